@@ -1,0 +1,122 @@
+/* driver — the plastcc command: one binary, one subcommand per job.
+ *
+ * The pipeline reads top to bottom in each subcommand: load (parse + check),
+ * then the later passes; --dump=STAGE prints a stage and stops there.
+ */
+#include "config.h"
+#include "driver.h"
+#include "sema.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_main[] =
+    "usage: plastcc COMMAND [OPTIONS] FILE...\n"
+    "\n"
+    "plastcc compiles synaptic plasticity rules (.rule files) into forward and\n"
+    "adjoint kernels and meta-trains their parameters.\n"
+    "\n"
+    "commands:\n"
+    "  check FILE...        parse and check rule files; exit 0 when all are valid\n"
+    "\n"
+    "options:\n"
+    "  -h, --help           this help; 'plastcc COMMAND --help' for a command's\n"
+    "  -V, --version        version and the LLVM plastcc was built against\n"
+    "\n"
+    "See plastcc(1) and docs/ for the language and the commands.\n";
+
+static const char usage_check[] =
+    "usage: plastcc check [--dump=ast] FILE...\n"
+    "\n"
+    "Parses FILE and its imports, resolves names, checks signals, index spaces,\n"
+    "shapes and experiments, and reports every error as file:line:col with the\n"
+    "source line.  Exit status 0 when every file is valid, 1 otherwise.\n"
+    "\n"
+    "  --dump=ast           print the parsed syntax tree (fully parenthesised)\n"
+    "  --quiet              print nothing but errors\n";
+
+int driver_wants_help(int argc, char **argv, const char *usage)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage, stdout);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int driver_usage_error(const char *usage, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "plastcc: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", usage);
+    return 2;
+}
+
+static void summarize(const char *path, const sema_program *p)
+{
+    printf("%s: ok (%d model%s, %d mlp%s, %d rule%s, %d experiment%s)\n", path,
+           p->n_models, p->n_models == 1 ? "" : "s", p->n_mlps, p->n_mlps == 1 ? "" : "s",
+           p->n_rules, p->n_rules == 1 ? "" : "s", p->n_experiments, p->n_experiments == 1 ? "" : "s");
+    for (int i = 0; i < p->n_rules; i++) {
+        const sema_rule *r = p->rules[i];
+        printf("  rule %-14s %3d meta-parameter%s, dw %s\n", r->name, r->n_meta, r->n_meta == 1 ? " " : "s",
+               r->dw ? sema_space_name(r->dw->space) : "-");
+    }
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    if (driver_wants_help(argc, argv, usage_check)) return 0;
+    int dump_ast = 0, quiet = 0, n_files = 0, failed = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--dump=ast")) dump_ast = 1;
+        else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) quiet = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) return driver_usage_error(usage_check, "unknown option '%s'", argv[i]);
+        else n_files++;
+    }
+    if (!n_files) return driver_usage_error(usage_check, "%s", "check needs at least one FILE");
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) continue;
+        int before = diag_error_count();
+        sema_program *p = sema_load(argv[i]);
+        int ok = diag_error_count() == before;
+        if (dump_ast) {
+            for (int u = 0; u < p->n_units; u++) ast_dump_unit(stdout, p->units[u]);
+        } else if (ok && !quiet) {
+            summarize(argv[i], p);
+        }
+        if (!ok) failed = 1;
+        sema_program_free(p);
+    }
+    if (failed) {
+        int n = diag_error_count();
+        fprintf(stderr, "%d error%s\n", n, n == 1 ? "" : "s");
+    }
+    return failed;
+}
+
+static const struct { const char *name; int (*run)(int, char **); } commands[] = {
+    { "check", cmd_check },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) { fputs(usage_main, stderr); return 2; }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { fputs(usage_main, stdout); return 0; }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("plastcc %s (LLVM %s)\n", PACKAGE_VERSION, PLAST_LLVM_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(commands[i].name, cmd)) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            diag_reset();
+            ast_arena_free();
+            return rc;
+        }
+    fprintf(stderr, "plastcc: unknown command '%s'\n%s", cmd, usage_main);
+    return 2;
+}

@@ -1,0 +1,10 @@
+/* driver — helpers shared by the subcommands of the plastcc binary. */
+#ifndef PLAST_DRIVER_H
+#define PLAST_DRIVER_H
+
+/* Prints USAGE and returns 1 when -h/--help is among the arguments. */
+int driver_wants_help(int argc, char **argv, const char *usage);
+/* "plastcc: MESSAGE" and the usage on stderr; returns exit status 2. */
+int driver_usage_error(const char *usage, const char *fmt, const char *arg);
+
+#endif

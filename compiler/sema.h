@@ -1,0 +1,222 @@
+/* sema — names, signal kinds, index spaces and shapes of a .rule program.
+ *
+ * Input: parsed units (a file and its imports).  Output: a sema_program whose
+ * models, mlps, rules and experiments are checked and resolved; every rule
+ * expression node carries its index space and what its name refers to.
+ *
+ * Index spaces are bit sets: SP_PRE (varies with the presynaptic neuron j),
+ * SP_POST (with the postsynaptic neuron i), SP_SAMPLE (with the sample of a
+ * minibatch).  Scalar = 0, per-synapse = SP_PRE|SP_POST.  A reduction clears
+ * the bit of the index it sums over; the later passes compute each value once
+ * in its own space (hoisting) from these bits.
+ */
+#ifndef PLAST_SEMA_H
+#define PLAST_SEMA_H
+
+#include "ast.h"
+
+enum { SP_SCALAR = 0, SP_PRE = 1, SP_POST = 2, SP_SYN = 3, SP_SAMPLE = 4 };
+
+/* Which end of the synapse a signal or neuron value is read at. */
+enum { SIDE_SELF = 0, SIDE_PRE = 1, SIDE_POST = 2 };
+
+/* The local signals a neuron offers; bit (1 << SIG_x) in signal masks. */
+typedef enum { SIG_Y, SIG_Z, SIG_E, SIG_ZTOP, SIG_ZLAT, SIG_COUNT } sema_signal;
+extern const char *const sema_signal_names[SIG_COUNT];
+
+typedef enum {
+    REF_NONE, REF_NUM, REF_PARAM, REF_PARAM_ELEM, REF_WEIGHT, REF_SIGNAL,
+    REF_NEURON, REF_LET, REF_SIZE, REF_FUNC, REF_REDUCE, REF_MLP
+} sema_ref_kind;
+
+typedef enum { SIZE_N_PRE, SIZE_N_POST, SIZE_BATCH, SIZE_STEPS } sema_size;
+
+/* Built-in functions; the symbolic core maps them onto its operator table. */
+typedef enum {
+    FN_EXP, FN_LOG, FN_SQRT, FN_ABS, FN_TANH, FN_SIGMOID, FN_RELU, FN_SOFTPLUS,
+    FN_POW, FN_MIN, FN_MAX, FN_SIGN, FN_COUNT
+} sema_func;
+typedef enum { RED_SUM_PRE, RED_SUM_POST, RED_SUM_SYN, RED_MEAN_BATCH, RED_SUM_BATCH } sema_reduce;
+
+typedef enum {
+    ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_SOFTPLUS, ACT_SOFTMAX, ACT_KCAP
+} sema_act;
+extern const char *const sema_act_names[];
+
+/* ---- mlp ---- */
+typedef struct sema_mlp {
+    const char *name;
+    src_span span;
+    int n_in, n_out;
+    int n_layers;
+    int *width;            /* width[l] = outputs of layer l; width[-1] is n_in */
+    sema_act *act;         /* activation of layer l (identity for a plain 'dense N') */
+    double *act_arg;       /* softplus beta */
+    int n_weights;         /* sum over layers of out*in + out (weights, then biases) */
+} sema_mlp;
+
+/* ---- model ---- */
+typedef enum { LAYER_DENSE, LAYER_RECURRENT, LAYER_READOUT } sema_layer_kind;
+typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE, LOSS_MSE_INPUT } sema_loss;
+typedef enum { FB_SYMMETRIC, FB_RANDOM, FB_DIRECT, FB_NONE } sema_feedback;
+typedef enum { INIT_XAVIER, INIT_NORMAL, INIT_UNIFORM } sema_init;
+
+typedef struct sema_layer {
+    sema_layer_kind kind;
+    int size;
+    sema_act act;
+    double act_arg;        /* softplus beta, kcap k */
+    int steps;             /* recurrent: number of time steps */
+    src_span span;
+} sema_layer;
+
+typedef struct sema_model {
+    const char *name;
+    src_span span;
+    int n_input;
+    sema_layer *layers;    /* projection W_l feeds layer l (1-based in docs, 0-based here) */
+    int n_layers;
+    sema_loss loss;
+    sema_feedback feedback;
+    sema_init init;
+    double init_arg;
+    int topdown, lateral;  /* Gu et al.: plastic top-down / lateral inputs */
+} sema_model;
+
+/* ---- rule ---- */
+typedef struct sema_param {
+    const char *name;
+    src_span span;
+    int size;              /* 0 for a scalar */
+    double *init;          /* max(size, 1) values */
+    int l1, fixed;
+    double lo, hi;         /* range(lo, hi): the value is clamped there (default +-inf) */
+    int offset;            /* position in the rule's flat meta-parameter vector */
+} sema_param;
+
+typedef struct sema_neuron {
+    ast_stmt *stmt;        /* neuron g = e;  or  neuron (a, b) = net(...); */
+    int n_outputs;
+    int first_value;       /* index of its first output in the rule's value list */
+} sema_neuron;
+
+typedef struct sema_value {  /* one neuron-level value name */
+    const char *name;
+    int neuron;            /* defining sema_neuron */
+    int output;            /* which output of a multi-output mlp call */
+    int space;             /* space at the neuron itself (SP_PRE stands for "this neuron") */
+    unsigned signals;      /* signals it reads (bit per sema_signal) */
+} sema_value;
+
+typedef struct sema_let {
+    const char *name;
+    ast_expr *value;
+    src_span span;
+} sema_let;
+
+typedef struct sema_rule {
+    const char *name;
+    src_span span;
+    sema_param *params;
+    int n_params;
+    int n_meta;            /* flat meta-parameter count, mlp weights included */
+    sema_neuron *neurons;
+    int n_neurons;
+    sema_value *values;
+    int n_values;
+    sema_let *lets;
+    int n_lets;
+    ast_expr *dw;
+    src_span dw_span;
+    int *mlps;             /* program mlp indices called by the rule, in first-use order */
+    int *mlp_offset;       /* where each mlp's weights start in the meta vector */
+    int n_mlps;
+    unsigned pre_signals, post_signals;   /* signals read at each end */
+    src_span signal_use[2][SIG_COUNT];   /* first use, for diagnostics */
+} sema_rule;
+
+/* ---- experiment ---- */
+typedef enum { DATA_FASHION_MNIST, DATA_IDX, DATA_NPY, DATA_MOONS, DATA_CIRCLES, DATA_BLOBS } sema_data_kind;
+
+typedef struct sema_data {
+    sema_data_kind kind;
+    const char *path[2];   /* images/labels or x/y, resolved against the rule file */
+    int test_split;        /* fashion_mnist test */
+    int n;                 /* generated: samples */
+    double noise, factor;  /* moons/circles noise, circles factor */
+    int centers;           /* blobs */
+    double std;
+    int project;           /* fixed random projection to this dimension (0: none) */
+} sema_data;
+
+typedef struct sema_assign {   /* rule R on projections */
+    int rule;
+    unsigned long long projections;  /* bit l: projection W_{l+1} */
+    src_span span;
+} sema_assign;
+
+typedef struct sema_scale {
+    int param;             /* index in the rule the scale belongs to */
+    int rule;
+    int is_auto;
+    double *values;        /* size of the parameter */
+    src_span span;
+} sema_scale;
+
+typedef struct sema_experiment {
+    const char *name;
+    src_span span;
+    int model;
+    sema_assign *assigns;
+    int n_assigns;
+    int *rule_of_projection;   /* [n_layers] */
+    sema_data data;
+    int ways, k_train, q_query;
+    int batch;             /* inner minibatch (1 = online) */
+    int steps;             /* inner steps (0 = one pass over the training stream) */
+    /* meta-optimiser */
+    double lr, l1, clip;
+    int l1_prox;
+    int episodes, meta_batch;
+    int schedule;          /* 0 constant, 1 step, 2 cosine */
+    double sched_gamma;
+    int sched_every, warmup;
+    int nonfinite_skip;
+    sema_scale *scales;
+    int n_scales;
+    unsigned long long seed;
+    int single;            /* precision single */
+    int diag_alignment, diag_orthonormality;
+    int checkpoint_every;
+} sema_experiment;
+
+typedef struct sema_program {
+    sema_model **models;   int n_models;
+    sema_mlp **mlps;       int n_mlps;
+    sema_rule **rules;     int n_rules;
+    sema_experiment **experiments; int n_experiments;
+    ast_unit **units;      int n_units;
+    int main_file;         /* the file given on the command line */
+} sema_program;
+
+/* Loads PATH and its imports, parses and checks them.  Always returns a
+ * program; check diag_error_count() before using it. */
+sema_program *sema_load(const char *path);
+/* The same for an in-memory buffer (fuzzing, tests); imports resolve against
+ * the current directory. */
+sema_program *sema_load_buffer(const char *name, const char *text, size_t len);
+void sema_program_free(sema_program *p);
+
+/* Lookups by name, -1 when absent. */
+int sema_find_rule(const sema_program *p, const char *name);
+int sema_find_model(const sema_program *p, const char *name);
+int sema_find_mlp(const sema_program *p, const char *name);
+int sema_find_experiment(const sema_program *p, const char *name);
+
+/* Checks that MODEL provides every signal RULE reads (for `plastcc check`
+ * with --model, and for experiments); reports at the first use. */
+int sema_rule_fits_model(const sema_program *p, const sema_rule *r, const sema_model *m, src_span at);
+
+const char *sema_space_name(int space);
+
+#endif

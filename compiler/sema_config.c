@@ -1,0 +1,593 @@
+/* sema_config — model, mlp and experiment blocks.
+ *
+ * Their bodies are config statements (a head word and items); each head has a
+ * small checker here that reads the items in order and says what it expected
+ * where it found something else.
+ */
+#include "config.h"
+#include "sema_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const sema_act_names[] = { "identity", "relu", "tanh", "sigmoid", "softplus", "softmax", "kcap" };
+
+static const char *item_kind_name(const ast_item *it)
+{
+    switch (it->kind) {
+    case IT_NUM: return "a number";
+    case IT_WORD: return "a word";
+    case IT_STRING: return "a string";
+    case IT_CALL: return "a call";
+    default: return "a list";
+    }
+}
+
+int sema_item_num(const ast_item *it, const char *what, double *out)
+{
+    if (it->kind != IT_NUM) {
+        diag_error(it->span, "expected a number for %s, found %s", what, item_kind_name(it));
+        return -1;
+    }
+    *out = it->num;
+    return 0;
+}
+
+int sema_item_int(const ast_item *it, const char *what, int lo, int hi, int *out)
+{
+    double v;
+    if (sema_item_num(it, what, &v) < 0) return -1;
+    if (v != floor(v) || v < lo || v > hi) {
+        diag_error(it->span, "%s must be an integer from %d to %d", what, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int is_word(const ast_item *it, const char *w)
+{
+    return it->kind == IT_WORD && !strcmp(it->text, w);
+}
+
+static int expect_count(const ast_stmt *s, int lo, int hi, const char *usage)
+{
+    if (s->n_items >= lo && s->n_items <= hi) return 0;
+    src_span at = s->n_items > hi ? s->items[hi]->span : s->span;
+    diag_error(at, "%s '%s' statement; expected: %s", s->n_items > hi ? "too many items in the" : "incomplete",
+               s->name, usage);
+    return -1;
+}
+
+/* An activation: relu, tanh, sigmoid, identity, softplus(beta), softmax, kcap(k). */
+static int parse_act(const ast_item *it, int allow_softmax, int allow_kcap, sema_act *act, double *arg)
+{
+    *arg = 0;
+    const char *name = it->kind == IT_WORD || it->kind == IT_CALL ? it->text : "";
+    int nargs = it->kind == IT_CALL ? it->n_args : 0;
+    static const sema_act plain[] = { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_SIGMOID };
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
+        if (!strcmp(name, sema_act_names[plain[i]]) && it->kind == IT_WORD) { *act = plain[i]; return 0; }
+    }
+    if (!strcmp(name, "linear") && it->kind == IT_WORD) { *act = ACT_IDENTITY; return 0; }
+    if (!strcmp(name, "softplus") && nargs <= 1) {
+        *act = ACT_SOFTPLUS;
+        *arg = 1;
+        if (nargs == 1 && sema_item_num(it->args[0], "softplus's beta", arg) < 0) return -1;
+        if (!(*arg > 0)) { diag_error(it->span, "softplus's beta must be positive"); return -1; }
+        return 0;
+    }
+    if (!strcmp(name, "softmax") && it->kind == IT_WORD && allow_softmax) { *act = ACT_SOFTMAX; return 0; }
+    if (!strcmp(name, "kcap") && nargs == 1 && allow_kcap) {
+        int k;
+        if (sema_item_int(it->args[0], "kcap's k", 1, 1 << 20, &k) < 0) return -1;
+        *act = ACT_KCAP;
+        *arg = k;
+        return 0;
+    }
+    diag_error(it->span, "unknown activation; expected relu, tanh, sigmoid, identity, softplus(beta)%s%s",
+               allow_softmax ? ", softmax" : "", allow_kcap ? " or kcap(k)" : "");
+    return -1;
+}
+
+/* ---- mlp ---- */
+
+sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
+{
+    sema_mlp *m = calloc(1, sizeof *m);
+    m->name = d->name;
+    m->span = d->span;
+    int have_in = 0;
+    for (ast_stmt *s = d->body; s; s = s->next) {
+        if (!strcmp(s->name, "in")) {
+            if (expect_count(s, 1, 1, "in N;") < 0) continue;
+            if (have_in) { diag_error(s->span, "mlp '%s' declares 'in' twice", d->name); continue; }
+            if (m->n_layers) { diag_error(s->span, "'in' must come before the dense layers"); continue; }
+            if (sema_item_int(s->items[0], "the input width", 1, 100000, &m->n_in) == 0) have_in = 1;
+        } else if (!strcmp(s->name, "dense")) {
+            if (expect_count(s, 1, 2, "dense N [activation];") < 0) continue;
+            int width;
+            sema_act act = ACT_IDENTITY;
+            double arg = 0;
+            if (sema_item_int(s->items[0], "the layer width", 1, 100000, &width) < 0) continue;
+            if (s->n_items == 2 && parse_act(s->items[1], 0, 0, &act, &arg) < 0) continue;
+            m->width = sema_grow(m->width, m->n_layers, sizeof *m->width);
+            m->act = sema_grow(m->act, m->n_layers, sizeof *m->act);
+            m->act_arg = sema_grow(m->act_arg, m->n_layers, sizeof *m->act_arg);
+            m->width[m->n_layers] = width;
+            m->act[m->n_layers] = act;
+            m->act_arg[m->n_layers] = arg;
+            m->n_layers++;
+        } else {
+            diag_error(s->name_span, "unknown statement '%s' in mlp '%s'; expected 'in N;' or 'dense N [activation];'",
+                       s->name, d->name);
+        }
+    }
+    if (!have_in) diag_error(d->name_span, "mlp '%s' has no 'in N;' statement", d->name);
+    else if (!m->n_layers) diag_error(d->name_span, "mlp '%s' has no dense layer", d->name);
+    int prev = m->n_in;
+    for (int l = 0; l < m->n_layers; l++) {
+        m->n_weights += m->width[l] * prev + m->width[l];
+        prev = m->width[l];
+    }
+    m->n_out = m->n_layers ? m->width[m->n_layers - 1] : 0;
+    return m;
+}
+
+/* ---- model ---- */
+
+static void model_layer(sema_model *m, ast_stmt *s, sema_layer_kind kind)
+{
+    static const char *const usage[] = { "dense N activation;", "recurrent N activation steps T;",
+                                         "readout N activation;" };
+    int max_items = kind == LAYER_RECURRENT ? 4 : 2;
+    if (expect_count(s, 2, max_items, usage[kind]) < 0) return;
+    sema_layer L;
+    memset(&L, 0, sizeof L);
+    L.kind = kind;
+    L.span = s->span;
+    L.steps = 1;
+    if (sema_item_int(s->items[0], "the layer size", 1, 1 << 20, &L.size) < 0) return;
+    if (parse_act(s->items[1], kind != LAYER_RECURRENT, 1, &L.act, &L.act_arg) < 0) return;
+    if (L.act == ACT_KCAP && L.act_arg > L.size) {
+        diag_error(s->items[1]->span, "kcap(%g) keeps more neurons than the layer's %d", L.act_arg, L.size);
+        return;
+    }
+    if (kind == LAYER_RECURRENT) {
+        if (s->n_items != 4 || !is_word(s->items[2], "steps")) {
+            diag_error(s->n_items > 2 ? s->items[2]->span : s->span, "expected 'steps T' after the activation");
+            return;
+        }
+        if (sema_item_int(s->items[3], "the number of steps", 1, 100000, &L.steps) < 0) return;
+    }
+    if (!m->n_input) { diag_error(s->span, "'input N;' must come before the layers"); return; }
+    if (m->n_layers && m->layers[m->n_layers - 1].act == ACT_SOFTMAX) {
+        diag_error(s->span, "softmax is only for the output layer; this layer follows it");
+        return;
+    }
+    *SEMA_PUSH(m->layers, m->n_layers) = L;
+}
+
+static int pick_word(const ast_stmt *s, const char *const *words, int n, const char *usage)
+{
+    if (expect_count(s, 1, 1, usage) < 0) return -1;
+    for (int i = 0; i < n; i++)
+        if (is_word(s->items[0], words[i])) return i;
+    diag_error(s->items[0]->span, "unknown %s; expected %s", s->name, usage);
+    return -1;
+}
+
+static void model_loss(sema_model *m, ast_stmt *s)
+{
+    if (expect_count(s, 1, 1, "loss cross_entropy | mse | mse(input);") < 0) return;
+    const ast_item *it = s->items[0];
+    if (is_word(it, "cross_entropy")) m->loss = LOSS_CROSS_ENTROPY;
+    else if (is_word(it, "mse")) m->loss = LOSS_MSE;
+    else if (it->kind == IT_CALL && !strcmp(it->text, "mse") && it->n_args == 1 && is_word(it->args[0], "input"))
+        m->loss = LOSS_MSE_INPUT;
+    else diag_error(it->span, "unknown loss; expected cross_entropy, mse or mse(input)");
+}
+
+static void model_init(sema_model *m, ast_stmt *s)
+{
+    if (expect_count(s, 1, 1, "init xavier | normal(std) | uniform(a);") < 0) return;
+    const ast_item *it = s->items[0];
+    if (is_word(it, "xavier")) { m->init = INIT_XAVIER; return; }
+    if (it->kind == IT_CALL && it->n_args == 1 &&
+        (!strcmp(it->text, "normal") || !strcmp(it->text, "uniform"))) {
+        m->init = !strcmp(it->text, "normal") ? INIT_NORMAL : INIT_UNIFORM;
+        if (sema_item_num(it->args[0], "the init scale", &m->init_arg) == 0 && !(m->init_arg > 0))
+            diag_error(it->args[0]->span, "the init scale must be positive");
+        return;
+    }
+    diag_error(it->span, "unknown init; expected xavier, normal(std) or uniform(a)");
+}
+
+static void model_finish(sema_model *m, ast_decl *d, int have_loss)
+{
+    if (!m->n_input) { diag_error(d->name_span, "model '%s' has no 'input N;' statement", d->name); return; }
+    if (!m->n_layers) { diag_error(d->name_span, "model '%s' has no layers", d->name); return; }
+    if (m->n_layers > 64) { diag_error(d->name_span, "model '%s' has more than 64 layers", d->name); return; }
+    if (!have_loss) diag_error(d->name_span, "model '%s' has no 'loss ...;' statement", d->name);
+    const sema_layer *out = &m->layers[m->n_layers - 1];
+    if (have_loss && m->loss == LOSS_CROSS_ENTROPY && out->act != ACT_SOFTMAX)
+        diag_error(out->span, "loss cross_entropy needs a softmax output layer");
+    if (have_loss && m->loss == LOSS_MSE_INPUT && out->size != m->n_input)
+        diag_error(out->span, "loss mse(input) reconstructs the input: the output layer needs %d neurons, not %d",
+                   m->n_input, out->size);
+    for (int l = 0; l + 1 < m->n_layers; l++)
+        if (m->layers[l].act == ACT_SOFTMAX) diag_error(m->layers[l].span, "softmax is only for the output layer");
+}
+
+sema_model *sema_check_model(sema_program *p, ast_decl *d)
+{
+    static const char *const feedbacks[] = { "symmetric", "random", "direct", "none" };
+    sema_model *m = calloc(1, sizeof *m);
+    m->name = d->name;
+    m->span = d->span;
+    m->feedback = FB_RANDOM;
+    m->init = INIT_XAVIER;
+    int have_loss = 0;
+    for (ast_stmt *s = d->body; s; s = s->next) {
+        const char *h = s->name;
+        if (!strcmp(h, "input")) {
+            if (expect_count(s, 1, 1, "input N;") == 0 && m->n_input)
+                diag_error(s->span, "model '%s' declares 'input' twice", d->name);
+            else if (s->n_items == 1)
+                sema_item_int(s->items[0], "the input size", 1, 1 << 24, &m->n_input);
+        } else if (!strcmp(h, "dense")) model_layer(m, s, LAYER_DENSE);
+        else if (!strcmp(h, "recurrent")) model_layer(m, s, LAYER_RECURRENT);
+        else if (!strcmp(h, "readout")) model_layer(m, s, LAYER_READOUT);
+        else if (!strcmp(h, "loss")) { model_loss(m, s); have_loss = 1; }
+        else if (!strcmp(h, "init")) model_init(m, s);
+        else if (!strcmp(h, "feedback")) {
+            int k = pick_word(s, feedbacks, 4, "feedback symmetric | random | direct | none;");
+            if (k >= 0) m->feedback = (sema_feedback)k;
+        } else if (!strcmp(h, "topdown") || !strcmp(h, "lateral")) {
+            if (expect_count(s, 0, 0, h[0] == 't' ? "topdown;" : "lateral;") == 0) {
+                if (h[0] == 't') m->topdown = 1; else m->lateral = 1;
+            }
+        } else {
+            diag_error(s->name_span, "unknown statement '%s' in model '%s'; expected input, dense, recurrent, "
+                       "readout, loss, feedback, init, topdown or lateral", h, d->name);
+        }
+    }
+    model_finish(m, d, have_loss);
+    return m;
+}
+
+/* ---- experiment ---- */
+
+typedef struct xctx { sema_program *p; sema_experiment *x; ast_decl *d; const char *dir; } xctx;
+
+static const char *resolve_path(const xctx *c, const char *path)
+{
+    if (path[0] == '/' || !c->dir || !c->dir[0]) return path;
+    size_t n = strlen(c->dir) + strlen(path) + 2;
+    char *out = ast_alloc(n);
+    snprintf(out, n, "%s/%s", c->dir, path);
+    return out;
+}
+
+/* "rule NAME [on W1, W3];" */
+static void exp_rule(xctx *c, ast_stmt *s)
+{
+    if (s->n_items < 1 || s->items[0]->kind != IT_WORD) {
+        diag_error(s->span, "expected a rule name: rule NAME [on W1, W2, ...];");
+        return;
+    }
+    int r = sema_find_rule(c->p, s->items[0]->text);
+    if (r < 0) { diag_error(s->items[0]->span, "unknown rule '%s'", s->items[0]->text); return; }
+    sema_assign a = { r, ~0ull, s->span };
+    if (s->n_items > 1) {
+        if (!is_word(s->items[1], "on") || s->n_items < 3) {
+            diag_error(s->items[1]->span, "expected 'on W1, W2, ...' after the rule name");
+            return;
+        }
+        a.projections = 0;
+        for (int i = 2; i < s->n_items; i++) {
+            const ast_item *it = s->items[i];
+            char *end = NULL;
+            long l = it->kind == IT_WORD && it->text[0] == 'W' ? strtol(it->text + 1, &end, 10) : 0;
+            if (!end || *end || l < 1 || l > 64) {
+                diag_error(it->span, "expected a projection name W1, W2, ... (W_l feeds layer l)");
+                return;
+            }
+            a.projections |= 1ull << (l - 1);
+        }
+    }
+    *SEMA_PUSH(c->x->assigns, c->x->n_assigns) = a;
+}
+
+static int opt_num(const ast_stmt *s, int *i, const char *what, double *out)
+{
+    if (*i + 1 >= s->n_items) {
+        diag_error(s->items[*i]->span, "expected a number after '%s'", s->items[*i]->text);
+        return -1;
+    }
+    return sema_item_num(s->items[++*i], what, out);
+}
+
+static int opt_int(const ast_stmt *s, int *i, const char *what, int lo, int hi, int *out)
+{
+    if (*i + 1 >= s->n_items) {
+        diag_error(s->items[*i]->span, "expected a number after '%s'", s->items[*i]->text);
+        return -1;
+    }
+    return sema_item_int(s->items[++*i], what, lo, hi, out);
+}
+
+/* data idx "img" "lbl" | npy "x" "y" | fashion_mnist [test] | moons|circles|blobs|gaussians [opts] */
+static void exp_data(xctx *c, ast_stmt *s)
+{
+    sema_data *D = &c->x->data;
+    if (s->n_items < 1 || s->items[0]->kind != IT_WORD) {
+        diag_error(s->span, "expected a data source: idx, npy, fashion_mnist, moons, circles, blobs or gaussians");
+        return;
+    }
+    const char *kind = s->items[0]->text;
+    int i = 1;
+    if (!strcmp(kind, "idx") || !strcmp(kind, "npy")) {
+        D->kind = kind[0] == 'i' ? DATA_IDX : DATA_NPY;
+        if (s->n_items != 3 || s->items[1]->kind != IT_STRING || s->items[2]->kind != IT_STRING) {
+            diag_error(s->span, "expected two file names: data %s \"%s\" \"%s\";", kind,
+                       D->kind == DATA_IDX ? "images" : "x.npy", D->kind == DATA_IDX ? "labels" : "y.npy");
+            return;
+        }
+        D->path[0] = resolve_path(c, s->items[1]->text);
+        D->path[1] = resolve_path(c, s->items[2]->text);
+        return;
+    }
+    if (!strcmp(kind, "fashion_mnist")) D->kind = DATA_FASHION_MNIST;
+    else if (!strcmp(kind, "moons")) D->kind = DATA_MOONS;
+    else if (!strcmp(kind, "circles")) D->kind = DATA_CIRCLES;
+    else if (!strcmp(kind, "blobs") || !strcmp(kind, "gaussians")) D->kind = DATA_BLOBS;
+    else {
+        diag_error(s->items[0]->span, "unknown data source '%s'; expected idx, npy, fashion_mnist, moons, "
+                   "circles, blobs or gaussians", kind);
+        return;
+    }
+    for (; i < s->n_items; i++) {
+        const ast_item *it = s->items[i];
+        const char *w = it->kind == IT_WORD ? it->text : "";
+        int gen = D->kind != DATA_FASHION_MNIST;
+        if (!gen && !strcmp(w, "test")) D->test_split = 1;
+        else if (!gen && !strcmp(w, "train")) D->test_split = 0;
+        else if (gen && !strcmp(w, "n")) { if (opt_int(s, &i, "the sample count", 1, 10000000, &D->n) < 0) return; }
+        else if (gen && !strcmp(w, "noise")) { if (opt_num(s, &i, "the noise", &D->noise) < 0) return; }
+        else if (D->kind == DATA_CIRCLES && !strcmp(w, "factor")) { if (opt_num(s, &i, "the factor", &D->factor) < 0) return; }
+        else if (D->kind == DATA_BLOBS && !strcmp(w, "centers")) { if (opt_int(s, &i, "the centers", 1, 1000, &D->centers) < 0) return; }
+        else if (D->kind == DATA_BLOBS && !strcmp(w, "std")) { if (opt_num(s, &i, "the std", &D->std) < 0) return; }
+        else if (!strcmp(w, "project")) { if (opt_int(s, &i, "the projection dimension", 1, 1 << 20, &D->project) < 0) return; }
+        else {
+            diag_error(it->span, "unknown option for data %s; expected %s", kind,
+                       gen ? "n, noise, project (circles: factor; blobs: centers, std)" : "train, test or project");
+            return;
+        }
+    }
+}
+
+/* tasks ways N train K query Q; */
+static void exp_tasks(xctx *c, ast_stmt *s)
+{
+    for (int i = 0; i < s->n_items; i++) {
+        const ast_item *it = s->items[i];
+        const char *w = it->kind == IT_WORD ? it->text : "";
+        int *dst = !strcmp(w, "ways") ? &c->x->ways : !strcmp(w, "train") ? &c->x->k_train
+                 : !strcmp(w, "query") ? &c->x->q_query : NULL;
+        if (!dst) { diag_error(it->span, "expected 'ways N', 'train K' or 'query Q'"); return; }
+        if (opt_int(s, &i, w, 1, 1000000, dst) < 0) return;
+    }
+}
+
+/* inner online [steps S] | inner batch B [steps S] */
+static void exp_inner(xctx *c, ast_stmt *s)
+{
+    for (int i = 0; i < s->n_items; i++) {
+        const ast_item *it = s->items[i];
+        if (is_word(it, "online")) c->x->batch = 1;
+        else if (is_word(it, "batch")) { if (opt_int(s, &i, "the batch size", 1, 1000000, &c->x->batch) < 0) return; }
+        else if (is_word(it, "steps")) { if (opt_int(s, &i, "the step count", 1, 100000000, &c->x->steps) < 0) return; }
+        else { diag_error(it->span, "expected 'online', 'batch B' or 'steps S'"); return; }
+    }
+}
+
+/* meta adam lr X l1 X [prox] episodes N batch M clip C schedule constant|step(every, gamma)|cosine warmup W on_nonfinite stop|skip */
+static void exp_meta(xctx *c, ast_stmt *s)
+{
+    sema_experiment *x = c->x;
+    for (int i = 0; i < s->n_items; i++) {
+        const ast_item *it = s->items[i];
+        const char *w = it->kind == IT_WORD || it->kind == IT_CALL ? it->text : "";
+        int ok = 0;
+        if (is_word(it, "adam")) ok = 0;
+        else if (!strcmp(w, "lr")) ok = opt_num(s, &i, "the learning rate", &x->lr);
+        else if (!strcmp(w, "l1")) ok = opt_num(s, &i, "the L1 weight", &x->l1);
+        else if (is_word(it, "prox")) x->l1_prox = 1;
+        else if (is_word(it, "subgradient")) x->l1_prox = 0;
+        else if (!strcmp(w, "episodes")) ok = opt_int(s, &i, "the episode count", 1, 100000000, &x->episodes);
+        else if (!strcmp(w, "batch")) ok = opt_int(s, &i, "the meta-batch", 1, 100000, &x->meta_batch);
+        else if (!strcmp(w, "clip")) ok = opt_num(s, &i, "the clipping norm", &x->clip);
+        else if (!strcmp(w, "warmup")) ok = opt_int(s, &i, "the warm-up episodes", 0, 100000000, &x->warmup);
+        else if (!strcmp(w, "schedule") && i + 1 < s->n_items) {
+            const ast_item *v = s->items[++i];
+            if (is_word(v, "constant")) x->schedule = 0;
+            else if (is_word(v, "cosine")) x->schedule = 2;
+            else if (v->kind == IT_CALL && !strcmp(v->text, "step") && v->n_args == 2) {
+                x->schedule = 1;
+                ok = sema_item_int(v->args[0], "the step interval", 1, 100000000, &x->sched_every);
+                if (!ok) ok = sema_item_num(v->args[1], "the step factor", &x->sched_gamma);
+            } else { diag_error(v->span, "expected constant, cosine or step(every, factor)"); ok = -1; }
+        } else if (!strcmp(w, "nonfinite") && i + 1 < s->n_items) {
+            const ast_item *v = s->items[++i];
+            if (is_word(v, "stop")) x->nonfinite_skip = 0;
+            else if (is_word(v, "skip")) x->nonfinite_skip = 1;
+            else { diag_error(v->span, "expected 'stop' or 'skip'"); ok = -1; }
+        } else {
+            diag_error(it->span, "unknown meta option; expected adam, lr, l1, prox, episodes, batch, clip, "
+                       "schedule, warmup or nonfinite");
+            ok = -1;
+        }
+        if (ok < 0) return;
+    }
+}
+
+/* scale RULE.PARAM auto | scale PARAM [s0, s1, ...] | scale PARAM s */
+static void exp_scale(xctx *c, ast_stmt *s)
+{
+    if (s->n_items != 2 || s->items[0]->kind != IT_WORD) {
+        diag_error(s->span, "expected: scale PARAM auto; or scale PARAM [s0, s1, ...];");
+        return;
+    }
+    sema_scale sc;
+    memset(&sc, 0, sizeof sc);
+    sc.span = s->span;
+    sc.rule = -1;
+    const char *pname = s->items[0]->text;
+    for (int a = 0; a < c->x->n_assigns && sc.rule < 0; a++) {
+        const sema_rule *r = c->p->rules[c->x->assigns[a].rule];
+        for (int k = 0; k < r->n_params; k++)
+            if (!strcmp(r->params[k].name, pname)) { sc.rule = c->x->assigns[a].rule; sc.param = k; break; }
+    }
+    if (sc.rule < 0) {
+        diag_error(s->items[0]->span, "no rule of this experiment has a parameter '%s' (give 'rule' first)", pname);
+        return;
+    }
+    const sema_param *prm = &c->p->rules[sc.rule]->params[sc.param];
+    int n = prm->size ? prm->size : 1;
+    const ast_item *v = s->items[1];
+    if (is_word(v, "auto")) sc.is_auto = 1;
+    else {
+        int count = v->kind == IT_LIST ? v->n_args : 1;
+        if (count != n && !(v->kind == IT_NUM)) {
+            diag_error(v->span, "the scale list has %d values, but '%s' has %d", count, pname, n);
+            return;
+        }
+        sc.values = calloc((size_t)n, sizeof *sc.values);
+        for (int k = 0; k < n; k++) {
+            const ast_item *e = v->kind == IT_LIST ? v->args[k] : v;
+            if (sema_item_num(e, "a scale", &sc.values[k]) < 0 || !(sc.values[k] > 0)) {
+                if (e->kind == IT_NUM) diag_error(e->span, "a scale must be positive");
+                free(sc.values);
+                return;
+            }
+        }
+    }
+    *SEMA_PUSH(c->x->scales, c->x->n_scales) = sc;
+}
+
+static void exp_seed(xctx *c, ast_stmt *s)
+{
+    double v = 0;
+    if (expect_count(s, 1, 1, "seed N;") < 0 || sema_item_num(s->items[0], "the seed", &v) < 0) return;
+    if (v < 0 || v != floor(v) || v > 9007199254740992.0) { diag_error(s->items[0]->span, "the seed must be a non-negative integer"); return; }
+    c->x->seed = (unsigned long long)v;
+}
+
+static void exp_misc(xctx *c, ast_stmt *s)
+{
+    sema_experiment *x = c->x;
+    if (!strcmp(s->name, "precision")) {
+        static const char *const p[] = { "double", "single" };
+        int k = pick_word(s, p, 2, "precision double | single;");
+        if (k >= 0) x->single = k;
+    } else if (!strcmp(s->name, "diagnostics")) {
+        for (int i = 0; i < s->n_items; i++) {
+            if (is_word(s->items[i], "alignment")) x->diag_alignment = 1;
+            else if (is_word(s->items[i], "orthonormality")) x->diag_orthonormality = 1;
+            else diag_error(s->items[i]->span, "unknown diagnostic; expected alignment or orthonormality");
+        }
+    } else if (!strcmp(s->name, "checkpoint")) {
+        if (expect_count(s, 2, 2, "checkpoint every N;") == 0 && is_word(s->items[0], "every"))
+            sema_item_int(s->items[1], "the checkpoint interval", 1, 100000000, &x->checkpoint_every);
+        else if (s->n_items == 2) diag_error(s->items[0]->span, "expected 'every'");
+    } else {
+        diag_error(s->name_span, "unknown statement '%s' in experiment; expected model, rule, data, tasks, inner, "
+                   "meta, scale, seed, precision, diagnostics or checkpoint", s->name);
+    }
+}
+
+static void exp_defaults(sema_experiment *x)
+{
+    x->model = -1;
+    x->data.kind = DATA_FASHION_MNIST;
+    x->data.n = 1000;
+    x->data.noise = 0.1;
+    x->data.factor = 0.5;
+    x->data.centers = 3;
+    x->data.std = 1.0;
+    x->ways = 5; x->k_train = 50; x->q_query = 10;
+    x->batch = 1;
+    x->lr = 1e-3;
+    x->episodes = 100;
+    x->meta_batch = 1;
+    x->sched_gamma = 0.5;
+    x->sched_every = 100;
+    x->seed = 1;
+    x->checkpoint_every = 10;
+}
+
+/* Every projection gets exactly one rule, and the model offers every signal it reads. */
+static void exp_finish(xctx *c)
+{
+    sema_experiment *x = c->x;
+    if (x->model < 0) { diag_error(c->d->name_span, "experiment '%s' has no 'model NAME;' statement", c->d->name); return; }
+    const sema_model *m = c->p->models[x->model];
+    if (!x->n_assigns) { diag_error(c->d->name_span, "experiment '%s' has no 'rule NAME;' statement", c->d->name); return; }
+    x->rule_of_projection = malloc((size_t)m->n_layers * sizeof *x->rule_of_projection);
+    for (int l = 0; l < m->n_layers; l++) x->rule_of_projection[l] = -1;
+    for (int a = 0; a < x->n_assigns; a++) {
+        const sema_assign *as = &x->assigns[a];
+        for (int l = 0; l < 64; l++) {
+            if (!(as->projections >> l & 1)) continue;
+            if (l >= m->n_layers) {
+                if (as->projections != ~0ull)
+                    diag_error(as->span, "model '%s' has projections W1 to W%d; there is no W%d", m->name, m->n_layers, l + 1);
+                continue;
+            }
+            if (x->rule_of_projection[l] >= 0) {
+                diag_error(as->span, "projection W%d already has rule '%s'", l + 1,
+                           c->p->rules[x->rule_of_projection[l]]->name);
+                continue;
+            }
+            x->rule_of_projection[l] = as->rule;
+            sema_rule_fits_model(c->p, c->p->rules[as->rule], m, as->span);
+        }
+    }
+    for (int l = 0; l < m->n_layers; l++)
+        if (x->rule_of_projection[l] < 0)
+            diag_error(c->d->name_span, "projection W%d of model '%s' has no rule", l + 1, m->name);
+    if (m->loss == LOSS_CROSS_ENTROPY && x->ways > m->layers[m->n_layers - 1].size)
+        diag_error(c->d->name_span, "%d-way tasks need at least %d output neurons; model '%s' has %d",
+                   x->ways, x->ways, m->name, m->layers[m->n_layers - 1].size);
+}
+
+sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
+{
+    sema_experiment *x = calloc(1, sizeof *x);
+    x->name = d->name;
+    x->span = d->span;
+    exp_defaults(x);
+    const src_file *f = diag_file(d->file);
+    const char *slash = f ? strrchr(f->path, '/') : NULL;
+    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "" };
+    for (ast_stmt *s = d->body; s; s = s->next) {
+        const char *h = s->name;
+        if (!strcmp(h, "model")) {
+            if (s->n_items != 1 || s->items[0]->kind != IT_WORD) diag_error(s->span, "expected: model NAME;");
+            else if (x->model >= 0) diag_error(s->span, "experiment '%s' names its model twice", d->name);
+            else if ((x->model = sema_find_model(p, s->items[0]->text)) < 0)
+                diag_error(s->items[0]->span, "unknown model '%s'", s->items[0]->text);
+        } else if (!strcmp(h, "rule")) exp_rule(&c, s);
+        else if (!strcmp(h, "data")) exp_data(&c, s);
+        else if (!strcmp(h, "tasks")) exp_tasks(&c, s);
+        else if (!strcmp(h, "inner")) exp_inner(&c, s);
+        else if (!strcmp(h, "meta")) exp_meta(&c, s);
+        else if (!strcmp(h, "scale")) exp_scale(&c, s);
+        else if (!strcmp(h, "seed")) exp_seed(&c, s);
+        else exp_misc(&c, s);
+    }
+    exp_finish(&c);
+    return x;
+}

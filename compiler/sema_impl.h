@@ -1,0 +1,26 @@
+/* sema_impl — what the three parts of sema (loading, rules, configs) share.
+ * Not a public header: only sema*.c include it. */
+#ifndef PLAST_SEMA_IMPL_H
+#define PLAST_SEMA_IMPL_H
+
+#include "sema.h"
+
+/* Growable arrays: PUSH(arr, n, value) appends and returns a pointer to it. */
+void *sema_grow(void *arr, int n, size_t elem);
+#define SEMA_PUSH(arr, n) ((arr) = sema_grow((arr), (n), sizeof *(arr)), &(arr)[(n)++])
+
+/* The declarations of a program, checked in this order: mlps, models, rules,
+ * experiments (each kind may refer only to kinds before it). */
+sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d);
+sema_model *sema_check_model(sema_program *p, ast_decl *d);
+sema_rule *sema_check_rule(sema_program *p, ast_decl *d);
+sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d);
+
+/* "did you mean 'theta'?" — the closest of N candidates within edit distance 2. */
+const char *sema_closest(const char *name, const char *const *candidates, int n);
+
+/* Items of config statements. */
+int sema_item_int(const ast_item *it, const char *what, int lo, int hi, int *out);
+int sema_item_num(const ast_item *it, const char *what, double *out);
+
+#endif

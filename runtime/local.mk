@@ -1,0 +1,1 @@
+# runtime sources (placeholder)

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# run-all.sh — README command 2: the whole test suite, from a clean clone.
+#
+#  1. installs missing Debian packages (root, apt-get) — skipped when present;
+#  2. builds out of tree in build/ and runs `make check`;
+#  3. builds again with --enable-asan --enable-ubsan in build-san/ and runs `make check`;
+#  4. fuzzes the front end for $FUZZ_SECONDS (default 60) with libFuzzer, seeded
+#     with every .rule file of the repository (skipped without clang);
+# and ends with one line "N passed, N failed" over all of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+
+need_pkgs=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+for p in build-essential autoconf automake libtool pkg-config flex bison llvm-dev zlib1g-dev \
+         clang libclang-rt-14-dev dataset-fashion-mnist python3-torch python3-numpy valgrind; do
+  have "$p" || need_pkgs+=("$p")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "== installing: ${need_pkgs[*]}"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null \
+      || { echo "apt-get install failed"; exit 1; }
+  else
+    echo "missing packages and not root: ${need_pkgs[*]}"; exit 1
+  fi
+fi
+
+passed=0; failed=0
+count_log() {   # count_log BUILD_DIR: add automake's PASS/FAIL/XPASS/ERROR counts
+  local log=$1/test-suite.log p f
+  [ -f "$log" ] || { failed=$((failed + 1)); return; }
+  p=$(sed -n 's/^# PASS: *//p' "$log"); f=$(sed -n 's/^# FAIL: *//p' "$log")
+  local xp e; xp=$(sed -n 's/^# XPASS: *//p' "$log"); e=$(sed -n 's/^# ERROR: *//p' "$log")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${xp:-0} + ${e:-0}))
+}
+
+echo "== bootstrap"
+./autogen.sh >/dev/null 2>&1 || { ./autogen.sh; echo "autogen failed"; echo "0 passed, 1 failed"; exit 1; }
+
+build_and_check() {   # build_and_check DIR CONFIGURE-ARGS...
+  local dir=$1; shift
+  echo "== $dir: configure $*"
+  rm -rf "$dir" && mkdir -p "$dir"
+  if ! (cd "$dir" && "$top/configure" -q "$@" >configure.out 2>&1); then
+    cat "$dir/configure.out" "$dir/config.log" | tail -40; failed=$((failed + 1)); return
+  fi
+  if ! make -C "$dir" -j"$jobs" >"$dir/make.out" 2>&1; then
+    tail -40 "$dir/make.out"; failed=$((failed + 1)); return
+  fi
+  make -C "$dir" -j"$jobs" check >"$dir/check.out" 2>&1
+  grep -E '^(FAIL|ERROR|XPASS)' "$dir/check.out" || true
+  for log in $(grep -lE '^(FAIL|ERROR)' $(find "$dir" -name '*.log' -not -name test-suite.log) 2>/dev/null | head -5); do
+    echo "--- $log"; tail -30 "$log"
+  done
+  sed -n '/^# TOTAL/,/^# ERROR/p' "$dir/check.out"
+  count_log "$dir"
+}
+
+build_and_check build
+build_and_check build-san --enable-asan --enable-ubsan
+
+echo "== fuzz: $FUZZ_SECONDS s"
+if [ -x build/tests/fuzz/fuzz_frontend ]; then
+  corpus=$(mktemp -d)
+  find . -name '*.rule' -not -path './build*' -exec cp {} "$corpus/" \; 2>/dev/null
+  if build/tests/fuzz/fuzz_frontend -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=10 \
+       -rss_limit_mb=2048 -print_final_stats=1 "$corpus" >build/fuzz.out 2>&1; then
+    grep -E 'stat::number_of_executed_units|Done' build/fuzz.out | head -3
+    passed=$((passed + 1))
+  else
+    tail -40 build/fuzz.out; failed=$((failed + 1))
+  fi
+  rm -rf "$corpus"
+else
+  echo "fuzz target not built (no clang): skipped"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

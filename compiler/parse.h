@@ -22,6 +22,7 @@ typedef struct plast_parse_ctx {
     int stmt_head_token;
     src_span stmt_head_span;
     int prev_token;
+    src_span prev_span, cur_span;   /* the last two tokens read */
     src_span brace_open[64];
     int n_brace;
     const char *block_name;

@@ -59,13 +59,14 @@ static void yyerror(YYLTYPE *loc, plast_parse_ctx *ctx, const char *msg);
 %token <str> STRING "string"
 %token IMPORT "'import'" MODEL "'model'" MLP "'mlp'" RULE "'rule'"
 %token EXPERIMENT "'experiment'" PARAM "'param'" NEURON "'neuron'" LET "'let'"
+%token L1 "'l1'" FIXED "'fixed'" RANGE "'range'"
 %token END 0 "end of file"
 
 %type <expr> expr primary size_opt
 %type <item> item attr
 %type <stmt> config_stmt rule_stmt
 %type <vec> config_stmts rule_stmts items attrs item_list item_list1 expr_list args ident_list
-%type <str> config_head
+%type <str> config_head word
 
 %left '+' '-'
 %left '*' '/'
@@ -163,7 +164,7 @@ items
 item
     : NUMBER            { $$ = new_item(IT_NUM, @$); $$->num = $1; }
     | '-' NUMBER        { $$ = new_item(IT_NUM, @$); $$->num = -$2; }
-    | IDENT             { $$ = new_item(IT_WORD, @$); $$->text = $1; }
+    | word              { $$ = new_item(IT_WORD, @$); $$->text = $1; }
     | STRING            { $$ = new_item(IT_STRING, @$); $$->text = $1; }
     | IDENT '(' item_list ')'
         { $$ = new_item(IT_CALL, @$); $$->text = $1;
@@ -171,6 +172,15 @@ item
     | '[' item_list ']'
         { $$ = new_item(IT_LIST, @$);
           $$->args = (ast_item **)$2.v; $$->n_args = $2.n; }
+    ;
+
+/* Parameter attributes are keywords, but in config items they are plain words
+ * (meta adam lr 1e-3 l1 1e-4). */
+word
+    : IDENT     { $$ = $1; }
+    | L1        { $$ = "l1"; }
+    | FIXED     { $$ = "fixed"; }
+    | RANGE     { $$ = "range"; }
     ;
 
 item_list
@@ -221,16 +231,17 @@ rule_stmt
     | error ';'             { $$ = NULL; }
     ;
 
-/* Parameter attributes are words (l1, fixed) or calls (range(0, 1)). */
+/* Parameter attributes: l1, fixed, range(lo, hi). */
 attrs
     : %empty            { $$ = vec_empty(); }
     | attrs attr        { $$ = $1; ast_vec_push(&$$, $2); }
     ;
 
 attr
-    : IDENT             { $$ = new_item(IT_WORD, @$); $$->text = $1; }
-    | IDENT '(' item_list ')'
-        { $$ = new_item(IT_CALL, @$); $$->text = $1;
+    : L1                { $$ = new_item(IT_WORD, @$); $$->text = "l1"; }
+    | FIXED             { $$ = new_item(IT_WORD, @$); $$->text = "fixed"; }
+    | RANGE '(' item_list ')'
+        { $$ = new_item(IT_CALL, @$); $$->text = "range";
           $$->args = (ast_item **)$3.v; $$->n_args = $3.n; }
     ;
 
@@ -288,6 +299,8 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, plast_parse_ctx *ctx)
         lloc->file = ctx->file;
         lloc->begin = lloc->end = f ? (unsigned)f->len : 0;
     }
+    ctx->prev_span = ctx->cur_span;
+    ctx->cur_span = *lloc;
     int p = ctx->prev_token;
     if (p == ';' || p == '{' || p == '}' || p == -1) {
         ctx->stmt_head_token = tok;
@@ -310,13 +323,20 @@ static void yyerror(YYLTYPE *loc, plast_parse_ctx *ctx, const char *msg)
 
 static const char *head_description(const plast_parse_ctx *ctx)
 {
+    static char buf[64];
+    const src_file *f = diag_file(ctx->stmt_head_span.file);
+    src_span h = ctx->stmt_head_span;
     switch (ctx->stmt_head_token) {
     case PARAM: return "the parameter declaration";
     case NEURON: return "the neuron definition";
     case LET: return "the let definition";
     case IMPORT: return "the import";
-    case IDENT: return "the statement";
-    case MODEL: case RULE: case MLP: return "the statement";
+    case IDENT: case MODEL: case RULE: case MLP:
+        if (f && h.end > h.begin && h.end - h.begin < 40) {
+            snprintf(buf, sizeof buf, "the '%.*s' statement", (int)(h.end - h.begin), f->text + h.begin);
+            return buf;
+        }
+        return "the statement";
     default: return NULL;
     }
 }
@@ -345,9 +365,18 @@ static void append(char *buf, size_t len, const char *s)
     if (used < len) snprintf(buf + used, len - used, "%s", s);
 }
 
+/* Whether B starts on a later line than A ends (the ';' was forgotten at the
+ * end of A's line, so that is where the caret belongs). */
+static int on_later_line(src_span a, src_span b)
+{
+    const src_file *f = diag_file(a.file);
+    if (!f || a.file != b.file || a.end > b.begin || b.begin > f->len) return 0;
+    return memchr(f->text + a.end, '\n', b.begin - a.end) != NULL;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *pc, plast_parse_ctx *ctx)
 {
-    enum { MAX_EXPECTED = 6 };
+    enum { MAX_LISTED = 5, MAX_EXPECTED = 64 };
     yysymbol_kind_t expected[MAX_EXPECTED];
     int n = yypcontext_expected_tokens(pc, expected, MAX_EXPECTED);
     yysymbol_kind_t got = yypcontext_token(pc);
@@ -355,19 +384,25 @@ static int yyreport_syntax_error(const yypcontext_t *pc, plast_parse_ctx *ctx)
     char msg[512] = "", found[96];
     int wants_semicolon = 0, wants_brace = 0;
     describe_token(found, sizeof found, got, at);
-
-    if (n > 0) {
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(yysymbol_name(expected[i]), "';'")) wants_semicolon = 1;
+        if (!strcmp(yysymbol_name(expected[i]), "'}'")) wants_brace = 1;
+    }
+    const char *what = head_description(ctx);
+    if (wants_semicolon && what) {
+        snprintf(msg, sizeof msg, "expected ';' after %s", what);
+        if (on_later_line(ctx->prev_span, at)) {
+            src_span end = { at.file, ctx->prev_span.end, ctx->prev_span.end };
+            diag_error(end, "%s", msg);
+            return 0;
+        }
+        append(msg, sizeof msg, ", found ");
+        append(msg, sizeof msg, found);
+    } else if (n > 0 && n <= MAX_LISTED) {
         append(msg, sizeof msg, "expected ");
         for (int i = 0; i < n; i++) {
             if (i) append(msg, sizeof msg, i == n - 1 ? " or " : ", ");
             append(msg, sizeof msg, yysymbol_name(expected[i]));
-            if (!strcmp(yysymbol_name(expected[i]), "';'")) wants_semicolon = 1;
-            if (!strcmp(yysymbol_name(expected[i]), "'}'")) wants_brace = 1;
-        }
-        const char *what = head_description(ctx);
-        if (wants_semicolon && what) {
-            append(msg, sizeof msg, " after ");
-            append(msg, sizeof msg, what);
         }
         append(msg, sizeof msg, ", found ");
         append(msg, sizeof msg, found);

@@ -490,26 +490,25 @@ static void check_param(rctx *c, ast_stmt *s)
     prm.hi = INFINITY;
     if (param_size(s, &prm.size) < 0) return;
     int count = prm.size ? prm.size : 1;
+    /* A bad initialiser still declares the parameter (as zeros), so its uses
+     * do not report a second, misleading "unknown parameter". */
+    prm.init = calloc((size_t)count, sizeof *prm.init);
     if (s->init_is_list && !prm.size) {
         diag_error(s->init_span, "'%s' is a scalar but is initialised with a list; declare it as %s[%d]",
                    s->name, s->name, s->n_init);
-        return;
-    }
-    if (s->init_is_list && s->n_init != prm.size) {
+    } else if (s->init_is_list && s->n_init != prm.size) {
         diag_error(s->init_span, "the initial list of '%s' has %d value%s, but '%s' has %d",
                    s->name, s->n_init, s->n_init == 1 ? "" : "s", s->name, prm.size);
-        return;
-    }
-    prm.init = calloc((size_t)count, sizeof *prm.init);
-    for (int i = 0; i < count; i++) {
-        const ast_expr *v = s->init[s->init_is_list ? i : 0];
-        if (!fold_const(v, &prm.init[i])) {
-            diag_error(v->span, "the initial value of '%s' must be a finite constant", s->name);
-            free(prm.init);
-            return;
+    } else {
+        for (int i = 0; i < count; i++) {
+            const ast_expr *v = s->init[s->init_is_list ? i : 0];
+            if (!fold_const(v, &prm.init[i])) {
+                diag_error(v->span, "the initial value of '%s' must be a finite constant", s->name);
+                break;
+            }
         }
     }
-    if (check_param_attrs(&prm, s) < 0) { free(prm.init); return; }
+    check_param_attrs(&prm, s);
     *SEMA_PUSH(c->r->params, c->r->n_params) = prm;
 }
 

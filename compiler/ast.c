@@ -65,6 +65,7 @@ static ast_expr *new_expr(ast_expr_kind k, src_span at)
     e->span = at;
     e->name_span = at;
     e->ref = -1;
+    e->depth = 1;
     return e;
 }
 
@@ -97,6 +98,7 @@ ast_expr *ast_index(src_span at, const char *name, src_span name_span, ast_expr 
     e->name = name;
     e->name_span = name_span;
     e->rhs = index;
+    e->depth = index->depth + 1;
     return e;
 }
 
@@ -107,6 +109,8 @@ ast_expr *ast_call(src_span at, const char *name, src_span name_span, ast_expr *
     e->name_span = name_span;
     e->args = args;
     e->n_args = n;
+    for (int i = 0; i < n; i++)
+        if (args[i]->depth >= e->depth) e->depth = args[i]->depth + 1;
     return e;
 }
 
@@ -114,6 +118,7 @@ ast_expr *ast_neg(src_span at, ast_expr *x)
 {
     ast_expr *e = new_expr(EX_NEG, at);
     e->lhs = x;
+    e->depth = x->depth + 1;
     return e;
 }
 
@@ -123,6 +128,7 @@ ast_expr *ast_bin(src_span at, char op, ast_expr *a, ast_expr *b)
     e->op = op;
     e->lhs = a;
     e->rhs = b;
+    e->depth = (a->depth > b->depth ? a->depth : b->depth) + 1;
     return e;
 }
 

@@ -43,6 +43,7 @@ struct ast_expr {
     int ref;              /* which one: parameter, signal, let, op, mlp index */
     int side;             /* FIELD and neuron values: SIDE_PRE, SIDE_POST, SIDE_SELF */
     int index;            /* INDEX: the constant element index */
+    int depth;            /* height of this subtree (1 for a leaf); the parser bounds it */
 };
 
 typedef enum {

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,16 +43,28 @@ int diag_add_buffer(const char *name, const char *text, size_t len)
     return add_file(path, copy, len);
 }
 
-int diag_load_file(const char *path)
+enum { MAX_SOURCE = 64 << 20 };   /* larger is not a rule file */
+
+/* At most MAX_SOURCE bytes are read, so /dev/zero is an error, not a hang;
+ * with REGULAR_ONLY, devices and fifos are refused before any read. */
+static int load(const char *path, int regular_only)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
+    struct stat st;
+    if (fstat(fileno(f), &st) < 0) { int e = errno; fclose(f); errno = e; return -1; }
+    if (S_ISDIR(st.st_mode) || (regular_only && !S_ISREG(st.st_mode)) || st.st_size > MAX_SOURCE) {
+        fclose(f);
+        errno = S_ISDIR(st.st_mode) ? EISDIR : S_ISREG(st.st_mode) ? EFBIG : ENODEV;
+        return -1;
+    }
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
         size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
         if (len < cap) break;
+        if (len > MAX_SOURCE) { free(buf); fclose(f); errno = EFBIG; return -1; }
         char *bigger = realloc(buf, 2 * cap + 1);
         if (!bigger) { free(buf); buf = NULL; break; }
         buf = bigger;
@@ -64,6 +77,16 @@ int diag_load_file(const char *path)
     char *p = strdup(path);
     if (!p) { free(buf); return -1; }
     return add_file(p, buf, len);
+}
+
+int diag_load_file(const char *path) { return load(path, 0); }
+int diag_load_regular(const char *path) { return load(path, 1); }
+
+const char *diag_load_strerror(int err)
+{
+    if (err == ENODEV) return "not a regular file";
+    if (err == EFBIG) return "larger than 64 MiB, so not a rule file";
+    return strerror(err);
 }
 
 const src_file *diag_file(int index)
@@ -98,11 +121,59 @@ src_span span_join(src_span a, src_span b)
     return s;
 }
 
-/* Prints one byte of a quoted source line; control bytes become '?' so that a
- * binary input cannot garble the terminal, and tabs stay tabs for alignment. */
-static void put_source_byte(FILE *out, unsigned char c)
+/* Length of the well-formed UTF-8 sequence (2 to 4 bytes) at S, or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t avail)
 {
-    fputc(c == '\t' || (c >= 0x20 && c != 0x7f) ? c : '?', out);
+    size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+             : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    if (!n || n > avail) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+        return 0;   /* overlong, surrogate or beyond U+10FFFF */
+    return n;
+}
+
+/* The bytes from I that print as one column: a well-formed UTF-8 character,
+ * else one byte.  A character never crosses BEGIN (the start of the
+ * underlined span), so the quoted line and the caret line step alike. */
+static size_t char_len(const src_file *f, size_t i, size_t begin, size_t stop)
+{
+    const unsigned char *s = (const unsigned char *)f->text + i;
+    size_t limit = i < begin && begin < stop ? begin : stop;
+    size_t n = s[0] >= 0x80 ? utf8_seq(s, limit - i) : 0;
+    return n ? n : 1;
+}
+
+/* Prints [ls, le) of the source; control bytes and malformed UTF-8 become
+ * '?' so that a binary input cannot garble the terminal. */
+static void quote_line(FILE *out, const src_file *f, size_t ls, size_t le, size_t begin)
+{
+    for (size_t i = ls, n; i < le; i += n) {
+        unsigned char c = (unsigned char)f->text[i];
+        n = char_len(f, i, begin, le);
+        if (n > 1) fwrite(f->text + i, 1, n, out);
+        else fputc(c == '\t' || (c >= 0x20 && c < 0x7f) ? c : '?', out);
+    }
+}
+
+/* Under the quoted line: blanks up to BEGIN (tabs stay tabs for alignment),
+ * '^' there, '~' under the rest of the span up to STOP. */
+static void caret_line(FILE *out, const src_file *f, size_t ls, size_t begin, size_t stop)
+{
+    size_t i = ls, n;
+    for (; i < begin; i += n) {
+        n = char_len(f, i, begin, stop > begin ? stop : begin);
+        fputc(f->text[i] == '\t' ? '\t' : ' ', out);
+    }
+    fputc('^', out);
+    if (i < stop) i += char_len(f, i, begin, stop);
+    for (; i < stop; i += n) {
+        n = char_len(f, i, begin, stop);
+        fputc('~', out);
+    }
+    fputc('\n', out);
 }
 
 /* Quotes the line holding OFFSET and underlines [begin, end) on that line:
@@ -119,13 +190,9 @@ static void print_excerpt(FILE *out, const src_file *f, unsigned begin, unsigned
         if (le - ls > 512) le = ls + 512;
     }
     fprintf(out, "%5d | ", line);
-    for (size_t i = ls; i < le; i++) put_source_byte(out, (unsigned char)f->text[i]);
+    quote_line(out, f, ls, le, begin);
     fputs("\n      | ", out);
-    for (size_t i = ls; i < begin; i++) fputc(f->text[i] == '\t' ? '\t' : ' ', out);
-    fputc('^', out);
-    size_t stop = end < le ? end : le;
-    for (size_t i = (size_t)begin + 1; i < stop; i++) fputc('~', out);
-    fputc('\n', out);
+    caret_line(out, f, ls, begin, end < le ? end : le);
 }
 
 static void vreport(const char *kind, src_span at, const char *fmt, va_list ap)

@@ -25,8 +25,13 @@ typedef struct src_file {
     size_t len;
 } src_file;
 
-/* Loads PATH into the source table; returns its index or -1 (errno set). */
+/* Loads PATH into the source table; returns its index or -1 (errno set).
+ * At most 64 MiB are read; a directory is refused. */
 int diag_load_file(const char *path);
+/* The same for a regular file only (imports: never a device or a fifo). */
+int diag_load_regular(const char *path);
+/* strerror for diag_load_file's errno ("not a regular file" for devices). */
+const char *diag_load_strerror(int err);
 /* Registers an in-memory buffer (the fuzzer, tests); returns its index. */
 int diag_add_buffer(const char *name, const char *text, size_t len);
 const src_file *diag_file(int index);

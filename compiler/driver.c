@@ -18,6 +18,8 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  check FILE...        parse and check rule files; exit 0 when all are valid\n"
+    "  emit-c FILE          the rules' forward and adjoint kernels as C99 + OpenMP\n"
+    "  gradcheck FILE       check every adjoint kernel against finite differences\n"
     "\n"
     "options:\n"
     "  -h, --help           this help; 'plastcc COMMAND --help' for a command's\n"
@@ -52,6 +54,12 @@ int driver_usage_error(const char *usage, const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n%s", usage);
     return 2;
+}
+
+void driver_report_errors(void)
+{
+    int n = diag_error_count();
+    if (n) fprintf(stderr, "%d error%s\n", n, n == 1 ? "" : "s");
 }
 
 static void summarize(const char *path, const sema_program *p)
@@ -90,15 +98,14 @@ static int cmd_check(int argc, char **argv)
         if (!ok) failed = 1;
         sema_program_free(p);
     }
-    if (failed) {
-        int n = diag_error_count();
-        fprintf(stderr, "%d error%s\n", n, n == 1 ? "" : "s");
-    }
+    if (failed) driver_report_errors();
     return failed;
 }
 
 static const struct { const char *name; int (*run)(int, char **); } commands[] = {
     { "check", cmd_check },
+    { "emit-c", cmd_emit_c },
+    { "gradcheck", cmd_gradcheck },
 };
 
 int main(int argc, char **argv)

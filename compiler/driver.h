@@ -7,4 +7,11 @@ int driver_wants_help(int argc, char **argv, const char *usage);
 /* "plastcc: MESSAGE" and the usage on stderr; returns exit status 2. */
 int driver_usage_error(const char *usage, const char *fmt, const char *arg);
 
+/* "N errors" on stderr when diagnostics were printed. */
+void driver_report_errors(void);
+
+/* The subcommands. */
+int cmd_emit_c(int argc, char **argv);
+int cmd_gradcheck(int argc, char **argv);
+
 #endif

@@ -6,14 +6,18 @@ compiler_libplastcc_a_SOURCES = \
   compiler/ast.c compiler/ast.h \
   compiler/parse.h compiler/parser.y compiler/lexer.l \
   compiler/sema.c compiler/sema.h compiler/sema_impl.h \
-  compiler/sema_rule.c compiler/sema_config.c
+  compiler/sema_rule.c compiler/sema_config.c \
+  compiler/ops.def compiler/dag.c compiler/dag.h compiler/diff.c compiler/diff.h \
+  compiler/kernel.c compiler/kernel.h compiler/build.h compiler/build_rule.c \
+  compiler/lower.c compiler/lower.h compiler/emit_c.c compiler/emit_c.h \
+  compiler/pipeline.c compiler/pipeline.h compiler/backend.h compiler/backend_c.c
 compiler_libplastcc_a_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 # flex's and bison's output is not ours to warn about
 compiler_libplastcc_a_CPPFLAGS = $(AM_CPPFLAGS)
 BUILT_SOURCES += compiler/parser.h
 
 bin_PROGRAMS += plastcc
-plastcc_SOURCES = compiler/driver.c compiler/driver.h
+plastcc_SOURCES = compiler/driver.c compiler/driver.h compiler/cmd_emit.c compiler/cmd_gradcheck.c
 plastcc_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
-plastcc_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -lz -lm
+plastcc_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -lz -lm -ldl
 plastcc_LDFLAGS = $(OPENMP_CFLAGS)

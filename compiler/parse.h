@@ -11,22 +11,33 @@ struct lex_extra {
     unsigned offset;      /* byte offset of the next token */
 };
 
+/* An open '(' '[' or '{' that the parser has not seen closed yet. */
+typedef struct plast_open_delim {
+    int tok;              /* '(', '[' or '{' */
+    src_span at;
+    char what[64];        /* for a block's '{': "rule 'pool'" (else "") */
+} plast_open_delim;
+
+enum { PLAST_MAX_OPEN = 64 };       /* delimiters remembered for messages */
+enum { PLAST_MAX_EXPR_DEPTH = 1000 };   /* deeper expressions are an error */
+
 /* State shared by the bison parser and its token hook. */
 typedef struct plast_parse_ctx {
     void *scanner;        /* flex yyscan_t */
     int file;
     ast_decl *decls, *last;
     /* For messages: the first token of the statement being parsed, and the
-     * open braces, so an error can say "after the parameter declaration" or
-     * "to close the '{' of rule 'pool' at line 3". */
+     * open delimiters, so an error can say "after the parameter declaration"
+     * or "expected '}' to close rule 'pool'" with a note at its '{'. */
     int stmt_head_token;
     src_span stmt_head_span;
-    int prev_token;
+    int prev_token, prev2_token;    /* the two tokens before the current one */
+    const char *prev_ident;         /* text of the last identifier read */
     src_span prev_span, cur_span;   /* the last two tokens read */
-    src_span brace_open[64];
-    int n_brace;
-    const char *block_name;
-    int block_kind;
+    plast_open_delim open[PLAST_MAX_OPEN];
+    int n_open;                     /* nesting depth (may exceed PLAST_MAX_OPEN) */
+    int unmatched_close;            /* the last token read closed nothing */
+    int too_deep;                   /* "nested too deeply" was reported */
 } plast_parse_ctx;
 
 /* Parses source file FILE (already in the diag table).  Returns a unit (never

@@ -114,6 +114,19 @@ static ast_item *new_item(ast_item_kind k, src_span at)
     return it;
 }
 
+/* Later passes walk expressions recursively; a tree deeper than
+ * PLAST_MAX_EXPR_DEPTH (a 100 000-term sum, say) is reported once per file
+ * and cut off, so nothing downstream can run out of C stack. */
+static ast_expr *bounded(plast_parse_ctx *ctx, ast_expr *e)
+{
+    if (e->depth <= PLAST_MAX_EXPR_DEPTH) return e;
+    if (!ctx->too_deep)
+        diag_error(e->span, "expression nested more than %d levels deep; split it with 'let'",
+                   PLAST_MAX_EXPR_DEPTH);
+    ctx->too_deep = 1;
+    return ast_num(e->span, 0);
+}
+
 static ast_vec vec_empty(void) { ast_vec v = { 0, 0, 0 }; return v; }
 static ast_vec vec_one(void *p) { ast_vec v = vec_empty(); ast_vec_push(&v, p); return v; }
 %}
@@ -256,12 +269,12 @@ size_opt
     ;
 
 expr
-    : expr '+' expr         { $$ = ast_bin(@$, '+', $1, $3); }
-    | expr '-' expr         { $$ = ast_bin(@$, '-', $1, $3); }
-    | expr '*' expr         { $$ = ast_bin(@$, '*', $1, $3); }
-    | expr '/' expr         { $$ = ast_bin(@$, '/', $1, $3); }
-    | expr '^' expr         { $$ = ast_bin(@$, '^', $1, $3); }
-    | '-' expr %prec NEG    { $$ = ast_neg(@$, $2); }
+    : expr '+' expr         { $$ = bounded(ctx, ast_bin(@$, '+', $1, $3)); }
+    | expr '-' expr         { $$ = bounded(ctx, ast_bin(@$, '-', $1, $3)); }
+    | expr '*' expr         { $$ = bounded(ctx, ast_bin(@$, '*', $1, $3)); }
+    | expr '/' expr         { $$ = bounded(ctx, ast_bin(@$, '/', $1, $3)); }
+    | expr '^' expr         { $$ = bounded(ctx, ast_bin(@$, '^', $1, $3)); }
+    | '-' expr %prec NEG    { $$ = bounded(ctx, ast_neg(@$, $2)); }
     | '+' expr %prec NEG    { $$ = $2; }
     | primary               { $$ = $1; }
     ;
@@ -270,8 +283,8 @@ primary
     : NUMBER                { $$ = ast_num(@$, $1); }
     | IDENT                 { $$ = ast_name(@$, $1); }
     | IDENT '.' IDENT       { $$ = ast_field(@$, $1, @1, $3); $$->name_span = @3; }
-    | IDENT '[' expr ']'    { $$ = ast_index(@$, $1, @1, $3); }
-    | IDENT '(' args ')'    { $$ = ast_call(@$, $1, @1, (ast_expr **)$3.v, $3.n); }
+    | IDENT '[' expr ']'    { $$ = bounded(ctx, ast_index(@$, $1, @1, $3)); }
+    | IDENT '(' args ')'    { $$ = bounded(ctx, ast_call(@$, $1, @1, (ast_expr **)$3.v, $3.n)); }
     | '(' expr ')'          { $$ = $2; $$->span = @$; }
     ;
 
@@ -287,17 +300,48 @@ expr_list
 
 %%
 
-/* ---- the token hook: remembers statement heads and open braces ---- */
+/* ---- the token hook: statement heads and open delimiters, for messages ---- */
 
 int plast_yylex(YYSTYPE *lval, YYLTYPE *lloc, void *scanner);
+
+static int closer_of(int tok) { return tok == '(' ? ')' : tok == '[' ? ']' : '}'; }
+
+static int is_block_keyword(int tok)
+{
+    return tok == IMPORT || tok == MODEL || tok == MLP || tok == RULE || tok == EXPERIMENT;
+}
+
+/* '(' '[' '{' are pushed, closers pop (when they match nothing, the next
+ * message says "unmatched").  A block's '{' remembers "rule 'pool'". */
+static void track_delimiters(plast_parse_ctx *ctx, int tok, src_span at)
+{
+    ctx->unmatched_close = 0;
+    if (tok == '(' || tok == '[' || tok == '{') {
+        if (ctx->n_open < PLAST_MAX_OPEN) {
+            plast_open_delim *o = &ctx->open[ctx->n_open];
+            o->tok = tok;
+            o->at = at;
+            o->what[0] = '\0';
+            if (tok == '{' && ctx->prev_token == IDENT && is_block_keyword(ctx->prev2_token) && ctx->prev_ident)
+                snprintf(o->what, sizeof o->what, "%s '%.40s'", ast_decl_kind_name(
+                         ctx->prev2_token == MODEL ? DECL_MODEL : ctx->prev2_token == MLP ? DECL_MLP :
+                         ctx->prev2_token == RULE ? DECL_RULE : DECL_EXPERIMENT), ctx->prev_ident);
+        }
+        ctx->n_open++;
+    } else if (tok == ')' || tok == ']' || tok == '}') {
+        const plast_open_delim *o = ctx->n_open > 0 && ctx->n_open <= PLAST_MAX_OPEN
+                                    ? &ctx->open[ctx->n_open - 1] : NULL;
+        if (ctx->n_open > 0 && (!o || closer_of(o->tok) == tok)) ctx->n_open--;
+        else ctx->unmatched_close = 1;
+    }
+}
 
 int yylex(YYSTYPE *lval, YYLTYPE *lloc, plast_parse_ctx *ctx)
 {
     int tok = plast_yylex(lval, lloc, ctx->scanner);
-    if (tok == 0) {   /* end of file: an empty span just past the last byte */
-        const src_file *f = diag_file(ctx->file);
+    if (tok == 0) {   /* end of file: an empty span just after the last token */
         lloc->file = ctx->file;
-        lloc->begin = lloc->end = f ? (unsigned)f->len : 0;
+        lloc->begin = lloc->end = ctx->prev_token == -1 ? 0 : ctx->cur_span.end;
     }
     ctx->prev_span = ctx->cur_span;
     ctx->cur_span = *lloc;
@@ -306,9 +350,10 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, plast_parse_ctx *ctx)
         ctx->stmt_head_token = tok;
         ctx->stmt_head_span = *lloc;
     }
-    if (tok == '{' && ctx->n_brace < 64) ctx->brace_open[ctx->n_brace++] = *lloc;
-    if (tok == '}' && ctx->n_brace > 0) ctx->n_brace--;
+    track_delimiters(ctx, tok, *lloc);
+    ctx->prev2_token = ctx->prev_token;
     ctx->prev_token = tok;
+    if (tok == IDENT) ctx->prev_ident = lval->str;
     return tok;
 }
 
@@ -316,10 +361,14 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, plast_parse_ctx *ctx)
 static void yyerror(YYLTYPE *loc, plast_parse_ctx *ctx, const char *msg)
 {
     (void)ctx;
-    diag_error(*loc, "%s: the input is nested too deeply", msg);
+    (void)msg;
+    diag_error(*loc, "the input is nested too deeply (more than %d open parentheses and operators); "
+               "expected at most a few hundred levels", YYMAXDEPTH);
 }
 
 /* ---- syntax errors: "expected X or Y after <what>, found <token>" ---- */
+
+#define SYM(c) ((yysymbol_kind_t)YYTRANSLATE(c))
 
 static const char *head_description(const plast_parse_ctx *ctx)
 {
@@ -341,11 +390,16 @@ static const char *head_description(const plast_parse_ctx *ctx)
     }
 }
 
-/* Describes the offending token: "identifier 'foo'", "number 1e3", "'}'". */
-static void describe_token(char *buf, size_t len, yysymbol_kind_t kind, src_span at)
+/* Describes the offending token: "identifier 'foo'", "number '1e3'", "an unmatched ')'". */
+static void describe_token(const plast_parse_ctx *ctx, char *buf, size_t len, yysymbol_kind_t kind,
+                           src_span at)
 {
     const src_file *f = diag_file(at.file);
     const char *name = yysymbol_name(kind);
+    if (ctx->unmatched_close && (kind == SYM(')') || kind == SYM(']') || kind == SYM('}'))) {
+        snprintf(buf, len, "an unmatched %s", name);
+        return;
+    }
     if (kind == YYSYMBOL_YYEOF || !f || at.end <= at.begin) {
         snprintf(buf, len, "%s", name);
         return;
@@ -374,45 +428,147 @@ static int on_later_line(src_span a, src_span b)
     return memchr(f->text + a.end, '\n', b.begin - a.end) != NULL;
 }
 
+/* The expected tokens as words, with the usual groups folded:
+ *   number identifier '(' '+' '-'              -> "an expression"
+ *   number '-' identifier ... string '['       -> "a value (number, word, string or [list])"
+ *   '+' '-' '*' '/' '^'                        -> "an operator"
+ * and "end of file" left out when something else would do. */
+typedef struct expected_set {
+    const char *word[YYNTOKENS];
+    int n;
+    char has[YYNTOKENS];
+} expected_set;
+
+static int in_group(yysymbol_kind_t k, const int *group)
+{
+    for (; *group >= 0; group++) if ((int)k == *group) return 1;
+    return 0;
+}
+
+static void expected_words(expected_set *es, const yysymbol_kind_t *kinds, int n)
+{
+    const int value_group[] = { YYSYMBOL_NUMBER, YYSYMBOL_IDENT, YYSYMBOL_STRING, YYSYMBOL_L1, YYSYMBOL_FIXED,
+                                YYSYMBOL_RANGE, SYM('-'), SYM('['), -1 };
+    const int expr_group[] = { YYSYMBOL_NUMBER, YYSYMBOL_IDENT, SYM('('), SYM('+'), SYM('-'), -1 };
+    const int op_group[] = { SYM('+'), SYM('-'), SYM('*'), SYM('/'), SYM('^'), -1 };
+    memset(es, 0, sizeof *es);
+    for (int i = 0; i < n; i++) es->has[kinds[i]] = 1;
+    const char *h = es->has;
+    int value = h[YYSYMBOL_STRING] && h[YYSYMBOL_NUMBER] && h[YYSYMBOL_IDENT];
+    int expr = !value && h[YYSYMBOL_NUMBER] && h[YYSYMBOL_IDENT] && h[SYM('(')];
+    int ops = !expr && h[SYM('+')] && h[SYM('-')] && h[SYM('*')] && h[SYM('/')] && h[SYM('^')];
+    int done_value = 0, done_expr = 0, done_ops = 0;
+    for (int i = 0; i < n; i++) {
+        yysymbol_kind_t k = kinds[i];
+        if (k == YYSYMBOL_YYEOF && n > 1) continue;
+        if (value && in_group(k, value_group)) {
+            if (!done_value++) es->word[es->n++] = "a value (number, word, string or [list])";
+        } else if (expr && in_group(k, expr_group)) {
+            if (!done_expr++) es->word[es->n++] = "an expression";
+        } else if (ops && in_group(k, op_group)) {
+            if (!done_ops++) es->word[es->n++] = "an operator";
+        } else {
+            es->word[es->n++] = yysymbol_name(k);
+        }
+    }
+}
+
+/* The open delimiter SKIP levels out from the innermost, if remembered. */
+static const plast_open_delim *open_delim(const plast_parse_ctx *ctx, int skip)
+{
+    int i = ctx->n_open - 1 - skip;
+    return i >= 0 && ctx->n_open <= PLAST_MAX_OPEN ? &ctx->open[i] : NULL;
+}
+
+static void note_open(const plast_open_delim *o)
+{
+    if (o->what[0]) diag_note(o->at, "%s starts here", o->what);
+    else diag_note(o->at, "to close this '%c'", o->tok);
+}
+
+/* The file ended inside a block or parentheses, or the next block began
+ * inside a block whose '}' is missing:
+ *   expected '}' to close rule 'pool', found end of file  (+ a note at its '{') */
+static int report_unclosed(const plast_parse_ctx *ctx, const expected_set *es, yysymbol_kind_t got,
+                           src_span at, const char *found)
+{
+    const plast_open_delim *o;
+    if (got == YYSYMBOL_YYEOF) {
+        o = open_delim(ctx, 0);
+        if (!o || !es->has[SYM(closer_of(o->tok))]) return 0;
+    } else if (got == YYSYMBOL_IMPORT || got == YYSYMBOL_MODEL
+               || got == YYSYMBOL_MLP || got == YYSYMBOL_RULE || got == YYSYMBOL_EXPERIMENT) {
+        /* `rule b {` read where a statement of block a was expected */
+        o = open_delim(ctx, 0);
+        if (!o || o->tok != '{' || !o->what[0] || ctx->n_open != 1 || !es->has[SYM('}')]) return 0;
+    } else if (got == SYM('{') && is_block_keyword(ctx->stmt_head_token) && ctx->n_open == 2) {
+        /* `rule b {` in a model or experiment reads as a statement 'rule b' until its '{' */
+        o = open_delim(ctx, 1);
+        if (!o || o->tok != '{' || !o->what[0]) return 0;
+        at = ctx->stmt_head_span;
+        found = "the start of another block";
+    } else {
+        return 0;
+    }
+    if (o->what[0]) diag_error(at, "expected '}' to close %s, found %s", o->what, found);
+    else diag_error(at, "expected '%c', found %s", closer_of(o->tok), found);
+    note_open(o);
+    return 1;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *pc, plast_parse_ctx *ctx)
 {
-    enum { MAX_LISTED = 5, MAX_EXPECTED = 64 };
+    enum { MAX_LISTED = 6, MAX_EXPECTED = 64 };
     yysymbol_kind_t expected[MAX_EXPECTED];
     int n = yypcontext_expected_tokens(pc, expected, MAX_EXPECTED);
+    if (n < 0) n = 0;
     yysymbol_kind_t got = yypcontext_token(pc);
     src_span at = *yypcontext_location(pc);
     char msg[512] = "", found[96];
-    int wants_semicolon = 0, wants_brace = 0;
-    describe_token(found, sizeof found, got, at);
-    for (int i = 0; i < n; i++) {
-        if (!strcmp(yysymbol_name(expected[i]), "';'")) wants_semicolon = 1;
-        if (!strcmp(yysymbol_name(expected[i]), "'}'")) wants_brace = 1;
+    expected_set es;
+    expected_words(&es, expected, n);
+    describe_token(ctx, found, sizeof found, got, at);
+    if (report_unclosed(ctx, &es, got, at, found)) return 0;
+    const src_file *f = diag_file(at.file);
+    if (got == YYSYMBOL_NUMBER && f && at.begin < f->len && f->text[at.begin] == '.'
+        && ctx->prev2_token == IDENT && ctx->prev_span.end == at.begin) {
+        /* pre.1 scans as 'pre' and the number .1 */
+        diag_error(at, "expected a signal or neuron value name after '.', found '%.*s'",
+                   (int)(at.end - at.begin - 1 > 32 ? 32 : at.end - at.begin - 1), f->text + at.begin + 1);
+        return 0;
     }
     const char *what = head_description(ctx);
-    if (wants_semicolon && what) {
+    if (es.has[SYM(';')] && what) {
+        if (ctx->stmt_head_token == PARAM && es.has[YYSYMBOL_L1] && got == YYSYMBOL_IDENT
+            && !on_later_line(ctx->prev_span, at)) {
+            diag_error(at, "unknown parameter attribute '%s'; expected 'l1', 'fixed', 'range(lo, hi)' or ';'",
+                       ctx->prev_ident);
+            return 0;
+        }
         snprintf(msg, sizeof msg, "expected ';' after %s", what);
         if (on_later_line(ctx->prev_span, at)) {
             src_span end = { at.file, ctx->prev_span.end, ctx->prev_span.end };
             diag_error(end, "%s", msg);
             return 0;
         }
-        append(msg, sizeof msg, ", found ");
-        append(msg, sizeof msg, found);
-    } else if (n > 0 && n <= MAX_LISTED) {
+    } else if (es.n > 0 && es.n <= MAX_LISTED) {
         append(msg, sizeof msg, "expected ");
-        for (int i = 0; i < n; i++) {
-            if (i) append(msg, sizeof msg, i == n - 1 ? " or " : ", ");
-            append(msg, sizeof msg, yysymbol_name(expected[i]));
+        for (int i = 0; i < es.n; i++) {
+            if (i) append(msg, sizeof msg, i == es.n - 1 ? " or " : ", ");
+            append(msg, sizeof msg, es.word[i]);
         }
-        append(msg, sizeof msg, ", found ");
-        append(msg, sizeof msg, found);
     } else {
         append(msg, sizeof msg, "unexpected ");
         append(msg, sizeof msg, found);
+        diag_error(at, "%s", msg);
+        return 0;
     }
+    append(msg, sizeof msg, ", found ");
+    append(msg, sizeof msg, found);
     diag_error(at, "%s", msg);
-    if (wants_brace && got == YYSYMBOL_YYEOF && ctx->n_brace > 0)
-        diag_note(ctx->brace_open[ctx->n_brace - 1], "to close this '{'");
+    const plast_open_delim *o = open_delim(ctx, 0);
+    if (o && o->tok != '{' && es.has[SYM(closer_of(o->tok))] && !es.has[SYM(';')])
+        note_open(o);
     return 0;
 }
 

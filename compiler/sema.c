@@ -48,7 +48,10 @@ static size_t edit_distance(const char *a, const char *b)
 const char *sema_closest(const char *name, const char *const *cand, int n)
 {
     const char *best = NULL;
-    size_t best_d = strlen(name) <= 2 ? 1 : 2;   /* short names: only one edit */
+    /* Suggest only what is closer to NAME than to nothing: no edit for one
+     * letter (q is not a typo of e), one for names up to 3 letters. */
+    size_t len = strlen(name);
+    size_t best_d = len <= 1 ? 0 : len <= 3 ? 1 : 2;
     for (int i = 0; i < n; i++) {
         size_t d = edit_distance(name, cand[i]);
         if (d <= best_d && strcmp(name, cand[i])) { best = cand[i]; best_d = d; }
@@ -94,15 +97,21 @@ int sema_rule_fits_model(const sema_program *p, const sema_rule *r, const sema_m
     if (m->feedback != FB_NONE) offered |= 1u << SIG_E;
     if (m->topdown) offered |= 1u << SIG_ZTOP;
     if (m->lateral) offered |= 1u << SIG_ZLAT;
-    static const char *const why[SIG_COUNT] = { "", "", "it has 'feedback none'",
-        "it has no 'topdown;' input", "it has no 'lateral;' input" };
+    static const char *const why[SIG_COUNT] = { "", "",
+        "it has 'feedback none' (expected symmetric, random or direct feedback)",
+        "it has no 'topdown;' statement", "it has no 'lateral;' statement" };
     int ok = 1;
     for (int side = 0; side < 2; side++) {
         unsigned used = side == 0 ? r->pre_signals : r->post_signals;
         for (int s = 0; s < SIG_COUNT; s++) {
             if (!(used & ~offered & (1u << s))) continue;
-            diag_error(r->signal_use[side][s], "rule '%s' reads %s.%s, which model '%s' cannot provide: %s",
-                       r->name, side == 0 ? "pre" : "post", sema_signal_names[s], m->name, why[s]);
+            const char *end = side == 0 ? "pre" : "post";
+            if (r->signal_via[side][s])
+                diag_error(r->signal_use[side][s], "rule '%s' reads %s through %s.%s, which model '%s' cannot "
+                           "provide: %s", r->name, sema_signal_names[s], end, r->signal_via[side][s], m->name, why[s]);
+            else
+                diag_error(r->signal_use[side][s], "rule '%s' reads %s.%s, which model '%s' cannot provide: %s",
+                           r->name, end, sema_signal_names[s], m->name, why[s]);
             diag_note(at, "the rule is used with model '%s' here", m->name);
             ok = 0;
         }
@@ -115,6 +124,7 @@ int sema_rule_fits_model(const sema_program *p, const sema_rule *r, const sema_m
 typedef struct loader {
     sema_program *p;
     char *stack[64];         /* canonical paths of the files being imported, for cycles */
+    char *shown[64];         /* the same files as the user named them, for messages */
     int depth;
     char **seen;             /* canonical paths already loaded */
     int n_seen;
@@ -137,14 +147,16 @@ static char *dir_of(const char *path)
 static void report_cycle(loader *L, const ast_decl *imp, const char *canon)
 {
     char chain[2048] = "";
+    size_t used = 0;
     int start = 0;
     while (start < L->depth && strcmp(L->stack[start], canon)) start++;
-    for (int i = start; i < L->depth; i++) {
-        strncat(chain, L->stack[i], sizeof chain - strlen(chain) - 1);
-        strncat(chain, " -> ", sizeof chain - strlen(chain) - 1);
+    for (int i = start; i <= L->depth && used < sizeof chain; i++) {
+        const char *name = i < L->depth ? L->shown[i] : start < L->depth ? L->shown[start] : canon;
+        int n = snprintf(chain + used, sizeof chain - used, "%s%s", i > start ? " -> " : "", name);
+        if (n < 0) break;
+        used += (size_t)n;
     }
-    strncat(chain, canon, sizeof chain - strlen(chain) - 1);
-    diag_error(imp->name_span, "import cycle: %s", chain);
+    diag_error(imp->name_span, "import cycle: %s; expected files that do not import each other", chain);
 }
 
 static void follow_import(loader *L, const ast_decl *imp)
@@ -158,7 +170,11 @@ static void follow_import(loader *L, const ast_decl *imp)
     free(dir);
     char canon[PATH_MAX];
     if (!realpath(path, canon)) {
-        diag_error(imp->name_span, "cannot import '%s': %s", imp->name, strerror(errno));
+        if (strcmp(path, imp->name))
+            diag_error(imp->name_span, "cannot import '%s': %s (looked for '%s'; a path is relative to the "
+                       "importing file)", imp->name, strerror(errno), path);
+        else
+            diag_error(imp->name_span, "cannot import '%s': %s", imp->name, strerror(errno));
         free(path);
         return;
     }
@@ -168,13 +184,15 @@ static void follow_import(loader *L, const ast_decl *imp)
     for (int i = 0; i < L->n_seen; i++)
         if (!strcmp(L->seen[i], canon)) { free(path); return; }
     if (L->depth == 64) { diag_error(imp->name_span, "imports nested more than 64 deep"); free(path); return; }
-    int file = diag_load_file(path);
-    if (file < 0) diag_error(imp->name_span, "cannot read '%s': %s", imp->name, strerror(errno));
+    int file = diag_load_regular(path);
+    if (file < 0) diag_error(imp->name_span, "cannot read '%s': %s", imp->name, diag_load_strerror(errno));
     free(path);
     if (file < 0) return;
+    L->shown[L->depth] = strdup(diag_file(file)->path);
     L->stack[L->depth++] = strdup(canon);
     load_unit(L, file);
     free(L->stack[--L->depth]);
+    free(L->shown[L->depth]);
 }
 
 static void remember(loader *L, int file)
@@ -240,9 +258,15 @@ static sema_program *check_program(int file)
     L.p = p;
     char canon[PATH_MAX];
     const src_file *f = diag_file(file);
-    if (f && realpath(f->path, canon)) L.stack[L.depth++] = strdup(canon);
+    if (f && realpath(f->path, canon)) {
+        L.shown[L.depth] = strdup(f->path);
+        L.stack[L.depth++] = strdup(canon);
+    }
     load_unit(&L, file);
-    while (L.depth) free(L.stack[--L.depth]);
+    while (L.depth) {
+        free(L.stack[--L.depth]);
+        free(L.shown[L.depth]);
+    }
     for (int i = 0; i < L.n_seen; i++) free(L.seen[i]);
     free(L.seen);
     int parse_errors = diag_error_count();
@@ -258,7 +282,7 @@ sema_program *sema_load(const char *path)
 {
     int file = diag_load_file(path);
     if (file < 0) {
-        diag_error(span_none, "cannot read '%s': %s", path, strerror(errno));
+        diag_error(span_none, "cannot read '%s': %s", path, diag_load_strerror(errno));
         return calloc(1, sizeof(sema_program));
     }
     return check_program(file);

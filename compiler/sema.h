@@ -92,6 +92,7 @@ typedef struct sema_param {
     int l1, fixed;
     double lo, hi;         /* range(lo, hi): the value is clamped there (default +-inf) */
     int offset;            /* position in the rule's flat meta-parameter vector */
+    int invalid;           /* its declaration had an error: uses are not reported again */
 } sema_param;
 
 typedef struct sema_neuron {
@@ -104,7 +105,8 @@ typedef struct sema_value {  /* one neuron-level value name */
     const char *name;
     int neuron;            /* defining sema_neuron */
     int output;            /* which output of a multi-output mlp call */
-    int space;             /* space at the neuron itself (SP_PRE stands for "this neuron") */
+    int space;             /* space at the neuron itself (SP_PRE stands for "this neuron");
+                              -1 when its definition had an error */
     unsigned signals;      /* signals it reads (bit per sema_signal) */
 } sema_value;
 
@@ -133,6 +135,7 @@ typedef struct sema_rule {
     int n_mlps;
     unsigned pre_signals, post_signals;   /* signals read at each end */
     src_span signal_use[2][SIG_COUNT];   /* first use, for diagnostics */
+    const char *signal_via[2][SIG_COUNT]; /* the neuron value that use reads it through, or NULL */
 } sema_rule;
 
 /* ---- experiment ---- */

@@ -60,6 +60,54 @@ static int expect_count(const ast_stmt *s, int lo, int hi, const char *usage)
     return -1;
 }
 
+static int in_list(const char *w, const char *const *list)
+{
+    for (; *list; list++) if (!strcmp(w, *list)) return 1;
+    return 0;
+}
+
+/* A forgotten ';' at the end of a line makes the next statement's words items
+ * of this one (a config statement is a head word and any items):
+ *     input 784            <- ';' missing here
+ *     dense 100 relu;
+ * When an item is a statement word of the block and the first thing on its
+ * line, the ';' is reported where it belongs and the statement is split
+ * there, so both halves are checked as the user meant them. */
+static void split_missing_semicolons(ast_decl *d, const char *const *heads)
+{
+    for (ast_stmt *s = d->body; s; s = s->next) {
+        for (int i = 0; i < s->n_items; i++) {
+            ast_item *it = s->items[i];
+            src_span prev = i ? s->items[i - 1]->span : s->name_span;
+            const src_file *f = diag_file(it->span.file);
+            if (it->kind != IT_WORD || !in_list(it->text, heads) || !f || prev.end > it->span.begin ||
+                it->span.begin > f->len || !memchr(f->text + prev.end, '\n', it->span.begin - prev.end))
+                continue;
+            src_span end = { prev.file, prev.end, prev.end };
+            diag_error(end, "expected ';' after the '%s' statement", s->name);
+            ast_stmt *t = ast_alloc(sizeof *t);
+            t->kind = ST_CONFIG;
+            t->name = it->text;
+            t->name_span = it->span;
+            t->span = span_join(it->span, s->span);
+            t->span.begin = it->span.begin;
+            t->items = s->items + i + 1;
+            t->n_items = s->n_items - i - 1;
+            t->next = s->next;
+            s->next = t;
+            s->n_items = i;
+            s->span.end = prev.end;
+            break;   /* t is checked next, and split again if need be */
+        }
+    }
+}
+
+static const char *const mlp_heads[] = { "in", "dense", NULL };
+static const char *const model_heads[] = { "input", "dense", "recurrent", "readout", "loss", "init", "feedback",
+                                           "topdown", "lateral", NULL };
+static const char *const experiment_heads[] = { "data", "tasks", "inner", "meta", "scale", "seed", "precision",
+                                                "diagnostics", "checkpoint", NULL };
+
 /* An activation: relu, tanh, sigmoid, identity, softplus(beta), softmax, kcap(k). */
 static int parse_act(const ast_item *it, int allow_softmax, int allow_kcap, sema_act *act, double *arg)
 {
@@ -86,8 +134,14 @@ static int parse_act(const ast_item *it, int allow_softmax, int allow_kcap, sema
         *arg = k;
         return 0;
     }
-    diag_error(it->span, "unknown activation; expected relu, tanh, sigmoid, identity, softplus(beta)%s%s",
-               allow_softmax ? ", softmax" : "", allow_kcap ? " or kcap(k)" : "");
+    const char *list = allow_softmax && allow_kcap ? "relu, tanh, sigmoid, identity, softplus(beta), softmax or kcap(k)"
+                     : allow_kcap ? "relu, tanh, sigmoid, identity, softplus(beta) or kcap(k)"
+                     : allow_softmax ? "relu, tanh, sigmoid, identity, softplus(beta) or softmax"
+                     : "relu, tanh, sigmoid, identity or softplus(beta)";
+    if (it->kind == IT_WORD || it->kind == IT_CALL)
+        diag_error(it->span, "unknown activation '%s'; expected %s", it->text, list);
+    else
+        diag_error(it->span, "expected an activation (%s), found %s", list, item_kind_name(it));
     return -1;
 }
 
@@ -98,7 +152,12 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
     sema_mlp *m = calloc(1, sizeof *m);
     m->name = d->name;
     m->span = d->span;
-    int have_in = 0;
+    int have_in = 0, in_stmts = 0, dense_stmts = 0;
+    split_missing_semicolons(d, mlp_heads);
+    for (ast_stmt *s = d->body; s; s = s->next) {
+        in_stmts += !strcmp(s->name, "in");
+        dense_stmts += !strcmp(s->name, "dense");
+    }
     for (ast_stmt *s = d->body; s; s = s->next) {
         if (!strcmp(s->name, "in")) {
             if (expect_count(s, 1, 1, "in N;") < 0) continue;
@@ -124,8 +183,14 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
                        s->name, d->name);
         }
     }
-    if (!have_in) diag_error(d->name_span, "mlp '%s' has no 'in N;' statement", d->name);
-    else if (!m->n_layers) diag_error(d->name_span, "mlp '%s' has no dense layer", d->name);
+    if (!have_in && !in_stmts) diag_error(d->name_span, "mlp '%s' has no 'in N;' statement; expected one before "
+                                         "its layers", d->name);
+    else if (have_in && !dense_stmts) diag_error(d->name_span, "mlp '%s' has no dense layer; expected "
+                                                 "'dense N [activation];'", d->name);
+    if (!have_in || m->n_layers < dense_stmts) {   /* a broken mlp: its calls are not checked */
+        m->n_in = 0;
+        m->n_layers = 0;
+    }
     int prev = m->n_in;
     for (int l = 0; l < m->n_layers; l++) {
         m->n_weights += m->width[l] * prev + m->width[l];
@@ -137,7 +202,9 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
 
 /* ---- model ---- */
 
-static void model_layer(sema_model *m, ast_stmt *s, sema_layer_kind kind)
+/* INPUT_LATER: an 'input' statement follows (else the missing input is
+ * reported once, for the whole model, by model_finish). */
+static void model_layer(sema_model *m, ast_stmt *s, sema_layer_kind kind, int input_later)
 {
     static const char *const usage[] = { "dense N activation;", "recurrent N activation steps T;",
                                          "readout N activation;" };
@@ -151,7 +218,8 @@ static void model_layer(sema_model *m, ast_stmt *s, sema_layer_kind kind)
     if (sema_item_int(s->items[0], "the layer size", 1, 1 << 20, &L.size) < 0) return;
     if (parse_act(s->items[1], kind != LAYER_RECURRENT, 1, &L.act, &L.act_arg) < 0) return;
     if (L.act == ACT_KCAP && L.act_arg > L.size) {
-        diag_error(s->items[1]->span, "kcap(%g) keeps more neurons than the layer's %d", L.act_arg, L.size);
+        diag_error(s->items[1]->span, "kcap(%g) keeps more neurons than the layer's %d; expected k from 1 to %d",
+                   L.act_arg, L.size, L.size);
         return;
     }
     if (kind == LAYER_RECURRENT) {
@@ -161,9 +229,13 @@ static void model_layer(sema_model *m, ast_stmt *s, sema_layer_kind kind)
         }
         if (sema_item_int(s->items[3], "the number of steps", 1, 100000, &L.steps) < 0) return;
     }
-    if (!m->n_input) { diag_error(s->span, "'input N;' must come before the layers"); return; }
+    if (!m->n_input) {
+        if (input_later) diag_error(s->span, "'input N;' must come before the layers");
+        return;
+    }
     if (m->n_layers && m->layers[m->n_layers - 1].act == ACT_SOFTMAX) {
-        diag_error(s->span, "softmax is only for the output layer; this layer follows it");
+        diag_error(s->span, "softmax is only for the output layer, and this layer follows it; expected softmax "
+                   "on the last layer only");
         return;
     }
     *SEMA_PUSH(m->layers, m->n_layers) = L;
@@ -174,7 +246,11 @@ static int pick_word(const ast_stmt *s, const char *const *words, int n, const c
     if (expect_count(s, 1, 1, usage) < 0) return -1;
     for (int i = 0; i < n; i++)
         if (is_word(s->items[0], words[i])) return i;
-    diag_error(s->items[0]->span, "unknown %s; expected %s", s->name, usage);
+    if (s->items[0]->kind == IT_WORD)
+        diag_error(s->items[0]->span, "unknown %s '%s'; expected %s", s->name, s->items[0]->text, usage);
+    else
+        diag_error(s->items[0]->span, "expected a word after '%s', found %s; expected %s", s->name,
+                   item_kind_name(s->items[0]), usage);
     return -1;
 }
 
@@ -204,15 +280,27 @@ static void model_init(sema_model *m, ast_stmt *s)
     diag_error(it->span, "unknown init; expected xavier, normal(std) or uniform(a)");
 }
 
-static void model_finish(sema_model *m, ast_decl *d, int have_loss)
+static void model_finish(sema_model *m, ast_decl *d, int have_loss, int have_input)
 {
-    if (!m->n_input) { diag_error(d->name_span, "model '%s' has no 'input N;' statement", d->name); return; }
-    if (!m->n_layers) { diag_error(d->name_span, "model '%s' has no layers", d->name); return; }
+    if (!m->n_input) {
+        if (!have_input) diag_error(d->name_span, "model '%s' has no 'input N;' statement; expected one "
+                                    "before its layers", d->name);
+        return;
+    }
+    if (!m->n_layers) {
+        static const char *const layer_heads[] = { "dense", "recurrent", "readout", NULL };
+        int layer_stmts = 0;   /* layers with errors were reported already */
+        for (const ast_stmt *s = d->body; s; s = s->next) layer_stmts += in_list(s->name, layer_heads);
+        if (!layer_stmts)
+            diag_error(d->name_span, "model '%s' has no layers; expected 'dense N activation;' statements", d->name);
+        return;
+    }
     if (m->n_layers > 64) { diag_error(d->name_span, "model '%s' has more than 64 layers", d->name); return; }
-    if (!have_loss) diag_error(d->name_span, "model '%s' has no 'loss ...;' statement", d->name);
+    if (!have_loss) diag_error(d->name_span, "model '%s' has no 'loss ...;' statement; expected loss "
+                               "cross_entropy, mse or mse(input)", d->name);
     const sema_layer *out = &m->layers[m->n_layers - 1];
     if (have_loss && m->loss == LOSS_CROSS_ENTROPY && out->act != ACT_SOFTMAX)
-        diag_error(out->span, "loss cross_entropy needs a softmax output layer");
+        diag_error(out->span, "loss cross_entropy needs a softmax output layer; expected 'dense N softmax;' last");
     if (have_loss && m->loss == LOSS_MSE_INPUT && out->size != m->n_input)
         diag_error(out->span, "loss mse(input) reconstructs the input: the output layer needs %d neurons, not %d",
                    m->n_input, out->size);
@@ -228,21 +316,25 @@ sema_model *sema_check_model(sema_program *p, ast_decl *d)
     m->span = d->span;
     m->feedback = FB_RANDOM;
     m->init = INIT_XAVIER;
-    int have_loss = 0;
+    int have_loss = 0, inputs_left = 0, have_input = 0;
+    split_missing_semicolons(d, model_heads);
+    for (ast_stmt *s = d->body; s; s = s->next) inputs_left += !strcmp(s->name, "input");
+    have_input = inputs_left > 0;
     for (ast_stmt *s = d->body; s; s = s->next) {
         const char *h = s->name;
         if (!strcmp(h, "input")) {
+            inputs_left--;
             if (expect_count(s, 1, 1, "input N;") == 0 && m->n_input)
                 diag_error(s->span, "model '%s' declares 'input' twice", d->name);
             else if (s->n_items == 1)
                 sema_item_int(s->items[0], "the input size", 1, 1 << 24, &m->n_input);
-        } else if (!strcmp(h, "dense")) model_layer(m, s, LAYER_DENSE);
-        else if (!strcmp(h, "recurrent")) model_layer(m, s, LAYER_RECURRENT);
-        else if (!strcmp(h, "readout")) model_layer(m, s, LAYER_READOUT);
+        } else if (!strcmp(h, "dense")) model_layer(m, s, LAYER_DENSE, inputs_left > 0);
+        else if (!strcmp(h, "recurrent")) model_layer(m, s, LAYER_RECURRENT, inputs_left > 0);
+        else if (!strcmp(h, "readout")) model_layer(m, s, LAYER_READOUT, inputs_left > 0);
         else if (!strcmp(h, "loss")) { model_loss(m, s); have_loss = 1; }
         else if (!strcmp(h, "init")) model_init(m, s);
         else if (!strcmp(h, "feedback")) {
-            int k = pick_word(s, feedbacks, 4, "feedback symmetric | random | direct | none;");
+            int k = pick_word(s, feedbacks, 4, "symmetric, random, direct or none");
             if (k >= 0) m->feedback = (sema_feedback)k;
         } else if (!strcmp(h, "topdown") || !strcmp(h, "lateral")) {
             if (expect_count(s, 0, 0, h[0] == 't' ? "topdown;" : "lateral;") == 0) {
@@ -253,13 +345,35 @@ sema_model *sema_check_model(sema_program *p, ast_decl *d)
                        "readout, loss, feedback, init, topdown or lateral", h, d->name);
         }
     }
-    model_finish(m, d, have_loss);
+    model_finish(m, d, have_loss, have_input);
     return m;
 }
 
 /* ---- experiment ---- */
 
-typedef struct xctx { sema_program *p; sema_experiment *x; ast_decl *d; const char *dir; } xctx;
+typedef struct xctx {
+    sema_program *p;
+    sema_experiment *x;
+    ast_decl *d;
+    const char *dir;        /* of the experiment's file, for data paths */
+    src_span *proj_at;      /* [assign * 64 + l]: the item naming W_{l+1} */
+    const ast_stmt *tasks;  /* the tasks statement, if any */
+    int saw_model, saw_rule, rule_failed;   /* to report nothing missing that was misspelt */
+} xctx;
+
+/* "unknown rule 'fa_sdg'; did you mean 'fa_sgd'?" over the program's rules or models. */
+static void error_unknown_decl(const xctx *c, const ast_item *it, int is_rule)
+{
+    int n = is_rule ? c->p->n_rules : c->p->n_models;
+    const char **names = malloc((size_t)(n ? n : 1) * sizeof *names);
+    for (int i = 0; i < n; i++) names[i] = is_rule ? c->p->rules[i]->name : c->p->models[i]->name;
+    const char *hint = sema_closest(it->text, names, n);
+    const char *kind = is_rule ? "rule" : "model";
+    if (hint) diag_error(it->span, "unknown %s '%s'; did you mean '%s'?", kind, it->text, hint);
+    else diag_error(it->span, "unknown %s '%s'; expected the name of a %s defined or imported in this file",
+                    kind, it->text, kind);
+    free(names);
+}
 
 static const char *resolve_path(const xctx *c, const char *path)
 {
@@ -273,13 +387,17 @@ static const char *resolve_path(const xctx *c, const char *path)
 /* "rule NAME [on W1, W3];" */
 static void exp_rule(xctx *c, ast_stmt *s)
 {
+    c->saw_rule = 1;
+    c->rule_failed++;   /* until the statement is accepted */
     if (s->n_items < 1 || s->items[0]->kind != IT_WORD) {
-        diag_error(s->span, "expected a rule name: rule NAME [on W1, W2, ...];");
+        diag_error(s->n_items ? s->items[0]->span : s->span, "expected a rule name: rule NAME [on W1, W2, ...];");
         return;
     }
     int r = sema_find_rule(c->p, s->items[0]->text);
-    if (r < 0) { diag_error(s->items[0]->span, "unknown rule '%s'", s->items[0]->text); return; }
+    if (r < 0) { error_unknown_decl(c, s->items[0], 1); return; }
     sema_assign a = { r, ~0ull, s->span };
+    src_span at[64];
+    for (int l = 0; l < 64; l++) at[l] = s->span;
     if (s->n_items > 1) {
         if (!is_word(s->items[1], "on") || s->n_items < 3) {
             diag_error(s->items[1]->span, "expected 'on W1, W2, ...' after the rule name");
@@ -294,9 +412,17 @@ static void exp_rule(xctx *c, ast_stmt *s)
                 diag_error(it->span, "expected a projection name W1, W2, ... (W_l feeds layer l)");
                 return;
             }
+            if (a.projections >> (l - 1) & 1) {
+                diag_error(it->span, "W%ld is named twice in this statement", l);
+                return;
+            }
             a.projections |= 1ull << (l - 1);
+            at[l - 1] = it->span;
         }
     }
+    c->rule_failed--;
+    c->proj_at = realloc(c->proj_at, (size_t)(c->x->n_assigns + 1) * 64 * sizeof *c->proj_at);
+    memcpy(c->proj_at + (size_t)c->x->n_assigns * 64, at, sizeof at);
     *SEMA_PUSH(c->x->assigns, c->x->n_assigns) = a;
 }
 
@@ -371,6 +497,7 @@ static void exp_data(xctx *c, ast_stmt *s)
 /* tasks ways N train K query Q; */
 static void exp_tasks(xctx *c, ast_stmt *s)
 {
+    c->tasks = s;
     for (int i = 0; i < s->n_items; i++) {
         const ast_item *it = s->items[i];
         const char *w = it->kind == IT_WORD ? it->text : "";
@@ -425,8 +552,8 @@ static void exp_meta(xctx *c, ast_stmt *s)
             else if (is_word(v, "skip")) x->nonfinite_skip = 1;
             else { diag_error(v->span, "expected 'stop' or 'skip'"); ok = -1; }
         } else {
-            diag_error(it->span, "unknown meta option; expected adam, lr, l1, prox, episodes, batch, clip, "
-                       "schedule, warmup or nonfinite");
+            diag_error(it->span, "unknown meta option '%s'; expected adam, lr, l1, prox, episodes, batch, clip, "
+                       "schedule, warmup or nonfinite", it->kind == IT_WORD || it->kind == IT_CALL ? it->text : "");
             ok = -1;
         }
         if (ok < 0) return;
@@ -490,7 +617,7 @@ static void exp_misc(xctx *c, ast_stmt *s)
     sema_experiment *x = c->x;
     if (!strcmp(s->name, "precision")) {
         static const char *const p[] = { "double", "single" };
-        int k = pick_word(s, p, 2, "precision double | single;");
+        int k = pick_word(s, p, 2, "double or single");
         if (k >= 0) x->single = k;
     } else if (!strcmp(s->name, "diagnostics")) {
         for (int i = 0; i < s->n_items; i++) {
@@ -528,39 +655,60 @@ static void exp_defaults(sema_experiment *x)
     x->checkpoint_every = 10;
 }
 
-/* Every projection gets exactly one rule, and the model offers every signal it reads. */
+/* Every projection gets exactly one rule, and the model offers every signal
+ * each rule reads (checked once per 'rule' statement). */
 static void exp_finish(xctx *c)
 {
     sema_experiment *x = c->x;
-    if (x->model < 0) { diag_error(c->d->name_span, "experiment '%s' has no 'model NAME;' statement", c->d->name); return; }
+    if (x->model < 0) {
+        if (!c->saw_model)
+            diag_error(c->d->name_span, "experiment '%s' has no 'model NAME;' statement", c->d->name);
+        return;
+    }
     const sema_model *m = c->p->models[x->model];
-    if (!x->n_assigns) { diag_error(c->d->name_span, "experiment '%s' has no 'rule NAME;' statement", c->d->name); return; }
+    if (!m->n_layers) return;   /* the model's own errors were reported */
+    if (!x->n_assigns) {
+        if (!c->saw_rule)
+            diag_error(c->d->name_span, "experiment '%s' has no 'rule NAME;' statement", c->d->name);
+        return;
+    }
     x->rule_of_projection = malloc((size_t)m->n_layers * sizeof *x->rule_of_projection);
     for (int l = 0; l < m->n_layers; l++) x->rule_of_projection[l] = -1;
     for (int a = 0; a < x->n_assigns; a++) {
         const sema_assign *as = &x->assigns[a];
+        const src_span *at = c->proj_at + (size_t)a * 64;
+        int used = 0;
         for (int l = 0; l < 64; l++) {
             if (!(as->projections >> l & 1)) continue;
             if (l >= m->n_layers) {
                 if (as->projections != ~0ull)
-                    diag_error(as->span, "model '%s' has projections W1 to W%d; there is no W%d", m->name, m->n_layers, l + 1);
+                    diag_error(at[l], "model '%s' has projections W1 to W%d; there is no W%d",
+                               m->name, m->n_layers, l + 1);
                 continue;
             }
             if (x->rule_of_projection[l] >= 0) {
-                diag_error(as->span, "projection W%d already has rule '%s'", l + 1,
-                           c->p->rules[x->rule_of_projection[l]]->name);
+                diag_error(at[l], "projection W%d already has rule '%s'; expected one rule per projection",
+                           l + 1, c->p->rules[x->rule_of_projection[l]]->name);
                 continue;
             }
             x->rule_of_projection[l] = as->rule;
-            sema_rule_fits_model(c->p, c->p->rules[as->rule], m, as->span);
+            used = 1;
         }
+        if (used) sema_rule_fits_model(c->p, c->p->rules[as->rule], m, as->span);
     }
-    for (int l = 0; l < m->n_layers; l++)
+    for (int l = 0; l < m->n_layers && !c->rule_failed; l++)
         if (x->rule_of_projection[l] < 0)
-            diag_error(c->d->name_span, "projection W%d of model '%s' has no rule", l + 1, m->name);
-    if (m->loss == LOSS_CROSS_ENTROPY && x->ways > m->layers[m->n_layers - 1].size)
-        diag_error(c->d->name_span, "%d-way tasks need at least %d output neurons; model '%s' has %d",
-                   x->ways, x->ways, m->name, m->layers[m->n_layers - 1].size);
+            diag_error(c->d->name_span, "projection W%d of model '%s' has no rule; expected a 'rule NAME on W%d;' "
+                       "statement", l + 1, m->name, l + 1);
+    int outputs = m->layers[m->n_layers - 1].size;
+    if (m->loss == LOSS_CROSS_ENTROPY && x->ways > outputs) {
+        if (c->tasks)
+            diag_error(c->tasks->span, "%d-way tasks need at least %d output neurons, but model '%s' has %d; "
+                       "expected ways %d or fewer", x->ways, x->ways, m->name, outputs, outputs);
+        else
+            diag_error(c->d->name_span, "tasks are 5-way by default, but model '%s' has %d output neurons; "
+                       "expected a 'tasks ways N ...;' statement with N at most %d", m->name, outputs, outputs);
+    }
 }
 
 sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
@@ -571,14 +719,16 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
     exp_defaults(x);
     const src_file *f = diag_file(d->file);
     const char *slash = f ? strrchr(f->path, '/') : NULL;
-    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "" };
+    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, 0, 0, 0 };
+    split_missing_semicolons(d, experiment_heads);
     for (ast_stmt *s = d->body; s; s = s->next) {
         const char *h = s->name;
         if (!strcmp(h, "model")) {
             if (s->n_items != 1 || s->items[0]->kind != IT_WORD) diag_error(s->span, "expected: model NAME;");
-            else if (x->model >= 0) diag_error(s->span, "experiment '%s' names its model twice", d->name);
+            else if (x->model >= 0 || c.saw_model) diag_error(s->span, "experiment '%s' names its model twice", d->name);
             else if ((x->model = sema_find_model(p, s->items[0]->text)) < 0)
-                diag_error(s->items[0]->span, "unknown model '%s'", s->items[0]->text);
+                error_unknown_decl(&c, s->items[0], 0);
+            c.saw_model = 1;
         } else if (!strcmp(h, "rule")) exp_rule(&c, s);
         else if (!strcmp(h, "data")) exp_data(&c, s);
         else if (!strcmp(h, "tasks")) exp_tasks(&c, s);
@@ -589,5 +739,6 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
         else exp_misc(&c, s);
     }
     exp_finish(&c);
+    free(c.proj_at);
     return x;
 }

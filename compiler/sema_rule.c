@@ -22,23 +22,29 @@ typedef struct rctx {
     unsigned self_signals;  /* signals the current neuron definition reads */
     int n_values;           /* neuron values visible so far */
     int n_lets;             /* lets visible so far */
+    ast_stmt *body;         /* the rule's statements, for "used before its definition" */
+    int saw_dw;             /* a dw statement was seen (even a wrong one) */
+    int saw_assign;         /* any NAME = ...; (a misspelt dw is not also "missing") */
 } rctx;
 
-static const struct { const char *name; int min_args, max_args; } funcs[FN_COUNT] = {
-    [FN_EXP] = { "exp", 1, 1 },         [FN_LOG] = { "log", 1, 1 },
-    [FN_SQRT] = { "sqrt", 1, 1 },       [FN_ABS] = { "abs", 1, 1 },
-    [FN_TANH] = { "tanh", 1, 1 },       [FN_SIGMOID] = { "sigmoid", 1, 1 },
-    [FN_RELU] = { "relu", 1, 1 },       [FN_SOFTPLUS] = { "softplus", 1, 2 },
-    [FN_POW] = { "pow", 2, 2 },         [FN_MIN] = { "min", 2, 2 },
-    [FN_MAX] = { "max", 2, 2 },         [FN_SIGN] = { "sign", 1, 1 },
+static const struct { const char *name; int min_args, max_args; const char *usage; } funcs[FN_COUNT] = {
+    [FN_EXP] = { "exp", 1, 1, "exp(x)" },             [FN_LOG] = { "log", 1, 1, "log(x)" },
+    [FN_SQRT] = { "sqrt", 1, 1, "sqrt(x)" },          [FN_ABS] = { "abs", 1, 1, "abs(x)" },
+    [FN_TANH] = { "tanh", 1, 1, "tanh(x)" },          [FN_SIGMOID] = { "sigmoid", 1, 1, "sigmoid(x)" },
+    [FN_RELU] = { "relu", 1, 1, "relu(x)" },
+    [FN_SOFTPLUS] = { "softplus", 1, 2, "softplus(x) or softplus(x, beta)" },
+    [FN_POW] = { "pow", 2, 2, "pow(x, p)" },          [FN_MIN] = { "min", 2, 2, "min(a, b)" },
+    [FN_MAX] = { "max", 2, 2, "max(a, b)" },          [FN_SIGN] = { "sign", 1, 1, "sign(x)" },
 };
 
-static const struct { const char *name; int clears; int context; const char *index; } reductions[] = {
-    [RED_SUM_PRE] = { "sum_pre", SP_PRE, 0, "the presynaptic neuron" },
-    [RED_SUM_POST] = { "sum_post", SP_POST, 0, "the postsynaptic neuron" },
-    [RED_SUM_SYN] = { "sum_syn", SP_SYN, 0, "the synapse" },
-    [RED_MEAN_BATCH] = { "mean_batch", SP_SAMPLE, 1, "the sample" },
-    [RED_SUM_BATCH] = { "sum_batch", SP_SAMPLE, 1, "the sample" },
+/* CLEARS: the index bits a reduction sums away; CONTEXT: allowed in a neuron
+ * definition; NEEDS: what a body must read to depend on the index. */
+static const struct { const char *name; int clears; int context; const char *index, *needs; } reductions[] = {
+    [RED_SUM_PRE] = { "sum_pre", SP_PRE, 0, "the presynaptic neuron", "pre.y, pre.e, ... or w" },
+    [RED_SUM_POST] = { "sum_post", SP_POST, 0, "the postsynaptic neuron", "post.y, post.e, ... or w" },
+    [RED_SUM_SYN] = { "sum_syn", SP_SYN, 0, "the synapse", "a pre. or post. value or w" },
+    [RED_MEAN_BATCH] = { "mean_batch", SP_SAMPLE, 1, "the sample", "a signal such as pre.y or post.e" },
+    [RED_SUM_BATCH] = { "sum_batch", SP_SAMPLE, 1, "the sample", "a signal such as pre.y or post.e" },
 };
 enum { N_REDUCTIONS = sizeof reductions / sizeof reductions[0] };
 
@@ -113,14 +119,38 @@ static int at_side(int space, int side)
     return space;
 }
 
-static void note_signals(rctx *c, int side, unsigned signals, src_span at)
+static void note_signals(rctx *c, int side, unsigned signals, src_span at, const char *via)
 {
     unsigned *mask = side == SIDE_PRE ? &c->r->pre_signals : &c->r->post_signals;
     for (int s = 0; s < SIG_COUNT; s++) {
         if (!(signals & (1u << s)) || (*mask & (1u << s))) continue;
         *mask |= 1u << s;
         c->r->signal_use[side == SIDE_PRE ? 0 : 1][s] = at;
+        c->r->signal_via[side == SIDE_PRE ? 0 : 1][s] = via;
     }
+}
+
+/* A let or neuron value defined later in the rule under NAME, for
+ * "'x' is used before its definition" (instead of "unknown name"). */
+static const ast_stmt *later_definition(const rctx *c, const char *name, src_span *at)
+{
+    for (const ast_stmt *s = c->body; s; s = s->next) {
+        if (s->kind == ST_LET && !strcmp(s->name, name)) { *at = s->name_span; return s; }
+        if (s->kind != ST_NEURON) continue;
+        for (int i = 0; i < s->n_names; i++)
+            if (!strcmp(s->names[i], name)) { *at = s->name_spans[i]; return s; }
+    }
+    return NULL;
+}
+
+static int error_used_early(const rctx *c, const ast_expr *e, const char *name)
+{
+    src_span def;
+    const ast_stmt *s = later_definition(c, name, &def);
+    if (!s) return 0;
+    diag_error(e->span, "'%s' is used before its definition; expected it to be defined above this line", name);
+    diag_note(def, "'%s' is defined here, by a %s", name, s->kind == ST_LET ? "let" : "neuron definition");
+    return 1;
 }
 
 /* ---- names: y, w, theta, g, x, n_pre ---- */
@@ -140,7 +170,8 @@ static int check_name(rctx *c, ast_expr *e)
     }
     if (!strcmp(e->name, "w")) {
         if (c->in_neuron) {
-            diag_error(e->span, "a neuron definition cannot read the weight 'w' (it belongs to a synapse)");
+            diag_error(e->span, "a neuron definition cannot read the weight 'w' (it belongs to a synapse); "
+                       "expected the neuron's own y, z, e, ztop or zlat");
             return -1;
         }
         e->ref_kind = REF_WEIGHT;
@@ -148,6 +179,7 @@ static int check_name(rctx *c, ast_expr *e)
     }
     if ((k = find_let(c->r, c->n_lets, e->name)) >= 0) {
         int space = c->r->lets[k].value->space;
+        if (space < 0) return -1;   /* its definition was reported */
         if (c->in_neuron && space != SP_SCALAR) {
             diag_error(e->span, "let value '%s' is %s; a neuron definition can only use scalar lets",
                        e->name, sema_space_name(space));
@@ -157,6 +189,7 @@ static int check_name(rctx *c, ast_expr *e)
         return space;
     }
     if ((k = find_param(c->r, e->name)) >= 0) {
+        if (c->r->params[k].invalid) return -1;
         if (c->r->params[k].size > 0) {
             diag_error(e->span, "parameter '%s' is an array of %d; index it, as in %s[0]",
                        e->name, c->r->params[k].size, e->name);
@@ -166,6 +199,7 @@ static int check_name(rctx *c, ast_expr *e)
         return SP_SCALAR;
     }
     if ((k = find_value(c->r, c->n_values, e->name)) >= 0) {
+        if (c->r->values[k].space < 0) return -1;
         if (!c->in_neuron) {
             diag_error(e->span, "neuron value '%s' must be read at one end of the synapse: pre.%s or post.%s",
                        e->name, e->name, e->name);
@@ -183,10 +217,7 @@ static int check_name(rctx *c, ast_expr *e)
         e->ref_kind = REF_SIZE; e->ref = k;
         return SP_SCALAR;
     }
-    if (find_value(c->r, c->r->n_values, e->name) >= 0 || find_let(c->r, c->r->n_lets, e->name) >= 0) {
-        diag_error(e->span, "'%s' is used before its definition", e->name);
-        return -1;
-    }
+    if (error_used_early(c, e, e->name)) return -1;
     error_unknown(c, e, "name", suggest(c, e->name, 0));
     return -1;
 }
@@ -197,7 +228,8 @@ static int check_field(rctx *c, ast_expr *e)
 {
     int side = !strcmp(e->name, "pre") ? SIDE_PRE : !strcmp(e->name, "post") ? SIDE_POST : -1;
     if (side < 0) {
-        diag_error(e->span, "unknown '%s.%s': a synapse's ends are 'pre' and 'post'", e->name, e->field);
+        diag_error(e->span, "unknown '%s.%s'; expected pre.%s or post.%s (a synapse's two ends)",
+                   e->name, e->field, e->field, e->field);
         return -1;
     }
     if (c->in_neuron) {
@@ -209,15 +241,17 @@ static int check_field(rctx *c, ast_expr *e)
     int k = find_signal(e->field);
     if (k >= 0) {
         e->ref_kind = REF_SIGNAL; e->ref = k;
-        note_signals(c, side, 1u << k, e->span);
+        note_signals(c, side, 1u << k, e->span, NULL);
         return (side == SIDE_PRE ? SP_PRE : SP_POST) | SP_SAMPLE;
     }
     k = find_value(c->r, c->n_values, e->field);
     if (k >= 0) {
+        if (c->r->values[k].space < 0) return -1;   /* its definition was reported */
         e->ref_kind = REF_NEURON; e->ref = k;
-        note_signals(c, side, c->r->values[k].signals, e->span);
+        note_signals(c, side, c->r->values[k].signals, e->span, c->r->values[k].name);
         return at_side(c->r->values[k].space, side);
     }
+    if (error_used_early(c, e, e->field)) return -1;
     const char *hint = suggest(c, e->field, 1);
     if (hint)
         diag_error(e->span, "unknown signal '%s.%s'; did you mean '%s.%s'?", e->name, e->field, e->name, hint);
@@ -248,13 +282,15 @@ static int check_index(rctx *c, ast_expr *e)
         return -1;
     }
     const sema_param *prm = &c->r->params[k];
+    if (prm->invalid) return -1;
     if (prm->size == 0) {
-        diag_error(e->span, "parameter '%s' is a scalar; it cannot be indexed", e->name);
+        diag_error(e->span, "parameter '%s' is a scalar, so it cannot be indexed; expected just '%s'",
+                   e->name, e->name);
         return -1;
     }
     long i;
     if (!const_int(e->rhs, &i)) {
-        diag_error(e->rhs->span, "the index of '%s' must be a constant integer", e->name);
+        diag_error(e->rhs->span, "the index of '%s' must be a constant integer, as in %s[0]", e->name, e->name);
         return -1;
     }
     if (i < 0 || i >= prm->size) {
@@ -281,18 +317,20 @@ static int check_args(rctx *c, ast_expr *e)
 static int check_reduction(rctx *c, ast_expr *e, int k)
 {
     if (e->n_args != 1) {
-        diag_error(e->span, "%s takes one argument, %d given", reductions[k].name, e->n_args);
+        diag_error(e->span, "%s takes one argument, %d given; expected %s(x)", reductions[k].name, e->n_args,
+                   reductions[k].name);
         return -1;
     }
     if (c->in_neuron && !reductions[k].context) {
-        diag_error(e->name_span, "%s sums over synapses; a neuron definition has none", reductions[k].name);
+        diag_error(e->name_span, "%s sums over synapses; a neuron definition has none (only mean_batch and "
+                   "sum_batch are allowed there)", reductions[k].name);
         return -1;
     }
     int body = check_expr(c, e->args[0]);
     if (body < 0) return -1;
     if (!(body & reductions[k].clears)) {
-        diag_error(e->args[0]->span, "the body of %s does not depend on %s, so there is nothing to reduce",
-                   reductions[k].name, reductions[k].index);
+        diag_error(e->args[0]->span, "the body of %s does not depend on %s, so there is nothing to reduce; "
+                   "expected a body that reads %s", reductions[k].name, reductions[k].index, reductions[k].needs);
         return -1;
     }
     e->ref_kind = REF_REDUCE; e->ref = k;
@@ -315,6 +353,7 @@ static int check_mlp_call(rctx *c, ast_expr *e, int m, int outputs_wanted)
 {
     const sema_mlp *net = c->p->mlps[m];
     int space = check_args(c, e);
+    if (net->n_in == 0 || net->n_out == 0) return -1;   /* the mlp's own error was reported */
     if (e->n_args != net->n_in) {
         diag_error(e->span, "mlp '%s' takes %d input%s (in %d), but %d %s given", net->name, net->n_in,
                    net->n_in == 1 ? "" : "s", net->n_in, e->n_args, e->n_args == 1 ? "was" : "were");
@@ -342,11 +381,11 @@ static int check_call(rctx *c, ast_expr *e)
         if (strcmp(funcs[k].name, e->name)) continue;
         if (e->n_args < funcs[k].min_args || e->n_args > funcs[k].max_args) {
             if (funcs[k].min_args == funcs[k].max_args)
-                diag_error(e->span, "%s takes %d argument%s, %d given", e->name, funcs[k].min_args,
-                           funcs[k].min_args == 1 ? "" : "s", e->n_args);
+                diag_error(e->span, "%s takes %d argument%s, %d given; expected %s", e->name, funcs[k].min_args,
+                           funcs[k].min_args == 1 ? "" : "s", e->n_args, funcs[k].usage);
             else
-                diag_error(e->span, "%s takes %d or %d arguments, %d given", e->name,
-                           funcs[k].min_args, funcs[k].max_args, e->n_args);
+                diag_error(e->span, "%s takes %d or %d arguments, %d given; expected %s", e->name,
+                           funcs[k].min_args, funcs[k].max_args, e->n_args, funcs[k].usage);
             return -1;
         }
         e->ref_kind = REF_FUNC; e->ref = k;
@@ -396,15 +435,18 @@ static int check_expr(rctx *c, ast_expr *e)
 
 /* ---- declarations inside the rule ---- */
 
-static const char *const reserved[] = { "w", "pre", "post", "y", "z", "e", "ztop", "zlat",
-                                        "n_pre", "n_post", "batch", "steps", "dw" };
+static const struct { const char *name, *meaning; } reserved[] = {
+    { "w", "the weight" }, { "pre", "an end of the synapse" }, { "post", "an end of the synapse" },
+    { "y", "a signal" }, { "z", "a signal" }, { "e", "a signal" }, { "ztop", "a signal" }, { "zlat", "a signal" },
+    { "n_pre", "a size" }, { "n_post", "a size" }, { "batch", "a size" }, { "steps", "a size" },
+    { "dw", "the rule's output" } };
 
 /* A new name must not shadow a signal, a size or another definition. */
 static int check_new_name(rctx *c, const char *name, src_span at)
 {
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++) {
-        if (!strcmp(reserved[i], name)) {
-            diag_error(at, "'%s' is a reserved name in rules", name);
+        if (!strcmp(reserved[i].name, name)) {
+            diag_error(at, "'%s' is reserved in rules (%s); expected another name", name, reserved[i].meaning);
             return -1;
         }
     }
@@ -441,26 +483,43 @@ static int fold_const(const ast_expr *e, double *out)
     }
 }
 
+/* range(lo, hi): two numbers, lo below hi. */
+static int check_range(sema_param *prm, const ast_item *a)
+{
+    double lo, hi;
+    if (a->n_args != 2) {
+        diag_error(a->span, "range takes two bounds, %d given; expected range(lo, hi)", a->n_args);
+        return -1;
+    }
+    if (sema_item_num(a->args[0], "the range's lower bound", &lo) < 0 ||
+        sema_item_num(a->args[1], "the range's upper bound", &hi) < 0)
+        return -1;
+    if (!(lo < hi)) {
+        diag_error(a->span, "empty range: %g is not below %g; expected range(lo, hi) with lo < hi", lo, hi);
+        return -1;
+    }
+    prm->lo = lo;
+    prm->hi = hi;
+    return 0;
+}
+
+/* Attributes: l1, fixed, range(lo, hi) (the parser admits no others). */
 static int check_param_attrs(sema_param *prm, ast_stmt *s)
 {
     int bad = 0;
     for (int i = 0; i < s->n_attrs; i++) {
         ast_item *a = s->attrs[i];
-        double lo, hi;
         if (a->kind == IT_WORD && !strcmp(a->text, "l1")) prm->l1 = 1;
         else if (a->kind == IT_WORD && !strcmp(a->text, "fixed")) prm->fixed = 1;
-        else if (a->kind == IT_CALL && !strcmp(a->text, "range") && a->n_args == 2 &&
-                 sema_item_num(a->args[0], "the range's lower bound", &lo) == 0 &&
-                 sema_item_num(a->args[1], "the range's upper bound", &hi) == 0) {
-            if (!(lo < hi)) { diag_error(a->span, "empty range: %g is not below %g", lo, hi); bad = 1; }
-            prm->lo = lo; prm->hi = hi;
-        } else {
+        else if (a->kind == IT_CALL && !strcmp(a->text, "range")) bad |= check_range(prm, a) < 0;
+        else {
             diag_error(a->span, "unknown parameter attribute; expected 'l1', 'fixed' or 'range(lo, hi)'");
             bad = 1;
         }
     }
     if (prm->l1 && prm->fixed) {
-        diag_error(s->span, "parameter '%s' is both 'fixed' and 'l1'; a fixed parameter is not trained", prm->name);
+        diag_error(s->span, "parameter '%s' is both 'fixed' and 'l1'; a fixed parameter is not trained, "
+                   "so expected one of them", prm->name);
         bad = 1;
     }
     return bad ? -1 : 0;
@@ -488,7 +547,12 @@ static void check_param(rctx *c, ast_stmt *s)
     prm.span = s->span;
     prm.lo = -INFINITY;
     prm.hi = INFINITY;
-    if (param_size(s, &prm.size) < 0) return;
+    if (param_size(s, &prm.size) < 0) {
+        prm.invalid = 1;   /* declared all the same: its uses are not "unknown" */
+        prm.init = calloc(1, sizeof *prm.init);
+        *SEMA_PUSH(c->r->params, c->r->n_params) = prm;
+        return;
+    }
     int count = prm.size ? prm.size : 1;
     /* A bad initialiser still declares the parameter (as zeros), so its uses
      * do not report a second, misleading "unknown parameter". */
@@ -497,13 +561,14 @@ static void check_param(rctx *c, ast_stmt *s)
         diag_error(s->init_span, "'%s' is a scalar but is initialised with a list; declare it as %s[%d]",
                    s->name, s->name, s->n_init);
     } else if (s->init_is_list && s->n_init != prm.size) {
-        diag_error(s->init_span, "the initial list of '%s' has %d value%s, but '%s' has %d",
-                   s->name, s->n_init, s->n_init == 1 ? "" : "s", s->name, prm.size);
+        diag_error(s->init_span, "the initial list of '%s' has %d value%s; expected %d, one per element",
+                   s->name, s->n_init, s->n_init == 1 ? "" : "s", prm.size);
     } else {
         for (int i = 0; i < count; i++) {
             const ast_expr *v = s->init[s->init_is_list ? i : 0];
             if (!fold_const(v, &prm.init[i])) {
-                diag_error(v->span, "the initial value of '%s' must be a finite constant", s->name);
+                diag_error(v->span, "the initial value of '%s' must be a finite constant; expected a number "
+                           "or arithmetic on numbers", s->name);
                 break;
             }
         }
@@ -512,18 +577,30 @@ static void check_param(rctx *c, ast_stmt *s)
     *SEMA_PUSH(c->r->params, c->r->n_params) = prm;
 }
 
+/* neuron g = e;  neuron (a, b, ...) = net(...);
+ * A definition with an error still declares its names (with space -1), so
+ * that reading pre.g later does not report a second, misleading error. */
 static void check_neuron(rctx *c, ast_stmt *s)
 {
+    char *ok = calloc((size_t)s->n_names, 1);
     int bad = 0;
-    for (int i = 0; i < s->n_names; i++)
-        if (check_new_name(c, s->names[i], s->name_spans[i]) < 0) bad = 1;
+    for (int i = 0; i < s->n_names; i++) {
+        int twice = 0;
+        for (int j = 0; j < i && !twice; j++) twice = !strcmp(s->names[i], s->names[j]);
+        if (twice)
+            diag_error(s->name_spans[i], "'%s' is bound twice in this neuron definition; expected distinct names",
+                       s->names[i]);
+        ok[i] = !twice && check_new_name(c, s->names[i], s->name_spans[i]) == 0;
+        if (!ok[i]) bad = 1;
+    }
     c->in_neuron = 1;
     c->self_signals = 0;
     int space;
     if (s->n_names > 1 || (s->value->kind == EX_CALL && sema_find_mlp(c->p, s->value->name) >= 0)) {
         int m = s->value->kind == EX_CALL ? sema_find_mlp(c->p, s->value->name) : -1;
         if (m < 0) {
-            diag_error(s->value->span, "%d neuron values need a meta-MLP call on the right", s->n_names);
+            diag_error(s->value->span, "%d neuron values need a meta-MLP call with %d outputs on the right",
+                       s->n_names, s->n_names);
             space = -1;
         } else {
             space = check_mlp_call(c, s->value, m, s->n_names);
@@ -533,20 +610,23 @@ static void check_neuron(rctx *c, ast_stmt *s)
         space = check_expr(c, s->value);
     }
     c->in_neuron = 0;
-    if (bad || space < 0) return;
+    if (bad || space < 0) space = -1;
     sema_neuron n = { s, s->n_names, c->r->n_values };
     *SEMA_PUSH(c->r->neurons, c->r->n_neurons) = n;
     for (int i = 0; i < s->n_names; i++) {
+        if (!ok[i]) continue;
         sema_value v = { s->names[i], c->r->n_neurons - 1, i, space, c->self_signals };
         *SEMA_PUSH(c->r->values, c->r->n_values) = v;
     }
+    free(ok);
     c->n_values = c->r->n_values;
 }
 
+/* let x = e;  (a failed definition is kept, with space -1, like a neuron's) */
 static void check_let(rctx *c, ast_stmt *s)
 {
     if (check_new_name(c, s->name, s->name_span) < 0) return;
-    if (check_expr(c, s->value) < 0) return;
+    check_expr(c, s->value);
     sema_let l = { s->name, s->value, s->span };
     *SEMA_PUSH(c->r->lets, c->r->n_lets) = l;
     c->n_lets = c->r->n_lets;
@@ -554,12 +634,15 @@ static void check_let(rctx *c, ast_stmt *s)
 
 static void check_assign(rctx *c, ast_stmt *s)
 {
+    c->saw_assign = 1;
     if (strcmp(s->name, "dw")) {
-        diag_error(s->name_span, "a rule assigns 'dw'; '%s' is not a rule output", s->name);
+        diag_error(s->name_span, "cannot assign '%s': a rule assigns only 'dw' (expected 'dw = ...;', or "
+                   "'let %s = ...;' for a helper value)", s->name, s->name);
         return;
     }
-    if (c->r->dw) {
-        diag_error(s->name_span, "rule '%s' assigns 'dw' twice", c->r->name);
+    if (c->saw_dw++) {
+        diag_error(s->name_span, "rule '%s' assigns 'dw' twice; expected one 'dw = ...;' (add the terms)",
+                   c->r->name);
         diag_note(c->r->dw_span, "first assignment is here");
         return;
     }
@@ -589,8 +672,7 @@ sema_rule *sema_check_rule(sema_program *p, ast_decl *d)
     sema_rule *r = calloc(1, sizeof *r);
     r->name = d->name;
     r->span = d->span;
-    rctx c = { p, r, 0, 0, 0, 0 };
-    int errors_before = diag_error_count();
+    rctx c = { p, r, 0, 0, 0, 0, d->body, 0, 0 };
     for (ast_stmt *s = d->body; s; s = s->next)
         if (s->kind == ST_PARAM) check_param(&c, s);
     for (ast_stmt *s = d->body; s; s = s->next) {
@@ -598,7 +680,7 @@ sema_rule *sema_check_rule(sema_program *p, ast_decl *d)
         else if (s->kind == ST_LET) check_let(&c, s);
         else if (s->kind == ST_ASSIGN) check_assign(&c, s);
     }
-    if (!r->dw && diag_error_count() == errors_before)
+    if (!c.saw_assign)
         diag_error(d->name_span, "rule '%s' has no 'dw = ...;' statement", d->name);
     layout_meta(p, r);
     return r;

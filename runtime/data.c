@@ -141,8 +141,12 @@ static int idx_gz_error(const idx_file *f, char *err, size_t errlen)
     int errnum = Z_OK;
     const char *msg = gzerror(f->gz, &errnum);
 
+    size_t plen = strlen(f->path);
+
     if (errnum == Z_ERRNO)
         msg = strerror(errno);
+    else if (!strncmp(msg, f->path, plen) && !strncmp(msg + plen, ": ", 2))
+        msg += plen + 2; /* zlib prefixes the path; we do that ourselves */
     return fail(err, errlen, "%s: %s%s", f->path,
                 f->gzipped ? "corrupt gzip data: " : "", msg);
 }
@@ -331,14 +335,14 @@ static void store_label(void *dst, size_t i, unsigned char byte)
 static int idx_load_images(const char *path, plast_dataset *d, char *err, size_t errlen)
 {
     idx_file f = {0};
-    size_t count, bytes;
+    size_t count = 0;
     int rc = -1;
 
     f.path = path, f.kind = "image", f.magic = IDX_MAGIC_IMAGES;
     if (idx_open(&f, err, errlen))
         return -1;
     if (idx_data_size(&f, &count, err, errlen) == 0) {
-        if (mul_overflows(count, sizeof(double), &bytes) || !(d->x = malloc(bytes)))
+        if (!(d->x = malloc(count * sizeof *d->x))) /* no overflow: checked above */
             fail(err, errlen, "%s: out of memory for %zu pixels", path, count);
         else
             rc = idx_read_data(&f, count, d->x, store_pixel, err, errlen);
@@ -649,7 +653,7 @@ static int npy_read_header(FILE *fp, const char *path, npy_header *h,
                            const npy_type **type, char *err, size_t errlen)
 {
     char *text = NULL;
-    size_t len;
+    size_t len = 0;
     npy_parser ps;
     int rc;
 

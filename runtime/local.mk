@@ -1,1 +1,17 @@
-# runtime sources (placeholder)
+# runtime/local.mk -- the data layer of libplast (random streams, data sets,
+# few-shot tasks) and its unit tests.  Included from the top-level Makefile.am;
+# paths are relative to the top folder.  test_data exits 77 (skip) when the
+# real Fashion-MNIST is not installed, after its fixture checks have passed.
+
+libplast_la_SOURCES += runtime/rng.c runtime/rng.h runtime/data.c runtime/data.h \
+	runtime/task.c runtime/task.h
+
+check_PROGRAMS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task
+TESTS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task
+
+tests_runtime_test_data_SOURCES = tests/runtime/test_data.c
+tests_runtime_test_data_LDADD = runtime/libplast.la
+tests_runtime_test_rng_SOURCES = tests/runtime/test_rng.c
+tests_runtime_test_rng_LDADD = runtime/libplast.la
+tests_runtime_test_task_SOURCES = tests/runtime/test_task.c
+tests_runtime_test_task_LDADD = runtime/libplast.la

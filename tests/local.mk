@@ -4,3 +4,36 @@
 include tests/list.mk
 EXTRA_DIST += $(GOLDEN_TESTS) $(GOLDEN_FILES) tests/run-golden.sh.in tests/gen-list.sh
 TESTS += $(GOLDEN_TESTS)
+
+# The libFuzzer target for the front end (tests/fuzz/fuzz_frontend.c), built
+# with `make` whenever configure found clang (FUZZ_CC).  It compiles the front
+# end's sources itself, with the fuzzer and sanitizers, independently of the
+# CFLAGS of the rest of the build.  `make fuzz` runs it for FUZZ_SECONDS.
+EXTRA_DIST += tests/fuzz/fuzz_frontend.c
+FUZZ_SECONDS = 60
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+if HAVE_FUZZ_CC
+FUZZ_FRONTEND_FILES = \
+  $(top_srcdir)/tests/fuzz/fuzz_frontend.c \
+  $(top_srcdir)/compiler/diag.c $(top_srcdir)/compiler/ast.c \
+  $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c \
+  compiler/parser.c compiler/lexer.c
+tests/fuzz/fuzz_frontend$(EXEEXT): $(FUZZ_FRONTEND_FILES) compiler/parser.h \
+    $(top_srcdir)/compiler/ast.h $(top_srcdir)/compiler/diag.h $(top_srcdir)/compiler/parse.h \
+    $(top_srcdir)/compiler/sema.h $(top_srcdir)/compiler/sema_impl.h config.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_builddir) $(AM_CPPFLAGS) \
+	  -o $@ $(filter %.c,$^) -lm
+all-local: tests/fuzz/fuzz_frontend$(EXEEXT)
+CLEANFILES += tests/fuzz/fuzz_frontend$(EXEEXT)
+
+fuzz: tests/fuzz/fuzz_frontend$(EXEEXT)
+	rm -rf tests/fuzz/corpus && $(MKDIR_P) tests/fuzz/corpus
+	find $(top_srcdir)/rules $(top_srcdir)/tests -name '*.rule' -exec cp {} tests/fuzz/corpus/ \;
+	tests/fuzz/fuzz_frontend$(EXEEXT) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	  -rss_limit_mb=2048 -print_final_stats=1 tests/fuzz/corpus
+else
+fuzz:
+	@echo "fuzz: no clang found by configure (FUZZ_CC); install clang and reconfigure"
+endif
+.PHONY: fuzz

@@ -175,6 +175,20 @@ static void test_below_uniform(void)
     CHECK(chi2 < 30);
 }
 
+/* Rejection matters for n = 3 * 2^62: plain u64 % n would give values below
+ * 2^62 half the time instead of a third. */
+static void test_below_unbiased_large(void)
+{
+    const uint64_t n = UINT64_C(0xc000000000000000), quarter = UINT64_C(1) << 62;
+    plast_rng r = plast_rng_stream(1, 6, PLAST_RNG_TEST);
+    const int draws = 30000;
+    int i, low = 0;
+
+    for (i = 0; i < draws; i++)
+        low += plast_rng_below(&r, n) < quarter;
+    CHECK(fabs((double)low / draws - 1.0 / 3) < 0.015);
+}
+
 /* Index of a permutation of 0..3 among the 24 (Lehmer code). */
 static int perm_rank4(const int *a)
 {
@@ -234,6 +248,7 @@ int main(void)
     test_normal();
     test_below_bounds();
     test_below_uniform();
+    test_below_unbiased_large();
     test_shuffle();
     if (failures) {
         fprintf(stderr, "test_rng: %d check(s) failed\n", failures);

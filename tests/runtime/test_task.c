@@ -250,7 +250,12 @@ static void test_errors(plast_dataset *d)
     CHECK_MSG(err, "K+Q = 23 of each class (K=20, Q=3)");
     CHECK(plast_task_sample(d, 9, 2, 2, 1, 0, &t, err, sizeof err) == -1);
     CHECK_MSG(err, "only 8");
-    CHECK(plast_task_sample(d, 8, 20, 0, 1, 0, &t, err, sizeof err) == 0);
+    CHECK(plast_task_sample(d, 3, 20, 1, 1, 0, &t, err, sizeof err) == -1); /* one short */
+    CHECK_MSG(err, "class 0 has only 20 samples");
+    CHECK(plast_task_sample(d, 8, 20, 0, 1, 0, &t, err, sizeof err) == 0); /* exactly enough */
+    plast_task_free(&t);
+    CHECK(plast_task_sample(d, 8, 13, 7, 1, 0, &t, err, sizeof err) == 0);
+    check_task_shape(d, &t);
     plast_task_free(&t);
     CHECK(plast_task_sample(d, 0, 2, 2, 1, 0, &t, err, sizeof err) == -1);
     CHECK_MSG(err, "ways >= 1");

@@ -1,0 +1,271 @@
+/* build_rule — rule expressions to DAG nodes, and the rule's two kernels. */
+#include "config.h"
+#include "build.h"
+#include "diff.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct bctx {
+    const sema_program *p;
+    const sema_rule *r;
+    dag *d;
+} bctx;
+
+static int build_expr(bctx *c, const ast_expr *e, int side);
+
+void build_signal_name(char *buf, size_t len, int side, int signal)
+{
+    snprintf(buf, len, "%s_%s", side == SIDE_POST ? "post" : "pre", sema_signal_names[signal]);
+}
+
+static int signal_node(bctx *c, int side, int signal)
+{
+    char name[48];
+    build_signal_name(name, sizeof name, side, signal);
+    int space = (side == SIDE_POST ? SP_POST : SP_PRE) | SP_SAMPLE;
+    return dag_input_node(c->d, dag_input_slot(c->d, name, space));
+}
+
+static dag_op func_op(int fn)
+{
+    static const dag_op ops[FN_COUNT] = {
+        [FN_EXP] = OP_EXP, [FN_LOG] = OP_LOG, [FN_SQRT] = OP_SQRT, [FN_ABS] = OP_ABS,
+        [FN_TANH] = OP_TANH, [FN_SIGMOID] = OP_SIGMOID, [FN_RELU] = OP_RELU,
+        [FN_SOFTPLUS] = OP_SOFTPLUS, [FN_POW] = OP_POW, [FN_MIN] = OP_MIN, [FN_MAX] = OP_MAX,
+        [FN_SIGN] = OP_SIGN,
+    };
+    return ops[fn];
+}
+
+/* x^p with a small constant p becomes products: cheaper and exact at x <= 0. */
+static int build_pow(bctx *c, int x, int p)
+{
+    const dag_node *pn = &c->d->node[p];
+    if (pn->op == OP_CONST) {
+        if (pn->value == 1) return x;
+        if (pn->value == 2) return dag_mul(c->d, x, x);
+        if (pn->value == 3) return dag_mul(c->d, dag_mul(c->d, x, x), x);
+        if (pn->value == 0.5) return dag_unary(c->d, OP_SQRT, x);
+    }
+    return dag_binary(c->d, OP_POW, x, p);
+}
+
+/* act(x) of an mlp layer */
+static int activate(bctx *c, sema_act act, double arg, int x)
+{
+    switch (act) {
+    case ACT_RELU: return dag_unary(c->d, OP_RELU, x);
+    case ACT_TANH: return dag_unary(c->d, OP_TANH, x);
+    case ACT_SIGMOID: return dag_unary(c->d, OP_SIGMOID, x);
+    case ACT_SOFTPLUS: return dag_binary(c->d, OP_SOFTPLUS, x, dag_const(c->d, arg));
+    default: return x;
+    }
+}
+
+/* h_l[o] = act_l(sum_i W_l[o,i] h_{l-1}[i] + b_l[o]); W_l row-major, then b_l, per layer.
+ * Fills OUT with the last layer's nodes. */
+static void expand_mlp(bctx *c, const ast_expr *call, int side, int *out)
+{
+    int slot = call->ref;
+    const sema_mlp *net = c->p->mlps[c->r->mlps[slot]];
+    int off = c->r->mlp_offset[slot];
+    int width = net->n_in;
+    int *h = malloc((size_t)(width > 0 ? width : 1) * sizeof *h);
+    for (int i = 0; i < width; i++) h[i] = build_expr(c, call->args[i], side);
+    for (int l = 0; l < net->n_layers; l++) {
+        int w_out = net->width[l];
+        int *next = malloc((size_t)w_out * sizeof *next);
+        for (int o = 0; o < w_out; o++) {
+            int acc = dag_param(c->d, off + o * width);
+            acc = dag_mul(c->d, acc, h[0]);
+            for (int i = 1; i < width; i++)
+                acc = dag_add(c->d, acc, dag_mul(c->d, dag_param(c->d, off + o * width + i), h[i]));
+            acc = dag_add(c->d, acc, dag_param(c->d, off + w_out * width + o));
+            next[o] = activate(c, net->act[l], net->act_arg[l], acc);
+        }
+        off += w_out * width + w_out;
+        free(h);
+        h = next;
+        width = w_out;
+    }
+    memcpy(out, h, (size_t)width * sizeof *out);
+    free(h);
+}
+
+static int build_neuron_value(bctx *c, int value, int side)
+{
+    const sema_value *v = &c->r->values[value];
+    const sema_neuron *n = &c->r->neurons[v->neuron];
+    const ast_expr *e = n->stmt->value;
+    if (e->ref_kind == REF_MLP) {
+        int outs[4096];
+        const sema_mlp *net = c->p->mlps[c->r->mlps[e->ref]];
+        if (net->n_out > 4096) return dag_const(c->d, 0);
+        expand_mlp(c, e, side, outs);
+        return outs[v->output];
+    }
+    return build_expr(c, e, side);
+}
+
+static int build_call(bctx *c, const ast_expr *e, int side)
+{
+    dag *d = c->d;
+    if (e->ref_kind == REF_MLP) {
+        int out;
+        expand_mlp(c, e, side, &out);
+        return out;
+    }
+    int a = build_expr(c, e->args[0], side);
+    if (e->ref_kind == REF_REDUCE) {
+        switch (e->ref) {
+        case RED_SUM_PRE: return dag_reduce(d, OP_SUM_PRE, a);
+        case RED_SUM_POST: return dag_reduce(d, OP_SUM_POST, a);
+        case RED_SUM_SYN: return dag_reduce(d, OP_SUM_POST, dag_reduce(d, OP_SUM_PRE, a));
+        case RED_SUM_BATCH: return dag_reduce(d, OP_SUM_BATCH, a);
+        default: return dag_div(d, dag_reduce(d, OP_SUM_BATCH, a), dag_size(d, SIZE_BATCH));
+        }
+    }
+    dag_op op = func_op(e->ref);
+    if (op == OP_SOFTPLUS)
+        return dag_binary(d, op, a, e->n_args > 1 ? build_expr(c, e->args[1], side) : dag_const(d, 1));
+    if (op == OP_POW) return build_pow(c, a, build_expr(c, e->args[1], side));
+    if (dag_ops[op].arity == 2) return dag_binary(d, op, a, build_expr(c, e->args[1], side));
+    return dag_unary(d, op, a);
+}
+
+/* SIDE is where a neuron definition's own signals live (SIDE_PRE/SIDE_POST);
+ * in rule context it is unused. */
+static int build_expr(bctx *c, const ast_expr *e, int side)
+{
+    dag *d = c->d;
+    switch (e->ref_kind) {
+    case REF_NUM: return dag_const(d, e->num);
+    case REF_PARAM: return dag_param(d, c->r->params[e->ref].offset);
+    case REF_PARAM_ELEM: return dag_param(d, c->r->params[e->ref].offset + e->index);
+    case REF_WEIGHT: return dag_input_node(d, dag_input_slot(d, "w", SP_SYN));
+    case REF_SIZE: return dag_size(d, e->ref);
+    case REF_SIGNAL: return signal_node(c, e->side == SIDE_SELF ? side : e->side, e->ref);
+    case REF_NEURON: return build_neuron_value(c, e->ref, e->side == SIDE_SELF ? side : e->side);
+    case REF_LET: return build_expr(c, c->r->lets[e->ref].value, side);
+    case REF_FUNC: case REF_REDUCE: case REF_MLP: return build_call(c, e, side);
+    default: break;
+    }
+    if (e->kind == EX_NEG) return dag_neg(d, build_expr(c, e->lhs, side));
+    if (e->kind == EX_BIN) {
+        int a = build_expr(c, e->lhs, side), b = build_expr(c, e->rhs, side);
+        switch (e->op) {
+        case '+': return dag_add(d, a, b);
+        case '-': return dag_sub(d, a, b);
+        case '*': return dag_mul(d, a, b);
+        case '/': return dag_div(d, a, b);
+        default: return build_pow(c, a, b);
+        }
+    }
+    return dag_const(d, 0);
+}
+
+static void name_meta(const sema_program *p, const sema_rule *r, dag *d)
+{
+    d->n_meta = r->n_meta;
+    d->meta_name = calloc((size_t)(r->n_meta ? r->n_meta : 1), sizeof *d->meta_name);
+    char buf[160];
+    for (int i = 0; i < r->n_params; i++) {
+        const sema_param *prm = &r->params[i];
+        for (int k = 0; k < (prm->size ? prm->size : 1); k++) {
+            if (prm->size) snprintf(buf, sizeof buf, "%s[%d]", prm->name, k);
+            else snprintf(buf, sizeof buf, "%s", prm->name);
+            d->meta_name[prm->offset + k] = strdup(buf);
+        }
+    }
+    for (int m = 0; m < r->n_mlps; m++) {
+        const sema_mlp *net = p->mlps[r->mlps[m]];
+        int off = r->mlp_offset[m], width = net->n_in;
+        for (int l = 0; l < net->n_layers; l++) {
+            for (int o = 0; o < net->width[l]; o++)
+                for (int i = 0; i < width; i++) {
+                    snprintf(buf, sizeof buf, "%s.W%d[%d,%d]", net->name, l + 1, o, i);
+                    d->meta_name[off++] = strdup(buf);
+                }
+            for (int o = 0; o < net->width[l]; o++) {
+                snprintf(buf, sizeof buf, "%s.b%d[%d]", net->name, l + 1, o);
+                d->meta_name[off++] = strdup(buf);
+            }
+            width = net->width[l];
+        }
+    }
+}
+
+static void init_kern(kern *k, dag *d, const char *rule, const char *suffix)
+{
+    memset(k, 0, sizeof *k);
+    snprintf(k->name, sizeof k->name, "%s_%s", rule, suffix);
+    k->d = d;
+}
+
+static void add_out(kern *k, const char *name, int node, int space, int accumulate)
+{
+    kern_out *o = &k->out[k->n_out++];
+    snprintf(o->name, sizeof o->name, "%s", name);
+    o->node = node;
+    o->space = space;
+    o->accumulate = accumulate;
+}
+
+/* The adjoint kernel: seed adj_dw, sweep, and read off the adjoints of w,
+ * of each signal slot of the forward DAG, and of each meta-parameter. */
+static void build_adjoint(rule_kernels *rk)
+{
+    dag *d = rk->d;
+    int n_fwd_inputs = d->n_input;
+    int seed = dag_input_node(d, dag_input_slot(d, "adj_dw", SP_SYN));
+    int *adj = malloc((size_t)d->n * sizeof *adj);
+    int n_before = d->n;
+    diff_adjoint(d, &rk->dw, &seed, 1, adj);
+    for (int s = 0; s < n_fwd_inputs; s++) {
+        char name[64];
+        snprintf(name, sizeof name, "adj_%s", d->input[s].name);
+        int node = -1;
+        for (int id = 0; id < n_before; id++)
+            if (d->node[id].op == OP_INPUT && d->node[id].aux == s) node = adj[id];
+        add_out(&rk->adj, name, node, d->input[s].space, 1);
+    }
+    rk->adj.meta_adj = malloc((size_t)(d->n_meta ? d->n_meta : 1) * sizeof(int));
+    for (int m = 0; m < d->n_meta; m++) rk->adj.meta_adj[m] = -1;
+    for (int id = 0; id < n_before; id++)
+        if (d->node[id].op == OP_PARAM) rk->adj.meta_adj[d->node[id].index] = adj[id];
+    free(adj);
+}
+
+void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
+{
+    memset(rk, 0, sizeof *rk);
+    dag *d = rk->d = dag_new();
+    name_meta(p, r, d);
+    bctx c = { p, r, d };
+    /* Declare w and the signals first, so slots have a stable order. */
+    dag_input_slot(d, "w", SP_SYN);
+    int dw = build_expr(&c, r->dw, SIDE_PRE);
+    if (d->node[dw].space & SP_SAMPLE)   /* dw is the mean over the batch */
+        dw = dag_div(d, dag_reduce(d, OP_SUM_BATCH, dw), dag_size(d, SIZE_BATCH));
+    rk->dw = dw;
+    init_kern(&rk->fwd, d, r->name, "fwd");
+    add_out(&rk->fwd, "dw", dw, SP_SYN, 0);
+    snprintf(rk->fwd.comment, sizeof rk->fwd.comment, "rule %s, forward: dw = ", r->name);
+    dag_format(d, dw, rk->fwd.comment + strlen(rk->fwd.comment),
+               sizeof rk->fwd.comment - strlen(rk->fwd.comment));
+    init_kern(&rk->adj, d, r->name, "adj");
+    build_adjoint(rk);
+    snprintf(rk->adj.comment, sizeof rk->adj.comment,
+             "rule %s, adjoint: given adj_dw = dL/d(dw), accumulates dL/dw, dL/d(signal) for each signal "
+             "read and dL/d(meta)", r->name);
+    kern_finish_args(&rk->fwd);
+    kern_finish_args(&rk->adj);
+}
+
+void rule_kernels_free(rule_kernels *rk)
+{
+    free(rk->adj.meta_adj);
+    dag_free(rk->d);
+    memset(rk, 0, sizeof *rk);
+}

@@ -1,0 +1,361 @@
+/* dag — interning, folding and printing of DAG nodes (see dag.h). */
+#include "config.h"
+#include "dag.h"
+#include "sema.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const dag_opinfo dag_ops[OP_COUNT] = {
+#define OP(id, name, arity, c, ll, partial) { name, arity, c, ll },
+#include "ops.def"
+#undef OP
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (!q && n) { fputs("plastcc: out of memory\n", stderr); abort(); }
+    return q;
+}
+
+dag *dag_new(void)
+{
+    dag *d = calloc(1, sizeof *d);
+    if (!d) abort();
+    d->table_cap = 1024;
+    d->table = xrealloc(NULL, (size_t)d->table_cap * sizeof *d->table);
+    memset(d->table, -1, (size_t)d->table_cap * sizeof *d->table);
+    return d;
+}
+
+void dag_free(dag *d)
+{
+    if (!d) return;
+    for (int i = 0; i < d->n_meta; i++) free(d->meta_name ? d->meta_name[i] : NULL);
+    free(d->meta_name);
+    free(d->node);
+    free(d->table);
+    free(d->input);
+    free(d);
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h;
+}
+
+static uint64_t hash_node(const dag_node *n)
+{
+    uint64_t bits;
+    memcpy(&bits, &n->value, sizeof bits);
+    uint64_t h = mix(n->op, n->space);
+    h = mix(h, (uint64_t)(uint16_t)n->aux);
+    h = mix(h, (uint64_t)(uint32_t)n->index);
+    h = mix(h, (uint64_t)(uint32_t)n->arg[0]);
+    h = mix(h, (uint64_t)(uint32_t)n->arg[1]);
+    return mix(h, bits) * 0xff51afd7ed558ccdull;
+}
+
+static int same_node(const dag_node *a, const dag_node *b)
+{
+    return a->op == b->op && a->space == b->space && a->aux == b->aux && a->index == b->index &&
+           a->arg[0] == b->arg[0] && a->arg[1] == b->arg[1] &&
+           memcmp(&a->value, &b->value, sizeof a->value) == 0;
+}
+
+static void rehash(dag *d)
+{
+    d->table_cap *= 2;
+    d->table = xrealloc(d->table, (size_t)d->table_cap * sizeof *d->table);
+    memset(d->table, -1, (size_t)d->table_cap * sizeof *d->table);
+    for (int id = 0; id < d->n; id++) {
+        size_t m = (size_t)d->table_cap - 1, h = hash_node(&d->node[id]) & m;
+        while (d->table[h] >= 0) h = (h + 1) & m;
+        d->table[h] = id;
+    }
+}
+
+/* Returns the id of node N, adding it if it is new. */
+static int intern(dag *d, dag_node n)
+{
+    if (2 * (d->n + 1) > d->table_cap) rehash(d);
+    size_t m = (size_t)d->table_cap - 1, h = hash_node(&n) & m;
+    while (d->table[h] >= 0) {
+        if (same_node(&d->node[d->table[h]], &n)) return d->table[h];
+        h = (h + 1) & m;
+    }
+    if (d->n == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 256;
+        d->node = xrealloc(d->node, (size_t)d->cap * sizeof *d->node);
+    }
+    d->node[d->n] = n;
+    d->table[h] = d->n;
+    return d->n++;
+}
+
+static dag_node blank(dag_op op, int space)
+{
+    dag_node n;
+    memset(&n, 0, sizeof n);
+    n.op = (uint8_t)op;
+    n.space = (uint8_t)space;
+    n.arg[0] = n.arg[1] = -1;
+    return n;
+}
+
+int dag_const(dag *d, double v)
+{
+    dag_node n = blank(OP_CONST, SP_SCALAR);
+    n.value = v == 0 ? 0.0 : v;   /* one zero: -0.0 and 0.0 intern alike */
+    return intern(d, n);
+}
+
+int dag_input_slot(dag *d, const char *name, int space)
+{
+    for (int i = 0; i < d->n_input; i++)
+        if (!strcmp(d->input[i].name, name)) return i;
+    d->input = xrealloc(d->input, (size_t)(d->n_input + 1) * sizeof *d->input);
+    snprintf(d->input[d->n_input].name, sizeof d->input[0].name, "%s", name);
+    d->input[d->n_input].space = space;
+    return d->n_input++;
+}
+
+int dag_input_node(dag *d, int slot)
+{
+    dag_node n = blank(OP_INPUT, d->input[slot].space);
+    n.aux = (int16_t)slot;
+    return intern(d, n);
+}
+
+int dag_param(dag *d, int meta_index)
+{
+    dag_node n = blank(OP_PARAM, SP_SCALAR);
+    n.index = meta_index;
+    return intern(d, n);
+}
+
+int dag_size(dag *d, int which)
+{
+    dag_node n = blank(OP_SIZE, SP_SCALAR);
+    n.aux = (int16_t)which;
+    return intern(d, n);
+}
+
+int dag_is_const(const dag *d, int id, double v)
+{
+    return d->node[id].op == OP_CONST && d->node[id].value == v;
+}
+
+static double eval(dag_op op, double a, double b)
+{
+    switch (op) {
+    case OP_ADD: return a + b;
+    case OP_SUB: return a - b;
+    case OP_MUL: return a * b;
+    case OP_DIV: return a / b;
+    case OP_NEG: return -a;
+    case OP_EXP: return exp(a);
+    case OP_LOG: return log(a);
+    case OP_SQRT: return sqrt(a);
+    case OP_ABS: return fabs(a);
+    case OP_TANH: return tanh(a);
+    case OP_SIGMOID: return 1 / (1 + exp(-a));
+    case OP_RELU: return a > 0 ? a : 0;
+    case OP_SOFTPLUS: return (b * a > 30 ? b * a : log1p(exp(b * a))) / b;
+    case OP_POW: return pow(a, b);
+    case OP_MIN: return a < b ? a : b;
+    case OP_MAX: return a > b ? a : b;
+    case OP_SIGN: return (a > 0) - (a < 0);
+    case OP_STEP: return a > 0;
+    case OP_NOGRAD: return a;
+    default: return NAN;
+    }
+}
+
+int dag_unary(dag *d, dag_op op, int a)
+{
+    const dag_node *x = &d->node[a];
+    if (x->op == OP_CONST && op != OP_NOGRAD) {
+        double v = eval(op, x->value, 0);
+        if (isfinite(v)) return dag_const(d, v);
+    }
+    if (op == OP_NEG && x->op == OP_NEG) return x->arg[0];
+    if (op == OP_NOGRAD && x->op == OP_CONST) return a;
+    dag_node n = blank(op, x->space);
+    n.arg[0] = a;
+    return intern(d, n);
+}
+
+static int commutative(dag_op op)
+{
+    return op == OP_ADD || op == OP_MUL || op == OP_MIN || op == OP_MAX;
+}
+
+int dag_binary(dag *d, dag_op op, int a, int b)
+{
+    const dag_node *x = &d->node[a], *y = &d->node[b];
+    if (x->op == OP_CONST && y->op == OP_CONST) {
+        double v = eval(op, x->value, y->value);
+        if (isfinite(v)) return dag_const(d, v);
+    }
+    switch (op) {
+    case OP_ADD:
+        if (dag_is_const(d, a, 0)) return b;
+        if (dag_is_const(d, b, 0)) return a;
+        if (y->op == OP_NEG) return dag_sub(d, a, y->arg[0]);
+        if (x->op == OP_NEG) return dag_sub(d, b, x->arg[0]);
+        break;
+    case OP_SUB:
+        if (dag_is_const(d, b, 0)) return a;
+        if (dag_is_const(d, a, 0)) return dag_neg(d, b);
+        if (a == b) return dag_const(d, 0);
+        if (y->op == OP_NEG) return dag_add(d, a, y->arg[0]);
+        break;
+    case OP_MUL:
+        if (dag_is_const(d, a, 0) || dag_is_const(d, b, 0)) return dag_const(d, 0);
+        if (dag_is_const(d, a, 1)) return b;
+        if (dag_is_const(d, b, 1)) return a;
+        if (dag_is_const(d, a, -1)) return dag_neg(d, b);
+        if (dag_is_const(d, b, -1)) return dag_neg(d, a);
+        if (x->op == OP_NEG) return dag_neg(d, dag_mul(d, x->arg[0], b));
+        if (y->op == OP_NEG) return dag_neg(d, dag_mul(d, a, y->arg[0]));
+        break;
+    case OP_DIV:
+        if (dag_is_const(d, b, 1)) return a;
+        if (dag_is_const(d, a, 0)) return dag_const(d, 0);
+        if (x->op == OP_NEG) return dag_neg(d, dag_div(d, x->arg[0], b));
+        break;
+    default:
+        break;
+    }
+    if (commutative(op) && a > b) { int t = a; a = b; b = t; }
+    dag_node n = blank(op, d->node[a].space | d->node[b].space);
+    n.arg[0] = a;
+    n.arg[1] = b;
+    return intern(d, n);
+}
+
+int dag_add(dag *d, int a, int b) { return dag_binary(d, OP_ADD, a, b); }
+int dag_sub(dag *d, int a, int b) { return dag_binary(d, OP_SUB, a, b); }
+int dag_mul(dag *d, int a, int b) { return dag_binary(d, OP_MUL, a, b); }
+int dag_div(dag *d, int a, int b) { return dag_binary(d, OP_DIV, a, b); }
+int dag_neg(dag *d, int a) { return dag_unary(d, OP_NEG, a); }
+
+static int reduced_bit(dag_op op)
+{
+    return op == OP_SUM_PRE ? SP_PRE : op == OP_SUM_BATCH ? SP_SAMPLE : SP_POST;
+}
+
+int dag_reduce(dag *d, dag_op op, int a)
+{
+    int bit = reduced_bit(op);
+    const dag_node *x = &d->node[a];
+    if (!(x->space & bit)) {
+        if (op == OP_MAX_POST) return a;
+        int which = op == OP_SUM_PRE ? SIZE_N_PRE : op == OP_SUM_POST ? SIZE_N_POST : SIZE_BATCH;
+        return dag_mul(d, a, dag_size(d, which));
+    }
+    if (x->op == OP_NEG && op != OP_MAX_POST) return dag_neg(d, dag_reduce(d, op, x->arg[0]));
+    /* sum(c * x) = c * sum(x) when c does not vary with the summed index:
+     * keeps scalar factors (the meta-parameters) outside the loops. */
+    if (x->op == OP_MUL && op != OP_MAX_POST) {
+        int p = x->arg[0], q = x->arg[1];
+        if (!(d->node[p].space & bit)) return dag_mul(d, p, dag_reduce(d, op, q));
+        if (!(d->node[q].space & bit)) return dag_mul(d, q, dag_reduce(d, op, p));
+    }
+    dag_node n = blank(op, x->space & ~bit);
+    n.arg[0] = a;
+    return intern(d, n);
+}
+
+int dag_reduce_to(dag *d, int a, int space)
+{
+    int extra = d->node[a].space & ~space;
+    if (extra & SP_SAMPLE) a = dag_reduce(d, OP_SUM_BATCH, a);
+    if (extra & SP_POST) a = dag_reduce(d, OP_SUM_POST, a);
+    if (extra & SP_PRE) a = dag_reduce(d, OP_SUM_PRE, a);
+    return a;
+}
+
+/* ---- printing ---- */
+
+static const char *const size_names[] = { "n_pre", "n_post", "batch", "steps" };
+
+static void format_rec(const dag *d, int id, char *buf, size_t len, int depth)
+{
+    const dag_node *n = &d->node[id];
+    size_t used = strlen(buf);
+    if (used + 16 >= len) return;
+    char *p = buf + used;
+    size_t left = len - used;
+    if (depth > 6 && n->op != OP_CONST && n->op != OP_INPUT && n->op != OP_PARAM) {
+        snprintf(p, left, "%%%d", id);
+        return;
+    }
+    switch (n->op) {
+    case OP_CONST: snprintf(p, left, "%.17g", n->value); return;
+    case OP_INPUT: snprintf(p, left, "%s", d->input[n->aux].name); return;
+    case OP_PARAM:
+        snprintf(p, left, "%s", d->meta_name && d->meta_name[n->index] ? d->meta_name[n->index] : "meta");
+        return;
+    case OP_SIZE: snprintf(p, left, "%s", size_names[n->aux]); return;
+    default: break;
+    }
+    const char *sym = n->op == OP_ADD ? " + " : n->op == OP_SUB ? " - " : n->op == OP_MUL ? " * "
+                    : n->op == OP_DIV ? " / " : NULL;
+    if (sym) {
+        snprintf(p, left, "(");
+        format_rec(d, n->arg[0], buf, len, depth + 1);
+        strncat(buf, sym, len - strlen(buf) - 1);
+        format_rec(d, n->arg[1], buf, len, depth + 1);
+        strncat(buf, ")", len - strlen(buf) - 1);
+        return;
+    }
+    snprintf(p, left, "%s(", n->op == OP_NEG ? "-" : dag_ops[n->op].name);
+    for (int k = 0; k < dag_ops[n->op].arity; k++) {
+        if (k) strncat(buf, ", ", len - strlen(buf) - 1);
+        format_rec(d, n->arg[k], buf, len, depth + 1);
+    }
+    strncat(buf, ")", len - strlen(buf) - 1);
+}
+
+void dag_format(const dag *d, int id, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    format_rec(d, id, buf, len, 0);
+}
+
+void dag_dump(FILE *out, const dag *d, const int *roots, const char *const *root_names, int n_roots)
+{
+    char *live = calloc((size_t)d->n + 1, 1);
+    for (int r = 0; r < n_roots; r++) if (roots[r] >= 0) live[roots[r]] = 1;
+    for (int id = d->n - 1; id >= 0; id--) {
+        if (!live[id]) continue;
+        for (int k = 0; k < 2; k++) if (d->node[id].arg[k] >= 0) live[d->node[id].arg[k]] = 1;
+    }
+    for (int id = 0; id < d->n; id++) {
+        if (!live[id]) continue;
+        const dag_node *n = &d->node[id];
+        char text[96];
+        switch (n->op) {
+        case OP_CONST: snprintf(text, sizeof text, "const %.17g", n->value); break;
+        case OP_INPUT: snprintf(text, sizeof text, "input %s", d->input[n->aux].name); break;
+        case OP_PARAM:
+            snprintf(text, sizeof text, "param %s", d->meta_name ? d->meta_name[n->index] : "?");
+            break;
+        case OP_SIZE: snprintf(text, sizeof text, "size %s", size_names[n->aux]); break;
+        default:
+            if (dag_ops[n->op].arity == 2)
+                snprintf(text, sizeof text, "%s %%%d %%%d", dag_ops[n->op].name, n->arg[0], n->arg[1]);
+            else
+                snprintf(text, sizeof text, "%s %%%d", dag_ops[n->op].name, n->arg[0]);
+        }
+        fprintf(out, "%%%-4d = %-34s : %s\n", id, text, sema_space_name(n->space));
+    }
+    for (int r = 0; r < n_roots; r++)
+        fprintf(out, "%s = %%%d\n", root_names[r], roots[r]);
+    free(live);
+}

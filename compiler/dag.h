@@ -1,0 +1,91 @@
+/* dag — the typed, hash-consed expression DAG of the symbolic core.
+ *
+ * A node is an operator of ops.def applied to earlier nodes, so node ids are a
+ * topological order.  Interning the same (op, args, value) twice returns the
+ * same id: common subexpressions exist once.  The smart constructors fold
+ * constants and apply x*0, x*1, x+0, x-0, x/1, --x.  Every node has an index
+ * space (sema.h SP_* bits): the union of its arguments' spaces, or its
+ * argument's space less the summed index for a reduction.
+ *
+ * Inputs (signals, weights, feedback matrices, one-hot labels, adjoint seeds)
+ * are numbered slots with a name and a space; PARAM nodes index the flat
+ * meta-parameter vector.
+ */
+#ifndef PLAST_DAG_H
+#define PLAST_DAG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+#define OP(id, name, arity, c, ll, partial) OP_##id,
+#include "ops.def"
+#undef OP
+    OP_COUNT
+} dag_op;
+
+typedef struct dag_opinfo {
+    const char *name;
+    int arity;
+    const char *c_template;
+    const char *llvm;
+} dag_opinfo;
+extern const dag_opinfo dag_ops[OP_COUNT];
+
+typedef struct dag_node {
+    uint8_t op;
+    uint8_t space;
+    int16_t aux;          /* INPUT: slot; PARAM: unused; SIZE: which (sema_size) */
+    int32_t index;        /* PARAM: index in the meta vector */
+    int32_t arg[2];
+    double value;         /* CONST */
+} dag_node;
+
+typedef struct dag_input {
+    char name[48];        /* as in the ABI: "pre_y", "w", "adj_dw", ... */
+    int space;
+} dag_input;
+
+typedef struct dag {
+    dag_node *node;
+    int n, cap;
+    int32_t *table;       /* open-addressing hash table of node ids, -1 empty */
+    int table_cap;
+    dag_input *input;
+    int n_input;
+    int n_meta;           /* length of the meta-parameter vector */
+    char **meta_name;     /* display names: "theta[3]", "hat_net.W1[2,0]" */
+} dag;
+
+dag *dag_new(void);
+void dag_free(dag *d);
+
+/* Leaves. */
+int dag_const(dag *d, double v);
+int dag_input_slot(dag *d, const char *name, int space);   /* declares (or finds) a slot */
+int dag_input_node(dag *d, int slot);
+int dag_param(dag *d, int meta_index);
+int dag_size(dag *d, int which);
+/* Operators, with folding and identities. */
+int dag_unary(dag *d, dag_op op, int a);
+int dag_binary(dag *d, dag_op op, int a, int b);
+int dag_add(dag *d, int a, int b);
+int dag_sub(dag *d, int a, int b);
+int dag_mul(dag *d, int a, int b);
+int dag_div(dag *d, int a, int b);
+int dag_neg(dag *d, int a);
+/* Reductions; SUM over an index the argument does not vary with is an error
+ * upstream (sema), and here multiplies by the size instead. */
+int dag_reduce(dag *d, dag_op op, int a);
+/* Sums the bits of SPACE out of node A (sum_post, sum_pre, sum_batch as needed). */
+int dag_reduce_to(dag *d, int a, int space);
+
+int dag_is_const(const dag *d, int id, double v);
+
+/* Prints the nodes reachable from ROOTS in id order, one per line:
+ *   %12 = mul %3 %11              : per-synapse per sample */
+void dag_dump(FILE *out, const dag *d, const int *roots, const char *const *root_names, int n_roots);
+/* Prints node ID as a readable formula (for comments in emitted code). */
+void dag_format(const dag *d, int id, char *buf, size_t len);
+
+#endif

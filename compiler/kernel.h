@@ -1,0 +1,54 @@
+/* kernel — what a generated kernel computes, before it is scheduled.
+ *
+ * A kernel is a DAG plus named outputs.  Its arguments (the C ABI shared by
+ * the emitted C, the JIT and object files) are, in this order: the DAG inputs
+ * it reads (slot order), then "meta" when it reads a meta-parameter, then its
+ * outputs, then "adj_meta" (n_meta values, accumulated) for adjoint kernels.  Every array is laid out [sample][post][pre] over the bits of its
+ * index space (a scalar is one element).  Outputs marked accumulate are added
+ * to (adjoints); the others are overwritten.
+ *
+ * The ABI, as the emitted C declares it:
+ *     typedef struct plast_kargs { int64_t n_pre, n_post, batch, steps; void **arg; void *scratch; } plast_kargs;
+ *     void NAME(const plast_kargs *a);
+ *     int64_t NAME_scratch(const plast_kargs *a);   // bytes of scratch NAME needs
+ */
+#ifndef PLAST_KERNEL_H
+#define PLAST_KERNEL_H
+
+#include "dag.h"
+
+enum { KERN_MAX_OUT = 64, KERN_MAX_ARG = 96 };
+
+typedef enum { ARG_INPUT, ARG_META, ARG_OUTPUT, ARG_META_ADJ } kern_role;
+
+typedef struct kern_arg {
+    char name[48];
+    int space;
+    kern_role role;
+    int slot;             /* INPUT: dag slot; OUTPUT: index in out[] */
+    int accumulate;       /* OUTPUT: += instead of = */
+} kern_arg;
+
+typedef struct kern_out {
+    char name[48];
+    int node;             /* -1: identically zero */
+    int space;            /* the output array's space (the node's space or larger: broadcast) */
+    int accumulate;
+} kern_out;
+
+typedef struct kern {
+    char name[64];        /* C symbol: pool_fwd, pool_adj, mlp5_dense_fwd, ... */
+    char comment[1024];   /* the formula, for the opening comment */
+    dag *d;               /* shared with the kernel's sibling (fwd/adj); not owned */
+    kern_out out[KERN_MAX_OUT];
+    int n_out;
+    kern_arg arg[KERN_MAX_ARG];
+    int n_arg;
+    int n_meta;
+    int *meta_adj;        /* [n_meta] node of d(out)/d(meta[k]), or NULL: no adj_meta output */
+} kern;
+
+/* Fills k->arg from the outputs: inputs reached from them, meta, outputs. */
+void kern_finish_args(kern *k);
+
+#endif

@@ -1,0 +1,230 @@
+/* lower — loop nests from a kernel's DAG (see lower.h). */
+#include "config.h"
+#include "lower.h"
+#include "sema.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int is_leaf(dag_op op) { return op == OP_CONST || op == OP_INPUT || op == OP_PARAM || op == OP_SIZE; }
+static int is_reduction(dag_op op)
+{
+    return op == OP_SUM_PRE || op == OP_SUM_POST || op == OP_SUM_BATCH || op == OP_MAX_POST;
+}
+static int is_syn(int space) { return (space & SP_SYN) == SP_SYN; }
+
+int lower_is_inline(const lower_kernel *lk, int id)
+{
+    const dag_node *n = &lk->k->d->node[id];
+    return !is_leaf(n->op) && !is_reduction(n->op) && is_syn(n->space);
+}
+
+static void mark_live(lower_kernel *lk)
+{
+    const kern *k = lk->k;
+    const dag *d = k->d;
+    lk->live = calloc((size_t)d->n + 1, 1);
+    for (int o = 0; o < k->n_out; o++) if (k->out[o].node >= 0) lk->live[k->out[o].node] = 1;
+    for (int m = 0; k->meta_adj && m < d->n_meta; m++) if (k->meta_adj[m] >= 0) lk->live[k->meta_adj[m]] = 1;
+    for (int id = d->n - 1; id >= 0; id--) {
+        if (!lk->live[id]) continue;
+        for (int a = 0; a < 2; a++) if (d->node[id].arg[a] >= 0) lk->live[d->node[id].arg[a]] = 1;
+    }
+}
+
+static void assign_levels(lower_kernel *lk)
+{
+    const dag *d = lk->k->d;
+    lk->level = calloc((size_t)d->n + 1, sizeof *lk->level);
+    for (int id = 0; id < d->n; id++) {
+        const dag_node *n = &d->node[id];
+        int lv = 0;
+        for (int a = 0; a < 2; a++) if (n->arg[a] >= 0 && lk->level[n->arg[a]] > lv) lv = lk->level[n->arg[a]];
+        lk->level[id] = lv + (is_reduction(n->op) ? 1 : 0);
+    }
+}
+
+/* Stored: every live non-leaf that is not inline (per-neuron values and reductions). */
+static void assign_storage(lower_kernel *lk)
+{
+    const dag *d = lk->k->d;
+    lk->store = malloc((size_t)(d->n + 1) * sizeof *lk->store);
+    lk->n_store = 0;
+    for (int id = 0; id < d->n; id++) {
+        lk->store[id] = -1;
+        if (lk->live[id] && !is_leaf(d->node[id].op) && !lower_is_inline(lk, id)) lk->store[id] = lk->n_store++;
+    }
+}
+
+static lower_loop *new_loop(lower_kernel *lk, int space, int level, int par)
+{
+    lk->loops = realloc(lk->loops, (size_t)(lk->n_loops + 1) * sizeof *lk->loops);
+    lower_loop *L = &lk->loops[lk->n_loops++];
+    memset(L, 0, sizeof *L);
+    L->space = space;
+    L->level = level;
+    L->par = par;
+    return L;
+}
+
+static void loop_add_node(lower_loop *L, int id)
+{
+    L->nodes = realloc(L->nodes, (size_t)(L->n_nodes + 1) * sizeof *L->nodes);
+    L->nodes[L->n_nodes++] = id;
+}
+
+static void loop_add_out(lower_loop *L, int o)
+{
+    L->outs = realloc(L->outs, (size_t)(L->n_outs + 1) * sizeof *L->outs);
+    L->outs[L->n_outs++] = o;
+}
+
+/* The inline per-synapse nodes a target needs, marked in NEED (recursively
+ * through inline nodes only: stored values are read from scratch). */
+static void need_inline(const lower_kernel *lk, int id, char *need)
+{
+    const dag *d = lk->k->d;
+    if (need[id]) return;
+    need[id] = 1;
+    for (int a = 0; a < 2; a++) {
+        int x = d->node[id].arg[a];
+        if (x >= 0 && lower_is_inline(lk, x)) need_inline(lk, x, need);
+    }
+}
+
+/* A per-synapse loop at LEVEL over SPACE computing the reductions in REDS
+ * (their arguments) and the outputs in OUTS, with parallel index PAR. */
+static void syn_loop(lower_kernel *lk, int space, int level, int par, const int *reds, int n_reds,
+                     const int *outs, int n_outs)
+{
+    const dag *d = lk->k->d;
+    if (!n_reds && !n_outs) return;
+    char *need = calloc((size_t)d->n + 1, 1);
+    lower_loop *L = new_loop(lk, space, level, par);
+    for (int r = 0; r < n_reds; r++) {
+        int arg = d->node[reds[r]].arg[0];
+        if (lower_is_inline(lk, arg)) need_inline(lk, arg, need);
+    }
+    for (int o = 0; o < n_outs; o++) {
+        int node = lk->k->out[outs[o]].node;
+        if (lower_is_inline(lk, node)) need_inline(lk, node, need);
+        loop_add_out(L, outs[o]);
+    }
+    for (int r = 0; r < n_reds; r++) need[reds[r]] = 1;
+    for (int id = 0; id < d->n; id++) if (need[id]) loop_add_node(L, id);
+    free(need);
+}
+
+/* Level LEVEL, per-synapse space SPACE: reductions over i go to a loop
+ * parallel over j, everything else to a loop parallel over i. */
+static void schedule_syn(lower_kernel *lk, int level, int space)
+{
+    const kern *k = lk->k;
+    const dag *d = k->d;
+    int *by_j = malloc((size_t)d->n * sizeof *by_j), *by_i = malloc((size_t)d->n * sizeof *by_i);
+    int *outs = malloc((size_t)(k->n_out + 1) * sizeof *outs);
+    int nj = 0, ni = 0, no = 0;
+    for (int id = 0; id < d->n; id++) {
+        const dag_node *n = &d->node[id];
+        if (!lk->live[id] || !is_reduction(n->op)) continue;
+        int arg = n->arg[0];
+        if (d->node[arg].space != space || lk->level[arg] != level) continue;
+        if (n->op == OP_SUM_POST || n->op == OP_MAX_POST) by_j[nj++] = id; else by_i[ni++] = id;
+    }
+    for (int o = 0; o < k->n_out; o++) {
+        int node = k->out[o].node;
+        if (node >= 0 && lower_is_inline(lk, node) && d->node[node].space == space && lk->level[node] == level &&
+            k->out[o].space == space)
+            outs[no++] = o;
+    }
+    syn_loop(lk, space, level, SP_PRE, by_j, nj, NULL, 0);
+    syn_loop(lk, space, level, SP_POST, by_i, ni, outs, no);
+    free(by_j); free(by_i); free(outs);
+}
+
+/* Level LEVEL, a space that is not per-synapse: its stored nodes, and the
+ * reductions of its values. */
+static void schedule_small(lower_kernel *lk, int level, int space)
+{
+    const dag *d = lk->k->d;
+    lower_loop *L = NULL;
+    for (int id = 0; id < d->n; id++) {
+        const dag_node *n = &d->node[id];
+        if (!lk->live[id] || is_leaf(n->op)) continue;
+        int here = !is_reduction(n->op) && n->space == space && lk->level[id] == level;
+        int red = is_reduction(n->op) && d->node[n->arg[0]].space == space && lk->level[n->arg[0]] == level;
+        if (!here && !red) continue;
+        if (!L) L = new_loop(lk, space, level, 0);
+        loop_add_node(L, id);
+    }
+}
+
+static int popcount3(int s) { return (s & 1) + (s >> 1 & 1) + (s >> 2 & 1); }
+
+void lower_kernel_build(const kern *k, lower_kernel *lk)
+{
+    memset(lk, 0, sizeof *lk);
+    lk->k = k;
+    mark_live(lk);
+    assign_levels(lk);
+    assign_storage(lk);
+    int max_level = 0;
+    for (int id = 0; id < k->d->n; id++) if (lk->live[id] && lk->level[id] > max_level) max_level = lk->level[id];
+    /* spaces with subsets first: scalar, pre, post, sample, syn, ... */
+    int order[8], n = 0;
+    for (int pc = 0; pc <= 3; pc++)
+        for (int s = 0; s < 8; s++) if (popcount3(s) == pc) order[n++] = s;
+    for (int level = 0; level <= max_level; level++)
+        for (int o = 0; o < 8; o++) {
+            if (is_syn(order[o])) schedule_syn(lk, level, order[o]);
+            else schedule_small(lk, level, order[o]);
+        }
+    /* Outputs not written inside a per-synapse loop: a final loop each. */
+    lk->final_outs = malloc((size_t)(k->n_out + 1) * sizeof *lk->final_outs);
+    for (int o = 0; o < k->n_out; o++) {
+        int written = 0;
+        for (int l = 0; l < lk->n_loops; l++)
+            for (int q = 0; q < lk->loops[l].n_outs; q++) written |= lk->loops[l].outs[q] == o;
+        if (!written && k->out[o].node >= 0) lk->final_outs[lk->n_final++] = o;
+    }
+}
+
+void lower_kernel_free(lower_kernel *lk)
+{
+    for (int l = 0; l < lk->n_loops; l++) { free(lk->loops[l].nodes); free(lk->loops[l].outs); }
+    free(lk->loops);
+    free(lk->level);
+    free(lk->live);
+    free(lk->store);
+    free(lk->final_outs);
+    memset(lk, 0, sizeof *lk);
+}
+
+void lower_dump(FILE *out, const lower_kernel *lk)
+{
+    const dag *d = lk->k->d;
+    fprintf(out, "kernel %s: %d loop nest%s, %d stored value%s\n", lk->k->name, lk->n_loops,
+            lk->n_loops == 1 ? "" : "s", lk->n_store, lk->n_store == 1 ? "" : "s");
+    for (int l = 0; l < lk->n_loops; l++) {
+        const lower_loop *L = &lk->loops[l];
+        fprintf(out, "  level %d, %s%s:", L->level, sema_space_name(L->space),
+                L->par == SP_POST ? " (parallel over post)" : L->par == SP_PRE ? " (parallel over pre)" : "");
+        int n_red = 0, n_inline = 0, n_stored = 0;
+        for (int q = 0; q < L->n_nodes; q++) {
+            int id = L->nodes[q];
+            if (is_reduction(d->node[id].op)) n_red++;
+            else if (lower_is_inline(lk, id)) n_inline++;
+            else n_stored++;
+        }
+        fprintf(out, " %d computed, %d stored, %d reduction%s", n_inline, n_stored, n_red, n_red == 1 ? "" : "s");
+        for (int q = 0; q < L->n_outs; q++) fprintf(out, ", writes %s", lk->k->out[L->outs[q]].name);
+        fputc('\n', out);
+        for (int q = 0; q < L->n_nodes; q++) {
+            int id = L->nodes[q];
+            const dag_node *n = &d->node[id];
+            fprintf(out, "    %%%d %s%s\n", id, dag_ops[n->op].name,
+                    is_reduction(n->op) ? " (accumulated)" : lower_is_inline(lk, id) ? "" : " (stored)");
+        }
+    }
+    for (int q = 0; q < lk->n_final; q++) fprintf(out, "  final: writes %s\n", lk->k->out[lk->final_outs[q]].name);
+}

@@ -1,0 +1,53 @@
+/* lower — scheduling a kernel's DAG into loop nests over its index spaces.
+ *
+ * Each node gets a level: 0 for leaves, the maximum of its arguments', and one
+ * more than its argument's for a reduction (its value exists only after the
+ * loop that sums it).  Level by level, and within a level from smaller spaces
+ * to larger ones, one loop nest per space computes that space's nodes:
+ *  - a node that is not per-synapse is computed once, in the loop of its own
+ *    space, and stored (hoisting: per-neuron values never run in the
+ *    per-synapse loop);
+ *  - per-synapse nodes are computed inside per-synapse loops, recomputed in
+ *    each such loop that needs them rather than stored;
+ *  - a reduction accumulates inside the loop of its argument.
+ * The samples of a minibatch are the outermost, sequential index; per-synapse
+ * loops run in parallel over postsynaptic rows i, or over presynaptic columns
+ * j when they sum over i — a reduction is never split across threads, so the
+ * results do not depend on the thread count.
+ */
+#ifndef PLAST_LOWER_H
+#define PLAST_LOWER_H
+
+#include "kernel.h"
+
+typedef struct lower_loop {
+    int space;            /* the iteration space (SP_* bits) */
+    int level;
+    int par;              /* SP_POST: parallel over i (j inner); SP_PRE: over j (i inner); 0: serial */
+    int *nodes;           /* nodes computed here, in id order (stored ones and inline ones) */
+    int n_nodes;
+    int *outs;            /* kernel outputs written here (indices into kern.out) */
+    int n_outs;
+} lower_loop;
+
+typedef struct lower_kernel {
+    const kern *k;
+    int *level;           /* per node */
+    char *live;           /* per node: needed by an output */
+    int *store;           /* per node: scratch slot of a stored value, -1 inline/leaf */
+    int n_store;
+    lower_loop *loops;
+    int n_loops;
+    int *final_outs;      /* outputs written by a final broadcast loop */
+    int n_final;
+} lower_kernel;
+
+void lower_kernel_build(const kern *k, lower_kernel *lk);
+void lower_kernel_free(lower_kernel *lk);
+
+/* Whether node ID is computed inline (per-synapse, not a reduction, not a leaf). */
+int lower_is_inline(const lower_kernel *lk, int id);
+/* Prints the loop nests (--dump=loops). */
+void lower_dump(FILE *out, const lower_kernel *lk);
+
+#endif

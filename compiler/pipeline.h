@@ -1,0 +1,33 @@
+/* pipeline — the passes after the front end, in one place:
+ *   load + check (sema) -> build DAG (build) -> differentiate (diff, inside build)
+ *   -> lower (loop nests) -> emit (C, or LLVM IR)
+ * A compiled unit holds every kernel of a file: for each rule its fwd and adj.
+ */
+#ifndef PLAST_PIPELINE_H
+#define PLAST_PIPELINE_H
+
+#include "build.h"
+#include "emit_c.h"
+#include "lower.h"
+
+typedef struct compiled_rule {
+    const sema_rule *rule;
+    rule_kernels rk;
+    lower_kernel fwd, adj;
+} compiled_rule;
+
+typedef struct compiled_unit {
+    sema_program *prog;
+    compiled_rule *rules;
+    int n_rules;
+} compiled_unit;
+
+/* Loads and checks PATH, then builds and lowers every rule (of the main file
+ * only when MAIN_ONLY).  NULL when the front end reported errors. */
+compiled_unit *pipeline_compile(const char *path, int main_only);
+void pipeline_free(compiled_unit *u);
+
+/* Writes every kernel of U as one C file. */
+void pipeline_emit_c(FILE *out, const compiled_unit *u, const char *source, emit_precision prec);
+
+#endif

@@ -109,7 +109,7 @@ static void value_of(const ectx *c, int id, char *buf, size_t len)
 static void compute_expr(const ectx *c, int id, char *buf, size_t len)
 {
     const dag_node *n = &c->d->node[id];
-    char args[2][96];
+    char args[2][160];
     for (int a = 0; a < dag_ops[n->op].arity; a++) value_of(c, n->arg[a], args[a], sizeof args[a]);
     size_t o = 0;
     for (const char *t = dag_ops[n->op].c_template; *t && o + 100 < len; t++) {
@@ -139,7 +139,7 @@ static void init_reductions(const ectx *c, const lower_loop *L, int depth, int l
     for (int q = 0; q < L->n_nodes; q++) {
         int id = L->nodes[q];
         const dag_node *n = &c->d->node[id];
-        if (!is_reduction(n->op)) continue;
+        if (!is_reduction(n->op) || lower_is_batch_sum(c->lk, id)) continue;
         int bit = n->op == OP_SUM_PRE ? SP_PRE : n->op == OP_SUM_BATCH ? SP_SAMPLE : SP_POST;
         if (bit == local_bit) continue;   /* a register accumulator, set at its row */
         char sz[64];
@@ -150,14 +150,29 @@ static void init_reductions(const ectx *c, const lower_loop *L, int depth, int l
     }
 }
 
-/* The body of one loop iteration at DEPTH; LOCAL_BIT is the index summed by
+/* Computes the nodes NODES[0..n) at DEPTH; LOCAL_BIT is the index summed by
  * the innermost loop (its reductions use accN registers). */
-static void loop_body(const ectx *c, const lower_loop *L, int depth, int local_bit)
+static void compute_nodes(const ectx *c, const int *nodes, int n_nodes, int depth, int local_bit)
 {
-    char val[2048], idx[48], arg[96];
-    for (int q = 0; q < L->n_nodes; q++) {
-        int id = L->nodes[q];
+    char val[2048], idx[48], arg[160];
+    for (int q = 0; q < n_nodes; q++) {
+        int id = nodes[q];
         const dag_node *n = &c->d->node[id];
+        if (lower_is_batch_sum(c->lk, id)) {
+            int *blk, nb = lower_batch_block(c->lk, id, &blk);
+            value_of(c, n->arg[0], arg, sizeof arg);
+            indent(c->out, depth);
+            fprintf(c->out, "real t%d = 0;\n", id);
+            indent(c->out, depth);
+            fputs("for (int64_t b = 0; b < batch; b++) {\n", c->out);
+            compute_nodes(c, blk, nb, depth + 1, local_bit);
+            indent(c->out, depth + 1);
+            fprintf(c->out, "t%d += %s;\n", id, arg);
+            indent(c->out, depth);
+            fputs("}\n", c->out);
+            free(blk);
+            continue;
+        }
         indent(c->out, depth);
         if (is_reduction(n->op)) {
             value_of(c, n->arg[0], arg, sizeof arg);
@@ -181,6 +196,13 @@ static void loop_body(const ectx *c, const lower_loop *L, int depth, int local_b
             fprintf(c->out, "v%d[%s] = %s;\n", id, idx, val);
         }
     }
+}
+
+/* The body of one loop iteration: its nodes, then the outputs it writes. */
+static void loop_body(const ectx *c, const lower_loop *L, int depth, int local_bit)
+{
+    char idx[48], arg[160];
+    compute_nodes(c, L->nodes, L->n_nodes, depth, local_bit);
     for (int q = 0; q < L->n_outs; q++) {
         const kern_out *o = &c->lk->k->out[L->outs[q]];
         value_of(c, o->node, arg, sizeof arg);
@@ -196,7 +218,7 @@ static void emit_accumulators(const ectx *c, const lower_loop *L, int depth, int
     for (int q = 0; q < L->n_nodes; q++) {
         int id = L->nodes[q];
         const dag_node *n = &c->d->node[id];
-        if (!is_reduction(n->op)) continue;
+        if (!is_reduction(n->op) || lower_is_batch_sum(c->lk, id)) continue;
         int bit = n->op == OP_SUM_PRE ? SP_PRE : n->op == OP_SUM_BATCH ? SP_SAMPLE : SP_POST;
         if (bit != local_bit) continue;
         indent(c->out, depth);
@@ -258,7 +280,7 @@ static void emit_loop(const ectx *c, const lower_loop *L)
 static void emit_final(const ectx *c, int o_index)
 {
     const kern_out *o = &c->lk->k->out[o_index];
-    char val[96], idx[48];
+    char val[160], idx[48];
     fprintf(c->out, "    /* %s */\n", o->name);
     int depth = 1;
     static const struct { int bit; const char *v, *n; } dims[] = {
@@ -361,9 +383,7 @@ void emit_c_kernel(FILE *out, const lower_kernel *lk, emit_precision prec)
     for (int l = 0; l < lk->n_loops; l++) emit_loop(&c, &lk->loops[l]);
     for (int q = 0; q < lk->n_final; q++) emit_final(&c, lk->final_outs[q]);
     if (k->meta_adj) {
-        char val[96];
-        const int b = 0, i = 0, j = 0;
-        (void)b; (void)i; (void)j;
+        char val[160];
         fputs("    /* adjoints of the meta-parameters */\n", out);
         for (int m = 0; m < k->n_meta; m++) {
             if (k->meta_adj[m] < 0) continue;

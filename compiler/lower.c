@@ -13,10 +13,16 @@ static int is_reduction(dag_op op)
 }
 static int is_syn(int space) { return (space & SP_SYN) == SP_SYN; }
 
+int lower_is_batch_sum(const lower_kernel *lk, int id)
+{
+    const dag_node *n = &lk->k->d->node[id];
+    return n->op == OP_SUM_BATCH && is_syn(n->space);
+}
+
 int lower_is_inline(const lower_kernel *lk, int id)
 {
     const dag_node *n = &lk->k->d->node[id];
-    return !is_leaf(n->op) && !is_reduction(n->op) && is_syn(n->space);
+    return (!is_leaf(n->op) && !is_reduction(n->op) && is_syn(n->space)) || lower_is_batch_sum(lk, id);
 }
 
 static void mark_live(lower_kernel *lk)
@@ -40,7 +46,8 @@ static void assign_levels(lower_kernel *lk)
         const dag_node *n = &d->node[id];
         int lv = 0;
         for (int a = 0; a < 2; a++) if (n->arg[a] >= 0 && lk->level[n->arg[a]] > lv) lv = lk->level[n->arg[a]];
-        lk->level[id] = lv + (is_reduction(n->op) ? 1 : 0);
+        /* a per-synapse sum over the batch is pointwise in (i, j): no new level */
+        lk->level[id] = lv + (is_reduction(n->op) && !lower_is_batch_sum(lk, id) ? 1 : 0);
     }
 }
 
@@ -86,6 +93,7 @@ static void need_inline(const lower_kernel *lk, int id, char *need)
     const dag *d = lk->k->d;
     if (need[id]) return;
     need[id] = 1;
+    if (lower_is_batch_sum(lk, id)) return;   /* its samples are summed in a block of its own */
     for (int a = 0; a < 2; a++) {
         int x = d->node[id].arg[a];
         if (x >= 0 && lower_is_inline(lk, x)) need_inline(lk, x, need);
@@ -126,7 +134,7 @@ static void schedule_syn(lower_kernel *lk, int level, int space)
     int nj = 0, ni = 0, no = 0;
     for (int id = 0; id < d->n; id++) {
         const dag_node *n = &d->node[id];
-        if (!lk->live[id] || !is_reduction(n->op)) continue;
+        if (!lk->live[id] || !is_reduction(n->op) || lower_is_batch_sum(lk, id)) continue;
         int arg = n->arg[0];
         if (d->node[arg].space != space || lk->level[arg] != level) continue;
         if (n->op == OP_SUM_POST || n->op == OP_MAX_POST) by_j[nj++] = id; else by_i[ni++] = id;
@@ -150,13 +158,25 @@ static void schedule_small(lower_kernel *lk, int level, int space)
     lower_loop *L = NULL;
     for (int id = 0; id < d->n; id++) {
         const dag_node *n = &d->node[id];
-        if (!lk->live[id] || is_leaf(n->op)) continue;
+        if (!lk->live[id] || is_leaf(n->op) || lower_is_inline(lk, id)) continue;
         int here = !is_reduction(n->op) && n->space == space && lk->level[id] == level;
         int red = is_reduction(n->op) && d->node[n->arg[0]].space == space && lk->level[n->arg[0]] == level;
         if (!here && !red) continue;
         if (!L) L = new_loop(lk, space, level, 0);
         loop_add_node(L, id);
     }
+}
+
+int lower_batch_block(const lower_kernel *lk, int sum, int **out)
+{
+    const dag *d = lk->k->d;
+    char *need = calloc((size_t)d->n + 1, 1);
+    int arg = d->node[sum].arg[0], n = 0;
+    if (lower_is_inline(lk, arg)) need_inline(lk, arg, need);
+    *out = malloc((size_t)(d->n + 1) * sizeof **out);
+    for (int id = 0; id < d->n; id++) if (need[id]) (*out)[n++] = id;
+    free(need);
+    return n;
 }
 
 static int popcount3(int s) { return (s & 1) + (s >> 1 & 1) + (s >> 2 & 1); }
@@ -170,10 +190,15 @@ void lower_kernel_build(const kern *k, lower_kernel *lk)
     assign_storage(lk);
     int max_level = 0;
     for (int id = 0; id < k->d->n; id++) if (lk->live[id] && lk->level[id] > max_level) max_level = lk->level[id];
-    /* spaces with subsets first: scalar, pre, post, sample, syn, ... */
+    /* Per-neuron spaces first (subsets before supersets), then the
+     * per-synapse ones: a per-synapse value is always computed inline, so
+     * per-synapse loops only read stored values, never produce them for
+     * their own level. */
     int order[8], n = 0;
     for (int pc = 0; pc <= 3; pc++)
-        for (int s = 0; s < 8; s++) if (popcount3(s) == pc) order[n++] = s;
+        for (int s = 0; s < 8; s++) if (popcount3(s) == pc && !is_syn(s)) order[n++] = s;
+    order[n++] = SP_SYN;
+    order[n++] = SP_SYN | SP_SAMPLE;
     for (int level = 0; level <= max_level; level++)
         for (int o = 0; o < 8; o++) {
             if (is_syn(order[o])) schedule_syn(lk, level, order[o]);
@@ -212,7 +237,8 @@ void lower_dump(FILE *out, const lower_kernel *lk)
         int n_red = 0, n_inline = 0, n_stored = 0;
         for (int q = 0; q < L->n_nodes; q++) {
             int id = L->nodes[q];
-            if (is_reduction(d->node[id].op)) n_red++;
+            if (lower_is_batch_sum(lk, id)) n_inline++;
+            else if (is_reduction(d->node[id].op)) n_red++;
             else if (lower_is_inline(lk, id)) n_inline++;
             else n_stored++;
         }
@@ -222,6 +248,13 @@ void lower_dump(FILE *out, const lower_kernel *lk)
         for (int q = 0; q < L->n_nodes; q++) {
             int id = L->nodes[q];
             const dag_node *n = &d->node[id];
+            if (lower_is_batch_sum(lk, id)) {
+                int *blk, nb = lower_batch_block(lk, id, &blk);
+                fprintf(out, "    %%%d sum over the samples (inner loop of %d computed value%s)\n", id, nb,
+                        nb == 1 ? "" : "s");
+                free(blk);
+                continue;
+            }
             fprintf(out, "    %%%d %s%s\n", id, dag_ops[n->op].name,
                     is_reduction(n->op) ? " (accumulated)" : lower_is_inline(lk, id) ? "" : " (stored)");
         }

@@ -47,6 +47,11 @@ void lower_kernel_free(lower_kernel *lk);
 
 /* Whether node ID is computed inline (per-synapse, not a reduction, not a leaf). */
 int lower_is_inline(const lower_kernel *lk, int id);
+/* Whether node ID is a per-synapse sum over the samples: computed inline in
+ * its (i, j) iteration by an inner loop over the samples (a "batch block"). */
+int lower_is_batch_sum(const lower_kernel *lk, int id);
+/* The inline nodes of the batch block of SUM, in id order; *OUT is malloc'ed. */
+int lower_batch_block(const lower_kernel *lk, int sum, int **out);
 /* Prints the loop nests (--dump=loops). */
 void lower_dump(FILE *out, const lower_kernel *lk);
 

@@ -74,6 +74,7 @@ static void yyerror(YYLTYPE *loc, plast_parse_ctx *ctx, const char *msg);
 %right '^'
 
 %{
+#include <stdlib.h>
 #include <string.h>
 
 static void add_decl(plast_parse_ctx *ctx, ast_decl_kind k, src_span at, const char *name,
@@ -576,7 +577,7 @@ static int yyreport_syntax_error(const yypcontext_t *pc, plast_parse_ctx *ctx)
 
 int plast_yylex_init_extra(struct lex_extra *extra, void **scanner);
 int plast_yylex_destroy(void *scanner);
-void *plast_yy_scan_bytes(const char *bytes, int len, void *scanner);
+void *plast_yy_scan_buffer(char *base, size_t size, void *scanner);
 
 ast_unit *parse_file(int file)
 {
@@ -598,9 +599,18 @@ ast_unit *parse_file(int file)
         diag_error(span_none, "cannot start the scanner");
         return u;
     }
-    plast_yy_scan_bytes(f->text, (int)f->len, ctx.scanner);
+    /* flex reserves NUL for the end of its buffer: each NUL inside a token
+     * makes it rescan the token, so a run of NULs would take quadratic time.
+     * The scanner reads a copy with NULs as 0x01 (an invalid byte as well);
+     * messages quote the original bytes. */
+    char *copy = malloc(f->len + 2);
+    if (!copy) { fputs("plastcc: out of memory\n", stderr); abort(); }
+    for (size_t i = 0; i < f->len; i++) copy[i] = f->text[i] ? f->text[i] : '\001';
+    copy[f->len] = copy[f->len + 1] = '\0';
+    plast_yy_scan_buffer(copy, f->len + 2, ctx.scanner);
     yyparse(&ctx);
     plast_yylex_destroy(ctx.scanner);
+    free(copy);
     u->decls = ctx.decls;
     return u;
 }

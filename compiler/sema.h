@@ -200,6 +200,7 @@ typedef struct sema_program {
     sema_experiment **experiments; int n_experiments;
     ast_unit **units;      int n_units;
     int main_file;         /* the file given on the command line */
+    long long n_param_elements;   /* over all rules, bounded so that a file cannot exhaust memory */
 } sema_program;
 
 /* Loads PATH and its imports, parses and checks them.  Always returns a

@@ -191,11 +191,19 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
         m->n_in = 0;
         m->n_layers = 0;
     }
+    long long weights = 0;
     int prev = m->n_in;
     for (int l = 0; l < m->n_layers; l++) {
-        m->n_weights += m->width[l] * prev + m->width[l];
+        weights += (long long)m->width[l] * prev + m->width[l];
         prev = m->width[l];
     }
+    if (weights > SEMA_MAX_META) {
+        diag_error(d->name_span, "mlp '%s' has %lld weights; expected at most %d (it is a per-synapse "
+                   "meta-learner, not a model)", d->name, weights, SEMA_MAX_META);
+        m->n_in = m->n_layers = 0;
+        weights = 0;
+    }
+    m->n_weights = (int)weights;
     m->n_out = m->n_layers ? m->width[m->n_layers - 1] : 0;
     return m;
 }
@@ -296,6 +304,13 @@ static void model_finish(sema_model *m, ast_decl *d, int have_loss, int have_inp
         return;
     }
     if (m->n_layers > 64) { diag_error(d->name_span, "model '%s' has more than 64 layers", d->name); return; }
+    double weights = 0;   /* W_l, plus the recurrent matrix of a recurrent layer */
+    for (int l = 0; l < m->n_layers; l++) {
+        double in = l ? m->layers[l - 1].size : m->n_input, out = m->layers[l].size;
+        weights += out * in + (m->layers[l].kind == LAYER_RECURRENT ? out * out : 0);
+    }
+    if (weights > 1e9)
+        diag_error(d->name_span, "model '%s' has %.3g weights; expected at most 1e9", d->name, weights);
     if (!have_loss) diag_error(d->name_span, "model '%s' has no 'loss ...;' statement; expected loss "
                                "cross_entropy, mse or mse(input)", d->name);
     const sema_layer *out = &m->layers[m->n_layers - 1];

@@ -19,6 +19,12 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d);
 /* "did you mean 'theta'?" — the closest of N candidates within edit distance 2. */
 const char *sema_closest(const char *name, const char *const *candidates, int n);
 
+/* The most meta-parameters one rule may have (its params and mlp weights);
+ * the same bound keeps every count in an int. */
+enum { SEMA_MAX_META = 100000000 };
+/* The most parameter elements (param x[N]) of a whole program. */
+enum { SEMA_MAX_PARAM_ELEMENTS = 10000000 };
+
 /* Items of config statements. */
 int sema_item_int(const ast_item *it, const char *what, int lo, int hi, int *out);
 int sema_item_num(const ast_item *it, const char *what, double *out);

@@ -255,9 +255,21 @@ static int check_field(rctx *c, ast_expr *e)
     const char *hint = suggest(c, e->field, 1);
     if (hint)
         diag_error(e->span, "unknown signal '%s.%s'; did you mean '%s.%s'?", e->name, e->field, e->name, hint);
-    else
+    else if (!c->n_values)
         diag_error(e->span, "unknown signal '%s.%s'; a synapse sees .y .z .e (and .ztop .zlat in models "
                    "with top-down and lateral inputs) and the rule's neuron values", e->name, e->field);
+    else {   /* name the neuron values defined so far */
+        char names[128] = "";
+        size_t used = 0;
+        for (int i = 0; i < c->n_values && used < sizeof names; i++) {
+            int n = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", c->r->values[i].name);
+            if (n > 0) used += (size_t)n;
+        }
+        if (used >= sizeof names) strcpy(names + sizeof names - 4, "...");
+        diag_error(e->span, "unknown signal '%s.%s'; a synapse sees .y .z .e (and .ztop .zlat in models "
+                   "with top-down and lateral inputs) and the rule's neuron values (here: %s)",
+                   e->name, e->field, names);
+    }
     return -1;
 }
 
@@ -547,13 +559,21 @@ static void check_param(rctx *c, ast_stmt *s)
     prm.span = s->span;
     prm.lo = -INFINITY;
     prm.hi = INFINITY;
-    if (param_size(s, &prm.size) < 0) {
+    int bad_size = param_size(s, &prm.size) < 0;
+    if (!bad_size && c->p->n_param_elements + (prm.size ? prm.size : 1) > SEMA_MAX_PARAM_ELEMENTS) {
+        diag_error(s->size ? s->size->span : s->name_span, "the program declares more than %d parameter "
+                   "elements; expected fewer", SEMA_MAX_PARAM_ELEMENTS);
+        bad_size = 1;
+    }
+    if (bad_size) {
+        prm.size = 0;
         prm.invalid = 1;   /* declared all the same: its uses are not "unknown" */
         prm.init = calloc(1, sizeof *prm.init);
         *SEMA_PUSH(c->r->params, c->r->n_params) = prm;
         return;
     }
     int count = prm.size ? prm.size : 1;
+    c->p->n_param_elements += count;
     /* A bad initialiser still declares the parameter (as zeros), so its uses
      * do not report a second, misleading "unknown parameter". */
     prm.init = calloc((size_t)count, sizeof *prm.init);
@@ -563,15 +583,16 @@ static void check_param(rctx *c, ast_stmt *s)
     } else if (s->init_is_list && s->n_init != prm.size) {
         diag_error(s->init_span, "the initial list of '%s' has %d value%s; expected %d, one per element",
                    s->name, s->n_init, s->n_init == 1 ? "" : "s", prm.size);
-    } else {
-        for (int i = 0; i < count; i++) {
-            const ast_expr *v = s->init[s->init_is_list ? i : 0];
+    } else {   /* a list gives each element, a single value all of them */
+        for (int i = 0; i < (s->init_is_list ? count : 1); i++) {
+            const ast_expr *v = s->init[i];
             if (!fold_const(v, &prm.init[i])) {
                 diag_error(v->span, "the initial value of '%s' must be a finite constant; expected a number "
                            "or arithmetic on numbers", s->name);
                 break;
             }
         }
+        for (int i = 1; !s->init_is_list && i < count; i++) prm.init[i] = prm.init[0];
     }
     check_param_attrs(&prm, s);
     *SEMA_PUSH(c->r->params, c->r->n_params) = prm;
@@ -655,16 +676,21 @@ static void check_assign(rctx *c, ast_stmt *s)
  * each called mlp's weights and biases in first-use order. */
 static void layout_meta(sema_program *p, sema_rule *r)
 {
-    int off = 0;
+    long long off = 0;   /* params are bounded by SEMA_MAX_META/10, each mlp by SEMA_MAX_META */
     for (int i = 0; i < r->n_params; i++) {
-        r->params[i].offset = off;
+        r->params[i].offset = (int)off;
         off += r->params[i].size ? r->params[i].size : 1;
     }
     for (int i = 0; i < r->n_mlps; i++) {
-        r->mlp_offset[i] = off;
+        r->mlp_offset[i] = (int)(off < SEMA_MAX_META ? off : SEMA_MAX_META);
         off += p->mlps[r->mlps[i]]->n_weights;
     }
-    r->n_meta = off;
+    if (off > SEMA_MAX_META) {
+        diag_error(r->span, "rule '%s' has %lld meta-parameters (its params and mlp weights); expected at most %d",
+                   r->name, off, SEMA_MAX_META);
+        off = SEMA_MAX_META;
+    }
+    r->n_meta = (int)off;
 }
 
 sema_rule *sema_check_rule(sema_program *p, ast_decl *d)

@@ -25,6 +25,32 @@ typedef struct rule_kernels {
 void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *out);
 void rule_kernels_free(rule_kernels *rk);
 
+/* A model's kernels, per layer l = 1..L (W_l feeds layer l):
+ *   M_denseL:  post_z = sum_pre(w * pre_y),  post_y = act_l(post_z)
+ *              (softmax: exp(z - max) / sum_post(exp(z - max)));
+ *   M_errorL:  pre_e = sum_post(b * post_e) * act_{l-1}'(pre_z), where b is the
+ *              feedback matrix stored like W_l (b = W_l for symmetric feedback;
+ *              for direct feedback post is the output layer), and for l = 1
+ *              the synthetic pre_e = sum_post(b * post_e) * (1 - exp(-beta pre_y));
+ *   M_loss:    post_e = dLoss/dz_L and the per-sample loss, from post_z (and
+ *              post_y for mse) and the target (one-hot for cross-entropy).
+ * Each is a forward kernel with its generated adjoint. */
+typedef struct model_kernel {
+    dag *d;
+    kern fwd, adj;
+} model_kernel;
+
+typedef struct model_kernels {
+    const sema_model *model;
+    model_kernel *dense;   /* [n_layers] */
+    model_kernel *error;   /* [n_layers] */
+    model_kernel loss;
+    int n_layers;
+} model_kernels;
+
+void build_model(const sema_model *m, model_kernels *out);
+void model_kernels_free(model_kernels *mk);
+
 /* The input slot name of a signal at one end: "pre_y", "post_e". */
 void build_signal_name(char *buf, size_t len, int side, int signal);
 

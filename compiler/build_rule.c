@@ -1,7 +1,6 @@
 /* build_rule — rule expressions to DAG nodes, and the rule's two kernels. */
 #include "config.h"
 #include "build.h"
-#include "diff.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -196,47 +195,6 @@ static void name_meta(const sema_program *p, const sema_rule *r, dag *d)
     }
 }
 
-static void init_kern(kern *k, dag *d, const char *rule, const char *suffix)
-{
-    memset(k, 0, sizeof *k);
-    snprintf(k->name, sizeof k->name, "%s_%s", rule, suffix);
-    k->d = d;
-}
-
-static void add_out(kern *k, const char *name, int node, int space, int accumulate)
-{
-    kern_out *o = &k->out[k->n_out++];
-    snprintf(o->name, sizeof o->name, "%s", name);
-    o->node = node;
-    o->space = space;
-    o->accumulate = accumulate;
-}
-
-/* The adjoint kernel: seed adj_dw, sweep, and read off the adjoints of w,
- * of each signal slot of the forward DAG, and of each meta-parameter. */
-static void build_adjoint(rule_kernels *rk)
-{
-    dag *d = rk->d;
-    int n_fwd_inputs = d->n_input;
-    int seed = dag_input_node(d, dag_input_slot(d, "adj_dw", SP_SYN));
-    int *adj = malloc((size_t)d->n * sizeof *adj);
-    int n_before = d->n;
-    diff_adjoint(d, &rk->dw, &seed, 1, adj);
-    for (int s = 0; s < n_fwd_inputs; s++) {
-        char name[64];
-        snprintf(name, sizeof name, "adj_%s", d->input[s].name);
-        int node = -1;
-        for (int id = 0; id < n_before; id++)
-            if (d->node[id].op == OP_INPUT && d->node[id].aux == s) node = adj[id];
-        add_out(&rk->adj, name, node, d->input[s].space, 1);
-    }
-    rk->adj.meta_adj = malloc((size_t)(d->n_meta ? d->n_meta : 1) * sizeof(int));
-    for (int m = 0; m < d->n_meta; m++) rk->adj.meta_adj[m] = -1;
-    for (int id = 0; id < n_before; id++)
-        if (d->node[id].op == OP_PARAM) rk->adj.meta_adj[d->node[id].index] = adj[id];
-    free(adj);
-}
-
 void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
 {
     memset(rk, 0, sizeof *rk);
@@ -249,23 +207,15 @@ void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
     if (d->node[dw].space & SP_SAMPLE)   /* dw is the mean over the batch */
         dw = dag_div(d, dag_reduce(d, OP_SUM_BATCH, dw), dag_size(d, SIZE_BATCH));
     rk->dw = dw;
-    init_kern(&rk->fwd, d, r->name, "fwd");
-    add_out(&rk->fwd, "dw", dw, SP_SYN, 0);
-    snprintf(rk->fwd.comment, sizeof rk->fwd.comment, "rule %s, forward: dw = ", r->name);
-    dag_format(d, dw, rk->fwd.comment + strlen(rk->fwd.comment),
-               sizeof rk->fwd.comment - strlen(rk->fwd.comment));
-    init_kern(&rk->adj, d, r->name, "adj");
-    build_adjoint(rk);
-    snprintf(rk->adj.comment, sizeof rk->adj.comment,
-             "rule %s, adjoint: given adj_dw = dL/d(dw), accumulates dL/dw, dL/d(signal) for each signal "
-             "read and dL/d(meta)", r->name);
-    kern_finish_args(&rk->fwd);
-    kern_finish_args(&rk->adj);
+    char formula[900] = "dw = ";
+    dag_format(d, dw, formula + 5, sizeof formula - 5);
+    kern_output_spec out = { "dw", dw, SP_SYN };
+    kern_pair_build(d, r->name, &out, 1, formula, &rk->fwd, &rk->adj);
 }
 
 void rule_kernels_free(rule_kernels *rk)
 {
-    free(rk->adj.meta_adj);
+    kern_pair_free(&rk->fwd, &rk->adj);
     dag_free(rk->d);
     memset(rk, 0, sizeof *rk);
 }

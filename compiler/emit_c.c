@@ -375,7 +375,8 @@ void emit_c_kernel(FILE *out, const lower_kernel *lk, emit_precision prec)
     emit_signature(&c);
     for (int o = 0; o < k->n_out; o++) {
         const kern_out *ko = &k->out[o];
-        if (ko->node >= 0 || ko->accumulate) continue;
+        if (ko->node >= 0) continue;
+        if (ko->accumulate) { fprintf(out, "    (void)out_%s;   /* identically zero: nothing to add */\n", ko->name); continue; }
         char sz[64];
         size_expr(sz, sizeof sz, ko->space);
         fprintf(out, "    memset(out_%s, 0, (size_t)(%s) * sizeof(real));   /* identically zero */\n", ko->name, sz);

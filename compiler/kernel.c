@@ -1,6 +1,7 @@
 /* kernel — the argument list of a kernel, derived from what it reads. */
 #include "config.h"
 #include "kernel.h"
+#include "diff.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,4 +58,71 @@ void kern_finish_args(kern *k)
     k->n_meta = d->n_meta;
     free(live);
     free(slot_used);
+}
+
+static void init_kern(kern *k, dag *d, const char *name, const char *suffix)
+{
+    memset(k, 0, sizeof *k);
+    snprintf(k->name, sizeof k->name, "%s_%s", name, suffix);
+    k->d = d;
+}
+
+static void add_out(kern *k, const char *name, int node, int space, int accumulate)
+{
+    if (k->n_out == KERN_MAX_OUT) return;
+    kern_out *o = &k->out[k->n_out++];
+    snprintf(o->name, sizeof o->name, "%.47s", name);
+    o->node = node;
+    o->space = space;
+    o->accumulate = accumulate;
+}
+
+void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int n_out,
+                     const char *comment, kern *fwd, kern *adj)
+{
+    init_kern(fwd, d, name, "fwd");
+    init_kern(adj, d, name, "adj");
+    snprintf(fwd->comment, sizeof fwd->comment, "%s, forward: %s", name, comment);
+    for (int o = 0; o < n_out; o++) add_out(fwd, outs[o].name, outs[o].node, outs[o].space, 0);
+
+    int n_inputs = d->n_input;
+    int *roots = malloc((size_t)(n_out + 1) * sizeof *roots), *seeds = malloc((size_t)(n_out + 1) * sizeof *seeds);
+    char seed_name[64];
+    for (int o = 0; o < n_out; o++) {
+        snprintf(seed_name, sizeof seed_name, "adj_%.40s", outs[o].name);
+        roots[o] = outs[o].node;
+        seeds[o] = dag_input_node(d, dag_input_slot(d, seed_name, outs[o].space));
+    }
+    int n_before = d->n;
+    int *adjv = malloc((size_t)(n_before + 1) * sizeof *adjv);
+    diff_adjoint(d, roots, seeds, n_out, adjv);
+    for (int s = 0; s < n_inputs; s++) {
+        char out_name[64];
+        snprintf(out_name, sizeof out_name, "adj_%.40s", d->input[s].name);
+        int node = -1;
+        for (int id = 0; id < n_before; id++)
+            if (d->node[id].op == OP_INPUT && d->node[id].aux == s) node = adjv[id];
+        add_out(adj, out_name, node, d->input[s].space, 1);
+    }
+    if (d->n_meta > 0) {
+        adj->meta_adj = malloc((size_t)d->n_meta * sizeof(int));
+        for (int m = 0; m < d->n_meta; m++) adj->meta_adj[m] = -1;
+        for (int id = 0; id < n_before; id++)
+            if (d->node[id].op == OP_PARAM) adj->meta_adj[d->node[id].index] = adjv[id];
+    }
+    snprintf(adj->comment, sizeof adj->comment,
+             "%s, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs%s",
+             name, d->n_meta > 0 ? " and of the meta-parameters" : "");
+    free(adjv);
+    free(roots);
+    free(seeds);
+    kern_finish_args(fwd);
+    kern_finish_args(adj);
+}
+
+void kern_pair_free(kern *fwd, kern *adj)
+{
+    free(fwd->meta_adj);
+    free(adj->meta_adj);
+    fwd->meta_adj = adj->meta_adj = NULL;
 }

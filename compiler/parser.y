@@ -538,6 +538,11 @@ static int yyreport_syntax_error(const yypcontext_t *pc, plast_parse_ctx *ctx)
                    (int)(at.end - at.begin - 1 > 32 ? 32 : at.end - at.begin - 1), f->text + at.begin + 1);
         return 0;
     }
+    if (ctx->stmt_head_token == IMPORT && es.has[YYSYMBOL_STRING]) {
+        diag_error(at, "expected the imported file's path in double quotes, as in import \"pool.rule\";, "
+                   "found %s", found);
+        return 0;
+    }
     const char *what = head_description(ctx);
     if (es.has[SYM(';')] && what) {
         if (ctx->stmt_head_token == PARAM && es.has[YYSYMBOL_L1] && got == YYSYMBOL_IDENT

@@ -5,9 +5,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int in_main_file(const sema_program *p, const sema_rule *r)
+static void lower_pair(compiled_model *cm, model_kernel *k)
 {
-    return r->span.file == p->main_file;
+    if (!k->d) return;
+    lower_kernel_build(&k->fwd, &cm->lowered[cm->n_lowered++]);
+    lower_kernel_build(&k->adj, &cm->lowered[cm->n_lowered++]);
+}
+
+static void compile_model(const sema_model *m, compiled_model *cm)
+{
+    cm->model = m;
+    build_model(m, &cm->mk);
+    cm->lowered = calloc((size_t)(4 * m->n_layers + 2), sizeof *cm->lowered);
+    for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.dense[l]);
+    for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.error[l]);
+    lower_pair(cm, &cm->mk.loss);
+}
+
+static int model_supported(const sema_model *m)
+{
+    for (int l = 0; l < m->n_layers; l++)
+        if (m->layers[l].kind != LAYER_DENSE || m->layers[l].act == ACT_KCAP) return 0;
+    return 1;
+}
+
+int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out)
+{
+    int n = 2 * u->n_rules;
+    for (int m = 0; m < u->n_models; m++) n += u->models[m].n_lowered;
+    const lower_kernel **list = malloc((size_t)(n + 1) * sizeof *list);
+    n = 0;
+    for (int r = 0; r < u->n_rules; r++) { list[n++] = &u->rules[r].fwd; list[n++] = &u->rules[r].adj; }
+    for (int m = 0; m < u->n_models; m++)
+        for (int k = 0; k < u->models[m].n_lowered; k++) list[n++] = &u->models[m].lowered[k];
+    *out = list;
+    return n;
 }
 
 compiled_unit *pipeline_compile(const char *path, int main_only)
@@ -19,12 +51,18 @@ compiled_unit *pipeline_compile(const char *path, int main_only)
     u->prog = p;
     u->rules = calloc((size_t)(p->n_rules ? p->n_rules : 1), sizeof *u->rules);
     for (int i = 0; i < p->n_rules; i++) {
-        if (main_only && !in_main_file(p, p->rules[i])) continue;
+        if (main_only && p->rules[i]->span.file != p->main_file) continue;
         compiled_rule *cr = &u->rules[u->n_rules++];
         cr->rule = p->rules[i];
         build_rule(p, p->rules[i], &cr->rk);
         lower_kernel_build(&cr->rk.fwd, &cr->fwd);
         lower_kernel_build(&cr->rk.adj, &cr->adj);
+    }
+    u->models = calloc((size_t)(p->n_models ? p->n_models : 1), sizeof *u->models);
+    for (int i = 0; i < p->n_models; i++) {
+        const sema_model *m = p->models[i];
+        if ((main_only && m->span.file != p->main_file) || !model_supported(m)) continue;
+        compile_model(m, &u->models[u->n_models++]);
     }
     return u;
 }
@@ -38,6 +76,12 @@ void pipeline_free(compiled_unit *u)
         rule_kernels_free(&u->rules[i].rk);
     }
     free(u->rules);
+    for (int m = 0; m < u->n_models; m++) {
+        for (int k = 0; k < u->models[m].n_lowered; k++) lower_kernel_free(&u->models[m].lowered[k]);
+        free(u->models[m].lowered);
+        model_kernels_free(&u->models[m].mk);
+    }
+    free(u->models);
     sema_program_free(u->prog);
     free(u);
 }
@@ -45,8 +89,8 @@ void pipeline_free(compiled_unit *u)
 void pipeline_emit_c(FILE *out, const compiled_unit *u, const char *source, emit_precision prec)
 {
     emit_c_prelude(out, source, prec);
-    for (int i = 0; i < u->n_rules; i++) {
-        emit_c_kernel(out, &u->rules[i].fwd, prec);
-        emit_c_kernel(out, &u->rules[i].adj, prec);
-    }
+    const lower_kernel **list;
+    int n = pipeline_kernels(u, &list);
+    for (int i = 0; i < n; i++) emit_c_kernel(out, list[i], prec);
+    free(list);
 }

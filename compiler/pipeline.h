@@ -16,14 +16,27 @@ typedef struct compiled_rule {
     lower_kernel fwd, adj;
 } compiled_rule;
 
+typedef struct compiled_model {
+    const sema_model *model;
+    model_kernels mk;
+    lower_kernel *lowered;   /* fwd and adj of each dense, error and the loss kernel */
+    int n_lowered;
+} compiled_model;
+
 typedef struct compiled_unit {
     sema_program *prog;
     compiled_rule *rules;
     int n_rules;
+    compiled_model *models;
+    int n_models;
 } compiled_unit;
 
-/* Loads and checks PATH, then builds and lowers every rule (of the main file
- * only when MAIN_ONLY).  NULL when the front end reported errors. */
+/* Every lowered kernel of U in emission order (rules' fwd, adj; then each
+ * model's dense, error and loss kernels).  *OUT is malloc'ed. */
+int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out);
+
+/* Loads and checks PATH, then builds and lowers every rule and model (of the
+ * main file only when MAIN_ONLY).  NULL when the front end reported errors. */
 compiled_unit *pipeline_compile(const char *path, int main_only);
 void pipeline_free(compiled_unit *u);
 

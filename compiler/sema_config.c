@@ -71,9 +71,10 @@ static int in_list(const char *w, const char *const *list)
  *     input 784            <- ';' missing here
  *     dense 100 relu;
  * When an item is a statement word of the block and the first thing on its
- * line, the ';' is reported where it belongs and the statement is split
- * there, so both halves are checked as the user meant them. */
-static void split_missing_semicolons(ast_decl *d, const char *const *heads)
+ * line (ANYWHERE: or anywhere, for blocks whose items are never such words),
+ * the ';' is reported where it belongs and the statement is split there, so
+ * both halves are checked as the user meant them. */
+static void split_missing_semicolons(ast_decl *d, const char *const *heads, int anywhere)
 {
     for (ast_stmt *s = d->body; s; s = s->next) {
         for (int i = 0; i < s->n_items; i++) {
@@ -81,8 +82,9 @@ static void split_missing_semicolons(ast_decl *d, const char *const *heads)
             src_span prev = i ? s->items[i - 1]->span : s->name_span;
             const src_file *f = diag_file(it->span.file);
             if (it->kind != IT_WORD || !in_list(it->text, heads) || !f || prev.end > it->span.begin ||
-                it->span.begin > f->len || !memchr(f->text + prev.end, '\n', it->span.begin - prev.end))
+                it->span.begin > f->len)
                 continue;
+            if (!anywhere && !memchr(f->text + prev.end, '\n', it->span.begin - prev.end)) continue;
             src_span end = { prev.file, prev.end, prev.end };
             diag_error(end, "expected ';' after the '%s' statement", s->name);
             ast_stmt *t = ast_alloc(sizeof *t);
@@ -153,7 +155,7 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
     m->name = d->name;
     m->span = d->span;
     int have_in = 0, in_stmts = 0, dense_stmts = 0;
-    split_missing_semicolons(d, mlp_heads);
+    split_missing_semicolons(d, mlp_heads, 1);
     for (ast_stmt *s = d->body; s; s = s->next) {
         in_stmts += !strcmp(s->name, "in");
         dense_stmts += !strcmp(s->name, "dense");
@@ -332,7 +334,7 @@ sema_model *sema_check_model(sema_program *p, ast_decl *d)
     m->feedback = FB_RANDOM;
     m->init = INIT_XAVIER;
     int have_loss = 0, inputs_left = 0, have_input = 0;
-    split_missing_semicolons(d, model_heads);
+    split_missing_semicolons(d, model_heads, 1);
     for (ast_stmt *s = d->body; s; s = s->next) inputs_left += !strcmp(s->name, "input");
     have_input = inputs_left > 0;
     for (ast_stmt *s = d->body; s; s = s->next) {
@@ -735,7 +737,7 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
     const src_file *f = diag_file(d->file);
     const char *slash = f ? strrchr(f->path, '/') : NULL;
     xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, 0, 0, 0 };
-    split_missing_semicolons(d, experiment_heads);
+    split_missing_semicolons(d, experiment_heads, 0);
     for (ast_stmt *s = d->body; s; s = s->next) {
         const char *h = s->name;
         if (!strcmp(h, "model")) {

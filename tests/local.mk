@@ -9,7 +9,7 @@ TESTS += $(GOLDEN_TESTS)
 # with `make` whenever configure found clang (FUZZ_CC).  It compiles the front
 # end's sources itself, with the fuzzer and sanitizers, independently of the
 # CFLAGS of the rest of the build.  `make fuzz` runs it for FUZZ_SECONDS.
-EXTRA_DIST += tests/fuzz/fuzz_frontend.c
+EXTRA_DIST += tests/fuzz/fuzz_frontend.c tests/gen-diagnostics-md.py
 FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 if HAVE_FUZZ_CC

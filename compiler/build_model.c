@@ -1,0 +1,145 @@
+/* build_model — the kernels of a model block: dense layers, the feedback
+ * pathway's error signals and the loss, each with its generated adjoint (see
+ * build.h).  The activation derivatives come from the operator table's
+ * partials, so act' here and act'' in the adjoint are exact by construction. */
+#include "config.h"
+#include "build.h"
+#include "diff.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int input(dag *d, const char *name, int space)
+{
+    return dag_input_node(d, dag_input_slot(d, name, space));
+}
+
+/* act(z) for a hidden or output activation; softmax is over the post index. */
+static int activation(dag *d, sema_act act, double arg, int z)
+{
+    switch (act) {
+    case ACT_RELU: return dag_unary(d, OP_RELU, z);
+    case ACT_TANH: return dag_unary(d, OP_TANH, z);
+    case ACT_SIGMOID: return dag_unary(d, OP_SIGMOID, z);
+    case ACT_SOFTPLUS: return dag_binary(d, OP_SOFTPLUS, z, dag_const(d, arg));
+    case ACT_SOFTMAX: {
+        /* the max is a constant shift: softmax does not depend on it */
+        int m = dag_unary(d, OP_NOGRAD, dag_reduce(d, OP_MAX_POST, z));
+        int ex = dag_unary(d, OP_EXP, dag_sub(d, z, m));
+        return dag_div(d, ex, dag_reduce(d, OP_SUM_POST, ex));
+    }
+    default: return z;   /* identity; kcap is not a differentiable layer here */
+    }
+}
+
+/* act'(z) as a node: the operator table's partial of act at z. */
+static int activation_slope(dag *d, sema_act act, double arg, int z)
+{
+    int y = activation(d, act, arg, z);
+    if (y == z) return dag_const(d, 1);
+    return diff_partial(d, y, 0);
+}
+
+static void name_kernel(char *buf, size_t len, const sema_model *m, const char *what, int layer)
+{
+    if (layer > 0) snprintf(buf, len, "%s_%s%d", m->name, what, layer);
+    else snprintf(buf, len, "%s_%s", m->name, what);
+}
+
+/* z_l = W_l y_{l-1},  y_l = act_l(z_l) */
+static void build_dense(const sema_model *m, int l, model_kernel *k)
+{
+    dag *d = k->d = dag_new();
+    const sema_layer *L = &m->layers[l];
+    int z = dag_reduce(d, OP_SUM_PRE, dag_mul(d, input(d, "w", SP_SYN), input(d, "pre_y", SP_PRE | SP_SAMPLE)));
+    int y = activation(d, L->act, L->act_arg, z);
+    kern_output_spec outs[2] = { { "post_z", z, SP_POST | SP_SAMPLE }, { "post_y", y, SP_POST | SP_SAMPLE } };
+    char name[64], comment[128];
+    name_kernel(name, sizeof name, m, "dense", l + 1);
+    snprintf(comment, sizeof comment, "z_%d = W_%d y_%d, y_%d = %s(z_%d)", l + 1, l + 1, l, l + 1,
+             sema_act_names[L->act], l + 1);
+    kern_pair_build(d, name, outs, 2, comment, &k->fwd, &k->adj);
+}
+
+/* e_{l-1} = (B_l e_l) * act_{l-1}'(z_{l-1});  e_0 = (B_1 e_1) * (1 - exp(-beta y_0)) */
+static void build_error(const sema_model *m, int l, model_kernel *k)
+{
+    dag *d = k->d = dag_new();
+    int fed = dag_reduce(d, OP_SUM_POST, dag_mul(d, input(d, "b", SP_SYN), input(d, "post_e", SP_POST | SP_SAMPLE)));
+    int gate;
+    char comment[160];
+    if (l == 0) {
+        double beta = m->layers[0].act == ACT_SOFTPLUS ? m->layers[0].act_arg : 1;
+        int y0 = input(d, "pre_y", SP_PRE | SP_SAMPLE);
+        gate = dag_sub(d, dag_const(d, 1), dag_unary(d, OP_EXP, dag_mul(d, dag_const(d, -beta), y0)));
+        snprintf(comment, sizeof comment, "e_0 = (B_1 e) * (1 - exp(-%g y_0)), the synthetic input error", beta);
+    } else {
+        const sema_layer *below = &m->layers[l - 1];
+        gate = activation_slope(d, below->act, below->act_arg, input(d, "pre_z", SP_PRE | SP_SAMPLE));
+        snprintf(comment, sizeof comment, "e_%d = (B_%d e) * %s'(z_%d)", l, l + 1, sema_act_names[below->act], l);
+    }
+    kern_output_spec out = { "pre_e", dag_mul(d, fed, gate), SP_PRE | SP_SAMPLE };
+    char name[64];
+    name_kernel(name, sizeof name, m, "error", l + 1);
+    kern_pair_build(d, name, &out, 1, comment, &k->fwd, &k->adj);
+}
+
+/* cross-entropy: e_L = softmax(z) - t,  loss = logsumexp(z) - sum t z
+ * mse:           e_L = (y - t) act'(z), loss = 1/2 sum (y - t)^2 */
+static void build_loss(const sema_model *m, model_kernel *k)
+{
+    dag *d = k->d = dag_new();
+    const sema_layer *out = &m->layers[m->n_layers - 1];
+    int z = input(d, "post_z", SP_POST | SP_SAMPLE), t = input(d, "target", SP_POST | SP_SAMPLE);
+    int e, loss;
+    const char *comment;
+    if (m->loss == LOSS_CROSS_ENTROPY) {
+        int mx = dag_unary(d, OP_NOGRAD, dag_reduce(d, OP_MAX_POST, z));
+        int ex = dag_unary(d, OP_EXP, dag_sub(d, z, mx));
+        int sum = dag_reduce(d, OP_SUM_POST, ex);
+        e = dag_sub(d, dag_div(d, ex, sum), t);
+        int lse = dag_add(d, mx, dag_unary(d, OP_LOG, sum));
+        loss = dag_sub(d, lse, dag_reduce(d, OP_SUM_POST, dag_mul(d, t, z)));
+        comment = "cross-entropy on softmax: e_L = softmax(z_L) - target, loss = logsumexp(z_L) - target . z_L";
+    } else {
+        int y = activation(d, out->act, out->act_arg, z);
+        int diff = dag_sub(d, y, t);
+        e = dag_mul(d, diff, activation_slope(d, out->act, out->act_arg, z));
+        loss = dag_mul(d, dag_const(d, 0.5), dag_reduce(d, OP_SUM_POST, dag_mul(d, diff, diff)));
+        comment = "mean squared error: e_L = (y_L - target) act'(z_L), loss = 1/2 |y_L - target|^2";
+    }
+    kern_output_spec outs[2] = { { "post_e", e, SP_POST | SP_SAMPLE }, { "loss", loss, SP_SAMPLE } };
+    char name[64];
+    name_kernel(name, sizeof name, m, "loss", 0);
+    kern_pair_build(d, name, outs, 2, comment, &k->fwd, &k->adj);
+}
+
+void build_model(const sema_model *m, model_kernels *mk)
+{
+    memset(mk, 0, sizeof *mk);
+    mk->model = m;
+    mk->n_layers = m->n_layers;
+    mk->dense = calloc((size_t)m->n_layers, sizeof *mk->dense);
+    mk->error = calloc((size_t)m->n_layers, sizeof *mk->error);
+    for (int l = 0; l < m->n_layers; l++) {
+        build_dense(m, l, &mk->dense[l]);
+        if (m->feedback != FB_NONE) build_error(m, l, &mk->error[l]);
+    }
+    build_loss(m, &mk->loss);
+}
+
+static void free_kernel(model_kernel *k)
+{
+    if (!k->d) return;
+    kern_pair_free(&k->fwd, &k->adj);
+    dag_free(k->d);
+}
+
+void model_kernels_free(model_kernels *mk)
+{
+    for (int l = 0; l < mk->n_layers; l++) { free_kernel(&mk->dense[l]); free_kernel(&mk->error[l]); }
+    free_kernel(&mk->loss);
+    free(mk->dense);
+    free(mk->error);
+    memset(mk, 0, sizeof *mk);
+}

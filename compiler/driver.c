@@ -20,6 +20,7 @@ static const char usage_main[] =
     "  check FILE...        parse and check rule files; exit 0 when all are valid\n"
     "  emit-c FILE          the rules' forward and adjoint kernels as C99 + OpenMP\n"
     "  gradcheck FILE       check every adjoint kernel against finite differences\n"
+    "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
     "\n"
     "options:\n"
     "  -h, --help           this help; 'plastcc COMMAND --help' for a command's\n"
@@ -106,6 +107,7 @@ static const struct { const char *name; int (*run)(int, char **); } commands[] =
     { "check", cmd_check },
     { "emit-c", cmd_emit_c },
     { "gradcheck", cmd_gradcheck },
+    { "episode", cmd_episode },
 };
 
 int main(int argc, char **argv)

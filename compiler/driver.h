@@ -13,5 +13,6 @@ void driver_report_errors(void);
 /* The subcommands. */
 int cmd_emit_c(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
+int cmd_episode(int argc, char **argv);
 
 #endif

@@ -5,6 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void compile_rule(const sema_program *p, const sema_rule *r, compiled_rule *cr)
+{
+    cr->rule = r;
+    build_rule(p, r, &cr->rk);
+    lower_kernel_build(&cr->rk.fwd, &cr->fwd);
+    lower_kernel_build(&cr->rk.adj, &cr->adj);
+}
+
 static void lower_pair(compiled_model *cm, model_kernel *k)
 {
     if (!k->d) return;
@@ -42,6 +50,29 @@ int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out)
     return n;
 }
 
+compiled_unit *pipeline_compile_experiment(const char *path, const char *name, int *not_found)
+{
+    *not_found = 0;
+    int before = diag_error_count();
+    sema_program *p = sema_load(path);
+    if (diag_error_count() != before) { sema_program_free(p); return NULL; }
+    int x = sema_find_experiment(p, name);
+    if (x < 0) { *not_found = 1; sema_program_free(p); return NULL; }
+    const sema_experiment *e = p->experiments[x];
+    compiled_unit *u = calloc(1, sizeof *u);
+    u->prog = p;
+    u->rules = calloc((size_t)(p->n_rules ? p->n_rules : 1), sizeof *u->rules);
+    for (int i = 0; i < p->n_rules; i++) {
+        int used = 0;
+        for (int l = 0; l < p->models[e->model]->n_layers; l++) used |= e->rule_of_projection[l] == i;
+        if (!used) continue;
+        compile_rule(p, p->rules[i], &u->rules[u->n_rules++]);
+    }
+    u->models = calloc(1, sizeof *u->models);
+    if (model_supported(p->models[e->model])) compile_model(p->models[e->model], &u->models[u->n_models++]);
+    return u;
+}
+
 compiled_unit *pipeline_compile(const char *path, int main_only)
 {
     int before = diag_error_count();
@@ -52,11 +83,7 @@ compiled_unit *pipeline_compile(const char *path, int main_only)
     u->rules = calloc((size_t)(p->n_rules ? p->n_rules : 1), sizeof *u->rules);
     for (int i = 0; i < p->n_rules; i++) {
         if (main_only && p->rules[i]->span.file != p->main_file) continue;
-        compiled_rule *cr = &u->rules[u->n_rules++];
-        cr->rule = p->rules[i];
-        build_rule(p, p->rules[i], &cr->rk);
-        lower_kernel_build(&cr->rk.fwd, &cr->fwd);
-        lower_kernel_build(&cr->rk.adj, &cr->adj);
+        compile_rule(p, p->rules[i], &u->rules[u->n_rules++]);
     }
     u->models = calloc((size_t)(p->n_models ? p->n_models : 1), sizeof *u->models);
     for (int i = 0; i < p->n_models; i++) {

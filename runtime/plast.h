@@ -39,6 +39,75 @@ enum { PLAST_ROLE_INPUT, PLAST_ROLE_META, PLAST_ROLE_OUTPUT, PLAST_ROLE_ACCUMULA
 /* The version string of the library ("0.1.0"). */
 const char *plast_version(void);
 
+/* ---- networks and rules, as the compiler hands them over ---- */
+
+enum { PLAST_FB_SYMMETRIC, PLAST_FB_RANDOM, PLAST_FB_DIRECT, PLAST_FB_NONE };
+enum { PLAST_MAX_LAYERS = 64 };
+
+/* A plasticity rule: its meta-parameter vector and its two kernels. */
+typedef struct plast_rule {
+    const char *name;
+    int n_meta;
+    const double *init;            /* [n_meta] initial values */
+    const unsigned char *l1;       /* [n_meta] 1: in the L1 penalty */
+    const unsigned char *fixed;    /* [n_meta] 1: not trained */
+    const double *lo, *hi;         /* [n_meta] allowed range (may be NULL: unbounded) */
+    const char *const *meta_name;  /* [n_meta] "theta[3]", "hat_net.W1[0,2]", ... */
+    const plast_kdesc *fwd, *adj;
+} plast_rule;
+
+/* A layered network: z_l = W_l y_{l-1}, y_l = act_l(z_l), l = 1..L, errors
+ * through the feedback pathway, a rule per projection.  W_l is stored
+ * [n_l][n_{l-1}] (row = postsynaptic neuron); a feedback matrix is stored
+ * transposed like W_l ("b": b = W_l for symmetric feedback; for direct
+ * feedback b_l is [n_L][n_{l-1}]). */
+typedef struct plast_net {
+    int n_layers;
+    int size[PLAST_MAX_LAYERS + 1];          /* n_0 .. n_L */
+    int feedback;                            /* PLAST_FB_* */
+    const plast_kdesc *dense_fwd[PLAST_MAX_LAYERS], *dense_adj[PLAST_MAX_LAYERS];
+    const plast_kdesc *error_fwd[PLAST_MAX_LAYERS], *error_adj[PLAST_MAX_LAYERS];
+    const plast_kdesc *loss_fwd, *loss_adj;
+    int rule_of[PLAST_MAX_LAYERS];           /* index into rules, per projection */
+    const plast_rule *rules;
+    int n_rules;
+} plast_net;
+
+/* ---- one episode: the inner loop, the meta-loss and its exact gradient ---- */
+
+typedef struct plast_episode_data {
+    const double *x_train;   /* [n_train][n_0] */
+    const int32_t *y_train;  /* class index into the output layer */
+    int n_train;
+    const double *x_query;
+    const int32_t *y_query;
+    int n_query;
+    int batch;               /* samples per inner step (1: online) */
+    int steps;               /* inner steps; sample k of step t is (t*batch + k) mod n_train */
+} plast_episode_data;
+
+typedef struct plast_episode_opts {
+    int checkpoint_every;    /* W checkpoints every this many steps; 0: ceil(sqrt(steps)) */
+    int want_grad;           /* 0: forward only (evaluation) */
+} plast_episode_opts;
+
+typedef struct plast_episode_out {
+    double meta_loss;        /* mean query cross-entropy (no L1 term) */
+    double accuracy;         /* query accuracy after the inner loop */
+    double **grad;           /* [n_rules][n_meta], caller-allocated, overwritten: d meta_loss / d meta */
+    double **W;              /* optional [n_layers] caller-allocated: the final weights */
+    int nonfinite;           /* 1 when a NaN or Inf appeared; see what */
+    char what[160];
+    double peak_bytes;       /* memory the episode's buffers took */
+} plast_episode_out;
+
+/* Runs one episode from weights W0 (copied, not changed) and feedback
+ * matrices B (b layout; ignored for symmetric feedback).  Returns 0, or -1
+ * with out->what set (a missing kernel argument, out of memory, non-finite). */
+int plast_episode(const plast_net *net, const double *const *W0, const double *const *B,
+                  const double *const *meta, const plast_episode_data *data,
+                  const plast_episode_opts *opts, plast_episode_out *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,25 @@
+/* bind — an experiment's compiled kernels handed to the runtime as a
+ * plast_net (plast.h): the model's layer kernels, a rule per projection, and
+ * each rule's meta-parameter vector (initial values, l1 and fixed flags,
+ * ranges, display names). */
+#ifndef PLAST_BIND_H
+#define PLAST_BIND_H
+
+#include "backend.h"
+
+typedef struct bound_net {
+    plast_net net;
+    plast_rule rules[PLAST_MAX_LAYERS];
+    const compiled_rule *compiled[PLAST_MAX_LAYERS];   /* per rule */
+    double *init[PLAST_MAX_LAYERS];
+    unsigned char *l1[PLAST_MAX_LAYERS], *fixed[PLAST_MAX_LAYERS];
+    double *lo[PLAST_MAX_LAYERS], *hi[PLAST_MAX_LAYERS];
+} bound_net;
+
+/* Fills B for experiment X of U from the kernels in M; -1 with ERR set when a
+ * kernel is missing or the model is not one the runtime drives. */
+int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x, bound_net *b,
+             char *err, size_t errlen);
+void bind_free(bound_net *b);
+
+#endif

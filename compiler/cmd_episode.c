@@ -1,0 +1,249 @@
+/* cmd_episode — plastcc episode: one episode from a saved state, for
+ * cross-checking the meta-gradient with other implementations.
+ *
+ * State folder (.npy): W1..WL float64 [n_l, n_{l-1}]; B1..BL [n_{l-1}, n_l]
+ * (for direct feedback [n_{l-1}, n_L]; ignored for symmetric); x_train [N, n_0],
+ * y_train int64 [N] (one sample per step, in order); x_query, y_query; and a
+ * file per meta-parameter named after it (theta.npy; RULE.PARAM.npy when two
+ * rules share a name).  Output folder: meta_loss.npy, grad_<param>.npy, W1..WL.
+ */
+#include "config.h"
+#include "bind.h"
+#include "data.h"
+#include "driver.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: plastcc episode FILE --experiment NAME --state DIR --out DIR [--backend c]\n"
+    "                       [--checkpoint K] [--batch B]\n"
+    "\n"
+    "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
+    "data and meta-parameters saved in DIR (.npy files: W1..WL, B1..BL, x_train,\n"
+    "y_train, x_query, y_query, and one file per meta-parameter, e.g. theta.npy),\n"
+    "and writes meta_loss.npy, grad_<param>.npy and the final W1..WL to --out.\n"
+    "\n"
+    "  --checkpoint K     checkpoint W every K steps (default sqrt(steps); K >= steps stores all)\n"
+    "  --batch B          samples per inner step (default: the experiment's)\n";
+
+typedef struct state {
+    plast_array W[PLAST_MAX_LAYERS], B[PLAST_MAX_LAYERS], x_train, y_train, x_query, y_query;
+} state;
+
+static int read_npy(const char *dir, const char *name, plast_array *a, int required)
+{
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    if (plast_npy_read(path, a, err, sizeof err) == 0) return 0;
+    if (!required && access(path, F_OK) != 0) return 1;
+    fprintf(stderr, "plastcc: %s\n", err);
+    return -1;
+}
+
+static int expect_shape(const char *name, const plast_array *a, int ndim, size_t d0, size_t d1)
+{
+    if (a->ndim == ndim && (ndim < 1 || a->shape[0] == d0) && (ndim < 2 || a->shape[1] == d1)) return 0;
+    fprintf(stderr, "plastcc: %s.npy has shape (", name);
+    for (int k = 0; k < a->ndim; k++) fprintf(stderr, "%s%zu", k ? ", " : "", a->shape[k]);
+    if (ndim == 2) fprintf(stderr, "), expected (%zu, %zu)\n", d0, d1);
+    else fprintf(stderr, "), expected (%zu,)\n", d0);
+    return -1;
+}
+
+static int32_t *labels(const plast_array *a, int n_out, const char *name)
+{
+    int32_t *y = malloc(a->shape[0] * sizeof *y + 1);
+    for (size_t k = 0; k < a->shape[0]; k++) {
+        double v = a->data[k];
+        if (v < 0 || v >= n_out || v != (int32_t)v) {
+            fprintf(stderr, "plastcc: %s.npy[%zu] = %g is not a class of the %d-neuron output layer\n", name, k, v, n_out);
+            free(y);
+            return NULL;
+        }
+        y[k] = (int32_t)v;
+    }
+    return y;
+}
+
+/* W and B in the runtime's layouts (B transposed to b). */
+static int load_weights(const char *dir, const plast_net *N, state *S, double **W, double **b)
+{
+    for (int l = 1; l <= N->n_layers; l++) {
+        char name[16];
+        snprintf(name, sizeof name, "W%d", l);
+        if (read_npy(dir, name, &S->W[l - 1], 1) < 0 ||
+            expect_shape(name, &S->W[l - 1], 2, (size_t)N->size[l], (size_t)N->size[l - 1]) < 0) return -1;
+        W[l - 1] = S->W[l - 1].data;
+        if (N->feedback == PLAST_FB_SYMMETRIC || N->feedback == PLAST_FB_NONE) continue;
+        size_t post = (size_t)(N->feedback == PLAST_FB_DIRECT ? N->size[N->n_layers] : N->size[l]);
+        snprintf(name, sizeof name, "B%d", l);
+        if (read_npy(dir, name, &S->B[l - 1], 1) < 0 ||
+            expect_shape(name, &S->B[l - 1], 2, (size_t)N->size[l - 1], post) < 0) return -1;
+        size_t pre = (size_t)N->size[l - 1];
+        b[l - 1] = malloc(pre * post * sizeof(double));
+        for (size_t j = 0; j < pre; j++)
+            for (size_t i = 0; i < post; i++) b[l - 1][i * pre + j] = S->B[l - 1].data[j * post + i];
+    }
+    return 0;
+}
+
+/* Meta-parameters from DIR (RULE.PARAM.npy, else PARAM.npy), else initial values. */
+static int load_meta(const char *dir, const bound_net *bn, double **meta)
+{
+    for (int r = 0; r < bn->net.n_rules; r++) {
+        const sema_rule *sr = bn->compiled[r]->rule;
+        meta[r] = malloc((size_t)(sr->n_meta > 0 ? sr->n_meta : 1) * sizeof(double));
+        memcpy(meta[r], bn->rules[r].init, (size_t)sr->n_meta * sizeof(double));
+        for (int p = 0; p < sr->n_params; p++) {
+            const sema_param *prm = &sr->params[p];
+            char name[512];
+            plast_array a;
+            snprintf(name, sizeof name, "%s.%s", sr->name, prm->name);
+            int rc = read_npy(dir, name, &a, 0);
+            if (rc == 1) rc = read_npy(dir, prm->name, &a, 0);
+            if (rc < 0) return -1;
+            if (rc == 1) continue;
+            size_t want = (size_t)(prm->size ? prm->size : 1), have = 1;
+            for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
+            if (have != want) {
+                fprintf(stderr, "plastcc: %s.npy has %zu values, but parameter '%s' has %zu\n", prm->name, have, prm->name, want);
+                plast_array_free(&a);
+                return -1;
+            }
+            memcpy(meta[r] + prm->offset, a.data, want * sizeof(double));
+            plast_array_free(&a);
+        }
+    }
+    return 0;
+}
+
+static int write_npy(const char *dir, const char *name, const double *v, int ndim, size_t d0, size_t d1)
+{
+    char path[4096], err[512];
+    plast_array a;
+    memset(&a, 0, sizeof a);
+    a.ndim = ndim;
+    a.shape[0] = d0;
+    a.shape[1] = d1;
+    a.data = (double *)v;
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    if (plast_npy_write(path, &a, err, sizeof err) == 0) return 0;
+    fprintf(stderr, "plastcc: %s\n", err);
+    return -1;
+}
+
+static int write_results(const char *dir, const bound_net *bn, const plast_episode_out *out, double **Wf)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    int rc = write_npy(dir, "meta_loss", &out->meta_loss, 0, 0, 0);
+    for (int r = 0; r < bn->net.n_rules; r++) {
+        const sema_rule *sr = bn->compiled[r]->rule;
+        for (int p = 0; p < sr->n_params; p++) {
+            const sema_param *prm = &sr->params[p];
+            char name[512];
+            if (bn->net.n_rules > 1) snprintf(name, sizeof name, "grad_%s.%s", sr->name, prm->name);
+            else snprintf(name, sizeof name, "grad_%s", prm->name);
+            rc |= write_npy(dir, name, out->grad[r] + prm->offset, prm->size ? 1 : 0, (size_t)prm->size, 0);
+        }
+    }
+    for (int l = 1; l <= bn->net.n_layers; l++) {
+        char name[16];
+        snprintf(name, sizeof name, "W%d", l);
+        rc |= write_npy(dir, name, Wf[l - 1], 2, (size_t)bn->net.size[l], (size_t)bn->net.size[l - 1]);
+    }
+    return rc;
+}
+
+static int run_episode(const char *state_dir, const char *out_dir, const compiled_unit *u, backend_module *m,
+                       const sema_experiment *x, int checkpoint, int batch)
+{
+    char err[512];
+    bound_net bn;
+    if (bind_net(u, m, x, &bn, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); return 1; }
+    const plast_net *N = &bn.net;
+    state S;
+    memset(&S, 0, sizeof S);
+    double *W[PLAST_MAX_LAYERS] = { 0 }, *b[PLAST_MAX_LAYERS] = { 0 }, *Wf[PLAST_MAX_LAYERS] = { 0 };
+    double *meta[PLAST_MAX_LAYERS] = { 0 }, *grad[PLAST_MAX_LAYERS] = { 0 };
+    int32_t *ytr = NULL, *yq = NULL;
+    int rc = 1;
+    size_t n0 = (size_t)N->size[0];
+    if (load_weights(state_dir, N, &S, W, b) < 0 || load_meta(state_dir, &bn, meta) < 0) goto done;
+    if (read_npy(state_dir, "x_train", &S.x_train, 1) < 0 || read_npy(state_dir, "y_train", &S.y_train, 1) < 0 ||
+        read_npy(state_dir, "x_query", &S.x_query, 1) < 0 || read_npy(state_dir, "y_query", &S.y_query, 1) < 0)
+        goto done;
+    if (expect_shape("x_train", &S.x_train, 2, S.x_train.shape[0], n0) < 0 ||
+        expect_shape("y_train", &S.y_train, 1, S.x_train.shape[0], 0) < 0 ||
+        expect_shape("x_query", &S.x_query, 2, S.x_query.shape[0], n0) < 0 ||
+        expect_shape("y_query", &S.y_query, 1, S.x_query.shape[0], 0) < 0) goto done;
+    if (!(ytr = labels(&S.y_train, N->size[N->n_layers], "y_train")) ||
+        !(yq = labels(&S.y_query, N->size[N->n_layers], "y_query"))) goto done;
+    for (int r = 0; r < N->n_rules; r++) grad[r] = calloc((size_t)bn.rules[r].n_meta + 1, sizeof(double));
+    for (int l = 1; l <= N->n_layers; l++) Wf[l - 1] = malloc((size_t)N->size[l] * N->size[l - 1] * sizeof(double));
+    plast_episode_data data = { S.x_train.data, ytr, (int)S.x_train.shape[0], S.x_query.data, yq,
+                                (int)S.x_query.shape[0], batch > 0 ? batch : x->batch, 0 };
+    data.steps = data.n_train / data.batch;
+    plast_episode_opts opts = { checkpoint, 1 };
+    plast_episode_out out;
+    memset(&out, 0, sizeof out);
+    out.grad = grad;
+    out.W = Wf;
+    if (plast_episode(N, (const double *const *)W, (const double *const *)b, (const double *const *)meta,
+                      &data, &opts, &out) < 0) {
+        fprintf(stderr, "plastcc: episode failed: %s\n", out.what);
+        goto done;
+    }
+    printf("meta-loss %.17g, query accuracy %.4f, %d steps, %.1f MB of buffers\n", out.meta_loss, out.accuracy,
+           data.steps, out.peak_bytes / 1048576.0);
+    rc = write_results(out_dir, &bn, &out, Wf) < 0;
+done:
+    for (int l = 0; l < PLAST_MAX_LAYERS; l++) {
+        plast_array_free(&S.W[l]); plast_array_free(&S.B[l]); free(b[l]); free(Wf[l]); free(meta[l]); free(grad[l]);
+    }
+    plast_array_free(&S.x_train); plast_array_free(&S.y_train); plast_array_free(&S.x_query); plast_array_free(&S.y_query);
+    free(ytr); free(yq);
+    bind_free(&bn);
+    return rc;
+}
+
+int cmd_episode(int argc, char **argv)
+{
+    if (driver_wants_help(argc, argv, usage)) return 0;
+    const char *file = NULL, *exp = NULL, *state_dir = NULL, *out_dir = NULL;
+    int checkpoint = 0, batch = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--experiment") && i + 1 < argc) exp = argv[++i];
+        else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_dir = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
+        else if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc) checkpoint = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
+            if (strcmp(argv[++i], "c")) return driver_usage_error(usage, "unknown backend '%s'", argv[i]);
+        } else if (argv[i][0] == '-' && argv[i][1]) return driver_usage_error(usage, "unknown option '%s'", argv[i]);
+        else file = argv[i];
+    }
+    if (!file || !exp || !state_dir || !out_dir)
+        return driver_usage_error(usage, "%s", "episode needs FILE, --experiment, --state and --out");
+    int not_found;
+    compiled_unit *u = pipeline_compile_experiment(file, exp, &not_found);
+    if (!u) {
+        if (not_found) fprintf(stderr, "plastcc: %s has no experiment '%s'\n", file, exp);
+        else driver_report_errors();
+        return 1;
+    }
+    char err[512];
+    backend_module *m = backend_load_c(u, file, PREC_DOUBLE, err, sizeof err);
+    if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
+    const sema_experiment *x = u->prog->experiments[sema_find_experiment(u->prog, exp)];
+    int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, batch);
+    backend_close(m);
+    pipeline_free(u);
+    return rc;
+}

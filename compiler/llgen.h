@@ -1,0 +1,60 @@
+/* llgen — LLVM IR from lowered kernels (plastcc emit-llvm, compile, the JIT).
+ *
+ * The IR mirrors emit_c.c exactly: the same ABI (kernel.h, plast.h), for each
+ * kernel NAME the functions `void NAME(const plast_kargs *)` and
+ * `int64_t NAME_scratch(const plast_kargs *)` and the constant descriptor
+ * `NAME_desc`; the same loop nests, the same operations in the same order
+ * (IEEE semantics, no fast-math flags, no contraction), so results agree
+ * with the emitted C bit for bit up to the libm calls both make.
+ *
+ * Two things differ in form, not in arithmetic:
+ *  - per-synapse loops are strip-mined over the presynaptic index j by the
+ *    vector width of the target (lanes are independent iterations: each lane
+ *    computes exactly what the scalar code computes; a sum over j adds the
+ *    lanes in order), with a scalar loop for the remaining columns;
+ *  - a loop nest the C marks `omp parallel for schedule(static)` is outlined
+ *    into a function run by GOMP_parallel; each thread takes the contiguous
+ *    chunk libgomp's static schedule gives it, so every row is computed by
+ *    one thread and results do not depend on the thread count.
+ *
+ * Object lifecycle:
+ *   llgen_host_machine()  -> LLVMTargetMachineRef, owned by the caller
+ *                            (LLVMDisposeTargetMachine); the host CPU and its
+ *                            features (AVX2, AVX-512) drive vector widths.
+ *   llgen_build(ctx, tm)  -> LLVMModuleRef in CTX, owned by the caller
+ *                            (LLVMDisposeModule, or handed to the JIT, which
+ *                            then owns it); already verified (LLVMVerifyModule).
+ *   llgen_optimize(m)     -> "default<O3>" through the new pass manager.
+ *   llgen_write_object()  -> a native object file with the same ABI.
+ * The kernels passed in are only read, during llgen_build.
+ */
+#ifndef PLAST_LLGEN_H
+#define PLAST_LLGEN_H
+
+#include <stddef.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "emit_c.h"
+#include "lower.h"
+
+/* Initialises LLVM's native target once (idempotent). */
+void llgen_init(void);
+
+/* A target machine for the host (its triple, CPU name and features), with
+ * position-independent code when PIC.  NULL on failure, with ERR set. */
+LLVMTargetMachineRef llgen_host_machine(int pic, char *err, size_t errlen);
+
+/* The N kernels KS as one module in CTX, for target TM (its triple and data
+ * layout; its features choose the vector width).  SOURCE names the module.
+ * Returns a verified module, or NULL with ERR set (nothing to dispose). */
+LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const lower_kernel *const *ks, int n,
+                          emit_precision prec, const char *source, char *err, size_t errlen);
+
+/* Runs the "default<O3>" pipeline on M.  0, or -1 with ERR set. */
+int llgen_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t errlen);
+
+/* Writes M as a native object file to PATH.  0, or -1 with ERR set. */
+int llgen_write_object(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *path, char *err, size_t errlen);
+
+#endif

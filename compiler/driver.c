@@ -20,6 +20,7 @@ static const char usage_main[] =
     "  check FILE...        parse and check rule files; exit 0 when all are valid\n"
     "  emit-c FILE          the rules' forward and adjoint kernels as C99 + OpenMP\n"
     "  gradcheck FILE       check every adjoint kernel against finite differences\n"
+    "  run FILE             meta-train an experiment: log, learned rule, plots\n"
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
     "\n"
     "options:\n"
@@ -108,6 +109,7 @@ static const struct { const char *name; int (*run)(int, char **); } commands[] =
     { "emit-c", cmd_emit_c },
     { "gradcheck", cmd_gradcheck },
     { "episode", cmd_episode },
+    { "run", cmd_run },
 };
 
 int main(int argc, char **argv)

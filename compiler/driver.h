@@ -14,5 +14,6 @@ void driver_report_errors(void);
 int cmd_emit_c(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_episode(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

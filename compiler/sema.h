@@ -119,6 +119,7 @@ typedef struct sema_let {
 typedef struct sema_rule {
     const char *name;
     src_span span;
+    const ast_decl *decl;  /* the rule block, for writing it back */
     sema_param *params;
     int n_params;
     int n_meta;            /* flat meta-parameter count, mlp weights included */
@@ -161,6 +162,7 @@ typedef struct sema_assign {   /* rule R on projections */
 typedef struct sema_scale {
     int param;             /* index in the rule the scale belongs to */
     int rule;
+    const struct sema_rule *rule_ptr;
     int is_auto;
     double *values;        /* size of the parameter */
     src_span span;

@@ -598,6 +598,7 @@ static void exp_scale(xctx *c, ast_stmt *s)
         diag_error(s->items[0]->span, "no rule of this experiment has a parameter '%s' (give 'rule' first)", pname);
         return;
     }
+    sc.rule_ptr = c->p->rules[sc.rule];
     const sema_param *prm = &c->p->rules[sc.rule]->params[sc.param];
     int n = prm->size ? prm->size : 1;
     const ast_item *v = s->items[1];

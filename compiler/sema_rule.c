@@ -698,6 +698,7 @@ sema_rule *sema_check_rule(sema_program *p, ast_decl *d)
     sema_rule *r = calloc(1, sizeof *r);
     r->name = d->name;
     r->span = d->span;
+    r->decl = d;
     rctx c = { p, r, 0, 0, 0, 0, d->body, 0, 0 };
     for (ast_stmt *s = d->body; s; s = s->next)
         if (s->kind == ST_PARAM) check_param(&c, s);

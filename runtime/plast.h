@@ -14,6 +14,7 @@ extern "C" {
 #define PLAST_VERSION_MAJOR 0
 #define PLAST_VERSION_MINOR 1
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* ---- the kernel ABI (the same block opens every emitted C file) ----
@@ -107,6 +108,53 @@ typedef struct plast_episode_out {
 int plast_episode(const plast_net *net, const double *const *W0, const double *const *B,
                   const double *const *meta, const plast_episode_data *data,
                   const plast_episode_opts *opts, plast_episode_out *out);
+
+/* ---- meta-training ---- */
+
+struct plast_dataset;   /* data.h: a labelled data set */
+
+enum { PLAST_INIT_XAVIER, PLAST_INIT_NORMAL, PLAST_INIT_UNIFORM };
+enum { PLAST_SCHEDULE_CONSTANT, PLAST_SCHEDULE_STEP, PLAST_SCHEDULE_COSINE };
+
+typedef struct plast_train_opts {
+    int ways, k_train, q_query;      /* N-way tasks, K training and Q query samples per class */
+    int batch, steps;                /* inner loop: samples per step; steps (0: one pass, ways*K/batch) */
+    int episodes, meta_batch;        /* meta-batch: tasks per meta-step, run in parallel threads */
+    double lr, l1;                   /* Adam learning rate; L1 weight on the `l1` meta-parameters */
+    int l1_prox;                     /* 0: subgradient (the paper), 1: soft-thresholding after each step */
+    double clip;                     /* meta-gradient global-norm clipping (0: off) */
+    int schedule, sched_every, warmup;
+    double sched_gamma;
+    int nonfinite_skip;              /* 0: a NaN/Inf episode stops the run; 1: skipped and counted */
+    double *const *scale;            /* [n_rules] per-meta scale s (theta = s phi), or NULL: 1 */
+    uint64_t seed;
+    int init;                        /* PLAST_INIT_* for W and B */
+    double init_arg;
+    int checkpoint_every;            /* meta-state saved every this many episodes */
+    int inner_checkpoint;            /* W checkpoint interval of the reverse sweep (0: sqrt) */
+    int threads;                     /* 0: OpenMP's default */
+    int quiet;                       /* no progress line */
+    int resume;                      /* continue from out_dir's meta-state */
+    const char *out_dir;             /* log.csv, meta-state.txt (NULL: nothing written) */
+    int diag_alignment;              /* log the feedback/backprop alignment angles */
+} plast_train_opts;
+
+typedef struct plast_train_result {
+    double **meta;                   /* [n_rules][n_meta] caller-allocated: the final meta-parameters */
+    int episodes_done;
+    int nonfinite_skipped;
+    double last_loss, last_accuracy;
+    char what[256];                  /* why a run stopped early */
+} plast_train_result;
+
+/* Meta-trains the rules of NET on tasks from DATA.  Returns 0, or -1 with
+ * result->what (bad options, data errors, a diverging episode). */
+int plast_train(const plast_net *net, const struct plast_dataset *data, const plast_train_opts *opts,
+                plast_train_result *result);
+
+/* Writes meta-accuracy.svg, meta-loss.svg and meta-params.svg from
+ * DIR/log.csv.  Returns 0, or -1 with ERR. */
+int plast_plot_log(const char *dir, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,14 @@
+/* learned — a rule written back as plastcc input with learned values:
+ * the params' initialisers replaced by the learned meta-parameters, terms of
+ * dw whose coefficient is exactly zero dropped (kept as comments), and
+ * coefficients below a tolerance marked as pruned.  The result passes
+ * `plastcc check` on its own (the mlps the rule calls are copied along). */
+#ifndef PLAST_LEARNED_H
+#define PLAST_LEARNED_H
+
+#include <stdio.h>
+#include "sema.h"
+
+void learned_write_rule(FILE *out, const sema_program *p, const sema_rule *r, const double *meta, double tol);
+
+#endif

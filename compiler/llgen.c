@@ -1,0 +1,1174 @@
+/* llgen — LLVM IR from lowered kernels (see llgen.h).
+ *
+ * Each kernel NAME becomes, besides its descriptor:
+ *   NAME(a)         unpacks the ABI (sizes, argument array, scratch) into one
+ *                   pointer per array and calls NAME.main;
+ *   NAME.main       the kernel, every array a noalias parameter (C's
+ *                   restrict): memsets, loop nests, final outputs, adj_meta;
+ *   NAME.parK       the K-th parallel loop nest, run by GOMP_parallel on
+ *                   every thread: reads the frame (sizes, b, every array),
+ *                   computes its static chunk and calls NAME.parK.impl, which
+ *                   again takes the arrays it uses as noalias parameters.
+ * The .main/.impl functions are kept out of line so that the noalias
+ * parameters are what alias analysis sees (after inlining, the same facts
+ * would need scoped metadata quadratic in the number of arrays).
+ *
+ * Invariants mirrored from emit_c.c: a node's value is the node's template
+ * applied to its arguments' values, in the order of the lowered loop; a
+ * value is a vector exactly when the code runs with several lanes (over j)
+ * and the node's space contains SP_PRE; sums and maxima update their
+ * accumulator once per iteration in iteration order (across lanes: lane 0
+ * first).  Loop variables are phis; accumulators are allocas (SROA makes
+ * them registers).
+ */
+#include "config.h"
+#include "llgen.h"
+#include "sema.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- module and function state ---- */
+
+typedef struct lmod {
+    LLVMContextRef ctx;
+    LLVMModuleRef m;
+    emit_precision prec;
+    int lanes;                      /* vector width of per-synapse loops (1: scalar) */
+    int real_bytes;
+    LLVMTypeRef t_void, t_i8, t_i32, t_i64, t_real, t_realp, t_i8p, t_i8pp;
+    LLVMTypeRef t_kargs, t_kargsp;  /* plast_kargs */
+    LLVMTypeRef t_run, t_scratch;   /* void(kargs*), int64_t(kargs*) */
+    LLVMTypeRef t_argdesc, t_kdesc; /* plast_karg_desc, plast_kdesc */
+    LLVMTypeRef t_body;             /* void(i8*): a GOMP_parallel body */
+    LLVMTypeRef t_gomp;             /* GOMP_parallel */
+    LLVMTypeRef t_omp_int;          /* int omp_get_*(void) */
+    int n_str;
+    char *err;
+    size_t errlen;
+    int failed;
+} lmod;
+
+typedef struct lkern {              /* one kernel being generated */
+    lmod *g;
+    const lower_kernel *lk;
+    const kern *k;
+    const dag *d;
+    int n_ptr;                      /* k->n_arg arrays, then lk->n_store stored values */
+    int *input_arg;                 /* per dag input slot: its argument (-1: not read) */
+    int *out_arg;                   /* per output: its argument */
+    int meta_arg, adj_meta_arg;
+    LLVMTypeRef t_frame;            /* { i64 n_pre, n_post, batch, steps, b; real *p[n_ptr] } */
+    int n_par;
+} lkern;
+
+typedef struct lfn {                /* one LLVM function being generated */
+    lkern *kc;
+    lmod *g;
+    LLVMValueRef fn;
+    LLVMBuilderRef bb;              /* code */
+    LLVMBuilderRef ab;              /* allocas, at the end of the entry block */
+    LLVMBasicBlockRef entry, start;
+    LLVMValueRef size[4];           /* n_pre, n_post, batch, steps (sema_size order) */
+    LLVMValueRef *ptr;              /* [n_ptr]: the arrays available here, else NULL */
+    LLVMValueRef b, i, j;           /* loop indices (i64), NULL outside their loop */
+    int w;                          /* lanes of the code being built */
+    LLVMValueRef *val;              /* per node: an inline node's value in this iteration */
+    LLVMValueRef *acc;              /* per node: a reduction's register accumulator */
+    LLVMValueRef frame;             /* .main: the frame for GOMP_parallel bodies */
+} lfn;
+
+typedef struct lloop { LLVMBasicBlockRef head, body, exit; LLVMValueRef idx; int step; } lloop;
+
+static void fail(lmod *g, const char *fmt, ...)
+{
+    if (g->failed++) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->err, g->errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int is_reduction(dag_op op)
+{
+    return op == OP_SUM_PRE || op == OP_SUM_POST || op == OP_SUM_BATCH || op == OP_MAX_POST;
+}
+static int is_syn(int space) { return (space & SP_SYN) == SP_SYN; }
+/* The index a reduction sums over. */
+static int reduced_bit(dag_op op) { return op == OP_SUM_PRE ? SP_PRE : op == OP_SUM_BATCH ? SP_SAMPLE : SP_POST; }
+
+/* ---- types, constants, declarations ---- */
+
+static void make_types(lmod *g)
+{
+    LLVMContextRef c = g->ctx;
+    g->t_void = LLVMVoidTypeInContext(c);
+    g->t_i8 = LLVMInt8TypeInContext(c);
+    g->t_i32 = LLVMInt32TypeInContext(c);
+    g->t_i64 = LLVMInt64TypeInContext(c);
+    g->t_real = g->prec == PREC_SINGLE ? LLVMFloatTypeInContext(c) : LLVMDoubleTypeInContext(c);
+    g->real_bytes = g->prec == PREC_SINGLE ? 4 : 8;
+    g->t_realp = LLVMPointerType(g->t_real, 0);
+    g->t_i8p = LLVMPointerType(g->t_i8, 0);
+    g->t_i8pp = LLVMPointerType(g->t_i8p, 0);
+    g->t_kargs = LLVMStructCreateNamed(c, "plast_kargs");
+    LLVMTypeRef kf[] = { g->t_i64, g->t_i64, g->t_i64, g->t_i64, g->t_i8pp, g->t_i8p };
+    LLVMStructSetBody(g->t_kargs, kf, 6, 0);
+    g->t_kargsp = LLVMPointerType(g->t_kargs, 0);
+    g->t_run = LLVMFunctionType(g->t_void, &g->t_kargsp, 1, 0);
+    g->t_scratch = LLVMFunctionType(g->t_i64, &g->t_kargsp, 1, 0);
+    g->t_argdesc = LLVMStructCreateNamed(c, "plast_karg_desc");
+    LLVMTypeRef af[] = { g->t_i8p, g->t_i32, g->t_i32 };
+    LLVMStructSetBody(g->t_argdesc, af, 3, 0);
+    g->t_kdesc = LLVMStructCreateNamed(c, "plast_kdesc");
+    LLVMTypeRef df[] = { g->t_i8p, LLVMPointerType(g->t_run, 0), LLVMPointerType(g->t_scratch, 0), g->t_i32,
+                         LLVMPointerType(g->t_argdesc, 0), g->t_i32 };
+    LLVMStructSetBody(g->t_kdesc, df, 6, 0);
+    g->t_body = LLVMFunctionType(g->t_void, &g->t_i8p, 1, 0);
+    LLVMTypeRef gp[] = { LLVMPointerType(g->t_body, 0), g->t_i8p, g->t_i32, g->t_i32 };
+    g->t_gomp = LLVMFunctionType(g->t_void, gp, 4, 0);
+    g->t_omp_int = LLVMFunctionType(g->t_i32, NULL, 0, 0);
+}
+
+static void add_attr(lmod *g, LLVMValueRef fn, unsigned idx, const char *name)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->ctx, kind, 0));
+}
+
+/* The function NAME of type TY, declared on first use. */
+static LLVMValueRef declare(lmod *g, const char *name, LLVMTypeRef ty)
+{
+    LLVMValueRef fn = LLVMGetNamedFunction(g->m, name);
+    if (!fn) {
+        fn = LLVMAddFunction(g->m, name, ty);
+        add_attr(g, fn, (unsigned)LLVMAttributeFunctionIndex, "nounwind");
+    }
+    return fn;
+}
+
+static LLVMValueRef i64c(lmod *g, long long v) { return LLVMConstInt(g->t_i64, (unsigned long long)v, 1); }
+static LLVMValueRef i32c(lmod *g, int v) { return LLVMConstInt(g->t_i32, (unsigned long long)v, 1); }
+
+static LLVMTypeRef real_type(lmod *g, int lanes)
+{
+    return lanes > 1 ? LLVMVectorType(g->t_real, (unsigned)lanes) : g->t_real;
+}
+static int lanes_of(LLVMValueRef v)
+{
+    LLVMTypeRef t = LLVMTypeOf(v);
+    return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? (int)LLVMGetVectorSize(t) : 1;
+}
+
+/* The constant X of type TY (a real or a vector of reals). */
+static LLVMValueRef real_const(lmod *g, LLVMTypeRef ty, double x)
+{
+    LLVMValueRef s = LLVMConstReal(g->t_real, x);
+    if (LLVMGetTypeKind(ty) != LLVMVectorTypeKind) return s;
+    unsigned n = LLVMGetVectorSize(ty);
+    LLVMValueRef e[64];
+    for (unsigned k = 0; k < n && k < 64; k++) e[k] = s;
+    return LLVMConstVector(e, n);
+}
+
+/* A private constant C string. */
+static LLVMValueRef cstring(lmod *g, const char *s)
+{
+    LLVMValueRef str = LLVMConstStringInContext(g->ctx, s, (unsigned)strlen(s), 0);
+    char name[32];
+    snprintf(name, sizeof name, ".str.%d", g->n_str++);
+    LLVMValueRef gv = LLVMAddGlobal(g->m, LLVMTypeOf(str), name);
+    LLVMSetInitializer(gv, str);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+    LLVMSetAlignment(gv, 1);
+    return LLVMConstPointerCast(gv, g->t_i8p);
+}
+
+/* ---- functions, blocks, loops ---- */
+
+static void fn_open(lfn *f, lkern *kc, LLVMValueRef fn)
+{
+    memset(f, 0, sizeof *f);
+    f->kc = kc;
+    f->g = kc->g;
+    f->fn = fn;
+    f->w = 1;
+    f->bb = LLVMCreateBuilderInContext(f->g->ctx);
+    f->ab = LLVMCreateBuilderInContext(f->g->ctx);
+    f->entry = LLVMAppendBasicBlockInContext(f->g->ctx, fn, "entry");
+    f->start = LLVMAppendBasicBlockInContext(f->g->ctx, fn, "start");
+    LLVMPositionBuilderAtEnd(f->ab, f->entry);
+    LLVMPositionBuilderAtEnd(f->bb, f->start);
+    f->ptr = calloc((size_t)kc->n_ptr + 1, sizeof *f->ptr);
+    f->val = calloc((size_t)kc->d->n + 1, sizeof *f->val);
+    f->acc = calloc((size_t)kc->d->n + 1, sizeof *f->acc);
+}
+
+/* Ends the function (its code has returned): joins the entry block to the code. */
+static void fn_end(lfn *f)
+{
+    LLVMBuildBr(f->ab, f->start);
+    LLVMDisposeBuilder(f->bb);
+    LLVMDisposeBuilder(f->ab);
+    free(f->ptr);
+    free(f->val);
+    free(f->acc);
+}
+
+static void fn_close(lfn *f)
+{
+    LLVMBuildRetVoid(f->bb);
+    fn_end(f);
+}
+
+/* An internal helper function whose noalias parameters alias analysis
+ * should see: never inlined. */
+static LLVMValueRef helper_fn(lmod *g, const char *name, LLVMTypeRef ty)
+{
+    LLVMValueRef fn = LLVMAddFunction(g->m, name, ty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    add_attr(g, fn, (unsigned)LLVMAttributeFunctionIndex, "nounwind");
+    add_attr(g, fn, (unsigned)LLVMAttributeFunctionIndex, "noinline");
+    return fn;
+}
+
+/* for (idx = START; idx < LIMIT; idx += STEP): opens the body. */
+static LLVMValueRef loop_open(lfn *f, lloop *L, LLVMValueRef start, LLVMValueRef limit, int step, const char *name)
+{
+    LLVMContextRef c = f->g->ctx;
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(f->bb);
+    L->head = LLVMAppendBasicBlockInContext(c, f->fn, name);
+    L->body = LLVMAppendBasicBlockInContext(c, f->fn, "body");
+    L->exit = LLVMAppendBasicBlockInContext(c, f->fn, "done");
+    L->step = step;
+    LLVMBuildBr(f->bb, L->head);
+    LLVMPositionBuilderAtEnd(f->bb, L->head);
+    L->idx = LLVMBuildPhi(f->bb, f->g->t_i64, name);
+    LLVMAddIncoming(L->idx, &start, &from, 1);
+    LLVMBuildCondBr(f->bb, LLVMBuildICmp(f->bb, LLVMIntSLT, L->idx, limit, ""), L->body, L->exit);
+    LLVMPositionBuilderAtEnd(f->bb, L->body);
+    return L->idx;
+}
+
+/* Closes the loop; code continues after it, where L->idx is the first
+ * index not run. */
+static void loop_close(lfn *f, lloop *L)
+{
+    LLVMValueRef next = LLVMBuildNSWAdd(f->bb, L->idx, i64c(f->g, L->step), "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(f->bb);
+    LLVMBuildBr(f->bb, L->head);
+    LLVMAddIncoming(L->idx, &next, &latch, 1);
+    LLVMPositionBuilderAtEnd(f->bb, L->exit);
+}
+
+static LLVMValueRef new_alloca(lfn *f, LLVMTypeRef ty, const char *name)
+{
+    return LLVMBuildAlloca(f->ab, ty, name);
+}
+
+/* ---- values ---- */
+
+/* The element index of a SPACE array at the current (b, i, j). */
+static LLVMValueRef index_of(lfn *f, int space)
+{
+    lmod *g = f->g;
+    LLVMBuilderRef B = f->bb;
+    LLVMValueRef zero = i64c(g, 0);
+    LLVMValueRef b = f->b ? f->b : zero, i = f->i ? f->i : zero, j = f->j ? f->j : zero;
+    LLVMValueRef n_pre = f->size[SIZE_N_PRE], n_post = f->size[SIZE_N_POST];
+    switch (space) {
+    case 0: return zero;
+    case SP_PRE: return j;
+    case SP_POST: return i;
+    case SP_SYN: return LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, i, n_pre, ""), j, "");
+    case SP_SAMPLE: return b;
+    case SP_SAMPLE | SP_PRE: return LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, b, n_pre, ""), j, "");
+    case SP_SAMPLE | SP_POST: return LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, b, n_post, ""), i, "");
+    default: {
+        LLVMValueRef row = LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, b, n_post, ""), i, "");
+        return LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, row, n_pre, ""), j, "");
+    }
+    }
+}
+
+/* The number of elements of a SPACE array: batch * n_post * n_pre * 1 over its bits. */
+static LLVMValueRef size_of(lfn *f, int space)
+{
+    LLVMValueRef n = NULL;
+    static const struct { int bit, which; } dims[] = {
+        { SP_SAMPLE, SIZE_BATCH }, { SP_POST, SIZE_N_POST }, { SP_PRE, SIZE_N_PRE } };
+    for (int k = 0; k < 3; k++) {
+        if (!(space & dims[k].bit)) continue;
+        LLVMValueRef s = f->size[dims[k].which];
+        n = n ? LLVMBuildNSWMul(f->bb, n, s, "") : s;
+    }
+    return n ? n : i64c(f->g, 1);
+}
+
+static LLVMValueRef array(lfn *f, int p)
+{
+    if (p < 0 || p >= f->kc->n_ptr || !f->ptr[p]) {
+        fail(f->g, "internal error: kernel %s uses array %d where it is not available", f->kc->k->name, p);
+        return LLVMGetUndef(f->g->t_realp);
+    }
+    return f->ptr[p];
+}
+
+static int stored_array(const lkern *kc, int id) { return kc->k->n_arg + kc->lk->store[id]; }
+
+/* Whether a SPACE value has lanes in the current code. */
+static int varies(const lfn *f, int space) { return f->w > 1 && (space & SP_PRE); }
+
+/* The address of element [index(SPACE)] of array P, as a pointer to LANES reals. */
+static LLVMValueRef element(lfn *f, LLVMValueRef p, int space, int lanes)
+{
+    LLVMValueRef idx = index_of(f, space);
+    LLVMValueRef at = LLVMBuildInBoundsGEP2(f->bb, f->g->t_real, p, &idx, 1, "");
+    if (lanes == 1) return at;
+    return LLVMBuildPointerCast(f->bb, at, LLVMPointerType(real_type(f->g, lanes), 0), "");
+}
+
+static LLVMValueRef load_at(lfn *f, LLVMValueRef p, int space)
+{
+    int lanes = varies(f, space) ? f->w : 1;
+    LLVMValueRef v = LLVMBuildLoad2(f->bb, real_type(f->g, lanes), element(f, p, space, lanes), "");
+    LLVMSetAlignment(v, (unsigned)f->g->real_bytes);
+    return v;
+}
+
+/* Lanes of V (a scalar or a vector) as a vector of LANES (splat). */
+static LLVMValueRef widen(lfn *f, LLVMValueRef v, int lanes)
+{
+    if (lanes <= 1 || lanes_of(v) == lanes) return v;
+    LLVMTypeRef vt = real_type(f->g, lanes);
+    LLVMValueRef one = LLVMBuildInsertElement(f->bb, LLVMGetUndef(vt), v, i32c(f->g, 0), "");
+    return LLVMBuildShuffleVector(f->bb, one, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(f->g->t_i32, (unsigned)lanes)),
+                                  "");
+}
+
+/* a[index(SPACE)] = V, or += V when ACCUMULATE (C's `x += v` is x = x + v). */
+static void store_at(lfn *f, LLVMValueRef p, int space, LLVMValueRef v, int accumulate)
+{
+    int lanes = varies(f, space) ? f->w : 1;
+    if (lanes_of(v) > lanes) {
+        fail(f->g, "internal error: kernel %s stores lanes into a value that does not vary with j", f->kc->k->name);
+        return;
+    }
+    v = widen(f, v, lanes);
+    LLVMValueRef at = element(f, p, space, lanes);
+    if (accumulate) {
+        LLVMValueRef old = LLVMBuildLoad2(f->bb, real_type(f->g, lanes), at, "");
+        LLVMSetAlignment(old, (unsigned)f->g->real_bytes);
+        v = LLVMBuildFAdd(f->bb, old, v, "");
+    }
+    LLVMSetAlignment(LLVMBuildStore(f->bb, v, at), (unsigned)f->g->real_bytes);
+}
+
+static const char *const size_names[] = { "n_pre", "n_post", "batch", "steps" };
+
+/* The value of node ID in the current iteration (emit_c's value_of). */
+static LLVMValueRef value_of(lfn *f, int id)
+{
+    const lkern *kc = f->kc;
+    const dag_node *n = &kc->d->node[id];
+    switch (n->op) {
+    case OP_CONST: return LLVMConstReal(f->g->t_real, n->value);
+    case OP_INPUT: return load_at(f, array(f, kc->input_arg[n->aux]), n->space);
+    case OP_PARAM: {
+        LLVMValueRef idx = i64c(f->g, n->index);
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(f->bb, f->g->t_real, array(f, kc->meta_arg), &idx, 1, "");
+        return LLVMBuildLoad2(f->bb, f->g->t_real, at, "");
+    }
+    case OP_SIZE: return LLVMBuildSIToFP(f->bb, f->size[n->aux], f->g->t_real, size_names[n->aux]);
+    default: break;
+    }
+    if (lower_is_inline(kc->lk, id)) {
+        if (!f->val[id]) {
+            fail(f->g, "internal error: kernel %s reads %%%d before computing it", kc->k->name, id);
+            return LLVMGetUndef(real_type(f->g, varies(f, n->space) ? f->w : 1));
+        }
+        return f->val[id];
+    }
+    return load_at(f, array(f, stored_array(kc, id)), n->space);
+}
+
+/* ---- operators (the LLVM column of ops.def) ---- */
+
+/* llvm.NAME.f64 / .v4f64 / ... on the arguments' type. */
+static LLVMValueRef call_intrinsic(lfn *f, const char *name, LLVMValueRef *a, int n)
+{
+    LLVMTypeRef ty = LLVMTypeOf(a[0]), params[2] = { ty, ty };
+    int lanes = lanes_of(a[0]);
+    char full[64], sfx[16];
+    snprintf(sfx, sizeof sfx, "%s", f->g->prec == PREC_SINGLE ? "f32" : "f64");
+    if (lanes > 1) snprintf(full, sizeof full, "%s.v%d%s", name, lanes, sfx);
+    else snprintf(full, sizeof full, "%s.%s", name, sfx);
+    LLVMTypeRef fty = LLVMFunctionType(ty, params, (unsigned)n, 0);
+    return LLVMBuildCall2(f->bb, fty, declare(f->g, full, fty), a, (unsigned)n, "");
+}
+
+/* A libm function (tanh, log1p; tanhf, log1pf in single precision), lane by lane. */
+static LLVMValueRef call_libm(lfn *f, const char *name, LLVMValueRef *a, int n)
+{
+    lmod *g = f->g;
+    char full[64];
+    snprintf(full, sizeof full, "%s%s", name, g->prec == PREC_SINGLE ? "f" : "");
+    LLVMTypeRef params[2] = { g->t_real, g->t_real };
+    LLVMTypeRef fty = LLVMFunctionType(g->t_real, params, (unsigned)n, 0);
+    LLVMValueRef fn = declare(g, full, fty);
+    int lanes = lanes_of(a[0]);
+    if (lanes == 1) return LLVMBuildCall2(f->bb, fty, fn, a, (unsigned)n, "");
+    LLVMValueRef out = LLVMGetUndef(LLVMTypeOf(a[0]));
+    for (int k = 0; k < lanes; k++) {
+        LLVMValueRef s[2];
+        for (int q = 0; q < n; q++) s[q] = LLVMBuildExtractElement(f->bb, a[q], i32c(g, k), "");
+        out = LLVMBuildInsertElement(f->bb, out, LLVMBuildCall2(f->bb, fty, fn, s, (unsigned)n, ""), i32c(g, k), "");
+    }
+    return out;
+}
+
+static LLVMValueRef fsel(lfn *f, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y, LLVMValueRef t, LLVMValueRef e)
+{
+    return LLVMBuildSelect(f->bb, LLVMBuildFCmp(f->bb, p, x, y, ""), t, e, "");
+}
+
+/* Operators with no single instruction; each mirrors its C template. */
+static LLVMValueRef composite(lfn *f, const char *how, LLVMValueRef *a)
+{
+    LLVMBuilderRef B = f->bb;
+    LLVMTypeRef ty = LLVMTypeOf(a[0]);
+    LLVMValueRef zero = real_const(f->g, ty, 0), one = real_const(f->g, ty, 1);
+    if (!strcmp(how, "sigmoid")) {   /* 1 / (1 + exp(-x)) */
+        LLVMValueRef e = LLVMBuildFNeg(B, a[0], "");
+        e = call_intrinsic(f, "llvm.exp", &e, 1);
+        return LLVMBuildFDiv(B, one, LLVMBuildFAdd(B, one, e, ""), "");
+    }
+    if (!strcmp(how, "softplus")) {
+        /* t = b x; (t > 0 ? t + log1p(exp(-t)) : log1p(exp(t))) / b, where
+         * both exp arguments are -|t|: one exp and one log1p serve both. */
+        LLVMValueRef t = LLVMBuildFMul(B, a[1], a[0], "");
+        LLVMValueRef e = call_intrinsic(f, "llvm.fabs", &t, 1);
+        e = LLVMBuildFNeg(B, e, "");
+        e = call_intrinsic(f, "llvm.exp", &e, 1);
+        LLVMValueRef l = call_libm(f, "log1p", &e, 1);
+        LLVMValueRef r = fsel(f, LLVMRealOGT, t, zero, LLVMBuildFAdd(B, t, l, ""), l);
+        return LLVMBuildFDiv(B, r, a[1], "");
+    }
+    if (!strcmp(how, "relu")) return fsel(f, LLVMRealOGT, a[0], zero, a[0], zero);   /* x > 0 ? x : 0 */
+    if (!strcmp(how, "min")) return fsel(f, LLVMRealOLT, a[0], a[1], a[0], a[1]);    /* a < b ? a : b */
+    if (!strcmp(how, "max")) return fsel(f, LLVMRealOGT, a[0], a[1], a[0], a[1]);    /* a > b ? a : b */
+    if (!strcmp(how, "step")) return fsel(f, LLVMRealOGT, a[0], zero, one, zero);    /* x > 0 ? 1 : 0 */
+    if (!strcmp(how, "sign")) {      /* (x > 0) - (x < 0) */
+        LLVMValueRef neg = fsel(f, LLVMRealOLT, a[0], zero, real_const(f->g, ty, -1), zero);
+        return fsel(f, LLVMRealOGT, a[0], zero, one, neg);
+    }
+    if (!strcmp(how, "copy")) return a[0];
+    return NULL;
+}
+
+/* The value of operator node ID from its arguments' values (emit_c's compute_expr). */
+static LLVMValueRef compute(lfn *f, int id)
+{
+    const dag_node *n = &f->kc->d->node[id];
+    const dag_opinfo *op = &dag_ops[n->op];
+    LLVMValueRef a[2] = { NULL, NULL };
+    int lanes = 1;
+    for (int k = 0; k < op->arity; k++) {
+        a[k] = value_of(f, n->arg[k]);
+        if (lanes_of(a[k]) > lanes) lanes = lanes_of(a[k]);
+    }
+    for (int k = 0; k < op->arity; k++) a[k] = widen(f, a[k], lanes);
+    const char *how = op->llvm;
+    LLVMBuilderRef B = f->bb;
+    if (!strcmp(how, "fadd")) return LLVMBuildFAdd(B, a[0], a[1], "");
+    if (!strcmp(how, "fsub")) return LLVMBuildFSub(B, a[0], a[1], "");
+    if (!strcmp(how, "fmul")) return LLVMBuildFMul(B, a[0], a[1], "");
+    if (!strcmp(how, "fdiv")) return LLVMBuildFDiv(B, a[0], a[1], "");
+    if (!strcmp(how, "fneg")) return LLVMBuildFNeg(B, a[0], "");
+    if (!strncmp(how, "llvm.", 5)) return call_intrinsic(f, how, a, op->arity);
+    LLVMValueRef v = composite(f, how, a);
+    if (v) return v;
+    if (op->arity >= 1 && op->arity <= 2) return call_libm(f, how, a, op->arity);
+    fail(f->g, "internal error: no LLVM lowering for operator %s", op->name);
+    return LLVMGetUndef(real_type(f->g, lanes));
+}
+
+/* ---- nodes and reductions (emit_c's compute_nodes) ---- */
+
+static void gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit);
+
+/* acc = op(acc, x) for a sum or a maximum ("if (x > acc) acc = x"). */
+static LLVMValueRef reduce_step(lfn *f, dag_op op, LLVMValueRef acc, LLVMValueRef x)
+{
+    if (op == OP_MAX_POST) return fsel(f, LLVMRealOGT, x, acc, x, acc);
+    return LLVMBuildFAdd(f->bb, acc, x, "");
+}
+
+/* real tN = 0; for b { block; tN += arg; } — a per-synapse sum over the samples. */
+static void gen_batch_sum(lfn *f, int id, int local_bit)
+{
+    const lkern *kc = f->kc;
+    const dag_node *n = &kc->d->node[id];
+    int *blk, nb = lower_batch_block(kc->lk, id, &blk);
+    LLVMTypeRef ty = real_type(f->g, varies(f, n->space) ? f->w : 1);
+    LLVMValueRef acc = new_alloca(f, ty, "bsum");
+    LLVMBuildStore(f->bb, real_const(f->g, ty, 0), acc);
+    LLVMValueRef *saved = malloc((size_t)(nb + 1) * sizeof *saved), outer_b = f->b;
+    for (int q = 0; q < nb; q++) saved[q] = f->val[blk[q]];
+    lloop L;
+    f->b = loop_open(f, &L, i64c(f->g, 0), f->size[SIZE_BATCH], 1, "b");
+    gen_nodes(f, blk, nb, local_bit);
+    LLVMValueRef x = widen(f, value_of(f, n->arg[0]), varies(f, n->space) ? f->w : 1);
+    LLVMBuildStore(f->bb, LLVMBuildFAdd(f->bb, LLVMBuildLoad2(f->bb, ty, acc, ""), x, ""), acc);
+    loop_close(f, &L);
+    f->b = outer_b;
+    for (int q = 0; q < nb; q++) f->val[blk[q]] = saved[q];   /* the block's values were scoped to it */
+    f->val[id] = LLVMBuildLoad2(f->bb, ty, acc, "");
+    free(saved);
+    free(blk);
+}
+
+static void gen_reduce(lfn *f, int id, int local_bit)
+{
+    const lkern *kc = f->kc;
+    const dag_node *n = &kc->d->node[id];
+    LLVMValueRef x = value_of(f, n->arg[0]);
+    if (reduced_bit(n->op) != local_bit) {   /* v[idx] op= x, in an array zeroed before the nest */
+        LLVMValueRef p = array(f, stored_array(kc, id));
+        if (lanes_of(x) > 1) { fail(f->g, "internal error: %s: a vector into a shared sum", kc->k->name); return; }
+        store_at(f, p, n->space, reduce_step(f, n->op, load_at(f, p, n->space), x), 0);
+        return;
+    }
+    LLVMValueRef acc = f->acc[id];
+    if (!acc) { fail(f->g, "internal error: %s: %%%d has no accumulator", kc->k->name, id); return; }
+    LLVMTypeRef ty = LLVMGetAllocatedType(acc);
+    LLVMValueRef cur = LLVMBuildLoad2(f->bb, ty, acc, "");
+    int acc_lanes = LLVMGetTypeKind(ty) == LLVMVectorTypeKind ? (int)LLVMGetVectorSize(ty) : 1;
+    if (acc_lanes == 1 && lanes_of(x) > 1) {   /* a sum over j across lanes: lane 0 first, as the scalar loop */
+        for (int k = 0; k < lanes_of(x); k++)
+            cur = reduce_step(f, n->op, cur, LLVMBuildExtractElement(f->bb, x, i32c(f->g, k), ""));
+    } else {
+        cur = reduce_step(f, n->op, cur, widen(f, x, acc_lanes));
+    }
+    LLVMBuildStore(f->bb, cur, acc);
+}
+
+static void gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit)
+{
+    const lkern *kc = f->kc;
+    for (int q = 0; q < n_nodes && !f->g->failed; q++) {
+        int id = nodes[q];
+        const dag_node *n = &kc->d->node[id];
+        if (lower_is_batch_sum(kc->lk, id)) { gen_batch_sum(f, id, local_bit); continue; }
+        if (is_reduction(n->op)) { gen_reduce(f, id, local_bit); continue; }
+        LLVMValueRef v = compute(f, id);
+        if (lower_is_inline(kc->lk, id)) f->val[id] = v;
+        else store_at(f, array(f, stored_array(kc, id)), n->space, v, 0);
+    }
+}
+
+/* ---- loops (emit_c's emit_loop) ---- */
+
+/* One iteration: the loop's nodes, then the outputs it writes. */
+static void loop_body(lfn *f, const lower_loop *L, int local_bit)
+{
+    const kern *k = f->kc->k;
+    gen_nodes(f, L->nodes, L->n_nodes, local_bit);
+    for (int q = 0; q < L->n_outs && !f->g->failed; q++) {
+        const kern_out *o = &k->out[L->outs[q]];
+        store_at(f, array(f, f->kc->out_arg[L->outs[q]]), o->space, value_of(f, o->node), o->accumulate);
+    }
+}
+
+/* real accN = 0 (or -inf) for the loop's sums over LOCAL_BIT. */
+static void accs_open(lfn *f, const lower_loop *L, int local_bit)
+{
+    const dag *d = f->kc->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q];
+        const dag_node *n = &d->node[id];
+        if (!is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || reduced_bit(n->op) != local_bit) continue;
+        LLVMTypeRef ty = real_type(f->g, varies(f, n->space) ? f->w : 1);
+        f->acc[id] = new_alloca(f, ty, "acc");
+        LLVMBuildStore(f->bb, real_const(f->g, ty, n->op == OP_MAX_POST ? -INFINITY : 0), f->acc[id]);
+    }
+}
+
+/* vN[idx] = accN */
+static void accs_close(lfn *f, const lower_loop *L, int local_bit)
+{
+    const dag *d = f->kc->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q];
+        const dag_node *n = &d->node[id];
+        if (!is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || reduced_bit(n->op) != local_bit) continue;
+        LLVMValueRef v = LLVMBuildLoad2(f->bb, LLVMGetAllocatedType(f->acc[id]), f->acc[id], "");
+        store_at(f, array(f, stored_array(f->kc, id)), n->space, v, 0);
+        f->acc[id] = NULL;
+    }
+}
+
+/* Arrays of sums across samples or rows start at 0 (-inf for a maximum). */
+static void init_reductions(lfn *f, const lower_loop *L, int local_bit)
+{
+    const dag *d = f->kc->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q];
+        const dag_node *n = &d->node[id];
+        if (!is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || reduced_bit(n->op) == local_bit) continue;
+        LLVMValueRef p = array(f, stored_array(f->kc, id));
+        lloop K;
+        LLVMValueRef k = loop_open(f, &K, i64c(f->g, 0), size_of(f, n->space), 1, "k");
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(f->bb, f->g->t_real, p, &k, 1, "");
+        LLVMBuildStore(f->bb, LLVMConstReal(f->g->t_real, n->op == OP_MAX_POST ? -INFINITY : 0), at);
+        loop_close(f, &K);
+    }
+}
+
+/* Whether a per-synapse loop can run several columns j at once: every sum
+ * in it is a register accumulator (none is shared across rows). */
+static int can_vectorise(const lkern *kc, const lower_loop *L, int local_bit)
+{
+    if (kc->g->lanes < 2) return 0;
+    for (int q = 0; q < L->n_nodes; q++) {
+        const dag_node *n = &kc->d->node[L->nodes[q]];
+        if (is_reduction(n->op) && !lower_is_batch_sum(kc->lk, L->nodes[q]) && reduced_bit(n->op) != local_bit)
+            return 0;
+    }
+    return 1;
+}
+
+/* Columns j in [START, END) of rows i in [0, n_post): a column per lane. */
+static LLVMValueRef pre_columns(lfn *f, const lower_loop *L, LLVMValueRef start, LLVMValueRef end, int lanes)
+{
+    lloop J, I;
+    LLVMValueRef limit = lanes > 1 ? LLVMBuildNSWSub(f->bb, end, i64c(f->g, lanes - 1), "") : end;
+    f->w = lanes;
+    f->j = loop_open(f, &J, start, limit, lanes, lanes > 1 ? "jv" : "j");
+    accs_open(f, L, SP_POST);
+    f->i = loop_open(f, &I, i64c(f->g, 0), f->size[SIZE_N_POST], 1, "i");
+    loop_body(f, L, SP_POST);
+    loop_close(f, &I);
+    f->i = NULL;
+    accs_close(f, L, SP_POST);
+    loop_close(f, &J);
+    f->j = NULL;
+    f->w = 1;
+    return J.idx;
+}
+
+/* Columns j in [START, n_pre) of the current row, LANES at a time. */
+static LLVMValueRef post_row_columns(lfn *f, const lower_loop *L, LLVMValueRef start, int lanes)
+{
+    lloop J;
+    LLVMValueRef end = f->size[SIZE_N_PRE];
+    LLVMValueRef limit = lanes > 1 ? LLVMBuildNSWSub(f->bb, end, i64c(f->g, lanes - 1), "") : end;
+    f->w = lanes;
+    f->j = loop_open(f, &J, start, limit, lanes, lanes > 1 ? "jv" : "j");
+    loop_body(f, L, SP_PRE);
+    loop_close(f, &J);
+    f->j = NULL;
+    f->w = 1;
+    return J.idx;
+}
+
+/* The rows (par SP_POST) or columns (par SP_PRE) [S, E) of a per-synapse
+ * loop nest: the body of a parallel region's chunk. */
+static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e)
+{
+    int vec = can_vectorise(f->kc, L, L->par == SP_PRE ? SP_POST : SP_PRE);
+    int lanes = vec ? f->g->lanes : 1;
+    if (L->par == SP_PRE) {
+        LLVMValueRef rest = lanes > 1 ? pre_columns(f, L, s, e, lanes) : s;
+        pre_columns(f, L, rest, e, 1);
+        return;
+    }
+    lloop I;
+    f->i = loop_open(f, &I, s, e, 1, "i");
+    accs_open(f, L, SP_PRE);
+    LLVMValueRef rest = lanes > 1 ? post_row_columns(f, L, i64c(f->g, 0), lanes) : i64c(f->g, 0);
+    post_row_columns(f, L, rest, 1);
+    accs_close(f, L, SP_PRE);
+    loop_close(f, &I);
+    f->i = NULL;
+}
+
+/* Marks in USED the arrays that computing node ID's value reads (value_of). */
+static void scan_value(const lkern *kc, int id, char *used)
+{
+    const dag_node *n = &kc->d->node[id];
+    if (n->op == OP_INPUT) used[kc->input_arg[n->aux]] = 1;
+    else if (n->op == OP_PARAM) used[kc->meta_arg] = 1;
+    else if (n->op != OP_CONST && n->op != OP_SIZE && !lower_is_inline(kc->lk, id)) used[stored_array(kc, id)] = 1;
+}
+
+static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *used)
+{
+    for (int q = 0; q < n_nodes; q++) {
+        int id = nodes[q];
+        const dag_node *n = &kc->d->node[id];
+        if (lower_is_batch_sum(kc->lk, id)) {
+            int *blk, nb = lower_batch_block(kc->lk, id, &blk);
+            scan_nodes(kc, blk, nb, used);
+            scan_value(kc, n->arg[0], used);
+            free(blk);
+        } else {
+            for (int a = 0; a < dag_ops[n->op].arity; a++) scan_value(kc, n->arg[a], used);
+        }
+        if (kc->lk->store[id] >= 0) used[stored_array(kc, id)] = 1;
+    }
+}
+
+/* The outlined body of parallel loop L:
+ *   NAME.parK(data): chunk [s0, e0) of the thread as libgomp's static
+ *   schedule cuts it (q = n / nt, t = n % nt; the first t threads take q+1),
+ *   then NAME.parK.impl(sizes, b, s0, e0, arrays...). */
+static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L)
+{
+    lmod *g = kc->g;
+    char *used = calloc((size_t)kc->n_ptr + 1, 1);
+    scan_nodes(kc, L->nodes, L->n_nodes, used);
+    for (int q = 0; q < L->n_outs; q++) {
+        scan_value(kc, kc->k->out[L->outs[q]].node, used);
+        used[kc->out_arg[L->outs[q]]] = 1;
+    }
+    int n_used = 0;
+    for (int p = 0; p < kc->n_ptr; p++) n_used += used[p];
+    LLVMTypeRef *params = malloc((size_t)(7 + n_used) * sizeof *params);
+    for (int k = 0; k < 7; k++) params[k] = g->t_i64;
+    for (int k = 0; k < n_used; k++) params[7 + k] = g->t_realp;
+    char name[160];
+    int K = kc->n_par++;
+    snprintf(name, sizeof name, "%s.par%d.impl", kc->k->name, K);
+    LLVMTypeRef impl_ty = LLVMFunctionType(g->t_void, params, (unsigned)(7 + n_used), 0);
+    LLVMValueRef impl = helper_fn(g, name, impl_ty);
+
+    /* the impl: the loop nest over its chunk */
+    lfn f;
+    fn_open(&f, kc, impl);
+    for (int s = 0; s < 4; s++) f.size[s] = LLVMGetParam(impl, (unsigned)s);
+    for (int p = 0, k = 7; p < kc->n_ptr; p++) {
+        if (!used[p]) continue;
+        add_attr(g, impl, (unsigned)k + 1, "noalias");
+        f.ptr[p] = LLVMGetParam(impl, (unsigned)k++);
+    }
+    if (L->space & SP_SAMPLE) f.b = LLVMGetParam(impl, 4);
+    syn_chunk(&f, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));
+    fn_close(&f);
+
+    /* the body GOMP_parallel runs */
+    snprintf(name, sizeof name, "%s.par%d", kc->k->name, K);
+    LLVMValueRef body = LLVMAddFunction(g->m, name, g->t_body);
+    LLVMSetLinkage(body, LLVMInternalLinkage);
+    add_attr(g, body, (unsigned)LLVMAttributeFunctionIndex, "nounwind");
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(g->ctx);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(g->ctx, body, "entry"));
+    LLVMValueRef fr = LLVMBuildPointerCast(B, LLVMGetParam(body, 0), LLVMPointerType(kc->t_frame, 0), "frame");
+    LLVMValueRef *args = malloc((size_t)(7 + n_used) * sizeof *args);
+    for (int k = 0; k < 5; k++) {
+        LLVMValueRef at = LLVMBuildStructGEP2(B, kc->t_frame, fr, (unsigned)k, "");
+        args[k] = LLVMBuildLoad2(B, g->t_i64, at, k < 4 ? size_names[k] : "b");
+    }
+    LLVMValueRef nt = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, declare(g, "omp_get_num_threads", g->t_omp_int),
+                                                      NULL, 0, ""), g->t_i64, "nt");
+    LLVMValueRef tid = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, declare(g, "omp_get_thread_num", g->t_omp_int),
+                                                       NULL, 0, ""), g->t_i64, "tid");
+    LLVMValueRef n = args[L->par == SP_PRE ? SIZE_N_PRE : SIZE_N_POST];
+    n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, n, i64c(g, 0), ""), n, i64c(g, 0), "n");
+    LLVMValueRef q = LLVMBuildUDiv(B, n, nt, ""), t = LLVMBuildURem(B, n, nt, "");
+    LLVMValueRef first = LLVMBuildICmp(B, LLVMIntULT, tid, t, "");
+    q = LLVMBuildAdd(B, q, LLVMBuildZExt(B, first, g->t_i64, ""), "q");
+    t = LLVMBuildSelect(B, first, i64c(g, 0), t, "t");
+    args[5] = LLVMBuildAdd(B, LLVMBuildMul(B, q, tid, ""), t, "s0");
+    args[6] = LLVMBuildAdd(B, args[5], q, "e0");
+    for (int p = 0, k = 7; p < kc->n_ptr; p++) {
+        if (!used[p]) continue;
+        LLVMValueRef idx[3] = { i32c(g, 0), i32c(g, 5), i32c(g, p) };
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(B, kc->t_frame, fr, idx, 3, "");
+        args[k++] = LLVMBuildLoad2(B, g->t_realp, at, "");
+    }
+    LLVMBuildCall2(B, impl_ty, impl, args, (unsigned)(7 + n_used), "");
+    LLVMBuildRetVoid(B);
+    LLVMDisposeBuilder(B);
+    free(args);
+    free(params);
+    free(used);
+    return body;
+}
+
+/* The frame of .main's parallel regions, filled once in the entry block. */
+static LLVMValueRef get_frame(lfn *f)
+{
+    if (f->frame) return f->frame;
+    lmod *g = f->g;
+    lkern *kc = f->kc;
+    f->frame = LLVMBuildAlloca(f->ab, kc->t_frame, "frame");
+    for (int k = 0; k < 5; k++)
+        LLVMBuildStore(f->ab, k < 4 ? f->size[k] : i64c(g, 0), LLVMBuildStructGEP2(f->ab, kc->t_frame, f->frame, (unsigned)k, ""));
+    for (int p = 0; p < kc->n_ptr; p++) {
+        LLVMValueRef idx[3] = { i32c(g, 0), i32c(g, 5), i32c(g, p) };
+        LLVMBuildStore(f->ab, f->ptr[p], LLVMBuildInBoundsGEP2(f->ab, kc->t_frame, f->frame, idx, 3, ""));
+    }
+    return f->frame;
+}
+
+/* #pragma omp parallel for schedule(static), inside the loop over b when
+ * the nest runs per sample. */
+static void gen_parallel(lfn *f, const lower_loop *L)
+{
+    lmod *g = f->g;
+    LLVMValueRef body = outline_parallel(f->kc, L);
+    LLVMValueRef fr = get_frame(f);
+    LLVMValueRef b_at = LLVMBuildStructGEP2(f->bb, f->kc->t_frame, fr, 4, "");
+    lloop Lb;
+    if (L->space & SP_SAMPLE) f->b = loop_open(f, &Lb, i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
+    LLVMBuildStore(f->bb, f->b ? f->b : i64c(g, 0), b_at);
+    LLVMValueRef args[4] = { body, LLVMBuildPointerCast(f->bb, fr, g->t_i8p, ""), i32c(g, 0), i32c(g, 0) };
+    LLVMBuildCall2(f->bb, g->t_gomp, declare(g, "GOMP_parallel", g->t_gomp), args, 4, "");
+    if (L->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
+}
+
+static void gen_loop(lfn *f, const lower_loop *L)
+{
+    int syn = is_syn(L->space);
+    int inner = syn ? (L->par == SP_PRE ? SP_POST : SP_PRE) : (L->space & SP_SYN);
+    init_reductions(f, L, inner);
+    if (syn) { gen_parallel(f, L); return; }
+    lloop Lb, Lv;
+    if (L->space & SP_SAMPLE) f->b = loop_open(f, &Lb, i64c(f->g, 0), f->size[SIZE_BATCH], 1, "b");
+    if (L->space & SP_SYN) {
+        int pre = (L->space & SP_PRE) != 0;
+        accs_open(f, L, inner);
+        LLVMValueRef v = loop_open(f, &Lv, i64c(f->g, 0), f->size[pre ? SIZE_N_PRE : SIZE_N_POST], 1, pre ? "j" : "i");
+        if (pre) f->j = v; else f->i = v;
+        loop_body(f, L, inner);
+        loop_close(f, &Lv);
+        f->i = f->j = NULL;
+        accs_close(f, L, inner);
+    } else {
+        loop_body(f, L, -1);
+    }
+    if (L->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
+}
+
+/* An output that is not per-synapse: a loop over its space (emit_c's emit_final). */
+static void gen_final(lfn *f, int o_index)
+{
+    const kern_out *o = &f->kc->k->out[o_index];
+    static const struct { int bit, which; const char *name; } dims[] = {
+        { SP_SAMPLE, SIZE_BATCH, "b" }, { SP_POST, SIZE_N_POST, "i" }, { SP_PRE, SIZE_N_PRE, "j" } };
+    lloop L[3];
+    LLVMValueRef *var[3] = { &f->b, &f->i, &f->j };
+    for (int k = 0; k < 3; k++)
+        if (o->space & dims[k].bit) *var[k] = loop_open(f, &L[k], i64c(f->g, 0), f->size[dims[k].which], 1, dims[k].name);
+    store_at(f, array(f, f->kc->out_arg[o_index]), o->space, value_of(f, o->node), o->accumulate);
+    for (int k = 2; k >= 0; k--)
+        if (o->space & dims[k].bit) { loop_close(f, &L[k]); *var[k] = NULL; }
+}
+
+/* ---- one kernel ---- */
+
+static void kern_setup(lkern *kc, lmod *g, const lower_kernel *lk)
+{
+    memset(kc, 0, sizeof *kc);
+    kc->g = g;
+    kc->lk = lk;
+    kc->k = lk->k;
+    kc->d = lk->k->d;
+    kc->n_ptr = kc->k->n_arg + lk->n_store;
+    kc->input_arg = malloc((size_t)(kc->d->n_input + 1) * sizeof *kc->input_arg);
+    for (int s = 0; s < kc->d->n_input; s++) kc->input_arg[s] = -1;
+    kc->out_arg = malloc((size_t)(kc->k->n_out + 1) * sizeof *kc->out_arg);
+    kc->meta_arg = kc->adj_meta_arg = -1;
+    for (int q = 0; q < kc->k->n_arg; q++) {
+        const kern_arg *a = &kc->k->arg[q];
+        switch (a->role) {
+        case ARG_INPUT: kc->input_arg[a->slot] = q; break;
+        case ARG_META: kc->meta_arg = q; break;
+        case ARG_OUTPUT: kc->out_arg[a->slot] = q; break;
+        case ARG_META_ADJ: kc->adj_meta_arg = q; break;
+        }
+    }
+    LLVMTypeRef fields[6] = { g->t_i64, g->t_i64, g->t_i64, g->t_i64, g->t_i64,
+                              LLVMArrayType(g->t_realp, (unsigned)kc->n_ptr) };
+    kc->t_frame = LLVMStructTypeInContext(g->ctx, fields, 6, 0);
+}
+
+static void kern_cleanup(lkern *kc)
+{
+    free(kc->input_arg);
+    free(kc->out_arg);
+}
+
+/* NAME.main(n_pre, n_post, batch, steps, arrays... noalias) */
+static LLVMValueRef gen_main(lkern *kc)
+{
+    lmod *g = kc->g;
+    const kern *k = kc->k;
+    const lower_kernel *lk = kc->lk;
+    LLVMTypeRef *params = malloc((size_t)(4 + kc->n_ptr) * sizeof *params);
+    for (int q = 0; q < 4; q++) params[q] = g->t_i64;
+    for (int p = 0; p < kc->n_ptr; p++) params[4 + p] = g->t_realp;
+    char name[160];
+    snprintf(name, sizeof name, "%s.main", k->name);
+    LLVMValueRef fn = helper_fn(g, name, LLVMFunctionType(g->t_void, params, (unsigned)(4 + kc->n_ptr), 0));
+    free(params);
+    lfn f;
+    fn_open(&f, kc, fn);
+    for (int s = 0; s < 4; s++) {
+        f.size[s] = LLVMGetParam(fn, (unsigned)s);
+        LLVMSetValueName2(f.size[s], size_names[s], strlen(size_names[s]));
+    }
+    for (int p = 0; p < kc->n_ptr; p++) {
+        f.ptr[p] = LLVMGetParam(fn, (unsigned)(4 + p));
+        add_attr(g, fn, (unsigned)(5 + p), "noalias");
+    }
+    for (int q = 0; q < k->n_arg; q++) {
+        char pn[64];
+        const kern_arg *a = &k->arg[q];
+        snprintf(pn, sizeof pn, "%s%s", a->role == ARG_INPUT ? "in_" : a->role == ARG_OUTPUT ? "out_" : "",
+                 a->role == ARG_META_ADJ ? "adj_meta" : a->name);
+        LLVMSetValueName2(f.ptr[q], pn, strlen(pn));
+    }
+    for (int id = 0; id < kc->d->n; id++) {
+        if (lk->store[id] < 0) continue;
+        char vn[32];
+        snprintf(vn, sizeof vn, "v%d", id);
+        LLVMSetValueName2(f.ptr[stored_array(kc, id)], vn, strlen(vn));
+    }
+    for (int o = 0; o < k->n_out; o++) {   /* identically zero */
+        const kern_out *ko = &k->out[o];
+        if (ko->node >= 0 || ko->accumulate) continue;
+        LLVMValueRef bytes = LLVMBuildNSWMul(f.bb, size_of(&f, ko->space), i64c(g, g->real_bytes), "");
+        LLVMBuildMemSet(f.bb, f.ptr[kc->out_arg[o]], LLVMConstInt(g->t_i8, 0, 0), bytes, (unsigned)g->real_bytes);
+    }
+    for (int l = 0; l < lk->n_loops && !g->failed; l++) gen_loop(&f, &lk->loops[l]);
+    for (int q = 0; q < lk->n_final && !g->failed; q++) gen_final(&f, lk->final_outs[q]);
+    for (int m = 0; k->meta_adj && m < k->n_meta && !g->failed; m++) {   /* adj_meta[m] += ... */
+        if (k->meta_adj[m] < 0) continue;
+        LLVMValueRef x = value_of(&f, k->meta_adj[m]);
+        LLVMValueRef idx = i64c(g, m);
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(f.bb, g->t_real, array(&f, kc->adj_meta_arg), &idx, 1, "");
+        LLVMBuildStore(f.bb, LLVMBuildFAdd(f.bb, LLVMBuildLoad2(f.bb, g->t_real, at, ""), x, ""), at);
+    }
+    fn_close(&f);
+    return fn;
+}
+
+/* The fields of *a: n_pre, n_post, batch, steps. */
+static void load_sizes(lmod *g, LLVMBuilderRef B, LLVMValueRef a, LLVMValueRef *size)
+{
+    for (int s = 0; s < 4; s++)
+        size[s] = LLVMBuildLoad2(B, g->t_i64, LLVMBuildStructGEP2(B, g->t_kargs, a, (unsigned)s, ""), size_names[s]);
+}
+
+/* void NAME(const plast_kargs *a): the arrays from a->arg and a->scratch. */
+static LLVMValueRef gen_entry(lkern *kc, LLVMValueRef main_fn)
+{
+    lmod *g = kc->g;
+    const kern *k = kc->k;
+    LLVMValueRef fn = LLVMAddFunction(g->m, k->name, g->t_run);
+    add_attr(g, fn, (unsigned)LLVMAttributeFunctionIndex, "nounwind");
+    lfn f;
+    fn_open(&f, kc, fn);
+    LLVMValueRef a = LLVMGetParam(fn, 0);
+    LLVMSetValueName2(a, "a", 1);
+    load_sizes(g, f.bb, a, f.size);
+    LLVMValueRef *args = malloc((size_t)(4 + kc->n_ptr) * sizeof *args);
+    for (int s = 0; s < 4; s++) args[s] = f.size[s];
+    LLVMValueRef argv = LLVMBuildLoad2(f.bb, g->t_i8pp, LLVMBuildStructGEP2(f.bb, g->t_kargs, a, 4, ""), "arg");
+    for (int q = 0; q < k->n_arg; q++) {
+        LLVMValueRef idx = i64c(g, q);
+        LLVMValueRef p = LLVMBuildLoad2(f.bb, g->t_i8p, LLVMBuildInBoundsGEP2(f.bb, g->t_i8p, argv, &idx, 1, ""), "");
+        args[4 + q] = LLVMBuildPointerCast(f.bb, p, g->t_realp, "");
+    }
+    LLVMValueRef scratch = LLVMBuildLoad2(f.bb, g->t_i8p, LLVMBuildStructGEP2(f.bb, g->t_kargs, a, 5, ""), "scratch");
+    scratch = LLVMBuildPointerCast(f.bb, scratch, g->t_realp, "");
+    for (int id = 0; id < kc->d->n; id++) {   /* real *vN = scratch; scratch += size */
+        if (kc->lk->store[id] < 0) continue;
+        args[4 + stored_array(kc, id)] = scratch;
+        LLVMValueRef n = size_of(&f, kc->d->node[id].space);
+        scratch = LLVMBuildInBoundsGEP2(f.bb, g->t_real, scratch, &n, 1, "");
+    }
+    LLVMBuildCall2(f.bb, LLVMGlobalGetValueType(main_fn), main_fn, args, (unsigned)(4 + kc->n_ptr), "");
+    free(args);
+    fn_close(&f);
+    return fn;
+}
+
+/* int64_t NAME_scratch(const plast_kargs *a): bytes of the stored values. */
+static LLVMValueRef gen_scratch(lkern *kc)
+{
+    lmod *g = kc->g;
+    char name[160];
+    snprintf(name, sizeof name, "%s_scratch", kc->k->name);
+    LLVMValueRef fn = LLVMAddFunction(g->m, name, g->t_scratch);
+    add_attr(g, fn, (unsigned)LLVMAttributeFunctionIndex, "nounwind");
+    lfn f;
+    fn_open(&f, kc, fn);
+    load_sizes(g, f.bb, LLVMGetParam(fn, 0), f.size);
+    LLVMValueRef n = i64c(g, 0);
+    for (int id = 0; id < kc->d->n; id++)
+        if (kc->lk->store[id] >= 0) n = LLVMBuildNSWAdd(f.bb, n, size_of(&f, kc->d->node[id].space), "");
+    LLVMBuildRet(f.bb, LLVMBuildNSWMul(f.bb, n, i64c(g, g->real_bytes), "bytes"));
+    fn_end(&f);
+    return fn;
+}
+
+/* const plast_kdesc NAME_desc = { "NAME", NAME, NAME_scratch, n_arg, NAME_args, n_meta }; */
+static void gen_descriptor(lkern *kc, LLVMValueRef run, LLVMValueRef scratch)
+{
+    lmod *g = kc->g;
+    const kern *k = kc->k;
+    LLVMValueRef *rows = malloc((size_t)(k->n_arg + 1) * sizeof *rows);
+    for (int q = 0; q < k->n_arg; q++) {
+        const kern_arg *a = &k->arg[q];
+        int role = a->role == ARG_INPUT ? 0 : a->role == ARG_META ? 1 : a->role == ARG_META_ADJ ? 4
+                 : a->accumulate ? 3 : 2;
+        LLVMValueRef f[3] = { cstring(g, a->name), i32c(g, a->space), i32c(g, role) };
+        rows[q] = LLVMConstNamedStruct(g->t_argdesc, f, 3);
+    }
+    char name[160];
+    snprintf(name, sizeof name, "%s_args", k->name);
+    LLVMValueRef table = LLVMConstArray(g->t_argdesc, rows, (unsigned)k->n_arg);
+    LLVMValueRef args = LLVMAddGlobal(g->m, LLVMTypeOf(table), name);
+    LLVMSetInitializer(args, table);
+    LLVMSetGlobalConstant(args, 1);
+    LLVMSetLinkage(args, LLVMInternalLinkage);
+    LLVMValueRef f[6] = { cstring(g, k->name), run, scratch, i32c(g, k->n_arg),
+                          LLVMConstPointerCast(args, LLVMPointerType(g->t_argdesc, 0)), i32c(g, k->n_meta) };
+    snprintf(name, sizeof name, "%s_desc", k->name);
+    LLVMValueRef desc = LLVMAddGlobal(g->m, g->t_kdesc, name);
+    LLVMSetInitializer(desc, LLVMConstNamedStruct(g->t_kdesc, f, 6));
+    LLVMSetGlobalConstant(desc, 1);
+    free(rows);
+}
+
+static void gen_kernel(lmod *g, const lower_kernel *lk)
+{
+    lkern kc;
+    kern_setup(&kc, g, lk);
+    LLVMValueRef scratch = gen_scratch(&kc);
+    LLVMValueRef main_fn = gen_main(&kc);
+    LLVMValueRef run = gen_entry(&kc, main_fn);
+    gen_descriptor(&kc, run, scratch);
+    kern_cleanup(&kc);
+}
+
+/* ---- targets and modules ---- */
+
+void llgen_init(void)
+{
+    static int done;
+    if (done) return;
+    LLVMInitializeNativeTarget();
+    LLVMInitializeNativeAsmPrinter();
+    LLVMInitializeNativeAsmParser();
+    done = 1;
+}
+
+LLVMTargetMachineRef llgen_host_machine(int pic, char *err, size_t errlen)
+{
+    llgen_init();
+    char *triple = LLVMGetDefaultTargetTriple(), *msg = NULL;
+    LLVMTargetRef target;
+    LLVMTargetMachineRef tm = NULL;
+    if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
+        snprintf(err, errlen, "no LLVM target for %s: %s", triple, msg ? msg : "");
+        goto out;
+    }
+    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
+                                 pic ? LLVMRelocPIC : LLVMRelocDefault, LLVMCodeModelDefault);
+    if (!tm) snprintf(err, errlen, "cannot create an LLVM target machine for %s (%s)", triple, cpu);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+out:
+    if (msg) LLVMDisposeMessage(msg);
+    LLVMDisposeMessage(triple);
+    return tm;
+}
+
+/* Whether the comma-separated feature list FS holds FEATURE. */
+static int has_feature(const char *fs, const char *feature)
+{
+    size_t n = strlen(feature);
+    for (const char *p = fs; (p = strstr(p, feature)) != NULL; p += n)
+        if ((p == fs || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+    return 0;
+}
+
+/* Reals per vector register of TM: 512-bit with AVX-512, 256 with AVX, else
+ * 128 (PLASTCC_VECTOR_BITS overrides; 0 or 64 turns lanes off). */
+static int vector_lanes(LLVMTargetMachineRef tm, int real_bytes)
+{
+    char *fs = LLVMGetTargetMachineFeatureString(tm);
+    int bits = has_feature(fs, "+avx512f") ? 512 : has_feature(fs, "+avx") ? 256 : 128;
+    LLVMDisposeMessage(fs);
+    const char *env = getenv("PLASTCC_VECTOR_BITS");
+    if (env && *env) bits = atoi(env);
+    int lanes = bits / (8 * real_bytes);
+    return lanes < 2 ? 1 : lanes > 64 ? 64 : lanes;
+}
+
+LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const lower_kernel *const *ks, int n,
+                          emit_precision prec, const char *source, char *err, size_t errlen)
+{
+    lmod g;
+    memset(&g, 0, sizeof g);
+    g.ctx = ctx;
+    g.prec = prec;
+    g.err = err;
+    g.errlen = errlen;
+    g.m = LLVMModuleCreateWithNameInContext(source, ctx);
+    LLVMSetSourceFileName(g.m, source, strlen(source));
+    char *triple = LLVMGetTargetMachineTriple(tm);
+    LLVMSetTarget(g.m, triple);
+    LLVMDisposeMessage(triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(g.m, td);
+    LLVMDisposeTargetData(td);
+    make_types(&g);
+    g.lanes = vector_lanes(tm, g.real_bytes);
+    for (int k = 0; k < n && !g.failed; k++) gen_kernel(&g, ks[k]);
+    char *msg = NULL;
+    if (!g.failed && LLVMVerifyModule(g.m, LLVMReturnStatusAction, &msg)) {
+        snprintf(err, errlen, "the generated LLVM IR does not verify: %.400s", msg ? msg : "");
+        g.failed = 1;
+    }
+    if (msg) LLVMDisposeMessage(msg);
+    if (g.failed) { LLVMDisposeModule(g.m); return NULL; }
+    return g.m;
+}
+
+int llgen_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t errlen)
+{
+    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
+    LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
+    LLVMPassBuilderOptionsSetLoopUnrolling(opts, 1);
+    LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", tm, opts);
+    LLVMDisposePassBuilderOptions(opts);
+    if (!e) return 0;
+    char *msg = LLVMGetErrorMessage(e);   /* consumes E */
+    snprintf(err, errlen, "LLVM optimisation failed: %s", msg);
+    LLVMDisposeErrorMessage(msg);
+    return -1;
+}
+
+int llgen_write_object(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *path, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (!LLVMTargetMachineEmitToFile(tm, m, (char *)path, LLVMObjectFile, &msg)) return 0;
+    snprintf(err, errlen, "cannot write %s: %s", path, msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return -1;
+}

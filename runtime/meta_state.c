@@ -1,0 +1,102 @@
+/* meta_state — the meta-parameters and the optimiser's state, and their
+ * file form: DIR/meta-state.txt, one "rule index value phi m v scale" line
+ * per meta-parameter with %.17g (exact round trip), written atomically. */
+#include "config.h"
+#include "train_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+double **meta_alloc(const plast_net *N)
+{
+    double **a = calloc((size_t)N->n_rules + 1, sizeof *a);
+    for (int r = 0; r < N->n_rules; r++) a[r] = calloc((size_t)N->rules[r].n_meta + 1, sizeof(double));
+    return a;
+}
+
+void meta_zero(const plast_net *N, double **a)
+{
+    for (int r = 0; r < N->n_rules; r++) memset(a[r], 0, (size_t)N->rules[r].n_meta * sizeof(double));
+}
+
+void meta_free(const plast_net *N, double **a)
+{
+    if (!a) return;
+    for (int r = 0; r < N->n_rules; r++) free(a[r]);
+    free(a);
+}
+
+int meta_state_init(meta_state *S, const plast_net *N, const plast_train_opts *o)
+{
+    memset(S, 0, sizeof *S);
+    S->theta = meta_alloc(N); S->phi = meta_alloc(N); S->m = meta_alloc(N); S->v = meta_alloc(N);
+    S->scale = meta_alloc(N);
+    for (int r = 0; r < N->n_rules; r++) {
+        for (int k = 0; k < N->rules[r].n_meta; k++) {
+            double s = o->scale && o->scale[r] ? o->scale[r][k] : 1;
+            S->scale[r][k] = s > 0 ? s : 1;
+            S->theta[r][k] = N->rules[r].init[k];
+            S->phi[r][k] = S->theta[r][k] / S->scale[r][k];
+        }
+    }
+    return 0;
+}
+
+void meta_state_free(meta_state *S, const plast_net *N)
+{
+    meta_free(N, S->theta); meta_free(N, S->phi); meta_free(N, S->m); meta_free(N, S->v); meta_free(N, S->scale);
+    memset(S, 0, sizeof *S);
+}
+
+int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/meta-state.txt", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) { snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno)); return -1; }
+    fprintf(f, "plast-meta-state 1\nepisode %d\nadam_steps %ld\nrules %d\n", S->episode, S->t, N->n_rules);
+    for (int r = 0; r < N->n_rules; r++) {
+        fprintf(f, "rule %s %d\n", N->rules[r].name, N->rules[r].n_meta);
+        for (int k = 0; k < N->rules[r].n_meta; k++)
+            fprintf(f, "%d %.17g %.17g %.17g %.17g %.17g\n", k, S->theta[r][k], S->phi[r][k], S->m[r][k], S->v[r][k],
+                    S->scale[r][k]);
+    }
+    int bad = ferror(f);
+    bad |= fflush(f) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen)
+{
+    char path[4096], name[256];
+    snprintf(path, sizeof path, "%s/meta-state.txt", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) { snprintf(err, errlen, "cannot resume: %s: %s", path, strerror(errno)); return -1; }
+    int version = 0, n_rules = -1, ok = 1;
+    ok &= fscanf(f, "plast-meta-state %d episode %d adam_steps %ld rules %d", &version, &S->episode, &S->t, &n_rules) == 4;
+    ok &= version == 1 && n_rules == N->n_rules;
+    for (int r = 0; ok && r < N->n_rules; r++) {
+        int n_meta = -1;
+        ok &= fscanf(f, " rule %255s %d", name, &n_meta) == 2;
+        ok &= ok && !strcmp(name, N->rules[r].name) && n_meta == N->rules[r].n_meta;
+        for (int k = 0; ok && k < n_meta; k++) {
+            int idx;
+            ok &= fscanf(f, "%d %lg %lg %lg %lg %lg", &idx, &S->theta[r][k], &S->phi[r][k], &S->m[r][k], &S->v[r][k],
+                         &S->scale[r][k]) == 6 && idx == k;
+        }
+    }
+    fclose(f);
+    if (!ok) {
+        snprintf(err, errlen, "cannot resume: %s is corrupt or belongs to another experiment", path);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,269 @@
+/* train — meta-training: episodes of sampled tasks, the averaged exact
+ * meta-gradient, and Adam on the meta-parameters.
+ *
+ * Episode e runs a meta-batch of M tasks (task g = e*M + m, in parallel
+ * threads); every random draw of task g comes from the stream
+ * (seed, g, purpose), and gradients are averaged in task order, so results do
+ * not depend on the thread count.  Meta-step (theta = s * phi, Adam on phi):
+ *   g_phi = s * mean_m d loss_m / d theta              (the meta-loss gradient)
+ *   g_phi *= min(1, clip / |g_phi|)                    (clipping, when clip > 0)
+ *   g_phi += s * l1 * sign(theta)   on `l1` entries    (subgradient L1, the paper's)
+ *   lr_e = lr * warmup(e) * schedule(e)
+ *   Adam(beta1 0.9, beta2 0.999, eps 1e-8) moves phi;  fixed entries never move
+ *   proximal L1: phi = sign(phi) max(|phi| - lr_e * l1 * s, 0) on `l1` entries
+ *   theta = clamp(s * phi, lo, hi)
+ * The meta-state (theta, phi, Adam moments, step) is written atomically every
+ * checkpoint_every episodes; a resumed run continues bit for bit.
+ */
+#include "config.h"
+#include "plast.h"
+#include "data.h"
+#include "rng.h"
+#include "task.h"
+#include "train_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static void set_error(plast_train_result *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->what, sizeof r->what, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- weights of a task ---- */
+
+/* W_l (and the feedback matrices) of task G, in the runtime's layouts. */
+static void init_weights(const plast_net *N, const plast_train_opts *o, uint64_t g, double **W, double **B)
+{
+    plast_rng rw = plast_rng_stream(o->seed, g, PLAST_RNG_INIT_W), rb = plast_rng_stream(o->seed, g, PLAST_RNG_INIT_B);
+    for (int l = 1; l <= N->n_layers; l++) {
+        size_t fan_in = (size_t)N->size[l - 1], fan_out = (size_t)N->size[l];
+        size_t bpost = N->feedback == PLAST_FB_DIRECT ? (size_t)N->size[N->n_layers] : fan_out;
+        double a = o->init == PLAST_INIT_XAVIER ? sqrt(6.0 / (double)(fan_in + fan_out)) : o->init_arg;
+        double ab = o->init == PLAST_INIT_XAVIER ? sqrt(6.0 / (double)(fan_in + bpost)) : o->init_arg;
+        for (size_t k = 0; k < fan_in * fan_out; k++)
+            W[l - 1][k] = o->init == PLAST_INIT_NORMAL ? a * plast_rng_normal(&rw) : a * (2 * plast_rng_uniform(&rw) - 1);
+        if (!B[l - 1]) continue;
+        for (size_t k = 0; k < fan_in * bpost; k++)
+            B[l - 1][k] = o->init == PLAST_INIT_NORMAL ? ab * plast_rng_normal(&rb) : ab * (2 * plast_rng_uniform(&rb) - 1);
+    }
+}
+
+/* ---- one task of a meta-batch ---- */
+
+typedef struct task_result {
+    double loss, accuracy;
+    double **grad;          /* [n_rules][n_meta] */
+    int failed, nonfinite;
+    char what[256];
+} task_result;
+
+static void run_task(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
+                     const plast_train_opts *o, const double *const *theta, uint64_t g, task_result *res)
+{
+    plast_task task;
+    char err[256];
+    double *W[PLAST_MAX_LAYERS] = { 0 }, *B[PLAST_MAX_LAYERS] = { 0 };
+    if (plast_task_sample_indexed(data, ci, o->ways, o->k_train, o->q_query, o->seed, g, &task, err, sizeof err) < 0) {
+        snprintf(res->what, sizeof res->what, "%s", err);
+        res->failed = 1;
+        return;
+    }
+    for (int l = 1; l <= N->n_layers; l++) {
+        size_t bpost = N->feedback == PLAST_FB_DIRECT ? (size_t)N->size[N->n_layers] : (size_t)N->size[l];
+        W[l - 1] = malloc((size_t)N->size[l] * N->size[l - 1] * sizeof(double));
+        if (N->feedback == PLAST_FB_RANDOM || N->feedback == PLAST_FB_DIRECT)
+            B[l - 1] = malloc(bpost * N->size[l - 1] * sizeof(double));
+    }
+    init_weights(N, o, g, W, B);
+    int n_train = o->ways * o->k_train;
+    plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
+                              o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
+    plast_episode_opts eo = { o->inner_checkpoint, 1 };
+    plast_episode_out out;
+    memset(&out, 0, sizeof out);
+    out.grad = res->grad;
+    if (plast_episode(N, (const double *const *)W, (const double *const *)B, theta, &ed, &eo, &out) < 0) {
+        snprintf(res->what, sizeof res->what, "%s", out.what);
+        res->failed = 1;
+        res->nonfinite = out.nonfinite;
+    }
+    res->loss = out.meta_loss;
+    res->accuracy = out.accuracy;
+    for (int l = 0; l < N->n_layers; l++) { free(W[l]); free(B[l]); }
+    plast_task_free(&task);
+}
+
+/* ---- the meta-optimiser ---- */
+
+static double learning_rate(const plast_train_opts *o, int e)
+{
+    double lr = o->lr;
+    if (o->warmup > 0 && e < o->warmup) lr *= (double)(e + 1) / o->warmup;
+    if (o->schedule == PLAST_SCHEDULE_STEP && o->sched_every > 0) lr *= pow(o->sched_gamma, (double)(e / o->sched_every));
+    if (o->schedule == PLAST_SCHEDULE_COSINE && o->episodes > 0) lr *= 0.5 * (1 + cos(M_PI * e / o->episodes));
+    return lr;
+}
+
+/* One Adam step of the meta-state from the averaged gradient G (theta space). */
+void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *o, double **G, int e,
+                     double *grad_norm, int *clipped)
+{
+    double norm2 = 0;
+    for (int r = 0; r < N->n_rules; r++)
+        for (int k = 0; k < N->rules[r].n_meta; k++) {
+            if (N->rules[r].fixed[k]) continue;
+            double gp = S->scale[r][k] * G[r][k];
+            norm2 += gp * gp;
+        }
+    double norm = sqrt(norm2), factor = o->clip > 0 && norm > o->clip ? o->clip / norm : 1;
+    *grad_norm = norm;
+    *clipped = factor < 1;
+    double lr = learning_rate(o, e);
+    S->t++;
+    double c1 = 1 - pow(0.9, S->t), c2 = 1 - pow(0.999, S->t);
+    for (int r = 0; r < N->n_rules; r++) {
+        const plast_rule *R = &N->rules[r];
+        for (int k = 0; k < R->n_meta; k++) {
+            if (R->fixed[k]) continue;
+            double s = S->scale[r][k], gp = s * G[r][k] * factor;
+            if (R->l1[k] && !o->l1_prox && S->theta[r][k] != 0) gp += s * o->l1 * (S->theta[r][k] > 0 ? 1 : -1);
+            S->m[r][k] = 0.9 * S->m[r][k] + 0.1 * gp;
+            S->v[r][k] = 0.999 * S->v[r][k] + 0.001 * gp * gp;
+            S->phi[r][k] -= lr * (S->m[r][k] / c1) / (sqrt(S->v[r][k] / c2) + 1e-8);
+            if (R->l1[k] && o->l1_prox) {
+                double tau = lr * o->l1 * s, a = fabs(S->phi[r][k]);
+                S->phi[r][k] = a <= tau ? 0 : (S->phi[r][k] > 0 ? a - tau : tau - a);
+            }
+            double th = s * S->phi[r][k];
+            double lo = R->lo ? R->lo[k] : -INFINITY, hi = R->hi ? R->hi[k] : INFINITY;
+            if (th < lo) { th = lo; S->phi[r][k] = lo / s; }
+            if (th > hi) { th = hi; S->phi[r][k] = hi / s; }
+            S->theta[r][k] = th;
+        }
+    }
+}
+
+/* ---- the loop ---- */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Runs the M tasks of episode E in parallel; returns 0, or -1 for a failure
+ * that stops the run (data errors, or a NaN without nonfinite_skip). */
+static int run_episode(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
+                       const plast_train_opts *o, meta_state *S, int e, task_result *tr)
+{
+    int M = o->meta_batch > 0 ? o->meta_batch : 1;
+    for (int m = 0; m < M; m++) {
+        tr[m].failed = tr[m].nonfinite = 0;
+        tr[m].what[0] = '\0';
+    }
+    #pragma omp parallel for schedule(dynamic, 1) if (M > 1)
+    for (int m = 0; m < M; m++)
+        run_task(N, data, ci, o, (const double *const *)S->theta, (uint64_t)e * (uint64_t)M + (uint64_t)m, &tr[m]);
+    return 0;
+}
+
+int plast_train(const plast_net *N, const plast_dataset *data, const plast_train_opts *o, plast_train_result *res)
+{
+    memset(res->what, 0, sizeof res->what);
+    res->episodes_done = 0;
+    res->nonfinite_skipped = 0;
+    char err[256];
+    if (o->ways < 1 || o->k_train < 1 || o->q_query < 1 || o->batch < 1 || o->episodes < 0) {
+        set_error(res, "tasks need ways, train and query of at least 1, and a batch of at least 1");
+        return -1;
+    }
+    if (o->ways > N->size[N->n_layers]) {
+        set_error(res, "%d-way tasks need %d output neurons; the network has %d", o->ways, o->ways, N->size[N->n_layers]);
+        return -1;
+    }
+    if ((size_t)N->size[0] != data->dim) {
+        set_error(res, "the data have %zu features per sample, but the network's input layer has %d", data->dim, N->size[0]);
+        return -1;
+    }
+#ifdef _OPENMP
+    if (o->threads > 0) omp_set_num_threads(o->threads);
+#endif
+    plast_class_index ci;
+    if (plast_class_index_build(data, &ci, err, sizeof err) < 0) { set_error(res, "%s", err); return -1; }
+    meta_state S;
+    if (meta_state_init(&S, N, o) < 0) { set_error(res, "out of memory"); plast_class_index_free(&ci); return -1; }
+    int first = 0, rc = 0;
+    train_log log;
+    if (o->resume && meta_state_load(&S, N, o->out_dir, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }
+    first = S.episode;
+    if (rc == 0 && train_log_open(&log, N, o, first, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }
+    int M = o->meta_batch > 0 ? o->meta_batch : 1;
+    task_result *tr = calloc((size_t)M, sizeof *tr);
+    double **G = meta_alloc(N);
+    for (int m = 0; m < M; m++) tr[m].grad = meta_alloc(N);
+    double t_start = now();
+    for (int e = first; rc == 0 && e < o->episodes; e++) {
+        double t0 = now();
+        run_episode(N, data, &ci, o, &S, e, tr);
+        int bad = -1;
+        for (int m = 0; m < M && bad < 0; m++) if (tr[m].failed) bad = m;
+        if (bad >= 0 && !(tr[bad].nonfinite && o->nonfinite_skip)) {
+            set_error(res, "episode %d: %s", e, tr[bad].what);
+            rc = -1;
+            break;
+        }
+        if (bad >= 0) {
+            res->nonfinite_skipped++;
+            train_log_skip(&log, e, tr[bad].what);
+            S.episode = e + 1;
+            continue;
+        }
+        double loss = 0, acc = 0, grad_norm;
+        int clipped;
+        meta_zero(N, G);
+        for (int m = 0; m < M; m++) {
+            loss += tr[m].loss / M;
+            acc += tr[m].accuracy / M;
+            for (int r = 0; r < N->n_rules; r++)
+                for (int k = 0; k < N->rules[r].n_meta; k++) G[r][k] += tr[m].grad[r][k] / M;
+        }
+        plast_meta_step(&S, N, o, G, e, &grad_norm, &clipped);
+        S.episode = e + 1;
+        res->last_loss = loss;
+        res->last_accuracy = acc;
+        train_log_row(&log, &S, e, loss, acc, grad_norm, clipped, learning_rate(o, e), now() - t0);
+        train_progress(o, e + 1 - first, o->episodes - first, e + 1, o->episodes, loss, acc, now() - t_start);
+        if (o->out_dir && o->checkpoint_every > 0 && (e + 1) % o->checkpoint_every == 0 &&
+            meta_state_save(&S, N, o->out_dir, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }
+    }
+    train_progress_end(o);
+    /* saved on a failure too: the state of the last good episode stays resumable */
+    if (o->out_dir && S.episode > first && meta_state_save(&S, N, o->out_dir, err, sizeof err) < 0 && rc == 0) {
+        set_error(res, "%s", err);
+        rc = -1;
+    }
+    train_log_close(&log);
+    res->episodes_done = S.episode;
+    for (int r = 0; r < N->n_rules && res->meta; r++)
+        memcpy(res->meta[r], S.theta[r], (size_t)N->rules[r].n_meta * sizeof(double));
+    for (int m = 0; m < M; m++) meta_free(N, tr[m].grad);
+    free(tr);
+    meta_free(N, G);
+    meta_state_free(&S, N);
+    plast_class_index_free(&ci);
+    return rc;
+}

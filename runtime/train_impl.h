@@ -1,0 +1,48 @@
+/* train_impl — what the parts of the meta-trainer share: the meta-state
+ * (meta_state.c), the log and progress line (train_log.c).  Internal. */
+#ifndef PLAST_TRAIN_IMPL_H
+#define PLAST_TRAIN_IMPL_H
+
+#include <stdio.h>
+#include "plast.h"
+
+typedef struct meta_state {
+    double **theta, **phi, **m, **v, **scale;   /* [n_rules][n_meta] */
+    long t;                                      /* Adam steps taken */
+    int episode;                                 /* episodes done */
+} meta_state;
+
+double **meta_alloc(const plast_net *N);
+void meta_zero(const plast_net *N, double **a);
+void meta_free(const plast_net *N, double **a);
+
+int meta_state_init(meta_state *S, const plast_net *N, const plast_train_opts *o);
+void meta_state_free(meta_state *S, const plast_net *N);
+/* DIR/meta-state.txt, written to a temporary file and renamed. */
+int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
+int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
+
+void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *o, double **G, int e,
+                     double *grad_norm, int *clipped);
+
+typedef struct train_log {
+    FILE *f;
+    int n_cols;                /* meta-parameter columns */
+    int col_rule[256], col_k[256];
+} train_log;
+
+/* Opens DIR/log.csv: a new file with its header, or, resuming at episode
+ * FIRST, the old one cut after the rows of episodes before FIRST. */
+int train_log_open(train_log *L, const plast_net *N, const plast_train_opts *o, int first, char *err, size_t errlen);
+void train_log_row(train_log *L, const meta_state *S, int e, double loss, double acc, double grad_norm,
+                   int clipped, double lr, double seconds);
+void train_log_skip(train_log *L, int e, const char *why);
+void train_log_close(train_log *L);
+
+/* The progress line: redrawn in place on a terminal, a plain line every few
+ * seconds otherwise, nothing when quiet. */
+void train_progress(const plast_train_opts *o, int done, int todo, int episode, int total, double loss, double acc,
+                    double elapsed);
+void train_progress_end(const plast_train_opts *o);
+
+#endif

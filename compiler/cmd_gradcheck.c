@@ -19,14 +19,15 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: plastcc gradcheck FILE [--backend c] [--seed N] [--verbose]\n"
+    "usage: plastcc gradcheck FILE [--backend jit|c] [--seed N] [--verbose]\n"
     "\n"
     "Checks the adjoint kernel of every rule and model in FILE against central\n"
     "finite differences of its forward kernel, in double precision, at random points\n"
     "(n_pre=5, n_post=4, batch=3).  Reports the maximum relative error per\n"
     "input; exits 1 if any value fails |a-n| <= 1e-5 + 1e-3|n|.\n"
     "\n"
-    "  --backend c        compile the emitted C with the system compiler (default)\n"
+    "  --backend jit      compile the kernels with the LLVM JIT (default)\n"
+    "  --backend c        compile the emitted C with the system compiler\n"
     "  --seed N           seed of the random points (default 1)\n"
     "  --verbose          print every compared value\n";
 
@@ -188,9 +189,13 @@ int cmd_gradcheck(int argc, char **argv)
     if (driver_wants_help(argc, argv, usage)) return 0;
     const char *file = NULL;
     gc_state g = { 1, 0 };
+    int use_jit = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
-            if (strcmp(argv[++i], "c")) return driver_usage_error(usage, "unknown backend '%s'", argv[i]);
+            const char *b = argv[++i];
+            if (!strcmp(b, "jit")) use_jit = 1;
+            else if (!strcmp(b, "c")) use_jit = 0;
+            else return driver_usage_error(usage, "unknown backend '%s'", b);
         } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) g.rng = strtoull(argv[++i], NULL, 10) * 2 + 1;
         else if (!strcmp(argv[i], "--verbose")) g.verbose = 1;
         else if (argv[i][0] == '-' && argv[i][1]) return driver_usage_error(usage, "unknown option '%s'", argv[i]);
@@ -200,7 +205,7 @@ int cmd_gradcheck(int argc, char **argv)
     compiled_unit *u = pipeline_compile(file, 1);
     if (!u) { driver_report_errors(); return 1; }
     char err[512];
-    backend_module *m = backend_load_c(u, file, PREC_DOUBLE, err, sizeof err);
+    backend_module *m = (use_jit ? backend_load_jit : backend_load_c)(u, file, PREC_DOUBLE, err, sizeof err);
     if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
     int failed = 0;
     const lower_kernel **list;

@@ -86,8 +86,9 @@ static void fill_opts(const sema_experiment *x, const sema_model *m, const run_a
     o->diag_alignment = x->diag_alignment;
 }
 
-/* Per-parameter scales given in the experiment (`scale PARAM [..]`). */
-static double **scales(const sema_experiment *x, const bound_net *bn)
+/* Per-parameter scales given in the experiment (`scale PARAM [..]`); rules
+ * with `scale PARAM auto` are marked in AUTO. */
+static double **scales(const sema_experiment *x, const bound_net *bn, unsigned char *autos)
 {
     double **s = calloc(PLAST_MAX_LAYERS, sizeof *s);
     for (int r = 0; r < bn->net.n_rules; r++) {
@@ -95,7 +96,9 @@ static double **scales(const sema_experiment *x, const bound_net *bn)
         for (int k = 0; k < bn->rules[r].n_meta; k++) s[r][k] = 1;
         for (int i = 0; i < x->n_scales; i++) {
             const sema_scale *sc = &x->scales[i];
-            if (bn->compiled[r]->rule != sc->rule_ptr || !sc->values) continue;
+            if (bn->compiled[r]->rule != sc->rule_ptr) continue;
+            if (sc->is_auto) autos[r] = 1;
+            if (!sc->values) continue;
             const sema_param *prm = &sc->rule_ptr->params[sc->param];
             for (int k = 0; k < (prm->size ? prm->size : 1); k++) s[r][prm->offset + k] = sc->values[k];
         }
@@ -104,7 +107,7 @@ static double **scales(const sema_experiment *x, const bound_net *bn)
 }
 
 static int write_outputs(const char *dir, const compiled_unit *u, const bound_net *bn, double **meta,
-                         const char *file, const char *exp, int episodes)
+                         double **scale, const char *file, const char *exp, int episodes)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/learned.rule", dir);
@@ -115,10 +118,10 @@ static int write_outputs(const char *dir, const compiled_unit *u, const bound_ne
     fclose(f);
     snprintf(path, sizeof path, "%s/meta.csv", dir);
     if (!(f = fopen(path, "w"))) { fprintf(stderr, "plastcc: cannot write %s: %s\n", path, strerror(errno)); return -1; }
-    fputs("rule,name,value\n", f);
+    fputs("rule,name,value,scale\n", f);
     for (int r = 0; r < bn->net.n_rules; r++)
         for (int k = 0; k < bn->rules[r].n_meta; k++)
-            fprintf(f, "%s,%s,%.17g\n", bn->rules[r].name, bn->rules[r].meta_name[k], meta[r][k]);
+            fprintf(f, "%s,%s,%.17g,%.6g\n", bn->rules[r].name, bn->rules[r].meta_name[k], meta[r][k], scale[r][k]);
     fclose(f);
     char err[512];
     if (plast_plot_log(dir, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); return -1; }
@@ -168,25 +171,31 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
         bind_free(&bn);
         return 1;
     }
-    double **sc = scales(x, &bn);
+    unsigned char autos[PLAST_MAX_LAYERS] = { 0 };
+    double **sc = scales(x, &bn, autos);
     o.scale = sc;
-    double *meta[PLAST_MAX_LAYERS] = { 0 };
-    for (int r = 0; r < bn.net.n_rules; r++) meta[r] = calloc((size_t)bn.rules[r].n_meta + 1, sizeof(double));
+    o.auto_scale = autos;
+    double *meta[PLAST_MAX_LAYERS] = { 0 }, *used[PLAST_MAX_LAYERS] = { 0 };
+    for (int r = 0; r < bn.net.n_rules; r++) {
+        meta[r] = calloc((size_t)bn.rules[r].n_meta + 1, sizeof(double));
+        used[r] = calloc((size_t)bn.rules[r].n_meta + 1, sizeof(double));
+    }
     plast_train_result res;
     memset(&res, 0, sizeof res);
     res.meta = meta;
+    res.scale = used;
     int rc = plast_train(&bn.net, &data, &o, &res);
     if (rc < 0) fprintf(stderr, "plastcc: run stopped: %s\n", res.what);
     if (res.episodes_done > 0) {
         if (rc < 0) fprintf(stderr, "plastcc: the log and meta-state of the %d episodes before are kept in %s\n",
                             res.episodes_done, dir);
-        if (write_outputs(dir, u, &bn, meta, a->file, x->name, res.episodes_done) < 0) rc = -1;
+        if (write_outputs(dir, u, &bn, meta, used, a->file, x->name, res.episodes_done) < 0) rc = -1;
         int rows;
         double acc = recent_accuracy(dir, 50, &rows);
         printf("%s: %d episodes, mean meta-accuracy over the last %d: %.4f\n", x->name, res.episodes_done, rows, acc);
         printf("results in %s/ (log.csv, learned.rule, meta-accuracy.svg, meta-loss.svg, meta-params.svg)\n", dir);
     }
-    for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(sc[r]); }
+    for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(sc[r]); free(used[r]); }
     free(sc);
     plast_dataset_free(&data);
     bind_free(&bn);

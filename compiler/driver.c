@@ -19,6 +19,8 @@ static const char usage_main[] =
     "commands:\n"
     "  check FILE...        parse and check rule files; exit 0 when all are valid\n"
     "  emit-c FILE          the rules' forward and adjoint kernels as C99 + OpenMP\n"
+    "  emit-llvm FILE       the same kernels as LLVM IR for the host\n"
+    "  compile FILE -o OUT  the same kernels as a native object (-shared: a .so)\n"
     "  gradcheck FILE       check every adjoint kernel against finite differences\n"
     "  run FILE             meta-train an experiment: log, learned rule, plots\n"
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
@@ -107,6 +109,8 @@ static int cmd_check(int argc, char **argv)
 static const struct { const char *name; int (*run)(int, char **); } commands[] = {
     { "check", cmd_check },
     { "emit-c", cmd_emit_c },
+    { "emit-llvm", cmd_emit_llvm },
+    { "compile", cmd_compile },
     { "gradcheck", cmd_gradcheck },
     { "episode", cmd_episode },
     { "run", cmd_run },

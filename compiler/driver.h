@@ -12,6 +12,8 @@ void driver_report_errors(void);
 
 /* The subcommands. */
 int cmd_emit_c(int argc, char **argv);
+int cmd_emit_llvm(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_episode(int argc, char **argv);
 int cmd_run(int argc, char **argv);

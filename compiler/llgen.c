@@ -1172,3 +1172,31 @@ int llgen_write_object(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *pat
     LLVMDisposeMessage(msg);
     return -1;
 }
+
+int llgen_write(const lower_kernel *const *ks, int n, emit_precision prec, const char *source, llgen_output what,
+                int optimize, const char *path, char *err, size_t errlen)
+{
+    int rc = -1;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef m = NULL;
+    LLVMTargetMachineRef tm = llgen_host_machine(1, err, errlen);
+    if (!tm) goto out;
+    if (!(m = llgen_build(ctx, tm, ks, n, prec, source, err, errlen))) goto out;
+    if (optimize && llgen_optimize(m, tm, err, errlen)) goto out;
+    if (what == LLGEN_OBJECT) {
+        rc = llgen_write_object(m, tm, path, err, errlen);
+    } else {
+        char *text = LLVMPrintModuleToString(m);
+        FILE *f = path ? fopen(path, "w") : stdout;
+        int ok = f && fputs(text, f) >= 0;
+        if (f) ok &= path ? fclose(f) == 0 : fflush(f) == 0;
+        if (ok) rc = 0;
+        else snprintf(err, errlen, "cannot write %s", path ? path : "to standard output");
+        LLVMDisposeMessage(text);
+    }
+out:
+    if (m) LLVMDisposeModule(m);
+    if (tm) LLVMDisposeTargetMachine(tm);
+    LLVMContextDispose(ctx);
+    return rc;
+}

@@ -57,4 +57,12 @@ int llgen_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t e
 /* Writes M as a native object file to PATH.  0, or -1 with ERR set. */
 int llgen_write_object(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *path, char *err, size_t errlen);
 
+/* The whole path for plastcc emit-llvm and compile: the kernels, built in a
+ * context of their own for the host (position-independent), optimised
+ * unless OPTIMIZE is 0, written to PATH as textual IR (PATH NULL: standard
+ * output) or as a native object.  0, or -1 with ERR set. */
+typedef enum { LLGEN_IR, LLGEN_OBJECT } llgen_output;
+int llgen_write(const lower_kernel *const *ks, int n, emit_precision prec, const char *source, llgen_output what,
+                int optimize, const char *path, char *err, size_t errlen);
+
 #endif

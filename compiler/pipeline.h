@@ -45,11 +45,6 @@ void pipeline_free(compiled_unit *u);
  * errors; NULL with *NOT_FOUND set when there is no such experiment. */
 compiled_unit *pipeline_compile_experiment(const char *path, const char *name, int *not_found);
 
-/* Every lowered kernel of U in emission order (each rule's fwd, then its
- * adj; later the models' kernels): *LIST is malloc'ed, the kernels stay
- * owned by U.  Every back end walks this list. */
-int pipeline_kernels(const compiled_unit *u, const lower_kernel ***list);
-
 /* Writes every kernel of U as one C file. */
 void pipeline_emit_c(FILE *out, const compiled_unit *u, const char *source, emit_precision prec);
 

@@ -445,3 +445,50 @@ int plast_episode(const plast_net *net, const double *const *W0, const double *c
     teardown(&E);
     return rc;
 }
+
+/* ---- term magnitudes (for the per-term scale of the meta-optimiser) ---- */
+
+int plast_term_magnitudes(const plast_net *net, const double *const *W0, const double *const *B,
+                          const double *const *meta, const plast_episode_data *data, int rule, double *mag,
+                          char *err, size_t errlen)
+{
+    ep E;
+    plast_episode_out out;
+    memset(&E, 0, sizeof E);
+    memset(&out, 0, sizeof out);
+    E.net = net; E.data = data; E.meta = meta; E.out = &out;
+    int n_meta = net->rules[rule].n_meta, rc = setup(&E);
+    for (int l = 0; l < E.L; l++) E.B[l] = B ? B[l] : NULL;
+    double *W = alloc(&E, E.w_total), *dW = alloc(&E, E.w_total), *unit_dw = alloc(&E, E.w_total);
+    double *loss = alloc(&E, (size_t)data->batch), *sig = alloc(&E, sig_doubles(&E, data->batch));
+    double *unit = alloc(&E, (size_t)n_meta), *sumsq = alloc(&E, (size_t)n_meta);
+    long count = 0;
+    layer_sig S[PLAST_MAX_LAYERS + 1];
+    sig_bind(&E, sig, data->batch, S);
+    for (int l = 1; rc == 0 && l <= E.L; l++)
+        memcpy(W + E.woff[l], W0[l - 1], (size_t)E.n[l] * E.n[l - 1] * sizeof(double));
+    for (int t = 0; rc == 0 && t < data->steps; t++) {
+        rc = step_forward(&E, t, W, S, dW, loss);
+        for (int l = 1; rc == 0 && l <= E.L; l++) {
+            if (net->rule_of[l - 1] != rule) continue;
+            for (int k = 0; rc == 0 && k < n_meta; k++) {
+                memset(unit, 0, (size_t)n_meta * sizeof(double));
+                unit[k] = 1;
+                kbind b[10];
+                int nb = rule_binds(&E, W, S, l, b);
+                b[nb - 1].ptr = unit;   /* meta is the last binding */
+                b[nb++] = (kbind){ "dw", unit_dw };
+                rc = kcall(&E, net->rules[rule].fwd, E.n[l - 1], E.n[l], data->batch, b, nb);
+                size_t n = (size_t)E.n[l] * E.n[l - 1];
+                for (size_t q = 0; q < n; q++) sumsq[k] += unit_dw[q] * unit_dw[q];
+                if (k == 0) count += (long)n;
+            }
+        }
+        if (rc == 0) add_update(W, dW, E.w_total);
+    }
+    for (int k = 0; k < n_meta; k++) mag[k] = count ? sqrt(sumsq[k] / count) : 0;
+    if (rc < 0) snprintf(err, errlen, "%s", out.what);
+    free(W); free(dW); free(unit_dw); free(loss); free(sig); free(unit); free(sumsq);
+    teardown(&E);
+    return rc;
+}

@@ -109,6 +109,14 @@ int plast_episode(const plast_net *net, const double *const *W0, const double *c
                   const double *const *meta, const plast_episode_data *data,
                   const plast_episode_opts *opts, plast_episode_out *out);
 
+/* The size of each additive term of rule R per unit coefficient, along an
+ * inner loop from W0 with META: for each meta index k, the RMS over steps
+ * and over the projections using R of dw computed with meta = e_k (for a rule
+ * linear in its coefficients, exactly the term F_k).  MAG: [n_meta]. */
+int plast_term_magnitudes(const plast_net *net, const double *const *W0, const double *const *B,
+                          const double *const *meta, const plast_episode_data *data, int rule, double *mag,
+                          char *err, size_t errlen);
+
 /* ---- meta-training ---- */
 
 struct plast_dataset;   /* data.h: a labelled data set */
@@ -127,6 +135,7 @@ typedef struct plast_train_opts {
     double sched_gamma;
     int nonfinite_skip;              /* 0: a NaN/Inf episode stops the run; 1: skipped and counted */
     double *const *scale;            /* [n_rules] per-meta scale s (theta = s phi), or NULL: 1 */
+    const unsigned char *auto_scale; /* [n_rules] 1: measure s_k = min(1, |F_0| / |F_k|) on a probe task */
     uint64_t seed;
     int init;                        /* PLAST_INIT_* for W and B */
     double init_arg;
@@ -145,6 +154,7 @@ typedef struct plast_train_result {
     int nonfinite_skipped;
     double last_loss, last_accuracy;
     char what[256];                  /* why a run stopped early */
+    double **scale;                  /* [n_rules][n_meta] caller-allocated or NULL: the scales used */
 } plast_train_result;
 
 /* Meta-trains the rules of NET on tasks from DATA.  Returns 0, or -1 with

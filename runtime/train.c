@@ -106,6 +106,52 @@ static void run_task(const plast_net *N, const plast_dataset *data, const plast_
     plast_task_free(&task);
 }
 
+/* ---- per-term scales measured on a probe task ---- */
+
+/* s_k = min(1, |F_0| / |F_k|) for the rules with auto scale: the term sizes
+ * along the inner loop of a probe task (its own random stream), with the
+ * initial meta-parameters.  Entries with |F_k| = 0 keep s_k = 1. */
+static int probe_scales(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
+                        const plast_train_opts *o, meta_state *S, plast_train_result *res)
+{
+    const uint64_t probe = (uint64_t)1 << 62;   /* never a training episode's index */
+    plast_task task;
+    char err[256];
+    if (plast_task_sample_indexed(data, ci, o->ways, o->k_train, o->q_query, o->seed ^ 0x5eed, probe, &task, err, sizeof err) < 0) {
+        set_error(res, "probe task: %s", err);
+        return -1;
+    }
+    double *W[PLAST_MAX_LAYERS] = { 0 }, *B[PLAST_MAX_LAYERS] = { 0 };
+    for (int l = 1; l <= N->n_layers; l++) {
+        size_t bpost = N->feedback == PLAST_FB_DIRECT ? (size_t)N->size[N->n_layers] : (size_t)N->size[l];
+        W[l - 1] = malloc((size_t)N->size[l] * N->size[l - 1] * sizeof(double));
+        if (N->feedback == PLAST_FB_RANDOM || N->feedback == PLAST_FB_DIRECT)
+            B[l - 1] = malloc(bpost * N->size[l - 1] * sizeof(double));
+    }
+    init_weights(N, o, probe, W, B);
+    int n_train = o->ways * o->k_train, rc = 0;
+    plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
+                              o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
+    for (int r = 0; rc == 0 && r < N->n_rules; r++) {
+        if (!o->auto_scale || !o->auto_scale[r]) continue;
+        int n = N->rules[r].n_meta;
+        double *mag = calloc((size_t)n + 1, sizeof(double));
+        rc = plast_term_magnitudes(N, (const double *const *)W, (const double *const *)B,
+                                   (const double *const *)S->theta, &ed, r, mag, err, sizeof err);
+        if (rc < 0) set_error(res, "probe task: %s", err);
+        for (int k = 0; rc == 0 && k < n; k++) {
+            if (N->rules[r].fixed[k] || mag[k] <= 0 || !isfinite(mag[k])) continue;
+            double s = mag[0] > 0 ? mag[0] / mag[k] : 1;
+            S->scale[r][k] = s < 1 ? s : 1;
+            S->phi[r][k] = S->theta[r][k] / S->scale[r][k];
+        }
+        free(mag);
+    }
+    for (int l = 0; l < N->n_layers; l++) { free(W[l]); free(B[l]); }
+    plast_task_free(&task);
+    return rc;
+}
+
 /* ---- the meta-optimiser ---- */
 
 static double learning_rate(const plast_train_opts *o, int e)
@@ -209,6 +255,9 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
     int first = 0, rc = 0;
     train_log log;
     if (o->resume && meta_state_load(&S, N, o->out_dir, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }
+    if (rc == 0 && !o->resume && o->auto_scale) rc = probe_scales(N, data, &ci, o, &S, res);
+    for (int r = 0; rc == 0 && res->scale && r < N->n_rules; r++)
+        memcpy(res->scale[r], S.scale[r], (size_t)N->rules[r].n_meta * sizeof(double));
     first = S.episode;
     if (rc == 0 && train_log_open(&log, N, o, first, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }
     int M = o->meta_batch > 0 ? o->meta_batch : 1;

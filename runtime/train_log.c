@@ -29,7 +29,8 @@ static int truncate_rows(const char *path, int first, char *err, size_t errlen)
     long keep = 0;
     int lineno = 0;
     while (fgets(line, sizeof line, f)) {
-        if (lineno++ > 0 && atoi(line) >= first) break;
+        if (!strchr(line, '\n')) break;                  /* a row cut off by a kill */
+        if (lineno++ > 0 && atoi(line) >= first) break;  /* logged after the saved state */
         keep = ftell(f);
     }
     fclose(f);

@@ -37,3 +37,7 @@ fuzz:
 	@echo "fuzz: no clang found by configure (FUZZ_CC); install clang and reconfigure"
 endif
 .PHONY: fuzz
+
+# The runtime seen from the command line: episodes against PyTorch, runs.
+TESTS += tests/episode.sh tests/run.sh
+EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule

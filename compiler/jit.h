@@ -1,0 +1,42 @@
+/* jit — kernels compiled into this process by LLVM's ORC LLJIT.
+ *
+ * Object lifecycle (one jit_module per compiled unit):
+ *   jit_load(ks, n, ...)
+ *       1. a host target machine (llgen_host_machine), used to optimise and
+ *          disposed before returning;
+ *       2. a ThreadSafeContext; the module is built in its LLVMContext by
+ *          llgen_build (verified with LLVMVerifyModule there) and optimised
+ *          with default<O3>;
+ *       3. an LLJIT for the host (JITTargetMachineBuilder::detectHost: the
+ *          host CPU and its features), its main JITDylib given a
+ *          DynamicLibrarySearchGenerator for the process, so the kernels'
+ *          calls to libm (exp, tanh, log1p, ...) and libgomp (GOMP_parallel,
+ *          omp_get_thread_num, ...) resolve to the libraries plastcc is
+ *          linked with;
+ *       4. the module wrapped in a ThreadSafeModule and added to the JIT,
+ *          which owns it from then on; our reference to the context is
+ *          dropped (the module keeps it alive);
+ *       5. every kernel's NAME_desc looked up, which compiles the module to
+ *          native code: a failure shows at load time, not at first use.
+ *   jit_find(j, "pool_fwd_desc")  the address of a symbol looked up in step
+ *       5, or NULL; valid until jit_free.
+ *   jit_free(j)   disposes the LLJIT: the code, its data, the module.
+ * Errors from LLVM (LLVMErrorRef) become messages in ERR; a failed load
+ * leaves nothing behind.
+ */
+#ifndef PLAST_JIT_H
+#define PLAST_JIT_H
+
+#include <stddef.h>
+
+#include "emit_c.h"
+#include "lower.h"
+
+typedef struct jit_module jit_module;
+
+jit_module *jit_load(const lower_kernel *const *ks, int n, emit_precision prec, const char *source,
+                     char *err, size_t errlen);
+void *jit_find(jit_module *j, const char *symbol);
+void jit_free(jit_module *j);
+
+#endif

@@ -1,0 +1,66 @@
+#!/bin/sh
+# run.sh — `plastcc run` as a user meets it: the outputs of a run, the learned
+# rule checks clean, a kill -9 resumed ends where an uninterrupted run ends,
+# a diverging run stops with the episode and keeps its log, data errors name
+# the file, and the same seed gives the same numbers for 1 and 2 threads.
+set -u
+rules=$top_srcdir/tests/run/tiny.rule
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+say() { echo "$*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+
+# 1. a complete run and its outputs
+"$PLASTCC" run "$rules" --experiment tiny --out "$work/a" --quiet > "$work/a.out" 2>&1 || { cat "$work/a.out"; bad "run tiny"; }
+for f in log.csv meta-state.txt learned.rule meta.csv meta-accuracy.svg meta-loss.svg meta-params.svg; do
+  [ -s "$work/a/$f" ] || bad "run tiny did not write $f"
+done
+rows=$(($(wc -l < "$work/a/log.csv") - 1))
+[ "$rows" -eq 12 ] || bad "log.csv has $rows rows, expected 12"
+head -1 "$work/a/log.csv" | grep -q '^episode,meta_loss,meta_accuracy,grad_norm,clipped,lr,seconds,theta$' ||
+  bad "log.csv header: $(head -1 "$work/a/log.csv")"
+"$PLASTCC" check "$work/a/learned.rule" >/dev/null || bad "learned.rule does not check"
+grep -q '<polyline' "$work/a/meta-accuracy.svg" || bad "meta-accuracy.svg has no curve"
+grep -q 'mean meta-accuracy over the last' "$work/a.out" || bad "no summary line"
+say "run: 12 episodes logged, learned.rule checks, plots written"
+
+# 2. same seed, 1 and 2 threads: identical meta-state
+"$PLASTCC" run "$rules" --experiment tiny_batch --out "$work/t1" --threads 1 --quiet >/dev/null 2>&1 || bad "tiny_batch 1 thread"
+"$PLASTCC" run "$rules" --experiment tiny_batch --out "$work/t2" --threads 2 --quiet >/dev/null 2>&1 || bad "tiny_batch 2 threads"
+cmp -s "$work/t1/meta-state.txt" "$work/t2/meta-state.txt" || bad "1 and 2 threads give different meta-parameters"
+say "meta-batch of 3 tasks: 1 and 2 threads give identical meta-parameters"
+
+# 3. kill -9 and resume ends with the uninterrupted result
+"$PLASTCC" run "$rules" --experiment tiny --episodes 300 --out "$work/full" --quiet >/dev/null 2>&1 || bad "full run"
+"$PLASTCC" run "$rules" --experiment tiny --episodes 300 --out "$work/k" --quiet >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 200 ]; do   # wait for a saved meta-state, then kill
+  [ -f "$work/k/meta-state.txt" ] && grep -q '^episode [1-9]' "$work/k/meta-state.txt" && break
+  sleep 0.05; i=$((i + 1))
+done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+killed_at=$(($(wc -l < "$work/k/log.csv") - 1))
+if grep -q '^episode 300$' "$work/k/meta-state.txt"; then
+  say "(the run finished before the kill; resuming a finished run)"
+fi
+"$PLASTCC" run "$rules" --experiment tiny --episodes 300 --resume "$work/k" --quiet >/dev/null 2>&1 || bad "resume"
+cmp -s "$work/full/meta-state.txt" "$work/k/meta-state.txt" || bad "resumed run ends with other meta-parameters"
+cut -d, -f1-3 "$work/full/log.csv" > "$work/full.cols"
+cut -d, -f1-3 "$work/k/log.csv" > "$work/k.cols"
+cmp -s "$work/full.cols" "$work/k.cols" || bad "resumed log.csv differs from the uninterrupted one"
+say "kill -9 after $killed_at logged episodes, then resume: same meta-parameters and log as uninterrupted"
+
+# 4. divergence: stops, names the episode, keeps the log
+"$PLASTCC" run "$rules" --experiment diverge --out "$work/d" --quiet > "$work/d.out" 2>&1 && bad "diverging run exited 0"
+grep -Eq 'episode [0-9]+: the (weight update|inner loss) became NaN or Inf at inner step [0-9]+' "$work/d.out" ||
+  { cat "$work/d.out"; bad "no divergence message"; }
+[ "$(wc -l < "$work/d/log.csv")" -ge 2 ] || bad "the diverging run's log lost its rows"
+say "divergence: $(grep -Eo 'episode [0-9]+: [^,]*' "$work/d.out" | head -1)"
+
+# 5. missing data names the file
+"$PLASTCC" run "$rules" --experiment missing_data --out "$work/m" --quiet > "$work/m.out" 2>&1 && bad "missing data exited 0"
+grep -q 'no-such-images.gz: No such file or directory' "$work/m.out" || { cat "$work/m.out"; bad "missing data message"; }
+say "missing data: $(cat "$work/m.out")"
+exit $fail

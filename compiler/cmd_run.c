@@ -86,9 +86,9 @@ static void fill_opts(const sema_experiment *x, const sema_model *m, const run_a
     o->diag_alignment = x->diag_alignment;
 }
 
-/* Per-parameter scales given in the experiment (`scale PARAM [..]`); rules
- * with `scale PARAM auto` are marked in AUTO. */
-static double **scales(const sema_experiment *x, const bound_net *bn, unsigned char *autos)
+/* Per-parameter scales given in the experiment (`scale PARAM [..]`); the
+ * entries of `scale PARAM auto` are marked in AUTOS[rule][meta]. */
+static double **scales(const sema_experiment *x, const bound_net *bn, unsigned char **autos)
 {
     double **s = calloc(PLAST_MAX_LAYERS, sizeof *s);
     for (int r = 0; r < bn->net.n_rules; r++) {
@@ -97,10 +97,11 @@ static double **scales(const sema_experiment *x, const bound_net *bn, unsigned c
         for (int i = 0; i < x->n_scales; i++) {
             const sema_scale *sc = &x->scales[i];
             if (bn->compiled[r]->rule != sc->rule_ptr) continue;
-            if (sc->is_auto) autos[r] = 1;
-            if (!sc->values) continue;
             const sema_param *prm = &sc->rule_ptr->params[sc->param];
-            for (int k = 0; k < (prm->size ? prm->size : 1); k++) s[r][prm->offset + k] = sc->values[k];
+            for (int k = 0; k < (prm->size ? prm->size : 1); k++) {
+                if (sc->is_auto) autos[r][prm->offset + k] = 1;
+                else s[r][prm->offset + k] = sc->values[k];
+            }
         }
     }
     return s;
@@ -171,7 +172,8 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
         bind_free(&bn);
         return 1;
     }
-    unsigned char autos[PLAST_MAX_LAYERS] = { 0 };
+    unsigned char *autos[PLAST_MAX_LAYERS] = { 0 };
+    for (int r = 0; r < bn.net.n_rules; r++) autos[r] = calloc((size_t)bn.rules[r].n_meta + 1, 1);
     double **sc = scales(x, &bn, autos);
     o.scale = sc;
     o.auto_scale = autos;
@@ -195,7 +197,7 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
         printf("%s: %d episodes, mean meta-accuracy over the last %d: %.4f\n", x->name, res.episodes_done, rows, acc);
         printf("results in %s/ (log.csv, learned.rule, meta-accuracy.svg, meta-loss.svg, meta-params.svg)\n", dir);
     }
-    for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(sc[r]); free(used[r]); }
+    for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(sc[r]); free(used[r]); free(autos[r]); }
     free(sc);
     plast_dataset_free(&data);
     bind_free(&bn);

@@ -135,7 +135,8 @@ typedef struct plast_train_opts {
     double sched_gamma;
     int nonfinite_skip;              /* 0: a NaN/Inf episode stops the run; 1: skipped and counted */
     double *const *scale;            /* [n_rules] per-meta scale s (theta = s phi), or NULL: 1 */
-    const unsigned char *auto_scale; /* [n_rules] 1: measure s_k = min(1, |F_0| / |F_k|) on a probe task */
+    unsigned char *const *auto_scale; /* [n_rules][n_meta] or NULL: 1 = measure s_k = min(1, |F_0| / |F_k|)
+                                        on a probe task (F_0: the rule's first meta-parameter's term) */
     uint64_t seed;
     int init;                        /* PLAST_INIT_* for W and B */
     double init_arg;

@@ -133,14 +133,15 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
     plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
                               o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
     for (int r = 0; rc == 0 && r < N->n_rules; r++) {
-        if (!o->auto_scale || !o->auto_scale[r]) continue;
-        int n = N->rules[r].n_meta;
+        int n = N->rules[r].n_meta, any = 0;
+        for (int k = 0; o->auto_scale && o->auto_scale[r] && k < n; k++) any |= o->auto_scale[r][k];
+        if (!any) continue;
         double *mag = calloc((size_t)n + 1, sizeof(double));
         rc = plast_term_magnitudes(N, (const double *const *)W, (const double *const *)B,
                                    (const double *const *)S->theta, &ed, r, mag, err, sizeof err);
         if (rc < 0) set_error(res, "probe task: %s", err);
         for (int k = 0; rc == 0 && k < n; k++) {
-            if (N->rules[r].fixed[k] || mag[k] <= 0 || !isfinite(mag[k])) continue;
+            if (!o->auto_scale[r][k] || N->rules[r].fixed[k] || mag[k] <= 0 || !isfinite(mag[k])) continue;
             double s = mag[0] > 0 ? mag[0] / mag[k] : 1;
             S->scale[r][k] = s < 1 ? s : 1;
             S->phi[r][k] = S->theta[r][k] / S->scale[r][k];

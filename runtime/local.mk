@@ -15,3 +15,9 @@ tests_runtime_test_rng_SOURCES = tests/runtime/test_rng.c
 tests_runtime_test_rng_LDADD = runtime/libplast.la
 tests_runtime_test_task_SOURCES = tests/runtime/test_task.c
 tests_runtime_test_task_LDADD = runtime/libplast.la
+
+# The meta-optimiser's formulas, checked by hand computation.
+check_PROGRAMS += tests/runtime/test_meta_step
+TESTS += tests/runtime/test_meta_step
+tests_runtime_test_meta_step_SOURCES = tests/runtime/test_meta_step.c
+tests_runtime_test_meta_step_LDADD = runtime/libplast.la

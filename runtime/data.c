@@ -9,6 +9,7 @@
  * into the double arrays: no second copy of the file is held.
  */
 #include "data.h"
+#include "util.h"
 #include "rng.h"
 
 #include <errno.h>
@@ -25,23 +26,6 @@
 /* Errors and small helpers                                                 */
 /* ======================================================================== */
 
-#if defined(__GNUC__)
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-#endif
-
-/* Write one formatted message to err (if any); always returns -1. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* *out = a * b; returns 1 (and leaves *out alone) if that overflows size_t. */
 static int mul_overflows(size_t a, size_t b, size_t *out)
@@ -119,18 +103,18 @@ static int idx_sniff(idx_file *f, char *err, size_t errlen)
     int read_errno;
 
     if (!fp)
-        return fail(err, errlen, "%s: %s", f->path, strerror(errno));
+        return plast_fail(err, errlen, "%s: %s", f->path, strerror(errno));
     errno = 0;
     got = fread(first, 1, sizeof first, fp);
     read_errno = ferror(fp) ? errno : 0;
     fclose(fp);
     if (read_errno)
-        return fail(err, errlen, "%s: %s", f->path, strerror(read_errno));
+        return plast_fail(err, errlen, "%s: %s", f->path, strerror(read_errno));
     if (got == 0)
-        return fail(err, errlen, "%s: empty file: not a gzip or IDX file", f->path);
+        return plast_fail(err, errlen, "%s: empty file: not a gzip or IDX file", f->path);
     f->gzipped = got >= 2 && first[0] == 0x1f && first[1] == 0x8b;
     if (!f->gzipped && got < 4)
-        return fail(err, errlen, "%s: only %zu bytes: not a gzip or IDX file",
+        return plast_fail(err, errlen, "%s: only %zu bytes: not a gzip or IDX file",
                     f->path, got);
     return 0;
 }
@@ -147,7 +131,7 @@ static int idx_gz_error(const idx_file *f, char *err, size_t errlen)
         msg = strerror(errno);
     else if (!strncmp(msg, f->path, plen) && !strncmp(msg + plen, ": ", 2))
         msg += plen + 2; /* zlib prefixes the path; we do that ourselves */
-    return fail(err, errlen, "%s: %s%s", f->path,
+    return plast_fail(err, errlen, "%s: %s%s", f->path,
                 f->gzipped ? "corrupt gzip data: " : "", msg);
 }
 
@@ -198,7 +182,7 @@ static int idx_bad_magic(const idx_file *f, uint32_t magic, char *err, size_t er
     else
         snprintf(why, sizeof why, "%d dimensions, expected %d", ndim,
                  (int)(f->magic & 0xff));
-    return fail(err, errlen, "%s: bad magic 0x%08lx (expected 0x%08lx for an IDX %s file): %s",
+    return plast_fail(err, errlen, "%s: bad magic 0x%08lx (expected 0x%08lx for an IDX %s file): %s",
                 f->path, (unsigned long)magic, (unsigned long)f->magic, f->kind, why);
 }
 
@@ -213,7 +197,7 @@ static int idx_read_header(idx_file *f, char *err, size_t errlen)
     if (idx_read(f, b, 4, &got, err, errlen))
         return -1;
     if (got < 4)
-        return fail(err, errlen, "%s: truncated header: expected 4 bytes of magic, found %zu%s",
+        return plast_fail(err, errlen, "%s: truncated header: expected 4 bytes of magic, found %zu%s",
                     f->path, got, idx_short_note(f));
     magic = be32(b);
     if (magic != f->magic)
@@ -223,12 +207,12 @@ static int idx_read_header(idx_file *f, char *err, size_t errlen)
     if (idx_read(f, b, want, &got, err, errlen))
         return -1;
     if (got < want)
-        return fail(err, errlen, "%s: truncated header: expected %zu bytes of sizes, found %zu%s",
+        return plast_fail(err, errlen, "%s: truncated header: expected %zu bytes of sizes, found %zu%s",
                     f->path, want, got, idx_short_note(f));
     for (i = 0; i < f->ndim; i++) {
         f->dims[i] = be32(b + 4 * i);
         if (f->dims[i] == 0)
-            return fail(err, errlen, "%s: size %d of %d in the header is 0", f->path,
+            return plast_fail(err, errlen, "%s: size %d of %d in the header is 0", f->path,
                         i + 1, f->ndim);
     }
     return 0;
@@ -249,7 +233,7 @@ static int idx_open(idx_file *f, char *err, size_t errlen)
     errno = 0;
     f->gz = gzopen(f->path, "rb");
     if (!f->gz)
-        return fail(err, errlen, "%s: %s", f->path,
+        return plast_fail(err, errlen, "%s: %s", f->path,
                     errno ? strerror(errno) : "out of memory");
     gzbuffer(f->gz, 1u << 17);
     if (idx_read_header(f, err, errlen)) {
@@ -273,7 +257,7 @@ static int idx_data_size(const idx_file *f, size_t *bytes, char *err, size_t err
                                 (unsigned long)f->dims[i]);
     }
     if (overflow || mul_overflows(total, sizeof(double), &as_doubles))
-        return fail(err, errlen, "%s: header sizes %s overflow the address space",
+        return plast_fail(err, errlen, "%s: header sizes %s overflow the address space",
                     f->path, text);
     *bytes = total;
     return 0;
@@ -291,7 +275,7 @@ static int idx_expect_end(idx_file *f, size_t declared, char *err, size_t errlen
     if (r < 0)
         return idx_gz_error(f, err, errlen);
     if (extra)
-        return fail(err, errlen,
+        return plast_fail(err, errlen,
                     "%s: trailing garbage: %zu bytes after the %zu bytes of data the header declares",
                     f->path, extra, declared);
     return 0;
@@ -314,7 +298,7 @@ static int idx_read_data(idx_file *f, size_t count, void *dst,
             store(dst, done + i, buf[i]);
         done += got;
         if (got < want)
-            return fail(err, errlen, "%s: truncated: expected %zu bytes of data, found %zu%s",
+            return plast_fail(err, errlen, "%s: truncated: expected %zu bytes of data, found %zu%s",
                         f->path, count, done, idx_short_note(f));
     }
     return idx_expect_end(f, count, err, errlen);
@@ -343,7 +327,7 @@ static int idx_load_images(const char *path, plast_dataset *d, char *err, size_t
         return -1;
     if (idx_data_size(&f, &count, err, errlen) == 0) {
         if (!(d->x = malloc(count * sizeof *d->x))) /* no overflow: checked above */
-            fail(err, errlen, "%s: out of memory for %zu pixels", path, count);
+            plast_fail(err, errlen, "%s: out of memory for %zu pixels", path, count);
         else
             rc = idx_read_data(&f, count, d->x, store_pixel, err, errlen);
     }
@@ -365,7 +349,7 @@ static int idx_load_labels(const char *path, plast_dataset *d, size_t *count,
         return -1;
     *count = f.dims[0];
     if (!(d->label = malloc(*count * sizeof *d->label)))
-        fail(err, errlen, "%s: out of memory for %zu labels", path, *count);
+        plast_fail(err, errlen, "%s: out of memory for %zu labels", path, *count);
     else
         rc = idx_read_data(&f, *count, d->label, store_label, err, errlen);
     idx_close(&f);
@@ -395,13 +379,13 @@ int plast_load_idx(const char *images, const char *labels, plast_dataset *out,
         idx_load_labels(labels, &d, &n_labels, err, errlen))
         goto fail;
     if (n_labels != d.n) {
-        fail(err, errlen, "%s: %zu labels, but %s holds %zu images", labels, n_labels,
+        plast_fail(err, errlen, "%s: %zu labels, but %s holds %zu images", labels, n_labels,
              images, d.n);
         goto fail;
     }
     d.n_classes = max_label_plus_one(d.label, d.n);
     if (!(d.name = copy_string(base_name(images)))) {
-        fail(err, errlen, "%s: out of memory", images);
+        plast_fail(err, errlen, "%s: out of memory", images);
         goto fail;
     }
     *out = d;
@@ -453,7 +437,7 @@ static int npy_malformed(const npy_parser *ps, const char *what)
 
     while (shown > 0 && (ps->text[shown - 1] == '\n' || ps->text[shown - 1] == ' '))
         shown--;
-    return fail(ps->err, ps->errlen, "%s: malformed .npy header: %s at offset %d in \"%.*s\"",
+    return plast_fail(ps->err, ps->errlen, "%s: malformed .npy header: %s at offset %d in \"%.*s\"",
                 ps->path, what, (int)(ps->p - ps->text), shown > 120 ? 120 : shown,
                 ps->text);
 }
@@ -567,7 +551,7 @@ static int npy_entry(npy_parser *ps, npy_header *h, unsigned *seen)
     if (bit == 1) {
         npy_skip_space(ps);
         if (ps->p < ps->end && *ps->p == '[')
-            return fail(ps->err, ps->errlen,
+            return plast_fail(ps->err, ps->errlen,
                         "%s: structured dtypes are not supported (need a plain numeric array)",
                         ps->path);
         return npy_string(ps, h->descr, sizeof h->descr);
@@ -607,12 +591,12 @@ static const npy_type *npy_lookup_type(const char *path, const char *descr, char
         if (!strcmp(descr, npy_types[i].descr))
             return &npy_types[i];
     if (descr[0] == '>')
-        fail(err, errlen, "%s: big-endian dtype '%s' is not supported (save it as '<%s')",
+        plast_fail(err, errlen, "%s: big-endian dtype '%s' is not supported (save it as '<%s')",
              path, descr, descr + 1);
     else if (strchr(descr, 'O'))
-        fail(err, errlen, "%s: object dtype '%s' is not supported", path, descr);
+        plast_fail(err, errlen, "%s: object dtype '%s' is not supported", path, descr);
     else
-        fail(err, errlen, "%s: unsupported dtype '%s' (expected <f8, <f4, |u1, <i8 or <i4)",
+        plast_fail(err, errlen, "%s: unsupported dtype '%s' (expected <f8, <f4, |u1, <i8 or <i4)",
              path, descr);
     return NULL;
 }
@@ -625,24 +609,24 @@ static int npy_read_preamble(FILE *fp, const char *path, char **text, size_t *le
     size_t lenbytes;
 
     if (fread(pre, 1, 10, fp) < 10 || memcmp(pre, "\x93NUMPY", 6) != 0)
-        return fail(err, errlen, "%s: not a .npy file (no \\x93NUMPY magic)", path);
+        return plast_fail(err, errlen, "%s: not a .npy file (no \\x93NUMPY magic)", path);
     if (pre[6] < 1 || pre[6] > 3 || pre[7] != 0)
-        return fail(err, errlen,
+        return plast_fail(err, errlen,
                     "%s: unsupported .npy format version %d.%d (expected 1.0, 2.0 or 3.0)",
                     path, pre[6], pre[7]);
     lenbytes = pre[6] == 1 ? 2 : 4;
     if (lenbytes == 4 && fread(pre + 10, 1, 2, fp) < 2)
-        return fail(err, errlen, "%s: truncated .npy header", path);
+        return plast_fail(err, errlen, "%s: truncated .npy header", path);
     *len = (size_t)pre[8] | (size_t)pre[9] << 8;
     if (lenbytes == 4)
         *len |= (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
     if (*len > NPY_MAX_HEADER)
-        return fail(err, errlen, "%s: .npy header length %zu is implausibly large", path, *len);
+        return plast_fail(err, errlen, "%s: .npy header length %zu is implausibly large", path, *len);
     if (!(*text = malloc(*len + 1)))
-        return fail(err, errlen, "%s: out of memory", path);
+        return plast_fail(err, errlen, "%s: out of memory", path);
     if (fread(*text, 1, *len, fp) < *len) {
         free(*text), *text = NULL;
-        return fail(err, errlen, "%s: truncated .npy header: expected %zu bytes", path, *len);
+        return plast_fail(err, errlen, "%s: truncated .npy header: expected %zu bytes", path, *len);
     }
     (*text)[*len] = '\0';
     return 0;
@@ -667,7 +651,7 @@ static int npy_read_header(FILE *fp, const char *path, npy_header *h,
     if (rc)
         return -1;
     if (h->fortran_order)
-        return fail(err, errlen, "%s: fortran_order True is not supported (save a C-ordered "
+        return plast_fail(err, errlen, "%s: fortran_order True is not supported (save a C-ordered "
                     "array, e.g. np.ascontiguousarray)", path);
     *type = npy_lookup_type(path, h->descr, err, errlen);
     return *type ? 0 : -1;
@@ -716,14 +700,14 @@ static int npy_read_items(FILE *fp, const char *path, const npy_type *t, double 
             out[done + i] = npy_decode(t, buf + i * t->size);
         done += got;
         if (got < want)
-            return fail(err, errlen, "%s: truncated: expected %zu bytes of data, found %zu%s",
+            return plast_fail(err, errlen, "%s: truncated: expected %zu bytes of data, found %zu%s",
                         path, count * t->size, done * t->size,
                         ferror(fp) ? " (read error)" : "");
     }
     while ((got = fread(buf, 1, sizeof buf, fp)) > 0)
         extra += got;
     if (extra)
-        return fail(err, errlen, "%s: trailing garbage: %zu bytes after the %zu bytes of data",
+        return plast_fail(err, errlen, "%s: trailing garbage: %zu bytes after the %zu bytes of data",
                     path, extra, count * t->size);
     return 0;
 }
@@ -739,17 +723,17 @@ static int npy_read_typed(const char *path, plast_array *out, const npy_type **t
 
     memset(out, 0, sizeof *out);
     if (!fp)
-        return fail(err, errlen, "%s: %s", path, strerror(errno));
+        return plast_fail(err, errlen, "%s: %s", path, strerror(errno));
     if (npy_read_header(fp, path, &h, type, err, errlen))
         goto done;
     for (i = 0; i < h.ndim; i++)
         overflow |= mul_overflows(count, h.shape[i], &count);
     if (overflow || mul_overflows(count, sizeof(double), &bytes)) {
-        fail(err, errlen, "%s: shape overflows the address space", path);
+        plast_fail(err, errlen, "%s: shape overflows the address space", path);
         goto done;
     }
     if (!(out->data = malloc(bytes ? bytes : 1))) {
-        fail(err, errlen, "%s: out of memory for %zu values", path, count);
+        plast_fail(err, errlen, "%s: out of memory for %zu values", path, count);
         goto done;
     }
     out->ndim = h.ndim;
@@ -812,13 +796,13 @@ static int npy_count(const char *path, const plast_array *a, size_t *count, char
 
     *count = 1;
     if (a->ndim < 0 || a->ndim > PLAST_NPY_MAXDIM)
-        return fail(err, errlen, "%s: cannot write an array of %d dimensions", path, a->ndim);
+        return plast_fail(err, errlen, "%s: cannot write an array of %d dimensions", path, a->ndim);
     for (i = 0; i < a->ndim; i++)
         overflow |= mul_overflows(*count, a->shape[i], count);
     if (overflow || mul_overflows(*count, 8, &bytes))
-        return fail(err, errlen, "%s: array shape overflows the address space", path);
+        return plast_fail(err, errlen, "%s: array shape overflows the address space", path);
     if (*count && !a->data)
-        return fail(err, errlen, "%s: array has no data", path);
+        return plast_fail(err, errlen, "%s: array has no data", path);
     return 0;
 }
 
@@ -878,11 +862,11 @@ static int npy_write_atomic(const char *path, const plast_array *a, size_t count
     int rc = -1;
 
     if (!tmp)
-        return fail(err, errlen, "%s: out of memory", path);
+        return plast_fail(err, errlen, "%s: out of memory", path);
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
     if (!(fp = fopen(tmp, "wb"))) {
-        fail(err, errlen, "%s: %s", tmp, strerror(errno));
+        plast_fail(err, errlen, "%s: %s", tmp, strerror(errno));
         free(tmp);
         return -1;
     }
@@ -893,7 +877,7 @@ static int npy_write_atomic(const char *path, const plast_array *a, size_t count
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -1;
     if (rc) {
-        fail(err, errlen, "%s: write failed: %s", path, errno ? strerror(errno) : "I/O error");
+        plast_fail(err, errlen, "%s: write failed: %s", path, errno ? strerror(errno) : "I/O error");
         remove(tmp);
     }
     free(tmp);
@@ -917,7 +901,7 @@ int plast_npy_write_i64(const char *path, const plast_array *a, char *err, size_
         return -1;
     for (i = 0; i < count; i++)
         if (!fits_i64(a->data[i]))
-            return fail(err, errlen, "%s: value %g at index %zu is not a 64-bit integer",
+            return plast_fail(err, errlen, "%s: value %g at index %zu is not a 64-bit integer",
                         path, a->data[i], i);
     return npy_write_atomic(path, a, count, "<i8", encode_i8, err, errlen);
 }
@@ -933,15 +917,15 @@ static int npy_check_features(const char *path, const plast_array *x, char *err,
     size_t i, count;
 
     if (x->ndim != 2)
-        return fail(err, errlen, "%s: expected a 2-D array [n, dim] of features, found %d-D",
+        return plast_fail(err, errlen, "%s: expected a 2-D array [n, dim] of features, found %d-D",
                     path, x->ndim);
     if (x->shape[0] == 0 || x->shape[1] == 0)
-        return fail(err, errlen, "%s: empty feature array, shape (%zu, %zu)", path,
+        return plast_fail(err, errlen, "%s: empty feature array, shape (%zu, %zu)", path,
                     x->shape[0], x->shape[1]);
     count = x->shape[0] * x->shape[1];
     for (i = 0; i < count; i++)
         if (!isfinite(x->data[i]))
-            return fail(err, errlen, "%s: non-finite value at row %zu, column %zu", path,
+            return plast_fail(err, errlen, "%s: non-finite value at row %zu, column %zu", path,
                         i / x->shape[1], i % x->shape[1]);
     return 0;
 }
@@ -953,20 +937,20 @@ static int npy_check_labels(const char *path, const plast_array *y, const npy_ty
     size_t i;
 
     if (t->kind == 'f')
-        return fail(err, errlen, "%s: labels must have an integer dtype (<i8, <i4 or |u1), "
+        return plast_fail(err, errlen, "%s: labels must have an integer dtype (<i8, <i4 or |u1), "
                     "found '%s'", path, t->descr);
     if (y->ndim != 1)
-        return fail(err, errlen, "%s: expected a 1-D array of labels, found %d-D", path,
+        return plast_fail(err, errlen, "%s: expected a 1-D array of labels, found %d-D", path,
                     y->ndim);
     if (y->shape[0] != n)
-        return fail(err, errlen, "%s: %zu labels, but %s has %zu rows", path, y->shape[0],
+        return plast_fail(err, errlen, "%s: %zu labels, but %s has %zu rows", path, y->shape[0],
                     x_path, n);
     for (i = 0; i < n; i++) {
         if (y->data[i] < 0)
-            return fail(err, errlen, "%s: negative label %.0f at index %zu", path,
+            return plast_fail(err, errlen, "%s: negative label %.0f at index %zu", path,
                         y->data[i], i);
         if (y->data[i] > PLAST_MAX_LABEL)
-            return fail(err, errlen, "%s: label %.0f at index %zu exceeds the limit %d",
+            return plast_fail(err, errlen, "%s: label %.0f at index %zu exceeds the limit %d",
                         path, y->data[i], i, PLAST_MAX_LABEL);
     }
     return 0;
@@ -990,7 +974,7 @@ int plast_load_npy_dataset(const char *x_npy, const char *y_npy, plast_dataset *
     d.label = malloc(d.n * sizeof *d.label);
     d.name = copy_string(base_name(x_npy));
     if (!d.label || !d.name) {
-        fail(err, errlen, "%s: out of memory", x_npy);
+        plast_fail(err, errlen, "%s: out of memory", x_npy);
         goto fail;
     }
     for (i = 0; i < d.n; i++)
@@ -1249,10 +1233,10 @@ int plast_load_fashion_mnist(int test_split, plast_dataset *out, char *err, size
 
     memset(out, 0, sizeof *out);
     if (!plast_find_fashion_mnist(dir, sizeof dir, test_split))
-        return fail(err, errlen, "%s", dir);
+        return plast_fail(err, errlen, "%s", dir);
     if (fashion_file(dir, test_split, "images-idx3", images, sizeof images) ||
         fashion_file(dir, test_split, "labels-idx1", labels, sizeof labels))
-        return fail(err, errlen, "%s: Fashion-MNIST files vanished", dir);
+        return plast_fail(err, errlen, "%s: Fashion-MNIST files vanished", dir);
     if (plast_load_idx(images, labels, out, err, errlen))
         return -1;
     if ((copy = copy_string(name))) {

@@ -23,6 +23,7 @@
  * costs O(ways*(K+Q)) given a plast_class_index, however large the data set.
  */
 #include "task.h"
+#include "util.h"
 #include "rng.h"
 
 #include <limits.h>
@@ -31,23 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__)
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-#endif
-
-/* Write one formatted message to err (if any); always returns -1. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* malloc of count items of size bytes, never of 0 bytes (so NULL means no memory). */
 static void *alloc_items(size_t count, size_t size)
@@ -91,7 +75,7 @@ int plast_class_index_build(const plast_dataset *d, plast_class_index *ci, char 
     memset(ci, 0, sizeof *ci);
     for (i = 0; i < d->n; i++)
         if (d->label[i] < 0 || d->label[i] >= d->n_classes)
-            return fail(err, errlen, "%s: label %ld of row %zu is outside [0, %d)",
+            return plast_fail(err, errlen, "%s: label %ld of row %zu is outside [0, %d)",
                         dataset_name(d), (long)d->label[i], i, d->n_classes);
     ci->n_classes = d->n_classes;
     ci->start = calloc(classes + 1, sizeof *ci->start);
@@ -101,7 +85,7 @@ int plast_class_index_build(const plast_dataset *d, plast_class_index *ci, char 
     if (!ci->start || !ci->sample || !ci->present || !next) {
         free(next);
         plast_class_index_free(ci);
-        return fail(err, errlen, "%s: out of memory for the class index", dataset_name(d));
+        return plast_fail(err, errlen, "%s: out of memory for the class index", dataset_name(d));
     }
     class_index_fill(d, ci, next);
     free(next);
@@ -194,20 +178,20 @@ static int task_check(const plast_dataset *d, const plast_class_index *ci, int w
     int i;
 
     if (ways < 1 || k < 1 || q < 0)
-        return fail(err, errlen, "%s: a task needs ways >= 1, K >= 1 and Q >= 0 "
+        return plast_fail(err, errlen, "%s: a task needs ways >= 1, K >= 1 and Q >= 0 "
                     "(got ways=%d, K=%d, Q=%d)", dataset_name(d), ways, k, q);
     if ((size_t)ways * need > (size_t)INT_MAX)
-        return fail(err, errlen, "%s: a task of %d x %zu samples is too large",
+        return plast_fail(err, errlen, "%s: a task of %d x %zu samples is too large",
                     dataset_name(d), ways, need);
     if (ci->n_present < ways)
-        return fail(err, errlen, "%s: %d-way tasks need %d classes, but the data set has "
+        return plast_fail(err, errlen, "%s: %d-way tasks need %d classes, but the data set has "
                     "only %d", dataset_name(d), ways, ways, ci->n_present);
     for (i = 0; i < ci->n_present; i++) {
         int c = ci->present[i];
         size_t have = ci->start[c + 1] - ci->start[c];
 
         if (have < need)
-            return fail(err, errlen, "%s: class %d has only %zu samples, but a task takes "
+            return plast_fail(err, errlen, "%s: class %d has only %zu samples, but a task takes "
                         "K+Q = %zu of each class (K=%d, Q=%d)",
                         dataset_name(d), c, have, need, k, q);
     }
@@ -304,7 +288,7 @@ int plast_task_sample_indexed(const plast_dataset *d, const plast_class_index *c
     perm = alloc_items(nt, sizeof *perm);
     if (!picks || !major || !perm || sparse_init(&sp, most) ||
         task_alloc(out, ways, k, q, d->dim)) {
-        rc = fail(err, errlen, "%s: out of memory for a %d-way task", dataset_name(d), ways);
+        rc = plast_fail(err, errlen, "%s: out of memory for a %d-way task", dataset_name(d), ways);
     } else {
         task_draw(ci, out, &sp, seed, episode, picks, major);
         task_fill(d, out, seed, episode, major, perm);

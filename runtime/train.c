@@ -44,9 +44,16 @@ static void set_error(plast_train_result *r, const char *fmt, ...)
 
 /* ---- weights of a task ---- */
 
-/* W_l (and the feedback matrices) of task G, in the runtime's layouts. */
+/* Allocates and draws W_l (and the feedback matrices, for random and direct
+ * feedback) of task G, in the runtime's layouts; the caller frees them. */
 static void init_weights(const plast_net *N, const plast_train_opts *o, uint64_t g, double **W, double **B)
 {
+    for (int l = 1; l <= N->n_layers; l++) {
+        size_t bpost = N->feedback == PLAST_FB_DIRECT ? (size_t)N->size[N->n_layers] : (size_t)N->size[l];
+        W[l - 1] = malloc((size_t)N->size[l] * N->size[l - 1] * sizeof(double));
+        if (N->feedback == PLAST_FB_RANDOM || N->feedback == PLAST_FB_DIRECT)
+            B[l - 1] = malloc(bpost * N->size[l - 1] * sizeof(double));
+    }
     plast_rng rw = plast_rng_stream(o->seed, g, PLAST_RNG_INIT_W), rb = plast_rng_stream(o->seed, g, PLAST_RNG_INIT_B);
     for (int l = 1; l <= N->n_layers; l++) {
         size_t fan_in = (size_t)N->size[l - 1], fan_out = (size_t)N->size[l];
@@ -80,12 +87,6 @@ static void run_task(const plast_net *N, const plast_dataset *data, const plast_
         snprintf(res->what, sizeof res->what, "%s", err);
         res->failed = 1;
         return;
-    }
-    for (int l = 1; l <= N->n_layers; l++) {
-        size_t bpost = N->feedback == PLAST_FB_DIRECT ? (size_t)N->size[N->n_layers] : (size_t)N->size[l];
-        W[l - 1] = malloc((size_t)N->size[l] * N->size[l - 1] * sizeof(double));
-        if (N->feedback == PLAST_FB_RANDOM || N->feedback == PLAST_FB_DIRECT)
-            B[l - 1] = malloc(bpost * N->size[l - 1] * sizeof(double));
     }
     init_weights(N, o, g, W, B);
     int n_train = o->ways * o->k_train;
@@ -122,12 +123,6 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
         return -1;
     }
     double *W[PLAST_MAX_LAYERS] = { 0 }, *B[PLAST_MAX_LAYERS] = { 0 };
-    for (int l = 1; l <= N->n_layers; l++) {
-        size_t bpost = N->feedback == PLAST_FB_DIRECT ? (size_t)N->size[N->n_layers] : (size_t)N->size[l];
-        W[l - 1] = malloc((size_t)N->size[l] * N->size[l - 1] * sizeof(double));
-        if (N->feedback == PLAST_FB_RANDOM || N->feedback == PLAST_FB_DIRECT)
-            B[l - 1] = malloc(bpost * N->size[l - 1] * sizeof(double));
-    }
     init_weights(N, o, probe, W, B);
     int n_train = o->ways * o->k_train, rc = 0;
     plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,

@@ -1,0 +1,17 @@
+/* util — small helpers shared inside libplast. */
+#include "config.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int plast_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_COLS = 64, W_PX = 720, H_PX = 420, LEFT = 80, RIGHT = 200, TOP = 50, BOTTOM = 60 };
+enum { MAX_COLS = 64, W_PX = 720, H_PX = 420, LEFT = 80, RIGHT = 240, TOP = 50, BOTTOM = 60 };
 
 typedef struct table {
     char name[MAX_COLS][96];
@@ -131,6 +131,24 @@ static int chart(const char *path, const table *t, const int *cols, int n, const
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Appends the running mean over WINDOW rows of column C as a new column. */
+static int add_running_mean(table *t, int c, int window)
+{
+    if (t->n_cols == MAX_COLS) return c;
+    char base[64];
+    snprintf(base, sizeof base, "%s", t->name[c]);
+    int n = t->n_cols++;
+    snprintf(t->name[n], sizeof t->name[0], "%s (mean of %d)", base, window);
+    t->col[n] = malloc((size_t)(t->n_rows + 1) * sizeof(double));
+    double sum = 0;
+    for (int r = 0; r < t->n_rows; r++) {
+        sum += t->col[c][r];
+        if (r >= window) sum -= t->col[c][r - window];
+        t->col[n][r] = sum / (r < window ? r + 1 : window);
+    }
+    return n;
+}
+
 int plast_plot_log(const char *dir, char *err, size_t errlen)
 {
     char path[4096];
@@ -143,12 +161,15 @@ int plast_plot_log(const char *dir, char *err, size_t errlen)
         table_free(&t);
         return -1;
     }
-    int rc = 0, params[MAX_COLS], n = 0;
+    int rc = 0, params[MAX_COLS], n = 0, n_cols = t.n_cols;
+    int window = t.n_rows >= 200 ? 20 : 10;
+    int acc_pair[2] = { acc, add_running_mean(&t, acc, window) };
+    int loss_pair[2] = { loss, add_running_mean(&t, loss, window) };
     snprintf(path, sizeof path, "%s/meta-accuracy.svg", dir);
-    rc |= chart(path, &t, &acc, 1, "Meta-accuracy (query accuracy after the inner loop)", "meta-accuracy", err, errlen);
+    rc |= chart(path, &t, acc_pair, 2, "Meta-accuracy (query accuracy after the inner loop)", "meta-accuracy", err, errlen);
     snprintf(path, sizeof path, "%s/meta-loss.svg", dir);
-    rc |= chart(path, &t, &loss, 1, "Meta-loss (query cross-entropy)", "meta-loss", err, errlen);
-    for (int c = seconds + 1; seconds >= 0 && c < t.n_cols && n < 20; c++) params[n++] = c;
+    rc |= chart(path, &t, loss_pair, 2, "Meta-loss (query cross-entropy)", "meta-loss", err, errlen);
+    for (int c = seconds + 1; seconds >= 0 && c < n_cols && n < 20; c++) params[n++] = c;
     snprintf(path, sizeof path, "%s/meta-params.svg", dir);
     if (n) rc |= chart(path, &t, params, n, "Meta-parameters", "value", err, errlen);
     table_free(&t);

@@ -138,7 +138,7 @@ static int write_npy(const char *dir, const char *name, const double *v, int ndi
 
 static int write_results(const char *dir, const bound_net *bn, const plast_episode_out *out, double **Wf)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    if (driver_mkdirs(dir) != 0) {
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
         return -1;
     }

@@ -160,7 +160,7 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
     plast_train_opts o;
     fill_opts(x, u->prog->models[x->model], a, &o);
     const char *dir = o.out_dir;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    if (driver_mkdirs(dir) != 0) {
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
         bind_free(&bn);
         return 1;

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -200,8 +201,10 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
         fprintf(stderr, "plastcc: episode failed: %s\n", out.what);
         goto done;
     }
-    printf("meta-loss %.17g, query accuracy %.4f, %d steps, %.1f MB of buffers\n", out.meta_loss, out.accuracy,
-           data.steps, out.peak_bytes / 1048576.0);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);   /* this process alone: not the C compiler it may have run */
+    printf("meta-loss %.17g, query accuracy %.4f, %d steps, %.1f MB of episode buffers, peak RSS %.1f MB\n",
+           out.meta_loss, out.accuracy, data.steps, out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0);
     rc = write_results(out_dir, &bn, &out, Wf) < 0;
 done:
     for (int l = 0; l < PLAST_MAX_LAYERS; l++) {

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 typedef struct layer_sig { double *y, *z, *e; } layer_sig;
 
@@ -49,7 +50,7 @@ typedef struct ep {
     double *target;            /* one-hot targets [max_batch][n_L] */
     double *adj_y[PLAST_MAX_LAYERS + 1], *adj_z[PLAST_MAX_LAYERS + 1], *adj_e[PLAST_MAX_LAYERS + 1];
     double *adj_dw;            /* a copy of adj W, seed of the rules' adjoints */
-    double bytes;              /* allocated, for the memory report */
+    double bytes, peak;        /* allocated now and at most, for the memory report */
 } ep;
 
 typedef struct kbind { const char *name; void *ptr; } kbind;
@@ -62,10 +63,31 @@ static void fail(ep *E, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Episode buffers come straight from mmap and go back with munmap, so the
+ * process's peak memory is what the sweep holds at once, not what malloc's
+ * arenas kept from earlier segments.  A 64-byte header keeps the size. */
+enum { HDR = 64 };
+
 static void *alloc(ep *E, size_t doubles)
 {
-    E->bytes += (double)doubles * sizeof(double);
-    return calloc(doubles ? doubles : 1, sizeof(double));
+    size_t bytes = HDR + (doubles ? doubles : 1) * sizeof(double);
+    char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    memcpy(p, &bytes, sizeof bytes);
+    E->bytes += (double)bytes;
+    if (E->bytes > E->peak) E->peak = E->bytes;
+    return p + HDR;   /* zero-filled, as calloc */
+}
+
+/* Returns what alloc gave, keeping the byte count (and so the peak) right. */
+static void release(ep *E, void *ptr)
+{
+    if (!ptr) return;
+    char *p = (char *)ptr - HDR;
+    size_t bytes;
+    memcpy(&bytes, p, sizeof bytes);
+    munmap(p, bytes);
+    E->bytes -= (double)bytes;
 }
 
 /* Calls kernel K binding its arguments by name; an output nobody asked for
@@ -318,8 +340,9 @@ static int setup(ep *E)
 
 static void teardown(ep *E)
 {
-    free(E->junk); free(E->zeros); free(E->target); free(E->adj_dw); free(E->scratch);
-    for (int l = 0; l <= E->L; l++) { free(E->adj_y[l]); free(E->adj_z[l]); free(E->adj_e[l]); }
+    release(E, E->junk); release(E, E->zeros); release(E, E->target); release(E, E->adj_dw);
+    free(E->scratch);
+    for (int l = 0; l <= E->L; l++) { release(E, E->adj_y[l]); release(E, E->adj_z[l]); release(E, E->adj_e[l]); }
 }
 
 /* Query forward on W: meta-loss and accuracy; with GRAD, adj(W) of the meta-loss. */
@@ -349,7 +372,9 @@ static int query(ep *E, const double *W, double *adjW, int grad)
         zero_adjoints(E, nq);
         rc = forward_adjoint(E, W, S, nq, adj_loss, adjW);
     }
-    free(buf); free(loss); free(adj_loss);
+    release(E, buf);
+    release(E, loss);
+    release(E, adj_loss);
     return rc;
 }
 
@@ -358,15 +383,13 @@ static void add_update(double *W, const double *dW, size_t n)
     for (size_t k = 0; k < n; k++) W[k] += dW[k];
 }
 
-/* The inner loop from W (updated in place), keeping checkpoints of W at
- * multiples of K in CKPT (may be NULL). */
-static int inner_loop(ep *E, double *W, double *ckpt, int K, double *sigbuf, double *dW, double *loss)
+/* The inner loop from W (updated in place). */
+static int inner_loop(ep *E, double *W, double *sigbuf, double *dW, double *loss)
 {
     const plast_episode_data *D = E->data;
     layer_sig S[PLAST_MAX_LAYERS + 1];
     sig_bind(E, sigbuf, D->batch, S);
     for (int t = 0; t < D->steps; t++) {
-        if (ckpt && t % K == 0) memcpy(ckpt + (size_t)(t / K) * E->w_total, W, E->w_total * sizeof(double));
         if (step_forward(E, t, W, S, dW, loss) < 0) return -1;
         if (check_finite(E, loss, (size_t)D->batch, t, "the inner loss") < 0 ||
             check_finite(E, dW, E->w_total, t, "the weight update")) return -1;
@@ -375,35 +398,89 @@ static int inner_loop(ep *E, double *W, double *ckpt, int K, double *sigbuf, dou
     return 0;
 }
 
-/* Reverse sweep, segment by segment from the last: recompute the segment
- * from its checkpoint, keeping its W_t and signals, then step back. */
-static int reverse_sweep(ep *E, const double *ckpt, int K, double *adjW, double **grad)
+/* A leaf of the reverse sweep: steps [t0, t0 + n) from weights W0 recomputed
+ * forward keeping every W_t and its signals, then stepped back. */
+static int reverse_leaf(ep *E, int t0, int n, const double *W0, double *adjW, double **grad)
 {
     const plast_episode_data *D = E->data;
     size_t sd = sig_doubles(E, D->batch);
-    double *segW = alloc(E, (size_t)K * E->w_total), *segS = alloc(E, (size_t)K * sd);
-    double *W = alloc(E, E->w_total), *dW = alloc(E, E->w_total), *loss = alloc(E, (size_t)D->batch);
-    int rc = segW && segS && W && dW && loss ? 0 : -1;
+    double *segW = alloc(E, (size_t)n * E->w_total), *segS = alloc(E, (size_t)n * sd);
+    double *dW = alloc(E, E->w_total), *loss = alloc(E, (size_t)D->batch);
+    int rc = segW && segS && dW && loss ? 0 : -1;
     if (rc) fail(E, "out of memory for the reverse sweep");
-    int n_seg = (D->steps + K - 1) / K;
-    for (int s = n_seg - 1; rc == 0 && s >= 0; s--) {
-        int t0 = s * K, t1 = t0 + K < D->steps ? t0 + K : D->steps;
-        memcpy(W, ckpt + (size_t)s * E->w_total, E->w_total * sizeof(double));
-        layer_sig S[PLAST_MAX_LAYERS + 1];
-        for (int t = t0; rc == 0 && t < t1; t++) {
-            memcpy(segW + (size_t)(t - t0) * E->w_total, W, E->w_total * sizeof(double));
-            sig_bind(E, segS + (size_t)(t - t0) * sd, D->batch, S);
-            rc = step_forward(E, t, W, S, dW, loss);
-            add_update(W, dW, E->w_total);
-        }
-        for (int t = t1 - 1; rc == 0 && t >= t0; t--) {
-            sig_bind(E, segS + (size_t)(t - t0) * sd, D->batch, S);
-            load_batch(E, D->x_train, D->y_train, D->n_train, t * D->batch, D->batch, S);
-            rc = step_adjoint(E, segW + (size_t)(t - t0) * E->w_total, S, adjW, grad);
+    layer_sig S[PLAST_MAX_LAYERS + 1];
+    if (rc == 0) memcpy(segW, W0, E->w_total * sizeof(double));
+    for (int k = 0; rc == 0 && k < n; k++) {
+        double *W = segW + (size_t)k * E->w_total;
+        sig_bind(E, segS + (size_t)k * sd, D->batch, S);
+        rc = step_forward(E, t0 + k, W, S, dW, loss);
+        if (rc == 0 && k + 1 < n) {
+            memcpy(W + E->w_total, W, E->w_total * sizeof(double));
+            add_update(W + E->w_total, dW, E->w_total);
         }
     }
-    free(segW); free(segS); free(W); free(dW); free(loss);
+    for (int k = n - 1; rc == 0 && k >= 0; k--) {
+        sig_bind(E, segS + (size_t)k * sd, D->batch, S);
+        load_batch(E, D->x_train, D->y_train, D->n_train, (t0 + k) * D->batch, D->batch, S);
+        rc = step_adjoint(E, segW + (size_t)k * E->w_total, S, adjW, grad);
+    }
+    release(E, segW);
+    release(E, segS);
+    release(E, dW);
+    release(E, loss);
     return rc;
+}
+
+/* Reverse sweep of steps [t0, t0 + n) starting from weights W0: ranges of at
+ * most LEAF steps are recomputed and kept whole; longer ones are cut into
+ * parts of ceil(n / parts) steps whose starting weights are recomputed and
+ * kept, and the parts are swept from the last.  With PARTS = n / LEAF this is
+ * the classic two-level scheme; smaller PARTS nest deeper (less memory, one
+ * more recomputation per level). */
+static int reverse_range(ep *E, int t0, int n, const double *W0, int parts, int leaf, double *adjW, double **grad)
+{
+    if (n <= leaf) return reverse_leaf(E, t0, n, W0, adjW, grad);
+    const plast_episode_data *D = E->data;
+    int len = (n + parts - 1) / parts, count = (n + len - 1) / len;
+    double *starts = alloc(E, (size_t)count * E->w_total), *dW = alloc(E, E->w_total);
+    double *loss = alloc(E, (size_t)D->batch), *sig = alloc(E, sig_doubles(E, D->batch));
+    int rc = starts && dW && loss && sig ? 0 : -1;
+    if (rc) fail(E, "out of memory for the reverse sweep");
+    layer_sig S[PLAST_MAX_LAYERS + 1];
+    sig_bind(E, sig, D->batch, S);
+    if (rc == 0) memcpy(starts, W0, E->w_total * sizeof(double));
+    double *W = starts;
+    for (int p = 1; rc == 0 && p < count; p++) {   /* the starting weights of each part */
+        double *next = starts + (size_t)p * E->w_total;
+        memcpy(next, W, E->w_total * sizeof(double));
+        for (int t = t0 + (p - 1) * len; rc == 0 && t < t0 + p * len; t++) {
+            rc = step_forward(E, t, next, S, dW, loss);
+            if (rc == 0) add_update(next, dW, E->w_total);
+        }
+        W = next;
+    }
+    release(E, dW);
+    release(E, loss);
+    release(E, sig);
+    for (int p = count - 1; rc == 0 && p >= 0; p--) {
+        int a = t0 + p * len, m = p == count - 1 ? n - p * len : len;
+        rc = reverse_range(E, a, m, starts + (size_t)p * E->w_total, parts, leaf, adjW, grad);
+    }
+    release(E, starts);
+    return rc;
+}
+
+/* The shape of the sweep: --checkpoint K gives parts of K steps kept whole
+ * (two levels: about (T/K + K) |W|); by default three levels with parts of
+ * about T^(1/3), keeping about 3 T^(1/3) |W| (20 copies of W for T = 250
+ * instead of 32) for one more recomputation of the forward steps. */
+static void sweep_shape(int T, int K, int *parts, int *leaf)
+{
+    if (K > 0) { *leaf = K; *parts = (T + K - 1) / K; return; }
+    int b = (int)ceil(cbrt((double)(T > 0 ? T : 1)));
+    if (T <= 64) b = (int)ceil(sqrt((double)(T > 0 ? T : 1)));
+    *parts = b > 1 ? b : 2;
+    *leaf = b;
 }
 
 int plast_episode(const plast_net *net, const double *const *W0, const double *const *B,
@@ -417,31 +494,32 @@ int plast_episode(const plast_net *net, const double *const *W0, const double *c
     out->what[0] = '\0';
     if (setup(&E) < 0) { if (!out->what[0]) fail(&E, "out of memory"); teardown(&E); return -1; }
     for (int l = 0; l < E.L; l++) E.B[l] = B ? B[l] : NULL;
-    int T = data->steps, K = opts->checkpoint_every > 0 ? opts->checkpoint_every : (int)ceil(sqrt(T > 0 ? T : 1));
-    if (K > T) K = T > 0 ? T : 1;
+    int T = data->steps, parts, leaf;
+    sweep_shape(T, opts->checkpoint_every, &parts, &leaf);
     int want = opts->want_grad;
     double *W = alloc(&E, E.w_total), *dW = alloc(&E, E.w_total), *loss = alloc(&E, (size_t)data->batch);
     double *sig = alloc(&E, sig_doubles(&E, data->batch));
-    double *ckpt = want ? alloc(&E, (size_t)((T + K - 1) / K + 1) * E.w_total) : NULL;
+    double *W0cat = want ? alloc(&E, E.w_total) : NULL;
     double *adjW = want ? alloc(&E, E.w_total) : NULL;
-    int rc = W && dW && loss && sig && (!want || (ckpt && adjW)) ? 0 : -1;
+    int rc = W && dW && loss && sig && (!want || (W0cat && adjW)) ? 0 : -1;
     if (rc) fail(&E, "out of memory");
     for (int l = 1; rc == 0 && l <= E.L; l++)
         memcpy(W + E.woff[l], W0[l - 1], (size_t)E.n[l] * E.n[l - 1] * sizeof(double));
-    if (rc == 0) rc = inner_loop(&E, W, ckpt, K, sig, dW, loss);
-    free(sig); free(dW); free(loss);
+    if (rc == 0 && want) memcpy(W0cat, W, E.w_total * sizeof(double));
+    if (rc == 0) rc = inner_loop(&E, W, sig, dW, loss);
+    release(&E, sig); release(&E, dW); release(&E, loss);
     if (rc == 0) rc = query(&E, W, adjW, want);
     for (int l = 1; rc == 0 && out->W && l <= E.L; l++)
         memcpy(out->W[l - 1], W + E.woff[l], (size_t)E.n[l] * E.n[l - 1] * sizeof(double));
-    free(W);
+    release(&E, W);
     if (want) {
         for (int r = 0; r < net->n_rules; r++) memset(out->grad[r], 0, (size_t)net->rules[r].n_meta * sizeof(double));
-        if (rc == 0) rc = reverse_sweep(&E, ckpt, K, adjW, out->grad);
+        if (rc == 0 && T > 0) rc = reverse_range(&E, 0, T, W0cat, parts, leaf, adjW, out->grad);
         for (int r = 0; rc == 0 && r < net->n_rules; r++)
             rc = check_finite(&E, out->grad[r], (size_t)net->rules[r].n_meta, -1, "the meta-gradient");
     }
-    out->peak_bytes = E.bytes;
-    free(ckpt); free(adjW);
+    out->peak_bytes = E.peak;
+    release(&E, W0cat); release(&E, adjW);
     teardown(&E);
     return rc;
 }
@@ -488,7 +566,8 @@ int plast_term_magnitudes(const plast_net *net, const double *const *W0, const d
     }
     for (int k = 0; k < n_meta; k++) mag[k] = count ? sqrt(sumsq[k] / count) : 0;
     if (rc < 0) snprintf(err, errlen, "%s", out.what);
-    free(W); free(dW); free(unit_dw); free(loss); free(sig); free(unit); free(sumsq);
+    release(&E, W); release(&E, dW); release(&E, unit_dw); release(&E, loss); release(&E, sig);
+    release(&E, unit); release(&E, sumsq);
     teardown(&E);
     return rc;
 }

@@ -175,6 +175,16 @@ static double eval(dag_op op, double a, double b)
     }
 }
 
+/* The constant argument of a product A, or -1. */
+static int const_factor(const dag *d, int a, int *rest)
+{
+    const dag_node *x = &d->node[a];
+    if (x->op != OP_MUL) return -1;
+    for (int k = 0; k < 2; k++)
+        if (d->node[x->arg[k]].op == OP_CONST) { *rest = x->arg[1 - k]; return x->arg[k]; }
+    return -1;
+}
+
 int dag_unary(dag *d, dag_op op, int a)
 {
     const dag_node *x = &d->node[a];
@@ -183,10 +193,32 @@ int dag_unary(dag *d, dag_op op, int a)
         if (isfinite(v)) return dag_const(d, v);
     }
     if (op == OP_NEG && x->op == OP_NEG) return x->arg[0];
+    /* -(c * y) = (-c) * y: the sign folds into the constant */
+    int rest, c = op == OP_NEG ? const_factor(d, a, &rest) : -1;
+    if (c >= 0) {
+        double v = -d->node[c].value;
+        return dag_mul(d, dag_const(d, v), rest);
+    }
     if (op == OP_NOGRAD && x->op == OP_CONST) return a;
     dag_node n = blank(op, x->space);
     n.arg[0] = a;
     return intern(d, n);
+}
+
+/* S * X for a size S (at least 1 when a kernel runs) where X is Y / S or
+ * Y * (1 / S): Y, so the mean over a batch and the sum of its broadcast
+ * adjoint cancel.  -1 when X has neither form. */
+static int cancel_size(const dag *d, int s, int x)
+{
+    const dag_node *n = &d->node[x];
+    if (d->node[s].op != OP_SIZE) return -1;
+    if (n->op == OP_DIV && n->arg[1] == s) return n->arg[0];
+    if (n->op != OP_MUL) return -1;
+    for (int k = 0; k < 2; k++) {
+        const dag_node *r = &d->node[n->arg[k]];
+        if (r->op == OP_DIV && r->arg[1] == s && dag_is_const(d, r->arg[0], 1)) return n->arg[1 - k];
+    }
+    return -1;
 }
 
 static int commutative(dag_op op)
@@ -222,6 +254,16 @@ int dag_binary(dag *d, dag_op op, int a, int b)
         if (dag_is_const(d, b, -1)) return dag_neg(d, a);
         if (x->op == OP_NEG) return dag_neg(d, dag_mul(d, x->arg[0], b));
         if (y->op == OP_NEG) return dag_neg(d, dag_mul(d, a, y->arg[0]));
+        {
+            int r = cancel_size(d, a, b);
+            if (r < 0) r = cancel_size(d, b, a);
+            if (r >= 0) return r;
+            /* c1 * (c2 * z) = (c1 c2) * z */
+            int z, c = x->op == OP_CONST ? a : y->op == OP_CONST ? b : -1;
+            int c2 = c < 0 ? -1 : const_factor(d, c == a ? b : a, &z);
+            double v = c2 < 0 ? 0 : d->node[c].value * d->node[c2].value;
+            if (c2 >= 0 && isfinite(v)) return dag_mul(d, dag_const(d, v), z);
+        }
         break;
     case OP_DIV:
         if (dag_is_const(d, b, 1)) return a;

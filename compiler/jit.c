@@ -38,16 +38,14 @@ static void error_message(LLVMErrorRef e, const char *what, char *err, size_t er
     LLVMDisposeErrorMessage(msg);
 }
 
-/* Steps 3 and 4: the LLJIT, with the process's symbols, owning module M. */
-static int create_jit(jit_module *j, LLVMOrcThreadSafeContextRef tsc, LLVMModuleRef m, char *err, size_t errlen)
+/* Steps 3 and 4: the LLJIT generating code as TM would (consumed), with the
+ * process's symbols, owning module M. */
+static int create_jit(jit_module *j, LLVMTargetMachineRef tm, LLVMOrcThreadSafeContextRef tsc, LLVMModuleRef m,
+                      char *err, size_t errlen)
 {
-    LLVMOrcJITTargetMachineBuilderRef jtmb = NULL;
     LLVMOrcDefinitionGeneratorRef gen = NULL;
     LLVMErrorRef e;
-    if ((e = LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb))) {
-        error_message(e, "cannot describe the host to the JIT", err, errlen);
-        goto fail_module;
-    }
+    LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm);   /* TM is gone */
     LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);   /* owned by BUILDER now */
     if ((e = LLVMOrcCreateLLJIT(&j->jit, builder))) {                /* consumes BUILDER, even on error */
@@ -104,17 +102,17 @@ jit_module *jit_load(const lower_kernel *const *ks, int n, emit_precision prec, 
     (void)omp_get_max_threads();
     jit_module *j = calloc(1, sizeof *j);
     LLVMOrcThreadSafeContextRef tsc = NULL;
-    LLVMTargetMachineRef tm = llgen_host_machine(0, err, errlen);   /* step 1 */
+    LLVMTargetMachineRef tm = llgen_host_machine(LLGEN_FOR_JIT, err, errlen);   /* step 1 */
     if (!tm) goto fail;
     tsc = LLVMOrcCreateNewThreadSafeContext();                       /* step 2 */
     LLVMModuleRef m = llgen_build(LLVMOrcThreadSafeContextGetContext(tsc), tm, ks, n, prec, source, err, errlen);
     if (!m) goto fail;
     if (llgen_optimize(m, tm, err, errlen)) { LLVMDisposeModule(m); goto fail; }
-    if (create_jit(j, tsc, m, err, errlen)) goto fail;               /* steps 3, 4: M is gone either way */
+    int rc = create_jit(j, tm, tsc, m, err, errlen);                 /* steps 3, 4: TM and M are gone */
+    tm = NULL;
+    if (rc) goto fail;
     LLVMOrcDisposeThreadSafeContext(tsc);
     tsc = NULL;
-    LLVMDisposeTargetMachine(tm);
-    tm = NULL;
     if (lookup_kernels(j, ks, n, err, errlen)) goto fail;            /* step 5 */
     return j;
 fail:

@@ -2,13 +2,13 @@
  *
  * Object lifecycle (one jit_module per compiled unit):
  *   jit_load(ks, n, ...)
- *       1. a host target machine (llgen_host_machine), used to optimise and
- *          disposed before returning;
+ *       1. a host target machine (llgen_host_machine): its CPU and features
+ *          (AVX2, AVX-512) guide the optimiser, then it becomes the JIT's
+ *          (a JITTargetMachineBuilder made from it, which consumes it);
  *       2. a ThreadSafeContext; the module is built in its LLVMContext by
  *          llgen_build (verified with LLVMVerifyModule there) and optimised
  *          with default<O3>;
- *       3. an LLJIT for the host (JITTargetMachineBuilder::detectHost: the
- *          host CPU and its features), its main JITDylib given a
+ *       3. an LLJIT generating code for that machine, its main JITDylib given a
  *          DynamicLibrarySearchGenerator for the process, so the kernels'
  *          calls to libm (exp, tanh, log1p, ...) and libgomp (GOMP_parallel,
  *          omp_get_thread_num, ...) resolve to the libraries plastcc is

@@ -81,6 +81,9 @@ typedef struct lfn {                /* one LLVM function being generated */
     int w;                          /* lanes of the code being built */
     LLVMValueRef *val;              /* per node: an inline node's value in this iteration */
     LLVMValueRef *acc;              /* per node: a reduction's register accumulator */
+    LLVMValueRef *memo;             /* per node: a leaf or stored value already loaded in this
+                                       iteration (cleared whenever a loop index changes) */
+    LLVMValueRef index_memo[8];     /* per space: its element index in this iteration */
     LLVMValueRef frame;             /* .main: the frame for GOMP_parallel bodies */
 } lfn;
 
@@ -210,6 +213,14 @@ static void fn_open(lfn *f, lkern *kc, LLVMValueRef fn)
     f->ptr = calloc((size_t)kc->n_ptr + 1, sizeof *f->ptr);
     f->val = calloc((size_t)kc->d->n + 1, sizeof *f->val);
     f->acc = calloc((size_t)kc->d->n + 1, sizeof *f->acc);
+    f->memo = calloc((size_t)kc->d->n + 1, sizeof *f->memo);
+}
+
+/* A loop index changed: values loaded so far may not be this iteration's. */
+static void forget(lfn *f)
+{
+    memset(f->memo, 0, (size_t)(f->kc->d->n + 1) * sizeof *f->memo);
+    memset(f->index_memo, 0, sizeof f->index_memo);
 }
 
 /* Ends the function (its code has returned): joins the entry block to the code. */
@@ -221,6 +232,7 @@ static void fn_end(lfn *f)
     free(f->ptr);
     free(f->val);
     free(f->acc);
+    free(f->memo);
 }
 
 static void fn_close(lfn *f)
@@ -255,6 +267,7 @@ static LLVMValueRef loop_open(lfn *f, lloop *L, LLVMValueRef start, LLVMValueRef
     LLVMAddIncoming(L->idx, &start, &from, 1);
     LLVMBuildCondBr(f->bb, LLVMBuildICmp(f->bb, LLVMIntSLT, L->idx, limit, ""), L->body, L->exit);
     LLVMPositionBuilderAtEnd(f->bb, L->body);
+    forget(f);
     return L->idx;
 }
 
@@ -267,6 +280,7 @@ static void loop_close(lfn *f, lloop *L)
     LLVMBuildBr(f->bb, L->head);
     LLVMAddIncoming(L->idx, &next, &latch, 1);
     LLVMPositionBuilderAtEnd(f->bb, L->exit);
+    forget(f);
 }
 
 static LLVMValueRef new_alloca(lfn *f, LLVMTypeRef ty, const char *name)
@@ -276,8 +290,16 @@ static LLVMValueRef new_alloca(lfn *f, LLVMTypeRef ty, const char *name)
 
 /* ---- values ---- */
 
+static LLVMValueRef index_expr(lfn *f, int space);
+
 /* The element index of a SPACE array at the current (b, i, j). */
 static LLVMValueRef index_of(lfn *f, int space)
+{
+    if (!f->index_memo[space & 7]) f->index_memo[space & 7] = index_expr(f, space);
+    return f->index_memo[space & 7];
+}
+
+static LLVMValueRef index_expr(lfn *f, int space)
 {
     lmod *g = f->g;
     LLVMBuilderRef B = f->bb;
@@ -374,8 +396,25 @@ static void store_at(lfn *f, LLVMValueRef p, int space, LLVMValueRef v, int accu
 
 static const char *const size_names[] = { "n_pre", "n_post", "batch", "steps" };
 
+static LLVMValueRef load_value(lfn *f, int id);
+
 /* The value of node ID in the current iteration (emit_c's value_of). */
 static LLVMValueRef value_of(lfn *f, int id)
+{
+    const lkern *kc = f->kc;
+    if (lower_is_inline(kc->lk, id)) {
+        if (!f->val[id]) {
+            fail(f->g, "internal error: kernel %s reads %%%d before computing it", kc->k->name, id);
+            return LLVMGetUndef(real_type(f->g, varies(f, kc->d->node[id].space) ? f->w : 1));
+        }
+        return f->val[id];
+    }
+    if (!f->memo[id]) f->memo[id] = load_value(f, id);
+    return f->memo[id];
+}
+
+/* A leaf's value, or a stored value from its array. */
+static LLVMValueRef load_value(lfn *f, int id)
 {
     const lkern *kc = f->kc;
     const dag_node *n = &kc->d->node[id];
@@ -389,13 +428,6 @@ static LLVMValueRef value_of(lfn *f, int id)
     }
     case OP_SIZE: return LLVMBuildSIToFP(f->bb, f->size[n->aux], f->g->t_real, size_names[n->aux]);
     default: break;
-    }
-    if (lower_is_inline(kc->lk, id)) {
-        if (!f->val[id]) {
-            fail(f->g, "internal error: kernel %s reads %%%d before computing it", kc->k->name, id);
-            return LLVMGetUndef(real_type(f->g, varies(f, n->space) ? f->w : 1));
-        }
-        return f->val[id];
     }
     return load_at(f, array(f, stored_array(kc, id)), n->space);
 }
@@ -570,8 +602,12 @@ static void gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit)
         if (lower_is_batch_sum(kc->lk, id)) { gen_batch_sum(f, id, local_bit); continue; }
         if (is_reduction(n->op)) { gen_reduce(f, id, local_bit); continue; }
         LLVMValueRef v = compute(f, id);
-        if (lower_is_inline(kc->lk, id)) f->val[id] = v;
-        else store_at(f, array(f, stored_array(kc, id)), n->space, v, 0);
+        if (lower_is_inline(kc->lk, id)) {
+            f->val[id] = v;
+        } else {
+            store_at(f, array(f, stored_array(kc, id)), n->space, v, 0);
+            f->memo[id] = v;   /* later nodes of this iteration read it back */
+        }
     }
 }
 
@@ -1075,7 +1111,7 @@ void llgen_init(void)
     done = 1;
 }
 
-LLVMTargetMachineRef llgen_host_machine(int pic, char *err, size_t errlen)
+LLVMTargetMachineRef llgen_host_machine(llgen_use use, char *err, size_t errlen)
 {
     llgen_init();
     char *triple = LLVMGetDefaultTargetTriple(), *msg = NULL;
@@ -1086,8 +1122,9 @@ LLVMTargetMachineRef llgen_host_machine(int pic, char *err, size_t errlen)
         goto out;
     }
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
-                                 pic ? LLVMRelocPIC : LLVMRelocDefault, LLVMCodeModelDefault);
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
+                                 use == LLGEN_FOR_JIT ? LLVMRelocDefault : LLVMRelocPIC,
+                                 use == LLGEN_FOR_JIT ? LLVMCodeModelJITDefault : LLVMCodeModelDefault);
     if (!tm) snprintf(err, errlen, "cannot create an LLVM target machine for %s (%s)", triple, cpu);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
@@ -1151,10 +1188,13 @@ LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const low
 
 int llgen_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t errlen)
 {
+    /* The per-synapse loops carry their vectors already; the loop vectoriser,
+     * the SLP vectoriser and unrolling would only add code to compile (the
+     * JIT's latency) for the short per-neuron loops. */
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
-    LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
-    LLVMPassBuilderOptionsSetLoopUnrolling(opts, 1);
+    LLVMPassBuilderOptionsSetLoopVectorization(opts, 0);
+    LLVMPassBuilderOptionsSetSLPVectorization(opts, 0);
+    LLVMPassBuilderOptionsSetLoopUnrolling(opts, 0);
     LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", tm, opts);
     LLVMDisposePassBuilderOptions(opts);
     if (!e) return 0;
@@ -1179,7 +1219,7 @@ int llgen_write(const lower_kernel *const *ks, int n, emit_precision prec, const
     int rc = -1;
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef m = NULL;
-    LLVMTargetMachineRef tm = llgen_host_machine(1, err, errlen);
+    LLVMTargetMachineRef tm = llgen_host_machine(LLGEN_FOR_OBJECT, err, errlen);
     if (!tm) goto out;
     if (!(m = llgen_build(ctx, tm, ks, n, prec, source, err, errlen))) goto out;
     if (optimize && llgen_optimize(m, tm, err, errlen)) goto out;

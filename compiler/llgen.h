@@ -41,9 +41,12 @@
 /* Initialises LLVM's native target once (idempotent). */
 void llgen_init(void);
 
-/* A target machine for the host (its triple, CPU name and features), with
- * position-independent code when PIC.  NULL on failure, with ERR set. */
-LLVMTargetMachineRef llgen_host_machine(int pic, char *err, size_t errlen);
+/* A target machine for the host (its triple, CPU name and features): for
+ * object files (position-independent code, small code model) or for the
+ * JIT (JIT code model: code may land anywhere in the address space).
+ * NULL on failure, with ERR set. */
+typedef enum { LLGEN_FOR_OBJECT, LLGEN_FOR_JIT } llgen_use;
+LLVMTargetMachineRef llgen_host_machine(llgen_use use, char *err, size_t errlen);
 
 /* The N kernels KS as one module in CTX, for target TM (its triple and data
  * layout; its features choose the vector width).  SOURCE names the module.

@@ -23,7 +23,14 @@ AC_DEFUN([PLAST_LLVM], [
         [AC_MSG_RESULT([no]); AC_MSG_ERROR([LLVM $LLVM_VERSION is not supported; use 14 to 19])])
   dnl Keep only -I and -D from llvm-config's flags: its -O/-std/-W choices are LLVM's, not ours.
   LLVM_CFLAGS=`$LLVM_CONFIG --cflags | tr ' ' '\n' | grep -E '^-(I|D)' | tr '\n' ' '`
-  LLVM_LIBS="`$LLVM_CONFIG --ldflags` `$LLVM_CONFIG --libs core orcjit native passes` `$LLVM_CONFIG --system-libs`"
+  dnl LLVM's libdir may hold libgomp.so -> libomp.so: with -L to it first, the
+  dnl -lgomp of -fopenmp would link LLVM's OpenMP runtime instead of the C
+  dnl compiler's (and a process would end up with both).  Search the folder of
+  dnl the compiler's own libgomp first.
+  plast_gomp=`$CC -print-file-name=libgomp.so 2>/dev/null`
+  plast_gomp_dir=
+  AS_CASE([$plast_gomp], [/*], [plast_gomp_dir="-L`dirname "$plast_gomp"`"])
+  LLVM_LIBS="$plast_gomp_dir `$LLVM_CONFIG --ldflags` `$LLVM_CONFIG --libs core orcjit native passes` `$LLVM_CONFIG --system-libs`"
   plast_save_CFLAGS=$CFLAGS; plast_save_LIBS=$LIBS
   CFLAGS="$CFLAGS $LLVM_CFLAGS"; LIBS="$LLVM_LIBS $LIBS"
   AC_MSG_CHECKING([whether the ORC LLJIT and LLVMRunPasses C APIs link])

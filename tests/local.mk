@@ -41,3 +41,15 @@ endif
 # The runtime seen from the command line: episodes against PyTorch, runs.
 TESTS += tests/episode.sh tests/run.sh
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule
+
+# The LLVM back end: JIT, emitted C and LLVM object files agree on every
+# kernel (and across 1, 2, 4 threads, bit for bit); gradcheck through the
+# JIT; vector code in the per-synapse loops; no leaks under valgrind.
+check_PROGRAMS += tests/backends
+tests_backends_SOURCES = tests/backends.c
+tests_backends_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
+tests_backends_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
+LLVM_TESTS = tests/backends-rules.sh tests/backends-valid.sh tests/jit-gradcheck.sh tests/jit-vector.sh \
+  tests/jit-leaks.sh
+TESTS += $(LLVM_TESTS)
+EXTRA_DIST += $(LLVM_TESTS)

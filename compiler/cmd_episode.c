@@ -13,6 +13,7 @@
 #include "driver.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -20,7 +21,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: plastcc episode FILE --experiment NAME --state DIR --out DIR [--backend c]\n"
+    "usage: plastcc episode FILE --experiment NAME --state DIR --out DIR [--backend jit|c]\n"
     "                       [--checkpoint K] [--batch B]\n"
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
@@ -220,7 +221,7 @@ int cmd_episode(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
     const char *file = NULL, *exp = NULL, *state_dir = NULL, *out_dir = NULL;
-    int checkpoint = 0, batch = 0;
+    int checkpoint = 0, batch = 0, use_c = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--experiment") && i + 1 < argc) exp = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_dir = argv[++i];
@@ -228,7 +229,9 @@ int cmd_episode(int argc, char **argv)
         else if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc) checkpoint = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
-            if (strcmp(argv[++i], "c")) return driver_usage_error(usage, "unknown backend '%s'", argv[i]);
+            const char *b = argv[++i];
+            if (strcmp(b, "c") && strcmp(b, "jit")) return driver_usage_error(usage, "unknown backend '%s'", b);
+            use_c = !strcmp(b, "c");
         } else if (argv[i][0] == '-' && argv[i][1]) return driver_usage_error(usage, "unknown option '%s'", argv[i]);
         else file = argv[i];
     }
@@ -242,8 +245,10 @@ int cmd_episode(int argc, char **argv)
         return 1;
     }
     char err[512];
-    backend_module *m = backend_load_c(u, file, PREC_DOUBLE, err, sizeof err);
+    backend_module *m = use_c ? backend_load_c(u, file, PREC_DOUBLE, err, sizeof err)
+                              : backend_load_jit(u, file, PREC_DOUBLE, err, sizeof err);
     if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
+    malloc_trim(0);   /* hand the compiler's freed heap back before the episodes' buffers */
     const sema_experiment *x = u->prog->experiments[sema_find_experiment(u->prog, exp)];
     int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, batch);
     backend_close(m);

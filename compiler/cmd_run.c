@@ -11,6 +11,7 @@
 #include "learned.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 
 static const char usage[] =
     "usage: plastcc run FILE [--experiment NAME] [--episodes N] [--threads N] [--seed S]\n"
-    "                   [--out DIR] [--resume DIR] [--quiet] [--backend c]\n"
+    "                   [--out DIR] [--resume DIR] [--quiet] [--backend jit|c]\n"
     "\n"
     "Meta-trains the rules of an experiment: each episode samples a task, trains a\n"
     "freshly initialised network with the rules, and takes an Adam step on the\n"
@@ -33,6 +34,8 @@ static const char usage[] =
     "                     meta-accuracy.svg, meta-loss.svg, meta-params.svg\n"
     "  --resume DIR       continue a stopped run from DIR's meta-state (same options)\n"
     "  --quiet            no progress line\n"
+    "  --backend B        jit: LLVM ORC JIT in process (default); c: the emitted C\n"
+    "                     compiled by the system C compiler\n"
     "\n"
     "Experiment options (in the .rule file): tasks ways N train K query Q;\n"
     "inner online | batch B [steps S]; meta adam lr X l1 X [prox] episodes N batch M\n"
@@ -41,7 +44,7 @@ static const char usage[] =
 
 typedef struct run_args {
     const char *file, *exp, *out, *resume;
-    int episodes, threads, quiet;
+    int episodes, threads, quiet, use_c;
     long long seed;
 } run_args;
 
@@ -219,7 +222,9 @@ static int parse(int argc, char **argv, run_args *a)
         else if (!strcmp(s, "--resume") && more) a->resume = argv[++i];
         else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) a->quiet = 1;
         else if (!strcmp(s, "--backend") && more) {
-            if (strcmp(argv[++i], "c")) return driver_usage_error(usage, "unknown backend '%s'", argv[i]);
+            const char *b = argv[++i];
+            if (strcmp(b, "c") && strcmp(b, "jit")) return driver_usage_error(usage, "unknown backend '%s'", b);
+            a->use_c = !strcmp(b, "c");
         } else if (s[0] == '-' && s[1]) return driver_usage_error(usage, "unknown option or missing value: '%s'", s);
         else if (a->file) return driver_usage_error(usage, "%s", "run takes one FILE");
         else a->file = s;
@@ -258,8 +263,10 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
     char err[512];
-    backend_module *m = backend_load_c(u, a.file, PREC_DOUBLE, err, sizeof err);
+    backend_module *m = a.use_c ? backend_load_c(u, a.file, PREC_DOUBLE, err, sizeof err)
+                                : backend_load_jit(u, a.file, PREC_DOUBLE, err, sizeof err);
     if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
+    malloc_trim(0);   /* hand the compiler's freed heap back before the episodes' buffers */
     const sema_experiment *x = u->prog->experiments[sema_find_experiment(u->prog, a.exp)];
     rc = train(&a, u, m, x);
     backend_close(m);

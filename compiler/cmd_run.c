@@ -198,6 +198,9 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
         int rows;
         double acc = recent_accuracy(dir, 50, &rows);
         printf("%s: %d episodes, mean meta-accuracy over the last %d: %.4f\n", x->name, res.episodes_done, rows, acc);
+        if (res.nonfinite_skipped)
+            printf("%d episode%s skipped for a NaN or Inf (nonfinite skip): missing from log.csv, named on stderr\n",
+                   res.nonfinite_skipped, res.nonfinite_skipped == 1 ? "" : "s");
         printf("results in %s/ (log.csv, learned.rule, meta-accuracy.svg, meta-loss.svg, meta-params.svg)\n", dir);
     }
     for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(sc[r]); free(used[r]); free(autos[r]); }

@@ -164,7 +164,10 @@ static double eval(dag_op op, double a, double b)
     case OP_TANH: return tanh(a);
     case OP_SIGMOID: return 1 / (1 + exp(-a));
     case OP_RELU: return a > 0 ? a : 0;
-    case OP_SOFTPLUS: return (b * a > 30 ? b * a : log1p(exp(b * a))) / b;
+    case OP_SOFTPLUS: {   /* as plast_softplus in the emitted prelude */
+        double t = b * a;
+        return (t > 0 ? t + log1p(exp(-t)) : log1p(exp(t))) / b;
+    }
     case OP_POW: return pow(a, b);
     case OP_MIN: return a < b ? a : b;
     case OP_MAX: return a > b ? a : b;

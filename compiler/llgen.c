@@ -41,6 +41,8 @@ typedef struct lmod {
     LLVMModuleRef m;
     emit_precision prec;
     int lanes;                      /* vector width of per-synapse loops (1: scalar) */
+    int masked;                     /* their last, partial vector runs under a lane mask
+                                       (cheap with AVX-512) rather than as a scalar loop */
     int real_bytes;
     LLVMTypeRef t_void, t_i8, t_i32, t_i64, t_real, t_realp, t_i8p, t_i8pp;
     LLVMTypeRef t_kargs, t_kargsp;  /* plast_kargs */
@@ -65,7 +67,7 @@ typedef struct lkern {              /* one kernel being generated */
     int *out_arg;                   /* per output: its argument */
     int meta_arg, adj_meta_arg;
     LLVMTypeRef t_frame;            /* { i64 n_pre, n_post, batch, steps, b; real *p[n_ptr] } */
-    int n_par;
+    int n_par, n_nest;              /* functions outlined so far */
 } lkern;
 
 typedef struct lfn {                /* one LLVM function being generated */
@@ -79,12 +81,14 @@ typedef struct lfn {                /* one LLVM function being generated */
     LLVMValueRef *ptr;              /* [n_ptr]: the arrays available here, else NULL */
     LLVMValueRef b, i, j;           /* loop indices (i64), NULL outside their loop */
     int w;                          /* lanes of the code being built */
+    LLVMValueRef mask;              /* <w x i1>: the lanes within the loop's range; NULL: all */
     LLVMValueRef *val;              /* per node: an inline node's value in this iteration */
     LLVMValueRef *acc;              /* per node: a reduction's register accumulator */
     LLVMValueRef *memo;             /* per node: a leaf or stored value already loaded in this
                                        iteration (cleared whenever a loop index changes) */
     LLVMValueRef index_memo[8];     /* per space: its element index in this iteration */
-    LLVMValueRef frame;             /* .main: the frame for GOMP_parallel bodies */
+    LLVMValueRef *frame_memo;       /* NAME: per array, its pointer loaded in this iteration */
+    LLVMValueRef frame;             /* NAME: the frame (sizes, b, every array), filled by NAME.frame */
 } lfn;
 
 typedef struct lloop { LLVMBasicBlockRef head, body, exit; LLVMValueRef idx; int step; } lloop;
@@ -143,6 +147,19 @@ static void add_attr(lmod *g, LLVMValueRef fn, unsigned idx, const char *name)
 {
     unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
     LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->ctx, kind, 0));
+}
+
+/* Cold code (the serial part of a kernel, the wrappers) is compiled with the
+ * least effort: llgen_optimize makes it optnone, so that the IR passes,
+ * instruction selection and the machine passes spend their time on the
+ * per-synapse loops (on the pool rule this takes a quarter off the JIT's
+ * latency and under 5% off the kernels' speed). */
+static const char cold_attr[] = "plastcc-cold";
+
+static void mark_cold(lmod *g, LLVMValueRef fn)
+{
+    LLVMAddAttributeAtIndex(fn, (unsigned)LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(g->ctx, cold_attr, sizeof cold_attr - 1, "", 0));
 }
 
 /* The function NAME of type TY, declared on first use. */
@@ -214,6 +231,7 @@ static void fn_open(lfn *f, lkern *kc, LLVMValueRef fn)
     f->val = calloc((size_t)kc->d->n + 1, sizeof *f->val);
     f->acc = calloc((size_t)kc->d->n + 1, sizeof *f->acc);
     f->memo = calloc((size_t)kc->d->n + 1, sizeof *f->memo);
+    f->frame_memo = calloc((size_t)kc->n_ptr + 1, sizeof *f->frame_memo);
 }
 
 /* A loop index changed: values loaded so far may not be this iteration's. */
@@ -221,6 +239,7 @@ static void forget(lfn *f)
 {
     memset(f->memo, 0, (size_t)(f->kc->d->n + 1) * sizeof *f->memo);
     memset(f->index_memo, 0, sizeof f->index_memo);
+    memset(f->frame_memo, 0, (size_t)(f->kc->n_ptr + 1) * sizeof *f->frame_memo);
 }
 
 /* Ends the function (its code has returned): joins the entry block to the code. */
@@ -233,6 +252,7 @@ static void fn_end(lfn *f)
     free(f->val);
     free(f->acc);
     free(f->memo);
+    free(f->frame_memo);
 }
 
 static void fn_close(lfn *f)
@@ -337,6 +357,16 @@ static LLVMValueRef size_of(lfn *f, int space)
 
 static LLVMValueRef array(lfn *f, int p)
 {
+    if (p >= 0 && p < f->kc->n_ptr && !f->ptr[p] && f->frame) {
+        /* NAME: from the frame where it is used, so that no pointer lives
+         * across the whole function (register allocation time) */
+        if (!f->frame_memo[p]) {
+            LLVMValueRef idx[3] = { i32c(f->g, 0), i32c(f->g, 5), i32c(f->g, p) };
+            LLVMValueRef at = LLVMBuildInBoundsGEP2(f->bb, f->kc->t_frame, f->frame, idx, 3, "");
+            f->frame_memo[p] = LLVMBuildLoad2(f->bb, f->g->t_realp, at, "");
+        }
+        return f->frame_memo[p];
+    }
     if (p < 0 || p >= f->kc->n_ptr || !f->ptr[p]) {
         fail(f->g, "internal error: kernel %s uses array %d where it is not available", f->kc->k->name, p);
         return LLVMGetUndef(f->g->t_realp);
@@ -358,12 +388,47 @@ static LLVMValueRef element(lfn *f, LLVMValueRef p, int space, int lanes)
     return LLVMBuildPointerCast(f->bb, at, LLVMPointerType(real_type(f->g, lanes), 0), "");
 }
 
+/* llvm.masked.load / llvm.masked.store on vectors of type VT (the name of
+ * the declaration depends on the LLVM version: asked of LLVM). */
+static LLVMValueRef masked_intrinsic(lfn *f, const char *name, LLVMTypeRef vt, LLVMTypeRef *fty)
+{
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMTypeRef types[2] = { vt, LLVMPointerType(vt, 0) };
+    *fty = LLVMIntrinsicGetType(f->g->ctx, id, types, 2);
+    return LLVMGetIntrinsicDeclaration(f->g->m, id, types, 2);
+}
+
+/* LANES reals at AT (masked lanes read as 0). */
+static LLVMValueRef vload(lfn *f, LLVMValueRef at, int lanes)
+{
+    LLVMTypeRef vt = real_type(f->g, lanes);
+    if (lanes > 1 && f->mask) {
+        LLVMTypeRef fty;
+        LLVMValueRef fn = masked_intrinsic(f, "llvm.masked.load", vt, &fty);
+        LLVMValueRef args[4] = { at, i32c(f->g, f->g->real_bytes), f->mask, LLVMConstNull(vt) };
+        return LLVMBuildCall2(f->bb, fty, fn, args, 4, "");
+    }
+    LLVMValueRef v = LLVMBuildLoad2(f->bb, vt, at, "");
+    LLVMSetAlignment(v, (unsigned)f->g->real_bytes);
+    return v;
+}
+
+static void vstore(lfn *f, LLVMValueRef v, LLVMValueRef at, int lanes)
+{
+    if (lanes > 1 && f->mask) {
+        LLVMTypeRef fty;
+        LLVMValueRef fn = masked_intrinsic(f, "llvm.masked.store", real_type(f->g, lanes), &fty);
+        LLVMValueRef args[4] = { v, at, i32c(f->g, f->g->real_bytes), f->mask };
+        LLVMBuildCall2(f->bb, fty, fn, args, 4, "");
+        return;
+    }
+    LLVMSetAlignment(LLVMBuildStore(f->bb, v, at), (unsigned)f->g->real_bytes);
+}
+
 static LLVMValueRef load_at(lfn *f, LLVMValueRef p, int space)
 {
     int lanes = varies(f, space) ? f->w : 1;
-    LLVMValueRef v = LLVMBuildLoad2(f->bb, real_type(f->g, lanes), element(f, p, space, lanes), "");
-    LLVMSetAlignment(v, (unsigned)f->g->real_bytes);
-    return v;
+    return vload(f, element(f, p, space, lanes), lanes);
 }
 
 /* Lanes of V (a scalar or a vector) as a vector of LANES (splat). */
@@ -386,12 +451,8 @@ static void store_at(lfn *f, LLVMValueRef p, int space, LLVMValueRef v, int accu
     }
     v = widen(f, v, lanes);
     LLVMValueRef at = element(f, p, space, lanes);
-    if (accumulate) {
-        LLVMValueRef old = LLVMBuildLoad2(f->bb, real_type(f->g, lanes), at, "");
-        LLVMSetAlignment(old, (unsigned)f->g->real_bytes);
-        v = LLVMBuildFAdd(f->bb, old, v, "");
-    }
-    LLVMSetAlignment(LLVMBuildStore(f->bb, v, at), (unsigned)f->g->real_bytes);
+    if (accumulate) v = LLVMBuildFAdd(f->bb, vload(f, at, lanes), v, "");
+    vstore(f, v, at, lanes);
 }
 
 static const char *const size_names[] = { "n_pre", "n_post", "batch", "steps" };
@@ -585,6 +646,8 @@ static void gen_reduce(lfn *f, int id, int local_bit)
     LLVMValueRef cur = LLVMBuildLoad2(f->bb, ty, acc, "");
     int acc_lanes = LLVMGetTypeKind(ty) == LLVMVectorTypeKind ? (int)LLVMGetVectorSize(ty) : 1;
     if (acc_lanes == 1 && lanes_of(x) > 1) {   /* a sum over j across lanes: lane 0 first, as the scalar loop */
+        if (f->mask)   /* lanes out of range add -0 (x + -0 == x for every x) or compare -inf: no effect */
+            x = LLVMBuildSelect(f->bb, f->mask, x, real_const(f->g, LLVMTypeOf(x), n->op == OP_MAX_POST ? -INFINITY : -0.0), "");
         for (int k = 0; k < lanes_of(x); k++)
             cur = reduce_step(f, n->op, cur, LLVMBuildExtractElement(f->bb, x, i32c(f->g, k), ""));
     } else {
@@ -718,10 +781,57 @@ static LLVMValueRef post_row_columns(lfn *f, const lower_loop *L, LLVMValueRef s
 
 /* The rows (par SP_POST) or columns (par SP_PRE) [S, E) of a per-synapse
  * loop nest: the body of a parallel region's chunk. */
+/* f->mask = (j + 0, j + 1, ..., j + w-1) < END */
+static void set_mask(lfn *f, LLVMValueRef end)
+{
+    lmod *g = f->g;
+    LLVMTypeRef vt = LLVMVectorType(g->t_i64, (unsigned)f->w);
+    LLVMValueRef iota[64], zero = LLVMConstNull(LLVMVectorType(g->t_i32, (unsigned)f->w));
+    for (int k = 0; k < f->w; k++) iota[k] = i64c(g, k);
+    LLVMValueRef j = LLVMBuildInsertElement(f->bb, LLVMGetUndef(vt), f->j, i32c(g, 0), "");
+    j = LLVMBuildShuffleVector(f->bb, j, LLVMGetUndef(vt), zero, "");
+    LLVMValueRef e = LLVMBuildInsertElement(f->bb, LLVMGetUndef(vt), end, i32c(g, 0), "");
+    e = LLVMBuildShuffleVector(f->bb, e, LLVMGetUndef(vt), zero, "");
+    f->mask = LLVMBuildICmp(f->bb, LLVMIntSLT, LLVMBuildAdd(f->bb, j, LLVMConstVector(iota, (unsigned)f->w), ""), e, "mask");
+}
+
+/* syn_chunk with masks: no scalar remainder loop, one copy of the body. */
+static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes)
+{
+    lloop I, J;
+    if (L->par == SP_PRE) {   /* columns [s, e), LANES at a time */
+        f->w = lanes;
+        f->j = loop_open(f, &J, s, e, lanes, "jv");
+        set_mask(f, e);
+        accs_open(f, L, SP_POST);
+        f->i = loop_open(f, &I, i64c(f->g, 0), f->size[SIZE_N_POST], 1, "i");
+        loop_body(f, L, SP_POST);
+        loop_close(f, &I);
+        f->i = NULL;
+        accs_close(f, L, SP_POST);
+    } else {                  /* rows [s, e), each over its columns LANES at a time */
+        f->i = loop_open(f, &I, s, e, 1, "i");
+        accs_open(f, L, SP_PRE);
+        f->w = lanes;
+        f->j = loop_open(f, &J, i64c(f->g, 0), f->size[SIZE_N_PRE], lanes, "jv");
+        set_mask(f, f->size[SIZE_N_PRE]);
+        loop_body(f, L, SP_PRE);
+    }
+    loop_close(f, &J);
+    f->j = f->mask = NULL;
+    f->w = 1;
+    if (L->par == SP_POST) {
+        accs_close(f, L, SP_PRE);
+        loop_close(f, &I);
+        f->i = NULL;
+    }
+}
+
 static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e)
 {
     int vec = can_vectorise(f->kc, L, L->par == SP_PRE ? SP_POST : SP_PRE);
     int lanes = vec ? f->g->lanes : 1;
+    if (lanes > 1 && f->g->masked) { syn_chunk_masked(f, L, s, e, lanes); return; }
     if (L->par == SP_PRE) {
         LLVMValueRef rest = lanes > 1 ? pre_columns(f, L, s, e, lanes) : s;
         pre_columns(f, L, rest, e, 1);
@@ -767,10 +877,9 @@ static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *use
  *   NAME.parK(data): chunk [s0, e0) of the thread as libgomp's static
  *   schedule cuts it (q = n / nt, t = n % nt; the first t threads take q+1),
  *   then NAME.parK.impl(sizes, b, s0, e0, arrays...). */
-static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L)
+static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, char *used)
 {
     lmod *g = kc->g;
-    char *used = calloc((size_t)kc->n_ptr + 1, 1);
     scan_nodes(kc, L->nodes, L->n_nodes, used);
     for (int q = 0; q < L->n_outs; q++) {
         scan_value(kc, kc->k->out[L->outs[q]].node, used);
@@ -805,6 +914,7 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L)
     LLVMValueRef body = LLVMAddFunction(g->m, name, g->t_body);
     LLVMSetLinkage(body, LLVMInternalLinkage);
     add_attr(g, body, (unsigned)LLVMAttributeFunctionIndex, "nounwind");
+    mark_cold(g, body);
     LLVMBuilderRef B = LLVMCreateBuilderInContext(g->ctx);
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(g->ctx, body, "entry"));
     LLVMValueRef fr = LLVMBuildPointerCast(B, LLVMGetParam(body, 0), LLVMPointerType(kc->t_frame, 0), "frame");
@@ -836,34 +946,20 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L)
     LLVMDisposeBuilder(B);
     free(args);
     free(params);
-    free(used);
     return body;
 }
 
-/* The frame of .main's parallel regions, filled once in the entry block. */
-static LLVMValueRef get_frame(lfn *f)
-{
-    if (f->frame) return f->frame;
-    lmod *g = f->g;
-    lkern *kc = f->kc;
-    f->frame = LLVMBuildAlloca(f->ab, kc->t_frame, "frame");
-    for (int k = 0; k < 5; k++)
-        LLVMBuildStore(f->ab, k < 4 ? f->size[k] : i64c(g, 0), LLVMBuildStructGEP2(f->ab, kc->t_frame, f->frame, (unsigned)k, ""));
-    for (int p = 0; p < kc->n_ptr; p++) {
-        LLVMValueRef idx[3] = { i32c(g, 0), i32c(g, 5), i32c(g, p) };
-        LLVMBuildStore(f->ab, f->ptr[p], LLVMBuildInBoundsGEP2(f->ab, kc->t_frame, f->frame, idx, 3, ""));
-    }
-    return f->frame;
-}
-
 /* #pragma omp parallel for schedule(static), inside the loop over b when
- * the nest runs per sample. */
+ * the nest runs per sample; the body finds b in the frame. */
 static void gen_parallel(lfn *f, const lower_loop *L)
 {
     lmod *g = f->g;
-    LLVMValueRef body = outline_parallel(f->kc, L);
-    LLVMValueRef fr = get_frame(f);
-    LLVMValueRef b_at = LLVMBuildStructGEP2(f->bb, f->kc->t_frame, fr, 4, "");
+    lkern *kc = f->kc;
+    char *used = calloc((size_t)kc->n_ptr + 1, 1);
+    LLVMValueRef body = outline_parallel(kc, L, used);
+    free(used);
+    LLVMValueRef fr = f->frame;
+    LLVMValueRef b_at = LLVMBuildStructGEP2(f->bb, kc->t_frame, fr, 4, "");
     lloop Lb;
     if (L->space & SP_SAMPLE) f->b = loop_open(f, &Lb, i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
     LLVMBuildStore(f->bb, f->b ? f->b : i64c(g, 0), b_at);
@@ -872,12 +968,66 @@ static void gen_parallel(lfn *f, const lower_loop *L)
     if (L->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
 }
 
-static void gen_loop(lfn *f, const lower_loop *L)
+/* NAME: the arrays a serial loop nest L (or final output O) uses, loaded
+ * from the frame once before it; NULL elsewhere (they are parameters). */
+static char *nest_arrays(lfn *f, const lower_loop *L, int o)
+{
+    lkern *kc = f->kc;
+    if (!f->frame) return NULL;
+    char *used = calloc((size_t)kc->n_ptr + 1, 1);
+    if (L) scan_nodes(kc, L->nodes, L->n_nodes, used);
+    if (o >= 0) { scan_value(kc, kc->k->out[o].node, used); used[kc->out_arg[o]] = 1; }
+    for (int p = 0; p < kc->n_ptr; p++) {
+        if (!used[p]) continue;
+        LLVMValueRef idx[3] = { i32c(f->g, 0), i32c(f->g, 5), i32c(f->g, p) };
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(f->bb, kc->t_frame, f->frame, idx, 3, "");
+        f->ptr[p] = LLVMBuildLoad2(f->bb, f->g->t_realp, at, "");
+    }
+    return used;
+}
+
+static void nest_arrays_done(lfn *f, char *used)
+{
+    for (int p = 0; used && p < f->kc->n_ptr; p++) if (used[p]) f->ptr[p] = NULL;
+    free(used);
+}
+
+/* A serial loop nest's own function, NAME.nestK(frame): cold code, and
+ * one nest per function keeps the code generator's loop analyses (scalar
+ * evolution) from relating every loop to all the loops before it.  Opens
+ * NF on it, with the sizes from the frame; the caller fills it, closes it
+ * and calls it with nest_call. */
+static LLVMValueRef nest_open(lfn *f, lfn *nf)
+{
+    lkern *kc = f->kc;
+    lmod *g = f->g;
+    char name[160];
+    snprintf(name, sizeof name, "%s.nest%d", kc->k->name, kc->n_nest++);
+    LLVMValueRef fn = helper_fn(g, name, g->t_body);
+    mark_cold(g, fn);
+    fn_open(nf, kc, fn);
+    nf->frame = LLVMBuildPointerCast(nf->bb, LLVMGetParam(fn, 0), LLVMPointerType(kc->t_frame, 0), "frame");
+    for (int s = 0; s < 4; s++)
+        nf->size[s] = LLVMBuildLoad2(nf->bb, g->t_i64, LLVMBuildStructGEP2(nf->bb, kc->t_frame, nf->frame, (unsigned)s, ""),
+                                     size_names[s]);
+    return fn;
+}
+
+static void nest_call(lfn *f, LLVMValueRef fn)
+{
+    LLVMValueRef arg = LLVMBuildPointerCast(f->bb, f->frame, f->g->t_i8p, "");
+    LLVMBuildCall2(f->bb, f->g->t_body, fn, &arg, 1, "");
+}
+
+static void gen_loop(lfn *outer, const lower_loop *L)
 {
     int syn = is_syn(L->space);
     int inner = syn ? (L->par == SP_PRE ? SP_POST : SP_PRE) : (L->space & SP_SYN);
+    if (syn) { init_reductions(outer, L, inner); gen_parallel(outer, L); return; }
+    lfn nf, *f = &nf;
+    LLVMValueRef fn = nest_open(outer, f);
+    char *used = nest_arrays(f, L, -1);
     init_reductions(f, L, inner);
-    if (syn) { gen_parallel(f, L); return; }
     lloop Lb, Lv;
     if (L->space & SP_SAMPLE) f->b = loop_open(f, &Lb, i64c(f->g, 0), f->size[SIZE_BATCH], 1, "b");
     if (L->space & SP_SYN) {
@@ -893,21 +1043,30 @@ static void gen_loop(lfn *f, const lower_loop *L)
         loop_body(f, L, -1);
     }
     if (L->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
+    nest_arrays_done(f, used);
+    fn_close(f);
+    nest_call(outer, fn);
 }
 
 /* An output that is not per-synapse: a loop over its space (emit_c's emit_final). */
-static void gen_final(lfn *f, int o_index)
+static void gen_final(lfn *outer, int o_index)
 {
-    const kern_out *o = &f->kc->k->out[o_index];
+    const kern_out *o = &outer->kc->k->out[o_index];
+    lfn nf, *f = &nf;
+    LLVMValueRef fn = nest_open(outer, f);
     static const struct { int bit, which; const char *name; } dims[] = {
         { SP_SAMPLE, SIZE_BATCH, "b" }, { SP_POST, SIZE_N_POST, "i" }, { SP_PRE, SIZE_N_PRE, "j" } };
     lloop L[3];
     LLVMValueRef *var[3] = { &f->b, &f->i, &f->j };
+    char *used = nest_arrays(f, NULL, o_index);
     for (int k = 0; k < 3; k++)
         if (o->space & dims[k].bit) *var[k] = loop_open(f, &L[k], i64c(f->g, 0), f->size[dims[k].which], 1, dims[k].name);
     store_at(f, array(f, f->kc->out_arg[o_index]), o->space, value_of(f, o->node), o->accumulate);
     for (int k = 2; k >= 0; k--)
         if (o->space & dims[k].bit) { loop_close(f, &L[k]); *var[k] = NULL; }
+    nest_arrays_done(f, used);
+    fn_close(f);
+    nest_call(outer, fn);
 }
 
 /* ---- one kernel ---- */
@@ -944,47 +1103,115 @@ static void kern_cleanup(lkern *kc)
     free(kc->out_arg);
 }
 
-/* NAME.main(n_pre, n_post, batch, steps, arrays... noalias) */
-static LLVMValueRef gen_main(lkern *kc)
+/* The fields of *a: n_pre, n_post, batch, steps. */
+static void load_sizes(lmod *g, LLVMBuilderRef B, LLVMValueRef a, LLVMValueRef *size)
+{
+    for (int s = 0; s < 4; s++)
+        size[s] = LLVMBuildLoad2(B, g->t_i64, LLVMBuildStructGEP2(B, g->t_kargs, a, (unsigned)s, ""), size_names[s]);
+}
+
+/* The scratch partition, in node order, as a loop over a constant table of
+ * the stored values' spaces (kernels have up to thousands of them):
+ *   size[s] = elements of a space-s array;
+ *   for (k = 0; k < n_store; k++) { frame->p[n_arg + k] = scratch; scratch += size[space[k]]; } */
+static void gen_partition(lfn *f, LLVMValueRef fr, LLVMValueRef scratch)
+{
+    lmod *g = f->g;
+    const lkern *kc = f->kc;
+    int n = kc->lk->n_store;
+    LLVMValueRef *sp = malloc((size_t)n * sizeof *sp), sizes[8];
+    for (int id = 0, k = 0; id < kc->d->n; id++)
+        if (kc->lk->store[id] >= 0) sp[k++] = LLVMConstInt(g->t_i8, (unsigned)(kc->d->node[id].space & 7), 0);
+    char name[160];
+    snprintf(name, sizeof name, "%s.spaces", kc->k->name);
+    LLVMValueRef table = LLVMConstArray(g->t_i8, sp, (unsigned)n);
+    LLVMValueRef gv = LLVMAddGlobal(g->m, LLVMTypeOf(table), name);
+    LLVMSetInitializer(gv, table);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    free(sp);
+    LLVMTypeRef t8 = LLVMArrayType(g->t_i64, 8);
+    LLVMValueRef size = new_alloca(f, t8, "size");
+    for (int s = 0; s < 8; s++) {
+        LLVMValueRef idx[2] = { i32c(g, 0), i32c(g, s) };
+        sizes[s] = size_of(f, s);
+        LLVMBuildStore(f->bb, sizes[s], LLVMBuildInBoundsGEP2(f->bb, t8, size, idx, 2, ""));
+    }
+    LLVMValueRef cur = new_alloca(f, g->t_realp, "at");
+    LLVMBuildStore(f->bb, scratch, cur);
+    lloop K;
+    LLVMValueRef k = loop_open(f, &K, i64c(g, 0), i64c(g, n), 1, "k");
+    LLVMValueRef ti[2] = { i64c(g, 0), k };
+    LLVMValueRef s = LLVMBuildLoad2(f->bb, g->t_i8, LLVMBuildInBoundsGEP2(f->bb, LLVMTypeOf(table), gv, ti, 2, ""), "");
+    LLVMValueRef si[2] = { i64c(g, 0), LLVMBuildZExt(f->bb, s, g->t_i64, "") };
+    LLVMValueRef len = LLVMBuildLoad2(f->bb, g->t_i64, LLVMBuildInBoundsGEP2(f->bb, t8, size, si, 2, ""), "");
+    LLVMValueRef p = LLVMBuildLoad2(f->bb, g->t_realp, cur, "");
+    LLVMValueRef slot = LLVMBuildNSWAdd(f->bb, k, i64c(g, kc->k->n_arg), "");
+    LLVMValueRef fi[3] = { i64c(g, 0), i32c(g, 5), slot };
+    LLVMBuildStore(f->bb, p, LLVMBuildInBoundsGEP2(f->bb, kc->t_frame, fr, fi, 3, ""));
+    LLVMBuildStore(f->bb, LLVMBuildInBoundsGEP2(f->bb, g->t_real, p, &len, 1, ""), cur);
+    loop_close(f, &K);
+}
+
+/* NAME.frame(a, frame): the sizes, and the arrays — in_X, out_X, meta from
+ * a->arg; real *vN = scratch; scratch += size — in the frame.  A function
+ * of its own, so that the kernel reads its arrays from memory: a chain of
+ * thousands of pointer increments is costly for the loop analyses of the
+ * code generator (scalar evolution). */
+static LLVMValueRef gen_frame_fn(lkern *kc)
+{
+    lmod *g = kc->g;
+    const kern *k = kc->k;
+    char name[160];
+    snprintf(name, sizeof name, "%s.frame", k->name);
+    LLVMTypeRef params[2] = { g->t_kargsp, LLVMPointerType(kc->t_frame, 0) };
+    LLVMValueRef fn = helper_fn(g, name, LLVMFunctionType(g->t_void, params, 2, 0));
+    mark_cold(g, fn);
+    lfn f;
+    fn_open(&f, kc, fn);
+    LLVMValueRef a = LLVMGetParam(fn, 0), fr = LLVMGetParam(fn, 1);
+    LLVMSetValueName2(a, "a", 1);
+    LLVMSetValueName2(fr, "frame", 5);
+    load_sizes(g, f.bb, a, f.size);
+    for (int s = 0; s < 4; s++) LLVMBuildStore(f.bb, f.size[s], LLVMBuildStructGEP2(f.bb, kc->t_frame, fr, (unsigned)s, ""));
+    LLVMValueRef argv = LLVMBuildLoad2(f.bb, g->t_i8pp, LLVMBuildStructGEP2(f.bb, g->t_kargs, a, 4, ""), "arg");
+    LLVMValueRef scratch = LLVMBuildLoad2(f.bb, g->t_i8p, LLVMBuildStructGEP2(f.bb, g->t_kargs, a, 5, ""), "scratch");
+    scratch = LLVMBuildPointerCast(f.bb, scratch, g->t_realp, "");
+    for (int q = 0; q < k->n_arg; q++) {
+        LLVMValueRef idx = i64c(g, q);
+        LLVMValueRef ptr = LLVMBuildLoad2(f.bb, g->t_i8p, LLVMBuildInBoundsGEP2(f.bb, g->t_i8p, argv, &idx, 1, ""), "");
+        ptr = LLVMBuildPointerCast(f.bb, ptr, g->t_realp, "");
+        LLVMValueRef at[3] = { i32c(g, 0), i32c(g, 5), i32c(g, q) };
+        LLVMBuildStore(f.bb, ptr, LLVMBuildInBoundsGEP2(f.bb, kc->t_frame, fr, at, 3, ""));
+    }
+    if (kc->lk->n_store) gen_partition(&f, fr, scratch);
+    fn_close(&f);
+    return fn;
+}
+
+/* void NAME(const plast_kargs *a): zeroes, the loop nests in order (the
+ * per-synapse ones through GOMP_parallel), final outputs, adj_meta. */
+static LLVMValueRef gen_run(lkern *kc, LLVMValueRef frame_fn)
 {
     lmod *g = kc->g;
     const kern *k = kc->k;
     const lower_kernel *lk = kc->lk;
-    LLVMTypeRef *params = malloc((size_t)(4 + kc->n_ptr) * sizeof *params);
-    for (int q = 0; q < 4; q++) params[q] = g->t_i64;
-    for (int p = 0; p < kc->n_ptr; p++) params[4 + p] = g->t_realp;
-    char name[160];
-    snprintf(name, sizeof name, "%s.main", k->name);
-    LLVMValueRef fn = helper_fn(g, name, LLVMFunctionType(g->t_void, params, (unsigned)(4 + kc->n_ptr), 0));
-    free(params);
+    LLVMValueRef fn = LLVMAddFunction(g->m, k->name, g->t_run);
+    add_attr(g, fn, (unsigned)LLVMAttributeFunctionIndex, "nounwind");
+    mark_cold(g, fn);
     lfn f;
     fn_open(&f, kc, fn);
-    for (int s = 0; s < 4; s++) {
-        f.size[s] = LLVMGetParam(fn, (unsigned)s);
-        LLVMSetValueName2(f.size[s], size_names[s], strlen(size_names[s]));
-    }
-    for (int p = 0; p < kc->n_ptr; p++) {
-        f.ptr[p] = LLVMGetParam(fn, (unsigned)(4 + p));
-        add_attr(g, fn, (unsigned)(5 + p), "noalias");
-    }
-    for (int q = 0; q < k->n_arg; q++) {
-        char pn[64];
-        const kern_arg *a = &k->arg[q];
-        snprintf(pn, sizeof pn, "%s%s", a->role == ARG_INPUT ? "in_" : a->role == ARG_OUTPUT ? "out_" : "",
-                 a->role == ARG_META_ADJ ? "adj_meta" : a->name);
-        LLVMSetValueName2(f.ptr[q], pn, strlen(pn));
-    }
-    for (int id = 0; id < kc->d->n; id++) {
-        if (lk->store[id] < 0) continue;
-        char vn[32];
-        snprintf(vn, sizeof vn, "v%d", id);
-        LLVMSetValueName2(f.ptr[stored_array(kc, id)], vn, strlen(vn));
-    }
+    LLVMValueRef a = LLVMGetParam(fn, 0);
+    LLVMSetValueName2(a, "a", 1);
+    load_sizes(g, f.bb, a, f.size);
+    f.frame = new_alloca(&f, kc->t_frame, "frame");
+    LLVMValueRef fargs[2] = { a, f.frame };
+    LLVMBuildCall2(f.ab, LLVMGlobalGetValueType(frame_fn), frame_fn, fargs, 2, "");
     for (int o = 0; o < k->n_out; o++) {   /* identically zero */
         const kern_out *ko = &k->out[o];
         if (ko->node >= 0 || ko->accumulate) continue;
         LLVMValueRef bytes = LLVMBuildNSWMul(f.bb, size_of(&f, ko->space), i64c(g, g->real_bytes), "");
-        LLVMBuildMemSet(f.bb, f.ptr[kc->out_arg[o]], LLVMConstInt(g->t_i8, 0, 0), bytes, (unsigned)g->real_bytes);
+        LLVMBuildMemSet(f.bb, array(&f, kc->out_arg[o]), LLVMConstInt(g->t_i8, 0, 0), bytes, (unsigned)g->real_bytes);
     }
     for (int l = 0; l < lk->n_loops && !g->failed; l++) gen_loop(&f, &lk->loops[l]);
     for (int q = 0; q < lk->n_final && !g->failed; q++) gen_final(&f, lk->final_outs[q]);
@@ -999,47 +1226,6 @@ static LLVMValueRef gen_main(lkern *kc)
     return fn;
 }
 
-/* The fields of *a: n_pre, n_post, batch, steps. */
-static void load_sizes(lmod *g, LLVMBuilderRef B, LLVMValueRef a, LLVMValueRef *size)
-{
-    for (int s = 0; s < 4; s++)
-        size[s] = LLVMBuildLoad2(B, g->t_i64, LLVMBuildStructGEP2(B, g->t_kargs, a, (unsigned)s, ""), size_names[s]);
-}
-
-/* void NAME(const plast_kargs *a): the arrays from a->arg and a->scratch. */
-static LLVMValueRef gen_entry(lkern *kc, LLVMValueRef main_fn)
-{
-    lmod *g = kc->g;
-    const kern *k = kc->k;
-    LLVMValueRef fn = LLVMAddFunction(g->m, k->name, g->t_run);
-    add_attr(g, fn, (unsigned)LLVMAttributeFunctionIndex, "nounwind");
-    lfn f;
-    fn_open(&f, kc, fn);
-    LLVMValueRef a = LLVMGetParam(fn, 0);
-    LLVMSetValueName2(a, "a", 1);
-    load_sizes(g, f.bb, a, f.size);
-    LLVMValueRef *args = malloc((size_t)(4 + kc->n_ptr) * sizeof *args);
-    for (int s = 0; s < 4; s++) args[s] = f.size[s];
-    LLVMValueRef argv = LLVMBuildLoad2(f.bb, g->t_i8pp, LLVMBuildStructGEP2(f.bb, g->t_kargs, a, 4, ""), "arg");
-    for (int q = 0; q < k->n_arg; q++) {
-        LLVMValueRef idx = i64c(g, q);
-        LLVMValueRef p = LLVMBuildLoad2(f.bb, g->t_i8p, LLVMBuildInBoundsGEP2(f.bb, g->t_i8p, argv, &idx, 1, ""), "");
-        args[4 + q] = LLVMBuildPointerCast(f.bb, p, g->t_realp, "");
-    }
-    LLVMValueRef scratch = LLVMBuildLoad2(f.bb, g->t_i8p, LLVMBuildStructGEP2(f.bb, g->t_kargs, a, 5, ""), "scratch");
-    scratch = LLVMBuildPointerCast(f.bb, scratch, g->t_realp, "");
-    for (int id = 0; id < kc->d->n; id++) {   /* real *vN = scratch; scratch += size */
-        if (kc->lk->store[id] < 0) continue;
-        args[4 + stored_array(kc, id)] = scratch;
-        LLVMValueRef n = size_of(&f, kc->d->node[id].space);
-        scratch = LLVMBuildInBoundsGEP2(f.bb, g->t_real, scratch, &n, 1, "");
-    }
-    LLVMBuildCall2(f.bb, LLVMGlobalGetValueType(main_fn), main_fn, args, (unsigned)(4 + kc->n_ptr), "");
-    free(args);
-    fn_close(&f);
-    return fn;
-}
-
 /* int64_t NAME_scratch(const plast_kargs *a): bytes of the stored values. */
 static LLVMValueRef gen_scratch(lkern *kc)
 {
@@ -1048,12 +1234,16 @@ static LLVMValueRef gen_scratch(lkern *kc)
     snprintf(name, sizeof name, "%s_scratch", kc->k->name);
     LLVMValueRef fn = LLVMAddFunction(g->m, name, g->t_scratch);
     add_attr(g, fn, (unsigned)LLVMAttributeFunctionIndex, "nounwind");
+    mark_cold(g, fn);
     lfn f;
     fn_open(&f, kc, fn);
     load_sizes(g, f.bb, LLVMGetParam(fn, 0), f.size);
-    LLVMValueRef n = i64c(g, 0);
+    int count[8] = { 0 };   /* n = sum of the stored values' sizes, grouped by space */
     for (int id = 0; id < kc->d->n; id++)
-        if (kc->lk->store[id] >= 0) n = LLVMBuildNSWAdd(f.bb, n, size_of(&f, kc->d->node[id].space), "");
+        if (kc->lk->store[id] >= 0) count[kc->d->node[id].space & 7]++;
+    LLVMValueRef n = i64c(g, 0);
+    for (int sp = 0; sp < 8; sp++)
+        if (count[sp]) n = LLVMBuildNSWAdd(f.bb, n, LLVMBuildNSWMul(f.bb, i64c(g, count[sp]), size_of(&f, sp), ""), "");
     LLVMBuildRet(f.bb, LLVMBuildNSWMul(f.bb, n, i64c(g, g->real_bytes), "bytes"));
     fn_end(&f);
     return fn;
@@ -1093,8 +1283,7 @@ static void gen_kernel(lmod *g, const lower_kernel *lk)
     lkern kc;
     kern_setup(&kc, g, lk);
     LLVMValueRef scratch = gen_scratch(&kc);
-    LLVMValueRef main_fn = gen_main(&kc);
-    LLVMValueRef run = gen_entry(&kc, main_fn);
+    LLVMValueRef run = gen_run(&kc, gen_frame_fn(&kc));
     gen_descriptor(&kc, run, scratch);
     kern_cleanup(&kc);
 }
@@ -1122,7 +1311,7 @@ LLVMTargetMachineRef llgen_host_machine(llgen_use use, char *err, size_t errlen)
         goto out;
     }
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features, getenv("CGL") ? (LLVMCodeGenOptLevel)atoi(getenv("CGL")) : LLVMCodeGenLevelDefault,
                                  use == LLGEN_FOR_JIT ? LLVMRelocDefault : LLVMRelocPIC,
                                  use == LLGEN_FOR_JIT ? LLVMCodeModelJITDefault : LLVMCodeModelDefault);
     if (!tm) snprintf(err, errlen, "cannot create an LLVM target machine for %s (%s)", triple, cpu);
@@ -1132,6 +1321,21 @@ out:
     if (msg) LLVMDisposeMessage(msg);
     LLVMDisposeMessage(triple);
     return tm;
+}
+
+/* Whether the comma-separated feature list FS holds FEATURE. */
+static int has_feature(const char *fs, const char *feature);
+
+/* Whether a partial vector should run masked: with AVX-512's mask registers
+ * (PLASTCC_VECTOR_TAIL=masked|scalar overrides). */
+static int use_masks(LLVMTargetMachineRef tm)
+{
+    const char *env = getenv("PLASTCC_VECTOR_TAIL");
+    if (env && *env) return !strcmp(env, "masked");
+    char *fs = LLVMGetTargetMachineFeatureString(tm);
+    int yes = has_feature(fs, "+avx512f");
+    LLVMDisposeMessage(fs);
+    return yes;
 }
 
 /* Whether the comma-separated feature list FS holds FEATURE. */
@@ -1175,6 +1379,7 @@ LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const low
     LLVMDisposeTargetData(td);
     make_types(&g);
     g.lanes = vector_lanes(tm, g.real_bytes);
+    g.masked = use_masks(tm);
     for (int k = 0; k < n && !g.failed; k++) gen_kernel(&g, ks[k]);
     char *msg = NULL;
     if (!g.failed && LLVMVerifyModule(g.m, LLVMReturnStatusAction, &msg)) {
@@ -1186,16 +1391,44 @@ LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const low
     return g.m;
 }
 
+/* The IR passes the generated code needs: allocas to registers (sroa),
+ * common loads and index arithmetic (early-cse, gvn), rotated loops so that
+ * licm can hoist what does not vary in them, and clean-ups.  The
+ * default<O3> pipeline gives code no faster (the vectors are explicit) but
+ * costs 5 times as long on the pool rule and 70 times as long on HAT, whose
+ * per-synapse loop bodies have thousands of values; PLASTCC_LLVM_PASSES
+ * selects another pipeline, e.g. "default<O3>". */
+static const char default_passes[] =
+    "function(sroa,early-cse<memssa>,simplifycfg,instcombine,loop(loop-rotate),loop-mssa(licm),gvn,instcombine,"
+    "simplifycfg)";
+
+/* Cold functions become optnone (and so noinline), before the passes. */
+static void cold_to_optnone(LLVMModuleRef m)
+{
+    LLVMContextRef c = LLVMGetModuleContext(m);
+    unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
+    unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(m); fn; fn = LLVMGetNextFunction(fn)) {
+        if (LLVMIsDeclaration(fn) ||
+            !LLVMGetStringAttributeAtIndex(fn, (unsigned)LLVMAttributeFunctionIndex, cold_attr, sizeof cold_attr - 1))
+            continue;
+        LLVMAddAttributeAtIndex(fn, (unsigned)LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c, optnone, 0));
+        LLVMAddAttributeAtIndex(fn, (unsigned)LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c, noinline, 0));
+    }
+}
+
 int llgen_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t errlen)
 {
     /* The per-synapse loops carry their vectors already; the loop vectoriser,
      * the SLP vectoriser and unrolling would only add code to compile (the
      * JIT's latency) for the short per-neuron loops. */
+    cold_to_optnone(m);
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(opts, 0);
     LLVMPassBuilderOptionsSetSLPVectorization(opts, 0);
     LLVMPassBuilderOptionsSetLoopUnrolling(opts, 0);
-    LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", tm, opts);
+    const char *passes = getenv("PLASTCC_LLVM_PASSES");
+    LLVMErrorRef e = LLVMRunPasses(m, passes && *passes ? passes : default_passes, tm, opts);
     LLVMDisposePassBuilderOptions(opts);
     if (!e) return 0;
     char *msg = LLVMGetErrorMessage(e);   /* consumes E */

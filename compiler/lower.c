@@ -151,7 +151,12 @@ static void schedule_syn(lower_kernel *lk, int level, int space)
 }
 
 /* Level LEVEL, a space that is not per-synapse: its stored nodes, and the
- * reductions of its values. */
+ * reductions of its values.  A long list is cut into loops of at most
+ * SMALL_LOOP_MAX nodes, in id order (a node only reads stored values of
+ * earlier loops): a C compiler analyses the dependences of every pair of
+ * arrays a loop touches, which for the hundreds of per-neuron values of a
+ * wide meta-MLP took minutes in one loop and takes seconds in short ones. */
+enum { SMALL_LOOP_MAX = 32 };
 static void schedule_small(lower_kernel *lk, int level, int space)
 {
     const dag *d = lk->k->d;
@@ -162,7 +167,7 @@ static void schedule_small(lower_kernel *lk, int level, int space)
         int here = !is_reduction(n->op) && n->space == space && lk->level[id] == level;
         int red = is_reduction(n->op) && d->node[n->arg[0]].space == space && lk->level[n->arg[0]] == level;
         if (!here && !red) continue;
-        if (!L) L = new_loop(lk, space, level, 0);
+        if (!L || L->n_nodes == SMALL_LOOP_MAX) L = new_loop(lk, space, level, 0);
         loop_add_node(L, id);
     }
 }

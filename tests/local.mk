@@ -53,3 +53,19 @@ LLVM_TESTS = tests/backends-rules.sh tests/backends-valid.sh tests/jit-gradcheck
   tests/jit-leaks.sh
 TESTS += $(LLVM_TESTS)
 EXTRA_DIST += $(LLVM_TESTS)
+
+# The symbolic core: every adjoint against finite differences (rules/ and the
+# operator coverage rules of tests/gradcheck/, through the C back end), the
+# DAG and the partials on their own, the pool kernel's numbers against a
+# hand-written loop, hoisting in the loop nests, and warning-free emitted C.
+SYMBOLIC_TESTS = tests/gradcheck.sh tests/symbolic/test_loops.sh tests/symbolic/test_cc_warnings.sh
+TESTS += $(SYMBOLIC_TESTS) tests/symbolic/test_dag tests/symbolic/test_pool_reference
+EXTRA_DIST += $(SYMBOLIC_TESTS)
+check_PROGRAMS += tests/symbolic/test_dag tests/symbolic/test_pool_reference
+SYMBOLIC_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
+tests_symbolic_test_dag_SOURCES = tests/symbolic/test_dag.c
+tests_symbolic_test_dag_LDADD = $(SYMBOLIC_LDADD)
+tests_symbolic_test_dag_LDFLAGS = $(OPENMP_CFLAGS)
+tests_symbolic_test_pool_reference_SOURCES = tests/symbolic/test_pool_reference.c
+tests_symbolic_test_pool_reference_LDADD = $(SYMBOLIC_LDADD)
+tests_symbolic_test_pool_reference_LDFLAGS = $(OPENMP_CFLAGS)

@@ -1,0 +1,107 @@
+#!/bin/sh
+# test_loops.sh — the loop nests of `plastcc emit-c --dump=loops` (lower_dump
+# in compiler/lower.c) compute every per-neuron value and every reduction
+# once, in a loop of its own space (hoisting).
+#
+# For pool_fwd of rules/pool.rule:
+#   - the per-synapse loop that writes dw computes no reduction
+#     (sum_pre/sum_post/max_post, "(accumulated)") and no stored value;
+#   - the header of that loop says "0 stored, 0 reductions".
+# For every kernel of every rule of rules/ (and tests/golden/):
+#   - each stored value and each reduction appears in exactly one loop;
+#   - a stored value is never computed in a per-synapse loop, and it sits in
+#     the loop of its own index space (from --dump=dag);
+#   - the kernel header's count of stored values matches the loops.
+# The dump format parsed here (lower_dump):
+#   kernel NAME: N loop nests, M stored values
+#     level L, SPACE[ (parallel over post|pre)]: A computed, S stored, R reductions[, writes OUT]...
+#       %ID OP[ (stored)| (accumulated)]
+#       %ID sum over the samples (inner loop of K computed values)
+#     final: writes OUT
+set -u
+plastcc=${PLASTCC:-plastcc}
+src=${top_srcdir:-.}
+tmp=${TMPDIR:-/tmp}/test_loops.$$
+trap 'rm -f "$tmp".*' EXIT
+status=0
+
+fail() { echo "FAIL: $*"; status=1; }
+
+# 1. pool_fwd: the dw loop.
+"$plastcc" emit-c --dump=loops "$src/rules/pool.rule" >"$tmp.pool" 2>&1 || { cat "$tmp.pool"; exit 1; }
+awk '
+  /^kernel / { k = $2; sub(":", "", k); next }
+  k != "pool_fwd" { next }
+  /^  level / { inloop = ($0 ~ /writes dw/); if (inloop) { n++; header = $0 } next }
+  /^  final:/ { inloop = 0; if ($0 ~ /writes dw/) final = 1; next }
+  inloop && /^    %/ { body = body "\n" $0 }
+  END {
+    if (n != 1) { print "pool_fwd: " n " loops write dw (expected 1)"; exit 1 }
+    if (final) { print "pool_fwd: dw is written by a final loop, not a per-synapse one"; exit 1 }
+    print "pool_fwd dw loop:" header body
+    if (header !~ /level [0-9]+, per-synapse/) { print "  not a per-synapse loop"; exit 1 }
+    if (header !~ / 0 stored, 0 reductions,/) { print "  computes stored values or reductions"; exit 1 }
+    if (body ~ /\((stored|accumulated)\)/ || body ~ /%[0-9]+ (sum_pre|sum_post|max_post)/) {
+      print "  a reduction or stored value is computed in it"; exit 1
+    }
+  }' "$tmp.pool" || fail "pool_fwd: the loop that writes dw is not free of reductions and stored values"
+
+# 2. Every kernel of every rule: each stored value and reduction once, in a
+#    loop of its own space.  SPACES maps node -> space from --dump=dag.
+check_file() {   # check_file RULEFILE
+  f=$1
+  "$plastcc" emit-c --dump=loops "$f" >"$tmp.loops" 2>&1 || { fail "$f: --dump=loops failed"; cat "$tmp.loops"; return; }
+  "$plastcc" emit-c --dump=dag "$f" >"$tmp.dag" 2>&1 || { fail "$f: --dump=dag failed"; cat "$tmp.dag"; return; }
+  awk -v file="$f" '
+    FNR == NR {   # the DAG dump: %ID = OP ARGS : SPACE (one DAG per rule, in order)
+      if ($0 ~ /^rule /) { r++; next }
+      if ($0 ~ /^%[0-9]+ +=/) {
+        id = $1; sub("%", "", id)
+        sp = $0; sub(/^[^:]*: /, "", sp)
+        space[r, id] = sp
+      }
+      next
+    }
+    /^kernel / {
+      finish()
+      k = $2; sub(":", "", k)
+      if (k ~ /_fwd$/) r2++
+      declared = $(NF - 2)
+      delete seen; stored = 0; kernels++
+      next
+    }
+    /^  level / {
+      s = $0; sub(/^  level [0-9]+, /, "", s); sub(/ \(parallel over (post|pre)\)/, "", s); sub(/:.*/, "", s)
+      loopspace = s
+      next
+    }
+    /^    %[0-9]+ / {
+      id = $1; sub("%", "", id)
+      if ($0 ~ /\(stored\)|\(accumulated\)/) {
+        if (seen[id]++) { printf "%s: %s: %%%s is computed in two loops\n", file, k, id; bad = 1 }
+      }
+      if ($0 ~ /\(stored\)/) {
+        stored++
+        if (loopspace ~ /^per-synapse/) { printf "%s: %s: stored %%%s in a per-synapse loop\n", file, k, id; bad = 1 }
+        if ((r2, id) in space && space[r2, id] != loopspace) {
+          printf "%s: %s: %%%s (%s) is stored in a loop over %s\n", file, k, id, space[r2, id], loopspace; bad = 1
+        }
+      }
+      if ($0 ~ /\(accumulated\)/) stored++
+      next
+    }
+    function finish() {
+      if (k != "" && stored != declared) {
+        printf "%s: %s: header says %d stored values, loops hold %d\n", file, k, declared, stored; bad = 1
+      }
+    }
+    END { finish(); if (!kernels) { printf "%s: no kernels\n", file; bad = 1 } exit bad }
+  ' "$tmp.dag" "$tmp.loops" || fail "$f: loop nests"
+}
+
+for f in "$src"/rules/*.rule "$src"/tests/golden/*.rule; do
+  case $f in */003.rule|*/models.rule|*/model3.rule) continue ;; esac   # no rules of their own
+  check_file "$f"
+done
+[ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space"
+exit $status

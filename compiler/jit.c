@@ -1,4 +1,9 @@
-/* jit — kernels through ORC LLJIT (see jit.h for the lifecycle). */
+/* jit — kernels through ORC LLJIT (see jit.h for the lifecycle).
+ *
+ * The kernels are split into parts, compiled at the same time by OpenMP
+ * threads; a part owns everything it uses (thread-safe context, module,
+ * target machine, LLJIT), so the threads share nothing but LLVM's
+ * initialised target registry. */
 #include "config.h"
 #include "jit.h"
 #include "llgen.h"
@@ -14,19 +19,29 @@
 
 typedef struct jit_symbol { char name[80]; void *addr; } jit_symbol;
 
+typedef struct jit_part {
+    LLVMOrcLLJITRef jit;        /* NULL until created */
+    const lower_kernel **ks;    /* its kernels (borrowed), in the unit's order */
+    int *sym;                   /* their slots in jit_module.sym */
+    int n;
+    long weight;                /* a guess at its compile time */
+    char session_err[256];      /* the last error its execution session reported */
+    char err[512];              /* why it failed, "" if it did not */
+} jit_part;
+
 struct jit_module {
-    LLVMOrcLLJITRef jit;
-    jit_symbol *sym;      /* the kernels' descriptors, looked up at load */
+    jit_part *part;
+    int n_part;
+    jit_symbol *sym;            /* every kernel's descriptor, looked up at load */
     int n_sym;
-    char session_err[256];  /* the last error the execution session reported */
 };
 
 /* Materialisation errors arrive here, not at the lookup that caused them. */
 static void report_session_error(void *ctx, LLVMErrorRef e)
 {
-    jit_module *j = ctx;
+    jit_part *p = ctx;
     char *msg = LLVMGetErrorMessage(e);   /* consumes E */
-    snprintf(j->session_err, sizeof j->session_err, "%s", msg);
+    snprintf(p->session_err, sizeof p->session_err, "%s", msg);
     LLVMDisposeErrorMessage(msg);
 }
 
@@ -38,32 +53,31 @@ static void error_message(LLVMErrorRef e, const char *what, char *err, size_t er
     LLVMDisposeErrorMessage(msg);
 }
 
-/* Steps 3 and 4: the LLJIT generating code as TM would (consumed), with the
- * process's symbols, owning module M. */
-static int create_jit(jit_module *j, LLVMTargetMachineRef tm, LLVMOrcThreadSafeContextRef tsc, LLVMModuleRef m,
-                      char *err, size_t errlen)
+/* Steps 3 and 4: the part's LLJIT generating code as TM would (consumed),
+ * with the process's symbols, owning module M. */
+static int create_jit(jit_part *p, LLVMTargetMachineRef tm, LLVMOrcThreadSafeContextRef tsc, LLVMModuleRef m)
 {
     LLVMOrcDefinitionGeneratorRef gen = NULL;
     LLVMErrorRef e;
     LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm);   /* TM is gone */
     LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);   /* owned by BUILDER now */
-    if ((e = LLVMOrcCreateLLJIT(&j->jit, builder))) {                /* consumes BUILDER, even on error */
-        j->jit = NULL;
-        error_message(e, "cannot create the JIT", err, errlen);
+    if ((e = LLVMOrcCreateLLJIT(&p->jit, builder))) {                /* consumes BUILDER, even on error */
+        p->jit = NULL;
+        error_message(e, "cannot create the JIT", p->err, sizeof p->err);
         goto fail_module;
     }
-    LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(j->jit), report_session_error, j);
-    LLVMOrcJITDylibRef main_jd = LLVMOrcLLJITGetMainJITDylib(j->jit);
-    if ((e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(j->jit),
+    LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(p->jit), report_session_error, p);
+    LLVMOrcJITDylibRef main_jd = LLVMOrcLLJITGetMainJITDylib(p->jit);
+    if ((e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(p->jit),
                                                                   NULL, NULL))) {
-        error_message(e, "cannot make the process's symbols visible to the JIT", err, errlen);
+        error_message(e, "cannot make the process's symbols visible to the JIT", p->err, sizeof p->err);
         goto fail_module;
     }
     LLVMOrcJITDylibAddGenerator(main_jd, gen);                        /* owned by the JITDylib now */
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);   /* owns M now */
-    if ((e = LLVMOrcLLJITAddLLVMIRModule(j->jit, main_jd, tsm))) {  /* owns TSM now, even on error */
-        error_message(e, "cannot add the kernels to the JIT", err, errlen);
+    if ((e = LLVMOrcLLJITAddLLVMIRModule(p->jit, main_jd, tsm))) {  /* owns TSM now, even on error */
+        error_message(e, "cannot add the kernels to the JIT", p->err, sizeof p->err);
         return -1;
     }
     return 0;
@@ -72,54 +86,110 @@ fail_module:
     return -1;
 }
 
-/* Step 5: the descriptors, compiling the module. */
-static int lookup_kernels(jit_module *j, const lower_kernel *const *ks, int n, char *err, size_t errlen)
+/* Step 5: the part's descriptors, compiling its module. */
+static int lookup_kernels(jit_part *p, jit_symbol *sym)
 {
-    j->sym = calloc((size_t)n + 1, sizeof *j->sym);
-    for (int k = 0; k < n; k++) {
-        jit_symbol *s = &j->sym[j->n_sym];
-        snprintf(s->name, sizeof s->name, "%s_desc", ks[k]->k->name);
+    for (int k = 0; k < p->n; k++) {
+        jit_symbol *s = &sym[p->sym[k]];
         LLVMOrcExecutorAddress addr = 0;
-        LLVMErrorRef e = LLVMOrcLLJITLookup(j->jit, &addr, s->name);
+        LLVMErrorRef e = LLVMOrcLLJITLookup(p->jit, &addr, s->name);
         if (e) {
             char what[400];
             snprintf(what, sizeof what, "JIT compilation of %.80s failed%s%.256s", s->name,
-                     j->session_err[0] ? ": " : "", j->session_err);
-            error_message(e, what, err, errlen);
+                     p->session_err[0] ? ": " : "", p->session_err);
+            error_message(e, what, p->err, sizeof p->err);
             return -1;
         }
         s->addr = (void *)(uintptr_t)addr;
-        j->n_sym++;
     }
     return 0;
+}
+
+/* Steps 1 to 5 for one part, on the calling thread. */
+static void load_part(jit_part *p, jit_symbol *sym, emit_precision prec, const char *source)
+{
+    LLVMOrcThreadSafeContextRef tsc = NULL;
+    LLVMTargetMachineRef tm = llgen_host_machine(LLGEN_FOR_JIT, p->err, sizeof p->err);   /* step 1 */
+    if (!tm) return;
+    tsc = LLVMOrcCreateNewThreadSafeContext();                                         /* step 2 */
+    LLVMModuleRef m = llgen_build(LLVMOrcThreadSafeContextGetContext(tsc), tm, p->ks, p->n, prec, source, p->err,
+                                  sizeof p->err);
+    if (!m) goto fail;
+    if (llgen_optimize(m, tm, p->err, sizeof p->err)) { LLVMDisposeModule(m); goto fail; }
+    int rc = create_jit(p, tm, tsc, m);                                                /* steps 3, 4 */
+    tm = NULL;                                                                          /* TM and M are gone */
+    LLVMOrcDisposeThreadSafeContext(tsc);                                              /* M keeps it alive */
+    tsc = NULL;
+    if (rc == 0) lookup_kernels(p, sym);                                                /* step 5 */
+    return;
+fail:
+    LLVMOrcDisposeThreadSafeContext(tsc);
+    LLVMDisposeTargetMachine(tm);
+}
+
+/* A kernel's weight: its loop nests' values, per-synapse ones counting
+ * thrice (they become the vector code). */
+static long kernel_weight(const lower_kernel *lk)
+{
+    long w = 1;
+    for (int l = 0; l < lk->n_loops; l++)
+        w += (long)lk->loops[l].n_nodes * ((lk->loops[l].space & 3) == 3 ? 3 : 1);
+    return w;
+}
+
+/* N kernels into at most MAX parts of similar weight (heaviest first, each
+ * to the lightest part), keeping the unit's order within a part. */
+static void split(jit_module *j, const lower_kernel *const *ks, int n, int max)
+{
+    j->n_part = n < max ? n : max;
+    j->part = calloc((size_t)j->n_part + 1, sizeof *j->part);
+    int *of = malloc((size_t)n * sizeof *of), *done = calloc((size_t)n, sizeof *done);
+    for (int r = 0; r < n; r++) {
+        int heavy = -1;
+        for (int k = 0; k < n; k++)
+            if (!done[k] && (heavy < 0 || kernel_weight(ks[k]) > kernel_weight(ks[heavy]))) heavy = k;
+        int light = 0;
+        for (int q = 1; q < j->n_part; q++) if (j->part[q].weight < j->part[light].weight) light = q;
+        done[heavy] = 1;
+        of[heavy] = light;
+        j->part[light].weight += kernel_weight(ks[heavy]);
+        j->part[light].n++;
+    }
+    for (int q = 0; q < j->n_part; q++) {
+        jit_part *p = &j->part[q];
+        p->ks = malloc((size_t)p->n * sizeof *p->ks);
+        p->sym = malloc((size_t)p->n * sizeof *p->sym);
+        p->n = 0;
+    }
+    for (int k = 0; k < n; k++) {
+        jit_part *p = &j->part[of[k]];
+        p->ks[p->n] = ks[k];
+        p->sym[p->n++] = k;
+    }
+    free(of);
+    free(done);
 }
 
 jit_module *jit_load(const lower_kernel *const *ks, int n, emit_precision prec, const char *source,
                      char *err, size_t errlen)
 {
-    /* The kernels call into libgomp: referencing it here keeps it linked
-     * (with --as-needed) so the process generator can find GOMP_parallel. */
-    (void)omp_get_max_threads();
+    llgen_init();   /* once, before the threads */
     jit_module *j = calloc(1, sizeof *j);
-    LLVMOrcThreadSafeContextRef tsc = NULL;
-    LLVMTargetMachineRef tm = llgen_host_machine(LLGEN_FOR_JIT, err, errlen);   /* step 1 */
-    if (!tm) goto fail;
-    tsc = LLVMOrcCreateNewThreadSafeContext();                       /* step 2 */
-    LLVMModuleRef m = llgen_build(LLVMOrcThreadSafeContextGetContext(tsc), tm, ks, n, prec, source, err, errlen);
-    if (!m) goto fail;
-    if (llgen_optimize(m, tm, err, errlen)) { LLVMDisposeModule(m); goto fail; }
-    int rc = create_jit(j, tm, tsc, m, err, errlen);                 /* steps 3, 4: TM and M are gone */
-    tm = NULL;
-    if (rc) goto fail;
-    LLVMOrcDisposeThreadSafeContext(tsc);
-    tsc = NULL;
-    if (lookup_kernels(j, ks, n, err, errlen)) goto fail;            /* step 5 */
+    j->sym = calloc((size_t)n + 1, sizeof *j->sym);
+    j->n_sym = n;
+    for (int k = 0; k < n; k++) snprintf(j->sym[k].name, sizeof j->sym[k].name, "%s_desc", ks[k]->k->name);
+    /* (The kernels call into libgomp; this reference to it also keeps it
+     * linked with --as-needed, for the process generator to find.) */
+    split(j, ks, n, omp_get_max_threads());
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(j->n_part > 0 ? j->n_part : 1)
+    for (int q = 0; q < j->n_part; q++) load_part(&j->part[q], j->sym, prec, source);
+    for (int q = 0; q < j->n_part; q++) {
+        if (!j->part[q].err[0]) continue;
+        snprintf(err, errlen, "%s", j->part[q].err);
+        jit_free(j);
+        return NULL;
+    }
     return j;
-fail:
-    if (tsc) LLVMOrcDisposeThreadSafeContext(tsc);
-    if (tm) LLVMDisposeTargetMachine(tm);
-    jit_free(j);
-    return NULL;
 }
 
 void *jit_find(jit_module *j, const char *symbol)
@@ -132,14 +202,20 @@ void *jit_find(jit_module *j, const char *symbol)
 void jit_free(jit_module *j)
 {
     if (!j) return;
-    if (j->jit) {
-        LLVMErrorRef e = LLVMOrcDisposeLLJIT(j->jit);
-        if (e) {
-            char *msg = LLVMGetErrorMessage(e);
-            fprintf(stderr, "plastcc: warning: disposing of the JIT: %s\n", msg);
-            LLVMDisposeErrorMessage(msg);
+    for (int q = 0; q < j->n_part; q++) {
+        jit_part *p = &j->part[q];
+        if (p->jit) {
+            LLVMErrorRef e = LLVMOrcDisposeLLJIT(p->jit);
+            if (e) {
+                char *msg = LLVMGetErrorMessage(e);
+                fprintf(stderr, "plastcc: warning: disposing of the JIT: %s\n", msg);
+                LLVMDisposeErrorMessage(msg);
+            }
         }
+        free(p->ks);
+        free(p->sym);
     }
+    free(j->part);
     free(j->sym);
     free(j);
 }

@@ -2,12 +2,15 @@
  *
  * Object lifecycle (one jit_module per compiled unit):
  *   jit_load(ks, n, ...)
+ *       splits the kernels into as many parts as OpenMP has threads (parts of
+ *       similar size) and compiles the parts at the same time, each on its
+ *       own thread with objects of its own:
  *       1. a host target machine (llgen_host_machine): its CPU and features
  *          (AVX2, AVX-512) guide the optimiser, then it becomes the JIT's
  *          (a JITTargetMachineBuilder made from it, which consumes it);
  *       2. a ThreadSafeContext; the module is built in its LLVMContext by
  *          llgen_build (verified with LLVMVerifyModule there) and optimised
- *          with default<O3>;
+ *          (llgen_optimize);
  *       3. an LLJIT generating code for that machine, its main JITDylib given a
  *          DynamicLibrarySearchGenerator for the process, so the kernels'
  *          calls to libm (exp, tanh, log1p, ...) and libgomp (GOMP_parallel,
@@ -16,11 +19,11 @@
  *       4. the module wrapped in a ThreadSafeModule and added to the JIT,
  *          which owns it from then on; our reference to the context is
  *          dropped (the module keeps it alive);
- *       5. every kernel's NAME_desc looked up, which compiles the module to
+ *       5. the part's NAME_desc looked up, which compiles its module to
  *          native code: a failure shows at load time, not at first use.
  *   jit_find(j, "pool_fwd_desc")  the address of a symbol looked up in step
  *       5, or NULL; valid until jit_free.
- *   jit_free(j)   disposes the LLJIT: the code, its data, the module.
+ *   jit_free(j)   disposes of every part's LLJIT: code, data, module.
  * Errors from LLVM (LLVMErrorRef) become messages in ERR; a failed load
  * leaves nothing behind.
  */

@@ -49,8 +49,8 @@ check_PROGRAMS += tests/backends
 tests_backends_SOURCES = tests/backends.c
 tests_backends_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 tests_backends_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
-LLVM_TESTS = tests/backends-rules.sh tests/backends-valid.sh tests/jit-gradcheck.sh tests/jit-vector.sh \
-  tests/jit-leaks.sh
+LLVM_TESTS = tests/backends-rules.sh tests/backends-valid.sh tests/backends-paths.sh tests/jit-gradcheck.sh \
+  tests/jit-vector.sh tests/jit-leaks.sh
 TESTS += $(LLVM_TESTS)
 EXTRA_DIST += $(LLVM_TESTS)
 

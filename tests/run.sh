@@ -32,8 +32,8 @@ cmp -s "$work/t1/meta-state.txt" "$work/t2/meta-state.txt" || bad "1 and 2 threa
 say "meta-batch of 3 tasks: 1 and 2 threads give identical meta-parameters"
 
 # 3. kill -9 and resume ends with the uninterrupted result
-"$PLASTCC" run "$rules" --experiment tiny --episodes 300 --out "$work/full" --quiet >/dev/null 2>&1 || bad "full run"
-"$PLASTCC" run "$rules" --experiment tiny --episodes 300 --out "$work/k" --quiet >/dev/null 2>&1 &
+"$PLASTCC" run "$rules" --experiment tiny --episodes 300 --threads 1 --out "$work/full" --quiet >/dev/null 2>&1 || bad "full run"
+"$PLASTCC" run "$rules" --experiment tiny --episodes 300 --threads 1 --out "$work/k" --quiet >/dev/null 2>&1 &
 pid=$!
 i=0
 while [ $i -lt 200 ]; do   # wait for a saved meta-state, then kill
@@ -45,7 +45,7 @@ killed_at=$(($(wc -l < "$work/k/log.csv") - 1))
 if grep -q '^episode 300$' "$work/k/meta-state.txt"; then
   say "(the run finished before the kill; resuming a finished run)"
 fi
-"$PLASTCC" run "$rules" --experiment tiny --episodes 300 --resume "$work/k" --quiet >/dev/null 2>&1 || bad "resume"
+"$PLASTCC" run "$rules" --experiment tiny --episodes 300 --threads 1 --resume "$work/k" --quiet >/dev/null 2>&1 || bad "resume"
 cmp -s "$work/full/meta-state.txt" "$work/k/meta-state.txt" || bad "resumed run ends with other meta-parameters"
 cut -d, -f1-3 "$work/full/log.csv" > "$work/full.cols"
 cut -d, -f1-3 "$work/k/log.csv" > "$work/k.cols"

@@ -63,7 +63,7 @@ void model3_dense1_fwd(const plast_kargs *a)
     (void)scratch;
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc3 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
@@ -133,7 +133,7 @@ void model3_dense1_adj(const plast_kargs *a)
     (void)scratch;
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc3 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
@@ -153,7 +153,7 @@ void model3_dense1_adj(const plast_kargs *a)
         }
     }
     /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t21 = 0;
@@ -166,7 +166,7 @@ void model3_dense1_adj(const plast_kargs *a)
     }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc19 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -218,7 +218,7 @@ void model3_dense2_fwd(const plast_kargs *a)
     (void)scratch;
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc3 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
@@ -288,7 +288,7 @@ void model3_dense2_adj(const plast_kargs *a)
     (void)scratch;
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc3 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
@@ -308,7 +308,7 @@ void model3_dense2_adj(const plast_kargs *a)
         }
     }
     /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t21 = 0;
@@ -321,7 +321,7 @@ void model3_dense2_adj(const plast_kargs *a)
     }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc19 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -383,7 +383,7 @@ void model3_dense3_fwd(const plast_kargs *a)
     (void)scratch;
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc3 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
@@ -497,7 +497,7 @@ void model3_dense3_adj(const plast_kargs *a)
     (void)scratch;
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc3 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
@@ -558,7 +558,7 @@ void model3_dense3_adj(const plast_kargs *a)
         }
     }
     /* level 4, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t31 = 0;
@@ -571,7 +571,7 @@ void model3_dense3_adj(const plast_kargs *a)
     }
     /* level 4, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc29 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -637,7 +637,7 @@ void model3_error1_fwd(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc3 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -718,7 +718,7 @@ void model3_error1_adj(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t32 = 0;
@@ -731,7 +731,7 @@ void model3_error1_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc3 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -743,7 +743,7 @@ void model3_error1_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc30 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
@@ -819,7 +819,7 @@ void model3_error2_fwd(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc3 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -903,7 +903,7 @@ void model3_error2_adj(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t24 = 0;
@@ -916,7 +916,7 @@ void model3_error2_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc3 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -928,7 +928,7 @@ void model3_error2_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc22 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
@@ -1004,7 +1004,7 @@ void model3_error3_fwd(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc3 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -1088,7 +1088,7 @@ void model3_error3_adj(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t24 = 0;
@@ -1101,7 +1101,7 @@ void model3_error3_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc3 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -1113,7 +1113,7 @@ void model3_error3_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc22 = 0;
             for (int64_t j = 0; j < n_pre; j++) {

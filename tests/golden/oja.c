@@ -72,7 +72,7 @@ void oja_fwd(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc13 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -83,7 +83,7 @@ void oja_fwd(const plast_kargs *a)
         }
     }
     /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t19 = 0;
@@ -197,7 +197,7 @@ void oja_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc13 = 0;
             real acc49 = 0;
@@ -219,7 +219,7 @@ void oja_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc59 = 0;
             real acc64 = 0;
@@ -253,7 +253,7 @@ void oja_adj(const plast_kargs *a)
         }
     }
     /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t j = 0; j < n_pre; j++) {
         real acc40 = 0;
         for (int64_t i = 0; i < n_post; i++) {
@@ -271,7 +271,7 @@ void oja_adj(const plast_kargs *a)
         v40[j] = acc40;
     }
     /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t54 = 0;
@@ -284,7 +284,7 @@ void oja_adj(const plast_kargs *a)
     }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc47 = 0;
             real acc51 = 0;

@@ -123,7 +123,7 @@ void pool_fwd(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc57 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -135,7 +135,7 @@ void pool_fwd(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc35 = 0;
             real acc49 = 0;
@@ -172,7 +172,7 @@ void pool_fwd(const plast_kargs *a)
         }
     }
     /* level 2, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t63 = 0;
@@ -519,7 +519,7 @@ void pool_adj(const plast_kargs *a)
         v27[b] = acc27;
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t j = 0; j < n_pre; j++) {
         real acc214 = 0;
         real acc230 = 0;
@@ -533,7 +533,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc57 = 0;
             real acc93 = 0;
@@ -563,7 +563,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc35 = 0;
             real acc49 = 0;
@@ -657,7 +657,7 @@ void pool_adj(const plast_kargs *a)
         v202[b] = acc202;
     }
     /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t j = 0; j < n_pre; j++) {
         real acc84 = 0;
         for (int64_t i = 0; i < n_post; i++) {
@@ -676,7 +676,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc195 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -689,7 +689,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc91 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
@@ -775,7 +775,7 @@ void pool_adj(const plast_kargs *a)
         }
     }
     /* level 2, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t126 = 0;
@@ -796,7 +796,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 2, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc103 = 0;
             real acc121 = 0;
@@ -821,7 +821,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 2, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc179 = 0;
             for (int64_t j = 0; j < n_pre; j++) {

@@ -77,7 +77,7 @@ void tanh_error_fwd(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t12 = 0;
@@ -179,7 +179,7 @@ void tanh_error_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc31 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -192,7 +192,7 @@ void tanh_error_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
             real acc35 = 0;
             for (int64_t j = 0; j < n_pre; j++) {

@@ -63,4 +63,14 @@ say "divergence: $(grep -Eo 'episode [0-9]+: [^,]*' "$work/d.out" | head -1)"
 "$PLASTCC" run "$rules" --experiment missing_data --out "$work/m" --quiet > "$work/m.out" 2>&1 && bad "missing data exited 0"
 grep -q 'no-such-images.gz: No such file or directory' "$work/m.out" || { cat "$work/m.out"; bad "missing data message"; }
 say "missing data: $(cat "$work/m.out")"
+
+# 6. proximal L1 makes exact zeros; learned.rule drops the term, and the
+#    kernels compiled from learned.rule no longer contain its coefficient
+"$PLASTCC" run "$rules" --experiment prox_zero --out "$work/p" --threads 1 --quiet >/dev/null 2>&1 || bad "prox_zero run"
+grep -q '^two_terms,b,0,' "$work/p/meta.csv" || { cat "$work/p/meta.csv"; bad "proximal L1 did not make b exactly 0"; }
+grep -q '# dropped (coefficient exactly 0): - b \* w' "$work/p/learned.rule" || { cat "$work/p/learned.rule"; bad "learned.rule keeps the zeroed term"; }
+"$PLASTCC" emit-c --dump=dag "$work/p/learned.rule" > "$work/p/dag.txt" 2>&1 || bad "learned.rule does not compile"
+grep -q 'param a' "$work/p/dag.txt" || bad "the kernels of learned.rule lost the live term"
+grep -q 'param b' "$work/p/dag.txt" && bad "the kernels of learned.rule still read the zeroed b"
+say "proximal L1: b = 0 exactly, its term dropped from learned.rule and from its kernels"
 exit $fail

@@ -102,7 +102,7 @@ backend_module *backend_load_c(const compiled_unit *u, const char *source, emit_
     if (!f) { snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno)); backend_close(m); return NULL; }
     pipeline_emit_c(f, u, source, prec);
     fclose(f);
-    snprintf(args, sizeof args, "-std=c99 -O3 -march=native -fopenmp -fPIC -shared -o '%s/kernels.so' '%s/kernels.c' -lm", m->dir,
+    snprintf(args, sizeof args, "-std=c99 -O2 -fopenmp -fPIC -shared -o '%s/kernels.so' '%s/kernels.c' -lm", m->dir,
              m->dir);
     snprintf(log, sizeof log, "%s/cc.log", m->dir);
     if (run_cc(args, log, err, errlen) < 0) { backend_close(m); return NULL; }

@@ -4,3 +4,4 @@ noinst_PROGRAMS += bench/jit_latency
 bench_jit_latency_SOURCES = bench/jit_latency.c
 bench_jit_latency_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 bench_jit_latency_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
+EXTRA_DIST += bench/README.md

@@ -12,8 +12,9 @@
 static const char usage_emit[] =
     "usage: plastcc emit-llvm FILE [-o OUT.ll] [--precision double|single] [-O0]\n"
     "\n"
-    "Writes the forward and adjoint kernels of every rule in FILE (not its\n"
-    "imports) as textual LLVM IR for the host, after the default<O3> pipeline.\n"
+    "Writes the forward and adjoint kernels of every rule and model in FILE (not\n"
+    "its imports) as textual LLVM IR for the host, as the JIT compiles it (after the\n"
+    "optimiser; PLASTCC_LLVM_PASSES=\"default<O3>\" selects another pipeline).\n"
     "The kernels have the ABI of the emitted C (plast.h): NAME, NAME_scratch and\n"
     "the descriptor NAME_desc.\n"
     "\n"
@@ -25,7 +26,7 @@ static const char usage_compile[] =
     "usage: plastcc compile FILE -o OUT.o [--precision double|single]\n"
     "       plastcc compile FILE -shared -o OUT.so [--precision double|single]\n"
     "\n"
-    "Compiles the forward and adjoint kernels of every rule in FILE with LLVM\n"
+    "Compiles the forward and adjoint kernels of every rule and model in FILE with LLVM\n"
     "into a native object file for the host, with the ABI of the emitted C\n"
     "(plast.h: NAME, NAME_scratch, NAME_desc).  The kernels call libm and\n"
     "libgomp: link with -fopenmp -lm.  With -shared the object is linked by the\n"
@@ -41,7 +42,8 @@ typedef struct llvm_opts {
     int optimize, shared;
 } llvm_opts;
 
-/* Parses the options both commands share; SHARED_OK admits -shared, O0_OK -O0. */
+/* Parses the options of emit-llvm, or of compile when COMPILE (-shared, -o
+ * required); -1 when they are fine, else the exit status. */
 static int parse(int argc, char **argv, const char *usage, int compile, llvm_opts *o)
 {
     memset(o, 0, sizeof *o);

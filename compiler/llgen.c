@@ -1,17 +1,21 @@
 /* llgen — LLVM IR from lowered kernels (see llgen.h).
  *
- * Each kernel NAME becomes, besides its descriptor:
- *   NAME(a)         unpacks the ABI (sizes, argument array, scratch) into one
- *                   pointer per array and calls NAME.main;
- *   NAME.main       the kernel, every array a noalias parameter (C's
- *                   restrict): memsets, loop nests, final outputs, adj_meta;
- *   NAME.parK       the K-th parallel loop nest, run by GOMP_parallel on
- *                   every thread: reads the frame (sizes, b, every array),
- *                   computes its static chunk and calls NAME.parK.impl, which
- *                   again takes the arrays it uses as noalias parameters.
- * The .main/.impl functions are kept out of line so that the noalias
- * parameters are what alias analysis sees (after inlining, the same facts
- * would need scoped metadata quadratic in the number of arrays).
+ * Each kernel NAME becomes, besides NAME_scratch and its descriptor:
+ *   NAME(a)         fills a frame (NAME.frame), zeroes the outputs that are
+ *                   identically zero, runs the loop nests in order — each
+ *                   serial one by calling NAME.nestK(frame), each parallel
+ *                   one by GOMP_parallel(NAME.parK, frame) — then the final
+ *                   outputs (more NAME.nestK) and adds adj_meta;
+ *   NAME.frame      the sizes and every array (the arguments from a->arg, the
+ *                   stored values carved out of a->scratch) into the frame;
+ *   NAME.nestK      a serial loop nest (per-neuron values, their sums);
+ *   NAME.parK       run on every thread: its static chunk of the rows or
+ *                   columns, then NAME.parK.impl on it;
+ *   NAME.parK.impl  the per-synapse loop nest, its arrays noalias parameters
+ *                   (C's restrict), vectorised over j: the hot code.
+ * Everything but the .impl functions is cold: it becomes optnone (see
+ * mark_cold), and one loop nest per function keeps the code generator's
+ * analyses linear in the size of the kernel.
  *
  * Invariants mirrored from emit_c.c: a node's value is the node's template
  * applied to its arguments' values, in the order of the lowered loop; a
@@ -87,8 +91,8 @@ typedef struct lfn {                /* one LLVM function being generated */
     LLVMValueRef *memo;             /* per node: a leaf or stored value already loaded in this
                                        iteration (cleared whenever a loop index changes) */
     LLVMValueRef index_memo[8];     /* per space: its element index in this iteration */
-    LLVMValueRef *frame_memo;       /* NAME: per array, its pointer loaded in this iteration */
-    LLVMValueRef frame;             /* NAME: the frame (sizes, b, every array), filled by NAME.frame */
+    LLVMValueRef *frame_memo;       /* per array, its pointer loaded from the frame in this iteration */
+    LLVMValueRef frame;             /* NAME, .nestK: the frame (sizes, b, every array) */
 } lfn;
 
 typedef struct lloop { LLVMBasicBlockRef head, body, exit; LLVMValueRef idx; int step; } lloop;
@@ -358,7 +362,7 @@ static LLVMValueRef size_of(lfn *f, int space)
 static LLVMValueRef array(lfn *f, int p)
 {
     if (p >= 0 && p < f->kc->n_ptr && !f->ptr[p] && f->frame) {
-        /* NAME: from the frame where it is used, so that no pointer lives
+        /* from the frame where it is used, so that no pointer lives
          * across the whole function (register allocation time) */
         if (!f->frame_memo[p]) {
             LLVMValueRef idx[3] = { i32c(f->g, 0), i32c(f->g, 5), i32c(f->g, p) };
@@ -877,9 +881,10 @@ static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *use
  *   NAME.parK(data): chunk [s0, e0) of the thread as libgomp's static
  *   schedule cuts it (q = n / nt, t = n % nt; the first t threads take q+1),
  *   then NAME.parK.impl(sizes, b, s0, e0, arrays...). */
-static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, char *used)
+static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L)
 {
     lmod *g = kc->g;
+    char *used = calloc((size_t)kc->n_ptr + 1, 1);
     scan_nodes(kc, L->nodes, L->n_nodes, used);
     for (int q = 0; q < L->n_outs; q++) {
         scan_value(kc, kc->k->out[L->outs[q]].node, used);
@@ -946,6 +951,7 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, char *used)
     LLVMDisposeBuilder(B);
     free(args);
     free(params);
+    free(used);
     return body;
 }
 
@@ -955,9 +961,7 @@ static void gen_parallel(lfn *f, const lower_loop *L)
 {
     lmod *g = f->g;
     lkern *kc = f->kc;
-    char *used = calloc((size_t)kc->n_ptr + 1, 1);
-    LLVMValueRef body = outline_parallel(kc, L, used);
-    free(used);
+    LLVMValueRef body = outline_parallel(kc, L);
     LLVMValueRef fr = f->frame;
     LLVMValueRef b_at = LLVMBuildStructGEP2(f->bb, kc->t_frame, fr, 4, "");
     lloop Lb;
@@ -968,7 +972,7 @@ static void gen_parallel(lfn *f, const lower_loop *L)
     if (L->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
 }
 
-/* NAME: the arrays a serial loop nest L (or final output O) uses, loaded
+/* The arrays a serial loop nest L (or final output O) uses, loaded
  * from the frame once before it; NULL elsewhere (they are parameters). */
 static char *nest_arrays(lfn *f, const lower_loop *L, int o)
 {
@@ -992,40 +996,66 @@ static void nest_arrays_done(lfn *f, char *used)
     free(used);
 }
 
-/* A serial loop nest's own function, NAME.nestK(frame): cold code, and
- * one nest per function keeps the code generator's loop analyses (scalar
- * evolution) from relating every loop to all the loops before it.  Opens
- * NF on it, with the sizes from the frame; the caller fills it, closes it
- * and calls it with nest_call. */
-static LLVMValueRef nest_open(lfn *f, lfn *nf)
+/* Serial loop nests run in functions of their own, NAME.nestK(frame), a
+ * few consecutive nests each: cold code, and a bounded number of loops per
+ * function keeps the code generator's loop analyses (scalar evolution
+ * relates each loop to those before it) from growing with the square of
+ * the kernel, while few functions keep the per-function costs down. */
+enum { NESTS_PER_FUNCTION = 8 };
+
+typedef struct nest_group {
+    lfn f;                      /* the open function */
+    LLVMValueRef fn;            /* NULL: none open */
+    int n;                      /* nests in it */
+} nest_group;
+
+/* The group to generate the next nest in (NAME's frame F->frame, sizes
+ * from it), opening a new function when none is open or the open one is full. */
+static void nest_flush(lfn *outer, nest_group *grp);
+
+static lfn *nest_next(lfn *outer, nest_group *grp)
 {
-    lkern *kc = f->kc;
-    lmod *g = f->g;
-    char name[160];
-    snprintf(name, sizeof name, "%s.nest%d", kc->k->name, kc->n_nest++);
-    LLVMValueRef fn = helper_fn(g, name, g->t_body);
-    mark_cold(g, fn);
-    fn_open(nf, kc, fn);
-    nf->frame = LLVMBuildPointerCast(nf->bb, LLVMGetParam(fn, 0), LLVMPointerType(kc->t_frame, 0), "frame");
-    for (int s = 0; s < 4; s++)
-        nf->size[s] = LLVMBuildLoad2(nf->bb, g->t_i64, LLVMBuildStructGEP2(nf->bb, kc->t_frame, nf->frame, (unsigned)s, ""),
-                                     size_names[s]);
-    return fn;
+    if (grp->fn && grp->n >= NESTS_PER_FUNCTION) nest_flush(outer, grp);
+    if (!grp->fn) {
+        lkern *kc = outer->kc;
+        lmod *g = outer->g;
+        char name[160];
+        snprintf(name, sizeof name, "%s.nest%d", kc->k->name, kc->n_nest++);
+        grp->fn = helper_fn(g, name, g->t_body);
+        mark_cold(g, grp->fn);
+        lfn *nf = &grp->f;
+        fn_open(nf, kc, grp->fn);
+        nf->frame = LLVMBuildPointerCast(nf->bb, LLVMGetParam(grp->fn, 0), LLVMPointerType(kc->t_frame, 0), "frame");
+        for (int s = 0; s < 4; s++)
+            nf->size[s] = LLVMBuildLoad2(nf->bb, g->t_i64,
+                                         LLVMBuildStructGEP2(nf->bb, kc->t_frame, nf->frame, (unsigned)s, ""), size_names[s]);
+        grp->n = 0;
+    }
+    grp->n++;
+    return &grp->f;
 }
 
-static void nest_call(lfn *f, LLVMValueRef fn)
+/* Closes the open group's function and calls it from NAME, here. */
+static void nest_flush(lfn *outer, nest_group *grp)
 {
-    LLVMValueRef arg = LLVMBuildPointerCast(f->bb, f->frame, f->g->t_i8p, "");
-    LLVMBuildCall2(f->bb, f->g->t_body, fn, &arg, 1, "");
+    if (!grp->fn) return;
+    fn_close(&grp->f);
+    LLVMValueRef arg = LLVMBuildPointerCast(outer->bb, outer->frame, outer->g->t_i8p, "");
+    LLVMBuildCall2(outer->bb, outer->g->t_body, grp->fn, &arg, 1, "");
+    grp->fn = NULL;
 }
 
-static void gen_loop(lfn *outer, const lower_loop *L)
+static void gen_loop(lfn *outer, nest_group *grp, const lower_loop *L)
 {
     int syn = is_syn(L->space);
     int inner = syn ? (L->par == SP_PRE ? SP_POST : SP_PRE) : (L->space & SP_SYN);
-    if (syn) { init_reductions(outer, L, inner); gen_parallel(outer, L); return; }
-    lfn nf, *f = &nf;
-    LLVMValueRef fn = nest_open(outer, f);
+    if (syn) {
+        nest_flush(outer, grp);   /* the nests before run first */
+        init_reductions(outer, L, inner);
+        gen_parallel(outer, L);
+        return;
+    }
+    lfn *f = nest_next(outer, grp);
     char *used = nest_arrays(f, L, -1);
     init_reductions(f, L, inner);
     lloop Lb, Lv;
@@ -1044,16 +1074,13 @@ static void gen_loop(lfn *outer, const lower_loop *L)
     }
     if (L->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
     nest_arrays_done(f, used);
-    fn_close(f);
-    nest_call(outer, fn);
 }
 
 /* An output that is not per-synapse: a loop over its space (emit_c's emit_final). */
-static void gen_final(lfn *outer, int o_index)
+static void gen_final(lfn *outer, nest_group *grp, int o_index)
 {
     const kern_out *o = &outer->kc->k->out[o_index];
-    lfn nf, *f = &nf;
-    LLVMValueRef fn = nest_open(outer, f);
+    lfn *f = nest_next(outer, grp);
     static const struct { int bit, which; const char *name; } dims[] = {
         { SP_SAMPLE, SIZE_BATCH, "b" }, { SP_POST, SIZE_N_POST, "i" }, { SP_PRE, SIZE_N_PRE, "j" } };
     lloop L[3];
@@ -1065,8 +1092,6 @@ static void gen_final(lfn *outer, int o_index)
     for (int k = 2; k >= 0; k--)
         if (o->space & dims[k].bit) { loop_close(f, &L[k]); *var[k] = NULL; }
     nest_arrays_done(f, used);
-    fn_close(f);
-    nest_call(outer, fn);
 }
 
 /* ---- one kernel ---- */
@@ -1213,8 +1238,10 @@ static LLVMValueRef gen_run(lkern *kc, LLVMValueRef frame_fn)
         LLVMValueRef bytes = LLVMBuildNSWMul(f.bb, size_of(&f, ko->space), i64c(g, g->real_bytes), "");
         LLVMBuildMemSet(f.bb, array(&f, kc->out_arg[o]), LLVMConstInt(g->t_i8, 0, 0), bytes, (unsigned)g->real_bytes);
     }
-    for (int l = 0; l < lk->n_loops && !g->failed; l++) gen_loop(&f, &lk->loops[l]);
-    for (int q = 0; q < lk->n_final && !g->failed; q++) gen_final(&f, lk->final_outs[q]);
+    nest_group grp = { .fn = NULL };
+    for (int l = 0; l < lk->n_loops && !g->failed; l++) gen_loop(&f, &grp, &lk->loops[l]);
+    for (int q = 0; q < lk->n_final && !g->failed; q++) gen_final(&f, &grp, lk->final_outs[q]);
+    nest_flush(&f, &grp);
     for (int m = 0; k->meta_adj && m < k->n_meta && !g->failed; m++) {   /* adj_meta[m] += ... */
         if (k->meta_adj[m] < 0) continue;
         LLVMValueRef x = value_of(&f, k->meta_adj[m]);
@@ -1311,7 +1338,7 @@ LLVMTargetMachineRef llgen_host_machine(llgen_use use, char *err, size_t errlen)
         goto out;
     }
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    tm = LLVMCreateTargetMachine(target, triple, cpu, features, getenv("CGL") ? (LLVMCodeGenOptLevel)atoi(getenv("CGL")) : LLVMCodeGenLevelDefault,
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
                                  use == LLGEN_FOR_JIT ? LLVMRelocDefault : LLVMRelocPIC,
                                  use == LLGEN_FOR_JIT ? LLVMCodeModelJITDefault : LLVMCodeModelDefault);
     if (!tm) snprintf(err, errlen, "cannot create an LLVM target machine for %s (%s)", triple, cpu);

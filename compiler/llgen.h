@@ -24,7 +24,8 @@
  *   llgen_build(ctx, tm)  -> LLVMModuleRef in CTX, owned by the caller
  *                            (LLVMDisposeModule, or handed to the JIT, which
  *                            then owns it); already verified (LLVMVerifyModule).
- *   llgen_optimize(m)     -> "default<O3>" through the new pass manager.
+ *   llgen_optimize(m)     -> the IR passes (LLVMRunPasses; see llgen.c for the
+ *                            pipeline and why it is not default<O3>).
  *   llgen_write_object()  -> a native object file with the same ABI.
  * The kernels passed in are only read, during llgen_build.
  */
@@ -54,7 +55,10 @@ LLVMTargetMachineRef llgen_host_machine(llgen_use use, char *err, size_t errlen)
 LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const lower_kernel *const *ks, int n,
                           emit_precision prec, const char *source, char *err, size_t errlen);
 
-/* Runs the "default<O3>" pipeline on M.  0, or -1 with ERR set. */
+/* Optimises M: the cold functions (a kernel's serial part, wrappers) are
+ * made optnone, the others go through the IR passes the generated loops
+ * need ($PLASTCC_LLVM_PASSES, e.g. "default<O3>", replaces them).  0, or -1
+ * with ERR set. */
 int llgen_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t errlen);
 
 /* Writes M as a native object file to PATH.  0, or -1 with ERR set. */

@@ -27,7 +27,9 @@ static const char usage[] =
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
     "data and meta-parameters saved in DIR (.npy files: W1..WL, B1..BL, x_train,\n"
     "y_train, x_query, y_query, and one file per meta-parameter, e.g. theta.npy),\n"
-    "and writes meta_loss.npy, grad_<param>.npy and the final W1..WL to --out.\n"
+    "and writes meta_loss.npy, grad_<param>.npy and the final W1..WL to --out;\n"
+    "with the experiment's `diagnostics alignment orthonormality;`, also\n"
+    "alignment.npy (alpha_0..alpha_{L-1}, degrees) and orthonormality.npy.\n"
     "\n"
     "  --checkpoint K     checkpoint W every K steps (default sqrt(steps); K >= steps stores all)\n"
     "  --batch B          samples per inner step (default: the experiment's)\n";
@@ -207,6 +209,18 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     printf("meta-loss %.17g, query accuracy %.4f, %d steps, %.1f MB of episode buffers, peak RSS %.1f MB\n",
            out.meta_loss, out.accuracy, data.steps, out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0);
     rc = write_results(out_dir, &bn, &out, Wf) < 0;
+    if (rc == 0 && (x->diag_alignment || x->diag_orthonormality)) {   /* the experiment's diagnostics */
+        double diag[2 * PLAST_MAX_LAYERS];
+        int L = N->n_layers;
+        if (plast_diagnostics(N, (const double *const *)Wf, (const double *const *)b, &data, diag, diag + L, err,
+                              sizeof err) < 0) {
+            fprintf(stderr, "plastcc: %s\n", err);
+            rc = 1;
+        } else {
+            rc |= x->diag_alignment && write_npy(out_dir, "alignment", diag, 1, (size_t)L, 0) < 0;
+            rc |= x->diag_orthonormality && L > 1 && write_npy(out_dir, "orthonormality", diag + L, 1, (size_t)L - 1, 0) < 0;
+        }
+    }
 done:
     for (int l = 0; l < PLAST_MAX_LAYERS; l++) {
         plast_array_free(&S.W[l]); plast_array_free(&S.B[l]); free(b[l]); free(Wf[l]); free(meta[l]); free(grad[l]);

@@ -87,6 +87,7 @@ static void fill_opts(const sema_experiment *x, const sema_model *m, const run_a
     o->resume = a->resume != NULL;
     o->out_dir = a->resume ? a->resume : a->out;
     o->diag_alignment = x->diag_alignment;
+    o->diag_orthonormality = x->diag_orthonormality;
 }
 
 /* Per-parameter scales given in the experiment (`scale PARAM [..]`); the

@@ -117,6 +117,15 @@ int plast_term_magnitudes(const plast_net *net, const double *const *W0, const d
                           const double *const *meta, const plast_episode_data *data, int rule, double *mag,
                           char *err, size_t errlen);
 
+/* The diagnostics of 003 on the query samples of DATA with weights W (say,
+ * an episode's final weights, plast_episode_out.W) and feedback matrices B:
+ * ALIGN[l], l = 0..L-1: the mean angle in degrees between the error e_l
+ * that the network's feedback pathway delivers and backprop's (W_l^T) from
+ * the same e_L (NaN without feedback); ORTH[l-1], l = 1..L-1: the mean of
+ * ||z_l - W_l W_l^T y_l||^2 (Eq. 10).  Returns 0, or -1 with ERR. */
+int plast_diagnostics(const plast_net *net, const double *const *W, const double *const *B,
+                      const plast_episode_data *data, double *align, double *orth, char *err, size_t errlen);
+
 /* ---- meta-training ---- */
 
 struct plast_dataset;   /* data.h: a labelled data set */
@@ -146,7 +155,8 @@ typedef struct plast_train_opts {
     int quiet;                       /* no progress line */
     int resume;                      /* continue from out_dir's meta-state */
     const char *out_dir;             /* log.csv, meta-state.txt (NULL: nothing written) */
-    int diag_alignment;              /* log the feedback/backprop alignment angles */
+    int diag_alignment;              /* log the feedback/backprop alignment angles alpha_0..alpha_{L-1} */
+    int diag_orthonormality;         /* log the orthonormality errors (003 Eq. 10) orth_1..orth_{L-1} */
 } plast_train_opts;
 
 typedef struct plast_train_result {

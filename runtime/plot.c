@@ -46,6 +46,13 @@ static int read_log(const char *path, table *t, char *err, size_t errlen)
     return 0;
 }
 
+/* A diagnostic column: PREFIX then the layer number (alpha_0, orth_3). */
+static int is_diagnostic(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return !strncmp(name, prefix, n) && name[n] >= '0' && name[n] <= '9';
+}
+
 static int find_col(const table *t, const char *name)
 {
     for (int c = 0; c < t->n_cols; c++) if (!strcmp(t->name[c], name)) return c;
@@ -169,9 +176,26 @@ int plast_plot_log(const char *dir, char *err, size_t errlen)
     rc |= chart(path, &t, acc_pair, 2, "Meta-accuracy (query accuracy after the inner loop)", "meta-accuracy", err, errlen);
     snprintf(path, sizeof path, "%s/meta-loss.svg", dir);
     rc |= chart(path, &t, loss_pair, 2, "Meta-loss (query cross-entropy)", "meta-loss", err, errlen);
-    for (int c = seconds + 1; seconds >= 0 && c < n_cols && n < 20; c++) params[n++] = c;
+    for (int c = seconds + 1; seconds >= 0 && c < n_cols && n < 20; c++)
+        if (!is_diagnostic(t.name[c], "alpha_") && !is_diagnostic(t.name[c], "orth_")) params[n++] = c;
     snprintf(path, sizeof path, "%s/meta-params.svg", dir);
     if (n) rc |= chart(path, &t, params, n, "Meta-parameters", "value", err, errlen);
+    /* the diagnostics, as running means over 11 episodes like 003's figures */
+    static const struct { const char *prefix, *file, *title, *ylabel; } diags[] = {
+        { "alpha_", "alignment.svg", "Alignment angle of the feedback error with backprop's (mean of 11)", "degrees" },
+        { "orth_", "orthonormality.svg", "Orthonormality error ||z - W W^T y||^2 (Eq. 10, mean of 11)", "error" } };
+    for (int g = 0; g < 2; g++) {
+        int cols[MAX_COLS], nd = 0;
+        for (int c = seconds + 1; seconds >= 0 && c < n_cols && nd < 10; c++)
+            if (is_diagnostic(t.name[c], diags[g].prefix)) cols[nd++] = c;
+        for (int i = 0; i < nd; i++) {
+            int m = add_running_mean(&t, cols[i], 11);
+            memmove(t.name[m], t.name[cols[i]], sizeof t.name[0]);   /* the legend says the layer */
+            cols[i] = m;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, diags[g].file);
+        if (nd) rc |= chart(path, &t, cols, nd, diags[g].title, diags[g].ylabel, err, errlen);
+    }
     table_free(&t);
     return rc;
 }

@@ -75,6 +75,7 @@ typedef struct task_result {
     double **grad;          /* [n_rules][n_meta] */
     int failed, nonfinite;
     char what[256];
+    double diag[2 * PLAST_MAX_LAYERS];   /* alpha_0..alpha_{L-1}, then orth_1..orth_{L-1} */
 } task_result;
 
 static void run_task(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
@@ -96,14 +97,22 @@ static void run_task(const plast_net *N, const plast_dataset *data, const plast_
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.grad = res->grad;
+    double *W_end[PLAST_MAX_LAYERS] = { 0 };
+    int diag = o->diag_alignment || o->diag_orthonormality;
+    for (int l = 0; diag && l < N->n_layers; l++)
+        out.W = W_end, W_end[l] = malloc((size_t)N->size[l + 1] * N->size[l] * sizeof(double));
     if (plast_episode(N, (const double *const *)W, (const double *const *)B, theta, &ed, &eo, &out) < 0) {
         snprintf(res->what, sizeof res->what, "%s", out.what);
         res->failed = 1;
         res->nonfinite = out.nonfinite;
+    } else if (diag && plast_diagnostics(N, (const double *const *)W_end, (const double *const *)B, &ed, res->diag,
+                                         res->diag + N->n_layers, err, sizeof err) < 0) {
+        snprintf(res->what, sizeof res->what, "%s", err);
+        res->failed = 1;
     }
     res->loss = out.meta_loss;
     res->accuracy = out.accuracy;
-    for (int l = 0; l < N->n_layers; l++) { free(W[l]); free(B[l]); }
+    for (int l = 0; l < N->n_layers; l++) { free(W[l]); free(B[l]); free(W_end[l]); }
     plast_task_free(&task);
 }
 
@@ -277,12 +286,13 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
             S.episode = e + 1;
             continue;
         }
-        double loss = 0, acc = 0, grad_norm;
+        double loss = 0, acc = 0, grad_norm, diag[2 * PLAST_MAX_LAYERS] = { 0 };
         int clipped;
         meta_zero(N, G);
         for (int m = 0; m < M; m++) {
             loss += tr[m].loss / M;
             acc += tr[m].accuracy / M;
+            for (int q = 0; q < 2 * N->n_layers - 1; q++) diag[q] += tr[m].diag[q] / M;
             for (int r = 0; r < N->n_rules; r++)
                 for (int k = 0; k < N->rules[r].n_meta; k++) G[r][k] += tr[m].grad[r][k] / M;
         }
@@ -290,7 +300,7 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
         S.episode = e + 1;
         res->last_loss = loss;
         res->last_accuracy = acc;
-        train_log_row(&log, &S, e, loss, acc, grad_norm, clipped, learning_rate(o, e), now() - t0);
+        train_log_row(&log, &S, e, loss, acc, grad_norm, clipped, learning_rate(o, e), now() - t0, diag);
         train_progress(o, e + 1 - first, o->episodes - first, e + 1, o->episodes, loss, acc, now() - t_start);
         if (o->out_dir && o->checkpoint_every > 0 && (e + 1) % o->checkpoint_every == 0 &&
             meta_state_save(&S, N, o->out_dir, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }

@@ -27,6 +27,8 @@ void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *
 
 typedef struct train_log {
     FILE *f;
+    int n_layers;
+    int alignment, orthonormality;   /* diagnostic columns after the meta-parameters */
     int n_cols;                /* meta-parameter columns */
     int col_rule[256], col_k[256];
 } train_log;
@@ -34,8 +36,9 @@ typedef struct train_log {
 /* Opens DIR/log.csv: a new file with its header, or, resuming at episode
  * FIRST, the old one cut after the rows of episodes before FIRST. */
 int train_log_open(train_log *L, const plast_net *N, const plast_train_opts *o, int first, char *err, size_t errlen);
+/* DIAG: alpha_0..alpha_{L-1}, then orth_1..orth_{L-1} (logged when asked for). */
 void train_log_row(train_log *L, const meta_state *S, int e, double loss, double acc, double grad_norm,
-                   int clipped, double lr, double seconds);
+                   int clipped, double lr, double seconds, const double *diag);
 void train_log_skip(train_log *L, int e, const char *why);
 void train_log_close(train_log *L);
 

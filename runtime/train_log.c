@@ -16,6 +16,8 @@ static void header(train_log *L, const plast_net *N)
         if (N->n_rules > 1) fprintf(L->f, ",%s.%s", R->name, R->meta_name[L->col_k[c]]);
         else fprintf(L->f, ",%s", R->meta_name[L->col_k[c]]);
     }
+    for (int l = 0; L->alignment && l < L->n_layers; l++) fprintf(L->f, ",alpha_%d", l);
+    for (int l = 1; L->orthonormality && l < L->n_layers; l++) fprintf(L->f, ",orth_%d", l);
     fputc('\n', L->f);
 }
 
@@ -41,6 +43,9 @@ static int truncate_rows(const char *path, int first, char *err, size_t errlen)
 int train_log_open(train_log *L, const plast_net *N, const plast_train_opts *o, int first, char *err, size_t errlen)
 {
     memset(L, 0, sizeof *L);
+    L->n_layers = N->n_layers;
+    L->alignment = o->diag_alignment;
+    L->orthonormality = o->diag_orthonormality;
     /* every meta-parameter that is not an mlp weight, up to 256 columns */
     for (int r = 0; r < N->n_rules; r++)
         for (int k = 0; k < N->rules[r].n_meta && L->n_cols < 256; k++) {
@@ -60,11 +65,13 @@ int train_log_open(train_log *L, const plast_net *N, const plast_train_opts *o, 
 }
 
 void train_log_row(train_log *L, const meta_state *S, int e, double loss, double acc, double grad_norm,
-                   int clipped, double lr, double seconds)
+                   int clipped, double lr, double seconds, const double *diag)
 {
     if (!L->f) return;
     fprintf(L->f, "%d,%.10g,%.6g,%.6g,%d,%.6g,%.4f", e, loss, acc, grad_norm, clipped, lr, seconds);
     for (int c = 0; c < L->n_cols; c++) fprintf(L->f, ",%.10g", S->theta[L->col_rule[c]][L->col_k[c]]);
+    for (int l = 0; L->alignment && l < L->n_layers; l++) fprintf(L->f, ",%.6g", diag[l]);
+    for (int l = 1; L->orthonormality && l < L->n_layers; l++) fprintf(L->f, ",%.6g", diag[L->n_layers + l - 1]);
     fputc('\n', L->f);
     fflush(L->f);
 }

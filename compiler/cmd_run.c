@@ -202,7 +202,8 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
         if (res.nonfinite_skipped)
             printf("%d episode%s skipped for a NaN or Inf (nonfinite skip): missing from log.csv, named on stderr\n",
                    res.nonfinite_skipped, res.nonfinite_skipped == 1 ? "" : "s");
-        printf("results in %s/ (log.csv, learned.rule, meta-accuracy.svg, meta-loss.svg, meta-params.svg)\n", dir);
+        printf("results in %s/ (log.csv, learned.rule, meta-accuracy.svg, meta-loss.svg, meta-params.svg%s%s)\n", dir,
+               x->diag_alignment ? ", alignment.svg" : "", x->diag_orthonormality ? ", orthonormality.svg" : "");
     }
     for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(sc[r]); free(used[r]); free(autos[r]); }
     free(sc);

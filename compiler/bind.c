@@ -2,6 +2,7 @@
 #include "config.h"
 #include "bind.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,7 @@ int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x
     N->size[0] = model->n_input;
     static const int fb[] = { PLAST_FB_SYMMETRIC, PLAST_FB_RANDOM, PLAST_FB_DIRECT, PLAST_FB_NONE };
     N->feedback = fb[model->feedback];
+    N->precision = backend_real_size(m) == 4 ? PLAST_SINGLE : PLAST_DOUBLE;
     for (int l = 0; l < model->n_layers; l++) {
         char base[128];
         N->size[l + 1] = model->layers[l].size;
@@ -122,4 +124,21 @@ void bind_free(bound_net *b)
         free(b->init[k]); free(b->l1[k]); free(b->fixed[k]); free(b->lo[k]); free(b->hi[k]);
     }
     memset(b, 0, sizeof *b);
+}
+
+/* After the kernels are compiled, the compiler's freed heap (the DAGs, LLVM's
+ * modules and passes, spread over the arenas of the JIT's threads) goes back
+ * to the system, so that the episodes' buffers do not add to it. */
+static void release_compiler_memory(void)
+{
+    malloc_trim(0);
+}
+
+backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
+                          int prec, char *err, size_t errlen)
+{
+    emit_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
+    backend_module *m = use_c ? backend_load_c(u, source, p, err, errlen) : backend_load_jit(u, source, p, err, errlen);
+    if (m) release_compiler_memory();
+    return m;
 }

@@ -13,16 +13,16 @@
 #include "driver.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
     "usage: plastcc episode FILE --experiment NAME --state DIR --out DIR [--backend jit|c]\n"
-    "                       [--checkpoint K] [--batch B]\n"
+    "                       [--checkpoint K] [--batch B] [--precision double|single]\n"
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
     "data and meta-parameters saved in DIR (.npy files: W1..WL, B1..BL, x_train,\n"
@@ -32,7 +32,10 @@ static const char usage[] =
     "alignment.npy (alpha_0..alpha_{L-1}, degrees) and orthonormality.npy.\n"
     "\n"
     "  --checkpoint K     checkpoint W every K steps (default sqrt(steps); K >= steps stores all)\n"
-    "  --batch B          samples per inner step (default: the experiment's)\n";
+    "  --batch B          samples per inner step (default: the experiment's)\n"
+    "  --precision P      double or single: the kernels, the inner loop and the reverse\n"
+    "                     sweep in that type (default: the experiment's `precision`);\n"
+    "                     the state and the results are float64 either way\n";
 
 typedef struct state {
     plast_array W[PLAST_MAX_LAYERS], B[PLAST_MAX_LAYERS], x_train, y_train, x_query, y_query;
@@ -199,15 +202,20 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     memset(&out, 0, sizeof out);
     out.grad = grad;
     out.W = Wf;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (plast_episode(N, (const double *const *)W, (const double *const *)b, (const double *const *)meta,
                       &data, &opts, &out) < 0) {
         fprintf(stderr, "plastcc: episode failed: %s\n", out.what);
         goto done;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);   /* this process alone: not the C compiler it may have run */
-    printf("meta-loss %.17g, query accuracy %.4f, %d steps, %.1f MB of episode buffers, peak RSS %.1f MB\n",
-           out.meta_loss, out.accuracy, data.steps, out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0);
+    printf("meta-loss %.17g, query accuracy %.4f, %d steps, %s, %.1f MB of episode buffers, peak RSS %.1f MB, "
+           "%.2f s\n", out.meta_loss, out.accuracy, data.steps, N->precision == PLAST_SINGLE ? "single" : "double",
+           out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0,
+           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     rc = write_results(out_dir, &bn, &out, Wf) < 0;
     if (rc == 0 && (x->diag_alignment || x->diag_orthonormality)) {   /* the experiment's diagnostics */
         double diag[2 * PLAST_MAX_LAYERS];
@@ -235,7 +243,7 @@ int cmd_episode(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
     const char *file = NULL, *exp = NULL, *state_dir = NULL, *out_dir = NULL;
-    int checkpoint = 0, batch = 0, use_c = 0;
+    int checkpoint = 0, batch = 0, use_c = 0, prec = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--experiment") && i + 1 < argc) exp = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_dir = argv[++i];
@@ -246,6 +254,10 @@ int cmd_episode(int argc, char **argv)
             const char *b = argv[++i];
             if (strcmp(b, "c") && strcmp(b, "jit")) return driver_usage_error(usage, "unknown backend '%s'", b);
             use_c = !strcmp(b, "c");
+        } else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            const char *p = argv[++i];
+            if (strcmp(p, "double") && strcmp(p, "single")) return driver_usage_error(usage, "unknown precision '%s'", p);
+            prec = !strcmp(p, "single");
         } else if (argv[i][0] == '-' && argv[i][1]) return driver_usage_error(usage, "unknown option '%s'", argv[i]);
         else file = argv[i];
     }
@@ -259,11 +271,14 @@ int cmd_episode(int argc, char **argv)
         return 1;
     }
     char err[512];
-    backend_module *m = use_c ? backend_load_c(u, file, PREC_DOUBLE, err, sizeof err)
-                              : backend_load_jit(u, file, PREC_DOUBLE, err, sizeof err);
-    if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
-    malloc_trim(0);   /* hand the compiler's freed heap back before the episodes' buffers */
     const sema_experiment *x = u->prog->experiments[sema_find_experiment(u->prog, exp)];
+    if ((prec < 0 ? x->single : prec) && (x->diag_alignment || x->diag_orthonormality)) {
+        fprintf(stderr, "plastcc: the diagnostics of experiment %s run in double precision only\n", exp);
+        pipeline_free(u);
+        return 1;
+    }
+    backend_module *m = bind_load(u, file, x, use_c, prec, err, sizeof err);
+    if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
     int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, batch);
     backend_close(m);
     pipeline_free(u);

@@ -11,7 +11,6 @@
 #include "learned.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 static const char usage[] =
     "usage: plastcc run FILE [--experiment NAME] [--episodes N] [--threads N] [--seed S]\n"
     "                   [--out DIR] [--resume DIR] [--quiet] [--backend jit|c]\n"
+    "                   [--precision double|single]\n"
     "\n"
     "Meta-trains the rules of an experiment: each episode samples a task, trains a\n"
     "freshly initialised network with the rules, and takes an Adam step on the\n"
@@ -36,15 +36,20 @@ static const char usage[] =
     "  --quiet            no progress line\n"
     "  --backend B        jit: LLVM ORC JIT in process (default); c: the emitted C\n"
     "                     compiled by the system C compiler\n"
+    "  --precision P      double or single: the kernels, the inner loops and the\n"
+    "                     reverse sweeps in that type (single: half the memory);\n"
+    "                     Adam and the meta-parameters stay double (default: the\n"
+    "                     experiment's `precision`, else double)\n"
     "\n"
     "Experiment options (in the .rule file): tasks ways N train K query Q;\n"
     "inner online | batch B [steps S]; meta adam lr X l1 X [prox] episodes N batch M\n"
     "clip C schedule constant|step(every, factor)|cosine warmup W nonfinite stop|skip;\n"
-    "scale PARAM [s0, ...] | auto; seed S; checkpoint every N.  See docs/language.md.\n";
+    "scale PARAM [s0, ...] | auto; seed S; precision double|single; checkpoint every N.  See docs/language.md.\n";
 
 typedef struct run_args {
     const char *file, *exp, *out, *resume;
     int episodes, threads, quiet, use_c;
+    int precision;                 /* -1: the experiment's; 0 double, 1 single */
     long long seed;
 } run_args;
 
@@ -216,6 +221,7 @@ static int parse(int argc, char **argv, run_args *a)
 {
     memset(a, 0, sizeof *a);
     a->seed = -1;
+    a->precision = -1;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         int more = i + 1 < argc;
@@ -230,6 +236,10 @@ static int parse(int argc, char **argv, run_args *a)
             const char *b = argv[++i];
             if (strcmp(b, "c") && strcmp(b, "jit")) return driver_usage_error(usage, "unknown backend '%s'", b);
             a->use_c = !strcmp(b, "c");
+        } else if (!strcmp(s, "--precision") && more) {
+            const char *p = argv[++i];
+            if (strcmp(p, "double") && strcmp(p, "single")) return driver_usage_error(usage, "unknown precision '%s'", p);
+            a->precision = !strcmp(p, "single");
         } else if (s[0] == '-' && s[1]) return driver_usage_error(usage, "unknown option or missing value: '%s'", s);
         else if (a->file) return driver_usage_error(usage, "%s", "run takes one FILE");
         else a->file = s;
@@ -268,11 +278,14 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
     char err[512];
-    backend_module *m = a.use_c ? backend_load_c(u, a.file, PREC_DOUBLE, err, sizeof err)
-                                : backend_load_jit(u, a.file, PREC_DOUBLE, err, sizeof err);
-    if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
-    malloc_trim(0);   /* hand the compiler's freed heap back before the episodes' buffers */
     const sema_experiment *x = u->prog->experiments[sema_find_experiment(u->prog, a.exp)];
+    if ((a.precision < 0 ? x->single : a.precision) && (x->diag_alignment || x->diag_orthonormality)) {
+        fprintf(stderr, "plastcc: the diagnostics of experiment %s run in double precision only\n", a.exp);
+        pipeline_free(u);
+        return 1;
+    }
+    backend_module *m = bind_load(u, a.file, x, a.use_c, a.precision, err, sizeof err);
+    if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
     rc = train(&a, u, m, x);
     backend_close(m);
     pipeline_free(u);

@@ -15,9 +15,21 @@
  * (W_{t+1} = W_t + dW_t, so adj(dW_t) = adj(W_{t+1})), and the rules' adjoint
  * kernels accumulate d meta_loss / d meta.
  *
- * Memory: W is checkpointed every K steps (K = ceil(sqrt(T)) by default); the
- * sweep recomputes one segment at a time, keeping that segment's W_t and
- * signals: (T/K + K) |W| instead of T |W|.  K = T stores everything.
+ * Memory: the sweep is nested checkpointing (sweep_shape): the starting W of
+ * each part of a range is kept, and a leaf range recomputes and keeps every
+ * W_t and its signals; a part's first W is its parent's, never a copy.
+ *
+ * Precision: the buffers hold the element type of the net's kernels
+ * (net->precision), double or float; E->esz is its size.  This file is a
+ * driver: the arithmetic is in the kernels, and the values are touched here
+ * only in a few typed helpers (section "values": loading samples, W += dW,
+ * the finiteness checks, the query's loss and argmax, and the conversions at
+ * the API boundary, where W0, B, meta and the results are double).  Every
+ * other function moves buffers by element offsets (at()), so one compiled
+ * copy serves both precisions.  In single precision the meta-parameters are
+ * converted to float once, and the rules' adjoints accumulate one step's
+ * d meta_loss / d meta in float, added to the double gradient after each step;
+ * the meta-loss is summed in double.
  */
 #include "config.h"
 #include "plast.h"
@@ -29,27 +41,29 @@
 #include <string.h>
 #include <sys/mman.h>
 
-typedef struct layer_sig { double *y, *z, *e; } layer_sig;
+typedef struct layer_sig { void *y, *z, *e; } layer_sig;
 
 typedef struct ep {
     const plast_net *net;
     const plast_episode_data *data;
-    const double *const *meta;
     plast_episode_out *out;
+    int single;                /* float buffers and kernels */
+    size_t esz;                /* bytes per element: 8 or 4 */
     int L;
     const int *n;              /* n[0..L] */
     int max_batch;
     size_t w_total;            /* sum of |W_l| */
     size_t woff[PLAST_MAX_LAYERS + 1];
-    size_t sig_total;          /* doubles of one step's signals at max_batch */
-    const double *B[PLAST_MAX_LAYERS];
-    double *scratch;
+    const void *B[PLAST_MAX_LAYERS];
+    const void *meta[PLAST_MAX_LAYERS];    /* per rule, in the element type */
+    void *gstep[PLAST_MAX_LAYERS];         /* single: one step's d meta_loss / d meta per rule */
+    void *scratch;
     int64_t scratch_bytes;
-    double *junk, *zeros;      /* outputs nobody reads; inputs that are identically 0 */
+    void *junk, *zeros;        /* outputs nobody reads; inputs that are identically 0 */
     size_t junk_elems;
-    double *target;            /* one-hot targets [max_batch][n_L] */
-    double *adj_y[PLAST_MAX_LAYERS + 1], *adj_z[PLAST_MAX_LAYERS + 1], *adj_e[PLAST_MAX_LAYERS + 1];
-    double *adj_dw;            /* a copy of adj W, seed of the rules' adjoints */
+    void *target;              /* one-hot targets [max_batch][n_L] */
+    void *adj_y[PLAST_MAX_LAYERS + 1], *adj_z[PLAST_MAX_LAYERS + 1], *adj_e[PLAST_MAX_LAYERS + 1];
+    void *adj_dw;              /* a copy of adj W, seed of the rules' adjoints */
     double bytes, peak;        /* allocated now and at most, for the memory report */
 } ep;
 
@@ -63,14 +77,20 @@ static void fail(ep *E, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Element K of buffer P. */
+static void *at(const ep *E, const void *p, size_t k)
+{
+    return (char *)p + k * E->esz;
+}
+
 /* Episode buffers come straight from mmap and go back with munmap, so the
  * process's peak memory is what the sweep holds at once, not what malloc's
  * arenas kept from earlier segments.  A 64-byte header keeps the size. */
 enum { HDR = 64 };
 
-static void *alloc(ep *E, size_t doubles)
+static void *alloc(ep *E, size_t elems)
 {
-    size_t bytes = HDR + (doubles ? doubles : 1) * sizeof(double);
+    size_t bytes = HDR + (elems ? elems : 1) * E->esz;
     char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return NULL;
     memcpy(p, &bytes, sizeof bytes);
@@ -89,6 +109,70 @@ static void release(ep *E, void *ptr)
     munmap(p, bytes);
     E->bytes -= (double)bytes;
 }
+
+/* ---- values: the only code that reads or writes elements ---- */
+
+static void copy_elems(const ep *E, void *dst, const void *src, size_t n)
+{
+    memcpy(dst, src, n * E->esz);
+}
+
+/* dst = (real) src */
+static void from_double(const ep *E, void *dst, const double *src, size_t n)
+{
+    if (!E->single) { memcpy(dst, src, n * sizeof(double)); return; }
+    float *d = dst;
+    for (size_t k = 0; k < n; k++) d[k] = (float)src[k];
+}
+
+/* dst = (double) src */
+static void to_double(const ep *E, double *dst, const void *src, size_t n)
+{
+    if (!E->single) { memcpy(dst, src, n * sizeof(double)); return; }
+    const float *s = src;
+    for (size_t k = 0; k < n; k++) dst[k] = s[k];
+}
+
+static double get(const ep *E, const void *p, size_t k)
+{
+    return E->single ? ((const float *)p)[k] : ((const double *)p)[k];
+}
+
+static void set(const ep *E, void *p, size_t k, double v)
+{
+    if (E->single) ((float *)p)[k] = (float)v;
+    else ((double *)p)[k] = v;
+}
+
+/* W += dW, in the element type (W + dW rounded once, as the kernels would). */
+static void add_update(const ep *E, void *W, const void *dW, size_t n)
+{
+    if (E->single) {
+        float *w = W;
+        const float *d = dW;
+        for (size_t k = 0; k < n; k++) w[k] += d[k];
+    } else {
+        double *w = W;
+        const double *d = dW;
+        for (size_t k = 0; k < n; k++) w[k] += d[k];
+    }
+}
+
+/* 1 when no element is NaN or Inf (any of them makes the sum of v * 0 NaN). */
+static int all_finite(const ep *E, const void *v, size_t n)
+{
+    double s = 0;
+    if (E->single) {
+        float f = 0;
+        for (size_t k = 0; k < n; k++) f += ((const float *)v)[k] * 0.0f;
+        s = f;
+    } else {
+        for (size_t k = 0; k < n; k++) s += ((const double *)v)[k] * 0;
+    }
+    return s == 0;
+}
+
+/* ---- kernel calls ---- */
 
 /* Calls kernel K binding its arguments by name; an output nobody asked for
  * goes to the junk buffer, a missing input is an error. */
@@ -121,18 +205,18 @@ static int kcall(ep *E, const plast_kdesc *k, int n_pre, int n_post, int batch, 
 
 /* ---- signals of one step ---- */
 
-static void sig_bind(ep *E, double *base, int batch, layer_sig *S)
+static void sig_bind(ep *E, void *base, int batch, layer_sig *S)
 {
     size_t off = 0;
     for (int l = 0; l <= E->L; l++) {
         size_t m = (size_t)batch * (size_t)E->n[l];
-        S[l].y = base + off; off += m;
-        S[l].z = l == 0 ? S[l].y : base + off; off += l == 0 ? 0 : m;   /* the input's z is x itself */
-        S[l].e = base + off; off += m;
+        S[l].y = at(E, base, off); off += m;
+        S[l].z = l == 0 ? S[l].y : at(E, base, off); off += l == 0 ? 0 : m;   /* the input's z is x itself */
+        S[l].e = at(E, base, off); off += m;
     }
 }
 
-static size_t sig_doubles(const ep *E, int batch)
+static size_t sig_elems(const ep *E, int batch)
 {
     size_t total = 0;
     for (int l = 0; l <= E->L; l++) total += (size_t)batch * (size_t)E->n[l] * (l == 0 ? 2 : 3);
@@ -142,20 +226,20 @@ static size_t sig_doubles(const ep *E, int batch)
 static void load_batch(ep *E, const double *x, const int32_t *y, int n_rows, int first, int batch, layer_sig *S)
 {
     int n0 = E->n[0], nL = E->n[E->L];
-    memset(E->target, 0, (size_t)batch * (size_t)nL * sizeof(double));
+    memset(E->target, 0, (size_t)batch * (size_t)nL * E->esz);
     for (int k = 0; k < batch; k++) {
         int row = (first + k) % n_rows;
-        memcpy(S[0].y + (size_t)k * n0, x + (size_t)row * n0, (size_t)n0 * sizeof(double));
-        E->target[(size_t)k * nL + y[row]] = 1;
+        from_double(E, at(E, S[0].y, (size_t)k * n0), x + (size_t)row * n0, (size_t)n0);
+        set(E, E->target, (size_t)k * nL + y[row], 1);
     }
 }
 
 /* y_0 -> z_l, y_l for every layer, then e_L and the per-sample loss. */
-static int forward(ep *E, const double *W, layer_sig *S, int batch, double *loss)
+static int forward(ep *E, const void *W, layer_sig *S, int batch, void *loss)
 {
     const plast_net *N = E->net;
     for (int l = 1; l <= E->L; l++) {
-        kbind b[] = { { "w", (void *)(W + E->woff[l]) }, { "pre_y", S[l - 1].y },
+        kbind b[] = { { "w", at(E, W, E->woff[l]) }, { "pre_y", S[l - 1].y },
                       { "post_z", S[l].z }, { "post_y", S[l].y } };
         if (kcall(E, N->dense_fwd[l - 1], E->n[l - 1], E->n[l], batch, b, 4) < 0) return -1;
     }
@@ -165,19 +249,19 @@ static int forward(ep *E, const double *W, layer_sig *S, int batch, double *loss
 }
 
 /* The feedback matrix of projection l: W_l itself, or the fixed B_l. */
-static const double *feedback_of(const ep *E, const double *W, int l)
+static void *feedback_of(const ep *E, const void *W, int l)
 {
-    return E->net->feedback == PLAST_FB_SYMMETRIC ? W + E->woff[l] : E->B[l - 1];
+    return E->net->feedback == PLAST_FB_SYMMETRIC ? at(E, W, E->woff[l]) : (void *)E->B[l - 1];
 }
 
 /* e_{l-1} from e_l (or e_L for direct feedback), top down. */
-static int errors(ep *E, const double *W, layer_sig *S, int batch)
+static int errors(ep *E, const void *W, layer_sig *S, int batch)
 {
     const plast_net *N = E->net;
     if (N->feedback == PLAST_FB_NONE) return 0;
     for (int l = E->L; l >= 1; l--) {
         int src = N->feedback == PLAST_FB_DIRECT ? E->L : l;
-        kbind b[] = { { "b", (void *)feedback_of(E, W, l) }, { "post_e", S[src].e },
+        kbind b[] = { { "b", feedback_of(E, W, l) }, { "post_e", S[src].e },
                       { "pre_z", S[l - 1].z }, { "pre_y", S[l - 1].y }, { "pre_e", S[l - 1].e } };
         if (kcall(E, N->error_fwd[l - 1], E->n[l - 1], E->n[src], batch, b, 5) < 0) return -1;
     }
@@ -185,10 +269,10 @@ static int errors(ep *E, const double *W, layer_sig *S, int batch)
 }
 
 /* The bindings of a rule kernel on projection l. */
-static int rule_binds(ep *E, const double *W, layer_sig *S, int l, kbind *b)
+static int rule_binds(ep *E, const void *W, layer_sig *S, int l, kbind *b)
 {
     int k = 0;
-    b[k++] = (kbind){ "w", (void *)(W + E->woff[l]) };
+    b[k++] = (kbind){ "w", at(E, W, E->woff[l]) };
     b[k++] = (kbind){ "pre_y", S[l - 1].y };
     b[k++] = (kbind){ "pre_z", S[l - 1].z };
     b[k++] = (kbind){ "pre_e", S[l - 1].e };
@@ -199,8 +283,9 @@ static int rule_binds(ep *E, const double *W, layer_sig *S, int l, kbind *b)
     return k;
 }
 
-/* One inner step from W: signals into S, the update into dW (not applied). */
-static int step_forward(ep *E, int t, const double *W, layer_sig *S, double *dW, double *loss)
+/* One inner step from W: signals into S, the update into dW (not applied;
+ * dW NULL: the update goes to the junk buffer). */
+static int step_forward(ep *E, int t, const void *W, layer_sig *S, void *dW, void *loss)
 {
     const plast_episode_data *D = E->data;
     load_batch(E, D->x_train, D->y_train, D->n_train, t * D->batch, D->batch, S);
@@ -208,18 +293,16 @@ static int step_forward(ep *E, int t, const double *W, layer_sig *S, double *dW,
     for (int l = 1; l <= E->L; l++) {
         kbind b[10];
         int k = rule_binds(E, W, S, l, b);
-        b[k++] = (kbind){ "dw", dW + E->woff[l] };
+        if (dW) b[k++] = (kbind){ "dw", at(E, dW, E->woff[l]) };
         const plast_rule *r = &E->net->rules[E->net->rule_of[l - 1]];
         if (kcall(E, r->fwd, E->n[l - 1], E->n[l], D->batch, b, k) < 0) return -1;
     }
     return 0;
 }
 
-static int check_finite(ep *E, const double *v, size_t n, int t, const char *what)
+static int check_finite(ep *E, const void *v, size_t n, int t, const char *what)
 {
-    double s = 0;
-    for (size_t k = 0; k < n; k++) s += v[k] * 0;   /* NaN or Inf anywhere makes s NaN */
-    if (s == 0) return 0;
+    if (all_finite(E, v, n)) return 0;
     E->out->nonfinite = 1;
     if (t >= 0) fail(E, "%s became NaN or Inf at inner step %d", what, t);
     else fail(E, "%s is NaN or Inf", what);
@@ -231,7 +314,7 @@ static int check_finite(ep *E, const double *v, size_t n, int t, const char *wha
 static void zero_adjoints(ep *E, int batch)
 {
     for (int l = 0; l <= E->L; l++) {
-        size_t m = (size_t)batch * (size_t)E->n[l] * sizeof(double);
+        size_t m = (size_t)batch * (size_t)E->n[l] * E->esz;
         memset(E->adj_y[l], 0, m);
         memset(E->adj_z[l], 0, m);
         memset(E->adj_e[l], 0, m);
@@ -239,7 +322,7 @@ static void zero_adjoints(ep *E, int batch)
 }
 
 /* Adjoint of forward(): the loss, then the dense layers top down; adds to adjW. */
-static int forward_adjoint(ep *E, const double *W, layer_sig *S, int batch, const double *adj_loss, double *adjW)
+static int forward_adjoint(ep *E, const void *W, layer_sig *S, int batch, const void *adj_loss, void *adjW)
 {
     const plast_net *N = E->net;
     kbind lb[] = { { "post_z", S[E->L].z }, { "post_y", S[E->L].y }, { "target", E->target },
@@ -247,23 +330,23 @@ static int forward_adjoint(ep *E, const double *W, layer_sig *S, int batch, cons
                    { "adj_post_z", E->adj_z[E->L] }, { "adj_post_y", E->adj_y[E->L] } };
     if (kcall(E, N->loss_adj, E->n[E->L - 1], E->n[E->L], batch, lb, 7) < 0) return -1;
     for (int l = E->L; l >= 1; l--) {
-        kbind b[] = { { "w", (void *)(W + E->woff[l]) }, { "pre_y", S[l - 1].y },
+        kbind b[] = { { "w", at(E, W, E->woff[l]) }, { "pre_y", S[l - 1].y },
                       { "adj_post_z", E->adj_z[l] }, { "adj_post_y", E->adj_y[l] },
-                      { "adj_w", adjW + E->woff[l] }, { "adj_pre_y", E->adj_y[l - 1] } };
+                      { "adj_w", at(E, adjW, E->woff[l]) }, { "adj_pre_y", E->adj_y[l - 1] } };
         if (kcall(E, N->dense_adj[l - 1], E->n[l - 1], E->n[l], batch, b, 6) < 0) return -1;
     }
     return 0;
 }
 
 /* Adjoint of errors(): bottom up, so each adj(e_l) is complete when used. */
-static int errors_adjoint(ep *E, const double *W, layer_sig *S, int batch, double *adjW)
+static int errors_adjoint(ep *E, const void *W, layer_sig *S, int batch, void *adjW)
 {
     const plast_net *N = E->net;
     if (N->feedback == PLAST_FB_NONE) return 0;
     for (int l = 1; l <= E->L; l++) {
         int src = N->feedback == PLAST_FB_DIRECT ? E->L : l;
-        double *adj_b = N->feedback == PLAST_FB_SYMMETRIC ? adjW + E->woff[l] : E->junk;
-        kbind b[] = { { "b", (void *)feedback_of(E, W, l) }, { "post_e", S[src].e },
+        void *adj_b = N->feedback == PLAST_FB_SYMMETRIC ? at(E, adjW, E->woff[l]) : E->junk;
+        kbind b[] = { { "b", feedback_of(E, W, l) }, { "post_e", S[src].e },
                       { "pre_z", S[l - 1].z }, { "pre_y", S[l - 1].y }, { "adj_pre_e", E->adj_e[l - 1] },
                       { "adj_b", adj_b }, { "adj_post_e", E->adj_e[src] },
                       { "adj_pre_z", E->adj_z[l - 1] }, { "adj_pre_y", E->adj_y[l - 1] } };
@@ -272,17 +355,28 @@ static int errors_adjoint(ep *E, const double *W, layer_sig *S, int batch, doubl
     return 0;
 }
 
+/* In single precision the rules' adjoints accumulated one step into
+ * gstep (float): add it to the double gradient and clear it. */
+static void flush_grad(ep *E, double **grad)
+{
+    if (!E->single) return;
+    for (int r = 0; r < E->net->n_rules; r++) {
+        float *g = E->gstep[r];
+        for (int k = 0; k < E->net->rules[r].n_meta; k++) { grad[r][k] += g[k]; g[k] = 0; }
+    }
+}
+
 /* Reverse of step t, whose pre-update weights were W and signals S. */
-static int step_adjoint(ep *E, const double *W, layer_sig *S, double *adjW, double **grad)
+static int step_adjoint(ep *E, const void *W, layer_sig *S, void *adjW, double **grad)
 {
     const plast_episode_data *D = E->data;
     zero_adjoints(E, D->batch);
-    memcpy(E->adj_dw, adjW, E->w_total * sizeof(double));
+    copy_elems(E, E->adj_dw, adjW, E->w_total);
     for (int l = 1; l <= E->L; l++) {
         kbind b[24];
         int k = rule_binds(E, W, S, l, b);
-        b[k++] = (kbind){ "adj_dw", E->adj_dw + E->woff[l] };
-        b[k++] = (kbind){ "adj_w", adjW + E->woff[l] };
+        b[k++] = (kbind){ "adj_dw", at(E, E->adj_dw, E->woff[l]) };
+        b[k++] = (kbind){ "adj_w", at(E, adjW, E->woff[l]) };
         b[k++] = (kbind){ "adj_pre_y", E->adj_y[l - 1] };
         b[k++] = (kbind){ "adj_pre_z", l == 1 ? E->junk : E->adj_z[l - 1] };
         b[k++] = (kbind){ "adj_pre_e", E->adj_e[l - 1] };
@@ -290,9 +384,10 @@ static int step_adjoint(ep *E, const double *W, layer_sig *S, double *adjW, doub
         b[k++] = (kbind){ "adj_post_z", E->adj_z[l] };
         b[k++] = (kbind){ "adj_post_e", E->adj_e[l] };
         int r = E->net->rule_of[l - 1];
-        b[k++] = (kbind){ "adj_meta", grad[r] };
+        b[k++] = (kbind){ "adj_meta", E->single ? E->gstep[r] : (void *)grad[r] };
         if (kcall(E, E->net->rules[r].adj, E->n[l - 1], E->n[l], D->batch, b, k) < 0) return -1;
     }
+    flush_grad(E, grad);
     if (errors_adjoint(E, W, S, D->batch, adjW) < 0) return -1;
     /* the inner loss's value is not used by the step: its adjoint is 0 */
     return forward_adjoint(E, W, S, D->batch, E->zeros, adjW);
@@ -300,10 +395,13 @@ static int step_adjoint(ep *E, const double *W, layer_sig *S, double *adjW, doub
 
 /* ---- the episode ---- */
 
-static int setup(ep *E)
+/* Sizes, the buffers every step shares, and B and meta in the element type. */
+static int setup(ep *E, const double *const *B, const double *const *meta)
 {
     const plast_net *N = E->net;
     const plast_episode_data *D = E->data;
+    E->single = N->precision == PLAST_SINGLE;
+    E->esz = E->single ? sizeof(float) : sizeof(double);
     E->L = N->n_layers;
     E->n = N->size;
     if (E->L < 1 || E->L > PLAST_MAX_LAYERS) { fail(E, "the network has %d layers", E->L); return -1; }
@@ -328,14 +426,36 @@ static int setup(ep *E)
     E->junk = alloc(E, E->junk_elems);
     E->zeros = alloc(E, (size_t)E->max_batch * max_n);
     E->target = alloc(E, (size_t)E->max_batch * (size_t)E->n[E->L]);
+    int ok = E->junk && E->zeros && E->target;
     for (int l = 0; l <= E->L; l++) {
         size_t m = (size_t)E->max_batch * (size_t)E->n[l];
         E->adj_y[l] = alloc(E, m);
         E->adj_z[l] = alloc(E, m);
         E->adj_e[l] = alloc(E, m);
+        ok = ok && E->adj_y[l] && E->adj_z[l] && E->adj_e[l];
     }
     E->adj_dw = alloc(E, E->w_total);
-    return E->junk && E->zeros && E->target && E->adj_dw ? 0 : -1;
+    ok = ok && E->adj_dw;
+    for (int l = 0; l < E->L; l++) {
+        E->B[l] = B ? B[l] : NULL;
+        if (!E->single || !E->B[l]) continue;
+        size_t bpost = (size_t)E->n[N->feedback == PLAST_FB_DIRECT ? E->L : l + 1];
+        void *b = alloc(E, bpost * (size_t)E->n[l]);
+        if (b) from_double(E, b, B[l], bpost * (size_t)E->n[l]);
+        E->B[l] = b;
+        ok = ok && b;
+    }
+    for (int r = 0; r < N->n_rules; r++) {
+        E->meta[r] = meta[r];
+        if (!E->single) continue;
+        int nm = N->rules[r].n_meta;
+        void *m = alloc(E, (size_t)nm);
+        E->gstep[r] = alloc(E, (size_t)nm);
+        if (m) from_double(E, m, meta[r], (size_t)nm);
+        E->meta[r] = m;
+        ok = ok && m && E->gstep[r];
+    }
+    return ok ? 0 : -1;
 }
 
 static void teardown(ep *E)
@@ -343,14 +463,21 @@ static void teardown(ep *E)
     release(E, E->junk); release(E, E->zeros); release(E, E->target); release(E, E->adj_dw);
     free(E->scratch);
     for (int l = 0; l <= E->L; l++) { release(E, E->adj_y[l]); release(E, E->adj_z[l]); release(E, E->adj_e[l]); }
+    for (int l = 0; E->single && l < E->L; l++) release(E, (void *)E->B[l]);
+    for (int r = 0; E->single && r < E->net->n_rules; r++) { release(E, (void *)E->meta[r]); release(E, E->gstep[r]); }
 }
 
 /* Query forward on W: meta-loss and accuracy; with GRAD, adj(W) of the meta-loss. */
-static int query(ep *E, const double *W, double *adjW, int grad)
+static int query(ep *E, const void *W, void *adjW, int grad)
 {
     const plast_episode_data *D = E->data;
     int nq = D->n_query, nL = E->n[E->L];
-    double *buf = alloc(E, sig_doubles(E, nq)), *loss = alloc(E, (size_t)nq), *adj_loss = alloc(E, (size_t)nq);
+    void *buf = alloc(E, sig_elems(E, nq)), *loss = alloc(E, (size_t)nq), *adj_loss = alloc(E, (size_t)nq);
+    if (!buf || !loss || !adj_loss) {
+        release(E, buf); release(E, loss); release(E, adj_loss);
+        fail(E, "out of memory for the query");
+        return -1;
+    }
     layer_sig S[PLAST_MAX_LAYERS + 1];
     sig_bind(E, buf, nq, S);
     load_batch(E, D->x_query, D->y_query, nq, 0, nq, S);
@@ -358,16 +485,20 @@ static int query(ep *E, const double *W, double *adjW, int grad)
     double sum = 0;
     int correct = 0;
     for (int k = 0; rc == 0 && k < nq; k++) {
-        sum += loss[k];
-        const double *z = S[E->L].z + (size_t)k * nL;
+        sum += get(E, loss, (size_t)k);
+        size_t z = (size_t)k * nL;
         int best = 0;
-        for (int c = 1; c < nL; c++) if (z[c] > z[best]) best = c;
+        for (int c = 1; c < nL; c++) if (get(E, S[E->L].z, z + c) > get(E, S[E->L].z, z + best)) best = c;
         correct += best == D->y_query[k];
-        adj_loss[k] = 1.0 / nq;
+        set(E, adj_loss, (size_t)k, 1.0 / nq);
     }
     E->out->meta_loss = sum / nq;
     E->out->accuracy = (double)correct / nq;
-    if (rc == 0 && check_finite(E, &E->out->meta_loss, 1, -1, "the query meta-loss") < 0) rc = -1;
+    if (rc == 0 && !isfinite(E->out->meta_loss)) {
+        E->out->nonfinite = 1;
+        fail(E, "the query meta-loss is NaN or Inf");
+        rc = -1;
+    }
     if (rc == 0 && grad) {
         zero_adjoints(E, nq);
         rc = forward_adjoint(E, W, S, nq, adj_loss, adjW);
@@ -378,13 +509,8 @@ static int query(ep *E, const double *W, double *adjW, int grad)
     return rc;
 }
 
-static void add_update(double *W, const double *dW, size_t n)
-{
-    for (size_t k = 0; k < n; k++) W[k] += dW[k];
-}
-
 /* The inner loop from W (updated in place). */
-static int inner_loop(ep *E, double *W, double *sigbuf, double *dW, double *loss)
+static int inner_loop(ep *E, void *W, void *sigbuf, void *dW, void *loss)
 {
     const plast_episode_data *D = E->data;
     layer_sig S[PLAST_MAX_LAYERS + 1];
@@ -393,40 +519,38 @@ static int inner_loop(ep *E, double *W, double *sigbuf, double *dW, double *loss
         if (step_forward(E, t, W, S, dW, loss) < 0) return -1;
         if (check_finite(E, loss, (size_t)D->batch, t, "the inner loss") < 0 ||
             check_finite(E, dW, E->w_total, t, "the weight update")) return -1;
-        add_update(W, dW, E->w_total);
+        add_update(E, W, dW, E->w_total);
     }
     return 0;
 }
 
 /* A leaf of the reverse sweep: steps [t0, t0 + n) from weights W0 recomputed
- * forward keeping every W_t and its signals, then stepped back. */
-static int reverse_leaf(ep *E, int t0, int n, const double *W0, double *adjW, double **grad)
+ * forward keeping every W_t and its signals, then stepped back.  W_{t0} is
+ * W0 itself; W_{t+1} is written as dW_t, then W_t added (the same sum). */
+static int reverse_leaf(ep *E, int t0, int n, const void *W0, void *adjW, double **grad)
 {
     const plast_episode_data *D = E->data;
-    size_t sd = sig_doubles(E, D->batch);
-    double *segW = alloc(E, (size_t)n * E->w_total), *segS = alloc(E, (size_t)n * sd);
-    double *dW = alloc(E, E->w_total), *loss = alloc(E, (size_t)D->batch);
-    int rc = segW && segS && dW && loss ? 0 : -1;
+    size_t sd = sig_elems(E, D->batch);
+    void *segW = n > 1 ? alloc(E, (size_t)(n - 1) * E->w_total) : NULL, *segS = alloc(E, (size_t)n * sd);
+    void *loss = alloc(E, (size_t)D->batch);
+    int rc = (segW || n < 2) && segS && loss ? 0 : -1;
     if (rc) fail(E, "out of memory for the reverse sweep");
     layer_sig S[PLAST_MAX_LAYERS + 1];
-    if (rc == 0) memcpy(segW, W0, E->w_total * sizeof(double));
+    #define LEAF_W(k) ((k) == 0 ? W0 : at(E, segW, (size_t)((k) - 1) * E->w_total))
     for (int k = 0; rc == 0 && k < n; k++) {
-        double *W = segW + (size_t)k * E->w_total;
-        sig_bind(E, segS + (size_t)k * sd, D->batch, S);
-        rc = step_forward(E, t0 + k, W, S, dW, loss);
-        if (rc == 0 && k + 1 < n) {
-            memcpy(W + E->w_total, W, E->w_total * sizeof(double));
-            add_update(W + E->w_total, dW, E->w_total);
-        }
+        void *next = k + 1 < n ? (void *)LEAF_W(k + 1) : NULL;
+        sig_bind(E, at(E, segS, (size_t)k * sd), D->batch, S);
+        rc = step_forward(E, t0 + k, LEAF_W(k), S, next, loss);
+        if (rc == 0 && next) add_update(E, next, LEAF_W(k), E->w_total);
     }
     for (int k = n - 1; rc == 0 && k >= 0; k--) {
-        sig_bind(E, segS + (size_t)k * sd, D->batch, S);
+        sig_bind(E, at(E, segS, (size_t)k * sd), D->batch, S);
         load_batch(E, D->x_train, D->y_train, D->n_train, (t0 + k) * D->batch, D->batch, S);
-        rc = step_adjoint(E, segW + (size_t)k * E->w_total, S, adjW, grad);
+        rc = step_adjoint(E, LEAF_W(k), S, adjW, grad);
     }
+    #undef LEAF_W
     release(E, segW);
     release(E, segS);
-    release(E, dW);
     release(E, loss);
     return rc;
 }
@@ -434,45 +558,44 @@ static int reverse_leaf(ep *E, int t0, int n, const double *W0, double *adjW, do
 /* Reverse sweep of steps [t0, t0 + n) starting from weights W0: ranges of at
  * most LEAF steps are recomputed and kept whole; longer ones are cut into
  * parts of ceil(n / parts) steps whose starting weights are recomputed and
- * kept, and the parts are swept from the last.  With PARTS = n / LEAF this is
- * the classic two-level scheme; smaller PARTS nest deeper (less memory, one
- * more recomputation per level). */
-static int reverse_range(ep *E, int t0, int n, const double *W0, int parts, int leaf, double *adjW, double **grad)
+ * kept (the first part's is W0), and the parts are swept from the last.
+ * With PARTS = n / LEAF this is the classic two-level scheme; smaller PARTS
+ * nest deeper (less memory, one more recomputation per level). */
+static int reverse_range(ep *E, int t0, int n, const void *W0, int parts, int leaf, void *adjW, double **grad)
 {
     if (n <= leaf) return reverse_leaf(E, t0, n, W0, adjW, grad);
     const plast_episode_data *D = E->data;
     int len = (n + parts - 1) / parts, count = (n + len - 1) / len;
-    double *starts = alloc(E, (size_t)count * E->w_total), *dW = alloc(E, E->w_total);
-    double *loss = alloc(E, (size_t)D->batch), *sig = alloc(E, sig_doubles(E, D->batch));
+    void *starts = alloc(E, (size_t)(count - 1) * E->w_total), *dW = alloc(E, E->w_total);
+    void *loss = alloc(E, (size_t)D->batch), *sig = alloc(E, sig_elems(E, D->batch));
     int rc = starts && dW && loss && sig ? 0 : -1;
     if (rc) fail(E, "out of memory for the reverse sweep");
     layer_sig S[PLAST_MAX_LAYERS + 1];
-    sig_bind(E, sig, D->batch, S);
-    if (rc == 0) memcpy(starts, W0, E->w_total * sizeof(double));
-    double *W = starts;
+    if (rc == 0) sig_bind(E, sig, D->batch, S);
+    #define START(p) ((p) == 0 ? W0 : at(E, starts, (size_t)((p) - 1) * E->w_total))
     for (int p = 1; rc == 0 && p < count; p++) {   /* the starting weights of each part */
-        double *next = starts + (size_t)p * E->w_total;
-        memcpy(next, W, E->w_total * sizeof(double));
+        void *next = (void *)START(p);
+        copy_elems(E, next, START(p - 1), E->w_total);
         for (int t = t0 + (p - 1) * len; rc == 0 && t < t0 + p * len; t++) {
             rc = step_forward(E, t, next, S, dW, loss);
-            if (rc == 0) add_update(next, dW, E->w_total);
+            if (rc == 0) add_update(E, next, dW, E->w_total);
         }
-        W = next;
     }
     release(E, dW);
     release(E, loss);
     release(E, sig);
     for (int p = count - 1; rc == 0 && p >= 0; p--) {
         int a = t0 + p * len, m = p == count - 1 ? n - p * len : len;
-        rc = reverse_range(E, a, m, starts + (size_t)p * E->w_total, parts, leaf, adjW, grad);
+        rc = reverse_range(E, a, m, START(p), parts, leaf, adjW, grad);
     }
+    #undef START
     release(E, starts);
     return rc;
 }
 
 /* The shape of the sweep: --checkpoint K gives parts of K steps kept whole
  * (two levels: about (T/K + K) |W|); by default three levels with parts of
- * about T^(1/3), keeping about 3 T^(1/3) |W| (20 copies of W for T = 250
+ * about T^(1/3), keeping about 3 T^(1/3) |W| (17 copies of W for T = 250
  * instead of 32) for one more recomputation of the forward steps. */
 static void sweep_shape(int T, int K, int *parts, int *leaf)
 {
@@ -483,40 +606,48 @@ static void sweep_shape(int T, int K, int *parts, int *leaf)
     *leaf = b;
 }
 
+/* W0 (double, per layer) into the concatenated buffer W. */
+static void load_weights(ep *E, void *W, const double *const *W0)
+{
+    for (int l = 1; l <= E->L; l++)
+        from_double(E, at(E, W, E->woff[l]), W0[l - 1], (size_t)E->n[l] * E->n[l - 1]);
+}
+
 int plast_episode(const plast_net *net, const double *const *W0, const double *const *B,
                   const double *const *meta, const plast_episode_data *data,
                   const plast_episode_opts *opts, plast_episode_out *out)
 {
     ep E;
     memset(&E, 0, sizeof E);
-    E.net = net; E.data = data; E.meta = meta; E.out = out;
+    E.net = net; E.data = data; E.out = out;
     out->nonfinite = 0;
     out->what[0] = '\0';
-    if (setup(&E) < 0) { if (!out->what[0]) fail(&E, "out of memory"); teardown(&E); return -1; }
-    for (int l = 0; l < E.L; l++) E.B[l] = B ? B[l] : NULL;
+    if (setup(&E, B, meta) < 0) { if (!out->what[0]) fail(&E, "out of memory"); teardown(&E); return -1; }
     int T = data->steps, parts, leaf;
     sweep_shape(T, opts->checkpoint_every, &parts, &leaf);
     int want = opts->want_grad;
-    double *W = alloc(&E, E.w_total), *dW = alloc(&E, E.w_total), *loss = alloc(&E, (size_t)data->batch);
-    double *sig = alloc(&E, sig_doubles(&E, data->batch));
-    double *W0cat = want ? alloc(&E, E.w_total) : NULL;
-    double *adjW = want ? alloc(&E, E.w_total) : NULL;
+    void *W = alloc(&E, E.w_total), *dW = alloc(&E, E.w_total), *loss = alloc(&E, (size_t)data->batch);
+    void *sig = alloc(&E, sig_elems(&E, data->batch));
+    void *W0cat = want ? alloc(&E, E.w_total) : NULL;
+    void *adjW = want ? alloc(&E, E.w_total) : NULL;
     int rc = W && dW && loss && sig && (!want || (W0cat && adjW)) ? 0 : -1;
     if (rc) fail(&E, "out of memory");
-    for (int l = 1; rc == 0 && l <= E.L; l++)
-        memcpy(W + E.woff[l], W0[l - 1], (size_t)E.n[l] * E.n[l - 1] * sizeof(double));
-    if (rc == 0 && want) memcpy(W0cat, W, E.w_total * sizeof(double));
+    if (rc == 0) load_weights(&E, W, W0);
+    if (rc == 0 && want) copy_elems(&E, W0cat, W, E.w_total);
     if (rc == 0) rc = inner_loop(&E, W, sig, dW, loss);
     release(&E, sig); release(&E, dW); release(&E, loss);
     if (rc == 0) rc = query(&E, W, adjW, want);
     for (int l = 1; rc == 0 && out->W && l <= E.L; l++)
-        memcpy(out->W[l - 1], W + E.woff[l], (size_t)E.n[l] * E.n[l - 1] * sizeof(double));
+        to_double(&E, out->W[l - 1], at(&E, W, E.woff[l]), (size_t)E.n[l] * E.n[l - 1]);
     release(&E, W);
     if (want) {
         for (int r = 0; r < net->n_rules; r++) memset(out->grad[r], 0, (size_t)net->rules[r].n_meta * sizeof(double));
         if (rc == 0 && T > 0) rc = reverse_range(&E, 0, T, W0cat, parts, leaf, adjW, out->grad);
-        for (int r = 0; rc == 0 && r < net->n_rules; r++)
-            rc = check_finite(&E, out->grad[r], (size_t)net->rules[r].n_meta, -1, "the meta-gradient");
+        for (int r = 0; rc == 0 && r < net->n_rules; r++) {
+            double s = 0;   /* the gradient is double in either precision */
+            for (int k = 0; k < net->rules[r].n_meta; k++) s += out->grad[r][k] * 0;
+            if (s != 0) { out->nonfinite = 1; fail(&E, "the meta-gradient is NaN or Inf"); rc = -1; }
+        }
     }
     out->peak_bytes = E.peak;
     release(&E, W0cat); release(&E, adjW);
@@ -534,40 +665,43 @@ int plast_term_magnitudes(const plast_net *net, const double *const *W0, const d
     plast_episode_out out;
     memset(&E, 0, sizeof E);
     memset(&out, 0, sizeof out);
-    E.net = net; E.data = data; E.meta = meta; E.out = &out;
-    int n_meta = net->rules[rule].n_meta, rc = setup(&E);
-    for (int l = 0; l < E.L; l++) E.B[l] = B ? B[l] : NULL;
-    double *W = alloc(&E, E.w_total), *dW = alloc(&E, E.w_total), *unit_dw = alloc(&E, E.w_total);
-    double *loss = alloc(&E, (size_t)data->batch), *sig = alloc(&E, sig_doubles(&E, data->batch));
-    double *unit = alloc(&E, (size_t)n_meta), *sumsq = alloc(&E, (size_t)n_meta);
+    E.net = net; E.data = data; E.out = &out;
+    int n_meta = net->rules[rule].n_meta, rc = setup(&E, B, meta);
+    void *W = alloc(&E, E.w_total), *dW = alloc(&E, E.w_total), *unit_dw = alloc(&E, E.w_total);
+    void *loss = alloc(&E, (size_t)data->batch), *sig = alloc(&E, sig_elems(&E, data->batch));
+    void *unit = alloc(&E, (size_t)n_meta);
+    double *sumsq = calloc((size_t)n_meta + 1, sizeof(double));
+    if (rc == 0 && !(W && dW && unit_dw && loss && sig && unit && sumsq)) { fail(&E, "out of memory"); rc = -1; }
     long count = 0;
     layer_sig S[PLAST_MAX_LAYERS + 1];
-    sig_bind(&E, sig, data->batch, S);
-    for (int l = 1; rc == 0 && l <= E.L; l++)
-        memcpy(W + E.woff[l], W0[l - 1], (size_t)E.n[l] * E.n[l - 1] * sizeof(double));
+    if (rc == 0) {
+        sig_bind(&E, sig, data->batch, S);
+        load_weights(&E, W, W0);
+    }
     for (int t = 0; rc == 0 && t < data->steps; t++) {
         rc = step_forward(&E, t, W, S, dW, loss);
         for (int l = 1; rc == 0 && l <= E.L; l++) {
             if (net->rule_of[l - 1] != rule) continue;
             for (int k = 0; rc == 0 && k < n_meta; k++) {
-                memset(unit, 0, (size_t)n_meta * sizeof(double));
-                unit[k] = 1;
+                memset(unit, 0, (size_t)n_meta * E.esz);
+                set(&E, unit, (size_t)k, 1);
                 kbind b[10];
                 int nb = rule_binds(&E, W, S, l, b);
                 b[nb - 1].ptr = unit;   /* meta is the last binding */
                 b[nb++] = (kbind){ "dw", unit_dw };
                 rc = kcall(&E, net->rules[rule].fwd, E.n[l - 1], E.n[l], data->batch, b, nb);
                 size_t n = (size_t)E.n[l] * E.n[l - 1];
-                for (size_t q = 0; q < n; q++) sumsq[k] += unit_dw[q] * unit_dw[q];
+                for (size_t q = 0; q < n; q++) { double v = get(&E, unit_dw, q); sumsq[k] += v * v; }
                 if (k == 0) count += (long)n;
             }
         }
-        if (rc == 0) add_update(W, dW, E.w_total);
+        if (rc == 0) add_update(&E, W, dW, E.w_total);
     }
-    for (int k = 0; k < n_meta; k++) mag[k] = count ? sqrt(sumsq[k] / count) : 0;
-    if (rc < 0) snprintf(err, errlen, "%s", out.what);
+    for (int k = 0; k < n_meta; k++) mag[k] = count && sumsq ? sqrt(sumsq[k] / count) : 0;
+    if (rc < 0) snprintf(err, errlen, "%s", out.what[0] ? out.what : "out of memory");
     release(&E, W); release(&E, dW); release(&E, unit_dw); release(&E, loss); release(&E, sig);
-    release(&E, unit); release(&E, sumsq);
+    release(&E, unit);
+    free(sumsq);
     teardown(&E);
     return rc;
 }

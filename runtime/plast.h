@@ -44,6 +44,8 @@ const char *plast_version(void);
 
 enum { PLAST_FB_SYMMETRIC, PLAST_FB_RANDOM, PLAST_FB_DIRECT, PLAST_FB_NONE };
 enum { PLAST_MAX_LAYERS = 64 };
+/* The element type of every kernel argument (plastcc --precision). */
+enum { PLAST_DOUBLE, PLAST_SINGLE };
 
 /* A plasticity rule: its meta-parameter vector and its two kernels. */
 typedef struct plast_rule {
@@ -72,6 +74,8 @@ typedef struct plast_net {
     int rule_of[PLAST_MAX_LAYERS];           /* index into rules, per projection */
     const plast_rule *rules;
     int n_rules;
+    int precision;                           /* PLAST_DOUBLE or PLAST_SINGLE (float kernels: the episode's
+                                                buffers are float; W0, B, meta, the results stay double) */
 } plast_net;
 
 /* ---- one episode: the inner loop, the meta-loss and its exact gradient ---- */
@@ -99,7 +103,7 @@ typedef struct plast_episode_out {
     double **W;              /* optional [n_layers] caller-allocated: the final weights */
     int nonfinite;           /* 1 when a NaN or Inf appeared; see what */
     char what[160];
-    double peak_bytes;       /* memory the episode's buffers took */
+    double peak_bytes;       /* memory the episode's buffers took (at most, at one time) */
 } plast_episode_out;
 
 /* Runs one episode from weights W0 (copied, not changed) and feedback

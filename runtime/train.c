@@ -246,6 +246,10 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
         set_error(res, "%d-way tasks need %d output neurons; the network has %d", o->ways, o->ways, N->size[N->n_layers]);
         return -1;
     }
+    if (N->precision == PLAST_SINGLE && (o->diag_alignment || o->diag_orthonormality)) {
+        set_error(res, "the diagnostics run in double precision only");
+        return -1;
+    }
     if ((size_t)N->size[0] != data->dim) {
         set_error(res, "the data have %zu features per sample, but the network's input layer has %d", data->dim, N->size[0]);
         return -1;

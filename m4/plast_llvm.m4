@@ -4,6 +4,14 @@
 # versions 14 through 19, and check that the pieces plastcc uses link: the ORC
 # LLJIT C API and the new pass manager's LLVMRunPasses.
 # Sets and substitutes LLVM_CONFIG, LLVM_VERSION, LLVM_CFLAGS, LLVM_LIBS.
+#
+# Tested with LLVM 14.0.6 (Debian bookworm's llvm-dev, what a plain
+# `configure` finds as /usr/bin/llvm-config) and 19.1.7 (llvm-19-dev); 15 to
+# 18 are accepted because llgen.c and jit.c use only C APIs present in both
+# ends of the range, with no #if on the version.  To build against another
+# LLVM, configure a build folder of its own with its llvm-config:
+#   mkdir build-llvm19 && cd build-llvm19
+#   ../configure --with-llvm-config=/usr/lib/llvm-19/bin/llvm-config
 AC_DEFUN([PLAST_LLVM], [
   AC_ARG_WITH([llvm-config],
     [AS_HELP_STRING([--with-llvm-config=PATH], [llvm-config of the LLVM to build against (14 to 19)])],

@@ -1,0 +1,357 @@
+#!/usr/bin/python3
+"""Side-by-side benchmark: plastcc against PyTorch on the same 003 episodes.
+
+Usage
+-----
+  /usr/bin/python3 bench/bench.py [--quick] [--plastcc PATH] [--reps N]
+                                  [--only w1,w2,w3] [--keep DIR]
+
+Workloads (bench/README.md has the table of a full run and the FLOP count):
+  w1  one 003 meta-training episode: mlp5 784-170-130-100-70-47 softplus(10),
+      random feedback, online steps, the ten-term pool, exact meta-gradient
+      through the whole unroll; 1 and 2 threads; fp64 (and fp32 when
+      `plastcc episode --precision single` exists);
+  w2  the same with term 0 only (feedback alignment, rules/fa.rule fa_sgd);
+  w3  w1 on one thread with 50, 250, 1000, 4000 inner steps.
+Each (workload, threads) runs its implementations alternately, A B C A B C,
+each run a fresh process: plastcc (`plastcc episode`, bench/workloads.rule),
+PyTorch paper form and PyTorch expert form (bench/torch003.py).  Per child:
+wall time, CPU time and peak RSS from wait4(2).
+
+plastcc's episode time is the median wall time of the T-step episode minus
+that of a 1-step episode on the same network (process start, state loading,
+JIT compilation and one step), which is printed apart as "fixed".  PyTorch's
+is measured inside the child around the episode (import and loading
+excluded).  Ratios are PyTorch / plastcc; above 1, plastcc is faster or
+smaller.  The meta-gradients are compared once per workload (relative
+difference, 2-norm).
+
+plastcc is $PLASTCC, else --plastcc, else build/plastcc under the repo.
+OpenMP children run with OMP_WAIT_POLICY=PASSIVE unless it is set: with
+the default spinning wait, two threads on a machine shared with other jobs
+ran 4 to 8 times slower than one (--wait-policy to change).
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+PY = "/usr/bin/python3"
+RULES = os.path.join(HERE, "workloads.rule")
+SIZES = [784, 170, 130, 100, 70, 47]
+QUERY = 50
+SEED = 1
+
+
+# ------------------------------------------------------ FLOP count ----
+
+def flops(rule, steps, query=QUERY, sizes=SIZES):
+    """Useful FLOPs of one episode (see bench/README.md), per layer in units
+    of P = n_pre * n_post, O(n) vector work neglected:
+      pool, per step: forward 2P, error 2P, rule 9P (r = W^T y 2P; rank-3
+            update plus decay 7P);  adjoint 25P.  = 38P
+      fa,   per step: forward 2P, error 2P (not for layer 1), update 2P;
+            adjoint 10P (8P for layer 1).  = 16P (12P)
+      query set (both): forward 2P and adjoint 4P per sample.
+    """
+    total = 0.0
+    for l in range(1, len(sizes)):
+        p = sizes[l - 1] * sizes[l]
+        if rule == "pool":
+            per_step = 38
+        else:
+            per_step = 16 if l > 1 else 12
+        total += p * (per_step * steps + 6 * query)
+    return total
+
+
+def peak_gflops(threads):
+    """fp64 peak = lanes (8 with AVX-512, 4 with AVX2) x 2 (FMA) x FMA units
+    ($BENCH_FMA_UNITS, default 2) x cores x clock (cpuinfo MHz, no turbo)."""
+    flags, mhz = set(), 0.0
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                flags.update(line.split(":", 1)[1].split())
+            elif line.startswith("cpu MHz"):
+                mhz = max(mhz, float(line.split(":", 1)[1]))
+    lanes = 8 if "avx512f" in flags else 4 if "avx2" in flags else 2
+    fma = 2 if "fma" in flags else 1
+    units = int(os.environ.get("BENCH_FMA_UNITS", "2"))
+    ghz = mhz / 1000.0
+    desc = "%d lanes x %d (FMA) x %d units x %d cores x %.2f GHz" % (
+        lanes, fma, units, threads, ghz)
+    return lanes * fma * units * threads * ghz, desc
+
+
+# --------------------------------------------------------- children ----
+
+def run_child(argv, env, out_file):
+    """Runs argv to completion; returns (wall s, cpu s, peak RSS MB, stdout)."""
+    with open(out_file, "w") as out:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                             env=env)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+    with open(out_file) as f:
+        text = f.read()
+    if p.returncode != 0:
+        raise SystemExit("failed (%d): %s\n%s" % (p.returncode,
+                                                  " ".join(argv), text))
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0, text
+
+
+class Bench:
+    def __init__(self, args, work):
+        self.a = args
+        self.work = work
+        self.env = dict(os.environ)
+        self.env.setdefault("OMP_WAIT_POLICY", args.wait_policy)
+        self.tenv = dict(self.env)
+        if args.torch_blas:
+            self.tenv["LD_LIBRARY_PATH"] = args.torch_blas + (
+                ":" + self.env["LD_LIBRARY_PATH"]
+                if self.env.get("LD_LIBRARY_PATH") else "")
+        self.single = self.plastcc_has_single()
+        self.rows = []          # for the summary table
+
+    def plastcc_has_single(self):
+        r = subprocess.run([self.a.plastcc, "episode", "--help"],
+                           capture_output=True, text=True)
+        return "--precision" in r.stdout + r.stderr
+
+    def state(self, rule, steps):
+        d = os.path.join(self.work, "state-%s-%d" % (rule, steps))
+        if not os.path.isdir(d):
+            subprocess.run([PY, os.path.join(HERE, "make_state.py"),
+                            "--sizes", ",".join(map(str, SIZES)),
+                            "--steps", str(steps), "--query", str(QUERY),
+                            "--seed", str(SEED), "--feedback", "random",
+                            "--rule", rule, "--out", d], check=True)
+        return d
+
+    def plastcc(self, rule, steps, threads, prec, out):
+        env = dict(self.env, OMP_NUM_THREADS=str(threads))
+        argv = [self.a.plastcc, "episode", RULES, "--experiment",
+                "bench_" + rule, "--state", self.state(rule, steps),
+                "--out", out]
+        if prec == "fp32":
+            argv += ["--precision", "single"]
+        w, c, m, _ = run_child(argv, env, out + ".log")
+        return {"wall": w, "cpu": c, "rss": m}
+
+    def torch(self, rule, steps, threads, prec, form, out):
+        env = dict(self.tenv, OMP_NUM_THREADS=str(threads),
+                   OPENBLAS_NUM_THREADS=str(threads))
+        argv = [PY, os.path.join(HERE, "torch003.py"), "--state",
+                self.state(rule, steps), "--rule", rule, "--form", form,
+                "--threads", str(threads), "--out", out, "--dtype",
+                "float32" if prec == "fp32" else "float64"]
+        w, c, m, text = run_child(argv, env, out + ".log")
+        j = json.loads(text.strip().splitlines()[-1])
+        self.blas = j["blas"]
+        return {"wall": j["seconds"], "cpu": j["cpu_seconds"], "rss": m,
+                "proc_wall": w, "base": j["rss_base_mb"]}
+
+    # -------------------------------------------------- one workload ----
+
+    def forms_for(self, rule, steps):
+        """Paper form only where its stored per-term matrices fit: about
+        10 [n_post, n_pre] matrices per layer and step (measured 33 MB per
+        step for the pool) must stay under half the available memory."""
+        forms = ["expert"]
+        per_step = (10 if rule == "pool" else 1) * 8 * sum(
+            SIZES[l - 1] * SIZES[l] for l in range(1, len(SIZES))) * 1.4
+        if per_step * steps < 0.5 * mem_available() and \
+                steps <= self.a.paper_max_steps:
+            forms.append("paper")
+        return forms
+
+    def measure(self, name, rule, steps, threads, prec, reps, paper=True):
+        forms = self.forms_for(rule, steps) if paper else ["expert"]
+        res = {"plastcc": [], "plastcc1": []}
+        res.update({f: [] for f in forms})
+        outs = {}
+        for rep in range(reps):
+            for impl in ["plastcc"] + forms:
+                out = os.path.join(self.work, "out-%s-%s-%d-%d-%s" % (
+                    name, impl, steps, threads, prec))
+                outs[impl] = out
+                if impl == "plastcc":
+                    res["plastcc"].append(self.plastcc(rule, steps, threads,
+                                                       prec, out))
+                    res["plastcc1"].append(self.plastcc(rule, 1, threads,
+                                                        prec, out + "-1"))
+                else:
+                    if impl == "paper" and rep >= self.a.paper_reps:
+                        continue
+                    res[impl].append(self.torch(rule, steps, threads, prec,
+                                                impl, out))
+        self.report(name, rule, steps, threads, prec, res, outs)
+
+    def report(self, name, rule, steps, threads, prec, res, outs):
+        med = lambda xs, k: statistics.median(x[k] for x in xs)
+        fixed = med(res["plastcc1"], "wall")
+        p_wall = med(res["plastcc"], "wall") - fixed
+        p_cpu = med(res["plastcc"], "cpu") - med(res["plastcc1"], "cpu")
+        p_rss = max(x["rss"] for x in res["plastcc"])
+        g = np.load(os.path.join(outs["plastcc"], "grad_theta.npy"))
+        fl = flops(rule, steps)
+        peak, _ = peak_gflops(threads)
+        best = None
+        print("\n== %s: %s, %d steps, %d thread%s, %s  (%d runs each)" % (
+            name, rule, steps, threads, "s" if threads > 1 else "", prec,
+            len(res["plastcc"])))
+        print("  %-14s %10s %9s %9s %9s %7s  %s" % (
+            "", "episode s", "ms/step", "cpu s", "peak MB", "GFLOP/s",
+            "grad rel.diff"))
+        print("  %-14s %10.3f %9.3f %9.3f %9.1f %7.2f  (fixed %.3f s: "
+              "start, load, JIT, 1 step; total %.3f s)" % (
+                  "plastcc", p_wall, 1e3 * p_wall / steps, p_cpu, p_rss,
+                  fl / p_wall / 1e9, fixed, p_wall + fixed))
+        for form in ("expert", "paper"):
+            if form not in res or not res[form]:
+                continue
+            t_wall, t_cpu = med(res[form], "wall"), med(res[form], "cpu")
+            t_rss = max(x["rss"] for x in res[form])
+            gt = np.load(os.path.join(outs[form], "grad_theta.npy"))
+            rel = float(np.linalg.norm(g - gt) / np.linalg.norm(gt))
+            print("  %-14s %10.3f %9.3f %9.3f %9.1f %7.2f  %.1e" % (
+                "torch " + form, t_wall, 1e3 * t_wall / steps, t_cpu, t_rss,
+                fl / t_wall / 1e9, rel))
+            if best is None or t_wall < best[1]:
+                best = (form, t_wall, t_cpu, t_rss, rel)
+        form, t_wall, t_cpu, t_rss, rel = best
+        print("  ratio torch %s / plastcc: time %.2f (cpu %.2f), peak memory "
+              "%.2f;  plastcc at %.1f%% of peak %.1f GFLOP/s" % (
+                  form, t_wall / p_wall, t_cpu / p_cpu, t_rss / p_rss,
+                  100 * fl / p_wall / 1e9 / peak, peak))
+        sys.stdout.flush()
+        self.rows.append((name, rule, steps, threads, prec, p_wall, fixed,
+                          p_rss, form, t_wall, t_rss, t_wall / p_wall,
+                          t_rss / p_rss, fl / p_wall / 1e9, peak, rel,
+                          t_cpu / p_cpu))
+
+
+def mem_available():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024.0
+    return 8e9
+
+
+def dgemm_gflops(env, threads):
+    """What torch.mm reaches on 1024^2 fp64 with the BLAS torch runs on: a
+    measured ceiling beside the nominal peak."""
+    code = ("import torch,time;torch.set_num_threads(%d);"
+            "a=torch.rand(1024,1024,dtype=torch.float64);b=a.clone();a@b;"
+            "t=time.perf_counter();a@b;"
+            "print(2*1024**3/(time.perf_counter()-t)/1e9)" % threads)
+    env = dict(env, OMP_NUM_THREADS=str(threads),
+               OPENBLAS_NUM_THREADS=str(threads))
+    r = subprocess.run([PY, "-c", code], capture_output=True, text=True,
+                       env=env)
+    return float(r.stdout.strip() or "nan")
+
+
+def stream_gbs():
+    """Copy bandwidth of 256 MB arrays (numpy, read + write bytes), in a
+    child: the parent must stay small, since a child's peak RSS starts from
+    its parent's size at fork (kept across exec)."""
+    code = ("import numpy as np,time;a=np.ones(32<<20);b=np.empty_like(a);"
+            "np.copyto(b,a);t=time.perf_counter();[np.copyto(b,a) for _ in "
+            "range(5)];print(5*2*a.nbytes/(time.perf_counter()-t)/1e9)")
+    r = subprocess.run([PY, "-c", code], capture_output=True, text=True)
+    return float(r.stdout.strip() or "nan")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="few repetitions, short episodes (< 3 minutes)")
+    ap.add_argument("--plastcc", default=os.environ.get(
+        "PLASTCC", os.path.join(TOP, "build", "plastcc")))
+    ap.add_argument("--reps", type=int, default=None,
+                    help="runs per implementation (default 5, quick 2)")
+    ap.add_argument("--only", default="w1,w2,w3")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--wait-policy", default="PASSIVE")
+    ap.add_argument("--torch-blas", default=os.environ.get("BENCH_TORCH_BLAS"),
+                    help="directory with the libblas.so.3 torch should load "
+                    "(e.g. OpenBLAS's), prepended to its LD_LIBRARY_PATH")
+    ap.add_argument("--keep", default=None,
+                    help="work in DIR and keep states and outputs")
+    a = ap.parse_args(argv)
+    if not os.access(a.plastcc, os.X_OK):
+        raise SystemExit("no plastcc at %s (--plastcc or $PLASTCC)" % a.plastcc)
+    reps = a.reps or (2 if a.quick else 5)
+    a.paper_reps = min(reps, 1 if a.quick else 3)
+    a.paper_max_steps = 250
+    steps = 50 if a.quick else 250
+    scaling = [50, 250] if a.quick else [50, 250, 1000, 4000]
+    threads = [int(t) for t in a.threads.split(",")]
+    only = set(a.only.split(","))
+    work = a.keep or tempfile.mkdtemp(prefix="plastcc-bench-")
+    os.makedirs(work, exist_ok=True)
+    t_start = time.time()
+    b = Bench(a, work)
+    print("plastcc: %s;  torch: %s;  load average %s" % (
+        a.plastcc, PY, open("/proc/loadavg").read().split()[:3]))
+    for t in threads:
+        pk, desc = peak_gflops(t)
+        print("peak fp64, %d thread%s: %.1f GFLOP/s = %s;  torch.mm 1024^2 "
+              "reaches %.1f" % (t, "s" if t > 1 else "", pk, desc,
+                                dgemm_gflops(b.tenv, t)))
+    print("copy bandwidth (numpy, 256 MB): %.1f GB/s;  MemAvailable %.1f GB;"
+          "  OMP_WAIT_POLICY=%s" % (stream_gbs(), mem_available() / 1e9,
+                                    b.env["OMP_WAIT_POLICY"]))
+    precs = ["fp64"] + (["fp32"] if b.single else [])
+    if not b.single:
+        print("fp32: skipped (this plastcc has no `episode --precision single`)")
+    try:
+        if "w1" in only:
+            for prec in precs:
+                for t in threads:
+                    b.measure("w1 pool", "pool", steps, t, prec, reps)
+        if "w2" in only:
+            for t in threads:
+                b.measure("w2 fa", "fa", steps, t, "fp64", reps)
+        if "w3" in only:
+            for s in scaling:
+                b.measure("w3 scaling", "pool", s, 1, "fp64",
+                          reps if s <= 250 else max(1, min(reps, 2)),
+                          paper=not a.quick)
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print("\ntorch's BLAS: %s" % getattr(b, "blas", "?"))
+    print("\n== summary (times: median episode seconds; ratio = torch/plastcc)")
+    print("| workload | steps | thr | prec | plastcc s | fixed s | plastcc MB "
+          "| torch form | torch s | torch MB | time ratio (cpu) | mem ratio "
+          "| plastcc GFLOP/s | % of peak | grad rel.diff |")
+    print("|---" * 15 + "|")
+    for r in b.rows:
+        print("| %s | %d | %d | %s | %.3f | %.2f | %.0f | %s | %.3f | %.0f | "
+              "%.2f (%.2f) | %.2f | %.2f | %.2f%% | %.0e |" % (
+                  r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+                  r[10], r[11], r[16], r[12], r[13], 100 * r[13] / r[14],
+                  r[15]))
+    print("total %.0f s; load average now %s" % (
+        time.time() - t_start, open("/proc/loadavg").read().split()[:3]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,13 +9,14 @@
 static const char usage[] =
     "usage: plastcc emit-c FILE [-o OUT.c] [--precision double|single] [--dump=dag|loops]\n"
     "\n"
-    "Writes the forward and adjoint kernels of every rule in FILE (not its\n"
+    "Writes the forward and adjoint kernels of every rule and model in FILE (not its\n"
     "imports) as one self-contained C99 file with OpenMP pragmas.  It compiles\n"
     "with `cc -std=c99 -O2 -fopenmp -c`; kernels follow the ABI in its prelude.\n"
     "\n"
     "  -o OUT.c               output file (default: standard output)\n"
     "  --precision P          double (default) or single\n"
-    "  --dump=dag             print each rule's expression DAG (fwd and adj roots) instead\n"
+    "  --dump=dag             print the expression DAG of each rule (fwd and adj roots) and of\n"
+    "                         each model kernel instead\n"
     "  --dump=loops           print each kernel's loop nests instead\n";
 
 static void dump_dag(FILE *out, const compiled_rule *cr)
@@ -41,6 +42,25 @@ static void dump_dag(FILE *out, const compiled_rule *cr)
     dag_dump(out, cr->rk.d, roots, names, k);
     for (int i = 0; i < n; i++) free(owned[i]);
     free(owned); free(names); free(roots);
+}
+
+/* A model kernel's DAG: the nodes its outputs (and adj_meta) reach. */
+static void dump_model_kernel_dag(FILE *out, const kern *k)
+{
+    int n = k->n_out + k->n_meta + 1, c = 0;
+    int *roots = malloc((size_t)n * sizeof *roots);
+    const char **names = malloc((size_t)n * sizeof *names);
+    for (int o = 0; o < k->n_out; o++) {
+        if (k->out[o].node < 0) continue;
+        roots[c] = k->out[o].node; names[c++] = k->out[o].name;
+    }
+    for (int m = 0; k->meta_adj && m < k->n_meta; m++) {
+        if (k->meta_adj[m] < 0) continue;
+        roots[c] = k->meta_adj[m]; names[c++] = "adj_meta";
+    }
+    fprintf(out, "kernel %s\n", k->name);
+    dag_dump(out, k->d, roots, names, c);
+    free(roots); free(names);
 }
 
 int cmd_emit_c(int argc, char **argv)
@@ -76,6 +96,14 @@ int cmd_emit_c(int argc, char **argv)
     for (int r = 0; dump && r < u->n_rules; r++) {
         if (!strcmp(dump, "dag")) dump_dag(out, &u->rules[r]);
         else { lower_dump(out, &u->rules[r].fwd); lower_dump(out, &u->rules[r].adj); }
+    }
+    for (int m = 0; dump && m < u->n_models; m++) {
+        const compiled_model *cm = &u->models[m];
+        if (cm->n_lowered) fprintf(out, "model %s\n", cm->model->name);
+        for (int k = 0; k < cm->n_lowered; k++) {
+            if (!strcmp(dump, "dag")) dump_model_kernel_dag(out, cm->lowered[k].k);
+            else lower_dump(out, &cm->lowered[k]);
+        }
     }
     if (!dump) pipeline_emit_c(out, u, file, prec);
     int failed = out != stdout && fclose(out) != 0;

@@ -168,6 +168,17 @@ static int write_results(const char *dir, const bound_net *bn, const plast_episo
     return rc;
 }
 
+/* The process's resident memory now (VmRSS), in MB; 0 if unknown. */
+static double rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f)) if (sscanf(line, "VmRSS: %lf", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb / 1024.0;
+}
+
 static int run_episode(const char *state_dir, const char *out_dir, const compiled_unit *u, backend_module *m,
                        const sema_experiment *x, int checkpoint, int batch)
 {
@@ -203,6 +214,7 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     out.grad = grad;
     out.W = Wf;
     struct timespec t0, t1;
+    double rss0 = rss_mb();
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (plast_episode(N, (const double *const *)W, (const double *const *)b, (const double *const *)meta,
                       &data, &opts, &out) < 0) {
@@ -212,9 +224,9 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     clock_gettime(CLOCK_MONOTONIC, &t1);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);   /* this process alone: not the C compiler it may have run */
-    printf("meta-loss %.17g, query accuracy %.4f, %d steps, %s, %.1f MB of episode buffers, peak RSS %.1f MB, "
-           "%.2f s\n", out.meta_loss, out.accuracy, data.steps, N->precision == PLAST_SINGLE ? "single" : "double",
-           out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0,
+    printf("meta-loss %.17g, query accuracy %.4f, %d steps, %s, %.1f MB of episode buffers, peak RSS %.1f MB "
+           "(%.1f MB before the episode), %.2f s\n", out.meta_loss, out.accuracy, data.steps,
+           N->precision == PLAST_SINGLE ? "single" : "double", out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0, rss0,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     rc = write_results(out_dir, &bn, &out, Wf) < 0;
     if (rc == 0 && (x->diag_alignment || x->diag_orthonormality)) {   /* the experiment's diagnostics */

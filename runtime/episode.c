@@ -595,8 +595,9 @@ static int reverse_range(ep *E, int t0, int n, const void *W0, int parts, int le
 
 /* The shape of the sweep: --checkpoint K gives parts of K steps kept whole
  * (two levels: about (T/K + K) |W|); by default three levels with parts of
- * about T^(1/3), keeping about 3 T^(1/3) |W| (17 copies of W for T = 250
- * instead of 32) for one more recomputation of the forward steps. */
+ * about T^(1/3), keeping about 3 T^(1/3) |W| (16 copies of W for T = 250,
+ * 45 for T = 4000, besides W_0, adj W and its seed; 30 and 125 with parts
+ * of sqrt(T)) for one more recomputation of the forward steps. */
 static void sweep_shape(int T, int K, int *parts, int *leaf)
 {
     if (K > 0) { *leaf = K; *parts = (T + K - 1) / K; return; }

@@ -85,15 +85,37 @@ static int bind_rules(const compiled_unit *u, backend_module *m, const sema_expe
     return 0;
 }
 
+/* What the compiler has kernels for but the runtime cannot train: the
+ * episode loop runs each layer once, feed-forward, against one-hot labels.
+ * (Dense and readout layers with kcap train: kcap's error path is the
+ * straight-through surrogate.) */
+static int refuse_model(const sema_model *m, char *err, size_t errlen)
+{
+    for (int l = 0; l < m->n_layers; l++) {
+        if (m->layers[l].kind != LAYER_RECURRENT) continue;
+        snprintf(err, errlen, "model %s: layer %d is recurrent (steps %d), which the runtime cannot train yet: "
+                 "it runs each layer once; its kernels (%s_dense%d, one step) are compiled, the loop over the "
+                 "steps and the recurrent weights are not", m->name, l + 1, m->layers[l].steps, m->name, l + 1);
+        return -1;
+    }
+    if (m->loss == LOSS_MSE_INPUT) {
+        snprintf(err, errlen, "model %s: loss mse(input) (autoencoding) is not supported by the runtime yet: "
+                 "its targets are the one-hot labels", m->name);
+        return -1;
+    }
+    return 0;
+}
+
 int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x, bound_net *b,
              char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
     const sema_model *model = u->prog->models[x->model];
     if (u->n_models < 1 || u->models[0].model != model) {
-        snprintf(err, errlen, "model %s has recurrent or k-cap layers, which the runtime cannot train yet", model->name);
+        snprintf(err, errlen, "model %s was not compiled", model->name);
         return -1;
     }
+    if (refuse_model(model, err, errlen) < 0) return -1;
     plast_net *N = &b->net;
     N->n_layers = model->n_layers;
     N->size[0] = model->n_input;

@@ -34,7 +34,11 @@ void rule_kernels_free(rule_kernels *rk);
  *              the synthetic pre_e = sum_post(b * post_e) * (1 - exp(-beta pre_y));
  *   M_loss:    post_e = dLoss/dz_L and the per-sample loss, from post_z (and
  *              post_y for mse) and the target (one-hot for cross-entropy).
- * Each is a forward kernel with its generated adjoint. */
+ * Each is a forward kernel with its generated adjoint.  Every layer kind has
+ * them: a readout layer is dense, and M_denseL of a recurrent layer is one
+ * step (x_1 = act(W_L x_0), then x_t = act(M x_{t-1}) with n_pre = n_post).
+ * kcap(k) is the DAG's row operator (ops.def); act' is its straight-through
+ * surrogate 1 in M_errorL and M_loss. */
 typedef struct model_kernel {
     dag *d;
     kern fwd, adj;

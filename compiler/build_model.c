@@ -28,13 +28,20 @@ static int activation(dag *d, sema_act act, double arg, int z)
         int ex = dag_unary(d, OP_EXP, dag_sub(d, z, m));
         return dag_div(d, ex, dag_reduce(d, OP_SUM_POST, ex));
     }
-    default: return z;   /* identity; kcap is not a differentiable layer here */
+    case ACT_KCAP: return dag_kcap(d, z, (int)arg);
+    default: return z;   /* identity */
     }
 }
 
-/* act'(z) as a node: the operator table's partial of act at z. */
+
+
+/* act'(z) as a node: the operator table's partial of act at z (for kcap the
+ * straight-through surrogate 1, so act'' is 0). */
 static int activation_slope(dag *d, sema_act act, double arg, int z)
 {
+    /* kcap's partial in ops.def is the constant 1; its row may be per pre
+     * neuron here (the error kernel's pre_z), where kcap itself is not built */
+    if (act == ACT_KCAP) return dag_const(d, 1);
     int y = activation(d, act, arg, z);
     if (y == z) return dag_const(d, 1);
     return diff_partial(d, y, 0);
@@ -46,7 +53,9 @@ static void name_kernel(char *buf, size_t len, const sema_model *m, const char *
     else snprintf(buf, len, "%s_%s", m->name, what);
 }
 
-/* z_l = W_l y_{l-1},  y_l = act_l(z_l) */
+/* z_l = W_l y_{l-1},  y_l = act_l(z_l).  A recurrent layer runs this kernel
+ * at every step (x_1 = act(W_l x_0), then x_t = act(M x_{t-1}) with
+ * n_pre = n_post = N); a readout layer is a dense layer. */
 static void build_dense(const sema_model *m, int l, model_kernel *k)
 {
     dag *d = k->d = dag_new();
@@ -54,10 +63,12 @@ static void build_dense(const sema_model *m, int l, model_kernel *k)
     int z = dag_reduce(d, OP_SUM_PRE, dag_mul(d, input(d, "w", SP_SYN), input(d, "pre_y", SP_PRE | SP_SAMPLE)));
     int y = activation(d, L->act, L->act_arg, z);
     kern_output_spec outs[2] = { { "post_z", z, SP_POST | SP_SAMPLE }, { "post_y", y, SP_POST | SP_SAMPLE } };
-    char name[64], comment[128];
+    char name[64], comment[224], kcap[64] = "";
     name_kernel(name, sizeof name, m, "dense", l + 1);
-    snprintf(comment, sizeof comment, "z_%d = W_%d y_%d, y_%d = %s(z_%d)", l + 1, l + 1, l, l + 1,
-             sema_act_names[L->act], l + 1);
+    if (L->act == ACT_KCAP) snprintf(kcap, sizeof kcap, " (1 for the %d largest z of each sample)", (int)L->act_arg);
+    snprintf(comment, sizeof comment, "z_%d = W_%d y_%d, y_%d = %s(z_%d)%s%s", l + 1, l + 1, l, l + 1,
+             sema_act_names[L->act], l + 1, kcap,
+             L->kind == LAYER_RECURRENT ? "; also each recurrent step, x_t = act(M x_{t-1})" : "");
     kern_pair_build(d, name, outs, 2, comment, &k->fwd, &k->adj);
 }
 
@@ -76,7 +87,8 @@ static void build_error(const sema_model *m, int l, model_kernel *k)
     } else {
         const sema_layer *below = &m->layers[l - 1];
         gate = activation_slope(d, below->act, below->act_arg, input(d, "pre_z", SP_PRE | SP_SAMPLE));
-        snprintf(comment, sizeof comment, "e_%d = (B_%d e) * %s'(z_%d)", l, l + 1, sema_act_names[below->act], l);
+        snprintf(comment, sizeof comment, "e_%d = (B_%d e) * %s'(z_%d)%s", l, l + 1, sema_act_names[below->act], l,
+                 below->act == ACT_KCAP ? ", kcap' := 1 (straight-through)" : "");
     }
     kern_output_spec out = { "pre_e", dag_mul(d, fed, gate), SP_PRE | SP_SAMPLE };
     char name[64];

@@ -325,6 +325,19 @@ int dag_reduce_to(dag *d, int a, int space)
     return a;
 }
 
+int dag_kcap(dag *d, int a, int k)
+{
+    int space = d->node[a].space;
+    if (!(space & SP_POST) || (space & SP_PRE) || k < 1) {
+        fputs("plastcc: internal error: kcap of a value that is not a row over post\n", stderr);
+        abort();
+    }
+    dag_node n = blank(OP_KCAP, space);
+    n.index = k;
+    n.arg[0] = a;
+    return intern(d, n);
+}
+
 /* ---- printing ---- */
 
 static const char *const size_names[] = { "n_pre", "n_post", "batch", "steps" };
@@ -359,7 +372,8 @@ static void format_rec(const dag *d, int id, char *buf, size_t len, int depth)
         strncat(buf, ")", len - strlen(buf) - 1);
         return;
     }
-    snprintf(p, left, "%s(", n->op == OP_NEG ? "-" : dag_ops[n->op].name);
+    if (n->op == OP_KCAP) snprintf(p, left, "kcap%d(", (int)n->index);
+    else snprintf(p, left, "%s(", n->op == OP_NEG ? "-" : dag_ops[n->op].name);
     for (int k = 0; k < dag_ops[n->op].arity; k++) {
         if (k) strncat(buf, ", ", len - strlen(buf) - 1);
         format_rec(d, n->arg[k], buf, len, depth + 1);
@@ -392,6 +406,7 @@ void dag_dump(FILE *out, const dag *d, const int *roots, const char *const *root
             snprintf(text, sizeof text, "param %s", d->meta_name ? d->meta_name[n->index] : "?");
             break;
         case OP_SIZE: snprintf(text, sizeof text, "size %s", size_names[n->aux]); break;
+        case OP_KCAP: snprintf(text, sizeof text, "kcap %%%d k=%d", n->arg[0], (int)n->index); break;
         default:
             if (dag_ops[n->op].arity == 2)
                 snprintf(text, sizeof text, "%s %%%d %%%d", dag_ops[n->op].name, n->arg[0], n->arg[1]);

@@ -36,7 +36,7 @@ typedef struct dag_node {
     uint8_t op;
     uint8_t space;
     int16_t aux;          /* INPUT: slot; PARAM: unused; SIZE: which (sema_size) */
-    int32_t index;        /* PARAM: index in the meta vector */
+    int32_t index;        /* PARAM: index in the meta vector; KCAP: k */
     int32_t arg[2];
     double value;         /* CONST */
 } dag_node;
@@ -79,6 +79,9 @@ int dag_neg(dag *d, int a);
 int dag_reduce(dag *d, dag_op op, int a);
 /* Sums the bits of SPACE out of node A (sum_post, sum_pre, sum_batch as needed). */
 int dag_reduce_to(dag *d, int a, int space);
+/* kcap(a; k): 1 for the k largest of A's row over post (per sample; ties to
+ * the lower index), else 0 (ops.def).  A varies with post, not with pre. */
+int dag_kcap(dag *d, int a, int k);
 
 int dag_is_const(const dag *d, int id, double v);
 

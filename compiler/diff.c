@@ -9,6 +9,8 @@ typedef int (*partial_fn)(dag *d, const dag_node *n, int id, int k);
 
 static int d_none(dag *d, const dag_node *n, int id, int k) { (void)n; (void)id; (void)k; return dag_const(d, 0); }
 static int d_zero(dag *d, const dag_node *n, int id, int k) { return d_none(d, n, id, k); }
+/* straight-through: kcap passes its adjoint on unchanged (ops.def) */
+static int d_one(dag *d, const dag_node *n, int id, int k) { (void)n; (void)id; (void)k; return dag_const(d, 1); }
 static int d_add(dag *d, const dag_node *n, int id, int k) { (void)n; (void)id; (void)k; return dag_const(d, 1); }
 static int d_sub(dag *d, const dag_node *n, int id, int k) { (void)n; (void)id; return dag_const(d, k ? -1 : 1); }
 static int d_neg(dag *d, const dag_node *n, int id, int k) { (void)n; (void)id; (void)k; return dag_const(d, -1); }

@@ -132,6 +132,37 @@ static int is_reduction(dag_op op)
 
 static void indent(FILE *out, int depth) { for (int i = 0; i < depth; i++) fputs("    ", out); }
 
+/* kcap at (b, i): the rank of z_i in its row (how many z_i2 come before it:
+ * larger, or equal at a lower index), and 1 when the rank is below k. */
+static void emit_kcap(const ectx *c, int id, int depth)
+{
+    const dag_node *n = &c->d->node[id];
+    const dag_node *a = &c->d->node[n->arg[0]];
+    char z[160], idx[48], row[96];
+    value_of(c, n->arg[0], z, sizeof z);
+    if (a->op == OP_INPUT) snprintf(row, sizeof row, "in_%s", c->d->input[a->aux].name);
+    else snprintf(row, sizeof row, "v%d", n->arg[0]);
+    index_expr(idx, sizeof idx, n->space);
+    indent(c->out, depth);
+    fprintf(c->out, "{   /* kcap, k = %d */\n", (int)n->index);
+    indent(c->out, depth + 1);
+    fprintf(c->out, "const real z = %s;\n", z);
+    indent(c->out, depth + 1);
+    fputs("int64_t rank = 0;\n", c->out);
+    indent(c->out, depth + 1);
+    fputs("for (int64_t i2 = 0; i2 < n_post; i2++) {\n", c->out);
+    indent(c->out, depth + 2);
+    fprintf(c->out, "const real o = %s[%si2];\n", row, n->space & SP_SAMPLE ? "b * n_post + " : "");
+    indent(c->out, depth + 2);
+    fputs("rank += o > z || (o == z && i2 < i);\n", c->out);
+    indent(c->out, depth + 1);
+    fputs("}\n", c->out);
+    indent(c->out, depth + 1);
+    fprintf(c->out, "v%d[%s] = rank < %d ? (real)1 : (real)0;\n", id, idx, (int)n->index);
+    indent(c->out, depth);
+    fputs("}\n", c->out);
+}
+
 /* Zeroes (or sets to -inf) the arrays of reductions that add across samples
  * or rows, before their loop nest. */
 static void init_reductions(const ectx *c, const lower_loop *L, int depth, int local_bit)
@@ -173,6 +204,7 @@ static void compute_nodes(const ectx *c, const int *nodes, int n_nodes, int dept
             free(blk);
             continue;
         }
+        if (n->op == OP_KCAP) { emit_kcap(c, id, depth); continue; }
         indent(c->out, depth);
         if (is_reduction(n->op)) {
             value_of(c, n->arg[0], arg, sizeof arg);

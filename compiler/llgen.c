@@ -571,11 +571,40 @@ static LLVMValueRef composite(lfn *f, const char *how, LLVMValueRef *a)
     return NULL;
 }
 
+/* kcap at (b, i) (emit_c's emit_kcap): rank = #{i2 : z_i2 > z_i, or
+ * z_i2 == z_i and i2 < i} over the argument's row; 1 when rank < k, else 0. */
+static LLVMValueRef gen_kcap(lfn *f, int id)
+{
+    lmod *g = f->g;
+    const lkern *kc = f->kc;
+    const dag_node *n = &kc->d->node[id];
+    const dag_node *a = &kc->d->node[n->arg[0]];
+    LLVMBuilderRef B = f->bb;
+    LLVMValueRef z = value_of(f, n->arg[0]), i = f->i;
+    LLVMValueRef row = array(f, a->op == OP_INPUT ? kc->input_arg[a->aux] : stored_array(kc, n->arg[0]));
+    LLVMValueRef base = n->space & SP_SAMPLE ? LLVMBuildNSWMul(B, f->b, f->size[SIZE_N_POST], "") : i64c(g, 0);
+    LLVMValueRef rank = new_alloca(f, g->t_i64, "rank");
+    LLVMBuildStore(B, i64c(g, 0), rank);
+    lloop L;
+    LLVMValueRef i2 = loop_open(f, &L, i64c(g, 0), f->size[SIZE_N_POST], 1, "i2");
+    LLVMValueRef at = LLVMBuildNSWAdd(B, base, i2, "");
+    LLVMValueRef o = LLVMBuildLoad2(B, g->t_real, LLVMBuildInBoundsGEP2(B, g->t_real, row, &at, 1, ""), "");
+    LLVMValueRef tie = LLVMBuildAnd(B, LLVMBuildFCmp(B, LLVMRealOEQ, o, z, ""), LLVMBuildICmp(B, LLVMIntSLT, i2, i, ""), "");
+    LLVMValueRef ahead = LLVMBuildOr(B, LLVMBuildFCmp(B, LLVMRealOGT, o, z, ""), tie, "");
+    LLVMValueRef r = LLVMBuildLoad2(B, g->t_i64, rank, "");
+    LLVMBuildStore(B, LLVMBuildNSWAdd(B, r, LLVMBuildZExt(B, ahead, g->t_i64, ""), ""), rank);
+    loop_close(f, &L);
+    r = LLVMBuildLoad2(B, g->t_i64, rank, "");
+    return LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, r, i64c(g, n->index), ""), LLVMConstReal(g->t_real, 1),
+                           LLVMConstReal(g->t_real, 0), "");
+}
+
 /* The value of operator node ID from its arguments' values (emit_c's compute_expr). */
 static LLVMValueRef compute(lfn *f, int id)
 {
     const dag_node *n = &f->kc->d->node[id];
     const dag_opinfo *op = &dag_ops[n->op];
+    if (n->op == OP_KCAP) return gen_kcap(f, id);
     LLVMValueRef a[2] = { NULL, NULL };
     int lanes = 1;
     for (int k = 0; k < op->arity; k++) {

@@ -46,8 +46,9 @@ static void assign_levels(lower_kernel *lk)
         const dag_node *n = &d->node[id];
         int lv = 0;
         for (int a = 0; a < 2; a++) if (n->arg[a] >= 0 && lk->level[n->arg[a]] > lv) lv = lk->level[n->arg[a]];
-        /* a per-synapse sum over the batch is pointwise in (i, j): no new level */
-        lk->level[id] = lv + (is_reduction(n->op) && !lower_is_batch_sum(lk, id) ? 1 : 0);
+        /* a per-synapse sum over the batch is pointwise in (i, j): no new level;
+         * a row operator (kcap) reads its argument's whole row: one more */
+        lk->level[id] = lv + ((is_reduction(n->op) && !lower_is_batch_sum(lk, id)) || n->op == OP_KCAP ? 1 : 0);
     }
 }
 

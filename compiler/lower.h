@@ -9,7 +9,10 @@
  *    per-synapse loop);
  *  - per-synapse nodes are computed inside per-synapse loops, recomputed in
  *    each such loop that needs them rather than stored;
- *  - a reduction accumulates inside the loop of its argument.
+ *  - a reduction accumulates inside the loop of its argument;
+ *  - a row operator (kcap: a value per post neuron that reads every post
+ *    element of its stored argument's row) is one level above its argument,
+ *    so the row is complete, and is computed in the serial loop of its space.
  * The samples of a minibatch are the outermost, sequential index; per-synapse
  * loops run in parallel over postsynaptic rows i, or over presynaptic columns
  * j when they sum over i — a reduction is never split across threads, so the

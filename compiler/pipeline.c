@@ -30,13 +30,6 @@ static void compile_model(const sema_model *m, compiled_model *cm)
     lower_pair(cm, &cm->mk.loss);
 }
 
-static int model_supported(const sema_model *m)
-{
-    for (int l = 0; l < m->n_layers; l++)
-        if (m->layers[l].kind != LAYER_DENSE || m->layers[l].act == ACT_KCAP) return 0;
-    return 1;
-}
-
 int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out)
 {
     int n = 2 * u->n_rules;
@@ -69,7 +62,7 @@ compiled_unit *pipeline_compile_experiment(const char *path, const char *name, i
         compile_rule(p, p->rules[i], &u->rules[u->n_rules++]);
     }
     u->models = calloc(1, sizeof *u->models);
-    if (model_supported(p->models[e->model])) compile_model(p->models[e->model], &u->models[u->n_models++]);
+    compile_model(p->models[e->model], &u->models[u->n_models++]);
     return u;
 }
 
@@ -88,7 +81,7 @@ compiled_unit *pipeline_compile(const char *path, int main_only)
     u->models = calloc((size_t)(p->n_models ? p->n_models : 1), sizeof *u->models);
     for (int i = 0; i < p->n_models; i++) {
         const sema_model *m = p->models[i];
-        if ((main_only && m->span.file != p->main_file) || !model_supported(m)) continue;
+        if (main_only && m->span.file != p->main_file) continue;
         compile_model(m, &u->models[u->n_models++]);
     }
     return u;

@@ -21,6 +21,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int failures, checks;
@@ -321,6 +322,27 @@ static void test_spaces(void)
     dag_free(d);
 }
 
+/* kcap (a row operator): one node per (argument, k), the argument's space,
+ * and the straight-through surrogate as its partial, so the adjoint of
+ * sum_post(c * kcap(z)) with respect to z is c. */
+static void test_kcap(void)
+{
+    dag *d = dag_new();
+    int z = dag_input_node(d, dag_input_slot(d, "post_z", SP_POST | SP_SAMPLE));
+    int c = dag_input_node(d, dag_input_slot(d, "c", SP_POST));
+    int y = dag_kcap(d, z, 3);
+    CHECK(d->node[y].op == OP_KCAP && d->node[y].index == 3 && d->node[y].space == (SP_POST | SP_SAMPLE));
+    CHECK(dag_kcap(d, z, 3) == y);
+    CHECK(dag_kcap(d, z, 4) != y);
+    CHECK(is_const(d, diff_partial(d, y, 0), 1));
+    int f = dag_reduce(d, OP_SUM_POST, dag_mul(d, c, y));
+    int seed = dag_const(d, 1), *adj = malloc((size_t)(d->n + 1) * sizeof *adj);
+    diff_adjoint(d, &f, &seed, 1, adj);
+    CHECK(adj[z] == c);
+    free(adj);
+    dag_free(d);
+}
+
 /* ---- partials against finite differences ---- */
 
 /* Where operator OP is checked: (a, b) points away from kinks and inside the
@@ -376,7 +398,7 @@ static void test_partials(void)
     int tested[OP_COUNT] = { 0 };
     for (int op = 0; op < OP_COUNT; op++) {
         int leaf = op == OP_CONST || op == OP_INPUT || op == OP_PARAM || op == OP_SIZE;
-        int red = op == OP_SUM_PRE || op == OP_SUM_POST || op == OP_SUM_BATCH || op == OP_MAX_POST;
+        int red = op == OP_SUM_PRE || op == OP_SUM_POST || op == OP_SUM_BATCH || op == OP_MAX_POST || op == OP_KCAP;
         if (leaf || red) continue;
         for (size_t i = 0; i < sizeof points / sizeof *points; i++) {
             double a = points[i][0], b = points[i][1];
@@ -390,7 +412,7 @@ static void test_partials(void)
     /* every operator of ops.def that is not a leaf or a reduction was checked */
     for (int op = 0; op < OP_COUNT; op++) {
         int leaf = op == OP_CONST || op == OP_INPUT || op == OP_PARAM || op == OP_SIZE;
-        int red = op == OP_SUM_PRE || op == OP_SUM_POST || op == OP_SUM_BATCH || op == OP_MAX_POST;
+        int red = op == OP_SUM_PRE || op == OP_SUM_POST || op == OP_SUM_BATCH || op == OP_MAX_POST || op == OP_KCAP;
         if (!leaf && !red && tested[op] < 2) {
             fprintf(stderr, "  operator %s was checked at %d points\n", dag_ops[op].name, tested[op]);
             failures++;
@@ -451,6 +473,7 @@ int main(void)
     test_identities();
     test_spaces();
     test_partials();
+    test_kcap();
     test_adjoint();
     printf("test_dag: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;

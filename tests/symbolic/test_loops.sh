@@ -100,7 +100,7 @@ check_file() {   # check_file RULEFILE
 }
 
 for f in "$src"/rules/*.rule "$src"/tests/golden/*.rule; do
-  case $f in */003.rule|*/models.rule|*/model3.rule) continue ;; esac   # no rules of their own
+  case $f in */003.rule|*/models.rule|*/model3.rule|*/kcap_layer.rule) continue ;; esac   # no rules of their own
   check_file "$f"
 done
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space"

@@ -304,10 +304,10 @@ static int idx_read_data(idx_file *f, size_t count, void *dst,
     return idx_expect_end(f, count, err, errlen);
 }
 
-/* x[i] = byte / 255 */
+/* x_u8[i] = byte (its value is byte / 255: plast_dataset_row) */
 static void store_pixel(void *dst, size_t i, unsigned char byte)
 {
-    ((double *)dst)[i] = byte / 255.0;
+    ((unsigned char *)dst)[i] = byte;
 }
 
 static void store_label(void *dst, size_t i, unsigned char byte)
@@ -315,7 +315,7 @@ static void store_label(void *dst, size_t i, unsigned char byte)
     ((int32_t *)dst)[i] = byte;
 }
 
-/* Image file -> d->x, d->n, d->dim (rows*cols). */
+/* Image file -> d->x_u8, d->n, d->dim (rows*cols). */
 static int idx_load_images(const char *path, plast_dataset *d, char *err, size_t errlen)
 {
     idx_file f = {0};
@@ -326,10 +326,10 @@ static int idx_load_images(const char *path, plast_dataset *d, char *err, size_t
     if (idx_open(&f, err, errlen))
         return -1;
     if (idx_data_size(&f, &count, err, errlen) == 0) {
-        if (!(d->x = malloc(count * sizeof *d->x))) /* no overflow: checked above */
+        if (!(d->x_u8 = malloc(count ? count : 1)))
             plast_fail(err, errlen, "%s: out of memory for %zu pixels", path, count);
         else
-            rc = idx_read_data(&f, count, d->x, store_pixel, err, errlen);
+            rc = idx_read_data(&f, count, d->x_u8, store_pixel, err, errlen);
     }
     idx_close(&f);
     d->n = f.dims[0];
@@ -1148,13 +1148,22 @@ int plast_project(plast_dataset *d, size_t out_dim, uint64_t seed)
     }
     for (i = 0; i < np; i++)
         p[i] = scale * plast_rng_normal(&r);
-    for (row = 0; row < d->n; row++)
+    double *in = malloc((d->dim ? d->dim : 1) * sizeof *in);
+    if (!in) {
+        free(p), free(xn);
+        return -1;
+    }
+    for (row = 0; row < d->n; row++) {
+        plast_dataset_row(d, row, in);
         for (i = 0; i < d->dim; i++)
             for (j = 0; j < out_dim; j++)
-                xn[row * out_dim + j] += d->x[row * d->dim + i] * p[i * out_dim + j];
+                xn[row * out_dim + j] += in[i] * p[i * out_dim + j];
+    }
+    free(in);
     free(p);
     free(d->x);
-    d->x = xn, d->dim = out_dim;
+    free(d->x_u8);
+    d->x = xn, d->x_u8 = NULL, d->dim = out_dim;
     return 0;
 }
 
@@ -1250,11 +1259,23 @@ int plast_load_fashion_mnist(int test_split, plast_dataset *out, char *err, size
 /* Freeing                                                                  */
 /* ======================================================================== */
 
+void plast_dataset_row(const plast_dataset *d, size_t i, double *out)
+{
+    if (d->x_u8) {
+        const unsigned char *b = d->x_u8 + i * d->dim;
+        for (size_t k = 0; k < d->dim; k++)
+            out[k] = b[k] / 255.0;
+    } else {
+        memcpy(out, d->x + i * d->dim, d->dim * sizeof *out);
+    }
+}
+
 void plast_dataset_free(plast_dataset *d)
 {
     if (!d)
         return;
     free(d->x);
+    free(d->x_u8);
     free(d->label);
     free(d->name);
     memset(d, 0, sizeof *d);

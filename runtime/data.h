@@ -23,7 +23,10 @@
 typedef struct plast_dataset {
     size_t n, dim;     /* samples, features per sample */
     int n_classes;     /* max label + 1 (a class may have no samples) */
-    double *x;         /* n*dim, row-major */
+    double *x;         /* n*dim, row-major; NULL when x_u8 holds the samples */
+    unsigned char *x_u8; /* IDX images: n*dim bytes, the value of byte b is b / 255
+                            (a quarter of the memory of doubles: 47 MB, not 376 MB,
+                            for Fashion-MNIST); read rows with plast_dataset_row */
     int32_t *label;    /* n labels in [0, n_classes) */
     char *name;        /* file's base name or generator name, for logs */
 } plast_dataset;
@@ -40,7 +43,8 @@ typedef struct plast_array {
 
 /* Load an IDX image file (magic 0x00000803: ubyte, 3 dims n x rows x cols) and
  * an IDX label file (0x00000801: ubyte, 1 dim n), each gzipped or raw.
- * Pixels become x/255 in [0,1]; dim = rows*cols; n_classes = max label + 1.
+ * Pixels are kept as bytes (x_u8; value byte/255 in [0,1]); dim = rows*cols;
+ * n_classes = max label + 1.
  * The file sizes must match the headers exactly (no truncation, no trailing
  * bytes) and the two counts must agree. */
 int plast_load_idx(const char *images, const char *labels, plast_dataset *out,
@@ -108,6 +112,9 @@ int plast_gen_blobs(size_t n, int centers, double std, uint64_t seed,
  * plast_rng_stream(seed, 0, PLAST_RNG_PROJECTION).  d->dim becomes out_dim.
  * Returns -1 (d unchanged) for out_dim == 0 or no memory. */
 int plast_project(plast_dataset *d, size_t out_dim, uint64_t seed);
+
+/* Row I of D as doubles into OUT[0..dim): from x, or from x_u8 as byte / 255. */
+void plast_dataset_row(const plast_dataset *d, size_t i, double *out);
 
 void plast_dataset_free(plast_dataset *d);
 void plast_array_free(plast_array *a);

@@ -261,12 +261,10 @@ static void task_fill(const plast_dataset *d, plast_task *t, uint64_t seed,
     for (i = 0; i < nt; i++) {
         t->train_index[i] = major[perm[i]];
         t->y_train[i] = (int32_t)((size_t)perm[i] / (size_t)t->k_train);
-        memcpy(t->x_train + i * d->dim, d->x + t->train_index[i] * d->dim,
-               d->dim * sizeof *d->x);
+        plast_dataset_row(d, (size_t)t->train_index[i], t->x_train + i * d->dim);
     }
     for (i = 0; i < nq; i++)
-        memcpy(t->x_query + i * d->dim, d->x + t->query_index[i] * d->dim,
-               d->dim * sizeof *d->x);
+        plast_dataset_row(d, (size_t)t->query_index[i], t->x_query + i * d->dim);
 }
 
 int plast_task_sample_indexed(const plast_dataset *d, const plast_class_index *ci,

@@ -222,8 +222,12 @@ static void check_small_idx(const plast_dataset *d, const char *name)
     int ok = 1;
 
     CHECK(d->n == 5 && d->dim == 12 && d->n_classes == 3);
-    for (i = 0; i < 60; i++)
-        ok &= d->x[i] == (unsigned char)(37 * i) / 255.0;
+    double row[12];
+    for (i = 0; i < 60; i++) {
+        if (i % 12 == 0)
+            plast_dataset_row(d, i / 12, row);
+        ok &= d->x_u8[i] == (unsigned char)(37 * i) && row[i % 12] == (unsigned char)(37 * i) / 255.0;
+    }
     for (i = 0; i < 5; i++)
         ok &= d->label[i] == (int32_t)(i % 3);
     CHECK(ok);
@@ -243,7 +247,7 @@ static void test_idx_valid(void)
     CHECK(plast_load_idx(at("img.idx"), at("lab.idx"), &d, err, sizeof err) == 0);
     check_small_idx(&d, "img.idx");
     plast_dataset_free(&d);
-    CHECK(d.x == NULL && d.label == NULL && d.name == NULL && d.n == 0);
+    CHECK(d.x == NULL && d.x_u8 == NULL && d.label == NULL && d.name == NULL && d.n == 0);
     CHECK(plast_load_idx(at("img.idx.gz"), at("lab.idx.gz"), &d, err, sizeof err) == 0);
     check_small_idx(&d, "img.idx.gz");
     plast_dataset_free(&d);
@@ -798,7 +802,7 @@ static void test_find_fashion(void)
     CHECK_MSG(buf, "PLAST_DATA_DIR=");
     CHECK_MSG(buf, "train-images-idx3-ubyte");
     CHECK_MSG(buf, "apt-get install dataset-fashion-mnist");
-    CHECK(plast_load_fashion_mnist(0, &d, err, sizeof err) == -1 && d.x == NULL);
+    CHECK(plast_load_fashion_mnist(0, &d, err, sizeof err) == -1 && d.x == NULL && d.x_u8 == NULL);
     CHECK_MSG(err, "apt-get install dataset-fashion-mnist");
     unsetenv("PLAST_DATA_DIR");
     if (!plast_find_fashion_mnist(buf, sizeof buf, 0)) {
@@ -821,14 +825,21 @@ static int test_real_fashion(void)
         return 0;
     }
     CHECK(plast_load_fashion_mnist(0, &d, err, sizeof err) == 0);
-    if (!d.x) {
+    if (!d.x_u8) {
         fprintf(stderr, "test_data: %s\n", err);
+        CHECK(d.x_u8 != NULL);
         return 1;
     }
-    CHECK(d.n == 60000 && d.dim == 784 && d.n_classes == 10);
-    for (i = 0; i < d.n * d.dim; i++)
-        in_range &= d.x[i] >= 0.0 && d.x[i] <= 1.0;
-    CHECK(in_range);
+    CHECK(d.n == 60000 && d.dim == 784 && d.n_classes == 10 && d.x == NULL);
+    double row[784], max = 0;
+    for (i = 0; i < d.n; i += 97) {
+        plast_dataset_row(&d, i, row);
+        for (size_t k = 0; k < 784; k++) {
+            in_range &= row[k] >= 0.0 && row[k] <= 1.0;
+            if (row[k] > max) max = row[k];
+        }
+    }
+    CHECK(in_range && max == 1.0);
     for (c = 0; c < 10; c++)
         CHECK(count_label(&d, c) == 6000);
     CHECK(plast_task_sample(&d, 5, 50, 10, 1, 0, &t, err, sizeof err) == 0);

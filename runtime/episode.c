@@ -65,6 +65,7 @@ typedef struct ep {
     void *adj_y[PLAST_MAX_LAYERS + 1], *adj_z[PLAST_MAX_LAYERS + 1], *adj_e[PLAST_MAX_LAYERS + 1];
     void *adj_dw;              /* a copy of adj W, seed of the rules' adjoints */
     double bytes, peak;        /* allocated now and at most, for the memory report */
+    char *cache[4];            /* released mappings kept for reuse (see alloc) */
 } ep;
 
 typedef struct kbind { const char *name; void *ptr; } kbind;
@@ -85,12 +86,39 @@ static void *at(const ep *E, const void *p, size_t k)
 
 /* Episode buffers come straight from mmap and go back with munmap, so the
  * process's peak memory is what the sweep holds at once, not what malloc's
- * arenas kept from earlier segments.  A 64-byte header keeps the size. */
-enum { HDR = 64 };
+ * arenas kept from earlier segments.  A 64-byte header keeps the size.
+ *
+ * The sweep allocates the same few sizes over and over (every leaf its
+ * segment, every part its dW and signals): a fresh mapping faults every page
+ * in again, which took a sixth of an episode's time.  So the last few
+ * released mappings are kept and an allocation of exactly the same size
+ * reuses one (zeroed again, as calloc).  Kept mappings still count in the
+ * byte total, so the reported peak stays what the process holds, and they
+ * are unmapped before a new mapping would raise that peak. */
+enum { HDR = 64, N_CACHE = sizeof ((ep *)0)->cache / sizeof(char *) };
+
+static size_t mapping_bytes(const char *p)
+{
+    size_t bytes;
+    memcpy(&bytes, p, sizeof bytes);
+    return bytes;
+}
+
+static void unmap(ep *E, char *p);
 
 static void *alloc(ep *E, size_t elems)
 {
     size_t bytes = HDR + (elems ? elems : 1) * E->esz;
+    for (int c = 0; c < N_CACHE; c++)
+        if (E->cache[c] && mapping_bytes(E->cache[c]) == bytes) {
+            char *p = E->cache[c];
+            E->cache[c] = NULL;
+            memset(p + HDR, 0, bytes - HDR);
+            return p + HDR;
+        }
+    /* kept mappings never raise the peak: the oldest go before it would */
+    for (int c = N_CACHE - 1; c >= 0 && E->bytes + (double)bytes > E->peak; c--)
+        if (E->cache[c]) { unmap(E, E->cache[c]); E->cache[c] = NULL; }
     char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return NULL;
     memcpy(p, &bytes, sizeof bytes);
@@ -99,15 +127,29 @@ static void *alloc(ep *E, size_t elems)
     return p + HDR;   /* zero-filled, as calloc */
 }
 
-/* Returns what alloc gave, keeping the byte count (and so the peak) right. */
+static void unmap(ep *E, char *p)
+{
+    size_t bytes = mapping_bytes(p);
+    munmap(p, bytes);
+    E->bytes -= (double)bytes;
+}
+
+/* Returns what alloc gave to the cache (the oldest kept mapping makes room),
+ * keeping the byte count (and so the peak) right. */
 static void release(ep *E, void *ptr)
 {
     if (!ptr) return;
     char *p = (char *)ptr - HDR;
-    size_t bytes;
-    memcpy(&bytes, p, sizeof bytes);
-    munmap(p, bytes);
-    E->bytes -= (double)bytes;
+    if (E->cache[N_CACHE - 1]) unmap(E, E->cache[N_CACHE - 1]);
+    memmove(E->cache + 1, E->cache, (N_CACHE - 1) * sizeof *E->cache);   /* newest first */
+    E->cache[0] = p;
+}
+
+/* Unmaps the kept mappings. */
+static void release_cache(ep *E)
+{
+    for (int c = 0; c < N_CACHE; c++)
+        if (E->cache[c]) { unmap(E, E->cache[c]); E->cache[c] = NULL; }
 }
 
 /* ---- values: the only code that reads or writes elements ---- */
@@ -145,17 +187,22 @@ static void set(const ep *E, void *p, size_t k, double v)
 }
 
 /* W += dW, in the element type (W + dW rounded once, as the kernels would). */
-static void add_update(const ep *E, void *W, const void *dW, size_t n)
+/* W += dW; returns 1 when every new weight is finite (w * 0 is NaN exactly
+ * for NaN and Inf): the check rides on the same pass over W, as an OR that
+ * vectorises (a floating-point sum would not). */
+static int add_update(const ep *E, void *W, const void *dW, size_t n)
 {
+    int bad = 0;
     if (E->single) {
-        float *w = W;
-        const float *d = dW;
-        for (size_t k = 0; k < n; k++) w[k] += d[k];
+        float *restrict w = W;
+        const float *restrict d = dW;
+        for (size_t k = 0; k < n; k++) { float v = w[k] + d[k], z = v * 0.0f; w[k] = v; bad |= z != z; }
     } else {
-        double *w = W;
-        const double *d = dW;
-        for (size_t k = 0; k < n; k++) w[k] += d[k];
+        double *restrict w = W;
+        const double *restrict d = dW;
+        for (size_t k = 0; k < n; k++) { double v = w[k] + d[k], z = v * 0; w[k] = v; bad |= z != z; }
     }
+    return !bad;
 }
 
 /* 1 when no element is NaN or Inf (any of them makes the sum of v * 0 NaN). */
@@ -465,6 +512,7 @@ static void teardown(ep *E)
     for (int l = 0; l <= E->L; l++) { release(E, E->adj_y[l]); release(E, E->adj_z[l]); release(E, E->adj_e[l]); }
     for (int l = 0; E->single && l < E->L; l++) release(E, (void *)E->B[l]);
     for (int r = 0; E->single && r < E->net->n_rules; r++) { release(E, (void *)E->meta[r]); release(E, E->gstep[r]); }
+    release_cache(E);
 }
 
 /* Query forward on W: meta-loss and accuracy; with GRAD, adj(W) of the meta-loss. */
@@ -517,9 +565,12 @@ static int inner_loop(ep *E, void *W, void *sigbuf, void *dW, void *loss)
     sig_bind(E, sigbuf, D->batch, S);
     for (int t = 0; t < D->steps; t++) {
         if (step_forward(E, t, W, S, dW, loss) < 0) return -1;
-        if (check_finite(E, loss, (size_t)D->batch, t, "the inner loss") < 0 ||
-            check_finite(E, dW, E->w_total, t, "the weight update")) return -1;
-        add_update(E, W, dW, E->w_total);
+        if (check_finite(E, loss, (size_t)D->batch, t, "the inner loss") < 0) return -1;
+        if (!add_update(E, W, dW, E->w_total)) {
+            E->out->nonfinite = 1;
+            fail(E, "the weight update became NaN or Inf at inner step %d", t);
+            return -1;
+        }
     }
     return 0;
 }

@@ -203,12 +203,15 @@ void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
     bctx c = { p, r, d };
     /* Declare w and the signals first, so slots have a stable order. */
     dag_input_slot(d, "w", SP_SYN);
-    int dw = build_expr(&c, r->dw, SIDE_PRE);
-    if (d->node[dw].space & SP_SAMPLE)   /* dw is the mean over the batch */
+    int written = build_expr(&c, r->dw, SIDE_PRE);
+    int dw = dag_factor_rank1(d, written);
+    if (d->node[dw].space & SP_SAMPLE) {   /* dw is the mean over the batch */
         dw = dag_div(d, dag_reduce(d, OP_SUM_BATCH, dw), dag_size(d, SIZE_BATCH));
+        written = dag_div(d, dag_reduce(d, OP_SUM_BATCH, written), dag_size(d, SIZE_BATCH));
+    }
     rk->dw = dw;
-    char formula[900] = "dw = ";
-    dag_format(d, dw, formula + 5, sizeof formula - 5);
+    char formula[900] = "dw = ";   /* as written, for the kernels' opening comment */
+    dag_format(d, written, formula + 5, sizeof formula - 5);
     kern_output_spec out = { "dw", dw, SP_SYN };
     kern_pair_build(d, r->name, &out, 1, formula, &rk->fwd, &rk->adj);
 }

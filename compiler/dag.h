@@ -85,6 +85,12 @@ int dag_kcap(dag *d, int a, int k);
 
 int dag_is_const(const dag *d, int id, double v);
 
+/* DW (per-synapse) as a sum of a few rank-1 updates: its terms grouped by
+ * their presynaptic and per-synapse factors, the rest summed into per-neuron
+ * coefficients (factor.c).  The same function; DW itself when nothing is
+ * shared. */
+int dag_factor_rank1(dag *d, int dw);
+
 /* Prints the nodes reachable from ROOTS in id order, one per line:
  *   %12 = mul %3 %11              : per-synapse per sample */
 void dag_dump(FILE *out, const dag *d, const int *roots, const char *const *root_names, int n_roots);

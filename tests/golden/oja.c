@@ -46,7 +46,10 @@ int64_t oja_fwd_scratch(const plast_kargs *a)
     (void)n_pre; (void)n_post; (void)batch;
     int64_t n = 0;
     n += batch * n_post * 1;
+    n += batch * n_post * 1;
     n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
     return n * (int64_t)sizeof(real);
 }
 
@@ -62,12 +65,18 @@ void oja_fwd(const plast_kargs *a)
     real *restrict out_dw = (real *)a->arg[5];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_post * 1;
+    real *restrict v4 = scratch; scratch += batch * n_post * 1;
     real *restrict v13 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v18 = scratch; scratch += batch * n_post * 1;
+    real *restrict v19 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
     /* level 0, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
             v3[b * n_post + i] = (meta[0] * in_post_e[b * n_post + i]);
+            v4[b * n_post + i] = (-v3[b * n_post + i]);
+            v18[b * n_post + i] = (meta[1] * in_post_y[b * n_post + i]);
+            v19[b * n_post + i] = (v4[b * n_post + i] - v18[b * n_post + i]);
         }
     }
     /* level 0, per-synapse per sample */
@@ -86,19 +95,15 @@ void oja_fwd(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t19 = 0;
+            real t24 = 0;
             for (int64_t b = 0; b < batch; b++) {
-                const real t6 = (v3[b * n_post + i] * in_pre_y[b * n_pre + j]);
-                const real t7 = (-t6);
-                const real t10 = (in_pre_y[b * n_pre + j] * in_post_y[b * n_post + i]);
-                const real t14 = (in_post_y[b * n_post + i] * v13[b * n_pre + j]);
-                const real t15 = (t10 - t14);
-                const real t16 = (meta[1] * t15);
-                const real t17 = (t7 - t16);
-                t19 += t17;
+                const real t20 = (in_pre_y[b * n_pre + j] * v19[b * n_post + i]);
+                const real t21 = (v13[b * n_pre + j] * v18[b * n_post + i]);
+                const real t22 = (t20 + t21);
+                t24 += t22;
             }
-            const real t20 = (t19 / (real)batch);
-            out_dw[i * n_pre + j] = t20;
+            const real t25 = (t24 / (real)batch);
+            out_dw[i * n_pre + j] = t25;
         }
     }
 }
@@ -122,21 +127,22 @@ int64_t oja_adj_scratch(const plast_kargs *a)
     (void)n_pre; (void)n_post; (void)batch;
     int64_t n = 0;
     n += batch * n_post * 1;
+    n += batch * n_post * 1;
     n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
     n += 1;
-    n += n_pre * 1;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += n_post * 1;
     n += 1;
-    n += 1;
-    n += batch * n_post * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_post * 1;
-    n += batch * n_post * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
     n += n_post * 1;
     n += 1;
@@ -163,36 +169,40 @@ void oja_adj(const plast_kargs *a)
     real *restrict adj_meta = (real *)a->arg[10];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_post * 1;
+    real *restrict v4 = scratch; scratch += batch * n_post * 1;
     real *restrict v13 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v23 = scratch; scratch += 1;
-    real *restrict v40 = scratch; scratch += n_pre * 1;
-    real *restrict v42 = scratch; scratch += 1;
-    real *restrict v43 = scratch; scratch += 1;
+    real *restrict v18 = scratch; scratch += batch * n_post * 1;
+    real *restrict v19 = scratch; scratch += batch * n_post * 1;
+    real *restrict v30 = scratch; scratch += 1;
+    real *restrict v41 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v43 = scratch; scratch += batch * n_post * 1;
+    real *restrict v45 = scratch; scratch += batch * n_pre * 1;
     real *restrict v47 = scratch; scratch += batch * n_post * 1;
-    real *restrict v49 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v50 = scratch; scratch += batch * n_post * 1;
     real *restrict v51 = scratch; scratch += batch * n_post * 1;
-    real *restrict v52 = scratch; scratch += batch * n_post * 1;
-    real *restrict v56 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v59 = scratch; scratch += batch * n_post * 1;
-    real *restrict v61 = scratch; scratch += batch * n_post * 1;
-    real *restrict v64 = scratch; scratch += batch * n_post * 1;
-    real *restrict v68 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v70 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v71 = scratch; scratch += batch * n_post * 1;
-    real *restrict v73 = scratch; scratch += n_post * 1;
-    real *restrict v75 = scratch; scratch += 1;
-    real *restrict v76 = scratch; scratch += 1;
-    real *restrict v77 = scratch; scratch += batch * n_post * 1;
-    real *restrict v78 = scratch; scratch += batch * n_post * 1;
+    real *restrict v52 = scratch; scratch += n_post * 1;
+    real *restrict v53 = scratch; scratch += 1;
+    real *restrict v54 = scratch; scratch += batch * n_post * 1;
+    real *restrict v56 = scratch; scratch += batch * n_post * 1;
+    real *restrict v57 = scratch; scratch += batch * n_post * 1;
+    real *restrict v60 = scratch; scratch += batch * n_post * 1;
+    real *restrict v62 = scratch; scratch += n_post * 1;
+    real *restrict v64 = scratch; scratch += 1;
+    real *restrict v65 = scratch; scratch += 1;
+    real *restrict v66 = scratch; scratch += batch * n_post * 1;
+    real *restrict v67 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
     /* level 0, scalar */
     {
-        v23[0] = ((real)1 / (real)batch);
+        v30[0] = ((real)1 / (real)batch);
     }
     /* level 0, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
             v3[b * n_post + i] = (meta[0] * in_post_e[b * n_post + i]);
+            v4[b * n_post + i] = (-v3[b * n_post + i]);
+            v18[b * n_post + i] = (meta[1] * in_post_y[b * n_post + i]);
+            v19[b * n_post + i] = (v4[b * n_post + i] - v18[b * n_post + i]);
         }
     }
     /* level 0, per-synapse per sample */
@@ -200,145 +210,116 @@ void oja_adj(const plast_kargs *a)
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc13 = 0;
-            real acc49 = 0;
-            real acc68 = 0;
+            real acc41 = 0;
+            real acc45 = 0;
             for (int64_t i = 0; i < n_post; i++) {
                 const real t12 = (in_post_y[b * n_post + i] * in_w[i * n_pre + j]);
                 acc13 += t12;
-                const real t24 = (in_adj_dw[i * n_pre + j] * v23[0]);
-                const real t44 = (meta[1] * t24);
-                const real t48 = (in_post_y[b * n_post + i] * t44);
-                acc49 += t48;
-                const real t66 = (v3[b * n_post + i] * t24);
-                acc68 += t66;
+                const real t31 = (in_adj_dw[i * n_pre + j] * v30[0]);
+                const real t40 = (v18[b * n_post + i] * t31);
+                acc41 += t40;
+                const real t44 = (v19[b * n_post + i] * t31);
+                acc45 += t44;
             }
             v13[b * n_pre + j] = acc13;
-            v49[b * n_pre + j] = acc49;
-            v68[b * n_pre + j] = acc68;
+            v41[b * n_pre + j] = acc41;
+            v45[b * n_pre + j] = acc45;
         }
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc59 = 0;
-            real acc64 = 0;
+            real acc47 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
-                const real t24 = (in_adj_dw[i * n_pre + j] * v23[0]);
-                const real t44 = (meta[1] * t24);
-                const real t57 = (in_pre_y[b * n_pre + j] * t44);
-                acc59 += t57;
-                const real t62 = (in_pre_y[b * n_pre + j] * t24);
-                acc64 += t62;
+                const real t31 = (in_adj_dw[i * n_pre + j] * v30[0]);
+                const real t46 = (in_pre_y[b * n_pre + j] * t31);
+                acc47 += t46;
             }
-            v59[b * n_post + i] = acc59;
-            v64[b * n_post + i] = acc64;
-        }
-    }
-    /* level 1, per-presynaptic-neuron per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            v56[b * n_pre + j] = (-v49[b * n_pre + j]);
-            v70[b * n_pre + j] = (v56[b * n_pre + j] - v68[b * n_pre + j]);
+            v47[b * n_post + i] = acc47;
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
-    for (int64_t k = 0; k < n_post * 1; k++) v73[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v62[k] = 0;
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
-            v71[b * n_post + i] = (in_post_e[b * n_post + i] * v64[b * n_post + i]);
-            v73[i] += v71[b * n_post + i];
-            v77[b * n_post + i] = (meta[0] * v64[b * n_post + i]);
-            v78[b * n_post + i] = (-v77[b * n_post + i]);
+            v60[b * n_post + i] = (in_post_e[b * n_post + i] * v47[b * n_post + i]);
+            v62[i] += v60[b * n_post + i];
+            v66[b * n_post + i] = (meta[0] * v47[b * n_post + i]);
+            v67[b * n_post + i] = (-v66[b * n_post + i]);
         }
-    }
-    /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
-    for (int64_t j = 0; j < n_pre; j++) {
-        real acc40 = 0;
-        for (int64_t i = 0; i < n_post; i++) {
-            const real t24 = (in_adj_dw[i * n_pre + j] * v23[0]);
-            real t37 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t10 = (in_pre_y[b * n_pre + j] * in_post_y[b * n_post + i]);
-                const real t14 = (in_post_y[b * n_post + i] * v13[b * n_pre + j]);
-                const real t15 = (t10 - t14);
-                t37 += t15;
-            }
-            const real t38 = (t24 * t37);
-            acc40 += t38;
-        }
-        v40[j] = acc40;
     }
     /* level 1, per-synapse */
     #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t54 = 0;
+            real t59 = 0;
             for (int64_t b = 0; b < batch; b++) {
-                const real t53 = (in_post_y[b * n_post + i] * v49[b * n_pre + j]);
-                t54 += t53;
+                const real t58 = (in_post_y[b * n_post + i] * v41[b * n_pre + j]);
+                t59 += t58;
             }
-            out_adj_w[i * n_pre + j] += t54;
+            out_adj_w[i * n_pre + j] += t59;
         }
     }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc47 = 0;
-            real acc51 = 0;
+            real acc43 = 0;
+            real acc56 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
-                const real t24 = (in_adj_dw[i * n_pre + j] * v23[0]);
-                const real t44 = (meta[1] * t24);
-                const real t46 = (v13[b * n_pre + j] * t44);
-                acc47 += t46;
-                const real t50 = (in_w[i * n_pre + j] * v49[b * n_pre + j]);
-                acc51 += t50;
+                const real t31 = (in_adj_dw[i * n_pre + j] * v30[0]);
+                const real t42 = (v13[b * n_pre + j] * t31);
+                acc43 += t42;
+                const real t55 = (in_w[i * n_pre + j] * v41[b * n_pre + j]);
+                acc56 += t55;
             }
-            v47[b * n_post + i] = acc47;
-            v51[b * n_post + i] = acc51;
+            v43[b * n_post + i] = acc43;
+            v56[b * n_post + i] = acc56;
         }
     }
-    /* level 2, per-presynaptic-neuron */
-    real acc42 = 0;
-    for (int64_t j = 0; j < n_pre; j++) {
-        acc42 += v40[j];
-    }
-    v42[0] = acc42;
     /* level 2, per-postsynaptic-neuron */
-    real acc75 = 0;
+    real acc64 = 0;
     for (int64_t i = 0; i < n_post; i++) {
-        acc75 += v73[i];
+        acc64 += v62[i];
     }
-    v75[0] = acc75;
+    v64[0] = acc64;
     /* level 2, per-postsynaptic-neuron per sample */
+    for (int64_t k = 0; k < n_post * 1; k++) v52[k] = 0;
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
-            v52[b * n_post + i] = (v47[b * n_post + i] + v51[b * n_post + i]);
-            v61[b * n_post + i] = (v52[b * n_post + i] - v59[b * n_post + i]);
+            v50[b * n_post + i] = (v43[b * n_post + i] - v47[b * n_post + i]);
+            v51[b * n_post + i] = (in_post_y[b * n_post + i] * v50[b * n_post + i]);
+            v52[i] += v51[b * n_post + i];
+            v54[b * n_post + i] = (meta[1] * v50[b * n_post + i]);
+            v57[b * n_post + i] = (v54[b * n_post + i] + v56[b * n_post + i]);
         }
     }
     /* level 3, scalar */
     {
-        v43[0] = (-v42[0]);
-        v76[0] = (-v75[0]);
+        v65[0] = (-v64[0]);
     }
+    /* level 3, per-postsynaptic-neuron */
+    real acc53 = 0;
+    for (int64_t i = 0; i < n_post; i++) {
+        acc53 += v52[i];
+    }
+    v53[0] = acc53;
     /* adj_post_e */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)
-            out_adj_post_e[b * n_post + i] += v78[b * n_post + i];
+            out_adj_post_e[b * n_post + i] += v67[b * n_post + i];
     /* adj_pre_y */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t j = 0; j < n_pre; j++)
-            out_adj_pre_y[b * n_pre + j] += v70[b * n_pre + j];
+            out_adj_pre_y[b * n_pre + j] += v45[b * n_pre + j];
     /* adj_post_y */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)
-            out_adj_post_y[b * n_post + i] += v61[b * n_post + i];
+            out_adj_post_y[b * n_post + i] += v57[b * n_post + i];
     /* adjoints of the meta-parameters */
-    adj_meta[0] += v76[0];   /* theta0 */
-    adj_meta[1] += v43[0];   /* theta9 */
+    adj_meta[0] += v65[0];   /* theta0 */
+    adj_meta[1] += v53[0];   /* theta9 */
 }
 
 static const plast_karg_desc oja_adj_args[] = {

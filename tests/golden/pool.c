@@ -49,22 +49,31 @@ int64_t pool_fwd_scratch(const plast_kargs *a)
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * 1;
+    n += batch * n_post * 1;
     n += batch * n_pre * 1;
     n += batch * n_post * 1;
-    n += batch * 1;
-    n += batch * n_post * 1;
-    n += batch * n_post * 1;
-    n += batch * n_post * 1;
-    n += batch * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
-    n += batch * 1;
     n += batch * n_post * 1;
-    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
     return n * (int64_t)sizeof(real);
 }
 
@@ -81,9 +90,9 @@ void pool_fwd(const plast_kargs *a)
     real *restrict out_dw = (real *)a->arg[6];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_post * 1;
+    real *restrict v4 = scratch; scratch += batch * n_post * 1;
     real *restrict v10 = scratch; scratch += batch * n_post * 1;
     real *restrict v15 = scratch; scratch += batch * n_post * 1;
-    real *restrict v23 = scratch; scratch += batch * n_pre * 1;
     real *restrict v26 = scratch; scratch += batch * n_post * 1;
     real *restrict v27 = scratch; scratch += batch * 1;
     real *restrict v28 = scratch; scratch += batch * n_post * 1;
@@ -91,33 +100,40 @@ void pool_fwd(const plast_kargs *a)
     real *restrict v35 = scratch; scratch += batch * n_post * 1;
     real *restrict v36 = scratch; scratch += batch * 1;
     real *restrict v37 = scratch; scratch += batch * n_post * 1;
-    real *restrict v41 = scratch; scratch += batch * n_post * 1;
-    real *restrict v42 = scratch; scratch += batch * n_post * 1;
     real *restrict v46 = scratch; scratch += batch * n_post * 1;
     real *restrict v49 = scratch; scratch += batch * n_post * 1;
     real *restrict v50 = scratch; scratch += batch * n_post * 1;
     real *restrict v51 = scratch; scratch += batch * 1;
     real *restrict v52 = scratch; scratch += batch * n_post * 1;
     real *restrict v57 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v62 = scratch; scratch += batch * n_post * 1;
+    real *restrict v63 = scratch; scratch += batch * n_post * 1;
+    real *restrict v65 = scratch; scratch += batch * n_post * 1;
+    real *restrict v66 = scratch; scratch += batch * n_post * 1;
+    real *restrict v67 = scratch; scratch += batch * n_post * 1;
+    real *restrict v68 = scratch; scratch += batch * n_post * 1;
+    real *restrict v69 = scratch; scratch += batch * n_post * 1;
+    real *restrict v70 = scratch; scratch += batch * n_post * 1;
+    real *restrict v71 = scratch; scratch += batch * n_post * 1;
+    real *restrict v72 = scratch; scratch += batch * n_post * 1;
+    real *restrict v73 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
-    /* level 0, per-presynaptic-neuron per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            v23[b * n_pre + j] = (in_pre_e[b * n_pre + j] * meta[4]);
-        }
-    }
     /* level 0, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
         real acc27 = 0;
         for (int64_t i = 0; i < n_post; i++) {
             v3[b * n_post + i] = (meta[0] * in_post_e[b * n_post + i]);
+            v4[b * n_post + i] = (-v3[b * n_post + i]);
             v10[b * n_post + i] = (meta[1] * in_post_y[b * n_post + i]);
             v15[b * n_post + i] = (in_post_e[b * n_post + i] * meta[2]);
             v26[b * n_post + i] = (in_post_e[b * n_post + i] * meta[5]);
             acc27 += in_post_y[b * n_post + i];
             v32[b * n_post + i] = (in_post_y[b * n_post + i] * meta[6]);
-            v41[b * n_post + i] = (in_post_e[b * n_post + i] * meta[7]);
             v46[b * n_post + i] = (in_post_y[b * n_post + i] * meta[8]);
+            v62[b * n_post + i] = (-v10[b * n_post + i]);
+            v63[b * n_post + i] = (v62[b * n_post + i] - v15[b * n_post + i]);
+            v65[b * n_post + i] = (v63[b * n_post + i] - meta[4]);
+            v72[b * n_post + i] = (in_post_y[b * n_post + i] * meta[9]);
         }
         v27[b] = acc27;
     }
@@ -159,6 +175,7 @@ void pool_fwd(const plast_kargs *a)
             acc36 += v35[b * n_post + i];
             v50[b * n_post + i] = (in_post_e[b * n_post + i] * v49[b * n_post + i]);
             acc51 += v50[b * n_post + i];
+            v66[b * n_post + i] = (v4[b * n_post + i] - v28[b * n_post + i]);
         }
         v36[b] = acc36;
         v51[b] = acc51;
@@ -167,42 +184,32 @@ void pool_fwd(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
             v37[b * n_post + i] = (v32[b * n_post + i] * v36[b]);
-            v42[b * n_post + i] = (v36[b] * v41[b * n_post + i]);
             v52[b * n_post + i] = (v46[b * n_post + i] * v51[b]);
+            v67[b * n_post + i] = (v65[b * n_post + i] - v37[b * n_post + i]);
+            v68[b * n_post + i] = (in_post_e[b * n_post + i] * v36[b]);
+            v69[b * n_post + i] = (meta[7] * v68[b * n_post + i]);
+            v70[b * n_post + i] = (v66[b * n_post + i] - v69[b * n_post + i]);
+            v71[b * n_post + i] = (v67[b * n_post + i] - v52[b * n_post + i]);
+            v73[b * n_post + i] = (v70[b * n_post + i] - v72[b * n_post + i]);
         }
     }
     /* level 2, per-synapse */
     #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t63 = 0;
+            real t82 = 0;
             for (int64_t b = 0; b < batch; b++) {
-                const real t6 = (v3[b * n_post + i] * in_pre_y[b * n_pre + j]);
-                const real t7 = (-t6);
-                const real t12 = (v10[b * n_post + i] * in_pre_e[b * n_pre + j]);
-                const real t13 = (t7 - t12);
-                const real t16 = (in_pre_e[b * n_pre + j] * v15[b * n_post + i]);
-                const real t17 = (t13 - t16);
                 const real t20 = (meta[3] * in_w[i * n_pre + j]);
-                const real t21 = (t17 - t20);
-                const real t24 = (t21 - v23[b * n_pre + j]);
-                const real t29 = (in_pre_y[b * n_pre + j] * v28[b * n_post + i]);
-                const real t30 = (t24 - t29);
-                const real t38 = (in_pre_e[b * n_pre + j] * v37[b * n_post + i]);
-                const real t39 = (t30 - t38);
-                const real t43 = (in_pre_y[b * n_pre + j] * v42[b * n_post + i]);
-                const real t44 = (t39 - t43);
-                const real t53 = (in_pre_e[b * n_pre + j] * v52[b * n_post + i]);
-                const real t54 = (t44 - t53);
-                const real t56 = (in_pre_y[b * n_pre + j] * in_post_y[b * n_post + i]);
-                const real t58 = (in_post_y[b * n_post + i] * v57[b * n_pre + j]);
-                const real t59 = (t56 - t58);
-                const real t60 = (meta[9] * t59);
-                const real t61 = (t54 - t60);
-                t63 += t61;
+                const real t74 = (in_pre_y[b * n_pre + j] * v73[b * n_post + i]);
+                const real t75 = (in_pre_e[b * n_pre + j] * v71[b * n_post + i]);
+                const real t76 = (t74 + t75);
+                const real t78 = (t76 - t20);
+                const real t79 = (v57[b * n_pre + j] * v72[b * n_post + i]);
+                const real t80 = (t78 + t79);
+                t82 += t80;
             }
-            const real t64 = (t63 / (real)batch);
-            out_dw[i * n_pre + j] = t64;
+            const real t83 = (t82 / (real)batch);
+            out_dw[i * n_pre + j] = t83;
         }
     }
 }
@@ -230,32 +237,55 @@ int64_t pool_adj_scratch(const plast_kargs *a)
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
-    n += batch * 1;
-    n += batch * n_post * 1;
-    n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
+    n += batch * 1;
+    n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * 1;
     n += batch * n_post * 1;
     n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
     n += 1;
-    n += n_pre * 1;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += n_post * 1;
+    n += 1;
+    n += batch * n_post * 1;
+    n += n_post * 1;
     n += 1;
     n += 1;
     n += batch * n_post * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
+    n += batch * 1;
+    n += batch * 1;
+    n += n_post * 1;
+    n += 1;
+    n += 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * 1;
@@ -270,21 +300,6 @@ int64_t pool_adj_scratch(const plast_kargs *a)
     n += n_post * 1;
     n += 1;
     n += 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_post * 1;
-    n += batch * n_post * 1;
-    n += batch * 1;
-    n += batch * 1;
-    n += batch * n_post * 1;
-    n += batch * n_post * 1;
-    n += batch * n_post * 1;
-    n += batch * n_post * 1;
-    n += n_post * 1;
-    n += 1;
-    n += 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * 1;
@@ -301,8 +316,6 @@ int64_t pool_adj_scratch(const plast_kargs *a)
     n += n_post * 1;
     n += 1;
     n += 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * 1;
@@ -314,34 +327,20 @@ int64_t pool_adj_scratch(const plast_kargs *a)
     n += 1;
     n += 1;
     n += n_pre * 1;
-    n += n_pre * 1;
-    n += n_pre * 1;
-    n += batch * n_pre * 1;
-    n += n_pre * 1;
-    n += n_pre * 1;
     n += 1;
     n += 1;
-    n += n_pre * 1;
-    n += 1;
-    n += 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += n_post * 1;
     n += 1;
     n += 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
     n += n_post * 1;
     n += 1;
     n += 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
     n += n_post * 1;
     n += 1;
@@ -370,6 +369,7 @@ void pool_adj(const plast_kargs *a)
     real *restrict adj_meta = (real *)a->arg[12];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_post * 1;
+    real *restrict v4 = scratch; scratch += batch * n_post * 1;
     real *restrict v10 = scratch; scratch += batch * n_post * 1;
     real *restrict v15 = scratch; scratch += batch * n_post * 1;
     real *restrict v26 = scratch; scratch += batch * n_post * 1;
@@ -379,186 +379,158 @@ void pool_adj(const plast_kargs *a)
     real *restrict v35 = scratch; scratch += batch * n_post * 1;
     real *restrict v36 = scratch; scratch += batch * 1;
     real *restrict v37 = scratch; scratch += batch * n_post * 1;
-    real *restrict v41 = scratch; scratch += batch * n_post * 1;
-    real *restrict v42 = scratch; scratch += batch * n_post * 1;
     real *restrict v46 = scratch; scratch += batch * n_post * 1;
     real *restrict v49 = scratch; scratch += batch * n_post * 1;
     real *restrict v50 = scratch; scratch += batch * n_post * 1;
     real *restrict v51 = scratch; scratch += batch * 1;
     real *restrict v52 = scratch; scratch += batch * n_post * 1;
     real *restrict v57 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v67 = scratch; scratch += 1;
-    real *restrict v84 = scratch; scratch += n_pre * 1;
-    real *restrict v86 = scratch; scratch += 1;
-    real *restrict v87 = scratch; scratch += 1;
-    real *restrict v91 = scratch; scratch += batch * n_post * 1;
-    real *restrict v93 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v95 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v98 = scratch; scratch += batch * n_post * 1;
-    real *restrict v100 = scratch; scratch += batch * n_post * 1;
-    real *restrict v103 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v104 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v107 = scratch; scratch += batch * n_post * 1;
-    real *restrict v109 = scratch; scratch += batch * n_post * 1;
-    real *restrict v111 = scratch; scratch += batch * n_post * 1;
-    real *restrict v113 = scratch; scratch += batch * 1;
+    real *restrict v62 = scratch; scratch += batch * n_post * 1;
+    real *restrict v63 = scratch; scratch += batch * n_post * 1;
+    real *restrict v65 = scratch; scratch += batch * n_post * 1;
+    real *restrict v66 = scratch; scratch += batch * n_post * 1;
+    real *restrict v67 = scratch; scratch += batch * n_post * 1;
+    real *restrict v68 = scratch; scratch += batch * n_post * 1;
+    real *restrict v69 = scratch; scratch += batch * n_post * 1;
+    real *restrict v70 = scratch; scratch += batch * n_post * 1;
+    real *restrict v71 = scratch; scratch += batch * n_post * 1;
+    real *restrict v72 = scratch; scratch += batch * n_post * 1;
+    real *restrict v73 = scratch; scratch += batch * n_post * 1;
+    real *restrict v88 = scratch; scratch += 1;
+    real *restrict v99 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v101 = scratch; scratch += batch * n_post * 1;
+    real *restrict v106 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v108 = scratch; scratch += batch * n_post * 1;
+    real *restrict v110 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v112 = scratch; scratch += batch * n_post * 1;
+    real *restrict v114 = scratch; scratch += batch * n_post * 1;
     real *restrict v115 = scratch; scratch += batch * n_post * 1;
     real *restrict v116 = scratch; scratch += batch * n_post * 1;
-    real *restrict v117 = scratch; scratch += batch * n_post * 1;
-    real *restrict v121 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v123 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v117 = scratch; scratch += n_post * 1;
+    real *restrict v118 = scratch; scratch += 1;
+    real *restrict v120 = scratch; scratch += batch * n_post * 1;
+    real *restrict v122 = scratch; scratch += n_post * 1;
+    real *restrict v124 = scratch; scratch += 1;
+    real *restrict v125 = scratch; scratch += 1;
+    real *restrict v126 = scratch; scratch += batch * n_post * 1;
     real *restrict v128 = scratch; scratch += batch * n_post * 1;
+    real *restrict v129 = scratch; scratch += batch * n_post * 1;
     real *restrict v130 = scratch; scratch += batch * n_post * 1;
-    real *restrict v131 = scratch; scratch += batch * n_post * 1;
-    real *restrict v133 = scratch; scratch += n_post * 1;
-    real *restrict v135 = scratch; scratch += 1;
+    real *restrict v132 = scratch; scratch += batch * 1;
+    real *restrict v133 = scratch; scratch += batch * 1;
+    real *restrict v134 = scratch; scratch += n_post * 1;
     real *restrict v136 = scratch; scratch += 1;
-    real *restrict v139 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v141 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v137 = scratch; scratch += 1;
+    real *restrict v138 = scratch; scratch += batch * n_post * 1;
+    real *restrict v140 = scratch; scratch += batch * n_post * 1;
+    real *restrict v142 = scratch; scratch += batch * 1;
     real *restrict v144 = scratch; scratch += batch * n_post * 1;
     real *restrict v146 = scratch; scratch += batch * n_post * 1;
-    real *restrict v148 = scratch; scratch += batch * 1;
-    real *restrict v149 = scratch; scratch += batch * 1;
-    real *restrict v150 = scratch; scratch += batch * n_post * 1;
-    real *restrict v152 = scratch; scratch += batch * n_post * 1;
-    real *restrict v154 = scratch; scratch += batch * n_post * 1;
-    real *restrict v155 = scratch; scratch += batch * n_post * 1;
-    real *restrict v157 = scratch; scratch += n_post * 1;
-    real *restrict v159 = scratch; scratch += 1;
-    real *restrict v160 = scratch; scratch += 1;
-    real *restrict v163 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v165 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v166 = scratch; scratch += batch * n_post * 1;
-    real *restrict v168 = scratch; scratch += batch * n_post * 1;
-    real *restrict v170 = scratch; scratch += batch * 1;
-    real *restrict v172 = scratch; scratch += batch * 1;
-    real *restrict v174 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v147 = scratch; scratch += batch * n_post * 1;
+    real *restrict v151 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v153 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v158 = scratch; scratch += batch * n_post * 1;
+    real *restrict v160 = scratch; scratch += batch * n_post * 1;
+    real *restrict v161 = scratch; scratch += batch * n_post * 1;
+    real *restrict v163 = scratch; scratch += n_post * 1;
+    real *restrict v165 = scratch; scratch += 1;
+    real *restrict v166 = scratch; scratch += 1;
+    real *restrict v167 = scratch; scratch += batch * n_post * 1;
+    real *restrict v169 = scratch; scratch += batch * n_post * 1;
+    real *restrict v171 = scratch; scratch += batch * 1;
+    real *restrict v173 = scratch; scratch += batch * 1;
     real *restrict v175 = scratch; scratch += batch * n_pre * 1;
     real *restrict v176 = scratch; scratch += batch * n_pre * 1;
     real *restrict v177 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v179 = scratch; scratch += batch * n_post * 1;
+    real *restrict v178 = scratch; scratch += batch * n_pre * 1;
     real *restrict v180 = scratch; scratch += batch * n_post * 1;
-    real *restrict v184 = scratch; scratch += batch * n_post * 1;
-    real *restrict v186 = scratch; scratch += batch * n_post * 1;
+    real *restrict v181 = scratch; scratch += batch * n_post * 1;
+    real *restrict v185 = scratch; scratch += batch * n_post * 1;
     real *restrict v187 = scratch; scratch += batch * n_post * 1;
-    real *restrict v189 = scratch; scratch += n_post * 1;
-    real *restrict v191 = scratch; scratch += 1;
+    real *restrict v188 = scratch; scratch += batch * n_post * 1;
+    real *restrict v190 = scratch; scratch += n_post * 1;
     real *restrict v192 = scratch; scratch += 1;
-    real *restrict v195 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v197 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v198 = scratch; scratch += batch * n_post * 1;
+    real *restrict v193 = scratch; scratch += 1;
+    real *restrict v194 = scratch; scratch += batch * n_post * 1;
+    real *restrict v196 = scratch; scratch += batch * n_post * 1;
+    real *restrict v198 = scratch; scratch += batch * 1;
     real *restrict v200 = scratch; scratch += batch * n_post * 1;
-    real *restrict v202 = scratch; scratch += batch * 1;
+    real *restrict v201 = scratch; scratch += batch * n_post * 1;
+    real *restrict v203 = scratch; scratch += batch * n_post * 1;
     real *restrict v204 = scratch; scratch += batch * n_post * 1;
-    real *restrict v205 = scratch; scratch += batch * n_post * 1;
-    real *restrict v207 = scratch; scratch += batch * n_post * 1;
-    real *restrict v208 = scratch; scratch += batch * n_post * 1;
-    real *restrict v210 = scratch; scratch += n_post * 1;
-    real *restrict v212 = scratch; scratch += 1;
-    real *restrict v213 = scratch; scratch += 1;
-    real *restrict v214 = scratch; scratch += n_pre * 1;
-    real *restrict v215 = scratch; scratch += n_pre * 1;
-    real *restrict v217 = scratch; scratch += n_pre * 1;
-    real *restrict v219 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v222 = scratch; scratch += n_pre * 1;
-    real *restrict v223 = scratch; scratch += n_pre * 1;
-    real *restrict v225 = scratch; scratch += 1;
+    real *restrict v206 = scratch; scratch += n_post * 1;
+    real *restrict v208 = scratch; scratch += 1;
+    real *restrict v209 = scratch; scratch += 1;
+    real *restrict v212 = scratch; scratch += n_pre * 1;
+    real *restrict v214 = scratch; scratch += 1;
+    real *restrict v215 = scratch; scratch += 1;
+    real *restrict v219 = scratch; scratch += batch * n_post * 1;
+    real *restrict v221 = scratch; scratch += batch * n_post * 1;
+    real *restrict v222 = scratch; scratch += batch * n_post * 1;
+    real *restrict v224 = scratch; scratch += n_post * 1;
     real *restrict v226 = scratch; scratch += 1;
-    real *restrict v230 = scratch; scratch += n_pre * 1;
+    real *restrict v227 = scratch; scratch += 1;
+    real *restrict v228 = scratch; scratch += batch * n_post * 1;
+    real *restrict v230 = scratch; scratch += n_post * 1;
     real *restrict v232 = scratch; scratch += 1;
     real *restrict v233 = scratch; scratch += 1;
-    real *restrict v239 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v241 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v242 = scratch; scratch += batch * n_post * 1;
-    real *restrict v244 = scratch; scratch += batch * n_post * 1;
+    real *restrict v234 = scratch; scratch += batch * n_post * 1;
+    real *restrict v236 = scratch; scratch += batch * n_post * 1;
+    real *restrict v237 = scratch; scratch += batch * n_post * 1;
+    real *restrict v239 = scratch; scratch += n_post * 1;
+    real *restrict v241 = scratch; scratch += 1;
+    real *restrict v242 = scratch; scratch += 1;
+    real *restrict v243 = scratch; scratch += batch * n_post * 1;
     real *restrict v245 = scratch; scratch += batch * n_post * 1;
-    real *restrict v247 = scratch; scratch += n_post * 1;
-    real *restrict v249 = scratch; scratch += 1;
-    real *restrict v250 = scratch; scratch += 1;
-    real *restrict v253 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v255 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v256 = scratch; scratch += batch * n_post * 1;
-    real *restrict v258 = scratch; scratch += n_post * 1;
-    real *restrict v260 = scratch; scratch += 1;
-    real *restrict v261 = scratch; scratch += 1;
-    real *restrict v262 = scratch; scratch += batch * n_post * 1;
-    real *restrict v264 = scratch; scratch += batch * n_post * 1;
-    real *restrict v267 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v269 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v270 = scratch; scratch += batch * n_post * 1;
-    real *restrict v272 = scratch; scratch += n_post * 1;
-    real *restrict v274 = scratch; scratch += 1;
-    real *restrict v275 = scratch; scratch += 1;
-    real *restrict v276 = scratch; scratch += batch * n_post * 1;
-    real *restrict v278 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
     /* level 0, scalar */
     {
-        v67[0] = ((real)1 / (real)batch);
-    }
-    /* level 0, per-presynaptic-neuron per sample */
-    for (int64_t k = 0; k < n_pre * 1; k++) v222[k] = 0;
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            v222[j] += in_pre_e[b * n_pre + j];
-        }
+        v88[0] = ((real)1 / (real)batch);
     }
     /* level 0, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
         real acc27 = 0;
         for (int64_t i = 0; i < n_post; i++) {
             v3[b * n_post + i] = (meta[0] * in_post_e[b * n_post + i]);
+            v4[b * n_post + i] = (-v3[b * n_post + i]);
             v10[b * n_post + i] = (meta[1] * in_post_y[b * n_post + i]);
             v15[b * n_post + i] = (in_post_e[b * n_post + i] * meta[2]);
             v26[b * n_post + i] = (in_post_e[b * n_post + i] * meta[5]);
             acc27 += in_post_y[b * n_post + i];
             v32[b * n_post + i] = (in_post_y[b * n_post + i] * meta[6]);
-            v41[b * n_post + i] = (in_post_e[b * n_post + i] * meta[7]);
             v46[b * n_post + i] = (in_post_y[b * n_post + i] * meta[8]);
+            v62[b * n_post + i] = (-v10[b * n_post + i]);
+            v63[b * n_post + i] = (v62[b * n_post + i] - v15[b * n_post + i]);
+            v65[b * n_post + i] = (v63[b * n_post + i] - meta[4]);
+            v72[b * n_post + i] = (in_post_y[b * n_post + i] * meta[9]);
         }
         v27[b] = acc27;
     }
     /* level 0, per-synapse */
     #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t j = 0; j < n_pre; j++) {
-        real acc214 = 0;
-        real acc230 = 0;
+        real acc212 = 0;
         for (int64_t i = 0; i < n_post; i++) {
-            acc214 += in_adj_dw[i * n_pre + j];
-            const real t228 = (in_w[i * n_pre + j] * in_adj_dw[i * n_pre + j]);
-            acc230 += t228;
+            const real t210 = (in_w[i * n_pre + j] * in_adj_dw[i * n_pre + j]);
+            acc212 += t210;
         }
-        v214[j] = acc214;
-        v230[j] = acc230;
+        v212[j] = acc212;
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc57 = 0;
-            real acc93 = 0;
-            real acc239 = 0;
-            real acc253 = 0;
-            real acc267 = 0;
+            real acc99 = 0;
             for (int64_t i = 0; i < n_post; i++) {
                 const real t33 = (in_post_y[b * n_post + i] * in_w[i * n_pre + j]);
                 acc57 += t33;
-                const real t68 = (in_adj_dw[i * n_pre + j] * v67[0]);
-                const real t88 = (meta[9] * t68);
-                const real t92 = (in_post_y[b * n_post + i] * t88);
-                acc93 += t92;
-                const real t237 = (v15[b * n_post + i] * t68);
-                acc239 += t237;
-                const real t251 = (v10[b * n_post + i] * t68);
-                acc253 += t251;
-                const real t265 = (v3[b * n_post + i] * t68);
-                acc267 += t265;
+                const real t89 = (in_adj_dw[i * n_pre + j] * v88[0]);
+                const real t98 = (v72[b * n_post + i] * t89);
+                acc99 += t98;
             }
             v57[b * n_pre + j] = acc57;
-            v93[b * n_pre + j] = acc93;
-            v239[b * n_pre + j] = acc239;
-            v253[b * n_pre + j] = acc253;
-            v267[b * n_pre + j] = acc267;
+            v99[b * n_pre + j] = acc99;
         }
     }
     /* level 0, per-synapse per sample */
@@ -567,347 +539,297 @@ void pool_adj(const plast_kargs *a)
         for (int64_t i = 0; i < n_post; i++) {
             real acc35 = 0;
             real acc49 = 0;
-            real acc98 = 0;
-            real acc107 = 0;
-            real acc144 = 0;
+            real acc108 = 0;
+            real acc112 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t33 = (in_post_y[b * n_post + i] * in_w[i * n_pre + j]);
                 const real t34 = (in_pre_e[b * n_pre + j] * t33);
                 acc35 += t34;
                 const real t47 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
                 acc49 += t47;
-                const real t68 = (in_adj_dw[i * n_pre + j] * v67[0]);
-                const real t88 = (meta[9] * t68);
-                const real t96 = (in_pre_y[b * n_pre + j] * t88);
-                acc98 += t96;
-                const real t105 = (in_pre_e[b * n_pre + j] * t68);
-                acc107 += t105;
-                const real t142 = (in_pre_y[b * n_pre + j] * t68);
-                acc144 += t142;
+                const real t89 = (in_adj_dw[i * n_pre + j] * v88[0]);
+                const real t107 = (in_pre_e[b * n_pre + j] * t89);
+                acc108 += t107;
+                const real t111 = (in_pre_y[b * n_pre + j] * t89);
+                acc112 += t111;
             }
             v35[b * n_post + i] = acc35;
             v49[b * n_post + i] = acc49;
-            v98[b * n_post + i] = acc98;
-            v107[b * n_post + i] = acc107;
-            v144[b * n_post + i] = acc144;
+            v108[b * n_post + i] = acc108;
+            v112[b * n_post + i] = acc112;
         }
     }
     /* level 1, per-presynaptic-neuron */
-    real acc225 = 0;
-    real acc232 = 0;
+    real acc214 = 0;
     for (int64_t j = 0; j < n_pre; j++) {
-        v215[j] = (v67[0] * v214[j]);
-        v217[j] = (meta[4] * v215[j]);
-        v223[j] = (v215[j] * v222[j]);
-        acc225 += v223[j];
-        acc232 += v230[j];
+        acc214 += v212[j];
     }
-    v225[0] = acc225;
-    v232[0] = acc232;
-    /* level 1, per-presynaptic-neuron per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            v95[b * n_pre + j] = (-v93[b * n_pre + j]);
-        }
-    }
+    v214[0] = acc214;
     /* level 1, per-postsynaptic-neuron per sample */
-    for (int64_t k = 0; k < n_post * 1; k++) v210[k] = 0;
-    for (int64_t k = 0; k < n_post * 1; k++) v247[k] = 0;
-    for (int64_t k = 0; k < n_post * 1; k++) v258[k] = 0;
-    for (int64_t k = 0; k < n_post * 1; k++) v272[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v134[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v206[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v224[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v230[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v239[k] = 0;
     for (int64_t b = 0; b < batch; b++) {
         real acc36 = 0;
         real acc51 = 0;
-        real acc113 = 0;
-        real acc148 = 0;
-        real acc170 = 0;
-        real acc202 = 0;
+        real acc132 = 0;
+        real acc142 = 0;
+        real acc171 = 0;
+        real acc198 = 0;
         for (int64_t i = 0; i < n_post; i++) {
             v28[b * n_post + i] = (v26[b * n_post + i] * v27[b]);
             acc36 += v35[b * n_post + i];
             v50[b * n_post + i] = (in_post_e[b * n_post + i] * v49[b * n_post + i]);
             acc51 += v50[b * n_post + i];
-            v111[b * n_post + i] = (v46[b * n_post + i] * v107[b * n_post + i]);
-            acc113 += v111[b * n_post + i];
-            v146[b * n_post + i] = (v41[b * n_post + i] * v144[b * n_post + i]);
-            acc148 += v146[b * n_post + i];
-            v168[b * n_post + i] = (v32[b * n_post + i] * v107[b * n_post + i]);
-            acc170 += v168[b * n_post + i];
-            v198[b * n_post + i] = (v27[b] * v144[b * n_post + i]);
-            v200[b * n_post + i] = (v26[b * n_post + i] * v144[b * n_post + i]);
-            acc202 += v200[b * n_post + i];
-            v205[b * n_post + i] = (meta[5] * v198[b * n_post + i]);
-            v208[b * n_post + i] = (in_post_e[b * n_post + i] * v198[b * n_post + i]);
-            v210[i] += v208[b * n_post + i];
-            v242[b * n_post + i] = (meta[2] * v107[b * n_post + i]);
-            v245[b * n_post + i] = (in_post_e[b * n_post + i] * v107[b * n_post + i]);
-            v247[i] += v245[b * n_post + i];
-            v256[b * n_post + i] = (in_post_y[b * n_post + i] * v107[b * n_post + i]);
-            v258[i] += v256[b * n_post + i];
-            v262[b * n_post + i] = (meta[1] * v107[b * n_post + i]);
-            v270[b * n_post + i] = (in_post_e[b * n_post + i] * v144[b * n_post + i]);
-            v272[i] += v270[b * n_post + i];
-            v276[b * n_post + i] = (meta[0] * v144[b * n_post + i]);
+            v66[b * n_post + i] = (v4[b * n_post + i] - v28[b * n_post + i]);
+            v126[b * n_post + i] = (meta[7] * v112[b * n_post + i]);
+            v130[b * n_post + i] = (in_post_e[b * n_post + i] * v126[b * n_post + i]);
+            acc132 += v130[b * n_post + i];
+            v134[i] += v108[b * n_post + i];
+            v140[b * n_post + i] = (v46[b * n_post + i] * v108[b * n_post + i]);
+            acc142 += v140[b * n_post + i];
+            v169[b * n_post + i] = (v32[b * n_post + i] * v108[b * n_post + i]);
+            acc171 += v169[b * n_post + i];
+            v194[b * n_post + i] = (v27[b] * v112[b * n_post + i]);
+            v196[b * n_post + i] = (v26[b * n_post + i] * v112[b * n_post + i]);
+            acc198 += v196[b * n_post + i];
+            v201[b * n_post + i] = (meta[5] * v194[b * n_post + i]);
+            v204[b * n_post + i] = (in_post_e[b * n_post + i] * v194[b * n_post + i]);
+            v206[i] += v204[b * n_post + i];
+            v219[b * n_post + i] = (meta[2] * v108[b * n_post + i]);
+            v222[b * n_post + i] = (in_post_e[b * n_post + i] * v108[b * n_post + i]);
+            v224[i] += v222[b * n_post + i];
+            v228[b * n_post + i] = (in_post_y[b * n_post + i] * v108[b * n_post + i]);
+            v230[i] += v228[b * n_post + i];
+            v234[b * n_post + i] = (meta[1] * v108[b * n_post + i]);
+            v237[b * n_post + i] = (in_post_e[b * n_post + i] * v112[b * n_post + i]);
+            v239[i] += v237[b * n_post + i];
+            v243[b * n_post + i] = (meta[0] * v112[b * n_post + i]);
         }
         v36[b] = acc36;
         v51[b] = acc51;
-        v113[b] = acc113;
-        v148[b] = acc148;
-        v170[b] = acc170;
-        v202[b] = acc202;
-    }
-    /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
-    for (int64_t j = 0; j < n_pre; j++) {
-        real acc84 = 0;
-        for (int64_t i = 0; i < n_post; i++) {
-            const real t68 = (in_adj_dw[i * n_pre + j] * v67[0]);
-            real t81 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t56 = (in_pre_y[b * n_pre + j] * in_post_y[b * n_post + i]);
-                const real t58 = (in_post_y[b * n_post + i] * v57[b * n_pre + j]);
-                const real t59 = (t56 - t58);
-                t81 += t59;
-            }
-            const real t82 = (t68 * t81);
-            acc84 += t82;
-        }
-        v84[j] = acc84;
-    }
-    /* level 1, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
-        for (int64_t j = 0; j < n_pre; j++) {
-            real acc195 = 0;
-            for (int64_t i = 0; i < n_post; i++) {
-                const real t68 = (in_adj_dw[i * n_pre + j] * v67[0]);
-                const real t193 = (v28[b * n_post + i] * t68);
-                acc195 += t193;
-            }
-            v195[b * n_pre + j] = acc195;
-        }
+        v132[b] = acc132;
+        v142[b] = acc142;
+        v171[b] = acc171;
+        v198[b] = acc198;
     }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc91 = 0;
+            real acc101 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
-                const real t68 = (in_adj_dw[i * n_pre + j] * v67[0]);
-                const real t88 = (meta[9] * t68);
-                const real t90 = (v57[b * n_pre + j] * t88);
-                acc91 += t90;
+                const real t89 = (in_adj_dw[i * n_pre + j] * v88[0]);
+                const real t100 = (v57[b * n_pre + j] * t89);
+                acc101 += t100;
             }
-            v91[b * n_post + i] = acc91;
+            v101[b * n_post + i] = acc101;
         }
     }
     /* level 2, scalar */
     {
-        v226[0] = (-v225[0]);
-        v233[0] = (-v232[0]);
+        v215[0] = (-v214[0]);
     }
-    /* level 2, per-presynaptic-neuron */
-    real acc86 = 0;
-    for (int64_t j = 0; j < n_pre; j++) {
-        acc86 += v84[j];
-    }
-    v86[0] = acc86;
     /* level 2, per-postsynaptic-neuron */
-    real acc212 = 0;
-    real acc249 = 0;
-    real acc260 = 0;
-    real acc274 = 0;
+    real acc136 = 0;
+    real acc208 = 0;
+    real acc226 = 0;
+    real acc232 = 0;
+    real acc241 = 0;
     for (int64_t i = 0; i < n_post; i++) {
-        acc212 += v210[i];
-        acc249 += v247[i];
-        acc260 += v258[i];
-        acc274 += v272[i];
+        acc136 += v134[i];
+        acc208 += v206[i];
+        acc226 += v224[i];
+        acc232 += v230[i];
+        acc241 += v239[i];
     }
-    v212[0] = acc212;
-    v249[0] = acc249;
-    v260[0] = acc260;
-    v274[0] = acc274;
+    v136[0] = acc136;
+    v208[0] = acc208;
+    v226[0] = acc226;
+    v232[0] = acc232;
+    v241[0] = acc241;
     /* level 2, scalar per sample */
     for (int64_t b = 0; b < batch; b++) {
         {
-            v149[b] = (-v148[b]);
-            v172[b] = (v149[b] - v170[b]);
+            v133[b] = (-v132[b]);
+            v173[b] = (v133[b] - v171[b]);
         }
     }
     /* level 2, per-presynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            v174[b * n_pre + j] = (v57[b * n_pre + j] * v172[b]);
-            v176[b * n_pre + j] = (in_pre_e[b * n_pre + j] * v172[b]);
-            v177[b * n_pre + j] = (v93[b * n_pre + j] + v176[b * n_pre + j]);
+            v175[b * n_pre + j] = (v57[b * n_pre + j] * v173[b]);
+            v177[b * n_pre + j] = (in_pre_e[b * n_pre + j] * v173[b]);
+            v178[b * n_pre + j] = (v99[b * n_pre + j] + v177[b * n_pre + j]);
         }
     }
     /* level 2, per-postsynaptic-neuron per sample */
-    for (int64_t k = 0; k < n_post * 1; k++) v133[k] = 0;
-    for (int64_t k = 0; k < n_post * 1; k++) v157[k] = 0;
-    for (int64_t k = 0; k < n_post * 1; k++) v189[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v117[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v122[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v163[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v190[k] = 0;
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
             v37[b * n_post + i] = (v32[b * n_post + i] * v36[b]);
-            v42[b * n_post + i] = (v36[b] * v41[b * n_post + i]);
             v52[b * n_post + i] = (v46[b * n_post + i] * v51[b]);
-            v100[b * n_post + i] = (v91[b * n_post + i] - v98[b * n_post + i]);
-            v109[b * n_post + i] = (v51[b] * v107[b * n_post + i]);
-            v115[b * n_post + i] = (v49[b * n_post + i] * v113[b]);
-            v116[b * n_post + i] = (-v115[b * n_post + i]);
-            v117[b * n_post + i] = (in_post_e[b * n_post + i] * v113[b]);
-            v128[b * n_post + i] = (meta[8] * v109[b * n_post + i]);
-            v130[b * n_post + i] = (v100[b * n_post + i] - v128[b * n_post + i]);
-            v131[b * n_post + i] = (in_post_y[b * n_post + i] * v109[b * n_post + i]);
-            v133[i] += v131[b * n_post + i];
-            v150[b * n_post + i] = (v36[b] * v144[b * n_post + i]);
-            v152[b * n_post + i] = (meta[7] * v150[b * n_post + i]);
-            v154[b * n_post + i] = (v116[b * n_post + i] - v152[b * n_post + i]);
-            v155[b * n_post + i] = (in_post_e[b * n_post + i] * v150[b * n_post + i]);
-            v157[i] += v155[b * n_post + i];
-            v166[b * n_post + i] = (v36[b] * v107[b * n_post + i]);
-            v184[b * n_post + i] = (meta[6] * v166[b * n_post + i]);
-            v187[b * n_post + i] = (in_post_y[b * n_post + i] * v166[b * n_post + i]);
-            v189[i] += v187[b * n_post + i];
-            v207[b * n_post + i] = (v154[b * n_post + i] - v205[b * n_post + i]);
-            v244[b * n_post + i] = (v207[b * n_post + i] - v242[b * n_post + i]);
-            v278[b * n_post + i] = (v244[b * n_post + i] - v276[b * n_post + i]);
+            v67[b * n_post + i] = (v65[b * n_post + i] - v37[b * n_post + i]);
+            v68[b * n_post + i] = (in_post_e[b * n_post + i] * v36[b]);
+            v69[b * n_post + i] = (meta[7] * v68[b * n_post + i]);
+            v70[b * n_post + i] = (v66[b * n_post + i] - v69[b * n_post + i]);
+            v71[b * n_post + i] = (v67[b * n_post + i] - v52[b * n_post + i]);
+            v73[b * n_post + i] = (v70[b * n_post + i] - v72[b * n_post + i]);
+            v114[b * n_post + i] = (v101[b * n_post + i] - v112[b * n_post + i]);
+            v115[b * n_post + i] = (meta[9] * v114[b * n_post + i]);
+            v116[b * n_post + i] = (in_post_y[b * n_post + i] * v114[b * n_post + i]);
+            v117[i] += v116[b * n_post + i];
+            v120[b * n_post + i] = (v68[b * n_post + i] * v112[b * n_post + i]);
+            v122[i] += v120[b * n_post + i];
+            v128[b * n_post + i] = (v36[b] * v126[b * n_post + i]);
+            v129[b * n_post + i] = (-v128[b * n_post + i]);
+            v138[b * n_post + i] = (v51[b] * v108[b * n_post + i]);
+            v144[b * n_post + i] = (v49[b * n_post + i] * v142[b]);
+            v146[b * n_post + i] = (v129[b * n_post + i] - v144[b * n_post + i]);
+            v147[b * n_post + i] = (in_post_e[b * n_post + i] * v142[b]);
+            v158[b * n_post + i] = (meta[8] * v138[b * n_post + i]);
+            v160[b * n_post + i] = (v115[b * n_post + i] - v158[b * n_post + i]);
+            v161[b * n_post + i] = (in_post_y[b * n_post + i] * v138[b * n_post + i]);
+            v163[i] += v161[b * n_post + i];
+            v167[b * n_post + i] = (v36[b] * v108[b * n_post + i]);
+            v185[b * n_post + i] = (meta[6] * v167[b * n_post + i]);
+            v188[b * n_post + i] = (in_post_y[b * n_post + i] * v167[b * n_post + i]);
+            v190[i] += v188[b * n_post + i];
+            v203[b * n_post + i] = (v146[b * n_post + i] - v201[b * n_post + i]);
+            v221[b * n_post + i] = (v203[b * n_post + i] - v219[b * n_post + i]);
+            v245[b * n_post + i] = (v221[b * n_post + i] - v243[b * n_post + i]);
         }
     }
     /* level 2, per-synapse */
     #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t126 = 0;
+            real t156 = 0;
             for (int64_t b = 0; b < batch; b++) {
-                const real t124 = (in_pre_y[b * n_pre + j] * v117[b * n_post + i]);
-                t126 += t124;
+                const real t154 = (in_pre_y[b * n_pre + j] * v147[b * n_post + i]);
+                t156 += t154;
             }
-            real t182 = 0;
+            real t183 = 0;
             for (int64_t b = 0; b < batch; b++) {
-                const real t181 = (in_post_y[b * n_post + i] * v177[b * n_pre + j]);
-                t182 += t181;
+                const real t182 = (in_post_y[b * n_post + i] * v178[b * n_pre + j]);
+                t183 += t182;
             }
-            const real t183 = (t182 - t126);
-            const real t234 = (meta[3] * in_adj_dw[i * n_pre + j]);
-            const real t236 = (t183 - t234);
-            out_adj_w[i * n_pre + j] += t236;
+            const real t184 = (t183 - t156);
+            const real t216 = (meta[3] * in_adj_dw[i * n_pre + j]);
+            const real t218 = (t184 - t216);
+            out_adj_w[i * n_pre + j] += t218;
         }
     }
     /* level 2, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t j = 0; j < n_pre; j++) {
-            real acc103 = 0;
-            real acc121 = 0;
-            real acc139 = 0;
-            real acc163 = 0;
+            real acc106 = 0;
+            real acc110 = 0;
+            real acc151 = 0;
             for (int64_t i = 0; i < n_post; i++) {
-                const real t68 = (in_adj_dw[i * n_pre + j] * v67[0]);
-                const real t101 = (v52[b * n_post + i] * t68);
-                acc103 += t101;
-                const real t119 = (in_w[i * n_pre + j] * v117[b * n_post + i]);
-                acc121 += t119;
-                const real t137 = (v42[b * n_post + i] * t68);
-                acc139 += t137;
-                const real t161 = (v37[b * n_post + i] * t68);
-                acc163 += t161;
+                const real t89 = (in_adj_dw[i * n_pre + j] * v88[0]);
+                const real t105 = (v71[b * n_post + i] * t89);
+                acc106 += t105;
+                const real t109 = (v73[b * n_post + i] * t89);
+                acc110 += t109;
+                const real t149 = (in_w[i * n_pre + j] * v147[b * n_post + i]);
+                acc151 += t149;
             }
-            v103[b * n_pre + j] = acc103;
-            v121[b * n_pre + j] = acc121;
-            v139[b * n_pre + j] = acc139;
-            v163[b * n_pre + j] = acc163;
+            v106[b * n_pre + j] = acc106;
+            v110[b * n_pre + j] = acc110;
+            v151[b * n_pre + j] = acc151;
         }
     }
     /* level 2, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc179 = 0;
+            real acc180 = 0;
             for (int64_t j = 0; j < n_pre; j++) {
-                const real t178 = (in_w[i * n_pre + j] * v177[b * n_pre + j]);
-                acc179 += t178;
+                const real t179 = (in_w[i * n_pre + j] * v178[b * n_pre + j]);
+                acc180 += t179;
             }
-            v179[b * n_post + i] = acc179;
+            v180[b * n_post + i] = acc180;
         }
     }
     /* level 3, scalar */
     {
-        v87[0] = (-v86[0]);
-        v213[0] = (-v212[0]);
-        v250[0] = (-v249[0]);
-        v261[0] = (-v260[0]);
-        v275[0] = (-v274[0]);
+        v137[0] = (-v136[0]);
+        v209[0] = (-v208[0]);
+        v227[0] = (-v226[0]);
+        v233[0] = (-v232[0]);
+        v242[0] = (-v241[0]);
     }
     /* level 3, per-postsynaptic-neuron */
-    real acc135 = 0;
-    real acc159 = 0;
-    real acc191 = 0;
+    real acc118 = 0;
+    real acc124 = 0;
+    real acc165 = 0;
+    real acc192 = 0;
     for (int64_t i = 0; i < n_post; i++) {
-        acc135 += v133[i];
-        acc159 += v157[i];
-        acc191 += v189[i];
+        acc118 += v117[i];
+        acc124 += v122[i];
+        acc165 += v163[i];
+        acc192 += v190[i];
     }
-    v135[0] = acc135;
-    v159[0] = acc159;
-    v191[0] = acc191;
+    v118[0] = acc118;
+    v124[0] = acc124;
+    v165[0] = acc165;
+    v192[0] = acc192;
     /* level 3, per-presynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            v104[b * n_pre + j] = (-v103[b * n_pre + j]);
-            v123[b * n_pre + j] = (v95[b * n_pre + j] - v121[b * n_pre + j]);
-            v141[b * n_pre + j] = (v123[b * n_pre + j] - v139[b * n_pre + j]);
-            v165[b * n_pre + j] = (v104[b * n_pre + j] - v163[b * n_pre + j]);
-            v175[b * n_pre + j] = (v165[b * n_pre + j] + v174[b * n_pre + j]);
-            v197[b * n_pre + j] = (v141[b * n_pre + j] - v195[b * n_pre + j]);
-            v219[b * n_pre + j] = (v175[b * n_pre + j] - v217[j]);
-            v241[b * n_pre + j] = (v219[b * n_pre + j] - v239[b * n_pre + j]);
-            v255[b * n_pre + j] = (v241[b * n_pre + j] - v253[b * n_pre + j]);
-            v269[b * n_pre + j] = (v197[b * n_pre + j] - v267[b * n_pre + j]);
+            v153[b * n_pre + j] = (v110[b * n_pre + j] - v151[b * n_pre + j]);
+            v176[b * n_pre + j] = (v106[b * n_pre + j] + v175[b * n_pre + j]);
         }
     }
     /* level 3, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
-            v180[b * n_post + i] = (v130[b * n_post + i] + v179[b * n_post + i]);
-            v186[b * n_post + i] = (v180[b * n_post + i] - v184[b * n_post + i]);
-            v204[b * n_post + i] = (v186[b * n_post + i] - v202[b]);
-            v264[b * n_post + i] = (v204[b * n_post + i] - v262[b * n_post + i]);
+            v181[b * n_post + i] = (v160[b * n_post + i] + v180[b * n_post + i]);
+            v187[b * n_post + i] = (v181[b * n_post + i] - v185[b * n_post + i]);
+            v200[b * n_post + i] = (v187[b * n_post + i] - v198[b]);
+            v236[b * n_post + i] = (v200[b * n_post + i] - v234[b * n_post + i]);
         }
     }
     /* level 4, scalar */
     {
-        v136[0] = (-v135[0]);
-        v160[0] = (-v159[0]);
-        v192[0] = (-v191[0]);
+        v125[0] = (-v124[0]);
+        v166[0] = (-v165[0]);
+        v193[0] = (-v192[0]);
     }
     /* adj_post_e */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)
-            out_adj_post_e[b * n_post + i] += v278[b * n_post + i];
+            out_adj_post_e[b * n_post + i] += v245[b * n_post + i];
     /* adj_pre_y */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t j = 0; j < n_pre; j++)
-            out_adj_pre_y[b * n_pre + j] += v269[b * n_pre + j];
+            out_adj_pre_y[b * n_pre + j] += v153[b * n_pre + j];
     /* adj_post_y */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)
-            out_adj_post_y[b * n_post + i] += v264[b * n_post + i];
+            out_adj_post_y[b * n_post + i] += v236[b * n_post + i];
     /* adj_pre_e */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t j = 0; j < n_pre; j++)
-            out_adj_pre_e[b * n_pre + j] += v255[b * n_pre + j];
+            out_adj_pre_e[b * n_pre + j] += v176[b * n_pre + j];
     /* adjoints of the meta-parameters */
-    adj_meta[0] += v275[0];   /* theta[0] */
-    adj_meta[1] += v261[0];   /* theta[1] */
-    adj_meta[2] += v250[0];   /* theta[2] */
-    adj_meta[3] += v233[0];   /* theta[3] */
-    adj_meta[4] += v226[0];   /* theta[4] */
-    adj_meta[5] += v213[0];   /* theta[5] */
-    adj_meta[6] += v192[0];   /* theta[6] */
-    adj_meta[7] += v160[0];   /* theta[7] */
-    adj_meta[8] += v136[0];   /* theta[8] */
-    adj_meta[9] += v87[0];   /* theta[9] */
+    adj_meta[0] += v242[0];   /* theta[0] */
+    adj_meta[1] += v233[0];   /* theta[1] */
+    adj_meta[2] += v227[0];   /* theta[2] */
+    adj_meta[3] += v215[0];   /* theta[3] */
+    adj_meta[4] += v137[0];   /* theta[4] */
+    adj_meta[5] += v209[0];   /* theta[5] */
+    adj_meta[6] += v193[0];   /* theta[6] */
+    adj_meta[7] += v125[0];   /* theta[7] */
+    adj_meta[8] += v166[0];   /* theta[8] */
+    adj_meta[9] += v118[0];   /* theta[9] */
 }
 
 static const plast_karg_desc pool_adj_args[] = {

@@ -47,6 +47,7 @@ static void make_dataset(plast_dataset *d)
 
     for (c = 0; c < N_CLASSES; c++)
         n += (size_t)(per[c] = left[c] = c == 5 ? 0 : 20 + 3 * c);
+    memset(d, 0, sizeof *d);
     d->n = n, d->dim = 3, d->n_classes = N_CLASSES;
     d->x = malloc(n * 3 * sizeof *d->x);
     d->label = malloc(n * sizeof *d->label);

@@ -558,7 +558,11 @@ static int query(ep *E, const void *W, void *adjW, int grad)
 }
 
 /* The inner loop from W (updated in place). */
-static int inner_loop(ep *E, void *W, void *sigbuf, void *dW, void *loss)
+/* The inner loop from W (updated in place).  STARTS, when given, receives
+ * W_{p*len} for p = 1..count-1: the starting weights of the reverse sweep's
+ * top-level parts, so that the sweep need not recompute them (the same
+ * arithmetic, so the same bits). */
+static int inner_loop(ep *E, void *W, void *sigbuf, void *dW, void *loss, void *starts, int len, int count)
 {
     const plast_episode_data *D = E->data;
     layer_sig S[PLAST_MAX_LAYERS + 1];
@@ -571,6 +575,9 @@ static int inner_loop(ep *E, void *W, void *sigbuf, void *dW, void *loss)
             fail(E, "the weight update became NaN or Inf at inner step %d", t);
             return -1;
         }
+        int p = (t + 1) / len;
+        if (starts && (t + 1) % len == 0 && p < count)
+            copy_elems(E, at(E, starts, (size_t)(p - 1) * E->w_total), W, E->w_total);
     }
     return 0;
 }
@@ -612,19 +619,20 @@ static int reverse_leaf(ep *E, int t0, int n, const void *W0, void *adjW, double
  * kept (the first part's is W0), and the parts are swept from the last.
  * With PARTS = n / LEAF this is the classic two-level scheme; smaller PARTS
  * nest deeper (less memory, one more recomputation per level). */
-static int reverse_range(ep *E, int t0, int n, const void *W0, int parts, int leaf, void *adjW, double **grad)
+static int reverse_range(ep *E, int t0, int n, const void *W0, int parts, int leaf, void *adjW, double **grad,
+                         void *given)
 {
     if (n <= leaf) return reverse_leaf(E, t0, n, W0, adjW, grad);
     const plast_episode_data *D = E->data;
     int len = (n + parts - 1) / parts, count = (n + len - 1) / len;
-    void *starts = alloc(E, (size_t)(count - 1) * E->w_total), *dW = alloc(E, E->w_total);
+    void *starts = given ? given : alloc(E, (size_t)(count - 1) * E->w_total), *dW = alloc(E, E->w_total);
     void *loss = alloc(E, (size_t)D->batch), *sig = alloc(E, sig_elems(E, D->batch));
     int rc = starts && dW && loss && sig ? 0 : -1;
     if (rc) fail(E, "out of memory for the reverse sweep");
     layer_sig S[PLAST_MAX_LAYERS + 1];
     if (rc == 0) sig_bind(E, sig, D->batch, S);
     #define START(p) ((p) == 0 ? W0 : at(E, starts, (size_t)((p) - 1) * E->w_total))
-    for (int p = 1; rc == 0 && p < count; p++) {   /* the starting weights of each part */
+    for (int p = 1; rc == 0 && !given && p < count; p++) {   /* the starting weights of each part */
         void *next = (void *)START(p);
         copy_elems(E, next, START(p - 1), E->w_total);
         for (int t = t0 + (p - 1) * len; rc == 0 && t < t0 + p * len; t++) {
@@ -637,7 +645,7 @@ static int reverse_range(ep *E, int t0, int n, const void *W0, int parts, int le
     release(E, sig);
     for (int p = count - 1; rc == 0 && p >= 0; p--) {
         int a = t0 + p * len, m = p == count - 1 ? n - p * len : len;
-        rc = reverse_range(E, a, m, START(p), parts, leaf, adjW, grad);
+        rc = reverse_range(E, a, m, START(p), parts, leaf, adjW, grad, NULL);
     }
     #undef START
     release(E, starts);
@@ -686,7 +694,11 @@ int plast_episode(const plast_net *net, const double *const *W0, const double *c
     if (rc) fail(&E, "out of memory");
     if (rc == 0) load_weights(&E, W, W0);
     if (rc == 0 && want) copy_elems(&E, W0cat, W, E.w_total);
-    if (rc == 0) rc = inner_loop(&E, W, sig, dW, loss);
+    /* the sweep's top-level starting weights, kept as the inner loop passes them */
+    int top_len = (T + parts - 1) / (parts > 0 ? parts : 1), top_count = top_len > 0 ? (T + top_len - 1) / top_len : 0;
+    void *starts = want && T > leaf && top_count > 1 ? alloc(&E, (size_t)(top_count - 1) * E.w_total) : NULL;
+    if (rc == 0 && want && T > leaf && top_count > 1 && !starts) { fail(&E, "out of memory"); rc = -1; }
+    if (rc == 0) rc = inner_loop(&E, W, sig, dW, loss, starts, top_len > 0 ? top_len : 1, top_count);
     release(&E, sig); release(&E, dW); release(&E, loss);
     if (rc == 0) rc = query(&E, W, adjW, want);
     for (int l = 1; rc == 0 && out->W && l <= E.L; l++)
@@ -694,7 +706,9 @@ int plast_episode(const plast_net *net, const double *const *W0, const double *c
     release(&E, W);
     if (want) {
         for (int r = 0; r < net->n_rules; r++) memset(out->grad[r], 0, (size_t)net->rules[r].n_meta * sizeof(double));
-        if (rc == 0 && T > 0) rc = reverse_range(&E, 0, T, W0cat, parts, leaf, adjW, out->grad);
+        if (rc == 0 && T > 0) rc = reverse_range(&E, 0, T, W0cat, parts, leaf, adjW, out->grad, starts);
+        else release(&E, starts);
+        /* reverse_range released STARTS */
         for (int r = 0; rc == 0 && r < net->n_rules; r++) {
             double s = 0;   /* the gradient is double in either precision */
             for (int k = 0; k < net->rules[r].n_meta; k++) s += out->grad[r][k] * 0;

@@ -43,7 +43,7 @@ static const char usage[] =
     "\n"
     "Experiment options (in the .rule file): tasks ways N train K query Q;\n"
     "inner online | batch B [steps S]; meta adam lr X l1 X [prox] episodes N batch M\n"
-    "clip C schedule constant|step(every, factor)|cosine warmup W nonfinite stop|skip;\n"
+    "clip C schedule constant|step(every, factor)|cosine warmup W nonfinite stop|skip|backtrack;\n"
     "scale PARAM [s0, ...] | auto; seed S; precision double|single; checkpoint every N.  See docs/language.md.\n";
 
 typedef struct run_args {
@@ -205,8 +205,9 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
         double acc = recent_accuracy(dir, 50, &rows);
         printf("%s: %d episodes, mean meta-accuracy over the last %d: %.4f\n", x->name, res.episodes_done, rows, acc);
         if (res.nonfinite_skipped)
-            printf("%d episode%s skipped for a NaN or Inf (nonfinite skip): missing from log.csv, named on stderr\n",
-                   res.nonfinite_skipped, res.nonfinite_skipped == 1 ? "" : "s");
+            printf("%d episode%s skipped for a NaN or Inf (nonfinite %s): missing from log.csv, named on stderr\n",
+                   res.nonfinite_skipped, res.nonfinite_skipped == 1 ? "" : "s",
+                   x->nonfinite_skip == 2 ? "backtrack: each undid the meta-step before it and halved the learning rate" : "skip");
         printf("results in %s/ (log.csv, learned.rule, meta-accuracy.svg, meta-loss.svg, meta-params.svg%s%s)\n", dir,
                x->diag_alignment ? ", alignment.svg" : "", x->diag_orthonormality ? ", orthonormality.svg" : "");
     }

@@ -186,7 +186,7 @@ typedef struct sema_experiment {
     int schedule;          /* 0 constant, 1 step, 2 cosine */
     double sched_gamma;
     int sched_every, warmup;
-    int nonfinite_skip;
+    int nonfinite_skip;             /* 0 stop, 1 skip, 2 backtrack */
     sema_scale *scales;
     int n_scales;
     unsigned long long seed;

@@ -537,7 +537,7 @@ static void exp_inner(xctx *c, ast_stmt *s)
     }
 }
 
-/* meta adam lr X l1 X [prox] episodes N batch M clip C schedule constant|step(every, gamma)|cosine warmup W on_nonfinite stop|skip */
+/* meta adam lr X l1 X [prox] episodes N batch M clip C schedule constant|step(every, gamma)|cosine warmup W nonfinite stop|skip|backtrack */
 static void exp_meta(xctx *c, ast_stmt *s)
 {
     sema_experiment *x = c->x;
@@ -567,7 +567,8 @@ static void exp_meta(xctx *c, ast_stmt *s)
             const ast_item *v = s->items[++i];
             if (is_word(v, "stop")) x->nonfinite_skip = 0;
             else if (is_word(v, "skip")) x->nonfinite_skip = 1;
-            else { diag_error(v->span, "expected 'stop' or 'skip'"); ok = -1; }
+            else if (is_word(v, "backtrack")) x->nonfinite_skip = 2;
+            else { diag_error(v->span, "expected 'stop', 'skip' or 'backtrack'"); ok = -1; }
         } else {
             diag_error(it->span, "unknown meta option '%s'; expected adam, lr, l1, prox, episodes, batch, clip, "
                        "schedule, warmup or nonfinite", it->kind == IT_WORD || it->kind == IT_CALL ? it->text : "");

@@ -1,6 +1,8 @@
 /* meta_state — the meta-parameters and the optimiser's state, and their
- * file form: DIR/meta-state.txt, one "rule index value phi m v scale" line
- * per meta-parameter with %.17g (exact round trip), written atomically. */
+ * file form: DIR/meta-state.txt, one "index value phi m v scale" line per
+ * meta-parameter, followed by the same four before the last meta-step (for
+ * nonfinite backtrack), with %.17g (exact round trip), written atomically.
+ * Version 1 files (without the lr factor and the previous state) still load. */
 #include "config.h"
 #include "train_impl.h"
 
@@ -32,6 +34,8 @@ int meta_state_init(meta_state *S, const plast_net *N, const plast_train_opts *o
     memset(S, 0, sizeof *S);
     S->theta = meta_alloc(N); S->phi = meta_alloc(N); S->m = meta_alloc(N); S->v = meta_alloc(N);
     S->scale = meta_alloc(N);
+    S->prev_theta = meta_alloc(N); S->prev_phi = meta_alloc(N); S->prev_m = meta_alloc(N); S->prev_v = meta_alloc(N);
+    S->lr_factor = 1;
     for (int r = 0; r < N->n_rules; r++) {
         for (int k = 0; k < N->rules[r].n_meta; k++) {
             double s = o->scale && o->scale[r] ? o->scale[r][k] : 1;
@@ -46,7 +50,30 @@ int meta_state_init(meta_state *S, const plast_net *N, const plast_train_opts *o
 void meta_state_free(meta_state *S, const plast_net *N)
 {
     meta_free(N, S->theta); meta_free(N, S->phi); meta_free(N, S->m); meta_free(N, S->v); meta_free(N, S->scale);
+    meta_free(N, S->prev_theta); meta_free(N, S->prev_phi); meta_free(N, S->prev_m); meta_free(N, S->prev_v);
     memset(S, 0, sizeof *S);
+}
+
+static void copy_meta(const plast_net *N, double **dst, double *const *src)
+{
+    for (int r = 0; r < N->n_rules; r++) memcpy(dst[r], src[r], (size_t)N->rules[r].n_meta * sizeof(double));
+}
+
+void meta_state_remember(meta_state *S, const plast_net *N)
+{
+    copy_meta(N, S->prev_theta, S->theta); copy_meta(N, S->prev_phi, S->phi);
+    copy_meta(N, S->prev_m, S->m); copy_meta(N, S->prev_v, S->v);
+    S->prev_t = S->t;
+    S->has_prev = 1;
+}
+
+void meta_state_undo(meta_state *S, const plast_net *N)
+{
+    if (!S->has_prev) return;
+    copy_meta(N, S->theta, S->prev_theta); copy_meta(N, S->phi, S->prev_phi);
+    copy_meta(N, S->m, S->prev_m); copy_meta(N, S->v, S->prev_v);
+    S->t = S->prev_t;
+    S->has_prev = 0;   /* one step back at most: the state before it is not kept */
 }
 
 int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen)
@@ -56,12 +83,14 @@ int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, ch
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) { snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno)); return -1; }
-    fprintf(f, "plast-meta-state 1\nepisode %d\nadam_steps %ld\nrules %d\n", S->episode, S->t, N->n_rules);
+    fprintf(f, "plast-meta-state 2\nepisode %d\nadam_steps %ld\nlr_factor %.17g\nprevious %d %ld\nrules %d\n",
+            S->episode, S->t, S->lr_factor, S->has_prev, S->prev_t, N->n_rules);
     for (int r = 0; r < N->n_rules; r++) {
         fprintf(f, "rule %s %d\n", N->rules[r].name, N->rules[r].n_meta);
         for (int k = 0; k < N->rules[r].n_meta; k++)
-            fprintf(f, "%d %.17g %.17g %.17g %.17g %.17g\n", k, S->theta[r][k], S->phi[r][k], S->m[r][k], S->v[r][k],
-                    S->scale[r][k]);
+            fprintf(f, "%d %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", k, S->theta[r][k], S->phi[r][k],
+                    S->m[r][k], S->v[r][k], S->scale[r][k], S->prev_theta[r][k], S->prev_phi[r][k], S->prev_m[r][k],
+                    S->prev_v[r][k]);
     }
     int bad = ferror(f);
     bad |= fflush(f) != 0;
@@ -81,8 +110,11 @@ int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *er
     FILE *f = fopen(path, "r");
     if (!f) { snprintf(err, errlen, "cannot resume: %s: %s", path, strerror(errno)); return -1; }
     int version = 0, n_rules = -1, ok = 1;
-    ok &= fscanf(f, "plast-meta-state %d episode %d adam_steps %ld rules %d", &version, &S->episode, &S->t, &n_rules) == 4;
-    ok &= version == 1 && n_rules == N->n_rules;
+    ok &= fscanf(f, "plast-meta-state %d episode %d adam_steps %ld", &version, &S->episode, &S->t) == 3;
+    if (ok && version == 2)   /* version 1 (before nonfinite backtrack) has neither */
+        ok &= fscanf(f, " lr_factor %lg previous %d %ld", &S->lr_factor, &S->has_prev, &S->prev_t) == 3;
+    ok &= fscanf(f, " rules %d", &n_rules) == 1;
+    ok &= (version == 1 || version == 2) && n_rules == N->n_rules;
     for (int r = 0; ok && r < N->n_rules; r++) {
         int n_meta = -1;
         ok &= fscanf(f, " rule %255s %d", name, &n_meta) == 2;
@@ -91,6 +123,9 @@ int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *er
             int idx;
             ok &= fscanf(f, "%d %lg %lg %lg %lg %lg", &idx, &S->theta[r][k], &S->phi[r][k], &S->m[r][k], &S->v[r][k],
                          &S->scale[r][k]) == 6 && idx == k;
+            if (ok && version == 2)
+                ok &= fscanf(f, "%lg %lg %lg %lg", &S->prev_theta[r][k], &S->prev_phi[r][k], &S->prev_m[r][k],
+                             &S->prev_v[r][k]) == 4;
         }
     }
     fclose(f);

@@ -146,7 +146,9 @@ typedef struct plast_train_opts {
     double clip;                     /* meta-gradient global-norm clipping (0: off) */
     int schedule, sched_every, warmup;
     double sched_gamma;
-    int nonfinite_skip;              /* 0: a NaN/Inf episode stops the run; 1: skipped and counted */
+    int nonfinite_skip;              /* 0: a NaN/Inf episode stops the run; 1: skipped and counted;
+                                        2: backtrack: skipped, the meta-step before it undone and the
+                                        learning rate halved from then on */
     double *const *scale;            /* [n_rules] per-meta scale s (theta = s phi), or NULL: 1 */
     unsigned char *const *auto_scale; /* [n_rules][n_meta] or NULL: 1 = measure s_k = min(1, |F_0| / |F_k|)
                                         on a probe task (F_0: the rule's first meta-parameter's term) */

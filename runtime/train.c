@@ -8,7 +8,7 @@
  *   g_phi = s * mean_m d loss_m / d theta              (the meta-loss gradient)
  *   g_phi *= min(1, clip / |g_phi|)                    (clipping, when clip > 0)
  *   g_phi += s * l1 * sign(theta)   on `l1` entries    (subgradient L1, the paper's)
- *   lr_e = lr * warmup(e) * schedule(e)
+ *   lr_e = lr * warmup(e) * schedule(e) * 0.5^(backtracks so far)
  *   Adam(beta1 0.9, beta2 0.999, eps 1e-8) moves phi;  fixed entries never move
  *   proximal L1: phi = sign(phi) max(|phi| - lr_e * l1 * s, 0) on `l1` entries
  *   theta = clamp(s * phi, lo, hi)
@@ -182,7 +182,7 @@ void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *
     double norm = sqrt(norm2), factor = o->clip > 0 && norm > o->clip ? o->clip / norm : 1;
     *grad_norm = norm;
     *clipped = factor < 1;
-    double lr = learning_rate(o, e);
+    double lr = learning_rate(o, e) * S->lr_factor;
     S->t++;
     double c1 = 1 - pow(0.9, S->t), c2 = 1 - pow(0.999, S->t);
     for (int r = 0; r < N->n_rules; r++) {
@@ -287,6 +287,12 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
         if (bad >= 0) {
             res->nonfinite_skipped++;
             train_log_skip(&log, e, tr[bad].what);
+            if (o->nonfinite_skip == 2) {   /* backtrack: out of the region that diverged, more carefully */
+                meta_state_undo(&S, N);
+                S.lr_factor *= 0.5;
+                fprintf(stderr, "plastcc: episode %d: the meta-step before it undone, learning rate now x%g\n", e,
+                        S.lr_factor);
+            }
             S.episode = e + 1;
             continue;
         }
@@ -300,11 +306,12 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
             for (int r = 0; r < N->n_rules; r++)
                 for (int k = 0; k < N->rules[r].n_meta; k++) G[r][k] += tr[m].grad[r][k] / M;
         }
+        meta_state_remember(&S, N);
         plast_meta_step(&S, N, o, G, e, &grad_norm, &clipped);
         S.episode = e + 1;
         res->last_loss = loss;
         res->last_accuracy = acc;
-        train_log_row(&log, &S, e, loss, acc, grad_norm, clipped, learning_rate(o, e), now() - t0, diag);
+        train_log_row(&log, &S, e, loss, acc, grad_norm, clipped, learning_rate(o, e) * S.lr_factor, now() - t0, diag);
         train_progress(o, e + 1 - first, o->episodes - first, e + 1, o->episodes, loss, acc, now() - t_start);
         if (o->out_dir && o->checkpoint_every > 0 && (e + 1) % o->checkpoint_every == 0 &&
             meta_state_save(&S, N, o->out_dir, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }

@@ -10,6 +10,11 @@ typedef struct meta_state {
     double **theta, **phi, **m, **v, **scale;   /* [n_rules][n_meta] */
     long t;                                      /* Adam steps taken */
     int episode;                                 /* episodes done */
+    double lr_factor;                            /* 0.5^(backtracks so far); 1 without */
+    /* before the last meta-step (nonfinite backtrack undoes it): */
+    double **prev_theta, **prev_phi, **prev_m, **prev_v;
+    long prev_t;
+    int has_prev;
 } meta_state;
 
 double **meta_alloc(const plast_net *N);
@@ -24,6 +29,9 @@ int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *er
 
 void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *o, double **G, int e,
                      double *grad_norm, int *clipped);
+/* Copies the state to prev (before a meta-step) / back from it (backtrack). */
+void meta_state_remember(meta_state *S, const plast_net *N);
+void meta_state_undo(meta_state *S, const plast_net *N);
 
 typedef struct train_log {
     FILE *f;

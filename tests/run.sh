@@ -59,6 +59,21 @@ grep -Eq 'episode [0-9]+: the (weight update|inner loss) became NaN or Inf at in
 [ "$(wc -l < "$work/d/log.csv")" -ge 2 ] || bad "the diverging run's log lost its rows"
 say "divergence: $(grep -Eo 'episode [0-9]+: [^,]*' "$work/d.out" | head -1)"
 
+# 4b. nonfinite backtrack: the run goes on; each diverging episode undoes the
+#     meta-step before it and halves the learning rate, which log.csv shows
+#     (its lr column is 0.1 * 0.5^(backtracks before the episode))
+"$PLASTCC" run "$rules" --experiment diverge_backtrack --out "$work/bt" --threads 1 --quiet > "$work/bt.out" 2>&1 ||
+  { cat "$work/bt.out"; bad "the backtracking run failed"; }
+grep -Eo 'episode [0-9]+: the meta-step before it undone' "$work/bt.out" | grep -Eo '[0-9]+' > "$work/bt.eps"
+[ -s "$work/bt.eps" ] || { cat "$work/bt.out"; bad "no backtrack message"; }
+awk -F, 'FNR == NR { back[++nb] = $1; next }
+         FNR > 1 { k = 0; for (q = 1; q <= nb; q++) if (back[q] < $1) k++
+                   want = 0.1 * 0.5 ^ k; if ($6 < want * (1 - 1e-9) || $6 > want * (1 + 1e-9)) { print "episode " $1 ": lr " $6 ", expected " want; bad = 1 }
+                   rows++ }
+         END { if (rows < 2) { print "only " rows " rows"; bad = 1 }; exit bad }' "$work/bt.eps" "$work/bt/log.csv" ||
+  { cat "$work/bt/log.csv"; bad "backtracking learning rates"; }
+say "nonfinite backtrack: $(wc -l < "$work/bt.eps") meta-steps undone, the learning rate halved each time"
+
 # 5. missing data names the file
 "$PLASTCC" run "$rules" --experiment missing_data --out "$work/m" --quiet > "$work/m.out" 2>&1 && bad "missing data exited 0"
 grep -q 'no-such-images.gz: No such file or directory' "$work/m.out" || { cat "$work/m.out"; bad "missing data message"; }

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static int failures;
 #define CHECK_NEAR(a, b, tol) do { double a_ = (a), b_ = (b); \
@@ -142,6 +144,46 @@ int main(void)
     meta_state_free(&S, &net);
     hi[1] = INFINITY;
 
-    printf("%s\n", failures ? "meta-step tests FAILED" : "meta-step: Adam, clipping, L1, prox, scale, schedules, fixed, range: ok");
+    /* nonfinite backtrack: remember, step, step again, undo -> exactly the
+     * state before the last step; the lr factor scales the next step;
+     * the state (with the previous one) survives a save/load round trip */
+    setup(&net, &rule, &o);
+    double g6[N] = { 0.5, -2, 0, 1e-3 };
+    memcpy(grad, g6, sizeof grad);
+    meta_state_init(&S, &net, &o);
+    meta_state_remember(&S, &net);
+    plast_meta_step(&S, &net, &o, G, 0, &norm, &clipped);
+    double th1[N], m1[N], v1[N];
+    memcpy(th1, S.theta[0], sizeof th1); memcpy(m1, S.m[0], sizeof m1); memcpy(v1, S.v[0], sizeof v1);
+    meta_state_remember(&S, &net);
+    plast_meta_step(&S, &net, &o, G, 1, &norm, &clipped);
+    char dir[] = "/tmp/test_meta_step.XXXXXX", err[256];
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(meta_state_save(&S, &net, dir, err, sizeof err) == 0);
+    meta_state L;
+    meta_state_init(&L, &net, &o);
+    CHECK(meta_state_load(&L, &net, dir, err, sizeof err) == 0);
+    meta_state_undo(&S, &net);
+    meta_state_undo(&L, &net);
+    for (int k = 0; k < N; k++) {
+        CHECK(S.theta[0][k] == th1[k] && S.m[0][k] == m1[k] && S.v[0][k] == v1[k]);
+        CHECK(L.theta[0][k] == th1[k] && L.m[0][k] == m1[k] && L.v[0][k] == v1[k] && L.phi[0][k] == S.phi[0][k]);
+    }
+    CHECK(S.t == 1 && L.t == 1 && !S.has_prev);
+    meta_state_undo(&S, &net);                    /* one step back at most */
+    CHECK(S.theta[0][0] == th1[0] && S.t == 1);
+    S.lr_factor = 0.5;                            /* the step after a backtrack: half the lr */
+    meta_state_remember(&S, &net);
+    plast_meta_step(&S, &net, &o, G, 1, &norm, &clipped);
+    /* t = 2 with the same g: bias-corrected m = g, v = g^2, so the step is adam1(lr * 0.5, g) */
+    for (int k = 0; k < N; k++) CHECK_NEAR(S.theta[0][k], th1[k] - adam1(0.05, g6[k]), 1e-12);
+    char path[300];
+    snprintf(path, sizeof path, "%s/meta-state.txt", dir);
+    remove(path);
+    rmdir(dir);
+    meta_state_free(&S, &net);
+    meta_state_free(&L, &net);
+
+    printf("%s\n", failures ? "meta-step tests FAILED" : "meta-step: Adam, clipping, L1, prox, scale, schedules, fixed, range, backtrack: ok");
     return failures ? 1 : 0;
 }

@@ -4,7 +4,8 @@
 Usage
 -----
   /usr/bin/python3 bench/bench.py [--quick] [--plastcc PATH] [--reps N]
-                                  [--only w1,w2,w3] [--keep DIR]
+                                  [--only w1,w2,w3,w4] [--keep DIR]
+                                  [--hat-step PATH]
 
 Workloads (bench/README.md has the table of a full run and the FLOP count):
   w1  one 003 meta-training episode: mlp5 784-170-130-100-70-47 softplus(10),
@@ -13,6 +14,14 @@ Workloads (bench/README.md has the table of a full run and the FLOP count):
       `plastcc episode --precision single` exists);
   w2  the same with term 0 only (feedback alignment, rules/fa.rule fa_sgd);
   w3  w1 on one thread with 50, 250, 1000, 4000 inner steps.
+  w4  the meta-learner part of one HAT training step (paper 001): learner
+      layer 784 -> 183, batch 50, MLP 3-100-1 on every (pre, w, post)
+      triple, mean over the batch, backward to its weights and to w;
+      bench/hat_step (plastcc's JIT'ed hat_fwd + hat_adj) against
+      bench/torch_hat.py (the paper's 1x1-convolution form), fp32 and fp64,
+      1 and 2 threads, and a float64 check of every output.  PyTorch runs
+      at a fraction of the batch where the full one would not fit (fp64:
+      ~19 GB) and is extrapolated linearly, labelled so.
 Each (workload, threads) runs its implementations alternately, A B C A B C,
 each run a fresh process: plastcc (`plastcc episode`, bench/workloads.rule),
 PyTorch paper form and PyTorch expert form (bench/torch003.py).  Per child:
@@ -292,6 +301,104 @@ def stream_gbs():
     return float(r.stdout.strip() or "nan")
 
 
+# ------------------------------------------------------------ w4 ----
+
+HAT_SYN = 784 * 183            # synapses of the learner's first layer
+HAT_BATCH = 50
+# useful FLOPs per synapse and sample (multiply-add = 2): forward 3x100 +
+# 100x1 MACs and 100 relu = 900; backward (W2 and h grads 2x100 MACs, relu
+# mask 100, W1 grad and input grads 2x300 MACs) = 1700.  Bias adds, the mean
+# and the adjoint's recomputation of the hidden layer are not counted.
+HAT_FLOPS_FWD = 900.0 * HAT_SYN * HAT_BATCH
+HAT_FLOPS_ADJ = 1700.0 * HAT_SYN * HAT_BATCH
+
+
+def torch_hat_batch(prec, quick):
+    """The largest of 50, 25, 10, 5 samples whose convolution form fits in
+    70% of the available memory: measured 3.2 (fp32) and 2.9 (fp64) live
+    [B, 100, 183, 784] tensors at the peak (hidden layer, relu output, their
+    gradients, not all at once): 9.1 GB above torch's own for B = 50 in
+    fp32, 3.3 GB for B = 10 in fp64.  --quick: 10 samples at most."""
+    per_sample = 3.3 * 100 * HAT_SYN * (4 if prec == "fp32" else 8)
+    for bt in ([10, 5] if quick else [50, 25, 10, 5]):
+        if bt * per_sample < 0.7 * mem_available():
+            return bt
+    return 5
+
+
+def run_w4(b, a, threads, quick):
+    hat = a.hat_step or os.path.join(os.path.dirname(os.path.abspath(
+        a.plastcc)), "bench", "hat_step")
+    if not os.access(hat, os.X_OK):
+        print("w4: no bench/hat_step at %s (--hat-step); skipped" % hat)
+        return
+    dump = os.path.join(b.work, "hat-inputs")
+    reps = 1 if quick else 3
+    rows = []
+    for prec in ["fp32", "fp64"]:
+        # plastcc: one process for all thread counts (its peak RSS does not
+        # depend on them); the inputs are written once, read by torch.
+        argv = [hat, "--json", "--reps", str(reps), "--threads",
+                ",".join(map(str, threads)), "--rules",
+                os.path.join(TOP, "rules"), "--precision",
+                "single" if prec == "fp32" else "double", "--dump", dump]
+        w, c, rss, text = run_child(argv, b.env, os.path.join(
+            b.work, "hat-%s.log" % prec))
+        js = [json.loads(l) for l in text.splitlines() if l.startswith("{")]
+        jit = [j for j in js if j["what"] == "jit"][0]
+        print("w4 plastcc %s: JIT %.2f s, peak RSS %.0f MB (%.0f after the "
+              "JIT)" % (prec, jit["seconds"], rss, jit["rss_after_mb"]))
+        bt = torch_hat_batch(prec, quick)
+        for t in threads:
+            k = {j["what"]: j for j in js if j.get("threads") == t}
+            pf, pa = k["hat_fwd"]["median_s"], k["hat_adj"]["median_s"]
+            pc = k["hat_fwd"]["cpu_s"] + k["hat_adj"]["cpu_s"]
+            env = dict(b.tenv, OMP_NUM_THREADS=str(t),
+                       OPENBLAS_NUM_THREADS=str(t))
+            targv = [PY, os.path.join(HERE, "torch_hat.py"), "--batch",
+                     str(bt), "--threads", str(t), "--reps", str(reps),
+                     "--dtype", "float32" if prec == "fp32" else "float64",
+                     "--inputs", dump]
+            tw, tc, trss, ttext = run_child(targv, env, os.path.join(
+                b.work, "torch-hat-%s-%d.log" % (prec, t)))
+            j = json.loads(ttext.strip().splitlines()[-1])
+            scale = HAT_BATCH / bt
+            ts, tcpu = j["step_s"] * scale, j["cpu_s"] * scale
+            tmem = j["rss_base_mb"] + (trss - j["rss_base_mb"]) * scale
+            ps = pf + pa
+            pk = peak_gflops(t)[0] * (2 if prec == "fp32" else 1)
+            gf = (HAT_FLOPS_FWD + HAT_FLOPS_ADJ) / ps / 1e9
+            rows.append((prec, t, pf, pa, ps, pc, rss, bt, ts, tcpu, tmem,
+                         ts / ps, tcpu / pc, tmem / rss, gf, 100 * gf / pk,
+                         (HAT_FLOPS_FWD + HAT_FLOPS_ADJ) / ts / 1e9))
+            print("w4 %s %d thr: plastcc fwd %.3f + adj %.3f = %.3f s; torch "
+                  "(batch %d%s) %.3f s, %.0f MB; time ratio %.1f, memory "
+                  "%.1f" % (prec, t, pf, pa, ps, bt, "" if bt == HAT_BATCH
+                            else ", x%g extrapolated" % scale, ts, tmem,
+                            ts / ps, tmem / rss), flush=True)
+    r = subprocess.run([PY, os.path.join(HERE, "torch_hat.py"), "--check",
+                        dump], capture_output=True, text=True, env=b.tenv)
+    check = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else \
+        r.stderr
+    print("\nw4 numerical check (float64 convolution form against plastcc; "
+          "relative 2-norm difference): %s" % check)
+    print("\n== w4: one HAT step's meta-learner, 784x183, batch 50, MLP "
+          "3-100-1 (times: median seconds; ratio = torch/plastcc; "
+          "%.2f GFLOP forward + %.2f backward)" % (HAT_FLOPS_FWD / 1e9,
+                                                   HAT_FLOPS_ADJ / 1e9))
+    print("| prec | thr | plastcc fwd s | adj s | step s | plastcc MB | "
+          "torch batch | torch step s | torch MB | time ratio (cpu) | "
+          "mem ratio | plastcc GFLOP/s | % of peak | torch GFLOP/s |")
+    print("|---" * 14 + "|")
+    for r in rows:
+        print("| %s | %d | %.3f | %.3f | %.3f | %.0f | %s | %.2f | %.0f | "
+              "%.1f (%.1f) | %.1f | %.2f | %.1f%% | %.2f |" % (
+                  r[0], r[1], r[2], r[3], r[4], r[6],
+                  "%d" % r[7] if r[7] == HAT_BATCH else "%d (x%g)" % (
+                      r[7], HAT_BATCH / r[7]),
+                  r[8], r[10], r[11], r[12], r[13], r[14], r[15], r[16]))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
@@ -300,7 +407,9 @@ def main(argv=None):
         "PLASTCC", os.path.join(TOP, "build", "plastcc")))
     ap.add_argument("--reps", type=int, default=None,
                     help="runs per implementation (default 5, quick 2)")
-    ap.add_argument("--only", default="w1,w2,w3")
+    ap.add_argument("--only", default="w1,w2,w3,w4")
+    ap.add_argument("--hat-step", default=os.environ.get("HAT_STEP"),
+                    help="bench/hat_step for w4 (default: beside --plastcc)")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--wait-policy", default="PASSIVE")
     ap.add_argument("--torch-blas", default=os.environ.get("BENCH_TORCH_BLAS"),
@@ -348,9 +457,14 @@ def main(argv=None):
                 b.measure("w3 scaling", "pool", s, 1, "fp64",
                           reps if s <= 250 else max(1, min(reps, 2)),
                           paper=not a.quick)
+        if "w4" in only:
+            run_w4(b, a, threads, a.quick)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
+    if not b.rows:
+        print("total %.0f s" % (time.time() - t_start))
+        return 0
     print("\ntorch's BLAS: %s" % getattr(b, "blas", "?"))
     print("\n== summary (times: median episode seconds; ratio = torch/plastcc)")
     print("| workload | steps | thr | prec | plastcc s | fixed s | plastcc MB "

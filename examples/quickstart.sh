@@ -3,11 +3,12 @@
 # build plastcc, and meta-train the 003 pool rule against plain feedback
 # alignment on real data (5-way Fashion-MNIST), the two runs side by side on
 # the machine's cores.  Ends with both meta-accuracies and where the plots are.
-# EPISODES=N overrides the episode count (default 60: a few minutes on 2 cores).
+# EPISODES=N overrides the episode count (default 120: about 2.5 minutes of
+# meta-training on 2 cores after the build; measured: pool 0.538, F0 0.244).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-episodes=${EPISODES:-60}
+episodes=${EPISODES:-120}
 
 need=()
 for p in build-essential autoconf automake libtool pkg-config flex bison llvm-dev zlib1g-dev dataset-fashion-mnist; do

@@ -3,7 +3,7 @@
 # plastcc and PyTorch side by side on 003 episodes (bench/README.md).  Not
 # part of the test suite.
 noinst_PROGRAMS += bench/jit_latency
-bench_jit_latency_SOURCES = bench/jit_latency.c
+bench_jit_latency_SOURCES = bench/jit_latency.c bench/bench_time.h
 bench_jit_latency_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 bench_jit_latency_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
 EXTRA_DIST += bench/README.md bench/bench.py bench/torch003.py bench/workloads.rule
@@ -11,7 +11,7 @@ EXTRA_DIST += bench/README.md bench/bench.py bench/torch003.py bench/workloads.r
 # sizes, JIT'ed, timed, peak RSS; bench/bench.py --only w4 sets it against
 # bench/torch_hat.py (PyTorch, 1x1-convolution form).
 noinst_PROGRAMS += bench/hat_step
-bench_hat_step_SOURCES = bench/hat_step.c
+bench_hat_step_SOURCES = bench/hat_step.c bench/bench_time.h
 bench_hat_step_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 bench_hat_step_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
 EXTRA_DIST += bench/torch_hat.py

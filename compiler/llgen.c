@@ -812,8 +812,6 @@ static LLVMValueRef post_row_columns(lfn *f, const lower_loop *L, LLVMValueRef s
     return J.idx;
 }
 
-/* The rows (par SP_POST) or columns (par SP_PRE) [S, E) of a per-synapse
- * loop nest: the body of a parallel region's chunk. */
 /* f->mask = (j + 0, j + 1, ..., j + w-1) < END */
 static void set_mask(lfn *f, LLVMValueRef end)
 {
@@ -860,6 +858,8 @@ static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMVa
     }
 }
 
+/* The rows (par SP_POST) or columns (par SP_PRE) [S, E) of a per-synapse
+ * loop nest: the body of a parallel region's chunk. */
 static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e)
 {
     int vec = can_vectorise(f->kc, L, L->par == SP_PRE ? SP_POST : SP_PRE);

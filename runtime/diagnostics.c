@@ -20,46 +20,23 @@
  */
 #include "config.h"
 #include "plast.h"
+#include "kcall.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct dbind { const char *name; void *ptr; } dbind;
-
 typedef struct dstate {
-    void *scratch;
-    int64_t scratch_bytes;
+    kscratch scratch;
     double *junk;
     char *err;
     size_t errlen;
 } dstate;
 
-/* Runs kernel K with its arguments bound by name (unbound outputs go to junk). */
-static int call(dstate *D, const plast_kdesc *k, int n_pre, int n_post, int batch, const dbind *b, int nb)
+static int call(dstate *D, const plast_kdesc *k, int n_pre, int n_post, int batch, const kbind *b, int nb)
 {
-    void *argv[96];
-    if (!k || k->n_arg > 96) { snprintf(D->err, D->errlen, "diagnostics: a kernel of the network is missing"); return -1; }
-    for (int a = 0; a < k->n_arg; a++) {
-        void *p = NULL;
-        for (int q = 0; q < nb && !p; q++) if (!strcmp(b[q].name, k->arg[a].name)) p = b[q].ptr;
-        if (!p && k->arg[a].role != PLAST_ROLE_OUTPUT && k->arg[a].role != PLAST_ROLE_ACCUMULATE) {
-            snprintf(D->err, D->errlen, "diagnostics: kernel %s reads '%s'", k->name, k->arg[a].name);
-            return -1;
-        }
-        argv[a] = p ? p : D->junk;
-    }
-    plast_kargs ka = { n_pre, n_post, batch, 1, argv, D->scratch };
-    int64_t need = k->scratch(&ka);
-    if (need > D->scratch_bytes) {
-        void *s = realloc(D->scratch, (size_t)need);
-        if (!s) { snprintf(D->err, D->errlen, "diagnostics: out of memory"); return -1; }
-        D->scratch = ka.scratch = s;
-        D->scratch_bytes = need;
-    }
-    k->run(&ka);
-    return 0;
+    return plast_kcall(k, n_pre, n_post, batch, 1, b, nb, D->junk, &D->scratch, D->err, D->errlen);
 }
 
 /* Errors e[0..L-1] from e[L] through the matrices FB (b layout) and the error
@@ -70,7 +47,7 @@ static int send_down(dstate *D, const plast_net *N, const double *const *fb, int
     int L = N->n_layers;
     for (int l = L; l >= 1; l--) {
         int src = direct ? L : l;
-        dbind b[] = { { "b", (void *)fb[l - 1] }, { "post_e", e[src] }, { "pre_z", z[l - 1] },
+        kbind b[] = { { "b", (void *)fb[l - 1] }, { "post_e", e[src] }, { "pre_z", z[l - 1] },
                       { "pre_y", y[l - 1] }, { "pre_e", e[l - 1] } };
         if (call(D, N->error_fwd[l - 1], N->size[l - 1], N->size[src], nq, b, 5) < 0) return -1;
     }
@@ -113,7 +90,7 @@ int plast_diagnostics(const plast_net *N, const double *const *W, const double *
         size_t w = (size_t)N->size[l] * (size_t)N->size[l - 1];
         if (w > max_w) max_w = w;
     }
-    dstate D = { NULL, 0, NULL, err, errlen };
+    dstate D = { { NULL, 0 }, NULL, err, errlen };
     size_t junk = max_w > (size_t)nq * max_n ? max_w : (size_t)nq * max_n;
     D.junk = malloc(junk * sizeof(double));
     double *z[PLAST_MAX_LAYERS + 1] = { 0 }, *y[PLAST_MAX_LAYERS + 1] = { 0 };
@@ -135,10 +112,10 @@ int plast_diagnostics(const plast_net *N, const double *const *W, const double *
         target[(size_t)k * nL + data->y_query[k]] = 1;
     }
     for (int l = 1; l <= L; l++) {
-        dbind b[] = { { "w", (void *)W[l - 1] }, { "pre_y", y[l - 1] }, { "post_z", z[l] }, { "post_y", y[l] } };
+        kbind b[] = { { "w", (void *)W[l - 1] }, { "pre_y", y[l - 1] }, { "post_z", z[l] }, { "post_y", y[l] } };
         if (call(&D, N->dense_fwd[l - 1], N->size[l - 1], N->size[l], nq, b, 4) < 0) goto out;
     }
-    dbind lb[] = { { "post_z", z[L] }, { "post_y", y[L] }, { "target", target }, { "post_e", efb[L] }, { "loss", loss } };
+    kbind lb[] = { { "post_z", z[L] }, { "post_y", y[L] }, { "target", target }, { "post_e", efb[L] }, { "loss", loss } };
     if (call(&D, N->loss_fwd, N->size[L - 1], nL, nq, lb, 5) < 0) goto out;
     memcpy(ebp[L], efb[L], (size_t)nq * (size_t)nL * sizeof(double));
     for (int l = 0; l < L; l++) align[l] = NAN;
@@ -170,6 +147,6 @@ out:
         if (l > 0) free(z[l]);
         free(y[l]); free(efb[l]); free(ebp[l]);
     }
-    free(target); free(loss); free(u); free(D.junk); free(D.scratch);
+    free(target); free(loss); free(u); free(D.junk); free(D.scratch.mem);
     return rc;
 }

@@ -33,6 +33,7 @@
  */
 #include "config.h"
 #include "plast.h"
+#include "kcall.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -57,8 +58,7 @@ typedef struct ep {
     const void *B[PLAST_MAX_LAYERS];
     const void *meta[PLAST_MAX_LAYERS];    /* per rule, in the element type */
     void *gstep[PLAST_MAX_LAYERS];         /* single: one step's d meta_loss / d meta per rule */
-    void *scratch;
-    int64_t scratch_bytes;
+    kscratch scratch;           /* kernels' scratch, grown on demand */
     void *junk, *zeros;        /* outputs nobody reads; inputs that are identically 0 */
     size_t junk_elems;
     void *target;              /* one-hot targets [max_batch][n_L] */
@@ -68,7 +68,6 @@ typedef struct ep {
     char *cache[4];            /* released mappings kept for reuse (see alloc) */
 } ep;
 
-typedef struct kbind { const char *name; void *ptr; } kbind;
 
 static void fail(ep *E, const char *fmt, ...)
 {
@@ -225,29 +224,11 @@ static int all_finite(const ep *E, const void *v, size_t n)
  * goes to the junk buffer, a missing input is an error. */
 static int kcall(ep *E, const plast_kdesc *k, int n_pre, int n_post, int batch, const kbind *b, int nb)
 {
-    void *argv[96];
-    if (!k) { fail(E, "a kernel of the network is missing"); return -1; }
-    for (int a = 0; a < k->n_arg && a < 96; a++) {
-        void *p = NULL;
-        for (int q = 0; q < nb && !p; q++) if (!strcmp(b[q].name, k->arg[a].name)) p = b[q].ptr;
-        if (!p && k->arg[a].role != PLAST_ROLE_OUTPUT && k->arg[a].role != PLAST_ROLE_ACCUMULATE) {
-            fail(E, "kernel %s reads '%s', which this network does not provide", k->name, k->arg[a].name);
-            return -1;
-        }
-        argv[a] = p ? p : E->junk;
-    }
-    plast_kargs ka = { n_pre, n_post, batch, E->data->steps, argv, E->scratch };
-    int64_t need = k->scratch(&ka);
-    if (need > E->scratch_bytes) {
-        free(E->scratch);
-        E->scratch = malloc((size_t)need);
-        if (!E->scratch) { fail(E, "out of memory (%lld bytes of scratch)", (long long)need); return -1; }
-        E->bytes += (double)(need - E->scratch_bytes);
-        E->scratch_bytes = need;
-        ka.scratch = E->scratch;
-    }
-    k->run(&ka);
-    return 0;
+    int64_t before = E->scratch.bytes;
+    int rc = plast_kcall(k, n_pre, n_post, batch, E->data->steps, b, nb, E->junk, &E->scratch, E->out->what,
+                         sizeof E->out->what);
+    E->bytes += (double)(E->scratch.bytes - before);   /* scratch counts in the memory report */
+    return rc;
 }
 
 /* ---- signals of one step ---- */
@@ -508,7 +489,7 @@ static int setup(ep *E, const double *const *B, const double *const *meta)
 static void teardown(ep *E)
 {
     release(E, E->junk); release(E, E->zeros); release(E, E->target); release(E, E->adj_dw);
-    free(E->scratch);
+    free(E->scratch.mem);
     for (int l = 0; l <= E->L; l++) { release(E, E->adj_y[l]); release(E, E->adj_z[l]); release(E, E->adj_e[l]); }
     for (int l = 0; E->single && l < E->L; l++) release(E, (void *)E->B[l]);
     for (int r = 0; E->single && r < E->net->n_rules; r++) { release(E, (void *)E->meta[r]); release(E, E->gstep[r]); }

@@ -1,0 +1,36 @@
+/* kcall — a generated kernel called with arguments bound by name (kcall.h). */
+#include "config.h"
+#include "kcall.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int plast_kcall(const plast_kdesc *k, int64_t n_pre, int64_t n_post, int64_t batch, int64_t steps, const kbind *b,
+                int nb, void *junk, kscratch *s, char *err, size_t errlen)
+{
+    enum { MAX_ARGS = 96 };   /* KERN_MAX_ARG of the compiler */
+    void *argv[MAX_ARGS];
+    if (!k) { snprintf(err, errlen, "a kernel of the network is missing"); return -1; }
+    if (k->n_arg > MAX_ARGS) { snprintf(err, errlen, "kernel %s has %d arguments", k->name, k->n_arg); return -1; }
+    for (int a = 0; a < k->n_arg; a++) {
+        void *p = NULL;
+        for (int q = 0; q < nb && !p; q++) if (!strcmp(b[q].name, k->arg[a].name)) p = b[q].ptr;
+        if (!p && k->arg[a].role != PLAST_ROLE_OUTPUT && k->arg[a].role != PLAST_ROLE_ACCUMULATE) {
+            snprintf(err, errlen, "kernel %s reads '%s', which this network does not provide", k->name, k->arg[a].name);
+            return -1;
+        }
+        argv[a] = p ? p : junk;
+    }
+    plast_kargs ka = { n_pre, n_post, batch, steps, argv, s->mem };
+    int64_t need = k->scratch(&ka);
+    if (need > s->bytes) {
+        free(s->mem);
+        s->mem = malloc((size_t)need);
+        s->bytes = s->mem ? need : 0;
+        if (!s->mem) { snprintf(err, errlen, "out of memory (%lld bytes of scratch)", (long long)need); return -1; }
+        ka.scratch = s->mem;
+    }
+    k->run(&ka);
+    return 0;
+}

@@ -58,7 +58,7 @@ tests_kcap_exact_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 tests_kcap_exact_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
 TESTS += tests/kcap_exact
 LLVM_TESTS = tests/backends-rules.sh tests/backends-valid.sh tests/backends-paths.sh tests/jit-gradcheck.sh \
-  tests/jit-vector.sh tests/jit-leaks.sh
+  tests/jit-vector.sh tests/jit-leaks.sh tests/llvm-cli.sh
 TESTS += $(LLVM_TESTS)
 EXTRA_DIST += $(LLVM_TESTS)
 

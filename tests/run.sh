@@ -25,6 +25,14 @@ grep -q '<polyline' "$work/a/meta-accuracy.svg" || bad "meta-accuracy.svg has no
 grep -q 'mean meta-accuracy over the last' "$work/a.out" || bad "no summary line"
 say "run: 12 episodes logged, learned.rule checks, plots written"
 
+# 1b. the progress line: off a terminal a plain line (here the last one) with
+#     episode/total, meta-loss, meta-accuracy, episodes per second and ETA
+"$PLASTCC" run "$rules" --experiment tiny --out "$work/pr" > /dev/null 2> "$work/pr.err" || bad "run with progress"
+grep -Eq '^episode 12/12  meta-loss [0-9.]+  meta-accuracy [0-9.]+  [0-9.]+ ep/s  ETA ' "$work/pr.err" ||
+  { cat "$work/pr.err"; bad "no progress line"; }
+grep -q "$(printf '\033')" "$work/pr.err" && bad "terminal escapes in the progress written to a file"
+say "progress: $(tail -1 "$work/pr.err")"
+
 # 2. same seed, 1 and 2 threads: identical meta-state
 "$PLASTCC" run "$rules" --experiment tiny_batch --out "$work/t1" --threads 1 --quiet >/dev/null 2>&1 || bad "tiny_batch 1 thread"
 "$PLASTCC" run "$rules" --experiment tiny_batch --out "$work/t2" --threads 2 --quiet >/dev/null 2>&1 || bad "tiny_batch 2 threads"

@@ -69,7 +69,11 @@ static void build_dense(const sema_model *m, int l, model_kernel *k)
     snprintf(comment, sizeof comment, "z_%d = W_%d y_%d, y_%d = %s(z_%d)%s%s", l + 1, l + 1, l, l + 1,
              sema_act_names[L->act], l + 1, kcap,
              L->kind == LAYER_RECURRENT ? "; also each recurrent step, x_t = act(M x_{t-1})" : "");
-    kern_pair_build(d, name, outs, 2, comment, &k->fwd, &k->adj);
+    /* the first layer's input is data, which has no adjoint (a recurrent
+     * layer's pre_y is its previous state, which has) */
+    static const char *const data_in[] = { "pre_y", NULL };
+    kern_pair_build(d, name, outs, 2, comment, l == 0 && L->kind != LAYER_RECURRENT ? data_in : NULL,
+                    &k->fwd, &k->adj);
 }
 
 /* e_{l-1} = (B_l e_l) * act_{l-1}'(z_{l-1});  e_0 = (B_1 e_1) * (1 - exp(-beta y_0)) */
@@ -93,7 +97,12 @@ static void build_error(const sema_model *m, int l, model_kernel *k)
     kern_output_spec out = { "pre_e", dag_mul(d, fed, gate), SP_PRE | SP_SAMPLE };
     char name[64];
     name_kernel(name, sizeof name, m, "error", l + 1);
-    kern_pair_build(d, name, &out, 1, comment, &k->fwd, &k->adj);
+    /* no adjoint for the data (layer 1's y_0) nor for fixed feedback B */
+    const char *no_adj[3] = { NULL, NULL, NULL };
+    int n_no = 0;
+    if (l == 0 && m->layers[0].kind != LAYER_RECURRENT) no_adj[n_no++] = "pre_y";
+    if (m->feedback != FB_SYMMETRIC) no_adj[n_no++] = "b";
+    kern_pair_build(d, name, &out, 1, comment, no_adj, &k->fwd, &k->adj);
 }
 
 /* cross-entropy: e_L = softmax(z) - t,  loss = logsumexp(z) - sum t z
@@ -123,7 +132,7 @@ static void build_loss(const sema_model *m, model_kernel *k)
     kern_output_spec outs[2] = { { "post_e", e, SP_POST | SP_SAMPLE }, { "loss", loss, SP_SAMPLE } };
     char name[64];
     name_kernel(name, sizeof name, m, "loss", 0);
-    kern_pair_build(d, name, outs, 2, comment, &k->fwd, &k->adj);
+    kern_pair_build(d, name, outs, 2, comment, NULL, &k->fwd, &k->adj);
 }
 
 void build_model(const sema_model *m, model_kernels *mk)

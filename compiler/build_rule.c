@@ -213,7 +213,7 @@ void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
     char formula[900] = "dw = ";   /* as written, for the kernels' opening comment */
     dag_format(d, written, formula + 5, sizeof formula - 5);
     kern_output_spec out = { "dw", dw, SP_SYN };
-    kern_pair_build(d, r->name, &out, 1, formula, &rk->fwd, &rk->adj);
+    kern_pair_build(d, r->name, &out, 1, formula, NULL, &rk->fwd, &rk->adj);
 }
 
 void rule_kernels_free(rule_kernels *rk)

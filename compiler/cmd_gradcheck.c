@@ -346,6 +346,12 @@ static int kcap_prepare(const gc_kcap *kc, backend_module *xm, const plast_kdesc
     return bad;
 }
 
+static int has_arg(const plast_kdesc *k, const char *name)
+{
+    for (int a = 0; a < k->n_arg; a++) if (!strcmp(k->arg[a].name, name)) return 1;
+    return 0;
+}
+
 /* Checks kernel pair NAME_fwd / NAME_adj (against the surrogate form when
  * X has one for it). */
 static int check_pair(gc_state *g, backend_module *m, const gc_extra *x, const char *name)
@@ -390,6 +396,10 @@ static int check_pair(gc_state *g, backend_module *m, const gc_extra *x, const c
         char adj_name[64];
         if (d->role == PLAST_ROLE_META) snprintf(adj_name, sizeof adj_name, "adj_meta");
         else snprintf(adj_name, sizeof adj_name, "adj_%s", d->name);
+        if (!has_arg(adj, adj_name)) {   /* data or fixed feedback: the compiler left its adjoint out */
+            printf("  %-16s no adjoint (a constant of the model)\n", d->name);
+            continue;
+        }
         double *adjoint = pool_get(&p, adj_name, n);
         check_input(g, &obj, &p, d->name, pool_get(&p, d->name, n), n, adjoint, &res);
     }

@@ -44,6 +44,13 @@ void emit_c_prelude(FILE *out, const char *source, emit_precision prec)
     else
         fputs("\ntypedef double real;\n#define R_EXP exp\n#define R_LOG log\n#define R_SQRT sqrt\n"
               "#define R_FABS fabs\n#define R_TANH tanh\n#define R_POW pow\n#define R_LOG1P log1p\n", out);
+    fprintf(out, "\n/* A sum over j (sum_pre) adds element j into partial sum j %% PLAST_LANES,\n"
+                 " * in increasing j, and the partial sums pairwise: the order of a vector\n"
+                 " * unit with %d lanes, fixed so that every back end gives the same bits. */\n"
+                 "#define PLAST_LANES %d\n", plast_sum_lanes(prec), plast_sum_lanes(prec));
+    fputs("static inline real plast_lanesum(real *a)\n"
+          "{\n    for (int w = PLAST_LANES / 2; w >= 1; w /= 2)\n"
+          "        for (int k = 0; k < w; k++) a[k] = a[2 * k] + a[2 * k + 1];\n    return a[0];\n}\n", out);
     fputs("\nstatic inline real plast_sigmoid(real x) { return 1 / (1 + R_EXP(-x)); }\n"
           "/* log(1 + exp(b x)) / b without overflow */\n"
           "static inline real plast_softplus(real x, real b)\n"
@@ -212,6 +219,8 @@ static void compute_nodes(const ectx *c, const int *nodes, int n_nodes, int dept
             index_expr(idx, sizeof idx, n->space);
             if (bit == local_bit && n->op == OP_MAX_POST)
                 fprintf(c->out, "if (%s > acc%d) acc%d = %s;\n", arg, id, id, arg);
+            else if (bit == local_bit && bit == SP_PRE)
+                fprintf(c->out, "acc%d[j %% PLAST_LANES] += %s;\n", id, arg);
             else if (bit == local_bit)
                 fprintf(c->out, "acc%d += %s;\n", id, arg);
             else if (n->op == OP_MAX_POST)
@@ -256,7 +265,10 @@ static void emit_accumulators(const ectx *c, const lower_loop *L, int depth, int
         indent(c->out, depth);
         if (store) {
             index_expr(idx, sizeof idx, n->space);
-            fprintf(c->out, "v%d[%s] = acc%d;\n", id, idx, id);
+            if (n->op == OP_SUM_PRE) fprintf(c->out, "v%d[%s] = plast_lanesum(acc%d);\n", id, idx, id);
+            else fprintf(c->out, "v%d[%s] = acc%d;\n", id, idx, id);
+        } else if (n->op == OP_SUM_PRE) {
+            fprintf(c->out, "real acc%d[PLAST_LANES] = { 0 };\n", id);
         } else {
             fprintf(c->out, "real acc%d = %s;\n", id, n->op == OP_MAX_POST ? "-(real)INFINITY" : "0");
         }

@@ -77,8 +77,14 @@ static void add_out(kern *k, const char *name, int node, int space, int accumula
     o->accumulate = accumulate;
 }
 
+static int listed(const char *const *names, const char *name)
+{
+    for (int k = 0; names && names[k]; k++) if (!strcmp(names[k], name)) return 1;
+    return 0;
+}
+
 void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int n_out,
-                     const char *comment, kern *fwd, kern *adj)
+                     const char *comment, const char *const *no_adj, kern *fwd, kern *adj)
 {
     init_kern(fwd, d, name, "fwd");
     init_kern(adj, d, name, "adj");
@@ -97,6 +103,7 @@ void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int
     int *adjv = malloc((size_t)(n_before + 1) * sizeof *adjv);
     diff_adjoint(d, roots, seeds, n_out, adjv);
     for (int s = 0; s < n_inputs; s++) {
+        if (listed(no_adj, d->input[s].name)) continue;
         char out_name[64];
         snprintf(out_name, sizeof out_name, "adj_%.40s", d->input[s].name);
         int node = -1;

@@ -22,7 +22,8 @@
  * value is a vector exactly when the code runs with several lanes (over j)
  * and the node's space contains SP_PRE; sums and maxima update their
  * accumulator once per iteration in iteration order (across lanes: lane 0
- * first).  Loop variables are phis; accumulators are allocas (SROA makes
+ * first), except a sum over j in a register, whose accumulator holds the
+ * partial sums of emit_c.h's plast_sum_lanes().  Loop variables are phis; accumulators are allocas (SROA makes
  * them registers).
  */
 #include "config.h"
@@ -662,6 +663,48 @@ static void gen_batch_sum(lfn *f, int id, int local_bit)
     free(blk);
 }
 
+/* Whether node N's accumulator in a loop summing LOCAL_BIT holds the
+ * plast_sum_lanes() partial sums of a sum over j (emit_c.h). */
+static int lane_split(const dag_node *n, int local_bit)
+{
+    return n->op == OP_SUM_PRE && local_bit == SP_PRE;
+}
+
+/* The partial sums V added pairwise (emit_c's plast_lanesum). */
+static LLVMValueRef lane_sum(lfn *f, LLVMValueRef v)
+{
+    int n = lanes_of(v);
+    while (n > 2) {
+        LLVMValueRef even[32], odd[32];
+        for (int k = 0; k < n / 2; k++) even[k] = i32c(f->g, 2 * k), odd[k] = i32c(f->g, 2 * k + 1);
+        LLVMValueRef u = LLVMGetUndef(LLVMTypeOf(v));
+        LLVMValueRef e = LLVMBuildShuffleVector(f->bb, v, u, LLVMConstVector(even, (unsigned)(n / 2)), "");
+        LLVMValueRef o = LLVMBuildShuffleVector(f->bb, v, u, LLVMConstVector(odd, (unsigned)(n / 2)), "");
+        v = LLVMBuildFAdd(f->bb, e, o, "");
+        n /= 2;
+    }
+    if (n == 1) return LLVMBuildExtractElement(f->bb, v, i32c(f->g, 0), "");
+    return LLVMBuildFAdd(f->bb, LLVMBuildExtractElement(f->bb, v, i32c(f->g, 0), ""),
+                         LLVMBuildExtractElement(f->bb, v, i32c(f->g, 1), ""), "");
+}
+
+/* acc[j mod lanes] += X: the whole vector when the loop runs lanes columns
+ * at once (lanes out of range add -0, which changes nothing), one lane in
+ * scalar code. */
+static LLVMValueRef lane_add(lfn *f, LLVMValueRef cur, LLVMValueRef x)
+{
+    int P = lanes_of(cur);
+    if (f->w > 1) {
+        if (f->w != P) { fail(f->g, "internal error: a %d-lane sum in a %d-lane loop", P, f->w); return cur; }
+        x = widen(f, x, P);
+        if (f->mask) x = LLVMBuildSelect(f->bb, f->mask, x, real_const(f->g, LLVMTypeOf(x), -0.0), "");
+        return LLVMBuildFAdd(f->bb, cur, x, "");
+    }
+    LLVMValueRef lane = LLVMBuildTrunc(f->bb, LLVMBuildAnd(f->bb, f->j, i64c(f->g, P - 1), ""), f->g->t_i32, "");
+    LLVMValueRef part = LLVMBuildFAdd(f->bb, LLVMBuildExtractElement(f->bb, cur, lane, ""), x, "");
+    return LLVMBuildInsertElement(f->bb, cur, part, lane, "");
+}
+
 static void gen_reduce(lfn *f, int id, int local_bit)
 {
     const lkern *kc = f->kc;
@@ -677,6 +720,7 @@ static void gen_reduce(lfn *f, int id, int local_bit)
     if (!acc) { fail(f->g, "internal error: %s: %%%d has no accumulator", kc->k->name, id); return; }
     LLVMTypeRef ty = LLVMGetAllocatedType(acc);
     LLVMValueRef cur = LLVMBuildLoad2(f->bb, ty, acc, "");
+    if (lane_split(n, local_bit)) { LLVMBuildStore(f->bb, lane_add(f, cur, x), acc); return; }
     int acc_lanes = LLVMGetTypeKind(ty) == LLVMVectorTypeKind ? (int)LLVMGetVectorSize(ty) : 1;
     if (acc_lanes == 1 && lanes_of(x) > 1) {   /* a sum over j across lanes: lane 0 first, as the scalar loop */
         if (f->mask)   /* lanes out of range add -0 (x + -0 == x for every x) or compare -inf: no effect */
@@ -728,7 +772,8 @@ static void accs_open(lfn *f, const lower_loop *L, int local_bit)
         int id = L->nodes[q];
         const dag_node *n = &d->node[id];
         if (!is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || reduced_bit(n->op) != local_bit) continue;
-        LLVMTypeRef ty = real_type(f->g, varies(f, n->space) ? f->w : 1);
+        LLVMTypeRef ty = real_type(f->g, lane_split(n, local_bit) ? plast_sum_lanes(f->g->prec)
+                                                                  : varies(f, n->space) ? f->w : 1);
         f->acc[id] = new_alloca(f, ty, "acc");
         LLVMBuildStore(f->bb, real_const(f->g, ty, n->op == OP_MAX_POST ? -INFINITY : 0), f->acc[id]);
     }
@@ -743,6 +788,7 @@ static void accs_close(lfn *f, const lower_loop *L, int local_bit)
         const dag_node *n = &d->node[id];
         if (!is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || reduced_bit(n->op) != local_bit) continue;
         LLVMValueRef v = LLVMBuildLoad2(f->bb, LLVMGetAllocatedType(f->acc[id]), f->acc[id], "");
+        if (lane_split(n, local_bit)) v = lane_sum(f, v);
         store_at(f, array(f, stored_array(f->kc, id)), n->space, v, 0);
         f->acc[id] = NULL;
     }
@@ -862,8 +908,11 @@ static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMVa
  * loop nest: the body of a parallel region's chunk. */
 static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e)
 {
-    int vec = can_vectorise(f->kc, L, L->par == SP_PRE ? SP_POST : SP_PRE);
-    int lanes = vec ? f->g->lanes : 1;
+    int local = L->par == SP_PRE ? SP_POST : SP_PRE, vec = can_vectorise(f->kc, L, local), split = 0;
+    for (int q = 0; q < L->n_nodes; q++)
+        split |= !lower_is_batch_sum(f->kc->lk, L->nodes[q]) && lane_split(&f->kc->d->node[L->nodes[q]], local);
+    /* a row with sums over j runs as many columns at once as the sums have partials */
+    int lanes = !vec ? 1 : split ? plast_sum_lanes(f->g->prec) : f->g->lanes;
     if (lanes > 1 && f->g->masked) { syn_chunk_masked(f, L, s, e, lanes); return; }
     if (L->par == SP_PRE) {
         LLVMValueRef rest = lanes > 1 ? pre_columns(f, L, s, e, lanes) : s;

@@ -10,8 +10,10 @@
  * Two things differ in form, not in arithmetic:
  *  - per-synapse loops are strip-mined over the presynaptic index j by the
  *    vector width of the target (lanes are independent iterations: each lane
- *    computes exactly what the scalar code computes; a sum over j adds the
- *    lanes in order), with a scalar loop for the remaining columns;
+ *    computes exactly what the scalar code computes; a sum over j keeps
+ *    plast_sum_lanes() partial sums, element j into partial j mod lanes,
+ *    which is one vector add per strip, and scalar code updates one lane),
+ *    with a scalar loop or masks for the remaining columns;
  *  - a loop nest the C marks `omp parallel for schedule(static)` is outlined
  *    into a function run by GOMP_parallel; each thread takes the contiguous
  *    chunk libgomp's static schedule gives it, so every row is computed by

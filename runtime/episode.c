@@ -34,6 +34,7 @@
 #include "config.h"
 #include "plast.h"
 #include "kcall.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -66,6 +67,9 @@ typedef struct ep {
     void *adj_dw;              /* a copy of adj W, seed of the rules' adjoints */
     double bytes, peak;        /* allocated now and at most, for the memory report */
     char *cache[4];            /* released mappings kept for reuse (see alloc) */
+    int profiling;             /* PLASTCC_PROFILE set: time every kernel call */
+    int n_prof;
+    struct prof_row { const char *name; double sec; long calls; } prof[96];
 } ep;
 
 
@@ -225,10 +229,37 @@ static int all_finite(const ep *E, const void *v, size_t n)
 static int kcall(ep *E, const plast_kdesc *k, int n_pre, int n_post, int batch, const kbind *b, int nb)
 {
     int64_t before = E->scratch.bytes;
+    double t0 = E->profiling ? plast_seconds() : 0;
     int rc = plast_kcall(k, n_pre, n_post, batch, E->data->steps, b, nb, E->junk, &E->scratch, E->out->what,
                          sizeof E->out->what);
     E->bytes += (double)(E->scratch.bytes - before);   /* scratch counts in the memory report */
+    if (E->profiling && k) {
+        int i = 0;
+        while (i < E->n_prof && E->prof[i].name != k->name) i++;
+        if (i == E->n_prof && E->n_prof < (int)(sizeof E->prof / sizeof E->prof[0]))
+            E->prof[E->n_prof++] = (struct prof_row){ k->name, 0, 0 };
+        if (i < E->n_prof) { E->prof[i].sec += plast_seconds() - t0; E->prof[i].calls++; }
+    }
     return rc;
+}
+
+/* PLASTCC_PROFILE: the episode's time per kernel, largest first, on stderr;
+ * what is left of the total is the driver's own work (W += dW, copies,
+ * loading samples, clearing adjoints). */
+static void print_profile(ep *E, double total)
+{
+    double in_kernels = 0;
+    for (int i = 0; i < E->n_prof; i++) in_kernels += E->prof[i].sec;
+    for (int i = 1; i < E->n_prof; i++)
+        for (int j = i; j > 0 && E->prof[j].sec > E->prof[j - 1].sec; j--) {
+            struct prof_row t = E->prof[j]; E->prof[j] = E->prof[j - 1]; E->prof[j - 1] = t;
+        }
+    fprintf(stderr, "profile: %.3f s in the episode, %.3f s in kernels\n", total, in_kernels);
+    for (int i = 0; i < E->n_prof; i++)
+        fprintf(stderr, "  %-32s %8.4f s %5.1f%% %8ld calls %9.2f us/call\n", E->prof[i].name, E->prof[i].sec,
+                100 * E->prof[i].sec / total, E->prof[i].calls, 1e6 * E->prof[i].sec / E->prof[i].calls);
+    fprintf(stderr, "  %-32s %8.4f s %5.1f%%\n", "(driver: W += dW, copies, ...)", total - in_kernels,
+            100 * (total - in_kernels) / total);
 }
 
 /* ---- signals of one step ---- */
@@ -661,6 +692,9 @@ int plast_episode(const plast_net *net, const double *const *W0, const double *c
     ep E;
     memset(&E, 0, sizeof E);
     E.net = net; E.data = data; E.out = out;
+    const char *prof_env = getenv("PLASTCC_PROFILE");
+    E.profiling = prof_env && *prof_env && strcmp(prof_env, "0");
+    double t_start = E.profiling ? plast_seconds() : 0;
     out->nonfinite = 0;
     out->what[0] = '\0';
     if (setup(&E, B, meta) < 0) { if (!out->what[0]) fail(&E, "out of memory"); teardown(&E); return -1; }
@@ -699,6 +733,7 @@ int plast_episode(const plast_net *net, const double *const *W0, const double *c
     out->peak_bytes = E.peak;
     release(&E, W0cat); release(&E, adjW);
     teardown(&E);
+    if (E.profiling) print_profile(&E, plast_seconds() - t_start);
     return rc;
 }
 

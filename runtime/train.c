@@ -21,6 +21,7 @@
 #include "rng.h"
 #include "task.h"
 #include "train_impl.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -209,13 +210,6 @@ void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *
 
 /* ---- the loop ---- */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Runs the M tasks of episode E in parallel; returns 0, or -1 for a failure
  * that stops the run (data errors, or a NaN without nonfinite_skip). */
 static int run_episode(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
@@ -273,9 +267,9 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
     task_result *tr = calloc((size_t)M, sizeof *tr);
     double **G = meta_alloc(N);
     for (int m = 0; m < M; m++) tr[m].grad = meta_alloc(N);
-    double t_start = now();
+    double t_start = plast_seconds();
     for (int e = first; rc == 0 && e < o->episodes; e++) {
-        double t0 = now();
+        double t0 = plast_seconds();
         run_episode(N, data, &ci, o, &S, e, tr);
         int bad = -1;
         for (int m = 0; m < M && bad < 0; m++) if (tr[m].failed) bad = m;
@@ -311,8 +305,8 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
         S.episode = e + 1;
         res->last_loss = loss;
         res->last_accuracy = acc;
-        train_log_row(&log, &S, e, loss, acc, grad_norm, clipped, learning_rate(o, e) * S.lr_factor, now() - t0, diag);
-        train_progress(o, e + 1 - first, o->episodes - first, e + 1, o->episodes, loss, acc, now() - t_start);
+        train_log_row(&log, &S, e, loss, acc, grad_norm, clipped, learning_rate(o, e) * S.lr_factor, plast_seconds() - t0, diag);
+        train_progress(o, e + 1 - first, o->episodes - first, e + 1, o->episodes, loss, acc, plast_seconds() - t_start);
         if (o->out_dir && o->checkpoint_every > 0 && (e + 1) % o->checkpoint_every == 0 &&
             meta_state_save(&S, N, o->out_dir, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }
     }

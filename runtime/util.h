@@ -12,4 +12,7 @@ int plast_fail(char *err, size_t errlen, const char *fmt, ...)
 #endif
     ;
 
+/* Seconds on the monotonic clock (for durations). */
+double plast_seconds(void);
+
 #endif

@@ -30,6 +30,17 @@ typedef double real;
 #define R_POW pow
 #define R_LOG1P log1p
 
+/* A sum over j (sum_pre) adds element j into partial sum j % PLAST_LANES,
+ * in increasing j, and the partial sums pairwise: the order of a vector
+ * unit with 8 lanes, fixed so that every back end gives the same bits. */
+#define PLAST_LANES 8
+static inline real plast_lanesum(real *a)
+{
+    for (int w = PLAST_LANES / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) a[k] = a[2 * k] + a[2 * k + 1];
+    return a[0];
+}
+
 static inline real plast_sigmoid(real x) { return 1 / (1 + R_EXP(-x)); }
 /* log(1 + exp(b x)) / b without overflow */
 static inline real plast_softplus(real x, real b)
@@ -601,10 +612,10 @@ void hat_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc107 = 0;
-            real acc127 = 0;
-            real acc150 = 0;
-            real acc173 = 0;
+            real acc107[PLAST_LANES] = { 0 };
+            real acc127[PLAST_LANES] = { 0 };
+            real acc150[PLAST_LANES] = { 0 };
+            real acc173[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t6 = (in_w[i * n_pre + j] * meta[1]);
                 const real t7 = (v4[b * n_pre + j] + t6);
@@ -629,65 +640,65 @@ void hat_adj(const plast_kargs *a)
                 const real t95 = (meta[16] * t66);
                 const real t101 = (t45 > 0 ? 1 : 0);
                 const real t102 = (t77 * t101);
-                acc107 += t102;
+                acc107[j % PLAST_LANES] += t102;
                 const real t121 = (t34 > 0 ? 1 : 0);
                 const real t122 = (t83 * t121);
-                acc127 += t122;
+                acc127[j % PLAST_LANES] += t122;
                 const real t144 = (t23 > 0 ? 1 : 0);
                 const real t145 = (t89 * t144);
-                acc150 += t145;
+                acc150[j % PLAST_LANES] += t145;
                 const real t167 = (t12 > 0 ? 1 : 0);
                 const real t168 = (t95 * t167);
-                acc173 += t168;
+                acc173[j % PLAST_LANES] += t168;
             }
-            v107[b * n_post + i] = acc107;
-            v127[b * n_post + i] = acc127;
-            v150[b * n_post + i] = acc150;
-            v173[b * n_post + i] = acc173;
+            v107[b * n_post + i] = plast_lanesum(acc107);
+            v127[b * n_post + i] = plast_lanesum(acc127);
+            v150[b * n_post + i] = plast_lanesum(acc150);
+            v173[b * n_post + i] = plast_lanesum(acc173);
         }
     }
     /* level 1, per-presynaptic-neuron */
-    real acc76 = 0;
-    real acc82 = 0;
-    real acc88 = 0;
-    real acc94 = 0;
-    real acc100 = 0;
-    real acc106 = 0;
-    real acc116 = 0;
-    real acc126 = 0;
-    real acc138 = 0;
-    real acc149 = 0;
-    real acc161 = 0;
-    real acc172 = 0;
-    real acc184 = 0;
+    real acc76[PLAST_LANES] = { 0 };
+    real acc82[PLAST_LANES] = { 0 };
+    real acc88[PLAST_LANES] = { 0 };
+    real acc94[PLAST_LANES] = { 0 };
+    real acc100[PLAST_LANES] = { 0 };
+    real acc106[PLAST_LANES] = { 0 };
+    real acc116[PLAST_LANES] = { 0 };
+    real acc126[PLAST_LANES] = { 0 };
+    real acc138[PLAST_LANES] = { 0 };
+    real acc149[PLAST_LANES] = { 0 };
+    real acc161[PLAST_LANES] = { 0 };
+    real acc172[PLAST_LANES] = { 0 };
+    real acc184[PLAST_LANES] = { 0 };
     for (int64_t j = 0; j < n_pre; j++) {
-        acc76 += v75[j];
-        acc82 += v81[j];
-        acc88 += v87[j];
-        acc94 += v93[j];
-        acc100 += v99[j];
-        acc106 += v105[j];
-        acc116 += v115[j];
-        acc126 += v125[j];
-        acc138 += v137[j];
-        acc149 += v148[j];
-        acc161 += v160[j];
-        acc172 += v171[j];
-        acc184 += v183[j];
+        acc76[j % PLAST_LANES] += v75[j];
+        acc82[j % PLAST_LANES] += v81[j];
+        acc88[j % PLAST_LANES] += v87[j];
+        acc94[j % PLAST_LANES] += v93[j];
+        acc100[j % PLAST_LANES] += v99[j];
+        acc106[j % PLAST_LANES] += v105[j];
+        acc116[j % PLAST_LANES] += v115[j];
+        acc126[j % PLAST_LANES] += v125[j];
+        acc138[j % PLAST_LANES] += v137[j];
+        acc149[j % PLAST_LANES] += v148[j];
+        acc161[j % PLAST_LANES] += v160[j];
+        acc172[j % PLAST_LANES] += v171[j];
+        acc184[j % PLAST_LANES] += v183[j];
     }
-    v76[0] = acc76;
-    v82[0] = acc82;
-    v88[0] = acc88;
-    v94[0] = acc94;
-    v100[0] = acc100;
-    v106[0] = acc106;
-    v116[0] = acc116;
-    v126[0] = acc126;
-    v138[0] = acc138;
-    v149[0] = acc149;
-    v161[0] = acc161;
-    v172[0] = acc172;
-    v184[0] = acc184;
+    v76[0] = plast_lanesum(acc76);
+    v82[0] = plast_lanesum(acc82);
+    v88[0] = plast_lanesum(acc88);
+    v94[0] = plast_lanesum(acc94);
+    v100[0] = plast_lanesum(acc100);
+    v106[0] = plast_lanesum(acc106);
+    v116[0] = plast_lanesum(acc116);
+    v126[0] = plast_lanesum(acc126);
+    v138[0] = plast_lanesum(acc138);
+    v149[0] = plast_lanesum(acc149);
+    v161[0] = plast_lanesum(acc161);
+    v172[0] = plast_lanesum(acc172);
+    v184[0] = plast_lanesum(acc184);
     /* level 1, per-presynaptic-neuron per sample */
     for (int64_t k = 0; k < n_pre * 1; k++) v119[k] = 0;
     for (int64_t k = 0; k < n_pre * 1; k++) v142[k] = 0;
@@ -737,20 +748,20 @@ void hat_adj(const plast_kargs *a)
         }
     }
     /* level 2, per-presynaptic-neuron */
-    real acc120 = 0;
-    real acc143 = 0;
-    real acc166 = 0;
-    real acc189 = 0;
+    real acc120[PLAST_LANES] = { 0 };
+    real acc143[PLAST_LANES] = { 0 };
+    real acc166[PLAST_LANES] = { 0 };
+    real acc189[PLAST_LANES] = { 0 };
     for (int64_t j = 0; j < n_pre; j++) {
-        acc120 += v119[j];
-        acc143 += v142[j];
-        acc166 += v165[j];
-        acc189 += v188[j];
+        acc120[j % PLAST_LANES] += v119[j];
+        acc143[j % PLAST_LANES] += v142[j];
+        acc166[j % PLAST_LANES] += v165[j];
+        acc189[j % PLAST_LANES] += v188[j];
     }
-    v120[0] = acc120;
-    v143[0] = acc143;
-    v166[0] = acc166;
-    v189[0] = acc189;
+    v120[0] = plast_lanesum(acc120);
+    v143[0] = plast_lanesum(acc143);
+    v166[0] = plast_lanesum(acc166);
+    v189[0] = plast_lanesum(acc189);
     /* level 2, per-postsynaptic-neuron */
     real acc111 = 0;
     real acc132 = 0;

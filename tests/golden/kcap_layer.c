@@ -30,6 +30,17 @@ typedef double real;
 #define R_POW pow
 #define R_LOG1P log1p
 
+/* A sum over j (sum_pre) adds element j into partial sum j % PLAST_LANES,
+ * in increasing j, and the partial sums pairwise: the order of a vector
+ * unit with 8 lanes, fixed so that every back end gives the same bits. */
+#define PLAST_LANES 8
+static inline real plast_lanesum(real *a)
+{
+    for (int w = PLAST_LANES / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) a[k] = a[2 * k] + a[2 * k + 1];
+    return a[0];
+}
+
 static inline real plast_sigmoid(real x) { return 1 / (1 + R_EXP(-x)); }
 /* log(1 + exp(b x)) / b without overflow */
 static inline real plast_softplus(real x, real b)
@@ -65,12 +76,12 @@ void kcap_layer_dense1_fwd(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc3 = 0;
+            real acc3[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3 += t2;
+                acc3[j % PLAST_LANES] += t2;
             }
-            v3[b * n_post + i] = acc3;
+            v3[b * n_post + i] = plast_lanesum(acc3);
         }
     }
     /* level 2, per-postsynaptic-neuron per sample */
@@ -114,7 +125,6 @@ int64_t kcap_layer_dense1_adj_scratch(const plast_kargs *a)
     (void)n_pre; (void)n_post; (void)batch;
     int64_t n = 0;
     n += batch * n_post * 1;
-    n += batch * n_pre * 1;
     return n * (int64_t)sizeof(real);
 }
 
@@ -123,14 +133,11 @@ void kcap_layer_dense1_adj(const plast_kargs *a)
     const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
     const real *restrict in_pre_y = (const real *)a->arg[0];
-    const real *restrict in_w = (const real *)a->arg[1];
-    const real *restrict in_adj_post_z = (const real *)a->arg[2];
-    const real *restrict in_adj_post_y = (const real *)a->arg[3];
-    real *restrict out_adj_pre_y = (real *)a->arg[4];
-    real *restrict out_adj_w = (real *)a->arg[5];
+    const real *restrict in_adj_post_z = (const real *)a->arg[1];
+    const real *restrict in_adj_post_y = (const real *)a->arg[2];
+    real *restrict out_adj_w = (real *)a->arg[3];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v8 = scratch; scratch += batch * n_post * 1;
-    real *restrict v10 = scratch; scratch += batch * n_pre * 1;
     (void)scratch;
     /* level 0, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
@@ -150,33 +157,15 @@ void kcap_layer_dense1_adj(const plast_kargs *a)
             out_adj_w[i * n_pre + j] += t12;
         }
     }
-    /* level 0, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
-        for (int64_t j = 0; j < n_pre; j++) {
-            real acc10 = 0;
-            for (int64_t i = 0; i < n_post; i++) {
-                const real t9 = (in_w[i * n_pre + j] * v8[b * n_post + i]);
-                acc10 += t9;
-            }
-            v10[b * n_pre + j] = acc10;
-        }
-    }
-    /* adj_pre_y */
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t j = 0; j < n_pre; j++)
-            out_adj_pre_y[b * n_pre + j] += v10[b * n_pre + j];
 }
 
 static const plast_karg_desc kcap_layer_dense1_adj_args[] = {
     { "pre_y", 5, 0 },
-    { "w", 3, 0 },
     { "adj_post_z", 6, 0 },
     { "adj_post_y", 6, 0 },
-    { "adj_pre_y", 5, 3 },
     { "adj_w", 3, 3 },
 };
-const plast_kdesc kcap_layer_dense1_adj_desc = { "kcap_layer_dense1_adj", kcap_layer_dense1_adj, kcap_layer_dense1_adj_scratch, 6, kcap_layer_dense1_adj_args, 0 };
+const plast_kdesc kcap_layer_dense1_adj_desc = { "kcap_layer_dense1_adj", kcap_layer_dense1_adj, kcap_layer_dense1_adj_scratch, 4, kcap_layer_dense1_adj_args, 0 };
 
 
 /* kcap_layer_dense2, forward: z_2 = W_2 y_1, y_2 = kcap(z_2) (1 for the 1 largest z of each sample) */
@@ -206,12 +195,12 @@ void kcap_layer_dense2_fwd(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc3 = 0;
+            real acc3[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3 += t2;
+                acc3[j % PLAST_LANES] += t2;
             }
-            v3[b * n_post + i] = acc3;
+            v3[b * n_post + i] = plast_lanesum(acc3);
         }
     }
     /* level 2, per-postsynaptic-neuron per sample */
@@ -401,9 +390,6 @@ int64_t kcap_layer_error1_adj_scratch(const plast_kargs *a)
     n += batch * n_pre * 1;
     n += batch * n_pre * 1;
     n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
     return n * (int64_t)sizeof(real);
 }
@@ -418,15 +404,11 @@ void kcap_layer_error1_adj(const plast_kargs *a)
     const real *restrict in_adj_pre_e = (const real *)a->arg[3];
     real *restrict out_adj_post_e = (real *)a->arg[4];
     real *restrict out_adj_b = (real *)a->arg[5];
-    real *restrict out_adj_pre_y = (real *)a->arg[6];
     real *restrict scratch = (real *)a->scratch;
-    real *restrict v3 = scratch; scratch += batch * n_pre * 1;
     real *restrict v6 = scratch; scratch += batch * n_pre * 1;
     real *restrict v7 = scratch; scratch += batch * n_pre * 1;
     real *restrict v9 = scratch; scratch += batch * n_pre * 1;
     real *restrict v12 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v13 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v17 = scratch; scratch += batch * n_pre * 1;
     real *restrict v20 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
     /* level 0, per-presynaptic-neuron per sample */
@@ -453,42 +435,19 @@ void kcap_layer_error1_adj(const plast_kargs *a)
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
-        for (int64_t j = 0; j < n_pre; j++) {
-            real acc3 = 0;
-            for (int64_t i = 0; i < n_post; i++) {
-                const real t2 = (in_post_e[b * n_post + i] * in_b[i * n_pre + j]);
-                acc3 += t2;
-            }
-            v3[b * n_pre + j] = acc3;
-        }
-    }
-    /* level 0, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc20 = 0;
+            real acc20[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t19 = (in_b[i * n_pre + j] * v12[b * n_pre + j]);
-                acc20 += t19;
+                acc20[j % PLAST_LANES] += t19;
             }
-            v20[b * n_post + i] = acc20;
-        }
-    }
-    /* level 1, per-presynaptic-neuron per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            v13[b * n_pre + j] = (v3[b * n_pre + j] * in_adj_pre_e[b * n_pre + j]);
-            v17[b * n_pre + j] = (v7[b * n_pre + j] * v13[b * n_pre + j]);
+            v20[b * n_post + i] = plast_lanesum(acc20);
         }
     }
     /* adj_post_e */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)
             out_adj_post_e[b * n_post + i] += v20[b * n_post + i];
-    /* adj_pre_y */
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t j = 0; j < n_pre; j++)
-            out_adj_pre_y[b * n_pre + j] += v17[b * n_pre + j];
 }
 
 static const plast_karg_desc kcap_layer_error1_adj_args[] = {
@@ -498,9 +457,8 @@ static const plast_karg_desc kcap_layer_error1_adj_args[] = {
     { "adj_pre_e", 5, 0 },
     { "adj_post_e", 6, 3 },
     { "adj_b", 3, 3 },
-    { "adj_pre_y", 5, 3 },
 };
-const plast_kdesc kcap_layer_error1_adj_desc = { "kcap_layer_error1_adj", kcap_layer_error1_adj, kcap_layer_error1_adj_scratch, 7, kcap_layer_error1_adj_args, 0 };
+const plast_kdesc kcap_layer_error1_adj_desc = { "kcap_layer_error1_adj", kcap_layer_error1_adj, kcap_layer_error1_adj_scratch, 6, kcap_layer_error1_adj_args, 0 };
 
 
 /* kcap_layer_error2, forward: e_1 = (B_2 e) * kcap'(z_1), kcap' := 1 (straight-through) */
@@ -590,12 +548,12 @@ void kcap_layer_error2_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc8 = 0;
+            real acc8[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t7 = (in_b[i * n_pre + j] * in_adj_pre_e[b * n_pre + j]);
-                acc8 += t7;
+                acc8[j % PLAST_LANES] += t7;
             }
-            v8[b * n_post + i] = acc8;
+            v8[b * n_post + i] = plast_lanesum(acc8);
         }
     }
     /* adj_post_e */

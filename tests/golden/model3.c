@@ -30,6 +30,17 @@ typedef double real;
 #define R_POW pow
 #define R_LOG1P log1p
 
+/* A sum over j (sum_pre) adds element j into partial sum j % PLAST_LANES,
+ * in increasing j, and the partial sums pairwise: the order of a vector
+ * unit with 8 lanes, fixed so that every back end gives the same bits. */
+#define PLAST_LANES 8
+static inline real plast_lanesum(real *a)
+{
+    for (int w = PLAST_LANES / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) a[k] = a[2 * k] + a[2 * k + 1];
+    return a[0];
+}
+
 static inline real plast_sigmoid(real x) { return 1 / (1 + R_EXP(-x)); }
 /* log(1 + exp(b x)) / b without overflow */
 static inline real plast_softplus(real x, real b)
@@ -65,12 +76,12 @@ void model3_dense1_fwd(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc3 = 0;
+            real acc3[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3 += t2;
+                acc3[j % PLAST_LANES] += t2;
             }
-            v3[b * n_post + i] = acc3;
+            v3[b * n_post + i] = plast_lanesum(acc3);
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
@@ -109,7 +120,6 @@ int64_t model3_dense1_adj_scratch(const plast_kargs *a)
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
-    n += batch * n_pre * 1;
     return n * (int64_t)sizeof(real);
 }
 
@@ -121,26 +131,24 @@ void model3_dense1_adj(const plast_kargs *a)
     const real *restrict in_w = (const real *)a->arg[1];
     const real *restrict in_adj_post_z = (const real *)a->arg[2];
     const real *restrict in_adj_post_y = (const real *)a->arg[3];
-    real *restrict out_adj_pre_y = (real *)a->arg[4];
-    real *restrict out_adj_w = (real *)a->arg[5];
+    real *restrict out_adj_w = (real *)a->arg[4];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_post * 1;
     real *restrict v8 = scratch; scratch += batch * n_post * 1;
     real *restrict v9 = scratch; scratch += batch * n_post * 1;
     real *restrict v10 = scratch; scratch += batch * n_post * 1;
     real *restrict v11 = scratch; scratch += batch * n_post * 1;
-    real *restrict v19 = scratch; scratch += batch * n_pre * 1;
     (void)scratch;
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc3 = 0;
+            real acc3[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3 += t2;
+                acc3[j % PLAST_LANES] += t2;
             }
-            v3[b * n_post + i] = acc3;
+            v3[b * n_post + i] = plast_lanesum(acc3);
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
@@ -164,22 +172,6 @@ void model3_dense1_adj(const plast_kargs *a)
             out_adj_w[i * n_pre + j] += t21;
         }
     }
-    /* level 1, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
-        for (int64_t j = 0; j < n_pre; j++) {
-            real acc19 = 0;
-            for (int64_t i = 0; i < n_post; i++) {
-                const real t18 = (in_w[i * n_pre + j] * v11[b * n_post + i]);
-                acc19 += t18;
-            }
-            v19[b * n_pre + j] = acc19;
-        }
-    }
-    /* adj_pre_y */
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t j = 0; j < n_pre; j++)
-            out_adj_pre_y[b * n_pre + j] += v19[b * n_pre + j];
 }
 
 static const plast_karg_desc model3_dense1_adj_args[] = {
@@ -187,10 +179,9 @@ static const plast_karg_desc model3_dense1_adj_args[] = {
     { "w", 3, 0 },
     { "adj_post_z", 6, 0 },
     { "adj_post_y", 6, 0 },
-    { "adj_pre_y", 5, 3 },
     { "adj_w", 3, 3 },
 };
-const plast_kdesc model3_dense1_adj_desc = { "model3_dense1_adj", model3_dense1_adj, model3_dense1_adj_scratch, 6, model3_dense1_adj_args, 0 };
+const plast_kdesc model3_dense1_adj_desc = { "model3_dense1_adj", model3_dense1_adj, model3_dense1_adj_scratch, 5, model3_dense1_adj_args, 0 };
 
 
 /* model3_dense2, forward: z_2 = W_2 y_1, y_2 = softplus(z_2) */
@@ -220,12 +211,12 @@ void model3_dense2_fwd(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc3 = 0;
+            real acc3[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3 += t2;
+                acc3[j % PLAST_LANES] += t2;
             }
-            v3[b * n_post + i] = acc3;
+            v3[b * n_post + i] = plast_lanesum(acc3);
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
@@ -290,12 +281,12 @@ void model3_dense2_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc3 = 0;
+            real acc3[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3 += t2;
+                acc3[j % PLAST_LANES] += t2;
             }
-            v3[b * n_post + i] = acc3;
+            v3[b * n_post + i] = plast_lanesum(acc3);
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
@@ -385,12 +376,12 @@ void model3_dense3_fwd(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc3 = 0;
+            real acc3[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3 += t2;
+                acc3[j % PLAST_LANES] += t2;
             }
-            v3[b * n_post + i] = acc3;
+            v3[b * n_post + i] = plast_lanesum(acc3);
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
@@ -499,12 +490,12 @@ void model3_dense3_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc3 = 0;
+            real acc3[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3 += t2;
+                acc3[j % PLAST_LANES] += t2;
             }
-            v3[b * n_post + i] = acc3;
+            v3[b * n_post + i] = plast_lanesum(acc3);
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
@@ -678,10 +669,6 @@ int64_t model3_error1_adj_scratch(const plast_kargs *a)
     n += batch * n_pre * 1;
     n += batch * n_pre * 1;
     n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
-    n += batch * n_pre * 1;
     n += batch * n_post * 1;
     return n * (int64_t)sizeof(real);
 }
@@ -690,22 +677,15 @@ void model3_error1_adj(const plast_kargs *a)
 {
     const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
-    const real *restrict in_post_e = (const real *)a->arg[0];
-    const real *restrict in_b = (const real *)a->arg[1];
-    const real *restrict in_pre_y = (const real *)a->arg[2];
-    const real *restrict in_adj_pre_e = (const real *)a->arg[3];
-    real *restrict out_adj_post_e = (real *)a->arg[4];
-    real *restrict out_adj_b = (real *)a->arg[5];
-    real *restrict out_adj_pre_y = (real *)a->arg[6];
+    const real *restrict in_b = (const real *)a->arg[0];
+    const real *restrict in_pre_y = (const real *)a->arg[1];
+    const real *restrict in_adj_pre_e = (const real *)a->arg[2];
+    real *restrict out_adj_post_e = (real *)a->arg[3];
     real *restrict scratch = (real *)a->scratch;
-    real *restrict v3 = scratch; scratch += batch * n_pre * 1;
     real *restrict v6 = scratch; scratch += batch * n_pre * 1;
     real *restrict v7 = scratch; scratch += batch * n_pre * 1;
     real *restrict v9 = scratch; scratch += batch * n_pre * 1;
     real *restrict v12 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v13 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v18 = scratch; scratch += batch * n_pre * 1;
-    real *restrict v22 = scratch; scratch += batch * n_pre * 1;
     real *restrict v30 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
     /* level 0, per-presynaptic-neuron per sample */
@@ -717,70 +697,31 @@ void model3_error1_adj(const plast_kargs *a)
             v12[b * n_pre + j] = (v9[b * n_pre + j] * in_adj_pre_e[b * n_pre + j]);
         }
     }
-    /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t32 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t31 = (in_post_e[b * n_post + i] * v12[b * n_pre + j]);
-                t32 += t31;
-            }
-            out_adj_b[i * n_pre + j] += t32;
-        }
-    }
-    /* level 0, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
-        for (int64_t j = 0; j < n_pre; j++) {
-            real acc3 = 0;
-            for (int64_t i = 0; i < n_post; i++) {
-                const real t2 = (in_post_e[b * n_post + i] * in_b[i * n_pre + j]);
-                acc3 += t2;
-            }
-            v3[b * n_pre + j] = acc3;
-        }
-    }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc30 = 0;
+            real acc30[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t29 = (in_b[i * n_pre + j] * v12[b * n_pre + j]);
-                acc30 += t29;
+                acc30[j % PLAST_LANES] += t29;
             }
-            v30[b * n_post + i] = acc30;
-        }
-    }
-    /* level 1, per-presynaptic-neuron per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            v13[b * n_pre + j] = (v3[b * n_pre + j] * in_adj_pre_e[b * n_pre + j]);
-            v18[b * n_pre + j] = (v7[b * n_pre + j] * v13[b * n_pre + j]);
-            v22[b * n_pre + j] = (v18[b * n_pre + j] * (real)10);
+            v30[b * n_post + i] = plast_lanesum(acc30);
         }
     }
     /* adj_post_e */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)
             out_adj_post_e[b * n_post + i] += v30[b * n_post + i];
-    /* adj_pre_y */
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t j = 0; j < n_pre; j++)
-            out_adj_pre_y[b * n_pre + j] += v22[b * n_pre + j];
 }
 
 static const plast_karg_desc model3_error1_adj_args[] = {
-    { "post_e", 6, 0 },
     { "b", 3, 0 },
     { "pre_y", 5, 0 },
     { "adj_pre_e", 5, 0 },
     { "adj_post_e", 6, 3 },
-    { "adj_b", 3, 3 },
-    { "adj_pre_y", 5, 3 },
 };
-const plast_kdesc model3_error1_adj_desc = { "model3_error1_adj", model3_error1_adj, model3_error1_adj_scratch, 7, model3_error1_adj_args, 0 };
+const plast_kdesc model3_error1_adj_desc = { "model3_error1_adj", model3_error1_adj, model3_error1_adj_scratch, 4, model3_error1_adj_args, 0 };
 
 
 /* model3_error2, forward: e_1 = (B_2 e) * softplus'(z_1) */
@@ -878,8 +819,7 @@ void model3_error2_adj(const plast_kargs *a)
     const real *restrict in_pre_z = (const real *)a->arg[2];
     const real *restrict in_adj_pre_e = (const real *)a->arg[3];
     real *restrict out_adj_post_e = (real *)a->arg[4];
-    real *restrict out_adj_b = (real *)a->arg[5];
-    real *restrict out_adj_pre_z = (real *)a->arg[6];
+    real *restrict out_adj_pre_z = (real *)a->arg[5];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_pre * 1;
     real *restrict v7 = scratch; scratch += batch * n_pre * 1;
@@ -902,18 +842,6 @@ void model3_error2_adj(const plast_kargs *a)
             v15[b * n_pre + j] = (v8[b * n_pre + j] * v14[b * n_pre + j]);
         }
     }
-    /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t24 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t23 = (in_post_e[b * n_post + i] * v11[b * n_pre + j]);
-                t24 += t23;
-            }
-            out_adj_b[i * n_pre + j] += t24;
-        }
-    }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
@@ -930,12 +858,12 @@ void model3_error2_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc22 = 0;
+            real acc22[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t21 = (in_b[i * n_pre + j] * v11[b * n_pre + j]);
-                acc22 += t21;
+                acc22[j % PLAST_LANES] += t21;
             }
-            v22[b * n_post + i] = acc22;
+            v22[b * n_post + i] = plast_lanesum(acc22);
         }
     }
     /* level 1, per-presynaptic-neuron per sample */
@@ -962,10 +890,9 @@ static const plast_karg_desc model3_error2_adj_args[] = {
     { "pre_z", 5, 0 },
     { "adj_pre_e", 5, 0 },
     { "adj_post_e", 6, 3 },
-    { "adj_b", 3, 3 },
     { "adj_pre_z", 5, 3 },
 };
-const plast_kdesc model3_error2_adj_desc = { "model3_error2_adj", model3_error2_adj, model3_error2_adj_scratch, 7, model3_error2_adj_args, 0 };
+const plast_kdesc model3_error2_adj_desc = { "model3_error2_adj", model3_error2_adj, model3_error2_adj_scratch, 6, model3_error2_adj_args, 0 };
 
 
 /* model3_error3, forward: e_2 = (B_3 e) * softplus'(z_2) */
@@ -1063,8 +990,7 @@ void model3_error3_adj(const plast_kargs *a)
     const real *restrict in_pre_z = (const real *)a->arg[2];
     const real *restrict in_adj_pre_e = (const real *)a->arg[3];
     real *restrict out_adj_post_e = (real *)a->arg[4];
-    real *restrict out_adj_b = (real *)a->arg[5];
-    real *restrict out_adj_pre_z = (real *)a->arg[6];
+    real *restrict out_adj_pre_z = (real *)a->arg[5];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_pre * 1;
     real *restrict v7 = scratch; scratch += batch * n_pre * 1;
@@ -1087,18 +1013,6 @@ void model3_error3_adj(const plast_kargs *a)
             v15[b * n_pre + j] = (v8[b * n_pre + j] * v14[b * n_pre + j]);
         }
     }
-    /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t24 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t23 = (in_post_e[b * n_post + i] * v11[b * n_pre + j]);
-                t24 += t23;
-            }
-            out_adj_b[i * n_pre + j] += t24;
-        }
-    }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
@@ -1115,12 +1029,12 @@ void model3_error3_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc22 = 0;
+            real acc22[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t21 = (in_b[i * n_pre + j] * v11[b * n_pre + j]);
-                acc22 += t21;
+                acc22[j % PLAST_LANES] += t21;
             }
-            v22[b * n_post + i] = acc22;
+            v22[b * n_post + i] = plast_lanesum(acc22);
         }
     }
     /* level 1, per-presynaptic-neuron per sample */
@@ -1147,10 +1061,9 @@ static const plast_karg_desc model3_error3_adj_args[] = {
     { "pre_z", 5, 0 },
     { "adj_pre_e", 5, 0 },
     { "adj_post_e", 6, 3 },
-    { "adj_b", 3, 3 },
     { "adj_pre_z", 5, 3 },
 };
-const plast_kdesc model3_error3_adj_desc = { "model3_error3_adj", model3_error3_adj, model3_error3_adj_scratch, 7, model3_error3_adj_args, 0 };
+const plast_kdesc model3_error3_adj_desc = { "model3_error3_adj", model3_error3_adj, model3_error3_adj_scratch, 6, model3_error3_adj_args, 0 };
 
 
 /* model3_loss, forward: cross-entropy on softmax: e_L = softmax(z_L) - target, loss = logsumexp(z_L) 

@@ -30,6 +30,17 @@ typedef double real;
 #define R_POW pow
 #define R_LOG1P log1p
 
+/* A sum over j (sum_pre) adds element j into partial sum j % PLAST_LANES,
+ * in increasing j, and the partial sums pairwise: the order of a vector
+ * unit with 8 lanes, fixed so that every back end gives the same bits. */
+#define PLAST_LANES 8
+static inline real plast_lanesum(real *a)
+{
+    for (int w = PLAST_LANES / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) a[k] = a[2 * k] + a[2 * k + 1];
+    return a[0];
+}
+
 static inline real plast_sigmoid(real x) { return 1 / (1 + R_EXP(-x)); }
 /* log(1 + exp(b x)) / b without overflow */
 static inline real plast_softplus(real x, real b)
@@ -230,13 +241,13 @@ void oja_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc47 = 0;
+            real acc47[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t31 = (in_adj_dw[i * n_pre + j] * v30[0]);
                 const real t46 = (in_pre_y[b * n_pre + j] * t31);
-                acc47 += t46;
+                acc47[j % PLAST_LANES] += t46;
             }
-            v47[b * n_post + i] = acc47;
+            v47[b * n_post + i] = plast_lanesum(acc47);
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
@@ -265,17 +276,17 @@ void oja_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc43 = 0;
-            real acc56 = 0;
+            real acc43[PLAST_LANES] = { 0 };
+            real acc56[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t31 = (in_adj_dw[i * n_pre + j] * v30[0]);
                 const real t42 = (v13[b * n_pre + j] * t31);
-                acc43 += t42;
+                acc43[j % PLAST_LANES] += t42;
                 const real t55 = (in_w[i * n_pre + j] * v41[b * n_pre + j]);
-                acc56 += t55;
+                acc56[j % PLAST_LANES] += t55;
             }
-            v43[b * n_post + i] = acc43;
-            v56[b * n_post + i] = acc56;
+            v43[b * n_post + i] = plast_lanesum(acc43);
+            v56[b * n_post + i] = plast_lanesum(acc56);
         }
     }
     /* level 2, per-postsynaptic-neuron */

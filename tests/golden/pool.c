@@ -30,6 +30,17 @@ typedef double real;
 #define R_POW pow
 #define R_LOG1P log1p
 
+/* A sum over j (sum_pre) adds element j into partial sum j % PLAST_LANES,
+ * in increasing j, and the partial sums pairwise: the order of a vector
+ * unit with 8 lanes, fixed so that every back end gives the same bits. */
+#define PLAST_LANES 8
+static inline real plast_lanesum(real *a)
+{
+    for (int w = PLAST_LANES / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) a[k] = a[2 * k] + a[2 * k + 1];
+    return a[0];
+}
+
 static inline real plast_sigmoid(real x) { return 1 / (1 + R_EXP(-x)); }
 /* log(1 + exp(b x)) / b without overflow */
 static inline real plast_softplus(real x, real b)
@@ -153,17 +164,17 @@ void pool_fwd(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc35 = 0;
-            real acc49 = 0;
+            real acc35[PLAST_LANES] = { 0 };
+            real acc49[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t33 = (in_post_y[b * n_post + i] * in_w[i * n_pre + j]);
                 const real t34 = (in_pre_e[b * n_pre + j] * t33);
-                acc35 += t34;
+                acc35[j % PLAST_LANES] += t34;
                 const real t47 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc49 += t47;
+                acc49[j % PLAST_LANES] += t47;
             }
-            v35[b * n_post + i] = acc35;
-            v49[b * n_post + i] = acc49;
+            v35[b * n_post + i] = plast_lanesum(acc35);
+            v49[b * n_post + i] = plast_lanesum(acc49);
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
@@ -537,34 +548,34 @@ void pool_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc35 = 0;
-            real acc49 = 0;
-            real acc108 = 0;
-            real acc112 = 0;
+            real acc35[PLAST_LANES] = { 0 };
+            real acc49[PLAST_LANES] = { 0 };
+            real acc108[PLAST_LANES] = { 0 };
+            real acc112[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t33 = (in_post_y[b * n_post + i] * in_w[i * n_pre + j]);
                 const real t34 = (in_pre_e[b * n_pre + j] * t33);
-                acc35 += t34;
+                acc35[j % PLAST_LANES] += t34;
                 const real t47 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc49 += t47;
+                acc49[j % PLAST_LANES] += t47;
                 const real t89 = (in_adj_dw[i * n_pre + j] * v88[0]);
                 const real t107 = (in_pre_e[b * n_pre + j] * t89);
-                acc108 += t107;
+                acc108[j % PLAST_LANES] += t107;
                 const real t111 = (in_pre_y[b * n_pre + j] * t89);
-                acc112 += t111;
+                acc112[j % PLAST_LANES] += t111;
             }
-            v35[b * n_post + i] = acc35;
-            v49[b * n_post + i] = acc49;
-            v108[b * n_post + i] = acc108;
-            v112[b * n_post + i] = acc112;
+            v35[b * n_post + i] = plast_lanesum(acc35);
+            v49[b * n_post + i] = plast_lanesum(acc49);
+            v108[b * n_post + i] = plast_lanesum(acc108);
+            v112[b * n_post + i] = plast_lanesum(acc112);
         }
     }
     /* level 1, per-presynaptic-neuron */
-    real acc214 = 0;
+    real acc214[PLAST_LANES] = { 0 };
     for (int64_t j = 0; j < n_pre; j++) {
-        acc214 += v212[j];
+        acc214[j % PLAST_LANES] += v212[j];
     }
-    v214[0] = acc214;
+    v214[0] = plast_lanesum(acc214);
     /* level 1, per-postsynaptic-neuron per sample */
     for (int64_t k = 0; k < n_post * 1; k++) v134[k] = 0;
     for (int64_t k = 0; k < n_post * 1; k++) v206[k] = 0;
@@ -619,13 +630,13 @@ void pool_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc101 = 0;
+            real acc101[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t89 = (in_adj_dw[i * n_pre + j] * v88[0]);
                 const real t100 = (v57[b * n_pre + j] * t89);
-                acc101 += t100;
+                acc101[j % PLAST_LANES] += t100;
             }
-            v101[b * n_post + i] = acc101;
+            v101[b * n_post + i] = plast_lanesum(acc101);
         }
     }
     /* level 2, scalar */
@@ -750,12 +761,12 @@ void pool_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc180 = 0;
+            real acc180[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t179 = (in_w[i * n_pre + j] * v178[b * n_pre + j]);
-                acc180 += t179;
+                acc180[j % PLAST_LANES] += t179;
             }
-            v180[b * n_post + i] = acc180;
+            v180[b * n_post + i] = plast_lanesum(acc180);
         }
     }
     /* level 3, scalar */

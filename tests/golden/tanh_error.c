@@ -30,6 +30,17 @@ typedef double real;
 #define R_POW pow
 #define R_LOG1P log1p
 
+/* A sum over j (sum_pre) adds element j into partial sum j % PLAST_LANES,
+ * in increasing j, and the partial sums pairwise: the order of a vector
+ * unit with 8 lanes, fixed so that every back end gives the same bits. */
+#define PLAST_LANES 8
+static inline real plast_lanesum(real *a)
+{
+    for (int w = PLAST_LANES / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) a[k] = a[2 * k] + a[2 * k + 1];
+    return a[0];
+}
+
 static inline real plast_sigmoid(real x) { return 1 / (1 + R_EXP(-x)); }
 /* log(1 + exp(b x)) / b without overflow */
 static inline real plast_softplus(real x, real b)
@@ -194,13 +205,13 @@ void tanh_error_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
         for (int64_t i = 0; i < n_post; i++) {
-            real acc35 = 0;
+            real acc35[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t21 = (in_adj_dw[i * n_pre + j] * v20[0]);
                 const real t33 = (v3[b * n_pre + j] * t21);
-                acc35 += t33;
+                acc35[j % PLAST_LANES] += t33;
             }
-            v35[b * n_post + i] = acc35;
+            v35[b * n_post + i] = plast_lanesum(acc35);
         }
     }
     /* level 1, per-presynaptic-neuron per sample */
@@ -221,11 +232,11 @@ void tanh_error_adj(const plast_kargs *a)
         }
     }
     /* level 2, per-presynaptic-neuron */
-    real acc54 = 0;
+    real acc54[PLAST_LANES] = { 0 };
     for (int64_t j = 0; j < n_pre; j++) {
-        acc54 += v52[j];
+        acc54[j % PLAST_LANES] += v52[j];
     }
-    v54[0] = acc54;
+    v54[0] = plast_lanesum(acc54);
     /* level 3, scalar */
     {
         v55[0] = (-v54[0]);

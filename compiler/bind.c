@@ -76,7 +76,8 @@ static int bind_rules(const compiled_unit *u, backend_module *m, const sema_expe
             pr->init = b->init[k]; pr->l1 = b->l1[k]; pr->fixed = b->fixed[k];
             pr->lo = b->lo[k]; pr->hi = b->hi[k];
             pr->meta_name = (const char *const *)cr->rk.d->meta_name;
-            if (!(pr->fwd = find(m, r->name, "fwd", err, errlen)) || !(pr->adj = find(m, r->name, "adj", err, errlen)))
+            if (!(pr->fwd = find(m, r->name, "fwd", err, errlen)) || !(pr->adj = find(m, r->name, "adj", err, errlen))
+                || !(pr->step = find(m, r->name, "step", err, errlen)))
                 return -1;
             b->net.n_rules++;
         }

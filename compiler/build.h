@@ -18,6 +18,7 @@
 typedef struct rule_kernels {
     dag *d;
     kern fwd, adj;
+    kern step;            /* w_next = w + dw: the inner loop's update in one pass over W */
     int dw;               /* the dw node */
 } rule_kernels;
 

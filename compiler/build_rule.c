@@ -214,6 +214,14 @@ void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
     dag_format(d, written, formula + 5, sizeof formula - 5);
     kern_output_spec out = { "dw", dw, SP_SYN };
     kern_pair_build(d, r->name, &out, 1, formula, NULL, &rk->fwd, &rk->adj);
+    /* The runtime's inner loop applies the update in the same pass that
+     * computes it: dw is never stored, and W is read once, written once.
+     * w + dw rounds exactly as W += dW did. */
+    int w = dag_input_node(d, dag_input_slot(d, "w", SP_SYN));
+    kern_output_spec next = { "w_next", dag_add(d, w, dw), SP_SYN };
+    char comment[1024];
+    snprintf(comment, sizeof comment, "%s, one inner step: w_next = w + dw, %.900s", r->name, formula);
+    kern_single_build(d, r->name, "step", &next, 1, comment, &rk->step);
 }
 
 void rule_kernels_free(rule_kernels *rk)

@@ -95,7 +95,7 @@ int cmd_emit_c(int argc, char **argv)
     }
     for (int r = 0; dump && r < u->n_rules; r++) {
         if (!strcmp(dump, "dag")) dump_dag(out, &u->rules[r]);
-        else { lower_dump(out, &u->rules[r].fwd); lower_dump(out, &u->rules[r].adj); }
+        else { lower_dump(out, &u->rules[r].fwd); lower_dump(out, &u->rules[r].adj); lower_dump(out, &u->rules[r].step); }
     }
     for (int m = 0; dump && m < u->n_models; m++) {
         const compiled_model *cm = &u->models[m];

@@ -127,6 +127,15 @@ void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int
     kern_finish_args(adj);
 }
 
+void kern_single_build(dag *d, const char *name, const char *suffix, const kern_output_spec *outs, int n_out,
+                       const char *comment, kern *k)
+{
+    init_kern(k, d, name, suffix);
+    snprintf(k->comment, sizeof k->comment, "%s", comment);
+    for (int o = 0; o < n_out; o++) add_out(k, outs[o].name, outs[o].node, outs[o].space, 0);
+    kern_finish_args(k);
+}
+
 void kern_pair_free(kern *fwd, kern *adj)
 {
     free(fwd->meta_adj);

@@ -63,4 +63,8 @@ void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int
                      const char *comment, const char *const *no_adj, kern *fwd, kern *adj);
 void kern_pair_free(kern *fwd, kern *adj);
 
+/* A forward-only kernel NAME_SUFFIX with the given outputs, on D. */
+void kern_single_build(dag *d, const char *name, const char *suffix, const kern_output_spec *outs, int n_out,
+                       const char *comment, kern *k);
+
 #endif

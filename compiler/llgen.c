@@ -89,6 +89,7 @@ typedef struct lfn {                /* one LLVM function being generated */
     LLVMValueRef mask;              /* <w x i1>: the lanes within the loop's range; NULL: all */
     LLVMValueRef *val;              /* per node: an inline node's value in this iteration */
     LLVMValueRef *acc;              /* per node: a reduction's register accumulator */
+    int mem_acc;                    /* sums over i add into their arrays (rows-outer column loops) */
     LLVMValueRef *memo;             /* per node: a leaf or stored value already loaded in this
                                        iteration (cleared whenever a loop index changes) */
     LLVMValueRef index_memo[8];     /* per space: its element index in this iteration */
@@ -716,6 +717,12 @@ static void gen_reduce(lfn *f, int id, int local_bit)
         store_at(f, p, n->space, reduce_step(f, n->op, load_at(f, p, n->space), x), 0);
         return;
     }
+    if (f->mem_acc) {   /* v[idx] op= x in the reduction's own array, started before the rows */
+        LLVMValueRef p = array(f, stored_array(kc, id));
+        LLVMValueRef cur = load_at(f, p, n->space);
+        store_at(f, p, n->space, reduce_step(f, n->op, cur, widen(f, x, lanes_of(cur))), 0);
+        return;
+    }
     LLVMValueRef acc = f->acc[id];
     if (!acc) { fail(f->g, "internal error: %s: %%%d has no accumulator", kc->k->name, id); return; }
     LLVMTypeRef ty = LLVMGetAllocatedType(acc);
@@ -824,23 +831,72 @@ static int can_vectorise(const lkern *kc, const lower_loop *L, int local_bit)
     return 1;
 }
 
-/* Columns j in [START, END) of rows i in [0, n_post): a column per lane. */
-static LLVMValueRef pre_columns(lfn *f, const lower_loop *L, LLVMValueRef start, LLVMValueRef end, int lanes)
+/* f->mask = (j + 0, j + 1, ..., j + w-1) < END */
+static void set_mask(lfn *f, LLVMValueRef end)
 {
-    lloop J, I;
-    LLVMValueRef limit = lanes > 1 ? LLVMBuildNSWSub(f->bb, end, i64c(f->g, lanes - 1), "") : end;
+    lmod *g = f->g;
+    LLVMTypeRef vt = LLVMVectorType(g->t_i64, (unsigned)f->w);
+    LLVMValueRef iota[64], zero = LLVMConstNull(LLVMVectorType(g->t_i32, (unsigned)f->w));
+    for (int k = 0; k < f->w; k++) iota[k] = i64c(g, k);
+    LLVMValueRef j = LLVMBuildInsertElement(f->bb, LLVMGetUndef(vt), f->j, i32c(g, 0), "");
+    j = LLVMBuildShuffleVector(f->bb, j, LLVMGetUndef(vt), zero, "");
+    LLVMValueRef e = LLVMBuildInsertElement(f->bb, LLVMGetUndef(vt), end, i32c(g, 0), "");
+    e = LLVMBuildShuffleVector(f->bb, e, LLVMGetUndef(vt), zero, "");
+    f->mask = LLVMBuildICmp(f->bb, LLVMIntSLT, LLVMBuildAdd(f->bb, j, LLVMConstVector(iota, (unsigned)f->w), ""), e, "mask");
+}
+
+/* The arrays of the loop's sums over i, at the current columns: 0 (-inf for a maximum). */
+static void mem_accs_start(lfn *f, const lower_loop *L)
+{
+    const dag *d = f->kc->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q];
+        const dag_node *n = &d->node[id];
+        if (!is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || reduced_bit(n->op) != SP_POST) continue;
+        int lanes = varies(f, n->space) ? f->w : 1;
+        store_at(f, array(f, stored_array(f->kc, id)), n->space,
+                 real_const(f->g, real_type(f->g, lanes), n->op == OP_MAX_POST ? -INFINITY : 0), 0);
+    }
+}
+
+/* One pass of the columns [S, E) of the current row (or of the starts of
+ * the sums when START): LANES at a time, masked when MASKED, else the full
+ * strips only (E a multiple of LANES past S). */
+static void column_strips(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes, int masked,
+                          int start)
+{
+    lloop J;
     f->w = lanes;
-    f->j = loop_open(f, &J, start, limit, lanes, lanes > 1 ? "jv" : "j");
-    accs_open(f, L, SP_POST);
-    f->i = loop_open(f, &I, i64c(f->g, 0), f->size[SIZE_N_POST], 1, "i");
-    loop_body(f, L, SP_POST);
-    loop_close(f, &I);
-    f->i = NULL;
-    accs_close(f, L, SP_POST);
+    f->j = loop_open(f, &J, s, e, lanes, lanes > 1 ? "jv" : "j");
+    if (masked) set_mask(f, e);
+    if (start) mem_accs_start(f, L);
+    else loop_body(f, L, SP_POST);
     loop_close(f, &J);
-    f->j = NULL;
+    f->j = f->mask = NULL;
     f->w = 1;
-    return J.idx;
+}
+
+/* Columns j in [S, E) of every row, rows outer: the sums over i add into
+ * their arrays, each column still in increasing i — the same order, so the
+ * same bits, as a column at a time, but the matrix is read row by row
+ * (contiguous) instead of down its columns (a stride of n_pre). */
+static void pre_columns_by_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes, int masked)
+{
+    LLVMValueRef rest = e;   /* end of the full strips; scalar columns after it */
+    if (lanes > 1 && !masked) {
+        LLVMValueRef n = LLVMBuildNSWSub(f->bb, e, s, "");
+        rest = LLVMBuildNSWAdd(f->bb, s, LLVMBuildNSWMul(f->bb, LLVMBuildSDiv(f->bb, n, i64c(f->g, lanes), ""),
+                                                           i64c(f->g, lanes), ""), "full");
+    }
+    for (int start = 1; start >= 0; start--) {
+        lloop I;
+        if (!start) f->i = loop_open(f, &I, i64c(f->g, 0), f->size[SIZE_N_POST], 1, "i");
+        f->mem_acc = !start;
+        column_strips(f, L, s, masked ? e : rest, lanes, masked, start);
+        if (lanes > 1 && !masked) column_strips(f, L, rest, e, 1, 0, start);
+        f->mem_acc = 0;
+        if (!start) { loop_close(f, &I); f->i = NULL; }
+    }
 }
 
 /* Columns j in [START, n_pre) of the current row, LANES at a time. */
@@ -858,50 +914,26 @@ static LLVMValueRef post_row_columns(lfn *f, const lower_loop *L, LLVMValueRef s
     return J.idx;
 }
 
-/* f->mask = (j + 0, j + 1, ..., j + w-1) < END */
-static void set_mask(lfn *f, LLVMValueRef end)
-{
-    lmod *g = f->g;
-    LLVMTypeRef vt = LLVMVectorType(g->t_i64, (unsigned)f->w);
-    LLVMValueRef iota[64], zero = LLVMConstNull(LLVMVectorType(g->t_i32, (unsigned)f->w));
-    for (int k = 0; k < f->w; k++) iota[k] = i64c(g, k);
-    LLVMValueRef j = LLVMBuildInsertElement(f->bb, LLVMGetUndef(vt), f->j, i32c(g, 0), "");
-    j = LLVMBuildShuffleVector(f->bb, j, LLVMGetUndef(vt), zero, "");
-    LLVMValueRef e = LLVMBuildInsertElement(f->bb, LLVMGetUndef(vt), end, i32c(g, 0), "");
-    e = LLVMBuildShuffleVector(f->bb, e, LLVMGetUndef(vt), zero, "");
-    f->mask = LLVMBuildICmp(f->bb, LLVMIntSLT, LLVMBuildAdd(f->bb, j, LLVMConstVector(iota, (unsigned)f->w), ""), e, "mask");
-}
-
 /* syn_chunk with masks: no scalar remainder loop, one copy of the body. */
 static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes)
 {
-    lloop I, J;
-    if (L->par == SP_PRE) {   /* columns [s, e), LANES at a time */
-        f->w = lanes;
-        f->j = loop_open(f, &J, s, e, lanes, "jv");
-        set_mask(f, e);
-        accs_open(f, L, SP_POST);
-        f->i = loop_open(f, &I, i64c(f->g, 0), f->size[SIZE_N_POST], 1, "i");
-        loop_body(f, L, SP_POST);
-        loop_close(f, &I);
-        f->i = NULL;
-        accs_close(f, L, SP_POST);
-    } else {                  /* rows [s, e), each over its columns LANES at a time */
-        f->i = loop_open(f, &I, s, e, 1, "i");
-        accs_open(f, L, SP_PRE);
-        f->w = lanes;
-        f->j = loop_open(f, &J, i64c(f->g, 0), f->size[SIZE_N_PRE], lanes, "jv");
-        set_mask(f, f->size[SIZE_N_PRE]);
-        loop_body(f, L, SP_PRE);
+    if (L->par == SP_PRE) {   /* columns [s, e), LANES at a time, rows outer */
+        pre_columns_by_rows(f, L, s, e, lanes, 1);
+        return;
     }
+    lloop I, J;               /* rows [s, e), each over its columns LANES at a time */
+    f->i = loop_open(f, &I, s, e, 1, "i");
+    accs_open(f, L, SP_PRE);
+    f->w = lanes;
+    f->j = loop_open(f, &J, i64c(f->g, 0), f->size[SIZE_N_PRE], lanes, "jv");
+    set_mask(f, f->size[SIZE_N_PRE]);
+    loop_body(f, L, SP_PRE);
     loop_close(f, &J);
     f->j = f->mask = NULL;
     f->w = 1;
-    if (L->par == SP_POST) {
-        accs_close(f, L, SP_PRE);
-        loop_close(f, &I);
-        f->i = NULL;
-    }
+    accs_close(f, L, SP_PRE);
+    loop_close(f, &I);
+    f->i = NULL;
 }
 
 /* The rows (par SP_POST) or columns (par SP_PRE) [S, E) of a per-synapse
@@ -915,8 +947,7 @@ static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef 
     int lanes = !vec ? 1 : split ? plast_sum_lanes(f->g->prec) : f->g->lanes;
     if (lanes > 1 && f->g->masked) { syn_chunk_masked(f, L, s, e, lanes); return; }
     if (L->par == SP_PRE) {
-        LLVMValueRef rest = lanes > 1 ? pre_columns(f, L, s, e, lanes) : s;
-        pre_columns(f, L, rest, e, 1);
+        pre_columns_by_rows(f, L, s, e, lanes, 0);
         return;
     }
     lloop I;

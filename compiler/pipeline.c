@@ -11,6 +11,7 @@ static void compile_rule(const sema_program *p, const sema_rule *r, compiled_rul
     build_rule(p, r, &cr->rk);
     lower_kernel_build(&cr->rk.fwd, &cr->fwd);
     lower_kernel_build(&cr->rk.adj, &cr->adj);
+    lower_kernel_build(&cr->rk.step, &cr->step);
 }
 
 static void lower_pair(compiled_model *cm, model_kernel *k)
@@ -32,11 +33,15 @@ static void compile_model(const sema_model *m, compiled_model *cm)
 
 int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out)
 {
-    int n = 2 * u->n_rules;
+    int n = 3 * u->n_rules;
     for (int m = 0; m < u->n_models; m++) n += u->models[m].n_lowered;
     const lower_kernel **list = malloc((size_t)(n + 1) * sizeof *list);
     n = 0;
-    for (int r = 0; r < u->n_rules; r++) { list[n++] = &u->rules[r].fwd; list[n++] = &u->rules[r].adj; }
+    for (int r = 0; r < u->n_rules; r++) {
+        list[n++] = &u->rules[r].fwd;
+        list[n++] = &u->rules[r].adj;
+        list[n++] = &u->rules[r].step;
+    }
     for (int m = 0; m < u->n_models; m++)
         for (int k = 0; k < u->models[m].n_lowered; k++) list[n++] = &u->models[m].lowered[k];
     *out = list;
@@ -93,6 +98,7 @@ void pipeline_free(compiled_unit *u)
     for (int i = 0; i < u->n_rules; i++) {
         lower_kernel_free(&u->rules[i].fwd);
         lower_kernel_free(&u->rules[i].adj);
+        lower_kernel_free(&u->rules[i].step);
         rule_kernels_free(&u->rules[i].rk);
     }
     free(u->rules);

@@ -1,7 +1,8 @@
 /* pipeline — the passes after the front end, in one place:
  *   load + check (sema) -> build DAG (build) -> differentiate (diff, inside build)
  *   -> lower (loop nests) -> emit (C, or LLVM IR)
- * A compiled unit holds every kernel of a file: for each rule its fwd and adj.
+ * A compiled unit holds every kernel of a file: for each rule its fwd, adj
+ * and step (w + dw).
  */
 #ifndef PLAST_PIPELINE_H
 #define PLAST_PIPELINE_H
@@ -13,7 +14,7 @@
 typedef struct compiled_rule {
     const sema_rule *rule;
     rule_kernels rk;
-    lower_kernel fwd, adj;
+    lower_kernel fwd, adj, step;
 } compiled_rule;
 
 typedef struct compiled_model {
@@ -31,7 +32,7 @@ typedef struct compiled_unit {
     int n_models;
 } compiled_unit;
 
-/* Every lowered kernel of U in emission order (rules' fwd, adj; then each
+/* Every lowered kernel of U in emission order (rules' fwd, adj, step; then each
  * model's dense, error and loss kernels).  *OUT is malloc'ed. */
 int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out);
 

@@ -6,8 +6,10 @@
  *   y_0 = x_t;  z_l, y_l = dense_l(W_l, y_{l-1})            l = 1..L
  *   e_L = loss(z_L, onehot(c_t))
  *   e_{l-1} = error_l(b_l, e_l or e_L (direct), z_{l-1}; y_0 for l = 1)   l = L..1
- *   dW_l = rule_l(W_l, y, z, e at both ends, meta)           all with the pre-update W
- *   W_l += dW_l
+ *   W_l' = W_l + dW_l, dW_l = rule_l(W_l, y, z, e at both ends, meta)
+ *                      all with the pre-update W; the rule's step kernel
+ *                      writes W_l' in the pass that computes dW_l (into
+ *                      the other of two buffers), dW_l is never stored
  * Meta-loss: mean query cross-entropy of the final W.
  *
  * Reverse sweep, in the exact reverse order of those calls, each kernel's
@@ -22,8 +24,8 @@
  * Precision: the buffers hold the element type of the net's kernels
  * (net->precision), double or float; E->esz is its size.  This file is a
  * driver: the arithmetic is in the kernels, and the values are touched here
- * only in a few typed helpers (section "values": loading samples, W += dW,
- * the finiteness checks, the query's loss and argmax, and the conversions at
+ * only in a few typed helpers (section "values": loading samples, W += dW
+ * for the probe of term sizes, the finiteness checks, the query's loss and argmax, and the conversions at
  * the API boundary, where W0, B, meta and the results are double).  Every
  * other function moves buffers by element offsets (at()), so one compiled
  * copy serves both precisions.  In single precision the meta-parameters are
@@ -208,18 +210,19 @@ static int add_update(const ep *E, void *W, const void *dW, size_t n)
     return !bad;
 }
 
-/* 1 when no element is NaN or Inf (any of them makes the sum of v * 0 NaN). */
+/* 1 when no element is NaN or Inf (v * 0 is NaN exactly for those): an OR,
+ * which vectorises, where a floating-point sum would be a serial chain. */
 static int all_finite(const ep *E, const void *v, size_t n)
 {
-    double s = 0;
+    int bad = 0;
     if (E->single) {
-        float f = 0;
-        for (size_t k = 0; k < n; k++) f += ((const float *)v)[k] * 0.0f;
-        s = f;
+        const float *restrict f = v;
+        for (size_t k = 0; k < n; k++) { float z = f[k] * 0.0f; bad |= z != z; }
     } else {
-        for (size_t k = 0; k < n; k++) s += ((const double *)v)[k] * 0;
+        const double *restrict d = v;
+        for (size_t k = 0; k < n; k++) { double z = d[k] * 0; bad |= z != z; }
     }
-    return s == 0;
+    return !bad;
 }
 
 /* ---- kernel calls ---- */
@@ -244,7 +247,7 @@ static int kcall(ep *E, const plast_kdesc *k, int n_pre, int n_post, int batch, 
 }
 
 /* PLASTCC_PROFILE: the episode's time per kernel, largest first, on stderr;
- * what is left of the total is the driver's own work (W += dW, copies,
+ * what is left of the total is the driver's own work (copies, finiteness checks,
  * loading samples, clearing adjoints). */
 static void print_profile(ep *E, double total)
 {
@@ -258,7 +261,7 @@ static void print_profile(ep *E, double total)
     for (int i = 0; i < E->n_prof; i++)
         fprintf(stderr, "  %-32s %8.4f s %5.1f%% %8ld calls %9.2f us/call\n", E->prof[i].name, E->prof[i].sec,
                 100 * E->prof[i].sec / total, E->prof[i].calls, 1e6 * E->prof[i].sec / E->prof[i].calls);
-    fprintf(stderr, "  %-32s %8.4f s %5.1f%%\n", "(driver: W += dW, copies, ...)", total - in_kernels,
+    fprintf(stderr, "  %-32s %8.4f s %5.1f%%\n", "(driver: copies, checks, ...)", total - in_kernels,
             100 * (total - in_kernels) / total);
 }
 
@@ -342,19 +345,34 @@ static int rule_binds(ep *E, const void *W, layer_sig *S, int l, kbind *b)
     return k;
 }
 
-/* One inner step from W: signals into S, the update into dW (not applied;
- * dW NULL: the update goes to the junk buffer). */
-static int step_forward(ep *E, int t, const void *W, layer_sig *S, void *dW, void *loss)
+/* One inner step from W: signals into S and, with WNEXT, the updated
+ * weights W + dW into WNEXT through the rules' step kernels, which apply
+ * the update in the pass that computes it (dW is never stored; WNEXT must
+ * not be W).  Without WNEXT only the signals (the last step of a leaf). */
+static int step_forward(ep *E, int t, const void *W, layer_sig *S, void *Wnext, void *loss)
 {
     const plast_episode_data *D = E->data;
     load_batch(E, D->x_train, D->y_train, D->n_train, t * D->batch, D->batch, S);
     if (forward(E, W, S, D->batch, loss) < 0 || errors(E, W, S, D->batch) < 0) return -1;
+    for (int l = 1; Wnext && l <= E->L; l++) {
+        kbind b[10];
+        int k = rule_binds(E, W, S, l, b);
+        b[k++] = (kbind){ "w_next", at(E, Wnext, E->woff[l]) };
+        const plast_rule *r = &E->net->rules[E->net->rule_of[l - 1]];
+        if (kcall(E, r->step, E->n[l - 1], E->n[l], D->batch, b, k) < 0) return -1;
+    }
+    return 0;
+}
+
+/* The rules' dW on W and the signals S (the probe of term sizes). */
+static int rules_dw(ep *E, const void *W, layer_sig *S, void *dW)
+{
     for (int l = 1; l <= E->L; l++) {
         kbind b[10];
         int k = rule_binds(E, W, S, l, b);
-        if (dW) b[k++] = (kbind){ "dw", at(E, dW, E->woff[l]) };
+        b[k++] = (kbind){ "dw", at(E, dW, E->woff[l]) };
         const plast_rule *r = &E->net->rules[E->net->rule_of[l - 1]];
-        if (kcall(E, r->fwd, E->n[l - 1], E->n[l], D->batch, b, k) < 0) return -1;
+        if (kcall(E, r->fwd, E->n[l - 1], E->n[l], E->data->batch, b, k) < 0) return -1;
     }
     return 0;
 }
@@ -574,29 +592,31 @@ static int query(ep *E, const void *W, void *adjW, int grad)
  * W_{p*len} for p = 1..count-1: the starting weights of the reverse sweep's
  * top-level parts, so that the sweep need not recompute them (the same
  * arithmetic, so the same bits). */
-static int inner_loop(ep *E, void *W, void *sigbuf, void *dW, void *loss, void *starts, int len, int count)
+static int inner_loop(ep *E, void **W, void **spare, void *sigbuf, void *loss, void *starts, int len, int count)
 {
     const plast_episode_data *D = E->data;
     layer_sig S[PLAST_MAX_LAYERS + 1];
     sig_bind(E, sigbuf, D->batch, S);
     for (int t = 0; t < D->steps; t++) {
-        if (step_forward(E, t, W, S, dW, loss) < 0) return -1;
+        /* W_{t+1} into the other buffer, then the two swap */
+        if (step_forward(E, t, *W, S, *spare, loss) < 0) return -1;
         if (check_finite(E, loss, (size_t)D->batch, t, "the inner loss") < 0) return -1;
-        if (!add_update(E, W, dW, E->w_total)) {
+        if (!all_finite(E, *spare, E->w_total)) {
             E->out->nonfinite = 1;
             fail(E, "the weight update became NaN or Inf at inner step %d", t);
             return -1;
         }
+        void *w = *W; *W = *spare; *spare = w;
         int p = (t + 1) / len;
         if (starts && (t + 1) % len == 0 && p < count)
-            copy_elems(E, at(E, starts, (size_t)(p - 1) * E->w_total), W, E->w_total);
+            copy_elems(E, at(E, starts, (size_t)(p - 1) * E->w_total), *W, E->w_total);
     }
     return 0;
 }
 
 /* A leaf of the reverse sweep: steps [t0, t0 + n) from weights W0 recomputed
  * forward keeping every W_t and its signals, then stepped back.  W_{t0} is
- * W0 itself; W_{t+1} is written as dW_t, then W_t added (the same sum). */
+ * W0 itself; W_{t+1} is written by the step kernels (the same sum). */
 static int reverse_leaf(ep *E, int t0, int n, const void *W0, void *adjW, double **grad)
 {
     const plast_episode_data *D = E->data;
@@ -611,7 +631,6 @@ static int reverse_leaf(ep *E, int t0, int n, const void *W0, void *adjW, double
         void *next = k + 1 < n ? (void *)LEAF_W(k + 1) : NULL;
         sig_bind(E, at(E, segS, (size_t)k * sd), D->batch, S);
         rc = step_forward(E, t0 + k, LEAF_W(k), S, next, loss);
-        if (rc == 0 && next) add_update(E, next, LEAF_W(k), E->w_total);
     }
     for (int k = n - 1; rc == 0 && k >= 0; k--) {
         sig_bind(E, at(E, segS, (size_t)k * sd), D->batch, S);
@@ -645,11 +664,14 @@ static int reverse_range(ep *E, int t0, int n, const void *W0, int parts, int le
     if (rc == 0) sig_bind(E, sig, D->batch, S);
     #define START(p) ((p) == 0 ? W0 : at(E, starts, (size_t)((p) - 1) * E->w_total))
     for (int p = 1; rc == 0 && !given && p < count; p++) {   /* the starting weights of each part */
+        /* len steps from START(p - 1), alternating between dW and START(p)
+         * so that the last lands in START(p) */
         void *next = (void *)START(p);
-        copy_elems(E, next, START(p - 1), E->w_total);
-        for (int t = t0 + (p - 1) * len; rc == 0 && t < t0 + p * len; t++) {
-            rc = step_forward(E, t, next, S, dW, loss);
-            if (rc == 0) add_update(E, next, dW, E->w_total);
+        const void *src = START(p - 1);
+        for (int q = 0; rc == 0 && q < len; q++) {
+            void *dst = (len - 1 - q) % 2 == 0 ? next : dW;
+            rc = step_forward(E, t0 + (p - 1) * len + q, src, S, dst, loss);
+            src = dst;
         }
     }
     release(E, dW);
@@ -713,7 +735,7 @@ int plast_episode(const plast_net *net, const double *const *W0, const double *c
     int top_len = (T + parts - 1) / (parts > 0 ? parts : 1), top_count = top_len > 0 ? (T + top_len - 1) / top_len : 0;
     void *starts = want && T > leaf && top_count > 1 ? alloc(&E, (size_t)(top_count - 1) * E.w_total) : NULL;
     if (rc == 0 && want && T > leaf && top_count > 1 && !starts) { fail(&E, "out of memory"); rc = -1; }
-    if (rc == 0) rc = inner_loop(&E, W, sig, dW, loss, starts, top_len > 0 ? top_len : 1, top_count);
+    if (rc == 0) rc = inner_loop(&E, &W, &dW, sig, loss, starts, top_len > 0 ? top_len : 1, top_count);
     release(&E, sig); release(&E, dW); release(&E, loss);
     if (rc == 0) rc = query(&E, W, adjW, want);
     for (int l = 1; rc == 0 && out->W && l <= E.L; l++)
@@ -761,7 +783,8 @@ int plast_term_magnitudes(const plast_net *net, const double *const *W0, const d
         load_weights(&E, W, W0);
     }
     for (int t = 0; rc == 0 && t < data->steps; t++) {
-        rc = step_forward(&E, t, W, S, dW, loss);
+        rc = step_forward(&E, t, W, S, NULL, loss);
+        if (rc == 0) rc = rules_dw(&E, W, S, dW);
         for (int l = 1; rc == 0 && l <= E.L; l++) {
             if (net->rule_of[l - 1] != rule) continue;
             for (int k = 0; rc == 0 && k < n_meta; k++) {

@@ -57,6 +57,7 @@ typedef struct plast_rule {
     const double *lo, *hi;         /* [n_meta] allowed range (may be NULL: unbounded) */
     const char *const *meta_name;  /* [n_meta] "theta[3]", "hat_net.W1[0,2]", ... */
     const plast_kdesc *fwd, *adj;
+    const plast_kdesc *step;       /* w_next = w + dw, the inner loop's update in one pass */
 } plast_rule;
 
 /* A layered network: z_l = W_l y_{l-1}, y_l = act_l(z_l), l = 1..L, errors

@@ -822,3 +822,112 @@ static const plast_karg_desc hat_adj_args[] = {
 };
 const plast_kdesc hat_adj_desc = { "hat_adj", hat_adj, hat_adj_scratch, 9, hat_adj_args, 21 };
 
+
+/* hat, one inner step: w_next = w + dw, dw = (sum_batch((((((%13 * hat_net.W2[0,0]) + (%24 * hat_net.W2[0,1])) 
+ *   + (relu(%34) * hat_net.W2[0,2])) + (relu((%43 + hat_net.b1[3])) * hat_net.W2[0,3])) + hat_net.b2[0])) 
+ *   / batch) */
+int64_t hat_step_scratch(const plast_kargs *a)
+{
+    const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch;
+    (void)n_pre; (void)n_post; (void)batch;
+    int64_t n = 0;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    return n * (int64_t)sizeof(real);
+}
+
+void hat_step(const plast_kargs *a)
+{
+    const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
+    (void)n_pre; (void)n_post; (void)batch; (void)steps;
+    const real *restrict in_w = (const real *)a->arg[0];
+    const real *restrict in_pre_y = (const real *)a->arg[1];
+    const real *restrict in_post_y = (const real *)a->arg[2];
+    const real *restrict meta = (const real *)a->arg[3];
+    real *restrict out_w_next = (real *)a->arg[4];
+    real *restrict scratch = (real *)a->scratch;
+    real *restrict v4 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v9 = scratch; scratch += batch * n_post * 1;
+    real *restrict v15 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v20 = scratch; scratch += batch * n_post * 1;
+    real *restrict v26 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v31 = scratch; scratch += batch * n_post * 1;
+    real *restrict v37 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v42 = scratch; scratch += batch * n_post * 1;
+    (void)scratch;
+    /* level 0, per-presynaptic-neuron per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            v4[b * n_pre + j] = (in_pre_y[b * n_pre + j] * meta[0]);
+            v15[b * n_pre + j] = (in_pre_y[b * n_pre + j] * meta[3]);
+            v26[b * n_pre + j] = (in_pre_y[b * n_pre + j] * meta[6]);
+            v37[b * n_pre + j] = (in_pre_y[b * n_pre + j] * meta[9]);
+        }
+    }
+    /* level 0, per-postsynaptic-neuron per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t i = 0; i < n_post; i++) {
+            v9[b * n_post + i] = (in_post_y[b * n_post + i] * meta[2]);
+            v20[b * n_post + i] = (in_post_y[b * n_post + i] * meta[5]);
+            v31[b * n_post + i] = (in_post_y[b * n_post + i] * meta[8]);
+            v42[b * n_post + i] = (in_post_y[b * n_post + i] * meta[11]);
+        }
+    }
+    /* level 0, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t61 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t6 = (in_w[i * n_pre + j] * meta[1]);
+                const real t7 = (v4[b * n_pre + j] + t6);
+                const real t10 = (t7 + v9[b * n_post + i]);
+                const real t12 = (t10 + meta[12]);
+                const real t13 = (t12 > 0 ? t12 : 0);
+                const real t17 = (in_w[i * n_pre + j] * meta[4]);
+                const real t18 = (v15[b * n_pre + j] + t17);
+                const real t21 = (t18 + v20[b * n_post + i]);
+                const real t23 = (t21 + meta[13]);
+                const real t24 = (t23 > 0 ? t23 : 0);
+                const real t28 = (in_w[i * n_pre + j] * meta[7]);
+                const real t29 = (v26[b * n_pre + j] + t28);
+                const real t32 = (t29 + v31[b * n_post + i]);
+                const real t34 = (t32 + meta[14]);
+                const real t35 = (t34 > 0 ? t34 : 0);
+                const real t39 = (in_w[i * n_pre + j] * meta[10]);
+                const real t40 = (v37[b * n_pre + j] + t39);
+                const real t43 = (t40 + v42[b * n_post + i]);
+                const real t45 = (t43 + meta[15]);
+                const real t46 = (t45 > 0 ? t45 : 0);
+                const real t48 = (t13 * meta[16]);
+                const real t50 = (t24 * meta[17]);
+                const real t51 = (t48 + t50);
+                const real t53 = (t35 * meta[18]);
+                const real t54 = (t51 + t53);
+                const real t56 = (t46 * meta[19]);
+                const real t57 = (t54 + t56);
+                const real t59 = (t57 + meta[20]);
+                t61 += t59;
+            }
+            const real t62 = (t61 / (real)batch);
+            const real t190 = (in_w[i * n_pre + j] + t62);
+            out_w_next[i * n_pre + j] = t190;
+        }
+    }
+}
+
+static const plast_karg_desc hat_step_args[] = {
+    { "w", 3, 0 },
+    { "pre_y", 5, 0 },
+    { "post_y", 6, 0 },
+    { "meta", 0, 1 },
+    { "w_next", 3, 2 },
+};
+const plast_kdesc hat_step_desc = { "hat_step", hat_step, hat_step_scratch, 5, hat_step_args, 21 };
+

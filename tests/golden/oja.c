@@ -348,3 +348,85 @@ static const plast_karg_desc oja_adj_args[] = {
 };
 const plast_kdesc oja_adj_desc = { "oja_adj", oja_adj, oja_adj_scratch, 11, oja_adj_args, 2 };
 
+
+/* oja, one inner step: w_next = w + dw, dw = (sum_batch((-(((theta0 * post_e) * pre_y)) - (theta9 
+ *   * ((pre_y * post_y) - (post_y * sum_post(%12)))))) / batch) */
+int64_t oja_step_scratch(const plast_kargs *a)
+{
+    const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch;
+    (void)n_pre; (void)n_post; (void)batch;
+    int64_t n = 0;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    return n * (int64_t)sizeof(real);
+}
+
+void oja_step(const plast_kargs *a)
+{
+    const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
+    (void)n_pre; (void)n_post; (void)batch; (void)steps;
+    const real *restrict in_w = (const real *)a->arg[0];
+    const real *restrict in_post_e = (const real *)a->arg[1];
+    const real *restrict in_pre_y = (const real *)a->arg[2];
+    const real *restrict in_post_y = (const real *)a->arg[3];
+    const real *restrict meta = (const real *)a->arg[4];
+    real *restrict out_w_next = (real *)a->arg[5];
+    real *restrict scratch = (real *)a->scratch;
+    real *restrict v3 = scratch; scratch += batch * n_post * 1;
+    real *restrict v4 = scratch; scratch += batch * n_post * 1;
+    real *restrict v13 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v18 = scratch; scratch += batch * n_post * 1;
+    real *restrict v19 = scratch; scratch += batch * n_post * 1;
+    (void)scratch;
+    /* level 0, per-postsynaptic-neuron per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t i = 0; i < n_post; i++) {
+            v3[b * n_post + i] = (meta[0] * in_post_e[b * n_post + i]);
+            v4[b * n_post + i] = (-v3[b * n_post + i]);
+            v18[b * n_post + i] = (meta[1] * in_post_y[b * n_post + i]);
+            v19[b * n_post + i] = (v4[b * n_post + i] - v18[b * n_post + i]);
+        }
+    }
+    /* level 0, per-synapse per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        for (int64_t j = 0; j < n_pre; j++) {
+            real acc13 = 0;
+            for (int64_t i = 0; i < n_post; i++) {
+                const real t12 = (in_post_y[b * n_post + i] * in_w[i * n_pre + j]);
+                acc13 += t12;
+            }
+            v13[b * n_pre + j] = acc13;
+        }
+    }
+    /* level 1, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t24 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t20 = (in_pre_y[b * n_pre + j] * v19[b * n_post + i]);
+                const real t21 = (v13[b * n_pre + j] * v18[b * n_post + i]);
+                const real t22 = (t20 + t21);
+                t24 += t22;
+            }
+            const real t25 = (t24 / (real)batch);
+            const real t68 = (in_w[i * n_pre + j] + t25);
+            out_w_next[i * n_pre + j] = t68;
+        }
+    }
+}
+
+static const plast_karg_desc oja_step_args[] = {
+    { "w", 3, 0 },
+    { "post_e", 6, 0 },
+    { "pre_y", 5, 0 },
+    { "post_y", 6, 0 },
+    { "meta", 0, 1 },
+    { "w_next", 3, 2 },
+};
+const plast_kdesc oja_step_desc = { "oja_step", oja_step, oja_step_scratch, 6, oja_step_args, 2 };
+

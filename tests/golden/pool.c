@@ -860,3 +860,192 @@ static const plast_karg_desc pool_adj_args[] = {
 };
 const plast_kdesc pool_adj_desc = { "pool_adj", pool_adj, pool_adj_scratch, 13, pool_adj_args, 10 };
 
+
+/* pool, one inner step: w_next = w + dw, dw = (sum_batch((((((%24 - %29) - (pre_e * %37)) - (pre_y 
+ *   * (%36 * %41))) - (pre_e * ((post_y * theta[8]) * sum_post(%50)))) - (theta[9] * ((pre_y * 
+ *   post_y) - (post_y * sum_post(%33)))))) / batch) */
+int64_t pool_step_scratch(const plast_kargs *a)
+{
+    const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch;
+    (void)n_pre; (void)n_post; (void)batch;
+    int64_t n = 0;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * 1;
+    n += batch * n_post * 1;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    return n * (int64_t)sizeof(real);
+}
+
+void pool_step(const plast_kargs *a)
+{
+    const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
+    (void)n_pre; (void)n_post; (void)batch; (void)steps;
+    const real *restrict in_w = (const real *)a->arg[0];
+    const real *restrict in_post_e = (const real *)a->arg[1];
+    const real *restrict in_pre_y = (const real *)a->arg[2];
+    const real *restrict in_post_y = (const real *)a->arg[3];
+    const real *restrict in_pre_e = (const real *)a->arg[4];
+    const real *restrict meta = (const real *)a->arg[5];
+    real *restrict out_w_next = (real *)a->arg[6];
+    real *restrict scratch = (real *)a->scratch;
+    real *restrict v3 = scratch; scratch += batch * n_post * 1;
+    real *restrict v4 = scratch; scratch += batch * n_post * 1;
+    real *restrict v10 = scratch; scratch += batch * n_post * 1;
+    real *restrict v15 = scratch; scratch += batch * n_post * 1;
+    real *restrict v26 = scratch; scratch += batch * n_post * 1;
+    real *restrict v27 = scratch; scratch += batch * 1;
+    real *restrict v28 = scratch; scratch += batch * n_post * 1;
+    real *restrict v32 = scratch; scratch += batch * n_post * 1;
+    real *restrict v35 = scratch; scratch += batch * n_post * 1;
+    real *restrict v36 = scratch; scratch += batch * 1;
+    real *restrict v37 = scratch; scratch += batch * n_post * 1;
+    real *restrict v46 = scratch; scratch += batch * n_post * 1;
+    real *restrict v49 = scratch; scratch += batch * n_post * 1;
+    real *restrict v50 = scratch; scratch += batch * n_post * 1;
+    real *restrict v51 = scratch; scratch += batch * 1;
+    real *restrict v52 = scratch; scratch += batch * n_post * 1;
+    real *restrict v57 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v62 = scratch; scratch += batch * n_post * 1;
+    real *restrict v63 = scratch; scratch += batch * n_post * 1;
+    real *restrict v65 = scratch; scratch += batch * n_post * 1;
+    real *restrict v66 = scratch; scratch += batch * n_post * 1;
+    real *restrict v67 = scratch; scratch += batch * n_post * 1;
+    real *restrict v68 = scratch; scratch += batch * n_post * 1;
+    real *restrict v69 = scratch; scratch += batch * n_post * 1;
+    real *restrict v70 = scratch; scratch += batch * n_post * 1;
+    real *restrict v71 = scratch; scratch += batch * n_post * 1;
+    real *restrict v72 = scratch; scratch += batch * n_post * 1;
+    real *restrict v73 = scratch; scratch += batch * n_post * 1;
+    (void)scratch;
+    /* level 0, per-postsynaptic-neuron per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        real acc27 = 0;
+        for (int64_t i = 0; i < n_post; i++) {
+            v3[b * n_post + i] = (meta[0] * in_post_e[b * n_post + i]);
+            v4[b * n_post + i] = (-v3[b * n_post + i]);
+            v10[b * n_post + i] = (meta[1] * in_post_y[b * n_post + i]);
+            v15[b * n_post + i] = (in_post_e[b * n_post + i] * meta[2]);
+            v26[b * n_post + i] = (in_post_e[b * n_post + i] * meta[5]);
+            acc27 += in_post_y[b * n_post + i];
+            v32[b * n_post + i] = (in_post_y[b * n_post + i] * meta[6]);
+            v46[b * n_post + i] = (in_post_y[b * n_post + i] * meta[8]);
+            v62[b * n_post + i] = (-v10[b * n_post + i]);
+            v63[b * n_post + i] = (v62[b * n_post + i] - v15[b * n_post + i]);
+            v65[b * n_post + i] = (v63[b * n_post + i] - meta[4]);
+            v72[b * n_post + i] = (in_post_y[b * n_post + i] * meta[9]);
+        }
+        v27[b] = acc27;
+    }
+    /* level 0, per-synapse per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        for (int64_t j = 0; j < n_pre; j++) {
+            real acc57 = 0;
+            for (int64_t i = 0; i < n_post; i++) {
+                const real t33 = (in_post_y[b * n_post + i] * in_w[i * n_pre + j]);
+                acc57 += t33;
+            }
+            v57[b * n_pre + j] = acc57;
+        }
+    }
+    /* level 0, per-synapse per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        for (int64_t i = 0; i < n_post; i++) {
+            real acc35[PLAST_LANES] = { 0 };
+            real acc49[PLAST_LANES] = { 0 };
+            for (int64_t j = 0; j < n_pre; j++) {
+                const real t33 = (in_post_y[b * n_post + i] * in_w[i * n_pre + j]);
+                const real t34 = (in_pre_e[b * n_pre + j] * t33);
+                acc35[j % PLAST_LANES] += t34;
+                const real t47 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
+                acc49[j % PLAST_LANES] += t47;
+            }
+            v35[b * n_post + i] = plast_lanesum(acc35);
+            v49[b * n_post + i] = plast_lanesum(acc49);
+        }
+    }
+    /* level 1, per-postsynaptic-neuron per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        real acc36 = 0;
+        real acc51 = 0;
+        for (int64_t i = 0; i < n_post; i++) {
+            v28[b * n_post + i] = (v26[b * n_post + i] * v27[b]);
+            acc36 += v35[b * n_post + i];
+            v50[b * n_post + i] = (in_post_e[b * n_post + i] * v49[b * n_post + i]);
+            acc51 += v50[b * n_post + i];
+            v66[b * n_post + i] = (v4[b * n_post + i] - v28[b * n_post + i]);
+        }
+        v36[b] = acc36;
+        v51[b] = acc51;
+    }
+    /* level 2, per-postsynaptic-neuron per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t i = 0; i < n_post; i++) {
+            v37[b * n_post + i] = (v32[b * n_post + i] * v36[b]);
+            v52[b * n_post + i] = (v46[b * n_post + i] * v51[b]);
+            v67[b * n_post + i] = (v65[b * n_post + i] - v37[b * n_post + i]);
+            v68[b * n_post + i] = (in_post_e[b * n_post + i] * v36[b]);
+            v69[b * n_post + i] = (meta[7] * v68[b * n_post + i]);
+            v70[b * n_post + i] = (v66[b * n_post + i] - v69[b * n_post + i]);
+            v71[b * n_post + i] = (v67[b * n_post + i] - v52[b * n_post + i]);
+            v73[b * n_post + i] = (v70[b * n_post + i] - v72[b * n_post + i]);
+        }
+    }
+    /* level 2, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t82 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t20 = (meta[3] * in_w[i * n_pre + j]);
+                const real t74 = (in_pre_y[b * n_pre + j] * v73[b * n_post + i]);
+                const real t75 = (in_pre_e[b * n_pre + j] * v71[b * n_post + i]);
+                const real t76 = (t74 + t75);
+                const real t78 = (t76 - t20);
+                const real t79 = (v57[b * n_pre + j] * v72[b * n_post + i]);
+                const real t80 = (t78 + t79);
+                t82 += t80;
+            }
+            const real t83 = (t82 / (real)batch);
+            const real t246 = (in_w[i * n_pre + j] + t83);
+            out_w_next[i * n_pre + j] = t246;
+        }
+    }
+}
+
+static const plast_karg_desc pool_step_args[] = {
+    { "w", 3, 0 },
+    { "post_e", 6, 0 },
+    { "pre_y", 5, 0 },
+    { "post_y", 6, 0 },
+    { "pre_e", 5, 0 },
+    { "meta", 0, 1 },
+    { "w_next", 3, 2 },
+};
+const plast_kdesc pool_step_desc = { "pool_step", pool_step, pool_step_scratch, 7, pool_step_args, 10 };
+

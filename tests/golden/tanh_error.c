@@ -265,3 +265,69 @@ static const plast_karg_desc tanh_error_adj_args[] = {
 };
 const plast_kdesc tanh_error_adj_desc = { "tanh_error_adj", tanh_error_adj, tanh_error_adj_scratch, 8, tanh_error_adj_args, 1 };
 
+
+/* tanh_error, one inner step: w_next = w + dw, dw = -((sum_batch(((eta * pre_y) * tanh((2 * post_e)))) 
+ *   / batch)) */
+int64_t tanh_error_step_scratch(const plast_kargs *a)
+{
+    const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch;
+    (void)n_pre; (void)n_post; (void)batch;
+    int64_t n = 0;
+    n += batch * n_pre * 1;
+    n += batch * n_post * 1;
+    n += batch * n_post * 1;
+    return n * (int64_t)sizeof(real);
+}
+
+void tanh_error_step(const plast_kargs *a)
+{
+    const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
+    (void)n_pre; (void)n_post; (void)batch; (void)steps;
+    const real *restrict in_w = (const real *)a->arg[0];
+    const real *restrict in_pre_y = (const real *)a->arg[1];
+    const real *restrict in_post_e = (const real *)a->arg[2];
+    const real *restrict meta = (const real *)a->arg[3];
+    real *restrict out_w_next = (real *)a->arg[4];
+    real *restrict scratch = (real *)a->scratch;
+    real *restrict v3 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v7 = scratch; scratch += batch * n_post * 1;
+    real *restrict v8 = scratch; scratch += batch * n_post * 1;
+    (void)scratch;
+    /* level 0, per-presynaptic-neuron per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            v3[b * n_pre + j] = (meta[0] * in_pre_y[b * n_pre + j]);
+        }
+    }
+    /* level 0, per-postsynaptic-neuron per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t i = 0; i < n_post; i++) {
+            v7[b * n_post + i] = ((real)2 * in_post_e[b * n_post + i]);
+            v8[b * n_post + i] = R_TANH(v7[b * n_post + i]);
+        }
+    }
+    /* level 0, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t12 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t9 = (v3[b * n_pre + j] * v8[b * n_post + i]);
+                t12 += t9;
+            }
+            const real t14 = (t12 / (real)batch);
+            const real t59 = (in_w[i * n_pre + j] - t14);
+            out_w_next[i * n_pre + j] = t59;
+        }
+    }
+}
+
+static const plast_karg_desc tanh_error_step_args[] = {
+    { "w", 3, 0 },
+    { "pre_y", 5, 0 },
+    { "post_e", 6, 0 },
+    { "meta", 0, 1 },
+    { "w_next", 3, 2 },
+};
+const plast_kdesc tanh_error_step_desc = { "tanh_error_step", tanh_error_step, tanh_error_step_scratch, 5, tanh_error_step_args, 1 };
+

@@ -130,7 +130,10 @@ class Bench:
         self.a = args
         self.work = work
         self.env = dict(os.environ)
-        self.env.setdefault("OMP_WAIT_POLICY", args.wait_policy)
+        if args.wait_policy == "default":     # libgomp's own: spin a while, then sleep
+            self.env.pop("OMP_WAIT_POLICY", None)
+        else:
+            self.env.setdefault("OMP_WAIT_POLICY", args.wait_policy)
         self.tenv = dict(self.env)
         if args.torch_blas:
             self.tenv["LD_LIBRARY_PATH"] = args.torch_blas + (
@@ -411,7 +414,9 @@ def main(argv=None):
     ap.add_argument("--hat-step", default=os.environ.get("HAT_STEP"),
                     help="bench/hat_step for w4 (default: beside --plastcc)")
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--wait-policy", default="PASSIVE")
+    ap.add_argument("--wait-policy", default="PASSIVE",
+                    help="OMP_WAIT_POLICY of the children: PASSIVE (default), "
+                         "ACTIVE, or default (libgomp's own)")
     ap.add_argument("--torch-blas", default=os.environ.get("BENCH_TORCH_BLAS"),
                     help="directory with the libblas.so.3 torch should load "
                     "(e.g. OpenBLAS's), prepended to its LD_LIBRARY_PATH")
@@ -440,7 +445,7 @@ def main(argv=None):
                                 dgemm_gflops(b.tenv, t)))
     print("copy bandwidth (numpy, 256 MB): %.1f GB/s;  MemAvailable %.1f GB;"
           "  OMP_WAIT_POLICY=%s" % (stream_gbs(), mem_available() / 1e9,
-                                    b.env["OMP_WAIT_POLICY"]))
+                                    b.env.get("OMP_WAIT_POLICY", "unset")))
     precs = ["fp64"] + (["fp32"] if b.single else [])
     if not b.single:
         print("fp32: skipped (this plastcc has no `episode --precision single`)")

@@ -55,4 +55,16 @@ for f in grad_theta meta_loss W1 W2 W3; do
   cmp -s "$work/t1/$f.npy" "$work/t2/$f.npy" || { echo "FAIL: 1 and 2 threads differ in $f"; fail=1; }
 done
 echo "1 and 2 threads: identical results"
+
+# PLASTCC_PROFILE: a line per kernel the episode ran (the rule's step and
+# adjoint, every dense layer), the driver's share, and the same results
+PLASTCC_PROFILE=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/p" \
+    >/dev/null 2>"$work/profile" || fail=1
+for k in "profile: " "pool_step " "pool_adj " "_dense1_fwd " "_dense3_adj " "(driver: "; do
+  grep -q -F -- "$k" "$work/profile" || { echo "FAIL: PLASTCC_PROFILE printed no '$k' line"; cat "$work/profile"; fail=1; }
+done
+cmp -s "$work/t1/grad_theta.npy" "$work/p/grad_theta.npy" || { echo "FAIL: PLASTCC_PROFILE changes the gradient"; fail=1; }
+"$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/p" >/dev/null 2>"$work/quiet" || fail=1
+[ ! -s "$work/quiet" ] || { echo "FAIL: an episode without PLASTCC_PROFILE printed to stderr"; cat "$work/quiet"; fail=1; }
+echo "PLASTCC_PROFILE: $(grep -c ' calls ' "$work/profile") kernels timed"
 exit $fail

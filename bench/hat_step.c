@@ -35,6 +35,7 @@
 #include "config.h"
 #include "ast.h"
 #include "backend.h"
+#include "bind.h"
 #include "diag.h"
 
 #include <math.h>
@@ -232,6 +233,7 @@ int main(int argc, char **argv)
     if (!u) { fprintf(stderr, "%s does not compile\n", file); return 1; }
     backend_module *m = backend_load_jit(u, file, prec, err, sizeof err);
     if (!m) { fprintf(stderr, "jit: %s\n", err); return 1; }
+    bind_release_compiler_memory();   /* as plastcc run and episode do */
     double t_jit = now() - t0, rss_jit = cur_rss_mb();
     int real = backend_real_size(m);
     if (json)

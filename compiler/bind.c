@@ -161,7 +161,7 @@ void bind_free(bound_net *b)
  *     read-only pages of the file, which come back from it if LLVM runs
  *     again (disposing of the JIT at exit).  Only the executable mappings:
  *     the read-only ones include relocated data (RELRO) that must stay. */
-static void release_compiler_memory(void)
+void bind_release_compiler_memory(void)
 {
     malloc_trim(0);
     FILE *f = fopen("/proc/self/maps", "r");
@@ -181,6 +181,6 @@ backend_module *bind_load(const compiled_unit *u, const char *source, const sema
 {
     emit_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
     backend_module *m = use_c ? backend_load_c(u, source, p, err, errlen) : backend_load_jit(u, source, p, err, errlen);
-    if (m) release_compiler_memory();
+    if (m) bind_release_compiler_memory();
     return m;
 }

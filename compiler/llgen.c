@@ -12,7 +12,11 @@
  *   NAME.parK       run on every thread: its static chunk of the rows or
  *                   columns, then NAME.parK.impl on it;
  *   NAME.parK.impl  the per-synapse loop nest, its arrays noalias parameters
- *                   (C's restrict), vectorised over j: the hot code.
+ *                   (C's restrict), vectorised over j: the hot code;
+ *                   for two loops of one level, one over columns and one
+ *                   over rows, also a fused impl that runs both in one pass
+ *                   over the matrix, called directly when one thread runs
+ *                   the kernel (gen_fused_pair; the same bits).
  * Everything but the .impl functions is cold: it becomes optnone (see
  * mark_cold), and one loop nest per function keeps the code generator's
  * analyses linear in the size of the kernel.
@@ -936,6 +940,60 @@ static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMVa
     f->i = NULL;
 }
 
+/* Whether loop L's register sums over j are partial sums (lane_split). */
+static int has_lane_split(const lkern *kc, const lower_loop *L)
+{
+    int split = 0;
+    for (int q = 0; q < L->n_nodes; q++)
+        split |= !lower_is_batch_sum(kc->lk, L->nodes[q]) && lane_split(&kc->d->node[L->nodes[q]], SP_PRE);
+    return split;
+}
+
+/* Columns [S, E) of the current row for both loops of a fused pair: the
+ * column loop's body (its sums over i into their arrays), then the row
+ * loop's (its sums over j in registers). */
+static void fused_strips(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef s, LLVMValueRef e,
+                         int lanes, int masked)
+{
+    lloop J;
+    f->w = lanes;
+    f->j = loop_open(f, &J, s, e, lanes, lanes > 1 ? "jv" : "j");
+    if (masked) set_mask(f, e);
+    f->mem_acc = 1;
+    loop_body(f, Lc, SP_POST);
+    f->mem_acc = 0;
+    loop_body(f, Lr, SP_PRE);
+    loop_close(f, &J);
+    f->j = f->mask = NULL;
+    f->w = 1;
+}
+
+/* Two per-synapse loops of one level, LC parallel over columns (sums over
+ * i) and LR over rows (sums over j), in one pass over the matrix: rows
+ * [S, E) outer, all columns inner.  Every sum adds in the order it does
+ * when the loops run apart (a column in increasing i, a row's partial sums
+ * in increasing j), so the bits are the same; one thread runs it (see
+ * gen_fused_pair). */
+static void fused_chunk(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef s, LLVMValueRef e)
+{
+    lmod *g = f->g;
+    int lanes = g->lanes < 2 ? 1 : has_lane_split(f->kc, Lr) ? plast_sum_lanes(g->prec) : g->lanes;
+    int masked = lanes > 1 && g->masked;
+    LLVMValueRef n_pre = f->size[SIZE_N_PRE], zero = i64c(g, 0), rest = n_pre;
+    if (lanes > 1 && !masked)
+        rest = LLVMBuildNSWMul(f->bb, LLVMBuildSDiv(f->bb, n_pre, i64c(g, lanes), ""), i64c(g, lanes), "full");
+    column_strips(f, Lc, zero, rest, lanes, masked, 1);
+    if (lanes > 1 && !masked) column_strips(f, Lc, rest, n_pre, 1, 0, 1);
+    lloop I;
+    f->i = loop_open(f, &I, s, e, 1, "i");
+    accs_open(f, Lr, SP_PRE);
+    fused_strips(f, Lc, Lr, zero, rest, lanes, masked);
+    if (lanes > 1 && !masked) fused_strips(f, Lc, Lr, rest, n_pre, 1, 0);
+    accs_close(f, Lr, SP_PRE);
+    loop_close(f, &I);
+    f->i = NULL;
+}
+
 /* The rows (par SP_POST) or columns (par SP_PRE) [S, E) of a per-synapse
  * loop nest: the body of a parallel region's chunk. */
 static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e)
@@ -990,14 +1048,16 @@ static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *use
  *   NAME.parK(data): chunk [s0, e0) of the thread as libgomp's static
  *   schedule cuts it (q = n / nt, t = n % nt; the first t threads take q+1),
  *   then NAME.parK.impl(sizes, b, s0, e0, arrays...). */
-static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L)
+static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower_loop *L2)
 {
     lmod *g = kc->g;
     char *used = calloc((size_t)kc->n_ptr + 1, 1);
-    scan_nodes(kc, L->nodes, L->n_nodes, used);
-    for (int q = 0; q < L->n_outs; q++) {
-        scan_value(kc, kc->k->out[L->outs[q]].node, used);
-        used[kc->out_arg[L->outs[q]]] = 1;
+    for (const lower_loop *X = L; X; X = X == L ? L2 : NULL) {
+        scan_nodes(kc, X->nodes, X->n_nodes, used);
+        for (int q = 0; q < X->n_outs; q++) {
+            scan_value(kc, kc->k->out[X->outs[q]].node, used);
+            used[kc->out_arg[X->outs[q]]] = 1;
+        }
     }
     int n_used = 0;
     for (int p = 0; p < kc->n_ptr; p++) n_used += used[p];
@@ -1020,7 +1080,8 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L)
         f.ptr[p] = LLVMGetParam(impl, (unsigned)k++);
     }
     if (L->space & SP_SAMPLE) f.b = LLVMGetParam(impl, 4);
-    syn_chunk(&f, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));
+    if (L2) fused_chunk(&f, L2, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));   /* L: rows, L2: columns */
+    else syn_chunk(&f, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));
     fn_close(&f);
 
     /* the body GOMP_parallel runs */
@@ -1037,10 +1098,12 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L)
         LLVMValueRef at = LLVMBuildStructGEP2(B, kc->t_frame, fr, (unsigned)k, "");
         args[k] = LLVMBuildLoad2(B, g->t_i64, at, k < 4 ? size_names[k] : "b");
     }
-    LLVMValueRef nt = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, declare(g, "omp_get_num_threads", g->t_omp_int),
-                                                      NULL, 0, ""), g->t_i64, "nt");
-    LLVMValueRef tid = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, declare(g, "omp_get_thread_num", g->t_omp_int),
-                                                       NULL, 0, ""), g->t_i64, "tid");
+    /* a fused pair's body is called directly, by one thread, for all rows
+     * (possibly inside a meta-batch's parallel region: not that region's chunk) */
+    LLVMValueRef nt = L2 ? i64c(g, 1) : LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int,
+                                             declare(g, "omp_get_num_threads", g->t_omp_int), NULL, 0, ""), g->t_i64, "nt");
+    LLVMValueRef tid = L2 ? i64c(g, 0) : LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int,
+                                             declare(g, "omp_get_thread_num", g->t_omp_int), NULL, 0, ""), g->t_i64, "tid");
     LLVMValueRef n = args[L->par == SP_PRE ? SIZE_N_PRE : SIZE_N_POST];
     n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, n, i64c(g, 0), ""), n, i64c(g, 0), "n");
     LLVMValueRef q = LLVMBuildUDiv(B, n, nt, ""), t = LLVMBuildURem(B, n, nt, "");
@@ -1070,7 +1133,7 @@ static void gen_parallel(lfn *f, const lower_loop *L)
 {
     lmod *g = f->g;
     lkern *kc = f->kc;
-    LLVMValueRef body = outline_parallel(kc, L);
+    LLVMValueRef body = outline_parallel(kc, L, NULL);
     LLVMValueRef fr = f->frame;
     LLVMValueRef b_at = LLVMBuildStructGEP2(f->bb, kc->t_frame, fr, 4, "");
     lloop Lb;
@@ -1079,6 +1142,59 @@ static void gen_parallel(lfn *f, const lower_loop *L)
     LLVMValueRef args[4] = { body, LLVMBuildPointerCast(f->bb, fr, g->t_i8p, ""), i32c(g, 0), i32c(g, 0) };
     LLVMBuildCall2(f->bb, g->t_gomp, declare(g, "GOMP_parallel", g->t_gomp), args, 4, "");
     if (L->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
+}
+
+/* Whether loops A and B (consecutive) can run as one pass over the matrix:
+ * per-synapse loops of one level over the same samples, one parallel over
+ * columns and one over rows, both vectorisable.  (Loops of one level never
+ * read each other's results; per-synapse loops store nothing.) */
+static int fusable(const lkern *kc, const lower_loop *A, const lower_loop *B)
+{
+    if (!is_syn(A->space) || !is_syn(B->space) || A->level != B->level) return 0;
+    if ((A->space & SP_SAMPLE) != (B->space & SP_SAMPLE) || A->par == B->par) return 0;
+    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
+    const char *off = getenv("PLASTCC_NO_FUSE");
+    if (off && *off && strcmp(off, "0")) return 0;
+    return kc->g->lanes >= 2 && can_vectorise(kc, C, SP_POST) && can_vectorise(kc, R, SP_PRE);
+}
+
+/* A fusable pair: on one thread (omp_get_max_threads() == 1, or inside a
+ * parallel region, where a meta-batch runs its tasks) the fused pass, else
+ * each loop in parallel as usual; the same bits either way.
+ * PLASTCC_NO_FUSE keeps the loops apart (for measuring). */
+static void gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B)
+{
+    lmod *g = f->g;
+    lkern *kc = f->kc;
+    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
+    init_reductions(f, A, A->par == SP_PRE ? SP_POST : SP_PRE);
+    init_reductions(f, B, B->par == SP_PRE ? SP_POST : SP_PRE);
+    LLVMValueRef body = outline_parallel(kc, R, C);
+    LLVMValueRef nt = LLVMBuildCall2(f->bb, g->t_omp_int, declare(g, "omp_get_max_threads", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef in_par = LLVMBuildCall2(f->bb, g->t_omp_int, declare(g, "omp_in_parallel", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef serial = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nt, i32c(g, 1), ""),
+                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, i32c(g, 0), ""), "serial");
+    LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "fused");
+    LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "apart");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "joined");
+    LLVMBuildCondBr(f->bb, serial, one, many);
+    LLVMPositionBuilderAtEnd(f->bb, one);
+    forget(f);
+    LLVMValueRef b_at = LLVMBuildStructGEP2(f->bb, kc->t_frame, f->frame, 4, "");
+    lloop Lb;
+    if (R->space & SP_SAMPLE) f->b = loop_open(f, &Lb, i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
+    LLVMBuildStore(f->bb, f->b ? f->b : i64c(g, 0), b_at);
+    LLVMValueRef arg = LLVMBuildPointerCast(f->bb, f->frame, g->t_i8p, "");
+    LLVMBuildCall2(f->bb, g->t_body, body, &arg, 1, "");   /* outside a parallel region: one chunk, all rows */
+    if (R->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
+    LLVMBuildBr(f->bb, join);
+    LLVMPositionBuilderAtEnd(f->bb, many);
+    forget(f);
+    gen_parallel(f, A);
+    gen_parallel(f, B);
+    LLVMBuildBr(f->bb, join);
+    LLVMPositionBuilderAtEnd(f->bb, join);
+    forget(f);
 }
 
 /* The arrays a serial loop nest L (or final output O) uses, loaded
@@ -1348,7 +1464,15 @@ static LLVMValueRef gen_run(lkern *kc, LLVMValueRef frame_fn)
         LLVMBuildMemSet(f.bb, array(&f, kc->out_arg[o]), LLVMConstInt(g->t_i8, 0, 0), bytes, (unsigned)g->real_bytes);
     }
     nest_group grp = { .fn = NULL };
-    for (int l = 0; l < lk->n_loops && !g->failed; l++) gen_loop(&f, &grp, &lk->loops[l]);
+    for (int l = 0; l < lk->n_loops && !g->failed; l++) {
+        if (l + 1 < lk->n_loops && fusable(kc, &lk->loops[l], &lk->loops[l + 1])) {
+            nest_flush(&f, &grp);   /* the nests before run first */
+            gen_fused_pair(&f, &lk->loops[l], &lk->loops[l + 1]);
+            l++;
+            continue;
+        }
+        gen_loop(&f, &grp, &lk->loops[l]);
+    }
     for (int q = 0; q < lk->n_final && !g->failed; q++) gen_final(&f, &grp, lk->final_outs[q]);
     nest_flush(&f, &grp);
     for (int m = 0; k->meta_adj && m < k->n_meta && !g->failed; m++) {   /* adj_meta[m] += ... */

@@ -38,6 +38,18 @@ say "progress: $(tail -1 "$work/pr.err")"
 "$PLASTCC" run "$rules" --experiment tiny_batch --out "$work/t2" --threads 2 --quiet >/dev/null 2>&1 || bad "tiny_batch 2 threads"
 cmp -s "$work/t1/meta-state.txt" "$work/t2/meta-state.txt" || bad "1 and 2 threads give different meta-parameters"
 say "meta-batch of 3 tasks: 1 and 2 threads give identical meta-parameters"
+# the pool's kernels run their row and column sums in one pass on one thread
+# (and inside the meta-batch's parallel region), apart on several
+for t in 1 2; do
+  "$PLASTCC" run "$rules" --experiment tiny_pool_batch --out "$work/p$t" --threads $t --quiet >/dev/null 2>&1 ||
+    bad "tiny_pool_batch $t threads"
+done
+cmp -s "$work/p1/meta-state.txt" "$work/p2/meta-state.txt" || bad "the pool, meta-batch 2: 1 and 2 threads differ"
+PLASTCC_NO_FUSE=1 "$PLASTCC" run "$rules" --experiment tiny_pool_batch --out "$work/p3" --threads 1 --quiet \
+    >/dev/null 2>&1 || bad "tiny_pool_batch PLASTCC_NO_FUSE"
+cmp -s "$work/p1/meta-state.txt" "$work/p3/meta-state.txt" || bad "the pool: fused and separate passes differ"
+awk -F, 'NR > 1 && $4 + 0 != $4 + 0 { exit 1 }' "$work/p2/log.csv" || bad "the pool, meta-batch 2: a non-finite gradient norm"
+say "the pool, meta-batch of 2: 1 and 2 threads and PLASTCC_NO_FUSE give identical meta-parameters"
 
 # 3. kill -9 and resume ends with the uninterrupted result
 "$PLASTCC" run "$rules" --experiment tiny --episodes 300 --threads 1 --out "$work/full" --quiet >/dev/null 2>&1 || bad "full run"

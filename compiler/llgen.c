@@ -1139,7 +1139,12 @@ static void gen_parallel(lfn *f, const lower_loop *L)
     lloop Lb;
     if (L->space & SP_SAMPLE) f->b = loop_open(f, &Lb, i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
     LLVMBuildStore(f->bb, f->b ? f->b : i64c(g, 0), b_at);
-    LLVMValueRef args[4] = { body, LLVMBuildPointerCast(f->bb, fr, g->t_i8p, ""), i32c(g, 0), i32c(g, 0) };
+    /* the C's `if (n_post * n_pre >= 16384)`: small matrices are not worth
+     * waking threads for (one thread: the caller alone, all rows or columns) */
+    LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], ""),
+                                     i64c(g, 16384), "");
+    LLVMValueRef nthreads = LLVMBuildSelect(f->bb, big, i32c(g, 0), i32c(g, 1), "");
+    LLVMValueRef args[4] = { body, LLVMBuildPointerCast(f->bb, fr, g->t_i8p, ""), nthreads, i32c(g, 0) };
     LLVMBuildCall2(f->bb, g->t_gomp, declare(g, "GOMP_parallel", g->t_gomp), args, 4, "");
     if (L->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
 }

@@ -108,4 +108,18 @@ grep -q '# dropped (coefficient exactly 0): - b \* w' "$work/p/learned.rule" || 
 grep -q 'param a' "$work/p/dag.txt" || bad "the kernels of learned.rule lost the live term"
 grep -q 'param b' "$work/p/dag.txt" && bad "the kernels of learned.rule still read the zeroed b"
 say "proximal L1: b = 0 exactly, its term dropped from learned.rule and from its kernels"
+
+# 7. a rule per projection: both rules train (their parameters move from the
+#    initial values), both are logged and both are in learned.rule
+"$PLASTCC" run "$rules" --experiment tiny_two_rules --out "$work/two" --threads 1 --quiet >/dev/null 2>&1 ||
+    bad "tiny_two_rules run"
+grep -q '^fa_sgd,theta,' "$work/two/meta.csv" && grep -q '^oja,theta0,' "$work/two/meta.csv" ||
+    { cat "$work/two/meta.csv"; bad "meta.csv lacks a rule of tiny_two_rules"; }
+grep -q '^fa_sgd,theta,0.001,' "$work/two/meta.csv" && bad "fa_sgd on W1 did not train"
+grep -q '^oja,theta0,0.001,' "$work/two/meta.csv" && bad "oja on W2 did not train"
+grep -q '^rule fa_sgd' "$work/two/learned.rule" && grep -q '^rule oja' "$work/two/learned.rule" ||
+    { cat "$work/two/learned.rule"; bad "learned.rule lacks a rule"; }
+"$PLASTCC" check "$work/two/learned.rule" >/dev/null 2>&1 || bad "tiny_two_rules: learned.rule does not check"
+[ "$(head -1 "$work/two/log.csv" | tr ',' '\n' | grep -c 'theta')" -ge 3 ] || bad "log.csv lacks a rule's parameters"
+say "a rule per projection (fa_sgd on W1, oja on W2): both train, both logged, learned.rule checks"
 exit $fail

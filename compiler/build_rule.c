@@ -214,9 +214,8 @@ void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
     dag_format(d, written, formula + 5, sizeof formula - 5);
     kern_output_spec out = { "dw", dw, SP_SYN };
     kern_pair_build(d, r->name, &out, 1, formula, NULL, &rk->fwd, &rk->adj);
-    /* The runtime's inner loop applies the update in the same pass that
-     * computes it: dw is never stored, and W is read once, written once.
-     * w + dw rounds exactly as W += dW did. */
+    /* The runtime's inner loop applies the update in the pass that computes
+     * it (dw is never stored): w + dw, rounded once, in the element type. */
     int w = dag_input_node(d, dag_input_slot(d, "w", SP_SYN));
     kern_output_spec next = { "w_next", dag_add(d, w, dw), SP_SYN };
     char comment[1024];

@@ -83,13 +83,22 @@ static int listed(const char *const *names, const char *name)
     return 0;
 }
 
+void kern_single_build(dag *d, const char *name, const char *suffix, const kern_output_spec *outs, int n_out,
+                       const char *comment, kern *k)
+{
+    init_kern(k, d, name, suffix);
+    snprintf(k->comment, sizeof k->comment, "%s", comment);
+    for (int o = 0; o < n_out; o++) add_out(k, outs[o].name, outs[o].node, outs[o].space, 0);
+    kern_finish_args(k);
+}
+
 void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int n_out,
                      const char *comment, const char *const *no_adj, kern *fwd, kern *adj)
 {
-    init_kern(fwd, d, name, "fwd");
+    char fwd_comment[sizeof fwd->comment];
+    snprintf(fwd_comment, sizeof fwd_comment, "%s, forward: %s", name, comment);
+    kern_single_build(d, name, "fwd", outs, n_out, fwd_comment, fwd);
     init_kern(adj, d, name, "adj");
-    snprintf(fwd->comment, sizeof fwd->comment, "%s, forward: %s", name, comment);
-    for (int o = 0; o < n_out; o++) add_out(fwd, outs[o].name, outs[o].node, outs[o].space, 0);
 
     int n_inputs = d->n_input;
     int *roots = malloc((size_t)(n_out + 1) * sizeof *roots), *seeds = malloc((size_t)(n_out + 1) * sizeof *seeds);
@@ -123,17 +132,7 @@ void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int
     free(adjv);
     free(roots);
     free(seeds);
-    kern_finish_args(fwd);
     kern_finish_args(adj);
-}
-
-void kern_single_build(dag *d, const char *name, const char *suffix, const kern_output_spec *outs, int n_out,
-                       const char *comment, kern *k)
-{
-    init_kern(k, d, name, suffix);
-    snprintf(k->comment, sizeof k->comment, "%s", comment);
-    for (int o = 0; o < n_out; o++) add_out(k, outs[o].name, outs[o].node, outs[o].space, 0);
-    kern_finish_args(k);
 }
 
 void kern_pair_free(kern *fwd, kern *adj)

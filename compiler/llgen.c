@@ -863,42 +863,55 @@ static void mem_accs_start(lfn *f, const lower_loop *L)
     }
 }
 
-/* One pass of the columns [S, E) of the current row (or of the starts of
- * the sums when START): LANES at a time, masked when MASKED, else the full
- * strips only (E a multiple of LANES past S). */
-static void column_strips(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes, int masked,
-                          int start)
+/* The columns [S, E) of the current row, LANES at a time (masked when
+ * MASKED): the column loop LC's body, its sums over i adding into their
+ * arrays (or with START only those arrays set to 0, -inf for a maximum),
+ * then, when given, the row loop LR's body, its sums over j in registers. */
+static void row_strips(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef s, LLVMValueRef e,
+                       int lanes, int masked, int start)
 {
     lloop J;
     f->w = lanes;
     f->j = loop_open(f, &J, s, e, lanes, lanes > 1 ? "jv" : "j");
     if (masked) set_mask(f, e);
-    if (start) mem_accs_start(f, L);
-    else loop_body(f, L, SP_POST);
+    if (start) {
+        mem_accs_start(f, Lc);
+    } else {
+        f->mem_acc = 1;
+        loop_body(f, Lc, SP_POST);
+        f->mem_acc = 0;
+        if (Lr) loop_body(f, Lr, SP_PRE);
+    }
     loop_close(f, &J);
     f->j = f->mask = NULL;
     f->w = 1;
 }
 
-/* Columns j in [S, E) of every row, rows outer: the sums over i add into
- * their arrays, each column still in increasing i — the same order, so the
- * same bits, as a column at a time, but the matrix is read row by row
- * (contiguous) instead of down its columns (a stride of n_pre). */
-static void pre_columns_by_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes, int masked)
+/* Rows [RS, RE) outer, columns [CS, CE) inner, for the column loop LC and,
+ * fused with it when given, the row loop LR.  LC's sums over i add into
+ * their arrays, each column still in increasing i — the order, so the
+ * bits, of a column at a time — and LR's sums over j keep their partial
+ * sums per row; the matrix is read row by row (contiguous, and once for
+ * both loops) instead of down its columns.  Without masks the full strips
+ * of LANES come first, then the remaining columns one at a time. */
+static void by_rows(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef cs, LLVMValueRef ce,
+                    LLVMValueRef rs, LLVMValueRef re, int lanes, int masked)
 {
-    LLVMValueRef rest = e;   /* end of the full strips; scalar columns after it */
-    if (lanes > 1 && !masked) {
-        LLVMValueRef n = LLVMBuildNSWSub(f->bb, e, s, "");
-        rest = LLVMBuildNSWAdd(f->bb, s, LLVMBuildNSWMul(f->bb, LLVMBuildSDiv(f->bb, n, i64c(f->g, lanes), ""),
+    int tail = lanes > 1 && !masked;
+    LLVMValueRef full = ce;
+    if (tail) {
+        LLVMValueRef n = LLVMBuildNSWSub(f->bb, ce, cs, "");
+        full = LLVMBuildNSWAdd(f->bb, cs, LLVMBuildNSWMul(f->bb, LLVMBuildSDiv(f->bb, n, i64c(f->g, lanes), ""),
                                                            i64c(f->g, lanes), ""), "full");
     }
     for (int start = 1; start >= 0; start--) {
         lloop I;
-        if (!start) f->i = loop_open(f, &I, i64c(f->g, 0), f->size[SIZE_N_POST], 1, "i");
-        f->mem_acc = !start;
-        column_strips(f, L, s, masked ? e : rest, lanes, masked, start);
-        if (lanes > 1 && !masked) column_strips(f, L, rest, e, 1, 0, start);
-        f->mem_acc = 0;
+        const lower_loop *R = start ? NULL : Lr;
+        if (!start) f->i = loop_open(f, &I, rs, re, 1, "i");
+        if (R) accs_open(f, R, SP_PRE);
+        row_strips(f, Lc, R, cs, full, lanes, masked, start);
+        if (tail) row_strips(f, Lc, R, full, ce, 1, 0, start);
+        if (R) accs_close(f, R, SP_PRE);
         if (!start) { loop_close(f, &I); f->i = NULL; }
     }
 }
@@ -922,7 +935,7 @@ static LLVMValueRef post_row_columns(lfn *f, const lower_loop *L, LLVMValueRef s
 static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes)
 {
     if (L->par == SP_PRE) {   /* columns [s, e), LANES at a time, rows outer */
-        pre_columns_by_rows(f, L, s, e, lanes, 1);
+        by_rows(f, L, NULL, s, e, i64c(f->g, 0), f->size[SIZE_N_POST], lanes, 1);
         return;
     }
     lloop I, J;               /* rows [s, e), each over its columns LANES at a time */
@@ -940,72 +953,36 @@ static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMVa
     f->i = NULL;
 }
 
-/* Whether loop L's register sums over j are partial sums (lane_split). */
-static int has_lane_split(const lkern *kc, const lower_loop *L)
+/* Columns a per-synapse loop runs at once: none when it cannot vectorise;
+ * for a row loop (ROW given) with sums over j in registers, as many as
+ * those sums have partials; else the target's vector width. */
+static int strip_lanes(const lkern *kc, const lower_loop *row, int vec)
 {
     int split = 0;
-    for (int q = 0; q < L->n_nodes; q++)
-        split |= !lower_is_batch_sum(kc->lk, L->nodes[q]) && lane_split(&kc->d->node[L->nodes[q]], SP_PRE);
-    return split;
-}
-
-/* Columns [S, E) of the current row for both loops of a fused pair: the
- * column loop's body (its sums over i into their arrays), then the row
- * loop's (its sums over j in registers). */
-static void fused_strips(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef s, LLVMValueRef e,
-                         int lanes, int masked)
-{
-    lloop J;
-    f->w = lanes;
-    f->j = loop_open(f, &J, s, e, lanes, lanes > 1 ? "jv" : "j");
-    if (masked) set_mask(f, e);
-    f->mem_acc = 1;
-    loop_body(f, Lc, SP_POST);
-    f->mem_acc = 0;
-    loop_body(f, Lr, SP_PRE);
-    loop_close(f, &J);
-    f->j = f->mask = NULL;
-    f->w = 1;
+    for (int q = 0; row && q < row->n_nodes; q++)
+        split |= !lower_is_batch_sum(kc->lk, row->nodes[q]) && lane_split(&kc->d->node[row->nodes[q]], SP_PRE);
+    return !vec ? 1 : split ? plast_sum_lanes(kc->g->prec) : kc->g->lanes;
 }
 
 /* Two per-synapse loops of one level, LC parallel over columns (sums over
- * i) and LR over rows (sums over j), in one pass over the matrix: rows
- * [S, E) outer, all columns inner.  Every sum adds in the order it does
- * when the loops run apart (a column in increasing i, a row's partial sums
- * in increasing j), so the bits are the same; one thread runs it (see
- * gen_fused_pair). */
+ * i) and LR over rows (sums over j), in one pass over the matrix, rows
+ * [S, E): the same bits as the loops apart (by_rows); one thread runs it
+ * (gen_fused_pair). */
 static void fused_chunk(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef s, LLVMValueRef e)
 {
-    lmod *g = f->g;
-    int lanes = g->lanes < 2 ? 1 : has_lane_split(f->kc, Lr) ? plast_sum_lanes(g->prec) : g->lanes;
-    int masked = lanes > 1 && g->masked;
-    LLVMValueRef n_pre = f->size[SIZE_N_PRE], zero = i64c(g, 0), rest = n_pre;
-    if (lanes > 1 && !masked)
-        rest = LLVMBuildNSWMul(f->bb, LLVMBuildSDiv(f->bb, n_pre, i64c(g, lanes), ""), i64c(g, lanes), "full");
-    column_strips(f, Lc, zero, rest, lanes, masked, 1);
-    if (lanes > 1 && !masked) column_strips(f, Lc, rest, n_pre, 1, 0, 1);
-    lloop I;
-    f->i = loop_open(f, &I, s, e, 1, "i");
-    accs_open(f, Lr, SP_PRE);
-    fused_strips(f, Lc, Lr, zero, rest, lanes, masked);
-    if (lanes > 1 && !masked) fused_strips(f, Lc, Lr, rest, n_pre, 1, 0);
-    accs_close(f, Lr, SP_PRE);
-    loop_close(f, &I);
-    f->i = NULL;
+    int lanes = strip_lanes(f->kc, Lr, 1);
+    by_rows(f, Lc, Lr, i64c(f->g, 0), f->size[SIZE_N_PRE], s, e, lanes, lanes > 1 && f->g->masked);
 }
 
 /* The rows (par SP_POST) or columns (par SP_PRE) [S, E) of a per-synapse
  * loop nest: the body of a parallel region's chunk. */
 static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e)
 {
-    int local = L->par == SP_PRE ? SP_POST : SP_PRE, vec = can_vectorise(f->kc, L, local), split = 0;
-    for (int q = 0; q < L->n_nodes; q++)
-        split |= !lower_is_batch_sum(f->kc->lk, L->nodes[q]) && lane_split(&f->kc->d->node[L->nodes[q]], local);
-    /* a row with sums over j runs as many columns at once as the sums have partials */
-    int lanes = !vec ? 1 : split ? plast_sum_lanes(f->g->prec) : f->g->lanes;
+    int vec = can_vectorise(f->kc, L, L->par == SP_PRE ? SP_POST : SP_PRE);
+    int lanes = strip_lanes(f->kc, L->par == SP_POST ? L : NULL, vec);
     if (lanes > 1 && f->g->masked) { syn_chunk_masked(f, L, s, e, lanes); return; }
     if (L->par == SP_PRE) {
-        pre_columns_by_rows(f, L, s, e, lanes, 0);
+        by_rows(f, L, NULL, s, e, i64c(f->g, 0), f->size[SIZE_N_POST], lanes, 0);
         return;
     }
     lloop I;
@@ -1044,7 +1021,8 @@ static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *use
     }
 }
 
-/* The outlined body of parallel loop L:
+/* The outlined body of parallel loop L (with L2: the fused pair of row
+ * loop L and column loop L2, chunked by L's rows):
  *   NAME.parK(data): chunk [s0, e0) of the thread as libgomp's static
  *   schedule cuts it (q = n / nt, t = n % nt; the first t threads take q+1),
  *   then NAME.parK.impl(sizes, b, s0, e0, arrays...). */
@@ -1098,12 +1076,10 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower
         LLVMValueRef at = LLVMBuildStructGEP2(B, kc->t_frame, fr, (unsigned)k, "");
         args[k] = LLVMBuildLoad2(B, g->t_i64, at, k < 4 ? size_names[k] : "b");
     }
-    /* a fused pair's body is called directly, by one thread, for all rows
-     * (possibly inside a meta-batch's parallel region: not that region's chunk) */
-    LLVMValueRef nt = L2 ? i64c(g, 1) : LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int,
-                                             declare(g, "omp_get_num_threads", g->t_omp_int), NULL, 0, ""), g->t_i64, "nt");
-    LLVMValueRef tid = L2 ? i64c(g, 0) : LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int,
-                                             declare(g, "omp_get_thread_num", g->t_omp_int), NULL, 0, ""), g->t_i64, "tid");
+    LLVMValueRef nt = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, declare(g, "omp_get_num_threads", g->t_omp_int),
+                                                      NULL, 0, ""), g->t_i64, "nt");
+    LLVMValueRef tid = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, declare(g, "omp_get_thread_num", g->t_omp_int),
+                                                       NULL, 0, ""), g->t_i64, "tid");
     LLVMValueRef n = args[L->par == SP_PRE ? SIZE_N_PRE : SIZE_N_POST];
     n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, n, i64c(g, 0), ""), n, i64c(g, 0), "n");
     LLVMValueRef q = LLVMBuildUDiv(B, n, nt, ""), t = LLVMBuildURem(B, n, nt, "");
@@ -1127,26 +1103,31 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower
     return body;
 }
 
-/* #pragma omp parallel for schedule(static), inside the loop over b when
- * the nest runs per sample; the body finds b in the frame. */
+/* GOMP_parallel(BODY, frame, NTHREADS) — inside the loop over b when
+ * PER_SAMPLE; the body finds b in the frame and takes its static chunk. */
+static void run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads)
+{
+    lmod *g = f->g;
+    LLVMValueRef fr = f->frame;
+    LLVMValueRef b_at = LLVMBuildStructGEP2(f->bb, f->kc->t_frame, fr, 4, "");
+    lloop Lb;
+    if (per_sample) f->b = loop_open(f, &Lb, i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
+    LLVMBuildStore(f->bb, f->b ? f->b : i64c(g, 0), b_at);
+    LLVMValueRef args[4] = { body, LLVMBuildPointerCast(f->bb, fr, g->t_i8p, ""), nthreads, i32c(g, 0) };
+    LLVMBuildCall2(f->bb, g->t_gomp, declare(g, "GOMP_parallel", g->t_gomp), args, 4, "");
+    if (per_sample) { loop_close(f, &Lb); f->b = NULL; }
+}
+
+/* #pragma omp parallel for schedule(static) over loop L. */
 static void gen_parallel(lfn *f, const lower_loop *L)
 {
     lmod *g = f->g;
-    lkern *kc = f->kc;
-    LLVMValueRef body = outline_parallel(kc, L, NULL);
-    LLVMValueRef fr = f->frame;
-    LLVMValueRef b_at = LLVMBuildStructGEP2(f->bb, kc->t_frame, fr, 4, "");
-    lloop Lb;
-    if (L->space & SP_SAMPLE) f->b = loop_open(f, &Lb, i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
-    LLVMBuildStore(f->bb, f->b ? f->b : i64c(g, 0), b_at);
     /* the C's `if (n_post * n_pre >= 16384)`: small matrices are not worth
      * waking threads for (one thread: the caller alone, all rows or columns) */
     LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], ""),
                                      i64c(g, 16384), "");
-    LLVMValueRef nthreads = LLVMBuildSelect(f->bb, big, i32c(g, 0), i32c(g, 1), "");
-    LLVMValueRef args[4] = { body, LLVMBuildPointerCast(f->bb, fr, g->t_i8p, ""), nthreads, i32c(g, 0) };
-    LLVMBuildCall2(f->bb, g->t_gomp, declare(g, "GOMP_parallel", g->t_gomp), args, 4, "");
-    if (L->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
+    run_parallel(f, outline_parallel(f->kc, L, NULL), L->space & SP_SAMPLE,
+                 LLVMBuildSelect(f->bb, big, i32c(g, 0), i32c(g, 1), ""));
 }
 
 /* Whether loops A and B (consecutive) can run as one pass over the matrix:
@@ -1185,13 +1166,7 @@ static void gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B)
     LLVMBuildCondBr(f->bb, serial, one, many);
     LLVMPositionBuilderAtEnd(f->bb, one);
     forget(f);
-    LLVMValueRef b_at = LLVMBuildStructGEP2(f->bb, kc->t_frame, f->frame, 4, "");
-    lloop Lb;
-    if (R->space & SP_SAMPLE) f->b = loop_open(f, &Lb, i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
-    LLVMBuildStore(f->bb, f->b ? f->b : i64c(g, 0), b_at);
-    LLVMValueRef arg = LLVMBuildPointerCast(f->bb, f->frame, g->t_i8p, "");
-    LLVMBuildCall2(f->bb, g->t_body, body, &arg, 1, "");   /* outside a parallel region: one chunk, all rows */
-    if (R->space & SP_SAMPLE) { loop_close(f, &Lb); f->b = NULL; }
+    run_parallel(f, body, R->space & SP_SAMPLE, i32c(g, 1));   /* a team of one: its chunk is every row */
     LLVMBuildBr(f->bb, join);
     LLVMPositionBuilderAtEnd(f->bb, many);
     forget(f);

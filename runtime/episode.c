@@ -25,8 +25,8 @@
  * (net->precision), double or float; E->esz is its size.  This file is a
  * driver: the arithmetic is in the kernels, and the values are touched here
  * only in a few typed helpers (section "values": loading samples, W += dW
- * for the probe of term sizes, the finiteness checks, the query's loss and argmax, and the conversions at
- * the API boundary, where W0, B, meta and the results are double).  Every
+ * for the probe of term sizes, the finiteness checks, the query's loss and
+ * argmax, and the conversions at the API boundary, where W0, B, meta and the results are double).  Every
  * other function moves buffers by element offsets (at()), so one compiled
  * copy serves both precisions.  In single precision the meta-parameters are
  * converted to float once, and the rules' adjoints accumulate one step's
@@ -73,7 +73,6 @@ typedef struct ep {
     int n_prof;
     struct prof_row { const char *name; double sec; long calls; } prof[96];
 } ep;
-
 
 static void fail(ep *E, const char *fmt, ...)
 {
@@ -587,8 +586,8 @@ static int query(ep *E, const void *W, void *adjW, int grad)
     return rc;
 }
 
-/* The inner loop from W (updated in place). */
-/* The inner loop from W (updated in place).  STARTS, when given, receives
+/* The inner loop from *W, stepping between the buffers *W and *SPARE (on
+ * return *W holds the final weights).  STARTS, when given, receives
  * W_{p*len} for p = 1..count-1: the starting weights of the reverse sweep's
  * top-level parts, so that the sweep need not recompute them (the same
  * arithmetic, so the same bits). */

@@ -107,9 +107,27 @@ grep -q '# dropped (coefficient exactly 0): - b \* w' "$work/p/learned.rule" || 
 "$PLASTCC" emit-c --dump=dag "$work/p/learned.rule" > "$work/p/dag.txt" 2>&1 || bad "learned.rule does not compile"
 grep -q 'param a' "$work/p/dag.txt" || bad "the kernels of learned.rule lost the live term"
 grep -q 'param b' "$work/p/dag.txt" && bad "the kernels of learned.rule still read the zeroed b"
+# the kernels the JIT compiles for learned.rule: the forward kernel no longer
+# reads w (only the dropped term - b * w did): 4 arguments (post_e, pre_y,
+# meta, dw) where the rule as written has 5, and gradcheck, JIT-compiling
+# them, finds no w to check
+"$PLASTCC" emit-llvm "$work/p/learned.rule" > "$work/p/ir.ll" 2>&1 || bad "emit-llvm of learned.rule"
+grep -q '^@two_terms_fwd_desc = constant .*, i32 4, ' "$work/p/ir.ll" ||
+    { grep '^@two_terms_fwd_desc' "$work/p/ir.ll"; bad "learned.rule's forward kernel does not have 4 arguments"; }
+"$PLASTCC" gradcheck --backend jit "$work/p/learned.rule" > "$work/p/gc.txt" 2>&1 ||
+    { cat "$work/p/gc.txt"; bad "the JIT-compiled kernels of learned.rule fail gradcheck"; }
+grep -q '^  post_e ' "$work/p/gc.txt" || { cat "$work/p/gc.txt"; bad "gradcheck of learned.rule checked nothing"; }
+grep -q '^  w ' "$work/p/gc.txt" && { cat "$work/p/gc.txt"; bad "the JIT-compiled kernels of learned.rule still read w"; }
 say "proximal L1: b = 0 exactly, its term dropped from learned.rule and from its kernels"
 
-# 7. a rule per projection: both rules train (their parameters move from the
+# 7. scale auto: s_k = min(1, |F_0| / |F_k|) from the probe, on terms whose
+#    sizes are exact multiples of F0's (10x and 0.1x): 1, 0.1, and 1 (capped)
+"$PLASTCC" run "$rules" --experiment scale_auto --out "$work/sa" --threads 1 --quiet >/dev/null 2>&1 || bad "scale_auto run"
+awk -F, 'NR > 1 { want = NR == 3 ? 0.1 : 1; d = $4 - want; if (d < 0) d = -d; if (d > 1e-5 * want) bad = 1; n++ }
+         END { exit bad || n != 3 }' "$work/sa/meta.csv" || { cat "$work/sa/meta.csv"; bad "scale auto: not 1, 0.1, 1"; }
+say "scale auto on F0, 10 F0, F0 / 10: scales $(awk -F, 'NR > 1 { printf "%s ", $4 }' "$work/sa/meta.csv")"
+
+# 8. a rule per projection: both rules train (their parameters move from the
 #    initial values), both are logged and both are in learned.rule
 "$PLASTCC" run "$rules" --experiment tiny_two_rules --out "$work/two" --threads 1 --quiet >/dev/null 2>&1 ||
     bad "tiny_two_rules run"

@@ -56,55 +56,97 @@ static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, i
     }
 }
 
-static int bind_rules(const compiled_unit *u, backend_module *m, const sema_experiment *x, bound_net *b,
-                      char *err, size_t errlen)
+/* The net's rule index of R: rules are numbered in the order the schedule's
+ * calls first use them. */
+static int rule_index(const compiled_unit *u, backend_module *m, bound_net *b, const sema_rule *r, char *err,
+                      size_t errlen)
 {
-    const sema_model *model = u->prog->models[x->model];
-    for (int l = 0; l < model->n_layers; l++) {
-        const sema_rule *r = u->prog->rules[x->rule_of_projection[l]];
-        int k = 0;
-        while (k < b->net.n_rules && b->compiled[k]->rule != r) k++;
-        if (k == b->net.n_rules) {
-            const compiled_rule *cr = NULL;
-            for (int i = 0; i < u->n_rules; i++) if (u->rules[i].rule == r) cr = &u->rules[i];
-            if (!cr) { snprintf(err, errlen, "rule %s was not compiled", r->name); return -1; }
-            b->compiled[k] = cr;
-            init_meta(u->prog, r, b, k);
-            plast_rule *pr = &b->rules[k];
-            pr->name = r->name;
-            pr->n_meta = r->n_meta;
-            pr->init = b->init[k]; pr->l1 = b->l1[k]; pr->fixed = b->fixed[k];
-            pr->lo = b->lo[k]; pr->hi = b->hi[k];
-            pr->meta_name = (const char *const *)cr->rk.d->meta_name;
-            if (!(pr->fwd = find(m, r->name, "fwd", err, errlen)) || !(pr->adj = find(m, r->name, "adj", err, errlen))
-                || !(pr->step = find(m, r->name, "step", err, errlen)))
-                return -1;
-            b->net.n_rules++;
-        }
-        b->net.rule_of[l] = k;
+    for (int k = 0; k < b->net.n_rules; k++) if (b->compiled[k]->rule == r) return k;
+    const compiled_rule *cr = NULL;
+    for (int i = 0; i < u->n_rules; i++) if (u->rules[i].rule == r) cr = &u->rules[i];
+    if (!cr) { snprintf(err, errlen, "rule %s was not compiled", r->name); return -1; }
+    int k = b->net.n_rules;
+    b->compiled[k] = cr;
+    init_meta(u->prog, r, b, k);
+    plast_rule *pr = &b->rules[k];
+    pr->name = r->name;
+    pr->n_meta = r->n_meta;
+    pr->init = b->init[k]; pr->l1 = b->l1[k]; pr->fixed = b->fixed[k];
+    pr->lo = b->lo[k]; pr->hi = b->hi[k];
+    pr->meta_name = (const char *const *)cr->rk.d->meta_name;
+    if (!(pr->fwd = find(m, r->name, "fwd", err, errlen)) || !(pr->adj = find(m, r->name, "adj", err, errlen))
+        || !(pr->step = find(m, r->name, "step", err, errlen)))
+        return -1;
+    b->net.n_rules++;
+    return k;
+}
+
+static const plast_kdesc *find_named(backend_module *m, const char *name, char *err, size_t errlen)
+{
+    if (!name[0]) return NULL;
+    const plast_kdesc *k = backend_find(m, name);
+    if (!k) snprintf(err, errlen, "kernel %s is missing from the compiled module", name);
+    return k;
+}
+
+/* The calls of the plan with their kernels and bindings resolved. */
+static int bind_calls(const compiled_unit *u, backend_module *m, bound_net *b, const sched_call *in, int n,
+                      plast_call *out, plast_bind **next_bind, char *err, size_t errlen)
+{
+    for (int c = 0; c < n; c++) {
+        const sched_call *C = &in[c];
+        plast_call *P = &out[c];
+        P->fwd = find_named(m, C->fwd, err, errlen);
+        P->adj = find_named(m, C->adj, err, errlen);
+        P->dw = find_named(m, C->dw, err, errlen);
+        if (!P->fwd || (C->adj[0] && !P->adj) || (C->dw[0] && !P->dw)) return -1;
+        P->n_pre = C->n_pre;
+        P->n_post = C->n_post;
+        P->update = C->update;
+        P->rule = C->rule ? rule_index(u, m, b, C->rule, err, errlen) : -1;
+        if (C->rule && P->rule < 0) return -1;
+        P->bind = *next_bind;
+        P->n_bind = C->n_bind;
+        for (int k = 0; k < C->n_bind; k++)
+            (*next_bind)[k] = (plast_bind){ C->bind[k].arg, C->bind[k].buf, C->bind[k].next };
+        *next_bind += C->n_bind;
     }
     return 0;
 }
 
-/* What the compiler has kernels for but the runtime cannot train: the
- * episode loop runs each layer once, feed-forward, against one-hot labels.
- * (Dense and readout layers with kcap train: kcap's error path is the
- * straight-through surrogate.) */
-static int refuse_model(const sema_model *m, char *err, size_t errlen)
+/* The schedule's buffers as the runtime sees them. */
+static void bind_buffers(bound_net *b)
 {
-    for (int l = 0; l < m->n_layers; l++) {
-        if (m->layers[l].kind != LAYER_RECURRENT) continue;
-        snprintf(err, errlen, "model %s: layer %d is recurrent (steps %d), which the runtime cannot train yet: "
-                 "it runs each layer once; its kernels (%s_dense%d, one step) are compiled, the loop over the "
-                 "steps and the recurrent weights are not", m->name, l + 1, m->layers[l].steps, m->name, l + 1);
-        return -1;
+    const sched_plan *P = &b->plan;
+    for (int i = 0; i < P->n_buf; i++) {
+        const sched_buf *s = &P->buf[i];
+        b->bufs[i] = (plast_buf){ s->name, s->kind, s->rows, s->cols, s->init, s->init_arg, s->fan_in, s->fan_out,
+                                  s->stream };
     }
-    if (m->loss == LOSS_MSE_INPUT) {
-        snprintf(err, errlen, "model %s: loss mse(input) (autoencoding) is not supported by the runtime yet: "
-                 "its targets are the one-hot labels", m->name);
-        return -1;
+}
+
+/* The layered view of a feed-forward model, for the diagnostics. */
+static int bind_layers(const sema_model *model, backend_module *m, bound_net *b, char *err, size_t errlen)
+{
+    plast_net *N = &b->net;
+    N->n_layers = model->n_layers;
+    N->size[0] = model->n_input;
+    static const int fb[] = { PLAST_FB_SYMMETRIC, PLAST_FB_RANDOM, PLAST_FB_DIRECT, PLAST_FB_NONE };
+    N->feedback = fb[model->feedback];
+    for (int l = 0; l < model->n_layers; l++) {
+        char base[128];
+        N->size[l + 1] = model->layers[l].size;
+        N->w_buf[l] = b->plan.w_buf[l];
+        N->fb_buf[l] = b->plan.fb_buf[l];
+        snprintf(base, sizeof base, "%s_dense%d", model->name, l + 1);
+        if (!(N->dense_fwd[l] = find(m, base, "fwd", err, errlen))) return -1;
+        if (model->feedback == FB_NONE) continue;
+        snprintf(base, sizeof base, "%s_error%d", model->name, l + 1);
+        if (!(N->error_fwd[l] = find(m, base, "fwd", err, errlen))) return -1;
     }
-    return 0;
+    char base[128];
+    snprintf(base, sizeof base, "%s_loss", model->name);
+    return (N->loss_fwd = find(m, base, "fwd", err, errlen)) ? 0 : -1;
 }
 
 int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x, bound_net *b,
@@ -116,30 +158,29 @@ int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x
         snprintf(err, errlen, "model %s was not compiled", model->name);
         return -1;
     }
-    if (refuse_model(model, err, errlen) < 0) return -1;
+    if (sched_build(u->prog, x, &b->plan, err, errlen) < 0) return -1;
+    const sched_plan *P = &b->plan;
+    int n_bind = 0;
+    for (int c = 0; c < P->n_step; c++) n_bind += P->step[c].n_bind;
+    for (int c = 0; c < P->n_eval; c++) n_bind += P->eval[c].n_bind;
+    b->bufs = calloc((size_t)P->n_buf + 1, sizeof *b->bufs);
+    b->calls = calloc((size_t)(P->n_step + P->n_eval) + 1, sizeof *b->calls);
+    b->binds = calloc((size_t)n_bind + 1, sizeof *b->binds);
+    if (!b->bufs || !b->calls || !b->binds) { snprintf(err, errlen, "out of memory"); return -1; }
+    bind_buffers(b);
     plast_net *N = &b->net;
-    N->n_layers = model->n_layers;
-    N->size[0] = model->n_input;
-    static const int fb[] = { PLAST_FB_SYMMETRIC, PLAST_FB_RANDOM, PLAST_FB_DIRECT, PLAST_FB_NONE };
-    N->feedback = fb[model->feedback];
     N->precision = backend_real_size(m) == 4 ? PLAST_SINGLE : PLAST_DOUBLE;
-    for (int l = 0; l < model->n_layers; l++) {
-        char base[128];
-        N->size[l + 1] = model->layers[l].size;
-        snprintf(base, sizeof base, "%s_dense%d", model->name, l + 1);
-        if (!(N->dense_fwd[l] = find(m, base, "fwd", err, errlen)) || !(N->dense_adj[l] = find(m, base, "adj", err, errlen)))
-            return -1;
-        if (model->feedback == FB_NONE) continue;
-        snprintf(base, sizeof base, "%s_error%d", model->name, l + 1);
-        if (!(N->error_fwd[l] = find(m, base, "fwd", err, errlen)) || !(N->error_adj[l] = find(m, base, "adj", err, errlen)))
-            return -1;
-    }
-    char base[128];
-    snprintf(base, sizeof base, "%s_loss", model->name);
-    if (!(N->loss_fwd = find(m, base, "fwd", err, errlen)) || !(N->loss_adj = find(m, base, "adj", err, errlen)))
-        return -1;
     N->rules = b->rules;
-    return bind_rules(u, m, x, b, err, errlen);
+    /* rules numbered by their first projection, W1 first (log columns, meta-state order) */
+    for (int l = 0; l < model->n_layers; l++)
+        if (rule_index(u, m, b, u->prog->rules[x->rule_of_projection[l]], err, errlen) < 0) return -1;
+    plast_bind *next = b->binds;
+    if (bind_calls(u, m, b, P->step, P->n_step, b->calls, &next, err, errlen) < 0 ||
+        bind_calls(u, m, b, P->eval, P->n_eval, b->calls + P->n_step, &next, err, errlen) < 0)
+        return -1;
+    N->sched = (plast_schedule){ P->n_buf, b->bufs, P->n_step, b->calls, P->n_eval, b->calls + P->n_step,
+                                 P->x, P->target, P->mask, P->loss, P->output };
+    return P->n_layers ? bind_layers(model, m, b, err, errlen) : 0;
 }
 
 void bind_free(bound_net *b)
@@ -147,6 +188,8 @@ void bind_free(bound_net *b)
     for (int k = 0; k < b->net.n_rules; k++) {
         free(b->init[k]); free(b->l1[k]); free(b->fixed[k]); free(b->lo[k]); free(b->hi[k]);
     }
+    free(b->bufs); free(b->calls); free(b->binds);
+    sched_free(&b->plan);
     memset(b, 0, sizeof *b);
 }
 

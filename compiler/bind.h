@@ -1,14 +1,20 @@
 /* bind — an experiment's compiled kernels handed to the runtime as a
- * plast_net (plast.h): the model's layer kernels, a rule per projection, and
- * each rule's meta-parameter vector (initial values, l1 and fixed flags,
+ * plast_net (plast.h): its schedule (schedule.h) with the kernels resolved in
+ * the compiled module, the layered view of a feed-forward model, and each
+ * rule's meta-parameter vector (initial values, l1 and fixed flags,
  * ranges, display names). */
 #ifndef PLAST_BIND_H
 #define PLAST_BIND_H
 
 #include "backend.h"
+#include "schedule.h"
 
 typedef struct bound_net {
     plast_net net;
+    sched_plan plan;                                   /* the schedule, by kernel names */
+    plast_buf *bufs;                                   /* net.sched's arrays */
+    plast_call *calls;                                 /* step calls, then eval calls */
+    plast_bind *binds;
     plast_rule rules[PLAST_MAX_LAYERS];
     const compiled_rule *compiled[PLAST_MAX_LAYERS];   /* per rule */
     double *init[PLAST_MAX_LAYERS];

@@ -84,8 +84,6 @@ static void fill_opts(const sema_experiment *x, const sema_model *m, const run_a
     o->schedule = x->schedule; o->sched_every = x->sched_every; o->sched_gamma = x->sched_gamma; o->warmup = x->warmup;
     o->nonfinite_skip = x->nonfinite_skip;
     o->seed = a->seed >= 0 ? (uint64_t)a->seed : x->seed;
-    o->init = m->init == INIT_NORMAL ? PLAST_INIT_NORMAL : m->init == INIT_UNIFORM ? PLAST_INIT_UNIFORM : PLAST_INIT_XAVIER;
-    o->init_arg = m->init_arg;
     o->checkpoint_every = x->checkpoint_every;
     o->threads = a->threads;
     o->quiet = a->quiet;

@@ -60,30 +60,100 @@ typedef struct plast_rule {
     const plast_kdesc *step;       /* w_next = w + dw, the inner loop's update in one pass */
 } plast_rule;
 
-/* A layered network: z_l = W_l y_{l-1}, y_l = act_l(z_l), l = 1..L, errors
- * through the feedback pathway, a rule per projection.  W_l is stored
- * [n_l][n_{l-1}] (row = postsynaptic neuron); a feedback matrix is stored
- * transposed like W_l ("b": b = W_l for symmetric feedback; for direct
+/* ---- the inner step as a schedule ----
+ *
+ * The compiler hands the runtime each experiment's inner step as data: named
+ * buffers, and an ordered list of kernel calls over them (which kernel, which
+ * buffer each argument binds).  The engine (episode.c) runs the step's calls
+ * once per inner step, the eval calls once on the final state, and, for the
+ * meta-gradient, each call's generated adjoint in the exact reverse order.
+ * It knows nothing else of the model: feed-forward layers, feedback
+ * pathways, updates inside the forward pass, unrolled recurrent layers,
+ * top-down and lateral projections are all just schedules.
+ *
+ * Buffer kinds:
+ *   STATE   plastic weights: changed by the rules at every inner step (each
+ *           has exactly one update call per step, which writes its next
+ *           version), checkpointed by the reverse sweep;
+ *   PARAM   learner parameters the rules do not change (biases): constant
+ *           within an episode, with an adjoint (the joint scheme trains them);
+ *   CONST   fixed matrices (random feedback): no adjoint;
+ *   DATA    the batch: inputs "x", one-hot "target", labelled "mask"; no adjoint;
+ *   SIGNAL  per-sample values computed in a step (y, z, e, losses ...).
+ * A matrix is stored [rows][cols], row = postsynaptic neuron; a DATA or
+ * SIGNAL buffer holds COLS values per sample of the batch. */
+enum { PLAST_BUF_STATE, PLAST_BUF_PARAM, PLAST_BUF_CONST, PLAST_BUF_DATA, PLAST_BUF_SIGNAL };
+enum { PLAST_INIT_XAVIER, PLAST_INIT_NORMAL, PLAST_INIT_UNIFORM, PLAST_INIT_ZERO };
+/* Random streams of the initial values (a buffer draws after the earlier
+ * buffers of its stream, in buffer order). */
+enum { PLAST_STREAM_W, PLAST_STREAM_B };
+
+typedef struct plast_buf {
+    const char *name;        /* "W1", "B1", "x", "y1", "e0", ... */
+    int kind;                /* PLAST_BUF_* */
+    int64_t rows, cols;      /* a matrix (a vector has one row); per sample: rows 1 */
+    int init;                /* STATE, PARAM, CONST: PLAST_INIT_* (XAVIER: uniform +-sqrt(6/(fan_in+fan_out))) */
+    double init_arg;         /* NORMAL: the standard deviation; UNIFORM: the half-width */
+    int64_t fan_in, fan_out;
+    int stream;              /* PLAST_STREAM_* */
+} plast_buf;
+
+/* Kernel argument ARG bound to buffer BUF (with NEXT, a STATE buffer's
+ * version after this step's update: a later call of the same step reads the
+ * updated weights). */
+typedef struct plast_bind { const char *arg; int buf; int next; } plast_bind;
+
+typedef struct plast_call {
+    const plast_kdesc *fwd;  /* an update call: the rule's step kernel (w_next = w + dw) */
+    const plast_kdesc *adj;  /* its generated adjoint (an update call: the rule's, seeded by adj_dw) */
+    const plast_kdesc *dw;   /* an update call: the rule's dw kernel (the probe of term sizes) */
+    int64_t n_pre, n_post;
+    int rule;                /* -1, or the rule whose meta-parameters bind "meta" (and receive "adj_meta") */
+    int update;              /* -1, or the STATE buffer whose next version this call writes ("w_next") */
+    int n_bind;
+    const plast_bind *bind;
+} plast_call;
+
+typedef struct plast_schedule {
+    int n_buf;
+    const plast_buf *buf;
+    int n_step;
+    const plast_call *step;  /* one inner step, on a batch of the training stream */
+    int n_eval;
+    const plast_call *eval;  /* the meta-loss, on the query batch with the final weights */
+    int x, target, mask;     /* DATA buffers: inputs; one-hot targets (-1: none, the loss compares
+                                with x); 1 for a sample that counts in the loss (-1: none) */
+    int loss;                /* SIGNAL: the per-sample loss of the eval calls (the masked mean is the meta-loss) */
+    int output;              /* SIGNAL argmax'ed against the labels for accuracy, or -1 */
+} plast_schedule;
+
+/* A network: its schedule, its rules, and, for feed-forward models, the
+ * layered view the diagnostics of 003 read: z_l = W_l y_{l-1},
+ * y_l = act_l(z_l), l = 1..L, errors through the feedback pathway.  W_l is
+ * stored [n_l][n_{l-1}] (row = postsynaptic neuron); a feedback matrix is
+ * stored transposed like W_l ("b": b = W_l for symmetric feedback; for direct
  * feedback b_l is [n_L][n_{l-1}]). */
 typedef struct plast_net {
-    int n_layers;
-    int size[PLAST_MAX_LAYERS + 1];          /* n_0 .. n_L */
-    int feedback;                            /* PLAST_FB_* */
-    const plast_kdesc *dense_fwd[PLAST_MAX_LAYERS], *dense_adj[PLAST_MAX_LAYERS];
-    const plast_kdesc *error_fwd[PLAST_MAX_LAYERS], *error_adj[PLAST_MAX_LAYERS];
-    const plast_kdesc *loss_fwd, *loss_adj;
-    int rule_of[PLAST_MAX_LAYERS];           /* index into rules, per projection */
+    plast_schedule sched;
     const plast_rule *rules;
     int n_rules;
     int precision;                           /* PLAST_DOUBLE or PLAST_SINGLE (float kernels: the episode's
-                                                buffers are float; W0, B, meta, the results stay double) */
+                                                buffers are float; initial values, meta, results stay double) */
+    /* the layered view (n_layers 0 for a model that has none) */
+    int n_layers;
+    int size[PLAST_MAX_LAYERS + 1];          /* n_0 .. n_L */
+    int feedback;                            /* PLAST_FB_* */
+    int w_buf[PLAST_MAX_LAYERS], fb_buf[PLAST_MAX_LAYERS];   /* buffers of W_l and B_l (-1: none) */
+    const plast_kdesc *dense_fwd[PLAST_MAX_LAYERS];
+    const plast_kdesc *error_fwd[PLAST_MAX_LAYERS];
+    const plast_kdesc *loss_fwd;
 } plast_net;
 
 /* ---- one episode: the inner loop, the meta-loss and its exact gradient ---- */
 
 typedef struct plast_episode_data {
     const double *x_train;   /* [n_train][n_0] */
-    const int32_t *y_train;  /* class index into the output layer */
+    const int32_t *y_train;  /* class index into the output layer; -1: unlabelled (mask 0) */
     int n_train;
     const double *x_query;
     const int32_t *y_query;
@@ -93,34 +163,46 @@ typedef struct plast_episode_data {
 } plast_episode_data;
 
 typedef struct plast_episode_opts {
-    int checkpoint_every;    /* W checkpoints every this many steps; 0: ceil(sqrt(steps)) */
+    int checkpoint_every;    /* state checkpoints every this many steps; 0: the default nesting */
     int want_grad;           /* 0: forward only (evaluation) */
+    int curve_every;         /* > 0: a learning curve, the eval loss and accuracy on the query batch
+                                before the first step and after every curve_every steps, into
+                                curve_loss and curve_acc (caller-allocated, 1 + steps / curve_every) */
+    double *curve_loss, *curve_acc;
 } plast_episode_opts;
 
 typedef struct plast_episode_out {
-    double meta_loss;        /* mean query cross-entropy (no L1 term) */
-    double accuracy;         /* query accuracy after the inner loop */
+    double meta_loss;        /* the eval loss: mean over the query samples that count (mask 1) */
+    double accuracy;         /* query accuracy after the inner loop (NaN without an output to argmax) */
     double **grad;           /* [n_rules][n_meta], caller-allocated, overwritten: d meta_loss / d meta */
-    double **W;              /* optional [n_layers] caller-allocated: the final weights */
+    double **final;          /* optional [n_buf]: caller-allocated arrays for the final values of
+                                STATE and PARAM buffers (NULL entries are skipped) */
+    double **grad_init;      /* optional [n_buf]: d meta_loss / d (initial value) of STATE and PARAM
+                                buffers (NULL entries are skipped); needs want_grad */
     int nonfinite;           /* 1 when a NaN or Inf appeared; see what */
     char what[160];
     double peak_bytes;       /* memory the episode's buffers took (at most, at one time) */
 } plast_episode_out;
 
-/* Runs one episode from weights W0 (copied, not changed) and feedback
- * matrices B (b layout; ignored for symmetric feedback).  Returns 0, or -1
- * with out->what set (a missing kernel argument, out of memory, non-finite). */
-int plast_episode(const plast_net *net, const double *const *W0, const double *const *B,
-                  const double *const *meta, const plast_episode_data *data,
-                  const plast_episode_opts *opts, plast_episode_out *out);
+/* Runs one episode of NET's schedule from INIT, one double array per buffer
+ * (initial values of STATE, PARAM and CONST buffers, copied, not changed;
+ * NULL for the others) with meta-parameters META.  Returns 0, or -1 with
+ * out->what set (a missing kernel argument, out of memory, non-finite). */
+int plast_episode(const plast_net *net, const double *const *init, const double *const *meta,
+                  const plast_episode_data *data, const plast_episode_opts *opts, plast_episode_out *out);
 
 /* The size of each additive term of rule R per unit coefficient, along an
- * inner loop from W0 with META: for each meta index k, the RMS over steps
- * and over the projections using R of dw computed with meta = e_k (for a rule
+ * inner loop from INIT with META: for each meta index k, the RMS over steps
+ * and over the update calls of R of dw computed with meta = e_k (for a rule
  * linear in its coefficients, exactly the term F_k).  MAG: [n_meta]. */
-int plast_term_magnitudes(const plast_net *net, const double *const *W0, const double *const *B,
-                          const double *const *meta, const plast_episode_data *data, int rule, double *mag,
-                          char *err, size_t errlen);
+int plast_term_magnitudes(const plast_net *net, const double *const *init, const double *const *meta,
+                          const plast_episode_data *data, int rule, double *mag, char *err, size_t errlen);
+
+/* Draws the initial values of every STATE, PARAM and CONST buffer of NET
+ * for task G (streams (seed, G, init W / init B)) into INIT[n_buf] (malloc'ed;
+ * free with plast_free_init).  Returns 0, or -1 when memory runs out. */
+int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init);
+void plast_free_init(const plast_net *net, double **init);
 
 /* The diagnostics of 003 on the query samples of DATA with weights W (say,
  * an episode's final weights, plast_episode_out.W) and feedback matrices B:
@@ -135,7 +217,6 @@ int plast_diagnostics(const plast_net *net, const double *const *W, const double
 
 struct plast_dataset;   /* data.h: a labelled data set */
 
-enum { PLAST_INIT_XAVIER, PLAST_INIT_NORMAL, PLAST_INIT_UNIFORM };
 enum { PLAST_SCHEDULE_CONSTANT, PLAST_SCHEDULE_STEP, PLAST_SCHEDULE_COSINE };
 
 typedef struct plast_train_opts {
@@ -154,8 +235,6 @@ typedef struct plast_train_opts {
     unsigned char *const *auto_scale; /* [n_rules][n_meta] or NULL: 1 = measure s_k = min(1, |F_0| / |F_k|)
                                         on a probe task (F_0: the rule's first meta-parameter's term) */
     uint64_t seed;
-    int init;                        /* PLAST_INIT_* for W and B */
-    double init_arg;
     int checkpoint_every;            /* meta-state saved every this many episodes */
     int inner_checkpoint;            /* W checkpoint interval of the reverse sweep (0: sqrt) */
     int threads;                     /* 0: OpenMP's default */

@@ -43,32 +43,6 @@ static void set_error(plast_train_result *r, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- weights of a task ---- */
-
-/* Allocates and draws W_l (and the feedback matrices, for random and direct
- * feedback) of task G, in the runtime's layouts; the caller frees them. */
-static void init_weights(const plast_net *N, const plast_train_opts *o, uint64_t g, double **W, double **B)
-{
-    for (int l = 1; l <= N->n_layers; l++) {
-        size_t bpost = N->feedback == PLAST_FB_DIRECT ? (size_t)N->size[N->n_layers] : (size_t)N->size[l];
-        W[l - 1] = malloc((size_t)N->size[l] * N->size[l - 1] * sizeof(double));
-        if (N->feedback == PLAST_FB_RANDOM || N->feedback == PLAST_FB_DIRECT)
-            B[l - 1] = malloc(bpost * N->size[l - 1] * sizeof(double));
-    }
-    plast_rng rw = plast_rng_stream(o->seed, g, PLAST_RNG_INIT_W), rb = plast_rng_stream(o->seed, g, PLAST_RNG_INIT_B);
-    for (int l = 1; l <= N->n_layers; l++) {
-        size_t fan_in = (size_t)N->size[l - 1], fan_out = (size_t)N->size[l];
-        size_t bpost = N->feedback == PLAST_FB_DIRECT ? (size_t)N->size[N->n_layers] : fan_out;
-        double a = o->init == PLAST_INIT_XAVIER ? sqrt(6.0 / (double)(fan_in + fan_out)) : o->init_arg;
-        double ab = o->init == PLAST_INIT_XAVIER ? sqrt(6.0 / (double)(fan_in + bpost)) : o->init_arg;
-        for (size_t k = 0; k < fan_in * fan_out; k++)
-            W[l - 1][k] = o->init == PLAST_INIT_NORMAL ? a * plast_rng_normal(&rw) : a * (2 * plast_rng_uniform(&rw) - 1);
-        if (!B[l - 1]) continue;
-        for (size_t k = 0; k < fan_in * bpost; k++)
-            B[l - 1][k] = o->init == PLAST_INIT_NORMAL ? ab * plast_rng_normal(&rb) : ab * (2 * plast_rng_uniform(&rb) - 1);
-    }
-}
-
 /* ---- one task of a meta-batch ---- */
 
 typedef struct task_result {
@@ -79,41 +53,63 @@ typedef struct task_result {
     double diag[2 * PLAST_MAX_LAYERS];   /* alpha_0..alpha_{L-1}, then orth_1..orth_{L-1} */
 } task_result;
 
+/* The final weights and the feedback matrices of a layered net, per layer,
+ * for the diagnostics. */
+static void layer_views(const plast_net *N, double **final, double **init, const double **W, const double **B)
+{
+    for (int l = 0; l < N->n_layers; l++) {
+        W[l] = N->w_buf[l] >= 0 ? final[N->w_buf[l]] : NULL;
+        B[l] = N->fb_buf[l] >= 0 ? init[N->fb_buf[l]] : NULL;
+    }
+}
+
 static void run_task(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
                      const plast_train_opts *o, const double *const *theta, uint64_t g, task_result *res)
 {
     plast_task task;
     char err[256];
-    double *W[PLAST_MAX_LAYERS] = { 0 }, *B[PLAST_MAX_LAYERS] = { 0 };
+    int nb = N->sched.n_buf, diag = o->diag_alignment || o->diag_orthonormality;
+    double **init = calloc((size_t)nb + 1, sizeof *init), **final = calloc((size_t)nb + 1, sizeof *final);
+    if (!init || !final || plast_draw_init(N, o->seed, g, init) < 0) {
+        snprintf(res->what, sizeof res->what, "out of memory for the initial weights of task %llu", (unsigned long long)g);
+        res->failed = 1;
+        free(init); free(final);
+        return;
+    }
     if (plast_task_sample_indexed(data, ci, o->ways, o->k_train, o->q_query, o->seed, g, &task, err, sizeof err) < 0) {
         snprintf(res->what, sizeof res->what, "%s", err);
         res->failed = 1;
+        plast_free_init(N, init);
+        free(init); free(final);
         return;
     }
-    init_weights(N, o, g, W, B);
     int n_train = o->ways * o->k_train;
     plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
                               o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
-    plast_episode_opts eo = { o->inner_checkpoint, 1 };
+    plast_episode_opts eo = { .checkpoint_every = o->inner_checkpoint, .want_grad = 1 };
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.grad = res->grad;
-    double *W_end[PLAST_MAX_LAYERS] = { 0 };
-    int diag = o->diag_alignment || o->diag_orthonormality;
-    for (int l = 0; diag && l < N->n_layers; l++)
-        out.W = W_end, W_end[l] = malloc((size_t)N->size[l + 1] * N->size[l] * sizeof(double));
-    if (plast_episode(N, (const double *const *)W, (const double *const *)B, theta, &ed, &eo, &out) < 0) {
+    for (int l = 0; diag && l < N->n_layers; l++) {
+        const plast_buf *W = &N->sched.buf[N->w_buf[l]];
+        final[N->w_buf[l]] = malloc((size_t)W->rows * (size_t)W->cols * sizeof(double));
+        out.final = final;
+    }
+    const double *Wl[PLAST_MAX_LAYERS], *Bl[PLAST_MAX_LAYERS];
+    if (plast_episode(N, (const double *const *)init, theta, &ed, &eo, &out) < 0) {
         snprintf(res->what, sizeof res->what, "%s", out.what);
         res->failed = 1;
         res->nonfinite = out.nonfinite;
-    } else if (diag && plast_diagnostics(N, (const double *const *)W_end, (const double *const *)B, &ed, res->diag,
-                                         res->diag + N->n_layers, err, sizeof err) < 0) {
+    } else if (diag && (layer_views(N, final, init, Wl, Bl),
+                        plast_diagnostics(N, Wl, Bl, &ed, res->diag, res->diag + N->n_layers, err, sizeof err) < 0)) {
         snprintf(res->what, sizeof res->what, "%s", err);
         res->failed = 1;
     }
     res->loss = out.meta_loss;
     res->accuracy = out.accuracy;
-    for (int l = 0; l < N->n_layers; l++) { free(W[l]); free(B[l]); free(W_end[l]); }
+    plast_free_init(N, init);
+    plast_free_init(N, final);
+    free(init); free(final);
     plast_task_free(&task);
 }
 
@@ -132,8 +128,13 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
         set_error(res, "probe task: %s", err);
         return -1;
     }
-    double *W[PLAST_MAX_LAYERS] = { 0 }, *B[PLAST_MAX_LAYERS] = { 0 };
-    init_weights(N, o, probe, W, B);
+    double **init = calloc((size_t)N->sched.n_buf + 1, sizeof *init);
+    if (!init || plast_draw_init(N, o->seed, probe, init) < 0) {
+        set_error(res, "probe task: out of memory for the initial weights");
+        free(init);
+        plast_task_free(&task);
+        return -1;
+    }
     int n_train = o->ways * o->k_train, rc = 0;
     plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
                               o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
@@ -142,8 +143,8 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
         for (int k = 0; o->auto_scale && o->auto_scale[r] && k < n; k++) any |= o->auto_scale[r][k];
         if (!any) continue;
         double *mag = calloc((size_t)n + 1, sizeof(double));
-        rc = plast_term_magnitudes(N, (const double *const *)W, (const double *const *)B,
-                                   (const double *const *)S->theta, &ed, r, mag, err, sizeof err);
+        rc = plast_term_magnitudes(N, (const double *const *)init, (const double *const *)S->theta, &ed, r, mag, err,
+                                   sizeof err);
         if (rc < 0) set_error(res, "probe task: %s", err);
         for (int k = 0; rc == 0 && k < n; k++) {
             if (!o->auto_scale[r][k] || N->rules[r].fixed[k] || mag[k] <= 0 || !isfinite(mag[k])) continue;
@@ -153,7 +154,8 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
         }
         free(mag);
     }
-    for (int l = 0; l < N->n_layers; l++) { free(W[l]); free(B[l]); }
+    plast_free_init(N, init);
+    free(init);
     plast_task_free(&task);
     return rc;
 }
@@ -236,16 +238,19 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
         set_error(res, "tasks need ways, train and query of at least 1, and a batch of at least 1");
         return -1;
     }
-    if (o->ways > N->size[N->n_layers]) {
-        set_error(res, "%d-way tasks need %d output neurons; the network has %d", o->ways, o->ways, N->size[N->n_layers]);
+    const plast_schedule *sc = &N->sched;
+    if (sc->target >= 0 && o->ways > sc->buf[sc->target].cols) {
+        set_error(res, "%d-way tasks need %d output neurons; the network has %lld", o->ways, o->ways,
+                  (long long)sc->buf[sc->target].cols);
         return -1;
     }
     if (N->precision == PLAST_SINGLE && (o->diag_alignment || o->diag_orthonormality)) {
         set_error(res, "the diagnostics run in double precision only");
         return -1;
     }
-    if ((size_t)N->size[0] != data->dim) {
-        set_error(res, "the data have %zu features per sample, but the network's input layer has %d", data->dim, N->size[0]);
+    if ((size_t)sc->buf[sc->x].cols != data->dim) {
+        set_error(res, "the data have %zu features per sample, but the network's input layer has %lld", data->dim,
+                  (long long)sc->buf[sc->x].cols);
         return -1;
     }
 #ifdef _OPENMP

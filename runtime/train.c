@@ -256,7 +256,7 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
     meta_state S;
     if (meta_state_init(&S, N, o) < 0) { set_error(res, "out of memory"); plast_class_index_free(&ci); return -1; }
     int first = 0, rc = 0;
-    train_log log;
+    train_log log = { 0 };   /* closed on every path, opened only on some */
     if (o->resume && meta_state_load(&S, N, o->out_dir, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }
     if (rc == 0 && !o->resume && o->auto_scale) rc = probe_scales(N, data, &ci, o, &S, res);
     for (int r = 0; rc == 0 && res->scale && r < N->n_rules; r++)

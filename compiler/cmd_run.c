@@ -53,67 +53,16 @@ typedef struct run_args {
     long long seed;
 } run_args;
 
-static int load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, char *err, size_t errlen)
+/* The experiment's options, and what the command line changes. */
+static void fill_opts(const sema_program *p, const sema_experiment *x, const run_args *a, plast_train_opts *o)
 {
-    const sema_data *D = &x->data;
-    int rc;
-    switch (D->kind) {
-    case DATA_FASHION_MNIST: rc = plast_load_fashion_mnist(D->test_split, d, err, errlen); break;
-    case DATA_IDX: rc = plast_load_idx(D->path[0], D->path[1], d, err, errlen); break;
-    case DATA_NPY: rc = plast_load_npy_dataset(D->path[0], D->path[1], d, err, errlen); break;
-    case DATA_MOONS: rc = plast_gen_moons((size_t)D->n, D->noise, seed, d); break;
-    case DATA_CIRCLES: rc = plast_gen_circles((size_t)D->n, D->noise, D->factor, seed, d); break;
-    default: rc = plast_gen_blobs((size_t)D->n, D->centers, D->std, seed, d); break;
-    }
-    if (rc < 0 && !err[0]) snprintf(err, errlen, "cannot generate the data set (check its options)");
-    if (rc == 0 && D->project > 0 && plast_project(d, (size_t)D->project, seed) < 0) {
-        snprintf(err, errlen, "cannot project the data to %d dimensions", D->project);
-        rc = -1;
-    }
-    return rc;
-}
-
-static void fill_opts(const sema_experiment *x, const sema_model *m, const run_args *a, plast_train_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->ways = x->ways; o->k_train = x->k_train; o->q_query = x->q_query;
-    o->batch = x->batch; o->steps = x->steps;
-    o->episodes = a->episodes > 0 ? a->episodes : x->episodes;
-    o->meta_batch = x->meta_batch;
-    o->lr = x->lr; o->l1 = x->l1; o->l1_prox = x->l1_prox; o->clip = x->clip;
-    o->schedule = x->schedule; o->sched_every = x->sched_every; o->sched_gamma = x->sched_gamma; o->warmup = x->warmup;
-    o->nonfinite_skip = x->nonfinite_skip;
-    o->seed = a->seed >= 0 ? (uint64_t)a->seed : x->seed;
-    o->init = m->init == INIT_NORMAL ? PLAST_INIT_NORMAL : m->init == INIT_UNIFORM ? PLAST_INIT_UNIFORM : PLAST_INIT_XAVIER;
-    o->init_arg = m->init_arg;
-    o->checkpoint_every = x->checkpoint_every;
+    bind_train_opts(p, x, o);
+    if (a->episodes > 0) o->episodes = a->episodes;
+    if (a->seed >= 0) o->seed = (uint64_t)a->seed;
     o->threads = a->threads;
     o->quiet = a->quiet;
     o->resume = a->resume != NULL;
     o->out_dir = a->resume ? a->resume : a->out;
-    o->diag_alignment = x->diag_alignment;
-    o->diag_orthonormality = x->diag_orthonormality;
-}
-
-/* Per-parameter scales given in the experiment (`scale PARAM [..]`); the
- * entries of `scale PARAM auto` are marked in AUTOS[rule][meta]. */
-static double **scales(const sema_experiment *x, const bound_net *bn, unsigned char **autos)
-{
-    double **s = calloc(PLAST_MAX_LAYERS, sizeof *s);
-    for (int r = 0; r < bn->net.n_rules; r++) {
-        s[r] = malloc((size_t)(bn->rules[r].n_meta + 1) * sizeof(double));
-        for (int k = 0; k < bn->rules[r].n_meta; k++) s[r][k] = 1;
-        for (int i = 0; i < x->n_scales; i++) {
-            const sema_scale *sc = &x->scales[i];
-            if (bn->compiled[r]->rule != sc->rule_ptr) continue;
-            const sema_param *prm = &sc->rule_ptr->params[sc->param];
-            for (int k = 0; k < (prm->size ? prm->size : 1); k++) {
-                if (sc->is_auto) autos[r][prm->offset + k] = 1;
-                else s[r][prm->offset + k] = sc->values[k];
-            }
-        }
-    }
-    return s;
 }
 
 static int write_outputs(const char *dir, const compiled_unit *u, const bound_net *bn, double **meta,
@@ -167,7 +116,7 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
     bound_net bn;
     if (bind_net(u, m, x, &bn, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); return 1; }
     plast_train_opts o;
-    fill_opts(x, u->prog->models[x->model], a, &o);
+    fill_opts(u->prog, x, a, &o);
     const char *dir = o.out_dir;
     if (driver_mkdirs(dir) != 0) {
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
@@ -176,16 +125,16 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
     }
     plast_dataset data;
     memset(&data, 0, sizeof data);
-    if (load_data(x, o.seed, &data, err, sizeof err) < 0) {
+    bound_scales sc = { 0 };
+    if (bind_load_data(x, o.seed, &data, err, sizeof err) < 0 || bind_scales(x, &bn, &sc, err, sizeof err) < 0) {
         fprintf(stderr, "plastcc: %s\n", err);
+        bind_scales_free(&sc);
+        plast_dataset_free(&data);
         bind_free(&bn);
         return 1;
     }
-    unsigned char *autos[PLAST_MAX_LAYERS] = { 0 };
-    for (int r = 0; r < bn.net.n_rules; r++) autos[r] = calloc((size_t)bn.rules[r].n_meta + 1, 1);
-    double **sc = scales(x, &bn, autos);
-    o.scale = sc;
-    o.auto_scale = autos;
+    o.scale = sc.scale;
+    o.auto_scale = sc.is_auto;
     double *meta[PLAST_MAX_LAYERS] = { 0 }, *used[PLAST_MAX_LAYERS] = { 0 };
     for (int r = 0; r < bn.net.n_rules; r++) {
         meta[r] = calloc((size_t)bn.rules[r].n_meta + 1, sizeof(double));
@@ -211,8 +160,8 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
         printf("results in %s/ (log.csv, learned.rule, meta-accuracy.svg, meta-loss.svg, meta-params.svg%s%s)\n", dir,
                x->diag_alignment ? ", alignment.svg" : "", x->diag_orthonormality ? ", orthonormality.svg" : "");
     }
-    for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(sc[r]); free(used[r]); free(autos[r]); }
-    free(sc);
+    for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(used[r]); }
+    bind_scales_free(&sc);
     plast_dataset_free(&data);
     bind_free(&bn);
     return rc < 0;

@@ -2,11 +2,13 @@
  * file form: DIR/meta-state.txt, one "index value phi m v scale" line per
  * meta-parameter, followed by the same four before the last meta-step (for
  * nonfinite backtrack), with %.17g (exact round trip), written atomically.
- * Version 1 files (without the lr factor and the previous state) still load. */
+ * Version 1 files (without the lr factor and the previous state) still load.
+ * The meta-step that moves the state is here too (plast_meta_step). */
 #include "config.h"
 #include "train_impl.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +77,65 @@ void meta_state_undo(meta_state *S, const plast_net *N)
     S->t = S->prev_t;
     S->has_prev = 0;   /* one step back at most: the state before it is not kept */
 }
+
+/* ---- the meta-optimiser ---- */
+
+double meta_learning_rate(const plast_train_opts *o, int e)
+{
+    double lr = o->lr;
+    if (o->warmup > 0 && e < o->warmup) lr *= (double)(e + 1) / o->warmup;
+    if (o->schedule == PLAST_SCHEDULE_STEP && o->sched_every > 0) lr *= pow(o->sched_gamma, (double)(e / o->sched_every));
+    if (o->schedule == PLAST_SCHEDULE_COSINE && o->episodes > 0) lr *= 0.5 * (1 + cos(M_PI * e / o->episodes));
+    return lr;
+}
+
+/* One Adam step of the meta-state from the averaged gradient G (theta space):
+ *   g_phi = s * G                                       (theta = s * phi)
+ *   g_phi *= min(1, clip / |g_phi|)                    (clipping, when clip > 0)
+ *   g_phi += s * l1 * sign(theta)   on `l1` entries    (subgradient L1, the paper's)
+ *   lr_e = lr * warmup(e) * schedule(e) * 0.5^(backtracks so far)
+ *   Adam(beta1 0.9, beta2 0.999, eps 1e-8) moves phi;  fixed entries never move
+ *   proximal L1: phi = sign(phi) max(|phi| - lr_e * l1 * s, 0) on `l1` entries
+ *   theta = clamp(s * phi, lo, hi) */
+void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *o, double **G, int e,
+                     double *grad_norm, int *clipped)
+{
+    double norm2 = 0;
+    for (int r = 0; r < N->n_rules; r++)
+        for (int k = 0; k < N->rules[r].n_meta; k++) {
+            if (N->rules[r].fixed[k]) continue;
+            double gp = S->scale[r][k] * G[r][k];
+            norm2 += gp * gp;
+        }
+    double norm = sqrt(norm2), factor = o->clip > 0 && norm > o->clip ? o->clip / norm : 1;
+    *grad_norm = norm;
+    *clipped = factor < 1;
+    double lr = meta_learning_rate(o, e) * S->lr_factor;
+    S->t++;
+    double c1 = 1 - pow(0.9, S->t), c2 = 1 - pow(0.999, S->t);
+    for (int r = 0; r < N->n_rules; r++) {
+        const plast_rule *R = &N->rules[r];
+        for (int k = 0; k < R->n_meta; k++) {
+            if (R->fixed[k]) continue;
+            double s = S->scale[r][k], gp = s * G[r][k] * factor;
+            if (R->l1[k] && !o->l1_prox && S->theta[r][k] != 0) gp += s * o->l1 * (S->theta[r][k] > 0 ? 1 : -1);
+            S->m[r][k] = 0.9 * S->m[r][k] + 0.1 * gp;
+            S->v[r][k] = 0.999 * S->v[r][k] + 0.001 * gp * gp;
+            S->phi[r][k] -= lr * (S->m[r][k] / c1) / (sqrt(S->v[r][k] / c2) + 1e-8);
+            if (R->l1[k] && o->l1_prox) {
+                double tau = lr * o->l1 * s, a = fabs(S->phi[r][k]);
+                S->phi[r][k] = a <= tau ? 0 : (S->phi[r][k] > 0 ? a - tau : tau - a);
+            }
+            double th = s * S->phi[r][k];
+            double lo = R->lo ? R->lo[k] : -INFINITY, hi = R->hi ? R->hi[k] : INFINITY;
+            if (th < lo) { th = lo; S->phi[r][k] = lo / s; }
+            if (th > hi) { th = hi; S->phi[r][k] = hi / s; }
+            S->theta[r][k] = th;
+        }
+    }
+}
+
+/* ---- the file ---- */
 
 int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen)
 {

@@ -1,5 +1,6 @@
 /* train_impl — what the parts of the meta-trainer share: the meta-state
- * (meta_state.c), the log and progress line (train_log.c).  Internal. */
+ * and its optimiser (meta_state.c), the log and progress line (train_log.c).
+ * Internal. */
 #ifndef PLAST_TRAIN_IMPL_H
 #define PLAST_TRAIN_IMPL_H
 
@@ -27,6 +28,10 @@ void meta_state_free(meta_state *S, const plast_net *N);
 int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
 int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
 
+/* lr * warmup(e) * schedule(e): the learning rate of episode E before the
+ * backtracking factor. */
+double meta_learning_rate(const plast_train_opts *o, int e);
+/* One Adam step from the averaged meta-gradient G (formula in meta_state.c). */
 void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *o, double **G, int e,
                      double *grad_norm, int *clipped);
 /* Copies the state to prev (before a meta-step) / back from it (backtrack). */

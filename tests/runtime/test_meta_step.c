@@ -1,5 +1,5 @@
 /* test_meta_step — each meta-optimiser option moves the meta-parameters
- * exactly as its formula in runtime/train.c says, on small cases computed by
+ * exactly as its formula in runtime/meta_state.c says, on small cases computed by
  * hand here.  Adam's first step with bias correction moves phi by
  * lr * g / (|g| + 1e-8), so each case can be written in closed form. */
 #include "config.h"

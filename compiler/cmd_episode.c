@@ -11,6 +11,7 @@
 #include "bind.h"
 #include "data.h"
 #include "driver.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -145,7 +146,7 @@ static int write_npy(const char *dir, const char *name, const double *v, int ndi
 
 static int write_results(const char *dir, const bound_net *bn, const plast_episode_out *out, double **Wf)
 {
-    if (driver_mkdirs(dir) != 0) {
+    if (plast_mkdirs(dir) != 0) {
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
         return -1;
     }

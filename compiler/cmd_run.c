@@ -9,16 +9,19 @@
 #include "data.h"
 #include "driver.h"
 #include "learned.h"
+#include "outdir.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: plastcc run FILE [--experiment NAME] [--episodes N] [--threads N] [--seed S]\n"
-    "                   [--out DIR] [--resume DIR] [--quiet] [--backend jit|c]\n"
+    "                   [--out DIR [--force]] [--resume DIR] [--quiet] [--backend jit|c]\n"
     "                   [--precision double|single]\n"
     "\n"
     "Meta-trains the rules of an experiment: each episode samples a task, trains a\n"
@@ -31,7 +34,9 @@ static const char usage[] =
     "  --seed S           override the experiment's seed\n"
     "  --out DIR          output folder (default: NAME.run); it gets log.csv (one row\n"
     "                     per episode), meta-state.txt, learned.rule, meta.csv and\n"
-    "                     meta-accuracy.svg, meta-loss.svg, meta-params.svg\n"
+    "                     meta-accuracy.svg, meta-loss.svg, meta-params.svg; one run\n"
+    "                     at a time, and a folder with results is refused\n"
+    "  --force            replace the results of an earlier run in the --out folder\n"
     "  --resume DIR       continue a stopped run from DIR's meta-state (same options)\n"
     "  --quiet            no progress line\n"
     "  --backend B        jit: LLVM ORC JIT in process (default); c: the emitted C\n"
@@ -48,7 +53,7 @@ static const char usage[] =
 
 typedef struct run_args {
     const char *file, *exp, *out, *resume;
-    int episodes, threads, quiet, use_c;
+    int episodes, threads, quiet, use_c, force;
     int precision;                 /* -1: the experiment's; 0 double, 1 single */
     long long seed;
 } run_args;
@@ -118,11 +123,6 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
     plast_train_opts o;
     fill_opts(u->prog, x, a, &o);
     const char *dir = o.out_dir;
-    if (driver_mkdirs(dir) != 0) {
-        fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
-        bind_free(&bn);
-        return 1;
-    }
     plast_dataset data;
     memset(&data, 0, sizeof data);
     bound_scales sc = { 0 };
@@ -167,6 +167,51 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
     return rc < 0;
 }
 
+/* ---- the output folder ---- */
+
+/* What a run writes (the plots as plot.c names them). */
+static const char *const outputs[] = { "log.csv", "meta-state.txt", "learned.rule", "meta.csv", "meta-accuracy.svg",
+                                       "meta-loss.svg", "meta-params.svg", "alignment.svg", "orthonormality.svg" };
+enum { N_RESULTS = 4 };   /* the first four: a folder with one of them has results */
+
+/* A fresh run into DIR: refused when DIR holds an earlier run's results,
+ * unless --force, which removes them first (no stale plot outlives it). */
+static int fresh_folder(const char *dir, int force)
+{
+    char path[4096], found[256] = "";
+    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
+        if (access(path, F_OK) != 0) continue;
+        if (force && remove(path) != 0) {
+            fprintf(stderr, "plastcc: --force: cannot remove %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        if (i < N_RESULTS) snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", found[0] ? ", " : "", outputs[i]);
+    }
+    if (!found[0] || force) return 0;
+    fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
+            "replace them with --force\n", dir, found, dir);
+    return -1;
+}
+
+/* Locks the output folder for this run (-1 after a message); a resume needs
+ * the folder, a fresh run creates it and may not overwrite results. */
+static int take_folder(const run_args *a, const char *exp)
+{
+    const char *dir = a->resume ? a->resume : a->out;
+    char err[1024], holder[1024];
+    struct stat st;
+    if (a->resume && stat(dir, &st) != 0) {
+        fprintf(stderr, "plastcc: cannot resume: %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    snprintf(holder, sizeof holder, "plastcc run %s --experiment %s%s", a->file, exp, a->resume ? " --resume" : "");
+    int lock = plast_outdir_lock(dir, holder, err, sizeof err);
+    if (lock < 0) fprintf(stderr, "plastcc: %s\n", err);
+    else if (!a->resume && fresh_folder(dir, a->force) < 0) { plast_outdir_unlock(lock); lock = -1; }
+    return lock;
+}
+
 static int parse(int argc, char **argv, run_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -182,6 +227,7 @@ static int parse(int argc, char **argv, run_args *a)
         else if (!strcmp(s, "--out") && more) a->out = argv[++i];
         else if (!strcmp(s, "--resume") && more) a->resume = argv[++i];
         else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) a->quiet = 1;
+        else if (!strcmp(s, "--force")) a->force = 1;
         else if (!strcmp(s, "--backend") && more) {
             const char *b = argv[++i];
             if (strcmp(b, "c") && strcmp(b, "jit")) return driver_usage_error(usage, "unknown backend '%s'", b);
@@ -195,6 +241,7 @@ static int parse(int argc, char **argv, run_args *a)
         else a->file = s;
     }
     if (!a->file) return driver_usage_error(usage, "%s", "run needs a FILE");
+    if (a->force && a->resume) return driver_usage_error(usage, "%s", "--force starts a run again; --resume continues it");
     return 0;
 }
 
@@ -229,15 +276,20 @@ int cmd_run(int argc, char **argv)
     }
     char err[512];
     const sema_experiment *x = u->prog->experiments[sema_find_experiment(u->prog, a.exp)];
+    int lock = take_folder(&a, a.exp);
+    if (lock < 0) { pipeline_free(u); return 1; }
+    backend_module *m = NULL;
     if ((a.precision < 0 ? x->single : a.precision) && (x->diag_alignment || x->diag_orthonormality)) {
         fprintf(stderr, "plastcc: the diagnostics of experiment %s run in double precision only\n", a.exp);
-        pipeline_free(u);
-        return 1;
+        rc = 1;
+    } else if (!(m = bind_load(u, a.file, x, a.use_c, a.precision, err, sizeof err))) {
+        fprintf(stderr, "plastcc: %s\n", err);
+        rc = 1;
+    } else {
+        rc = train(&a, u, m, x);
     }
-    backend_module *m = bind_load(u, a.file, x, a.use_c, a.precision, err, sizeof err);
-    if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
-    rc = train(&a, u, m, x);
-    backend_close(m);
+    if (m) backend_close(m);
+    plast_outdir_unlock(lock);
     pipeline_free(u);
     return rc;
 }

@@ -10,9 +10,6 @@ int driver_usage_error(const char *usage, const char *fmt, const char *arg);
 /* "N errors" on stderr when diagnostics were printed. */
 void driver_report_errors(void);
 
-/* mkdir -p: creates DIR and its missing parents; 0 or -1 (errno set). */
-int driver_mkdirs(const char *dir);
-
 /* The subcommands. */
 int cmd_emit_c(int argc, char **argv);
 int cmd_emit_llvm(int argc, char **argv);

@@ -53,13 +53,13 @@ EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule
 check_PROGRAMS += tests/backends
 tests_backends_SOURCES = tests/backends.c
 tests_backends_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
-tests_backends_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
+tests_backends_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
 # kcap's forward value: exactly k winners per sample, ties to the lower
 # index, the same bits from every back end.
 check_PROGRAMS += tests/kcap_exact
 tests_kcap_exact_SOURCES = tests/kcap_exact.c
 tests_kcap_exact_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
-tests_kcap_exact_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
+tests_kcap_exact_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
 TESTS += tests/kcap_exact
 LLVM_TESTS = tests/backends-rules.sh tests/backends-valid.sh tests/backends-paths.sh tests/jit-gradcheck.sh \
   tests/jit-vector.sh tests/jit-leaks.sh tests/llvm-cli.sh

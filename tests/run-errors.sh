@@ -34,9 +34,36 @@ expect 1 '2-way tasks need 2 classes, but the data set has only 1' 3 -- \
   "$PLASTCC" run "$rules" --experiment one_center --out "$work/one" --quiet
 
 # resume: a folder that does not exist, a folder without a meta-state
-expect 1 "cannot resume: $work/none/meta-state.txt: No such file or directory" 3 -- \
+expect 1 "cannot resume: $work/none: No such file or directory" 3 -- \
   "$PLASTCC" run "$rules" --experiment ok --resume "$work/none" --quiet
 mkdir "$work/empty"
 expect 1 "cannot resume: $work/empty/meta-state.txt: No such file or directory" 3 -- \
   "$PLASTCC" run "$rules" --experiment ok --resume "$work/empty" --quiet
+
+# an output folder with results: refused (the files stay as they were),
+# --force replaces them; --force with --resume is a usage error
+"$PLASTCC" run "$rules" --experiment ok --out "$work/res" --quiet > /dev/null 2>&1 || bad "run ok"
+cp -r "$work/res" "$work/res.before"
+expect 1 "$work/res holds the results of an earlier run \(log.csv, meta-state.txt, learned.rule, meta.csv\); continue it with --resume $work/res, or replace them with --force" 1 -- \
+  "$PLASTCC" run "$rules" --experiment ok --out "$work/res" --quiet --episodes 2
+for f in log.csv meta-state.txt learned.rule meta.csv meta-accuracy.svg; do
+  cmp -s "$work/res/$f" "$work/res.before/$f" || bad "the refused run changed $f"
+done
+"$PLASTCC" run "$rules" --experiment ok --out "$work/res" --quiet --episodes 2 --force > /dev/null 2>&1 || bad "--force"
+[ "$(wc -l < "$work/res/log.csv")" -eq 3 ] || bad "--force did not replace log.csv"
+expect 2 '--force starts a run again; --resume continues it' 1 -- \
+  "$PLASTCC" run "$rules" --experiment ok --resume "$work/res" --force
+
+# two runs into one folder: the second is refused with the holder's pid, and
+# the first's log holds its own rows only
+"$PLASTCC" run "$rules" --experiment ok --episodes 100000 --threads 1 --out "$work/busy" --quiet > /dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 400 ] && ! grep -q "^pid $pid " "$work/busy/.plastcc.lock" 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+expect 1 "$work/busy is in use by another run \(pid $pid since [-0-9]+ [0-9:]+: plastcc run .*errors.rule --experiment ok\)" 1 -- \
+  "$PLASTCC" run "$rules" --experiment ok --out "$work/busy" --quiet --force
+expect 1 "$work/busy is in use by another run \(pid $pid " 1 -- \
+  "$PLASTCC" run "$rules" --experiment ok --resume "$work/busy" --quiet
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+awk -F, 'NR > 1 && $1 != NR - 2 { exit 1 }' "$work/busy/log.csv" || bad "the first run's log.csv has foreign rows"
 exit $fail

@@ -7,6 +7,7 @@
 #include "driver.h"
 #include "sema.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,20 @@ int driver_usage_error(const char *usage, const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n%s", usage);
     return 2;
+}
+
+int driver_parse_int(const char *usage, const char *option, const char *value, long long lo, long long hi,
+                     long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (end == value || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "plastcc: %s wants an integer from %lld to %lld, not '%s'\n%s", option, lo, hi, value, usage);
+        return 2;
+    }
+    *out = v;
+    return 0;
 }
 
 void driver_report_errors(void)

@@ -671,7 +671,7 @@ static void exp_defaults(sema_experiment *x)
     x->sched_gamma = 0.5;
     x->sched_every = 100;
     x->seed = 1;
-    x->checkpoint_every = 10;
+    x->checkpoint_every = 1;   /* the meta-state is small: a kill loses at most the episode in flight */
 }
 
 /* Every projection gets exactly one rule, and the model offers every signal

@@ -1,21 +1,20 @@
-/* meta_state — the meta-parameters and the optimiser's state, and their
- * file form: DIR/meta-state.txt, one "index value phi m v scale" line per
- * meta-parameter, followed by the same four before the last meta-step (for
- * nonfinite backtrack), with %.17g (exact round trip), written atomically.
- * Version 1 files (without the lr factor and the previous state) still load.
- * The meta-step that moves the state is here too (plast_meta_step). */
+/* meta_state — the meta-parameters and the optimiser's state (theta, phi,
+ * Adam's moments, the scales, and the same before the last meta-step, which
+ * nonfinite backtrack restores), and the meta-step that moves them
+ * (plast_meta_step).  Their file form is meta_file.c. */
 #include "config.h"
 #include "train_impl.h"
 
-#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 double **meta_alloc(const plast_net *N)
 {
     double **a = calloc((size_t)N->n_rules + 1, sizeof *a);
-    for (int r = 0; r < N->n_rules; r++) a[r] = calloc((size_t)N->rules[r].n_meta + 1, sizeof(double));
+    for (int r = 0; a && r < N->n_rules; r++)
+        if (!(a[r] = calloc((size_t)N->rules[r].n_meta + 1, sizeof(double)))) { meta_free(N, a); return NULL; }
     return a;
 }
 
@@ -27,7 +26,7 @@ void meta_zero(const plast_net *N, double **a)
 void meta_free(const plast_net *N, double **a)
 {
     if (!a) return;
-    for (int r = 0; r < N->n_rules; r++) free(a[r]);
+    for (int r = 0; r < N->n_rules; r++) free(a[r]);   /* calloc'ed: the entries not allocated are NULL */
     free(a);
 }
 
@@ -37,7 +36,11 @@ int meta_state_init(meta_state *S, const plast_net *N, const plast_train_opts *o
     S->theta = meta_alloc(N); S->phi = meta_alloc(N); S->m = meta_alloc(N); S->v = meta_alloc(N);
     S->scale = meta_alloc(N);
     S->prev_theta = meta_alloc(N); S->prev_phi = meta_alloc(N); S->prev_m = meta_alloc(N); S->prev_v = meta_alloc(N);
+    if (!S->theta || !S->phi || !S->m || !S->v || !S->scale || !S->prev_theta || !S->prev_phi || !S->prev_m ||
+        !S->prev_v)
+        return -1;
     S->lr_factor = 1;
+    S->fingerprint = o->fingerprint;
     for (int r = 0; r < N->n_rules; r++) {
         for (int k = 0; k < N->rules[r].n_meta; k++) {
             double s = o->scale && o->scale[r] ? o->scale[r][k] : 1;
@@ -76,6 +79,22 @@ void meta_state_undo(meta_state *S, const plast_net *N)
     copy_meta(N, S->m, S->prev_m); copy_meta(N, S->v, S->prev_v);
     S->t = S->prev_t;
     S->has_prev = 0;   /* one step back at most: the state before it is not kept */
+}
+
+int meta_state_check_finite(const meta_state *S, const plast_net *N, char *why, size_t len)
+{
+    for (int r = 0; r < N->n_rules; r++)
+        for (int k = 0; k < N->rules[r].n_meta; k++) {
+            double v[4] = { S->theta[r][k], S->phi[r][k], S->m[r][k], S->v[r][k] };
+            static const char *const what[4] = { "", " (phi)", " (its Adam first moment)", " (its Adam second moment)" };
+            for (int q = 0; q < 4; q++)
+                if (!isfinite(v[q])) {
+                    snprintf(why, len, "the meta-step made %s%s %g (a non-finite meta-gradient); the state before it "
+                             "is kept", N->rules[r].meta_name ? N->rules[r].meta_name[k] : N->rules[r].name, what[q], v[q]);
+                    return -1;
+                }
+        }
+    return 0;
 }
 
 /* ---- the meta-optimiser ---- */
@@ -133,66 +152,4 @@ void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *
             S->theta[r][k] = th;
         }
     }
-}
-
-/* ---- the file ---- */
-
-int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen)
-{
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof path, "%s/meta-state.txt", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) { snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno)); return -1; }
-    fprintf(f, "plast-meta-state 2\nepisode %d\nadam_steps %ld\nlr_factor %.17g\nprevious %d %ld\nrules %d\n",
-            S->episode, S->t, S->lr_factor, S->has_prev, S->prev_t, N->n_rules);
-    for (int r = 0; r < N->n_rules; r++) {
-        fprintf(f, "rule %s %d\n", N->rules[r].name, N->rules[r].n_meta);
-        for (int k = 0; k < N->rules[r].n_meta; k++)
-            fprintf(f, "%d %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", k, S->theta[r][k], S->phi[r][k],
-                    S->m[r][k], S->v[r][k], S->scale[r][k], S->prev_theta[r][k], S->prev_phi[r][k], S->prev_m[r][k],
-                    S->prev_v[r][k]);
-    }
-    int bad = ferror(f);
-    bad |= fflush(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen)
-{
-    char path[4096], name[256];
-    snprintf(path, sizeof path, "%s/meta-state.txt", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) { snprintf(err, errlen, "cannot resume: %s: %s", path, strerror(errno)); return -1; }
-    int version = 0, n_rules = -1, ok = 1;
-    ok &= fscanf(f, "plast-meta-state %d episode %d adam_steps %ld", &version, &S->episode, &S->t) == 3;
-    if (ok && version == 2)   /* version 1 (before nonfinite backtrack) has neither */
-        ok &= fscanf(f, " lr_factor %lg previous %d %ld", &S->lr_factor, &S->has_prev, &S->prev_t) == 3;
-    ok &= fscanf(f, " rules %d", &n_rules) == 1;
-    ok &= (version == 1 || version == 2) && n_rules == N->n_rules;
-    for (int r = 0; ok && r < N->n_rules; r++) {
-        int n_meta = -1;
-        ok &= fscanf(f, " rule %255s %d", name, &n_meta) == 2;
-        ok &= ok && !strcmp(name, N->rules[r].name) && n_meta == N->rules[r].n_meta;
-        for (int k = 0; ok && k < n_meta; k++) {
-            int idx;
-            ok &= fscanf(f, "%d %lg %lg %lg %lg %lg", &idx, &S->theta[r][k], &S->phi[r][k], &S->m[r][k], &S->v[r][k],
-                         &S->scale[r][k]) == 6 && idx == k;
-            if (ok && version == 2)
-                ok &= fscanf(f, "%lg %lg %lg %lg", &S->prev_theta[r][k], &S->prev_phi[r][k], &S->prev_m[r][k],
-                             &S->prev_v[r][k]) == 4;
-        }
-    }
-    fclose(f);
-    if (!ok) {
-        snprintf(err, errlen, "cannot resume: %s is corrupt or belongs to another experiment", path);
-        return -1;
-    }
-    return 0;
 }

@@ -43,9 +43,9 @@ TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 # Reliability: every error path of run and episode, faults, resumes.
-RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh
+RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh
 TESTS += $(RELIABILITY_TESTS)
-EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/resume.rule
+EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/bad-options.rule tests/run/resume.rule tests/episode/errors.rule
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every
 # kernel (and across 1, 2, 4 threads, bit for bit); gradcheck through the

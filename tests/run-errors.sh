@@ -40,6 +40,25 @@ mkdir "$work/empty"
 expect 1 "cannot resume: $work/empty/meta-state.txt: No such file or directory" 3 -- \
   "$PLASTCC" run "$rules" --experiment ok --resume "$work/empty" --quiet
 
+# options parsed strictly: usage errors (status 2) naming the option
+for bad_opt in "--episodes abc" "--episodes 12abc" "--episodes 0" "--threads -1" "--threads 0" "--seed 1e23" \
+               "--seed -5" "--seed 99999999999999999999"; do
+  set -- $bad_opt
+  expect 2 "^plastcc: $1 wants an integer from [0-9]+ to [0-9]+, not '$2'" 1 -- \
+    "$PLASTCC" run "$rules" --experiment ok --out "$work/opt" $bad_opt
+done
+expect 2 "--resume DIR is the output folder; --out is not needed" 1 -- \
+  "$PLASTCC" run "$rules" --experiment ok --out "$work/opt" --resume "$work/opt"
+expect 2 "unknown option or missing value: '--episodes'" 1 -- "$PLASTCC" run "$rules" --experiment ok --episodes
+[ ! -e "$work/opt" ] || bad "a usage error created the output folder"
+# options of the experiment: located errors
+bad_options=$top_srcdir/tests/run/bad-options.rule
+expect 1 "bad-options.rule:[0-9]+:[0-9]+: error: the learning rate must be greater than 0, not -1" 1 -- \
+  "$PLASTCC" run "$bad_options" --experiment bad_lr --out "$work/lr"
+expect 1 "bad-options.rule:[0-9]+:[0-9]+: error: the inner batch of 64 is larger than the 20 training samples of a task" 1 -- \
+  "$PLASTCC" run "$bad_options" --experiment big_batch --out "$work/bb"
+[ ! -e "$work/lr" ] && [ ! -e "$work/bb" ] || bad "an experiment with errors created its output folder"
+
 # an output folder with results: refused (the files stay as they were),
 # --force replaces them; --force with --resume is a usage error
 "$PLASTCC" run "$rules" --experiment ok --out "$work/res" --quiet > /dev/null 2>&1 || bad "run ok"

@@ -21,3 +21,9 @@ check_PROGRAMS += tests/runtime/test_meta_step
 TESTS += tests/runtime/test_meta_step
 tests_runtime_test_meta_step_SOURCES = tests/runtime/test_meta_step.c
 tests_runtime_test_meta_step_LDADD = runtime/libplast.la
+
+# meta-state.txt: a round trip, and every hand edit refused with its line.
+check_PROGRAMS += tests/runtime/test_meta_file
+TESTS += tests/runtime/test_meta_file
+tests_runtime_test_meta_file_SOURCES = tests/runtime/test_meta_file.c
+tests_runtime_test_meta_file_LDADD = runtime/libplast.la

@@ -14,6 +14,7 @@ extern "C" {
 #define PLAST_VERSION_MAJOR 0
 #define PLAST_VERSION_MINOR 1
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -235,7 +236,7 @@ typedef struct plast_train_opts {
     unsigned char *const *auto_scale; /* [n_rules][n_meta] or NULL: 1 = measure s_k = min(1, |F_0| / |F_k|)
                                         on a probe task (F_0: the rule's first meta-parameter's term) */
     uint64_t seed;
-    int checkpoint_every;            /* meta-state saved every this many episodes */
+    int checkpoint_every;            /* meta-state saved every this many episodes (and at the end) */
     int inner_checkpoint;            /* W checkpoint interval of the reverse sweep (0: sqrt) */
     int threads;                     /* 0: OpenMP's default */
     int quiet;                       /* no progress line */
@@ -243,6 +244,10 @@ typedef struct plast_train_opts {
     const char *out_dir;             /* log.csv, meta-state.txt (NULL: nothing written) */
     int diag_alignment;              /* log the feedback/backprop alignment angles alpha_0..alpha_{L-1} */
     int diag_orthonormality;         /* log the orthonormality errors (003 Eq. 10) orth_1..orth_{L-1} */
+    const char *fingerprint;         /* the experiment as "key value" lines, saved in the meta-state (or NULL);
+                                        plast_meta_state_fingerprint reads it back */
+    const volatile sig_atomic_t *stop; /* or NULL: once *stop is non-zero (a signal handler sets it), the run
+                                        stops after the episode in flight, with the meta-state saved */
 } plast_train_opts;
 
 typedef struct plast_train_result {
@@ -252,12 +257,21 @@ typedef struct plast_train_result {
     double last_loss, last_accuracy;
     char what[256];                  /* why a run stopped early */
     double **scale;                  /* [n_rules][n_meta] caller-allocated or NULL: the scales used */
+    int state_saved;                 /* 1: out_dir's meta-state.txt holds the state after episodes_done */
+    int stopped;                     /* 1: stopped early by opts->stop */
 } plast_train_result;
 
 /* Meta-trains the rules of NET on tasks from DATA.  Returns 0, or -1 with
- * result->what (bad options, data errors, a diverging episode). */
+ * result->what (bad options, data errors, a diverging episode, a file that
+ * cannot be written).  result->episodes_done is 0 when no valid meta-state
+ * was reached (a resume that failed to load): then result->meta is not set. */
 int plast_train(const plast_net *net, const struct plast_dataset *data, const plast_train_opts *opts,
                 plast_train_result *result);
+
+/* The fingerprint saved in DIR/meta-state.txt (plast_train_opts), as
+ * malloc'ed text in *TEXT, or NULL for a file written before fingerprints.
+ * -1 with ERR when the file cannot be read or does not start as one. */
+int plast_meta_state_fingerprint(const char *dir, char **text, char *err, size_t errlen);
 
 /* Writes meta-accuracy.svg, meta-loss.svg and meta-params.svg from
  * DIR/log.csv.  Returns 0, or -1 with ERR. */

@@ -9,7 +9,7 @@
  */
 #include "config.h"
 #include "bind.h"
-#include "data.h"
+#include "plast.h"
 #include "driver.h"
 
 #include <errno.h>

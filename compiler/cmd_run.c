@@ -6,7 +6,7 @@
  */
 #include "config.h"
 #include "bind.h"
-#include "data.h"
+#include "plast.h"
 #include "driver.h"
 #include "learned.h"
 

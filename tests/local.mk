@@ -42,6 +42,9 @@ endif
 TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
+# Data files that are no files: a FIFO as IDX or .npy data is refused, named.
+TESTS += tests/runtime/data-files.sh
+EXTRA_DIST += tests/runtime/data-files.sh
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every
 # kernel (and across 1, 2, 4 threads, bit for bit); gradcheck through the

@@ -45,6 +45,10 @@ EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/t
 # Data files that are no files: a FIFO as IDX or .npy data is refused, named.
 TESTS += tests/runtime/data-files.sh
 EXTRA_DIST += tests/runtime/data-files.sh
+# The public API from outside: docs/embed/embed.c built against a staged
+# `make install` through pkg-config, and run (the same bits as plastcc run).
+TESTS += tests/runtime/embed.sh
+EXTRA_DIST += tests/runtime/embed.sh docs/embed/embed.c docs/embed/embed.rule docs/embed/README.md
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every
 # kernel (and across 1, 2, 4 threads, bit for bit); gradcheck through the

@@ -45,6 +45,9 @@ EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/t
 # Data files that are no files: a FIFO as IDX or .npy data is refused, named.
 TESTS += tests/runtime/data-files.sh
 EXTRA_DIST += tests/runtime/data-files.sh
+# The documentation stands alone: no path outside the repository, no work periods.
+TESTS += tests/docs/standalone.sh
+EXTRA_DIST += tests/docs/standalone.sh
 # The public API from outside: docs/embed/embed.c built against a staged
 # `make install` through pkg-config, and run (the same bits as plastcc run).
 TESTS += tests/runtime/embed.sh

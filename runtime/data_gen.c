@@ -63,57 +63,61 @@ static void gen_noise_and_shuffle(plast_dataset *d, plast_rng *r, double sd)
     }
 }
 
-/* class 0: (cos t, sin t); class 1: (1 - cos t, 0.5 - sin t); t = linspace(0, pi) */
-int plast_gen_moons(size_t n, double noise, uint64_t seed, plast_dataset *out)
+/* Where class 1's point of angle t goes (ARG: circles' factor). */
+typedef void (*gen_place)(double t, double arg, double *row);
+
+static void moons_lower(double t, double arg, double *row)
 {
-    const double pi = 3.14159265358979323846;
+    row[0] = 1 - cos(t), row[1] = 1 - sin(t) - 0.5;
+}
+
+static void circles_inner(double t, double arg, double *row)
+{
+    row[0] = arg * cos(t), row[1] = arg * sin(t);
+}
+
+/* n/2 rows of class 0 at (cos t, sin t), the rest of class 1 at
+ * place(t), each class's t = linspace(0, stop, its count, endpoint);
+ * then the noise and the shuffle. */
+static int gen_two_arcs(plast_dataset *out, size_t n, double noise, uint64_t seed, const char *name,
+                        double stop, int endpoint, gen_place place, double arg)
+{
     size_t n_out = n / 2, n_in = n - n_out, i;
     plast_rng r = plast_rng_stream(seed, 0, PLAST_RNG_DATA_GEN);
 
-    memset(out, 0, sizeof *out);
-    if (!(noise >= 0) || gen_alloc(out, n, 2, "moons"))
+    if (gen_alloc(out, n, 2, name))
         return -1;
     for (i = 0; i < n_out; i++) {
-        double t = linspace_at(pi, n_out, 1, i);
+        double t = linspace_at(stop, n_out, endpoint, i);
 
         out->x[2 * i] = cos(t), out->x[2 * i + 1] = sin(t);
     }
     for (i = 0; i < n_in; i++) {
-        double t = linspace_at(pi, n_in, 1, i);
-        double *row = out->x + 2 * (n_out + i);
-
-        row[0] = 1 - cos(t), row[1] = 1 - sin(t) - 0.5;
+        place(linspace_at(stop, n_in, endpoint, i), arg, out->x + 2 * (n_out + i));
         out->label[n_out + i] = 1;
     }
     gen_noise_and_shuffle(out, &r, noise);
     return 0;
 }
 
+/* class 0: (cos t, sin t); class 1: (1 - cos t, 0.5 - sin t); t = linspace(0, pi) */
+int plast_gen_moons(size_t n, double noise, uint64_t seed, plast_dataset *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!(noise >= 0))
+        return -1;
+    return gen_two_arcs(out, n, noise, seed, "moons", 3.14159265358979323846, 1, moons_lower, 0);
+}
+
 /* class 0: (cos t, sin t); class 1: factor (cos t, sin t); t = linspace(0, 2 pi), no endpoint */
 int plast_gen_circles(size_t n, double noise, double factor, uint64_t seed,
                       plast_dataset *out)
 {
-    const double two_pi = 6.283185307179586476925286766559;
-    size_t n_out = n / 2, n_in = n - n_out, i;
-    plast_rng r = plast_rng_stream(seed, 0, PLAST_RNG_DATA_GEN);
-
     memset(out, 0, sizeof *out);
-    if (!(noise >= 0) || !(factor >= 0 && factor < 1) || gen_alloc(out, n, 2, "circles"))
+    if (!(noise >= 0) || !(factor >= 0 && factor < 1))
         return -1;
-    for (i = 0; i < n_out; i++) {
-        double t = linspace_at(two_pi, n_out, 0, i);
-
-        out->x[2 * i] = cos(t), out->x[2 * i + 1] = sin(t);
-    }
-    for (i = 0; i < n_in; i++) {
-        double t = linspace_at(two_pi, n_in, 0, i);
-        double *row = out->x + 2 * (n_out + i);
-
-        row[0] = factor * cos(t), row[1] = factor * sin(t);
-        out->label[n_out + i] = 1;
-    }
-    gen_noise_and_shuffle(out, &r, noise);
-    return 0;
+    return gen_two_arcs(out, n, noise, seed, "circles", 6.283185307179586476925286766559, 0,
+                        circles_inner, factor);
 }
 
 /* centre c = -10 + 20 (u, u); rows of class c sit at centre c before the noise. */

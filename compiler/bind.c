@@ -1,6 +1,7 @@
 /* bind — an experiment as runtime inputs: kernels, data, options (bind.h). */
 #include "config.h"
 #include "bind.h"
+#include "rng.h"
 
 #include <malloc.h>
 #include <math.h>
@@ -47,8 +48,7 @@ static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, i
         for (int l = 0; l < net->n_layers; l++) {
             double a = 1 / sqrt((double)width);
             for (int w = 0; w < net->width[l] * width; w++) {
-                state = state * 6364136223846793005ull + 1442695040888963407ull;
-                b->init[k][off++] = a * (2 * ((double)(state >> 11) / 9007199254740992.0) - 1);
+                b->init[k][off++] = a * (2 * plast_lcg_uniform(&state) - 1);
             }
             off += net->width[l];   /* biases start at 0 */
             width = net->width[l];

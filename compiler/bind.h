@@ -8,7 +8,6 @@
 #define PLAST_BIND_H
 
 #include "backend.h"
-#include "data.h"
 #include "schedule.h"
 
 typedef struct bound_net {

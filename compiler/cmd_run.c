@@ -12,7 +12,7 @@
  */
 #include "config.h"
 #include "bind.h"
-#include "data.h"
+#include "plast.h"
 #include "driver.h"
 #include "fingerprint.h"
 #include "learned.h"

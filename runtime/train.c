@@ -10,7 +10,6 @@
  */
 #include "config.h"
 #include "plast.h"
-#include "data.h"
 #include "rng.h"
 #include "task.h"
 #include "train_impl.h"

@@ -154,27 +154,6 @@ static int resume_defaults(run_args *a, char **stored)
     return 0;
 }
 
-/* The only experiment of the file, when --experiment is not given. */
-static int only_experiment(run_args *a)
-{
-    int before = diag_error_count();
-    sema_program *p = sema_load(a->file);
-    int rc = 0;
-    if (diag_error_count() != before) {
-        driver_report_errors();
-        rc = 1;
-    } else if (p->n_experiments != 1) {
-        fprintf(stderr, "plastcc: %s has %d experiments; choose one with --experiment\n", a->file, p->n_experiments);
-        for (int i = 0; i < p->n_experiments; i++) fprintf(stderr, "  %s\n", p->experiments[i]->name);
-        rc = 2;
-    } else {
-        snprintf(a->exp_buf, sizeof a->exp_buf, "%s", p->experiments[0]->name);
-        a->exp = a->exp_buf;
-    }
-    sema_program_free(p);
-    return rc;
-}
-
 /* The experiment's options, and what the command line changes. */
 static void fill_opts(const sema_program *p, const sema_experiment *x, const run_args *a, plast_train_opts *o)
 {
@@ -194,37 +173,16 @@ static const char *const outputs[] = { "log.csv", "meta-state.txt", "learned.rul
                                        "meta-loss.svg", "meta-params.svg", "alignment.svg", "orthonormality.svg" };
 enum { N_RESULTS = 4 };   /* the first four: a folder with one of them has results */
 
-/* A fresh run into DIR: refused when DIR holds an earlier run's results,
- * unless --force, which removes them first (no stale plot outlives it). */
-static int fresh_folder(const char *dir, int force)
-{
-    char path[4096], found[256] = "";
-    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
-        if (access(path, F_OK) != 0) continue;
-        if (force && remove(path) != 0) {
-            fprintf(stderr, "plastcc: --force: cannot remove %s: %s\n", path, strerror(errno));
-            return -1;
-        }
-        if (i < N_RESULTS) snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", found[0] ? ", " : "", outputs[i]);
-    }
-    if (!found[0] || force) return 0;
-    fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
-            "replace them with --force\n", dir, found, dir);
-    return -1;
-}
-
 /* Locks the output folder for this run (-1 after a message); a fresh run
  * creates it and may not overwrite results. */
 static int take_folder(const run_args *a)
 {
-    const char *dir = a->resume ? a->resume : a->out;
-    char err[1024], holder[1024];
+    char holder[1024], suggest[4200];
     snprintf(holder, sizeof holder, "plastcc run %s --experiment %s%s", a->file, a->exp, a->resume ? " --resume" : "");
-    int lock = plast_outdir_lock(dir, holder, err, sizeof err);
-    if (lock < 0) fprintf(stderr, "plastcc: %s\n", err);
-    else if (!a->resume && fresh_folder(dir, a->force) < 0) { plast_outdir_unlock(lock); lock = -1; }
-    return lock;
+    const char *dir = a->resume ? a->resume : a->out;
+    snprintf(suggest, sizeof suggest, "continue it with --resume %s, or ", dir);
+    return driver_take_folder(dir, holder, outputs, sizeof outputs / sizeof *outputs, N_RESULTS,
+                              a->resume ? -1 : a->force, "run", suggest);
 }
 
 /* A resume continues the experiment its meta-state was written by: the
@@ -428,7 +386,8 @@ int cmd_run(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc) return rc;
     if (a.resume && resume_defaults(&a, &stored) < 0) return 1;
-    if (!a.exp && (rc = only_experiment(&a)) != 0) { free(stored); return rc; }
+    if (!a.exp && (rc = driver_only_experiment(a.file, a.exp_buf, sizeof a.exp_buf)) != 0) { free(stored); return rc; }
+    if (!a.exp) a.exp = a.exp_buf;
     snprintf(default_out, sizeof default_out, "%s.run", a.exp);
     if (!a.out) a.out = default_out;
     rc = run(&a, stored);

@@ -170,11 +170,14 @@ typedef struct plast_episode_opts {
                                 before the first step and after every curve_every steps, into
                                 curve_loss and curve_acc (caller-allocated, 1 + steps / curve_every) */
     double *curve_loss, *curve_acc;
+    double *curve_train_loss, *curve_train_acc;   /* optional: the same on the training samples */
+    int eval_train;          /* 1: out->train_loss and train_accuracy, the eval on the training samples */
 } plast_episode_opts;
 
 typedef struct plast_episode_out {
     double meta_loss;        /* the eval loss: mean over the query samples that count (mask 1) */
     double accuracy;         /* query accuracy after the inner loop (NaN without an output to argmax) */
+    double train_loss, train_accuracy;   /* the same on the training samples (opts.eval_train) */
     double **grad;           /* [n_rules][n_meta], caller-allocated, overwritten: d meta_loss / d meta */
     double **final;          /* optional [n_buf]: caller-allocated arrays for the final values of
                                 STATE and PARAM buffers (NULL entries are skipped) */
@@ -272,6 +275,55 @@ int plast_train(const plast_net *net, const struct plast_dataset *data, const pl
  * malloc'ed text in *TEXT, or NULL for a file written before fingerprints.
  * -1 with ERR when the file cannot be read or does not start as one. */
 int plast_meta_state_fingerprint(const char *dir, char **text, char *err, size_t errlen);
+
+/* ---- evaluation: fixed rules over new tasks ---- */
+
+typedef struct plast_eval_opts {
+    int tasks;                 /* how many tasks */
+    uint64_t first_task;       /* task i is the episode of index first_task + i (its weights and samples) */
+    int curve_every;           /* learning-curve points every this many inner steps (0: none) */
+} plast_eval_opts;
+
+typedef struct plast_eval_task {
+    double loss, accuracy;                 /* on the query samples, after the inner loop */
+    double train_loss, train_accuracy;     /* on the task's training samples (those that count) */
+    double diag[2 * PLAST_MAX_LAYERS];     /* with the options' diagnostics: alpha_0.., then orth_1.. */
+    /* caller-allocated [plast_eval_points] or NULL: point k after k * curve_every inner steps */
+    double *curve_loss, *curve_acc, *curve_train_loss, *curve_train_acc;
+    int failed, nonfinite;
+    char what[256];
+} plast_eval_task;
+
+/* The points of a learning curve: 1 + steps / curve_every (0 without). */
+int plast_eval_points(const plast_train_opts *o, const plast_eval_opts *eo);
+
+/* Trains a fresh network with NET's rules at meta-parameters META on each of
+ * EO->tasks tasks drawn as the options O say (tasks, inner loop, seed,
+ * threads, diagnostics), forward only, in parallel; RES[i] is task i's.
+ * Returns 0 (a task that failed says so in its slot), or -1 with ERR. */
+int plast_evaluate(const plast_net *net, const struct plast_dataset *data, const double *const *meta,
+                   const plast_train_opts *o, const plast_eval_opts *eo, plast_eval_task *res, char *err,
+                   size_t errlen);
+
+/* ---- charts (SVG) ---- */
+
+typedef struct plast_series {
+    const char *label;
+    const double *x, *y;       /* n points (non-finite y: left out) */
+    const double *lo, *hi;     /* optional: a shaded band from lo to hi (mean +- error) */
+    int n;
+    int points;                /* 1: a scatter of points; 0: a line */
+} plast_series;
+
+typedef struct plast_chart {
+    const char *title, *xlabel, *ylabel;
+    const plast_series *series;
+    int n_series;
+    double y_min, y_max;       /* a fixed y range when y_min < y_max; else the data's */
+} plast_chart;
+
+/* Writes chart C to PATH as SVG, whole (a temporary renamed).  0, or -1 with ERR. */
+int plast_chart_svg(const char *path, const plast_chart *c, char *err, size_t errlen);
 
 /* Writes meta-accuracy.svg, meta-loss.svg and meta-params.svg from
  * DIR/log.csv.  Returns 0, or -1 with ERR. */

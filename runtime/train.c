@@ -55,29 +55,49 @@ static void layer_views(const plast_net *N, double **final, double **init, const
     }
 }
 
+int task_episode_open(task_episode *t, const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
+                      const plast_train_opts *o, uint64_t seed, uint64_t g, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (!(t->init = calloc((size_t)N->sched.n_buf + 1, sizeof *t->init)) || plast_draw_init(N, o->seed, g, t->init) < 0) {
+        free(t->init);
+        t->init = NULL;
+        return plast_fail(err, errlen, "cannot allocate the initial weights of task %llu", (unsigned long long)g);
+    }
+    if (plast_task_sample_indexed(data, ci, o->ways, o->k_train, o->q_query, seed, g, &t->task, err, errlen) < 0) {
+        plast_free_init(N, t->init);
+        free(t->init);
+        t->init = NULL;
+        return -1;
+    }
+    int n_train = o->ways * o->k_train;
+    t->ed = (plast_episode_data){ t->task.x_train, t->task.y_train, n_train, t->task.x_query, t->task.y_query,
+                                  o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
+    return 0;
+}
+
+void task_episode_close(task_episode *t, const plast_net *N)
+{
+    if (!t->init) return;
+    plast_free_init(N, t->init);
+    free(t->init);
+    plast_task_free(&t->task);
+    t->init = NULL;
+}
+
 static void run_task(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
                      const plast_train_opts *o, const double *const *theta, uint64_t g, task_result *res)
 {
-    plast_task task;
+    task_episode t;
     char err[256];
-    int nb = N->sched.n_buf, diag = o->diag_alignment || o->diag_orthonormality;
-    double **init = calloc((size_t)nb + 1, sizeof *init), **final = calloc((size_t)nb + 1, sizeof *final);
-    if (!init || !final || plast_draw_init(N, o->seed, g, init) < 0) {
-        snprintf(res->what, sizeof res->what, "out of memory for the initial weights of task %llu", (unsigned long long)g);
+    int diag = o->diag_alignment || o->diag_orthonormality;
+    double **final = calloc((size_t)N->sched.n_buf + 1, sizeof *final);
+    if (!final || task_episode_open(&t, N, data, ci, o, o->seed, g, err, sizeof err) < 0) {
+        snprintf(res->what, sizeof res->what, "%s", final ? err : "cannot allocate the final weights");
         res->failed = 1;
-        free(init); free(final);
+        free(final);
         return;
     }
-    if (plast_task_sample_indexed(data, ci, o->ways, o->k_train, o->q_query, o->seed, g, &task, err, sizeof err) < 0) {
-        snprintf(res->what, sizeof res->what, "%s", err);
-        res->failed = 1;
-        plast_free_init(N, init);
-        free(init); free(final);
-        return;
-    }
-    int n_train = o->ways * o->k_train;
-    plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
-                              o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
     plast_episode_opts eo = { .checkpoint_every = o->inner_checkpoint, .want_grad = 1 };
     plast_episode_out out;
     memset(&out, 0, sizeof out);
@@ -88,21 +108,20 @@ static void run_task(const plast_net *N, const plast_dataset *data, const plast_
         out.final = final;
     }
     const double *Wl[PLAST_MAX_LAYERS], *Bl[PLAST_MAX_LAYERS];
-    if (plast_episode(N, (const double *const *)init, theta, &ed, &eo, &out) < 0) {
+    if (plast_episode(N, (const double *const *)t.init, theta, &t.ed, &eo, &out) < 0) {
         snprintf(res->what, sizeof res->what, "%s", out.what);
         res->failed = 1;
         res->nonfinite = out.nonfinite;
-    } else if (diag && (layer_views(N, final, init, Wl, Bl),
-                        plast_diagnostics(N, Wl, Bl, &ed, res->diag, res->diag + N->n_layers, err, sizeof err) < 0)) {
+    } else if (diag && (layer_views(N, final, t.init, Wl, Bl),
+                        plast_diagnostics(N, Wl, Bl, &t.ed, res->diag, res->diag + N->n_layers, err, sizeof err) < 0)) {
         snprintf(res->what, sizeof res->what, "%s", err);
         res->failed = 1;
     }
     res->loss = out.meta_loss;
     res->accuracy = out.accuracy;
-    plast_free_init(N, init);
     plast_free_init(N, final);
-    free(init); free(final);
-    plast_task_free(&task);
+    free(final);
+    task_episode_close(&t, N);
 }
 
 /* ---- per-term scales measured on a probe task ---- */
@@ -114,29 +133,20 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
                         const plast_train_opts *o, meta_state *S, plast_train_result *res)
 {
     const uint64_t probe = (uint64_t)1 << 62;   /* never a training episode's index */
-    plast_task task;
+    task_episode t;
     char err[256];
-    if (plast_task_sample_indexed(data, ci, o->ways, o->k_train, o->q_query, o->seed ^ 0x5eed, probe, &task, err, sizeof err) < 0) {
+    if (task_episode_open(&t, N, data, ci, o, o->seed ^ 0x5eed, probe, err, sizeof err) < 0) {
         set_error(res, "probe task: %s", err);
         return -1;
     }
-    double **init = calloc((size_t)N->sched.n_buf + 1, sizeof *init);
-    if (!init || plast_draw_init(N, o->seed, probe, init) < 0) {
-        set_error(res, "probe task: out of memory for the initial weights");
-        free(init);
-        plast_task_free(&task);
-        return -1;
-    }
-    int n_train = o->ways * o->k_train, rc = 0;
-    plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
-                              o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
+    int rc = 0;
     for (int r = 0; rc == 0 && r < N->n_rules; r++) {
         int n = N->rules[r].n_meta, any = 0;
         for (int k = 0; o->auto_scale && o->auto_scale[r] && k < n; k++) any |= o->auto_scale[r][k];
         if (!any) continue;
         double *mag = calloc((size_t)n + 1, sizeof(double));
-        rc = plast_term_magnitudes(N, (const double *const *)init, (const double *const *)S->theta, &ed, r, mag, err,
-                                   sizeof err);
+        rc = plast_term_magnitudes(N, (const double *const *)t.init, (const double *const *)S->theta, &t.ed, r, mag,
+                                   err, sizeof err);
         if (rc < 0) set_error(res, "probe task: %s", err);
         for (int k = 0; rc == 0 && k < n; k++) {
             if (!o->auto_scale[r][k] || N->rules[r].fixed[k] || mag[k] <= 0 || !isfinite(mag[k])) continue;
@@ -146,9 +156,7 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
         }
         free(mag);
     }
-    plast_free_init(N, init);
-    free(init);
-    plast_task_free(&task);
+    task_episode_close(&t, N);
     return rc;
 }
 
@@ -315,7 +323,7 @@ static int train_episode(trainer *T, int e)
         set_error(T->res, "%s", why);
         return -1;
     }
-    train_progress(o, e + 1 - T->first, o->episodes - T->first, e + 1, o->episodes, loss, acc, plast_seconds() - T->t_start);
+    train_progress(o, "episode", e + 1 - T->first, o->episodes - T->first, e + 1, o->episodes, loss, acc, plast_seconds() - T->t_start);
     return o->checkpoint_every > 0 && (e + 1) % o->checkpoint_every == 0 ? save_state(T) : 0;
 }
 

@@ -50,13 +50,24 @@ typedef struct model_kernels {
     model_kernel *dense;   /* [n_layers] */
     model_kernel *error;   /* [n_layers] */
     model_kernel loss;
+    model_kernel shift;    /* M_shift, when a rule reads neighbours (d unset otherwise) */
     int n_layers;
 } model_kernels;
 
 void build_model(const sema_model *m, model_kernels *out);
+/*   M_shift:   post_y = sum_pre(p * pre_y): a layer's signal seen from the
+ *              neuron d places away, p the fixed cyclic shift (PLAST_INIT_SHIFT),
+ *              for a rule's neighbour reads pre[d].y; its adjoint passes the
+ *              adjoint back to the unshifted signal. */
+void build_model_shift(const sema_model *m, model_kernels *mk);
+/* 1 when a rule of P reads a neighbour (pre[d].y): its models need M_shift. */
+int build_program_reads_neighbours(const sema_program *p);
 void model_kernels_free(model_kernels *mk);
 
-/* The input slot name of a signal at one end: "pre_y", "post_e". */
+/* The input slot name of a signal at one end: "pre_y", "post_e"; at an
+ * unrolled step s and the neighbour d: "pre_y_t2", "pre_y_m1" (d = -1),
+ * "post_z_t3_p2" (step 3, d = +2). */
 void build_signal_name(char *buf, size_t len, int side, int signal);
+void build_read_name(char *buf, size_t len, int side, int signal, int step, int nb);
 
 #endif

@@ -141,6 +141,27 @@ static void build_loss(const sema_model *m, model_kernel *k)
     kern_pair_build(d, name, outs, 2, comment, data_in, &k->fwd, &k->adj);
 }
 
+void build_model_shift(const sema_model *m, model_kernels *mk)
+{
+    model_kernel *k = &mk->shift;
+    dag *d = k->d = dag_new();
+    int y = dag_reduce(d, OP_SUM_PRE, dag_mul(d, input(d, "p", SP_SYN), input(d, "pre_y", SP_PRE | SP_SAMPLE)));
+    kern_output_spec out = { "post_y", y, SP_POST | SP_SAMPLE };
+    char name[64];
+    name_kernel(name, sizeof name, m, "shift", 0);
+    static const char *const fixed[] = { "p", NULL };   /* the shift is a constant */
+    kern_pair_build(d, name, &out, 1, "y_d = P_d y: the signal at the neuron d places away (cyclic), for a "
+                    "rule's neighbour reads", fixed, &k->fwd, &k->adj);
+}
+
+int build_program_reads_neighbours(const sema_program *p)
+{
+    for (int r = 0; r < p->n_rules; r++)
+        for (int i = 0; i < p->rules[r]->n_reads; i++)
+            if (p->rules[r]->reads[i].nb) return 1;
+    return 0;
+}
+
 void build_model(const sema_model *m, model_kernels *mk)
 {
     memset(mk, 0, sizeof *mk);
@@ -166,6 +187,7 @@ void model_kernels_free(model_kernels *mk)
 {
     for (int l = 0; l < mk->n_layers; l++) { free_kernel(&mk->dense[l]); free_kernel(&mk->error[l]); }
     free_kernel(&mk->loss);
+    free_kernel(&mk->shift);
     free(mk->dense);
     free(mk->error);
     memset(mk, 0, sizeof *mk);

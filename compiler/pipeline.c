@@ -21,14 +21,17 @@ static void lower_pair(compiled_model *cm, model_kernel *k)
     lower_kernel_build(&k->adj, &cm->lowered[cm->n_lowered++]);
 }
 
-static void compile_model(const sema_model *m, compiled_model *cm)
+/* SHIFT: the model's M_shift too (a rule of the program reads neighbours). */
+static void compile_model(const sema_model *m, compiled_model *cm, int shift)
 {
     cm->model = m;
     build_model(m, &cm->mk);
-    cm->lowered = calloc((size_t)(4 * m->n_layers + 2), sizeof *cm->lowered);
+    if (shift) build_model_shift(m, &cm->mk);
+    cm->lowered = calloc((size_t)(4 * m->n_layers + 4), sizeof *cm->lowered);
     for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.dense[l]);
     for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.error[l]);
     lower_pair(cm, &cm->mk.loss);
+    lower_pair(cm, &cm->mk.shift);
 }
 
 int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out)
@@ -60,14 +63,17 @@ compiled_unit *pipeline_compile_experiment(const char *path, const char *name, i
     compiled_unit *u = calloc(1, sizeof *u);
     u->prog = p;
     u->rules = calloc((size_t)(p->n_rules ? p->n_rules : 1), sizeof *u->rules);
+    int shift = 0;
     for (int i = 0; i < p->n_rules; i++) {
         int used = 0;
-        for (int l = 0; l < p->models[e->model]->n_layers; l++) used |= e->rule_of_projection[l] == i;
+        for (int l = 0; l < p->models[e->model]->n_layers; l++)
+            used |= e->rule_of_projection[l] == i || e->rule_of_recurrent[l] == i;
         if (!used) continue;
         compile_rule(p, p->rules[i], &u->rules[u->n_rules++]);
+        for (int k = 0; k < p->rules[i]->n_reads; k++) shift |= p->rules[i]->reads[k].nb != 0;
     }
     u->models = calloc(1, sizeof *u->models);
-    compile_model(p->models[e->model], &u->models[u->n_models++]);
+    compile_model(p->models[e->model], &u->models[u->n_models++], shift);
     return u;
 }
 
@@ -87,7 +93,7 @@ compiled_unit *pipeline_compile(const char *path, int main_only)
     for (int i = 0; i < p->n_models; i++) {
         const sema_model *m = p->models[i];
         if (main_only && m->span.file != p->main_file) continue;
-        compile_model(m, &u->models[u->n_models++]);
+        compile_model(m, &u->models[u->n_models++], build_program_reads_neighbours(p));
     }
     return u;
 }

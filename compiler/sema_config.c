@@ -323,6 +323,7 @@ static void model_finish(sema_model *m, ast_decl *d, int have_loss, int have_inp
                    m->n_input, out->size);
     for (int l = 0; l + 1 < m->n_layers; l++)
         if (m->layers[l].act == ACT_SOFTMAX) diag_error(m->layers[l].span, "softmax is only for the output layer");
+    sema_check_recurrent_model(m);
 }
 
 sema_model *sema_check_model(sema_program *p, ast_decl *d)
@@ -374,6 +375,7 @@ typedef struct xctx {
     ast_decl *d;
     const char *dir;        /* of the experiment's file, for data paths */
     src_span *proj_at;      /* [assign * 64 + l]: the item naming W_{l+1} */
+    src_span *rec_at;       /* [assign * 64 + l]: the item naming Wrec_{l+1} */
     const ast_stmt *tasks;  /* the tasks statement, if any */
     const ast_item *batch;  /* the inner batch size's item, if given */
     int saw_model, saw_rule, rule_failed;   /* to report nothing missing that was misspelt */
@@ -413,17 +415,20 @@ static void exp_rule(xctx *c, ast_stmt *s)
     }
     int r = sema_find_rule(c->p, s->items[0]->text);
     if (r < 0) { error_unknown_decl(c, s->items[0], 1); return; }
-    sema_assign a = { r, ~0ull, s->span };
-    src_span at[64];
-    for (int l = 0; l < 64; l++) at[l] = s->span;
+    sema_assign a = { r, ~0ull, ~0ull, s->span };
+    src_span at[64], rec_at[64];
+    for (int l = 0; l < 64; l++) at[l] = rec_at[l] = s->span;
     if (s->n_items > 1) {
         if (!is_word(s->items[1], "on") || s->n_items < 3) {
             diag_error(s->items[1]->span, "expected 'on W1, W2, ...' after the rule name");
             return;
         }
-        a.projections = 0;
+        a.projections = a.recurrent = 0;
         for (int i = 2; i < s->n_items; i++) {
             const ast_item *it = s->items[i];
+            int rec = sema_recurrent_name(it, &a.recurrent, rec_at);
+            if (rec < 0) return;
+            if (rec) continue;
             char *end = NULL;
             long l = it->kind == IT_WORD && it->text[0] == 'W' ? strtol(it->text + 1, &end, 10) : 0;
             if (!end || *end || l < 1 || l > 64) {
@@ -441,6 +446,8 @@ static void exp_rule(xctx *c, ast_stmt *s)
     c->rule_failed--;
     c->proj_at = realloc(c->proj_at, (size_t)(c->x->n_assigns + 1) * 64 * sizeof *c->proj_at);
     memcpy(c->proj_at + (size_t)c->x->n_assigns * 64, at, sizeof at);
+    c->rec_at = realloc(c->rec_at, (size_t)(c->x->n_assigns + 1) * 64 * sizeof *c->rec_at);
+    memcpy(c->rec_at + (size_t)c->x->n_assigns * 64, rec_at, sizeof rec_at);
     *SEMA_PUSH(c->x->assigns, c->x->n_assigns) = a;
 }
 
@@ -728,10 +735,29 @@ static void exp_finish(xctx *c)
         }
         if (used) sema_rule_fits_model(c->p, c->p->rules[as->rule], m, as->span);
     }
-    for (int l = 0; l < m->n_layers && !c->rule_failed; l++)
+    sema_assign_recurrent(c->p, x, m, c->rec_at);
+    for (int l = 0; l < m->n_layers; l++)
+        if (x->rule_of_projection[l] >= 0) {
+            char name[16];
+            snprintf(name, sizeof name, "W%d", l + 1);
+            sema_rule_fits_projection(c->p->rules[x->rule_of_projection[l]], m, l, 0, name,
+                                      rule_statement_of(x, x->rule_of_projection[l]));
+        }
+    for (int l = 0; l < m->n_layers && !c->rule_failed; l++) {
         if (x->rule_of_projection[l] < 0)
             diag_error(c->d->name_span, "projection W%d of model '%s' has no rule; expected a 'rule NAME on W%d;' "
                        "statement", l + 1, m->name, l + 1);
+        if (m->layers[l].kind == LAYER_RECURRENT && x->rule_of_recurrent[l] < 0)
+            diag_error(c->d->name_span, "projection Wrec%d of model '%s' (the recurrent weights of layer %d) has "
+                       "no rule; expected a 'rule NAME on Wrec%d;' statement", l + 1, m->name, l + 1, l + 1);
+    }
+    if (x->diag_alignment || x->diag_orthonormality)
+        for (int l = 0; l < m->n_layers; l++)
+            if (m->layers[l].kind == LAYER_RECURRENT) {
+                diag_error(c->d->name_span, "the diagnostics of 003 are for feed-forward models, and layer %d of "
+                           "model '%s' is recurrent; expected no 'diagnostics' statement", l + 1, m->name);
+                break;
+            }
     if (c->batch && x->batch > x->ways * x->k_train)
         diag_error(c->batch->span, "the inner batch of %d is larger than the %d training samples of a task (ways %d x "
                    "train %d): no inner step would run; expected a batch of at most %d", x->batch, x->ways * x->k_train,
@@ -755,7 +781,7 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
     exp_defaults(x);
     const src_file *f = diag_file(d->file);
     const char *slash = f ? strrchr(f->path, '/') : NULL;
-    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, NULL, 0, 0, 0 };
+    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, NULL, NULL, 0, 0, 0 };
     split_missing_semicolons(d, experiment_heads, 0);
     for (ast_stmt *s = d->body; s; s = s->next) {
         const char *h = s->name;
@@ -776,5 +802,6 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
     }
     exp_finish(&c);
     free(c.proj_at);
+    free(c.rec_at);
     return x;
 }

@@ -25,6 +25,17 @@ enum { SEMA_MAX_META = 100000000 };
 /* The most parameter elements (param x[N]) of a whole program. */
 enum { SEMA_MAX_PARAM_ELEMENTS = 10000000 };
 
+/* Recurrent layers (sema_unroll.c): 'Wrec<l>' in 'rule R on ...' (1 with
+ * the bit of layer l set in *BITS and its span in AT[l-1]; 0 for another
+ * name; -1 after an error); a model's checks (no feedback pathway through a
+ * recurrent layer); the rules of the Wrec projections of experiment X, whose
+ * assignments named them at REC_AT[assign * 64 + l]; the 'rule' statement
+ * that gave rule R, for notes. */
+int sema_recurrent_name(const ast_item *it, unsigned long long *bits, src_span *at);
+void sema_check_recurrent_model(const sema_model *m);
+void sema_assign_recurrent(sema_program *p, sema_experiment *x, const sema_model *m, const src_span *rec_at);
+src_span rule_statement_of(const sema_experiment *x, int rule);
+
 /* Items of config statements. */
 int sema_item_int(const ast_item *it, const char *what, int lo, int hi, int *out);
 int sema_item_num(const ast_item *it, const char *what, double *out);

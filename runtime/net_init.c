@@ -7,11 +7,21 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* SHIFT: P[i][(i + d) mod cols] = 1, else 0 ((P y)_i = y_{i+d}); it draws
+ * nothing, so it leaves the other buffers' values as they were. */
+static void shift(const plast_buf *B, double *v)
+{
+    long cols = (long)B->cols, d = (long)B->init_arg % (cols ? cols : 1);
+    for (long i = 0; i < (long)B->rows; i++)
+        for (long j = 0; j < cols; j++) v[i * cols + j] = j == ((i + d) % cols + cols) % cols;
+}
+
 /* XAVIER: uniform in +-sqrt(6 / (fan_in + fan_out)); NORMAL: N(0, arg^2);
  * UNIFORM: uniform in +-arg; ZERO: 0. */
 static void draw(const plast_buf *B, plast_rng *r, double *v)
 {
     size_t n = (size_t)B->rows * (size_t)B->cols;
+    if (B->init == PLAST_INIT_SHIFT) { shift(B, v); return; }
     double a = B->init == PLAST_INIT_XAVIER ? sqrt(6.0 / (double)(B->fan_in + B->fan_out)) : B->init_arg;
     for (size_t k = 0; k < n; k++)
         v[k] = B->init == PLAST_INIT_ZERO ? 0 : B->init == PLAST_INIT_NORMAL ? a * plast_rng_normal(r)

@@ -29,9 +29,12 @@ static const char usage[] =
     "                       [--checkpoint K] [--batch B] [--precision double|single]\n"
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
-    "data and meta-parameters saved in DIR (.npy files: W1..WL, B1..BL, x_train,\n"
-    "y_train, x_query, y_query, and one file per meta-parameter, e.g. theta.npy),\n"
-    "and writes meta_loss.npy, grad_<param>.npy and the final W1..WL to --out;\n"
+    "data and meta-parameters saved in DIR (.npy files: W1..WL [n_l, n_{l-1}],\n"
+    "Wrec<l> [n_l, n_l] for a recurrent layer l, B1..BL, x_train, y_train, x_query,\n"
+    "y_query, and one file per meta-parameter, e.g. theta.npy, RULE.PARAM.npy when\n"
+    "several rules run; a rule's meta-MLP weights start from their initial values),\n"
+    "and writes meta_loss.npy, grad_<param>.npy and the final W1..WL (Wrec<l>) with\n"
+    "grad_W1.npy.. (d meta_loss / d initial weights) to --out;\n"
     "with the experiment's `diagnostics alignment orthonormality;`, also\n"
     "alignment.npy (alpha_0..alpha_{L-1}, degrees) and orthonormality.npy.\n"
     "\n"
@@ -84,6 +87,16 @@ static int32_t *labels(const plast_array *a, long n_out, const char *name)
     return y;
 }
 
+/* Buffer B's fixed cyclic shift (PLAST_INIT_SHIFT draws nothing: any seed). */
+static double *shift_matrix(const plast_net *N, int b)
+{
+    double **all = calloc((size_t)N->sched.n_buf + 1, sizeof *all), *v = NULL;
+    if (all && plast_draw_init(N, 0, 0, all) == 0) { v = all[b]; all[b] = NULL; plast_free_init(N, all); }
+    if (!v) fprintf(stderr, "plastcc: out of memory\n");
+    free(all);
+    return v;
+}
+
 /* The initial values of every STATE, PARAM and CONST buffer, from NAME.npy:
  * a matrix [rows, cols] (a vector of one row may be saved 1-D); a CONST
  * (fixed feedback) matrix is saved transposed, [cols, rows], as B_l is
@@ -96,6 +109,10 @@ static int load_buffers(const char *dir, const plast_net *N, state *S, double **
         if (B->kind != PLAST_BUF_STATE && B->kind != PLAST_BUF_PARAM && B->kind != PLAST_BUF_CONST) continue;
         plast_array *a = &S->buf[b];
         size_t rows = (size_t)B->rows, cols = (size_t)B->cols;
+        if (B->init == PLAST_INIT_SHIFT) {   /* a neighbour read's fixed shift: made, not loaded */
+            if (!(init[b] = shift_matrix(N, b))) return -1;
+            continue;
+        }
         if (read_npy(dir, B->name, a, 1) < 0) return -1;
         if (B->kind == PLAST_BUF_CONST) {
             if (expect_shape(B->name, a, 2, cols, rows) < 0) return -1;

@@ -40,6 +40,9 @@ endif
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
 TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh
+# k-cap RNNs (paper 000): unrolled recurrent layers against PyTorch.
+TESTS += tests/episode-kcap.sh
+EXTRA_DIST += tests/episode-kcap.sh tests/episode/kcap.rule bench/ref_kcap.py
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/eval.sh tests/episode/small.rule tests/run/tiny.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 # Reliability: every error path of run and episode, faults, resumes.

@@ -153,9 +153,11 @@ static int read_fits(const sema_rule *r, const sema_read *rd, const sema_model *
 int sema_rule_fits_projection(const sema_rule *r, const sema_model *m, int l, int recurrent, const char *name,
                               src_span at)
 {
-    int pre, post, ok = 1;
+    int pre, post, bad[3] = { 0, 0, 0 };   /* one error per end: the first read that does not fit */
     sema_projection_ends(m, l, recurrent, &pre, &post);
-    for (int i = 0; i < r->n_reads; i++)
-        ok &= read_fits(r, &r->reads[i], m, r->reads[i].side == SIDE_PRE ? pre : post, name, at);
-    return ok;
+    for (int i = 0; i < r->n_reads; i++) {
+        const sema_read *rd = &r->reads[i];
+        if (!bad[rd->side]) bad[rd->side] = !read_fits(r, rd, m, rd->side == SIDE_PRE ? pre : post, name, at);
+    }
+    return !bad[SIDE_PRE] && !bad[SIDE_POST];
 }

@@ -38,15 +38,30 @@ static void set_error(plast_train_result *r, const char *fmt, ...)
 
 /* ---- weights of a task ---- */
 
+/* A ROWS x COLS matrix of doubles, or NULL with ERR saying how much it
+ * wanted and for what (NAME and layer L). */
+static double *alloc_matrix(size_t rows, size_t cols, const char *name, int l, char *err, size_t errlen)
+{
+    double *m = malloc(rows * cols * sizeof(double));
+    if (!m) snprintf(err, errlen, "cannot allocate %.0f MB for %s%d (%zu x %zu doubles)",
+                     (double)rows * (double)cols * sizeof(double) / 1048576, name, l, rows, cols);
+    return m;
+}
+
 /* Allocates and draws W_l (and the feedback matrices, for random and direct
- * feedback) of task G, in the runtime's layouts; the caller frees them. */
-static void init_weights(const plast_net *N, const plast_train_opts *o, uint64_t g, double **W, double **B)
+ * feedback) of task G, in the runtime's layouts; the caller frees them.
+ * -1 with ERR when memory runs out (what was allocated is freed). */
+static int init_weights(const plast_net *N, const plast_train_opts *o, uint64_t g, double **W, double **B,
+                        char *err, size_t errlen)
 {
     for (int l = 1; l <= N->n_layers; l++) {
         size_t bpost = N->feedback == PLAST_FB_DIRECT ? (size_t)N->size[N->n_layers] : (size_t)N->size[l];
-        W[l - 1] = malloc((size_t)N->size[l] * N->size[l - 1] * sizeof(double));
-        if (N->feedback == PLAST_FB_RANDOM || N->feedback == PLAST_FB_DIRECT)
-            B[l - 1] = malloc(bpost * N->size[l - 1] * sizeof(double));
+        int random = N->feedback == PLAST_FB_RANDOM || N->feedback == PLAST_FB_DIRECT;
+        if (!(W[l - 1] = alloc_matrix((size_t)N->size[l], (size_t)N->size[l - 1], "W", l, err, errlen)) ||
+            (random && !(B[l - 1] = alloc_matrix(bpost, (size_t)N->size[l - 1], "B", l, err, errlen)))) {
+            for (int k = 0; k < l; k++) { free(W[k]); free(B[k]); W[k] = B[k] = NULL; }
+            return -1;
+        }
     }
     plast_rng rw = plast_rng_stream(o->seed, g, PLAST_RNG_INIT_W), rb = plast_rng_stream(o->seed, g, PLAST_RNG_INIT_B);
     for (int l = 1; l <= N->n_layers; l++) {
@@ -60,6 +75,7 @@ static void init_weights(const plast_net *N, const plast_train_opts *o, uint64_t
         for (size_t k = 0; k < fan_in * bpost; k++)
             B[l - 1][k] = o->init == PLAST_INIT_NORMAL ? ab * plast_rng_normal(&rb) : ab * (2 * plast_rng_uniform(&rb) - 1);
     }
+    return 0;
 }
 
 /* ---- one task of a meta-batch ---- */
@@ -83,7 +99,11 @@ static void run_task(const plast_net *N, const plast_dataset *data, const plast_
         res->failed = 1;
         return;
     }
-    init_weights(N, o, g, W, B);
+    if (init_weights(N, o, g, W, B, res->what, sizeof res->what) < 0) {
+        res->failed = 1;
+        plast_task_free(&task);
+        return;
+    }
     int n_train = o->ways * o->k_train;
     plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
                               o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
@@ -94,13 +114,16 @@ static void run_task(const plast_net *N, const plast_dataset *data, const plast_
     double *W_end[PLAST_MAX_LAYERS] = { 0 };
     int diag = o->diag_alignment || o->diag_orthonormality;
     for (int l = 0; diag && l < N->n_layers; l++)
-        out.W = W_end, W_end[l] = malloc((size_t)N->size[l + 1] * N->size[l] * sizeof(double));
-    if (plast_episode(N, (const double *const *)W, (const double *const *)B, theta, &ed, &eo, &out) < 0) {
+        if (!(out.W = W_end, W_end[l] = alloc_matrix((size_t)N->size[l + 1], (size_t)N->size[l], "the final W", l + 1,
+                                                     res->what, sizeof res->what)))
+            res->failed = 1;
+    int ready = !res->failed;   /* the final W of the diagnostics allocated */
+    if (ready && plast_episode(N, (const double *const *)W, (const double *const *)B, theta, &ed, &eo, &out) < 0) {
         snprintf(res->what, sizeof res->what, "%s", out.what);
         res->failed = 1;
         res->nonfinite = out.nonfinite;
-    } else if (diag && plast_diagnostics(N, (const double *const *)W_end, (const double *const *)B, &ed, res->diag,
-                                         res->diag + N->n_layers, err, sizeof err) < 0) {
+    } else if (ready && diag && plast_diagnostics(N, (const double *const *)W_end, (const double *const *)B, &ed,
+                                                  res->diag, res->diag + N->n_layers, err, sizeof err) < 0) {
         snprintf(res->what, sizeof res->what, "%s", err);
         res->failed = 1;
     }
@@ -126,7 +149,11 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
         return -1;
     }
     double *W[PLAST_MAX_LAYERS] = { 0 }, *B[PLAST_MAX_LAYERS] = { 0 };
-    init_weights(N, o, probe, W, B);
+    if (init_weights(N, o, probe, W, B, err, sizeof err) < 0) {
+        set_error(res, "probe task: %s", err);
+        plast_task_free(&task);
+        return -1;
+    }
     int n_train = o->ways * o->k_train, rc = 0;
     plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
                               o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
@@ -203,6 +230,14 @@ static int check_opts(const plast_net *N, const plast_dataset *data, const plast
     return -1;
 }
 
+static int any_auto_scale(const plast_net *N, const plast_train_opts *o)
+{
+    for (int r = 0; o->auto_scale && r < N->n_rules; r++)
+        for (int k = 0; o->auto_scale[r] && k < N->rules[r].n_meta; k++)
+            if (o->auto_scale[r][k]) return 1;
+    return 0;
+}
+
 /* The meta-state of the first episode: loaded (--resume) or initial, with
  * the scales measured; then the log, and the buffers of the loop. */
 static int trainer_start(trainer *T)
@@ -213,7 +248,7 @@ static int trainer_start(trainer *T)
     if (plast_class_index_build(T->data, &T->ci, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
     if (meta_state_init(&T->S, N, o) < 0) { set_error(T->res, "cannot allocate the meta-state"); return -1; }
     if (o->resume && meta_state_load(&T->S, N, o->out_dir, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
-    if (!o->resume && o->auto_scale && probe_scales(N, T->data, &T->ci, o, &T->S, T->res) < 0) return -1;
+    if (!o->resume && any_auto_scale(N, o) && probe_scales(N, T->data, &T->ci, o, &T->S, T->res) < 0) return -1;
     T->first = T->S.episode;
     T->saved_at = o->resume ? T->first : -1;
     if (train_log_open(&T->log, N, o, T->first, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }

@@ -194,6 +194,17 @@ static const char *const outputs[] = { "log.csv", "meta-state.txt", "learned.rul
                                        "meta-loss.svg", "meta-params.svg", "alignment.svg", "orthonormality.svg" };
 enum { N_RESULTS = 4 };   /* the first four: a folder with one of them has results */
 
+/* A log.csv with a row: a run that stopped before its first episode left
+ * its header only, which is no result. */
+static int has_rows(const char *path)
+{
+    FILE *f = plast_fopen_regular(path);
+    int c, lines = 0;
+    while (f && lines < 2 && (c = getc(f)) != EOF) lines += c == '\n';
+    if (f) fclose(f);
+    return lines >= 2 || !f;
+}
+
 /* A fresh run into DIR: refused when DIR holds an earlier run's results,
  * unless --force, which removes them first (no stale plot outlives it). */
 static int fresh_folder(const char *dir, int force)
@@ -202,6 +213,7 @@ static int fresh_folder(const char *dir, int force)
     for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
         if (access(path, F_OK) != 0) continue;
+        if (i == 0 && !force && !has_rows(path)) continue;   /* overwritten by this run */
         if (force && remove(path) != 0) {
             fprintf(stderr, "plastcc: --force: cannot remove %s: %s\n", path, strerror(errno));
             return -1;
@@ -209,8 +221,12 @@ static int fresh_folder(const char *dir, int force)
         if (i < N_RESULTS) snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", found[0] ? ", " : "", outputs[i]);
     }
     if (!found[0] || force) return 0;
-    fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
-            "replace them with --force\n", dir, found, dir);
+    if (strstr(found, "meta-state.txt"))
+        fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
+                "replace them with --force\n", dir, found, dir);
+    else   /* stopped before its first meta-state: nothing to resume */
+        fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s) that saved no meta-state to resume "
+                "from; replace them with --force\n", dir, found);
     return -1;
 }
 

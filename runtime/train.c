@@ -230,6 +230,18 @@ static int check_opts(const plast_net *N, const plast_dataset *data, const plast
     return -1;
 }
 
+/* Whether the data can make the tasks (enough classes, and samples in each),
+ * before anything is written: the first episode's task, drawn and dropped. */
+static int tasks_possible(trainer *T, char *err, size_t errlen)
+{
+    plast_task task;
+    const plast_train_opts *o = T->o;
+    if (plast_task_sample_indexed(T->data, &T->ci, o->ways, o->k_train, o->q_query, o->seed, 0, &task, err, errlen) < 0)
+        return -1;
+    plast_task_free(&task);
+    return 0;
+}
+
 static int any_auto_scale(const plast_net *N, const plast_train_opts *o)
 {
     for (int r = 0; o->auto_scale && r < N->n_rules; r++)
@@ -245,7 +257,10 @@ static int trainer_start(trainer *T)
     const plast_net *N = T->N;
     const plast_train_opts *o = T->o;
     char err[512];
-    if (plast_class_index_build(T->data, &T->ci, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
+    if (plast_class_index_build(T->data, &T->ci, err, sizeof err) < 0 || tasks_possible(T, err, sizeof err) < 0) {
+        set_error(T->res, "%s", err);
+        return -1;
+    }
     if (meta_state_init(&T->S, N, o) < 0) { set_error(T->res, "cannot allocate the meta-state"); return -1; }
     if (o->resume && meta_state_load(&T->S, N, o->out_dir, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
     if (!o->resume && any_auto_scale(N, o) && probe_scales(N, T->data, &T->ci, o, &T->S, T->res) < 0) return -1;

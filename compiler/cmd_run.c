@@ -173,16 +173,53 @@ static const char *const outputs[] = { "log.csv", "meta-state.txt", "learned.rul
                                        "meta-loss.svg", "meta-params.svg", "alignment.svg", "orthonormality.svg" };
 enum { N_RESULTS = 4 };   /* the first four: a folder with one of them has results */
 
+/* A log.csv with a row: a run that stopped before its first episode left
+ * its header only, which is no result. */
+static int has_rows(const char *path)
+{
+    FILE *f = plast_fopen_regular(path);
+    int c, lines = 0;
+    while (f && lines < 2 && (c = getc(f)) != EOF) lines += c == '\n';
+    if (f) fclose(f);
+    return lines >= 2 || !f;
+}
+
+/* A fresh run into DIR: refused when DIR holds an earlier run's results,
+ * unless --force, which removes them first (no stale plot outlives it). */
+static int fresh_folder(const char *dir, int force)
+{
+    char path[4096], found[256] = "";
+    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
+        if (access(path, F_OK) != 0) continue;
+        if (i == 0 && !force && !has_rows(path)) continue;   /* overwritten by this run */
+        if (force && remove(path) != 0) {
+            fprintf(stderr, "plastcc: --force: cannot remove %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        if (i < N_RESULTS) snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", found[0] ? ", " : "", outputs[i]);
+    }
+    if (!found[0] || force) return 0;
+    if (strstr(found, "meta-state.txt"))
+        fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
+                "replace them with --force\n", dir, found, dir);
+    else   /* stopped before its first meta-state: nothing to resume */
+        fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s) that saved no meta-state to resume "
+                "from; replace them with --force\n", dir, found);
+    return -1;
+}
+
 /* Locks the output folder for this run (-1 after a message); a fresh run
  * creates it and may not overwrite results. */
 static int take_folder(const run_args *a)
 {
-    char holder[1024], suggest[4200];
-    snprintf(holder, sizeof holder, "plastcc run %s --experiment %s%s", a->file, a->exp, a->resume ? " --resume" : "");
     const char *dir = a->resume ? a->resume : a->out;
-    snprintf(suggest, sizeof suggest, "continue it with --resume %s, or ", dir);
-    return driver_take_folder(dir, holder, outputs, sizeof outputs / sizeof *outputs, N_RESULTS,
-                              a->resume ? -1 : a->force, "run", suggest);
+    char err[1024], holder[1024];
+    snprintf(holder, sizeof holder, "plastcc run %s --experiment %s%s", a->file, a->exp, a->resume ? " --resume" : "");
+    int lock = plast_outdir_lock(dir, holder, err, sizeof err);
+    if (lock < 0) fprintf(stderr, "plastcc: %s\n", err);
+    else if (!a->resume && fresh_folder(dir, a->force) < 0) { plast_outdir_unlock(lock); lock = -1; }
+    return lock;
 }
 
 /* A resume continues the experiment its meta-state was written by: the

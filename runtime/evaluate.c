@@ -53,9 +53,13 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
         free(final);
         return;
     }
-    for (int l = 0; diag && l < N->n_layers; l++) {
+    for (int l = 0; diag && l < N->n_layers && !res->failed; l++) {
         const plast_buf *W = &N->sched.buf[N->w_buf[l]];
-        final[N->w_buf[l]] = malloc((size_t)W->rows * (size_t)W->cols * sizeof(double));
+        if (!(final[N->w_buf[l]] = malloc((size_t)W->rows * (size_t)W->cols * sizeof(double)))) {
+            snprintf(res->what, sizeof res->what, "cannot allocate %.0f MB for the final %s",
+                     (double)W->rows * (double)W->cols * sizeof(double) / 1048576, W->name);
+            res->failed = 1;
+        }
     }
     plast_episode_opts opts = { .want_grad = 0, .eval_train = 1, .curve_every = eo->curve_every,
                                 .curve_loss = res->curve_loss, .curve_acc = res->curve_acc,
@@ -64,7 +68,9 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.final = diag ? final : NULL;
-    if (plast_episode(N, (const double *const *)t.init, meta, &t.ed, &opts, &out) < 0) {
+    if (res->failed) {
+        /* reported above */
+    } else if (plast_episode(N, (const double *const *)t.init, meta, &t.ed, &opts, &out) < 0) {
         snprintf(res->what, sizeof res->what, "%s", out.what);
         res->failed = 1;
         res->nonfinite = out.nonfinite;

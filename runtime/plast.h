@@ -204,8 +204,9 @@ int plast_term_magnitudes(const plast_net *net, const double *const *init, const
 
 /* Draws the initial values of every STATE, PARAM and CONST buffer of NET
  * for task G (streams (seed, G, init W / init B)) into INIT[n_buf] (malloc'ed;
- * free with plast_free_init).  Returns 0, or -1 when memory runs out. */
-int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init);
+ * free with plast_free_init).  Returns 0, or -1 with ERR when memory runs
+ * out ("cannot allocate N MB for W1 ..."; nothing stays allocated). */
+int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init, char *err, size_t errlen);
 void plast_free_init(const plast_net *net, double **init);
 
 /* The diagnostics of 003 on the query samples of DATA with weights W (say,

@@ -59,10 +59,12 @@ int task_episode_open(task_episode *t, const plast_net *N, const plast_dataset *
                       const plast_train_opts *o, uint64_t seed, uint64_t g, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
-    if (!(t->init = calloc((size_t)N->sched.n_buf + 1, sizeof *t->init)) || plast_draw_init(N, o->seed, g, t->init) < 0) {
+    if (!(t->init = calloc((size_t)N->sched.n_buf + 1, sizeof *t->init)))
+        return plast_fail(err, errlen, "cannot allocate the buffer table of task %llu", (unsigned long long)g);
+    if (plast_draw_init(N, o->seed, g, t->init, err, errlen) < 0) {
         free(t->init);
         t->init = NULL;
-        return plast_fail(err, errlen, "cannot allocate the initial weights of task %llu", (unsigned long long)g);
+        return -1;
     }
     if (plast_task_sample_indexed(data, ci, o->ways, o->k_train, o->q_query, seed, g, &t->task, err, errlen) < 0) {
         plast_free_init(N, t->init);
@@ -102,13 +104,19 @@ static void run_task(const plast_net *N, const plast_dataset *data, const plast_
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.grad = res->grad;
-    for (int l = 0; diag && l < N->n_layers; l++) {
+    for (int l = 0; diag && l < N->n_layers && !res->failed; l++) {
         const plast_buf *W = &N->sched.buf[N->w_buf[l]];
-        final[N->w_buf[l]] = malloc((size_t)W->rows * (size_t)W->cols * sizeof(double));
+        if (!(final[N->w_buf[l]] = malloc((size_t)W->rows * (size_t)W->cols * sizeof(double)))) {
+            snprintf(res->what, sizeof res->what, "cannot allocate %.0f MB for the final %s",
+                     (double)W->rows * (double)W->cols * sizeof(double) / 1048576, W->name);
+            res->failed = 1;
+        }
         out.final = final;
     }
     const double *Wl[PLAST_MAX_LAYERS], *Bl[PLAST_MAX_LAYERS];
-    if (plast_episode(N, (const double *const *)t.init, theta, &t.ed, &eo, &out) < 0) {
+    if (res->failed) {
+        /* reported above */
+    } else if (plast_episode(N, (const double *const *)t.init, theta, &t.ed, &eo, &out) < 0) {
         snprintf(res->what, sizeof res->what, "%s", out.what);
         res->failed = 1;
         res->nonfinite = out.nonfinite;
@@ -215,6 +223,26 @@ static int check_opts(const plast_net *N, const plast_dataset *data, const plast
     return -1;
 }
 
+/* Whether the data can make the tasks (enough classes, and samples in each),
+ * before anything is written: the first episode's task, drawn and dropped. */
+static int tasks_possible(trainer *T, char *err, size_t errlen)
+{
+    plast_task task;
+    const plast_train_opts *o = T->o;
+    if (plast_task_sample_indexed(T->data, &T->ci, o->ways, o->k_train, o->q_query, o->seed, 0, &task, err, errlen) < 0)
+        return -1;
+    plast_task_free(&task);
+    return 0;
+}
+
+static int any_auto_scale(const plast_net *N, const plast_train_opts *o)
+{
+    for (int r = 0; o->auto_scale && r < N->n_rules; r++)
+        for (int k = 0; o->auto_scale[r] && k < N->rules[r].n_meta; k++)
+            if (o->auto_scale[r][k]) return 1;
+    return 0;
+}
+
 /* The meta-state of the first episode: loaded (--resume) or initial, with
  * the scales measured; then the log, and the buffers of the loop. */
 static int trainer_start(trainer *T)
@@ -222,10 +250,13 @@ static int trainer_start(trainer *T)
     const plast_net *N = T->N;
     const plast_train_opts *o = T->o;
     char err[512];
-    if (plast_class_index_build(T->data, &T->ci, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
+    if (plast_class_index_build(T->data, &T->ci, err, sizeof err) < 0 || tasks_possible(T, err, sizeof err) < 0) {
+        set_error(T->res, "%s", err);
+        return -1;
+    }
     if (meta_state_init(&T->S, N, o) < 0) { set_error(T->res, "cannot allocate the meta-state"); return -1; }
     if (o->resume && meta_state_load(&T->S, N, o->out_dir, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
-    if (!o->resume && o->auto_scale && probe_scales(N, T->data, &T->ci, o, &T->S, T->res) < 0) return -1;
+    if (!o->resume && any_auto_scale(N, o) && probe_scales(N, T->data, &T->ci, o, &T->S, T->res) < 0) return -1;
     T->first = T->S.episode;
     T->saved_at = o->resume ? T->first : -1;
     if (train_log_open(&T->log, N, o, T->first, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }

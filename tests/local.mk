@@ -40,6 +40,9 @@ endif
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
 TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh
+# MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
+TESTS += tests/mpi.sh
+EXTRA_DIST += tests/mpi.sh tests/mpi/mb4.rule
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/eval.sh tests/episode/small.rule tests/run/tiny.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 # Reliability: every error path of run and episode, faults, resumes.

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "bind.h"
+#include "comm.h"
 #include "driver.h"
 #include "outdir.h"
 #include "util.h"
@@ -275,7 +276,8 @@ static int write_summary(const char *dir, const results *R, const char *name)
 static const char *const outputs[] = { "tasks.csv", "curve.csv", "summary.csv", "curve-accuracy.svg", "curve-loss.svg" };
 
 /* Evaluates with the compiled module M into A->out. */
-static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *m, const sema_experiment *x)
+static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *m, const sema_experiment *x,
+                    const plast_comm *comm)
 {
     char err[1024] = "";
     bound_net bn;
@@ -290,7 +292,7 @@ static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *
     if (a->seed >= 0) o.seed = (uint64_t)a->seed;
     o.threads = (int)a->threads;
     o.quiet = a->quiet;
-    if (bind_net(u, m, x, &bn, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); bind_free(&bn); return 1; }
+    if (!comm_all_ok(bind_net(u, m, x, &bn, err, sizeof err) == 0, err)) { bind_free(&bn); return 1; }
     int steps = o.steps > 0 ? o.steps : o.ways * o.k_train / (o.batch > 0 ? o.batch : 1);
     plast_eval_opts eo = { (int)a->tasks, (uint64_t)a->first_task,
                            a->curve_every > 0 ? (int)a->curve_every : (steps >= 20 ? steps / 20 : 1) };
@@ -308,12 +310,16 @@ static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *
         R.task[t].curve_train_loss = curve_of(&R, 2, t);
         R.task[t].curve_train_acc = curve_of(&R, 3, t);
     }
-    if (load_meta(a, u, &bn, meta) < 0) goto done;
-    if (bind_load_data(x, o.seed, &data, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); goto done; }
+    if (!comm_all_ok(load_meta(a, u, &bn, meta) == 0, comm ? "the meta-parameters could not be read (above)" : NULL))
+        goto done;
+    if (!comm_all_ok(bind_load_data(x, o.seed, &data, err, sizeof err) == 0, err)) goto done;
+    o.comm = comm;
+    if (comm_rank() != 0) o.quiet = 1;
     if (plast_evaluate(&bn.net, &data, (const double *const *)meta, &o, &eo, R.task, err, sizeof err) < 0) {
         fprintf(stderr, "plastcc: %s\n", err);
         goto done;
     }
+    if (comm_rank() != 0) { rc = 0; goto done; }   /* rank 0 writes */
     int failed = 0, first = -1;
     for (int t = 0; t < R.n_tasks; t++) if (R.task[t].failed && failed++ == 0) first = t;
     if (failed) fprintf(stderr, "plastcc: %d of %d tasks failed (left out of the means); task %d: %s\n", failed,
@@ -335,9 +341,10 @@ int cmd_eval(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
     eval_args a;
-    char exp[256], out[512], holder[1024], err[512];
+    char exp[256], out[512], holder[1024], err[512] = "";
     int rc = parse(argc, argv, &a);
     if (rc) return rc;
+    const plast_comm *comm = comm_start(&argc, &argv);
     if (!a.exp && (rc = driver_only_experiment(a.file, exp, sizeof exp)) != 0) return rc;
     if (!a.exp) a.exp = exp;
     snprintf(out, sizeof out, "%s.eval", a.exp);
@@ -347,22 +354,27 @@ int cmd_eval(int argc, char **argv)
     if (!u) {
         if (not_found) fprintf(stderr, "plastcc: %s has no experiment '%s'\n", a.file, a.exp);
         else driver_report_errors();
+    }
+    if (!comm_all_ok(u != NULL, comm ? "the experiment could not be compiled (its messages are above)" : NULL)) {
+        pipeline_free(u);
         return 1;
     }
     const sema_experiment *x = u->prog->experiments[sema_find_experiment(u->prog, a.exp)];
     snprintf(holder, sizeof holder, "plastcc eval %s --experiment %s", a.file, a.exp);
-    int lock = driver_take_folder(a.out, holder, outputs, sizeof outputs / sizeof *outputs, 3, a.force,
-                                  "evaluation", "");
+    int lock = comm_rank() == 0 ? driver_take_folder(a.out, holder, outputs, sizeof outputs / sizeof *outputs, 3,
+                                                     a.force, "evaluation", "") : -2;
     backend_module *m = NULL;
     rc = 1;
-    if (lock < 0) {
+    if (!comm_same_text(holder, "the experiment and its options") ||
+        !comm_all_ok(lock != -1, comm ? "rank 0 cannot use the output folder" : NULL)) {
         rc = 1;
     } else if ((a.precision < 0 ? x->single : a.precision) && (x->diag_alignment || x->diag_orthonormality)) {
-        fprintf(stderr, "plastcc: the diagnostics of experiment %s run in double precision only\n", a.exp);
-    } else if (!(m = bind_load(u, a.file, x, a.use_c, a.precision, err, sizeof err))) {
-        fprintf(stderr, "plastcc: %s\n", err);
+        if (comm_rank() == 0)
+            fprintf(stderr, "plastcc: the diagnostics of experiment %s run in double precision only\n", a.exp);
+    } else if (m = bind_load(u, a.file, x, a.use_c, a.precision, err, sizeof err), !comm_all_ok(m != NULL, err)) {
+        rc = 1;
     } else {
-        rc = evaluate(&a, u, m, x);
+        rc = evaluate(&a, u, m, x, comm);
     }
     if (m) backend_close(m);
     if (lock >= 0) plast_outdir_unlock(lock);

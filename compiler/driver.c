@@ -4,6 +4,7 @@
  * then the later passes; --dump=STAGE prints a stage and stops there.
  */
 #include "config.h"
+#include "comm.h"
 #include "driver.h"
 #include "outdir.h"
 #include "sema.h"
@@ -193,12 +194,15 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { fputs(usage_main, stdout); return 0; }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("plastcc %s (LLVM %s)\n", PACKAGE_VERSION, PLAST_LLVM_VERSION);
+        const char *mpi = comm_library();
+        printf("plastcc %s (LLVM %s%s%s)\n", PACKAGE_VERSION, PLAST_LLVM_VERSION, mpi ? ", " : ", without MPI",
+               mpi ? mpi : "");
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(commands[i].name, cmd)) {
             int rc = commands[i].run(argc - 1, argv + 1);
+            comm_finish(rc);   /* a rank that failed stops the job (MPI) */
             diag_reset();
             ast_arena_free();
             return rc;

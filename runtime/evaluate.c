@@ -12,6 +12,7 @@
 #include "config.h"
 #include "plast.h"
 #include "train_impl.h"
+#include "ranks.h"
 #include "util.h"
 
 #include <math.h>
@@ -53,9 +54,13 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
         free(final);
         return;
     }
-    for (int l = 0; diag && l < N->n_layers; l++) {
+    for (int l = 0; diag && l < N->n_layers && !res->failed; l++) {
         const plast_buf *W = &N->sched.buf[N->w_buf[l]];
-        final[N->w_buf[l]] = malloc((size_t)W->rows * (size_t)W->cols * sizeof(double));
+        if (!(final[N->w_buf[l]] = malloc((size_t)W->rows * (size_t)W->cols * sizeof(double)))) {
+            snprintf(res->what, sizeof res->what, "cannot allocate %.0f MB for the final %s",
+                     (double)W->rows * (double)W->cols * sizeof(double) / 1048576, W->name);
+            res->failed = 1;
+        }
     }
     plast_episode_opts opts = { .want_grad = 0, .eval_train = 1, .curve_every = eo->curve_every,
                                 .curve_loss = res->curve_loss, .curve_acc = res->curve_acc,
@@ -64,7 +69,9 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.final = diag ? final : NULL;
-    if (plast_episode(N, (const double *const *)t.init, meta, &t.ed, &opts, &out) < 0) {
+    if (res->failed) {
+        /* reported above */
+    } else if (plast_episode(N, (const double *const *)t.init, meta, &t.ed, &opts, &out) < 0) {
         snprintf(res->what, sizeof res->what, "%s", out.what);
         res->failed = 1;
         res->nonfinite = out.nonfinite;
@@ -78,6 +85,40 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
     plast_free_init(N, final);
     free(final);
     task_episode_close(&t, N);
+}
+
+/* Task I's result, packed (PUT) or unpacked. */
+static void pack_task(ranks_pack *p, plast_eval_task *r, int n_points, int put)
+{
+    void (*io)(ranks_pack *, void *, size_t) = put ? (void (*)(ranks_pack *, void *, size_t))ranks_put : ranks_get;
+    double d[4] = { r->loss, r->accuracy, r->train_loss, r->train_accuracy };
+    int flags[2] = { r->failed, r->nonfinite };
+    io(p, d, sizeof d);
+    io(p, flags, sizeof flags);
+    io(p, r->what, sizeof r->what);
+    io(p, r->diag, sizeof r->diag);
+    double *curves[4] = { r->curve_loss, r->curve_acc, r->curve_train_loss, r->curve_train_acc };
+    for (int k = 0; k < 4; k++) if (curves[k]) io(p, curves[k], (size_t)n_points * sizeof(double));
+    if (!put) {
+        r->loss = d[0], r->accuracy = d[1], r->train_loss = d[2], r->train_accuracy = d[3];
+        r->failed = flags[0], r->nonfinite = flags[1];
+    }
+}
+
+/* Every task's result on every rank: one pack per rank (its tasks in
+ * order), exchanged at once. */
+static int share_results(const plast_comm *c, const plast_train_opts *o, const plast_eval_opts *eo, plast_eval_task *res)
+{
+    int n = ranks_size(c), me = ranks_rank(c), n_points = plast_eval_points(o, eo);
+    if (n == 1) return 0;
+    ranks_pack mine = { 0 }, *packs = calloc((size_t)n, sizeof *packs);
+    for (int i = 0; packs && i < eo->tasks; i++) if (ranks_owner(c, i) == me) pack_task(&mine, &res[i], n_points, 1);
+    int rc = packs ? ranks_gather_packs(c, &mine, packs) : -1;
+    for (int i = 0; rc == 0 && i < eo->tasks; i++) pack_task(&packs[ranks_owner(c, i)], &res[i], n_points, 0);
+    for (int r = 0; packs && r < n; r++) ranks_pack_free(&packs[r]);
+    free(packs);
+    ranks_pack_free(&mine);
+    return rc;
 }
 
 int plast_evaluate(const plast_net *N, const plast_dataset *data, const double *const *meta,
@@ -95,10 +136,11 @@ int plast_evaluate(const plast_net *N, const plast_dataset *data, const double *
 #ifdef _OPENMP
     if (o->threads > 0) omp_set_num_threads(o->threads);
 #endif
-    int done = 0;
+    int done = 0, mine = (eo->tasks + ranks_size(o->comm) - 1 - ranks_rank(o->comm)) / ranks_size(o->comm);
     double t0 = plast_seconds(), acc_sum = 0, loss_sum = 0;
     #pragma omp parallel for schedule(dynamic, 1)
     for (int i = 0; i < eo->tasks; i++) {
+        if (ranks_owner(o->comm, i) != ranks_rank(o->comm)) continue;
         res[i].failed = res[i].nonfinite = 0;
         res[i].what[0] = '\0';
         eval_task(N, data, &ci, meta, o, eo, eo->first_task + (uint64_t)i, &res[i]);
@@ -107,11 +149,11 @@ int plast_evaluate(const plast_net *N, const plast_dataset *data, const double *
             done++;
             acc_sum += res[i].accuracy;
             loss_sum += res[i].loss;
-            train_progress(o, "task", done, eo->tasks, done, eo->tasks, loss_sum / done, acc_sum / done,
-                           plast_seconds() - t0);
+            train_progress(o, "task", done, mine, done, mine, loss_sum / done, acc_sum / done, plast_seconds() - t0);
         }
     }
     train_progress_end(o);
     plast_class_index_free(&ci);
-    return 0;
+    if (share_results(o->comm, o, eo, res) == 0) return 0;
+    return plast_fail(err, errlen, "the ranks could not share the tasks' results");
 }

@@ -206,8 +206,9 @@ int plast_term_magnitudes(const plast_net *net, const double *const *init, const
 
 /* Draws the initial values of every STATE, PARAM and CONST buffer of NET
  * for task G (streams (seed, G, init W / init B)) into INIT[n_buf] (malloc'ed;
- * free with plast_free_init).  Returns 0, or -1 when memory runs out. */
-int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init);
+ * free with plast_free_init).  Returns 0, or -1 with ERR when memory runs
+ * out ("cannot allocate N MB for W1 ..."; nothing stays allocated). */
+int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init, char *err, size_t errlen);
 void plast_free_init(const plast_net *net, double **init);
 
 /* The diagnostics of 003 on the query samples of DATA with weights W (say,
@@ -224,6 +225,23 @@ int plast_diagnostics(const plast_net *net, const double *const *W, const double
 struct plast_dataset;   /* a labelled data set: the last section */
 
 enum { PLAST_SCHEDULE_CONSTANT, PLAST_SCHEDULE_STEP, PLAST_SCHEDULE_COSINE };
+
+/* ---- processes that share a run (MPI ranks, on one machine or a cluster) ----
+ * libplast calls no MPI itself: the caller (plastcc's driver, built with
+ * --with-mpi) hands it a communicator of two collective operations, and
+ * every rank calls plast_train (or plast_evaluate) with the same arguments.
+ * The tasks of each meta-batch are split over the ranks (task m on rank
+ * m mod size), their results shared in task order, and every rank takes the
+ * same meta-step, so N ranks follow the trajectory of one process bit for
+ * bit.  Rank 0 alone reads the meta-state and writes every file. */
+typedef struct plast_comm {
+    int rank, size;
+    void *ctx;
+    /* LEN bytes at BUF on rank ROOT copied to every rank: 0, or -1 */
+    int (*bcast)(void *ctx, void *buf, size_t len, int root);
+    /* each rank's LEN bytes at SEND into RECV + rank * LEN on every rank: 0, or -1 */
+    int (*allgather)(void *ctx, const void *send, void *recv, size_t len);
+} plast_comm;
 
 typedef struct plast_train_opts {
     int ways, k_train, q_query;      /* N-way tasks, K training and Q query samples per class */
@@ -246,7 +264,8 @@ typedef struct plast_train_opts {
     int threads;                     /* 0: OpenMP's default */
     int quiet;                       /* no progress line */
     int resume;                      /* continue from out_dir's meta-state */
-    const char *out_dir;             /* log.csv, meta-state.txt (NULL: nothing written) */
+    const char *out_dir;             /* log.csv, meta-state.txt (NULL: nothing written; rank 0 only) */
+    const plast_comm *comm;          /* the ranks sharing the run, or NULL: this process alone */
     int diag_alignment;              /* log the feedback/backprop alignment angles alpha_0..alpha_{L-1} */
     int diag_orthonormality;         /* log the orthonormality errors (003 Eq. 10) orth_1..orth_{L-1} */
     const char *fingerprint;         /* the experiment as "key value" lines, saved in the meta-state (or NULL);

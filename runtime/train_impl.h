@@ -38,6 +38,8 @@ void meta_zero(const plast_net *N, double **a);
 void meta_free(const plast_net *N, double **a);
 
 int meta_state_init(meta_state *S, const plast_net *N, const plast_train_opts *o);
+/* Rank 0's meta-state copied to every rank of C (nothing alone): 0, or -1. */
+int meta_state_share(meta_state *S, const plast_net *N, const plast_comm *c);
 void meta_state_free(meta_state *S, const plast_net *N);
 /* DIR/meta-state.txt (meta_file.c): written whole (a temporary, checked and
  * renamed), and loaded only when every line is valid (ERR names the line). */

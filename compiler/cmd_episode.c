@@ -91,8 +91,10 @@ static int32_t *labels(const plast_array *a, long n_out, const char *name)
 static double *shift_matrix(const plast_net *N, int b)
 {
     double **all = calloc((size_t)N->sched.n_buf + 1, sizeof *all), *v = NULL;
-    if (all && plast_draw_init(N, 0, 0, all) == 0) { v = all[b]; all[b] = NULL; plast_free_init(N, all); }
-    if (!v) fprintf(stderr, "plastcc: out of memory\n");
+    char err[256];
+    snprintf(err, sizeof err, "out of memory");
+    if (all && plast_draw_init(N, 0, 0, all, err, sizeof err) == 0) { v = all[b]; all[b] = NULL; plast_free_init(N, all); }
+    if (!v) fprintf(stderr, "plastcc: %s\n", err);
     free(all);
     return v;
 }

@@ -14,6 +14,7 @@
 #include "bind.h"
 #include "plast.h"
 #include "driver.h"
+#include "state_npy.h"
 #include "util.h"
 
 #include <errno.h>
@@ -49,27 +50,6 @@ typedef struct state {
     plast_array x_train, y_train, x_query, y_query;
 } state;
 
-static int read_npy(const char *dir, const char *name, plast_array *a, int required)
-{
-    char path[4096], err[512];
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    if (plast_npy_read(path, a, err, sizeof err) == 0) return 0;
-    if (!required && access(path, F_OK) != 0) return 1;
-    fprintf(stderr, "plastcc: %s\n", err);
-    return -1;
-}
-
-static int expect_shape(const char *name, const plast_array *a, int ndim, size_t d0, size_t d1)
-{
-    if (a->ndim == ndim && (ndim < 1 || a->shape[0] == d0) && (ndim < 2 || a->shape[1] == d1)) return 0;
-    fprintf(stderr, "plastcc: %s.npy has shape (", name);
-    for (int k = 0; k < a->ndim; k++) fprintf(stderr, "%s%zu", k ? ", " : "", a->shape[k]);
-    if (a->ndim == 1) fputc(',', stderr);
-    if (ndim == 2) fprintf(stderr, "), expected (%zu, %zu)\n", d0, d1);
-    else fprintf(stderr, "), expected (%zu,)\n", d0);
-    return -1;
-}
-
 /* Class indices; -1 marks an unlabelled sample. */
 static int32_t *labels(const plast_array *a, long n_out, const char *name)
 {
@@ -87,49 +67,6 @@ static int32_t *labels(const plast_array *a, long n_out, const char *name)
     return y;
 }
 
-/* Buffer B's fixed cyclic shift (PLAST_INIT_SHIFT draws nothing: any seed). */
-static double *shift_matrix(const plast_net *N, int b)
-{
-    double **all = calloc((size_t)N->sched.n_buf + 1, sizeof *all), *v = NULL;
-    char err[256];
-    snprintf(err, sizeof err, "out of memory");
-    if (all && plast_draw_init(N, 0, 0, all, err, sizeof err) == 0) { v = all[b]; all[b] = NULL; plast_free_init(N, all); }
-    if (!v) fprintf(stderr, "plastcc: %s\n", err);
-    free(all);
-    return v;
-}
-
-/* The initial values of every STATE, PARAM and CONST buffer, from NAME.npy:
- * a matrix [rows, cols] (a vector of one row may be saved 1-D); a CONST
- * (fixed feedback) matrix is saved transposed, [cols, rows], as B_l is
- * [n_{l-1}, n_l] in the reference implementations. */
-static int load_buffers(const char *dir, const plast_net *N, state *S, double **init)
-{
-    const plast_schedule *sc = &N->sched;
-    for (int b = 0; b < sc->n_buf; b++) {
-        const plast_buf *B = &sc->buf[b];
-        if (B->kind != PLAST_BUF_STATE && B->kind != PLAST_BUF_PARAM && B->kind != PLAST_BUF_CONST) continue;
-        plast_array *a = &S->buf[b];
-        size_t rows = (size_t)B->rows, cols = (size_t)B->cols;
-        if (B->init == PLAST_INIT_SHIFT) {   /* a neighbour read's fixed shift: made, not loaded */
-            if (!(init[b] = shift_matrix(N, b))) return -1;
-            continue;
-        }
-        if (read_npy(dir, B->name, a, 1) < 0) return -1;
-        if (B->kind == PLAST_BUF_CONST) {
-            if (expect_shape(B->name, a, 2, cols, rows) < 0) return -1;
-            init[b] = malloc(rows * cols * sizeof(double));
-            for (size_t j = 0; j < cols; j++)
-                for (size_t i = 0; i < rows; i++) init[b][i * cols + j] = a->data[j * rows + i];
-            continue;
-        }
-        if (!(rows == 1 && a->ndim == 1 ? expect_shape(B->name, a, 1, cols, 0) : expect_shape(B->name, a, 2, rows, cols)))
-            init[b] = a->data;
-        else return -1;
-    }
-    return 0;
-}
-
 /* Meta-parameters from DIR (RULE.PARAM.npy, else PARAM.npy), else initial values. */
 static int load_meta(const char *dir, const bound_net *bn, double **meta)
 {
@@ -142,8 +79,8 @@ static int load_meta(const char *dir, const bound_net *bn, double **meta)
             char name[512];
             plast_array a;
             snprintf(name, sizeof name, "%s.%s", sr->name, prm->name);
-            int rc = read_npy(dir, name, &a, 0);
-            if (rc == 1) rc = read_npy(dir, prm->name, &a, 0);
+            int rc = state_read_npy(dir, name, &a, 0);
+            if (rc == 1) rc = state_read_npy(dir, prm->name, &a, 0);
             if (rc < 0) return -1;
             if (rc == 1) continue;
             size_t want = (size_t)(prm->size ? prm->size : 1), have = 1;
@@ -160,21 +97,6 @@ static int load_meta(const char *dir, const bound_net *bn, double **meta)
     return 0;
 }
 
-static int write_npy(const char *dir, const char *name, const double *v, int ndim, size_t d0, size_t d1)
-{
-    char path[4096], err[512];
-    plast_array a;
-    memset(&a, 0, sizeof a);
-    a.ndim = ndim;
-    a.shape[0] = d0;
-    a.shape[1] = d1;
-    a.data = (double *)v;
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    if (plast_npy_write(path, &a, err, sizeof err) == 0) return 0;
-    fprintf(stderr, "plastcc: %s\n", err);
-    return -1;
-}
-
 /* meta_loss, grad_<param> per meta-parameter, and per STATE or PARAM buffer
  * its final value NAME.npy and grad_NAME.npy (d meta_loss / d its initial value). */
 static int write_results(const char *dir, const bound_net *bn, const plast_episode_out *out)
@@ -183,7 +105,7 @@ static int write_results(const char *dir, const bound_net *bn, const plast_episo
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
         return -1;
     }
-    int rc = write_npy(dir, "meta_loss", &out->meta_loss, 0, 0, 0);
+    int rc = state_write_npy(dir, "meta_loss", &out->meta_loss, 0, 0, 0);
     for (int r = 0; r < bn->net.n_rules; r++) {
         const sema_rule *sr = bn->compiled[r]->rule;
         for (int p = 0; p < sr->n_params; p++) {
@@ -191,7 +113,7 @@ static int write_results(const char *dir, const bound_net *bn, const plast_episo
             char name[512];
             if (bn->net.n_rules > 1) snprintf(name, sizeof name, "grad_%s.%s", sr->name, prm->name);
             else snprintf(name, sizeof name, "grad_%s", prm->name);
-            rc |= write_npy(dir, name, out->grad[r] + prm->offset, prm->size ? 1 : 0, (size_t)prm->size, 0);
+            rc |= state_write_npy(dir, name, out->grad[r] + prm->offset, prm->size ? 1 : 0, (size_t)prm->size, 0);
         }
     }
     const plast_schedule *sc = &bn->net.sched;
@@ -201,9 +123,9 @@ static int write_results(const char *dir, const bound_net *bn, const plast_episo
         char name[64];
         int nd = B->rows == 1 ? 1 : 2;
         size_t d0 = nd == 1 ? (size_t)B->cols : (size_t)B->rows, d1 = (size_t)B->cols;
-        rc |= write_npy(dir, B->name, out->final[b], nd, d0, d1);
+        rc |= state_write_npy(dir, B->name, out->final[b], nd, d0, d1);
         snprintf(name, sizeof name, "grad_%s", B->name);
-        rc |= write_npy(dir, name, out->grad_init[b], nd, d0, d1);
+        rc |= state_write_npy(dir, name, out->grad_init[b], nd, d0, d1);
     }
     return rc;
 }
@@ -238,14 +160,14 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     int rc = 1;
     size_t n0 = (size_t)sc->buf[sc->x].cols;
     long n_out = sc->target >= 0 ? sc->buf[sc->target].cols : 0;
-    if (load_buffers(state_dir, N, &S, init) < 0 || load_meta(state_dir, &bn, meta) < 0) goto done;
-    if (read_npy(state_dir, "x_train", &S.x_train, 1) < 0 || read_npy(state_dir, "y_train", &S.y_train, 1) < 0 ||
-        read_npy(state_dir, "x_query", &S.x_query, 1) < 0 || read_npy(state_dir, "y_query", &S.y_query, 1) < 0)
+    if (state_load_buffers(state_dir, N, S.buf, init) < 0 || load_meta(state_dir, &bn, meta) < 0) goto done;
+    if (state_read_npy(state_dir, "x_train", &S.x_train, 1) < 0 || state_read_npy(state_dir, "y_train", &S.y_train, 1) < 0 ||
+        state_read_npy(state_dir, "x_query", &S.x_query, 1) < 0 || state_read_npy(state_dir, "y_query", &S.y_query, 1) < 0)
         goto done;
-    if (expect_shape("x_train", &S.x_train, 2, S.x_train.shape[0], n0) < 0 ||
-        expect_shape("y_train", &S.y_train, 1, S.x_train.shape[0], 0) < 0 ||
-        expect_shape("x_query", &S.x_query, 2, S.x_query.shape[0], n0) < 0 ||
-        expect_shape("y_query", &S.y_query, 1, S.x_query.shape[0], 0) < 0) goto done;
+    if (state_expect_shape("x_train", &S.x_train, 2, S.x_train.shape[0], n0) < 0 ||
+        state_expect_shape("y_train", &S.y_train, 1, S.x_train.shape[0], 0) < 0 ||
+        state_expect_shape("x_query", &S.x_query, 2, S.x_query.shape[0], n0) < 0 ||
+        state_expect_shape("y_query", &S.y_query, 1, S.x_query.shape[0], 0) < 0) goto done;
     if (!(ytr = labels(&S.y_train, n_out, "y_train")) || !(yq = labels(&S.y_query, n_out, "y_query"))) goto done;
     for (int r = 0; r < N->n_rules; r++) grad[r] = calloc((size_t)bn.rules[r].n_meta + 1, sizeof(double));
     for (int b = 0; b < nb; b++) {
@@ -295,14 +217,13 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
             fprintf(stderr, "plastcc: %s\n", err);
             rc = 1;
         } else {
-            rc |= x->diag_alignment && write_npy(out_dir, "alignment", diag, 1, (size_t)L, 0) < 0;
-            rc |= x->diag_orthonormality && L > 1 && write_npy(out_dir, "orthonormality", diag + L, 1, (size_t)L - 1, 0) < 0;
+            rc |= x->diag_alignment && state_write_npy(out_dir, "alignment", diag, 1, (size_t)L, 0) < 0;
+            rc |= x->diag_orthonormality && L > 1 && state_write_npy(out_dir, "orthonormality", diag + L, 1, (size_t)L - 1, 0) < 0;
         }
     }
 done:
+    state_free_buffers(N, S.buf, init);
     for (int b = 0; b < nb; b++) {
-        if (sc->buf[b].kind == PLAST_BUF_CONST) free(init[b]);   /* the others point into S.buf */
-        plast_array_free(&S.buf[b]);
         free(final[b]);
         free(grad_init[b]);
     }

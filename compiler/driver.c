@@ -29,6 +29,7 @@ static const char usage_main[] =
     "  run FILE             meta-train an experiment: log, learned rule, plots\n"
     "  eval FILE            evaluate an experiment's rules over new tasks: scores, learning curves\n"
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
+    "  latents FILE         a trained network's representation: linear probe, earth mover's distance\n"
     "\n"
     "options:\n"
     "  -h, --help           this help; 'plastcc COMMAND --help' for a command's\n"
@@ -186,6 +187,7 @@ static const struct { const char *name; int (*run)(int, char **); } commands[] =
     { "episode", cmd_episode },
     { "run", cmd_run },
     { "eval", cmd_eval },
+    { "latents", cmd_latents },
 };
 
 int main(int argc, char **argv)

@@ -39,5 +39,6 @@ int cmd_gradcheck(int argc, char **argv);
 int cmd_episode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_latents(int argc, char **argv);
 
 #endif

@@ -20,7 +20,8 @@ BUILT_SOURCES += compiler/parser.h
 
 bin_PROGRAMS += plastcc
 plastcc_SOURCES = compiler/driver.c compiler/driver.h compiler/cmd_emit.c compiler/cmd_gradcheck.c compiler/cmd_episode.c compiler/cmd_run.c compiler/cmd_eval.c compiler/comm.c compiler/comm.h \
-  compiler/cmd_llvm.c
+  compiler/cmd_llvm.c compiler/state_npy.c compiler/state_npy.h \
+  compiler/cmd_latents.c compiler/latents.h compiler/latents_measure.c compiler/latents_combine.c
 plastcc_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS) $(MPI_CFLAGS)
 plastcc_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) $(MPI_LIBS) -lz -lm -ldl
 plastcc_LDFLAGS = $(OPENMP_CFLAGS)

@@ -96,6 +96,7 @@ typedef struct ep {
     size_t junk_elems;
     double bytes, peak;        /* allocated now and at most, for the memory report */
     char *cache[4];            /* released mappings kept for reuse (see alloc) */
+    double **signals_out;      /* out->signals while the final eval runs, else NULL */
     int profiling;             /* PLASTCC_PROFILE set: time every kernel call */
     int n_prof;
     struct prof_row { const char *name; double sec; long calls; } prof[96];
@@ -613,6 +614,17 @@ static void teardown(ep *E)
 /* The rows the eval calls run on: the query samples, or the training ones. */
 typedef struct rows { const double *x; const int32_t *y; int n; } rows;
 
+/* The SIGNAL and DATA buffers the caller asked for (out->signals), from the
+ * eval's block SIG of NQ samples, in double: [sample][cols]. */
+static void export_signals(ep *E, const void *sig, int nq)
+{
+    for (int b = 0; b < E->S->n_buf; b++) {
+        int kind = E->S->buf[b].kind;
+        if ((kind != PLAST_BUF_SIGNAL && kind != PLAST_BUF_DATA) || !E->signals_out[b]) continue;
+        to_double(E, E->signals_out[b], at(E, sig, E->off[b] * (size_t)nq), (size_t)nq * (size_t)E->S->buf[b].cols);
+    }
+}
+
 /* The eval calls on the batch R with state STATE: *LOSS, the mean of the
  * loss over the samples that count, and *ACC, the accuracy over the
  * labelled ones (NaN without an output); with ADJ_STATE, adds adj(state) of
@@ -628,6 +640,7 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
     int rc = 0;
     for (int c = 0; rc == 0 && c < S->n_eval; c++) rc = kcall(E, E->eval[c].c->fwd, E->eval[c].c, E->eval[c].fwd,
                                                              E->eval[c].n_fwd, &F);
+    if (rc == 0 && E->signals_out) export_signals(E, sig, nq);
     const void *loss = at(E, sig, E->off[S->loss] * (size_t)nq);
     const void *mask = S->mask >= 0 ? at(E, sig, E->off[S->mask] * (size_t)nq) : NULL;
     const void *z = S->output >= 0 ? at(E, sig, E->off[S->output] * (size_t)nq) : NULL;
@@ -830,7 +843,9 @@ int plast_episode(const plast_net *net, const double *const *init, const double 
     if (rc == 0 && want && T > leaf && top_count > 1 && !starts) { fail(&E, "out of memory"); rc = -1; }
     if (rc == 0) rc = inner_loop(&E, &W, &spare, sig, starts, top_len > 0 ? top_len : 1, top_count, opts);
     release(&E, sig); release(&E, spare);
+    E.signals_out = out->signals;   /* the final eval on the query samples only */
     if (rc == 0) rc = eval(&E, W, want ? adjW : NULL, query_rows(&E), &out->meta_loss, &out->accuracy);
+    E.signals_out = NULL;
     if (rc == 0 && opts->eval_train) rc = eval(&E, W, NULL, train_rows(&E), &out->train_loss, &out->train_accuracy);
     if (rc == 0) write_outputs(&E, W, NULL, init);
     release(&E, W);

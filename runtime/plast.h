@@ -185,6 +185,9 @@ typedef struct plast_episode_out {
                                 STATE and PARAM buffers (NULL entries are skipped) */
     double **grad_init;      /* optional [n_buf]: d meta_loss / d (initial value) of STATE and PARAM
                                 buffers (NULL entries are skipped); needs want_grad */
+    double **signals;        /* optional [n_buf]: caller-allocated [n_query][cols] arrays for SIGNAL and
+                                DATA buffers, their values in the final eval on the query samples (a
+                                representation: plastcc latents); NULL entries are skipped */
     int nonfinite;           /* 1 when a NaN or Inf appeared; see what */
     char what[160];
     double peak_bytes;       /* memory the episode's buffers took (at most, at one time) */

@@ -36,6 +36,19 @@ Rules (a, b, c: the meta-parameters, 3 each):
 Output (--out): meta_loss.npy; grad_k_in.a.npy, grad_k_rec.b.npy,
 grad_k_out.c.npy; the final W1, Wrec1, W2 and grad_W1, grad_Wrec1, grad_W2
 (d meta_loss / d initial weights).
+
+--rules sgd: backprop through the unrolled steps as a rule, the feedback
+pathway of tests/episode/kcap.rule's sgd experiments (rules sgd_in on W1, W2
+and sgd_rec on Wrec1, learning rates lr_in, lr_rec):
+  symmetric: W <- W - lr dL/dW, L the batch's mean loss, dL/dW by autograd
+             through the steps (BPTT: Wrec's gradient sums over the steps);
+  random:    the same outer products with errors sent back through fixed
+             matrices instead (feedback alignment): e_out = out - x,
+             e_4 = (B2^T e_out) act'(z_4), e_s = (Brec^T e_{s+1}) act'(z_s),
+             dW1 = -lr e_1 x_0^T, dWrec = -lr sum_s e_{s+1} x_s^T,
+             dW2 = -lr e_out x_4^T (batch means); B_l stored like W_l.
+The hidden activation is kcap(3) (--act kcap) or tanh (--act tanh).
+Output: grad_sgd_in.lr.npy, grad_sgd_rec.lr.npy instead of a, b, c.
 """
 import argparse
 import os
@@ -59,6 +72,17 @@ def st_kcap(z, k):
     return z + (kcap(z.detach(), k) - z).detach()
 
 
+ACT = "kcap"
+
+
+def act(z):
+    return st_kcap(z, K) if ACT == "kcap" else torch.tanh(z)
+
+
+def act_slope(z):
+    return torch.ones_like(z) if ACT == "kcap" else 1 - torch.tanh(z) ** 2
+
+
 def forward(W1, Wrec, W2, x, readout):
     """The states x_1..x_{T+1} and their z, the readout's z and y."""
     zs, xs = [None], [x]
@@ -67,7 +91,7 @@ def forward(W1, Wrec, W2, x, readout):
         if s > 1:
             z = xs[-1] @ Wrec.t()
         zs.append(z)
-        xs.append(st_kcap(z, K))
+        xs.append(act(z))
     zo = xs[T + 1] @ W2.t()
     yo = zo if readout == "identity" else st_kcap(zo, 2)
     return xs, zs, zo, yo
@@ -98,16 +122,43 @@ def updates(W1, Wrec, W2, xs, zs, zo, yo, a, b, c):
     return W1 + d_in, Wrec + d_rec, W2 + d_out
 
 
+def sgd_symmetric(W1, Wrec, W2, xb, readout, lr_in, lr_rec):
+    _, _, _, yo = forward(W1, Wrec, W2, xb, readout)
+    loss = (0.5 * ((yo - xb) ** 2).sum(1)).mean()
+    g1, grec, g2 = torch.autograd.grad(loss, (W1, Wrec, W2), create_graph=True)
+    return W1 - lr_in * g1, Wrec - lr_rec * grec, W2 - lr_in * g2
+
+
+def sgd_random(W1, Wrec, W2, B, xb, readout, lr_in, lr_rec):
+    xs, zs, zo, yo = forward(W1, Wrec, W2, xb, readout)
+    eo = (yo - xb) * (1 if readout == "identity" else torch.ones_like(zo))
+    e = [None] * (T + 2)
+    e[T + 1] = (eo @ B["B2"].t()) * act_slope(zs[T + 1])
+    for s in range(T, 0, -1):
+        e[s] = (e[s + 1] @ B["Brec1"].t()) * act_slope(zs[s])
+    d_rec = sum(mean_outer(e[s + 1], xs[s]) for s in range(1, T + 1))
+    return (W1 - lr_in * mean_outer(e[1], xs[0]), Wrec - lr_rec * d_rec, W2 - lr_in * mean_outer(eo, xs[T + 1]))
+
+
 def run(a):
+    global ACT
+    ACT = a.act
     st = lambda n: torch.tensor(np.load(os.path.join(a.state, n + ".npy")))
     W0 = [st("W1").requires_grad_(), st("Wrec1").requires_grad_(), st("W2").requires_grad_()]
-    meta = [st(n).requires_grad_() for n in ("a", "b", "c")]
+    names = ("a", "b", "c") if a.rules == "steps" else ("sgd_in.lr", "sgd_rec.lr")
+    meta = [st(n).requires_grad_() for n in names]
+    B = {n: st(n) for n in ("B2", "Brec1")} if a.feedback == "random" else None
     xt, xq = st("x_train"), st("x_query")
     W1, Wrec, W2 = W0
     for t in range(xt.shape[0] // a.batch):
         xb = xt[t * a.batch:(t + 1) * a.batch]
-        xs, zs, zo, yo = forward(W1, Wrec, W2, xb, a.readout)
-        W1, Wrec, W2 = updates(W1, Wrec, W2, xs, zs, zo, yo, *meta)
+        if a.rules == "sgd" and a.feedback == "symmetric":
+            W1, Wrec, W2 = sgd_symmetric(W1, Wrec, W2, xb, a.readout, *meta)
+        elif a.rules == "sgd":
+            W1, Wrec, W2 = sgd_random(W1, Wrec, W2, B, xb, a.readout, *meta)
+        else:
+            xs, zs, zo, yo = forward(W1, Wrec, W2, xb, a.readout)
+            W1, Wrec, W2 = updates(W1, Wrec, W2, xs, zs, zo, yo, *meta)
     _, _, _, yo = forward(W1, Wrec, W2, xq, a.readout)
     loss = (0.5 * ((yo - xq) ** 2).sum(1)).mean()
     grads = torch.autograd.grad(loss, W0 + meta)
@@ -117,7 +168,7 @@ def run(a):
     for n, w, g in zip(("W1", "Wrec1", "W2"), (W1, Wrec, W2), grads[:3]):
         save(n, w)
         save("grad_" + n, g)
-    for n, g in zip(("k_in.a", "k_rec.b", "k_out.c"), grads[3:]):
+    for n, g in zip(("k_in.a", "k_rec.b", "k_out.c") if a.rules == "steps" else names, grads[3:]):
         save("grad_" + n, g)
     print("meta-loss %.17g" % loss.item())
 
@@ -128,7 +179,11 @@ def make(a):
     os.makedirs(a.out, exist_ok=True)
     arrays = {"W1": xav(N1, N0), "Wrec1": xav(N1, N1), "W2": xav(N0, N1),
               "a": rng.uniform(0.01, 0.05, 3), "b": rng.uniform(0.01, 0.05, 3), "c": rng.uniform(0.01, 0.05, 3),
-              "x_train": rng.normal(size=(a.steps * a.batch, N0)), "x_query": rng.normal(size=(a.query, N0))}
+              "x_train": rng.normal(size=(a.steps * a.batch, N0)), "x_query": rng.normal(size=(a.query, N0)),
+              "sgd_in.lr": np.array(rng.uniform(0.02, 0.05)), "sgd_rec.lr": np.array(rng.uniform(0.02, 0.05)),
+              # feedback matrices, stored transposed as plastcc episode reads them: [n_{l-1}, n_l]
+              "B1": np.ascontiguousarray(xav(N1, N0).T), "Brec1": np.ascontiguousarray(xav(N1, N1).T),
+              "B2": np.ascontiguousarray(xav(N0, N1).T)}
     for n, v in arrays.items():
         np.save(os.path.join(a.out, n + ".npy"), v)
     np.save(os.path.join(a.out, "y_train.npy"), rng.integers(0, 2, a.steps * a.batch).astype(np.int64))
@@ -149,6 +204,9 @@ def main():
     r.add_argument("--out", required=True)
     r.add_argument("--readout", choices=("identity", "kcap"), required=True)
     r.add_argument("--batch", type=int, default=2)
+    r.add_argument("--rules", choices=("steps", "sgd"), default="steps")
+    r.add_argument("--feedback", choices=("symmetric", "random"), default="symmetric")
+    r.add_argument("--act", choices=("kcap", "tanh"), default="kcap")
     a = ap.parse_args()
     make(a) if a.cmd == "make" else run(a)
 

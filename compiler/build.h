@@ -26,7 +26,10 @@ typedef struct rule_kernels {
 void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *out);
 void rule_kernels_free(rule_kernels *rk);
 
-/* A model's kernels, per layer l = 1..L (W_l feeds layer l):
+/* A model's kernels, per layer l = 1..L (W_l feeds layer l); a recurrent
+ * layer l with a feedback pathway also has
+ *   M_recerrorL: pre_e = sum_post(b * post_e) * act_l'(pre_z), the error of
+ *              step s from step s + 1 through Wrec_l (or a fixed Brec_l);
  *   M_denseL:  post_z = sum_pre(w * pre_y),  post_y = act_l(post_z)
  *              (softmax: exp(z - max) / sum_post(exp(z - max)));
  *   M_errorL:  pre_e = sum_post(b * post_e) * act_{l-1}'(pre_z), where b is the
@@ -49,6 +52,7 @@ typedef struct model_kernels {
     const sema_model *model;
     model_kernel *dense;   /* [n_layers] */
     model_kernel *error;   /* [n_layers] */
+    model_kernel *recerror;  /* [n_layers]: M_recerrorL of a recurrent layer with feedback (d unset otherwise) */
     model_kernel loss;
     model_kernel shift;    /* M_shift, when a rule reads neighbours (d unset otherwise) */
     int n_layers;

@@ -105,6 +105,24 @@ static void build_error(const sema_model *m, int l, model_kernel *k)
     kern_pair_build(d, name, &out, 1, comment, no_adj, &k->fwd, &k->adj);
 }
 
+/* The error through the recurrent weights of layer l (1-based L+1 here):
+ * e_s = (Brec_l e_{s+1}) * act_l'(z_s), s = T..1, b = Wrec_l (symmetric) or a
+ * fixed Brec_l (random), stored like Wrec_l. */
+static void build_rec_error(const sema_model *m, int l, model_kernel *k)
+{
+    dag *d = k->d = dag_new();
+    const sema_layer *L = &m->layers[l];
+    int fed = dag_reduce(d, OP_SUM_POST, dag_mul(d, input(d, "b", SP_SYN), input(d, "post_e", SP_POST | SP_SAMPLE)));
+    int gate = activation_slope(d, L->act, L->act_arg, input(d, "pre_z", SP_PRE | SP_SAMPLE));
+    char comment[160], name[64];
+    snprintf(comment, sizeof comment, "e_s = (Brec_%d e_{s+1}) * %s'(z_s), the error of step s of layer %d%s", l + 1,
+             sema_act_names[L->act], l + 1, L->act == ACT_KCAP ? ", kcap' := 1 (straight-through)" : "");
+    kern_output_spec out = { "pre_e", dag_mul(d, fed, gate), SP_PRE | SP_SAMPLE };
+    name_kernel(name, sizeof name, m, "recerror", l + 1);
+    static const char *const fixed_b[] = { "b", NULL };
+    kern_pair_build(d, name, &out, 1, comment, m->feedback == FB_SYMMETRIC ? NULL : fixed_b, &k->fwd, &k->adj);
+}
+
 /* cross-entropy: e_L = m (softmax(z) - t),  loss = m (logsumexp(z) - sum t z)
  * mse:           e_L = m (y - t) act'(z),  loss = m/2 sum (y - t)^2
  * with m the sample's mask (1: it counts in the loss, 0: unlabelled). */
@@ -169,9 +187,11 @@ void build_model(const sema_model *m, model_kernels *mk)
     mk->n_layers = m->n_layers;
     mk->dense = calloc((size_t)m->n_layers, sizeof *mk->dense);
     mk->error = calloc((size_t)m->n_layers, sizeof *mk->error);
+    mk->recerror = calloc((size_t)m->n_layers, sizeof *mk->recerror);
     for (int l = 0; l < m->n_layers; l++) {
         build_dense(m, l, &mk->dense[l]);
         if (m->feedback != FB_NONE) build_error(m, l, &mk->error[l]);
+        if (m->feedback != FB_NONE && m->layers[l].kind == LAYER_RECURRENT) build_rec_error(m, l, &mk->recerror[l]);
     }
     build_loss(m, &mk->loss);
 }
@@ -185,10 +205,15 @@ static void free_kernel(model_kernel *k)
 
 void model_kernels_free(model_kernels *mk)
 {
-    for (int l = 0; l < mk->n_layers; l++) { free_kernel(&mk->dense[l]); free_kernel(&mk->error[l]); }
+    for (int l = 0; l < mk->n_layers; l++) {
+        free_kernel(&mk->dense[l]);
+        free_kernel(&mk->error[l]);
+        free_kernel(&mk->recerror[l]);
+    }
     free_kernel(&mk->loss);
     free_kernel(&mk->shift);
     free(mk->dense);
     free(mk->error);
+    free(mk->recerror);
     memset(mk, 0, sizeof *mk);
 }

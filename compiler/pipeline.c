@@ -27,9 +27,10 @@ static void compile_model(const sema_model *m, compiled_model *cm, int shift)
     cm->model = m;
     build_model(m, &cm->mk);
     if (shift) build_model_shift(m, &cm->mk);
-    cm->lowered = calloc((size_t)(4 * m->n_layers + 4), sizeof *cm->lowered);
+    cm->lowered = calloc((size_t)(6 * m->n_layers + 4), sizeof *cm->lowered);
     for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.dense[l]);
     for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.error[l]);
+    for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.recerror[l]);
     lower_pair(cm, &cm->mk.loss);
     lower_pair(cm, &cm->mk.shift);
 }

@@ -102,13 +102,15 @@ static sched_call *model_call(sched_plan *P, int eval, const sema_model *m, cons
  * (0 for any other layer). */
 typedef struct ff_bufs {
     int y[65], z[65], e[65];
-    int W[64], B[64], Wrec[64];
+    int W[64], B[64], Wrec[64], Brec[64];
     int n[65];
     int states[65];
-    int *sy[65], *sz[65];
+    int *sy[65], *sz[65], *se[65];
 } ff_bufs;
 
 static void unroll_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int l);
+static void unroll_feedback_matrix(sched_plan *P, const sema_model *m, ff_bufs *F, int l);
+static void unroll_errors(sched_plan *P, const sema_model *m, ff_bufs *F, int l);
 
 static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
 {
@@ -131,6 +133,7 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
         snprintf(name, sizeof name, "B%d", l);
         long post = m->feedback == FB_DIRECT ? F->n[L] : F->n[l];
         F->B[l - 1] = P->fb_buf[l - 1] = add_matrix(P, m, name, PLAST_BUF_CONST, post, F->n[l - 1], PLAST_STREAM_B);
+        unroll_feedback_matrix(P, m, F, l);
     }
     P->x = add_signal(P, PLAST_BUF_DATA, F->n[0], "x");
     P->target = m->loss == LOSS_MSE_INPUT ? -1 : add_signal(P, PLAST_BUF_DATA, F->n[L], "target");
@@ -143,8 +146,11 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
         if (F->states[l]) { F->sz[l][F->states[l]] = F->z[l]; F->sy[l][F->states[l]] = F->y[l]; }
     }
     /* e_L (dLoss/dz_L) always; below it only with a feedback pathway */
-    for (int l = 0; l <= L; l++)
+    for (int l = 0; l <= L; l++) {
+        unroll_errors(P, m, F, l);
         F->e[l] = l == L || m->feedback != FB_NONE ? add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "e%d", l) : -1;
+        if (F->se[l]) F->se[l][F->states[l]] = F->e[l];
+    }
     P->loss = add_signal(P, PLAST_BUF_SIGNAL, 1, "loss");
     P->output = m->loss == LOSS_MSE_INPUT ? -1 : F->z[L];
     P->n_layers = L;
@@ -173,15 +179,19 @@ static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bu
     bind(c, "loss", P->loss);
 }
 
-/* e_{l-1} from e_l (or e_L, direct feedback) through W_l or B_l, l = L..1. */
+static void unroll_back(sched_plan *P, const sema_model *m, const ff_bufs *F, int l);
+
+/* e_{l-1} from e_l (or e_L, direct feedback) through W_l or B_l, l = L..1
+ * (from e at x_1 of a recurrent layer, after its steps). */
 static void ff_errors(sched_plan *P, const sema_model *m, const ff_bufs *F)
 {
     int L = m->n_layers;
     for (int l = L; m->feedback != FB_NONE && l >= 1; l--) {
         int src = m->feedback == FB_DIRECT ? L : l;
+        if (F->states[l]) unroll_back(P, m, F, l);
         sched_call *c = model_call(P, 0, m, "error", l, F->n[l - 1], F->n[src]);
         bind(c, "b", m->feedback == FB_SYMMETRIC ? F->W[l - 1] : F->B[l - 1]);
-        bind(c, "post_e", F->e[src]);
+        bind(c, "post_e", F->states[src] ? F->se[src][1] : F->e[src]);
         bind(c, "pre_z", F->z[l - 1]);
         bind(c, "pre_y", F->y[l - 1]);
         bind(c, "pre_e", F->e[l - 1]);
@@ -211,7 +221,8 @@ static int end_signal(const ff_bufs *F, proj_end e, int signal, int step)
     int s = step ? step : e.s;
     if (signal == SIG_Y) return s ? F->sy[e.k][s] : F->y[e.k];
     if (signal == SIG_Z) return s ? F->sz[e.k][s] : F->z[e.k];
-    return signal == SIG_E ? F->e[e.k] : -1;
+    if (signal == SIG_E) return s && F->se[e.k] ? F->se[e.k][s] : F->e[e.k];
+    return -1;
 }
 
 static int read_buffer(sched_plan *P, const ff_bufs *F, proj_end e, const sema_read *rd);
@@ -233,10 +244,10 @@ static void ff_update(sched_plan *P, const sema_model *m, const sema_rule *r, co
     bind(c, "w", w);
     bind(c, "pre_y", end_signal(F, pre, SIG_Y, 0));
     bind(c, "pre_z", end_signal(F, pre, SIG_Z, 0));
-    if (m->feedback != FB_NONE) bind(c, "pre_e", F->e[pre.k]);
+    if (m->feedback != FB_NONE) bind(c, "pre_e", end_signal(F, pre, SIG_E, 0));
     bind(c, "post_y", end_signal(F, post, SIG_Y, 0));
     bind(c, "post_z", end_signal(F, post, SIG_Z, 0));
-    if (m->feedback != FB_NONE) bind(c, "post_e", F->e[post.k]);
+    if (m->feedback != FB_NONE) bind(c, "post_e", end_signal(F, post, SIG_E, 0));
     for (int i = 0; i < r->n_reads; i++) {
         char slot[48];
         const sema_read *rd = &r->reads[i];
@@ -291,7 +302,38 @@ static void unroll_forward(sched_plan *P, int eval, const sema_model *m, const f
 
 static void unroll_free(ff_bufs *F)
 {
-    for (int l = 0; l <= 64; l++) { free(F->sy[l]); free(F->sz[l]); }
+    for (int l = 0; l <= 64; l++) { free(F->sy[l]); free(F->sz[l]); free(F->se[l]); }
+}
+
+/* Random feedback through the steps of a recurrent layer l: a fixed Brec_l
+ * (symmetric feedback reads Wrec_l itself; direct feedback is refused). */
+static void unroll_feedback_matrix(sched_plan *P, const sema_model *m, ff_bufs *F, int l)
+{
+    F->Brec[l - 1] = -1;
+    if (m->feedback != FB_RANDOM || m->layers[l - 1].kind != LAYER_RECURRENT) return;
+    char name[32];
+    snprintf(name, sizeof name, "Brec%d", l);
+    F->Brec[l - 1] = add_matrix(P, m, name, PLAST_BUF_CONST, F->n[l], F->n[l], PLAST_STREAM_B);
+}
+
+/* The errors of steps 1..T of a recurrent layer l (e at x_{T+1} is e_l). */
+static void unroll_errors(sched_plan *P, const sema_model *m, ff_bufs *F, int l)
+{
+    if (!F->states[l] || m->feedback == FB_NONE) return;
+    F->se[l] = calloc((size_t)F->states[l] + 1, sizeof **F->se);
+    for (int s = 1; s < F->states[l]; s++) F->se[l][s] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "e%d_t%d", l, s);
+}
+
+/* e_s = (Brec_l e_{s+1}) * act_l'(z_s), s = T..1: back through the steps. */
+static void unroll_back(sched_plan *P, const sema_model *m, const ff_bufs *F, int l)
+{
+    for (int s = F->states[l] - 1; s >= 1; s--) {
+        sched_call *c = model_call(P, 0, m, "recerror", l, F->n[l], F->n[l]);
+        bind(c, "b", m->feedback == FB_SYMMETRIC ? F->Wrec[l - 1] : F->Brec[l - 1]);
+        bind(c, "post_e", F->se[l][s + 1]);
+        bind(c, "pre_z", F->sz[l][s]);
+        bind(c, "pre_e", F->se[l][s]);
+    }
 }
 
 static int find_buf(const sched_plan *P, const char *name)

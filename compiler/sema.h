@@ -37,7 +37,7 @@ typedef enum { SIZE_N_PRE, SIZE_N_POST, SIZE_BATCH, SIZE_STEPS } sema_size;
  * masks of sema_rule; these are listed, once per (side, signal, step, nb). */
 typedef struct sema_read {
     int side;              /* SIDE_PRE, SIDE_POST (SIDE_SELF in a neuron value's own list) */
-    int signal;            /* SIG_Y or SIG_Z */
+    int signal;            /* SIG_Y, SIG_Z or SIG_E (SIG_* of a neighbour read) */
     int step;              /* s >= 1: x_s of a recurrent layer; 0: the projection's own transmission */
     int nb;                /* d: the neuron d places away (cyclic); 0: the neuron itself */
     src_span at;           /* first use, for diagnostics */

@@ -292,8 +292,8 @@ static int check_own_step(rctx *c, ast_expr *e, int *space)
         return 1;
     }
     long v;
-    if (k != SIG_Y && k != SIG_Z) {
-        diag_error(e->span, "'%s' has no unrolled steps; only y and z are kept at each step of a recurrent layer",
+    if (k != SIG_Y && k != SIG_Z && k != SIG_E) {
+        diag_error(e->span, "'%s' has no unrolled steps; only y, z and e are kept at each step of a recurrent layer",
                    e->name);
         return 1;
     }
@@ -328,9 +328,10 @@ static int check_field(rctx *c, ast_expr *e)
     if (check_field_indices(c, e) < 0) return -1;
     int k = find_signal(e->field);
     if (k >= 0) {
-        if (e->step && k != SIG_Y && k != SIG_Z) {
-            diag_error(e->step_ix->span, "'%s.%s' has no unrolled steps; only y and z are kept at each step of a "
-                       "recurrent layer (expected %s.y[s] or %s.z[s])", e->name, e->field, e->name, e->name);
+        if (e->step && k != SIG_Y && k != SIG_Z && k != SIG_E) {
+            diag_error(e->step_ix->span, "'%s.%s' has no unrolled steps; only y, z and e are kept at each step of a "
+                       "recurrent layer (expected %s.y[s], %s.z[s] or %s.e[s])", e->name, e->field, e->name, e->name,
+                       e->name);
             return -1;
         }
         e->ref_kind = REF_SIGNAL; e->ref = k;

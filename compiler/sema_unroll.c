@@ -7,9 +7,10 @@
  * z[s]) at an end of a projection that touches the layer; without a step, a
  * signal is the one of the projection's own transmission: for W_l the
  * presynaptic layer's output and x_1, for Wrec_l x_T and x_{T+1}, for
- * W_{l+1} x_{T+1} (the layer's output).  A read pre[d].y is the neuron d
- * places away from j (cyclic in the layer).  This file checks what depends
- * on the model: which ends have steps, how many, how wide they are.
+ * W_{l+1} x_{T+1} (the layer's output); e[s] is the error of x_s (the
+ * feedback pathway runs back through the steps).  A read pre[d].y is the
+ * neuron d places away from j (cyclic in the layer).  This file checks what
+ * depends on the model: which ends have steps, how many, how wide they are.
  */
 #include "config.h"
 #include "sema_impl.h"
@@ -50,19 +51,17 @@ int sema_recurrent_name(const ast_item *it, unsigned long long *bits, src_span *
     return 1;
 }
 
-/* Errors do not flow back through the unrolled steps: a recurrent layer
- * needs 'feedback none' (backprop through the steps is the joint scheme's
- * or an episode's exact gradient, not a feedback pathway). */
+/* Errors flow back through the unrolled steps through Wrec_l (symmetric) or
+ * a fixed Brec_l (random); a direct projection from the output has no
+ * steps to follow, so direct feedback is refused with a recurrent layer. */
 void sema_check_recurrent_model(const sema_model *m)
 {
-    static const char *const names[] = { "symmetric", "random", "direct", "none" };
-    if (m->feedback == FB_NONE) return;
+    if (m->feedback != FB_DIRECT) return;
     for (int l = 0; l < m->n_layers; l++) {
         if (m->layers[l].kind != LAYER_RECURRENT) continue;
-        diag_error(m->layers[l].span, "layer %d is recurrent, and errors do not flow back through its unrolled "
-                   "steps: model '%s' has feedback %s%s; expected 'feedback none;' (the exact gradient through "
-                   "the steps is the meta-gradient's, and the joint scheme's for the learner)", l + 1, m->name,
-                   names[m->feedback], m->feedback == FB_RANDOM ? " (the default)" : "");
+        diag_error(m->layers[l].span, "layer %d is recurrent, and direct feedback (a projection of the output "
+                   "error to each layer) has no steps to follow; expected 'feedback symmetric;' (backprop through "
+                   "the steps), 'feedback random;' or 'feedback none;'", l + 1);
         return;
     }
 }

@@ -6,7 +6,9 @@
 # independent PyTorch autograd implementation with the same straight-through
 # surrogate (bench/ref_kcap.py), fp64, relative difference <= 1e-8 on the
 # meta-loss, every meta-parameter's gradient, the final weights and the
-# gradients of the initial weights; then the checkpointed and fully stored
+# gradients of the initial weights; backprop through the steps as a rule
+# with symmetric feedback (= autograd's BPTT) and random feedback (feedback
+# alignment through a fixed Brec1); then the checkpointed and fully stored
 # reverse sweeps, 1 and 2 threads and the C back end must agree bit for bit.
 # Skips (77) when Debian's python3-torch is not installed.
 set -u
@@ -20,22 +22,27 @@ if ! $PY -c 'import torch, numpy' 2>/dev/null; then
   echo "python3-torch is not installed: skipping the cross-check"; exit 77
 fi
 
-check() {   # check EXPERIMENT READOUT SEED STEPS BATCH
+check() {   # check EXPERIMENT READOUT SEED STEPS BATCH [ref_kcap run options]
+  e=$1 r=$2 seed=$3 steps=$4 b=$5
+  shift 5
   rm -rf "$work/st" "$work/ref" "$work/out"
-  $PY "$ref" make --out "$work/st" --seed "$3" --steps "$4" --batch "$5" >/dev/null ||
-      { echo "FAIL: ref_kcap make $*"; fail=1; return; }
-  $PY "$ref" run --state "$work/st" --out "$work/ref" --readout "$2" --batch "$5" >/dev/null ||
-      { echo "FAIL: ref_kcap run $*"; fail=1; return; }
-  "$PLASTCC" episode "$rules" --experiment "$1" --state "$work/st" --out "$work/out" --batch "$5" >/dev/null ||
-      { echo "FAIL: plastcc episode $*"; fail=1; return; }
-  echo "== $1 (readout $2, seed $3, $4 steps of $5 samples)"
-  $PY "$top_srcdir/bench/compare_npy.py" "$work/ref" "$work/out" --rtol 1e-8 || { echo "FAIL: $*"; fail=1; }
+  $PY "$ref" make --out "$work/st" --seed "$seed" --steps "$steps" --batch "$b" >/dev/null ||
+      { echo "FAIL: ref_kcap make $e"; fail=1; return; }
+  $PY "$ref" run --state "$work/st" --out "$work/ref" --readout "$r" --batch "$b" "$@" >/dev/null ||
+      { echo "FAIL: ref_kcap run $e $*"; fail=1; return; }
+  "$PLASTCC" episode "$rules" --experiment "$e" --state "$work/st" --out "$work/out" --batch "$b" >/dev/null ||
+      { echo "FAIL: plastcc episode $e"; fail=1; return; }
+  echo "== $e (readout $r, seed $seed, $steps steps of $b samples) $*"
+  $PY "$top_srcdir/bench/compare_npy.py" "$work/ref" "$work/out" --rtol 1e-8 || { echo "FAIL: $e"; fail=1; }
 }
 
 check kcap_linear identity 11 12 2
 check kcap_cap kcap 12 12 2
 check kcap_linear identity 13 30 1
 check kcap_cap kcap 14 9 3
+# the feedback pathway through the steps: symmetric = BPTT (autograd), random = feedback alignment
+check sgd_bp identity 15 12 2 --rules sgd --feedback symmetric --act kcap
+check sgd_fa identity 16 12 2 --rules sgd --feedback random --act tanh
 
 # checkpointed (every 2 steps), fully stored and default sweeps; threads; the C back end
 rm -rf "$work/st"

@@ -11,6 +11,8 @@ enum { LATENTS_MAX_LABELS = 64 };
 
 typedef struct latents_args {
     const char *file, *exp, *state, *out, *signal, *title;
+    const char *rules;              /* a learned.rule's meta-parameters, or NULL */
+    int train, curve_every;         /* inner steps of training before the measures (0: none) */
     int samples, repeats, points, use_c, force;
     long long seed;                 /* -1: the experiment's */
     int labels[LATENTS_MAX_LABELS], n_labels;
@@ -30,6 +32,11 @@ typedef struct latents_rep {
     double loss;
     const char *signal;
 } latents_rep;
+
+/* The learning curve of --train: the loss on the measured samples every
+ * A->curve_every inner steps (N points), written to A->out as curve.csv and
+ * loss.svg.  0, or -1 after a message. */
+int latents_curve(const latents_args *a, const double *loss, int n, int batch);
 
 /* The probe curve and the EMDs of R, written to A->out (see the usage of
  * plastcc latents).  0, or -1 with ERR. */

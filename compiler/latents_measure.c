@@ -187,6 +187,29 @@ static int write_charts(const latents_args *a, const latents_rep *r, const measu
     return rc;
 }
 
+int latents_curve(const latents_args *a, const double *loss, int n, int batch)
+{
+    plast_file cf;
+    FILE *f = open_csv(&cf, a->out, "curve.csv");
+    if (!f) return -1;
+    double *x = malloc((size_t)n * sizeof *x);
+    if (!x) { plast_file_discard(&cf); return -1; }
+    fputs("step,samples,loss\n", f);
+    for (int k = 0; k < n; k++) {
+        x[k] = (double)k * a->curve_every;
+        fprintf(f, "%d,%ld,%.10g\n", k * a->curve_every, (long)k * a->curve_every * batch, loss[k]);
+    }
+    int rc = commit(&cf);
+    char path[4096], title[512], err[1024];
+    snprintf(path, sizeof path, "%s/loss.svg", a->out);
+    snprintf(title, sizeof title, "%s: the loss along the training", a->title ? a->title : a->exp);
+    plast_series s = { "held-out loss", x, loss, NULL, NULL, n, 0 };
+    plast_chart ch = { title, "inner steps", "loss", &s, 1, 0, 0 };
+    if (rc == 0 && plast_chart_svg(path, &ch, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); rc = -1; }
+    free(x);
+    return rc;
+}
+
 int latents_measure(const latents_args *a, const latents_rep *r, uint64_t seed, char *err, size_t errlen)
 {
     measures M;

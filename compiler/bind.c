@@ -2,12 +2,11 @@
 #include "config.h"
 #include "bind.h"
 #include "rng.h"
+#include "jit.h"
 
-#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 static const plast_kdesc *find(backend_module *m, const char *base, const char *suffix, char *err, size_t errlen)
 {
@@ -198,38 +197,12 @@ void bind_free(bound_net *b)
     memset(b, 0, sizeof *b);
 }
 
-/* After the kernels are compiled, what the compiler used goes back to the
- * system, so that the episodes' buffers do not add to it:
- *   - the freed heap (the DAGs, LLVM's modules and passes, spread over the
- *     arenas of the JIT's threads): malloc_trim;
- *   - libLLVM's machine code that the compilation ran: about 50 MB of pages
- *     of the library file mapped into the process (counted in its RSS, the
- *     largest part of it).  The episodes never run LLVM (the kernels call
- *     libm and libgomp only), so MADV_DONTNEED unmaps them; they are clean,
- *     read-only pages of the file, which come back from it if LLVM runs
- *     again (disposing of the JIT at exit).  Only the executable mappings:
- *     the read-only ones include relocated data (RELRO) that must stay. */
-void bind_release_compiler_memory(void)
-{
-    malloc_trim(0);
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[4096];
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        char perms[8];
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || strcmp(perms, "r-xp") || !strstr(line, "/libLLVM"))
-            continue;
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-    }
-    if (f) fclose(f);
-}
-
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen)
 {
-    emit_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
+    lower_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
     backend_module *m = use_c ? backend_load_c(u, source, p, err, errlen) : backend_load_jit(u, source, p, err, errlen);
-    if (m) bind_release_compiler_memory();
+    if (m) jit_release_compiler_memory();
     return m;
 }
 

@@ -93,7 +93,7 @@ static void summarize(const char *path, const sema_program *p)
     for (int i = 0; i < p->n_rules; i++) {
         const sema_rule *r = p->rules[i];
         printf("  rule %-14s %3d meta-parameter%s, dw %s\n", r->name, r->n_meta, r->n_meta == 1 ? " " : "s",
-               r->dw ? sema_space_name(r->dw->space) : "-");
+               r->dw ? space_name(r->dw->space) : "-");
     }
 }
 

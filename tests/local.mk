@@ -17,10 +17,11 @@ FUZZ_FRONTEND_FILES = \
   $(top_srcdir)/tests/fuzz/fuzz_frontend.c \
   $(top_srcdir)/compiler/diag.c $(top_srcdir)/compiler/ast.c \
   $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c \
-  $(top_srcdir)/runtime/util.c compiler/parser.c compiler/lexer.c
+  $(top_srcdir)/runtime/util.c $(top_srcdir)/compiler/ops.c compiler/parser.c compiler/lexer.c
 tests/fuzz/fuzz_frontend$(EXEEXT): $(FUZZ_FRONTEND_FILES) compiler/parser.h \
     $(top_srcdir)/compiler/ast.h $(top_srcdir)/compiler/diag.h $(top_srcdir)/compiler/parse.h \
-    $(top_srcdir)/compiler/sema.h $(top_srcdir)/compiler/sema_impl.h config.h
+    $(top_srcdir)/compiler/sema.h $(top_srcdir)/compiler/sema_impl.h $(top_srcdir)/compiler/ops.h \
+    $(top_srcdir)/compiler/ops.def $(top_srcdir)/compiler/ops_end.h $(top_srcdir)/compiler/space.h config.h
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_builddir) $(AM_CPPFLAGS) \
 	  -o $@ $(filter %.c,$^) -lm

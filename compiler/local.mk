@@ -6,7 +6,7 @@ compiler_libplastcc_a_SOURCES = \
   compiler/ast.c compiler/ast.h \
   compiler/parse.h compiler/parser.y compiler/lexer.l \
   compiler/sema.c compiler/sema.h compiler/sema_impl.h \
-  compiler/sema_rule.c compiler/sema_config.c \
+  compiler/sema_rule.c compiler/sema_config.c compiler/sema_joint.c \
   compiler/ops.def compiler/dag.c compiler/dag.h compiler/factor.c compiler/diff.c compiler/diff.h \
   compiler/kernel.c compiler/kernel.h compiler/build.h compiler/build_rule.c compiler/build_model.c \
   compiler/lower.c compiler/lower.h compiler/emit_c.c compiler/emit_c.h \

@@ -67,6 +67,7 @@ typedef struct sema_layer {
     sema_act act;
     double act_arg;        /* softplus beta, kcap k */
     int steps;             /* recurrent: number of time steps */
+    int bias;              /* dense/readout: z = W y + b, b a learner parameter (zero at first) */
     src_span span;
 } sema_layer;
 
@@ -193,6 +194,17 @@ typedef struct sema_experiment {
     int single;            /* precision single */
     int diag_alignment, diag_orthonormality;
     int checkpoint_every;
+    /* paper 001 (sema_joint.c): rules inside the forward pass, the joint scheme */
+    int updates_forward;   /* updates forward: each rule right after its layer's forward pass */
+    src_span updates_at;
+    int joint;             /* train joint: the learner and the rules trained together, batch by batch */
+    src_span joint_at;
+    int epochs;            /* passes over the training split */
+    long max_batches;      /* stop after this many minibatches (0: all the epochs) */
+    double labelled;       /* fraction of the training samples that keep their label */
+    int test_every;        /* minibatches between evaluations on the test split (0: once per epoch) */
+    double learner_lr;     /* the learner's Adam */
+    src_span learner_at;
 } sema_experiment;
 
 typedef struct sema_program {

@@ -16,7 +16,7 @@ if HAVE_FUZZ_CC
 FUZZ_FRONTEND_FILES = \
   $(top_srcdir)/tests/fuzz/fuzz_frontend.c \
   $(top_srcdir)/compiler/diag.c $(top_srcdir)/compiler/ast.c \
-  $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c \
+  $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c $(top_srcdir)/compiler/sema_joint.c \
   compiler/parser.c compiler/lexer.c
 tests/fuzz/fuzz_frontend$(EXEEXT): $(FUZZ_FRONTEND_FILES) compiler/parser.h \
     $(top_srcdir)/compiler/ast.h $(top_srcdir)/compiler/diag.h $(top_srcdir)/compiler/parse.h \
@@ -39,8 +39,9 @@ endif
 .PHONY: fuzz
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh
+TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
+  tests/episode-hat.sh tests/episode/hat.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every

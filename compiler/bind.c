@@ -1,6 +1,7 @@
 /* bind — compiled kernels of an experiment as a runtime network (bind.h). */
 #include "config.h"
 #include "bind.h"
+#include "data.h"
 
 #include <malloc.h>
 #include <math.h>
@@ -17,9 +18,10 @@ static const plast_kdesc *find(backend_module *m, const char *base, const char *
     return k;
 }
 
-/* Initial meta vector: the params' initial values, then each mlp's weights
- * drawn deterministically (uniform +-1/sqrt(fan_in), a fixed LCG seeded by
- * the weight's position) and zero biases. */
+/* Initial meta vector: the params' initial values, then each mlp's weights:
+ * its `weights [..]` when given, else drawn deterministically (uniform
+ * +-1/sqrt(fan_in), the output layer's times `init output G`, a fixed LCG
+ * seeded by the weight's position) with zero biases. */
 static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, int k)
 {
     int n = r->n_meta > 0 ? r->n_meta : 1;
@@ -45,7 +47,8 @@ static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, i
         const sema_mlp *net = p->mlps[r->mlps[m]];
         int off = r->mlp_offset[m], width = net->n_in;
         for (int l = 0; l < net->n_layers; l++) {
-            double a = 1 / sqrt((double)width);
+            /* the output layer times `init output G` (the draws stay the same) */
+            double a = 1 / sqrt((double)width) * (l == net->n_layers - 1 ? net->out_gain : 1);
             for (int w = 0; w < net->width[l] * width; w++) {
                 state = state * 6364136223846793005ull + 1442695040888963407ull;
                 b->init[k][off++] = a * (2 * ((double)(state >> 11) / 9007199254740992.0) - 1);
@@ -53,6 +56,8 @@ static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, i
             off += net->width[l];   /* biases start at 0 */
             width = net->width[l];
         }
+        if (net->weights)   /* `weights [..]`: learned values */
+            memcpy(b->init[k] + r->mlp_offset[m], net->weights, (size_t)net->n_weights * sizeof(double));
     }
 }
 
@@ -226,4 +231,24 @@ backend_module *bind_load(const compiled_unit *u, const char *source, const sema
     backend_module *m = use_c ? backend_load_c(u, source, p, err, errlen) : backend_load_jit(u, source, p, err, errlen);
     if (m) bind_release_compiler_memory();
     return m;
+}
+
+int bind_load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, char *err, size_t errlen)
+{
+    const sema_data *D = &x->data;
+    int rc;
+    switch (D->kind) {
+    case DATA_FASHION_MNIST: rc = plast_load_fashion_mnist(D->test_split, d, err, errlen); break;
+    case DATA_IDX: rc = plast_load_idx(D->path[0], D->path[1], d, err, errlen); break;
+    case DATA_NPY: rc = plast_load_npy_dataset(D->path[0], D->path[1], d, err, errlen); break;
+    case DATA_MOONS: rc = plast_gen_moons((size_t)D->n, D->noise, seed, d); break;
+    case DATA_CIRCLES: rc = plast_gen_circles((size_t)D->n, D->noise, D->factor, seed, d); break;
+    default: rc = plast_gen_blobs((size_t)D->n, D->centers, D->std, seed, d); break;
+    }
+    if (rc < 0 && !err[0]) snprintf(err, errlen, "cannot generate the data set (check its options)");
+    if (rc == 0 && D->project > 0 && plast_project(d, (size_t)D->project, seed) < 0) {
+        snprintf(err, errlen, "cannot project the data to %d dimensions", D->project);
+        rc = -1;
+    }
+    return rc;
 }

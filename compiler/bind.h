@@ -39,4 +39,9 @@ void bind_release_compiler_memory(void);
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen);
 
+/* The data set experiment X names: read from its files, or generated from
+ * SEED; then projected when X says `project N`.  -1 with ERR. */
+struct plast_dataset;
+int bind_load_data(const sema_experiment *x, uint64_t seed, struct plast_dataset *d, char *err, size_t errlen);
+
 #endif

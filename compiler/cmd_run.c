@@ -9,6 +9,7 @@
 #include "data.h"
 #include "driver.h"
 #include "learned.h"
+#include "run_joint.h"
 
 #include <errno.h>
 #include <math.h>
@@ -52,26 +53,6 @@ typedef struct run_args {
     int precision;                 /* -1: the experiment's; 0 double, 1 single */
     long long seed;
 } run_args;
-
-static int load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, char *err, size_t errlen)
-{
-    const sema_data *D = &x->data;
-    int rc;
-    switch (D->kind) {
-    case DATA_FASHION_MNIST: rc = plast_load_fashion_mnist(D->test_split, d, err, errlen); break;
-    case DATA_IDX: rc = plast_load_idx(D->path[0], D->path[1], d, err, errlen); break;
-    case DATA_NPY: rc = plast_load_npy_dataset(D->path[0], D->path[1], d, err, errlen); break;
-    case DATA_MOONS: rc = plast_gen_moons((size_t)D->n, D->noise, seed, d); break;
-    case DATA_CIRCLES: rc = plast_gen_circles((size_t)D->n, D->noise, D->factor, seed, d); break;
-    default: rc = plast_gen_blobs((size_t)D->n, D->centers, D->std, seed, d); break;
-    }
-    if (rc < 0 && !err[0]) snprintf(err, errlen, "cannot generate the data set (check its options)");
-    if (rc == 0 && D->project > 0 && plast_project(d, (size_t)D->project, seed) < 0) {
-        snprintf(err, errlen, "cannot project the data to %d dimensions", D->project);
-        rc = -1;
-    }
-    return rc;
-}
 
 static void fill_opts(const sema_experiment *x, const sema_model *m, const run_args *a, plast_train_opts *o)
 {
@@ -174,10 +155,16 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
     }
     plast_dataset data;
     memset(&data, 0, sizeof data);
-    if (load_data(x, o.seed, &data, err, sizeof err) < 0) {
+    if (bind_load_data(x, o.seed, &data, err, sizeof err) < 0) {
         fprintf(stderr, "plastcc: %s\n", err);
         bind_free(&bn);
         return 1;
+    }
+    if (x->joint) {   /* paper 001's joint scheme (run_joint.c) */
+        int rc = run_joint(u, &bn, x, a->file, &o, &data);
+        plast_dataset_free(&data);
+        bind_free(&bn);
+        return rc;
     }
     unsigned char *autos[PLAST_MAX_LAYERS] = { 0 };
     for (int r = 0; r < bn.net.n_rules; r++) autos[r] = calloc((size_t)bn.rules[r].n_meta + 1, 1);

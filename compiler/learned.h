@@ -11,4 +11,12 @@
 
 void learned_write_rule(FILE *out, const sema_program *p, const sema_rule *r, const double *meta, double tol);
 
+/* DIR/learned.rule (HEADER, a comment line, then every rule of BN with META)
+ * and DIR/meta.csv (rule, name, value, scale of every meta-parameter, the
+ * names quoted).
+ * Returns 0, or -1 with the error printed. */
+struct bound_net;
+int learned_write_files(const char *dir, const sema_program *p, const struct bound_net *bn, double *const *meta,
+                        double *const *scale, const char *header);
+
 #endif

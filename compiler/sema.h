@@ -53,6 +53,8 @@ typedef struct sema_mlp {
     sema_act *act;         /* activation of layer l (identity for a plain 'dense N') */
     double *act_arg;       /* softplus beta */
     int n_weights;         /* sum over layers of out*in + out (weights, then biases) */
+    double out_gain;       /* init output G: the last layer's initial weights times G (default 1) */
+    double *weights;       /* weights [..]: the initial values of all n_weights (learned.rule), or NULL */
 } sema_mlp;
 
 /* ---- model ---- */

@@ -104,7 +104,7 @@ static void split_missing_semicolons(ast_decl *d, const char *const *heads, int 
     }
 }
 
-static const char *const mlp_heads[] = { "in", "dense", NULL };
+static const char *const mlp_heads[] = { "in", "dense", "init", "weights", NULL };
 static const char *const model_heads[] = { "input", "dense", "recurrent", "readout", "loss", "init", "feedback",
                                            "topdown", "lateral", NULL };
 static const char *const experiment_heads[] = { "data", "tasks", "inner", "meta", "scale", "seed", "precision",
@@ -180,9 +180,11 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
             m->act[m->n_layers] = act;
             m->act_arg[m->n_layers] = arg;
             m->n_layers++;
+        } else if (!strcmp(s->name, "init") || !strcmp(s->name, "weights")) {
+            continue;   /* once the layers are known: sema_mlp_init */
         } else {
-            diag_error(s->name_span, "unknown statement '%s' in mlp '%s'; expected 'in N;' or 'dense N [activation];'",
-                       s->name, d->name);
+            diag_error(s->name_span, "unknown statement '%s' in mlp '%s'; expected 'in N;', 'dense N [activation];', "
+                       "'init output G;' or 'weights [...];'", s->name, d->name);
         }
     }
     if (!have_in && !in_stmts) diag_error(d->name_span, "mlp '%s' has no 'in N;' statement; expected one before "
@@ -207,6 +209,7 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
     }
     m->n_weights = (int)weights;
     m->n_out = m->n_layers ? m->width[m->n_layers - 1] : 0;
+    sema_mlp_init(m, d);
     return m;
 }
 

@@ -32,6 +32,10 @@ int sema_exp_joint_statement(sema_experiment *x, const ast_stmt *s);
 void sema_exp_joint_defaults(sema_experiment *x);
 void sema_exp_joint_finish(const sema_program *p, const sema_experiment *x, const ast_stmt *tasks);
 
+/* sema_joint.c: an mlp's `init output G;` and `weights [...];` statements,
+ * checked once its layers (and so its weight count) are known. */
+void sema_mlp_init(sema_mlp *m, const ast_decl *d);
+
 /* Items of config statements. */
 int sema_item_int(const ast_item *it, const char *what, int lo, int hi, int *out);
 int sema_item_num(const ast_item *it, const char *what, double *out);

@@ -10,12 +10,14 @@
  *                                 minibatch by minibatch (runtime/joint.c)
  *   learner adam [lr X];          the learner's optimiser under train joint
  *
- * and what they require of the rest of the experiment.
+ * and what they require of the rest of the experiment; and in mlp blocks
+ * the initial weights of a meta-learner (`init output G;`, `weights [..];`).
  */
 #include "config.h"
 #include "sema_impl.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int is_word(const ast_item *it, const char *w)
@@ -163,4 +165,57 @@ void sema_exp_joint_finish(const sema_program *p, const sema_experiment *x, cons
     if (!x->joint && x->learner_at.end > x->learner_at.begin)
         diag_error(x->learner_at, "'learner' sets the learner's optimiser of 'train joint'; this experiment is "
                    "trained episode by episode");
+}
+
+/* ---- an mlp's initial weights ----
+ *   init output G;      the output layer's initial weights times G (0: the
+ *                       mlp starts as the zero function, its rule a no-op)
+ *   weights [v, ...];   every weight and bias, in the layout of the meta
+ *                       vector (learned.rule writes the learned ones) */
+static void mlp_init_output(sema_mlp *m, const ast_stmt *s)
+{
+    if (s->n_items != 2 || !is_word(s->items[0], "output")) {
+        diag_error(s->span, "expected 'init output G;' (the output layer's initial weights times G)");
+        return;
+    }
+    double g;
+    if (sema_item_num(s->items[1], "the output gain", &g) < 0) return;
+    if (!isfinite(g)) { diag_error(s->items[1]->span, "the output gain must be finite"); return; }
+    m->out_gain = g;
+}
+
+static void mlp_weights(sema_mlp *m, const ast_stmt *s)
+{
+    const ast_item *list = s->n_items == 1 ? s->items[0] : NULL;
+    if (!list || list->kind != IT_LIST) { diag_error(s->span, "expected 'weights [v0, v1, ...];'"); return; }
+    if (list->n_args != m->n_weights) {
+        diag_error(list->span, "mlp '%s' has %d weights and biases; the list has %d values", m->name, m->n_weights,
+                   list->n_args);
+        return;
+    }
+    double *w = malloc((size_t)(m->n_weights ? m->n_weights : 1) * sizeof *w);
+    for (int k = 0; k < list->n_args; k++)
+        if (sema_item_num(list->args[k], "a weight", &w[k]) < 0 || !isfinite(w[k])) {
+            if (list->args[k]->kind == IT_NUM) diag_error(list->args[k]->span, "a weight must be finite");
+            free(w);
+            return;
+        }
+    m->weights = w;
+}
+
+void sema_mlp_init(sema_mlp *m, const ast_decl *d)
+{
+    m->out_gain = 1;
+    int seen_init = 0, seen_weights = 0;
+    for (const ast_stmt *s = d->body; s; s = s->next) {
+        int init = !strcmp(s->name, "init");
+        if (!init && strcmp(s->name, "weights")) continue;
+        if (init ? seen_init++ : seen_weights++) {
+            diag_error(s->span, "mlp '%s' has a second '%s' statement", m->name, s->name);
+            continue;
+        }
+        if (!m->n_layers) continue;   /* a broken mlp: its own errors were reported */
+        if (init) mlp_init_output(m, s);
+        else mlp_weights(m, s);
+    }
 }

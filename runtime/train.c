@@ -162,7 +162,7 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
 
 /* ---- the meta-optimiser ---- */
 
-static double learning_rate(const plast_train_opts *o, int e)
+double meta_learning_rate(const plast_train_opts *o, int e)
 {
     double lr = o->lr;
     if (o->warmup > 0 && e < o->warmup) lr *= (double)(e + 1) / o->warmup;
@@ -185,7 +185,7 @@ void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *
     double norm = sqrt(norm2), factor = o->clip > 0 && norm > o->clip ? o->clip / norm : 1;
     *grad_norm = norm;
     *clipped = factor < 1;
-    double lr = learning_rate(o, e) * S->lr_factor;
+    double lr = meta_learning_rate(o, e) * S->lr_factor;
     S->t++;
     double c1 = 1 - pow(0.9, S->t), c2 = 1 - pow(0.999, S->t);
     for (int r = 0; r < N->n_rules; r++) {
@@ -307,10 +307,11 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
         }
         meta_state_remember(&S, N);
         plast_meta_step(&S, N, o, G, e, &grad_norm, &clipped);
+        if (e == 0 && grad_norm == 0 && loss > 0) train_warn_no_gradient("the first episode", loss);
         S.episode = e + 1;
         res->last_loss = loss;
         res->last_accuracy = acc;
-        train_log_row(&log, &S, e, loss, acc, grad_norm, clipped, learning_rate(o, e) * S.lr_factor, plast_seconds() - t0, diag);
+        train_log_row(&log, &S, e, loss, acc, grad_norm, clipped, meta_learning_rate(o, e) * S.lr_factor, plast_seconds() - t0, diag);
         train_progress(o, e + 1 - first, o->episodes - first, e + 1, o->episodes, loss, acc, plast_seconds() - t_start);
         if (o->out_dir && o->checkpoint_every > 0 && (e + 1) % o->checkpoint_every == 0 &&
             meta_state_save(&S, N, o->out_dir, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }

@@ -27,11 +27,25 @@ void meta_state_free(meta_state *S, const plast_net *N);
 int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
 int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
 
+/* lr * warmup(e) * schedule(e): the learning rate of episode E before the
+ * backtracking factor. */
+double meta_learning_rate(const plast_train_opts *o, int e);
 void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *o, double **G, int e,
                      double *grad_norm, int *clipped);
 /* Copies the state to prev (before a meta-step) / back from it (backtrack). */
 void meta_state_remember(meta_state *S, const plast_net *N);
 void meta_state_undo(meta_state *S, const plast_net *N);
+
+/* The report of a training whose first step had a loss but no gradient at
+ * all (every gradient exactly 0): a rule whose updates saturate the learner
+ * at initialisation, say.  WHEN names the step. */
+static inline void train_warn_no_gradient(const char *when, double loss)
+{
+    fprintf(stderr, "plastcc: warning: at %s the loss (%.9g) has no gradient at all: every gradient is exactly 0, "
+            "so nothing can be learned.  The rules' first updates likely saturate the learner (a constant output); "
+            "give the rule a smaller output, e.g. `param eta = 1e-3 fixed; dw = eta * ...`, or its mlp "
+            "`init output 0;`\n", when, loss);
+}
 
 typedef struct train_log {
     FILE *f;

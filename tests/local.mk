@@ -39,9 +39,9 @@ endif
 .PHONY: fuzz
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh
+TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh tests/joint.sh
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
-  tests/episode-hat.sh tests/episode/hat.rule \
+  tests/episode-hat.sh tests/episode/hat.rule tests/joint.sh tests/joint/joint.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every
@@ -50,13 +50,13 @@ EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/t
 check_PROGRAMS += tests/backends
 tests_backends_SOURCES = tests/backends.c
 tests_backends_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
-tests_backends_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
+tests_backends_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
 # kcap's forward value: exactly k winners per sample, ties to the lower
 # index, the same bits from every back end.
 check_PROGRAMS += tests/kcap_exact
 tests_kcap_exact_SOURCES = tests/kcap_exact.c
 tests_kcap_exact_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
-tests_kcap_exact_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
+tests_kcap_exact_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
 TESTS += tests/kcap_exact
 LLVM_TESTS = tests/backends-rules.sh tests/backends-valid.sh tests/backends-paths.sh tests/jit-gradcheck.sh \
   tests/jit-vector.sh tests/jit-leaks.sh tests/llvm-cli.sh

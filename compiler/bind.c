@@ -22,6 +22,31 @@ static const plast_kdesc *find(backend_module *m, const char *base, const char *
  * its `weights [..]` when given, else drawn deterministically (uniform
  * +-1/sqrt(fan_in), the output layer's times `init output G`, a fixed LCG
  * seeded by the weight's position) with zero biases. */
+void bind_rule_init(const sema_program *p, const sema_rule *r, double *v)
+{
+    for (int i = 0; i < r->n_params; i++)
+        for (int e = 0; e < (r->params[i].size ? r->params[i].size : 1); e++)
+            v[r->params[i].offset + e] = r->params[i].init[e];
+    uint64_t state = 0x9e3779b97f4a7c15ull;
+    for (int m = 0; m < r->n_mlps; m++) {
+        const sema_mlp *net = p->mlps[r->mlps[m]];
+        int off = r->mlp_offset[m], width = net->n_in;
+        for (int l = 0; l < net->n_layers; l++) {
+            /* the output layer times `init output G` (the draws stay the same) */
+            double a = 1 / sqrt((double)width) * (l == net->n_layers - 1 ? net->out_gain : 1);
+            for (int w = 0; w < net->width[l] * width; w++) {
+                state = state * 6364136223846793005ull + 1442695040888963407ull;
+                v[off++] = a * (2 * ((double)(state >> 11) / 9007199254740992.0) - 1);
+            }
+            for (int o = 0; o < net->width[l]; o++) v[off++] = 0;   /* biases start at 0 */
+            width = net->width[l];
+        }
+        if (net->weights)   /* `weights [..]`: learned values */
+            memcpy(v + r->mlp_offset[m], net->weights, (size_t)net->n_weights * sizeof(double));
+    }
+}
+
+/* The rule's meta-parameter vector and its flags. */
 static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, int k)
 {
     int n = r->n_meta > 0 ? r->n_meta : 1;
@@ -35,30 +60,13 @@ static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, i
         const sema_param *prm = &r->params[i];
         for (int e = 0; e < (prm->size ? prm->size : 1); e++) {
             int at = prm->offset + e;
-            b->init[k][at] = prm->init[e];
             b->l1[k][at] = (unsigned char)prm->l1;
             b->fixed[k][at] = (unsigned char)prm->fixed;
             b->lo[k][at] = prm->lo;
             b->hi[k][at] = prm->hi;
         }
     }
-    uint64_t state = 0x9e3779b97f4a7c15ull;
-    for (int m = 0; m < r->n_mlps; m++) {
-        const sema_mlp *net = p->mlps[r->mlps[m]];
-        int off = r->mlp_offset[m], width = net->n_in;
-        for (int l = 0; l < net->n_layers; l++) {
-            /* the output layer times `init output G` (the draws stay the same) */
-            double a = 1 / sqrt((double)width) * (l == net->n_layers - 1 ? net->out_gain : 1);
-            for (int w = 0; w < net->width[l] * width; w++) {
-                state = state * 6364136223846793005ull + 1442695040888963407ull;
-                b->init[k][off++] = a * (2 * ((double)(state >> 11) / 9007199254740992.0) - 1);
-            }
-            off += net->width[l];   /* biases start at 0 */
-            width = net->width[l];
-        }
-        if (net->weights)   /* `weights [..]`: learned values */
-            memcpy(b->init[k] + r->mlp_offset[m], net->weights, (size_t)net->n_weights * sizeof(double));
-    }
+    bind_rule_init(p, r, b->init[k]);
 }
 
 /* The net's rule index of R: rules are numbered in the order the schedule's

@@ -39,6 +39,10 @@ void bind_release_compiler_memory(void);
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen);
 
+/* The initial meta-parameter vector of rule R (r->n_meta values into V):
+ * the params' initial values, then each mlp's weights (docs/language.md 5). */
+void bind_rule_init(const sema_program *p, const sema_rule *r, double *v);
+
 /* The data set experiment X names: read from its files, or generated from
  * SEED; then projected when X says `project N`.  -1 with ERR. */
 struct plast_dataset;

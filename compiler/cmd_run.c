@@ -45,7 +45,16 @@ static const char usage[] =
     "Experiment options (in the .rule file): tasks ways N train K query Q;\n"
     "inner online | batch B [steps S]; meta adam lr X l1 X [prox] episodes N batch M\n"
     "clip C schedule constant|step(every, factor)|cosine warmup W nonfinite stop|skip|backtrack;\n"
-    "scale PARAM [s0, ...] | auto; seed S; precision double|single; checkpoint every N.  See docs/language.md.\n";
+    "scale PARAM [s0, ...] | auto; seed S; precision double|single; checkpoint every N.  See docs/language.md.\n"
+    "\n"
+    "With `train joint [epochs N] [batches N] [labelled F] [test every K];` (paper 001)\n"
+    "there are no episodes: the learner and the rules train together, one Adam step\n"
+    "of each per minibatch (`inner batch B`) of the whole training split, the\n"
+    "learner's with `learner adam lr X`; `updates forward;` puts each rule inside\n"
+    "its layer's forward pass.  The output folder then holds log.csv (a row per\n"
+    "minibatch), test.csv (test accuracy every K minibatches), run.txt,\n"
+    "joint-state.txt (for --resume), learned.rule, meta.csv, learning-curve.svg and\n"
+    "train-loss.svg.  See docs/meta-training.md, \"Joint training\".\n";
 
 typedef struct run_args {
     const char *file, *exp, *out, *resume;

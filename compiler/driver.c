@@ -26,6 +26,7 @@ static const char usage_main[] =
     "  gradcheck FILE       check every adjoint kernel against finite differences\n"
     "  run FILE             meta-train an experiment: log, learned rule, plots\n"
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
+    "  analyze FILE...      a learned rule on a grid of its inputs: slices, a polynomial fit\n"
     "\n"
     "options:\n"
     "  -h, --help           this help; 'plastcc COMMAND --help' for a command's\n"
@@ -129,6 +130,7 @@ static const struct { const char *name; int (*run)(int, char **); } commands[] =
     { "gradcheck", cmd_gradcheck },
     { "episode", cmd_episode },
     { "run", cmd_run },
+    { "analyze", cmd_analyze },
 };
 
 int main(int argc, char **argv)

@@ -10,7 +10,7 @@ compiler_libplastcc_a_SOURCES = \
   compiler/ops.def compiler/dag.c compiler/dag.h compiler/factor.c compiler/diff.c compiler/diff.h \
   compiler/kernel.c compiler/kernel.h compiler/build.h compiler/build_rule.c compiler/build_model.c \
   compiler/lower.c compiler/lower.h compiler/emit_c.c compiler/emit_c.h \
-  compiler/pipeline.c compiler/pipeline.h compiler/backend.h compiler/backend_c.c compiler/bind.c compiler/bind.h compiler/schedule.c compiler/schedule.h compiler/learned.c compiler/learned.h compiler/run_joint.c compiler/run_joint.h \
+  compiler/pipeline.c compiler/pipeline.h compiler/backend.h compiler/backend_c.c compiler/bind.c compiler/bind.h compiler/schedule.c compiler/schedule.h compiler/learned.c compiler/learned.h compiler/run_joint.c compiler/run_joint.h compiler/lsq.c compiler/lsq.h \
   compiler/llgen.c compiler/llgen.h compiler/jit.c compiler/jit.h
 compiler_libplastcc_a_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 # flex's and bison's output is not ours to warn about
@@ -18,7 +18,7 @@ compiler_libplastcc_a_CPPFLAGS = $(AM_CPPFLAGS)
 BUILT_SOURCES += compiler/parser.h
 
 bin_PROGRAMS += plastcc
-plastcc_SOURCES = compiler/driver.c compiler/driver.h compiler/cmd_emit.c compiler/cmd_gradcheck.c compiler/cmd_episode.c compiler/cmd_run.c \
+plastcc_SOURCES = compiler/driver.c compiler/driver.h compiler/cmd_emit.c compiler/cmd_gradcheck.c compiler/cmd_episode.c compiler/cmd_run.c compiler/cmd_analyze.c \
   compiler/cmd_llvm.c
 plastcc_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 plastcc_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -lz -lm -ldl

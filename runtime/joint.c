@@ -35,8 +35,8 @@
  * A NaN or Inf minibatch stops the run, or with `nonfinite skip` is skipped;
  * with `backtrack` the learner and meta steps before it are undone and both
  * learning rates halved from then on.  At the first minibatch, a loss with
- * no gradient at all (every learner and meta gradient exactly 0: a rule whose
- * updates saturate the learner, say) is reported: nothing can be learned.
+ * no gradient at all (every gradient exactly 0), or a rule update as large
+ * as the weights it updates (which saturates a layer), is reported.
  */
 #include "config.h"
 #include "plast.h"
@@ -323,9 +323,39 @@ static int nonfinite(joint *J, long t, const char *what)
     return 0;
 }
 
-static void report_no_gradient(joint *J, double loss, double learner_norm)
+/* |W' - W| / |W| of STATE buffer B: how much the rules' updates of the
+ * minibatch changed it. */
+static double relative_update(const joint *J, int b)
 {
-    if (!(loss > 0) || learner_norm != 0 || meta_norm(J) != 0 || labelled_in(J, J->o->batch) == 0) return;
+    double d = 0, w = 0;
+    for (size_t k = 0; k < learner_size(J->N, b); k++) {
+        double u = J->final[b][k] - J->L.val[b][k];
+        d += u * u;
+        w += J->L.val[b][k] * J->L.val[b][k];
+    }
+    return w > 0 ? sqrt(d / w) : 0;
+}
+
+/* At the first minibatch (before the learner's step): no gradient at all,
+ * or rules' updates as large as half the weights themselves (HAT's
+ * meta-MLP at its default scale adds about 3.6 times |W1| to a 784-183
+ * layer, which saturates it: the learner then learns nothing), is reported. */
+static void report_first_batch(joint *J, double loss)
+{
+    const plast_schedule *S = &J->N->sched;
+    for (int b = 0; b < S->n_buf; b++) {
+        double r = S->buf[b].kind == PLAST_BUF_STATE ? relative_update(J, b) : 0;
+        if (!(r > 0.5)) continue;
+        J->res->no_gradient = 1;
+        fprintf(stderr, "plastcc: warning: the rules' first update changes %s by %.3g times its size "
+                "(|%s' - %s| / |%s|): a step that large likely saturates its layer, which then learns nothing; give "
+                "the rule a smaller output, e.g. `param eta = 1e-3 fixed; dw = eta * ...`, or its mlp "
+                "`init output 0;`\n", S->buf[b].name, r, S->buf[b].name, S->buf[b].name, S->buf[b].name);
+    }
+    double g = 0;
+    for (int b = 0; b < S->n_buf; b++)
+        for (size_t k = 0; J->grad[b] && k < learner_size(J->N, b); k++) g += J->grad[b][k] * J->grad[b][k];
+    if (!(loss > 0) || labelled_in(J, J->o->batch) == 0 || g != 0 || meta_norm(J) != 0) return;
     J->res->no_gradient = 1;
     train_warn_no_gradient("the first minibatch", loss);
 }
@@ -339,8 +369,8 @@ static int one_batch(joint *J, long t, double t_start, long first)
     if (J->mo.nonfinite_skip == 2) { meta_state_remember(&J->S, J->N); learner_copy(&J->prev, &J->L, J->N); }
     joint_row row = { t + 1, (int)(t / J->per_epoch), (t + 1) * J->o->batch, out.meta_loss, out.accuracy, 0, 0,
                       meta_learning_rate(&J->mo, (int)t) * J->S.lr_factor, 0, 0 };
+    if (t == 0) report_first_batch(J, out.meta_loss);
     row.learner_grad_norm = learner_step(J);
-    if (t == 0) report_no_gradient(J, out.meta_loss, row.learner_grad_norm);
     plast_meta_step(&J->S, J->N, &J->mo, J->G, (int)t, &row.grad_norm, &row.clipped);
     J->S.episode = (int)(t + 1);
     row.seconds = plast_seconds() - t0;

@@ -82,7 +82,7 @@ grep -q 'warning: at the first minibatch the loss (1.09861229) has no gradient a
 run --experiment flooded_episodes --out "$work/fe" > /dev/null 2> "$work/fe.err" || bad "flooded_episodes"
 grep -q 'warning: at the first episode the loss (1.09861229) has no gradient at all' "$work/fe.err" ||
   { cat "$work/fe.err"; bad "no report in episodic training"; }
-echo "no gradient at initialisation: reported ($(grep -c warning "$work/f.err") line)"
+echo "no gradient at initialisation: reported ($(grep -c warning "$work/f.err") lines)"
 
 # 7. learned.rule imported computes exactly what the trained values compute:
 #    one HAT step (plastcc episode) with the trained meta-parameters given as

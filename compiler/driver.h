@@ -21,5 +21,6 @@ int cmd_gradcheck(int argc, char **argv);
 int cmd_episode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_curves(int argc, char **argv);
 
 #endif

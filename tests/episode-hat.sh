@@ -41,4 +41,18 @@ done
 $PY -c "import numpy, sys; sys.exit(int(numpy.array_equal(numpy.load('$work/out/W1.npy'), numpy.load('$work/st/W1.npy'))))" ||
     { echo "FAIL: without labels the rule did not update W1"; fail=1; }
 echo "no label: zero loss and gradients, W1 still updated by the rule"
+
+# init output 0: the rule's first update is exactly zero, the output layer of
+# its mlp (the last 101 of 501 weights) has a gradient, the others have none
+rm -rf "$work/z" "$work/st"
+$PY "$bench/ref_hat.py" make --sizes 12,7,4 --batch 6 --seed 6 --out "$work/st" || { echo "FAIL: ref_hat make"; fail=1; }
+"$PLASTCC" episode "$rules" --experiment hat_step_zero --state "$work/st" --out "$work/z" > /dev/null || { echo "FAIL: hat_step_zero"; fail=1; }
+$PY - "$work" <<'EOP' || { echo "FAIL: init output 0"; fail=1; }
+import numpy, sys
+w = sys.argv[1]
+same = all(numpy.array_equal(numpy.load(w + "/z/W%d.npy" % l), numpy.load(w + "/st/W%d.npy" % l)) for l in (1, 2))
+g = numpy.load(w + "/z/grad_hat_zero.npy")
+sys.exit(0 if same and numpy.all(g[:400] == 0) and numpy.any(g[400:] != 0) else 1)
+EOP
+echo "init output 0: the first update is zero, only the mlp's output layer has a gradient"
 exit $fail

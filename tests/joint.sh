@@ -14,6 +14,9 @@ fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 run() { "$PLASTCC" run "$rules" --quiet "$@"; }
 
+# 0. the example of paper 001 checks (it trains on Fashion-MNIST: not run here)
+"$PLASTCC" check "$top_srcdir/examples/001-hat/hat.rule" > /dev/null || bad "examples/001-hat/hat.rule does not check"
+
 # 1. a run and its outputs
 run --experiment hat --out "$work/a" > "$work/a.out" 2> "$work/a.err" || { cat "$work/a.out" "$work/a.err"; bad "run hat"; }
 for f in log.csv test.csv joint-state.txt run.txt learned.rule meta.csv learning-curve.svg train-loss.svg; do

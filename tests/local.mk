@@ -39,9 +39,10 @@ endif
 .PHONY: fuzz
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh tests/joint.sh
+TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh tests/joint.sh tests/analyze.sh
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
-  tests/episode-hat.sh tests/episode/hat.rule tests/joint.sh tests/joint/joint.rule \
+  tests/episode-hat.sh tests/episode/hat.rule tests/joint.sh tests/joint/joint.rule tests/analyze.sh \
+  tests/analyze/known.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every

@@ -43,8 +43,8 @@ echo "1 and 2 threads: identical learner, meta-parameters and test curve"
 
 # 3. kill -9 and resume ends where an uninterrupted run ends
 run --experiment hat_long --threads 1 --out "$work/full" > /dev/null 2>&1 || bad "hat_long"
-run --experiment hat_long --threads 1 --out "$work/k" > /dev/null 2>&1 &
-pid=$!
+"$PLASTCC" run "$rules" --quiet --experiment hat_long --threads 1 --out "$work/k" > /dev/null 2>&1 &
+pid=$!   # plastcc itself, not a subshell: kill -9 must stop the run
 i=0
 while [ $i -lt 300 ]; do
   grep -q '^batches [1-9]' "$work/k/joint-state.txt" 2>/dev/null && break
@@ -87,7 +87,17 @@ grep -q 'warning: at the first episode the loss (1.09861229) has no gradient at 
   { cat "$work/fe.err"; bad "no report in episodic training"; }
 echo "no gradient at initialisation: reported ($(grep -c warning "$work/f.err") lines)"
 
-# 7. learned.rule imported computes exactly what the trained values compute:
+# 7. a NaN or Inf minibatch stops the run with its number, the state of the
+#    minibatch before it kept; with `nonfinite skip` the run goes on
+run --experiment diverge --out "$work/d" > /dev/null 2> "$work/d.err" && bad "a diverging run ended with status 0"
+grep -q 'run stopped: minibatch 3: the inner loss became NaN or Inf' "$work/d.err" || { cat "$work/d.err"; bad "diverge: no message"; }
+grep -qx 'batches 2' "$work/d/joint-state.txt" || bad "diverge: the state of minibatch 2 was not kept"
+[ "$(($(wc -l < "$work/d/log.csv") - 1))" -eq 2 ] || bad "diverge: log.csv has $(wc -l < "$work/d/log.csv") lines"
+run --experiment diverge_skip --out "$work/ds" > "$work/ds.out" 2> "$work/ds.err" || bad "diverge_skip stopped"
+grep -q 'minibatches skipped for a NaN or Inf' "$work/ds.out" || bad "diverge_skip: no count of the skipped"
+echo "NaN/Inf: stops at minibatch 3 with the state of 2 kept; skip: $(grep -c skipped "$work/ds.err") skipped"
+
+# 8. learned.rule imported computes exactly what the trained values compute:
 #    one HAT step (plastcc episode) with the trained meta-parameters given as
 #    files, and with them from the imported learned.rule, bit for bit
 PY=/usr/bin/python3

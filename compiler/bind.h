@@ -40,14 +40,11 @@ void bind_rule_init(const sema_program *p, const sema_rule *r, double *init);
  * or -1 after a message on stderr (LEARNED's diagnostics, when it has errors). */
 int bind_learned_meta(const char *learned, const bound_net *bn, double **meta);
 
-/* After compiling kernels: the compiler's freed heap and libLLVM's code
- * pages go back to the system (bind_load does it; bench/hat_step too). */
-void bind_release_compiler_memory(void);
-
 /* Compiles the kernels of U for experiment X with the JIT, or the system C
  * compiler when USE_C, in precision PREC (0 double, 1 single, -1: the
  * experiment's `precision`), then hands the compiler's memory back to the
- * system before the episodes (see bind.c).  NULL with ERR on failure. */
+ * system before the episodes (jit_release_compiler_memory).  NULL with ERR
+ * on failure. */
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen);
 

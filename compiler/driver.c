@@ -30,6 +30,8 @@ static const char usage_main[] =
     "  eval FILE            evaluate an experiment's rules over new tasks: scores, learning curves\n"
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
     "  latents FILE         a trained network's representation: linear probe, earth mover's distance\n"
+    "  analyze FILE...      a learned rule on a grid of its inputs: slices, a polynomial fit\n"
+    "  curves NAME:DIR...   joint training runs compared: median and range of test curves\n"
     "\n"
     "options:\n"
     "  -h, --help           this help; 'plastcc COMMAND --help' for a command's\n"
@@ -94,7 +96,7 @@ static void summarize(const char *path, const sema_program *p)
     for (int i = 0; i < p->n_rules; i++) {
         const sema_rule *r = p->rules[i];
         printf("  rule %-14s %3d meta-parameter%s, dw %s\n", r->name, r->n_meta, r->n_meta == 1 ? " " : "s",
-               r->dw ? sema_space_name(r->dw->space) : "-");
+               r->dw ? space_name(r->dw->space) : "-");
     }
 }
 
@@ -188,6 +190,8 @@ static const struct { const char *name; int (*run)(int, char **); } commands[] =
     { "run", cmd_run },
     { "eval", cmd_eval },
     { "latents", cmd_latents },
+    { "analyze", cmd_analyze },
+    { "curves", cmd_curves },
 };
 
 int main(int argc, char **argv)

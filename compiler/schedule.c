@@ -102,7 +102,7 @@ static sched_call *model_call(sched_plan *P, int eval, const sema_model *m, cons
  * (0 for any other layer). */
 typedef struct ff_bufs {
     int y[65], z[65], e[65];
-    int W[64], B[64], Wrec[64], Brec[64];
+    int W[64], B[64], Wrec[64], Brec[64], bias[64];
     int n[65];
     int states[65];
     int *sy[65], *sz[65], *se[65];
@@ -112,7 +112,23 @@ static void unroll_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int l
 static void unroll_feedback_matrix(sched_plan *P, const sema_model *m, ff_bufs *F, int l);
 static void unroll_errors(sched_plan *P, const sema_model *m, ff_bufs *F, int l);
 
-static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
+/* The biases of the layers that have one: learner parameters, zero at
+ * first (they draw nothing from the random streams).  A recurrent layer's
+ * bias is added at each of its steps. */
+static void ff_biases(sched_plan *P, const sema_model *m, ff_bufs *F)
+{
+    for (int l = 1; l <= m->n_layers; l++) {
+        F->bias[l - 1] = -1;
+        if (!m->layers[l - 1].bias) continue;
+        char name[32];
+        snprintf(name, sizeof name, "bias%d", l);
+        F->bias[l - 1] = add_buf(P, name, PLAST_BUF_PARAM, 1, F->n[l]);
+        P->buf[F->bias[l - 1]].init = PLAST_INIT_ZERO;
+    }
+}
+
+/* FEEDBACK: the buffers of the feedback pathway (B_l, e_0..e_{L-1}). */
+static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int feedback)
 {
     int L = m->n_layers;
     F->n[0] = m->n_input;
@@ -126,9 +142,10 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
         snprintf(name, sizeof name, "Wrec%d", l);
         F->Wrec[l - 1] = add_matrix(P, m, name, PLAST_BUF_STATE, F->n[l], F->n[l], PLAST_STREAM_W);
     }
+    ff_biases(P, m, F);
     for (int l = 1; l <= L; l++) {
         F->B[l - 1] = P->fb_buf[l - 1] = -1;
-        if (m->feedback != FB_RANDOM && m->feedback != FB_DIRECT) continue;
+        if (!feedback || (m->feedback != FB_RANDOM && m->feedback != FB_DIRECT)) continue;
         char name[32];
         snprintf(name, sizeof name, "B%d", l);
         long post = m->feedback == FB_DIRECT ? F->n[L] : F->n[l];
@@ -147,8 +164,8 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
     }
     /* e_L (dLoss/dz_L) always; below it only with a feedback pathway */
     for (int l = 0; l <= L; l++) {
-        unroll_errors(P, m, F, l);
-        F->e[l] = l == L || m->feedback != FB_NONE ? add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "e%d", l) : -1;
+        if (feedback) unroll_errors(P, m, F, l);
+        F->e[l] = l == L || (feedback && m->feedback != FB_NONE) ? add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "e%d", l) : -1;
         if (F->se[l]) F->se[l][F->states[l]] = F->e[l];
     }
     P->loss = add_signal(P, PLAST_BUF_SIGNAL, 1, "loss");
@@ -158,18 +175,22 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
 
 static void unroll_forward(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F, int l);
 
-/* z_l, y_l = dense_l(W_l, y_{l-1}), l = 1..L; then e_L and the loss. */
-static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F)
+/* z, y = dense_l(W_l or, with NEXT, its updated version, y_{l-1}, b_l). */
+static void ff_dense(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F, int l, int next, int z, int y)
+{
+    sched_call *c = model_call(P, eval, m, "dense", l, F->n[l - 1], F->n[l]);
+    if (next) bind_next(c, "w", F->W[l - 1]);
+    else bind(c, "w", F->W[l - 1]);
+    bind(c, "pre_y", F->y[l - 1]);
+    bind(c, "bias", F->bias[l - 1]);
+    bind(c, "post_z", z);
+    bind(c, "post_y", y);
+}
+
+/* e_L and the per-sample loss from z_L, y_L. */
+static void ff_loss(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F)
 {
     int L = m->n_layers;
-    for (int l = 1; l <= L; l++) {
-        if (F->states[l]) { unroll_forward(P, eval, m, F, l); continue; }
-        sched_call *c = model_call(P, eval, m, "dense", l, F->n[l - 1], F->n[l]);
-        bind(c, "w", F->W[l - 1]);
-        bind(c, "pre_y", F->y[l - 1]);
-        bind(c, "post_z", F->z[l]);
-        bind(c, "post_y", F->y[l]);
-    }
     sched_call *c = model_call(P, eval, m, "loss", 0, F->n[L - 1], F->n[L]);
     bind(c, "post_z", F->z[L]);
     bind(c, "post_y", F->y[L]);
@@ -177,6 +198,17 @@ static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bu
     bind(c, "mask", P->mask);
     bind(c, "post_e", F->e[L]);
     bind(c, "loss", P->loss);
+}
+
+/* z_l, y_l = dense_l(W_l, y_{l-1}), l = 1..L (a recurrent layer through its
+ * steps); then e_L and the loss. */
+static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F)
+{
+    for (int l = 1; l <= m->n_layers; l++) {
+        if (F->states[l]) unroll_forward(P, eval, m, F, l);
+        else ff_dense(P, eval, m, F, l, 0, F->z[l], F->y[l]);
+    }
+    ff_loss(P, eval, m, F);
 }
 
 static void unroll_back(sched_plan *P, const sema_model *m, const ff_bufs *F, int l);
@@ -227,27 +259,45 @@ static int end_signal(const ff_bufs *F, proj_end e, int signal, int step)
 
 static int read_buffer(sched_plan *P, const ff_bufs *F, proj_end e, const sema_read *rd);
 
-/* The update call of one projection: W' = W + dw by rule R, from the
- * pre-update weights and the step's signals. */
+/* The signals a rule reads at one end of its projection (-1: none). */
+typedef struct ends { int y, z, e; } ends;
+
+/* W' = W + dw by rule R for the N_POST x N_PRE matrix W, from the signals
+ * at the two ends; the caller binds the rule's other reads, then w_next. */
+static sched_call *rule_update(sched_plan *P, const sema_rule *r, int w, long n_pre, long n_post, ends pre, ends post)
+{
+    char fwd[SCHED_NAME], adj[SCHED_NAME];
+    snprintf(fwd, sizeof fwd, "%s_step", r->name);
+    snprintf(adj, sizeof adj, "%s_adj", r->name);
+    sched_call *c = add_call(P, 0, fwd, adj, n_pre, n_post);
+    snprintf(c->dw, sizeof c->dw, "%s_fwd", r->name);
+    c->rule = r;
+    c->update = w;
+    bind(c, "w", w);
+    bind(c, "pre_y", pre.y);
+    bind(c, "pre_z", pre.z);
+    bind(c, "pre_e", pre.e);
+    bind(c, "post_y", post.y);
+    bind(c, "post_z", post.z);
+    bind(c, "post_e", post.e);
+    return c;
+}
+
+static ends end_signals(const sema_model *m, const ff_bufs *F, proj_end e)
+{
+    int fb = m->feedback != FB_NONE;
+    return (ends){ end_signal(F, e, SIG_Y, 0), end_signal(F, e, SIG_Z, 0), fb ? end_signal(F, e, SIG_E, 0) : -1 };
+}
+
+/* The update call of one projection, W_l (REC 0) or Wrec_l (1): W' = W + dw
+ * by rule R, from the pre-update weights and the step's signals, with the
+ * slots of the rule's unrolled and neighbour reads bound. */
 static void ff_update(sched_plan *P, const sema_model *m, const sema_rule *r, const ff_bufs *F, int l, int rec)
 {
     proj_end pre, post;
     proj_ends(F, l, rec, &pre, &post);
     int w = rec ? F->Wrec[l - 1] : F->W[l - 1];
-    char fwd[SCHED_NAME], adj[SCHED_NAME];
-    snprintf(fwd, sizeof fwd, "%s_step", r->name);
-    snprintf(adj, sizeof adj, "%s_adj", r->name);
-    sched_call *c = add_call(P, 0, fwd, adj, F->n[pre.k], F->n[post.k]);
-    snprintf(c->dw, sizeof c->dw, "%s_fwd", r->name);
-    c->rule = r;
-    c->update = w;
-    bind(c, "w", w);
-    bind(c, "pre_y", end_signal(F, pre, SIG_Y, 0));
-    bind(c, "pre_z", end_signal(F, pre, SIG_Z, 0));
-    if (m->feedback != FB_NONE) bind(c, "pre_e", end_signal(F, pre, SIG_E, 0));
-    bind(c, "post_y", end_signal(F, post, SIG_Y, 0));
-    bind(c, "post_z", end_signal(F, post, SIG_Z, 0));
-    if (m->feedback != FB_NONE) bind(c, "post_e", end_signal(F, post, SIG_E, 0));
+    sched_call *c = rule_update(P, r, w, F->n[pre.k], F->n[post.k], end_signals(m, F, pre), end_signals(m, F, post));
     for (int i = 0; i < r->n_reads; i++) {
         char slot[48];
         const sema_read *rd = &r->reads[i];
@@ -265,6 +315,38 @@ static void ff_updates(sched_plan *P, const sema_program *p, const sema_experime
         if (F->Wrec[l - 1] >= 0) ff_update(P, m, p->rules[x->rule_of_recurrent[l - 1]], F, l, 1);
         ff_update(P, m, p->rules[x->rule_of_projection[l - 1]], F, l, 0);
     }
+}
+
+/* ---- rules inside the forward pass (`updates forward;`, HAT: paper 001) ----
+ *
+ *   step:  for l = 1..L:  zhat_l, yhat_l = dense_l(W_l, y_{l-1})
+ *                         W_l' = W_l + dw_l(pre y_{l-1}, post yhat_l)
+ *                         z_l, y_l = dense_l(W_l', y_{l-1})   (the layer recomputed)
+ *          then e_L and the loss from z_L
+ *   eval:  dense_l (l = 1..L), loss
+ * The rules read no error (sema refuses it), so there is no feedback
+ * pathway; each recomputed layer reads its updated weights (a next version).
+ * Recurrent layers are refused (refuse_model). */
+static void fwd_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int *zhat, int *yhat)
+{
+    ff_buffers(P, m, F, 0);
+    for (int l = 1; l <= m->n_layers; l++) {
+        zhat[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "zhat%d", l);
+        yhat[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "yhat%d", l);
+    }
+}
+
+static void fwd_step(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                     const ff_bufs *F, const int *zhat, const int *yhat)
+{
+    for (int l = 1; l <= m->n_layers; l++) {
+        ff_dense(P, 0, m, F, l, 0, zhat[l], yhat[l]);
+        ends pre = { F->y[l - 1], F->z[l - 1], -1 }, post = { yhat[l], zhat[l], -1 };
+        sched_call *c = rule_update(P, p->rules[x->rule_of_projection[l - 1]], F->W[l - 1], F->n[l - 1], F->n[l], pre, post);
+        bind_next(c, "w_next", F->W[l - 1]);
+        ff_dense(P, 0, m, F, l, 1, F->z[l], F->y[l]);
+    }
+    ff_loss(P, 0, m, F);
 }
 
 /* ---- recurrent layers and the rules' unrolled and neighbour reads ----
@@ -295,6 +377,7 @@ static void unroll_forward(sched_plan *P, int eval, const sema_model *m, const f
         sched_call *c = model_call(P, eval, m, "dense", l, s ? F->n[l] : F->n[l - 1], F->n[l]);
         bind(c, "w", s ? F->Wrec[l - 1] : F->W[l - 1]);
         bind(c, "pre_y", s ? F->sy[l][s] : F->y[l - 1]);
+        bind(c, "bias", F->bias[l - 1]);
         bind(c, "post_z", F->sz[l][s + 1]);
         bind(c, "post_y", F->sy[l][s + 1]);
     }
@@ -407,8 +490,14 @@ static void unroll_shifts(sched_plan *P, const sema_program *p, const sema_exper
 }
 
 /* What the compiler has kernels for but the engine cannot run yet. */
-static int refuse_model(const sema_model *m, char *err, size_t errlen)
+static int refuse_model(const sema_experiment *x, const sema_model *m, char *err, size_t errlen)
 {
+    for (int l = 0; x->updates_forward && l < m->n_layers; l++) {
+        if (m->layers[l].kind != LAYER_RECURRENT) continue;
+        snprintf(err, errlen, "model %s: layer %d is recurrent, which `updates forward;` cannot run: "
+                 "the rules update after the whole unrolled pass (`updates last;`)", m->name, l + 1);
+        return -1;
+    }
     if (m->topdown || m->lateral) {
         snprintf(err, errlen, "model %s: top-down and lateral projections are not run by the engine yet", m->name);
         return -1;
@@ -420,14 +509,20 @@ int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *P, 
 {
     memset(P, 0, sizeof *P);
     const sema_model *m = p->models[x->model];
-    if (refuse_model(m, err, errlen) < 0) return -1;
+    if (refuse_model(x, m, err, errlen) < 0) return -1;
     ff_bufs F;
     memset(&F, 0, sizeof F);
-    ff_buffers(P, m, &F);
-    ff_forward(P, 0, m, &F);
-    ff_errors(P, m, &F);
-    unroll_shifts(P, p, x, m, &F);
-    ff_updates(P, p, x, m, &F);
+    if (x->updates_forward) {
+        int zhat[65], yhat[65];
+        fwd_buffers(P, m, &F, zhat, yhat);
+        fwd_step(P, p, x, m, &F, zhat, yhat);
+    } else {
+        ff_buffers(P, m, &F, 1);
+        ff_forward(P, 0, m, &F);
+        ff_errors(P, m, &F);
+        unroll_shifts(P, p, x, m, &F);
+        ff_updates(P, p, x, m, &F);
+    }
     ff_forward(P, 1, m, &F);
     unroll_free(&F);
     return 0;

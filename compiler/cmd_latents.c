@@ -67,7 +67,8 @@ static const char usage[] =
     "  --title TEXT       the figures' title\n"
     "  --combine OUT      put the folders of each group side by side: OUT/probe.csv and\n"
     "                     OUT/summary.csv (mean and standard error over a group's folders),\n"
-    "                     OUT/probe.svg\n";
+    "                     OUT/probe.svg; with --train folders, OUT/loss.csv and loss.svg (the\n"
+    "                     loss curves, same)\n";
 
 static int parse_labels(const char *s, latents_args *a)
 {

@@ -2,8 +2,9 @@
  * folders of several `plastcc latents` runs (say, one per seed) put side by
  * side per group (say, a model and its training): per group the mean and
  * standard error over its folders of the probe's accuracy at each label
- * count and of every number of summary.csv; OUT/probe.csv, OUT/summary.csv
- * and OUT/probe.svg (a line per group with its band). */
+ * count, of every number of summary.csv and, when each of a group's folders
+ * has one (--train), of the loss curve; OUT/probe.csv, OUT/summary.csv,
+ * OUT/probe.svg (a line per group with its band), OUT/loss.csv, OUT/loss.svg. */
 #include "config.h"
 #include "driver.h"
 #include "latents.h"
@@ -14,8 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-enum { MAX_GROUPS = 16, MAX_RUNS = 64, MAX_COLS = 16 };
+enum { MAX_GROUPS = 16, MAX_RUNS = 64, MAX_COLS = 16, MAX_CURVE = 512 };
 
 static const char *const summary_cols[] = { "loss", "emd", "emd_aligned", "input_emd_aligned", "probe_accuracy" };
 enum { N_SUMMARY = sizeof summary_cols / sizeof *summary_cols };
@@ -27,6 +29,8 @@ typedef struct group {
     int counts[LATENTS_MAX_LABELS], n_counts;
     double acc[MAX_RUNS][LATENTS_MAX_LABELS];
     double summary[MAX_RUNS][N_SUMMARY];
+    int n_curve;                       /* points of the loss curves; 0: a folder has none */
+    double samples[MAX_CURVE], curve[MAX_RUNS][MAX_CURVE];
 } group;
 
 /* The header of a CSV line: column K's name into NAMES[K]. */
@@ -68,6 +72,30 @@ static int read_csv(const char *dir, const char *name, const char *const *want, 
     return rows;
 }
 
+/* Run R's loss curve (curve.csv of --train), at the samples of the first
+ * run's; a group whose first folder has none has no curve. */
+static int read_curve(group *G, int r)
+{
+    static const char *const cols[] = { "samples", "loss" };
+    static double v[MAX_CURVE][MAX_COLS];
+    char path[4096];
+    snprintf(path, sizeof path, "%s/curve.csv", G->dir[r]);
+    if (r == 0 && access(path, F_OK) != 0) { G->n_curve = 0; return 0; }
+    if (r > 0 && G->n_curve == 0) return 0;
+    int n = read_csv(G->dir[r], "curve.csv", cols, 2, v, MAX_CURVE);
+    if (n < 0) return -1;
+    if (r == 0) G->n_curve = n;
+    int same = n == G->n_curve;
+    for (int k = 0; same && k < n; k++) {
+        if (r == 0) G->samples[k] = v[k][0];
+        same = G->samples[k] == v[k][0];
+        G->curve[r][k] = v[k][1];
+    }
+    if (same) return 0;
+    fprintf(stderr, "plastcc: %s/curve.csv has other points than %s/curve.csv\n", G->dir[r], G->dir[0]);
+    return -1;
+}
+
 /* Run R of group G: its probe curve (the label counts must be the first run's) and summary. */
 static int read_run(group *G, int r)
 {
@@ -86,7 +114,7 @@ static int read_run(group *G, int r)
     }
     if (read_csv(G->dir[r], "summary.csv", summary_cols, N_SUMMARY, v, 1) != 1) return -1;
     memcpy(G->summary[r], v[0], sizeof G->summary[r]);
-    return 0;
+    return read_curve(G, r);
 }
 
 /* Mean and standard error over the N values V[k * stride]. */
@@ -148,6 +176,40 @@ static int write_probe(const char *out, const group *G, int ng, const char *titl
     return 0;
 }
 
+/* OUT/loss.csv and loss.svg: each group's loss curve, mean and band of
+ * one standard error over its folders (groups without curves left out). */
+static int write_loss(const char *out, const group *G, int ng, const char *title)
+{
+    char path[4096], err[1024];
+    plast_file pf;
+    static double m[MAX_GROUPS][MAX_CURVE], lo[MAX_GROUPS][MAX_CURVE], hi[MAX_GROUPS][MAX_CURVE];
+    plast_series S[MAX_GROUPS];
+    int ns = 0;
+    for (int g = 0; g < ng; g++) ns += G[g].n_curve > 0;
+    if (!ns) return 0;
+    snprintf(path, sizeof path, "%s/loss.csv", out);
+    FILE *f = plast_file_create(&pf, path, err, sizeof err);
+    if (!f) { fprintf(stderr, "plastcc: %s\n", err); return -1; }
+    fputs("group,samples,loss,se,runs\n", f);
+    ns = 0;
+    for (int g = 0; g < ng; g++) {
+        if (!G[g].n_curve) continue;
+        for (int k = 0; k < G[g].n_curve; k++) {
+            double se;
+            mean_se(&G[g].curve[0][k], G[g].n_dirs, MAX_CURVE, &m[g][k], &se);
+            lo[g][k] = m[g][k] - se;
+            hi[g][k] = m[g][k] + se;
+            fprintf(f, "%s,%.10g,%.10g,%.10g,%d\n", G[g].label, G[g].samples[k], m[g][k], se, G[g].n_dirs);
+        }
+        S[ns++] = (plast_series){ G[g].label, G[g].samples, m[g], lo[g], hi[g], G[g].n_curve, 0 };
+    }
+    if (plast_file_commit(&pf, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); return -1; }
+    plast_chart ch = { title, "training samples", "loss on the measured samples (mean +- s.e. over runs)", S, ns, 0, 0 };
+    snprintf(path, sizeof path, "%s/loss.svg", out);
+    if (plast_chart_svg(path, &ch, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); return -1; }
+    return 0;
+}
+
 static int write_summary(const char *out, const group *G, int ng)
 {
     char path[4096], err[1024];
@@ -182,5 +244,5 @@ int latents_combine(int argc, char **argv, const char *usage)
         for (int r = 0; r < G[g].n_dirs; r++)
             if (read_run(&G[g], r) < 0) return 1;
     if (plast_mkdirs(out) != 0) { fprintf(stderr, "plastcc: cannot create %s\n", out); return 1; }
-    return write_probe(out, G, ng, title) < 0 || write_summary(out, G, ng) < 0;
+    return write_probe(out, G, ng, title) < 0 || write_loss(out, G, ng, title) < 0 || write_summary(out, G, ng) < 0;
 }

@@ -42,8 +42,8 @@ endif
 # The runtime seen from the command line: episodes against PyTorch, runs.
 TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh tests/joint.sh tests/analyze.sh
 # k-cap RNNs (paper 000): unrolled recurrent layers against PyTorch.
-TESTS += tests/episode-kcap.sh
-EXTRA_DIST += tests/episode-kcap.sh tests/episode/kcap.rule bench/ref_kcap.py
+TESTS += tests/episode-kcap.sh tests/latents.sh
+EXTRA_DIST += tests/episode-kcap.sh tests/episode/kcap.rule bench/ref_kcap.py tests/latents.sh tests/latents/latents.rule
 # MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
 TESTS += tests/mpi.sh
 EXTRA_DIST += tests/mpi.sh tests/mpi/mb4.rule

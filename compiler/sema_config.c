@@ -769,6 +769,12 @@ static void exp_finish(xctx *c)
                            "model '%s' is recurrent; expected no 'diagnostics' statement", l + 1, m->name);
                 break;
             }
+    for (int l = 0; x->updates_forward && l < m->n_layers; l++)
+        if (m->layers[l].kind == LAYER_RECURRENT) {
+            diag_error(x->updates_at, "layer %d of model '%s' is recurrent, and its rules update after the whole "
+                       "unrolled pass; expected 'updates last;'", l + 1, m->name);
+            break;
+        }
     sema_exp_joint_finish(c->p, x, c->tasks);
     if (c->batch && !x->joint && x->batch > x->ways * x->k_train)
         diag_error(c->batch->span, "the inner batch of %d is larger than the %d training samples of a task (ways %d x "

@@ -14,6 +14,10 @@ trap 'rm -rf "$work"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
+# the example of paper 000 checks (it runs for half an hour: not run here)
+"$PLASTCC" check "$top_srcdir/examples/000-kcap/kcap.rule" > /dev/null || bad "examples/000-kcap/kcap.rule does not check"
+bash -n "$top_srcdir/examples/000-kcap/run.sh" || bad "examples/000-kcap/run.sh"
+
 mkdir -p "$work/st"
 $PY -c "
 import numpy as np

@@ -113,8 +113,8 @@ static void unroll_feedback_matrix(sched_plan *P, const sema_model *m, ff_bufs *
 static void unroll_errors(sched_plan *P, const sema_model *m, ff_bufs *F, int l);
 
 /* The biases of the layers that have one: learner parameters, zero at
- * first (they draw nothing from the random streams).  A recurrent layer's
- * bias is added at each of its steps. */
+ * first (they draw nothing from the random streams).  (A recurrent layer
+ * has none: the parser takes no `bias` there.) */
 static void ff_biases(sched_plan *P, const sema_model *m, ff_bufs *F)
 {
     for (int l = 1; l <= m->n_layers; l++) {
@@ -377,7 +377,6 @@ static void unroll_forward(sched_plan *P, int eval, const sema_model *m, const f
         sched_call *c = model_call(P, eval, m, "dense", l, s ? F->n[l] : F->n[l - 1], F->n[l]);
         bind(c, "w", s ? F->Wrec[l - 1] : F->W[l - 1]);
         bind(c, "pre_y", s ? F->sy[l][s] : F->y[l - 1]);
-        bind(c, "bias", F->bias[l - 1]);
         bind(c, "post_z", F->sz[l][s + 1]);
         bind(c, "post_y", F->sy[l][s + 1]);
     }

@@ -176,7 +176,7 @@ static int ref(const char *dir)
     save(dir, "pca_var", var, 2, 0);
     int32_t *y = malloc(PY.shape[0] * sizeof *y);
     int classes = 0;
-    for (size_t i = 0; i < PY.shape[0]; i++) { y[i] = (int32_t)PY.data[i]; if (y[i] + 1 > classes) classes = y[i] + 1; }
+    for (size_t i = 0; i < PY.shape[0]; i++) { y[i] = (int32_t)py[i]; if (y[i] + 1 > classes) classes = y[i] + 1; }
     plast_probe p;
     char err[256];
     if (plast_probe_fit(px, y, PX.shape[0], PX.shape[1], classes, 1.0, &p, err, sizeof err) < 0) { puts(err); return 1; }

@@ -99,8 +99,9 @@ static int read_query(const char *dir, int joint, state *S)
 
 /* The part of rule R's meta vector named NAME (a param, or an mlp's whole
  * weight vector) from DIR/RULE.NAME.npy, else DIR/NAME.npy; 1 when neither
- * exists.  WANT values at DST. */
-static int load_meta_part(const char *dir, const sema_rule *sr, const char *what, size_t want, double *dst)
+ * exists.  WANT values at DST; KIND names it in a message. */
+static int load_meta_part(const char *dir, const sema_rule *sr, const char *kind, const char *what, size_t want,
+                          double *dst)
 {
     char name[512];
     plast_array a;
@@ -111,7 +112,7 @@ static int load_meta_part(const char *dir, const sema_rule *sr, const char *what
     size_t have = 1;
     for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
     if (have != want) {
-        fprintf(stderr, "plastcc: %s.npy has %zu values, but '%s' has %zu\n", what, have, what, want);
+        fprintf(stderr, "plastcc: %s.npy has %zu values, but %s '%s' has %zu\n", what, have, kind, what, want);
         plast_array_free(&a);
         return -1;
     }
@@ -130,12 +131,12 @@ static int load_meta(const char *dir, const sema_program *prog, const bound_net 
         memcpy(meta[r], bn->rules[r].init, (size_t)sr->n_meta * sizeof(double));
         for (int p = 0; p < sr->n_params; p++) {
             const sema_param *prm = &sr->params[p];
-            if (load_meta_part(dir, sr, prm->name, (size_t)(prm->size ? prm->size : 1), meta[r] + prm->offset) < 0)
+            if (load_meta_part(dir, sr, "parameter", prm->name, (size_t)(prm->size ? prm->size : 1), meta[r] + prm->offset) < 0)
                 return -1;
         }
         for (int m = 0; m < sr->n_mlps; m++) {
             const sema_mlp *net = prog->mlps[sr->mlps[m]];
-            if (load_meta_part(dir, sr, net->name, (size_t)net->n_weights, meta[r] + sr->mlp_offset[m]) < 0) return -1;
+            if (load_meta_part(dir, sr, "mlp", net->name, (size_t)net->n_weights, meta[r] + sr->mlp_offset[m]) < 0) return -1;
         }
     }
     return 0;

@@ -2,8 +2,8 @@
 """Independent PyTorch (autograd, float64) reference for one episode of a
 k-cap RNN trained by plasticity rules that read its unrolled steps (paper
 000, Balwani et al., sections 4.3-4.4), for the rules and models of
-tests/episode/kcap.rule.  It is the contract `plastcc episode` is checked
-against (tests/episode-kcap.sh).
+tests/runtime/episode/kcap.rule.  It is the contract `plastcc episode` is checked
+against (tests/runtime/episode-kcap.sh).
 
 Usage
 -----
@@ -22,7 +22,7 @@ Model (sizes n_0 = 6, n_1 = 8, k = 3, T = 3 steps; readout 6)
 One inner step on samples B_t = x_train[t B .. t B + B), all signals from
 the PRE-update weights; each rule's dw[i, j] (i post, j pre) is the mean
 over the batch of its per-sample value, and W <- W + dw for the three
-projections at once.  The ends a rule sees (tests/episode/kcap.rule):
+projections at once.  The ends a rule sees (tests/runtime/episode/kcap.rule):
   W1:    pre = x_0 (y and z), post = x_1 (post.y), steps post.y[s] = x_s
   Wrec1: pre = x_T, post = x_{T+1}; steps pre.y[s], post.y[s] = x_s, z[s] = Wrec x_{s-1}
   W2:    pre = x_{T+1} (pre.y, pre.z = z_{T+1}), post = out (y) and W2 x_{T+1} (z)
@@ -38,7 +38,7 @@ grad_k_out.c.npy; the final W1, Wrec1, W2 and grad_W1, grad_Wrec1, grad_W2
 (d meta_loss / d initial weights).
 
 --rules sgd: backprop through the unrolled steps as a rule, the feedback
-pathway of tests/episode/kcap.rule's sgd experiments (rules sgd_in on W1, W2
+pathway of tests/runtime/episode/kcap.rule's sgd experiments (rules sgd_in on W1, W2
 and sgd_rec on Wrec1, learning rates lr_in, lr_rec):
   symmetric: W <- W - lr dL/dW, L the batch's mean loss, dL/dW by autograd
              through the steps (BPTT: Wrec's gradient sums over the steps);

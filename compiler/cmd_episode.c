@@ -99,7 +99,7 @@ static int read_query(const char *dir, int joint, state *S)
 
 /* The part of rule R's meta vector named NAME (a param, or an mlp's whole
  * weight vector) from DIR/RULE.NAME.npy, else DIR/NAME.npy; 1 when neither
- * exists.  WANT values at DST; KIND names it in a message. */
+ * exists.  WANT values at DST. */
 static int load_meta_part(const char *dir, const sema_rule *sr, const char *kind, const char *what, size_t want,
                           double *dst)
 {
@@ -107,12 +107,14 @@ static int load_meta_part(const char *dir, const sema_rule *sr, const char *kind
     plast_array a;
     snprintf(name, sizeof name, "%s.%s", sr->name, what);
     int rc = state_read_npy(dir, name, &a, 0);
+    int own = rc == 0;   /* RULE.NAME.npy, not NAME.npy */
     if (rc == 1) rc = state_read_npy(dir, what, &a, 0);
     if (rc != 0) return rc;
     size_t have = 1;
     for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
     if (have != want) {
-        fprintf(stderr, "plastcc: %s.npy has %zu values, but %s '%s' has %zu\n", what, have, kind, what, want);
+        fprintf(stderr, "plastcc: %s.npy has %zu values, but %s '%s' has %zu\n", own ? name : what, have, kind, what,
+                want);
         plast_array_free(&a);
         return -1;
     }
@@ -136,7 +138,7 @@ static int load_meta(const char *dir, const sema_program *prog, const bound_net 
         }
         for (int m = 0; m < sr->n_mlps; m++) {
             const sema_mlp *net = prog->mlps[sr->mlps[m]];
-            if (load_meta_part(dir, sr, "mlp", net->name, (size_t)net->n_weights, meta[r] + sr->mlp_offset[m]) < 0) return -1;
+            if (load_meta_part(dir, sr, "meta-MLP", net->name, (size_t)net->n_weights, meta[r] + sr->mlp_offset[m]) < 0) return -1;
         }
     }
     return 0;

@@ -230,6 +230,17 @@ static int fresh_folder(const char *dir, int force)
     return -1;
 }
 
+/* The NAME.tmp a killed run left beside its outputs (the outputs themselves
+ * are whole: the old version or the new). */
+static void remove_temporaries(const char *dir)
+{
+    char path[4096];
+    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
+        snprintf(path, sizeof path, "%s/%s.tmp", dir, outputs[i]);
+        remove(path);
+    }
+}
+
 /* Locks the output folder for this run (-1 after a message); a fresh run
  * creates it and may not overwrite results. */
 static int take_folder(const run_args *a)
@@ -240,6 +251,7 @@ static int take_folder(const run_args *a)
     int lock = plast_outdir_lock(dir, holder, err, sizeof err);
     if (lock < 0) fprintf(stderr, "plastcc: %s\n", err);
     else if (!a->resume && fresh_folder(dir, a->force) < 0) { plast_outdir_unlock(lock); lock = -1; }
+    else remove_temporaries(dir);
     return lock;
 }
 
@@ -349,10 +361,10 @@ static int finish(const run_args *a, const compiled_unit *u, const bound_net *bn
     if (res->stopped && res->episodes_done == 0) fprintf(stderr, "plastcc: stopped before the first episode\n");
     if (res->episodes_done == 0) return res->stopped ? 128 + stop_signal : rc < 0;
     int wrote = write_outputs(o->out_dir, u, bn, meta, used, a, x, res->episodes_done) == 0;
-    if ((rc < 0 || res->stopped) && res->state_saved)
+    if ((rc < 0 || res->stopped || !wrote) && res->state_saved)
         fprintf(stderr, "plastcc: %s of the %d episodes done are in %s; continue with --resume %s\n",
                 wrote ? "the results" : "the log and meta-state", res->episodes_done, o->out_dir, o->out_dir);
-    else if (rc < 0 || res->stopped)
+    else if (rc < 0 || res->stopped || !wrote)
         fprintf(stderr, "plastcc: the meta-state of episode %d could not be written; %s holds what was written before\n",
                 res->episodes_done, o->out_dir);
     if (wrote && rc == 0) summary(o->out_dir, x, res);

@@ -44,6 +44,13 @@ EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/t
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 # Reliability: every error path of run and episode, faults, resumes.
 RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh tests/special-files.sh
+# Fault injection (tests/fault/): full disks, read-only folders, kill -9 in
+# a loop, concurrent runs, damaged meta-states; each disturbed run, resumed,
+# must end bit for bit where an undisturbed one ends.
+FAULT_TESTS = tests/fault/full-disk.sh tests/fault/read-only.sh tests/fault/kill-loop.sh \
+  tests/fault/concurrent.sh tests/fault/corrupt-state.sh
+RELIABILITY_TESTS += $(FAULT_TESTS)
+EXTRA_DIST += tests/fault/common.sh tests/fault/fault.rule
 TESTS += $(RELIABILITY_TESTS)
 EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/bad-options.rule tests/run/resume.rule tests/run/oom.rule tests/episode/errors.rule
 

@@ -5,33 +5,51 @@ include tests/list.mk
 EXTRA_DIST += $(GOLDEN_TESTS) $(GOLDEN_FILES) tests/run-golden.sh.in tests/gen-list.sh
 TESTS += $(GOLDEN_TESTS)
 
-# The libFuzzer target for the front end (tests/fuzz/fuzz_frontend.c), built
-# with `make` whenever configure found clang (FUZZ_CC).  It compiles the front
-# end's sources itself, with the fuzzer and sanitizers, independently of the
-# CFLAGS of the rest of the build.  `make fuzz` runs it for FUZZ_SECONDS.
-EXTRA_DIST += tests/fuzz/fuzz_frontend.c tests/gen-diagnostics-md.py
+# The libFuzzer targets (built with `make` whenever configure found clang,
+# FUZZ_CC); each compiles the sources it drives itself, with the fuzzer and
+# sanitizers, independently of the CFLAGS of the rest of the build:
+#   fuzz_frontend (tests/fuzz/fuzz_frontend.c): lex, parse, check;
+#   fuzz_pipeline (tests/fuzz/fuzz_pipeline.c): the whole compiler, from
+#     parsing to the DAGs, adjoints, loop nests, emitted C and LLVM IR.
+# `make fuzz` runs each for FUZZ_SECONDS on tests/fuzz/corpus/ plus every
+# .rule file of the tree (new inputs go to a scratch copy, not the corpus).
+EXTRA_DIST += tests/fuzz/fuzz_frontend.c tests/fuzz/fuzz_pipeline.c tests/fuzz/corpus tests/gen-diagnostics-md.py
 FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 if HAVE_FUZZ_CC
-FUZZ_FRONTEND_FILES = \
-  $(top_srcdir)/tests/fuzz/fuzz_frontend.c \
+FUZZ_FRONT_END = \
   $(top_srcdir)/compiler/diag.c $(top_srcdir)/compiler/ast.c \
   $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c \
   $(top_srcdir)/runtime/util.c compiler/parser.c compiler/lexer.c
-tests/fuzz/fuzz_frontend$(EXEEXT): $(FUZZ_FRONTEND_FILES) compiler/parser.h \
-    $(top_srcdir)/compiler/ast.h $(top_srcdir)/compiler/diag.h $(top_srcdir)/compiler/parse.h \
-    $(top_srcdir)/compiler/sema.h $(top_srcdir)/compiler/sema_impl.h config.h
+FUZZ_FRONTEND_FILES = $(top_srcdir)/tests/fuzz/fuzz_frontend.c $(FUZZ_FRONT_END)
+FUZZ_PIPELINE_FILES = $(top_srcdir)/tests/fuzz/fuzz_pipeline.c $(FUZZ_FRONT_END) \
+  $(top_srcdir)/compiler/dag.c $(top_srcdir)/compiler/factor.c $(top_srcdir)/compiler/diff.c \
+  $(top_srcdir)/compiler/kernel.c $(top_srcdir)/compiler/build_rule.c $(top_srcdir)/compiler/build_model.c \
+  $(top_srcdir)/compiler/lower.c $(top_srcdir)/compiler/emit_c.c $(top_srcdir)/compiler/pipeline.c \
+  $(top_srcdir)/compiler/llgen.c
+FUZZ_INCLUDED = compiler/parser.h config.h $(top_srcdir)/compiler/*.h $(top_srcdir)/compiler/ops.def \
+  $(top_srcdir)/runtime/util.h $(top_srcdir)/runtime/plast.h
+tests/fuzz/fuzz_frontend$(EXEEXT): $(FUZZ_FRONTEND_FILES) $(FUZZ_INCLUDED)
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_builddir) $(AM_CPPFLAGS) \
 	  -o $@ $(filter %.c,$^) -lm
-all-local: tests/fuzz/fuzz_frontend$(EXEEXT)
-CLEANFILES += tests/fuzz/fuzz_frontend$(EXEEXT)
+tests/fuzz/fuzz_pipeline$(EXEEXT): $(FUZZ_PIPELINE_FILES) $(FUZZ_INCLUDED)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_builddir) $(AM_CPPFLAGS) $(LLVM_CFLAGS) \
+	  -o $@ $(filter %.c,$^) $(LLVM_LIBS) -lm
+FUZZ_TARGETS = tests/fuzz/fuzz_frontend$(EXEEXT) tests/fuzz/fuzz_pipeline$(EXEEXT)
+all-local: $(FUZZ_TARGETS)
+CLEANFILES += $(FUZZ_TARGETS)
 
-fuzz: tests/fuzz/fuzz_frontend$(EXEEXT)
-	rm -rf tests/fuzz/corpus && $(MKDIR_P) tests/fuzz/corpus
-	find $(top_srcdir)/rules $(top_srcdir)/tests -name '*.rule' -exec cp {} tests/fuzz/corpus/ \;
-	tests/fuzz/fuzz_frontend$(EXEEXT) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
-	  -rss_limit_mb=2048 -print_final_stats=1 tests/fuzz/corpus
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf tests/fuzz/run && $(MKDIR_P) tests/fuzz/run && \
+	  cp $(top_srcdir)/tests/fuzz/corpus/* tests/fuzz/run/ && \
+	  find $(top_srcdir)/rules $(top_srcdir)/tests -name '*.rule' -exec cp {} tests/fuzz/run/ \; && \
+	  echo "== $$t, $(FUZZ_SECONDS) s" && \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
+	    tests/fuzz/run || exit 1; \
+	done
 else
 fuzz:
 	@echo "fuzz: no clang found by configure (FUZZ_CC); install clang and reconfigure"
@@ -52,6 +70,15 @@ FAULT_TESTS = tests/fault/full-disk.sh tests/fault/read-only.sh tests/fault/kill
 RELIABILITY_TESTS += $(FAULT_TESTS)
 EXTRA_DIST += tests/fault/common.sh tests/fault/fault.rule
 TESTS += $(RELIABILITY_TESTS)
+
+# Differential testing on random valid programs (tests/random/gen_rules.py):
+# check, gradcheck through the JIT and the C, JIT = C = object.  Back-end
+# cross-checks: the plain build only.
+TESTS += tests/random/random-rules.sh
+EXTRA_DIST += tests/random/random-rules.sh tests/random/gen_rules.py
+# The fuzz targets over their corpus, once (when clang built them).
+TESTS += tests/fuzz/corpus.sh
+EXTRA_DIST += tests/fuzz/corpus.sh
 EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/bad-options.rule tests/run/resume.rule tests/run/oom.rule tests/episode/errors.rule
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every

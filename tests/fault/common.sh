@@ -8,6 +8,35 @@ fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 rules=$top_srcdir/tests/fault/fault.rule
 
+# need_mount_namespace: exit 77 unless tmpfs can be mounted in a mount
+# namespace of our own (root, or user namespaces)
+need_mount_namespace() {
+  mkdir "$work/probe"
+  unshare -rm sh -c "mount -t tmpfs -o size=16k tmpfs '$work/probe'" 2>/dev/null && return 0
+  echo "no mount namespace here (unshare -rm and mount -t tmpfs are refused): skipping"; exit 77
+}
+
+# at_once N NAME PATTERN -- ARGS...: N `plastcc run ARGS` started together;
+# the number that worked in $ok; each other one must say PATTERN
+at_once() {
+  n=$1 name=$2 pattern=$3; shift 4
+  pids= i=0
+  while [ $i -lt "$n" ]; do
+    i=$((i + 1))
+    "$PLASTCC" run "$rules" --threads 1 --quiet "$@" > "$work/$name$i.out" 2>&1 &
+    pids="$pids $!"
+  done
+  ok=0 i=0
+  for p in $pids; do
+    i=$((i + 1))
+    if wait $p; then ok=$((ok + 1))
+    elif ! grep -Eq "$pattern" "$work/$name$i.out"; then
+      cat "$work/$name$i.out"; bad "$name $i of $n failed without saying why"
+    fi
+  done
+  [ $ok -ge 1 ] || bad "none of $n $name worked"
+}
+
 # snapshot DIR: every file and its checksum (not the lock, which names the last holder)
 snapshot() { (cd "$1" && find . -type f ! -name .plastcc.lock | LC_ALL=C sort | xargs -r md5sum); }
 

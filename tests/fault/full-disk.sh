@@ -17,11 +17,7 @@ if [ "${1:-}" = --inside ]; then   # in the mount namespace: one file system of 
   exit 0
 fi
 
-probe=$work/probe
-mkdir "$probe"
-if ! unshare -rm sh -c "mount -t tmpfs -o size=16k tmpfs '$probe'" 2>/dev/null; then
-  echo "no mount namespace here (unshare -rm and mount -t tmpfs are refused): skipping"; exit 77
-fi
+need_mount_namespace
 "$PLASTCC" run "$rules" --experiment quick --threads 1 --quiet --out "$work/ref" > /dev/null 2>&1 || bad "the undisturbed run"
 "$PLASTCC" run "$rules" --experiment rare_checkpoints --threads 1 --quiet --out "$work/ref_rare" > /dev/null 2>&1 ||
   bad "the undisturbed run (rare checkpoints)"

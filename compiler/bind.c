@@ -1,12 +1,12 @@
 /* bind — an experiment as runtime inputs: kernels, data, options (bind.h). */
 #include "config.h"
 #include "bind.h"
+#include "rng.h"
+#include "jit.h"
 
-#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 static const plast_kdesc *find(backend_module *m, const char *base, const char *suffix, char *err, size_t errlen)
 {
@@ -17,9 +17,27 @@ static const plast_kdesc *find(backend_module *m, const char *base, const char *
     return k;
 }
 
-/* Initial meta vector: the params' initial values, then each mlp's weights
- * drawn deterministically (uniform +-1/sqrt(fan_in), a fixed LCG seeded by
- * the weight's position) and zero biases. */
+void bind_rule_init(const sema_program *p, const sema_rule *r, double *init)
+{
+    for (int i = 0; i < r->n_params; i++) {
+        const sema_param *prm = &r->params[i];
+        for (int e = 0; e < (prm->size ? prm->size : 1); e++) init[prm->offset + e] = prm->init[e];
+    }
+    uint64_t state = 0x9e3779b97f4a7c15ull;
+    for (int m = 0; m < r->n_mlps; m++) {
+        const sema_mlp *net = p->mlps[r->mlps[m]];
+        int off = r->mlp_offset[m], width = net->n_in;
+        for (int l = 0; l < net->n_layers; l++) {
+            double a = 1 / sqrt((double)width);
+            for (int w = 0; w < net->width[l] * width; w++) init[off++] = a * (2 * plast_lcg_uniform(&state) - 1);
+            for (int o = 0; o < net->width[l]; o++) init[off++] = 0;   /* biases start at 0 */
+            width = net->width[l];
+        }
+    }
+}
+
+/* Rule R's meta vector as the runtime sees it (slot K of B): initial
+ * values, l1 and fixed flags, ranges. */
 static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, int k)
 {
     int n = r->n_meta > 0 ? r->n_meta : 1;
@@ -33,78 +51,106 @@ static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, i
         const sema_param *prm = &r->params[i];
         for (int e = 0; e < (prm->size ? prm->size : 1); e++) {
             int at = prm->offset + e;
-            b->init[k][at] = prm->init[e];
             b->l1[k][at] = (unsigned char)prm->l1;
             b->fixed[k][at] = (unsigned char)prm->fixed;
             b->lo[k][at] = prm->lo;
             b->hi[k][at] = prm->hi;
         }
     }
-    uint64_t state = 0x9e3779b97f4a7c15ull;
-    for (int m = 0; m < r->n_mlps; m++) {
-        const sema_mlp *net = p->mlps[r->mlps[m]];
-        int off = r->mlp_offset[m], width = net->n_in;
-        for (int l = 0; l < net->n_layers; l++) {
-            double a = 1 / sqrt((double)width);
-            for (int w = 0; w < net->width[l] * width; w++) {
-                state = state * 6364136223846793005ull + 1442695040888963407ull;
-                b->init[k][off++] = a * (2 * ((double)(state >> 11) / 9007199254740992.0) - 1);
-            }
-            off += net->width[l];   /* biases start at 0 */
-            width = net->width[l];
-        }
+    bind_rule_init(p, r, b->init[k]);
+}
+
+/* The net's rule index of R: rules are numbered in the order the schedule's
+ * calls first use them. */
+static int rule_index(const compiled_unit *u, backend_module *m, bound_net *b, const sema_rule *r, char *err,
+                      size_t errlen)
+{
+    for (int k = 0; k < b->net.n_rules; k++) if (b->compiled[k]->rule == r) return k;
+    const compiled_rule *cr = NULL;
+    for (int i = 0; i < u->n_rules; i++) if (u->rules[i].rule == r) cr = &u->rules[i];
+    if (!cr) { snprintf(err, errlen, "rule %s was not compiled", r->name); return -1; }
+    int k = b->net.n_rules;
+    b->compiled[k] = cr;
+    init_meta(u->prog, r, b, k);
+    plast_rule *pr = &b->rules[k];
+    pr->name = r->name;
+    pr->n_meta = r->n_meta;
+    pr->init = b->init[k]; pr->l1 = b->l1[k]; pr->fixed = b->fixed[k];
+    pr->lo = b->lo[k]; pr->hi = b->hi[k];
+    pr->meta_name = (const char *const *)cr->rk.d->meta_name;
+    if (!(pr->fwd = find(m, r->name, "fwd", err, errlen)) || !(pr->adj = find(m, r->name, "adj", err, errlen))
+        || !(pr->step = find(m, r->name, "step", err, errlen)))
+        return -1;
+    b->net.n_rules++;
+    return k;
+}
+
+static const plast_kdesc *find_named(backend_module *m, const char *name, char *err, size_t errlen)
+{
+    if (!name[0]) return NULL;
+    const plast_kdesc *k = backend_find(m, name);
+    if (!k) snprintf(err, errlen, "kernel %s is missing from the compiled module", name);
+    return k;
+}
+
+/* The calls of the plan with their kernels and bindings resolved. */
+static int bind_calls(const compiled_unit *u, backend_module *m, bound_net *b, const sched_call *in, int n,
+                      plast_call *out, plast_bind **next_bind, char *err, size_t errlen)
+{
+    for (int c = 0; c < n; c++) {
+        const sched_call *C = &in[c];
+        plast_call *P = &out[c];
+        P->fwd = find_named(m, C->fwd, err, errlen);
+        P->adj = find_named(m, C->adj, err, errlen);
+        P->dw = find_named(m, C->dw, err, errlen);
+        if (!P->fwd || (C->adj[0] && !P->adj) || (C->dw[0] && !P->dw)) return -1;
+        P->n_pre = C->n_pre;
+        P->n_post = C->n_post;
+        P->update = C->update;
+        P->rule = C->rule ? rule_index(u, m, b, C->rule, err, errlen) : -1;
+        if (C->rule && P->rule < 0) return -1;
+        P->bind = *next_bind;
+        P->n_bind = C->n_bind;
+        for (int k = 0; k < C->n_bind; k++)
+            (*next_bind)[k] = (plast_bind){ C->bind[k].arg, C->bind[k].buf, C->bind[k].next };
+        *next_bind += C->n_bind;
+    }
+    return 0;
+}
+
+/* The schedule's buffers as the runtime sees them. */
+static void bind_buffers(bound_net *b)
+{
+    const sched_plan *P = &b->plan;
+    for (int i = 0; i < P->n_buf; i++) {
+        const sched_buf *s = &P->buf[i];
+        b->bufs[i] = (plast_buf){ s->name, s->kind, s->rows, s->cols, s->init, s->init_arg, s->fan_in, s->fan_out,
+                                  s->stream };
     }
 }
 
-static int bind_rules(const compiled_unit *u, backend_module *m, const sema_experiment *x, bound_net *b,
-                      char *err, size_t errlen)
+/* The layered view of a feed-forward model, for the diagnostics. */
+static int bind_layers(const sema_model *model, backend_module *m, bound_net *b, char *err, size_t errlen)
 {
-    const sema_model *model = u->prog->models[x->model];
+    plast_net *N = &b->net;
+    N->n_layers = model->n_layers;
+    N->size[0] = model->n_input;
+    static const int fb[] = { PLAST_FB_SYMMETRIC, PLAST_FB_RANDOM, PLAST_FB_DIRECT, PLAST_FB_NONE };
+    N->feedback = fb[model->feedback];
     for (int l = 0; l < model->n_layers; l++) {
-        const sema_rule *r = u->prog->rules[x->rule_of_projection[l]];
-        int k = 0;
-        while (k < b->net.n_rules && b->compiled[k]->rule != r) k++;
-        if (k == b->net.n_rules) {
-            const compiled_rule *cr = NULL;
-            for (int i = 0; i < u->n_rules; i++) if (u->rules[i].rule == r) cr = &u->rules[i];
-            if (!cr) { snprintf(err, errlen, "rule %s was not compiled", r->name); return -1; }
-            b->compiled[k] = cr;
-            init_meta(u->prog, r, b, k);
-            plast_rule *pr = &b->rules[k];
-            pr->name = r->name;
-            pr->n_meta = r->n_meta;
-            pr->init = b->init[k]; pr->l1 = b->l1[k]; pr->fixed = b->fixed[k];
-            pr->lo = b->lo[k]; pr->hi = b->hi[k];
-            pr->meta_name = (const char *const *)cr->rk.d->meta_name;
-            if (!(pr->fwd = find(m, r->name, "fwd", err, errlen)) || !(pr->adj = find(m, r->name, "adj", err, errlen))
-                || !(pr->step = find(m, r->name, "step", err, errlen)))
-                return -1;
-            b->net.n_rules++;
-        }
-        b->net.rule_of[l] = k;
+        char base[128];
+        N->size[l + 1] = model->layers[l].size;
+        N->w_buf[l] = b->plan.w_buf[l];
+        N->fb_buf[l] = b->plan.fb_buf[l];
+        snprintf(base, sizeof base, "%s_dense%d", model->name, l + 1);
+        if (!(N->dense_fwd[l] = find(m, base, "fwd", err, errlen))) return -1;
+        if (model->feedback == FB_NONE) continue;
+        snprintf(base, sizeof base, "%s_error%d", model->name, l + 1);
+        if (!(N->error_fwd[l] = find(m, base, "fwd", err, errlen))) return -1;
     }
-    return 0;
-}
-
-/* What the compiler has kernels for but the runtime cannot train: the
- * episode loop runs each layer once, feed-forward, against one-hot labels.
- * (Dense and readout layers with kcap train: kcap's error path is the
- * straight-through surrogate.) */
-static int refuse_model(const sema_model *m, char *err, size_t errlen)
-{
-    for (int l = 0; l < m->n_layers; l++) {
-        if (m->layers[l].kind != LAYER_RECURRENT) continue;
-        snprintf(err, errlen, "model %s: layer %d is recurrent (steps %d), which the runtime cannot train yet: "
-                 "it runs each layer once; its kernels (%s_dense%d, one step) are compiled, the loop over the "
-                 "steps and the recurrent weights are not", m->name, l + 1, m->layers[l].steps, m->name, l + 1);
-        return -1;
-    }
-    if (m->loss == LOSS_MSE_INPUT) {
-        snprintf(err, errlen, "model %s: loss mse(input) (autoencoding) is not supported by the runtime yet: "
-                 "its targets are the one-hot labels", m->name);
-        return -1;
-    }
-    return 0;
+    char base[128];
+    snprintf(base, sizeof base, "%s_loss", model->name);
+    return (N->loss_fwd = find(m, base, "fwd", err, errlen)) ? 0 : -1;
 }
 
 int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x, bound_net *b,
@@ -116,30 +162,29 @@ int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x
         snprintf(err, errlen, "model %s was not compiled", model->name);
         return -1;
     }
-    if (refuse_model(model, err, errlen) < 0) return -1;
+    if (sched_build(u->prog, x, &b->plan, err, errlen) < 0) return -1;
+    const sched_plan *P = &b->plan;
+    int n_bind = 0;
+    for (int c = 0; c < P->n_step; c++) n_bind += P->step[c].n_bind;
+    for (int c = 0; c < P->n_eval; c++) n_bind += P->eval[c].n_bind;
+    b->bufs = calloc((size_t)P->n_buf + 1, sizeof *b->bufs);
+    b->calls = calloc((size_t)(P->n_step + P->n_eval) + 1, sizeof *b->calls);
+    b->binds = calloc((size_t)n_bind + 1, sizeof *b->binds);
+    if (!b->bufs || !b->calls || !b->binds) { snprintf(err, errlen, "out of memory"); return -1; }
+    bind_buffers(b);
     plast_net *N = &b->net;
-    N->n_layers = model->n_layers;
-    N->size[0] = model->n_input;
-    static const int fb[] = { PLAST_FB_SYMMETRIC, PLAST_FB_RANDOM, PLAST_FB_DIRECT, PLAST_FB_NONE };
-    N->feedback = fb[model->feedback];
     N->precision = backend_real_size(m) == 4 ? PLAST_SINGLE : PLAST_DOUBLE;
-    for (int l = 0; l < model->n_layers; l++) {
-        char base[128];
-        N->size[l + 1] = model->layers[l].size;
-        snprintf(base, sizeof base, "%s_dense%d", model->name, l + 1);
-        if (!(N->dense_fwd[l] = find(m, base, "fwd", err, errlen)) || !(N->dense_adj[l] = find(m, base, "adj", err, errlen)))
-            return -1;
-        if (model->feedback == FB_NONE) continue;
-        snprintf(base, sizeof base, "%s_error%d", model->name, l + 1);
-        if (!(N->error_fwd[l] = find(m, base, "fwd", err, errlen)) || !(N->error_adj[l] = find(m, base, "adj", err, errlen)))
-            return -1;
-    }
-    char base[128];
-    snprintf(base, sizeof base, "%s_loss", model->name);
-    if (!(N->loss_fwd = find(m, base, "fwd", err, errlen)) || !(N->loss_adj = find(m, base, "adj", err, errlen)))
-        return -1;
     N->rules = b->rules;
-    return bind_rules(u, m, x, b, err, errlen);
+    /* rules numbered by their first projection, W1 first (log columns, meta-state order) */
+    for (int l = 0; l < model->n_layers; l++)
+        if (rule_index(u, m, b, u->prog->rules[x->rule_of_projection[l]], err, errlen) < 0) return -1;
+    plast_bind *next = b->binds;
+    if (bind_calls(u, m, b, P->step, P->n_step, b->calls, &next, err, errlen) < 0 ||
+        bind_calls(u, m, b, P->eval, P->n_eval, b->calls + P->n_step, &next, err, errlen) < 0)
+        return -1;
+    N->sched = (plast_schedule){ P->n_buf, b->bufs, P->n_step, b->calls, P->n_eval, b->calls + P->n_step,
+                                 P->x, P->target, P->mask, P->loss, P->output };
+    return P->n_layers ? bind_layers(model, m, b, err, errlen) : 0;
 }
 
 void bind_free(bound_net *b)
@@ -147,41 +192,17 @@ void bind_free(bound_net *b)
     for (int k = 0; k < b->net.n_rules; k++) {
         free(b->init[k]); free(b->l1[k]); free(b->fixed[k]); free(b->lo[k]); free(b->hi[k]);
     }
+    free(b->bufs); free(b->calls); free(b->binds);
+    sched_free(&b->plan);
     memset(b, 0, sizeof *b);
-}
-
-/* After the kernels are compiled, what the compiler used goes back to the
- * system, so that the episodes' buffers do not add to it:
- *   - the freed heap (the DAGs, LLVM's modules and passes, spread over the
- *     arenas of the JIT's threads): malloc_trim;
- *   - libLLVM's machine code that the compilation ran: about 50 MB of pages
- *     of the library file mapped into the process (counted in its RSS, the
- *     largest part of it).  The episodes never run LLVM (the kernels call
- *     libm and libgomp only), so MADV_DONTNEED unmaps them; they are clean,
- *     read-only pages of the file, which come back from it if LLVM runs
- *     again (disposing of the JIT at exit).  Only the executable mappings:
- *     the read-only ones include relocated data (RELRO) that must stay. */
-void bind_release_compiler_memory(void)
-{
-    malloc_trim(0);
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[4096];
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        char perms[8];
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || strcmp(perms, "r-xp") || !strstr(line, "/libLLVM"))
-            continue;
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-    }
-    if (f) fclose(f);
 }
 
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen)
 {
-    emit_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
+    lower_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
     backend_module *m = use_c ? backend_load_c(u, source, p, err, errlen) : backend_load_jit(u, source, p, err, errlen);
-    if (m) bind_release_compiler_memory();
+    if (m) jit_release_compiler_memory();
     return m;
 }
 
@@ -208,7 +229,6 @@ int bind_load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, ch
 
 void bind_train_opts(const sema_program *p, const sema_experiment *x, plast_train_opts *o)
 {
-    const sema_model *m = p->models[x->model];
     memset(o, 0, sizeof *o);
     o->ways = x->ways; o->k_train = x->k_train; o->q_query = x->q_query;
     o->batch = x->batch; o->steps = x->steps;
@@ -218,8 +238,6 @@ void bind_train_opts(const sema_program *p, const sema_experiment *x, plast_trai
     o->schedule = x->schedule; o->sched_every = x->sched_every; o->sched_gamma = x->sched_gamma; o->warmup = x->warmup;
     o->nonfinite_skip = x->nonfinite_skip;
     o->seed = x->seed;
-    o->init = m->init == INIT_NORMAL ? PLAST_INIT_NORMAL : m->init == INIT_UNIFORM ? PLAST_INIT_UNIFORM : PLAST_INIT_XAVIER;
-    o->init_arg = m->init_arg;
     o->checkpoint_every = x->checkpoint_every;
     o->diag_alignment = x->diag_alignment;
     o->diag_orthonormality = x->diag_orthonormality;

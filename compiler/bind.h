@@ -1,16 +1,21 @@
 /* bind — the one place an experiment becomes runtime inputs: its compiled
- * kernels handed to the runtime as a plast_net (plast.h): the model's layer
- * kernels, a rule per projection, and each rule's meta-parameter vector
+ * kernels handed to the runtime as a plast_net (plast.h) — its schedule
+ * (schedule.h) with the kernels resolved in the compiled module, the layered
+ * view of a feed-forward model, and each rule's meta-parameter vector
  * (initial values, l1 and fixed flags, ranges, display names); its data set;
  * its training options and per-parameter scales. */
 #ifndef PLAST_BIND_H
 #define PLAST_BIND_H
 
 #include "backend.h"
-#include "data.h"
+#include "schedule.h"
 
 typedef struct bound_net {
     plast_net net;
+    sched_plan plan;                                   /* the schedule, by kernel names */
+    plast_buf *bufs;                                   /* net.sched's arrays */
+    plast_call *calls;                                 /* step calls, then eval calls */
+    plast_bind *binds;
     plast_rule rules[PLAST_MAX_LAYERS];
     const compiled_rule *compiled[PLAST_MAX_LAYERS];   /* per rule */
     double *init[PLAST_MAX_LAYERS];
@@ -24,14 +29,16 @@ int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x
              char *err, size_t errlen);
 void bind_free(bound_net *b);
 
-/* After compiling kernels: the compiler's freed heap and libLLVM's code
- * pages go back to the system (bind_load does it; bench/hat_step too). */
-void bind_release_compiler_memory(void);
+/* The initial meta vector of rule R (r->n_meta values): the params' initial
+ * values, then each mlp's weights drawn deterministically (uniform
+ * +-1/sqrt(fan_in), a fixed LCG, the same for every run) and zero biases. */
+void bind_rule_init(const sema_program *p, const sema_rule *r, double *init);
 
 /* Compiles the kernels of U for experiment X with the JIT, or the system C
  * compiler when USE_C, in precision PREC (0 double, 1 single, -1: the
  * experiment's `precision`), then hands the compiler's memory back to the
- * system before the episodes (see bind.c).  NULL with ERR on failure. */
+ * system before the episodes (jit_release_compiler_memory).  NULL with ERR
+ * on failure. */
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen);
 

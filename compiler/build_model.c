@@ -105,13 +105,15 @@ static void build_error(const sema_model *m, int l, model_kernel *k)
     kern_pair_build(d, name, &out, 1, comment, no_adj, &k->fwd, &k->adj);
 }
 
-/* cross-entropy: e_L = softmax(z) - t,  loss = logsumexp(z) - sum t z
- * mse:           e_L = (y - t) act'(z), loss = 1/2 sum (y - t)^2 */
+/* cross-entropy: e_L = m (softmax(z) - t),  loss = m (logsumexp(z) - sum t z)
+ * mse:           e_L = m (y - t) act'(z),  loss = m/2 sum (y - t)^2
+ * with m the sample's mask (1: it counts in the loss, 0: unlabelled). */
 static void build_loss(const sema_model *m, model_kernel *k)
 {
     dag *d = k->d = dag_new();
     const sema_layer *out = &m->layers[m->n_layers - 1];
     int z = input(d, "post_z", SP_POST | SP_SAMPLE), t = input(d, "target", SP_POST | SP_SAMPLE);
+    int mask = input(d, "mask", SP_SAMPLE);
     int e, loss;
     const char *comment;
     if (m->loss == LOSS_CROSS_ENTROPY) {
@@ -121,18 +123,22 @@ static void build_loss(const sema_model *m, model_kernel *k)
         e = dag_sub(d, dag_div(d, ex, sum), t);
         int lse = dag_add(d, mx, dag_unary(d, OP_LOG, sum));
         loss = dag_sub(d, lse, dag_reduce(d, OP_SUM_POST, dag_mul(d, t, z)));
-        comment = "cross-entropy on softmax: e_L = softmax(z_L) - target, loss = logsumexp(z_L) - target . z_L";
+        comment = "cross-entropy on softmax: e_L = mask (softmax(z_L) - target), "
+                  "loss = mask (logsumexp(z_L) - target . z_L)";
     } else {
         int y = activation(d, out->act, out->act_arg, z);
         int diff = dag_sub(d, y, t);
         e = dag_mul(d, diff, activation_slope(d, out->act, out->act_arg, z));
         loss = dag_mul(d, dag_const(d, 0.5), dag_reduce(d, OP_SUM_POST, dag_mul(d, diff, diff)));
-        comment = "mean squared error: e_L = (y_L - target) act'(z_L), loss = 1/2 |y_L - target|^2";
+        comment = "mean squared error: e_L = mask (y_L - target) act'(z_L), loss = mask/2 |y_L - target|^2";
     }
-    kern_output_spec outs[2] = { { "post_e", e, SP_POST | SP_SAMPLE }, { "loss", loss, SP_SAMPLE } };
+    /* target and mask are data: no adjoint */
+    static const char *const data_in[] = { "target", "mask", NULL };
+    kern_output_spec outs[2] = { { "post_e", dag_mul(d, mask, e), SP_POST | SP_SAMPLE },
+                                 { "loss", dag_mul(d, mask, loss), SP_SAMPLE } };
     char name[64];
     name_kernel(name, sizeof name, m, "loss", 0);
-    kern_pair_build(d, name, outs, 2, comment, NULL, &k->fwd, &k->adj);
+    kern_pair_build(d, name, outs, 2, comment, data_in, &k->fwd, &k->adj);
 }
 
 void build_model(const sema_model *m, model_kernels *mk)

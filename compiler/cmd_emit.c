@@ -2,12 +2,13 @@
 #include "config.h"
 #include "driver.h"
 #include "pipeline.h"
+#include "schedule.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
-    "usage: plastcc emit-c FILE [-o OUT.c] [--precision double|single] [--dump=dag|loops]\n"
+    "usage: plastcc emit-c FILE [-o OUT.c] [--precision double|single] [--dump=dag|loops|schedule]\n"
     "\n"
     "Writes the forward and adjoint kernels of every rule and model in FILE (not its\n"
     "imports) as one self-contained C99 file with OpenMP pragmas.  It compiles\n"
@@ -17,7 +18,9 @@ static const char usage[] =
     "  --precision P          double (default) or single\n"
     "  --dump=dag             print the expression DAG of each rule (fwd and adj roots) and of\n"
     "                         each model kernel instead\n"
-    "  --dump=loops           print each kernel's loop nests instead\n";
+    "  --dump=loops           print each kernel's loop nests instead\n"
+    "  --dump=schedule        print each experiment's inner step instead: its buffers and the\n"
+    "                         kernel calls of one step and of the eval (meta-loss), in order\n";
 
 static void dump_dag(FILE *out, const compiled_rule *cr)
 {
@@ -63,11 +66,31 @@ static void dump_model_kernel_dag(FILE *out, const kern *k)
     free(roots); free(names);
 }
 
+/* The schedule of every experiment of the main file; 1 when one cannot be built. */
+static int dump_schedules(FILE *out, const compiled_unit *u)
+{
+    const sema_program *p = u->prog;
+    int failed = 0;
+    for (int e = 0; e < p->n_experiments; e++) {
+        const sema_experiment *x = p->experiments[e];
+        if (x->span.file != p->main_file) continue;
+        sched_plan plan;
+        char err[512];
+        fprintf(out, "experiment %s (model %s)\n", x->name, p->models[x->model]->name);
+        if (sched_build(p, x, &plan, err, sizeof err) < 0) {
+            fprintf(stderr, "plastcc: experiment %s: %s\n", x->name, err);
+            failed = 1;
+        } else sched_print(out, &plan);
+        sched_free(&plan);
+    }
+    return failed;
+}
+
 int cmd_emit_c(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
     const char *file = NULL, *out_path = NULL, *dump = NULL;
-    emit_precision prec = PREC_DOUBLE;
+    lower_precision prec = PREC_DOUBLE;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) out_path = argv[++i];
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
@@ -77,7 +100,7 @@ int cmd_emit_c(int argc, char **argv)
             else return driver_usage_error(usage, "unknown precision '%s'", p);
         } else if (!strncmp(argv[i], "--dump=", 7)) {
             dump = argv[i] + 7;
-            if (strcmp(dump, "dag") && strcmp(dump, "loops"))
+            if (strcmp(dump, "dag") && strcmp(dump, "loops") && strcmp(dump, "schedule"))
                 return driver_usage_error(usage, "unknown dump stage '%s'", dump);
         } else if (argv[i][0] == '-' && argv[i][1]) return driver_usage_error(usage, "unknown option '%s'", argv[i]);
         else if (file) return driver_usage_error(usage, "%s", "emit-c takes one FILE");
@@ -92,6 +115,12 @@ int cmd_emit_c(int argc, char **argv)
         perror(NULL);
         pipeline_free(u);
         return 1;
+    }
+    if (dump && !strcmp(dump, "schedule")) {
+        int failed = dump_schedules(out, u);
+        if (out != stdout && fclose(out) != 0) failed = 1;
+        pipeline_free(u);
+        return failed;
     }
     for (int r = 0; dump && r < u->n_rules; r++) {
         if (!strcmp(dump, "dag")) dump_dag(out, &u->rules[r]);

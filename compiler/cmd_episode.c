@@ -1,15 +1,18 @@
 /* cmd_episode — plastcc episode: one episode from a saved state, for
  * cross-checking the meta-gradient with other implementations.
  *
- * State folder (.npy): W1..WL float64 [n_l, n_{l-1}]; B1..BL [n_{l-1}, n_l]
- * (for direct feedback [n_{l-1}, n_L]; ignored for symmetric); x_train [N, n_0],
- * y_train int64 [N] (one sample per step, in order); x_query, y_query; and a
- * file per meta-parameter named after it (theta.npy; RULE.PARAM.npy when two
- * rules share a name).  Output folder: meta_loss.npy, grad_<param>.npy, W1..WL.
+ * State folder (.npy): one file per STATE, PARAM and CONST buffer of the
+ * experiment's schedule (`plastcc emit-c --dump=schedule`): W1..WL float64
+ * [n_l, n_{l-1}]; B1..BL [n_{l-1}, n_l] (for direct feedback [n_{l-1}, n_L];
+ * none for symmetric); x_train [N, n_0], y_train int64 [N] (one sample per
+ * step, in order; -1: unlabelled); x_query, y_query; and a file per
+ * meta-parameter named after it (theta.npy; RULE.PARAM.npy when two rules
+ * share a name).  Output folder: meta_loss.npy, grad_<param>.npy, and per
+ * STATE and PARAM buffer its final value (W1.npy) and gradient (grad_W1.npy).
  */
 #include "config.h"
 #include "bind.h"
-#include "data.h"
+#include "plast.h"
 #include "driver.h"
 #include "util.h"
 
@@ -39,7 +42,8 @@ static const char usage[] =
     "                     the state and the results are float64 either way\n";
 
 typedef struct state {
-    plast_array W[PLAST_MAX_LAYERS], B[PLAST_MAX_LAYERS], x_train, y_train, x_query, y_query;
+    plast_array *buf;          /* [n_buf]: the files of STATE, PARAM and CONST buffers */
+    plast_array x_train, y_train, x_query, y_query;
 } state;
 
 static int read_npy(const char *dir, const char *name, plast_array *a, int required)
@@ -63,13 +67,15 @@ static int expect_shape(const char *name, const plast_array *a, int ndim, size_t
     return -1;
 }
 
-static int32_t *labels(const plast_array *a, int n_out, const char *name)
+/* Class indices; -1 marks an unlabelled sample. */
+static int32_t *labels(const plast_array *a, long n_out, const char *name)
 {
     int32_t *y = malloc(a->shape[0] * sizeof *y + 1);
     for (size_t k = 0; k < a->shape[0]; k++) {
         double v = a->data[k];
-        if (v < 0 || v >= n_out || v != (int32_t)v) {
-            fprintf(stderr, "plastcc: %s.npy[%zu] = %g is not a class of the %d-neuron output layer\n", name, k, v, n_out);
+        if (v < -1 || (n_out > 0 && v >= n_out) || v != (int32_t)v) {
+            fprintf(stderr, "plastcc: %s.npy[%zu] = %g is not a class of the %ld-neuron output layer (nor -1, "
+                    "unlabelled)\n", name, k, v, n_out);
             free(y);
             return NULL;
         }
@@ -78,24 +84,29 @@ static int32_t *labels(const plast_array *a, int n_out, const char *name)
     return y;
 }
 
-/* W and B in the runtime's layouts (B transposed to b). */
-static int load_weights(const char *dir, const plast_net *N, state *S, double **W, double **b)
+/* The initial values of every STATE, PARAM and CONST buffer, from NAME.npy:
+ * a matrix [rows, cols] (a vector of one row may be saved 1-D); a CONST
+ * (fixed feedback) matrix is saved transposed, [cols, rows], as B_l is
+ * [n_{l-1}, n_l] in the reference implementations. */
+static int load_buffers(const char *dir, const plast_net *N, state *S, double **init)
 {
-    for (int l = 1; l <= N->n_layers; l++) {
-        char name[16];
-        snprintf(name, sizeof name, "W%d", l);
-        if (read_npy(dir, name, &S->W[l - 1], 1) < 0 ||
-            expect_shape(name, &S->W[l - 1], 2, (size_t)N->size[l], (size_t)N->size[l - 1]) < 0) return -1;
-        W[l - 1] = S->W[l - 1].data;
-        if (N->feedback == PLAST_FB_SYMMETRIC || N->feedback == PLAST_FB_NONE) continue;
-        size_t post = (size_t)(N->feedback == PLAST_FB_DIRECT ? N->size[N->n_layers] : N->size[l]);
-        snprintf(name, sizeof name, "B%d", l);
-        if (read_npy(dir, name, &S->B[l - 1], 1) < 0 ||
-            expect_shape(name, &S->B[l - 1], 2, (size_t)N->size[l - 1], post) < 0) return -1;
-        size_t pre = (size_t)N->size[l - 1];
-        b[l - 1] = malloc(pre * post * sizeof(double));
-        for (size_t j = 0; j < pre; j++)
-            for (size_t i = 0; i < post; i++) b[l - 1][i * pre + j] = S->B[l - 1].data[j * post + i];
+    const plast_schedule *sc = &N->sched;
+    for (int b = 0; b < sc->n_buf; b++) {
+        const plast_buf *B = &sc->buf[b];
+        if (B->kind != PLAST_BUF_STATE && B->kind != PLAST_BUF_PARAM && B->kind != PLAST_BUF_CONST) continue;
+        plast_array *a = &S->buf[b];
+        size_t rows = (size_t)B->rows, cols = (size_t)B->cols;
+        if (read_npy(dir, B->name, a, 1) < 0) return -1;
+        if (B->kind == PLAST_BUF_CONST) {
+            if (expect_shape(B->name, a, 2, cols, rows) < 0) return -1;
+            init[b] = malloc(rows * cols * sizeof(double));
+            for (size_t j = 0; j < cols; j++)
+                for (size_t i = 0; i < rows; i++) init[b][i * cols + j] = a->data[j * rows + i];
+            continue;
+        }
+        if (!(rows == 1 && a->ndim == 1 ? expect_shape(B->name, a, 1, cols, 0) : expect_shape(B->name, a, 2, rows, cols)))
+            init[b] = a->data;
+        else return -1;
     }
     return 0;
 }
@@ -145,7 +156,9 @@ static int write_npy(const char *dir, const char *name, const double *v, int ndi
     return -1;
 }
 
-static int write_results(const char *dir, const bound_net *bn, const plast_episode_out *out, double **Wf)
+/* meta_loss, grad_<param> per meta-parameter, and per STATE or PARAM buffer
+ * its final value NAME.npy and grad_NAME.npy (d meta_loss / d its initial value). */
+static int write_results(const char *dir, const bound_net *bn, const plast_episode_out *out)
 {
     if (plast_mkdirs(dir) != 0) {
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
@@ -162,10 +175,16 @@ static int write_results(const char *dir, const bound_net *bn, const plast_episo
             rc |= write_npy(dir, name, out->grad[r] + prm->offset, prm->size ? 1 : 0, (size_t)prm->size, 0);
         }
     }
-    for (int l = 1; l <= bn->net.n_layers; l++) {
-        char name[16];
-        snprintf(name, sizeof name, "W%d", l);
-        rc |= write_npy(dir, name, Wf[l - 1], 2, (size_t)bn->net.size[l], (size_t)bn->net.size[l - 1]);
+    const plast_schedule *sc = &bn->net.sched;
+    for (int b = 0; b < sc->n_buf; b++) {
+        const plast_buf *B = &sc->buf[b];
+        if (B->kind != PLAST_BUF_STATE && B->kind != PLAST_BUF_PARAM) continue;
+        char name[64];
+        int nd = B->rows == 1 ? 1 : 2;
+        size_t d0 = nd == 1 ? (size_t)B->cols : (size_t)B->rows, d1 = (size_t)B->cols;
+        rc |= write_npy(dir, B->name, out->final[b], nd, d0, d1);
+        snprintf(name, sizeof name, "grad_%s", B->name);
+        rc |= write_npy(dir, name, out->grad_init[b], nd, d0, d1);
     }
     return rc;
 }
@@ -186,16 +205,21 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
 {
     char err[512];
     bound_net bn;
-    if (bind_net(u, m, x, &bn, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); return 1; }
+    if (bind_net(u, m, x, &bn, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); bind_free(&bn); return 1; }
     const plast_net *N = &bn.net;
+    const plast_schedule *sc = &N->sched;
+    int nb = sc->n_buf;
     state S;
     memset(&S, 0, sizeof S);
-    double *W[PLAST_MAX_LAYERS] = { 0 }, *b[PLAST_MAX_LAYERS] = { 0 }, *Wf[PLAST_MAX_LAYERS] = { 0 };
+    S.buf = calloc((size_t)nb + 1, sizeof *S.buf);
+    double **init = calloc((size_t)nb + 1, sizeof *init), **final = calloc((size_t)nb + 1, sizeof *final);
+    double **grad_init = calloc((size_t)nb + 1, sizeof *grad_init);
     double *meta[PLAST_MAX_LAYERS] = { 0 }, *grad[PLAST_MAX_LAYERS] = { 0 };
     int32_t *ytr = NULL, *yq = NULL;
     int rc = 1;
-    size_t n0 = (size_t)N->size[0];
-    if (load_weights(state_dir, N, &S, W, b) < 0 || load_meta(state_dir, &bn, meta) < 0) goto done;
+    size_t n0 = (size_t)sc->buf[sc->x].cols;
+    long n_out = sc->target >= 0 ? sc->buf[sc->target].cols : 0;
+    if (load_buffers(state_dir, N, &S, init) < 0 || load_meta(state_dir, &bn, meta) < 0) goto done;
     if (read_npy(state_dir, "x_train", &S.x_train, 1) < 0 || read_npy(state_dir, "y_train", &S.y_train, 1) < 0 ||
         read_npy(state_dir, "x_query", &S.x_query, 1) < 0 || read_npy(state_dir, "y_query", &S.y_query, 1) < 0)
         goto done;
@@ -203,10 +227,14 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
         expect_shape("y_train", &S.y_train, 1, S.x_train.shape[0], 0) < 0 ||
         expect_shape("x_query", &S.x_query, 2, S.x_query.shape[0], n0) < 0 ||
         expect_shape("y_query", &S.y_query, 1, S.x_query.shape[0], 0) < 0) goto done;
-    if (!(ytr = labels(&S.y_train, N->size[N->n_layers], "y_train")) ||
-        !(yq = labels(&S.y_query, N->size[N->n_layers], "y_query"))) goto done;
+    if (!(ytr = labels(&S.y_train, n_out, "y_train")) || !(yq = labels(&S.y_query, n_out, "y_query"))) goto done;
     for (int r = 0; r < N->n_rules; r++) grad[r] = calloc((size_t)bn.rules[r].n_meta + 1, sizeof(double));
-    for (int l = 1; l <= N->n_layers; l++) Wf[l - 1] = malloc((size_t)N->size[l] * N->size[l - 1] * sizeof(double));
+    for (int b = 0; b < nb; b++) {
+        const plast_buf *B = &sc->buf[b];
+        if (B->kind != PLAST_BUF_STATE && B->kind != PLAST_BUF_PARAM) continue;
+        final[b] = malloc((size_t)B->rows * (size_t)B->cols * sizeof(double));
+        grad_init[b] = calloc((size_t)B->rows * (size_t)B->cols, sizeof(double));
+    }
     plast_episode_data data = { S.x_train.data, ytr, (int)S.x_train.shape[0], S.x_query.data, yq,
                                 (int)S.x_query.shape[0], batch > 0 ? batch : x->batch, 0 };
     data.steps = data.n_train / data.batch;
@@ -215,16 +243,16 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
                 "step would run\n", data.batch, data.n_train, state_dir);
         goto done;
     }
-    plast_episode_opts opts = { checkpoint, 1 };
+    plast_episode_opts opts = { .checkpoint_every = checkpoint, .want_grad = 1 };
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.grad = grad;
-    out.W = Wf;
+    out.final = final;
+    out.grad_init = grad_init;
     struct timespec t0, t1;
     double rss0 = rss_mb();
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (plast_episode(N, (const double *const *)W, (const double *const *)b, (const double *const *)meta,
-                      &data, &opts, &out) < 0) {
+    if (plast_episode(N, (const double *const *)init, (const double *const *)meta, &data, &opts, &out) < 0) {
         fprintf(stderr, "plastcc: episode failed: %s\n", out.what);
         goto done;
     }
@@ -235,12 +263,16 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
            "(%.1f MB before the episode), %.2f s\n", out.meta_loss, out.accuracy, data.steps,
            N->precision == PLAST_SINGLE ? "single" : "double", out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0, rss0,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-    rc = write_results(out_dir, &bn, &out, Wf) < 0;
+    rc = write_results(out_dir, &bn, &out) < 0;
     if (rc == 0 && (x->diag_alignment || x->diag_orthonormality)) {   /* the experiment's diagnostics */
         double diag[2 * PLAST_MAX_LAYERS];
+        const double *Wl[PLAST_MAX_LAYERS], *Bl[PLAST_MAX_LAYERS];
         int L = N->n_layers;
-        if (plast_diagnostics(N, (const double *const *)Wf, (const double *const *)b, &data, diag, diag + L, err,
-                              sizeof err) < 0) {
+        for (int l = 0; l < L; l++) {
+            Wl[l] = final[N->w_buf[l]];
+            Bl[l] = N->fb_buf[l] >= 0 ? init[N->fb_buf[l]] : NULL;
+        }
+        if (plast_diagnostics(N, Wl, Bl, &data, diag, diag + L, err, sizeof err) < 0) {
             fprintf(stderr, "plastcc: %s\n", err);
             rc = 1;
         } else {
@@ -249,9 +281,14 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
         }
     }
 done:
-    for (int l = 0; l < PLAST_MAX_LAYERS; l++) {
-        plast_array_free(&S.W[l]); plast_array_free(&S.B[l]); free(b[l]); free(Wf[l]); free(meta[l]); free(grad[l]);
+    for (int b = 0; b < nb; b++) {
+        if (sc->buf[b].kind == PLAST_BUF_CONST) free(init[b]);   /* the others point into S.buf */
+        plast_array_free(&S.buf[b]);
+        free(final[b]);
+        free(grad_init[b]);
     }
+    for (int r = 0; r < PLAST_MAX_LAYERS; r++) { free(meta[r]); free(grad[r]); }
+    free(S.buf); free(init); free(final); free(grad_init);
     plast_array_free(&S.x_train); plast_array_free(&S.y_train); plast_array_free(&S.x_query); plast_array_free(&S.y_query);
     free(ytr); free(yq);
     bind_free(&bn);

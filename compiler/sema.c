@@ -60,15 +60,6 @@ const char *sema_closest(const char *name, const char *const *cand, int n)
     return best;
 }
 
-const char *sema_space_name(int space)
-{
-    static const char *const names[8] = {
-        "scalar", "per-presynaptic-neuron", "per-postsynaptic-neuron", "per-synapse",
-        "scalar per sample", "per-presynaptic-neuron per sample",
-        "per-postsynaptic-neuron per sample", "per-synapse per sample" };
-    return space >= 0 && space < 8 ? names[space] : "invalid";
-}
-
 int sema_find_rule(const sema_program *p, const char *name)
 {
     for (int i = 0; i < p->n_rules; i++) if (!strcmp(p->rules[i]->name, name)) return i;

@@ -96,8 +96,8 @@ int plast_diagnostics(const plast_net *N, const double *const *W, const double *
     double *z[PLAST_MAX_LAYERS + 1] = { 0 }, *y[PLAST_MAX_LAYERS + 1] = { 0 };
     double *efb[PLAST_MAX_LAYERS + 1] = { 0 }, *ebp[PLAST_MAX_LAYERS + 1] = { 0 };
     double *target = calloc((size_t)nq * (size_t)nL, sizeof(double)), *loss = calloc((size_t)nq, sizeof(double));
-    double *u = malloc(max_n * sizeof(double));
-    int ok = D.junk && target && loss && u;
+    double *mask = calloc((size_t)nq, sizeof(double)), *u = malloc(max_n * sizeof(double));
+    int ok = D.junk && target && loss && mask && u;
     for (int l = 0; ok && l <= L; l++) {
         size_t m = (size_t)nq * (size_t)N->size[l];
         y[l] = calloc(m, sizeof(double));
@@ -109,14 +109,17 @@ int plast_diagnostics(const plast_net *N, const double *const *W, const double *
     if (!ok) { snprintf(err, errlen, "diagnostics: out of memory"); goto out; }
     for (int k = 0; k < nq; k++) {
         memcpy(y[0] + (size_t)k * N->size[0], data->x_query + (size_t)k * N->size[0], (size_t)N->size[0] * sizeof(double));
+        if (data->y_query[k] < 0 || data->y_query[k] >= nL) continue;   /* unlabelled: no error */
         target[(size_t)k * nL + data->y_query[k]] = 1;
+        mask[k] = 1;
     }
     for (int l = 1; l <= L; l++) {
         kbind b[] = { { "w", (void *)W[l - 1] }, { "pre_y", y[l - 1] }, { "post_z", z[l] }, { "post_y", y[l] } };
         if (call(&D, N->dense_fwd[l - 1], N->size[l - 1], N->size[l], nq, b, 4) < 0) goto out;
     }
-    kbind lb[] = { { "post_z", z[L] }, { "post_y", y[L] }, { "target", target }, { "post_e", efb[L] }, { "loss", loss } };
-    if (call(&D, N->loss_fwd, N->size[L - 1], nL, nq, lb, 5) < 0) goto out;
+    kbind lb[] = { { "post_z", z[L] }, { "post_y", y[L] }, { "target", target }, { "mask", mask },
+                   { "post_e", efb[L] }, { "loss", loss } };
+    if (call(&D, N->loss_fwd, N->size[L - 1], nL, nq, lb, 6) < 0) goto out;
     memcpy(ebp[L], efb[L], (size_t)nq * (size_t)nL * sizeof(double));
     for (int l = 0; l < L; l++) align[l] = NAN;
     if (N->feedback != PLAST_FB_NONE) {
@@ -147,6 +150,6 @@ out:
         if (l > 0) free(z[l]);
         free(y[l]); free(efb[l]); free(ebp[l]);
     }
-    free(target); free(loss); free(u); free(D.junk); free(D.scratch.mem);
+    free(target); free(loss); free(mask); free(u); free(D.junk); free(D.scratch.mem);
     return rc;
 }

@@ -3,7 +3,8 @@
 # paths are relative to the top folder.  test_data exits 77 (skip) when the
 # real Fashion-MNIST is not installed, after its fixture checks have passed.
 
-libplast_la_SOURCES += runtime/rng.c runtime/rng.h runtime/data.c runtime/data.h \
+libplast_la_SOURCES += runtime/rng.c runtime/rng.h runtime/data.c runtime/data_impl.h runtime/data_idx.c \
+	runtime/data_npy_read.c runtime/data_npy_write.c runtime/data_gen.c runtime/data_fashion.c \
 	runtime/task.c runtime/task.h
 
 check_PROGRAMS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task

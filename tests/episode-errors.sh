@@ -80,8 +80,8 @@ expect 1 'y_train.npy has shape \(5,\), expected \(8,\)' -- "$rules" --experimen
 state "$work/s5" 'a["y_query"][1] = 7'
 expect 1 'y_query.npy\[1\] = 7 is not a class of the 3-neuron output layer' -- \
   "$rules" --experiment fa --state "$work/s5" --out "$work/o"
-state "$work/s6" 'a["y_train"][2] = -1'
-expect 1 'y_train.npy\[2\] = -1 is not a class' -- "$rules" --experiment fa --state "$work/s6" --out "$work/o"
+state "$work/s6" 'a["y_train"][2] = -2'
+expect 1 'y_train.npy\[2\] = -2 is not a class' -- "$rules" --experiment fa --state "$work/s6" --out "$work/o"
 state "$work/s7" 'a["theta"] = np.zeros(3)'
 expect 1 "theta.npy has 3 values, but parameter 'theta' has 1" -- "$rules" --experiment fa --state "$work/s7" --out "$work/o"
 state "$work/s8" 'a["x_query"] = a["x_query"][:, :3].copy()'

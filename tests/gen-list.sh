@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.." || exit 1
   echo
   printf 'GOLDEN_FILES ='
   for f in $(ls tests/errors/*.err tests/valid/*.dag tests/valid/*.c tests/valid/*.inc \
-             tests/golden/*.dag tests/golden/*.c \
+             tests/golden/*.dag tests/golden/*.c tests/golden/*.schedule \
              tests/errors/import/*.rule tests/valid/lib/*.rule 2>/dev/null | LC_ALL=C sort); do
     printf ' \\\n  %s' "$f"
   done

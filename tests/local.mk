@@ -20,7 +20,7 @@ if HAVE_FUZZ_CC
 FUZZ_FRONT_END = \
   $(top_srcdir)/compiler/diag.c $(top_srcdir)/compiler/ast.c \
   $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c \
-  $(top_srcdir)/runtime/util.c compiler/parser.c compiler/lexer.c
+  $(top_srcdir)/runtime/util.c $(top_srcdir)/compiler/ops.c compiler/parser.c compiler/lexer.c
 FUZZ_FRONTEND_FILES = $(top_srcdir)/tests/fuzz/fuzz_frontend.c $(FUZZ_FRONT_END)
 FUZZ_PIPELINE_FILES = $(top_srcdir)/tests/fuzz/fuzz_pipeline.c $(FUZZ_FRONT_END) \
   $(top_srcdir)/compiler/dag.c $(top_srcdir)/compiler/factor.c $(top_srcdir)/compiler/diff.c \
@@ -57,8 +57,11 @@ endif
 .PHONY: fuzz
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh
-EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
+TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh
+# MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
+TESTS += tests/mpi.sh
+EXTRA_DIST += tests/mpi.sh tests/mpi/mb4.rule
+EXTRA_DIST += tests/episode.sh tests/run.sh tests/eval.sh tests/episode/small.rule tests/run/tiny.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 # Reliability: every error path of run and episode, faults, resumes.
 RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh tests/special-files.sh
@@ -70,6 +73,16 @@ FAULT_TESTS = tests/fault/full-disk.sh tests/fault/read-only.sh tests/fault/kill
 RELIABILITY_TESTS += $(FAULT_TESTS)
 EXTRA_DIST += tests/fault/common.sh tests/fault/fault.rule
 TESTS += $(RELIABILITY_TESTS)
+# Data files that are no files: a FIFO as IDX or .npy data is refused, named.
+TESTS += tests/runtime/data-files.sh
+EXTRA_DIST += tests/runtime/data-files.sh
+# The documentation stands alone: no path outside the repository, no work periods.
+TESTS += tests/docs/standalone.sh
+EXTRA_DIST += tests/docs/standalone.sh
+# The public API from outside: docs/embed/embed.c built against a staged
+# `make install` through pkg-config, and run (the same bits as plastcc run).
+TESTS += tests/runtime/embed.sh
+EXTRA_DIST += tests/runtime/embed.sh docs/embed/embed.c docs/embed/embed.rule docs/embed/README.md
 
 # Differential testing on random valid programs (tests/random/gen_rules.py):
 # check, gradcheck through the JIT and the C, JIT = C = object.  Back-end
@@ -88,6 +101,7 @@ check_PROGRAMS += tests/backends
 tests_backends_SOURCES = tests/backends.c
 tests_backends_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 tests_backends_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
+tests_backends_LDFLAGS = $(OPENMP_CFLAGS)
 # kcap's forward value: exactly k winners per sample, ties to the lower
 # index, the same bits from every back end.
 check_PROGRAMS += tests/kcap_exact

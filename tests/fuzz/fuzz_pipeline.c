@@ -40,7 +40,7 @@ static int setup(void)
 
 /* The LLVM module of every kernel of U, built, verified and dropped.  A
  * module that does not verify is a bug of the compiler: abort. */
-static void build_ir(const compiled_unit *u, emit_precision prec)
+static void build_ir(const compiled_unit *u, lower_precision prec)
 {
     const lower_kernel **ks = NULL;
     int n = pipeline_kernels(u, &ks);
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     diag_set_stream(devnull);
     compiled_unit *u = pipeline_compile_buffer("fuzz.rule", (const char *)data, size);
     if (u) {
-        emit_precision prec = size & 1 ? PREC_SINGLE : PREC_DOUBLE;
+        lower_precision prec = size & 1 ? PREC_SINGLE : PREC_DOUBLE;
         pipeline_emit_c(devnull, u, "fuzz.rule", prec);
         build_ir(u, prec);
     }

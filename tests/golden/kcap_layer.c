@@ -573,8 +573,8 @@ static const plast_karg_desc kcap_layer_error2_adj_args[] = {
 const plast_kdesc kcap_layer_error2_adj_desc = { "kcap_layer_error2_adj", kcap_layer_error2_adj, kcap_layer_error2_adj_scratch, 6, kcap_layer_error2_adj_args, 0 };
 
 
-/* kcap_layer_loss, forward: mean squared error: e_L = (y_L - target) act'(z_L), loss = 1/2 |y_L 
- *   - target|^2 */
+/* kcap_layer_loss, forward: mean squared error: e_L = mask (y_L - target) act'(z_L), loss = mask/2 
+ *   |y_L - target|^2 */
 int64_t kcap_layer_loss_fwd_scratch(const plast_kargs *a)
 {
     const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch;
@@ -585,6 +585,8 @@ int64_t kcap_layer_loss_fwd_scratch(const plast_kargs *a)
     n += batch * n_post * 1;
     n += batch * 1;
     n += batch * 1;
+    n += batch * n_post * 1;
+    n += batch * 1;
     return n * (int64_t)sizeof(real);
 }
 
@@ -594,18 +596,21 @@ void kcap_layer_loss_fwd(const plast_kargs *a)
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
     const real *restrict in_post_z = (const real *)a->arg[0];
     const real *restrict in_target = (const real *)a->arg[1];
-    real *restrict out_post_e = (real *)a->arg[2];
-    real *restrict out_loss = (real *)a->arg[3];
+    const real *restrict in_mask = (const real *)a->arg[2];
+    real *restrict out_post_e = (real *)a->arg[3];
+    real *restrict out_loss = (real *)a->arg[4];
     real *restrict scratch = (real *)a->scratch;
-    real *restrict v2 = scratch; scratch += batch * n_post * 1;
     real *restrict v3 = scratch; scratch += batch * n_post * 1;
-    real *restrict v5 = scratch; scratch += batch * n_post * 1;
-    real *restrict v6 = scratch; scratch += batch * 1;
-    real *restrict v8 = scratch; scratch += batch * 1;
+    real *restrict v4 = scratch; scratch += batch * n_post * 1;
+    real *restrict v6 = scratch; scratch += batch * n_post * 1;
+    real *restrict v7 = scratch; scratch += batch * 1;
+    real *restrict v9 = scratch; scratch += batch * 1;
+    real *restrict v10 = scratch; scratch += batch * n_post * 1;
+    real *restrict v11 = scratch; scratch += batch * 1;
     (void)scratch;
     /* level 1, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
-        real acc6 = 0;
+        real acc7 = 0;
         for (int64_t i = 0; i < n_post; i++) {
             {   /* kcap, k = 1 */
                 const real z = in_post_z[b * n_post + i];
@@ -614,36 +619,39 @@ void kcap_layer_loss_fwd(const plast_kargs *a)
                     const real o = in_post_z[b * n_post + i2];
                     rank += o > z || (o == z && i2 < i);
                 }
-                v2[b * n_post + i] = rank < 1 ? (real)1 : (real)0;
+                v3[b * n_post + i] = rank < 1 ? (real)1 : (real)0;
             }
-            v3[b * n_post + i] = (v2[b * n_post + i] - in_target[b * n_post + i]);
-            v5[b * n_post + i] = (v3[b * n_post + i] * v3[b * n_post + i]);
-            acc6 += v5[b * n_post + i];
+            v4[b * n_post + i] = (v3[b * n_post + i] - in_target[b * n_post + i]);
+            v6[b * n_post + i] = (v4[b * n_post + i] * v4[b * n_post + i]);
+            acc7 += v6[b * n_post + i];
+            v10[b * n_post + i] = (in_mask[b] * v4[b * n_post + i]);
         }
-        v6[b] = acc6;
+        v7[b] = acc7;
     }
     /* level 2, scalar per sample */
     for (int64_t b = 0; b < batch; b++) {
         {
-            v8[b] = (v6[b] * (real)0.5);
+            v9[b] = (v7[b] * (real)0.5);
+            v11[b] = (in_mask[b] * v9[b]);
         }
     }
     /* post_e */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)
-            out_post_e[b * n_post + i] = v3[b * n_post + i];
+            out_post_e[b * n_post + i] = v10[b * n_post + i];
     /* loss */
     for (int64_t b = 0; b < batch; b++)
-        out_loss[b] = v8[b];
+        out_loss[b] = v11[b];
 }
 
 static const plast_karg_desc kcap_layer_loss_fwd_args[] = {
     { "post_z", 6, 0 },
     { "target", 6, 0 },
+    { "mask", 4, 0 },
     { "post_e", 6, 2 },
     { "loss", 4, 2 },
 };
-const plast_kdesc kcap_layer_loss_fwd_desc = { "kcap_layer_loss_fwd", kcap_layer_loss_fwd, kcap_layer_loss_fwd_scratch, 4, kcap_layer_loss_fwd_args, 0 };
+const plast_kdesc kcap_layer_loss_fwd_desc = { "kcap_layer_loss_fwd", kcap_layer_loss_fwd, kcap_layer_loss_fwd_scratch, 5, kcap_layer_loss_fwd_args, 0 };
 
 
 /* kcap_layer_loss, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs */
@@ -656,6 +664,7 @@ int64_t kcap_layer_loss_adj_scratch(const plast_kargs *a)
     n += batch * n_post * 1;
     n += batch * 1;
     n += batch * n_post * 1;
+    n += batch * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
@@ -668,23 +677,31 @@ void kcap_layer_loss_adj(const plast_kargs *a)
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
     const real *restrict in_post_z = (const real *)a->arg[0];
     const real *restrict in_target = (const real *)a->arg[1];
-    const real *restrict in_adj_post_e = (const real *)a->arg[2];
-    const real *restrict in_adj_loss = (const real *)a->arg[3];
-    real *restrict out_adj_post_z = (real *)a->arg[4];
-    real *restrict out_adj_target = (real *)a->arg[5];
+    const real *restrict in_mask = (const real *)a->arg[2];
+    const real *restrict in_adj_post_e = (const real *)a->arg[3];
+    const real *restrict in_adj_loss = (const real *)a->arg[4];
+    real *restrict out_adj_post_z = (real *)a->arg[5];
     real *restrict scratch = (real *)a->scratch;
-    real *restrict v2 = scratch; scratch += batch * n_post * 1;
     real *restrict v3 = scratch; scratch += batch * n_post * 1;
-    real *restrict v11 = scratch; scratch += batch * 1;
-    real *restrict v14 = scratch; scratch += batch * n_post * 1;
-    real *restrict v15 = scratch; scratch += batch * n_post * 1;
-    real *restrict v16 = scratch; scratch += batch * n_post * 1;
-    real *restrict v18 = scratch; scratch += batch * n_post * 1;
+    real *restrict v4 = scratch; scratch += batch * n_post * 1;
+    real *restrict v15 = scratch; scratch += batch * 1;
+    real *restrict v19 = scratch; scratch += batch * n_post * 1;
+    real *restrict v20 = scratch; scratch += batch * 1;
+    real *restrict v23 = scratch; scratch += batch * n_post * 1;
+    real *restrict v24 = scratch; scratch += batch * n_post * 1;
+    real *restrict v25 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
     /* level 0, scalar per sample */
     for (int64_t b = 0; b < batch; b++) {
         {
-            v11[b] = ((real)0.5 * in_adj_loss[b]);
+            v15[b] = (in_mask[b] * in_adj_loss[b]);
+            v20[b] = ((real)0.5 * v15[b]);
+        }
+    }
+    /* level 0, per-postsynaptic-neuron per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t i = 0; i < n_post; i++) {
+            v19[b * n_post + i] = (in_mask[b] * in_adj_post_e[b * n_post + i]);
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
@@ -697,32 +714,27 @@ void kcap_layer_loss_adj(const plast_kargs *a)
                     const real o = in_post_z[b * n_post + i2];
                     rank += o > z || (o == z && i2 < i);
                 }
-                v2[b * n_post + i] = rank < 1 ? (real)1 : (real)0;
+                v3[b * n_post + i] = rank < 1 ? (real)1 : (real)0;
             }
-            v3[b * n_post + i] = (v2[b * n_post + i] - in_target[b * n_post + i]);
-            v14[b * n_post + i] = (v3[b * n_post + i] * v11[b]);
-            v15[b * n_post + i] = (in_adj_post_e[b * n_post + i] + v14[b * n_post + i]);
-            v16[b * n_post + i] = (v14[b * n_post + i] + v15[b * n_post + i]);
-            v18[b * n_post + i] = (-v16[b * n_post + i]);
+            v4[b * n_post + i] = (v3[b * n_post + i] - in_target[b * n_post + i]);
+            v23[b * n_post + i] = (v4[b * n_post + i] * v20[b]);
+            v24[b * n_post + i] = (v19[b * n_post + i] + v23[b * n_post + i]);
+            v25[b * n_post + i] = (v23[b * n_post + i] + v24[b * n_post + i]);
         }
     }
     /* adj_post_z */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)
-            out_adj_post_z[b * n_post + i] += v16[b * n_post + i];
-    /* adj_target */
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t i = 0; i < n_post; i++)
-            out_adj_target[b * n_post + i] += v18[b * n_post + i];
+            out_adj_post_z[b * n_post + i] += v25[b * n_post + i];
 }
 
 static const plast_karg_desc kcap_layer_loss_adj_args[] = {
     { "post_z", 6, 0 },
     { "target", 6, 0 },
+    { "mask", 4, 0 },
     { "adj_post_e", 6, 0 },
     { "adj_loss", 4, 0 },
     { "adj_post_z", 6, 3 },
-    { "adj_target", 6, 3 },
 };
 const plast_kdesc kcap_layer_loss_adj_desc = { "kcap_layer_loss_adj", kcap_layer_loss_adj, kcap_layer_loss_adj_scratch, 6, kcap_layer_loss_adj_args, 0 };
 

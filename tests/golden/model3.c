@@ -1066,8 +1066,8 @@ static const plast_karg_desc model3_error3_adj_args[] = {
 const plast_kdesc model3_error3_adj_desc = { "model3_error3_adj", model3_error3_adj, model3_error3_adj_scratch, 6, model3_error3_adj_args, 0 };
 
 
-/* model3_loss, forward: cross-entropy on softmax: e_L = softmax(z_L) - target, loss = logsumexp(z_L) 
- *   - target . z_L */
+/* model3_loss, forward: cross-entropy on softmax: e_L = mask (softmax(z_L) - target), loss = mask 
+ *   (logsumexp(z_L) - target . z_L) */
 int64_t model3_loss_fwd_scratch(const plast_kargs *a)
 {
     const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch;
@@ -1085,6 +1085,8 @@ int64_t model3_loss_fwd_scratch(const plast_kargs *a)
     n += batch * n_post * 1;
     n += batch * 1;
     n += batch * 1;
+    n += batch * n_post * 1;
+    n += batch * 1;
     return n * (int64_t)sizeof(real);
 }
 
@@ -1094,81 +1096,87 @@ void model3_loss_fwd(const plast_kargs *a)
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
     const real *restrict in_post_z = (const real *)a->arg[0];
     const real *restrict in_target = (const real *)a->arg[1];
-    real *restrict out_post_e = (real *)a->arg[2];
-    real *restrict out_loss = (real *)a->arg[3];
+    const real *restrict in_mask = (const real *)a->arg[2];
+    real *restrict out_post_e = (real *)a->arg[3];
+    real *restrict out_loss = (real *)a->arg[4];
     real *restrict scratch = (real *)a->scratch;
-    real *restrict v2 = scratch; scratch += batch * 1;
     real *restrict v3 = scratch; scratch += batch * 1;
-    real *restrict v4 = scratch; scratch += batch * n_post * 1;
+    real *restrict v4 = scratch; scratch += batch * 1;
     real *restrict v5 = scratch; scratch += batch * n_post * 1;
-    real *restrict v6 = scratch; scratch += batch * 1;
-    real *restrict v7 = scratch; scratch += batch * n_post * 1;
+    real *restrict v6 = scratch; scratch += batch * n_post * 1;
+    real *restrict v7 = scratch; scratch += batch * 1;
     real *restrict v8 = scratch; scratch += batch * n_post * 1;
-    real *restrict v9 = scratch; scratch += batch * 1;
+    real *restrict v9 = scratch; scratch += batch * n_post * 1;
     real *restrict v10 = scratch; scratch += batch * 1;
-    real *restrict v11 = scratch; scratch += batch * n_post * 1;
-    real *restrict v12 = scratch; scratch += batch * 1;
+    real *restrict v11 = scratch; scratch += batch * 1;
+    real *restrict v12 = scratch; scratch += batch * n_post * 1;
     real *restrict v13 = scratch; scratch += batch * 1;
+    real *restrict v14 = scratch; scratch += batch * 1;
+    real *restrict v15 = scratch; scratch += batch * n_post * 1;
+    real *restrict v16 = scratch; scratch += batch * 1;
     (void)scratch;
     /* level 0, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
-        real acc2 = -(real)INFINITY;
-        real acc12 = 0;
+        real acc3 = -(real)INFINITY;
+        real acc13 = 0;
         for (int64_t i = 0; i < n_post; i++) {
-            if (in_post_z[b * n_post + i] > acc2) acc2 = in_post_z[b * n_post + i];
-            v11[b * n_post + i] = (in_post_z[b * n_post + i] * in_target[b * n_post + i]);
-            acc12 += v11[b * n_post + i];
+            if (in_post_z[b * n_post + i] > acc3) acc3 = in_post_z[b * n_post + i];
+            v12[b * n_post + i] = (in_post_z[b * n_post + i] * in_target[b * n_post + i]);
+            acc13 += v12[b * n_post + i];
         }
-        v2[b] = acc2;
-        v12[b] = acc12;
+        v3[b] = acc3;
+        v13[b] = acc13;
     }
     /* level 1, scalar per sample */
     for (int64_t b = 0; b < batch; b++) {
         {
-            v3[b] = v2[b];
+            v4[b] = v3[b];
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
-        real acc6 = 0;
+        real acc7 = 0;
         for (int64_t i = 0; i < n_post; i++) {
-            v4[b * n_post + i] = (in_post_z[b * n_post + i] - v3[b]);
-            v5[b * n_post + i] = R_EXP(v4[b * n_post + i]);
-            acc6 += v5[b * n_post + i];
+            v5[b * n_post + i] = (in_post_z[b * n_post + i] - v4[b]);
+            v6[b * n_post + i] = R_EXP(v5[b * n_post + i]);
+            acc7 += v6[b * n_post + i];
         }
-        v6[b] = acc6;
+        v7[b] = acc7;
     }
     /* level 2, scalar per sample */
     for (int64_t b = 0; b < batch; b++) {
         {
-            v9[b] = R_LOG(v6[b]);
-            v10[b] = (v3[b] + v9[b]);
-            v13[b] = (v10[b] - v12[b]);
+            v10[b] = R_LOG(v7[b]);
+            v11[b] = (v4[b] + v10[b]);
+            v14[b] = (v11[b] - v13[b]);
+            v16[b] = (in_mask[b] * v14[b]);
         }
     }
     /* level 2, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
-            v7[b * n_post + i] = (v5[b * n_post + i] / v6[b]);
-            v8[b * n_post + i] = (v7[b * n_post + i] - in_target[b * n_post + i]);
+            v8[b * n_post + i] = (v6[b * n_post + i] / v7[b]);
+            v9[b * n_post + i] = (v8[b * n_post + i] - in_target[b * n_post + i]);
+            v15[b * n_post + i] = (in_mask[b] * v9[b * n_post + i]);
         }
     }
     /* post_e */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)
-            out_post_e[b * n_post + i] = v8[b * n_post + i];
+            out_post_e[b * n_post + i] = v15[b * n_post + i];
     /* loss */
     for (int64_t b = 0; b < batch; b++)
-        out_loss[b] = v13[b];
+        out_loss[b] = v16[b];
 }
 
 static const plast_karg_desc model3_loss_fwd_args[] = {
     { "post_z", 6, 0 },
     { "target", 6, 0 },
+    { "mask", 4, 0 },
     { "post_e", 6, 2 },
     { "loss", 4, 2 },
 };
-const plast_kdesc model3_loss_fwd_desc = { "model3_loss_fwd", model3_loss_fwd, model3_loss_fwd_scratch, 4, model3_loss_fwd_args, 0 };
+const plast_kdesc model3_loss_fwd_desc = { "model3_loss_fwd", model3_loss_fwd, model3_loss_fwd_scratch, 5, model3_loss_fwd_args, 0 };
 
 
 /* model3_loss, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs */
@@ -1183,12 +1191,11 @@ int64_t model3_loss_adj_scratch(const plast_kargs *a)
     n += batch * n_post * 1;
     n += batch * 1;
     n += batch * n_post * 1;
-    n += batch * n_post * 1;
+    n += batch * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * 1;
     n += batch * 1;
-    n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
@@ -1206,110 +1213,109 @@ void model3_loss_adj(const plast_kargs *a)
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
     const real *restrict in_post_z = (const real *)a->arg[0];
     const real *restrict in_target = (const real *)a->arg[1];
-    const real *restrict in_adj_post_e = (const real *)a->arg[2];
-    const real *restrict in_adj_loss = (const real *)a->arg[3];
-    real *restrict out_adj_post_z = (real *)a->arg[4];
-    real *restrict out_adj_target = (real *)a->arg[5];
+    const real *restrict in_mask = (const real *)a->arg[2];
+    const real *restrict in_adj_post_e = (const real *)a->arg[3];
+    const real *restrict in_adj_loss = (const real *)a->arg[4];
+    real *restrict out_adj_post_z = (real *)a->arg[5];
     real *restrict scratch = (real *)a->scratch;
-    real *restrict v2 = scratch; scratch += batch * 1;
     real *restrict v3 = scratch; scratch += batch * 1;
-    real *restrict v4 = scratch; scratch += batch * n_post * 1;
+    real *restrict v4 = scratch; scratch += batch * 1;
     real *restrict v5 = scratch; scratch += batch * n_post * 1;
-    real *restrict v6 = scratch; scratch += batch * 1;
-    real *restrict v7 = scratch; scratch += batch * n_post * 1;
-    real *restrict v19 = scratch; scratch += batch * n_post * 1;
-    real *restrict v21 = scratch; scratch += batch * n_post * 1;
-    real *restrict v22 = scratch; scratch += batch * n_post * 1;
-    real *restrict v23 = scratch; scratch += batch * 1;
-    real *restrict v24 = scratch; scratch += batch * 1;
-    real *restrict v26 = scratch; scratch += batch * n_post * 1;
-    real *restrict v27 = scratch; scratch += batch * n_post * 1;
+    real *restrict v6 = scratch; scratch += batch * n_post * 1;
+    real *restrict v7 = scratch; scratch += batch * 1;
+    real *restrict v8 = scratch; scratch += batch * n_post * 1;
+    real *restrict v20 = scratch; scratch += batch * 1;
+    real *restrict v24 = scratch; scratch += batch * n_post * 1;
     real *restrict v28 = scratch; scratch += batch * n_post * 1;
-    real *restrict v30 = scratch; scratch += batch * n_post * 1;
     real *restrict v32 = scratch; scratch += batch * 1;
-    real *restrict v34 = scratch; scratch += batch * 1;
-    real *restrict v35 = scratch; scratch += batch * n_post * 1;
+    real *restrict v33 = scratch; scratch += batch * 1;
     real *restrict v36 = scratch; scratch += batch * n_post * 1;
     real *restrict v37 = scratch; scratch += batch * n_post * 1;
+    real *restrict v39 = scratch; scratch += batch * n_post * 1;
+    real *restrict v41 = scratch; scratch += batch * 1;
+    real *restrict v43 = scratch; scratch += batch * 1;
+    real *restrict v44 = scratch; scratch += batch * n_post * 1;
+    real *restrict v45 = scratch; scratch += batch * n_post * 1;
+    real *restrict v46 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
+    /* level 0, scalar per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        {
+            v20[b] = (in_mask[b] * in_adj_loss[b]);
+        }
+    }
     /* level 0, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
-        real acc2 = -(real)INFINITY;
+        real acc3 = -(real)INFINITY;
         for (int64_t i = 0; i < n_post; i++) {
-            if (in_post_z[b * n_post + i] > acc2) acc2 = in_post_z[b * n_post + i];
-            v19[b * n_post + i] = (in_target[b * n_post + i] * in_adj_loss[b]);
-            v21[b * n_post + i] = (in_post_z[b * n_post + i] * in_adj_loss[b]);
-            v22[b * n_post + i] = (-v21[b * n_post + i]);
-            v26[b * n_post + i] = (v22[b * n_post + i] - in_adj_post_e[b * n_post + i]);
+            if (in_post_z[b * n_post + i] > acc3) acc3 = in_post_z[b * n_post + i];
+            v24[b * n_post + i] = (in_mask[b] * in_adj_post_e[b * n_post + i]);
+            v28[b * n_post + i] = (in_target[b * n_post + i] * v20[b]);
         }
-        v2[b] = acc2;
+        v3[b] = acc3;
     }
     /* level 1, scalar per sample */
     for (int64_t b = 0; b < batch; b++) {
         {
-            v3[b] = v2[b];
+            v4[b] = v3[b];
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
-        real acc6 = 0;
+        real acc7 = 0;
         for (int64_t i = 0; i < n_post; i++) {
-            v4[b * n_post + i] = (in_post_z[b * n_post + i] - v3[b]);
-            v5[b * n_post + i] = R_EXP(v4[b * n_post + i]);
-            acc6 += v5[b * n_post + i];
+            v5[b * n_post + i] = (in_post_z[b * n_post + i] - v4[b]);
+            v6[b * n_post + i] = R_EXP(v5[b * n_post + i]);
+            acc7 += v6[b * n_post + i];
         }
-        v6[b] = acc6;
+        v7[b] = acc7;
     }
     /* level 2, scalar per sample */
     for (int64_t b = 0; b < batch; b++) {
         {
-            v23[b] = ((real)1 / v6[b]);
-            v24[b] = (in_adj_loss[b] * v23[b]);
+            v32[b] = ((real)1 / v7[b]);
+            v33[b] = (v20[b] * v32[b]);
         }
     }
     /* level 2, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
-        real acc32 = 0;
+        real acc41 = 0;
         for (int64_t i = 0; i < n_post; i++) {
-            v7[b * n_post + i] = (v5[b * n_post + i] / v6[b]);
-            v27[b * n_post + i] = (in_adj_post_e[b * n_post + i] * v23[b]);
-            v28[b * n_post + i] = (v7[b * n_post + i] / v6[b]);
-            v30[b * n_post + i] = (in_adj_post_e[b * n_post + i] * v28[b * n_post + i]);
-            acc32 += v30[b * n_post + i];
+            v8[b * n_post + i] = (v6[b * n_post + i] / v7[b]);
+            v36[b * n_post + i] = (v24[b * n_post + i] * v32[b]);
+            v37[b * n_post + i] = (v8[b * n_post + i] / v7[b]);
+            v39[b * n_post + i] = (v24[b * n_post + i] * v37[b * n_post + i]);
+            acc41 += v39[b * n_post + i];
         }
-        v32[b] = acc32;
+        v41[b] = acc41;
     }
     /* level 3, scalar per sample */
     for (int64_t b = 0; b < batch; b++) {
         {
-            v34[b] = (v24[b] - v32[b]);
+            v43[b] = (v33[b] - v41[b]);
         }
     }
     /* level 3, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
-            v35[b * n_post + i] = (v27[b * n_post + i] + v34[b]);
-            v36[b * n_post + i] = (v5[b * n_post + i] * v35[b * n_post + i]);
-            v37[b * n_post + i] = (v36[b * n_post + i] - v19[b * n_post + i]);
+            v44[b * n_post + i] = (v36[b * n_post + i] + v43[b]);
+            v45[b * n_post + i] = (v6[b * n_post + i] * v44[b * n_post + i]);
+            v46[b * n_post + i] = (v45[b * n_post + i] - v28[b * n_post + i]);
         }
     }
     /* adj_post_z */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)
-            out_adj_post_z[b * n_post + i] += v37[b * n_post + i];
-    /* adj_target */
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t i = 0; i < n_post; i++)
-            out_adj_target[b * n_post + i] += v26[b * n_post + i];
+            out_adj_post_z[b * n_post + i] += v46[b * n_post + i];
 }
 
 static const plast_karg_desc model3_loss_adj_args[] = {
     { "post_z", 6, 0 },
     { "target", 6, 0 },
+    { "mask", 4, 0 },
     { "adj_post_e", 6, 0 },
     { "adj_loss", 4, 0 },
     { "adj_post_z", 6, 3 },
-    { "adj_target", 6, 3 },
 };
 const plast_kdesc model3_loss_adj_desc = { "model3_loss_adj", model3_loss_adj, model3_loss_adj_scratch, 6, model3_loss_adj_args, 0 };
 

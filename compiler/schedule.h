@@ -1,0 +1,68 @@
+/* schedule — an experiment's inner step as an ordered list of kernel calls
+ * over named buffers, built from its model and its rules.
+ *
+ * This is where a model's structure becomes a program: the layers, the
+ * feedback pathway and where the rules update their projections are decided
+ * here, once, and the runtime's engine (runtime/episode.c) runs whatever
+ * schedule it is given, forward and, call by call in reverse, through the
+ * generated adjoints.  Kernels are named (MODEL_dense1_fwd, RULE_step, ...);
+ * bind.c resolves the names in a compiled module into plast_schedule.
+ * `plastcc emit-c --dump=schedule` prints a plan.
+ *
+ * The feed-forward schedule of a model with L layers (003):
+ *   step:  dense_l (l = 1..L), loss, error_l (l = L..1), update_l (l = L..1)
+ *   eval:  dense_l (l = 1..L), loss
+ * The updates read the pre-update weights and signals only, so their order
+ * does not change the forward values; L..1 makes the reverse sweep run the
+ * rules' adjoints 1..L.
+ */
+#ifndef PLAST_SCHEDULE_H
+#define PLAST_SCHEDULE_H
+
+#include <stdio.h>
+#include "sema.h"
+
+enum { SCHED_NAME = 96, SCHED_MAX_BIND = 48 };
+
+typedef struct sched_buf {
+    char name[32];
+    int kind;                  /* PLAST_BUF_* (plast.h) */
+    long rows, cols;           /* matrix rows x cols; per sample: rows 1, cols values */
+    int init;                  /* PLAST_INIT_* */
+    double init_arg;
+    long fan_in, fan_out;
+    int stream;                /* PLAST_STREAM_* */
+} sched_buf;
+
+typedef struct sched_bind { char arg[48]; int buf; int next; } sched_bind;
+
+typedef struct sched_call {
+    char fwd[SCHED_NAME], adj[SCHED_NAME];   /* kernel names; adj "" for none */
+    char dw[SCHED_NAME];       /* update calls: the rule's dw kernel */
+    long n_pre, n_post;
+    const sema_rule *rule;     /* the rule whose meta binds "meta", or NULL */
+    int update;                /* -1, or the STATE buffer this call updates */
+    sched_bind bind[SCHED_MAX_BIND];
+    int n_bind;
+} sched_call;
+
+typedef struct sched_plan {
+    sched_buf *buf;
+    int n_buf, cap_buf;
+    sched_call *step, *eval;
+    int n_step, n_eval, cap_step, cap_eval;
+    int x, target, mask, loss, output;   /* as in plast_schedule */
+    /* the layered view of a feed-forward model (003's diagnostics) */
+    int n_layers;
+    int w_buf[64], fb_buf[64];
+} sched_plan;
+
+/* Builds the plan of experiment X (model M) of program P.  Returns 0, or -1
+ * with ERR (a model the engine cannot run yet). */
+int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *plan, char *err, size_t errlen);
+void sched_free(sched_plan *plan);
+
+/* Prints PLAN, a call per line with its bindings. */
+void sched_print(FILE *out, const sched_plan *plan);
+
+#endif

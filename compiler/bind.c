@@ -17,22 +17,28 @@ static const plast_kdesc *find(backend_module *m, const char *base, const char *
     return k;
 }
 
-void bind_rule_init(const sema_program *p, const sema_rule *r, double *init)
+/* Initial meta vector: the params' initial values, then each mlp's weights:
+ * its `weights [..]` when given, else drawn deterministically (uniform
+ * +-1/sqrt(fan_in), the output layer's times `init output G`, a fixed LCG
+ * seeded by the weight's position) with zero biases. */
+void bind_rule_init(const sema_program *p, const sema_rule *r, double *v)
 {
-    for (int i = 0; i < r->n_params; i++) {
-        const sema_param *prm = &r->params[i];
-        for (int e = 0; e < (prm->size ? prm->size : 1); e++) init[prm->offset + e] = prm->init[e];
-    }
+    for (int i = 0; i < r->n_params; i++)
+        for (int e = 0; e < (r->params[i].size ? r->params[i].size : 1); e++)
+            v[r->params[i].offset + e] = r->params[i].init[e];
     uint64_t state = 0x9e3779b97f4a7c15ull;
     for (int m = 0; m < r->n_mlps; m++) {
         const sema_mlp *net = p->mlps[r->mlps[m]];
         int off = r->mlp_offset[m], width = net->n_in;
         for (int l = 0; l < net->n_layers; l++) {
-            double a = 1 / sqrt((double)width);
-            for (int w = 0; w < net->width[l] * width; w++) init[off++] = a * (2 * plast_lcg_uniform(&state) - 1);
-            for (int o = 0; o < net->width[l]; o++) init[off++] = 0;   /* biases start at 0 */
+            /* the output layer times `init output G` (the draws stay the same) */
+            double a = 1 / sqrt((double)width) * (l == net->n_layers - 1 ? net->out_gain : 1);
+            for (int w = 0; w < net->width[l] * width; w++) v[off++] = a * (2 * plast_lcg_uniform(&state) - 1);
+            for (int o = 0; o < net->width[l]; o++) v[off++] = 0;   /* biases start at 0 */
             width = net->width[l];
         }
+        if (net->weights)   /* `weights [..]`: learned values */
+            memcpy(v + r->mlp_offset[m], net->weights, (size_t)net->n_weights * sizeof(double));
     }
 }
 

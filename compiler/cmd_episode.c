@@ -7,8 +7,12 @@
  * none for symmetric); x_train [N, n_0], y_train int64 [N] (one sample per
  * step, in order; -1: unlabelled); x_query, y_query; and a file per
  * meta-parameter named after it (theta.npy; RULE.PARAM.npy when two rules
- * share a name).  Output folder: meta_loss.npy, grad_<param>.npy, and per
- * STATE and PARAM buffer its final value (W1.npy) and gradient (grad_W1.npy).
+ * share a name), and per meta-MLP its weight vector (hat_net.npy, layout of
+ * docs/language.md 4.8).  Output folder: meta_loss.npy, grad_<param>.npy,
+ * grad_<mlp>.npy, and per STATE and PARAM buffer (weights W1.., biases
+ * bias1..) its final value (W1.npy) and gradient (grad_W1.npy).  For an
+ * experiment with `train joint` the query is the training batch itself (one
+ * step of the joint scheme) unless x_query.npy is given.
  */
 #include "config.h"
 #include "bind.h"
@@ -29,10 +33,17 @@ static const char usage[] =
     "                       [--checkpoint K] [--batch B] [--precision double|single]\n"
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
-    "data and meta-parameters saved in DIR (.npy files: W1..WL, B1..BL, x_train,\n"
-    "y_train, x_query, y_query, and one file per meta-parameter, e.g. theta.npy),\n"
-    "and writes meta_loss.npy, grad_<param>.npy and the final W1..WL to --out;\n"
-    "with the experiment's `diagnostics alignment orthonormality;`, also\n"
+    "data and meta-parameters saved in DIR (.npy files: W1..WL, biases bias1..biasL\n"
+    "of the layers with `bias`, B1..BL, x_train, y_train (-1: unlabelled), x_query,\n"
+    "y_query, one file per meta-parameter, e.g. theta.npy, and one per meta-MLP\n"
+    "with its whole weight vector, e.g. hat_net.npy; missing ones keep their\n"
+    "initial values), and writes to --out meta_loss.npy, grad_<param>.npy,\n"
+    "grad_<mlp>.npy, and for every weight matrix and bias its final value (W1.npy)\n"
+    "and the gradient of its initial value (grad_W1.npy, grad_bias1.npy).  Buffer\n"
+    "names: `plastcc emit-c FILE --dump=schedule`.  With `train joint` (paper 001)\n"
+    "x_train is one minibatch and the query defaults to it: one step of the joint\n"
+    "scheme (the rule-updated weights, the batch's masked loss, every gradient).\n"
+    "With the experiment's `diagnostics alignment orthonormality;`, also\n"
     "alignment.npy (alpha_0..alpha_{L-1}, degrees) and orthonormality.npy.\n"
     "\n"
     "  --checkpoint K     checkpoint W every K steps (default sqrt(steps); K >= steps stores all)\n"
@@ -84,6 +95,26 @@ static int32_t *labels(const plast_array *a, long n_out, const char *name)
     return y;
 }
 
+/* x_query, y_query; a joint experiment's query is by default the training
+ * batch itself (copied, so that each array is freed once). */
+static int read_query(const char *dir, int joint, state *S)
+{
+    int rc = read_npy(dir, "x_query", &S->x_query, !joint);
+    if (rc == 0) return read_npy(dir, "y_query", &S->y_query, 1);
+    if (rc < 0) return -1;
+    for (int q = 0; q < 2; q++) {
+        const plast_array *src = q ? &S->y_train : &S->x_train;
+        plast_array *dst = q ? &S->y_query : &S->x_query;
+        size_t n = 1;
+        for (int k = 0; k < src->ndim; k++) n *= src->shape[k];
+        *dst = *src;
+        dst->data = malloc((n ? n : 1) * sizeof(double));
+        if (!dst->data) { fprintf(stderr, "plastcc: out of memory\n"); return -1; }
+        memcpy(dst->data, src->data, n * sizeof(double));
+    }
+    return 0;
+}
+
 /* The initial values of every STATE, PARAM and CONST buffer, from NAME.npy:
  * a matrix [rows, cols] (a vector of one row may be saved 1-D); a CONST
  * (fixed feedback) matrix is saved transposed, [cols, rows], as B_l is
@@ -111,8 +142,32 @@ static int load_buffers(const char *dir, const plast_net *N, state *S, double **
     return 0;
 }
 
-/* Meta-parameters from DIR (RULE.PARAM.npy, else PARAM.npy), else initial values. */
-static int load_meta(const char *dir, const bound_net *bn, double **meta)
+/* The part of rule R's meta vector named NAME (a param, or an mlp's whole
+ * weight vector) from DIR/RULE.NAME.npy, else DIR/NAME.npy; 1 when neither
+ * exists.  WANT values at DST. */
+static int load_meta_part(const char *dir, const sema_rule *sr, const char *what, size_t want, double *dst)
+{
+    char name[512];
+    plast_array a;
+    snprintf(name, sizeof name, "%s.%s", sr->name, what);
+    int rc = read_npy(dir, name, &a, 0);
+    if (rc == 1) rc = read_npy(dir, what, &a, 0);
+    if (rc != 0) return rc;
+    size_t have = 1;
+    for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
+    if (have != want) {
+        fprintf(stderr, "plastcc: %s.npy has %zu values, but '%s' has %zu\n", what, have, what, want);
+        plast_array_free(&a);
+        return -1;
+    }
+    memcpy(dst, a.data, want * sizeof(double));
+    plast_array_free(&a);
+    return 0;
+}
+
+/* Meta-parameters from DIR (per param, and per mlp its weight vector in the
+ * layout of docs/language.md 4.8), else initial values. */
+static int load_meta(const char *dir, const sema_program *prog, const bound_net *bn, double **meta)
 {
     for (int r = 0; r < bn->net.n_rules; r++) {
         const sema_rule *sr = bn->compiled[r]->rule;
@@ -120,22 +175,12 @@ static int load_meta(const char *dir, const bound_net *bn, double **meta)
         memcpy(meta[r], bn->rules[r].init, (size_t)sr->n_meta * sizeof(double));
         for (int p = 0; p < sr->n_params; p++) {
             const sema_param *prm = &sr->params[p];
-            char name[512];
-            plast_array a;
-            snprintf(name, sizeof name, "%s.%s", sr->name, prm->name);
-            int rc = read_npy(dir, name, &a, 0);
-            if (rc == 1) rc = read_npy(dir, prm->name, &a, 0);
-            if (rc < 0) return -1;
-            if (rc == 1) continue;
-            size_t want = (size_t)(prm->size ? prm->size : 1), have = 1;
-            for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
-            if (have != want) {
-                fprintf(stderr, "plastcc: %s.npy has %zu values, but parameter '%s' has %zu\n", prm->name, have, prm->name, want);
-                plast_array_free(&a);
+            if (load_meta_part(dir, sr, prm->name, (size_t)(prm->size ? prm->size : 1), meta[r] + prm->offset) < 0)
                 return -1;
-            }
-            memcpy(meta[r] + prm->offset, a.data, want * sizeof(double));
-            plast_array_free(&a);
+        }
+        for (int m = 0; m < sr->n_mlps; m++) {
+            const sema_mlp *net = prog->mlps[sr->mlps[m]];
+            if (load_meta_part(dir, sr, net->name, (size_t)net->n_weights, meta[r] + sr->mlp_offset[m]) < 0) return -1;
         }
     }
     return 0;
@@ -158,7 +203,7 @@ static int write_npy(const char *dir, const char *name, const double *v, int ndi
 
 /* meta_loss, grad_<param> per meta-parameter, and per STATE or PARAM buffer
  * its final value NAME.npy and grad_NAME.npy (d meta_loss / d its initial value). */
-static int write_results(const char *dir, const bound_net *bn, const plast_episode_out *out)
+static int write_results(const char *dir, const sema_program *prog, const bound_net *bn, const plast_episode_out *out)
 {
     if (plast_mkdirs(dir) != 0) {
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
@@ -173,6 +218,13 @@ static int write_results(const char *dir, const bound_net *bn, const plast_episo
             if (bn->net.n_rules > 1) snprintf(name, sizeof name, "grad_%s.%s", sr->name, prm->name);
             else snprintf(name, sizeof name, "grad_%s", prm->name);
             rc |= write_npy(dir, name, out->grad[r] + prm->offset, prm->size ? 1 : 0, (size_t)prm->size, 0);
+        }
+        for (int m = 0; m < sr->n_mlps; m++) {
+            const sema_mlp *net = prog->mlps[sr->mlps[m]];
+            char name[512];
+            if (bn->net.n_rules > 1) snprintf(name, sizeof name, "grad_%s.%s", sr->name, net->name);
+            else snprintf(name, sizeof name, "grad_%s", net->name);
+            rc |= write_npy(dir, name, out->grad[r] + sr->mlp_offset[m], 1, (size_t)net->n_weights, 0);
         }
     }
     const plast_schedule *sc = &bn->net.sched;
@@ -219,9 +271,9 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     int rc = 1;
     size_t n0 = (size_t)sc->buf[sc->x].cols;
     long n_out = sc->target >= 0 ? sc->buf[sc->target].cols : 0;
-    if (load_buffers(state_dir, N, &S, init) < 0 || load_meta(state_dir, &bn, meta) < 0) goto done;
+    if (load_buffers(state_dir, N, &S, init) < 0 || load_meta(state_dir, u->prog, &bn, meta) < 0) goto done;
     if (read_npy(state_dir, "x_train", &S.x_train, 1) < 0 || read_npy(state_dir, "y_train", &S.y_train, 1) < 0 ||
-        read_npy(state_dir, "x_query", &S.x_query, 1) < 0 || read_npy(state_dir, "y_query", &S.y_query, 1) < 0)
+        read_query(state_dir, x->joint, &S) < 0)
         goto done;
     if (expect_shape("x_train", &S.x_train, 2, S.x_train.shape[0], n0) < 0 ||
         expect_shape("y_train", &S.y_train, 1, S.x_train.shape[0], 0) < 0 ||
@@ -263,7 +315,7 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
            "(%.1f MB before the episode), %.2f s\n", out.meta_loss, out.accuracy, data.steps,
            N->precision == PLAST_SINGLE ? "single" : "double", out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0, rss0,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-    rc = write_results(out_dir, &bn, &out) < 0;
+    rc = write_results(out_dir, u->prog, &bn, &out) < 0;
     if (rc == 0 && (x->diag_alignment || x->diag_orthonormality)) {   /* the experiment's diagnostics */
         double diag[2 * PLAST_MAX_LAYERS];
         const double *Wl[PLAST_MAX_LAYERS], *Bl[PLAST_MAX_LAYERS];

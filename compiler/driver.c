@@ -30,6 +30,8 @@ static const char usage_main[] =
     "  run FILE             meta-train an experiment: log, learned rule, plots\n"
     "  eval FILE            evaluate an experiment's rules over new tasks: scores, learning curves\n"
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
+    "  analyze FILE...      a learned rule on a grid of its inputs: slices, a polynomial fit\n"
+    "  curves NAME:DIR...   joint training runs compared: median and range of test curves\n"
     "\n"
     "options:\n"
     "  -h, --help           this help; 'plastcc COMMAND --help' for a command's\n"
@@ -213,6 +215,8 @@ static const struct { const char *name; int (*run)(int, char **); } commands[] =
     { "episode", cmd_episode },
     { "run", cmd_run },
     { "eval", cmd_eval },
+    { "analyze", cmd_analyze },
+    { "curves", cmd_curves },
 };
 
 int main(int argc, char **argv)

@@ -302,7 +302,8 @@ void sema_program_free(sema_program *p)
     if (!p) return;
     for (int i = 0; i < p->n_models; i++) { free(p->models[i]->layers); free(p->models[i]); }
     for (int i = 0; i < p->n_mlps; i++) {
-        free(p->mlps[i]->width); free(p->mlps[i]->act); free(p->mlps[i]->act_arg); free(p->mlps[i]);
+        free(p->mlps[i]->width); free(p->mlps[i]->act); free(p->mlps[i]->act_arg); free(p->mlps[i]->weights);
+        free(p->mlps[i]);
     }
     for (int i = 0; i < p->n_rules; i++) free_rule(p->rules[i]);
     for (int i = 0; i < p->n_experiments; i++) {

@@ -44,6 +44,8 @@ typedef struct sema_mlp {
     sema_act *act;         /* activation of layer l (identity for a plain 'dense N') */
     double *act_arg;       /* softplus beta */
     int n_weights;         /* sum over layers of out*in + out (weights, then biases) */
+    double out_gain;       /* init output G: the last layer's initial weights times G (default 1) */
+    double *weights;       /* weights [..]: the initial values of all n_weights (learned.rule), or NULL */
 } sema_mlp;
 
 /* ---- model ---- */
@@ -58,6 +60,7 @@ typedef struct sema_layer {
     sema_act act;
     double act_arg;        /* softplus beta, kcap k */
     int steps;             /* recurrent: number of time steps */
+    int bias;              /* dense/readout: z = W y + b, b a learner parameter (zero at first) */
     src_span span;
 } sema_layer;
 
@@ -184,6 +187,17 @@ typedef struct sema_experiment {
     int single;            /* precision single */
     int diag_alignment, diag_orthonormality;
     int checkpoint_every;
+    /* paper 001 (sema_joint.c): rules inside the forward pass, the joint scheme */
+    int updates_forward;   /* updates forward: each rule right after its layer's forward pass */
+    src_span updates_at;
+    int joint;             /* train joint: the learner and the rules trained together, batch by batch */
+    src_span joint_at;
+    int epochs;            /* passes over the training split */
+    long max_batches;      /* stop after this many minibatches (0: all the epochs) */
+    double labelled;       /* fraction of the training samples that keep their label */
+    int test_every;        /* minibatches between evaluations on the test split (0: once per epoch) */
+    double learner_lr;     /* the learner's Adam */
+    src_span learner_at;
 } sema_experiment;
 
 typedef struct sema_program {

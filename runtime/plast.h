@@ -470,6 +470,56 @@ void plast_dataset_row(const plast_dataset *d, size_t i, double *out);
 
 void plast_dataset_free(plast_dataset *d);
 void plast_array_free(plast_array *a);
+/* ---- joint training (paper 001, HAT) ----
+ *
+ * The learner and the rules trained together, minibatch by minibatch, over
+ * the whole training split (joint.c has the details): each minibatch is an
+ * episode of one inner step whose eval is the same minibatch, and both the
+ * meta-parameters (the meta-optimiser of plast_train_opts) and the learner's
+ * weights and biases (Adam) take a step with its gradient. */
+typedef struct plast_joint_opts {
+    plast_train_opts meta;   /* the meta-optimiser (lr, l1, clip, schedule, warmup, nonfinite, scale),
+                                seed, threads, quiet, out_dir, resume; checkpoint_every counts minibatches */
+    int batch;               /* samples per minibatch */
+    int epochs;              /* passes over the training split */
+    long max_batches;        /* stop after this many minibatches (0: all the epochs) */
+    double labelled;         /* fraction of the training samples that keep their label (which: the seed) */
+    int test_every;          /* minibatches between test evaluations (0: at the end of each epoch) */
+    double learner_lr;       /* the learner's Adam (beta1 0.9, beta2 0.999, eps 1e-8) */
+} plast_joint_opts;
+
+typedef struct plast_joint_result {
+    double **meta;           /* [n_rules][n_meta] caller-allocated: the final meta-parameters */
+    long batches_done;
+    double test_loss, test_accuracy;   /* the last evaluation on the test split */
+    int nonfinite_skipped;
+    int no_gradient;         /* 1: at the first minibatch the loss had no gradient at all (reported on stderr) */
+    char what[256];          /* why a run stopped early */
+} plast_joint_result;
+
+/* Trains NET's learner and rules jointly on TRAIN, evaluating on TEST; with
+ * opts->meta.out_dir, writes log.csv (a row per minibatch), test.csv (a row
+ * per evaluation) and joint-state.txt (everything a resume needs, every
+ * checkpoint_every minibatches and at the end).  Returns 0, or -1 with
+ * result->what. */
+int plast_train_joint(const plast_net *net, const struct plast_dataset *train, const struct plast_dataset *test,
+                      const plast_joint_opts *opts, plast_joint_result *result);
+
+/* Writes learning-curve.svg (test accuracy against samples seen) and
+ * train-loss.svg from DIR's test.csv and log.csv.  Returns 0, or -1 with ERR. */
+int plast_plot_joint(const char *dir, char *err, size_t errlen);
+
+/* One line of a chart: N points, with an optional band LO..HI (NULL: none). */
+typedef struct plast_curve {
+    const char *name;
+    int n;
+    const double *x, *y, *lo, *hi;
+} plast_curve;
+
+/* Writes an SVG chart of the curves to PATH (each a line, its band shaded,
+ * POINTS: also a marker per point).  Returns 0, or -1 with ERR. */
+int plast_plot_curves(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                      const plast_curve *curves, int n, int points, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

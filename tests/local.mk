@@ -19,7 +19,7 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=u
 if HAVE_FUZZ_CC
 FUZZ_FRONT_END = \
   $(top_srcdir)/compiler/diag.c $(top_srcdir)/compiler/ast.c \
-  $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c \
+  $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c $(top_srcdir)/compiler/sema_joint.c \
   $(top_srcdir)/runtime/util.c $(top_srcdir)/compiler/ops.c compiler/parser.c compiler/lexer.c
 FUZZ_FRONTEND_FILES = $(top_srcdir)/tests/fuzz/fuzz_frontend.c $(FUZZ_FRONT_END)
 FUZZ_PIPELINE_FILES = $(top_srcdir)/tests/fuzz/fuzz_pipeline.c $(FUZZ_FRONT_END) \
@@ -57,11 +57,13 @@ endif
 .PHONY: fuzz
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh
+TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh tests/joint.sh tests/analyze.sh
 # MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
 TESTS += tests/mpi.sh
 EXTRA_DIST += tests/mpi.sh tests/mpi/mb4.rule
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/eval.sh tests/episode/small.rule tests/run/tiny.rule \
+  tests/episode-hat.sh tests/episode/hat.rule tests/joint.sh tests/joint/joint.rule tests/analyze.sh \
+  tests/analyze/known.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 # Reliability: every error path of run and episode, faults, resumes.
 RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh tests/special-files.sh

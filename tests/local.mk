@@ -65,8 +65,8 @@ EXTRA_DIST += tests/episode.sh tests/run.sh tests/eval.sh tests/episode/small.ru
   tests/episode-hat.sh tests/episode/hat.rule tests/joint.sh tests/joint/joint.rule tests/analyze.sh \
   tests/analyze/known.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
-# Reliability: every error path of run and episode, faults, resumes.
-RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh tests/special-files.sh
+# Reliability: every error path of run, episode and eval, faults, resumes.
+RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh tests/eval-errors.sh tests/special-files.sh
 # Fault injection (tests/fault/): full disks, read-only folders, kill -9 in
 # a loop, concurrent runs, damaged meta-states; each disturbed run, resumed,
 # must end bit for bit where an undisturbed one ends.
@@ -94,7 +94,7 @@ EXTRA_DIST += tests/random/random-rules.sh tests/random/gen_rules.py
 # The fuzz targets over their corpus, once (when clang built them).
 TESTS += tests/fuzz/corpus.sh
 EXTRA_DIST += tests/fuzz/corpus.sh
-EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/bad-options.rule tests/run/resume.rule tests/run/oom.rule tests/episode/errors.rule
+EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/bad-options.rule tests/run/resume.rule tests/run/oom.rule tests/episode/errors.rule tests/eval/errors.rule
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every
 # kernel (and across 1, 2, 4 threads, bit for bit); gradcheck through the

@@ -71,7 +71,7 @@ RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors
 # a loop, concurrent runs, damaged meta-states; each disturbed run, resumed,
 # must end bit for bit where an undisturbed one ends.
 FAULT_TESTS = tests/fault/full-disk.sh tests/fault/read-only.sh tests/fault/kill-loop.sh \
-  tests/fault/concurrent.sh tests/fault/corrupt-state.sh
+  tests/fault/concurrent.sh tests/fault/corrupt-state.sh tests/fault/joint.sh
 RELIABILITY_TESTS += $(FAULT_TESTS)
 EXTRA_DIST += tests/fault/common.sh tests/fault/fault.rule
 TESTS += $(RELIABILITY_TESTS)

@@ -1,0 +1,96 @@
+#!/bin/sh
+# joint.sh — faults in a run of the joint scheme (`train joint`): SIGTERM
+# and SIGINT stop it after the minibatch in flight with everything written
+# (status 128 + the signal) and a resume ends bit for bit where an
+# undisturbed run ends; two signals at once stop it at once and the state
+# it kept still resumes to the same end; kill -9 at random moments in a
+# loop, each continued with --resume, the same.  (tests/joint.sh has one
+# kill -9 and the refusals of a changed experiment.)
+. "$top_srcdir/tests/fault/common.sh"
+rules=$top_srcdir/tests/joint/joint.rule
+run() { "$PLASTCC" run "$rules" --experiment hat_long --threads 1 --quiet "$@"; }
+batches() { sed -n 's/^batches //p' "$1/joint-state.txt" 2>/dev/null; }
+# wait_batches DIR N PID: until DIR's joint-state has N or more minibatches (1: PID ended first)
+wait_batches() {
+  i=0
+  while [ $i -lt 1500 ]; do
+    b=$(batches "$1")
+    [ -n "$b" ] && [ "$b" -ge "$2" ] && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.02; i=$((i + 1))
+  done
+  return 1
+}
+# same_joint DIR WHAT: DIR ends where the undisturbed run ended
+same_joint() {
+  for f in joint-state.txt test.csv learned.rule meta.csv; do
+    cmp -s "$work/ref/$f" "$1/$f" || bad "$2: $f differs from the undisturbed run's"
+  done
+  cut -d, -f1-9 "$work/ref/log.csv" > "$work/ref.cols"; cut -d, -f1-9 "$1/log.csv" > "$work/got.cols"
+  cmp -s "$work/ref.cols" "$work/got.cols" || bad "$2: log.csv differs (beyond the seconds)"
+  [ -z "$(find "$1" -name '*.tmp')" ] || bad "$2: a temporary was left: $(find "$1" -name '*.tmp')"
+}
+run --out "$work/ref" > /dev/null 2>&1 || bad "the undisturbed run"
+total=$(batches "$work/ref")
+
+# 1. SIGTERM, then SIGINT: a clean stop each time, every output written
+i=0
+for sig in TERM INT; do
+  i=$((i + 1))
+  [ $sig = TERM ] && want=143 || want=130
+  [ $i -eq 1 ] && set -- --out "$work/s" || set -- --resume "$work/s"
+  before=$(batches "$work/s")
+  "$PLASTCC" run "$rules" --experiment hat_long --threads 1 --quiet "$@" > "$work/s.out" 2> "$work/s.err" &
+  pid=$!
+  wait_batches "$work/s" $(( ${before:-0} + 40 )) $pid || bad "SIG$sig: the run saved no state"
+  kill -$sig $pid; wait $pid; rc=$?
+  [ $rc -eq $want ] || { cat "$work/s.err"; bad "SIG$sig: exit status $rc, expected $want"; }
+  at=$(batches "$work/s")
+  grep -q "stopped after minibatch $at; the results so far are in $work/s; continue with --resume $work/s" "$work/s.err" ||
+    { cat "$work/s.err"; bad "SIG$sig: no message of where it stopped"; }
+  [ "$at" -lt "$total" ] || bad "SIG$sig came too late to test a stop ($at of $total)"
+  for f in log.csv test.csv joint-state.txt run.txt learned.rule meta.csv learning-curve.svg train-loss.svg; do
+    [ -s "$work/s/$f" ] || bad "SIG$sig: $f not written"
+  done
+  grep -q "^batches $at\$" "$work/s/run.txt" || bad "SIG$sig: run.txt is not the state's ($at minibatches)"
+  [ "$(($(wc -l < "$work/s/log.csv") - 1))" -eq "$at" ] || bad "SIG$sig: log.csv has other rows than the $at minibatches done"
+  echo "SIG$sig: stopped after minibatch $at with every file written (status $rc)"
+done
+run --resume "$work/s" > /dev/null 2>&1 || bad "the resume after the signals"
+same_joint "$work/s" "stopped by SIGTERM and SIGINT, resumed"
+
+# 2. two signals at once: it stops at once; what it kept resumes to the same end
+"$PLASTCC" run "$rules" --experiment hat_long --threads 1 --quiet --out "$work/d" > /dev/null 2>&1 &
+pid=$!
+wait_batches "$work/d" 20 $pid || bad "two signals: the run saved no state"
+kill -TERM $pid; kill -TERM $pid; wait $pid; rc=$?
+[ $rc -eq 143 ] || bad "two signals: exit status $rc, expected 143"
+run --resume "$work/d" > /dev/null 2>&1 || bad "the resume after two signals"
+same_joint "$work/d" "stopped at once by two signals, resumed"
+echo "two SIGTERMs: stopped at once; the resume ends as the undisturbed run"
+
+# 3. kill -9 at random moments (a seeded LCG), each continued with --resume
+seed=${KILL_SEED:-777}
+random_ms() { seed=$(( (seed * 1103515245 + 12345) % 2147483648 )); echo "$(( seed / 65536 % $1 ))"; }
+kills=0 rounds=0
+while [ $rounds -lt 30 ] && [ $kills -lt 6 ]; do
+  rounds=$((rounds + 1))
+  if [ -f "$work/k/joint-state.txt" ]; then set -- --resume "$work/k"; else set -- --out "$work/k" --force; fi
+  before=$(batches "$work/k")
+  "$PLASTCC" run "$rules" --experiment hat_long --threads 1 --quiet "$@" > "$work/k.out" 2>&1 &
+  pid=$!
+  wait_batches "$work/k" $(( ${before:-0} + 1 )) $pid
+  ms=$(random_ms 400); sleep "0.$(printf %03d "$ms")"
+  if kill -9 $pid 2>/dev/null; then
+    wait $pid 2>/dev/null
+    kills=$((kills + 1))
+  else
+    wait $pid || { cat "$work/k.out"; bad "a run between kills failed"; break; }
+    [ "$(batches "$work/k")" = "$total" ] && break
+  fi
+done
+[ -f "$work/k/joint-state.txt" ] && set -- --resume "$work/k" || set -- --out "$work/k" --force
+run "$@" > "$work/k.out" 2>&1 || { cat "$work/k.out"; bad "the final resume"; }
+same_joint "$work/k" "$kills kill -9 at random moments, each resumed"
+echo "$kills kill -9 at random moments ($rounds runs): the resume ends as the undisturbed run"
+exit $fail

@@ -83,7 +83,7 @@ for target in fuzz_frontend fuzz_pipeline; do
   corpus=$(mktemp -d)
   cp tests/fuzz/corpus/* "$corpus/"
   find . -name '*.rule' -not -path './build*' -exec cp {} "$corpus/" \; 2>/dev/null
-  if build/tests/fuzz/$target -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=60 \
+  if build/tests/fuzz/$target -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=300 \
        -rss_limit_mb=2048 -print_final_stats=1 "$corpus" >build/$target.out 2>&1; then
     grep -E 'stat::number_of_executed_units|Done' build/$target.out | head -3
     passed=$((passed + 1))

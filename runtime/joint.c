@@ -407,6 +407,7 @@ int plast_train_joint(const plast_net *N, const plast_dataset *train, const plas
 #endif
     long first = 0, done = 0;
     int rc = setup(&J, &first);
+    if (rc < 0) first = 0;   /* a resume that could not start did nothing: no output is written again */
     done = first;
     if (rc == 0 && first == 0) rc = test_and_log(&J, 0);
     double t_start = plast_seconds();

@@ -5,7 +5,8 @@
 # undisturbed run ends; two signals at once stop it at once and the state
 # it kept still resumes to the same end; kill -9 at random moments in a
 # loop, each continued with --resume, the same.  (tests/joint.sh has one
-# kill -9 and the refusals of a changed experiment.)
+# kill -9 and the refusals of a changed experiment.)  Damaged joint-states
+# are refused naming the line, and change nothing.
 . "$top_srcdir/tests/fault/common.sh"
 rules=$top_srcdir/tests/joint/joint.rule
 run() { "$PLASTCC" run "$rules" --experiment hat_long --threads 1 --quiet "$@"; }
@@ -93,4 +94,27 @@ done
 run "$@" > "$work/k.out" 2>&1 || { cat "$work/k.out"; bad "the final resume"; }
 same_joint "$work/k" "$kills kill -9 at random moments, each resumed"
 echo "$kills kill -9 at random moments ($rounds runs): the resume ends as the undisturbed run"
+# 4. damaged joint-states: each refused naming the file, its line and what
+#    is wrong, and nothing in the folder changed
+corrupt() {   # corrupt PATTERN SED-SCRIPT: a copy of the finished run, edited, must be refused saying PATTERN
+  rm -rf "$work/c" && cp -r "$work/ref" "$work/c"
+  sed -i "$2" "$work/c/joint-state.txt"
+  snapshot "$work/c" > "$work/c.before"
+  run --resume "$work/c" > "$work/c.out" 2>&1 && { bad "a joint-state edited by '$2' was resumed"; return; }
+  grep -Eq "cannot resume: $work/c/joint-state.txt:$1" "$work/c.out" || { cat "$work/c.out"; bad "'$2': no message '$1'"; }
+  snapshot "$work/c" > "$work/c.after"
+  cmp -s "$work/c.before" "$work/c.after" || bad "'$2': a refused resume changed the folder"
+  echo "refused ($2): $(grep -o 'joint-state.txt:.*' "$work/c.out" | head -1)"
+}
+corrupt "[0-9]+: batches -3 is out of range" 's/^batches .*/batches -3/'
+corrupt "[0-9]+: expected an integer after batches, found 'many'" 's/^batches .*/batches many/'
+corrupt "[0-9]+: lr_factor 0 is out of range" 's/ lr_factor 1 / lr_factor 0 /'
+corrupt "[0-9]+: learner_adam_steps 9999 is out of range" 's/^learner_adam_steps [0-9]*/learner_adam_steps 9999/'
+corrupt "20: theta of [a-z_]+ is nan" '20s/^0 [^ ]*/0 nan/'
+corrupt "20: the scale of [a-z_]+ is 0; expected a value > 0" '20s/ 1$/ 0/'
+corrupt "64: the Adam second moment of W1\[0\] is -1; expected a value >= 0" '64s/ [^ ]*$/ -1/'
+corrupt "64: the value of W1\[0\] is inf" '64s/^[^ ]*/inf/'
+corrupt "63: buffer W9, but the learner's next buffer is W1" '63s/W1/W9/'
+corrupt "[0-9]+: the file ends here; expected a learner value's line" '$d'
+corrupt "[0-9]+: unexpected text after the last buffer" '$a extra'
 exit $fail

@@ -40,17 +40,20 @@ at_once() {
 # snapshot DIR: every file and its checksum (not the lock, which names the last holder)
 snapshot() { (cd "$1" && find . -type f ! -name .plastcc.lock | LC_ALL=C sort | xargs -r md5sum); }
 
-# wait_episode DIR N PID: until DIR's meta-state has N or more episodes (1: PID ended first)
-wait_episode() {
+# wait_count FILE KEY N PID: until FILE's line "KEY COUNT" has a COUNT of N
+# or more (1: PID ended first)
+wait_count() {
   i=0
   while [ $i -lt 1500 ]; do
-    e=$(sed -n 's/^episode //p' "$1/meta-state.txt" 2>/dev/null)
-    [ -n "$e" ] && [ "$e" -ge "$2" ] && return 0
-    kill -0 "$3" 2>/dev/null || return 1
+    e=$(sed -n "s/^$2 //p" "$1" 2>/dev/null)
+    [ -n "$e" ] && [ "$e" -ge "$3" ] && return 0
+    kill -0 "$4" 2>/dev/null || return 1
     sleep 0.02; i=$((i + 1))
   done
   return 1
 }
+# wait_episode DIR N PID: until DIR's meta-state has N or more episodes
+wait_episode() { wait_count "$1/meta-state.txt" episode "$2" "$3"; }
 
 # same_run REFERENCE DIR WHAT: DIR ends where the undisturbed REFERENCE run
 # ended: the same meta-state and learned.rule, bit for bit, and the same log

@@ -11,17 +11,8 @@
 rules=$top_srcdir/tests/joint/joint.rule
 run() { "$PLASTCC" run "$rules" --experiment hat_long --threads 1 --quiet "$@"; }
 batches() { sed -n 's/^batches //p' "$1/joint-state.txt" 2>/dev/null; }
-# wait_batches DIR N PID: until DIR's joint-state has N or more minibatches (1: PID ended first)
-wait_batches() {
-  i=0
-  while [ $i -lt 1500 ]; do
-    b=$(batches "$1")
-    [ -n "$b" ] && [ "$b" -ge "$2" ] && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.02; i=$((i + 1))
-  done
-  return 1
-}
+# wait_batches DIR N PID: until DIR's joint-state has N or more minibatches
+wait_batches() { wait_count "$1/joint-state.txt" batches "$2" "$3"; }
 # same_joint DIR WHAT: DIR ends where the undisturbed run ended
 same_joint() {
   for f in joint-state.txt test.csv learned.rule meta.csv; do

@@ -143,7 +143,9 @@ static int outputs(const compiled_unit *u, const bound_net *bn, const sema_exper
     if (res->nonfinite_skipped)
         printf("%d minibatch%s skipped for a NaN or Inf, named on stderr\n", res->nonfinite_skipped,
                res->nonfinite_skipped == 1 ? "" : "es");
-    printf("results in %s/ (log.csv, test.csv, joint-state.txt, learned.rule, learning-curve.svg, train-loss.svg)\n", dir);
+    if (rc == 0)   /* else each file not written was named above */
+        printf("results in %s/ (log.csv, test.csv, joint-state.txt, learned.rule, learning-curve.svg, train-loss.svg)\n",
+               dir);
     return rc;
 }
 
@@ -172,6 +174,8 @@ int run_joint(const compiled_unit *u, const bound_net *bn, const sema_experiment
                 o->out_dir);
     else if (res.stopped)
         fprintf(stderr, "plastcc: stopped before the first minibatch\n");
+    else if (rc < 0 && res.batches_done > 0)   /* the state is written whole or not at all: the last one stands */
+        fprintf(stderr, "plastcc: %s keeps the state last saved; continue with --resume %s\n", o->out_dir, o->out_dir);
     for (int r = 0; r < bn->net.n_rules; r++) { free(meta[r]); if (scale) free(scale[r]); }
     free(scale);
     plast_dataset_free(&test);

@@ -148,8 +148,14 @@ static int read_columns(const char *path, const char *xname, const char *yname, 
     while (xc >= 0 && yc >= 0 && fgets(line, sizeof line, f)) {
         if (*n == cap) {
             cap = cap ? 2 * cap : 256;
-            *xs = realloc(*xs, (size_t)cap * sizeof **xs);
-            *ys = realloc(*ys, (size_t)cap * sizeof **ys);
+            double *bx = realloc(*xs, (size_t)cap * sizeof **xs), *by = bx ? realloc(*ys, (size_t)cap * sizeof **ys) : NULL;
+            if (bx) *xs = bx;
+            if (by) *ys = by;
+            if (!bx || !by) {
+                fclose(f);
+                snprintf(err, errlen, "cannot allocate %d rows of %s", cap, path);
+                return -1;
+            }
         }
         char *p = line;
         for (int c = 0; c <= (xc > yc ? xc : yc); c++) {
@@ -189,6 +195,7 @@ int plast_plot_joint(const char *dir, char *err, size_t errlen)
     if (rc == 0) rc = plast_plot_curves(out, "Test accuracy during joint training", "training samples seen",
                                         "test accuracy", &acc, 1, n < 50, err, errlen);
     free(x); free(y);
+    x = y = NULL;   /* freed again below whether or not log.csv is read */
     snprintf(path, sizeof path, "%s/log.csv", dir);
     if (rc == 0) rc = read_columns(path, "samples", "loss", &x, &y, &n, err, errlen);
     double *mean = rc == 0 ? running_mean(y, n, n >= 500 ? 50 : 10) : NULL;

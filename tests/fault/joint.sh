@@ -6,21 +6,32 @@
 # it kept still resumes to the same end; kill -9 at random moments in a
 # loop, each continued with --resume, the same.  (tests/joint.sh has one
 # kill -9 and the refusals of a changed experiment.)  Damaged joint-states
-# are refused naming the line, and change nothing.
+# are refused naming the line, and change nothing.  A full disk (a small
+# tmpfs, when a mount namespace can be had) stops a run naming the file,
+# with no claim of results, and what it kept resumes to the same bits.
 . "$top_srcdir/tests/fault/common.sh"
 rules=$top_srcdir/tests/joint/joint.rule
 run() { "$PLASTCC" run "$rules" --experiment hat_long --threads 1 --quiet "$@"; }
+if [ "${1:-}" = --inside ]; then   # in a mount namespace: a file system of size $2 at $3, a run into it
+  mount -t tmpfs -o size="$2" tmpfs "$3" || exit 99
+  run --out "$3/o" > "$3.out" 2> "$3.err"
+  echo $? > "$3.rc"
+  cp -a "$3/o" "$3.copy" 2>/dev/null
+  exit 0
+fi
 batches() { sed -n 's/^batches //p' "$1/joint-state.txt" 2>/dev/null; }
 # wait_batches DIR N PID: until DIR's joint-state has N or more minibatches
 wait_batches() { wait_count "$1/joint-state.txt" batches "$2" "$3"; }
 # same_joint DIR WHAT: DIR ends where the undisturbed run ended
 same_joint() {
+  same=0
   for f in joint-state.txt test.csv learned.rule meta.csv; do
-    cmp -s "$work/ref/$f" "$1/$f" || bad "$2: $f differs from the undisturbed run's"
+    cmp -s "$work/ref/$f" "$1/$f" || { bad "$2: $f differs from the undisturbed run's"; same=1; }
   done
   cut -d, -f1-9 "$work/ref/log.csv" > "$work/ref.cols"; cut -d, -f1-9 "$1/log.csv" > "$work/got.cols"
-  cmp -s "$work/ref.cols" "$work/got.cols" || bad "$2: log.csv differs (beyond the seconds)"
-  [ -z "$(find "$1" -name '*.tmp')" ] || bad "$2: a temporary was left: $(find "$1" -name '*.tmp')"
+  cmp -s "$work/ref.cols" "$work/got.cols" || { bad "$2: log.csv differs (beyond the seconds)"; same=1; }
+  [ -z "$(find "$1" -name '*.tmp')" ] || { bad "$2: a temporary was left: $(find "$1" -name '*.tmp')"; same=1; }
+  return $same
 }
 run --out "$work/ref" > /dev/null 2>&1 || bad "the undisturbed run"
 total=$(batches "$work/ref")
@@ -108,4 +119,32 @@ corrupt "64: the value of W1\[0\] is inf" '64s/^[^ ]*/inf/'
 corrupt "63: buffer W9, but the learner's next buffer is W1" '63s/W1/W9/'
 corrupt "[0-9]+: the file ends here; expected a learner value's line" '$d'
 corrupt "[0-9]+: unexpected text after the last buffer" '$a extra'
+
+# 5. full disks: the log, the state, learned.rule, a plot meet the end of a small tmpfs
+mkdir "$work/probe"
+if unshare -rm sh -c "mount -t tmpfs -o size=16k tmpfs '$work/probe'" 2>/dev/null; then
+  for size in 12k 40k 100k 136k 160k; do
+    m=$work/full$size
+    mkdir "$m"
+    unshare -rm sh "$0" --inside "$size" "$m" || { bad "$size: could not mount"; continue; }
+    rc=$(cat "$m.rc")
+    if [ "$rc" -eq 0 ]; then echo "full disk $size: room enough"; same_joint "$m.copy" "full disk $size"; continue; fi
+    [ "$rc" -eq 1 ] || { cat "$m.err"; bad "full disk $size: exit status $rc"; continue; }
+    grep -Eq "cannot write $m/o/[a-z.-]+: No space left on device" "$m.err" ||
+      { cat "$m.err"; bad "full disk $size: no message naming the file"; }
+    grep -q 'results in' "$m.out" && bad "full disk $size: it claims 'results in'"
+    [ ! -f "$m.copy/learned.rule" ] || "$PLASTCC" check "$m.copy/learned.rule" > /dev/null 2>&1 ||
+      bad "full disk $size: learned.rule is not whole"
+    what="nothing to resume"
+    if [ -f "$m.copy/joint-state.txt" ]; then
+      grep -q "keeps the state last saved; continue with --resume $m/o" "$m.err" || bad "full disk $size: no word of the state kept"
+      run --resume "$m.copy" > "$m.resume" 2>&1 || { cat "$m.resume"; bad "full disk $size: resume"; }
+      same_joint "$m.copy" "full disk $size, resumed on a disk with room" && what="resumed to the same bits"
+    fi
+    full=$(grep -Eo "cannot write [^ ]+: No space" "$m.err" | sed "s|cannot write $m/o/||; s|: No space||" | sort -u | tr '\n' ' ')
+    echo "full disk $size: no space for ${full}; $what"
+  done
+else
+  echo "no mount namespace here (unshare -rm and mount -t tmpfs are refused): the full-disk cases are skipped"
+fi
 exit $fail

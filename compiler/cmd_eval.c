@@ -322,9 +322,14 @@ static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *
     if (comm_rank() != 0) { rc = 0; goto done; }   /* rank 0 writes */
     int failed = 0, first = -1;
     for (int t = 0; t < R.n_tasks; t++) if (R.task[t].failed && failed++ == 0) first = t;
+    if (failed == R.n_tasks) {   /* no number to report: the folder keeps no result of it */
+        fprintf(stderr, "plastcc: all %d tasks failed, so nothing was written; task %d: %s\n", failed, first,
+                R.task[first].what);
+        goto done;
+    }
     if (failed) fprintf(stderr, "plastcc: %d of %d tasks failed (left out of the means); task %d: %s\n", failed,
                         R.n_tasks, first, R.task[first].what);
-    rc = failed == R.n_tasks;
+    rc = 0;
     if (write_tasks(a->out, &R, &bn.net, &o) < 0 || write_curves(a->out, &R) < 0 || write_summary(a->out, &R, x->name) < 0)
         rc = 1;
     else printf("results in %s/ (tasks.csv, curve.csv, summary.csv%s)\n", a->out,

@@ -71,10 +71,11 @@ compiled_unit *pipeline_compile_experiment(const char *path, const char *name, i
     return u;
 }
 
-compiled_unit *pipeline_compile(const char *path, int main_only)
+/* Every rule and model of the checked program P (of its main file only when
+ * MAIN_ONLY), built and lowered; NULL (P freed) when the front end reported
+ * errors since BEFORE. */
+static compiled_unit *compile_program(sema_program *p, int before, int main_only)
 {
-    int before = diag_error_count();
-    sema_program *p = sema_load(path);
     if (diag_error_count() != before) { sema_program_free(p); return NULL; }
     compiled_unit *u = calloc(1, sizeof *u);
     u->prog = p;
@@ -90,6 +91,18 @@ compiled_unit *pipeline_compile(const char *path, int main_only)
         compile_model(m, &u->models[u->n_models++]);
     }
     return u;
+}
+
+compiled_unit *pipeline_compile(const char *path, int main_only)
+{
+    int before = diag_error_count();
+    return compile_program(sema_load(path), before, main_only);
+}
+
+compiled_unit *pipeline_compile_buffer(const char *name, const char *text, size_t len)
+{
+    int before = diag_error_count();
+    return compile_program(sema_load_buffer(name, text, len), before, 0);
 }
 
 void pipeline_free(compiled_unit *u)

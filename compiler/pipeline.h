@@ -39,6 +39,8 @@ int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out);
 /* Loads and checks PATH, then builds and lowers every rule and model (of the
  * main file only when MAIN_ONLY).  NULL when the front end reported errors. */
 compiled_unit *pipeline_compile(const char *path, int main_only);
+/* The same for a file in memory, every rule and model (the fuzz target). */
+compiled_unit *pipeline_compile_buffer(const char *name, const char *text, size_t len);
 void pipeline_free(compiled_unit *u);
 
 /* Loads and checks PATH and builds only what experiment NAME needs: its

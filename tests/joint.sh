@@ -96,6 +96,9 @@ grep -qx 'batches 2' "$work/d/joint-state.txt" || bad "diverge: the state of min
 run --experiment diverge_skip --out "$work/ds" > "$work/ds.out" 2> "$work/ds.err" || bad "diverge_skip stopped"
 grep -q 'minibatches skipped for a NaN or Inf' "$work/ds.out" || bad "diverge_skip: no count of the skipped"
 echo "NaN/Inf: stops at minibatch 3 with the state of 2 kept; skip: $(grep -c skipped "$work/ds.err") skipped"
+run --experiment too_many_classes --out "$work/tm" > /dev/null 2> "$work/tm.err" && bad "5 classes for 3 outputs ran"
+grep -q 'the data have 5 classes, but the network.s output layer has 3 neurons' "$work/tm.err" ||
+  { cat "$work/tm.err"; bad "no message for too many classes"; }
 
 # 8. learned.rule imported computes exactly what the trained values compute:
 #    one HAT step (plastcc episode) with the trained meta-parameters given as

@@ -1,13 +1,12 @@
-/* bind — compiled kernels of an experiment as a runtime network (bind.h). */
+/* bind — an experiment as runtime inputs: kernels, data, options (bind.h). */
 #include "config.h"
 #include "bind.h"
-#include "data.h"
+#include "rng.h"
+#include "jit.h"
 
-#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 static const plast_kdesc *find(backend_module *m, const char *base, const char *suffix, char *err, size_t errlen)
 {
@@ -34,10 +33,7 @@ void bind_rule_init(const sema_program *p, const sema_rule *r, double *v)
         for (int l = 0; l < net->n_layers; l++) {
             /* the output layer times `init output G` (the draws stay the same) */
             double a = 1 / sqrt((double)width) * (l == net->n_layers - 1 ? net->out_gain : 1);
-            for (int w = 0; w < net->width[l] * width; w++) {
-                state = state * 6364136223846793005ull + 1442695040888963407ull;
-                v[off++] = a * (2 * ((double)(state >> 11) / 9007199254740992.0) - 1);
-            }
+            for (int w = 0; w < net->width[l] * width; w++) v[off++] = a * (2 * plast_lcg_uniform(&state) - 1);
             for (int o = 0; o < net->width[l]; o++) v[off++] = 0;   /* biases start at 0 */
             width = net->width[l];
         }
@@ -46,7 +42,8 @@ void bind_rule_init(const sema_program *p, const sema_rule *r, double *v)
     }
 }
 
-/* The rule's meta-parameter vector and its flags. */
+/* Rule R's meta vector as the runtime sees it (slot K of B): initial
+ * values, l1 and fixed flags, ranges. */
 static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, int k)
 {
     int n = r->n_meta > 0 ? r->n_meta : 1;
@@ -206,38 +203,12 @@ void bind_free(bound_net *b)
     memset(b, 0, sizeof *b);
 }
 
-/* After the kernels are compiled, what the compiler used goes back to the
- * system, so that the episodes' buffers do not add to it:
- *   - the freed heap (the DAGs, LLVM's modules and passes, spread over the
- *     arenas of the JIT's threads): malloc_trim;
- *   - libLLVM's machine code that the compilation ran: about 50 MB of pages
- *     of the library file mapped into the process (counted in its RSS, the
- *     largest part of it).  The episodes never run LLVM (the kernels call
- *     libm and libgomp only), so MADV_DONTNEED unmaps them; they are clean,
- *     read-only pages of the file, which come back from it if LLVM runs
- *     again (disposing of the JIT at exit).  Only the executable mappings:
- *     the read-only ones include relocated data (RELRO) that must stay. */
-void bind_release_compiler_memory(void)
-{
-    malloc_trim(0);
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[4096];
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        char perms[8];
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || strcmp(perms, "r-xp") || !strstr(line, "/libLLVM"))
-            continue;
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-    }
-    if (f) fclose(f);
-}
-
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen)
 {
-    emit_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
+    lower_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
     backend_module *m = use_c ? backend_load_c(u, source, p, err, errlen) : backend_load_jit(u, source, p, err, errlen);
-    if (m) bind_release_compiler_memory();
+    if (m) jit_release_compiler_memory();
     return m;
 }
 
@@ -245,6 +216,7 @@ int bind_load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, ch
 {
     const sema_data *D = &x->data;
     int rc;
+    err[0] = '\0';
     switch (D->kind) {
     case DATA_FASHION_MNIST: rc = plast_load_fashion_mnist(D->test_split, d, err, errlen); break;
     case DATA_IDX: rc = plast_load_idx(D->path[0], D->path[1], d, err, errlen); break;
@@ -259,4 +231,55 @@ int bind_load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, ch
         rc = -1;
     }
     return rc;
+}
+
+void bind_train_opts(const sema_program *p, const sema_experiment *x, plast_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->ways = x->ways; o->k_train = x->k_train; o->q_query = x->q_query;
+    o->batch = x->batch; o->steps = x->steps;
+    o->episodes = x->episodes;
+    o->meta_batch = x->meta_batch;
+    o->lr = x->lr; o->l1 = x->l1; o->l1_prox = x->l1_prox; o->clip = x->clip;
+    o->schedule = x->schedule; o->sched_every = x->sched_every; o->sched_gamma = x->sched_gamma; o->warmup = x->warmup;
+    o->nonfinite_skip = x->nonfinite_skip;
+    o->seed = x->seed;
+    o->checkpoint_every = x->checkpoint_every;
+    o->diag_alignment = x->diag_alignment;
+    o->diag_orthonormality = x->diag_orthonormality;
+}
+
+/* The entries of one `scale` statement in rule R's meta vector. */
+static void apply_scale(const sema_scale *sc, bound_scales *s, int r)
+{
+    const sema_param *prm = &sc->rule_ptr->params[sc->param];
+    for (int k = 0; k < (prm->size ? prm->size : 1); k++) {
+        if (sc->is_auto) s->is_auto[r][prm->offset + k] = 1;
+        else s->scale[r][prm->offset + k] = sc->values[k];
+    }
+}
+
+int bind_scales(const sema_experiment *x, const bound_net *bn, bound_scales *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    for (int r = 0; r < bn->net.n_rules; r++) {
+        size_t n = (size_t)bn->rules[r].n_meta + 1;
+        s->n_rules = r + 1;
+        s->scale[r] = malloc(n * sizeof(double));
+        s->is_auto[r] = calloc(n, 1);
+        if (!s->scale[r] || !s->is_auto[r]) {
+            snprintf(err, errlen, "cannot allocate %.1f MB for the scales of rule %s", 9.0 * n / 1048576, bn->rules[r].name);
+            return -1;
+        }
+        for (size_t k = 0; k < n; k++) s->scale[r][k] = 1;
+        for (int i = 0; i < x->n_scales; i++)
+            if (bn->compiled[r]->rule == x->scales[i].rule_ptr) apply_scale(&x->scales[i], s, r);
+    }
+    return 0;
+}
+
+void bind_scales_free(bound_scales *s)
+{
+    for (int r = 0; r < s->n_rules; r++) { free(s->scale[r]); free(s->is_auto[r]); }
+    memset(s, 0, sizeof *s);
 }

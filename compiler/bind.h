@@ -1,8 +1,9 @@
-/* bind — an experiment's compiled kernels handed to the runtime as a
- * plast_net (plast.h): its schedule (schedule.h) with the kernels resolved in
- * the compiled module, the layered view of a feed-forward model, and each
- * rule's meta-parameter vector (initial values, l1 and fixed flags,
- * ranges, display names). */
+/* bind — the one place an experiment becomes runtime inputs: its compiled
+ * kernels handed to the runtime as a plast_net (plast.h) — its schedule
+ * (schedule.h) with the kernels resolved in the compiled module, the layered
+ * view of a feed-forward model, and each rule's meta-parameter vector
+ * (initial values, l1 and fixed flags, ranges, display names); its data set;
+ * its training options and per-parameter scales. */
 #ifndef PLAST_BIND_H
 #define PLAST_BIND_H
 
@@ -28,24 +29,37 @@ int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x
              char *err, size_t errlen);
 void bind_free(bound_net *b);
 
-/* After compiling kernels: the compiler's freed heap and libLLVM's code
- * pages go back to the system (bind_load does it; bench/hat_step too). */
-void bind_release_compiler_memory(void);
+/* The initial meta vector of rule R (r->n_meta values): the params' initial
+ * values, then each mlp's weights drawn deterministically (uniform
+ * +-1/sqrt(fan_in), a fixed LCG, the same for every run) and zero biases. */
+void bind_rule_init(const sema_program *p, const sema_rule *r, double *init);
 
 /* Compiles the kernels of U for experiment X with the JIT, or the system C
  * compiler when USE_C, in precision PREC (0 double, 1 single, -1: the
  * experiment's `precision`), then hands the compiler's memory back to the
- * system before the episodes (see bind.c).  NULL with ERR on failure. */
+ * system before the episodes (jit_release_compiler_memory).  NULL with ERR
+ * on failure. */
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen);
 
-/* The initial meta-parameter vector of rule R (r->n_meta values into V):
- * the params' initial values, then each mlp's weights (docs/language.md 5). */
-void bind_rule_init(const sema_program *p, const sema_rule *r, double *v);
-
 /* The data set experiment X names: read from its files, or generated from
  * SEED; then projected when X says `project N`.  -1 with ERR. */
-struct plast_dataset;
-int bind_load_data(const sema_experiment *x, uint64_t seed, struct plast_dataset *d, char *err, size_t errlen);
+int bind_load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, char *err, size_t errlen);
+
+/* The training options of experiment X (tasks, inner loop, meta-optimiser,
+ * seed, the model's init, checkpoints, diagnostics); the caller adds what
+ * the command line decides (threads, output folder, quiet, resume, and the
+ * overrides it allows).  Scales are set by bind_scales. */
+void bind_train_opts(const sema_program *p, const sema_experiment *x, plast_train_opts *o);
+
+/* Per-parameter scales of X's `scale PARAM [..]` statements (1 elsewhere),
+ * and the entries of `scale PARAM auto`, for each rule of BN. */
+typedef struct bound_scales {
+    double *scale[PLAST_MAX_LAYERS];            /* [rule][meta] */
+    unsigned char *is_auto[PLAST_MAX_LAYERS];   /* [rule][meta]: 1 = measured on a probe task */
+    int n_rules;
+} bound_scales;
+int bind_scales(const sema_experiment *x, const bound_net *bn, bound_scales *s, char *err, size_t errlen);
+void bind_scales_free(bound_scales *s);
 
 #endif

@@ -13,6 +13,7 @@
 #include "driver.h"
 #include "kcall.h"
 #include "lsq.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -241,7 +242,7 @@ static int analyze(char **files, int n, const char *rule, const char *dir, grid 
     G->dw = calloc(total, sizeof *G->dw);
     if (!G->dw) { fprintf(stderr, "plastcc: out of memory\n"); return 1; }
     for (int i = 0; i < n; i++) if (eval_file(G, files[i], rule, n) < 0) return 1;
-    if (driver_mkdirs(dir) != 0) { fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno)); return 1; }
+    if (plast_mkdirs(dir) != 0) { fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno)); return 1; }
     int rc = write_grid_csv(G, dir);
     rc |= write_slice(G, dir, IN_POST, IN_PRE, rule) | write_slice(G, dir, IN_PRE, IN_POST, rule) |
           write_slice(G, dir, IN_W, IN_POST, rule);

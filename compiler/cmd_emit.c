@@ -90,7 +90,7 @@ int cmd_emit_c(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
     const char *file = NULL, *out_path = NULL, *dump = NULL;
-    emit_precision prec = PREC_DOUBLE;
+    lower_precision prec = PREC_DOUBLE;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) out_path = argv[++i];
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {

@@ -1,9 +1,9 @@
-/* learned — writing a rule back with its learned meta-parameters (learned.h). */
+/* learned — writing a rule back with its learned meta-parameters, and a
+ * run's learned.rule and meta.csv (learned.h). */
 #include "config.h"
 #include "learned.h"
 #include "bind.h"
-
-#include <errno.h>
+#include "outdir.h"
 
 #include <math.h>
 #include <string.h>
@@ -171,21 +171,38 @@ static void write_rules(FILE *out, const sema_program *p, const bound_net *bn, d
     }
 }
 
+/* A CSV field, quoted only when it must be (an MLP weight's name such as
+ * W1[0,2] holds a comma), so that plain names stay greppable. */
+static void write_csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n")) { fputs(s, f); return; }
+    putc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') putc('"', f);
+        putc(*s, f);
+    }
+    putc('"', f);
+}
+
 int learned_write_files(const char *dir, const sema_program *p, const bound_net *bn, double *const *meta,
-                        double *const *scale, const char *header)
+                        double *const *scale, const char *header, char *err, size_t errlen)
 {
     char path[4096];
+    plast_file out;
     snprintf(path, sizeof path, "%s/learned.rule", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) { fprintf(stderr, "plastcc: cannot write %s: %s\n", path, strerror(errno)); return -1; }
-    fprintf(f, "%s\n", header);
+    FILE *f = plast_file_create(&out, path, err, errlen);
+    if (!f) return -1;
+    fprintf(f, "# %s\n", header);
     write_rules(f, p, bn, meta);
-    int rc = fclose(f) == 0 ? 0 : -1;
+    if (plast_file_commit(&out, err, errlen) < 0) return -1;
     snprintf(path, sizeof path, "%s/meta.csv", dir);
-    if (!(f = fopen(path, "w"))) { fprintf(stderr, "plastcc: cannot write %s: %s\n", path, strerror(errno)); return -1; }
+    if (!(f = plast_file_create(&out, path, err, errlen))) return -1;
     fputs("rule,name,value,scale\n", f);
     for (int r = 0; r < bn->net.n_rules; r++)
-        for (int k = 0; k < bn->rules[r].n_meta; k++)
-            fprintf(f, "%s,\"%s\",%.17g,%.6g\n", bn->rules[r].name, bn->rules[r].meta_name[k], meta[r][k], scale[r][k]);
-    return fclose(f) == 0 ? rc : -1;
+        for (int k = 0; k < bn->rules[r].n_meta; k++) {
+            fprintf(f, "%s,", bn->rules[r].name);
+            write_csv_field(f, bn->rules[r].meta_name[k]);
+            fprintf(f, ",%.17g,%.6g\n", meta[r][k], scale[r][k]);
+        }
+    return plast_file_commit(&out, err, errlen);
 }

@@ -9,7 +9,7 @@
  */
 #include "config.h"
 #include "run_joint.h"
-#include "data.h"
+#include "outdir.h"
 #include "learned.h"
 #include "rng.h"
 
@@ -111,18 +111,20 @@ static void joint_opts(const sema_experiment *x, const plast_train_opts *o, doub
     j->learner_lr = x->learner_lr;
 }
 
-/* DIR/run.txt: the run's settings and results as "key value" lines. */
+/* DIR/run.txt: the run's settings and results as "key value" lines, written whole. */
 static int write_run_txt(const char *dir, const sema_experiment *x, const plast_joint_opts *j,
                          const plast_joint_result *res)
 {
-    char path[4096];
+    char path[4096], err[4608];
+    plast_file out;
     snprintf(path, sizeof path, "%s/run.txt", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) { fprintf(stderr, "plastcc: cannot write %s: %s\n", path, strerror(errno)); return -1; }
-    fprintf(f, "experiment %s\nscheme joint\nseed %llu\nlabelled %.17g\nbatch %d\nepochs %d\nbatches %ld\n"
-            "test_loss %.10g\ntest_accuracy %.6g\n", x->name, (unsigned long long)j->meta.seed, j->labelled, j->batch,
-            j->epochs, res->batches_done, res->test_loss, res->test_accuracy);
-    return fclose(f) == 0 ? 0 : -1;
+    FILE *f = plast_file_create(&out, path, err, sizeof err);
+    if (f) fprintf(f, "experiment %s\nscheme joint\nseed %llu\nlabelled %.17g\nbatch %d\nepochs %d\nbatches %ld\n"
+                   "test_loss %.10g\ntest_accuracy %.6g\n", x->name, (unsigned long long)j->meta.seed, j->labelled,
+                   j->batch, j->epochs, res->batches_done, res->test_loss, res->test_accuracy);
+    if (f && plast_file_commit(&out, err, sizeof err) == 0) return 0;
+    fprintf(stderr, "plastcc: %s\n", err);
+    return -1;
 }
 
 static int outputs(const compiled_unit *u, const bound_net *bn, const sema_experiment *x, const char *file,
@@ -130,9 +132,10 @@ static int outputs(const compiled_unit *u, const bound_net *bn, const sema_exper
 {
     const char *dir = j->meta.out_dir;
     char header[512], err[512];
-    snprintf(header, sizeof header, "# Learned by `plastcc run %s --experiment %s` (train joint) after %ld minibatches.",
+    snprintf(header, sizeof header, "Learned by `plastcc run %s --experiment %s` (train joint) after %ld minibatches.",
              file, x->name, res->batches_done);
-    int rc = learned_write_files(dir, u->prog, bn, meta, scale, header);
+    int rc = learned_write_files(dir, u->prog, bn, meta, scale, header, err, sizeof err);
+    if (rc < 0) fprintf(stderr, "plastcc: %s\n", err);
     rc |= write_run_txt(dir, x, j, res);
     if (plast_plot_joint(dir, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); rc = -1; }
     printf("%s: %ld minibatches (%ld samples), test accuracy %.4f (loss %.4f)\n", x->name, res->batches_done,

@@ -60,15 +60,6 @@ const char *sema_closest(const char *name, const char *const *cand, int n)
     return best;
 }
 
-const char *sema_space_name(int space)
-{
-    static const char *const names[8] = {
-        "scalar", "per-presynaptic-neuron", "per-postsynaptic-neuron", "per-synapse",
-        "scalar per sample", "per-presynaptic-neuron per sample",
-        "per-postsynaptic-neuron per sample", "per-synapse per sample" };
-    return space >= 0 && space < 8 ? names[space] : "invalid";
-}
-
 int sema_find_rule(const sema_program *p, const char *name)
 {
     for (int i = 0; i < p->n_rules; i++) if (!strcmp(p->rules[i]->name, name)) return i;
@@ -184,7 +175,7 @@ static void follow_import(loader *L, const ast_decl *imp)
     for (int i = 0; i < L->n_seen; i++)
         if (!strcmp(L->seen[i], canon)) { free(path); return; }
     if (L->depth == 64) { diag_error(imp->name_span, "imports nested more than 64 deep"); free(path); return; }
-    int file = diag_load_regular(path);
+    int file = diag_load_file(path);
     if (file < 0) diag_error(imp->name_span, "cannot read '%s': %s", imp->name, diag_load_strerror(errno));
     free(path);
     if (file < 0) return;

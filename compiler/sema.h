@@ -4,18 +4,16 @@
  * models, mlps, rules and experiments are checked and resolved; every rule
  * expression node carries its index space and what its name refers to.
  *
- * Index spaces are bit sets: SP_PRE (varies with the presynaptic neuron j),
- * SP_POST (with the postsynaptic neuron i), SP_SAMPLE (with the sample of a
- * minibatch).  Scalar = 0, per-synapse = SP_PRE|SP_POST.  A reduction clears
- * the bit of the index it sums over; the later passes compute each value once
- * in its own space (hoisting) from these bits.
+ * Index spaces (space.h) are bit sets over the pre, post and sample
+ * indices; the later passes compute each value once in its own space
+ * (hoisting) from these bits.
  */
 #ifndef PLAST_SEMA_H
 #define PLAST_SEMA_H
 
 #include "ast.h"
-
-enum { SP_SCALAR = 0, SP_PRE = 1, SP_POST = 2, SP_SYN = 3, SP_SAMPLE = 4 };
+#include "ops.h"
+#include "space.h"
 
 /* Which end of the synapse a signal or neuron value is read at. */
 enum { SIDE_SELF = 0, SIDE_PRE = 1, SIDE_POST = 2 };
@@ -27,15 +25,8 @@ extern const char *const sema_signal_names[SIG_COUNT];
 typedef enum {
     REF_NONE, REF_NUM, REF_PARAM, REF_PARAM_ELEM, REF_WEIGHT, REF_SIGNAL,
     REF_NEURON, REF_LET, REF_SIZE, REF_FUNC, REF_REDUCE, REF_MLP
-} sema_ref_kind;
+} sema_ref_kind;   /* REF_SIZE: ref is a space_size; REF_FUNC: an operator of ops.def (dag_op) */
 
-typedef enum { SIZE_N_PRE, SIZE_N_POST, SIZE_BATCH, SIZE_STEPS } sema_size;
-
-/* Built-in functions; the symbolic core maps them onto its operator table. */
-typedef enum {
-    FN_EXP, FN_LOG, FN_SQRT, FN_ABS, FN_TANH, FN_SIGMOID, FN_RELU, FN_SOFTPLUS,
-    FN_POW, FN_MIN, FN_MAX, FN_SIGN, FN_COUNT
-} sema_func;
 typedef enum { RED_SUM_PRE, RED_SUM_POST, RED_SUM_SYN, RED_MEAN_BATCH, RED_SUM_BATCH } sema_reduce;
 
 typedef enum {
@@ -236,7 +227,5 @@ int sema_find_experiment(const sema_program *p, const char *name);
 /* Checks that MODEL provides every signal RULE reads (for `plastcc check`
  * with --model, and for experiments); reports at the first use. */
 int sema_rule_fits_model(const sema_program *p, const sema_rule *r, const sema_model *m, src_span at);
-
-const char *sema_space_name(int space);
 
 #endif

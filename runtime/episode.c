@@ -73,6 +73,7 @@ typedef struct ep {
     const plast_net *net;
     const plast_schedule *S;
     const plast_episode_data *data;
+    const plast_episode_opts *opts;   /* NULL for the probe of term sizes */
     plast_episode_out *out;
     int single;                /* float buffers and kernels */
     size_t esz;                /* bytes per element: 8 or 4 */
@@ -610,17 +611,20 @@ static void teardown(ep *E)
     release_cache(E);
 }
 
-/* The eval calls on the query batch with state STATE: meta-loss (the loss's
- * mean over the samples that count) and accuracy; with GRAD, adds adj(state)
- * of the meta-loss into ADJ_STATE (and adj of the parameters). */
-static int eval(ep *E, const void *state, void *adj_state, int grad)
+/* The rows the eval calls run on: the query samples, or the training ones. */
+typedef struct rows { const double *x; const int32_t *y; int n; } rows;
+
+/* The eval calls on the batch R with state STATE: *LOSS, the mean of the
+ * loss over the samples that count, and *ACC, the accuracy over the
+ * labelled ones (NaN without an output); with ADJ_STATE, adds adj(state) of
+ * the meta-loss into it (and adj of the parameters). */
+static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_out, double *acc_out)
 {
-    const plast_episode_data *D = E->data;
     const plast_schedule *S = E->S;
-    int nq = D->n_query;
+    int nq = R.n;
     void *sig = alloc(E, (size_t)nq * E->sig_cols);
-    if (!sig) { fail(E, "out of memory for the query"); return -1; }
-    load_batch(E, sig, D->x_query, D->y_query, nq, 0, nq);
+    if (!sig) { fail(E, "out of memory for the eval batch"); return -1; }
+    load_batch(E, sig, R.x, R.y, nq, 0, nq);
     frame F = { (void *)state, NULL, sig, adj_state, E->adj_sig, nq };
     int rc = 0;
     for (int c = 0; rc == 0 && c < S->n_eval; c++) rc = kcall(E, E->eval[c].c->fwd, E->eval[c].c, E->eval[c].fwd,
@@ -634,20 +638,20 @@ static int eval(ep *E, const void *state, void *adj_state, int grad)
     for (int k = 0; rc == 0 && k < nq; k++) {
         sum += get(E, loss, (size_t)k);
         count += !mask || get(E, mask, (size_t)k) != 0;
-        if (!z || D->y_query[k] < 0) continue;
+        if (!z || R.y[k] < 0) continue;
         size_t base = (size_t)k * nz, best = 0;
         for (size_t c = 1; c < nz; c++) if (get(E, z, base + c) > get(E, z, base + best)) best = c;
         labelled++;
-        correct += (int)best == D->y_query[k];
+        correct += (int)best == R.y[k];
     }
-    E->out->meta_loss = count ? sum / count : 0;
-    E->out->accuracy = labelled ? (double)correct / labelled : NAN;
-    if (rc == 0 && !isfinite(E->out->meta_loss)) {
+    *loss_out = count ? sum / count : 0;
+    *acc_out = labelled ? (double)correct / labelled : NAN;
+    if (rc == 0 && !isfinite(*loss_out)) {
         E->out->nonfinite = 1;
-        fail(E, "the query meta-loss is NaN or Inf");
+        fail(E, "the eval loss is NaN or Inf");
         rc = -1;
     }
-    if (rc == 0 && grad) {
+    if (rc == 0 && adj_state) {
         memset(E->adj_sig, 0, (size_t)nq * E->sig_cols * E->esz);
         void *adj_loss = at(E, E->adj_sig, E->off[S->loss] * (size_t)nq);
         for (int k = 0; k < nq; k++) set(E, adj_loss, (size_t)k, count ? 1.0 / count : 0);
@@ -658,21 +662,24 @@ static int eval(ep *E, const void *state, void *adj_state, int grad)
     return rc;
 }
 
+static rows query_rows(const ep *E) { return (rows){ E->data->x_query, E->data->y_query, E->data->n_query }; }
+static rows train_rows(const ep *E) { return (rows){ E->data->x_train, E->data->y_train, E->data->n_train }; }
+
+/* Point K of the learning curves at the state W: the eval on the query
+ * samples and, when asked, on the training samples. */
+static int curve_point(ep *E, const void *W, const plast_episode_opts *o, int k)
+{
+    if (eval(E, W, NULL, query_rows(E), &o->curve_loss[k], &o->curve_acc[k]) < 0) return -1;
+    if (o->curve_train_loss && o->curve_train_acc &&
+        eval(E, W, NULL, train_rows(E), &o->curve_train_loss[k], &o->curve_train_acc[k]) < 0) return -1;
+    return 0;
+}
+
 /* The inner loop from *W, stepping between the buffers *W and *SPARE (on
  * return *W holds the final state).  STARTS, when given, receives
  * S_{p*len} for p = 1..count-1: the starting states of the reverse sweep's
  * top-level parts, so that the sweep need not recompute them (the same
  * arithmetic, so the same bits). */
-/* A point of the learning curve at the state W: the eval's loss and
- * accuracy (the episode's own results are written again by the last eval). */
-static int curve_point(ep *E, const void *W, const plast_episode_opts *o, int k)
-{
-    if (eval(E, W, NULL, 0) < 0) return -1;
-    o->curve_loss[k] = E->out->meta_loss;
-    o->curve_acc[k] = E->out->accuracy;
-    return 0;
-}
-
 /* The inner loop's checks after step t: its loss and the updated state
  * NEXT are finite. */
 static int step_checks(ep *E, int t, const void *sig, const void *next)
@@ -829,11 +836,21 @@ static void write_outputs(ep *E, const void *final, const void *adj0, const doub
  * minibatch of joint training is T = 1): its states and signals, kept as
  * the inner loop computes them, serve the reverse sweep too, so no step
  * runs twice.  The same arithmetic as the general path, so the same bits. */
+/* The eval after the inner loop at the final state W: the meta-loss and
+ * accuracy (and their gradient into ADJW when given), and on request the
+ * same on the training samples. */
+static int final_eval(ep *E, const void *W, void *adjW)
+{
+    plast_episode_out *out = E->out;
+    if (eval(E, W, adjW, query_rows(E), &out->meta_loss, &out->accuracy) < 0) return -1;
+    return E->opts && E->opts->eval_train ? eval(E, W, NULL, train_rows(E), &out->train_loss, &out->train_accuracy) : 0;
+}
+
 static int leaf_episode(ep *E, int T, void *W0, void *adjW, const double *const *init)
 {
     leaf L;
     int rc = leaf_forward(E, 0, T, W0, 1, 1, &L);
-    if (rc == 0) rc = eval(E, leaf_state(E, &L, T), adjW, 1);
+    if (rc == 0) rc = final_eval(E, leaf_state(E, &L, T), adjW);
     if (rc == 0) write_outputs(E, leaf_state(E, &L, T), NULL, init);
     return leaf_backward(E, &L, adjW, rc);
 }
@@ -854,7 +871,7 @@ static int loop_then_sweep(ep *E, int T, int parts, int leaf, void *W0, void *ad
     if (rc == 0 && want && T > leaf && top_count > 1 && !starts) { fail(E, "out of memory"); rc = -1; }
     if (rc == 0) rc = inner_loop(E, &W, &spare, sig, starts, top_len > 0 ? top_len : 1, top_count, opts);
     release(E, sig); release(E, spare);
-    if (rc == 0) rc = eval(E, W, adjW, want);
+    if (rc == 0) rc = final_eval(E, W, want ? adjW : NULL);
     if (rc == 0) write_outputs(E, W, NULL, init);
     release(E, W);
     if (want && rc == 0 && T > 0) return reverse_range(E, 0, T, W0, parts, leaf, adjW, starts);   /* releases STARTS */
@@ -867,7 +884,7 @@ int plast_episode(const plast_net *net, const double *const *init, const double 
 {
     ep E;
     memset(&E, 0, sizeof E);
-    E.net = net; E.data = data; E.out = out;
+    E.net = net; E.data = data; E.out = out; E.opts = opts;
     const char *prof_env = getenv("PLASTCC_PROFILE");
     E.profiling = prof_env && *prof_env && strcmp(prof_env, "0");
     double t_start = E.profiling ? plast_seconds() : 0;

@@ -40,7 +40,7 @@
  */
 #include "config.h"
 #include "plast.h"
-#include "data.h"
+#include "outdir.h"
 #include "joint_impl.h"
 #include "rng.h"
 #include "util.h"
@@ -262,7 +262,9 @@ static int check_opts(joint *J)
 static int init_learner(joint *J)
 {
     double **init = calloc((size_t)J->N->sched.n_buf + 1, sizeof *init);
-    if (!init || plast_draw_init(J->N, J->o->meta.seed, 0, init) < 0) { free(init); return fail(J, "out of memory"); }
+    char err[256];
+    if (!init) return fail(J, "cannot allocate the learner's buffer table");
+    if (plast_draw_init(J->N, J->o->meta.seed, 0, init, err, sizeof err) < 0) { free(init); return fail(J, "%s", err); }
     for (int b = 0; b < J->N->sched.n_buf; b++)
         if (J->L.val[b] && init[b]) memcpy(J->L.val[b], init[b], learner_size(J->N, b) * sizeof(double));
     plast_free_init(J->N, init);
@@ -379,7 +381,7 @@ static int one_batch(joint *J, long t, double t_start, long first)
     J->S.episode = (int)(t + 1);
     row.seconds = plast_seconds() - t0;
     joint_log_batch(&J->log, &J->S, &row);
-    train_progress(&J->mo, (int)(t + 1 - first), (int)(J->total - first), (int)(t + 1), (int)J->total, out.meta_loss,
+    train_progress(&J->mo, "minibatch", (int)(t + 1 - first), (int)(J->total - first), (int)(t + 1), (int)J->total, out.meta_loss,
                    out.accuracy, plast_seconds() - t_start);
     return 0;
 }
@@ -418,6 +420,10 @@ int plast_train_joint(const plast_net *N, const plast_dataset *train, const plas
         if (rc == 0 && test_due(&J, done)) rc = test_and_log(&J, done);
         if (rc == 0 && J.mo.checkpoint_every > 0 && done % J.mo.checkpoint_every == 0) rc = save(&J, done, rc);
     }
+    /* a resume of a finished run trains nothing: its result is still the
+     * trained learner's test accuracy (evaluated again, not logged again) */
+    double loss, acc;
+    if (rc == 0 && first > 0 && done == first && isnan(res->test_accuracy)) rc = evaluate(&J, &loss, &acc);
     train_progress_end(&J.mo);
     /* saved on a failure too: the last good minibatch stays resumable */
     if (J.S.theta && done > first) rc = save(&J, done, rc);

@@ -74,7 +74,9 @@ void learner_copy(learner *dst, const learner *src, const plast_net *N)
 
 static void write_state(FILE *f, const learner *L, const meta_state *S, const plast_net *N, long batches)
 {
-    fprintf(f, "plast-joint-state 1\nbatches %ld\nlearner_adam_steps %ld lr_factor %.17g meta_adam_steps %ld\n",
+    fputs("plast-joint-state 2\n", f);
+    meta_file_write_fingerprint(f, S->fingerprint);
+    fprintf(f, "batches %ld\nlearner_adam_steps %ld lr_factor %.17g meta_adam_steps %ld\n",
             batches, L->t, S->lr_factor, S->t);
     fprintf(f, "rules %d\n", N->n_rules);
     for (int r = 0; r < N->n_rules; r++) {
@@ -152,9 +154,14 @@ int joint_state_load(learner *L, meta_state *S, const plast_net *N, long *batche
     snprintf(path, sizeof path, "%s/joint-state.txt", dir);
     FILE *f = fopen(path, "r");
     if (!f) { snprintf(err, errlen, "cannot resume: %s: %s", path, strerror(errno)); return -1; }
-    int version = 0;
-    int ok = fscanf(f, "plast-joint-state %d batches %ld learner_adam_steps %ld lr_factor %lg meta_adam_steps %ld",
-                    &version, batches, &L->t, &S->lr_factor, &S->t) == 5 && version == 1;
+    int version = 0, lines = 0, ok = fscanf(f, "plast-joint-state %d", &version) == 1 && (version == 1 || version == 2);
+    if (ok && version >= 2) {   /* the experiment's fingerprint (checked by plastcc run before) */
+        ok = fscanf(f, " fingerprint %d", &lines) == 1 && lines >= 0 && getc(f) == '\n';
+        for (int c = 0; ok && lines > 0; lines -= c == '\n')
+            ok = (c = getc(f)) != EOF;
+    }
+    ok = ok && fscanf(f, " batches %ld learner_adam_steps %ld lr_factor %lg meta_adam_steps %ld", batches, &L->t,
+                      &S->lr_factor, &S->t) == 4;
     ok = ok && read_rules(f, S, N) && read_buffers(f, L, N);
     fclose(f);
     if (!ok) {

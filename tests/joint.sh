@@ -58,6 +58,17 @@ cmp -s "$work/full/test.csv" "$work/k/test.csv" || bad "resumed: a different tes
 cut -d, -f1-9 "$work/full/log.csv" > "$work/full.cut"; cut -d, -f1-9 "$work/k/log.csv" > "$work/k.cut"
 cmp -s "$work/full.cut" "$work/k.cut" || bad "resumed: log.csv differs (beyond the seconds)"
 echo "kill -9 after ${at:-?} of 1500 minibatches, resumed: the uninterrupted run's state, test curve and log"
+# a finished run: a fresh run into its folder is refused, a resume with
+# another seed is refused naming it, a resume as it was reports its result
+run --experiment hat_long --threads 1 --out "$work/k" > /dev/null 2> "$work/k.fresh" && bad "a fresh run overwrote $work/k"
+grep -q 'holds the results of an earlier run (.*joint-state.txt.*); continue it with --resume' "$work/k.fresh" ||
+  { cat "$work/k.fresh"; bad "fresh run into a joint run's folder: no refusal"; }
+run --experiment hat_long --threads 1 --resume "$work/k" --seed 99 > /dev/null 2> "$work/k.seed" && bad "resume with another seed ran"
+grep -q "seed: '4' in the run, '99' now" "$work/k.seed" || { cat "$work/k.seed"; bad "resume with another seed: not named"; }
+run --experiment hat_long --threads 1 --resume "$work/k" > "$work/k.again" 2>&1 || bad "resume of a finished run"
+grep -q 'test accuracy 0\.[0-9]' "$work/k.again" || { cat "$work/k.again"; bad "resume of a finished run: no test accuracy"; }
+cmp -s "$work/full/joint-state.txt" "$work/k/joint-state.txt" || bad "resume of a finished run changed its state"
+echo "finished joint run: fresh run refused, other seed refused, resume reports the result unchanged"
 
 # 4. the control is backprop: the same learner with its rule inside the
 #    forward pass or after the loss (the bits of the weights and biases)

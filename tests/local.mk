@@ -17,10 +17,11 @@ FUZZ_FRONTEND_FILES = \
   $(top_srcdir)/tests/fuzz/fuzz_frontend.c \
   $(top_srcdir)/compiler/diag.c $(top_srcdir)/compiler/ast.c \
   $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c $(top_srcdir)/compiler/sema_joint.c \
-  compiler/parser.c compiler/lexer.c
+  $(top_srcdir)/runtime/util.c $(top_srcdir)/compiler/ops.c compiler/parser.c compiler/lexer.c
 tests/fuzz/fuzz_frontend$(EXEEXT): $(FUZZ_FRONTEND_FILES) compiler/parser.h \
     $(top_srcdir)/compiler/ast.h $(top_srcdir)/compiler/diag.h $(top_srcdir)/compiler/parse.h \
-    $(top_srcdir)/compiler/sema.h $(top_srcdir)/compiler/sema_impl.h config.h
+    $(top_srcdir)/compiler/sema.h $(top_srcdir)/compiler/sema_impl.h $(top_srcdir)/compiler/ops.h \
+    $(top_srcdir)/compiler/ops.def $(top_srcdir)/compiler/ops_end.h $(top_srcdir)/compiler/space.h config.h
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_builddir) $(AM_CPPFLAGS) \
 	  -o $@ $(filter %.c,$^) -lm
@@ -39,11 +40,28 @@ endif
 .PHONY: fuzz
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh tests/joint.sh tests/analyze.sh
-EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
+TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh tests/joint.sh tests/analyze.sh
+# MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
+TESTS += tests/mpi.sh
+EXTRA_DIST += tests/mpi.sh tests/mpi/mb4.rule
+EXTRA_DIST += tests/episode.sh tests/run.sh tests/eval.sh tests/episode/small.rule tests/run/tiny.rule \
   tests/episode-hat.sh tests/episode/hat.rule tests/joint.sh tests/joint/joint.rule tests/analyze.sh \
   tests/analyze/known.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
+# Reliability: every error path of run and episode, faults, resumes.
+RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh tests/special-files.sh
+TESTS += $(RELIABILITY_TESTS)
+# Data files that are no files: a FIFO as IDX or .npy data is refused, named.
+TESTS += tests/runtime/data-files.sh
+EXTRA_DIST += tests/runtime/data-files.sh
+# The documentation stands alone: no path outside the repository, no work periods.
+TESTS += tests/docs/standalone.sh
+EXTRA_DIST += tests/docs/standalone.sh
+# The public API from outside: docs/embed/embed.c built against a staged
+# `make install` through pkg-config, and run (the same bits as plastcc run).
+TESTS += tests/runtime/embed.sh
+EXTRA_DIST += tests/runtime/embed.sh docs/embed/embed.c docs/embed/embed.rule docs/embed/README.md
+EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/bad-options.rule tests/run/resume.rule tests/run/oom.rule tests/episode/errors.rule
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every
 # kernel (and across 1, 2, 4 threads, bit for bit); gradcheck through the
@@ -52,6 +70,7 @@ check_PROGRAMS += tests/backends
 tests_backends_SOURCES = tests/backends.c
 tests_backends_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 tests_backends_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
+tests_backends_LDFLAGS = $(OPENMP_CFLAGS)
 # kcap's forward value: exactly k winners per sample, ties to the lower
 # index, the same bits from every back end.
 check_PROGRAMS += tests/kcap_exact

@@ -2,7 +2,7 @@
 # curves.sh — plastcc curves on hand-made runs whose statistics are known:
 # per evaluation point the median, minimum, maximum, mean and standard
 # deviation (n - 1) over a group's runs; --x labelled takes each run's last
-# evaluation; --stat mean draws mean +- sd; runs evaluated at different
+# evaluation (--at S: the one after S samples); --stat mean draws mean +- sd; runs evaluated at different
 # points, a folder that is no joint run and a bad argument are refused.
 set -u
 work=$(mktemp -d)
@@ -48,6 +48,15 @@ mkrun "$work/c1" 0.5 0.1 0.5 0.7
 grep -qx 'B,0.5,1,0.4,0.4,0.4,0.4,0' "$work/l.csv" && grep -qx 'B,1,1,0.8,0.8,0.8,0.8,0' "$work/l.csv" &&
   grep -qx 'C,0.5,1,0.7,0.7,0.7,0.7,0' "$work/l.csv" || { cat "$work/l.csv"; bad "the labelled points"; }
 
+# --at: the evaluation after that many samples, not the last; a run without one is refused
+"$PLASTCC" curves --x labelled --at 500 --out "$work/l.svg" B:"$work/b1" C:"$work/c1" > "$work/at.csv" ||
+  bad "curves --at 500"
+grep -qx 'C,0.5,1,0.5,0.5,0.5,0.5,0' "$work/at.csv" || { cat "$work/at.csv"; bad "--at 500 did not take C's second point"; }
+"$PLASTCC" curves --x labelled --at 1000 --out "$work/l.svg" B:"$work/b1" C:"$work/c1" > /dev/null 2> "$work/at.err" &&
+  bad "--at 1000 drew a run stopped at 500"
+grep -q "b1 has no evaluation after 1000 samples" "$work/at.err" || bad "no message for --at 1000: $(cat "$work/at.err")"
+"$PLASTCC" curves --x labelled --at x --out "$work/l.svg" B:"$work/b1" > /dev/null 2>&1 && bad "--at x accepted"
+
 # refusals (a group's runs may stop at different lengths: the shortest sets the points)
 mkrun "$work/d1" 0.5 0.1 0.5
 sed -i 's/^10,500,/8,400,/' "$work/d1/test.csv"
@@ -59,5 +68,5 @@ printf 'epoch,x\n' > "$work/a1/test.csv"
 grep -q 'is not the test.csv of a joint run' "$work/x.err" || bad "no message for a bad test.csv: $(cat "$work/x.err")"
 "$PLASTCC" curves --stat mode --out "$work/x.svg" A:"$work/a2" > /dev/null 2>&1 && bad "--stat mode accepted"
 "$PLASTCC" curves --out "$work/x.svg" "$work/a2" > /dev/null 2>&1 && bad "a run without a group accepted"
-[ $fail = 0 ] && echo "curves: median, range, mean and sd of known runs; labelled points; refusals"
+[ $fail = 0 ] && echo "curves: median, range, mean and sd of known runs; labelled points, --at; refusals"
 exit $fail

@@ -14,7 +14,8 @@
 # JOBS=2 (runs at a time, one thread each), PLASTCC=build/plastcc.
 # A run already complete is not run again; one stopped half way resumes.
 # Results: runs/<hat|backprop>-l<F>-s<S>/ (log.csv, test.csv, learned.rule,
-# ...), figures/ (SVG), analysis/ (the mean learned rule), summary.csv.
+# ...), figures/ (SVG, and each one's numbers as CSV), analysis/ (the mean
+# learned rule of the last fraction).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
@@ -82,26 +83,27 @@ start=$(date +%s)
 printf '%s\n' "${names[@]}" | xargs -P "$jobs" -I{} bash -c 'one_run "$@"' _ {}
 echo "runs done in $(( $(date +%s) - start )) s"
 
-# figures: per fraction, test accuracy against samples (median and range
-# over the seeds); the last accuracy against the labelled fraction
+# figures: per fraction, test accuracy against samples (mean and standard
+# deviation over the seeds; --stat median draws the paper's median and
+# range, and the CSV has both); the last accuracy against the labelled
+# fraction.  Each figure's numbers go beside it as CSV.
 mkdir -p figures
-: > summary.csv
 for f in $fractions; do
   args=()
   for s in $seeds; do args+=("HAT:runs/hat-l$f-s$s/out" "backprop:runs/backprop-l$f-s$s/out"); done
-  "$plastcc" curves --out "figures/accuracy-l$f.svg" \
-      --title "Test accuracy, $f of the labels (median and range over the seeds)" "${args[@]}" |
-    sed "s/^/l$f,/" >> summary.csv
+  "$plastcc" curves --stat mean --out "figures/accuracy-l$f.svg" \
+      --title "Test accuracy, $f of the labels (mean and sd over the seeds)" "${args[@]}" > "figures/accuracy-l$f.csv"
 done
 args=()
 for f in $fractions; do
   for s in $seeds; do args+=("HAT:runs/hat-l$f-s$s/out" "backprop:runs/backprop-l$f-s$s/out"); done
 done
-"$plastcc" curves --x labelled --out figures/accuracy-labelled.svg "${args[@]}" | sed 's/^/final,/' >> summary.csv
+"$plastcc" curves --x labelled --stat mean --at $((total * 50)) --out figures/accuracy-labelled.svg "${args[@]}" \
+    > figures/accuracy-labelled.csv
 
 # the learned rule: the pointwise mean over the seeds of the fully labelled runs
 last=${fractions##* }
 learned=()
 for s in $seeds; do learned+=("runs/hat-l$last-s$s/out/learned.rule"); done
 "$plastcc" analyze "${learned[@]}" --rule "$rule" --out analysis
-echo "figures in figures/, numbers in summary.csv, the learned rule's analysis in analysis/"
+echo "figures and their numbers in figures/, the learned rule's analysis in analysis/"

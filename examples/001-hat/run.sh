@@ -16,7 +16,7 @@
 # A run already complete is not run again; one stopped half way resumes.
 # Results: runs/<hat|backprop>-l<F>-s<S>/ (log.csv, test.csv, learned.rule,
 # ...), figures/ (SVG, and each one's numbers as CSV), analysis/ (the mean
-# learned rule of the last fraction).
+# learned rule of the last fraction, analysis-l<F>).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
@@ -106,5 +106,5 @@ done
 last=${fractions##* }
 learned=()
 for s in $seeds; do learned+=("runs/hat-l$last-s$s$tag/out/learned.rule"); done
-"$plastcc" analyze "${learned[@]}" --rule "$rule" --out "analysis$tag"
-echo "figures and their numbers in figures/, the learned rule's analysis in analysis/"
+"$plastcc" analyze "${learned[@]}" --rule "$rule" --out "analysis-l$last$tag"
+echo "figures and their numbers in figures/, the learned rule's analysis in analysis-l$last$tag/"

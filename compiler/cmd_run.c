@@ -385,7 +385,13 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
             if (comm_rank() == 0) fprintf(stderr, "plastcc: experiment %s trains jointly (train joint), which runs in "
                                           "one process, not over MPI ranks\n", x->name);
             comm_agreed();
-        } else rc = run_joint(u, &bn, x, a->file, o, &data);
+        } else {   /* a signal stops it after the minibatch in flight, its state saved */
+            o->stop = &stop_signal;
+            catch_signals(on_signal);
+            rc = run_joint(u, &bn, x, a->file, o, &data);
+            catch_signals(SIG_DFL);
+            if (stop_signal) rc = 128 + stop_signal;
+        }
         goto done;
     }
     o->scale = sc.scale;

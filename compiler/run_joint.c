@@ -166,6 +166,9 @@ int run_joint(const compiled_unit *u, const bound_net *bn, const sema_experiment
     if (rc == 0 && (rc = plast_train_joint(&bn->net, data, &test, &j, &res)) < 0)
         fprintf(stderr, "plastcc: run stopped: %s\n", res.what);
     if (res.batches_done > 0 && outputs(u, bn, x, file, &j, &res, meta, scale) < 0) rc = -1;
+    if (res.stopped && res.batches_done > 0)
+        fprintf(stderr, "plastcc: stopped after minibatch %ld; continue with --resume %s\n", res.batches_done,
+                j.meta.out_dir);
     for (int r = 0; r < bn->net.n_rules; r++) { free(meta[r]); if (scale) free(scale[r]); }
     free(scale);
     plast_dataset_free(&test);

@@ -403,7 +403,7 @@ int plast_train_joint(const plast_net *N, const plast_dataset *train, const plas
     memset(&J, 0, sizeof J);
     memset(res->what, 0, sizeof res->what);
     res->batches_done = 0;
-    res->nonfinite_skipped = res->no_gradient = 0;
+    res->nonfinite_skipped = res->no_gradient = res->stopped = 0;
     res->test_loss = res->test_accuracy = NAN;
     J.N = N; J.o = o; J.train = train; J.test = test; J.res = res;
 #ifdef _OPENMP
@@ -415,6 +415,7 @@ int plast_train_joint(const plast_net *N, const plast_dataset *train, const plas
     if (rc == 0 && first == 0) rc = test_and_log(&J, 0);
     double t_start = plast_seconds();
     for (long t = first; rc == 0 && t < J.total; t++) {
+        if (o->meta.stop && *o->meta.stop) { res->stopped = 1; break; }   /* a signal: the state is saved below */
         rc = one_batch(&J, t, t_start, first);
         if (rc == 0) done = t + 1;
         if (rc == 0 && test_due(&J, done)) rc = test_and_log(&J, done);

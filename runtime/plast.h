@@ -494,6 +494,7 @@ typedef struct plast_joint_result {
     double test_loss, test_accuracy;   /* the last evaluation on the test split */
     int nonfinite_skipped;
     int no_gradient;         /* 1: at the first minibatch the loss had no gradient at all (reported on stderr) */
+    int stopped;             /* 1: stopped early by opts->meta.stop, the state saved */
     char what[256];          /* why a run stopped early */
 } plast_joint_result;
 

@@ -93,7 +93,7 @@ for f in $fractions; do
   args=()
   for s in $seeds; do args+=("HAT:runs/hat-l$f-s$s$tag/out" "backprop:runs/backprop-l$f-s$s$tag/out"); done
   "$plastcc" curves --stat mean --out "figures/accuracy-l$f$tag.svg" \
-      --title "Test accuracy, $f of the labels (mean and sd over the seeds)" "${args[@]}" > "figures/accuracy-l$f$tag.csv"
+      --title "Test accuracy, labelled fraction $f (mean and sd over the seeds)" "${args[@]}" > "figures/accuracy-l$f$tag.csv"
 done
 args=()
 for f in $fractions; do

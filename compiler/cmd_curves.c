@@ -226,13 +226,14 @@ static int by_labelled(const groups *G, int g, series *S, double at)
 static int draw(const groups *G, const char *out, const char *title, int labelled, int loss, int mean, double at)
 {
     series *S = calloc((size_t)G->n, sizeof *S);
-    plast_curve c[MAX_GROUPS];
+    plast_series c[MAX_GROUPS];
     int rc = S ? 0 : -1;
     printf("group,%s,runs,median,min,max,mean,sd\n", labelled ? "labelled" : "samples");
     for (int g = 0; rc == 0 && g < G->n; g++) {
         rc = labelled ? by_labelled(G, g, &S[g], at) : by_samples(G, g, &S[g]);
         choose_drawn(&S[g], mean);
-        c[g] = (plast_curve){ G->name[g], S[g].n, S[g].x, S[g].y, S[g].band_lo, S[g].band_hi };
+        c[g] = (plast_series){ G->name[g], S[g].x, S[g].y, S[g].band_lo, S[g].band_hi, S[g].n,
+                               labelled ? PLAST_SERIES_MARKED : PLAST_SERIES_LINE };
         for (int k = 0; rc == 0 && k < S[g].n; k++)
             printf("%s,%g,%d,%.6g,%.6g,%.6g,%.6g,%.6g\n", G->name[g], S[g].x[k], S[g].runs[k], S[g].med[k],
                    S[g].lo[k], S[g].hi[k], S[g].mean[k], S[g].sd[k]);
@@ -245,8 +246,9 @@ static int draw(const groups *G, const char *out, const char *title, int labelle
                                 : labelled           ? "Final test accuracy against the labelled fraction"
                                 : mean               ? "Test accuracy: mean and standard deviation over the runs"
                                                      : "Test accuracy: median and range over the runs");
-    if (rc == 0 && plast_plot_curves(out, t, labelled ? "labelled fraction" : "training samples seen", what, c, G->n,
-                                     labelled, err, sizeof err) < 0) {
+    plast_chart chart = { .title = t, .xlabel = labelled ? "labelled fraction" : "training samples seen",
+                          .ylabel = what, .series = c, .n_series = G->n };
+    if (rc == 0 && plast_chart_svg(out, &chart, err, sizeof err) < 0) {
         fprintf(stderr, "plastcc: %s\n", err);
         rc = -1;
     }

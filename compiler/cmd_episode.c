@@ -145,18 +145,21 @@ static int load_buffers(const char *dir, const plast_net *N, state *S, double **
 /* The part of rule R's meta vector named NAME (a param, or an mlp's whole
  * weight vector) from DIR/RULE.NAME.npy, else DIR/NAME.npy; 1 when neither
  * exists.  WANT values at DST. */
-static int load_meta_part(const char *dir, const sema_rule *sr, const char *what, size_t want, double *dst)
+static int load_meta_part(const char *dir, const sema_rule *sr, const char *kind, const char *what, size_t want,
+                          double *dst)
 {
     char name[512];
     plast_array a;
     snprintf(name, sizeof name, "%s.%s", sr->name, what);
     int rc = read_npy(dir, name, &a, 0);
+    int own = rc == 0;   /* RULE.NAME.npy, not NAME.npy */
     if (rc == 1) rc = read_npy(dir, what, &a, 0);
     if (rc != 0) return rc;
     size_t have = 1;
     for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
     if (have != want) {
-        fprintf(stderr, "plastcc: %s.npy has %zu values, but '%s' has %zu\n", what, have, what, want);
+        fprintf(stderr, "plastcc: %s.npy has %zu values, but %s '%s' has %zu\n", own ? name : what, have, kind, what,
+                want);
         plast_array_free(&a);
         return -1;
     }
@@ -175,12 +178,12 @@ static int load_meta(const char *dir, const sema_program *prog, const bound_net 
         memcpy(meta[r], bn->rules[r].init, (size_t)sr->n_meta * sizeof(double));
         for (int p = 0; p < sr->n_params; p++) {
             const sema_param *prm = &sr->params[p];
-            if (load_meta_part(dir, sr, prm->name, (size_t)(prm->size ? prm->size : 1), meta[r] + prm->offset) < 0)
+            if (load_meta_part(dir, sr, "parameter", prm->name, (size_t)(prm->size ? prm->size : 1), meta[r] + prm->offset) < 0)
                 return -1;
         }
         for (int m = 0; m < sr->n_mlps; m++) {
             const sema_mlp *net = prog->mlps[sr->mlps[m]];
-            if (load_meta_part(dir, sr, net->name, (size_t)net->n_weights, meta[r] + sr->mlp_offset[m]) < 0) return -1;
+            if (load_meta_part(dir, sr, "meta-MLP", net->name, (size_t)net->n_weights, meta[r] + sr->mlp_offset[m]) < 0) return -1;
         }
     }
     return 0;

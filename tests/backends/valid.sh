@@ -1,8 +1,8 @@
 #!/bin/sh
-# backends-valid.sh — tests/backends over the valid test files and the
+# valid.sh — tests/backends/cross_check over the valid test files and the
 # gradcheck rules: every operator, reduction and model kernel.  Files whose
 # kernels are the rule library's (lang_hat.rule is rules/hat.rule) are
-# left to backends-rules.sh: the C compiler takes a minute over HAT.
+# left to rules.sh: the C compiler takes a minute over HAT.
 set -u
 tmp=${TMPDIR:-/tmp}/backends-valid.$$
 trap 'rm -f "$tmp"' EXIT
@@ -11,7 +11,7 @@ for f in "$top_srcdir"/rules/*.rule; do kernels "$f"; done > "$tmp"
 files=
 for f in "$top_srcdir"/tests/valid/*.rule "$top_srcdir"/tests/gradcheck/*.rule; do
   [ -f "$f" ] || continue
-  if grep -qx "$(kernels "$f")" "$tmp"; then echo "$f: the kernels of a rules/ file (backends-rules.sh)"; continue; fi
+  if grep -qx "$(kernels "$f")" "$tmp"; then echo "$f: the kernels of a rules/ file (rules.sh)"; continue; fi
   files="$files $f"
 done
-exec "$top_builddir/tests/backends" $files
+exec "$top_builddir/tests/backends/cross_check" $files

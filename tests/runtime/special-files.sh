@@ -31,7 +31,7 @@ expect "cannot read 'fifo.rule': not a regular file" -- "$PLASTCC" run fifo.rule
 expect "cannot read 'fifo.rule': not a regular file" -- "$PLASTCC" emit-c fifo.rule
 
 # a resume whose meta-state or log is a fifo
-rules=$top_srcdir/tests/run/errors.rule
+rules=$top_srcdir/tests/runtime/run/errors.rule
 "$PLASTCC" run "$rules" --experiment ok --out r --quiet > /dev/null 2>&1 || bad "run ok"
 mv r/meta-state.txt state.txt && mkfifo r/meta-state.txt
 expect "cannot resume: r/meta-state.txt: not a regular file" -- "$PLASTCC" run "$rules" --resume r --quiet

@@ -1,6 +1,6 @@
-/* backends — every back end computes the same kernels.
+/* cross_check — every back end computes the same kernels.
  *
- *   backends [--jit-only] [--no-threads] [--single] FILE...
+ *   cross_check [--jit-only] [--no-threads] [--single] FILE...
  *
  * For each FILE, its kernels (every rule's fwd and adj, every model kernel)
  * are loaded three ways: the LLVM JIT, the emitted C compiled by the system

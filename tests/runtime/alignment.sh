@@ -1,7 +1,7 @@
 #!/bin/sh
-# diagnostics.sh — the alignment angles and orthonormality errors of 003
+# alignment.sh — the alignment angles and orthonormality errors of 003
 # (runtime/diagnostics.c, `diagnostics alignment orthonormality;`) against an
-# independent NumPy computation (tests/diagnostics.py) on the final weights of
+# independent NumPy computation (tests/runtime/alignment.py) on the final weights of
 # an episode, for random, symmetric and direct feedback; then `plastcc run`
 # logs them per episode and plots them.  Skips (77) without NumPy.
 set -u
@@ -13,15 +13,15 @@ fail=0
 for fb in random symmetric direct; do
   $PY "$top_srcdir/bench/make_state.py" --sizes 20,12,8,5 --steps 30 --query 10 --seed 31 --feedback $fb \
       --rule pool --out "$work/st-$fb" >/dev/null || { echo "FAIL: make_state $fb"; fail=1; continue; }
-  "$PLASTCC" episode "$top_srcdir/tests/episode/small.rule" --experiment diag_$fb --state "$work/st-$fb" \
+  "$PLASTCC" episode "$top_srcdir/tests/runtime/episode/small.rule" --experiment diag_$fb --state "$work/st-$fb" \
       --out "$work/out-$fb" >/dev/null || { echo "FAIL: plastcc episode diag_$fb"; fail=1; continue; }
   echo "== $fb feedback"
-  $PY "$top_srcdir/tests/diagnostics.py" "$work/st-$fb" "$work/out-$fb" $fb || fail=1
+  $PY "$top_srcdir/tests/runtime/alignment.py" "$work/st-$fb" "$work/out-$fb" $fb || fail=1
 done
 
 # plastcc run: the columns, one value per layer and episode, and the plots
 cat > "$work/run.rule" <<EOR
-import "$top_srcdir/tests/run/tiny.rule";
+import "$top_srcdir/tests/runtime/run/tiny.rule";
 model moons3 { input 2; dense 16 softplus(10); dense 8 softplus(10); dense 2 softmax; loss cross_entropy; feedback random; }
 experiment d {
   model moons3; rule fa_sgd; data moons n 400 noise 0.1; tasks ways 2 train 20 query 10; inner online;

@@ -8,7 +8,7 @@
 # NumPy; skips (77) without it.
 set -u
 PY=/usr/bin/python3
-rules=$top_srcdir/tests/episode/errors.rule
+rules=$top_srcdir/tests/runtime/episode/errors.rule
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0

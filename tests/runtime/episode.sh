@@ -7,7 +7,7 @@
 set -u
 PY=/usr/bin/python3
 bench=$top_srcdir/bench
-rules=$top_srcdir/tests/episode/small.rule
+rules=$top_srcdir/tests/runtime/episode/small.rule
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0

@@ -8,7 +8,7 @@
 set -u
 PY=/usr/bin/python3
 bench=$top_srcdir/bench
-rules=$top_srcdir/tests/episode/hat.rule
+rules=$top_srcdir/tests/runtime/episode/hat.rule
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0

@@ -9,7 +9,7 @@
 set -u
 "$PLASTCC" --version | grep -q "MPI v\|MPICH\|MPI " || { echo "plastcc built without MPI: skipped"; exit 77; }
 command -v mpirun >/dev/null || { echo "no mpirun: skipped"; exit 77; }
-rules=$top_srcdir/tests/mpi/mb4.rule
+rules=$top_srcdir/tests/runtime/mpi/mb4.rule
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0

@@ -1,15 +1,15 @@
 #!/bin/sh
 # precision.sh — single precision (`precision single;`, --precision single):
 # the meta-gradient and meta-loss of an episode in float against double on
-# the states of tests/episode.sh (relative differences printed, bound 1e-3);
+# the states of tests/runtime/episode.sh (relative differences printed, bound 1e-3);
 # single-precision results bit for bit the same for 1 and 2 threads and for
 # any checkpoint interval; `plastcc run` in single writes a complete, finite
 # log that follows the double run's.  Skips (77) without numpy.
 set -u
 PY=/usr/bin/python3
 bench=$top_srcdir/bench
-rules=$top_srcdir/tests/episode/small.rule
-tiny=$top_srcdir/tests/run/tiny.rule
+rules=$top_srcdir/tests/runtime/episode/small.rule
+tiny=$top_srcdir/tests/runtime/run/tiny.rule
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0

@@ -7,7 +7,7 @@
 # carries the meta-MLP's weights: imported, it computes exactly what the
 # trained values compute.
 set -u
-rules=$top_srcdir/tests/joint/joint.rule
+rules=$top_srcdir/tests/runtime/joint/joint.rule
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0

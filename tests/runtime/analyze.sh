@@ -4,7 +4,7 @@
 # their rules, the fit is a rule plastcc checks and trains with, and a rule
 # reading more than pre.y, w and post.y is refused.
 set -u
-rules=$top_srcdir/tests/analyze/known.rule
+rules=$top_srcdir/tests/runtime/analyze/known.rule
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0

@@ -1,4 +1,4 @@
-"""diagnostics.py STATE OUT FEEDBACK — an independent NumPy computation of the
+"""alignment.py STATE OUT FEEDBACK — an independent NumPy computation of the
 alignment angles and orthonormality errors of 003 (runtime/diagnostics.c) from
 an episode state (bench/make_state.py) and the final weights `plastcc episode`
 wrote, compared with its alignment.npy and orthonormality.npy.

@@ -5,7 +5,7 @@
 # changes the numbers (and a wrong one is refused), outputs are not
 # overwritten without --force, and bad options are usage errors.
 set -u
-rules=$top_srcdir/tests/run/tiny.rule
+rules=$top_srcdir/tests/runtime/run/tiny.rule
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0

@@ -10,7 +10,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
-sed "s|\"../../rules/|\"$top_srcdir/rules/|" "$top_srcdir/tests/run/resume.rule" > "$work/resume.rule"
+sed "s|\"../../../rules/|\"$top_srcdir/rules/|" "$top_srcdir/tests/runtime/run/resume.rule" > "$work/resume.rule"
 rules=$work/resume.rule
 run() { "$PLASTCC" run "$rules" --threads 1 --quiet "$@"; }
 

@@ -4,7 +4,7 @@
 # UBSan in the sanitizer build).  Paths that once crashed on uninitialised
 # memory some of the time run three times.
 set -u
-rules=$top_srcdir/tests/run/errors.rule
+rules=$top_srcdir/tests/runtime/run/errors.rule
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0
@@ -52,7 +52,7 @@ expect 2 "--resume DIR is the output folder; --out is not needed" 1 -- \
 expect 2 "unknown option or missing value: '--episodes'" 1 -- "$PLASTCC" run "$rules" --experiment ok --episodes
 [ ! -e "$work/opt" ] || bad "a usage error created the output folder"
 # options of the experiment: located errors
-bad_options=$top_srcdir/tests/run/bad-options.rule
+bad_options=$top_srcdir/tests/runtime/run/bad-options.rule
 expect 1 "bad-options.rule:[0-9]+:[0-9]+: error: the learning rate must be greater than 0, not -1" 1 -- \
   "$PLASTCC" run "$bad_options" --experiment bad_lr --out "$work/lr"
 expect 1 "bad-options.rule:[0-9]+:[0-9]+: error: the inner batch of 64 is larger than the 20 training samples of a task" 1 -- \
@@ -64,7 +64,7 @@ expect 1 "bad-options.rule:[0-9]+:[0-9]+: error: the inner batch of 64 is larger
 # run under the limit at all: skipped there)
 if (ulimit -v 4000000 && "$PLASTCC" --version) > /dev/null 2>&1; then
   expect 1 "run stopped: episode 0: cannot allocate 6866 MB for W1 \(30000 x 30000 doubles\)" 1 -- \
-    sh -c "ulimit -v 4000000 && exec \"\$0\" \"\$@\"" "$PLASTCC" run "$top_srcdir/tests/run/oom.rule" --out "$work/oom" --quiet --threads 1
+    sh -c "ulimit -v 4000000 && exec \"\$0\" \"\$@\"" "$PLASTCC" run "$top_srcdir/tests/runtime/run/oom.rule" --out "$work/oom" --quiet --threads 1
 else
   echo "ulimit -v 4000000 is not possible here (a sanitizer build?): out-of-memory case skipped"
 fi

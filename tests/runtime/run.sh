@@ -4,7 +4,7 @@
 # a diverging run stops with the episode and keeps its log, data errors name
 # the file, and the same seed gives the same numbers for 1 and 2 threads.
 set -u
-rules=$top_srcdir/tests/run/tiny.rule
+rules=$top_srcdir/tests/runtime/run/tiny.rule
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0

@@ -245,6 +245,10 @@ static int check_opts(joint *J)
         return fail(J, "the data have %zu features per sample, but the network's input layer has %lld",
                     J->train->dim, (long long)S->buf[S->x].cols);
     if (J->test->n < 1) return fail(J, "the test split is empty");
+    int classes = J->train->n_classes > J->test->n_classes ? J->train->n_classes : J->test->n_classes;
+    if (S->target >= 0 && classes > S->buf[S->target].cols)
+        return fail(J, "the data have %d classes, but the network's output layer has %lld neurons", classes,
+                    (long long)S->buf[S->target].cols);
     J->per_epoch = (long)(J->train->n / (size_t)o->batch);
     if (J->per_epoch < 1)
         return fail(J, "a minibatch of %d is larger than the %zu training samples", o->batch, J->train->n);

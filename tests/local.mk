@@ -62,13 +62,14 @@ endif
 # The runtime seen from the command line (tests/runtime/): episodes against
 # PyTorch, runs, evaluation, single precision, the alignment angles and
 # orthonormality errors of 003 against NumPy, HAT's episodes and joint
-# training, plastcc analyze.
+# training, plastcc analyze and curves.
 TESTS += tests/runtime/episode.sh tests/runtime/run.sh tests/runtime/eval.sh tests/runtime/alignment.sh \
-  tests/runtime/precision.sh tests/runtime/episode-hat.sh tests/runtime/joint.sh tests/runtime/analyze.sh
+  tests/runtime/precision.sh tests/runtime/episode-hat.sh tests/runtime/joint.sh tests/runtime/analyze.sh \
+  tests/runtime/curves.sh
 EXTRA_DIST += tests/runtime/episode.sh tests/runtime/run.sh tests/runtime/eval.sh tests/runtime/episode/small.rule \
   tests/runtime/run/tiny.rule tests/runtime/alignment.sh tests/runtime/alignment.py tests/runtime/precision.sh \
   tests/runtime/episode-hat.sh tests/runtime/episode/hat.rule tests/runtime/joint.sh tests/runtime/joint/joint.rule \
-  tests/runtime/analyze.sh tests/runtime/analyze/known.rule
+  tests/runtime/analyze.sh tests/runtime/analyze/known.rule tests/runtime/curves.sh
 # MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
 TESTS += tests/runtime/mpi.sh
 EXTRA_DIST += tests/runtime/mpi.sh tests/runtime/mpi/mb4.rule

@@ -74,8 +74,10 @@ static int rule_index(const compiled_unit *u, backend_module *m, bound_net *b, c
     pr->init = b->init[k]; pr->l1 = b->l1[k]; pr->fixed = b->fixed[k];
     pr->lo = b->lo[k]; pr->hi = b->hi[k];
     pr->meta_name = (const char *const *)cr->rk.d->meta_name;
-    if (!(pr->fwd = find(m, r->name, "fwd", err, errlen)) || !(pr->adj = find(m, r->name, "adj", err, errlen))
-        || !(pr->step = find(m, r->name, "step", err, errlen)))
+    char base[64];
+    build_rule_kernel_name(base, sizeof base, r, cr->rk.kind);
+    if (!(pr->fwd = find(m, base, "fwd", err, errlen)) || !(pr->adj = find(m, base, "adj", err, errlen))
+        || !(pr->step = find(m, base, "step", err, errlen)))
         return -1;
     b->net.n_rules++;
     return k;
@@ -172,8 +174,9 @@ int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x
     N->precision = backend_real_size(m) == 4 ? PLAST_SINGLE : PLAST_DOUBLE;
     N->rules = b->rules;
     /* rules numbered by their first projection, W1 first (log columns, meta-state order) */
-    for (int l = 0; l < model->n_layers; l++)
-        if (rule_index(u, m, b, u->prog->rules[x->rule_of_projection[l]], err, errlen) < 0) return -1;
+    for (int p = 0; p < sema_projection_count(model); p++)
+        if (x->rule_of_projection[p] >= 0 && rule_index(u, m, b, u->prog->rules[x->rule_of_projection[p]], err, errlen) < 0)
+            return -1;
     plast_bind *next = b->binds;
     if (bind_calls(u, m, b, P->step, P->n_step, b->calls, &next, err, errlen) < 0 ||
         bind_calls(u, m, b, P->eval, P->n_eval, b->calls + P->n_step, &next, err, errlen) < 0)

@@ -58,11 +58,11 @@ static void write_param(FILE *out, const sema_param *prm, const double *meta, do
     fputc('\n', out);
 }
 
-static void write_dw(FILE *out, const sema_rule *r, const double *meta)
+static void write_dw(FILE *out, const sema_rule *r, int kind, const double *meta)
 {
     const ast_expr *terms[256];
     int signs[256];
-    int n = flatten(r->dw, 1, terms, signs, 0, 256), kept = 0;
+    int n = flatten(r->dw_of[kind], 1, terms, signs, 0, 256), kept = 0;
     for (int i = 0; i < n; i++) {
         int k = coefficient_of(r, terms[i]);
         if (k >= 0 && meta[k] == 0) {
@@ -71,7 +71,7 @@ static void write_dw(FILE *out, const sema_rule *r, const double *meta)
             fputc('\n', out);
         }
     }
-    fputs("  dw =", out);
+    fprintf(out, "  dw%s%s =", kind ? " " : "", kind ? sema_dw_kind_names[kind] : "");
     for (int i = 0; i < n; i++) {
         int k = coefficient_of(r, terms[i]);
         if (k >= 0 && meta[k] == 0) continue;
@@ -94,7 +94,11 @@ void learned_write_rule(FILE *out, const sema_program *p, const sema_rule *r, co
     int next_param = 0;
     for (const ast_stmt *s = r->decl->body; s; s = s->next) {
         if (s->kind == ST_PARAM && next_param < r->n_params) write_param(out, &r->params[next_param++], meta, tol);
-        else if (s->kind == ST_ASSIGN) write_dw(out, r, meta);
+        else if (s->kind == ST_ASSIGN) {
+            int kind = DW_FORWARD;
+            while (s->qual && kind + 1 < DW_KINDS && strcmp(s->qual, sema_dw_kind_names[kind])) kind++;
+            write_dw(out, r, kind, meta);
+        }
         else if (s->kind != ST_PARAM) { fputs("  ", out); put_span(out, s->span); fputc('\n', out); }
     }
     fputs("}\n", out);

@@ -1,6 +1,7 @@
 /* schedule — an experiment's inner step as kernel calls (schedule.h). */
 #include "config.h"
 #include "schedule.h"
+#include "build.h"
 #include "plast.h"
 
 #include <stdarg.h>
@@ -40,7 +41,9 @@ static int add_matrix(sched_plan *P, const sema_model *m, const char *name, int 
 {
     int b = add_buf(P, name, kind, rows, cols);
     sched_buf *B = &P->buf[b];
-    B->init = m->init == INIT_NORMAL ? PLAST_INIT_NORMAL : m->init == INIT_UNIFORM ? PLAST_INIT_UNIFORM : PLAST_INIT_XAVIER;
+    static const int inits[] = { [INIT_XAVIER] = PLAST_INIT_XAVIER, [INIT_NORMAL] = PLAST_INIT_NORMAL,
+                                 [INIT_UNIFORM] = PLAST_INIT_UNIFORM, [INIT_LECUN] = PLAST_INIT_LECUN };
+    B->init = inits[m->init];
     B->init_arg = m->init_arg;
     B->fan_in = cols;
     B->fan_out = rows;
@@ -196,6 +199,135 @@ static void ff_updates(sched_plan *P, const sema_program *p, const sema_experime
     }
 }
 
+/* ---- top-down and lateral projections (Gu et al.) ----
+ *
+ * A model with `topdown;` has Wtop_l (l = 0..L-1, [n_l][n_{l+1}]): it
+ * gives layer l the input ztop_l = Wtop_l c_{l+1}, where c is what the model
+ * carries (`topdown VALUE;`): a neuron value that the rule on W_{l+1}
+ * computes for layer l+1 (RULE_neuron_VALUE, delta by default), or a signal
+ * y, z or e of that layer.  The top layer's ztop_L is e_L = dLoss/dz_L (the
+ * masked loss gradient: zero for unlabelled samples).  A model with
+ * `lateral;` has Wlat_l (l = 0..L, [n_l][n_l]): zlat_l = Wlat_l y_l.  Layer 0
+ * is the input (y_0 = z_0 = x).  A projection with a rule is a STATE
+ * buffer updated every step; one without stays at its initial value (CONST).
+ *
+ *   step:  dense_l (1..L), loss, [error_l (L..1)], lateral zlat_l (0..L),
+ *          top-down from the top: for l = L-1..0, c_{l+1} then ztop_l;
+ *          updates layer by layer from the top: for l = L..0,
+ *          Wlat_l, Wtop_l, W_l
+ *   eval:  dense_l (1..L), loss
+ * Every update reads the weights and signals of the step before any update,
+ * so their order changes no value; top-down is the order the paper states. */
+typedef struct tl_bufs {
+    int Wtop[64], Wlat[65];       /* -1: none */
+    int ztop[65], zlat[65];       /* signals per layer 0..L (ztop_L is e_L) */
+    int carried[65];              /* c_l, l = 1..L: a neuron value's buffer, or a signal's */
+} tl_bufs;
+
+/* Projection P's buffer: STATE with a rule, CONST (fixed) without. */
+static int tl_matrix(sched_plan *P, const sema_model *m, const sema_experiment *x, int proj, long rows, long cols)
+{
+    char name[32];
+    sema_projection_name(m, proj, name, sizeof name);
+    int kind = x->rule_of_projection[proj] >= 0 ? PLAST_BUF_STATE : PLAST_BUF_CONST;
+    return add_matrix(P, m, name, kind, rows, cols, PLAST_STREAM_W);
+}
+
+static void tl_buffers(sched_plan *P, const sema_model *m, const sema_experiment *x, const ff_bufs *F, tl_bufs *T)
+{
+    int L = m->n_layers, p = L;
+    for (int l = 0; l <= 64; l++) {
+        if (l < 64) T->Wtop[l] = -1;
+        T->Wlat[l] = T->ztop[l] = T->zlat[l] = T->carried[l] = -1;
+    }
+    for (int l = 0; m->topdown && l < L; l++) T->Wtop[l] = tl_matrix(P, m, x, p++, F->n[l], F->n[l + 1]);
+    for (int l = 0; m->lateral && l <= L; l++) T->Wlat[l] = tl_matrix(P, m, x, p++, F->n[l], F->n[l]);
+    for (int l = 0; m->topdown && l <= L; l++)
+        T->ztop[l] = l == L ? F->e[L] : add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "ztop%d", l);
+    for (int l = 0; m->lateral && l <= L; l++) T->zlat[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "zlat%d", l);
+    for (int l = 1; m->topdown && l <= L; l++) {
+        if (m->carried_signal < 0) T->carried[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "%s%d", m->carried, l);
+        else T->carried[l] = m->carried_signal == SIG_Y ? F->y[l] : m->carried_signal == SIG_Z ? F->z[l] : F->e[l];
+    }
+}
+
+/* Binds PREFIX_y, PREFIX_z, ... of a call to layer l's signals (those it has). */
+static void bind_layer(sched_call *c, const char *prefix, int l, const ff_bufs *F, const tl_bufs *T)
+{
+    static const char *const sig[] = { "y", "z", "e", "ztop", "zlat" };
+    const int buf[] = { F->y[l], F->z[l], F->e[l], T->ztop[l], T->zlat[l] };
+    for (int k = 0; k < 5; k++) {
+        char arg[48];
+        if (prefix[0]) snprintf(arg, sizeof arg, "%s_%s", prefix, sig[k]);
+        else snprintf(arg, sizeof arg, "%s", sig[k]);
+        bind(c, arg, buf[k]);
+    }
+}
+
+/* post_z = W pre_y: M_linear of projection W into SIGNAL. */
+static void tl_linear(sched_plan *P, const sema_model *m, int W, int pre_y, int signal, long n_pre, long n_post)
+{
+    sched_call *c = model_call(P, 0, m, "linear", 0, n_pre, n_post);
+    bind(c, "w", W);
+    bind(c, "pre_y", pre_y);
+    bind(c, "post_z", signal);
+}
+
+/* zlat_l = Wlat_l y_l (l = 0..L); then from the top, c_{l+1} and
+ * ztop_l = Wtop_l c_{l+1} (l = L-1..0). */
+static void tl_signals(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                       const ff_bufs *F, const tl_bufs *T)
+{
+    int L = m->n_layers;
+    for (int l = 0; m->lateral && l <= L; l++) tl_linear(P, m, T->Wlat[l], F->y[l], T->zlat[l], F->n[l], F->n[l]);
+    for (int l = L - 1; m->topdown && l >= 0; l--) {
+        if (m->carried_signal < 0) {   /* the value, from the rule of W_{l+1} */
+            const sema_rule *r = p->rules[x->rule_of_projection[l]];
+            char fwd[SCHED_NAME], adj[SCHED_NAME];
+            snprintf(fwd, sizeof fwd, "%s_neuron_%s_fwd", r->name, m->carried);
+            snprintf(adj, sizeof adj, "%s_neuron_%s_adj", r->name, m->carried);
+            sched_call *c = add_call(P, 0, fwd, adj, F->n[l + 1], 1);
+            c->rule = r;
+            bind_layer(c, "", l + 1, F, T);
+            bind(c, m->carried, T->carried[l + 1]);
+        }
+        tl_linear(P, m, T->Wtop[l], T->carried[l + 1], T->ztop[l], F->n[l + 1], F->n[l]);
+    }
+}
+
+/* W' = W + dw of projection PROJ by its rule's dw of that kind. */
+static void tl_update(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                      const ff_bufs *F, const tl_bufs *T, int proj, int W)
+{
+    int ri = x->rule_of_projection[proj], kind, layer, post, pre;
+    if (ri < 0) return;   /* a fixed projection */
+    const sema_rule *r = p->rules[ri];
+    sema_projection(m, proj, &kind, &layer, &post, &pre);
+    char base[64], fwd[SCHED_NAME], adj[SCHED_NAME];
+    build_rule_kernel_name(base, sizeof base, r, kind);
+    snprintf(fwd, sizeof fwd, "%s_step", base);
+    snprintf(adj, sizeof adj, "%s_adj", base);
+    sched_call *c = add_call(P, 0, fwd, adj, F->n[pre], F->n[post]);
+    snprintf(c->dw, sizeof c->dw, "%s_fwd", base);
+    c->rule = r;
+    c->update = W;
+    bind(c, "w", W);
+    bind_layer(c, "pre", pre, F, T);
+    bind_layer(c, "post", post, F, T);
+    bind_next(c, "w_next", W);
+}
+
+static void tl_updates(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                       const ff_bufs *F, const tl_bufs *T)
+{
+    int L = m->n_layers, top0 = L, lat0 = L + (m->topdown ? L : 0);
+    for (int l = L; l >= 0; l--) {
+        if (m->lateral) tl_update(P, p, x, m, F, T, lat0 + l, T->Wlat[l]);
+        if (m->topdown && l < L) tl_update(P, p, x, m, F, T, top0 + l, T->Wtop[l]);
+        if (l >= 1) tl_update(P, p, x, m, F, T, l - 1, F->W[l - 1]);
+    }
+}
+
 /* What the compiler has kernels for but the engine cannot run yet. */
 static int refuse_model(const sema_model *m, char *err, size_t errlen)
 {
@@ -204,10 +336,6 @@ static int refuse_model(const sema_model *m, char *err, size_t errlen)
         snprintf(err, errlen, "model %s: layer %d is recurrent (steps %d), which the runtime cannot train yet: "
                  "it runs each layer once; its kernels (%s_dense%d, one step) are compiled, the loop over the "
                  "steps and the recurrent weights are not", m->name, l + 1, m->layers[l].steps, m->name, l + 1);
-        return -1;
-    }
-    if (m->topdown || m->lateral) {
-        snprintf(err, errlen, "model %s: top-down and lateral projections are not run by the engine yet", m->name);
         return -1;
     }
     return 0;
@@ -222,7 +350,14 @@ int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *P, 
     ff_buffers(P, m, &F);
     ff_forward(P, 0, m, &F);
     ff_errors(P, m, &F);
-    ff_updates(P, p, x, m, &F);
+    if (m->topdown || m->lateral) {
+        tl_bufs T;
+        tl_buffers(P, m, x, &F, &T);
+        tl_signals(P, p, x, m, &F, &T);
+        tl_updates(P, p, x, m, &F, &T);
+    } else {
+        ff_updates(P, p, x, m, &F);
+    }
     ff_forward(P, 1, m, &F);
     return 0;
 }

@@ -83,7 +83,7 @@ typedef struct plast_rule {
  * A matrix is stored [rows][cols], row = postsynaptic neuron; a DATA or
  * SIGNAL buffer holds COLS values per sample of the batch. */
 enum { PLAST_BUF_STATE, PLAST_BUF_PARAM, PLAST_BUF_CONST, PLAST_BUF_DATA, PLAST_BUF_SIGNAL };
-enum { PLAST_INIT_XAVIER, PLAST_INIT_NORMAL, PLAST_INIT_UNIFORM, PLAST_INIT_ZERO };
+enum { PLAST_INIT_XAVIER, PLAST_INIT_NORMAL, PLAST_INIT_UNIFORM, PLAST_INIT_ZERO, PLAST_INIT_LECUN };
 /* Random streams of the initial values (a buffer draws after the earlier
  * buffers of its stream, in buffer order). */
 enum { PLAST_STREAM_W, PLAST_STREAM_B };
@@ -92,7 +92,8 @@ typedef struct plast_buf {
     const char *name;        /* "W1", "B1", "x", "y1", "e0", ... */
     int kind;                /* PLAST_BUF_* */
     int64_t rows, cols;      /* a matrix (a vector has one row); per sample: rows 1 */
-    int init;                /* STATE, PARAM, CONST: PLAST_INIT_* (XAVIER: uniform +-sqrt(6/(fan_in+fan_out))) */
+    int init;                /* STATE, PARAM, CONST: PLAST_INIT_* (XAVIER: uniform +-sqrt(6/(fan_in+fan_out));
+                                LECUN: N(0, 1/fan_in)) */
     double init_arg;         /* NORMAL: the standard deviation; UNIFORM: the half-width */
     int64_t fan_in, fan_out;
     int stream;              /* PLAST_STREAM_* */

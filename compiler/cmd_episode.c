@@ -7,8 +7,12 @@
  * none for symmetric); x_train [N, n_0], y_train int64 [N] (one sample per
  * step, in order; -1: unlabelled); x_query, y_query; and a file per
  * meta-parameter named after it (theta.npy; RULE.PARAM.npy when two rules
- * share a name).  Output folder: meta_loss.npy, grad_<param>.npy, and per
- * STATE and PARAM buffer its final value (W1.npy) and gradient (grad_W1.npy).
+ * share a name) and per layer of a meta-MLP a rule calls (gu_net.W1.npy
+ * [out, in], gu_net.b1.npy [out]; RULE.gu_net.W1.npy likewise).  Top-down
+ * and lateral projections are Wtop0.., Wlat0.. [rows, cols] as the schedule
+ * prints them.  Output folder: meta_loss.npy, grad_<param>.npy (and
+ * grad_<mlp>.W1.npy ...), and per STATE and PARAM buffer its final value
+ * (W1.npy) and gradient (grad_W1.npy).
  */
 #include "config.h"
 #include "bind.h"
@@ -29,8 +33,12 @@ static const char usage[] =
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
     "data and meta-parameters saved in DIR (.npy files: W1..WL, B1..BL, x_train,\n"
-    "y_train, x_query, y_query, and one file per meta-parameter, e.g. theta.npy),\n"
-    "and writes meta_loss.npy, grad_<param>.npy and the final W1..WL to --out;\n"
+    "y_train (-1: unlabelled), x_query, y_query, one file per meta-parameter, e.g.\n"
+    "theta.npy, and per meta-MLP layer NET.W1.npy [out, in] and NET.b1.npy; with\n"
+    "topdown; and lateral; also Wtop0..Wtop(L-1) [n_l, n_(l+1)] and Wlat0..WlatL\n"
+    "[n_l, n_l]: every buffer `plastcc emit-c --dump=schedule` lists as state or\n"
+    "const), and writes meta_loss.npy, grad_<param>.npy, grad_NET.W1.npy, ..., and\n"
+    "the final value and gradient (W1.npy, grad_W1.npy) of every state to --out;\n"
     "with the experiment's `diagnostics alignment orthonormality;`, also\n"
     "alignment.npy (alpha_0..alpha_{L-1}, degrees) and orthonormality.npy.\n"
     "\n"
@@ -82,9 +90,15 @@ static int32_t *labels(const plast_array *a, long n_out, const char *name)
     return y;
 }
 
+static int is_feedback(const plast_net *N, int b)
+{
+    for (int l = 0; l < N->n_layers; l++) if (N->fb_buf[l] == b) return 1;
+    return 0;
+}
+
 /* The initial values of every STATE, PARAM and CONST buffer, from NAME.npy:
- * a matrix [rows, cols] (a vector of one row may be saved 1-D); a CONST
- * (fixed feedback) matrix is saved transposed, [cols, rows], as B_l is
+ * a matrix [rows, cols] (a vector of one row may be saved 1-D); a fixed
+ * feedback matrix is saved transposed, [cols, rows], as B_l is
  * [n_{l-1}, n_l] in the reference implementations. */
 static int load_buffers(const char *dir, const plast_net *N, state *S, double **init)
 {
@@ -95,7 +109,7 @@ static int load_buffers(const char *dir, const plast_net *N, state *S, double **
         plast_array *a = &S->buf[b];
         size_t rows = (size_t)B->rows, cols = (size_t)B->cols;
         if (read_npy(dir, B->name, a, 1) < 0) return -1;
-        if (B->kind == PLAST_BUF_CONST) {
+        if (is_feedback(N, b)) {
             if (expect_shape(B->name, a, 2, cols, rows) < 0) return -1;
             init[b] = malloc(rows * cols * sizeof(double));
             for (size_t j = 0; j < cols; j++)
@@ -109,8 +123,57 @@ static int load_buffers(const char *dir, const plast_net *N, state *S, double **
     return 0;
 }
 
+/* Reads RULE.NAME.npy, else NAME.npy, of WANT values into DST; 1 when neither exists. */
+static int read_meta_file(const char *dir, const sema_rule *sr, const char *name, const char *what, double *dst,
+                          size_t want)
+{
+    char path[512];
+    plast_array a;
+    snprintf(path, sizeof path, "%s.%s", sr->name, name);
+    int rc = read_npy(dir, path, &a, 0);
+    if (rc == 1) rc = read_npy(dir, name, &a, 0);
+    if (rc != 0) return rc;
+    size_t have = 1;
+    for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
+    if (have != want) {
+        fprintf(stderr, "plastcc: %s.npy has %zu values, but %s '%s' has %zu\n", name, have, what, name, want);
+        plast_array_free(&a);
+        return -1;
+    }
+    memcpy(dst, a.data, want * sizeof(double));
+    plast_array_free(&a);
+    return 0;
+}
+
+/* The file name NET.Wl or NET.bl of layer L of mlp M of rule R, and where
+ * that layer's weights (or biases) start in the meta vector and how many. */
+static void mlp_layer_slot(const sema_program *p, const sema_rule *r, int m, int l, int bias, char *name, size_t len,
+                           int *off, int *n)
+{
+    const sema_mlp *net = p->mlps[r->mlps[m]];
+    int at = r->mlp_offset[m], width = net->n_in;
+    for (int k = 0; k < l; k++) { at += net->width[k] * width + net->width[k]; width = net->width[k]; }
+    *off = at + (bias ? net->width[l] * width : 0);
+    *n = bias ? net->width[l] : net->width[l] * width;
+    snprintf(name, len, "%s.%c%d", net->name, bias ? 'b' : 'W', l + 1);
+}
+
+/* The weights of each meta-MLP rule R calls, per layer, where files give them. */
+static int load_mlp_weights(const char *dir, const sema_program *p, const sema_rule *sr, double *meta)
+{
+    for (int m = 0; m < sr->n_mlps; m++)
+        for (int l = 0; l < p->mlps[sr->mlps[m]]->n_layers; l++)
+            for (int bias = 0; bias < 2; bias++) {
+                char name[300];
+                int off, n;
+                mlp_layer_slot(p, sr, m, l, bias, name, sizeof name, &off, &n);
+                if (read_meta_file(dir, sr, name, "mlp layer", meta + off, (size_t)n) < 0) return -1;
+            }
+    return 0;
+}
+
 /* Meta-parameters from DIR (RULE.PARAM.npy, else PARAM.npy), else initial values. */
-static int load_meta(const char *dir, const bound_net *bn, double **meta)
+static int load_meta(const char *dir, const sema_program *prog, const bound_net *bn, double **meta)
 {
     for (int r = 0; r < bn->net.n_rules; r++) {
         const sema_rule *sr = bn->compiled[r]->rule;
@@ -118,23 +181,11 @@ static int load_meta(const char *dir, const bound_net *bn, double **meta)
         memcpy(meta[r], bn->rules[r].init, (size_t)sr->n_meta * sizeof(double));
         for (int p = 0; p < sr->n_params; p++) {
             const sema_param *prm = &sr->params[p];
-            char name[512];
-            plast_array a;
-            snprintf(name, sizeof name, "%s.%s", sr->name, prm->name);
-            int rc = read_npy(dir, name, &a, 0);
-            if (rc == 1) rc = read_npy(dir, prm->name, &a, 0);
-            if (rc < 0) return -1;
-            if (rc == 1) continue;
-            size_t want = (size_t)(prm->size ? prm->size : 1), have = 1;
-            for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
-            if (have != want) {
-                fprintf(stderr, "plastcc: %s.npy has %zu values, but parameter '%s' has %zu\n", prm->name, have, prm->name, want);
-                plast_array_free(&a);
+            if (read_meta_file(dir, sr, prm->name, "parameter", meta[r] + prm->offset,
+                               (size_t)(prm->size ? prm->size : 1)) < 0)
                 return -1;
-            }
-            memcpy(meta[r] + prm->offset, a.data, want * sizeof(double));
-            plast_array_free(&a);
         }
+        if (load_mlp_weights(dir, prog, sr, meta[r]) < 0) return -1;
     }
     return 0;
 }
@@ -154,9 +205,31 @@ static int write_npy(const char *dir, const char *name, const double *v, int ndi
     return -1;
 }
 
+/* grad_NET.W1.npy [out, in], grad_NET.b1.npy [out], ... per meta-MLP of SR
+ * (grad_RULE.NET.W1 when QUALIFY). */
+static int write_mlp_grads(const char *dir, const sema_program *prog, const sema_rule *sr, int qualify,
+                           const double *grad)
+{
+    int rc = 0;
+    for (int m = 0; m < sr->n_mlps; m++) {
+        const sema_mlp *net = prog->mlps[sr->mlps[m]];
+        for (int l = 0; l < net->n_layers; l++)
+            for (int bias = 0; bias < 2; bias++) {
+                char slot[300], name[600];
+                int off, n;
+                mlp_layer_slot(prog, sr, m, l, bias, slot, sizeof slot, &off, &n);
+                if (qualify) snprintf(name, sizeof name, "grad_%s.%s", sr->name, slot);
+                else snprintf(name, sizeof name, "grad_%s", slot);
+                size_t rows = (size_t)net->width[l];
+                rc |= write_npy(dir, name, grad + off, bias ? 1 : 2, rows, bias ? 0 : (size_t)n / rows);
+            }
+    }
+    return rc;
+}
+
 /* meta_loss, grad_<param> per meta-parameter, and per STATE or PARAM buffer
  * its final value NAME.npy and grad_NAME.npy (d meta_loss / d its initial value). */
-static int write_results(const char *dir, const bound_net *bn, const plast_episode_out *out)
+static int write_results(const char *dir, const sema_program *prog, const bound_net *bn, const plast_episode_out *out)
 {
     if (driver_mkdirs(dir) != 0) {
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
@@ -172,6 +245,7 @@ static int write_results(const char *dir, const bound_net *bn, const plast_episo
             else snprintf(name, sizeof name, "grad_%s", prm->name);
             rc |= write_npy(dir, name, out->grad[r] + prm->offset, prm->size ? 1 : 0, (size_t)prm->size, 0);
         }
+        rc |= write_mlp_grads(dir, prog, sr, bn->net.n_rules > 1, out->grad[r]);
     }
     const plast_schedule *sc = &bn->net.sched;
     for (int b = 0; b < sc->n_buf; b++) {
@@ -217,7 +291,7 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     int rc = 1;
     size_t n0 = (size_t)sc->buf[sc->x].cols;
     long n_out = sc->target >= 0 ? sc->buf[sc->target].cols : 0;
-    if (load_buffers(state_dir, N, &S, init) < 0 || load_meta(state_dir, &bn, meta) < 0) goto done;
+    if (load_buffers(state_dir, N, &S, init) < 0 || load_meta(state_dir, u->prog, &bn, meta) < 0) goto done;
     if (read_npy(state_dir, "x_train", &S.x_train, 1) < 0 || read_npy(state_dir, "y_train", &S.y_train, 1) < 0 ||
         read_npy(state_dir, "x_query", &S.x_query, 1) < 0 || read_npy(state_dir, "y_query", &S.y_query, 1) < 0)
         goto done;
@@ -256,7 +330,7 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
            "(%.1f MB before the episode), %.2f s\n", out.meta_loss, out.accuracy, data.steps,
            N->precision == PLAST_SINGLE ? "single" : "double", out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0, rss0,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-    rc = write_results(out_dir, &bn, &out) < 0;
+    rc = write_results(out_dir, u->prog, &bn, &out) < 0;
     if (rc == 0 && (x->diag_alignment || x->diag_orthonormality)) {   /* the experiment's diagnostics */
         double diag[2 * PLAST_MAX_LAYERS];
         const double *Wl[PLAST_MAX_LAYERS], *Bl[PLAST_MAX_LAYERS];
@@ -275,7 +349,7 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     }
 done:
     for (int b = 0; b < nb; b++) {
-        if (sc->buf[b].kind == PLAST_BUF_CONST) free(init[b]);   /* the others point into S.buf */
+        if (is_feedback(N, b)) free(init[b]);   /* the others point into S.buf */
         plast_array_free(&S.buf[b]);
         free(final[b]);
         free(grad_init[b]);

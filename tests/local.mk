@@ -39,8 +39,9 @@ endif
 .PHONY: fuzz
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh
+TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh tests/episode-gu.sh
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
+  tests/episode-gu.sh tests/episode/gu.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every

@@ -53,10 +53,21 @@ typedef struct run_args {
     long long seed;
 } run_args;
 
+/* A task family: every task its own random problem (data moons random, ...). */
+static int load_family(const sema_data *D, plast_dataset *d, char *err, size_t errlen)
+{
+    plast_task_family f = { D->kind == DATA_MOONS ? PLAST_FAMILY_MOONS : PLAST_FAMILY_GAUSSIANS, D->noise, D->std,
+                            D->centers, D->project };
+    if (plast_family_dataset(&f, d) == 0) return 0;
+    snprintf(err, errlen, "cannot make the task family (check the data options)");
+    return -1;
+}
+
 static int load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, char *err, size_t errlen)
 {
     const sema_data *D = &x->data;
     int rc;
+    if (D->random) return load_family(D, d, err, errlen);
     switch (D->kind) {
     case DATA_FASHION_MNIST: rc = plast_load_fashion_mnist(D->test_split, d, err, errlen); break;
     case DATA_IDX: rc = plast_load_idx(D->path[0], D->path[1], d, err, errlen); break;
@@ -66,6 +77,7 @@ static int load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, 
     default: rc = plast_gen_blobs((size_t)D->n, D->centers, D->std, seed, d); break;
     }
     if (rc < 0 && !err[0]) snprintf(err, errlen, "cannot generate the data set (check its options)");
+    if (rc == 0 && D->standardise) plast_standardise(d);
     if (rc == 0 && D->project > 0 && plast_project(d, (size_t)D->project, seed) < 0) {
         snprintf(err, errlen, "cannot project the data to %d dimensions", D->project);
         rc = -1;
@@ -77,7 +89,7 @@ static void fill_opts(const sema_experiment *x, const sema_model *m, const run_a
 {
     memset(o, 0, sizeof *o);
     o->ways = x->ways; o->k_train = x->k_train; o->q_query = x->q_query;
-    o->batch = x->batch; o->steps = x->steps;
+    o->batch = x->batch; o->steps = x->steps; o->unlabelled = x->unlabelled;
     o->episodes = a->episodes > 0 ? a->episodes : x->episodes;
     o->meta_batch = x->meta_batch;
     o->lr = x->lr; o->l1 = x->l1; o->l1_prox = x->l1_prox; o->clip = x->clip;

@@ -173,6 +173,9 @@ typedef struct sema_data {
     int centers;           /* blobs */
     double std;
     int project;           /* fixed random projection to this dimension (0: none) */
+    int random;            /* moons/gaussians random: every task its own problem (plast_task_family) */
+    int standardise;       /* gaussians (not blobs): each feature mean 0, variance 1 over the set */
+    src_span span;         /* the data statement */
 } sema_data;
 
 typedef struct sema_proj_ref {  /* a projection named in 'rule R on ...' */
@@ -210,6 +213,7 @@ typedef struct sema_experiment {
     int ways, k_train, q_query;
     int batch;             /* inner minibatch (1 = online) */
     int steps;             /* inner steps (0 = one pass over the training stream) */
+    int unlabelled;        /* unlabelled samples in each inner batch (0: none; plast_task_spec) */
     /* meta-optimiser */
     double lr, l1, clip;
     int l1_prox;

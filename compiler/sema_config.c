@@ -507,6 +507,18 @@ static int opt_int(const ast_stmt *s, int *i, const char *what, int lo, int hi, 
     return sema_item_int(s->items[++*i], what, lo, hi, out);
 }
 
+/* random: a task family (moons, gaussians) instead of one generated set. */
+static int data_random(sema_data *D, const char *kind, const ast_item *it)
+{
+    if (D->kind == DATA_CIRCLES || !strcmp(kind, "blobs")) {
+        diag_error(it->span, "'random' (a new problem for every task) is for data moons and data gaussians, "
+                   "not %s", kind);
+        return -1;
+    }
+    D->random = 1;
+    return 0;
+}
+
 /* data idx "img" "lbl" | npy "x" "y" | fashion_mnist [test] | moons|circles|blobs|gaussians [opts] */
 static void exp_data(xctx *c, ast_stmt *s)
 {
@@ -517,6 +529,8 @@ static void exp_data(xctx *c, ast_stmt *s)
     }
     const char *kind = s->items[0]->text;
     int i = 1;
+    D->span = s->span;
+    D->random = 0;
     if (!strcmp(kind, "idx") || !strcmp(kind, "npy")) {
         D->kind = kind[0] == 'i' ? DATA_IDX : DATA_NPY;
         if (s->n_items != 3 || s->items[1]->kind != IT_STRING || s->items[2]->kind != IT_STRING) {
@@ -537,10 +551,14 @@ static void exp_data(xctx *c, ast_stmt *s)
                    "circles, blobs or gaussians", kind);
         return;
     }
+    D->standardise = !strcmp(kind, "gaussians");
+    const ast_item *n_item = NULL, *centers_item = NULL;
     for (; i < s->n_items; i++) {
         const ast_item *it = s->items[i];
         const char *w = it->kind == IT_WORD ? it->text : "";
         int gen = D->kind != DATA_FASHION_MNIST;
+        if (!strcmp(w, "n")) n_item = it;
+        if (!strcmp(w, "centers")) centers_item = it;
         if (!gen && !strcmp(w, "test")) D->test_split = 1;
         else if (!gen && !strcmp(w, "train")) D->test_split = 0;
         else if (gen && !strcmp(w, "n")) { if (opt_int(s, &i, "the sample count", 1, 10000000, &D->n) < 0) return; }
@@ -549,12 +567,20 @@ static void exp_data(xctx *c, ast_stmt *s)
         else if (D->kind == DATA_BLOBS && !strcmp(w, "centers")) { if (opt_int(s, &i, "the centers", 1, 1000, &D->centers) < 0) return; }
         else if (D->kind == DATA_BLOBS && !strcmp(w, "std")) { if (opt_num(s, &i, "the std", &D->std) < 0) return; }
         else if (!strcmp(w, "project")) { if (opt_int(s, &i, "the projection dimension", 1, 1 << 20, &D->project) < 0) return; }
+        else if (gen && !strcmp(w, "random")) { if (data_random(D, kind, it) < 0) return; }
         else {
             diag_error(it->span, "unknown option for data %s; expected %s", kind,
-                       gen ? "n, noise, project (circles: factor; blobs: centers, std)" : "train, test or project");
+                       gen ? "n, noise, project, random (circles: factor; blobs: centers, std)"
+                           : "train, test or project");
             return;
         }
     }
+    if (D->random && n_item)
+        diag_error(n_item->span, "random tasks draw their own samples, as many as each task needs; expected no "
+                   "'n N'");
+    if (D->random && D->kind == DATA_BLOBS && !centers_item) D->centers = 2;   /* two Gaussians */
+    if (D->random && D->kind == DATA_BLOBS && D->centers < 2)
+        diag_error(centers_item->span, "random Gaussian tasks need at least 2 classes; expected centers 2 or more");
 }
 
 /* tasks ways N train K query Q; */
@@ -571,7 +597,7 @@ static void exp_tasks(xctx *c, ast_stmt *s)
     }
 }
 
-/* inner online [steps S] | inner batch B [steps S] */
+/* inner online [steps S] | inner batch B [steps S] [unlabelled U] */
 static void exp_inner(xctx *c, ast_stmt *s)
 {
     for (int i = 0; i < s->n_items; i++) {
@@ -579,8 +605,16 @@ static void exp_inner(xctx *c, ast_stmt *s)
         if (is_word(it, "online")) c->x->batch = 1;
         else if (is_word(it, "batch")) { if (opt_int(s, &i, "the batch size", 1, 1000000, &c->x->batch) < 0) return; }
         else if (is_word(it, "steps")) { if (opt_int(s, &i, "the step count", 1, 100000000, &c->x->steps) < 0) return; }
-        else { diag_error(it->span, "expected 'online', 'batch B' or 'steps S'"); return; }
+        else if (is_word(it, "unlabelled")) {
+            if (opt_int(s, &i, "the unlabelled samples per batch", 1, 1000000, &c->x->unlabelled) < 0) return;
+        } else { diag_error(it->span, "expected 'online', 'batch B', 'steps S' or 'unlabelled U'"); return; }
     }
+    if (c->x->unlabelled && c->x->unlabelled >= c->x->batch)
+        diag_error(s->span, "a batch of %d holds %d unlabelled samples and no labelled one; expected unlabelled "
+                   "U below the batch size", c->x->batch, c->x->unlabelled);
+    else if (c->x->unlabelled && !c->x->steps)
+        diag_error(s->span, "with 'unlabelled U' the training stream is as long as the steps make it; expected "
+                   "'steps S'");
 }
 
 /* meta adam lr X l1 X [prox] episodes N batch M clip C schedule constant|step(every, gamma)|cosine warmup W nonfinite stop|skip|backtrack */
@@ -850,6 +884,10 @@ static void exp_finish(xctx *c)
                        "statement", l + 1, m->name, l + 1);
     if (!c->rule_failed) check_carried(c, m, where);
     free(where);
+    int family = x->data.random ? (x->data.kind == DATA_MOONS ? 2 : x->data.centers) : 0;
+    if (family && x->ways != family)
+        diag_error(c->tasks ? c->tasks->span : c->d->name_span, "random %s tasks have %d classes each; expected "
+                   "'tasks ways %d ...;'", x->data.kind == DATA_MOONS ? "two-moons" : "Gaussian", family, family);
     int outputs = m->layers[m->n_layers - 1].size;
     if (m->loss == LOSS_CROSS_ENTROPY && x->ways > outputs) {
         if (c->tasks)

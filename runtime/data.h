@@ -20,6 +20,23 @@
 /* Largest label accepted from a file: n_classes = max label + 1 sizes tables. */
 #define PLAST_MAX_LABEL 1048575
 
+/* A family of generated tasks (task_gen.c): instead of drawing samples from
+ * a fixed set, every task draws a problem of its own and samples from it.
+ *   moons:     two interleaved half circles (as plast_gen_moons) with their own
+ *              noise, per-axis scale, rotation and offset;
+ *   gaussians: CENTERS Gaussian classes with their own means and covariances;
+ * then standardised (each feature zero mean and unit variance over the
+ * task's distribution) and, with PROJECT, mapped through plast_project's
+ * fixed random projection. */
+enum { PLAST_FAMILY_NONE, PLAST_FAMILY_MOONS, PLAST_FAMILY_GAUSSIANS };
+typedef struct plast_task_family {
+    int kind;          /* PLAST_FAMILY_*; NONE: tasks draw the data set's samples */
+    double noise;      /* moons: each task's noise is uniform in [0.5, 1.5] x noise */
+    double std;        /* gaussians: each task's axis deviations are uniform in [0.2, 1] x std */
+    int centers;       /* gaussians: classes per task */
+    int project;       /* dimension of the fixed random projection (0: none, dim 2) */
+} plast_task_family;
+
 typedef struct plast_dataset {
     size_t n, dim;     /* samples, features per sample */
     int n_classes;     /* max label + 1 (a class may have no samples) */
@@ -29,6 +46,8 @@ typedef struct plast_dataset {
                             for Fashion-MNIST); read rows with plast_dataset_row */
     int32_t *label;    /* n labels in [0, n_classes) */
     char *name;        /* file's base name or generator name, for logs */
+    plast_task_family family;   /* kind NONE for a set of samples; else n = 0, x and label NULL, and
+                                   every task generates its own (plast_family_dataset) */
 } plast_dataset;
 
 #define PLAST_NPY_MAXDIM 8
@@ -107,6 +126,15 @@ int plast_gen_circles(size_t n, double noise, double factor, uint64_t seed,
  * gets n/centers points (the first n%centers one more), each N(centre, std^2 I). */
 int plast_gen_blobs(size_t n, int centers, double std, uint64_t seed,
                     plast_dataset *out);
+
+/* A data set that stands for task family F (no samples of its own: n = 0,
+ * dim = 2 or F->project, n_classes 2 or F->centers, name "moons (random)"
+ * ...).  Returns -1 (out zeroed) for a bad family or no memory. */
+int plast_family_dataset(const plast_task_family *f, plast_dataset *out);
+
+/* Each feature of D shifted and scaled to mean 0 and variance 1 over its
+ * rows (a constant feature is only shifted).  D must hold doubles (x). */
+void plast_standardise(plast_dataset *d);
 
 /* x <- x P, P [dim, out_dim] i.i.d. N(0, 1/dim) drawn row-major from
  * plast_rng_stream(seed, 0, PLAST_RNG_PROJECTION).  d->dim becomes out_dim.

@@ -4,7 +4,7 @@
 # real Fashion-MNIST is not installed, after its fixture checks have passed.
 
 libplast_la_SOURCES += runtime/rng.c runtime/rng.h runtime/data.c runtime/data.h \
-	runtime/task.c runtime/task.h
+	runtime/task.c runtime/task.h runtime/task_gen.c
 
 check_PROGRAMS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task
 TESTS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task

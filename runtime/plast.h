@@ -223,6 +223,7 @@ enum { PLAST_SCHEDULE_CONSTANT, PLAST_SCHEDULE_STEP, PLAST_SCHEDULE_COSINE };
 typedef struct plast_train_opts {
     int ways, k_train, q_query;      /* N-way tasks, K training and Q query samples per class */
     int batch, steps;                /* inner loop: samples per step; steps (0: one pass, ways*K/batch) */
+    int unlabelled;                  /* unlabelled samples per batch (0: none; see task.h, plast_task_spec) */
     int episodes, meta_batch;        /* meta-batch: tasks per meta-step, run in parallel threads */
     double lr, l1;                   /* Adam learning rate; L1 weight on the `l1` meta-parameters */
     int l1_prox;                     /* 0: subgradient (the paper), 1: soft-thresholding after each step */

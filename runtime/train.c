@@ -63,6 +63,15 @@ static void layer_views(const plast_net *N, double **final, double **init, const
     }
 }
 
+/* What a task's training stream holds (task.h): steps 0 is one pass over
+ * the labelled samples. */
+static plast_task_spec task_spec(const plast_train_opts *o)
+{
+    plast_task_spec s = { o->ways, o->k_train, o->q_query, o->batch, o->steps, o->unlabelled };
+    if (s.steps <= 0) s.steps = o->ways * o->k_train / (o->batch > 0 ? o->batch : 1);
+    return s;
+}
+
 static void run_task(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
                      const plast_train_opts *o, const double *const *theta, uint64_t g, task_result *res)
 {
@@ -76,16 +85,17 @@ static void run_task(const plast_net *N, const plast_dataset *data, const plast_
         free(init); free(final);
         return;
     }
-    if (plast_task_sample_indexed(data, ci, o->ways, o->k_train, o->q_query, o->seed, g, &task, err, sizeof err) < 0) {
+    plast_task_spec spec = task_spec(o);
+    if (plast_task_draw(data, ci, &spec, o->seed, g, &task, err, sizeof err) < 0) {
         snprintf(res->what, sizeof res->what, "%s", err);
         res->failed = 1;
         plast_free_init(N, init);
         free(init); free(final);
         return;
     }
-    int n_train = o->ways * o->k_train;
+    int n_train = task.n_train;
     plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
-                              o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
+                              o->ways * o->q_query, o->batch, spec.steps };
     plast_episode_opts eo = { .checkpoint_every = o->inner_checkpoint, .want_grad = 1 };
     plast_episode_out out;
     memset(&out, 0, sizeof out);
@@ -124,7 +134,8 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
     const uint64_t probe = (uint64_t)1 << 62;   /* never a training episode's index */
     plast_task task;
     char err[256];
-    if (plast_task_sample_indexed(data, ci, o->ways, o->k_train, o->q_query, o->seed ^ 0x5eed, probe, &task, err, sizeof err) < 0) {
+    plast_task_spec spec = task_spec(o);
+    if (plast_task_draw(data, ci, &spec, o->seed ^ 0x5eed, probe, &task, err, sizeof err) < 0) {
         set_error(res, "probe task: %s", err);
         return -1;
     }
@@ -135,9 +146,9 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
         plast_task_free(&task);
         return -1;
     }
-    int n_train = o->ways * o->k_train, rc = 0;
+    int n_train = task.n_train, rc = 0;
     plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
-                              o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
+                              o->ways * o->q_query, o->batch, spec.steps };
     for (int r = 0; rc == 0 && r < N->n_rules; r++) {
         int n = N->rules[r].n_meta, any = 0;
         for (int k = 0; o->auto_scale && o->auto_scale[r] && k < n; k++) any |= o->auto_scale[r][k];

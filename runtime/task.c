@@ -242,16 +242,19 @@ static void task_draw(const plast_class_index *ci, plast_task *t, sparse_perm *s
         int c = t->classes[l];
         const size_t *rows = ci->sample + ci->start[c];
 
-        /* a prefix of the same shuffle: the K+Q picks do not depend on M */
-        sparse_draw(sp, &r, ci->start[c + 1] - ci->start[c], k + q + m, picks);
+        if (m) {   /* the same shuffle, M steps further, from a copy of R: the task stays as it was */
+            plast_rng more = r;
+            sparse_draw(sp, &more, ci->start[c + 1] - ci->start[c], k + q + m, picks);
+            for (i = 0; i < m; i++)
+                extra[(size_t)l * m + i] = rows[picks[k + q + i]];
+        }
+        sparse_draw(sp, &r, ci->start[c + 1] - ci->start[c], k + q, picks);
         for (i = 0; i < k; i++)
             major[(size_t)l * k + i] = rows[picks[i]];
         for (i = 0; i < q; i++) {
             t->query_index[(size_t)l * q + i] = rows[picks[k + i]];
             t->y_query[(size_t)l * q + i] = l;
         }
-        for (i = 0; i < m; i++)
-            extra[(size_t)l * m + i] = rows[picks[k + q + i]];
     }
 }
 

@@ -64,10 +64,12 @@ void plast_task_free(plast_task *t);
  * rows are labelled samples, taken in turn from the task's ways*K (cycling
  * in the task's shuffled order), and the last U are unlabelled (label -1),
  * each a fresh sample of the task's classes that no other row holds: with a
- * data set, drawn without replacement from the rest of the task's classes
- * (each class gives ceil(STEPS*U / ways) beyond its K + Q, shuffled together
- * with plast_rng_stream(seed, episode, PLAST_RNG_UNLABELLED), the first
- * STEPS*U used); with a task family, new draws of the task's distribution. */
+ * data set, each class's shuffle of task.c's step 3 continued M =
+ * ceil(STEPS*U / ways) picks beyond its K + Q (from a copy of the stream, so
+ * the task's own picks and everything after them stay as they were), the
+ * ways*M rows shuffled with plast_rng_stream(seed, episode,
+ * PLAST_RNG_UNLABELLED) and the first STEPS*U used; with a task family, new
+ * draws of the task's distribution. */
 typedef struct plast_task_spec {
     int ways, k_train, q_query;
     int batch, steps, unlabelled;

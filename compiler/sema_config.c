@@ -352,9 +352,9 @@ static void model_finish(sema_model *m, ast_decl *d, int have_loss, int have_inp
     for (int l = 0; l + 1 < m->n_layers; l++)
         if (m->layers[l].act == ACT_SOFTMAX) diag_error(m->layers[l].span, "softmax is only for the output layer");
     if (m->topdown && m->carried_signal == SIG_E && m->feedback == FB_NONE && m->n_layers > 1)
-        diag_error(m->carried_span, "'topdown e;' carries the error of layers 1 to %d down, which a model with "
-                   "'feedback none' does not compute; expected feedback symmetric, random or direct, or a neuron "
-                   "value to carry", m->n_layers);
+        diag_error(m->carried_span, "'topdown e;' carries the errors of the hidden layers (e_1 to e_%d) down, "
+                   "which a model with 'feedback none' does not compute; expected feedback symmetric, random or "
+                   "direct, or a neuron value to carry", m->n_layers - 1);
 }
 
 sema_model *sema_check_model(sema_program *p, ast_decl *d)

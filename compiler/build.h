@@ -6,7 +6,9 @@
  *   NAME_adj:  given adj_dw, accumulates adj_w, adj_<signal> for every signal
  *              read, and adj_meta.
  * Neuron values are inlined at each end they are read (hash-consing keeps one
- * copy per end); meta-MLP calls are expanded into dense layers of scalar nodes
+ * copy per end), except values bound to a meta-MLP, which the rule's neurons
+ * kernel computes once per neuron and the dw kernels read as inputs (pre_a,
+ * post_b); meta-MLP calls are expanded into dense layers of scalar nodes
  * whose weights are meta-parameters.
  */
 #ifndef PLAST_BUILD_H
@@ -71,6 +73,13 @@ void build_model(const sema_model *m, model_kernels *out);
  * schedule runs it where a model needs the value outside a rule's dw (the
  * value the top-down projections carry).  Free with model_kernel_free. */
 void build_neuron_kernel(const sema_program *p, const sema_rule *r, int value, model_kernel *out);
+
+/* A value bound to a meta-MLP (neuron (a, b) = net(...);) is computed once
+ * per neuron and sample by RULE_neurons, which outputs every such value of
+ * the rule; the rule's dw kernels read it as the input pre_a / post_b
+ * instead of expanding the MLP at each end of each synapse's kernel. */
+int build_value_is_mlp(const sema_rule *r, int value);
+void build_neurons_kernel(const sema_program *p, const sema_rule *r, model_kernel *out);
 void model_kernel_free(model_kernel *k);
 void model_kernels_free(model_kernels *mk);
 

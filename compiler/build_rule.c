@@ -10,6 +10,7 @@ typedef struct bctx {
     const sema_rule *r;
     dag *d;
     int bare;              /* a neuron kernel: the neuron's signals are inputs "z", "ztop", ... */
+    int mlp_inputs;        /* a dw kernel: values bound to a meta-MLP are inputs "pre_a", "post_b" */
 } bctx;
 
 static int build_expr(bctx *c, const ast_expr *e, int side);
@@ -94,11 +95,24 @@ static void expand_mlp(bctx *c, const ast_expr *call, int side, int *out)
     free(h);
 }
 
+int build_value_is_mlp(const sema_rule *r, int value)
+{
+    return r->neurons[r->values[value].neuron].stmt->value->ref_kind == REF_MLP;
+}
+
+/* A neuron value at SIDE: its expression inlined, or, for a value of a
+ * meta-MLP in a dw kernel, the input the rule's neurons kernel computes. */
 static int build_neuron_value(bctx *c, int value, int side)
 {
     const sema_value *v = &c->r->values[value];
     const sema_neuron *n = &c->r->neurons[v->neuron];
     const ast_expr *e = n->stmt->value;
+    if (e->ref_kind == REF_MLP && c->mlp_inputs) {
+        char name[300];
+        snprintf(name, sizeof name, "%s_%s", side == SIDE_POST ? "post" : "pre", v->name);
+        int space = (side == SIDE_POST ? SP_POST : SP_PRE) | SP_SAMPLE;
+        return dag_input_node(c->d, dag_input_slot(c->d, name, space));
+    }
     if (e->ref_kind == REF_MLP) {
         int outs[4096];
         const sema_mlp *net = c->p->mlps[c->r->mlps[e->ref]];
@@ -205,7 +219,7 @@ void build_rule_dw(const sema_program *p, const sema_rule *r, int kind, rule_ker
     rk->kind = kind;
     dag *d = rk->d = dag_new();
     name_meta(p, r, d);
-    bctx c = { p, r, d, 0 };
+    bctx c = { p, r, d, 0, 1 };
     char name[64];
     build_rule_kernel_name(name, sizeof name, r, kind);
     /* Declare w and the signals first, so slots have a stable order. */
@@ -250,7 +264,7 @@ void build_neuron_kernel(const sema_program *p, const sema_rule *r, int value, m
 {
     dag *d = k->d = dag_new();
     name_meta(p, r, d);
-    bctx c = { p, r, d, 1 };
+    bctx c = { p, r, d, 1, 0 };
     const sema_value *v = &r->values[value];
     int node = build_neuron_value(&c, value, SIDE_PRE);
     char name[64], comment[600];
@@ -269,4 +283,28 @@ void rule_kernels_free(rule_kernels *rk)
     kern_pair_free(&rk->fwd, &rk->adj);
     dag_free(rk->d);
     memset(rk, 0, sizeof *rk);
+}
+
+/* RULE_neurons: every value of R bound to a meta-MLP, per neuron and sample,
+ * from the neuron's own signals; outputs named after the values. */
+void build_neurons_kernel(const sema_program *p, const sema_rule *r, model_kernel *k)
+{
+    dag *d = k->d = dag_new();
+    name_meta(p, r, d);
+    bctx c = { p, r, d, 1, 0 };
+    kern_output_spec *outs = calloc((size_t)r->n_values + 1, sizeof *outs);
+    int n = 0;
+    char names[600] = "";
+    for (int v = 0; v < r->n_values; v++) {
+        if (!build_value_is_mlp(r, v)) continue;
+        outs[n++] = (kern_output_spec){ r->values[v].name, build_neuron_value(&c, v, SIDE_PRE), SP_PRE | SP_SAMPLE };
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", r->values[v].name);
+    }
+    char name[64], comment[800];
+    snprintf(name, sizeof name, "%s_neurons", r->name);
+    snprintf(comment, sizeof comment, "the meta-MLP values of rule %s (%s), per neuron and sample, from the "
+             "neuron's own signals", r->name, names);
+    kern_pair_build(d, name, outs, n, comment, NULL, &k->fwd, &k->adj);
+    free(outs);
 }

@@ -15,16 +15,30 @@ static int carried(const sema_program *p, const sema_model *only, const char *na
     return 0;
 }
 
+static void lower_neuron(compiled_neuron *cn)
+{
+    lower_kernel_build(&cn->k.fwd, &cn->fwd);
+    lower_kernel_build(&cn->k.adj, &cn->adj);
+}
+
+/* RULE_neurons (the values of meta-MLPs), and RULE_neuron_X for a value X
+ * that a model carries top-down and that is no meta-MLP's. */
 static void compile_neurons(const sema_program *p, const sema_rule *r, const sema_model *only, compiled_rule *cr)
 {
-    cr->neuron = calloc((size_t)r->n_values + 1, sizeof *cr->neuron);
+    cr->neuron = calloc((size_t)r->n_values + 2, sizeof *cr->neuron);
+    int any_mlp = 0;
+    for (int v = 0; v < r->n_values; v++) any_mlp |= build_value_is_mlp(r, v);
+    if (any_mlp) {
+        compiled_neuron *cn = &cr->neuron[cr->n_neuron++];
+        build_neurons_kernel(p, r, &cn->k);
+        lower_neuron(cn);
+    }
     for (int v = 0; v < r->n_values; v++) {
-        if (!carried(p, only, r->values[v].name)) continue;
+        if (build_value_is_mlp(r, v) || !carried(p, only, r->values[v].name)) continue;
         compiled_neuron *cn = &cr->neuron[cr->n_neuron++];
         cn->value = r->values[v].name;
         build_neuron_kernel(p, r, v, &cn->k);
-        lower_kernel_build(&cn->k.fwd, &cn->fwd);
-        lower_kernel_build(&cn->k.adj, &cn->adj);
+        lower_neuron(cn);
     }
 }
 

@@ -17,10 +17,10 @@ typedef struct compiled_dw {   /* one dw of a rule and its lowered kernels */
     lower_kernel fwd, adj, step;
 } compiled_dw;
 
-typedef struct compiled_neuron {   /* a neuron-value kernel (build_neuron_kernel) */
+typedef struct compiled_neuron {   /* RULE_neurons, or RULE_neuron_VALUE (build.h) */
     model_kernel k;
     lower_kernel fwd, adj;
-    const char *value;
+    const char *value;             /* NULL for RULE_neurons */
 } compiled_neuron;
 
 typedef struct compiled_rule {
@@ -29,7 +29,8 @@ typedef struct compiled_rule {
     lower_kernel fwd, adj, step;
     compiled_dw more[DW_KINDS - 1];   /* its other dws */
     int n_more;
-    compiled_neuron *neuron;       /* the values a model carries top-down that the rule defines */
+    compiled_neuron *neuron;       /* its meta-MLP values (RULE_neurons), and the other values a
+                                      model carries top-down */
     int n_neuron;
 } compiled_rule;
 

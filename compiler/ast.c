@@ -228,15 +228,18 @@ static void dump_stmt(FILE *out, const ast_stmt *s)
     fputs(";\n", out);
 }
 
+void ast_dump_decl(FILE *out, const ast_decl *d)
+{
+    if (d->kind == DECL_IMPORT) {
+        fprintf(out, "import \"%s\";\n", d->name);
+        return;
+    }
+    fprintf(out, "%s %s {\n", ast_decl_kind_name(d->kind), d->name);
+    for (const ast_stmt *s = d->body; s; s = s->next) dump_stmt(out, s);
+    fputs("}\n", out);
+}
+
 void ast_dump_unit(FILE *out, const ast_unit *u)
 {
-    for (const ast_decl *d = u->decls; d; d = d->next) {
-        if (d->kind == DECL_IMPORT) {
-            fprintf(out, "import \"%s\";\n", d->name);
-            continue;
-        }
-        fprintf(out, "%s %s {\n", ast_decl_kind_name(d->kind), d->name);
-        for (const ast_stmt *s = d->body; s; s = s->next) dump_stmt(out, s);
-        fputs("}\n", out);
-    }
+    for (const ast_decl *d = u->decls; d; d = d->next) ast_dump_decl(out, d);
 }

@@ -137,6 +137,9 @@ void ast_vec_push(ast_vec *vec, void *p);
 
 /* ---- printing (--dump=ast) ---- */
 void ast_dump_unit(FILE *out, const ast_unit *u);
+/* One block, as ast_dump_unit prints it: its canonical text (the same for
+ * any spacing, comments or redundant parentheses of the source). */
+void ast_dump_decl(FILE *out, const ast_decl *d);
 void ast_print_expr(FILE *out, const ast_expr *e);
 const char *ast_decl_kind_name(ast_decl_kind k);
 

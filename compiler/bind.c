@@ -1,6 +1,7 @@
-/* bind — compiled kernels of an experiment as a runtime network (bind.h). */
+/* bind — an experiment as runtime inputs: kernels, data, options (bind.h). */
 #include "config.h"
 #include "bind.h"
+#include "rng.h"
 
 #include <malloc.h>
 #include <math.h>
@@ -47,8 +48,7 @@ static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, i
         for (int l = 0; l < net->n_layers; l++) {
             double a = 1 / sqrt((double)width);
             for (int w = 0; w < net->width[l] * width; w++) {
-                state = state * 6364136223846793005ull + 1442695040888963407ull;
-                b->init[k][off++] = a * (2 * ((double)(state >> 11) / 9007199254740992.0) - 1);
+                b->init[k][off++] = a * (2 * plast_lcg_uniform(&state) - 1);
             }
             off += net->width[l];   /* biases start at 0 */
             width = net->width[l];
@@ -229,4 +229,88 @@ backend_module *bind_load(const compiled_unit *u, const char *source, const sema
     backend_module *m = use_c ? backend_load_c(u, source, p, err, errlen) : backend_load_jit(u, source, p, err, errlen);
     if (m) bind_release_compiler_memory();
     return m;
+}
+
+/* A task family: every task its own random problem (data moons random, ...). */
+static int load_family(const sema_data *D, plast_dataset *d, char *err, size_t errlen)
+{
+    plast_task_family f = { D->kind == DATA_MOONS ? PLAST_FAMILY_MOONS : PLAST_FAMILY_GAUSSIANS, D->noise, D->std,
+                            D->centers, D->project };
+    if (plast_family_dataset(&f, d) == 0) return 0;
+    snprintf(err, errlen, "cannot make the task family (check the data options)");
+    return -1;
+}
+
+int bind_load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, char *err, size_t errlen)
+{
+    const sema_data *D = &x->data;
+    int rc;
+    err[0] = '\0';
+    if (D->random) return load_family(D, d, err, errlen);
+    switch (D->kind) {
+    case DATA_FASHION_MNIST: rc = plast_load_fashion_mnist(D->test_split, d, err, errlen); break;
+    case DATA_IDX: rc = plast_load_idx(D->path[0], D->path[1], d, err, errlen); break;
+    case DATA_NPY: rc = plast_load_npy_dataset(D->path[0], D->path[1], d, err, errlen); break;
+    case DATA_MOONS: rc = plast_gen_moons((size_t)D->n, D->noise, seed, d); break;
+    case DATA_CIRCLES: rc = plast_gen_circles((size_t)D->n, D->noise, D->factor, seed, d); break;
+    default: rc = plast_gen_blobs((size_t)D->n, D->centers, D->std, seed, d); break;
+    }
+    if (rc < 0 && !err[0]) snprintf(err, errlen, "cannot generate the data set (check its options)");
+    if (rc == 0 && D->standardise) plast_standardise(d);
+    if (rc == 0 && D->project > 0 && plast_project(d, (size_t)D->project, seed) < 0) {
+        snprintf(err, errlen, "cannot project the data to %d dimensions", D->project);
+        rc = -1;
+    }
+    return rc;
+}
+
+void bind_train_opts(const sema_program *p, const sema_experiment *x, plast_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->ways = x->ways; o->k_train = x->k_train; o->q_query = x->q_query;
+    o->batch = x->batch; o->steps = x->steps; o->unlabelled = x->unlabelled;
+    o->episodes = x->episodes;
+    o->meta_batch = x->meta_batch;
+    o->lr = x->lr; o->l1 = x->l1; o->l1_prox = x->l1_prox; o->clip = x->clip;
+    o->schedule = x->schedule; o->sched_every = x->sched_every; o->sched_gamma = x->sched_gamma; o->warmup = x->warmup;
+    o->nonfinite_skip = x->nonfinite_skip;
+    o->seed = x->seed;
+    o->checkpoint_every = x->checkpoint_every;
+    o->diag_alignment = x->diag_alignment;
+    o->diag_orthonormality = x->diag_orthonormality;
+}
+
+/* The entries of one `scale` statement in rule R's meta vector. */
+static void apply_scale(const sema_scale *sc, bound_scales *s, int r)
+{
+    const sema_param *prm = &sc->rule_ptr->params[sc->param];
+    for (int k = 0; k < (prm->size ? prm->size : 1); k++) {
+        if (sc->is_auto) s->is_auto[r][prm->offset + k] = 1;
+        else s->scale[r][prm->offset + k] = sc->values[k];
+    }
+}
+
+int bind_scales(const sema_experiment *x, const bound_net *bn, bound_scales *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    for (int r = 0; r < bn->net.n_rules; r++) {
+        size_t n = (size_t)bn->rules[r].n_meta + 1;
+        s->n_rules = r + 1;
+        s->scale[r] = malloc(n * sizeof(double));
+        s->is_auto[r] = calloc(n, 1);
+        if (!s->scale[r] || !s->is_auto[r]) {
+            snprintf(err, errlen, "cannot allocate %.1f MB for the scales of rule %s", 9.0 * n / 1048576, bn->rules[r].name);
+            return -1;
+        }
+        for (size_t k = 0; k < n; k++) s->scale[r][k] = 1;
+        for (int i = 0; i < x->n_scales; i++)
+            if (bn->compiled[r]->rule == x->scales[i].rule_ptr) apply_scale(&x->scales[i], s, r);
+    }
+    return 0;
+}
+
+void bind_scales_free(bound_scales *s)
+{
+    for (int r = 0; r < s->n_rules; r++) { free(s->scale[r]); free(s->is_auto[r]); }
+    memset(s, 0, sizeof *s);
 }

@@ -1,8 +1,9 @@
-/* bind — an experiment's compiled kernels handed to the runtime as a
- * plast_net (plast.h): its schedule (schedule.h) with the kernels resolved in
- * the compiled module, the layered view of a feed-forward model, and each
- * rule's meta-parameter vector (initial values, l1 and fixed flags,
- * ranges, display names). */
+/* bind — the one place an experiment becomes runtime inputs: its compiled
+ * kernels handed to the runtime as a plast_net (plast.h) — its schedule
+ * (schedule.h) with the kernels resolved in the compiled module, the layered
+ * view of a feed-forward model, and each rule's meta-parameter vector
+ * (initial values, l1 and fixed flags, ranges, display names); its data set;
+ * its training options and per-parameter scales. */
 #ifndef PLAST_BIND_H
 #define PLAST_BIND_H
 
@@ -38,5 +39,25 @@ void bind_release_compiler_memory(void);
  * system before the episodes (see bind.c).  NULL with ERR on failure. */
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen);
+
+/* The data set experiment X names: read from its files, or generated from
+ * SEED; then projected when X says `project N`.  -1 with ERR. */
+int bind_load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, char *err, size_t errlen);
+
+/* The training options of experiment X (tasks, inner loop, meta-optimiser,
+ * seed, the model's init, checkpoints, diagnostics); the caller adds what
+ * the command line decides (threads, output folder, quiet, resume, and the
+ * overrides it allows).  Scales are set by bind_scales. */
+void bind_train_opts(const sema_program *p, const sema_experiment *x, plast_train_opts *o);
+
+/* Per-parameter scales of X's `scale PARAM [..]` statements (1 elsewhere),
+ * and the entries of `scale PARAM auto`, for each rule of BN. */
+typedef struct bound_scales {
+    double *scale[PLAST_MAX_LAYERS];            /* [rule][meta] */
+    unsigned char *is_auto[PLAST_MAX_LAYERS];   /* [rule][meta]: 1 = measured on a probe task */
+    int n_rules;
+} bound_scales;
+int bind_scales(const sema_experiment *x, const bound_net *bn, bound_scales *s, char *err, size_t errlen);
+void bind_scales_free(bound_scales *s);
 
 #endif

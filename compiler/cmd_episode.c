@@ -16,8 +16,9 @@
  */
 #include "config.h"
 #include "bind.h"
-#include "data.h"
+#include "plast.h"
 #include "driver.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -68,6 +69,7 @@ static int expect_shape(const char *name, const plast_array *a, int ndim, size_t
     if (a->ndim == ndim && (ndim < 1 || a->shape[0] == d0) && (ndim < 2 || a->shape[1] == d1)) return 0;
     fprintf(stderr, "plastcc: %s.npy has shape (", name);
     for (int k = 0; k < a->ndim; k++) fprintf(stderr, "%s%zu", k ? ", " : "", a->shape[k]);
+    if (a->ndim == 1) fputc(',', stderr);
     if (ndim == 2) fprintf(stderr, "), expected (%zu, %zu)\n", d0, d1);
     else fprintf(stderr, "), expected (%zu,)\n", d0);
     return -1;
@@ -231,7 +233,7 @@ static int write_mlp_grads(const char *dir, const sema_program *prog, const sema
  * its final value NAME.npy and grad_NAME.npy (d meta_loss / d its initial value). */
 static int write_results(const char *dir, const sema_program *prog, const bound_net *bn, const plast_episode_out *out)
 {
-    if (driver_mkdirs(dir) != 0) {
+    if (plast_mkdirs(dir) != 0) {
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
         return -1;
     }
@@ -310,6 +312,11 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     plast_episode_data data = { S.x_train.data, ytr, (int)S.x_train.shape[0], S.x_query.data, yq,
                                 (int)S.x_query.shape[0], batch > 0 ? batch : x->batch, 0 };
     data.steps = data.n_train / data.batch;
+    if (data.steps < 1) {
+        fprintf(stderr, "plastcc: a batch of %d is larger than the %d training samples of %s/x_train.npy: no inner "
+                "step would run\n", data.batch, data.n_train, state_dir);
+        goto done;
+    }
     plast_episode_opts opts = { .checkpoint_every = checkpoint, .want_grad = 1 };
     plast_episode_out out;
     memset(&out, 0, sizeof out);
@@ -371,8 +378,13 @@ int cmd_episode(int argc, char **argv)
         if (!strcmp(argv[i], "--experiment") && i + 1 < argc) exp = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_dir = argv[++i];
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
-        else if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc) checkpoint = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+        else if ((!strcmp(argv[i], "--checkpoint") || !strcmp(argv[i], "--batch")) && i + 1 < argc) {
+            long long v;
+            int is_batch = argv[i][2] == 'b';
+            if (driver_parse_int(usage, argv[i], argv[i + 1], is_batch, 1000000000, &v)) return 2;
+            *(is_batch ? &batch : &checkpoint) = (int)v;
+            i++;
+        }
         else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
             const char *b = argv[++i];
             if (strcmp(b, "c") && strcmp(b, "jit")) return driver_usage_error(usage, "unknown backend '%s'", b);

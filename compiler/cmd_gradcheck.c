@@ -26,6 +26,7 @@
 #include "config.h"
 #include "backend.h"
 #include "driver.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -55,8 +56,7 @@ typedef struct gc_state {
 
 static double uniform(gc_state *g, double lo, double hi)
 {
-    g->rng = g->rng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (double)(g->rng >> 11) / 9007199254740992.0;
+    return lo + (hi - lo) * plast_lcg_uniform(&g->rng);
 }
 
 static int64_t elems(int space, int n_meta, int role)

@@ -1,24 +1,35 @@
 /* cmd_run — plastcc run: meta-train an experiment and write its results.
  *
- *   compile the experiment's model and rules -> load kernels (backend)
- *   -> load the data -> plast_train -> log.csv, meta-state.txt, learned.rule,
- *   meta.csv, SVG plots in the output folder.
+ *   the arguments (and, resuming, the run's own from its meta-state)
+ *   -> compile the experiment -> lock the output folder (a resume: check the
+ *   experiment is the run's) -> load kernels -> load the data -> plast_train
+ *   -> learned.rule, meta.csv and the plots, next to log.csv and
+ *   meta-state.txt, each file written whole.
+ *
+ * SIGINT and SIGTERM stop the run after the episode in flight with every
+ * file written (exit status 128 + the signal); a second one stops it at
+ * once, which leaves every file as it was before or after its last write.
  */
 #include "config.h"
 #include "bind.h"
-#include "data.h"
+#include "plast.h"
 #include "driver.h"
+#include "fingerprint.h"
 #include "learned.h"
+#include "outdir.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: plastcc run FILE [--experiment NAME] [--episodes N] [--threads N] [--seed S]\n"
-    "                   [--out DIR] [--resume DIR] [--quiet] [--backend jit|c]\n"
+    "                   [--out DIR [--force]] [--resume DIR] [--quiet] [--backend jit|c]\n"
     "                   [--precision double|single]\n"
     "\n"
     "Meta-trains the rules of an experiment: each episode samples a task, trains a\n"
@@ -31,8 +42,13 @@ static const char usage[] =
     "  --seed S           override the experiment's seed\n"
     "  --out DIR          output folder (default: NAME.run); it gets log.csv (one row\n"
     "                     per episode), meta-state.txt, learned.rule, meta.csv and\n"
-    "                     meta-accuracy.svg, meta-loss.svg, meta-params.svg\n"
-    "  --resume DIR       continue a stopped run from DIR's meta-state (same options)\n"
+    "                     meta-accuracy.svg, meta-loss.svg, meta-params.svg; one run\n"
+    "                     at a time, and a folder with results is refused\n"
+    "  --force            replace the results of an earlier run in the --out folder\n"
+    "  --resume DIR       continue a stopped or killed run: the experiment must be\n"
+    "                     the one it ran (what differs is named); the options it was\n"
+    "                     given (--experiment, --episodes, --seed, --precision) are\n"
+    "                     kept unless given again (--episodes may grow)\n"
     "  --quiet            no progress line\n"
     "  --backend B        jit: LLVM ORC JIT in process (default); c: the emitted C\n"
     "                     compiled by the system C compiler\n"
@@ -41,6 +57,9 @@ static const char usage[] =
     "                     Adam and the meta-parameters stay double (default: the\n"
     "                     experiment's `precision`, else double)\n"
     "\n"
+    "Ctrl-C (SIGINT) or SIGTERM stops after the episode in flight, with every file\n"
+    "written; a second one stops at once.  Continue either with --resume.\n"
+    "\n"
     "Experiment options (in the .rule file): tasks ways N train K query Q;\n"
     "inner online | batch B [steps S]; meta adam lr X l1 X [prox] episodes N batch M\n"
     "clip C schedule constant|step(every, factor)|cosine warmup W nonfinite stop|skip|backtrack;\n"
@@ -48,112 +67,218 @@ static const char usage[] =
 
 typedef struct run_args {
     const char *file, *exp, *out, *resume;
-    int episodes, threads, quiet, use_c;
+    int episodes, threads, quiet, use_c, force;
     int precision;                 /* -1: the experiment's; 0 double, 1 single */
-    long long seed;
+    long long seed;                /* -1: the experiment's */
+    char exp_buf[256];             /* the experiment's name, when it comes from the file or the run */
 } run_args;
 
-/* A task family: every task its own random problem (data moons random, ...). */
-static int load_family(const sema_data *D, plast_dataset *d, char *err, size_t errlen)
-{
-    plast_task_family f = { D->kind == DATA_MOONS ? PLAST_FAMILY_MOONS : PLAST_FAMILY_GAUSSIANS, D->noise, D->std,
-                            D->centers, D->project };
-    if (plast_family_dataset(&f, d) == 0) return 0;
-    snprintf(err, errlen, "cannot make the task family (check the data options)");
-    return -1;
-}
+/* ---- the arguments ---- */
 
-static int load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, char *err, size_t errlen)
+static int parse_value(const char *s, const char *v, run_args *a)
 {
-    const sema_data *D = &x->data;
-    int rc;
-    if (D->random) return load_family(D, d, err, errlen);
-    switch (D->kind) {
-    case DATA_FASHION_MNIST: rc = plast_load_fashion_mnist(D->test_split, d, err, errlen); break;
-    case DATA_IDX: rc = plast_load_idx(D->path[0], D->path[1], d, err, errlen); break;
-    case DATA_NPY: rc = plast_load_npy_dataset(D->path[0], D->path[1], d, err, errlen); break;
-    case DATA_MOONS: rc = plast_gen_moons((size_t)D->n, D->noise, seed, d); break;
-    case DATA_CIRCLES: rc = plast_gen_circles((size_t)D->n, D->noise, D->factor, seed, d); break;
-    default: rc = plast_gen_blobs((size_t)D->n, D->centers, D->std, seed, d); break;
-    }
-    if (rc < 0 && !err[0]) snprintf(err, errlen, "cannot generate the data set (check its options)");
-    if (rc == 0 && D->standardise) plast_standardise(d);
-    if (rc == 0 && D->project > 0 && plast_project(d, (size_t)D->project, seed) < 0) {
-        snprintf(err, errlen, "cannot project the data to %d dimensions", D->project);
-        rc = -1;
+    long long n;
+    int rc = 0;
+    if (!strcmp(s, "--experiment")) a->exp = v;
+    else if (!strcmp(s, "--out")) a->out = v;
+    else if (!strcmp(s, "--resume")) a->resume = v;
+    else if (!strcmp(s, "--episodes")) { if (!(rc = driver_parse_int(usage, s, v, 1, 100000000, &n))) a->episodes = (int)n; }
+    else if (!strcmp(s, "--threads")) { if (!(rc = driver_parse_int(usage, s, v, 1, 4096, &n))) a->threads = (int)n; }
+    else if (!strcmp(s, "--seed")) rc = driver_parse_int(usage, s, v, 0, 9007199254740992LL, &a->seed);
+    else if (!strcmp(s, "--backend")) {
+        if (strcmp(v, "c") && strcmp(v, "jit")) return driver_usage_error(usage, "unknown backend '%s'", v);
+        a->use_c = !strcmp(v, "c");
+    } else if (!strcmp(s, "--precision")) {
+        if (strcmp(v, "double") && strcmp(v, "single")) return driver_usage_error(usage, "unknown precision '%s'", v);
+        a->precision = !strcmp(v, "single");
+    } else {
+        return -1;
     }
     return rc;
 }
 
-static void fill_opts(const sema_experiment *x, const sema_model *m, const run_args *a, plast_train_opts *o)
+static int parse(int argc, char **argv, run_args *a)
 {
-    memset(o, 0, sizeof *o);
-    o->ways = x->ways; o->k_train = x->k_train; o->q_query = x->q_query;
-    o->batch = x->batch; o->steps = x->steps; o->unlabelled = x->unlabelled;
-    o->episodes = a->episodes > 0 ? a->episodes : x->episodes;
-    o->meta_batch = x->meta_batch;
-    o->lr = x->lr; o->l1 = x->l1; o->l1_prox = x->l1_prox; o->clip = x->clip;
-    o->schedule = x->schedule; o->sched_every = x->sched_every; o->sched_gamma = x->sched_gamma; o->warmup = x->warmup;
-    o->nonfinite_skip = x->nonfinite_skip;
-    o->seed = a->seed >= 0 ? (uint64_t)a->seed : x->seed;
-    o->checkpoint_every = x->checkpoint_every;
+    memset(a, 0, sizeof *a);
+    a->seed = -1;
+    a->precision = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        int rc = i + 1 < argc ? parse_value(s, argv[i + 1], a) : -1;
+        if (rc > 0) return rc;
+        if (rc == 0) i++;
+        else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) a->quiet = 1;
+        else if (!strcmp(s, "--force")) a->force = 1;
+        else if (s[0] == '-' && s[1]) return driver_usage_error(usage, "unknown option or missing value: '%s'", s);
+        else if (a->file) return driver_usage_error(usage, "%s", "run takes one FILE");
+        else a->file = s;
+    }
+    if (!a->file) return driver_usage_error(usage, "%s", "run needs a FILE");
+    if (a->force && a->resume) return driver_usage_error(usage, "%s", "--force starts a run again; --resume continues it");
+    if (a->out && a->resume) return driver_usage_error(usage, "%s", "--resume DIR is the output folder; --out is not needed");
+    return 0;
+}
+
+/* The options of the run's command line that change its numbers, as its
+ * fingerprint keeps them. */
+static void cli_options(const run_args *a, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    if (a->episodes > 0) n += (size_t)snprintf(buf + n, len - n, " --episodes %d", a->episodes);
+    if (a->seed >= 0 && n < len) n += (size_t)snprintf(buf + n, len - n, " --seed %lld", a->seed);
+    if (a->precision >= 0 && n < len) snprintf(buf + n, len - n, " --precision %s", a->precision ? "single" : "double");
+    if (buf[0]) memmove(buf, buf + 1, strlen(buf));
+}
+
+/* A resume: the experiment, and the options the run was given, from its
+ * meta-state, unless given again.  *STORED: its fingerprint (NULL for a
+ * meta-state written before fingerprints). */
+static int resume_defaults(run_args *a, char **stored)
+{
+    char err[1024], v[256];
+    struct stat st;
+    if (stat(a->resume, &st) != 0) {
+        fprintf(stderr, "plastcc: cannot resume: %s: %s\n", a->resume, strerror(errno));
+        return -1;
+    }
+    if (plast_meta_state_fingerprint(a->resume, stored, err, sizeof err) < 0) {
+        fprintf(stderr, "plastcc: %s\n", err);
+        return -1;
+    }
+    if (!*stored) return 0;
+    if (!a->exp && fingerprint_experiment_name(*stored, a->exp_buf, sizeof a->exp_buf)) a->exp = a->exp_buf;
+    if (a->episodes <= 0 && fingerprint_cli(*stored, "--episodes", v, sizeof v)) a->episodes = atoi(v);
+    if (a->seed < 0 && fingerprint_cli(*stored, "--seed", v, sizeof v)) a->seed = atoll(v);
+    if (a->precision < 0 && fingerprint_cli(*stored, "--precision", v, sizeof v)) a->precision = !strcmp(v, "single");
+    return 0;
+}
+
+/* The only experiment of the file, when --experiment is not given. */
+static int only_experiment(run_args *a)
+{
+    int before = diag_error_count();
+    sema_program *p = sema_load(a->file);
+    int rc = 0;
+    if (diag_error_count() != before) {
+        driver_report_errors();
+        rc = 1;
+    } else if (p->n_experiments != 1) {
+        fprintf(stderr, "plastcc: %s has %d experiments; choose one with --experiment\n", a->file, p->n_experiments);
+        for (int i = 0; i < p->n_experiments; i++) fprintf(stderr, "  %s\n", p->experiments[i]->name);
+        rc = 2;
+    } else {
+        snprintf(a->exp_buf, sizeof a->exp_buf, "%s", p->experiments[0]->name);
+        a->exp = a->exp_buf;
+    }
+    sema_program_free(p);
+    return rc;
+}
+
+/* The experiment's options, and what the command line changes. */
+static void fill_opts(const sema_program *p, const sema_experiment *x, const run_args *a, plast_train_opts *o)
+{
+    bind_train_opts(p, x, o);
+    if (a->episodes > 0) o->episodes = a->episodes;
+    if (a->seed >= 0) o->seed = (uint64_t)a->seed;
     o->threads = a->threads;
     o->quiet = a->quiet;
     o->resume = a->resume != NULL;
     o->out_dir = a->resume ? a->resume : a->out;
-    o->diag_alignment = x->diag_alignment;
-    o->diag_orthonormality = x->diag_orthonormality;
 }
 
-/* Per-parameter scales given in the experiment (`scale PARAM [..]`); the
- * entries of `scale PARAM auto` are marked in AUTOS[rule][meta]. */
-static double **scales(const sema_experiment *x, const bound_net *bn, unsigned char **autos)
+/* ---- the output folder ---- */
+
+/* What a run writes (the plots as plot.c names them). */
+static const char *const outputs[] = { "log.csv", "meta-state.txt", "learned.rule", "meta.csv", "meta-accuracy.svg",
+                                       "meta-loss.svg", "meta-params.svg", "alignment.svg", "orthonormality.svg" };
+enum { N_RESULTS = 4 };   /* the first four: a folder with one of them has results */
+
+/* A fresh run into DIR: refused when DIR holds an earlier run's results,
+ * unless --force, which removes them first (no stale plot outlives it). */
+static int fresh_folder(const char *dir, int force)
 {
-    double **s = calloc(PLAST_MAX_LAYERS, sizeof *s);
-    for (int r = 0; r < bn->net.n_rules; r++) {
-        s[r] = malloc((size_t)(bn->rules[r].n_meta + 1) * sizeof(double));
-        for (int k = 0; k < bn->rules[r].n_meta; k++) s[r][k] = 1;
-        for (int i = 0; i < x->n_scales; i++) {
-            const sema_scale *sc = &x->scales[i];
-            if (bn->compiled[r]->rule != sc->rule_ptr) continue;
-            const sema_param *prm = &sc->rule_ptr->params[sc->param];
-            for (int k = 0; k < (prm->size ? prm->size : 1); k++) {
-                if (sc->is_auto) autos[r][prm->offset + k] = 1;
-                else s[r][prm->offset + k] = sc->values[k];
-            }
+    char path[4096], found[256] = "";
+    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
+        if (access(path, F_OK) != 0) continue;
+        if (force && remove(path) != 0) {
+            fprintf(stderr, "plastcc: --force: cannot remove %s: %s\n", path, strerror(errno));
+            return -1;
         }
+        if (i < N_RESULTS) snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", found[0] ? ", " : "", outputs[i]);
     }
-    return s;
+    if (!found[0] || force) return 0;
+    fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
+            "replace them with --force\n", dir, found, dir);
+    return -1;
 }
 
-static int write_outputs(const char *dir, const compiled_unit *u, const bound_net *bn, double **meta,
-                         double **scale, const char *file, const char *exp, int episodes)
+/* Locks the output folder for this run (-1 after a message); a fresh run
+ * creates it and may not overwrite results. */
+static int take_folder(const run_args *a)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/learned.rule", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) { fprintf(stderr, "plastcc: cannot write %s: %s\n", path, strerror(errno)); return -1; }
-    fprintf(f, "# Learned by `plastcc run %s --experiment %s` after %d episodes.\n", file, exp, episodes);
-    for (int r = 0; r < bn->net.n_rules; r++) learned_write_rule(f, u->prog, bn->compiled[r]->rule, meta[r], 1e-6);
-    fclose(f);
-    snprintf(path, sizeof path, "%s/meta.csv", dir);
-    if (!(f = fopen(path, "w"))) { fprintf(stderr, "plastcc: cannot write %s: %s\n", path, strerror(errno)); return -1; }
-    fputs("rule,name,value,scale\n", f);
-    for (int r = 0; r < bn->net.n_rules; r++)
-        for (int k = 0; k < bn->rules[r].n_meta; k++)
-            fprintf(f, "%s,%s,%.17g,%.6g\n", bn->rules[r].name, bn->rules[r].meta_name[k], meta[r][k], scale[r][k]);
-    fclose(f);
-    char err[512];
-    if (plast_plot_log(dir, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); return -1; }
-    return 0;
+    const char *dir = a->resume ? a->resume : a->out;
+    char err[1024], holder[1024];
+    snprintf(holder, sizeof holder, "plastcc run %s --experiment %s%s", a->file, a->exp, a->resume ? " --resume" : "");
+    int lock = plast_outdir_lock(dir, holder, err, sizeof err);
+    if (lock < 0) fprintf(stderr, "plastcc: %s\n", err);
+    else if (!a->resume && fresh_folder(dir, a->force) < 0) { plast_outdir_unlock(lock); lock = -1; }
+    return lock;
 }
+
+/* A resume continues the experiment its meta-state was written by: the
+ * same model, rules, data, tasks, optimiser, seed and precision. */
+static int same_experiment(const char *dir, const char *stored, const char *now)
+{
+    if (!stored) {
+        fprintf(stderr, "plastcc: warning: %s/meta-state.txt was written before runs kept their experiment's "
+                "fingerprint: the experiment cannot be checked to be the same\n", dir);
+        return 0;
+    }
+    char *what = fingerprint_compare(stored, now);
+    if (!what) return 0;
+    fprintf(stderr, "plastcc: cannot resume: the experiment differs from the run in %s:\n%sstart a new run "
+            "with --out, or undo the change\n", dir, what);
+    free(what);
+    return -1;
+}
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    static const char msg[] = "\nplastcc: stopping after the episode in flight (once more to stop at once)\n";
+    if (stop_signal) {   /* the second: at once, as if never caught */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) return;
+}
+
+static void catch_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- training and results ---- */
 
 /* Mean meta-accuracy of the last N (<= 1000) rows of DIR/log.csv. */
 static double recent_accuracy(const char *dir, int n, int *rows)
 {
     char path[4096], line[65536];
     snprintf(path, sizeof path, "%s/log.csv", dir);
-    FILE *f = fopen(path, "r");
+    FILE *f = plast_fopen_regular(path);
     double ring[1000];
     int count = 0;
     if (n > 1000) n = 1000;
@@ -171,31 +296,73 @@ static double recent_accuracy(const char *dir, int n, int *rows)
     return *rows ? s / *rows : NAN;
 }
 
-static int train(const run_args *a, const compiled_unit *u, backend_module *m, const sema_experiment *x)
+/* learned.rule, meta.csv and the plots; 0, or -1 after naming the file. */
+static int write_outputs(const char *dir, const compiled_unit *u, const bound_net *bn, double **meta, double **scale,
+                         const run_args *a, const sema_experiment *x, int episodes)
+{
+    char err[4608], header[1024];
+    snprintf(header, sizeof header, "Learned by `plastcc run %s --experiment %s` after %d episodes.", a->file, x->name,
+             episodes);
+    if (learned_write_files(dir, u->prog, bn, meta, scale, header, err, sizeof err) < 0 ||
+        plast_plot_log(dir, err, sizeof err) < 0) {
+        fprintf(stderr, "plastcc: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void summary(const char *dir, const sema_experiment *x, const plast_train_result *res)
+{
+    int rows;
+    double acc = recent_accuracy(dir, 50, &rows);
+    printf("%s: %d episodes, mean meta-accuracy over the last %d: %.4f\n", x->name, res->episodes_done, rows, acc);
+    if (res->nonfinite_skipped)
+        printf("%d episode%s skipped for a NaN or Inf (nonfinite %s): missing from log.csv, named on stderr\n",
+               res->nonfinite_skipped, res->nonfinite_skipped == 1 ? "" : "s",
+               x->nonfinite_skip == 2 ? "backtrack: each undid the meta-step before it and halved the learning rate" : "skip");
+    printf("results in %s/ (log.csv, learned.rule, meta-accuracy.svg, meta-loss.svg, meta-params.svg%s%s)\n", dir,
+           x->diag_alignment ? ", alignment.svg" : "", x->diag_orthonormality ? ", orthonormality.svg" : "");
+}
+
+/* After plast_train: the results of a run that reached a valid state, and
+ * what a stopped run keeps.  Returns the exit status. */
+static int finish(const run_args *a, const compiled_unit *u, const bound_net *bn, const sema_experiment *x,
+                  const plast_train_opts *o, const plast_train_result *res, int rc, double **meta, double **used)
+{
+    if (rc < 0) fprintf(stderr, "plastcc: run stopped: %s\n", res->what);
+    if (res->stopped && res->episodes_done == 0) fprintf(stderr, "plastcc: stopped before the first episode\n");
+    if (res->episodes_done == 0) return res->stopped ? 128 + stop_signal : rc < 0;
+    int wrote = write_outputs(o->out_dir, u, bn, meta, used, a, x, res->episodes_done) == 0;
+    if ((rc < 0 || res->stopped) && res->state_saved)
+        fprintf(stderr, "plastcc: %s of the %d episodes done are in %s; continue with --resume %s\n",
+                wrote ? "the results" : "the log and meta-state", res->episodes_done, o->out_dir, o->out_dir);
+    else if (rc < 0 || res->stopped)
+        fprintf(stderr, "plastcc: the meta-state of episode %d could not be written; %s holds what was written before\n",
+                res->episodes_done, o->out_dir);
+    if (wrote && rc == 0) summary(o->out_dir, x, res);
+    if (res->stopped) return 128 + stop_signal;
+    return rc < 0 || !wrote;
+}
+
+static int train(const run_args *a, const compiled_unit *u, backend_module *m, const sema_experiment *x,
+                 plast_train_opts *o)
 {
     char err[512] = "";
     bound_net bn;
     if (bind_net(u, m, x, &bn, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); return 1; }
-    plast_train_opts o;
-    fill_opts(x, u->prog->models[x->model], a, &o);
-    const char *dir = o.out_dir;
-    if (driver_mkdirs(dir) != 0) {
-        fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
-        bind_free(&bn);
-        return 1;
-    }
     plast_dataset data;
     memset(&data, 0, sizeof data);
-    if (load_data(x, o.seed, &data, err, sizeof err) < 0) {
+    bound_scales sc = { 0 };
+    if (bind_load_data(x, o->seed, &data, err, sizeof err) < 0 || bind_scales(x, &bn, &sc, err, sizeof err) < 0) {
         fprintf(stderr, "plastcc: %s\n", err);
+        bind_scales_free(&sc);
+        plast_dataset_free(&data);
         bind_free(&bn);
         return 1;
     }
-    unsigned char *autos[PLAST_MAX_LAYERS] = { 0 };
-    for (int r = 0; r < bn.net.n_rules; r++) autos[r] = calloc((size_t)bn.rules[r].n_meta + 1, 1);
-    double **sc = scales(x, &bn, autos);
-    o.scale = sc;
-    o.auto_scale = autos;
+    o->scale = sc.scale;
+    o->auto_scale = sc.is_auto;
+    o->stop = &stop_signal;
     double *meta[PLAST_MAX_LAYERS] = { 0 }, *used[PLAST_MAX_LAYERS] = { 0 };
     for (int r = 0; r < bn.net.n_rules; r++) {
         meta[r] = calloc((size_t)bn.rules[r].n_meta + 1, sizeof(double));
@@ -205,100 +372,66 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
     memset(&res, 0, sizeof res);
     res.meta = meta;
     res.scale = used;
-    int rc = plast_train(&bn.net, &data, &o, &res);
-    if (rc < 0) fprintf(stderr, "plastcc: run stopped: %s\n", res.what);
-    if (res.episodes_done > 0) {
-        if (rc < 0) fprintf(stderr, "plastcc: the log and meta-state of the %d episodes before are kept in %s\n",
-                            res.episodes_done, dir);
-        if (write_outputs(dir, u, &bn, meta, used, a->file, x->name, res.episodes_done) < 0) rc = -1;
-        int rows;
-        double acc = recent_accuracy(dir, 50, &rows);
-        printf("%s: %d episodes, mean meta-accuracy over the last %d: %.4f\n", x->name, res.episodes_done, rows, acc);
-        if (res.nonfinite_skipped)
-            printf("%d episode%s skipped for a NaN or Inf (nonfinite %s): missing from log.csv, named on stderr\n",
-                   res.nonfinite_skipped, res.nonfinite_skipped == 1 ? "" : "s",
-                   x->nonfinite_skip == 2 ? "backtrack: each undid the meta-step before it and halved the learning rate" : "skip");
-        printf("results in %s/ (log.csv, learned.rule, meta-accuracy.svg, meta-loss.svg, meta-params.svg%s%s)\n", dir,
-               x->diag_alignment ? ", alignment.svg" : "", x->diag_orthonormality ? ", orthonormality.svg" : "");
-    }
-    for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(sc[r]); free(used[r]); free(autos[r]); }
-    free(sc);
+    catch_signals(on_signal);
+    int rc = plast_train(&bn.net, &data, o, &res);
+    rc = finish(a, u, &bn, x, o, &res, rc, meta, used);
+    catch_signals(SIG_DFL);
+    for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(used[r]); }
+    bind_scales_free(&sc);
     plast_dataset_free(&data);
     bind_free(&bn);
-    return rc < 0;
+    return rc;
 }
 
-static int parse(int argc, char **argv, run_args *a)
+/* Compiles the experiment; takes the folder (a resume: only for the same
+ * experiment); loads the kernels; trains. */
+static int run(run_args *a, const char *stored)
 {
-    memset(a, 0, sizeof *a);
-    a->seed = -1;
-    a->precision = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(s, "--experiment") && more) a->exp = argv[++i];
-        else if (!strcmp(s, "--episodes") && more) a->episodes = atoi(argv[++i]);
-        else if (!strcmp(s, "--threads") && more) a->threads = atoi(argv[++i]);
-        else if (!strcmp(s, "--seed") && more) a->seed = atoll(argv[++i]);
-        else if (!strcmp(s, "--out") && more) a->out = argv[++i];
-        else if (!strcmp(s, "--resume") && more) a->resume = argv[++i];
-        else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) a->quiet = 1;
-        else if (!strcmp(s, "--backend") && more) {
-            const char *b = argv[++i];
-            if (strcmp(b, "c") && strcmp(b, "jit")) return driver_usage_error(usage, "unknown backend '%s'", b);
-            a->use_c = !strcmp(b, "c");
-        } else if (!strcmp(s, "--precision") && more) {
-            const char *p = argv[++i];
-            if (strcmp(p, "double") && strcmp(p, "single")) return driver_usage_error(usage, "unknown precision '%s'", p);
-            a->precision = !strcmp(p, "single");
-        } else if (s[0] == '-' && s[1]) return driver_usage_error(usage, "unknown option or missing value: '%s'", s);
-        else if (a->file) return driver_usage_error(usage, "%s", "run takes one FILE");
-        else a->file = s;
+    int not_found;
+    compiled_unit *u = pipeline_compile_experiment(a->file, a->exp, &not_found);
+    if (!u) {
+        if (not_found) fprintf(stderr, "plastcc: %s has no experiment '%s'\n", a->file, a->exp);
+        else driver_report_errors();
+        return 1;
     }
-    if (!a->file) return driver_usage_error(usage, "%s", "run needs a FILE");
-    return 0;
+    const sema_experiment *x = u->prog->experiments[sema_find_experiment(u->prog, a->exp)];
+    int single = a->precision < 0 ? x->single : a->precision, rc = 1;
+    plast_train_opts o;
+    char cli[256], err[512];
+    fill_opts(u->prog, x, a, &o);
+    cli_options(a, cli, sizeof cli);
+    char *fp = fingerprint_experiment(u->prog, x, &o, single, cli);
+    o.fingerprint = fp;
+    backend_module *m = NULL;
+    int lock = take_folder(a);
+    if (lock < 0 || (a->resume && same_experiment(a->resume, stored, fp) < 0)) {
+        rc = 1;
+    } else if (single && (x->diag_alignment || x->diag_orthonormality)) {
+        fprintf(stderr, "plastcc: the diagnostics of experiment %s run in double precision only\n", a->exp);
+    } else if (!(m = bind_load(u, a->file, x, a->use_c, a->precision, err, sizeof err))) {
+        fprintf(stderr, "plastcc: %s\n", err);
+    } else {
+        rc = train(a, u, m, x, &o);
+    }
+    if (m) backend_close(m);
+    plast_outdir_unlock(lock);
+    free(fp);
+    pipeline_free(u);
+    return rc;
 }
 
 int cmd_run(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
     run_args a;
+    char *stored = NULL, default_out[512];
     int rc = parse(argc, argv, &a);
     if (rc) return rc;
-    if (!a.exp) {   /* the only experiment of the file */
-        int before = diag_error_count();
-        sema_program *p = sema_load(a.file);
-        if (diag_error_count() != before) { sema_program_free(p); driver_report_errors(); return 1; }
-        if (p->n_experiments != 1) {
-            fprintf(stderr, "plastcc: %s has %d experiments; choose one with --experiment\n", a.file, p->n_experiments);
-            for (int i = 0; i < p->n_experiments; i++) fprintf(stderr, "  %s\n", p->experiments[i]->name);
-            sema_program_free(p);
-            return 2;
-        }
-        a.exp = strdup(p->experiments[0]->name);
-        sema_program_free(p);
-    }
-    char default_out[512];
+    if (a.resume && resume_defaults(&a, &stored) < 0) return 1;
+    if (!a.exp && (rc = only_experiment(&a)) != 0) { free(stored); return rc; }
     snprintf(default_out, sizeof default_out, "%s.run", a.exp);
     if (!a.out) a.out = default_out;
-    int not_found;
-    compiled_unit *u = pipeline_compile_experiment(a.file, a.exp, &not_found);
-    if (!u) {
-        if (not_found) fprintf(stderr, "plastcc: %s has no experiment '%s'\n", a.file, a.exp);
-        else driver_report_errors();
-        return 1;
-    }
-    char err[512];
-    const sema_experiment *x = u->prog->experiments[sema_find_experiment(u->prog, a.exp)];
-    if ((a.precision < 0 ? x->single : a.precision) && (x->diag_alignment || x->diag_orthonormality)) {
-        fprintf(stderr, "plastcc: the diagnostics of experiment %s run in double precision only\n", a.exp);
-        pipeline_free(u);
-        return 1;
-    }
-    backend_module *m = bind_load(u, a.file, x, a.use_c, a.precision, err, sizeof err);
-    if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
-    rc = train(&a, u, m, x);
-    backend_close(m);
-    pipeline_free(u);
+    rc = run(&a, stored);
+    free(stored);
     return rc;
 }

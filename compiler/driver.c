@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char usage_main[] =
     "usage: plastcc COMMAND [OPTIONS] FILE...\n"
@@ -62,17 +61,18 @@ int driver_usage_error(const char *usage, const char *fmt, const char *arg)
     return 2;
 }
 
-int driver_mkdirs(const char *dir)
+int driver_parse_int(const char *usage, const char *option, const char *value, long long lo, long long hi,
+                     long long *out)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (end == value || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "plastcc: %s wants an integer from %lld to %lld, not '%s'\n%s", option, lo, hi, value, usage);
+        return 2;
     }
-    return mkdir(path, 0777) != 0 && errno != EEXIST ? -1 : 0;
+    *out = v;
+    return 0;
 }
 
 void driver_report_errors(void)

@@ -7,11 +7,13 @@ int driver_wants_help(int argc, char **argv, const char *usage);
 /* "plastcc: MESSAGE" and the usage on stderr; returns exit status 2. */
 int driver_usage_error(const char *usage, const char *fmt, const char *arg);
 
+/* VALUE, the argument of OPTION, as an integer from LO to HI (all of it:
+ * "12abc" and "1e3" are not integers): 0, or a usage error's status 2. */
+int driver_parse_int(const char *usage, const char *option, const char *value, long long lo, long long hi,
+                     long long *out);
+
 /* "N errors" on stderr when diagnostics were printed. */
 void driver_report_errors(void);
-
-/* mkdir -p: creates DIR and its missing parents; 0 or -1 (errno set). */
-int driver_mkdirs(const char *dir);
 
 /* The subcommands. */
 int cmd_emit_c(int argc, char **argv);

@@ -1,6 +1,8 @@
-/* learned — writing a rule back with its learned meta-parameters (learned.h). */
+/* learned — writing a rule back with its learned meta-parameters, and a
+ * run's learned.rule and meta.csv (learned.h). */
 #include "config.h"
 #include "learned.h"
+#include "outdir.h"
 
 #include <math.h>
 #include <string.h>
@@ -102,4 +104,24 @@ void learned_write_rule(FILE *out, const sema_program *p, const sema_rule *r, co
         else if (s->kind != ST_PARAM) { fputs("  ", out); put_span(out, s->span); fputc('\n', out); }
     }
     fputs("}\n", out);
+}
+
+int learned_write_files(const char *dir, const sema_program *p, const bound_net *bn, double *const *meta,
+                        double *const *scale, const char *header, char *err, size_t errlen)
+{
+    char path[4096];
+    plast_file out;
+    snprintf(path, sizeof path, "%s/learned.rule", dir);
+    FILE *f = plast_file_create(&out, path, err, errlen);
+    if (!f) return -1;
+    fprintf(f, "# %s\n", header);
+    for (int r = 0; r < bn->net.n_rules; r++) learned_write_rule(f, p, bn->compiled[r]->rule, meta[r], 1e-6);
+    if (plast_file_commit(&out, err, errlen) < 0) return -1;
+    snprintf(path, sizeof path, "%s/meta.csv", dir);
+    if (!(f = plast_file_create(&out, path, err, errlen))) return -1;
+    fputs("rule,name,value,scale\n", f);
+    for (int r = 0; r < bn->net.n_rules; r++)
+        for (int k = 0; k < bn->rules[r].n_meta; k++)
+            fprintf(f, "%s,%s,%.17g,%.6g\n", bn->rules[r].name, bn->rules[r].meta_name[k], meta[r][k], scale[r][k]);
+    return plast_file_commit(&out, err, errlen);
 }

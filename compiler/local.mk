@@ -11,6 +11,7 @@ compiler_libplastcc_a_SOURCES = \
   compiler/kernel.c compiler/kernel.h compiler/build.h compiler/build_rule.c compiler/build_model.c \
   compiler/lower.c compiler/lower.h compiler/emit_c.c compiler/emit_c.h \
   compiler/pipeline.c compiler/pipeline.h compiler/backend.h compiler/backend_c.c compiler/bind.c compiler/bind.h compiler/schedule.c compiler/schedule.h compiler/learned.c compiler/learned.h \
+  compiler/fingerprint.c compiler/fingerprint.h \
   compiler/llgen.c compiler/llgen.h compiler/jit.c compiler/jit.h
 compiler_libplastcc_a_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 # flex's and bison's output is not ours to warn about

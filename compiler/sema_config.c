@@ -405,6 +405,7 @@ typedef struct xctx {
     ast_decl *d;
     const char *dir;        /* of the experiment's file, for data paths */
     const ast_stmt *tasks;  /* the tasks statement, if any */
+    const ast_item *batch;  /* the inner batch size's item, if given */
     int saw_model, saw_rule, rule_failed;   /* to report nothing missing that was misspelt */
 } xctx;
 
@@ -498,6 +499,15 @@ static int opt_num(const ast_stmt *s, int *i, const char *what, double *out)
     return sema_item_num(s->items[++*i], what, out);
 }
 
+/* opt_num for a value above LO (STRICT) or at least LO. */
+static int opt_num_from(const ast_stmt *s, int *i, const char *what, double lo, int strict, double *out)
+{
+    if (opt_num(s, i, what, out) < 0) return -1;
+    if (strict ? *out > lo : *out >= lo) return 0;
+    diag_error(s->items[*i]->span, "%s must be %s %g, not %g", what, strict ? "greater than" : "at least", lo, *out);
+    return -1;
+}
+
 static int opt_int(const ast_stmt *s, int *i, const char *what, int lo, int hi, int *out)
 {
     if (*i + 1 >= s->n_items) {
@@ -562,10 +572,10 @@ static void exp_data(xctx *c, ast_stmt *s)
         if (!gen && !strcmp(w, "test")) D->test_split = 1;
         else if (!gen && !strcmp(w, "train")) D->test_split = 0;
         else if (gen && !strcmp(w, "n")) { if (opt_int(s, &i, "the sample count", 1, 10000000, &D->n) < 0) return; }
-        else if (gen && !strcmp(w, "noise")) { if (opt_num(s, &i, "the noise", &D->noise) < 0) return; }
+        else if (gen && !strcmp(w, "noise")) { if (opt_num_from(s, &i, "the noise", 0, 0, &D->noise) < 0) return; }
         else if (D->kind == DATA_CIRCLES && !strcmp(w, "factor")) { if (opt_num(s, &i, "the factor", &D->factor) < 0) return; }
         else if (D->kind == DATA_BLOBS && !strcmp(w, "centers")) { if (opt_int(s, &i, "the centers", 1, 1000, &D->centers) < 0) return; }
-        else if (D->kind == DATA_BLOBS && !strcmp(w, "std")) { if (opt_num(s, &i, "the std", &D->std) < 0) return; }
+        else if (D->kind == DATA_BLOBS && !strcmp(w, "std")) { if (opt_num_from(s, &i, "the std", 0, 0, &D->std) < 0) return; }
         else if (!strcmp(w, "project")) { if (opt_int(s, &i, "the projection dimension", 1, 1 << 20, &D->project) < 0) return; }
         else if (gen && !strcmp(w, "random")) { if (data_random(D, kind, it) < 0) return; }
         else {
@@ -603,7 +613,10 @@ static void exp_inner(xctx *c, ast_stmt *s)
     for (int i = 0; i < s->n_items; i++) {
         const ast_item *it = s->items[i];
         if (is_word(it, "online")) c->x->batch = 1;
-        else if (is_word(it, "batch")) { if (opt_int(s, &i, "the batch size", 1, 1000000, &c->x->batch) < 0) return; }
+        else if (is_word(it, "batch")) {
+            if (opt_int(s, &i, "the batch size", 1, 1000000, &c->x->batch) < 0) return;
+            c->batch = s->items[i];
+        }
         else if (is_word(it, "steps")) { if (opt_int(s, &i, "the step count", 1, 100000000, &c->x->steps) < 0) return; }
         else if (is_word(it, "unlabelled")) {
             if (opt_int(s, &i, "the unlabelled samples per batch", 1, 1000000, &c->x->unlabelled) < 0) return;
@@ -626,13 +639,13 @@ static void exp_meta(xctx *c, ast_stmt *s)
         const char *w = it->kind == IT_WORD || it->kind == IT_CALL ? it->text : "";
         int ok = 0;
         if (is_word(it, "adam")) ok = 0;
-        else if (!strcmp(w, "lr")) ok = opt_num(s, &i, "the learning rate", &x->lr);
-        else if (!strcmp(w, "l1")) ok = opt_num(s, &i, "the L1 weight", &x->l1);
+        else if (!strcmp(w, "lr")) ok = opt_num_from(s, &i, "the learning rate", 0, 1, &x->lr);
+        else if (!strcmp(w, "l1")) ok = opt_num_from(s, &i, "the L1 weight", 0, 0, &x->l1);
         else if (is_word(it, "prox")) x->l1_prox = 1;
         else if (is_word(it, "subgradient")) x->l1_prox = 0;
         else if (!strcmp(w, "episodes")) ok = opt_int(s, &i, "the episode count", 1, 100000000, &x->episodes);
         else if (!strcmp(w, "batch")) ok = opt_int(s, &i, "the meta-batch", 1, 100000, &x->meta_batch);
-        else if (!strcmp(w, "clip")) ok = opt_num(s, &i, "the clipping norm", &x->clip);
+        else if (!strcmp(w, "clip")) ok = opt_num_from(s, &i, "the clipping norm (0: off)", 0, 0, &x->clip);
         else if (!strcmp(w, "warmup")) ok = opt_int(s, &i, "the warm-up episodes", 0, 100000000, &x->warmup);
         else if (!strcmp(w, "schedule") && i + 1 < s->n_items) {
             const ast_item *v = s->items[++i];
@@ -751,7 +764,7 @@ static void exp_defaults(sema_experiment *x)
     x->sched_gamma = 0.5;
     x->sched_every = 100;
     x->seed = 1;
-    x->checkpoint_every = 10;
+    x->checkpoint_every = 1;   /* the meta-state is small: a kill loses at most the episode in flight */
 }
 
 /* The index of projection REF in M (sema_projection_count), or -1 after
@@ -888,6 +901,10 @@ static void exp_finish(xctx *c)
     if (family && x->ways != family)
         diag_error(c->tasks ? c->tasks->span : c->d->name_span, "random %s tasks have %d classes each; expected "
                    "'tasks ways %d ...;'", x->data.kind == DATA_MOONS ? "two-moons" : "Gaussian", family, family);
+    if (c->batch && !x->unlabelled && x->batch > x->ways * x->k_train)   /* unlabelled samples fill a batch */
+        diag_error(c->batch->span, "the inner batch of %d is larger than the %d training samples of a task (ways %d x "
+                   "train %d): no inner step would run; expected a batch of at most %d", x->batch, x->ways * x->k_train,
+                   x->ways, x->k_train, x->ways * x->k_train);
     int outputs = m->layers[m->n_layers - 1].size;
     if (m->loss == LOSS_CROSS_ENTROPY && x->ways > outputs) {
         if (c->tasks)
@@ -907,7 +924,7 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
     exp_defaults(x);
     const src_file *f = diag_file(d->file);
     const char *slash = f ? strrchr(f->path, '/') : NULL;
-    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, 0, 0, 0 };
+    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, 0, 0, 0 };
     split_missing_semicolons(d, experiment_heads, 0);
     for (ast_stmt *s = d->body; s; s = s->next) {
         const char *h = s->name;

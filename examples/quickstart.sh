@@ -32,10 +32,10 @@ mkdir -p "$out"
 echo "== meta-training on 5-way Fashion-MNIST, $episodes episodes each (F0 and the pool in parallel)"
 threads=$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))
 build/plastcc run examples/quickstart/quickstart.rule --experiment fa --episodes "$episodes" \
-    --out "$out/fa" --threads "$threads" > "$out/fa.txt" 2> "$out/fa.err" &
+    --out "$out/fa" --force --threads "$threads" > "$out/fa.txt" 2> "$out/fa.err" &
 fa=$!
 build/plastcc run examples/quickstart/quickstart.rule --experiment pool --episodes "$episodes" \
-    --out "$out/pool" --threads "$threads" > "$out/pool.txt" 2> >(tee "$out/pool.err" >&2) || true
+    --out "$out/pool" --force --threads "$threads" > "$out/pool.txt" 2> >(tee "$out/pool.err" >&2) || true
 wait $fa || true
 echo
 cat "$out/fa.txt" "$out/pool.txt"

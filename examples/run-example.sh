@@ -11,5 +11,5 @@ for s in $seeds; do
   out="examples/$folder/runs/$exp-seed$s"
   extra=()
   [ -n "${EPISODES:-}" ] && extra+=(--episodes "$EPISODES")
-  build/plastcc run "$rule" --experiment "$exp" --seed "$s" --out "$out" --threads "${THREADS:-1}" --quiet "${extra[@]}"
+  build/plastcc run "$rule" --experiment "$exp" --seed "$s" --out "$out" --force --threads "${THREADS:-1}" --quiet "${extra[@]}"
 done

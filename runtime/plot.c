@@ -2,7 +2,9 @@
  * the meta-parameter trajectories, with axes, ticks, a title and a legend.
  * Self-contained SVG 1.1, readable in any browser. */
 #include "config.h"
+#include "outdir.h"
 #include "plast.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,19 +23,32 @@ typedef struct table {
 
 static void table_free(table *t) { for (int c = 0; c < t->n_cols; c++) free(t->col[c]); }
 
+static int grow(table *t)
+{
+    int cap = t->cap ? 2 * t->cap : 256;
+    for (int c = 0; c < t->n_cols; c++) {
+        double *bigger = realloc(t->col[c], (size_t)cap * sizeof(double));
+        if (!bigger) return -1;
+        t->col[c] = bigger;
+    }
+    t->cap = cap;
+    return 0;
+}
+
 static int read_log(const char *path, table *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "r");
-    if (!f) { snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno)); return -1; }
+    FILE *f = plast_fopen_regular(path);
+    if (!f) { snprintf(err, errlen, "cannot read %s: %s", path, plast_open_strerror(errno)); return -1; }
     static char line[1 << 16];
     if (!fgets(line, sizeof line, f)) { fclose(f); snprintf(err, errlen, "%s is empty", path); return -1; }
     for (char *tok = strtok(line, ",\n"); tok && t->n_cols < MAX_COLS; tok = strtok(NULL, ",\n"))
         snprintf(t->name[t->n_cols++], sizeof t->name[0], "%s", tok);
     while (fgets(line, sizeof line, f)) {
-        if (t->n_rows == t->cap) {
-            t->cap = t->cap ? 2 * t->cap : 256;
-            for (int c = 0; c < t->n_cols; c++) t->col[c] = realloc(t->col[c], (size_t)t->cap * sizeof(double));
+        if (t->n_rows == t->cap && grow(t) < 0) {
+            fclose(f);
+            table_free(t);
+            return plast_fail(err, errlen, "cannot allocate %.1f MB to plot %s", 2.0 * t->cap * t->n_cols * sizeof(double) / 1048576, path);
         }
         char *p = line;
         for (int c = 0; c < t->n_cols; c++) {
@@ -79,12 +94,13 @@ static void escape(FILE *f, const char *s)
 static const char *const colors[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                                       "#e377c2", "#7f7f7f", "#bcbd22", "#17becf" };
 
-/* One chart of columns COLS[0..n) against the episode column. */
+/* One chart of columns COLS[0..n) against the episode column, written whole. */
 static int chart(const char *path, const table *t, const int *cols, int n, const char *title, const char *ylabel,
                  char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) { snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno)); return -1; }
+    plast_file out;
+    FILE *f = plast_file_create(&out, path, err, errlen);
+    if (!f) return -1;
     int xc = find_col(t, "episode");
     double x0 = 0, x1 = 1, y0 = INFINITY, y1 = -INFINITY;
     if (t->n_rows) { x0 = t->col[xc][0]; x1 = t->col[xc][t->n_rows - 1]; }
@@ -135,7 +151,7 @@ static int chart(const char *path, const table *t, const int *cols, int n, const
 #undef PX
 #undef PY
     fputs("</svg>\n", f);
-    return fclose(f) == 0 ? 0 : -1;
+    return plast_file_commit(&out, err, errlen);
 }
 
 /* Appends the running mean over WINDOW rows of column C as a new column. */
@@ -144,9 +160,11 @@ static int add_running_mean(table *t, int c, int window)
     if (t->n_cols == MAX_COLS) return c;
     char base[64];
     snprintf(base, sizeof base, "%s", t->name[c]);
+    double *mean = malloc((size_t)(t->n_rows + 1) * sizeof(double));
+    if (!mean) return c;   /* plotted without its running mean */
     int n = t->n_cols++;
     snprintf(t->name[n], sizeof t->name[0], "%s (mean of %d)", base, window);
-    t->col[n] = malloc((size_t)(t->n_rows + 1) * sizeof(double));
+    t->col[n] = mean;
     double sum = 0;
     for (int r = 0; r < t->n_rows; r++) {
         sum += t->col[c][r];
@@ -173,13 +191,13 @@ int plast_plot_log(const char *dir, char *err, size_t errlen)
     int acc_pair[2] = { acc, add_running_mean(&t, acc, window) };
     int loss_pair[2] = { loss, add_running_mean(&t, loss, window) };
     snprintf(path, sizeof path, "%s/meta-accuracy.svg", dir);
-    rc |= chart(path, &t, acc_pair, 2, "Meta-accuracy (query accuracy after the inner loop)", "meta-accuracy", err, errlen);
+    rc = chart(path, &t, acc_pair, 2, "Meta-accuracy (query accuracy after the inner loop)", "meta-accuracy", err, errlen);
     snprintf(path, sizeof path, "%s/meta-loss.svg", dir);
-    rc |= chart(path, &t, loss_pair, 2, "Meta-loss (query cross-entropy)", "meta-loss", err, errlen);
+    if (rc == 0) rc = chart(path, &t, loss_pair, 2, "Meta-loss (query cross-entropy)", "meta-loss", err, errlen);
     for (int c = seconds + 1; seconds >= 0 && c < n_cols && n < 20; c++)
         if (!is_diagnostic(t.name[c], "alpha_") && !is_diagnostic(t.name[c], "orth_")) params[n++] = c;
     snprintf(path, sizeof path, "%s/meta-params.svg", dir);
-    if (n) rc |= chart(path, &t, params, n, "Meta-parameters", "value", err, errlen);
+    if (n && rc == 0) rc = chart(path, &t, params, n, "Meta-parameters", "value", err, errlen);
     /* the diagnostics, as running means over 11 episodes like 003's figures */
     static const struct { const char *prefix, *file, *title, *ylabel; } diags[] = {
         { "alpha_", "alignment.svg", "Alignment angle of the feedback error with backprop's (mean of 11)", "degrees" },
@@ -194,7 +212,7 @@ int plast_plot_log(const char *dir, char *err, size_t errlen)
             cols[i] = m;
         }
         snprintf(path, sizeof path, "%s/%s", dir, diags[g].file);
-        if (nd) rc |= chart(path, &t, cols, nd, diags[g].title, diags[g].ylabel, err, errlen);
+        if (nd && rc == 0) rc = chart(path, &t, cols, nd, diags[g].title, diags[g].ylabel, err, errlen);
     }
     table_free(&t);
     return rc;

@@ -98,3 +98,10 @@ void plast_rng_shuffle(plast_rng *r, int *a, size_t n)
         a[j] = t;
     }
 }
+
+/* u = (s >> 11) 2^-53 after s <- a s + c: the top 53 bits, the LCG's best. */
+double plast_lcg_uniform(uint64_t *state)
+{
+    *state = *state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    return (double)(*state >> 11) * 0x1.0p-53;
+}

@@ -63,4 +63,12 @@ uint64_t plast_rng_below(plast_rng *r, uint64_t n);
 /* Fisher-Yates: for i = n-1 down to 1, swap a[i] with a[below(i+1)]. */
 void plast_rng_shuffle(plast_rng *r, int *a, size_t n);
 
+/* The 64-bit linear congruential generator of Knuth's MMIX, one draw:
+ *   s <- 6364136223846793005 s + 1442695040888963407 (mod 2^64),
+ *   u  = (s >> 11) * 2^-53, in [0, 1).
+ * Not a stream of the contract above: one sequential state, for values that
+ * are pinned to it -- the initial weights of a rule's meta-MLPs (compiler
+ * bind.c) and the test points of gradcheck and the back-end tests. */
+double plast_lcg_uniform(uint64_t *state);
+
 #endif /* PLAST_RNG_H */

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data.h"
+#include "plast.h"
 
 typedef struct plast_task {
     int ways, k_train, q_query;

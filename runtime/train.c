@@ -4,20 +4,12 @@
  * Episode e runs a meta-batch of M tasks (task g = e*M + m, in parallel
  * threads); every random draw of task g comes from the stream
  * (seed, g, purpose), and gradients are averaged in task order, so results do
- * not depend on the thread count.  Meta-step (theta = s * phi, Adam on phi):
- *   g_phi = s * mean_m d loss_m / d theta              (the meta-loss gradient)
- *   g_phi *= min(1, clip / |g_phi|)                    (clipping, when clip > 0)
- *   g_phi += s * l1 * sign(theta)   on `l1` entries    (subgradient L1, the paper's)
- *   lr_e = lr * warmup(e) * schedule(e) * 0.5^(backtracks so far)
- *   Adam(beta1 0.9, beta2 0.999, eps 1e-8) moves phi;  fixed entries never move
- *   proximal L1: phi = sign(phi) max(|phi| - lr_e * l1 * s, 0) on `l1` entries
- *   theta = clamp(s * phi, lo, hi)
- * The meta-state (theta, phi, Adam moments, step) is written atomically every
+ * not depend on the thread count.  The meta-step on the averaged gradient is
+ * plast_meta_step (meta_state.c).  The meta-state (theta, phi, Adam moments, step) is written atomically every
  * checkpoint_every episodes; a resumed run continues bit for bit.
  */
 #include "config.h"
 #include "plast.h"
-#include "data.h"
 #include "rng.h"
 #include "task.h"
 #include "train_impl.h"
@@ -171,175 +163,210 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
     return rc;
 }
 
-/* ---- the meta-optimiser ---- */
-
-static double learning_rate(const plast_train_opts *o, int e)
-{
-    double lr = o->lr;
-    if (o->warmup > 0 && e < o->warmup) lr *= (double)(e + 1) / o->warmup;
-    if (o->schedule == PLAST_SCHEDULE_STEP && o->sched_every > 0) lr *= pow(o->sched_gamma, (double)(e / o->sched_every));
-    if (o->schedule == PLAST_SCHEDULE_COSINE && o->episodes > 0) lr *= 0.5 * (1 + cos(M_PI * e / o->episodes));
-    return lr;
-}
-
-/* One Adam step of the meta-state from the averaged gradient G (theta space). */
-void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *o, double **G, int e,
-                     double *grad_norm, int *clipped)
-{
-    double norm2 = 0;
-    for (int r = 0; r < N->n_rules; r++)
-        for (int k = 0; k < N->rules[r].n_meta; k++) {
-            if (N->rules[r].fixed[k]) continue;
-            double gp = S->scale[r][k] * G[r][k];
-            norm2 += gp * gp;
-        }
-    double norm = sqrt(norm2), factor = o->clip > 0 && norm > o->clip ? o->clip / norm : 1;
-    *grad_norm = norm;
-    *clipped = factor < 1;
-    double lr = learning_rate(o, e) * S->lr_factor;
-    S->t++;
-    double c1 = 1 - pow(0.9, S->t), c2 = 1 - pow(0.999, S->t);
-    for (int r = 0; r < N->n_rules; r++) {
-        const plast_rule *R = &N->rules[r];
-        for (int k = 0; k < R->n_meta; k++) {
-            if (R->fixed[k]) continue;
-            double s = S->scale[r][k], gp = s * G[r][k] * factor;
-            if (R->l1[k] && !o->l1_prox && S->theta[r][k] != 0) gp += s * o->l1 * (S->theta[r][k] > 0 ? 1 : -1);
-            S->m[r][k] = 0.9 * S->m[r][k] + 0.1 * gp;
-            S->v[r][k] = 0.999 * S->v[r][k] + 0.001 * gp * gp;
-            S->phi[r][k] -= lr * (S->m[r][k] / c1) / (sqrt(S->v[r][k] / c2) + 1e-8);
-            if (R->l1[k] && o->l1_prox) {
-                double tau = lr * o->l1 * s, a = fabs(S->phi[r][k]);
-                S->phi[r][k] = a <= tau ? 0 : (S->phi[r][k] > 0 ? a - tau : tau - a);
-            }
-            double th = s * S->phi[r][k];
-            double lo = R->lo ? R->lo[k] : -INFINITY, hi = R->hi ? R->hi[k] : INFINITY;
-            if (th < lo) { th = lo; S->phi[r][k] = lo / s; }
-            if (th > hi) { th = hi; S->phi[r][k] = hi / s; }
-            S->theta[r][k] = th;
-        }
-    }
-}
-
 /* ---- the loop ---- */
 
-/* Runs the M tasks of episode E in parallel; returns 0, or -1 for a failure
- * that stops the run (data errors, or a NaN without nonfinite_skip). */
-static int run_episode(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
-                       const plast_train_opts *o, meta_state *S, int e, task_result *tr)
+typedef struct trainer {
+    const plast_net *N;
+    const plast_dataset *data;
+    const plast_train_opts *o;
+    plast_train_result *res;
+    plast_class_index ci;
+    meta_state S;
+    train_log log;
+    task_result *tr;         /* [M] */
+    double **G;              /* the averaged meta-gradient */
+    int M, first;
+    int saved_at;            /* the episodes the meta-state file on disk holds (-1: none of this run) */
+    double t_start;
+} trainer;
+
+/* Runs the M tasks of episode E in parallel; their failures are in tr. */
+static void run_episode(trainer *T, int e)
 {
-    int M = o->meta_batch > 0 ? o->meta_batch : 1;
-    for (int m = 0; m < M; m++) {
-        tr[m].failed = tr[m].nonfinite = 0;
-        tr[m].what[0] = '\0';
+    for (int m = 0; m < T->M; m++) {
+        T->tr[m].failed = T->tr[m].nonfinite = 0;
+        T->tr[m].what[0] = '\0';
     }
-    #pragma omp parallel for schedule(dynamic, 1) if (M > 1)
-    for (int m = 0; m < M; m++)
-        run_task(N, data, ci, o, (const double *const *)S->theta, (uint64_t)e * (uint64_t)M + (uint64_t)m, &tr[m]);
+    #pragma omp parallel for schedule(dynamic, 1) if (T->M > 1)
+    for (int m = 0; m < T->M; m++)
+        run_task(T->N, T->data, &T->ci, T->o, (const double *const *)T->S.theta,
+                 (uint64_t)e * (uint64_t)T->M + (uint64_t)m, &T->tr[m]);
+}
+
+/* Options the runtime cannot train with (plastcc's checker reports the
+ * experiment's own with their line; this guards the library's callers). */
+static int check_opts(const plast_net *N, const plast_dataset *data, const plast_train_opts *o, plast_train_result *res)
+{
+    const plast_schedule *sc = &N->sched;
+    if (o->ways < 1 || o->k_train < 1 || o->q_query < 1 || o->batch < 1 || o->episodes < 0)
+        set_error(res, "tasks need ways, train and query of at least 1, and a batch of at least 1");
+    else if (o->batch > o->ways * o->k_train)
+        set_error(res, "the inner batch of %d is larger than the %d training samples of a task (ways %d x train %d): "
+                  "no inner step would run", o->batch, o->ways * o->k_train, o->ways, o->k_train);
+    else if (!(o->lr > 0) || !isfinite(o->lr) || !(o->clip >= 0) || !(o->l1 >= 0))
+        set_error(res, "the learning rate must be positive, the clipping norm and the L1 weight at least 0");
+    else if (sc->target >= 0 && o->ways > sc->buf[sc->target].cols)
+        set_error(res, "%d-way tasks need %d output neurons; the network has %lld", o->ways, o->ways,
+                  (long long)sc->buf[sc->target].cols);
+    else if (N->precision == PLAST_SINGLE && (o->diag_alignment || o->diag_orthonormality))
+        set_error(res, "the diagnostics run in double precision only");
+    else if ((size_t)sc->buf[sc->x].cols != data->dim)
+        set_error(res, "the data have %zu features per sample, but the network's input layer has %lld", data->dim,
+                  (long long)sc->buf[sc->x].cols);
+    else
+        return 0;
+    return -1;
+}
+
+/* The meta-state of the first episode: loaded (--resume) or initial, with
+ * the scales measured; then the log, and the buffers of the loop. */
+static int trainer_start(trainer *T)
+{
+    const plast_net *N = T->N;
+    const plast_train_opts *o = T->o;
+    char err[512];
+    if (plast_class_index_build(T->data, &T->ci, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
+    if (meta_state_init(&T->S, N, o) < 0) { set_error(T->res, "cannot allocate the meta-state"); return -1; }
+    if (o->resume && meta_state_load(&T->S, N, o->out_dir, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
+    if (!o->resume && o->auto_scale && probe_scales(N, T->data, &T->ci, o, &T->S, T->res) < 0) return -1;
+    T->first = T->S.episode;
+    T->saved_at = o->resume ? T->first : -1;
+    if (train_log_open(&T->log, N, o, T->first, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
+    T->tr = calloc((size_t)T->M, sizeof *T->tr);
+    T->G = meta_alloc(N);
+    for (int m = 0; T->tr && m < T->M; m++)
+        if (!(T->tr[m].grad = meta_alloc(N))) break;
+    if (!T->tr || !T->G || !T->tr[T->M - 1].grad) {
+        set_error(T->res, "cannot allocate the meta-gradients of %d tasks", T->M);
+        return -1;
+    }
+    T->res->episodes_done = T->first;
     return 0;
+}
+
+static int save_state(trainer *T)
+{
+    char err[512];
+    if (!T->o->out_dir || T->saved_at == T->S.episode) return 0;
+    if (meta_state_save(&T->S, T->N, T->o->out_dir, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
+    T->saved_at = T->S.episode;
+    return 0;
+}
+
+/* The final save: on a run that failed, the first error stays the one reported. */
+static int save_keeping_error(trainer *T, int rc)
+{
+    char what[sizeof T->res->what];
+    memcpy(what, T->res->what, sizeof what);
+    if (save_state(T) < 0 && rc < 0) {
+        if (strcmp(T->res->what, what)) fprintf(stderr, "plastcc: %s\n", T->res->what);
+        memcpy(T->res->what, what, sizeof what);
+    }
+    return rc < 0 || (T->o->out_dir && T->saved_at != T->S.episode) ? -1 : 0;
+}
+
+/* A NaN or Inf in episode E (WHY), with nonfinite skip or backtrack: the
+ * episode is skipped, and with backtrack the meta-step before it undone. */
+static void skip_episode(trainer *T, int e, const char *why)
+{
+    T->res->nonfinite_skipped++;
+    train_log_skip(&T->log, e, why);
+    if (T->o->nonfinite_skip == 2) {   /* backtrack: out of the region that diverged, more carefully */
+        meta_state_undo(&T->S, T->N);
+        T->S.lr_factor *= 0.5;
+        fprintf(stderr, "plastcc: episode %d: the meta-step before it undone, learning rate now x%g\n", e,
+                T->S.lr_factor);
+    }
+    T->S.episode = e + 1;
+}
+
+/* The tasks' mean loss, accuracy, diagnostics and gradient (in task order). */
+static void average(trainer *T, double *loss, double *acc, double *diag)
+{
+    const plast_net *N = T->N;
+    *loss = *acc = 0;
+    meta_zero(N, T->G);
+    for (int m = 0; m < T->M; m++) {
+        *loss += T->tr[m].loss / T->M;
+        *acc += T->tr[m].accuracy / T->M;
+        for (int q = 0; q < 2 * N->n_layers - 1; q++) diag[q] += T->tr[m].diag[q] / T->M;
+        for (int r = 0; r < N->n_rules; r++)
+            for (int k = 0; k < N->rules[r].n_meta; k++) T->G[r][k] += T->tr[m].grad[r][k] / T->M;
+    }
+}
+
+/* Episode E: tasks, meta-step, log row, meta-state.  -1 stops the run. */
+static int train_episode(trainer *T, int e)
+{
+    const plast_train_opts *o = T->o;
+    double t0 = plast_seconds(), loss, acc, grad_norm, diag[2 * PLAST_MAX_LAYERS] = { 0 };
+    int clipped, bad = -1;
+    char why[512];
+    run_episode(T, e);
+    for (int m = 0; m < T->M && bad < 0; m++) if (T->tr[m].failed) bad = m;
+    if (bad >= 0 && !(T->tr[bad].nonfinite && o->nonfinite_skip)) {
+        set_error(T->res, "episode %d: %s", e, T->tr[bad].what);
+        return -1;
+    }
+    if (bad >= 0) { skip_episode(T, e, T->tr[bad].what); return save_state(T); }
+    average(T, &loss, &acc, diag);
+    meta_state_remember(&T->S, T->N);
+    plast_meta_step(&T->S, T->N, o, T->G, e, &grad_norm, &clipped);
+    if (meta_state_check_finite(&T->S, T->N, why, sizeof why) < 0) {   /* caught before it is written anywhere */
+        meta_state_undo(&T->S, T->N);
+        if (!o->nonfinite_skip) { set_error(T->res, "episode %d: %s", e, why); return -1; }
+        skip_episode(T, e, why);
+        return save_state(T);
+    }
+    T->S.episode = e + 1;
+    T->res->last_loss = loss;
+    T->res->last_accuracy = acc;
+    if (train_log_row(&T->log, &T->S, e, loss, acc, grad_norm, clipped, meta_learning_rate(o, e) * T->S.lr_factor,
+                      plast_seconds() - t0, diag, why, sizeof why) < 0) {
+        set_error(T->res, "%s", why);
+        return -1;
+    }
+    train_progress(o, e + 1 - T->first, o->episodes - T->first, e + 1, o->episodes, loss, acc, plast_seconds() - T->t_start);
+    return o->checkpoint_every > 0 && (e + 1) % o->checkpoint_every == 0 ? save_state(T) : 0;
+}
+
+static void trainer_free(trainer *T)
+{
+    train_log_close(&T->log);
+    for (int m = 0; T->tr && m < T->M; m++) meta_free(T->N, T->tr[m].grad);
+    free(T->tr);
+    meta_free(T->N, T->G);
+    meta_state_free(&T->S, T->N);
+    plast_class_index_free(&T->ci);
 }
 
 int plast_train(const plast_net *N, const plast_dataset *data, const plast_train_opts *o, plast_train_result *res)
 {
     memset(res->what, 0, sizeof res->what);
-    res->episodes_done = 0;
-    res->nonfinite_skipped = 0;
-    char err[256];
-    if (o->ways < 1 || o->k_train < 1 || o->q_query < 1 || o->batch < 1 || o->episodes < 0) {
-        set_error(res, "tasks need ways, train and query of at least 1, and a batch of at least 1");
-        return -1;
-    }
-    const plast_schedule *sc = &N->sched;
-    if (sc->target >= 0 && o->ways > sc->buf[sc->target].cols) {
-        set_error(res, "%d-way tasks need %d output neurons; the network has %lld", o->ways, o->ways,
-                  (long long)sc->buf[sc->target].cols);
-        return -1;
-    }
-    if (N->precision == PLAST_SINGLE && (o->diag_alignment || o->diag_orthonormality)) {
-        set_error(res, "the diagnostics run in double precision only");
-        return -1;
-    }
-    if ((size_t)sc->buf[sc->x].cols != data->dim) {
-        set_error(res, "the data have %zu features per sample, but the network's input layer has %lld", data->dim,
-                  (long long)sc->buf[sc->x].cols);
-        return -1;
-    }
+    res->episodes_done = res->nonfinite_skipped = res->state_saved = res->stopped = 0;
+    if (check_opts(N, data, o, res) < 0) return -1;
 #ifdef _OPENMP
     if (o->threads > 0) omp_set_num_threads(o->threads);
 #endif
-    plast_class_index ci;
-    if (plast_class_index_build(data, &ci, err, sizeof err) < 0) { set_error(res, "%s", err); return -1; }
-    meta_state S;
-    if (meta_state_init(&S, N, o) < 0) { set_error(res, "out of memory"); plast_class_index_free(&ci); return -1; }
-    int first = 0, rc = 0;
-    train_log log;
-    if (o->resume && meta_state_load(&S, N, o->out_dir, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }
-    if (rc == 0 && !o->resume && o->auto_scale) rc = probe_scales(N, data, &ci, o, &S, res);
+    trainer T;
+    memset(&T, 0, sizeof T);
+    T.N = N, T.data = data, T.o = o, T.res = res;
+    T.M = o->meta_batch > 0 ? o->meta_batch : 1;
+    int rc = trainer_start(&T);
     for (int r = 0; rc == 0 && res->scale && r < N->n_rules; r++)
-        memcpy(res->scale[r], S.scale[r], (size_t)N->rules[r].n_meta * sizeof(double));
-    first = S.episode;
-    if (rc == 0 && train_log_open(&log, N, o, first, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }
-    int M = o->meta_batch > 0 ? o->meta_batch : 1;
-    task_result *tr = calloc((size_t)M, sizeof *tr);
-    double **G = meta_alloc(N);
-    for (int m = 0; m < M; m++) tr[m].grad = meta_alloc(N);
-    double t_start = plast_seconds();
-    for (int e = first; rc == 0 && e < o->episodes; e++) {
-        double t0 = plast_seconds();
-        run_episode(N, data, &ci, o, &S, e, tr);
-        int bad = -1;
-        for (int m = 0; m < M && bad < 0; m++) if (tr[m].failed) bad = m;
-        if (bad >= 0 && !(tr[bad].nonfinite && o->nonfinite_skip)) {
-            set_error(res, "episode %d: %s", e, tr[bad].what);
-            rc = -1;
-            break;
-        }
-        if (bad >= 0) {
-            res->nonfinite_skipped++;
-            train_log_skip(&log, e, tr[bad].what);
-            if (o->nonfinite_skip == 2) {   /* backtrack: out of the region that diverged, more carefully */
-                meta_state_undo(&S, N);
-                S.lr_factor *= 0.5;
-                fprintf(stderr, "plastcc: episode %d: the meta-step before it undone, learning rate now x%g\n", e,
-                        S.lr_factor);
-            }
-            S.episode = e + 1;
-            continue;
-        }
-        double loss = 0, acc = 0, grad_norm, diag[2 * PLAST_MAX_LAYERS] = { 0 };
-        int clipped;
-        meta_zero(N, G);
-        for (int m = 0; m < M; m++) {
-            loss += tr[m].loss / M;
-            acc += tr[m].accuracy / M;
-            for (int q = 0; q < 2 * N->n_layers - 1; q++) diag[q] += tr[m].diag[q] / M;
-            for (int r = 0; r < N->n_rules; r++)
-                for (int k = 0; k < N->rules[r].n_meta; k++) G[r][k] += tr[m].grad[r][k] / M;
-        }
-        meta_state_remember(&S, N);
-        plast_meta_step(&S, N, o, G, e, &grad_norm, &clipped);
-        S.episode = e + 1;
-        res->last_loss = loss;
-        res->last_accuracy = acc;
-        train_log_row(&log, &S, e, loss, acc, grad_norm, clipped, learning_rate(o, e) * S.lr_factor, plast_seconds() - t0, diag);
-        train_progress(o, e + 1 - first, o->episodes - first, e + 1, o->episodes, loss, acc, plast_seconds() - t_start);
-        if (o->out_dir && o->checkpoint_every > 0 && (e + 1) % o->checkpoint_every == 0 &&
-            meta_state_save(&S, N, o->out_dir, err, sizeof err) < 0) { set_error(res, "%s", err); rc = -1; }
+        memcpy(res->scale[r], T.S.scale[r], (size_t)N->rules[r].n_meta * sizeof(double));
+    T.t_start = plast_seconds();
+    for (int e = T.first; rc == 0 && e < o->episodes; e++) {
+        if (o->stop && *o->stop) { res->stopped = 1; break; }
+        rc = train_episode(&T, e);
+        res->episodes_done = T.S.episode;
     }
     train_progress_end(o);
     /* saved on a failure too: the state of the last good episode stays resumable */
-    if (o->out_dir && S.episode > first && meta_state_save(&S, N, o->out_dir, err, sizeof err) < 0 && rc == 0) {
-        set_error(res, "%s", err);
-        rc = -1;
-    }
-    train_log_close(&log);
-    res->episodes_done = S.episode;
-    for (int r = 0; r < N->n_rules && res->meta; r++)
-        memcpy(res->meta[r], S.theta[r], (size_t)N->rules[r].n_meta * sizeof(double));
-    for (int m = 0; m < M; m++) meta_free(N, tr[m].grad);
-    free(tr);
-    meta_free(N, G);
-    meta_state_free(&S, N);
-    plast_class_index_free(&ci);
+    if (res->episodes_done > 0) rc = save_keeping_error(&T, rc);
+    res->state_saved = o->out_dir && res->episodes_done > 0 && T.saved_at == res->episodes_done;
+    for (int r = 0; r < N->n_rules && res->meta && res->episodes_done > 0; r++)
+        memcpy(res->meta[r], T.S.theta[r], (size_t)N->rules[r].n_meta * sizeof(double));
+    trainer_free(&T);
     return rc;
 }

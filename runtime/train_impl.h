@@ -1,5 +1,6 @@
 /* train_impl — what the parts of the meta-trainer share: the meta-state
- * (meta_state.c), the log and progress line (train_log.c).  Internal. */
+ * and its optimiser (meta_state.c), the log and progress line (train_log.c).
+ * Internal. */
 #ifndef PLAST_TRAIN_IMPL_H
 #define PLAST_TRAIN_IMPL_H
 
@@ -15,6 +16,7 @@ typedef struct meta_state {
     double **prev_theta, **prev_phi, **prev_m, **prev_v;
     long prev_t;
     int has_prev;
+    const char *fingerprint;                     /* the experiment (plast_train_opts), saved with the state */
 } meta_state;
 
 double **meta_alloc(const plast_net *N);
@@ -23,10 +25,17 @@ void meta_free(const plast_net *N, double **a);
 
 int meta_state_init(meta_state *S, const plast_net *N, const plast_train_opts *o);
 void meta_state_free(meta_state *S, const plast_net *N);
-/* DIR/meta-state.txt, written to a temporary file and renamed. */
+/* DIR/meta-state.txt (meta_file.c): written whole (a temporary, checked and
+ * renamed), and loaded only when every line is valid (ERR names the line). */
 int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
 int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
+/* -1 with WHY when a meta-parameter, phi or Adam moment is NaN or Inf. */
+int meta_state_check_finite(const meta_state *S, const plast_net *N, char *why, size_t len);
 
+/* lr * warmup(e) * schedule(e): the learning rate of episode E before the
+ * backtracking factor. */
+double meta_learning_rate(const plast_train_opts *o, int e);
+/* One Adam step from the averaged meta-gradient G (formula in meta_state.c). */
 void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *o, double **G, int e,
                      double *grad_norm, int *clipped);
 /* Copies the state to prev (before a meta-step) / back from it (backtrack). */
@@ -34,19 +43,23 @@ void meta_state_remember(meta_state *S, const plast_net *N);
 void meta_state_undo(meta_state *S, const plast_net *N);
 
 typedef struct train_log {
-    FILE *f;
+    int fd, is_open;           /* fd: log.csv, O_APPEND, when is_open (a zeroed log holds nothing) */
+    char path[4096];
     int n_layers;
     int alignment, orthonormality;   /* diagnostic columns after the meta-parameters */
     int n_cols;                /* meta-parameter columns */
     int col_rule[256], col_k[256];
 } train_log;
 
-/* Opens DIR/log.csv: a new file with its header, or, resuming at episode
- * FIRST, the old one cut after the rows of episodes before FIRST. */
+/* Opens DIR/log.csv: a new file with its header (written whole), or,
+ * resuming at episode FIRST, the old one cut after the rows of episodes
+ * before FIRST.  A zeroed train_log may be closed. */
 int train_log_open(train_log *L, const plast_net *N, const plast_train_opts *o, int first, char *err, size_t errlen);
-/* DIAG: alpha_0..alpha_{L-1}, then orth_1..orth_{L-1} (logged when asked for). */
-void train_log_row(train_log *L, const meta_state *S, int e, double loss, double acc, double grad_norm,
-                   int clipped, double lr, double seconds, const double *diag);
+/* One row, written whole or not at all (a full disk: -1 with ERR naming the
+ * file).  DIAG: alpha_0..alpha_{L-1}, then orth_1..orth_{L-1} (logged when
+ * asked for). */
+int train_log_row(train_log *L, const meta_state *S, int e, double loss, double acc, double grad_norm,
+                  int clipped, double lr, double seconds, const double *diag, char *err, size_t errlen);
 void train_log_skip(train_log *L, int e, const char *why);
 void train_log_close(train_log *L);
 

@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "ast.h"
 #include "diag.h"
+#include "rng.h"
 
 #include <math.h>
 #include <omp.h>
@@ -45,8 +46,7 @@ static void set(void *a, int64_t i, double v)
 
 static double uniform(double lo, double hi)
 {
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (double)(rng >> 11) / 9007199254740992.0;
+    return lo + (hi - lo) * plast_lcg_uniform(&rng);
 }
 
 static int64_t elems(const plast_kdesc *k, const plast_karg_desc *a)

@@ -43,6 +43,20 @@ TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh t
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
   tests/episode-gu.sh tests/episode/gu.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
+# Reliability: every error path of run and episode, faults, resumes.
+RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh
+TESTS += $(RELIABILITY_TESTS)
+EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/bad-options.rule tests/run/resume.rule tests/episode/errors.rule
+# Data files that are no files: a FIFO as IDX or .npy data is refused, named.
+TESTS += tests/runtime/data-files.sh
+EXTRA_DIST += tests/runtime/data-files.sh
+# The documentation stands alone: no path outside the repository, no work periods.
+TESTS += tests/docs/standalone.sh
+EXTRA_DIST += tests/docs/standalone.sh
+# The public API from outside: docs/embed/embed.c built against a staged
+# `make install` through pkg-config, and run (the same bits as plastcc run).
+TESTS += tests/runtime/embed.sh
+EXTRA_DIST += tests/runtime/embed.sh docs/embed/embed.c docs/embed/embed.rule docs/embed/README.md
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every
 # kernel (and across 1, 2, 4 threads, bit for bit); gradcheck through the
@@ -50,13 +64,14 @@ EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/t
 check_PROGRAMS += tests/backends
 tests_backends_SOURCES = tests/backends.c
 tests_backends_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
-tests_backends_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
+tests_backends_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
+tests_backends_LDFLAGS = $(OPENMP_CFLAGS)
 # kcap's forward value: exactly k winners per sample, ties to the lower
 # index, the same bits from every back end.
 check_PROGRAMS += tests/kcap_exact
 tests_kcap_exact_SOURCES = tests/kcap_exact.c
 tests_kcap_exact_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
-tests_kcap_exact_LDADD = compiler/libplastcc.a $(LLVM_LIBS) -ldl -lz -lm
+tests_kcap_exact_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
 TESTS += tests/kcap_exact
 LLVM_TESTS = tests/backends-rules.sh tests/backends-valid.sh tests/backends-paths.sh tests/jit-gradcheck.sh \
   tests/jit-vector.sh tests/jit-leaks.sh tests/llvm-cli.sh

@@ -83,11 +83,14 @@ echo "single: checkpoint every 3, 1000 and the default, and 1 and 2 threads: ide
   bad "run tiny_single"
 "$PLASTCC" run "$tiny" --experiment tiny --precision single --out "$work/rc" --threads 1 --quiet >/dev/null 2>&1 ||
   bad "run tiny --precision single"
-cmp -s "$work/rs/meta-state.txt" "$work/rc/meta-state.txt" ||
+# the numbers of a meta-state, after the fingerprint (which names the experiment and the options)
+numbers() { sed -n '/^episode /,$p' "$1"; }
+[ "$(numbers "$work/rs/meta-state.txt")" = "$(numbers "$work/rc/meta-state.txt")" ] ||
   bad "precision single in the experiment and --precision single give different runs"
 "$PLASTCC" run "$tiny" --experiment tiny_single --precision double --out "$work/rdd" --threads 1 --quiet \
     >/dev/null 2>&1 || bad "run tiny_single --precision double"
-cmp -s "$work/rd/meta-state.txt" "$work/rdd/meta-state.txt" || bad "--precision double does not override the experiment"
+[ "$(numbers "$work/rd/meta-state.txt")" = "$(numbers "$work/rdd/meta-state.txt")" ] ||
+  bad "--precision double does not override the experiment"
 for f in log.csv meta-state.txt learned.rule meta.csv meta-loss.svg; do
   [ -s "$work/rs/$f" ] || bad "single run did not write $f"
 done

@@ -1,10 +1,11 @@
 /*
- * test_data.c -- data sets and .npy I/O (runtime/data.c).
+ * test_data.c -- data sets and .npy I/O (runtime/data*.c).
  *
  * Fixture files (IDX raw and gzipped, .npy of several versions and dtypes,
  * and broken variants of each) are written at run time into a mkdtemp
  * folder; every error message is checked for the file's name and the specific
- * problem.  Then the generators, the projection and the Fashion-MNIST lookup.
+ * problem.  Then the generators, the projection and the Fashion-MNIST lookup,
+ * and special files (FIFOs, a directory, a device) given as data files.
  * If the real Fashion-MNIST is installed it is loaded and checked; if not,
  * the program exits 77 (skip) once everything else has passed.
  */
@@ -12,7 +13,7 @@
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, mkdir, rmdir, setenv */
 #endif
 
-#include "data.h"
+#include "plast.h"
 #include "rng.h"
 #include "task.h"
 
@@ -852,6 +853,50 @@ static int test_real_fashion(void)
     return 1;
 }
 
+/* ======================================================================== */
+/* Special files                                                            */
+/* ======================================================================== */
+
+/* A FIFO, a directory or a device is refused, named, at once: opening a FIFO
+ * for reading (or a FIFO path.tmp for writing) would otherwise wait for the
+ * other end forever.  An alarm fails the test instead of hanging the suite. */
+static void test_special_files(void)
+{
+    plast_array a = {0, {2}, (double[]){1, 2}}, r;
+    plast_dataset d;
+    char err[512] = "", dir[512];
+
+    alarm(20);
+    CHECK(mkfifo(at("fifo"), 0600) == 0);
+    remember(at("fifo"));
+    CHECK(mkdir(at("dir.idx"), 0700) == 0);
+    remember(at("dir.idx"));
+    IDX_ERROR("fifo", "lab.idx", "fifo: a FIFO, not a regular file", "read whole");
+    IDX_ERROR("img.idx", "fifo", "fifo: a FIFO, not a regular file", "read whole");
+    IDX_ERROR("dir.idx", "lab.idx", "dir.idx: a directory, not a regular file", "");
+    NPY_ERROR("fifo", "fifo: a FIFO, not a regular file");
+    NPY_DATASET_ERROR("fifo", "y.npy", "fifo: a FIFO, not a regular file");
+    NPY_DATASET_ERROR("x.npy", "fifo", "fifo: a FIFO, not a regular file");
+    CHECK(plast_npy_read("/dev/null", &r, err, sizeof err) == -1 && r.data == NULL);
+    CHECK_MSG(err, "/dev/null: a character device, not a regular file");
+    CHECK(mkfifo(at("out.npy.tmp"), 0600) == 0);
+    remember(at("out.npy.tmp"));
+    CHECK(plast_npy_write(at("out.npy"), &a, err, sizeof err) == -1);
+    CHECK_MSG(err, "out.npy.tmp: a FIFO, not a regular file");
+    CHECK(access(at("out.npy"), F_OK) != 0);
+    snprintf(dir, sizeof dir, "%s", at("fifo-fashion"));
+    CHECK(mkdir(dir, 0700) == 0);
+    remember(dir);
+    CHECK(mkfifo(at("fifo-fashion/train-images-idx3-ubyte.gz"), 0600) == 0);
+    remember(at("fifo-fashion/train-images-idx3-ubyte.gz"));
+    put_file("fifo-fashion/train-labels-idx1-ubyte.gz", "x", 1);
+    setenv("PLAST_DATA_DIR", dir, 1);
+    CHECK(plast_load_fashion_mnist(0, &d, err, sizeof err) == -1 && d.x_u8 == NULL);
+    CHECK_MSG(err, "fifo-fashion/train-images-idx3-ubyte.gz: a FIFO, not a regular file");
+    unsetenv("PLAST_DATA_DIR");
+    alarm(0);
+}
+
 static void cleanup(void)
 {
     char sub[512];
@@ -890,6 +935,7 @@ int main(void)
     test_blobs();
     test_project();
     test_find_fashion();
+    test_special_files();
     cleanup();
     if (saved_env) /* test_find_fashion changed it */
         setenv("PLAST_DATA_DIR", saved_env, 1);

@@ -1,5 +1,5 @@
 /* test_meta_step — each meta-optimiser option moves the meta-parameters
- * exactly as its formula in runtime/train.c says, on small cases computed by
+ * exactly as its formula in runtime/meta_state.c says, on small cases computed by
  * hand here.  Adam's first step with bias correction moves phi by
  * lr * g / (|g| + 1e-8), so each case can be written in closed form. */
 #include "config.h"
@@ -159,6 +159,7 @@ int main(void)
     plast_meta_step(&S, &net, &o, G, 1, &norm, &clipped);
     char dir[] = "/tmp/test_meta_step.XXXXXX", err[256];
     CHECK(mkdtemp(dir) != NULL);
+    S.episode = 2;   /* two episodes, two Adam steps: a state a run writes */
     CHECK(meta_state_save(&S, &net, dir, err, sizeof err) == 0);
     meta_state L;
     meta_state_init(&L, &net, &o);
@@ -184,6 +185,28 @@ int main(void)
     meta_state_free(&S, &net);
     meta_state_free(&L, &net);
 
-    printf("%s\n", failures ? "meta-step tests FAILED" : "meta-step: Adam, clipping, L1, prox, scale, schedules, fixed, range, backtrack: ok");
+    /* a finite gradient too large for Adam (g^2 overflows, or s * g does):
+     * the state after the step is not finite, which the check names, and the
+     * state before it comes back */
+    setup(&net, &rule, &o);
+    double huge[N] = { 0, 1e300, 0, 0 };
+    char why[256] = "";
+    meta_state_init(&S, &net, &o);
+    CHECK(meta_state_check_finite(&S, &net, why, sizeof why) == 0);
+    meta_state_remember(&S, &net);
+    memcpy(grad, huge, sizeof grad);
+    plast_meta_step(&S, &net, &o, G, 0, &norm, &clipped);
+    CHECK(meta_state_check_finite(&S, &net, why, sizeof why) < 0);
+    CHECK(strstr(why, "the meta-step made b (its Adam second moment) inf") != NULL);
+    meta_state_undo(&S, &net);
+    CHECK(meta_state_check_finite(&S, &net, why, sizeof why) == 0 && S.theta[0][1] == init[1] && S.v[0][1] == 0);
+    S.scale[0][2] = 1e10;
+    huge[1] = 0, huge[2] = 1e300;
+    memcpy(grad, huge, sizeof grad);
+    plast_meta_step(&S, &net, &o, G, 0, &norm, &clipped);
+    CHECK(meta_state_check_finite(&S, &net, why, sizeof why) < 0 && strstr(why, "the meta-step made c") != NULL);
+    meta_state_free(&S, &net);
+
+    printf("%s\n", failures ? "meta-step tests FAILED" : "meta-step: Adam, clipping, L1, prox, scale, schedules, fixed, range, backtrack, overflow: ok");
     return failures ? 1 : 0;
 }

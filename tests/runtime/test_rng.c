@@ -4,7 +4,8 @@
  * Pins the published xoshiro256** vector and golden outputs of the
  * (seed, episode, purpose) derivation (cross-checked against an independent
  * transcription of the formula in rng.h), then checks determinism, stream
- * separation, and the distribution of uniform, normal, below and shuffle.
+ * separation, and the distribution of uniform, normal, below and shuffle;
+ * and the MMIX LCG that the meta-MLPs' initial weights are pinned to.
  */
 #include "rng.h"
 
@@ -238,6 +239,23 @@ static void test_shuffle(void)
     CHECK(chi2 < 60);
 }
 
+/* The LCG from the state the compiler seeds a rule's meta-MLPs with, and from
+ * 0 (the first state is the increment): states and values computed apart,
+ * with Python's exact integers. */
+static void test_lcg(void)
+{
+    uint64_t s = UINT64_C(0x9e3779b97f4a7c15);
+
+    CHECK(plast_lcg_uniform(&s) == 0.17545975040345752);
+    CHECK(s == UINT64_C(0x2ceaee21bf46bc00));
+    CHECK(plast_lcg_uniform(&s) == 0.6660226166951394);
+    CHECK(plast_lcg_uniform(&s) == 0.7022180730538407);
+    CHECK(s == UINT64_C(0xb3c4904a6d278932));
+    s = 0;
+    CHECK(plast_lcg_uniform(&s) == 704440937934064 * 0x1.0p-53);
+    CHECK(s == UINT64_C(1442695040888963407));
+}
+
 int main(void)
 {
     test_reference_vector();
@@ -250,6 +268,7 @@ int main(void)
     test_below_uniform();
     test_below_unbiased_large();
     test_shuffle();
+    test_lcg();
     if (failures) {
         fprintf(stderr, "test_rng: %d check(s) failed\n", failures);
         return 1;

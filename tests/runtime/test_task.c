@@ -8,7 +8,7 @@
  * samples, label remapping, query order, shuffling, uniform class choice and
  * its errors.
  */
-#include "data.h"
+#include "plast.h"
 #include "rng.h"
 #include "task.h"
 

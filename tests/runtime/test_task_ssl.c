@@ -9,7 +9,7 @@
  * same task for the same (seed, episode), another for another episode;
  * standardised points; classes in order in the query; projection; errors.
  */
-#include "data.h"
+#include "plast.h"
 #include "rng.h"
 #include "task.h"
 

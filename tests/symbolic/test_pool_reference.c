@@ -20,6 +20,7 @@
 #include "config.h"
 #include "backend.h"
 #include "diag.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -31,8 +32,7 @@ enum { N_PRE = 7, N_POST = 5 };
 static uint64_t rng = 12345;
 static double uniform(double lo, double hi)
 {
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (double)(rng >> 11) / 9007199254740992.0;
+    return lo + (hi - lo) * plast_lcg_uniform(&rng);
 }
 
 typedef struct inputs {

@@ -31,6 +31,7 @@
 static const char usage[] =
     "usage: plastcc episode FILE --experiment NAME --state DIR --out DIR [--backend jit|c]\n"
     "                       [--checkpoint K] [--batch B] [--precision double|single]\n"
+    "                       [--boundary FILE.svg]\n"
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
     "data and meta-parameters saved in DIR (.npy files: W1..WL, B1..BL, x_train,\n"
@@ -47,7 +48,9 @@ static const char usage[] =
     "  --batch B          samples per inner step (default: the experiment's)\n"
     "  --precision P      double or single: the kernels, the inner loop and the reverse\n"
     "                     sweep in that type (default: the experiment's `precision`);\n"
-    "                     the state and the results are float64 either way\n";
+    "                     the state and the results are float64 either way\n"
+    "  --boundary F.svg   draw the decision regions of the final network (2 inputs)\n"
+    "                     with the training and query samples\n";
 
 typedef struct state {
     plast_array *buf;          /* [n_buf]: the files of STATE, PARAM and CONST buffers */
@@ -274,8 +277,26 @@ static double rss_mb(void)
     return kb / 1024.0;
 }
 
+/* The decision regions of the final network (--boundary): final STATE
+ * values, the state's PARAM and CONST values. */
+static int draw_boundary(const char *path, const plast_net *N, double **init, double **final,
+                         const plast_episode_data *d, const sema_experiment *x, double accuracy)
+{
+    const plast_schedule *sc = &N->sched;
+    const double **values = calloc((size_t)sc->n_buf + 1, sizeof *values);
+    for (int b = 0; values && b < sc->n_buf; b++) values[b] = sc->buf[b].kind == PLAST_BUF_STATE ? final[b] : init[b];
+    char title[300], err[512];
+    snprintf(title, sizeof title, "%s: query accuracy %.3f after %d steps", x->name, accuracy, d->steps);
+    plast_boundary b = { values, d->x_train, d->y_train, d->steps * d->batch < d->n_train ? d->steps * d->batch
+                         : d->n_train, d->x_query, d->y_query, d->n_query, title, 0 };
+    int rc = values ? plast_plot_boundary(path, N, &b, err, sizeof err) : -1;
+    if (rc < 0) fprintf(stderr, "plastcc: %s\n", values ? err : "out of memory");
+    free(values);
+    return rc;
+}
+
 static int run_episode(const char *state_dir, const char *out_dir, const compiled_unit *u, backend_module *m,
-                       const sema_experiment *x, int checkpoint, int batch)
+                       const sema_experiment *x, int checkpoint, int batch, const char *boundary)
 {
     char err[512];
     bound_net bn;
@@ -338,6 +359,7 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
            N->precision == PLAST_SINGLE ? "single" : "double", out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0, rss0,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     rc = write_results(out_dir, u->prog, &bn, &out) < 0;
+    if (rc == 0 && boundary) rc = draw_boundary(boundary, N, init, final, &data, x, out.accuracy) < 0;
     if (rc == 0 && (x->diag_alignment || x->diag_orthonormality)) {   /* the experiment's diagnostics */
         double diag[2 * PLAST_MAX_LAYERS];
         const double *Wl[PLAST_MAX_LAYERS], *Bl[PLAST_MAX_LAYERS];
@@ -372,12 +394,13 @@ done:
 int cmd_episode(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
-    const char *file = NULL, *exp = NULL, *state_dir = NULL, *out_dir = NULL;
+    const char *file = NULL, *exp = NULL, *state_dir = NULL, *out_dir = NULL, *boundary = NULL;
     int checkpoint = 0, batch = 0, use_c = 0, prec = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--experiment") && i + 1 < argc) exp = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_dir = argv[++i];
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
+        else if (!strcmp(argv[i], "--boundary") && i + 1 < argc) boundary = argv[++i];
         else if ((!strcmp(argv[i], "--checkpoint") || !strcmp(argv[i], "--batch")) && i + 1 < argc) {
             long long v;
             int is_batch = argv[i][2] == 'b';
@@ -414,7 +437,7 @@ int cmd_episode(int argc, char **argv)
     }
     backend_module *m = bind_load(u, file, x, use_c, prec, err, sizeof err);
     if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
-    int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, batch);
+    int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, batch, boundary);
     backend_close(m);
     pipeline_free(u);
     return rc;

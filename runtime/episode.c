@@ -631,12 +631,15 @@ static int eval(ep *E, const void *state, void *adj_state, int grad)
     size_t nz = z ? (size_t)S->buf[S->output].cols : 0;
     double sum = 0;
     int count = 0, labelled = 0, correct = 0;
+    for (int k = 0; !z && E->out->predict && k < nq; k++) E->out->predict[k] = -1;
     for (int k = 0; rc == 0 && k < nq; k++) {
         sum += get(E, loss, (size_t)k);
         count += !mask || get(E, mask, (size_t)k) != 0;
-        if (!z || D->y_query[k] < 0) continue;
+        if (!z || (D->y_query[k] < 0 && !E->out->predict)) continue;
         size_t base = (size_t)k * nz, best = 0;
         for (size_t c = 1; c < nz; c++) if (get(E, z, base + c) > get(E, z, base + best)) best = c;
+        if (E->out->predict) E->out->predict[k] = (int32_t)best;
+        if (D->y_query[k] < 0) continue;
         labelled++;
         correct += (int)best == D->y_query[k];
     }

@@ -184,6 +184,9 @@ typedef struct plast_episode_out {
     int nonfinite;           /* 1 when a NaN or Inf appeared; see what */
     char what[160];
     double peak_bytes;       /* memory the episode's buffers took (at most, at one time) */
+    int32_t *predict;        /* optional [n_query]: the class the output's argmax gives each query
+                                sample, labelled or not, with the final state (-1 without an output;
+                                NULL: not wanted) */
 } plast_episode_out;
 
 /* Runs one episode of NET's schedule from INIT, one double array per buffer
@@ -278,6 +281,26 @@ int plast_meta_state_fingerprint(const char *dir, char **text, char *err, size_t
 /* Writes meta-accuracy.svg, meta-loss.svg and meta-params.svg from
  * DIR/log.csv.  Returns 0, or -1 with ERR. */
 int plast_plot_log(const char *dir, char *err, size_t errlen);
+
+/* The decision regions of a network with 2-D inputs, drawn as an SVG: the
+ * class its output's argmax gives every cell of a grid over the points'
+ * extent (padded by a tenth), the training points (labelled: large, in their
+ * class's colour; unlabelled: small grey dots) and the test points (small,
+ * in their class's colour).  STATE holds the network's values as
+ * plast_episode's INIT does (say, an episode's final STATE values and the
+ * task's CONST and PARAM values).  Returns 0, or -1 with ERR. */
+typedef struct plast_boundary {
+    const double *const *state;          /* [n_buf] */
+    const double *x_train;               /* [n_train][2] */
+    const int32_t *y_train;              /* -1: unlabelled */
+    int n_train;
+    const double *x_test;                /* [n_test][2] */
+    const int32_t *y_test;
+    int n_test;
+    const char *title;
+    int grid;                            /* cells per side (0: 120) */
+} plast_boundary;
+int plast_plot_boundary(const char *path, const plast_net *net, const plast_boundary *b, char *err, size_t errlen);
 
 /* ---- data sets and .npy arrays ----
  * A data set is n samples of dim doubles (row-major) with an int32 class label

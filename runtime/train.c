@@ -200,7 +200,7 @@ static int check_opts(const plast_net *N, const plast_dataset *data, const plast
     const plast_schedule *sc = &N->sched;
     if (o->ways < 1 || o->k_train < 1 || o->q_query < 1 || o->batch < 1 || o->episodes < 0)
         set_error(res, "tasks need ways, train and query of at least 1, and a batch of at least 1");
-    else if (o->batch > o->ways * o->k_train)
+    else if (!o->unlabelled && o->batch > o->ways * o->k_train)   /* unlabelled samples fill a batch */
         set_error(res, "the inner batch of %d is larger than the %d training samples of a task (ways %d x train %d): "
                   "no inner step would run", o->batch, o->ways * o->k_train, o->ways, o->k_train);
     else if (!(o->lr > 0) || !isfinite(o->lr) || !(o->clip >= 0) || !(o->l1 >= 0))

@@ -5,7 +5,8 @@
 # autograd, float64) through `plastcc episode` on saved states: every final
 # weight matrix, its gradient, the meta-loss and the gradient of every
 # meta-MLP weight within 1e-8.  Then the checkpointed and fully stored reverse
-# sweeps, and 1 vs 2 threads, must agree bit for bit.
+# sweeps, and 1 vs 2 threads, must agree bit for bit; --boundary draws the
+# final network's decision regions as NumPy computes them (tests/boundary.py).
 # Skips (77) when Debian's python3-torch is not installed.
 set -u
 PY=/usr/bin/python3
@@ -45,6 +46,15 @@ for k in 3 1000; do
   done
 done
 echo "checkpoint every 3, 1000 (all stored) and the default: identical results"
+
+# the decision regions of the final network: every cell of the SVG's grid
+# the class NumPy computes from the final weights, every sample drawn
+check gu_2d_episode 2,6,2 30 10 7
+"$PLASTCC" episode "$rules" --experiment gu_2d_episode --state "$work/st" --out "$work/b" --batch 10 \
+    --boundary "$work/b.svg" >/dev/null || { echo "FAIL: plastcc episode --boundary"; fail=1; }
+$PY "$top_srcdir/tests/boundary.py" "$work/st" "$work/b" "$work/b.svg" 2 || { echo "FAIL: the boundary SVG"; fail=1; }
+rm -rf "$work/st"
+$PY "$bench/make_gu_state.py" --sizes 3,5,4,3 --steps 30 --batch 5 --query 10 --seed 5 --out "$work/st" >/dev/null
 
 for t in 1 2; do
   OMP_NUM_THREADS=$t "$PLASTCC" episode "$rules" --experiment gu_deep_episode --state "$work/st" \

@@ -41,7 +41,7 @@ endif
 # The runtime seen from the command line: episodes against PyTorch, runs.
 TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh tests/episode-gu.sh
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
-  tests/episode-gu.sh tests/episode/gu.rule \
+  tests/episode-gu.sh tests/episode/gu.rule tests/boundary.py \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 # Reliability: every error path of run and episode, faults, resumes.
 RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh

@@ -18,9 +18,27 @@ static const plast_kdesc *find(backend_module *m, const char *base, const char *
     return k;
 }
 
-/* Initial meta vector: the params' initial values, then each mlp's weights
- * drawn deterministically (uniform +-1/sqrt(fan_in), a fixed LCG seeded by
- * the weight's position) and zero biases. */
+void bind_rule_init(const sema_program *p, const sema_rule *r, double *init)
+{
+    for (int i = 0; i < r->n_params; i++) {
+        const sema_param *prm = &r->params[i];
+        for (int e = 0; e < (prm->size ? prm->size : 1); e++) init[prm->offset + e] = prm->init[e];
+    }
+    uint64_t state = 0x9e3779b97f4a7c15ull;
+    for (int m = 0; m < r->n_mlps; m++) {
+        const sema_mlp *net = p->mlps[r->mlps[m]];
+        int off = r->mlp_offset[m], width = net->n_in;
+        for (int l = 0; l < net->n_layers; l++) {
+            double a = 1 / sqrt((double)width);
+            for (int w = 0; w < net->width[l] * width; w++) init[off++] = a * (2 * plast_lcg_uniform(&state) - 1);
+            for (int o = 0; o < net->width[l]; o++) init[off++] = 0;   /* biases start at 0 */
+            width = net->width[l];
+        }
+    }
+}
+
+/* Rule R's meta vector as the runtime sees it (slot K of B): initial
+ * values, l1 and fixed flags, ranges. */
 static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, int k)
 {
     int n = r->n_meta > 0 ? r->n_meta : 1;
@@ -34,26 +52,13 @@ static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, i
         const sema_param *prm = &r->params[i];
         for (int e = 0; e < (prm->size ? prm->size : 1); e++) {
             int at = prm->offset + e;
-            b->init[k][at] = prm->init[e];
             b->l1[k][at] = (unsigned char)prm->l1;
             b->fixed[k][at] = (unsigned char)prm->fixed;
             b->lo[k][at] = prm->lo;
             b->hi[k][at] = prm->hi;
         }
     }
-    uint64_t state = 0x9e3779b97f4a7c15ull;
-    for (int m = 0; m < r->n_mlps; m++) {
-        const sema_mlp *net = p->mlps[r->mlps[m]];
-        int off = r->mlp_offset[m], width = net->n_in;
-        for (int l = 0; l < net->n_layers; l++) {
-            double a = 1 / sqrt((double)width);
-            for (int w = 0; w < net->width[l] * width; w++) {
-                b->init[k][off++] = a * (2 * plast_lcg_uniform(&state) - 1);
-            }
-            off += net->width[l];   /* biases start at 0 */
-            width = net->width[l];
-        }
-    }
+    bind_rule_init(p, r, b->init[k]);
 }
 
 /* The net's rule index of R: rules are numbered in the order the schedule's

@@ -29,6 +29,11 @@ int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x
              char *err, size_t errlen);
 void bind_free(bound_net *b);
 
+/* The initial meta vector of rule R (r->n_meta values): the params' initial
+ * values, then each mlp's weights drawn deterministically (uniform
+ * +-1/sqrt(fan_in), a fixed LCG, the same for every run) and zero biases. */
+void bind_rule_init(const sema_program *p, const sema_rule *r, double *init);
+
 /* After compiling kernels: the compiler's freed heap and libLLVM's code
  * pages go back to the system (bind_load does it; bench/hat_step too). */
 void bind_release_compiler_memory(void);

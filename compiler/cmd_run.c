@@ -12,6 +12,7 @@
  */
 #include "config.h"
 #include "bind.h"
+#include "comm.h"
 #include "plast.h"
 #include "driver.h"
 #include "fingerprint.h"
@@ -59,6 +60,10 @@ static const char usage[] =
     "\n"
     "Ctrl-C (SIGINT) or SIGTERM stops after the episode in flight, with every file\n"
     "written; a second one stops at once.  Continue either with --resume.\n"
+    "\n"
+    "Under mpirun or srun (plastcc built with MPI), the tasks of each meta-batch are\n"
+    "split over the ranks and the run follows one process's bit for bit; rank 0 writes\n"
+    "the outputs.  See docs/cluster.md.\n"
     "\n"
     "Experiment options (in the .rule file): tasks ways N train K query Q;\n"
     "inner online | batch B [steps S]; meta adam lr X l1 X [prox] episodes N batch M\n"
@@ -154,27 +159,6 @@ static int resume_defaults(run_args *a, char **stored)
     return 0;
 }
 
-/* The only experiment of the file, when --experiment is not given. */
-static int only_experiment(run_args *a)
-{
-    int before = diag_error_count();
-    sema_program *p = sema_load(a->file);
-    int rc = 0;
-    if (diag_error_count() != before) {
-        driver_report_errors();
-        rc = 1;
-    } else if (p->n_experiments != 1) {
-        fprintf(stderr, "plastcc: %s has %d experiments; choose one with --experiment\n", a->file, p->n_experiments);
-        for (int i = 0; i < p->n_experiments; i++) fprintf(stderr, "  %s\n", p->experiments[i]->name);
-        rc = 2;
-    } else {
-        snprintf(a->exp_buf, sizeof a->exp_buf, "%s", p->experiments[0]->name);
-        a->exp = a->exp_buf;
-    }
-    sema_program_free(p);
-    return rc;
-}
-
 /* The experiment's options, and what the command line changes. */
 static void fill_opts(const sema_program *p, const sema_experiment *x, const run_args *a, plast_train_opts *o)
 {
@@ -194,6 +178,17 @@ static const char *const outputs[] = { "log.csv", "meta-state.txt", "learned.rul
                                        "meta-loss.svg", "meta-params.svg", "alignment.svg", "orthonormality.svg" };
 enum { N_RESULTS = 4 };   /* the first four: a folder with one of them has results */
 
+/* A log.csv with a row: a run that stopped before its first episode left
+ * its header only, which is no result. */
+static int has_rows(const char *path)
+{
+    FILE *f = plast_fopen_regular(path);
+    int c, lines = 0;
+    while (f && lines < 2 && (c = getc(f)) != EOF) lines += c == '\n';
+    if (f) fclose(f);
+    return lines >= 2 || !f;
+}
+
 /* A fresh run into DIR: refused when DIR holds an earlier run's results,
  * unless --force, which removes them first (no stale plot outlives it). */
 static int fresh_folder(const char *dir, int force)
@@ -202,6 +197,7 @@ static int fresh_folder(const char *dir, int force)
     for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
         if (access(path, F_OK) != 0) continue;
+        if (i == 0 && !force && !has_rows(path)) continue;   /* overwritten by this run */
         if (force && remove(path) != 0) {
             fprintf(stderr, "plastcc: --force: cannot remove %s: %s\n", path, strerror(errno));
             return -1;
@@ -209,8 +205,12 @@ static int fresh_folder(const char *dir, int force)
         if (i < N_RESULTS) snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", found[0] ? ", " : "", outputs[i]);
     }
     if (!found[0] || force) return 0;
-    fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
-            "replace them with --force\n", dir, found, dir);
+    if (strstr(found, "meta-state.txt"))
+        fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
+                "replace them with --force\n", dir, found, dir);
+    else   /* stopped before its first meta-state: nothing to resume */
+        fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s) that saved no meta-state to resume "
+                "from; replace them with --force\n", dir, found);
     return -1;
 }
 
@@ -344,22 +344,25 @@ static int finish(const run_args *a, const compiled_unit *u, const bound_net *bn
     return rc < 0 || !wrote;
 }
 
+/* The net, the data and the scales of the run; 0, or -1 with ERR. */
+static int prepare(const compiled_unit *u, backend_module *m, const sema_experiment *x, const plast_train_opts *o,
+                   bound_net *bn, plast_dataset *data, bound_scales *sc, char *err, size_t errlen)
+{
+    memset(data, 0, sizeof *data);
+    if (bind_net(u, m, x, bn, err, errlen) < 0) return -1;
+    return bind_load_data(x, o->seed, data, err, errlen) < 0 || bind_scales(x, bn, sc, err, errlen) < 0 ? -1 : 0;
+}
+
 static int train(const run_args *a, const compiled_unit *u, backend_module *m, const sema_experiment *x,
                  plast_train_opts *o)
 {
     char err[512] = "";
     bound_net bn;
-    if (bind_net(u, m, x, &bn, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); return 1; }
     plast_dataset data;
-    memset(&data, 0, sizeof data);
     bound_scales sc = { 0 };
-    if (bind_load_data(x, o->seed, &data, err, sizeof err) < 0 || bind_scales(x, &bn, &sc, err, sizeof err) < 0) {
-        fprintf(stderr, "plastcc: %s\n", err);
-        bind_scales_free(&sc);
-        plast_dataset_free(&data);
-        bind_free(&bn);
-        return 1;
-    }
+    int rc = 1;
+    /* every rank loads its own data: one that cannot stops them all, named */
+    if (!comm_all_ok(prepare(u, m, x, o, &bn, &data, &sc, err, sizeof err) == 0, err)) goto done;
     o->scale = sc.scale;
     o->auto_scale = sc.is_auto;
     o->stop = &stop_signal;
@@ -373,48 +376,66 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
     res.meta = meta;
     res.scale = used;
     catch_signals(on_signal);
-    int rc = plast_train(&bn.net, &data, o, &res);
-    rc = finish(a, u, &bn, x, o, &res, rc, meta, used);
+    rc = plast_train(&bn.net, &data, o, &res);
+    comm_agreed();   /* every rank returns from plast_train with the same result */
+    rc = comm_rank() == 0 ? finish(a, u, &bn, x, o, &res, rc, meta, used) : rc < 0 || res.stopped;
     catch_signals(SIG_DFL);
     for (int r = 0; r < bn.net.n_rules; r++) { free(meta[r]); free(used[r]); }
+done:
     bind_scales_free(&sc);
     plast_dataset_free(&data);
     bind_free(&bn);
     return rc;
 }
 
-/* Compiles the experiment; takes the folder (a resume: only for the same
- * experiment); loads the kernels; trains. */
-static int run(run_args *a, const char *stored)
+/* Rank 0 takes the output folder (a resume: only for the same experiment);
+ * the other ranks write nothing. */
+static int take_output(run_args *a, const char *stored, const char *fp, int *lock)
+{
+    *lock = -1;
+    if (comm_rank() != 0) return 1;
+    *lock = take_folder(a);
+    return *lock >= 0 && !(a->resume && same_experiment(a->resume, stored, fp) < 0);
+}
+
+/* Compiles the experiment; checks that every rank runs the same one; takes
+ * the folder; loads the kernels; trains. */
+static int run(run_args *a, const char *stored, const plast_comm *comm)
 {
     int not_found;
     compiled_unit *u = pipeline_compile_experiment(a->file, a->exp, &not_found);
     if (!u) {
         if (not_found) fprintf(stderr, "plastcc: %s has no experiment '%s'\n", a->file, a->exp);
         else driver_report_errors();
+    }
+    if (!comm_all_ok(u != NULL, comm ? "the experiment could not be compiled (its messages are above)" : NULL)) {
+        pipeline_free(u);
         return 1;
     }
     const sema_experiment *x = u->prog->experiments[sema_find_experiment(u->prog, a->exp)];
-    int single = a->precision < 0 ? x->single : a->precision, rc = 1;
+    int single = a->precision < 0 ? x->single : a->precision, rc = 1, lock = -1;
     plast_train_opts o;
-    char cli[256], err[512];
+    char cli[256], err[512] = "";
     fill_opts(u->prog, x, a, &o);
+    o.comm = comm;
+    if (comm_rank() != 0) o.out_dir = NULL, o.quiet = 1;
     cli_options(a, cli, sizeof cli);
     char *fp = fingerprint_experiment(u->prog, x, &o, single, cli);
     o.fingerprint = fp;
     backend_module *m = NULL;
-    int lock = take_folder(a);
-    if (lock < 0 || (a->resume && same_experiment(a->resume, stored, fp) < 0)) {
+    if (!comm_same_text(fp, "the experiment and its options")) {
+        rc = 1;
+    } else if (!comm_all_ok(take_output(a, stored, fp, &lock), comm ? "rank 0 cannot use the output folder" : NULL)) {
         rc = 1;
     } else if (single && (x->diag_alignment || x->diag_orthonormality)) {
-        fprintf(stderr, "plastcc: the diagnostics of experiment %s run in double precision only\n", a->exp);
-    } else if (!(m = bind_load(u, a->file, x, a->use_c, a->precision, err, sizeof err))) {
-        fprintf(stderr, "plastcc: %s\n", err);
+        if (comm_rank() == 0) fprintf(stderr, "plastcc: the diagnostics of experiment %s run in double precision only\n", a->exp);
+    } else if (m = bind_load(u, a->file, x, a->use_c, a->precision, err, sizeof err), !comm_all_ok(m != NULL, err)) {
+        rc = 1;
     } else {
         rc = train(a, u, m, x, &o);
     }
     if (m) backend_close(m);
-    plast_outdir_unlock(lock);
+    if (lock >= 0) plast_outdir_unlock(lock);
     free(fp);
     pipeline_free(u);
     return rc;
@@ -427,11 +448,13 @@ int cmd_run(int argc, char **argv)
     char *stored = NULL, default_out[512];
     int rc = parse(argc, argv, &a);
     if (rc) return rc;
+    const plast_comm *comm = comm_start(&argc, &argv);
     if (a.resume && resume_defaults(&a, &stored) < 0) return 1;
-    if (!a.exp && (rc = only_experiment(&a)) != 0) { free(stored); return rc; }
+    if (!a.exp && (rc = driver_only_experiment(a.file, a.exp_buf, sizeof a.exp_buf)) != 0) { free(stored); return rc; }
+    if (!a.exp) a.exp = a.exp_buf;
     snprintf(default_out, sizeof default_out, "%s.run", a.exp);
     if (!a.out) a.out = default_out;
-    rc = run(&a, stored);
+    rc = run(&a, stored, comm);
     free(stored);
     return rc;
 }

@@ -3,6 +3,7 @@
  * in the quoted line is kept so the caret line lines up under it. */
 #include "config.h"
 #include "diag.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -45,17 +46,18 @@ int diag_add_buffer(const char *name, const char *text, size_t len)
 
 enum { MAX_SOURCE = 64 << 20 };   /* larger is not a rule file */
 
-/* At most MAX_SOURCE bytes are read, so /dev/zero is an error, not a hang;
- * with REGULAR_ONLY, devices and fifos are refused before any read. */
-static int load(const char *path, int regular_only)
+/* Regular files only: a fifo, a device or a socket is refused before
+ * anything waits on it (plast_open_regular), and at most MAX_SOURCE bytes
+ * are read. */
+static int load(const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = plast_fopen_regular(path);
     if (!f) return -1;
     struct stat st;
     if (fstat(fileno(f), &st) < 0) { int e = errno; fclose(f); errno = e; return -1; }
-    if (S_ISDIR(st.st_mode) || (regular_only && !S_ISREG(st.st_mode)) || st.st_size > MAX_SOURCE) {
+    if (st.st_size > MAX_SOURCE) {
         fclose(f);
-        errno = S_ISDIR(st.st_mode) ? EISDIR : S_ISREG(st.st_mode) ? EFBIG : ENODEV;
+        errno = EFBIG;
         return -1;
     }
     size_t cap = 4096, len = 0;
@@ -79,8 +81,7 @@ static int load(const char *path, int regular_only)
     return add_file(p, buf, len);
 }
 
-int diag_load_file(const char *path) { return load(path, 0); }
-int diag_load_regular(const char *path) { return load(path, 1); }
+int diag_load_file(const char *path) { return load(path); }
 
 const char *diag_load_strerror(int err)
 {

@@ -26,10 +26,9 @@ typedef struct src_file {
 } src_file;
 
 /* Loads PATH into the source table; returns its index or -1 (errno set).
- * At most 64 MiB are read; a directory is refused. */
+ * Regular files only (a directory, device or fifo is refused without
+ * waiting on it), of at most 64 MiB. */
 int diag_load_file(const char *path);
-/* The same for a regular file only (imports: never a device or a fifo). */
-int diag_load_regular(const char *path);
 /* strerror for diag_load_file's errno ("not a regular file" for devices). */
 const char *diag_load_strerror(int err);
 /* Registers an in-memory buffer (the fuzzer, tests); returns its index. */

@@ -4,12 +4,15 @@
  * then the later passes; --dump=STAGE prints a stage and stops there.
  */
 #include "config.h"
+#include "comm.h"
 #include "driver.h"
+#include "outdir.h"
 #include "sema.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage_main[] =
     "usage: plastcc COMMAND [OPTIONS] FILE...\n"
@@ -24,6 +27,7 @@ static const char usage_main[] =
     "  compile FILE -o OUT  the same kernels as a native object (-shared: a .so)\n"
     "  gradcheck FILE       check every adjoint kernel against finite differences\n"
     "  run FILE             meta-train an experiment: log, learned rule, plots\n"
+    "  eval FILE            evaluate an experiment's rules over new tasks: scores, learning curves\n"
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
     "\n"
     "options:\n"
@@ -125,6 +129,58 @@ static int cmd_check(int argc, char **argv)
     return failed;
 }
 
+int driver_only_experiment(const char *file, char *buf, size_t len)
+{
+    int before = diag_error_count();
+    sema_program *p = sema_load(file);
+    int rc = 0;
+    if (diag_error_count() != before) {
+        driver_report_errors();
+        rc = 1;
+    } else if (p->n_experiments != 1) {
+        fprintf(stderr, "plastcc: %s has %d experiments; choose one with --experiment\n", file, p->n_experiments);
+        for (int i = 0; i < p->n_experiments; i++) fprintf(stderr, "  %s\n", p->experiments[i]->name);
+        rc = 2;
+    } else {
+        snprintf(buf, len, "%s", p->experiments[0]->name);
+    }
+    sema_program_free(p);
+    return rc;
+}
+
+/* A fresh start in DIR (see driver_take_folder). */
+static int fresh_folder(const char *dir, const char *const *outputs, size_t n_outputs, size_t n_results, int force,
+                        const char *what, const char *suggest)
+{
+    char path[4096], found[256] = "";
+    for (size_t i = 0; i < n_outputs; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
+        if (access(path, F_OK) != 0) continue;
+        if (force && remove(path) != 0) {
+            fprintf(stderr, "plastcc: --force: cannot remove %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        if (i < n_results) snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", found[0] ? ", " : "", outputs[i]);
+    }
+    if (!found[0] || force) return 0;
+    fprintf(stderr, "plastcc: %s holds the results of an earlier %s (%s); %sreplace them with --force\n", dir, what,
+            found, suggest);
+    return -1;
+}
+
+int driver_take_folder(const char *dir, const char *holder, const char *const *outputs, size_t n_outputs,
+                       size_t n_results, int force, const char *what, const char *suggest)
+{
+    char err[1024];
+    int lock = plast_outdir_lock(dir, holder, err, sizeof err);
+    if (lock < 0) fprintf(stderr, "plastcc: %s\n", err);
+    else if (force >= 0 && fresh_folder(dir, outputs, n_outputs, n_results, force, what, suggest) < 0) {
+        plast_outdir_unlock(lock);
+        lock = -1;
+    }
+    return lock;
+}
+
 static const struct { const char *name; int (*run)(int, char **); } commands[] = {
     { "check", cmd_check },
     { "emit-c", cmd_emit_c },
@@ -133,6 +189,7 @@ static const struct { const char *name; int (*run)(int, char **); } commands[] =
     { "gradcheck", cmd_gradcheck },
     { "episode", cmd_episode },
     { "run", cmd_run },
+    { "eval", cmd_eval },
 };
 
 int main(int argc, char **argv)
@@ -141,12 +198,15 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { fputs(usage_main, stdout); return 0; }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("plastcc %s (LLVM %s)\n", PACKAGE_VERSION, PLAST_LLVM_VERSION);
+        const char *mpi = comm_library();
+        printf("plastcc %s (LLVM %s%s%s)\n", PACKAGE_VERSION, PLAST_LLVM_VERSION, mpi ? ", " : ", without MPI",
+               mpi ? mpi : "");
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(commands[i].name, cmd)) {
             int rc = commands[i].run(argc - 1, argv + 1);
+            comm_finish(rc);   /* a rank that failed stops the job (MPI) */
             diag_reset();
             ast_arena_free();
             return rc;

@@ -217,7 +217,7 @@ static void follow_import(loader *L, const ast_decl *imp)
     for (int i = 0; i < L->n_seen; i++)
         if (!strcmp(L->seen[i], canon)) { free(path); return; }
     if (L->depth == 64) { diag_error(imp->name_span, "imports nested more than 64 deep"); free(path); return; }
-    int file = diag_load_regular(path);
+    int file = diag_load_file(path);
     if (file < 0) diag_error(imp->name_span, "cannot read '%s': %s", imp->name, diag_load_strerror(errno));
     free(path);
     if (file < 0) return;

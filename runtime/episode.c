@@ -610,17 +610,21 @@ static void teardown(ep *E)
     release_cache(E);
 }
 
-/* The eval calls on the query batch with state STATE: meta-loss (the loss's
- * mean over the samples that count) and accuracy; with GRAD, adds adj(state)
- * of the meta-loss into ADJ_STATE (and adj of the parameters). */
-static int eval(ep *E, const void *state, void *adj_state, int grad)
+/* The rows the eval calls run on: the query samples, or the training ones
+ * (PREDICT: where the output's argmax goes, plast_episode_out.predict). */
+typedef struct rows { const double *x; const int32_t *y; int n; int32_t *predict; } rows;
+
+/* The eval calls on the batch R with state STATE: *LOSS, the mean of the
+ * loss over the samples that count, and *ACC, the accuracy over the
+ * labelled ones (NaN without an output); with ADJ_STATE, adds adj(state) of
+ * the meta-loss into it (and adj of the parameters). */
+static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_out, double *acc_out)
 {
-    const plast_episode_data *D = E->data;
     const plast_schedule *S = E->S;
-    int nq = D->n_query;
+    int nq = R.n;
     void *sig = alloc(E, (size_t)nq * E->sig_cols);
-    if (!sig) { fail(E, "out of memory for the query"); return -1; }
-    load_batch(E, sig, D->x_query, D->y_query, nq, 0, nq);
+    if (!sig) { fail(E, "out of memory for the eval batch"); return -1; }
+    load_batch(E, sig, R.x, R.y, nq, 0, nq);
     frame F = { (void *)state, NULL, sig, adj_state, E->adj_sig, nq };
     int rc = 0;
     for (int c = 0; rc == 0 && c < S->n_eval; c++) rc = kcall(E, E->eval[c].c->fwd, E->eval[c].c, E->eval[c].fwd,
@@ -631,26 +635,26 @@ static int eval(ep *E, const void *state, void *adj_state, int grad)
     size_t nz = z ? (size_t)S->buf[S->output].cols : 0;
     double sum = 0;
     int count = 0, labelled = 0, correct = 0;
-    for (int k = 0; !z && E->out->predict && k < nq; k++) E->out->predict[k] = -1;
+    for (int k = 0; !z && R.predict && k < nq; k++) R.predict[k] = -1;
     for (int k = 0; rc == 0 && k < nq; k++) {
         sum += get(E, loss, (size_t)k);
         count += !mask || get(E, mask, (size_t)k) != 0;
-        if (!z || (D->y_query[k] < 0 && !E->out->predict)) continue;
+        if (!z || (R.y[k] < 0 && !R.predict)) continue;
         size_t base = (size_t)k * nz, best = 0;
         for (size_t c = 1; c < nz; c++) if (get(E, z, base + c) > get(E, z, base + best)) best = c;
-        if (E->out->predict) E->out->predict[k] = (int32_t)best;
-        if (D->y_query[k] < 0) continue;
+        if (R.predict) R.predict[k] = (int32_t)best;
+        if (R.y[k] < 0) continue;
         labelled++;
-        correct += (int)best == D->y_query[k];
+        correct += (int)best == R.y[k];
     }
-    E->out->meta_loss = count ? sum / count : 0;
-    E->out->accuracy = labelled ? (double)correct / labelled : NAN;
-    if (rc == 0 && !isfinite(E->out->meta_loss)) {
+    *loss_out = count ? sum / count : 0;
+    *acc_out = labelled ? (double)correct / labelled : NAN;
+    if (rc == 0 && !isfinite(*loss_out)) {
         E->out->nonfinite = 1;
-        fail(E, "the query meta-loss is NaN or Inf");
+        fail(E, "the eval loss is NaN or Inf");
         rc = -1;
     }
-    if (rc == 0 && grad) {
+    if (rc == 0 && adj_state) {
         memset(E->adj_sig, 0, (size_t)nq * E->sig_cols * E->esz);
         void *adj_loss = at(E, E->adj_sig, E->off[S->loss] * (size_t)nq);
         for (int k = 0; k < nq; k++) set(E, adj_loss, (size_t)k, count ? 1.0 / count : 0);
@@ -661,21 +665,27 @@ static int eval(ep *E, const void *state, void *adj_state, int grad)
     return rc;
 }
 
+static rows query_rows(const ep *E)
+{
+    return (rows){ E->data->x_query, E->data->y_query, E->data->n_query, E->out->predict };
+}
+static rows train_rows(const ep *E) { return (rows){ E->data->x_train, E->data->y_train, E->data->n_train, NULL }; }
+
+/* Point K of the learning curves at the state W: the eval on the query
+ * samples and, when asked, on the training samples. */
+static int curve_point(ep *E, const void *W, const plast_episode_opts *o, int k)
+{
+    if (eval(E, W, NULL, query_rows(E), &o->curve_loss[k], &o->curve_acc[k]) < 0) return -1;
+    if (o->curve_train_loss && o->curve_train_acc &&
+        eval(E, W, NULL, train_rows(E), &o->curve_train_loss[k], &o->curve_train_acc[k]) < 0) return -1;
+    return 0;
+}
+
 /* The inner loop from *W, stepping between the buffers *W and *SPARE (on
  * return *W holds the final state).  STARTS, when given, receives
  * S_{p*len} for p = 1..count-1: the starting states of the reverse sweep's
  * top-level parts, so that the sweep need not recompute them (the same
  * arithmetic, so the same bits). */
-/* A point of the learning curve at the state W: the eval's loss and
- * accuracy (the episode's own results are written again by the last eval). */
-static int curve_point(ep *E, const void *W, const plast_episode_opts *o, int k)
-{
-    if (eval(E, W, NULL, 0) < 0) return -1;
-    o->curve_loss[k] = E->out->meta_loss;
-    o->curve_acc[k] = E->out->accuracy;
-    return 0;
-}
-
 static int inner_loop(ep *E, void **W, void **spare, void *sig, void *starts, int len, int count,
                       const plast_episode_opts *o)
 {
@@ -827,7 +837,8 @@ int plast_episode(const plast_net *net, const double *const *init, const double 
     if (rc == 0 && want && T > leaf && top_count > 1 && !starts) { fail(&E, "out of memory"); rc = -1; }
     if (rc == 0) rc = inner_loop(&E, &W, &spare, sig, starts, top_len > 0 ? top_len : 1, top_count, opts);
     release(&E, sig); release(&E, spare);
-    if (rc == 0) rc = eval(&E, W, adjW, want);
+    if (rc == 0) rc = eval(&E, W, want ? adjW : NULL, query_rows(&E), &out->meta_loss, &out->accuracy);
+    if (rc == 0 && opts->eval_train) rc = eval(&E, W, NULL, train_rows(&E), &out->train_loss, &out->train_accuracy);
     if (rc == 0) write_outputs(&E, W, NULL, init);
     release(&E, W);
     if (want) {

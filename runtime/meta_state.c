@@ -4,6 +4,7 @@
  * (plast_meta_step).  Their file form is meta_file.c. */
 #include "config.h"
 #include "train_impl.h"
+#include "ranks.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -152,4 +153,40 @@ void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *
             S->theta[r][k] = th;
         }
     }
+}
+
+/* ---- the meta-state handed from rank 0 to the others ---- */
+
+static void pack_arrays(ranks_pack *p, const plast_net *N, double **a, int put)
+{
+    for (int r = 0; r < N->n_rules; r++) {
+        size_t len = (size_t)N->rules[r].n_meta * sizeof(double);
+        if (put) ranks_put(p, a[r], len);
+        else ranks_get(p, a[r], len);
+    }
+}
+
+/* Every number of S, in a fixed order (PUT: into P; else out of it). */
+static void pack_state(ranks_pack *p, meta_state *S, const plast_net *N, int put)
+{
+    double **arrays[] = { S->theta, S->phi, S->m, S->v, S->scale, S->prev_theta, S->prev_phi, S->prev_m, S->prev_v };
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) pack_arrays(p, N, arrays[i], put);
+    long t[2] = { S->t, S->prev_t };
+    int ints[2] = { S->episode, S->has_prev };
+    if (put) { ranks_put(p, t, sizeof t); ranks_put(p, ints, sizeof ints); ranks_put(p, &S->lr_factor, sizeof(double)); }
+    else {
+        ranks_get(p, t, sizeof t); ranks_get(p, ints, sizeof ints); ranks_get(p, &S->lr_factor, sizeof(double));
+        S->t = t[0], S->prev_t = t[1], S->episode = ints[0], S->has_prev = ints[1];
+    }
+}
+
+int meta_state_share(meta_state *S, const plast_net *N, const plast_comm *c)
+{
+    if (ranks_size(c) == 1) return 0;
+    ranks_pack p = { 0 };
+    if (ranks_rank(c) == 0) pack_state(&p, S, N, 1);
+    int rc = ranks_bcast_pack(c, &p, 0);
+    if (rc == 0 && ranks_rank(c) != 0) pack_state(&p, S, N, 0);
+    ranks_pack_free(&p);
+    return rc;
 }

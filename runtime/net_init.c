@@ -5,6 +5,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* XAVIER: uniform in +-sqrt(6 / (fan_in + fan_out)); NORMAL: N(0, arg^2);
@@ -19,7 +20,7 @@ static void draw(const plast_buf *B, plast_rng *r, double *v)
         v[k] = B->init == PLAST_INIT_ZERO ? 0 : normal ? a * plast_rng_normal(r) : a * (2 * plast_rng_uniform(r) - 1);
 }
 
-int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init)
+int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init, char *err, size_t errlen)
 {
     const plast_schedule *S = &net->sched;
     plast_rng streams[2] = { plast_rng_stream(seed, g, PLAST_RNG_INIT_W), plast_rng_stream(seed, g, PLAST_RNG_INIT_B) };
@@ -30,7 +31,13 @@ int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **in
         if (B->kind != PLAST_BUF_STATE && B->kind != PLAST_BUF_PARAM && B->kind != PLAST_BUF_CONST) continue;
         size_t n = (size_t)B->rows * (size_t)B->cols;
         init[b] = malloc((n ? n : 1) * sizeof(double));
-        if (!init[b]) { rc = -1; continue; }
+        if (!init[b]) {
+            if (rc == 0)
+                snprintf(err, errlen, "cannot allocate %.0f MB for %s (%lld x %lld doubles)",
+                         (double)n * sizeof(double) / 1048576, B->name, (long long)B->rows, (long long)B->cols);
+            rc = -1;
+            continue;
+        }
         draw(B, &streams[B->stream == PLAST_STREAM_B], init[b]);
     }
     if (rc < 0) plast_free_init(net, init);

@@ -171,11 +171,14 @@ typedef struct plast_episode_opts {
                                 before the first step and after every curve_every steps, into
                                 curve_loss and curve_acc (caller-allocated, 1 + steps / curve_every) */
     double *curve_loss, *curve_acc;
+    double *curve_train_loss, *curve_train_acc;   /* optional: the same on the training samples */
+    int eval_train;          /* 1: out->train_loss and train_accuracy, the eval on the training samples */
 } plast_episode_opts;
 
 typedef struct plast_episode_out {
     double meta_loss;        /* the eval loss: mean over the query samples that count (mask 1) */
     double accuracy;         /* query accuracy after the inner loop (NaN without an output to argmax) */
+    double train_loss, train_accuracy;   /* the same on the training samples (opts.eval_train) */
     double **grad;           /* [n_rules][n_meta], caller-allocated, overwritten: d meta_loss / d meta */
     double **final;          /* optional [n_buf]: caller-allocated arrays for the final values of
                                 STATE and PARAM buffers (NULL entries are skipped) */
@@ -205,8 +208,9 @@ int plast_term_magnitudes(const plast_net *net, const double *const *init, const
 
 /* Draws the initial values of every STATE, PARAM and CONST buffer of NET
  * for task G (streams (seed, G, init W / init B)) into INIT[n_buf] (malloc'ed;
- * free with plast_free_init).  Returns 0, or -1 when memory runs out. */
-int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init);
+ * free with plast_free_init).  Returns 0, or -1 with ERR when memory runs
+ * out ("cannot allocate N MB for W1 ..."; nothing stays allocated). */
+int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init, char *err, size_t errlen);
 void plast_free_init(const plast_net *net, double **init);
 
 /* The diagnostics of 003 on the query samples of DATA with weights W (say,
@@ -223,6 +227,23 @@ int plast_diagnostics(const plast_net *net, const double *const *W, const double
 struct plast_dataset;   /* a labelled data set: the last section */
 
 enum { PLAST_SCHEDULE_CONSTANT, PLAST_SCHEDULE_STEP, PLAST_SCHEDULE_COSINE };
+
+/* ---- processes that share a run (MPI ranks, on one machine or a cluster) ----
+ * libplast calls no MPI itself: the caller (plastcc's driver, built with
+ * --with-mpi) hands it a communicator of two collective operations, and
+ * every rank calls plast_train (or plast_evaluate) with the same arguments.
+ * The tasks of each meta-batch are split over the ranks (task m on rank
+ * m mod size), their results shared in task order, and every rank takes the
+ * same meta-step, so N ranks follow the trajectory of one process bit for
+ * bit.  Rank 0 alone reads the meta-state and writes every file. */
+typedef struct plast_comm {
+    int rank, size;
+    void *ctx;
+    /* LEN bytes at BUF on rank ROOT copied to every rank: 0, or -1 */
+    int (*bcast)(void *ctx, void *buf, size_t len, int root);
+    /* each rank's LEN bytes at SEND into RECV + rank * LEN on every rank: 0, or -1 */
+    int (*allgather)(void *ctx, const void *send, void *recv, size_t len);
+} plast_comm;
 
 typedef struct plast_train_opts {
     int ways, k_train, q_query;      /* N-way tasks, K training and Q query samples per class */
@@ -246,7 +267,8 @@ typedef struct plast_train_opts {
     int threads;                     /* 0: OpenMP's default */
     int quiet;                       /* no progress line */
     int resume;                      /* continue from out_dir's meta-state */
-    const char *out_dir;             /* log.csv, meta-state.txt (NULL: nothing written) */
+    const char *out_dir;             /* log.csv, meta-state.txt (NULL: nothing written; rank 0 only) */
+    const plast_comm *comm;          /* the ranks sharing the run, or NULL: this process alone */
     int diag_alignment;              /* log the feedback/backprop alignment angles alpha_0..alpha_{L-1} */
     int diag_orthonormality;         /* log the orthonormality errors (003 Eq. 10) orth_1..orth_{L-1} */
     const char *fingerprint;         /* the experiment as "key value" lines, saved in the meta-state (or NULL);
@@ -277,6 +299,55 @@ int plast_train(const plast_net *net, const struct plast_dataset *data, const pl
  * malloc'ed text in *TEXT, or NULL for a file written before fingerprints.
  * -1 with ERR when the file cannot be read or does not start as one. */
 int plast_meta_state_fingerprint(const char *dir, char **text, char *err, size_t errlen);
+
+/* ---- evaluation: fixed rules over new tasks ---- */
+
+typedef struct plast_eval_opts {
+    int tasks;                 /* how many tasks */
+    uint64_t first_task;       /* task i is the episode of index first_task + i (its weights and samples) */
+    int curve_every;           /* learning-curve points every this many inner steps (0: none) */
+} plast_eval_opts;
+
+typedef struct plast_eval_task {
+    double loss, accuracy;                 /* on the query samples, after the inner loop */
+    double train_loss, train_accuracy;     /* on the task's training samples (those that count) */
+    double diag[2 * PLAST_MAX_LAYERS];     /* with the options' diagnostics: alpha_0.., then orth_1.. */
+    /* caller-allocated [plast_eval_points] or NULL: point k after k * curve_every inner steps */
+    double *curve_loss, *curve_acc, *curve_train_loss, *curve_train_acc;
+    int failed, nonfinite;
+    char what[256];
+} plast_eval_task;
+
+/* The points of a learning curve: 1 + steps / curve_every (0 without). */
+int plast_eval_points(const plast_train_opts *o, const plast_eval_opts *eo);
+
+/* Trains a fresh network with NET's rules at meta-parameters META on each of
+ * EO->tasks tasks drawn as the options O say (tasks, inner loop, seed,
+ * threads, diagnostics), forward only, in parallel; RES[i] is task i's.
+ * Returns 0 (a task that failed says so in its slot), or -1 with ERR. */
+int plast_evaluate(const plast_net *net, const struct plast_dataset *data, const double *const *meta,
+                   const plast_train_opts *o, const plast_eval_opts *eo, plast_eval_task *res, char *err,
+                   size_t errlen);
+
+/* ---- charts (SVG) ---- */
+
+typedef struct plast_series {
+    const char *label;
+    const double *x, *y;       /* n points (non-finite y: left out) */
+    const double *lo, *hi;     /* optional: a shaded band from lo to hi (mean +- error) */
+    int n;
+    int points;                /* 1: a scatter of points; 0: a line */
+} plast_series;
+
+typedef struct plast_chart {
+    const char *title, *xlabel, *ylabel;
+    const plast_series *series;
+    int n_series;
+    double y_min, y_max;       /* a fixed y range when y_min < y_max; else the data's */
+} plast_chart;
+
+/* Writes chart C to PATH as SVG, whole (a temporary renamed).  0, or -1 with ERR. */
+int plast_chart_svg(const char *path, const plast_chart *c, char *err, size_t errlen);
 
 /* Writes meta-accuracy.svg, meta-loss.svg and meta-params.svg from
  * DIR/log.csv.  Returns 0, or -1 with ERR. */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_COLS = 64, W_PX = 720, H_PX = 420, LEFT = 80, RIGHT = 240, TOP = 50, BOTTOM = 60 };
+enum { MAX_COLS = 64 };
 
 typedef struct table {
     char name[MAX_COLS][96];
@@ -74,84 +74,16 @@ static int find_col(const table *t, const char *name)
     return -1;
 }
 
-/* A "nice" tick step: 1, 2 or 5 times a power of ten, about N ticks. */
-static double tick_step(double span, int n)
-{
-    double raw = span / n, p = pow(10, floor(log10(raw))), m = raw / p;
-    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
-}
-
-static void escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else fputc(*s, f);
-    }
-}
-
-static const char *const colors[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-                                      "#e377c2", "#7f7f7f", "#bcbd22", "#17becf" };
-
 /* One chart of columns COLS[0..n) against the episode column, written whole. */
 static int chart(const char *path, const table *t, const int *cols, int n, const char *title, const char *ylabel,
                  char *err, size_t errlen)
 {
-    plast_file out;
-    FILE *f = plast_file_create(&out, path, err, errlen);
-    if (!f) return -1;
+    plast_series S[MAX_COLS];
     int xc = find_col(t, "episode");
-    double x0 = 0, x1 = 1, y0 = INFINITY, y1 = -INFINITY;
-    if (t->n_rows) { x0 = t->col[xc][0]; x1 = t->col[xc][t->n_rows - 1]; }
-    if (x1 <= x0) x1 = x0 + 1;
-    for (int i = 0; i < n; i++)
-        for (int r = 0; r < t->n_rows; r++) {
-            double v = t->col[cols[i]][r];
-            if (isfinite(v)) { if (v < y0) y0 = v; if (v > y1) y1 = v; }
-        }
-    if (!(y1 >= y0)) { y0 = 0; y1 = 1; }
-    if (y1 - y0 < 1e-12 * (fabs(y0) + 1)) { y0 -= 0.5 * (fabs(y0) + 1e-3); y1 += 0.5 * (fabs(y1) + 1e-3); }
-    double pw = W_PX - LEFT - RIGHT, ph = H_PX - TOP - BOTTOM;
-#define PX(x) (LEFT + ((x) - x0) / (x1 - x0) * pw)
-#define PY(y) (TOP + ph - ((y) - y0) / (y1 - y0) * ph)
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n",
-            W_PX, H_PX);
-    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"28\" font-size=\"16\" font-weight=\"bold\">", LEFT);
-    escape(f, title);
-    fputs("</text>\n", f);
-    double xs = tick_step(x1 - x0, 8), ys = tick_step(y1 - y0, 6);
-    for (double y = ceil(y0 / ys) * ys; y <= y1 + 1e-9 * ys; y += ys) {
-        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>", LEFT, PY(y), LEFT + pw, PY(y));
-        fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n", LEFT - 6, PY(y) + 4, fabs(y) < 1e-12 * ys ? 0 : y);
-    }
-    for (double x = ceil(x0 / xs) * xs; x <= x1 + 1e-9 * xs; x += xs)
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
-                PX(x), TOP + ph, PX(x), TOP + ph + 5, PX(x), TOP + ph + 20, x);
-    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#000\"/>\n", LEFT, TOP, pw, ph);
-    fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">episode</text>\n", LEFT + pw / 2, H_PX - 15);
-    fprintf(f, "<text transform=\"translate(18,%.1f) rotate(-90)\" text-anchor=\"middle\">", TOP + ph / 2);
-    escape(f, ylabel);
-    fputs("</text>\n", f);
-    for (int i = 0; i < n; i++) {
-        const char *color = colors[i % 10];
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"%s points=\"", color,
-                i >= 10 ? " stroke-dasharray=\"4 2\"" : "");
-        for (int r = 0; r < t->n_rows; r++) {
-            double v = t->col[cols[i]][r];
-            if (isfinite(v)) fprintf(f, "%.1f,%.1f ", PX(t->col[xc][r]), PY(v));
-        }
-        fputs("\"/>\n", f);
-        double ly = TOP + 10 + 18 * i;
-        fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/><text x=\"%.0f\" y=\"%.1f\">",
-                LEFT + pw + 12, ly, LEFT + pw + 32, ly, color, LEFT + pw + 38, ly + 4);
-        escape(f, t->name[cols[i]]);
-        fputs("</text>\n", f);
-    }
-#undef PX
-#undef PY
-    fputs("</svg>\n", f);
-    return plast_file_commit(&out, err, errlen);
+    for (int i = 0; i < n && i < MAX_COLS; i++)
+        S[i] = (plast_series){ t->name[cols[i]], t->col[xc], t->col[cols[i]], NULL, NULL, t->n_rows, 0 };
+    plast_chart c = { title, "episode", ylabel, S, n < MAX_COLS ? n : MAX_COLS, 0, 0 };
+    return plast_chart_svg(path, &c, err, errlen);
 }
 
 /* Appends the running mean over WINDOW rows of column C as a new column. */

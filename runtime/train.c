@@ -13,6 +13,7 @@
 #include "rng.h"
 #include "task.h"
 #include "train_impl.h"
+#include "ranks.h"
 #include "util.h"
 
 #include <errno.h>
@@ -64,55 +65,81 @@ static plast_task_spec task_spec(const plast_train_opts *o)
     return s;
 }
 
+int task_episode_open(task_episode *t, const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
+                      const plast_train_opts *o, uint64_t seed, uint64_t g, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (!(t->init = calloc((size_t)N->sched.n_buf + 1, sizeof *t->init)))
+        return plast_fail(err, errlen, "cannot allocate the buffer table of task %llu", (unsigned long long)g);
+    if (plast_draw_init(N, o->seed, g, t->init, err, errlen) < 0) {
+        free(t->init);
+        t->init = NULL;
+        return -1;
+    }
+    plast_task_spec spec = task_spec(o);
+    if (plast_task_draw(data, ci, &spec, seed, g, &t->task, err, errlen) < 0) {
+        plast_free_init(N, t->init);
+        free(t->init);
+        t->init = NULL;
+        return -1;
+    }
+    t->ed = (plast_episode_data){ t->task.x_train, t->task.y_train, t->task.n_train, t->task.x_query, t->task.y_query,
+                                  o->ways * o->q_query, o->batch, spec.steps };
+    return 0;
+}
+
+void task_episode_close(task_episode *t, const plast_net *N)
+{
+    if (!t->init) return;
+    plast_free_init(N, t->init);
+    free(t->init);
+    plast_task_free(&t->task);
+    t->init = NULL;
+}
+
 static void run_task(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
                      const plast_train_opts *o, const double *const *theta, uint64_t g, task_result *res)
 {
-    plast_task task;
+    task_episode t;
     char err[256];
-    int nb = N->sched.n_buf, diag = o->diag_alignment || o->diag_orthonormality;
-    double **init = calloc((size_t)nb + 1, sizeof *init), **final = calloc((size_t)nb + 1, sizeof *final);
-    if (!init || !final || plast_draw_init(N, o->seed, g, init) < 0) {
-        snprintf(res->what, sizeof res->what, "out of memory for the initial weights of task %llu", (unsigned long long)g);
+    int diag = o->diag_alignment || o->diag_orthonormality;
+    double **final = calloc((size_t)N->sched.n_buf + 1, sizeof *final);
+    if (!final || task_episode_open(&t, N, data, ci, o, o->seed, g, err, sizeof err) < 0) {
+        snprintf(res->what, sizeof res->what, "%s", final ? err : "cannot allocate the final weights");
         res->failed = 1;
-        free(init); free(final);
+        free(final);
         return;
     }
-    plast_task_spec spec = task_spec(o);
-    if (plast_task_draw(data, ci, &spec, o->seed, g, &task, err, sizeof err) < 0) {
-        snprintf(res->what, sizeof res->what, "%s", err);
-        res->failed = 1;
-        plast_free_init(N, init);
-        free(init); free(final);
-        return;
-    }
-    int n_train = task.n_train;
-    plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
-                              o->ways * o->q_query, o->batch, spec.steps };
     plast_episode_opts eo = { .checkpoint_every = o->inner_checkpoint, .want_grad = 1 };
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.grad = res->grad;
-    for (int l = 0; diag && l < N->n_layers; l++) {
+    for (int l = 0; diag && l < N->n_layers && !res->failed; l++) {
         const plast_buf *W = &N->sched.buf[N->w_buf[l]];
-        final[N->w_buf[l]] = malloc((size_t)W->rows * (size_t)W->cols * sizeof(double));
+        if (!(final[N->w_buf[l]] = malloc((size_t)W->rows * (size_t)W->cols * sizeof(double)))) {
+            snprintf(res->what, sizeof res->what, "cannot allocate %.0f MB for the final %s",
+                     (double)W->rows * (double)W->cols * sizeof(double) / 1048576, W->name);
+            res->failed = 1;
+        }
         out.final = final;
     }
     const double *Wl[PLAST_MAX_LAYERS], *Bl[PLAST_MAX_LAYERS];
-    if (plast_episode(N, (const double *const *)init, theta, &ed, &eo, &out) < 0) {
+    if (res->failed) {
+        /* reported above */
+    } else if (plast_episode(N, (const double *const *)t.init, theta, &t.ed, &eo, &out) < 0) {
         snprintf(res->what, sizeof res->what, "%s", out.what);
         res->failed = 1;
         res->nonfinite = out.nonfinite;
-    } else if (diag && (layer_views(N, final, init, Wl, Bl),
-                        plast_diagnostics(N, Wl, Bl, &ed, res->diag, res->diag + N->n_layers, err, sizeof err) < 0)) {
+    } else if (diag && (layer_views(N, final, t.init, Wl, Bl),
+                        plast_diagnostics(N, Wl, Bl, &t.ed, res->diag, res->diag + N->n_layers, err, sizeof err) < 0)) {
         snprintf(res->what, sizeof res->what, "%s", err);
         res->failed = 1;
     }
     res->loss = out.meta_loss;
     res->accuracy = out.accuracy;
-    plast_free_init(N, init);
     plast_free_init(N, final);
-    free(init); free(final);
-    plast_task_free(&task);
+    free(final);
+    task_episode_close(&t, N);
 }
 
 /* ---- per-term scales measured on a probe task ---- */
@@ -124,30 +151,20 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
                         const plast_train_opts *o, meta_state *S, plast_train_result *res)
 {
     const uint64_t probe = (uint64_t)1 << 62;   /* never a training episode's index */
-    plast_task task;
+    task_episode t;
     char err[256];
-    plast_task_spec spec = task_spec(o);
-    if (plast_task_draw(data, ci, &spec, o->seed ^ 0x5eed, probe, &task, err, sizeof err) < 0) {
+    if (task_episode_open(&t, N, data, ci, o, o->seed ^ 0x5eed, probe, err, sizeof err) < 0) {
         set_error(res, "probe task: %s", err);
         return -1;
     }
-    double **init = calloc((size_t)N->sched.n_buf + 1, sizeof *init);
-    if (!init || plast_draw_init(N, o->seed, probe, init) < 0) {
-        set_error(res, "probe task: out of memory for the initial weights");
-        free(init);
-        plast_task_free(&task);
-        return -1;
-    }
-    int n_train = task.n_train, rc = 0;
-    plast_episode_data ed = { task.x_train, task.y_train, n_train, task.x_query, task.y_query,
-                              o->ways * o->q_query, o->batch, spec.steps };
+    int rc = 0;
     for (int r = 0; rc == 0 && r < N->n_rules; r++) {
         int n = N->rules[r].n_meta, any = 0;
         for (int k = 0; o->auto_scale && o->auto_scale[r] && k < n; k++) any |= o->auto_scale[r][k];
         if (!any) continue;
         double *mag = calloc((size_t)n + 1, sizeof(double));
-        rc = plast_term_magnitudes(N, (const double *const *)init, (const double *const *)S->theta, &ed, r, mag, err,
-                                   sizeof err);
+        rc = plast_term_magnitudes(N, (const double *const *)t.init, (const double *const *)S->theta, &t.ed, r, mag,
+                                   err, sizeof err);
         if (rc < 0) set_error(res, "probe task: %s", err);
         for (int k = 0; rc == 0 && k < n; k++) {
             if (!o->auto_scale[r][k] || N->rules[r].fixed[k] || mag[k] <= 0 || !isfinite(mag[k])) continue;
@@ -157,9 +174,7 @@ static int probe_scales(const plast_net *N, const plast_dataset *data, const pla
         }
         free(mag);
     }
-    plast_free_init(N, init);
-    free(init);
-    plast_task_free(&task);
+    task_episode_close(&t, N);
     return rc;
 }
 
@@ -178,19 +193,81 @@ typedef struct trainer {
     int M, first;
     int saved_at;            /* the episodes the meta-state file on disk holds (-1: none of this run) */
     double t_start;
+    double share_sec, share_bytes;   /* ranks: time and bytes sharing the tasks' results */
+    double wait_sec;                 /* ranks: time waiting for the slowest rank before it */
+    long share_steps;
 } trainer;
 
 /* Runs the M tasks of episode E in parallel; their failures are in tr. */
-static void run_episode(trainer *T, int e)
+/* Task M's result packed (PUT) or unpacked: what every rank needs of it. */
+static void pack_result(ranks_pack *p, const plast_net *N, task_result *r, int put)
 {
+    void (*io)(ranks_pack *, void *, size_t) = put ? (void (*)(ranks_pack *, void *, size_t))ranks_put : ranks_get;
+    double d[2] = { r->loss, r->accuracy };
+    int flags[2] = { r->failed, r->nonfinite };
+    io(p, d, sizeof d);
+    io(p, flags, sizeof flags);
+    io(p, r->what, sizeof r->what);
+    io(p, r->diag, sizeof r->diag);
+    for (int k = 0; k < N->n_rules; k++) io(p, r->grad[k], (size_t)N->rules[k].n_meta * sizeof(double));
+    if (!put) r->loss = d[0], r->accuracy = d[1], r->failed = flags[0], r->nonfinite = flags[1];
+}
+
+/* Each rank's tasks' results to every rank, in task order: one pack per
+ * rank (its tasks in order), exchanged at once. */
+static int share_results(trainer *T)
+{
+    const plast_comm *c = T->o->comm;
+    int n = ranks_size(c), me = ranks_rank(c), rc = 0;
+    if (n == 1) return 0;
+    /* profiled apart: the wait for the slowest rank (a one-byte exchange
+     * that every rank reaches), then the results themselves */
+    double t0 = plast_seconds();
+    unsigned char one = 1, *all = malloc((size_t)n);
+    if (all) c->allgather(c->ctx, &one, all, 1);
+    free(all);
+    T->wait_sec += plast_seconds() - t0;
+    t0 = plast_seconds();
+    ranks_pack mine = { 0 }, *packs = calloc((size_t)n, sizeof *packs);
+    for (int m = 0; packs && m < T->M; m++) if (ranks_owner(c, m) == me) pack_result(&mine, T->N, &T->tr[m], 1);
+    rc = packs ? ranks_gather_packs(c, &mine, packs) : -1;
+    for (int m = 0; rc == 0 && m < T->M; m++) {
+        int owner = ranks_owner(c, m);
+        pack_result(&packs[owner], T->N, &T->tr[m], 0);   /* the owner's own copy, unchanged */
+        if (T->tr[m].failed) {   /* the message says where it happened */
+            char what[sizeof T->tr[m].what];
+            int k = snprintf(what, sizeof what, "rank %d: ", owner);
+            snprintf(what + k, sizeof what - (size_t)k, "%.*s", (int)(sizeof what - (size_t)k - 1), T->tr[m].what);
+            memcpy(T->tr[m].what, what, sizeof what);
+        }
+    }
+    T->share_bytes += (double)mine.len * n;
+    for (int r = 0; packs && r < n; r++) ranks_pack_free(&packs[r]);
+    free(packs);
+    ranks_pack_free(&mine);
+    T->share_sec += plast_seconds() - t0;
+    T->share_steps++;
+    return rc;
+}
+
+/* The M tasks of episode E: this rank's share (task m on rank m mod size) in
+ * parallel threads, then every result on every rank. */
+static int run_episode(trainer *T, int e)
+{
+    const plast_comm *c = T->o->comm;
     for (int m = 0; m < T->M; m++) {
         T->tr[m].failed = T->tr[m].nonfinite = 0;
         T->tr[m].what[0] = '\0';
     }
-    #pragma omp parallel for schedule(dynamic, 1) if (T->M > 1)
+    int mine = (T->M + ranks_size(c) - 1 - ranks_rank(c)) / ranks_size(c);
+    #pragma omp parallel for schedule(dynamic, 1) if (mine > 1)
     for (int m = 0; m < T->M; m++)
-        run_task(T->N, T->data, &T->ci, T->o, (const double *const *)T->S.theta,
-                 (uint64_t)e * (uint64_t)T->M + (uint64_t)m, &T->tr[m]);
+        if (ranks_owner(c, m) == ranks_rank(c))
+            run_task(T->N, T->data, &T->ci, T->o, (const double *const *)T->S.theta,
+                     (uint64_t)e * (uint64_t)T->M + (uint64_t)m, &T->tr[m]);
+    if (share_results(T) == 0) return 0;
+    set_error(T->res, "episode %d: the ranks could not share the tasks' results", e);
+    return -1;
 }
 
 /* Options the runtime cannot train with (plastcc's checker reports the
@@ -218,20 +295,51 @@ static int check_opts(const plast_net *N, const plast_dataset *data, const plast
     return -1;
 }
 
+/* Whether the data can make the tasks (enough classes, and samples in each),
+ * before anything is written: the first episode's task, drawn and dropped. */
+static int tasks_possible(trainer *T, char *err, size_t errlen)
+{
+    plast_task task;
+    const plast_train_opts *o = T->o;
+    if (plast_task_sample_indexed(T->data, &T->ci, o->ways, o->k_train, o->q_query, o->seed, 0, &task, err, errlen) < 0)
+        return -1;
+    plast_task_free(&task);
+    return 0;
+}
+
+static int any_auto_scale(const plast_net *N, const plast_train_opts *o)
+{
+    for (int r = 0; o->auto_scale && r < N->n_rules; r++)
+        for (int k = 0; o->auto_scale[r] && k < N->rules[r].n_meta; k++)
+            if (o->auto_scale[r][k]) return 1;
+    return 0;
+}
+
 /* The meta-state of the first episode: loaded (--resume) or initial, with
  * the scales measured; then the log, and the buffers of the loop. */
 static int trainer_start(trainer *T)
 {
     const plast_net *N = T->N;
     const plast_train_opts *o = T->o;
-    char err[512];
-    if (plast_class_index_build(T->data, &T->ci, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
+    const plast_comm *c = o->comm;
+    char err[512] = "", why[512];
+    int ok = plast_class_index_build(T->data, &T->ci, err, sizeof err) == 0 && tasks_possible(T, err, sizeof err) == 0;
+    if (ranks_agree(c, ok, err, why, sizeof why) < 0) { set_error(T->res, "%s", why); return -1; }
     if (meta_state_init(&T->S, N, o) < 0) { set_error(T->res, "cannot allocate the meta-state"); return -1; }
-    if (o->resume && meta_state_load(&T->S, N, o->out_dir, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
-    if (!o->resume && o->auto_scale && probe_scales(N, T->data, &T->ci, o, &T->S, T->res) < 0) return -1;
+    /* rank 0 reads the meta-state or measures the scales, then hands it on */
+    if (ranks_rank(c) == 0) {
+        if (o->resume) ok = meta_state_load(&T->S, N, o->out_dir, err, sizeof err) == 0;
+        else if (any_auto_scale(N, o)) ok = probe_scales(N, T->data, &T->ci, o, &T->S, T->res) == 0;
+        if (!ok && !err[0]) snprintf(err, sizeof err, "%s", T->res->what);
+    }
+    if (ranks_agree(c, ok, err, why, sizeof why) < 0) { set_error(T->res, "%s", why); return -1; }
+    if (meta_state_share(&T->S, N, c) < 0) { set_error(T->res, "the ranks could not share the meta-state"); return -1; }
     T->first = T->S.episode;
     T->saved_at = o->resume ? T->first : -1;
-    if (train_log_open(&T->log, N, o, T->first, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
+    if (ranks_rank(c) == 0 && train_log_open(&T->log, N, o, T->first, err, sizeof err) < 0) {
+        set_error(T->res, "%s", err);
+        return -1;
+    }
     T->tr = calloc((size_t)T->M, sizeof *T->tr);
     T->G = meta_alloc(N);
     for (int m = 0; T->tr && m < T->M; m++)
@@ -247,7 +355,7 @@ static int trainer_start(trainer *T)
 static int save_state(trainer *T)
 {
     char err[512];
-    if (!T->o->out_dir || T->saved_at == T->S.episode) return 0;
+    if (!T->o->out_dir || ranks_rank(T->o->comm) != 0 || T->saved_at == T->S.episode) return 0;
     if (meta_state_save(&T->S, T->N, T->o->out_dir, err, sizeof err) < 0) { set_error(T->res, "%s", err); return -1; }
     T->saved_at = T->S.episode;
     return 0;
@@ -269,13 +377,14 @@ static int save_keeping_error(trainer *T, int rc)
  * episode is skipped, and with backtrack the meta-step before it undone. */
 static void skip_episode(trainer *T, int e, const char *why)
 {
+    int talk = ranks_rank(T->o->comm) == 0;
     T->res->nonfinite_skipped++;
-    train_log_skip(&T->log, e, why);
+    if (talk) train_log_skip(&T->log, e, why);
     if (T->o->nonfinite_skip == 2) {   /* backtrack: out of the region that diverged, more carefully */
         meta_state_undo(&T->S, T->N);
         T->S.lr_factor *= 0.5;
-        fprintf(stderr, "plastcc: episode %d: the meta-step before it undone, learning rate now x%g\n", e,
-                T->S.lr_factor);
+        if (talk) fprintf(stderr, "plastcc: episode %d: the meta-step before it undone, learning rate now x%g\n", e,
+                          T->S.lr_factor);
     }
     T->S.episode = e + 1;
 }
@@ -302,7 +411,7 @@ static int train_episode(trainer *T, int e)
     double t0 = plast_seconds(), loss, acc, grad_norm, diag[2 * PLAST_MAX_LAYERS] = { 0 };
     int clipped, bad = -1;
     char why[512];
-    run_episode(T, e);
+    if (run_episode(T, e) < 0) return -1;
     for (int m = 0; m < T->M && bad < 0; m++) if (T->tr[m].failed) bad = m;
     if (bad >= 0 && !(T->tr[bad].nonfinite && o->nonfinite_skip)) {
         set_error(T->res, "episode %d: %s", e, T->tr[bad].what);
@@ -326,7 +435,7 @@ static int train_episode(trainer *T, int e)
         set_error(T->res, "%s", why);
         return -1;
     }
-    train_progress(o, e + 1 - T->first, o->episodes - T->first, e + 1, o->episodes, loss, acc, plast_seconds() - T->t_start);
+    train_progress(o, "episode", e + 1 - T->first, o->episodes - T->first, e + 1, o->episodes, loss, acc, plast_seconds() - T->t_start);
     return o->checkpoint_every > 0 && (e + 1) % o->checkpoint_every == 0 ? save_state(T) : 0;
 }
 
@@ -338,6 +447,20 @@ static void trainer_free(trainer *T)
     meta_free(T->N, T->G);
     meta_state_free(&T->S, T->N);
     plast_class_index_free(&T->ci);
+}
+
+/* RC as rank 0 has it: a file it alone writes may fail (every rank stops). */
+static int rank0_decides(const plast_comm *c, int rc)
+{
+    return ranks_bcast(c, &rc, sizeof rc, 0) < 0 ? -1 : rc;
+}
+
+/* A stop signal, as rank 0 received it (every rank stops at the same episode). */
+static int stop_now(const plast_train_opts *o)
+{
+    int stop = o->stop && *o->stop;
+    if (ranks_bcast(o->comm, &stop, sizeof stop, 0) < 0) stop = 1;
+    return stop;
 }
 
 int plast_train(const plast_net *N, const plast_dataset *data, const plast_train_opts *o, plast_train_result *res)
@@ -357,13 +480,18 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
         memcpy(res->scale[r], T.S.scale[r], (size_t)N->rules[r].n_meta * sizeof(double));
     T.t_start = plast_seconds();
     for (int e = T.first; rc == 0 && e < o->episodes; e++) {
-        if (o->stop && *o->stop) { res->stopped = 1; break; }
-        rc = train_episode(&T, e);
+        if (stop_now(o)) { res->stopped = 1; break; }
+        rc = rank0_decides(o->comm, train_episode(&T, e));   /* rank 0 alone writes: it may fail alone */
         res->episodes_done = T.S.episode;
     }
     train_progress_end(o);
+    const char *prof = getenv("PLASTCC_PROFILE");
+    if (T.share_steps && ranks_rank(o->comm) == 0 && prof && *prof && strcmp(prof, "0"))
+        fprintf(stderr, "profile: %d ranks: per meta-step %.6f s sharing the tasks' results (%.0f bytes), %.4f s "
+                "waiting for the slowest rank; %ld meta-steps\n", ranks_size(o->comm), T.share_sec / T.share_steps,
+                T.share_bytes / T.share_steps, T.wait_sec / T.share_steps, T.share_steps);
     /* saved on a failure too: the state of the last good episode stays resumable */
-    if (res->episodes_done > 0) rc = save_keeping_error(&T, rc);
+    if (res->episodes_done > 0) rc = rank0_decides(o->comm, save_keeping_error(&T, rc));
     res->state_saved = o->out_dir && res->episodes_done > 0 && T.saved_at == res->episodes_done;
     for (int r = 0; r < N->n_rules && res->meta && res->episodes_done > 0; r++)
         memcpy(res->meta[r], T.S.theta[r], (size_t)N->rules[r].n_meta * sizeof(double));

@@ -6,6 +6,20 @@
 
 #include <stdio.h>
 #include "plast.h"
+#include "task.h"
+
+/* Task G of an experiment as an episode: its initial values drawn from the
+ * streams (seed, G), its samples, and the episode's data pointing into them
+ * (train.c; the meta-trainer, the probe of term sizes and the evaluator
+ * share it, so that task G is the same task everywhere). */
+typedef struct task_episode {
+    double **init;            /* [n_buf] */
+    plast_task task;
+    plast_episode_data ed;
+} task_episode;
+int task_episode_open(task_episode *t, const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
+                      const plast_train_opts *o, uint64_t seed, uint64_t g, char *err, size_t errlen);
+void task_episode_close(task_episode *t, const plast_net *N);
 
 typedef struct meta_state {
     double **theta, **phi, **m, **v, **scale;   /* [n_rules][n_meta] */
@@ -24,6 +38,8 @@ void meta_zero(const plast_net *N, double **a);
 void meta_free(const plast_net *N, double **a);
 
 int meta_state_init(meta_state *S, const plast_net *N, const plast_train_opts *o);
+/* Rank 0's meta-state copied to every rank of C (nothing alone): 0, or -1. */
+int meta_state_share(meta_state *S, const plast_net *N, const plast_comm *c);
 void meta_state_free(meta_state *S, const plast_net *N);
 /* DIR/meta-state.txt (meta_file.c): written whole (a temporary, checked and
  * renamed), and loaded only when every line is valid (ERR names the line). */
@@ -65,8 +81,8 @@ void train_log_close(train_log *L);
 
 /* The progress line: redrawn in place on a terminal, a plain line every few
  * seconds otherwise, nothing when quiet. */
-void train_progress(const plast_train_opts *o, int done, int todo, int episode, int total, double loss, double acc,
-                    double elapsed);
+void train_progress(const plast_train_opts *o, const char *unit, int done, int todo, int item, int total, double loss,
+                    double acc, double elapsed);
 void train_progress_end(const plast_train_opts *o);
 
 #endif

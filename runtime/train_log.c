@@ -125,18 +125,20 @@ static void format_duration(char *buf, size_t len, double s)
 
 static double last_plain;
 
-void train_progress(const plast_train_opts *o, int done, int todo, int episode, int total, double loss, double acc,
-                    double elapsed)
+void train_progress(const plast_train_opts *o, const char *unit, int done, int todo, int item, int total, double loss,
+                    double acc, double elapsed)
 {
     if (o->quiet) return;
     int tty = isatty(STDERR_FILENO);
-    if (!tty && elapsed - last_plain < 5 && episode < total) return;
+    if (!tty && elapsed - last_plain < 5 && item < total) return;
     last_plain = elapsed;
     double rate = done / (elapsed > 1e-9 ? elapsed : 1e-9);
     char eta[32];
     format_duration(eta, sizeof eta, (todo - done) / rate);
-    fprintf(stderr, "%sepisode %d/%d  meta-loss %.4f  meta-accuracy %.3f  %.2f ep/s  ETA %s%s",
-            tty ? "\r\033[K" : "", episode, total, loss, acc, rate, eta, tty ? "" : "\n");
+    int ep = !strcmp(unit, "episode");
+    fprintf(stderr, "%s%s %d/%d  %s %.4f  %s %.3f  %.2f %s/s  ETA %s%s", tty ? "\r\033[K" : "", unit, item, total,
+            ep ? "meta-loss" : "loss", loss, ep ? "meta-accuracy" : "accuracy", acc, rate, ep ? "ep" : unit, eta,
+            tty ? "" : "\n");
     fflush(stderr);
 }
 

@@ -17,7 +17,7 @@ FUZZ_FRONTEND_FILES = \
   $(top_srcdir)/tests/fuzz/fuzz_frontend.c \
   $(top_srcdir)/compiler/diag.c $(top_srcdir)/compiler/ast.c \
   $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c \
-  compiler/parser.c compiler/lexer.c
+  $(top_srcdir)/runtime/util.c compiler/parser.c compiler/lexer.c
 tests/fuzz/fuzz_frontend$(EXEEXT): $(FUZZ_FRONTEND_FILES) compiler/parser.h \
     $(top_srcdir)/compiler/ast.h $(top_srcdir)/compiler/diag.h $(top_srcdir)/compiler/parse.h \
     $(top_srcdir)/compiler/sema.h $(top_srcdir)/compiler/sema_impl.h config.h
@@ -39,14 +39,16 @@ endif
 .PHONY: fuzz
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/diagnostics.sh tests/precision.sh tests/episode-gu.sh
-EXTRA_DIST += tests/episode.sh tests/run.sh tests/episode/small.rule tests/run/tiny.rule \
+TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh tests/episode-gu.sh
+# MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
+TESTS += tests/mpi.sh
+EXTRA_DIST += tests/mpi.sh tests/mpi/mb4.rule
+EXTRA_DIST += tests/episode.sh tests/run.sh tests/eval.sh tests/episode/small.rule tests/run/tiny.rule \
   tests/episode-gu.sh tests/episode/gu.rule tests/boundary.py \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 # Reliability: every error path of run and episode, faults, resumes.
-RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh
+RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh tests/special-files.sh
 TESTS += $(RELIABILITY_TESTS)
-EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/bad-options.rule tests/run/resume.rule tests/episode/errors.rule
 # Data files that are no files: a FIFO as IDX or .npy data is refused, named.
 TESTS += tests/runtime/data-files.sh
 EXTRA_DIST += tests/runtime/data-files.sh
@@ -57,6 +59,7 @@ EXTRA_DIST += tests/docs/standalone.sh
 # `make install` through pkg-config, and run (the same bits as plastcc run).
 TESTS += tests/runtime/embed.sh
 EXTRA_DIST += tests/runtime/embed.sh docs/embed/embed.c docs/embed/embed.rule docs/embed/README.md
+EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/bad-options.rule tests/run/resume.rule tests/run/oom.rule tests/episode/errors.rule
 
 # The LLVM back end: JIT, emitted C and LLVM object files agree on every
 # kernel (and across 1, 2, 4 threads, bit for bit); gradcheck through the

@@ -19,7 +19,8 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 for p in build-essential autoconf automake libtool pkg-config flex bison llvm-dev zlib1g-dev \
-         clang libclang-rt-14-dev dataset-fashion-mnist python3-torch python3-numpy valgrind; do
+         clang libclang-rt-14-dev dataset-fashion-mnist python3-torch python3-numpy valgrind \
+         openmpi-bin libopenmpi-dev; do
   have "$p" || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -59,6 +59,16 @@ expect 1 "bad-options.rule:[0-9]+:[0-9]+: error: the inner batch of 64 is larger
   "$PLASTCC" run "$bad_options" --experiment big_batch --out "$work/bb"
 [ ! -e "$work/lr" ] && [ ! -e "$work/bb" ] || bad "an experiment with errors created its output folder"
 
+# out of memory: a model whose W1 is 6.9 GB under a 4 GB address-space
+# limit is reported with the size and the matrix (a sanitizer build cannot
+# run under the limit at all: skipped there)
+if (ulimit -v 4000000 && "$PLASTCC" --version) > /dev/null 2>&1; then
+  expect 1 "run stopped: episode 0: cannot allocate 6866 MB for W1 \(30000 x 30000 doubles\)" 1 -- \
+    sh -c "ulimit -v 4000000 && exec \"\$0\" \"\$@\"" "$PLASTCC" run "$top_srcdir/tests/run/oom.rule" --out "$work/oom" --quiet --threads 1
+else
+  echo "ulimit -v 4000000 is not possible here (a sanitizer build?): out-of-memory case skipped"
+fi
+
 # an output folder with results: refused (the files stay as they were),
 # --force replaces them; --force with --resume is a usage error
 "$PLASTCC" run "$rules" --experiment ok --out "$work/res" --quiet > /dev/null 2>&1 || bad "run ok"

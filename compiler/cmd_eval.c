@@ -22,6 +22,7 @@ static const char usage[] =
     "usage: plastcc eval FILE [--experiment NAME] [--rules LEARNED.rule] [--tasks N]\n"
     "                    [--curve-every K] [--first-task I] [--seed S] [--threads N]\n"
     "                    [--out DIR [--force]] [--quiet] [--backend jit|c] [--precision double|single]\n"
+    "                    [--boundary FILE.svg]\n"
     "\n"
     "Evaluates the rules of an experiment as they are, without meta-training: each of\n"
     "N tasks trains a freshly initialised network with the rules (the experiment's\n"
@@ -45,12 +46,14 @@ static const char usage[] =
     "                     error over the tasks), summary.csv (mean, standard deviation, standard\n"
     "                     error), curve-accuracy.svg, curve-loss.svg\n"
     "  --force            replace the results of an earlier evaluation in DIR\n"
+    "  --boundary F.svg   draw the first task's decision regions after its inner loop, with its\n"
+    "                     training and query samples (models with 2 inputs)\n"
     "  --quiet            no progress line\n"
     "  --backend B        jit (default) or c\n"
     "  --precision P      double or single (default: the experiment's)\n";
 
 typedef struct eval_args {
-    const char *file, *exp, *rules, *out;
+    const char *file, *exp, *rules, *out, *boundary;
     long long tasks, curve_every, first_task, seed, threads;
     int quiet, force, use_c, precision;
 } eval_args;
@@ -61,6 +64,7 @@ static int parse_value(const char *s, const char *v, eval_args *a)
     if (!strcmp(s, "--experiment")) a->exp = v;
     else if (!strcmp(s, "--rules")) a->rules = v;
     else if (!strcmp(s, "--out")) a->out = v;
+    else if (!strcmp(s, "--boundary")) a->boundary = v;
     else if (!strcmp(s, "--tasks")) return driver_parse_int(usage, s, v, 1, 1000000, &a->tasks);
     else if (!strcmp(s, "--curve-every")) return driver_parse_int(usage, s, v, 1, 1LL << 30, &a->curve_every);
     else if (!strcmp(s, "--first-task")) return driver_parse_int(usage, s, v, 0, 1LL << 62, &a->first_task);
@@ -297,7 +301,8 @@ static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *
     if (!comm_all_ok(bind_net(u, m, x, &bn, err, sizeof err) == 0, err)) { bind_free(&bn); return 1; }
     int steps = o.steps > 0 ? o.steps : o.ways * o.k_train / (o.batch > 0 ? o.batch : 1);
     plast_eval_opts eo = { (int)a->tasks, (uint64_t)a->first_task,
-                           a->curve_every > 0 ? (int)a->curve_every : (steps >= 20 ? steps / 20 : 1) };
+                           a->curve_every > 0 ? (int)a->curve_every : (steps >= 20 ? steps / 20 : 1), a->boundary,
+                           x->name };
     R.n_tasks = eo.tasks;
     R.n_points = plast_eval_points(&o, &eo);
     R.curve_every = eo.curve_every;

@@ -306,6 +306,9 @@ typedef struct plast_eval_opts {
     int tasks;                 /* how many tasks */
     uint64_t first_task;       /* task i is the episode of index first_task + i (its weights and samples) */
     int curve_every;           /* learning-curve points every this many inner steps (0: none) */
+    const char *boundary;      /* an SVG of task 0's decision regions after its inner loop
+                                  (plast_plot_boundary; 2-D inputs), or NULL */
+    const char *title;         /* what that picture's title says before the task and its accuracy, or NULL */
 } plast_eval_opts;
 
 typedef struct plast_eval_task {

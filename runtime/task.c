@@ -319,6 +319,9 @@ int plast_task_sample_indexed(const plast_dataset *d, const plast_class_index *c
                               int ways, int k, int q, uint64_t seed, uint64_t episode,
                               plast_task *out, char *err, size_t errlen)
 {
+    double *none;
+    if (d->family.kind != PLAST_FAMILY_NONE)
+        return plast_family_task(d, ways, k, q, 0, seed, episode, out, &none, err, errlen);
     return sample_task(d, ci, ways, k, q, 0, seed, episode, out, NULL, err, errlen);
 }
 

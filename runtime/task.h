@@ -45,6 +45,7 @@ void plast_class_index_free(plast_class_index *ci);
 /* Draw the task of `episode` (see task.c).  Needs ways >= 1, k >= 1, q >= 0, at
  * least `ways` classes with samples, and K+Q samples in every such class --
  * checked over all classes, so a run fails at once, not at an unlucky episode.
+ * (A family's data set gives its generated task, plast_family_task.)
  * Returns 0, or -1 with a message in err and *out zeroed. */
 int plast_task_sample_indexed(const plast_dataset *d, const plast_class_index *ci,
                               int ways, int k, int q, uint64_t seed, uint64_t episode,

@@ -300,9 +300,8 @@ static int check_opts(const plast_net *N, const plast_dataset *data, const plast
 static int tasks_possible(trainer *T, char *err, size_t errlen)
 {
     plast_task task;
-    const plast_train_opts *o = T->o;
-    if (plast_task_sample_indexed(T->data, &T->ci, o->ways, o->k_train, o->q_query, o->seed, 0, &task, err, errlen) < 0)
-        return -1;
+    plast_task_spec spec = task_spec(T->o);
+    if (plast_task_draw(T->data, &T->ci, &spec, T->o->seed, 0, &task, err, errlen) < 0) return -1;
     plast_task_free(&task);
     return 0;
 }

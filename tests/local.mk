@@ -39,12 +39,13 @@ endif
 .PHONY: fuzz
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh tests/episode-gu.sh
+TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh tests/episode-gu.sh \
+  tests/gu-run.sh
 # MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
 TESTS += tests/mpi.sh
 EXTRA_DIST += tests/mpi.sh tests/mpi/mb4.rule
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/eval.sh tests/episode/small.rule tests/run/tiny.rule \
-  tests/episode-gu.sh tests/episode/gu.rule tests/boundary.py \
+  tests/episode-gu.sh tests/episode/gu.rule tests/boundary.py tests/gu-run.sh \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 # Reliability: every error path of run and episode, faults, resumes.
 RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh tests/special-files.sh

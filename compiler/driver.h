@@ -40,4 +40,9 @@ int cmd_episode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 
+/* plastcc eval --compare (eval_compare.c): OUT_DIR/compare-accuracy.svg and
+ * compare-train-loss.svg, the curves of OUT_DIR's curve.csv beside those of
+ * DIRS[0..N).  0, or -1 with ERR. */
+int eval_compare_charts(const char *out_dir, const char *const *dirs, int n_dirs, char *err, size_t errlen);
+
 #endif

@@ -19,7 +19,7 @@ compiler_libplastcc_a_CPPFLAGS = $(AM_CPPFLAGS)
 BUILT_SOURCES += compiler/parser.h
 
 bin_PROGRAMS += plastcc
-plastcc_SOURCES = compiler/driver.c compiler/driver.h compiler/cmd_emit.c compiler/cmd_gradcheck.c compiler/cmd_episode.c compiler/cmd_run.c compiler/cmd_eval.c compiler/comm.c compiler/comm.h \
+plastcc_SOURCES = compiler/driver.c compiler/driver.h compiler/cmd_emit.c compiler/cmd_gradcheck.c compiler/cmd_episode.c compiler/cmd_run.c compiler/cmd_eval.c compiler/eval_compare.c compiler/comm.c compiler/comm.h \
   compiler/cmd_llvm.c
 plastcc_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS) $(MPI_CFLAGS)
 plastcc_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) $(MPI_LIBS) -lz -lm -ldl

@@ -43,4 +43,16 @@ for x in ssl ssl_gaussians; do
   [ "$(grep -c '<circle' "$work/e-$x/boundary.svg")" = 88 ] || bad "eval $x: 48 training (6 steps of 8) + 40 query samples drawn"
 done
 echo "eval: two-moons and two-Gaussian tasks, curves against labelled samples seen, the first task's boundary"
+
+# --compare: this evaluation's curves beside another's, labelled by folder
+"$PLASTCC" eval "$work/gu.rule" --experiment ssl --tasks 2 --curve-every 2 --out "$work/c" --quiet \
+    --compare "$work/e-ssl_gaussians" >/dev/null 2>&1 || bad "plastcc eval --compare"
+for f in compare-accuracy.svg compare-train-loss.svg; do
+  [ "$(grep -c '<polyline' "$work/c/$f" 2>/dev/null)" -ge 2 ] || bad "--compare: $f has not two curves"
+  grep -q '">e-ssl_gaussians</text>' "$work/c/$f" || bad "--compare: $f lacks the label e-ssl_gaussians"
+done
+"$PLASTCC" eval "$work/gu.rule" --experiment ssl --tasks 2 --out "$work/c2" --quiet --compare "$work/none" \
+    >/dev/null 2>"$work/err" && bad "--compare of a missing folder succeeded"
+grep -q 'cannot read .*none/curve.csv' "$work/err" || bad "--compare of a missing folder: $(cat "$work/err")"
+echo "eval --compare: two evaluations' curves in one chart"
 exit $fail

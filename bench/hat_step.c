@@ -35,8 +35,8 @@
 #include "config.h"
 #include "ast.h"
 #include "backend.h"
-#include "bind.h"
 #include "diag.h"
+#include "jit.h"
 
 #include <math.h>
 #include <omp.h>
@@ -205,7 +205,7 @@ int main(int argc, char **argv)
     const char *dir = "rules", *only = NULL, *dump = NULL, *threads_arg = "1,2";
     int reps = 3, json = 0;
     int64_t batch = 50;
-    emit_precision prec = PREC_DOUBLE;
+    lower_precision prec = PREC_DOUBLE;
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rules") && i + 1 < argc) dir = argv[++i];
@@ -233,7 +233,7 @@ int main(int argc, char **argv)
     if (!u) { fprintf(stderr, "%s does not compile\n", file); return 1; }
     backend_module *m = backend_load_jit(u, file, prec, err, sizeof err);
     if (!m) { fprintf(stderr, "jit: %s\n", err); return 1; }
-    bind_release_compiler_memory();   /* as plastcc run and episode do */
+    jit_release_compiler_memory();   /* as plastcc run and episode do */
     double t_jit = now() - t0, rss_jit = cur_rss_mb();
     int real = backend_real_size(m);
     if (json)

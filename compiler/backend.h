@@ -1,4 +1,4 @@
-/* backend — kernels of a compiled unit made callable in this process.
+/* backend — lowered kernels (a compiled unit's, or any) made callable in this process.
  *
  *   c:       the emitted C, compiled by the system C compiler into a shared
  *            object and loaded with dlopen (the reference for the others);
@@ -17,16 +17,23 @@
 
 typedef struct backend_module backend_module;
 
-/* Compiles U with the system compiler ($CC, default cc) and loads it.
- * NULL on failure, with the reason in ERR. */
-backend_module *backend_load_c(const compiled_unit *u, const char *source, emit_precision prec,
+typedef enum { BACKEND_C, BACKEND_JIT, BACKEND_OBJECT } backend_kind;
+
+/* The N lowered kernels KS compiled by back end KIND and loaded; they are
+ * only read during the call.  SOURCE names the module.  NULL on failure,
+ * with the reason in ERR. */
+backend_module *backend_load_kernels(backend_kind kind, const lower_kernel *const *ks, int n, const char *source,
+                                     lower_precision prec, char *err, size_t errlen);
+/* Every kernel of U (pipeline_kernels), one function per back end: */
+/* compiled with the system compiler ($CC, default cc); */
+backend_module *backend_load_c(const compiled_unit *u, const char *source, lower_precision prec,
                                char *err, size_t errlen);
-/* Compiles U with the LLVM JIT.  NULL on failure, with the reason in ERR. */
-backend_module *backend_load_jit(const compiled_unit *u, const char *source, emit_precision prec,
+/* compiled with the LLVM JIT; */
+backend_module *backend_load_jit(const compiled_unit *u, const char *source, lower_precision prec,
                                  char *err, size_t errlen);
-/* Compiles U to a native object with LLVM, links it into a shared object
- * with the system compiler and loads it.  NULL on failure, reason in ERR. */
-backend_module *backend_load_object(const compiled_unit *u, const char *source, emit_precision prec,
+/* compiled to a native object with LLVM, linked into a shared object with
+ * the system compiler. */
+backend_module *backend_load_object(const compiled_unit *u, const char *source, lower_precision prec,
                                     char *err, size_t errlen);
 /* The descriptor of kernel NAME ("pool_fwd"), or NULL. */
 const plast_kdesc *backend_find(backend_module *m, const char *name);

@@ -2,12 +2,11 @@
 #include "config.h"
 #include "bind.h"
 #include "rng.h"
+#include "jit.h"
 
-#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 static const plast_kdesc *find(backend_module *m, const char *base, const char *suffix, char *err, size_t errlen)
 {
@@ -18,22 +17,28 @@ static const plast_kdesc *find(backend_module *m, const char *base, const char *
     return k;
 }
 
-void bind_rule_init(const sema_program *p, const sema_rule *r, double *init)
+/* Initial meta vector: the params' initial values, then each mlp's weights:
+ * its `weights [..]` when given, else drawn deterministically (uniform
+ * +-1/sqrt(fan_in), the output layer's times `init output G`, a fixed LCG
+ * seeded by the weight's position) with zero biases. */
+void bind_rule_init(const sema_program *p, const sema_rule *r, double *v)
 {
-    for (int i = 0; i < r->n_params; i++) {
-        const sema_param *prm = &r->params[i];
-        for (int e = 0; e < (prm->size ? prm->size : 1); e++) init[prm->offset + e] = prm->init[e];
-    }
+    for (int i = 0; i < r->n_params; i++)
+        for (int e = 0; e < (r->params[i].size ? r->params[i].size : 1); e++)
+            v[r->params[i].offset + e] = r->params[i].init[e];
     uint64_t state = 0x9e3779b97f4a7c15ull;
     for (int m = 0; m < r->n_mlps; m++) {
         const sema_mlp *net = p->mlps[r->mlps[m]];
         int off = r->mlp_offset[m], width = net->n_in;
         for (int l = 0; l < net->n_layers; l++) {
-            double a = 1 / sqrt((double)width);
-            for (int w = 0; w < net->width[l] * width; w++) init[off++] = a * (2 * plast_lcg_uniform(&state) - 1);
-            for (int o = 0; o < net->width[l]; o++) init[off++] = 0;   /* biases start at 0 */
+            /* the output layer times `init output G` (the draws stay the same) */
+            double a = 1 / sqrt((double)width) * (l == net->n_layers - 1 ? net->out_gain : 1);
+            for (int w = 0; w < net->width[l] * width; w++) v[off++] = a * (2 * plast_lcg_uniform(&state) - 1);
+            for (int o = 0; o < net->width[l]; o++) v[off++] = 0;   /* biases start at 0 */
             width = net->width[l];
         }
+        if (net->weights)   /* `weights [..]`: learned values */
+            memcpy(v + r->mlp_offset[m], net->weights, (size_t)net->n_weights * sizeof(double));
     }
 }
 
@@ -201,38 +206,12 @@ void bind_free(bound_net *b)
     memset(b, 0, sizeof *b);
 }
 
-/* After the kernels are compiled, what the compiler used goes back to the
- * system, so that the episodes' buffers do not add to it:
- *   - the freed heap (the DAGs, LLVM's modules and passes, spread over the
- *     arenas of the JIT's threads): malloc_trim;
- *   - libLLVM's machine code that the compilation ran: about 50 MB of pages
- *     of the library file mapped into the process (counted in its RSS, the
- *     largest part of it).  The episodes never run LLVM (the kernels call
- *     libm and libgomp only), so MADV_DONTNEED unmaps them; they are clean,
- *     read-only pages of the file, which come back from it if LLVM runs
- *     again (disposing of the JIT at exit).  Only the executable mappings:
- *     the read-only ones include relocated data (RELRO) that must stay. */
-void bind_release_compiler_memory(void)
-{
-    malloc_trim(0);
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[4096];
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        char perms[8];
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || strcmp(perms, "r-xp") || !strstr(line, "/libLLVM"))
-            continue;
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-    }
-    if (f) fclose(f);
-}
-
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen)
 {
-    emit_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
+    lower_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
     backend_module *m = use_c ? backend_load_c(u, source, p, err, errlen) : backend_load_jit(u, source, p, err, errlen);
-    if (m) bind_release_compiler_memory();
+    if (m) jit_release_compiler_memory();
     return m;
 }
 

@@ -34,14 +34,11 @@ void bind_free(bound_net *b);
  * +-1/sqrt(fan_in), a fixed LCG, the same for every run) and zero biases. */
 void bind_rule_init(const sema_program *p, const sema_rule *r, double *init);
 
-/* After compiling kernels: the compiler's freed heap and libLLVM's code
- * pages go back to the system (bind_load does it; bench/hat_step too). */
-void bind_release_compiler_memory(void);
-
 /* Compiles the kernels of U for experiment X with the JIT, or the system C
  * compiler when USE_C, in precision PREC (0 double, 1 single, -1: the
  * experiment's `precision`), then hands the compiler's memory back to the
- * system before the episodes (see bind.c).  NULL with ERR on failure. */
+ * system before the episodes (jit_release_compiler_memory).  NULL with ERR
+ * on failure. */
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen);
 

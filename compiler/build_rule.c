@@ -29,17 +29,6 @@ static int signal_node(bctx *c, int side, int signal)
     return dag_input_node(c->d, dag_input_slot(c->d, name, space));
 }
 
-static dag_op func_op(int fn)
-{
-    static const dag_op ops[FN_COUNT] = {
-        [FN_EXP] = OP_EXP, [FN_LOG] = OP_LOG, [FN_SQRT] = OP_SQRT, [FN_ABS] = OP_ABS,
-        [FN_TANH] = OP_TANH, [FN_SIGMOID] = OP_SIGMOID, [FN_RELU] = OP_RELU,
-        [FN_SOFTPLUS] = OP_SOFTPLUS, [FN_POW] = OP_POW, [FN_MIN] = OP_MIN, [FN_MAX] = OP_MAX,
-        [FN_SIGN] = OP_SIGN,
-    };
-    return ops[fn];
-}
-
 /* x^p with a small constant p becomes products: cheaper and exact at x <= 0. */
 static int build_pow(bctx *c, int x, int p)
 {
@@ -141,12 +130,10 @@ static int build_call(bctx *c, const ast_expr *e, int side)
         default: return dag_div(d, dag_reduce(d, OP_SUM_BATCH, a), dag_size(d, SIZE_BATCH));
         }
     }
-    dag_op op = func_op(e->ref);
-    if (op == OP_SOFTPLUS)
-        return dag_binary(d, op, a, e->n_args > 1 ? build_expr(c, e->args[1], side) : dag_const(d, 1));
-    if (op == OP_POW) return build_pow(c, a, build_expr(c, e->args[1], side));
-    if (dag_ops[op].arity == 2) return dag_binary(d, op, a, build_expr(c, e->args[1], side));
-    return dag_unary(d, op, a);
+    dag_op op = (dag_op)e->ref;   /* a rule function (ops.def) */
+    if (dag_ops[op].arity == 1) return dag_unary(d, op, a);
+    int b = e->n_args > 1 ? build_expr(c, e->args[1], side) : dag_const(d, dag_ops[op].fallback);
+    return op == OP_POW ? build_pow(c, a, b) : dag_binary(d, op, a, b);
 }
 
 /* SIDE is where a neuron definition's own signals live (SIDE_PRE/SIDE_POST);

@@ -23,7 +23,8 @@ static const char usage[] =
     "                         kernel calls of one step and of the eval (meta-loss), in order\n";
 
 /* One dw's DAG: dw and the adjoint's outputs, under the header "rule NAME"
- * (and the kind for `dw topdown` and `dw lateral`). */
+ * (NAME_topdown (dw topdown), NAME_lateral (dw lateral) for the other kinds:
+ * the name of its kernels without _fwd/_adj/_step). */
 static void dump_dw_dag(FILE *out, const sema_rule *r, const rule_kernels *rk)
 {
     const kern *a = &rk->adj;
@@ -43,8 +44,10 @@ static void dump_dw_dag(FILE *out, const sema_rule *r, const rule_kernels *rk)
         sprintf(owned[k], "adj_%s", rk->d->meta_name[m]);
         roots[k] = a->meta_adj[m]; names[k] = owned[k]; k++;
     }
-    if (rk->kind == DW_FORWARD) fprintf(out, "rule %s\n", r->name);
-    else fprintf(out, "rule %s (dw %s)\n", r->name, sema_dw_kind_names[rk->kind]);
+    char base[300];
+    build_rule_kernel_name(base, sizeof base, r, rk->kind);   /* the kernels' names but _fwd/_adj/_step */
+    if (rk->kind == DW_FORWARD) fprintf(out, "rule %s\n", base);
+    else fprintf(out, "rule %s (dw %s)\n", base, sema_dw_kind_names[rk->kind]);
     dag_dump(out, rk->d, roots, names, k);
     for (int i = 0; i < n; i++) free(owned[i]);
     free(owned); free(names); free(roots);
@@ -117,7 +120,7 @@ int cmd_emit_c(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
     const char *file = NULL, *out_path = NULL, *dump = NULL;
-    emit_precision prec = PREC_DOUBLE;
+    lower_precision prec = PREC_DOUBLE;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) out_path = argv[++i];
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {

@@ -7,12 +7,16 @@
  * none for symmetric); x_train [N, n_0], y_train int64 [N] (one sample per
  * step, in order; -1: unlabelled); x_query, y_query; and a file per
  * meta-parameter named after it (theta.npy; RULE.PARAM.npy when two rules
- * share a name) and per layer of a meta-MLP a rule calls (gu_net.W1.npy
- * [out, in], gu_net.b1.npy [out]; RULE.gu_net.W1.npy likewise).  Top-down
- * and lateral projections are Wtop0.., Wlat0.. [rows, cols] as the schedule
- * prints them.  Output folder: meta_loss.npy, grad_<param>.npy (and
- * grad_<mlp>.W1.npy ...), and per STATE and PARAM buffer its final value
- * (W1.npy) and gradient (grad_W1.npy).
+ * share a name), per meta-MLP its weight vector (hat_net.npy, layout of
+ * docs/language.md 4.8) or per layer (gu_net.W1.npy [out, in], gu_net.b1.npy
+ * [out]; RULE.gu_net.W1.npy likewise; a layer's file overrides the vector).
+ * Top-down and lateral projections are Wtop0.., Wlat0.. [rows, cols] as the
+ * schedule prints them.  Output folder: meta_loss.npy, grad_<param>.npy,
+ * grad_<mlp>.npy and grad_<mlp>.W1.npy ..., and per STATE and PARAM buffer
+ * (weights W1.., biases bias1..) its final value (W1.npy) and gradient
+ * (grad_W1.npy).  For an experiment with `train joint` the query is the
+ * training batch itself (one step of the joint scheme) unless x_query.npy is
+ * given.
  */
 #include "config.h"
 #include "bind.h"
@@ -34,14 +38,19 @@ static const char usage[] =
     "                       [--boundary FILE.svg]\n"
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
-    "data and meta-parameters saved in DIR (.npy files: W1..WL, B1..BL, x_train,\n"
-    "y_train (-1: unlabelled), x_query, y_query, one file per meta-parameter, e.g.\n"
-    "theta.npy, and per meta-MLP layer NET.W1.npy [out, in] and NET.b1.npy; with\n"
-    "topdown; and lateral; also Wtop0..Wtop(L-1) [n_l, n_(l+1)] and Wlat0..WlatL\n"
-    "[n_l, n_l]: every buffer `plastcc emit-c --dump=schedule` lists as state or\n"
-    "const), and writes meta_loss.npy, grad_<param>.npy, grad_NET.W1.npy, ..., and\n"
-    "the final value and gradient (W1.npy, grad_W1.npy) of every state to --out;\n"
-    "with the experiment's `diagnostics alignment orthonormality;`, also\n"
+    "data and meta-parameters saved in DIR (.npy files: W1..WL, biases bias1..biasL\n"
+    "of the layers with `bias`, B1..BL, with topdown; and lateral; Wtop0..Wtop(L-1)\n"
+    "[n_l, n_(l+1)] and Wlat0..WlatL [n_l, n_l], x_train, y_train (-1: unlabelled),\n"
+    "x_query, y_query, one file per meta-parameter, e.g. theta.npy, and per meta-MLP\n"
+    "its whole weight vector, e.g. hat_net.npy, or per layer NET.W1.npy [out, in]\n"
+    "and NET.b1.npy; missing ones keep their initial values), and writes to --out\n"
+    "meta_loss.npy, grad_<param>.npy, grad_<mlp>.npy, grad_<mlp>.W1.npy ..., and\n"
+    "for every weight matrix and bias its final value (W1.npy) and the gradient of\n"
+    "its initial value (grad_W1.npy, grad_bias1.npy).  Buffer names: `plastcc\n"
+    "emit-c FILE --dump=schedule`.  With `train joint` (paper 001) x_train is one\n"
+    "minibatch and the query defaults to it: one step of the joint scheme (the\n"
+    "rule-updated weights, the batch's masked loss, every gradient).\n"
+    "With the experiment's `diagnostics alignment orthonormality;`, also\n"
     "alignment.npy (alpha_0..alpha_{L-1}, degrees) and orthonormality.npy.\n"
     "\n"
     "  --checkpoint K     checkpoint W every K steps (default sqrt(steps); K >= steps stores all)\n"
@@ -98,6 +107,26 @@ static int32_t *labels(const plast_array *a, long n_out, const char *name)
 static int is_feedback(const plast_net *N, int b)
 {
     for (int l = 0; l < N->n_layers; l++) if (N->fb_buf[l] == b) return 1;
+    return 0;
+}
+
+/* x_query, y_query; a joint experiment's query is by default the training
+ * batch itself (copied, so that each array is freed once). */
+static int read_query(const char *dir, int joint, state *S)
+{
+    int rc = read_npy(dir, "x_query", &S->x_query, !joint);
+    if (rc == 0) return read_npy(dir, "y_query", &S->y_query, 1);
+    if (rc < 0) return -1;
+    for (int q = 0; q < 2; q++) {
+        const plast_array *src = q ? &S->y_train : &S->x_train;
+        plast_array *dst = q ? &S->y_query : &S->x_query;
+        size_t n = 1;
+        for (int k = 0; k < src->ndim; k++) n *= src->shape[k];
+        *dst = *src;
+        dst->data = malloc((n ? n : 1) * sizeof(double));
+        if (!dst->data) { fprintf(stderr, "plastcc: out of memory\n"); return -1; }
+        memcpy(dst->data, src->data, n * sizeof(double));
+    }
     return 0;
 }
 
@@ -177,7 +206,8 @@ static int load_mlp_weights(const char *dir, const sema_program *p, const sema_r
     return 0;
 }
 
-/* Meta-parameters from DIR (RULE.PARAM.npy, else PARAM.npy), else initial values. */
+/* Meta-parameters from DIR (per param; per mlp its weight vector in the
+ * layout of docs/language.md 4.8, then its layers' files), else initial values. */
 static int load_meta(const char *dir, const sema_program *prog, const bound_net *bn, double **meta)
 {
     for (int r = 0; r < bn->net.n_rules; r++) {
@@ -188,6 +218,11 @@ static int load_meta(const char *dir, const sema_program *prog, const bound_net 
             const sema_param *prm = &sr->params[p];
             if (read_meta_file(dir, sr, prm->name, "parameter", meta[r] + prm->offset,
                                (size_t)(prm->size ? prm->size : 1)) < 0)
+                return -1;
+        }
+        for (int m = 0; m < sr->n_mlps; m++) {
+            const sema_mlp *net = prog->mlps[sr->mlps[m]];
+            if (read_meta_file(dir, sr, net->name, "mlp", meta[r] + sr->mlp_offset[m], (size_t)net->n_weights) < 0)
                 return -1;
         }
         if (load_mlp_weights(dir, prog, sr, meta[r]) < 0) return -1;
@@ -249,6 +284,13 @@ static int write_results(const char *dir, const sema_program *prog, const bound_
             if (bn->net.n_rules > 1) snprintf(name, sizeof name, "grad_%s.%s", sr->name, prm->name);
             else snprintf(name, sizeof name, "grad_%s", prm->name);
             rc |= write_npy(dir, name, out->grad[r] + prm->offset, prm->size ? 1 : 0, (size_t)prm->size, 0);
+        }
+        for (int m = 0; m < sr->n_mlps; m++) {
+            const sema_mlp *net = prog->mlps[sr->mlps[m]];
+            char name[512];
+            if (bn->net.n_rules > 1) snprintf(name, sizeof name, "grad_%s.%s", sr->name, net->name);
+            else snprintf(name, sizeof name, "grad_%s", net->name);
+            rc |= write_npy(dir, name, out->grad[r] + sr->mlp_offset[m], 1, (size_t)net->n_weights, 0);
         }
         rc |= write_mlp_grads(dir, prog, sr, bn->net.n_rules > 1, out->grad[r]);
     }
@@ -316,7 +358,7 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     long n_out = sc->target >= 0 ? sc->buf[sc->target].cols : 0;
     if (load_buffers(state_dir, N, &S, init) < 0 || load_meta(state_dir, u->prog, &bn, meta) < 0) goto done;
     if (read_npy(state_dir, "x_train", &S.x_train, 1) < 0 || read_npy(state_dir, "y_train", &S.y_train, 1) < 0 ||
-        read_npy(state_dir, "x_query", &S.x_query, 1) < 0 || read_npy(state_dir, "y_query", &S.y_query, 1) < 0)
+        read_query(state_dir, x->joint, &S) < 0)
         goto done;
     if (expect_shape("x_train", &S.x_train, 2, S.x_train.shape[0], n0) < 0 ||
         expect_shape("y_train", &S.y_train, 1, S.x_train.shape[0], 0) < 0 ||

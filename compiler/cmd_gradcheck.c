@@ -11,22 +11,16 @@
  * derivatives above 1e-4 in magnitude and absolute below.
  *
  * kcap is piecewise constant: its finite differences are zero, while its
- * adjoint is the straight-through surrogate d kcap(z)_i / d z_i := 1.  A
- * forward kernel that computes a kcap is therefore differenced in a
- * surrogate form, where each kcap(z) becomes z + s with s = kcap(z0) - z0
- * frozen at the random point (z0: z there): the same values at that point,
- * and a true derivative equal to the surrogate.  Everything else about the
- * adjoint (the paths around kcap, what its value feeds) is checked as usual,
- * and a wrong surrogate (or none) fails.  Two extra kernels per such forward
- * kernel are compiled into a module of their own: NAME_gcprobe (the kcap
- * values and their arguments at the point) and NAME_gcsur (the surrogate
- * form, reading the shifts as inputs kcap_shiftK).  The report line of
- * such a kernel says so.
+ * adjoint is the straight-through surrogate.  A forward kernel through kcap
+ * is differenced in its surrogate form instead (surrogate.h), whose kernels
+ * are compiled into a module of their own; the report line of such a kernel
+ * says so.
  */
 #include "config.h"
 #include "backend.h"
 #include "driver.h"
 #include "rng.h"
+#include "surrogate.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -108,150 +102,37 @@ static double objective(const objective_spec *obj, pool *p)
     return L;
 }
 
-/* ---- kcap: the surrogate form of a forward kernel ---- */
-
-typedef struct gc_kcap {
-    char base[128];       /* the kernel pair NAME */
-    int n_kcap;
-    kern probe, sur;      /* NAME_gcprobe on the kernel's own DAG, NAME_gcsur on SUR_DAG */
-    dag *sur_dag;
-    lower_kernel lprobe, lsur;
-} gc_kcap;
+/* ---- kcap: the surrogate forms of the forward kernels ---- */
 
 typedef struct gc_extra {
-    gc_kcap *k;
+    surrogate *k;
     int n;
     backend_module *m;    /* the probe and surrogate kernels, compiled */
 } gc_extra;
 
-static char *live_nodes(const dag *d, const kern *k)
-{
-    char *live = calloc((size_t)d->n + 1, 1);
-    for (int o = 0; o < k->n_out; o++) if (k->out[o].node >= 0) live[k->out[o].node] = 1;
-    for (int id = d->n - 1; id >= 0; id--)
-        for (int a = 0; live[id] && a < 2; a++) if (d->node[id].arg[a] >= 0) live[d->node[id].arg[a]] = 1;
-    return live;
-}
-
-/* Node ID of S rebuilt in T through the smart constructors, its arguments
- * already mapped; a kcap (the NTH) becomes z + kcap_shiftNTH. */
-static int copy_node(dag *t, const dag *s, int id, const int *map, int nth)
-{
-    const dag_node *n = &s->node[id];
-    char name[48];
-    switch (n->op) {
-    case OP_CONST: return dag_const(t, n->value);
-    case OP_INPUT: return dag_input_node(t, dag_input_slot(t, s->input[n->aux].name, s->input[n->aux].space));
-    case OP_PARAM: return dag_param(t, n->index);
-    case OP_SIZE: return dag_size(t, n->aux);
-    case OP_SUM_PRE: case OP_SUM_POST: case OP_SUM_BATCH: case OP_MAX_POST:
-        return dag_reduce(t, (dag_op)n->op, map[n->arg[0]]);
-    case OP_KCAP:
-        snprintf(name, sizeof name, "kcap_shift%d", nth);
-        return dag_add(t, map[n->arg[0]], dag_input_node(t, dag_input_slot(t, name, n->space)));
-    default:
-        if (dag_ops[n->op].arity == 1) return dag_unary(t, (dag_op)n->op, map[n->arg[0]]);
-        return dag_binary(t, (dag_op)n->op, map[n->arg[0]], map[n->arg[1]]);
-    }
-}
-
-static void kern_named(kern *k, dag *d, const char *base, const char *suffix)
-{
-    memset(k, 0, sizeof *k);
-    snprintf(k->name, sizeof k->name, "%.50s_%s", base, suffix);
-    snprintf(k->comment, sizeof k->comment, "gradcheck: %s", suffix);
-    k->d = d;
-}
-
-static void kern_out_add(kern *k, const char *name, int node, int space)
-{
-    kern_out *o = &k->out[k->n_out++];
-    snprintf(o->name, sizeof o->name, "%s", name);
-    o->node = node;
-    o->space = space;
-}
-
-/* The probe and surrogate kernels of forward kernel F (NAME_fwd), or 0
- * when F computes no kcap. */
-static int kcap_build(const kern *f, gc_kcap *g)
-{
-    dag *d = f->d;
-    char *live = live_nodes(d, f);
-    int n = 0;
-    for (int id = 0; id < d->n; id++) n += live[id] && d->node[id].op == OP_KCAP;
-    if (!n || n > 16) { free(live); return 0; }
-    memset(g, 0, sizeof *g);
-    snprintf(g->base, sizeof g->base, "%.*s", (int)strlen(f->name) - 4, f->name);
-    g->n_kcap = n;
-    kern_named(&g->probe, d, g->base, "gcprobe");
-    g->sur_dag = dag_new();
-    g->sur_dag->n_meta = d->n_meta;
-    kern_named(&g->sur, g->sur_dag, g->base, "gcsur");
-    int *map = malloc((size_t)(d->n + 1) * sizeof *map), nth = 0;
-    char name[48];
-    for (int id = 0; id < d->n; id++) {
-        map[id] = -1;
-        if (!live[id]) continue;
-        map[id] = copy_node(g->sur_dag, d, id, map, nth);
-        if (d->node[id].op != OP_KCAP) continue;
-        snprintf(name, sizeof name, "kcap_val%d", nth);
-        kern_out_add(&g->probe, name, id, d->node[id].space);
-        snprintf(name, sizeof name, "kcap_arg%d", nth);
-        kern_out_add(&g->probe, name, d->node[id].arg[0], d->node[id].space);
-        nth++;
-    }
-    for (int o = 0; o < f->n_out; o++)
-        kern_out_add(&g->sur, f->out[o].name, f->out[o].node >= 0 ? map[f->out[o].node] : -1, f->out[o].space);
-    kern_finish_args(&g->probe);
-    kern_finish_args(&g->sur);
-    lower_kernel_build(&g->probe, &g->lprobe);
-    lower_kernel_build(&g->sur, &g->lsur);
-    free(map);
-    free(live);
-    return 1;
-}
-
 /* Builds and compiles the probe and surrogate kernels of every forward
  * kernel of LIST that computes a kcap.  0, or -1 with ERR set. */
-static int kcap_compile(gc_extra *x, const lower_kernel **list, int n, int use_jit, char *err, size_t errlen)
+static int kcap_compile(gc_extra *x, const lower_kernel **list, int n, backend_kind kind, char *err, size_t errlen)
 {
     memset(x, 0, sizeof *x);
     x->k = calloc((size_t)n + 1, sizeof *x->k);
-    for (int i = 0; i < n; i++) {
-        const char *name = list[i]->k->name;
-        size_t len = strlen(name);
-        if (len < 4 || strcmp(name + len - 4, "_fwd")) continue;
-        x->n += kcap_build(list[i]->k, &x->k[x->n]);
-    }
+    for (int i = 0; i < n; i++) x->n += surrogate_build(list[i]->k, &x->k[x->n]);
     if (!x->n) return 0;
-    lower_kernel *all = calloc((size_t)(2 * x->n), sizeof *all);
-    for (int i = 0; i < x->n; i++) { all[2 * i] = x->k[i].lprobe; all[2 * i + 1] = x->k[i].lsur; }
-    compiled_model cm;
-    compiled_unit u;
-    memset(&cm, 0, sizeof cm);
-    memset(&u, 0, sizeof u);
-    cm.lowered = all;
-    cm.n_lowered = 2 * x->n;
-    u.models = &cm;
-    u.n_models = 1;
-    x->m = (use_jit ? backend_load_jit : backend_load_c)(&u, "gradcheck-kcap-surrogate", PREC_DOUBLE, err, errlen);
-    free(all);   /* shallow copies: the lowered kernels stay in x->k */
+    const lower_kernel **all = malloc((size_t)(2 * x->n) * sizeof *all);
+    for (int i = 0; i < x->n; i++) { all[2 * i] = &x->k[i].lprobe; all[2 * i + 1] = &x->k[i].lsur; }
+    x->m = backend_load_kernels(kind, all, 2 * x->n, "gradcheck-kcap-surrogate", PREC_DOUBLE, err, errlen);
+    free(all);
     return x->m ? 0 : -1;
 }
 
 static void kcap_free(gc_extra *x)
 {
-    for (int i = 0; i < x->n; i++) {
-        gc_kcap *g = &x->k[i];
-        lower_kernel_free(&g->lprobe);
-        lower_kernel_free(&g->lsur);
-        dag_free(g->sur_dag);
-    }
+    for (int i = 0; i < x->n; i++) surrogate_free(&x->k[i]);
     free(x->k);
     backend_close(x->m);
 }
 
-static const gc_kcap *kcap_find(const gc_extra *x, const char *base)
+static const surrogate *kcap_find(const gc_extra *x, const char *base)
 {
     for (int i = 0; i < x->n; i++) if (!strcmp(x->k[i].base, base)) return &x->k[i];
     return NULL;
@@ -308,7 +189,7 @@ static void fill_inputs(gc_state *g, const plast_kdesc *fwd, pool *p)
 /* The shifts s = kcap(z0) - z0 of kernel pair NAME's kcaps at the point in
  * P, from its probe; then whether the surrogate form SUR computes FWD's
  * outputs there (to rounding).  0, or the number of values that differ. */
-static int kcap_prepare(const gc_kcap *kc, backend_module *xm, const plast_kdesc *fwd, const plast_kdesc *sur, pool *p)
+static int kcap_prepare(const surrogate *kc, backend_module *xm, const plast_kdesc *fwd, const plast_kdesc *sur, pool *p)
 {
     char sym[160];
     snprintf(sym, sizeof sym, "%s_gcprobe", kc->base);
@@ -362,7 +243,7 @@ static int check_pair(gc_state *g, backend_module *m, const gc_extra *x, const c
     snprintf(sym, sizeof sym, "%s_adj", name);
     const plast_kdesc *adj = backend_find(m, sym);
     if (!fwd || !adj) { printf("%s: kernels not found in the module\n", name); return 1; }
-    const gc_kcap *kc = kcap_find(x, name);
+    const surrogate *kc = kcap_find(x, name);
     const plast_kdesc *sur = NULL;
     if (kc) {
         snprintf(sym, sizeof sym, "%s_gcsur", name);
@@ -414,12 +295,12 @@ int cmd_gradcheck(int argc, char **argv)
     if (driver_wants_help(argc, argv, usage)) return 0;
     const char *file = NULL;
     gc_state g = { 1, 0 };
-    int use_jit = 1;
+    backend_kind kind = BACKEND_JIT;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
             const char *b = argv[++i];
-            if (!strcmp(b, "jit")) use_jit = 1;
-            else if (!strcmp(b, "c")) use_jit = 0;
+            if (!strcmp(b, "jit")) kind = BACKEND_JIT;
+            else if (!strcmp(b, "c")) kind = BACKEND_C;
             else return driver_usage_error(usage, "unknown backend '%s'", b);
         } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) g.rng = strtoull(argv[++i], NULL, 10) * 2 + 1;
         else if (!strcmp(argv[i], "--verbose")) g.verbose = 1;
@@ -430,13 +311,12 @@ int cmd_gradcheck(int argc, char **argv)
     compiled_unit *u = pipeline_compile(file, 1);
     if (!u) { driver_report_errors(); return 1; }
     char err[512];
-    backend_module *m = (use_jit ? backend_load_jit : backend_load_c)(u, file, PREC_DOUBLE, err, sizeof err);
-    if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
-    int failed = 0;
     const lower_kernel **list;
-    int n = pipeline_kernels(u, &list);
+    int n = pipeline_kernels(u, &list), failed = 0;
+    backend_module *m = backend_load_kernels(kind, list, n, file, PREC_DOUBLE, err, sizeof err);
+    if (!m) { fprintf(stderr, "plastcc: %s\n", err); free(list); pipeline_free(u); return 1; }
     gc_extra x;
-    if (kcap_compile(&x, list, n, use_jit, err, sizeof err) < 0) {
+    if (kcap_compile(&x, list, n, kind, err, sizeof err) < 0) {
         fprintf(stderr, "plastcc: the kcap surrogate kernels: %s\n", err);
         kcap_free(&x);
         free(list);

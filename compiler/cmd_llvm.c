@@ -38,7 +38,7 @@ static const char usage_compile[] =
 
 typedef struct llvm_opts {
     const char *file, *out;
-    emit_precision prec;
+    lower_precision prec;
     int optimize, shared;
 } llvm_opts;
 

@@ -17,6 +17,7 @@
 #include "driver.h"
 #include "fingerprint.h"
 #include "learned.h"
+#include "run_joint.h"
 #include "outdir.h"
 #include "util.h"
 
@@ -68,7 +69,16 @@ static const char usage[] =
     "Experiment options (in the .rule file): tasks ways N train K query Q;\n"
     "inner online | batch B [steps S]; meta adam lr X l1 X [prox] episodes N batch M\n"
     "clip C schedule constant|step(every, factor)|cosine warmup W nonfinite stop|skip|backtrack;\n"
-    "scale PARAM [s0, ...] | auto; seed S; precision double|single; checkpoint every N.  See docs/language.md.\n";
+    "scale PARAM [s0, ...] | auto; seed S; precision double|single; checkpoint every N.  See docs/language.md.\n"
+    "\n"
+    "With `train joint [epochs N] [batches N] [labelled F] [test every K];` (paper 001)\n"
+    "there are no episodes: the learner and the rules train together, one Adam step\n"
+    "of each per minibatch (`inner batch B`) of the whole training split, the\n"
+    "learner's with `learner adam lr X`; `updates forward;` puts each rule inside\n"
+    "its layer's forward pass.  The output folder then holds log.csv (a row per\n"
+    "minibatch), test.csv (test accuracy every K minibatches), run.txt,\n"
+    "joint-state.txt (for --resume), learned.rule, meta.csv, learning-curve.svg and\n"
+    "train-loss.svg.  See docs/meta-training.md, \"Joint training\".\n";
 
 typedef struct run_args {
     const char *file, *exp, *out, *resume;
@@ -148,7 +158,12 @@ static int resume_defaults(run_args *a, char **stored)
         return -1;
     }
     if (plast_meta_state_fingerprint(a->resume, stored, err, sizeof err) < 0) {
-        fprintf(stderr, "plastcc: %s\n", err);
+        /* A run that holds the folder and has not yet written its first
+         * meta-state: say so, not that the meta-state is missing. */
+        char busy[1024];
+        int lock = plast_outdir_lock(a->resume, "plastcc run --resume (checking)", busy, sizeof busy);
+        if (lock >= 0) plast_outdir_unlock(lock);
+        fprintf(stderr, "plastcc: %s\n", lock < 0 && strstr(busy, "in use by another run") ? busy : err);
         return -1;
     }
     if (!*stored) return 0;
@@ -174,9 +189,11 @@ static void fill_opts(const sema_program *p, const sema_experiment *x, const run
 /* ---- the output folder ---- */
 
 /* What a run writes (the plots as plot.c names them). */
-static const char *const outputs[] = { "log.csv", "meta-state.txt", "learned.rule", "meta.csv", "meta-accuracy.svg",
-                                       "meta-loss.svg", "meta-params.svg", "alignment.svg", "orthonormality.svg" };
-enum { N_RESULTS = 4 };   /* the first four: a folder with one of them has results */
+static const char *const outputs[] = { "log.csv",           "meta-state.txt", "joint-state.txt", "learned.rule",
+                                       "meta.csv",          "test.csv",       "meta-accuracy.svg", "meta-loss.svg",
+                                       "meta-params.svg",   "alignment.svg",  "orthonormality.svg", "learning-curve.svg",
+                                       "train-loss.svg",    "run.txt" };
+enum { N_RESULTS = 6 };   /* the first six: a folder with one of them has results */
 
 /* A log.csv with a row: a run that stopped before its first episode left
  * its header only, which is no result. */
@@ -205,7 +222,7 @@ static int fresh_folder(const char *dir, int force)
         if (i < N_RESULTS) snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", found[0] ? ", " : "", outputs[i]);
     }
     if (!found[0] || force) return 0;
-    if (strstr(found, "meta-state.txt"))
+    if (strstr(found, "meta-state.txt") || strstr(found, "joint-state.txt"))
         fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
                 "replace them with --force\n", dir, found, dir);
     else   /* stopped before its first meta-state: nothing to resume */
@@ -363,6 +380,14 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
     int rc = 1;
     /* every rank loads its own data: one that cannot stops them all, named */
     if (!comm_all_ok(prepare(u, m, x, o, &bn, &data, &sc, err, sizeof err) == 0, err)) goto done;
+    if (x->joint) {   /* paper 001's joint scheme (run_joint.c), in one process */
+        if (comm_size() > 1) {
+            if (comm_rank() == 0) fprintf(stderr, "plastcc: experiment %s trains jointly (train joint), which runs in "
+                                          "one process, not over MPI ranks\n", x->name);
+            comm_agreed();
+        } else rc = run_joint(u, &bn, x, a->file, o, &data);
+        goto done;
+    }
     o->scale = sc.scale;
     o->auto_scale = sc.is_auto;
     o->stop = &stop_signal;

@@ -1,17 +1,10 @@
 /* dag — interning, folding and printing of DAG nodes (see dag.h). */
 #include "config.h"
 #include "dag.h"
-#include "sema.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-const dag_opinfo dag_ops[OP_COUNT] = {
-#define OP(id, name, arity, c, ll, partial) { name, arity, c, ll },
-#include "ops.def"
-#undef OP
-};
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -149,35 +142,6 @@ int dag_is_const(const dag *d, int id, double v)
     return d->node[id].op == OP_CONST && d->node[id].value == v;
 }
 
-static double eval(dag_op op, double a, double b)
-{
-    switch (op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    case OP_DIV: return a / b;
-    case OP_NEG: return -a;
-    case OP_EXP: return exp(a);
-    case OP_LOG: return log(a);
-    case OP_SQRT: return sqrt(a);
-    case OP_ABS: return fabs(a);
-    case OP_TANH: return tanh(a);
-    case OP_SIGMOID: return 1 / (1 + exp(-a));
-    case OP_RELU: return a > 0 ? a : 0;
-    case OP_SOFTPLUS: {   /* as plast_softplus in the emitted prelude */
-        double t = b * a;
-        return (t > 0 ? t + log1p(exp(-t)) : log1p(exp(t))) / b;
-    }
-    case OP_POW: return pow(a, b);
-    case OP_MIN: return a < b ? a : b;
-    case OP_MAX: return a > b ? a : b;
-    case OP_SIGN: return (a > 0) - (a < 0);
-    case OP_STEP: return a > 0;
-    case OP_NOGRAD: return a;
-    default: return NAN;
-    }
-}
-
 /* The constant argument of a product A, or -1. */
 static int const_factor(const dag *d, int a, int *rest)
 {
@@ -192,7 +156,7 @@ int dag_unary(dag *d, dag_op op, int a)
 {
     const dag_node *x = &d->node[a];
     if (x->op == OP_CONST && op != OP_NOGRAD) {
-        double v = eval(op, x->value, 0);
+        double v = dag_op_fold(op, x->value, 0);
         if (isfinite(v)) return dag_const(d, v);
     }
     if (op == OP_NEG && x->op == OP_NEG) return x->arg[0];
@@ -233,7 +197,7 @@ int dag_binary(dag *d, dag_op op, int a, int b)
 {
     const dag_node *x = &d->node[a], *y = &d->node[b];
     if (x->op == OP_CONST && y->op == OP_CONST) {
-        double v = eval(op, x->value, y->value);
+        double v = dag_op_fold(op, x->value, y->value);
         if (isfinite(v)) return dag_const(d, v);
     }
     switch (op) {
@@ -289,14 +253,9 @@ int dag_mul(dag *d, int a, int b) { return dag_binary(d, OP_MUL, a, b); }
 int dag_div(dag *d, int a, int b) { return dag_binary(d, OP_DIV, a, b); }
 int dag_neg(dag *d, int a) { return dag_unary(d, OP_NEG, a); }
 
-static int reduced_bit(dag_op op)
-{
-    return op == OP_SUM_PRE ? SP_PRE : op == OP_SUM_BATCH ? SP_SAMPLE : SP_POST;
-}
-
 int dag_reduce(dag *d, dag_op op, int a)
 {
-    int bit = reduced_bit(op);
+    int bit = dag_ops[op].reduces;
     const dag_node *x = &d->node[a];
     if (!(x->space & bit)) {
         if (op == OP_MAX_POST) return a;
@@ -338,9 +297,24 @@ int dag_kcap(dag *d, int a, int k)
     return intern(d, n);
 }
 
-/* ---- printing ---- */
+int dag_copy_node(dag *to, const dag *from, int id, const int *map)
+{
+    const dag_node *n = &from->node[id];
+    switch (dag_ops[n->op].kind) {
+    case OPK_LEAF:
+        if (n->op == OP_CONST) return dag_const(to, n->value);
+        if (n->op == OP_PARAM) return dag_param(to, n->index);
+        if (n->op == OP_SIZE) return dag_size(to, n->aux);
+        return dag_input_node(to, dag_input_slot(to, from->input[n->aux].name, from->input[n->aux].space));
+    case OPK_REDUCE: return dag_reduce(to, (dag_op)n->op, map[n->arg[0]]);
+    case OPK_ROW: return dag_kcap(to, map[n->arg[0]], n->index);
+    default:
+        if (dag_ops[n->op].arity == 1) return dag_unary(to, (dag_op)n->op, map[n->arg[0]]);
+        return dag_binary(to, (dag_op)n->op, map[n->arg[0]], map[n->arg[1]]);
+    }
+}
 
-static const char *const size_names[] = { "n_pre", "n_post", "batch", "steps" };
+/* ---- printing ---- */
 
 static void format_rec(const dag *d, int id, char *buf, size_t len, int depth)
 {
@@ -359,7 +333,7 @@ static void format_rec(const dag *d, int id, char *buf, size_t len, int depth)
     case OP_PARAM:
         snprintf(p, left, "%s", d->meta_name && d->meta_name[n->index] ? d->meta_name[n->index] : "meta");
         return;
-    case OP_SIZE: snprintf(p, left, "%s", size_names[n->aux]); return;
+    case OP_SIZE: snprintf(p, left, "%s", space_size_name(n->aux)); return;
     default: break;
     }
     const char *sym = n->op == OP_ADD ? " + " : n->op == OP_SUB ? " - " : n->op == OP_MUL ? " * "
@@ -405,7 +379,7 @@ void dag_dump(FILE *out, const dag *d, const int *roots, const char *const *root
         case OP_PARAM:
             snprintf(text, sizeof text, "param %s", d->meta_name ? d->meta_name[n->index] : "?");
             break;
-        case OP_SIZE: snprintf(text, sizeof text, "size %s", size_names[n->aux]); break;
+        case OP_SIZE: snprintf(text, sizeof text, "size %s", space_size_name(n->aux)); break;
         case OP_KCAP: snprintf(text, sizeof text, "kcap %%%d k=%d", n->arg[0], (int)n->index); break;
         default:
             if (dag_ops[n->op].arity == 2)
@@ -413,7 +387,7 @@ void dag_dump(FILE *out, const dag *d, const int *roots, const char *const *root
             else
                 snprintf(text, sizeof text, "%s %%%d", dag_ops[n->op].name, n->arg[0]);
         }
-        fprintf(out, "%%%-4d = %-34s : %s\n", id, text, sema_space_name(n->space));
+        fprintf(out, "%%%-4d = %-34s : %s\n", id, text, space_name(n->space));
     }
     for (int r = 0; r < n_roots; r++)
         fprintf(out, "%s = %%%d\n", root_names[r], roots[r]);

@@ -4,7 +4,7 @@
  * topological order.  Interning the same (op, args, value) twice returns the
  * same id: common subexpressions exist once.  The smart constructors fold
  * constants and apply x*0, x*1, x+0, x-0, x/1, --x.  Every node has an index
- * space (sema.h SP_* bits): the union of its arguments' spaces, or its
+ * space (space.h SP_* bits): the union of its arguments' spaces, or its
  * argument's space less the summed index for a reduction.
  *
  * Inputs (signals, weights, feedback matrices, one-hot labels, adjoint seeds)
@@ -17,25 +17,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum {
-#define OP(id, name, arity, c, ll, partial) OP_##id,
-#include "ops.def"
-#undef OP
-    OP_COUNT
-} dag_op;
-
-typedef struct dag_opinfo {
-    const char *name;
-    int arity;
-    const char *c_template;
-    const char *llvm;
-} dag_opinfo;
-extern const dag_opinfo dag_ops[OP_COUNT];
+#include "ops.h"
+#include "space.h"
 
 typedef struct dag_node {
     uint8_t op;
     uint8_t space;
-    int16_t aux;          /* INPUT: slot; PARAM: unused; SIZE: which (sema_size) */
+    int16_t aux;          /* INPUT: slot; PARAM: unused; SIZE: which (space_size) */
     int32_t index;        /* PARAM: index in the meta vector; KCAP: k */
     int32_t arg[2];
     double value;         /* CONST */
@@ -84,6 +72,12 @@ int dag_reduce_to(dag *d, int a, int space);
 int dag_kcap(dag *d, int a, int k);
 
 int dag_is_const(const dag *d, int id, double v);
+
+/* Node ID of FROM rebuilt in TO through the constructors above (so it
+ * folds and interns there as if built there), its arguments already
+ * rebuilt: MAP[arg] is their node in TO.  An input is declared in TO by its
+ * name and space. */
+int dag_copy_node(dag *to, const dag *from, int id, const int *map);
 
 /* DW (per-synapse) as a sum of a few rank-1 updates: its terms grouped by
  * their presynaptic and per-synapse factors, the rest summed into per-neuron

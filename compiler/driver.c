@@ -29,6 +29,8 @@ static const char usage_main[] =
     "  run FILE             meta-train an experiment: log, learned rule, plots\n"
     "  eval FILE            evaluate an experiment's rules over new tasks: scores, learning curves\n"
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
+    "  analyze FILE...      a learned rule on a grid of its inputs: slices, a polynomial fit\n"
+    "  curves NAME:DIR...   joint training runs compared: median and range of test curves\n"
     "\n"
     "options:\n"
     "  -h, --help           this help; 'plastcc COMMAND --help' for a command's\n"
@@ -94,9 +96,9 @@ static void summarize(const char *path, const sema_program *p)
         const sema_rule *r = p->rules[i];
         const ast_expr *dw = r->dw_of[DW_FORWARD];
         printf("  rule %-14s %3d meta-parameter%s, dw %s", r->name, r->n_meta, r->n_meta == 1 ? " " : "s",
-               dw ? sema_space_name(dw->space) : "-");
+               dw ? space_name(dw->space) : "-");
         for (int k = DW_TOPDOWN; k < DW_KINDS; k++)   /* the other kinds only when defined: 003's output unchanged */
-            if (r->dw_of[k]) printf(", dw %s %s", sema_dw_kind_names[k], sema_space_name(r->dw_of[k]->space));
+            if (r->dw_of[k]) printf(", dw %s %s", sema_dw_kind_names[k], space_name(r->dw_of[k]->space));
         putchar('\n');
     }
 }
@@ -190,6 +192,8 @@ static const struct { const char *name; int (*run)(int, char **); } commands[] =
     { "episode", cmd_episode },
     { "run", cmd_run },
     { "eval", cmd_eval },
+    { "analyze", cmd_analyze },
+    { "curves", cmd_curves },
 };
 
 int main(int argc, char **argv)

@@ -39,6 +39,8 @@ int cmd_gradcheck(int argc, char **argv);
 int cmd_episode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_curves(int argc, char **argv);
 
 /* plastcc eval --compare (eval_compare.c): OUT_DIR/compare-accuracy.svg and
  * compare-train-loss.svg, the curves of OUT_DIR's curve.csv beside those of

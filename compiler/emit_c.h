@@ -11,16 +11,9 @@
 #include <stdio.h>
 #include "lower.h"
 
-typedef enum { PREC_DOUBLE, PREC_SINGLE } emit_precision;
-
-/* A sum over the presynaptic index j kept in a register (sum_pre) is added
- * in this many partial sums, element j into partial j mod lanes, then the
- * partials pairwise: 64 bytes of reals, 8 doubles or 16 floats.  Every back
- * end adds in this order (a serial chain of adds ran at one add per FP
- * latency; this order is what a vector unit does at full speed). */
-static inline int plast_sum_lanes(emit_precision p) { return p == PREC_SINGLE ? 16 : 8; }
-
-void emit_c_prelude(FILE *out, const char *source, emit_precision prec);
-void emit_c_kernel(FILE *out, const lower_kernel *lk, emit_precision prec);
+void emit_c_prelude(FILE *out, const char *source, lower_precision prec);
+void emit_c_kernel(FILE *out, const lower_kernel *lk, lower_precision prec);
+/* One C file: the prelude, then the N kernels KS. */
+void emit_c_file(FILE *out, const lower_kernel *const *ks, int n, const char *source, lower_precision prec);
 
 #endif

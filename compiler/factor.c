@@ -25,7 +25,6 @@
  */
 #include "config.h"
 #include "dag.h"
-#include "sema.h"
 
 #include <stdlib.h>
 #include <string.h>

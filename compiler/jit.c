@@ -11,11 +11,13 @@
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
+#include <malloc.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 typedef struct jit_symbol { char name[80]; void *addr; } jit_symbol;
 
@@ -106,7 +108,7 @@ static int lookup_kernels(jit_part *p, jit_symbol *sym)
 }
 
 /* Steps 1 to 5 for one part, on the calling thread. */
-static void load_part(jit_part *p, jit_symbol *sym, emit_precision prec, const char *source)
+static void load_part(jit_part *p, jit_symbol *sym, lower_precision prec, const char *source)
 {
     LLVMOrcThreadSafeContextRef tsc = NULL;
     LLVMTargetMachineRef tm = llgen_host_machine(LLGEN_FOR_JIT, p->err, sizeof p->err);   /* step 1 */
@@ -170,7 +172,7 @@ static void split(jit_module *j, const lower_kernel *const *ks, int n, int max)
     free(done);
 }
 
-jit_module *jit_load(const lower_kernel *const *ks, int n, emit_precision prec, const char *source,
+jit_module *jit_load(const lower_kernel *const *ks, int n, lower_precision prec, const char *source,
                      char *err, size_t errlen)
 {
     llgen_init();   /* once, before the threads */
@@ -218,4 +220,29 @@ void jit_free(jit_module *j)
     free(j->part);
     free(j->sym);
     free(j);
+}
+
+/* What the compiler used goes back to the system:
+ *   - the freed heap (the DAGs, LLVM's modules and passes, spread over the
+ *     arenas of the JIT's threads): malloc_trim;
+ *   - libLLVM's machine code that the compilation ran: about 50 MB of pages
+ *     of the library file mapped into the process (counted in its RSS, the
+ *     largest part of it).  The kernels never run LLVM (they call libm and
+ *     libgomp only), so MADV_DONTNEED unmaps them; they are clean, read-only
+ *     pages of the file, which come back from it if LLVM runs again
+ *     (disposing of the JIT at exit).  Only the executable mappings: the
+ *     read-only ones include relocated data (RELRO) that must stay. */
+void jit_release_compiler_memory(void)
+{
+    malloc_trim(0);
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || strcmp(perms, "r-xp") || !strstr(line, "/libLLVM"))
+            continue;
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+    if (f) fclose(f);
 }

@@ -24,6 +24,9 @@
  *   jit_find(j, "pool_fwd_desc")  the address of a symbol looked up in step
  *       5, or NULL; valid until jit_free.
  *   jit_free(j)   disposes of every part's LLJIT: code, data, module.
+ *   jit_release_compiler_memory()  after loading, while the kernels run
+ *       and LLVM does not: the heap LLVM freed and libLLVM's code pages go
+ *       back to the system (they come back from the file if LLVM runs again).
  * Errors from LLVM (LLVMErrorRef) become messages in ERR; a failed load
  * leaves nothing behind.
  */
@@ -32,14 +35,18 @@
 
 #include <stddef.h>
 
-#include "emit_c.h"
 #include "lower.h"
 
 typedef struct jit_module jit_module;
 
-jit_module *jit_load(const lower_kernel *const *ks, int n, emit_precision prec, const char *source,
+jit_module *jit_load(const lower_kernel *const *ks, int n, lower_precision prec, const char *source,
                      char *err, size_t errlen);
 void *jit_find(jit_module *j, const char *symbol);
 void jit_free(jit_module *j);
+
+/* After kernels are compiled, what the compiler used goes back to the
+ * system, so that the buffers of the runs that follow do not add to it (see
+ * jit.c).  Safe to call at any time: LLVM's pages come back on demand. */
+void jit_release_compiler_memory(void);
 
 #endif

@@ -7,26 +7,23 @@
  * index space (a scalar is one element).  Outputs marked accumulate are added
  * to (adjoints); the others are overwritten.
  *
- * The ABI, as the emitted C declares it:
- *     typedef struct plast_kargs { int64_t n_pre, n_post, batch, steps; void **arg; void *scratch; } plast_kargs;
- *     void NAME(const plast_kargs *a);
- *     int64_t NAME_scratch(const plast_kargs *a);   // bytes of scratch NAME needs
+ * The ABI (plast_kargs, plast_kdesc, the argument roles PLAST_ROLE_*) is
+ * written once, in runtime/plast.h; the emitted C's prelude is that block
+ * (emit_c.c) and llgen's types are derived from it (llgen.c).
  */
 #ifndef PLAST_KERNEL_H
 #define PLAST_KERNEL_H
 
 #include "dag.h"
+#include "plast.h"
 
 enum { KERN_MAX_OUT = 64, KERN_MAX_ARG = 96 };
-
-typedef enum { ARG_INPUT, ARG_META, ARG_OUTPUT, ARG_META_ADJ } kern_role;
 
 typedef struct kern_arg {
     char name[48];
     int space;
-    kern_role role;
-    int slot;             /* INPUT: dag slot; OUTPUT: index in out[] */
-    int accumulate;       /* OUTPUT: += instead of = */
+    int role;             /* PLAST_ROLE_*: OUTPUT is written (=), ACCUMULATE and ADJ_META added to (+=) */
+    int slot;             /* INPUT: dag slot; OUTPUT, ACCUMULATE: index in out[] */
 } kern_arg;
 
 typedef struct kern_out {
@@ -50,6 +47,9 @@ typedef struct kern {
 
 /* Fills k->arg from the outputs: inputs reached from them, meta, outputs. */
 void kern_finish_args(kern *k);
+/* The nodes K computes: live[id] = 1 for its outputs, its meta-parameter
+ * adjoints and everything they read.  Malloc'ed, k->d->n + 1 bytes. */
+char *kern_live(const kern *k);
 
 /* A forward kernel NAME_fwd with the given outputs, and its adjoint NAME_adj:
  * seeded with an input adj_<output> per output (same space), it accumulates

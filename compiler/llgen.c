@@ -27,18 +27,18 @@
  * and the node's space contains SP_PRE; sums and maxima update their
  * accumulator once per iteration in iteration order (across lanes: lane 0
  * first), except a sum over j in a register, whose accumulator holds the
- * partial sums of emit_c.h's plast_sum_lanes().  Loop variables are phis; accumulators are allocas (SROA makes
- * them registers).
+ * partial sums of lower_sum_lanes() (lower.h).  Loop variables are phis;
+ * accumulators are allocas (SROA makes them registers).
  */
 #include "config.h"
 #include "llgen.h"
-#include "sema.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +48,7 @@
 typedef struct lmod {
     LLVMContextRef ctx;
     LLVMModuleRef m;
-    emit_precision prec;
+    lower_precision prec;
     int lanes;                      /* vector width of per-synapse loops (1: scalar) */
     int masked;                     /* their last, partial vector runs under a lane mask
                                        (cheap with AVX-512) rather than as a scalar loop */
@@ -86,7 +86,7 @@ typedef struct lfn {                /* one LLVM function being generated */
     LLVMBuilderRef bb;              /* code */
     LLVMBuilderRef ab;              /* allocas, at the end of the entry block */
     LLVMBasicBlockRef entry, start;
-    LLVMValueRef size[4];           /* n_pre, n_post, batch, steps (sema_size order) */
+    LLVMValueRef size[SIZE_COUNT];  /* n_pre, n_post, batch, steps (space_size order) */
     LLVMValueRef *ptr;              /* [n_ptr]: the arrays available here, else NULL */
     LLVMValueRef b, i, j;           /* loop indices (i64), NULL outside their loop */
     int w;                          /* lanes of the code being built */
@@ -112,17 +112,58 @@ static void fail(lmod *g, const char *fmt, ...)
     va_end(ap);
 }
 
-static int is_reduction(dag_op op)
-{
-    return op == OP_SUM_PRE || op == OP_SUM_POST || op == OP_SUM_BATCH || op == OP_MAX_POST;
-}
 static int is_syn(int space) { return (space & SP_SYN) == SP_SYN; }
-/* The index a reduction sums over. */
-static int reduced_bit(dag_op op) { return op == OP_SUM_PRE ? SP_PRE : op == OP_SUM_BATCH ? SP_SAMPLE : SP_POST; }
 
 /* ---- types, constants, declarations ---- */
 
-static void make_types(lmod *g)
+/* The kernel ABI is written once, in plast.h.  Its structs become LLVM types
+ * field by field, in declaration order, each field's type following from its
+ * C type (_Generic); then LLVM's layout of them for the target is compared
+ * with the C compiler's (offsetof, sizeof), so that a change to plast.h that
+ * is not followed here fails at once instead of miscompiling. */
+typedef struct abi_field { size_t offset; LLVMTypeRef type; } abi_field;
+#define ABI_FIELD(g, T, m) { offsetof(T, m), _Generic(((T *)0)->m,                        \
+        int64_t: (g)->t_i64, int: (g)->t_i32,                                                 \
+        const char *: (g)->t_i8p, void *: (g)->t_i8p, void **: (g)->t_i8pp,                    \
+        void (*)(const plast_kargs *): LLVMPointerType((g)->t_run, 0),                          \
+        int64_t (*)(const plast_kargs *): LLVMPointerType((g)->t_scratch, 0),                   \
+        const plast_karg_desc *: LLVMPointerType((g)->t_argdesc, 0)) }
+/* Where llgen reads plast_kargs: the sizes (space_size order), the argument
+ * array, the scratch memory. */
+enum { KARGS_ARG = SIZE_COUNT, KARGS_SCRATCH, KARGS_FIELDS };
+
+static void abi_struct(lmod *g, LLVMTargetDataRef td, LLVMTypeRef t, const abi_field *f, int n, size_t size)
+{
+    LLVMTypeRef types[8];
+    for (int k = 0; k < n; k++) types[k] = f[k].type;
+    LLVMStructSetBody(t, types, (unsigned)n, 0);
+    for (int k = 0; k < n; k++)
+        if (LLVMOffsetOfElement(td, t, (unsigned)k) != f[k].offset)
+            fail(g, "internal error: field %d of %s lies at byte %llu in LLVM, %zu in plast.h", k,
+                 LLVMGetStructName(t), (unsigned long long)LLVMOffsetOfElement(td, t, (unsigned)k), f[k].offset);
+    if (LLVMABISizeOfType(td, t) != size)
+        fail(g, "internal error: %s has %llu bytes in LLVM, %zu in plast.h", LLVMGetStructName(t),
+             (unsigned long long)LLVMABISizeOfType(td, t), size);
+}
+
+static void abi_types(lmod *g, LLVMTargetDataRef td)
+{
+    const abi_field kargs[KARGS_FIELDS] = {
+        ABI_FIELD(g, plast_kargs, n_pre), ABI_FIELD(g, plast_kargs, n_post), ABI_FIELD(g, plast_kargs, batch),
+        ABI_FIELD(g, plast_kargs, steps), ABI_FIELD(g, plast_kargs, arg), ABI_FIELD(g, plast_kargs, scratch) };
+    const abi_field argdesc[] = {
+        ABI_FIELD(g, plast_karg_desc, name), ABI_FIELD(g, plast_karg_desc, space),
+        ABI_FIELD(g, plast_karg_desc, role) };
+    abi_struct(g, td, g->t_kargs, kargs, KARGS_FIELDS, sizeof(plast_kargs));
+    abi_struct(g, td, g->t_argdesc, argdesc, 3, sizeof(plast_karg_desc));
+    const abi_field kdesc[] = {
+        ABI_FIELD(g, plast_kdesc, name), ABI_FIELD(g, plast_kdesc, run), ABI_FIELD(g, plast_kdesc, scratch),
+        ABI_FIELD(g, plast_kdesc, n_arg), ABI_FIELD(g, plast_kdesc, arg), ABI_FIELD(g, plast_kdesc, n_meta) };
+    abi_struct(g, td, g->t_kdesc, kdesc, 6, sizeof(plast_kdesc));
+}
+
+
+static void make_types(lmod *g, LLVMTargetDataRef td)
 {
     LLVMContextRef c = g->ctx;
     g->t_void = LLVMVoidTypeInContext(c);
@@ -135,18 +176,12 @@ static void make_types(lmod *g)
     g->t_i8p = LLVMPointerType(g->t_i8, 0);
     g->t_i8pp = LLVMPointerType(g->t_i8p, 0);
     g->t_kargs = LLVMStructCreateNamed(c, "plast_kargs");
-    LLVMTypeRef kf[] = { g->t_i64, g->t_i64, g->t_i64, g->t_i64, g->t_i8pp, g->t_i8p };
-    LLVMStructSetBody(g->t_kargs, kf, 6, 0);
     g->t_kargsp = LLVMPointerType(g->t_kargs, 0);
     g->t_run = LLVMFunctionType(g->t_void, &g->t_kargsp, 1, 0);
     g->t_scratch = LLVMFunctionType(g->t_i64, &g->t_kargsp, 1, 0);
     g->t_argdesc = LLVMStructCreateNamed(c, "plast_karg_desc");
-    LLVMTypeRef af[] = { g->t_i8p, g->t_i32, g->t_i32 };
-    LLVMStructSetBody(g->t_argdesc, af, 3, 0);
     g->t_kdesc = LLVMStructCreateNamed(c, "plast_kdesc");
-    LLVMTypeRef df[] = { g->t_i8p, LLVMPointerType(g->t_run, 0), LLVMPointerType(g->t_scratch, 0), g->t_i32,
-                         LLVMPointerType(g->t_argdesc, 0), g->t_i32 };
-    LLVMStructSetBody(g->t_kdesc, df, 6, 0);
+    abi_types(g, td);
     g->t_body = LLVMFunctionType(g->t_void, &g->t_i8p, 1, 0);
     LLVMTypeRef gp[] = { LLVMPointerType(g->t_body, 0), g->t_i8p, g->t_i32, g->t_i32 };
     g->t_gomp = LLVMFunctionType(g->t_void, gp, 4, 0);
@@ -465,8 +500,6 @@ static void store_at(lfn *f, LLVMValueRef p, int space, LLVMValueRef v, int accu
     vstore(f, v, at, lanes);
 }
 
-static const char *const size_names[] = { "n_pre", "n_post", "batch", "steps" };
-
 static LLVMValueRef load_value(lfn *f, int id);
 
 /* The value of node ID in the current iteration (emit_c's value_of). */
@@ -497,13 +530,13 @@ static LLVMValueRef load_value(lfn *f, int id)
         LLVMValueRef at = LLVMBuildInBoundsGEP2(f->bb, f->g->t_real, array(f, kc->meta_arg), &idx, 1, "");
         return LLVMBuildLoad2(f->bb, f->g->t_real, at, "");
     }
-    case OP_SIZE: return LLVMBuildSIToFP(f->bb, f->size[n->aux], f->g->t_real, size_names[n->aux]);
+    case OP_SIZE: return LLVMBuildSIToFP(f->bb, f->size[n->aux], f->g->t_real, space_size_name(n->aux));
     default: break;
     }
     return load_at(f, array(f, stored_array(kc, id)), n->space);
 }
 
-/* ---- operators (the LLVM column of ops.def) ---- */
+/* ---- operators (the value column of ops.def) ---- */
 
 /* llvm.NAME.f64 / .v4f64 / ... on the arguments' type. */
 static LLVMValueRef call_intrinsic(lfn *f, const char *name, LLVMValueRef *a, int n)
@@ -543,39 +576,47 @@ static LLVMValueRef fsel(lfn *f, LLVMRealPredicate p, LLVMValueRef x, LLVMValueR
     return LLVMBuildSelect(f->bb, LLVMBuildFCmp(f->bb, p, x, y, ""), t, e, "");
 }
 
-/* Operators with no single instruction; each mirrors its C template. */
-static LLVMValueRef composite(lfn *f, const char *how, LLVMValueRef *a)
+static LLVMValueRef intrinsic1(lfn *f, const char *name, LLVMValueRef x) { return call_intrinsic(f, name, &x, 1); }
+static LLVMValueRef intrinsic2(lfn *f, const char *name, LLVMValueRef x, LLVMValueRef y)
+{
+    LLVMValueRef a[2] = { x, y };
+    return call_intrinsic(f, name, a, 2);
+}
+static LLVMValueRef libm1(lfn *f, const char *name, LLVMValueRef x) { return call_libm(f, name, &x, 1); }
+
+/* The value language of ops.def as LLVM IR, on arguments A of one type
+ * (scalars, or vectors of the same lanes); NULL for an operator without a
+ * value formula. */
+#define X a[0]
+#define Y a[1]
+#define K(c) real_const(f->g, ty, c)
+#define ADD(p, q) LLVMBuildFAdd(B, p, q, "")
+#define SUB(p, q) LLVMBuildFSub(B, p, q, "")
+#define MUL(p, q) LLVMBuildFMul(B, p, q, "")
+#define DIV(p, q) LLVMBuildFDiv(B, p, q, "")
+#define NEG(p) LLVMBuildFNeg(B, p, "")
+#define EXP(p) intrinsic1(f, "llvm.exp", p)
+#define LOG(p) intrinsic1(f, "llvm.log", p)
+#define SQRT(p) intrinsic1(f, "llvm.sqrt", p)
+#define FABS(p) intrinsic1(f, "llvm.fabs", p)
+#define POW(p, q) intrinsic2(f, "llvm.pow", p, q)
+#define LIBM(fn, p) libm1(f, #fn, p)
+#define SEL(c, p, q) LLVMBuildSelect(B, c, p, q, "")
+#define GT(p, q) LLVMBuildFCmp(B, LLVMRealOGT, p, q, "")
+#define LT(p, q) LLVMBuildFCmp(B, LLVMRealOLT, p, q, "")
+#define NONE NULL
+static LLVMValueRef build_value(lfn *f, dag_op op, LLVMValueRef *a)
 {
     LLVMBuilderRef B = f->bb;
     LLVMTypeRef ty = LLVMTypeOf(a[0]);
-    LLVMValueRef zero = real_const(f->g, ty, 0), one = real_const(f->g, ty, 1);
-    if (!strcmp(how, "sigmoid")) {   /* 1 / (1 + exp(-x)) */
-        LLVMValueRef e = LLVMBuildFNeg(B, a[0], "");
-        e = call_intrinsic(f, "llvm.exp", &e, 1);
-        return LLVMBuildFDiv(B, one, LLVMBuildFAdd(B, one, e, ""), "");
+    switch (op) {
+#define OP(id, name, kind, arity, call, c, value, d0, d1) case OP_##id: return value;
+#include "ops.def"
+#undef OP
+    default: return NULL;
     }
-    if (!strcmp(how, "softplus")) {
-        /* t = b x; (t > 0 ? t + log1p(exp(-t)) : log1p(exp(t))) / b, where
-         * both exp arguments are -|t|: one exp and one log1p serve both. */
-        LLVMValueRef t = LLVMBuildFMul(B, a[1], a[0], "");
-        LLVMValueRef e = call_intrinsic(f, "llvm.fabs", &t, 1);
-        e = LLVMBuildFNeg(B, e, "");
-        e = call_intrinsic(f, "llvm.exp", &e, 1);
-        LLVMValueRef l = call_libm(f, "log1p", &e, 1);
-        LLVMValueRef r = fsel(f, LLVMRealOGT, t, zero, LLVMBuildFAdd(B, t, l, ""), l);
-        return LLVMBuildFDiv(B, r, a[1], "");
-    }
-    if (!strcmp(how, "relu")) return fsel(f, LLVMRealOGT, a[0], zero, a[0], zero);   /* x > 0 ? x : 0 */
-    if (!strcmp(how, "min")) return fsel(f, LLVMRealOLT, a[0], a[1], a[0], a[1]);    /* a < b ? a : b */
-    if (!strcmp(how, "max")) return fsel(f, LLVMRealOGT, a[0], a[1], a[0], a[1]);    /* a > b ? a : b */
-    if (!strcmp(how, "step")) return fsel(f, LLVMRealOGT, a[0], zero, one, zero);    /* x > 0 ? 1 : 0 */
-    if (!strcmp(how, "sign")) {      /* (x > 0) - (x < 0) */
-        LLVMValueRef neg = fsel(f, LLVMRealOLT, a[0], zero, real_const(f->g, ty, -1), zero);
-        return fsel(f, LLVMRealOGT, a[0], zero, one, neg);
-    }
-    if (!strcmp(how, "copy")) return a[0];
-    return NULL;
 }
+#include "ops_end.h"
 
 /* kcap at (b, i) (emit_c's emit_kcap): rank = #{i2 : z_i2 > z_i, or
  * z_i2 == z_i and i2 < i} over the argument's row; 1 when rank < k, else 0. */
@@ -618,17 +659,8 @@ static LLVMValueRef compute(lfn *f, int id)
         if (lanes_of(a[k]) > lanes) lanes = lanes_of(a[k]);
     }
     for (int k = 0; k < op->arity; k++) a[k] = widen(f, a[k], lanes);
-    const char *how = op->llvm;
-    LLVMBuilderRef B = f->bb;
-    if (!strcmp(how, "fadd")) return LLVMBuildFAdd(B, a[0], a[1], "");
-    if (!strcmp(how, "fsub")) return LLVMBuildFSub(B, a[0], a[1], "");
-    if (!strcmp(how, "fmul")) return LLVMBuildFMul(B, a[0], a[1], "");
-    if (!strcmp(how, "fdiv")) return LLVMBuildFDiv(B, a[0], a[1], "");
-    if (!strcmp(how, "fneg")) return LLVMBuildFNeg(B, a[0], "");
-    if (!strncmp(how, "llvm.", 5)) return call_intrinsic(f, how, a, op->arity);
-    LLVMValueRef v = composite(f, how, a);
+    LLVMValueRef v = op->arity > 0 ? build_value(f, (dag_op)n->op, a) : NULL;
     if (v) return v;
-    if (op->arity >= 1 && op->arity <= 2) return call_libm(f, how, a, op->arity);
     fail(f->g, "internal error: no LLVM lowering for operator %s", op->name);
     return LLVMGetUndef(real_type(f->g, lanes));
 }
@@ -669,7 +701,7 @@ static void gen_batch_sum(lfn *f, int id, int local_bit)
 }
 
 /* Whether node N's accumulator in a loop summing LOCAL_BIT holds the
- * plast_sum_lanes() partial sums of a sum over j (emit_c.h). */
+ * lower_sum_lanes() partial sums of a sum over j (lower.h). */
 static int lane_split(const dag_node *n, int local_bit)
 {
     return n->op == OP_SUM_PRE && local_bit == SP_PRE;
@@ -715,7 +747,7 @@ static void gen_reduce(lfn *f, int id, int local_bit)
     const lkern *kc = f->kc;
     const dag_node *n = &kc->d->node[id];
     LLVMValueRef x = value_of(f, n->arg[0]);
-    if (reduced_bit(n->op) != local_bit) {   /* v[idx] op= x, in an array zeroed before the nest */
+    if (dag_ops[n->op].reduces != local_bit) {   /* v[idx] op= x, in an array zeroed before the nest */
         LLVMValueRef p = array(f, stored_array(kc, id));
         if (lanes_of(x) > 1) { fail(f->g, "internal error: %s: a vector into a shared sum", kc->k->name); return; }
         store_at(f, p, n->space, reduce_step(f, n->op, load_at(f, p, n->space), x), 0);
@@ -751,7 +783,7 @@ static void gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit)
         int id = nodes[q];
         const dag_node *n = &kc->d->node[id];
         if (lower_is_batch_sum(kc->lk, id)) { gen_batch_sum(f, id, local_bit); continue; }
-        if (is_reduction(n->op)) { gen_reduce(f, id, local_bit); continue; }
+        if (dag_op_is_reduction(n->op)) { gen_reduce(f, id, local_bit); continue; }
         LLVMValueRef v = compute(f, id);
         if (lower_is_inline(kc->lk, id)) {
             f->val[id] = v;
@@ -782,8 +814,8 @@ static void accs_open(lfn *f, const lower_loop *L, int local_bit)
     for (int q = 0; q < L->n_nodes; q++) {
         int id = L->nodes[q];
         const dag_node *n = &d->node[id];
-        if (!is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || reduced_bit(n->op) != local_bit) continue;
-        LLVMTypeRef ty = real_type(f->g, lane_split(n, local_bit) ? plast_sum_lanes(f->g->prec)
+        if (!dag_op_is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || dag_ops[n->op].reduces != local_bit) continue;
+        LLVMTypeRef ty = real_type(f->g, lane_split(n, local_bit) ? lower_sum_lanes(f->g->prec)
                                                                   : varies(f, n->space) ? f->w : 1);
         f->acc[id] = new_alloca(f, ty, "acc");
         LLVMBuildStore(f->bb, real_const(f->g, ty, n->op == OP_MAX_POST ? -INFINITY : 0), f->acc[id]);
@@ -797,7 +829,7 @@ static void accs_close(lfn *f, const lower_loop *L, int local_bit)
     for (int q = 0; q < L->n_nodes; q++) {
         int id = L->nodes[q];
         const dag_node *n = &d->node[id];
-        if (!is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || reduced_bit(n->op) != local_bit) continue;
+        if (!dag_op_is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || dag_ops[n->op].reduces != local_bit) continue;
         LLVMValueRef v = LLVMBuildLoad2(f->bb, LLVMGetAllocatedType(f->acc[id]), f->acc[id], "");
         if (lane_split(n, local_bit)) v = lane_sum(f, v);
         store_at(f, array(f, stored_array(f->kc, id)), n->space, v, 0);
@@ -812,7 +844,7 @@ static void init_reductions(lfn *f, const lower_loop *L, int local_bit)
     for (int q = 0; q < L->n_nodes; q++) {
         int id = L->nodes[q];
         const dag_node *n = &d->node[id];
-        if (!is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || reduced_bit(n->op) == local_bit) continue;
+        if (!dag_op_is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || dag_ops[n->op].reduces == local_bit) continue;
         LLVMValueRef p = array(f, stored_array(f->kc, id));
         lloop K;
         LLVMValueRef k = loop_open(f, &K, i64c(f->g, 0), size_of(f, n->space), 1, "k");
@@ -829,7 +861,7 @@ static int can_vectorise(const lkern *kc, const lower_loop *L, int local_bit)
     if (kc->g->lanes < 2) return 0;
     for (int q = 0; q < L->n_nodes; q++) {
         const dag_node *n = &kc->d->node[L->nodes[q]];
-        if (is_reduction(n->op) && !lower_is_batch_sum(kc->lk, L->nodes[q]) && reduced_bit(n->op) != local_bit)
+        if (dag_op_is_reduction(n->op) && !lower_is_batch_sum(kc->lk, L->nodes[q]) && dag_ops[n->op].reduces != local_bit)
             return 0;
     }
     return 1;
@@ -856,7 +888,7 @@ static void mem_accs_start(lfn *f, const lower_loop *L)
     for (int q = 0; q < L->n_nodes; q++) {
         int id = L->nodes[q];
         const dag_node *n = &d->node[id];
-        if (!is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || reduced_bit(n->op) != SP_POST) continue;
+        if (!dag_op_is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || dag_ops[n->op].reduces != SP_POST) continue;
         int lanes = varies(f, n->space) ? f->w : 1;
         store_at(f, array(f, stored_array(f->kc, id)), n->space,
                  real_const(f->g, real_type(f->g, lanes), n->op == OP_MAX_POST ? -INFINITY : 0), 0);
@@ -961,7 +993,7 @@ static int strip_lanes(const lkern *kc, const lower_loop *row, int vec)
     int split = 0;
     for (int q = 0; row && q < row->n_nodes; q++)
         split |= !lower_is_batch_sum(kc->lk, row->nodes[q]) && lane_split(&kc->d->node[row->nodes[q]], SP_PRE);
-    return !vec ? 1 : split ? plast_sum_lanes(kc->g->prec) : kc->g->lanes;
+    return !vec ? 1 : split ? lower_sum_lanes(kc->g->prec) : kc->g->lanes;
 }
 
 /* Two per-synapse loops of one level, LC parallel over columns (sums over
@@ -1051,7 +1083,7 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower
     /* the impl: the loop nest over its chunk */
     lfn f;
     fn_open(&f, kc, impl);
-    for (int s = 0; s < 4; s++) f.size[s] = LLVMGetParam(impl, (unsigned)s);
+    for (int s = 0; s < SIZE_COUNT; s++) f.size[s] = LLVMGetParam(impl, (unsigned)s);
     for (int p = 0, k = 7; p < kc->n_ptr; p++) {
         if (!used[p]) continue;
         add_attr(g, impl, (unsigned)k + 1, "noalias");
@@ -1074,7 +1106,7 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower
     LLVMValueRef *args = malloc((size_t)(7 + n_used) * sizeof *args);
     for (int k = 0; k < 5; k++) {
         LLVMValueRef at = LLVMBuildStructGEP2(B, kc->t_frame, fr, (unsigned)k, "");
-        args[k] = LLVMBuildLoad2(B, g->t_i64, at, k < 4 ? size_names[k] : "b");
+        args[k] = LLVMBuildLoad2(B, g->t_i64, at, k < SIZE_COUNT ? space_size_name(k) : "b");
     }
     LLVMValueRef nt = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, declare(g, "omp_get_num_threads", g->t_omp_int),
                                                       NULL, 0, ""), g->t_i64, "nt");
@@ -1231,9 +1263,9 @@ static lfn *nest_next(lfn *outer, nest_group *grp)
         lfn *nf = &grp->f;
         fn_open(nf, kc, grp->fn);
         nf->frame = LLVMBuildPointerCast(nf->bb, LLVMGetParam(grp->fn, 0), LLVMPointerType(kc->t_frame, 0), "frame");
-        for (int s = 0; s < 4; s++)
+        for (int s = 0; s < SIZE_COUNT; s++)
             nf->size[s] = LLVMBuildLoad2(nf->bb, g->t_i64,
-                                         LLVMBuildStructGEP2(nf->bb, kc->t_frame, nf->frame, (unsigned)s, ""), size_names[s]);
+                                         LLVMBuildStructGEP2(nf->bb, kc->t_frame, nf->frame, (unsigned)s, ""), space_size_name(s));
         grp->n = 0;
     }
     grp->n++;
@@ -1316,10 +1348,10 @@ static void kern_setup(lkern *kc, lmod *g, const lower_kernel *lk)
     for (int q = 0; q < kc->k->n_arg; q++) {
         const kern_arg *a = &kc->k->arg[q];
         switch (a->role) {
-        case ARG_INPUT: kc->input_arg[a->slot] = q; break;
-        case ARG_META: kc->meta_arg = q; break;
-        case ARG_OUTPUT: kc->out_arg[a->slot] = q; break;
-        case ARG_META_ADJ: kc->adj_meta_arg = q; break;
+        case PLAST_ROLE_INPUT: kc->input_arg[a->slot] = q; break;
+        case PLAST_ROLE_META: kc->meta_arg = q; break;
+        case PLAST_ROLE_OUTPUT: case PLAST_ROLE_ACCUMULATE: kc->out_arg[a->slot] = q; break;
+        case PLAST_ROLE_ADJ_META: kc->adj_meta_arg = q; break;
         }
     }
     LLVMTypeRef fields[6] = { g->t_i64, g->t_i64, g->t_i64, g->t_i64, g->t_i64,
@@ -1336,8 +1368,8 @@ static void kern_cleanup(lkern *kc)
 /* The fields of *a: n_pre, n_post, batch, steps. */
 static void load_sizes(lmod *g, LLVMBuilderRef B, LLVMValueRef a, LLVMValueRef *size)
 {
-    for (int s = 0; s < 4; s++)
-        size[s] = LLVMBuildLoad2(B, g->t_i64, LLVMBuildStructGEP2(B, g->t_kargs, a, (unsigned)s, ""), size_names[s]);
+    for (int s = 0; s < SIZE_COUNT; s++)
+        size[s] = LLVMBuildLoad2(B, g->t_i64, LLVMBuildStructGEP2(B, g->t_kargs, a, (unsigned)s, ""), space_size_name(s));
 }
 
 /* The scratch partition, in node order, as a loop over a constant table of
@@ -1403,9 +1435,9 @@ static LLVMValueRef gen_frame_fn(lkern *kc)
     LLVMSetValueName2(a, "a", 1);
     LLVMSetValueName2(fr, "frame", 5);
     load_sizes(g, f.bb, a, f.size);
-    for (int s = 0; s < 4; s++) LLVMBuildStore(f.bb, f.size[s], LLVMBuildStructGEP2(f.bb, kc->t_frame, fr, (unsigned)s, ""));
-    LLVMValueRef argv = LLVMBuildLoad2(f.bb, g->t_i8pp, LLVMBuildStructGEP2(f.bb, g->t_kargs, a, 4, ""), "arg");
-    LLVMValueRef scratch = LLVMBuildLoad2(f.bb, g->t_i8p, LLVMBuildStructGEP2(f.bb, g->t_kargs, a, 5, ""), "scratch");
+    for (int s = 0; s < SIZE_COUNT; s++) LLVMBuildStore(f.bb, f.size[s], LLVMBuildStructGEP2(f.bb, kc->t_frame, fr, (unsigned)s, ""));
+    LLVMValueRef argv = LLVMBuildLoad2(f.bb, g->t_i8pp, LLVMBuildStructGEP2(f.bb, g->t_kargs, a, KARGS_ARG, ""), "arg");
+    LLVMValueRef scratch = LLVMBuildLoad2(f.bb, g->t_i8p, LLVMBuildStructGEP2(f.bb, g->t_kargs, a, KARGS_SCRATCH, ""), "scratch");
     scratch = LLVMBuildPointerCast(f.bb, scratch, g->t_realp, "");
     for (int q = 0; q < k->n_arg; q++) {
         LLVMValueRef idx = i64c(g, q);
@@ -1497,9 +1529,7 @@ static void gen_descriptor(lkern *kc, LLVMValueRef run, LLVMValueRef scratch)
     LLVMValueRef *rows = malloc((size_t)(k->n_arg + 1) * sizeof *rows);
     for (int q = 0; q < k->n_arg; q++) {
         const kern_arg *a = &k->arg[q];
-        int role = a->role == ARG_INPUT ? 0 : a->role == ARG_META ? 1 : a->role == ARG_META_ADJ ? 4
-                 : a->accumulate ? 3 : 2;
-        LLVMValueRef f[3] = { cstring(g, a->name), i32c(g, a->space), i32c(g, role) };
+        LLVMValueRef f[3] = { cstring(g, a->name), i32c(g, a->space), i32c(g, a->role) };
         rows[q] = LLVMConstNamedStruct(g->t_argdesc, f, 3);
     }
     char name[160];
@@ -1601,7 +1631,7 @@ static int vector_lanes(LLVMTargetMachineRef tm, int real_bytes)
 }
 
 LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const lower_kernel *const *ks, int n,
-                          emit_precision prec, const char *source, char *err, size_t errlen)
+                          lower_precision prec, const char *source, char *err, size_t errlen)
 {
     lmod g;
     memset(&g, 0, sizeof g);
@@ -1616,8 +1646,8 @@ LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const low
     LLVMDisposeMessage(triple);
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(g.m, td);
+    make_types(&g, td);
     LLVMDisposeTargetData(td);
-    make_types(&g);
     g.lanes = vector_lanes(tm, g.real_bytes);
     g.masked = use_masks(tm);
     for (int k = 0; k < n && !g.failed; k++) gen_kernel(&g, ks[k]);
@@ -1686,7 +1716,7 @@ int llgen_write_object(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *pat
     return -1;
 }
 
-int llgen_write(const lower_kernel *const *ks, int n, emit_precision prec, const char *source, llgen_output what,
+int llgen_write(const lower_kernel *const *ks, int n, lower_precision prec, const char *source, llgen_output what,
                 int optimize, const char *path, char *err, size_t errlen)
 {
     int rc = -1;

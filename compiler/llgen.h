@@ -11,7 +11,7 @@
  *  - per-synapse loops are strip-mined over the presynaptic index j by the
  *    vector width of the target (lanes are independent iterations: each lane
  *    computes exactly what the scalar code computes; a sum over j keeps
- *    plast_sum_lanes() partial sums, element j into partial j mod lanes,
+ *    lower_sum_lanes() partial sums, element j into partial j mod lanes,
  *    which is one vector add per strip, and scalar code updates one lane),
  *    with a scalar loop or masks for the remaining columns;
  *  - a loop nest the C marks `omp parallel for schedule(static)` is outlined
@@ -38,7 +38,6 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
 
-#include "emit_c.h"
 #include "lower.h"
 
 /* Initialises LLVM's native target once (idempotent). */
@@ -55,7 +54,7 @@ LLVMTargetMachineRef llgen_host_machine(llgen_use use, char *err, size_t errlen)
  * layout; its features choose the vector width).  SOURCE names the module.
  * Returns a verified module, or NULL with ERR set (nothing to dispose). */
 LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const lower_kernel *const *ks, int n,
-                          emit_precision prec, const char *source, char *err, size_t errlen);
+                          lower_precision prec, const char *source, char *err, size_t errlen);
 
 /* Optimises M: the cold functions (a kernel's serial part, wrappers) are
  * made optnone, the others go through the IR passes the generated loops
@@ -71,7 +70,7 @@ int llgen_write_object(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *pat
  * unless OPTIMIZE is 0, written to PATH as textual IR (PATH NULL: standard
  * output) or as a native object.  0, or -1 with ERR set. */
 typedef enum { LLGEN_IR, LLGEN_OBJECT } llgen_output;
-int llgen_write(const lower_kernel *const *ks, int n, emit_precision prec, const char *source, llgen_output what,
+int llgen_write(const lower_kernel *const *ks, int n, lower_precision prec, const char *source, llgen_output what,
                 int optimize, const char *path, char *err, size_t errlen);
 
 #endif

@@ -1,16 +1,11 @@
 /* lower — loop nests from a kernel's DAG (see lower.h). */
 #include "config.h"
 #include "lower.h"
-#include "sema.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static int is_leaf(dag_op op) { return op == OP_CONST || op == OP_INPUT || op == OP_PARAM || op == OP_SIZE; }
-static int is_reduction(dag_op op)
-{
-    return op == OP_SUM_PRE || op == OP_SUM_POST || op == OP_SUM_BATCH || op == OP_MAX_POST;
-}
+static int is_leaf(dag_op op) { return dag_ops[op].kind == OPK_LEAF; }
 static int is_syn(int space) { return (space & SP_SYN) == SP_SYN; }
 
 int lower_is_batch_sum(const lower_kernel *lk, int id)
@@ -22,20 +17,7 @@ int lower_is_batch_sum(const lower_kernel *lk, int id)
 int lower_is_inline(const lower_kernel *lk, int id)
 {
     const dag_node *n = &lk->k->d->node[id];
-    return (!is_leaf(n->op) && !is_reduction(n->op) && is_syn(n->space)) || lower_is_batch_sum(lk, id);
-}
-
-static void mark_live(lower_kernel *lk)
-{
-    const kern *k = lk->k;
-    const dag *d = k->d;
-    lk->live = calloc((size_t)d->n + 1, 1);
-    for (int o = 0; o < k->n_out; o++) if (k->out[o].node >= 0) lk->live[k->out[o].node] = 1;
-    for (int m = 0; k->meta_adj && m < d->n_meta; m++) if (k->meta_adj[m] >= 0) lk->live[k->meta_adj[m]] = 1;
-    for (int id = d->n - 1; id >= 0; id--) {
-        if (!lk->live[id]) continue;
-        for (int a = 0; a < 2; a++) if (d->node[id].arg[a] >= 0) lk->live[d->node[id].arg[a]] = 1;
-    }
+    return (!is_leaf(n->op) && !dag_op_is_reduction(n->op) && is_syn(n->space)) || lower_is_batch_sum(lk, id);
 }
 
 static void assign_levels(lower_kernel *lk)
@@ -48,7 +30,7 @@ static void assign_levels(lower_kernel *lk)
         for (int a = 0; a < 2; a++) if (n->arg[a] >= 0 && lk->level[n->arg[a]] > lv) lv = lk->level[n->arg[a]];
         /* a per-synapse sum over the batch is pointwise in (i, j): no new level;
          * a row operator (kcap) reads its argument's whole row: one more */
-        lk->level[id] = lv + ((is_reduction(n->op) && !lower_is_batch_sum(lk, id)) || n->op == OP_KCAP ? 1 : 0);
+        lk->level[id] = lv + ((dag_op_is_reduction(n->op) && !lower_is_batch_sum(lk, id)) || dag_ops[n->op].kind == OPK_ROW ? 1 : 0);
     }
 }
 
@@ -135,7 +117,7 @@ static void schedule_syn(lower_kernel *lk, int level, int space)
     int nj = 0, ni = 0, no = 0;
     for (int id = 0; id < d->n; id++) {
         const dag_node *n = &d->node[id];
-        if (!lk->live[id] || !is_reduction(n->op) || lower_is_batch_sum(lk, id)) continue;
+        if (!lk->live[id] || !dag_op_is_reduction(n->op) || lower_is_batch_sum(lk, id)) continue;
         int arg = n->arg[0];
         if (d->node[arg].space != space || lk->level[arg] != level) continue;
         if (n->op == OP_SUM_POST || n->op == OP_MAX_POST) by_j[nj++] = id; else by_i[ni++] = id;
@@ -165,8 +147,8 @@ static void schedule_small(lower_kernel *lk, int level, int space)
     for (int id = 0; id < d->n; id++) {
         const dag_node *n = &d->node[id];
         if (!lk->live[id] || is_leaf(n->op) || lower_is_inline(lk, id)) continue;
-        int here = !is_reduction(n->op) && n->space == space && lk->level[id] == level;
-        int red = is_reduction(n->op) && d->node[n->arg[0]].space == space && lk->level[n->arg[0]] == level;
+        int here = !dag_op_is_reduction(n->op) && n->space == space && lk->level[id] == level;
+        int red = dag_op_is_reduction(n->op) && d->node[n->arg[0]].space == space && lk->level[n->arg[0]] == level;
         if (!here && !red) continue;
         if (!L || L->n_nodes == SMALL_LOOP_MAX) L = new_loop(lk, space, level, 0);
         loop_add_node(L, id);
@@ -191,7 +173,7 @@ void lower_kernel_build(const kern *k, lower_kernel *lk)
 {
     memset(lk, 0, sizeof *lk);
     lk->k = k;
-    mark_live(lk);
+    lk->live = kern_live(lk->k);
     assign_levels(lk);
     assign_storage(lk);
     int max_level = 0;
@@ -238,13 +220,13 @@ void lower_dump(FILE *out, const lower_kernel *lk)
             lk->n_loops == 1 ? "" : "s", lk->n_store, lk->n_store == 1 ? "" : "s");
     for (int l = 0; l < lk->n_loops; l++) {
         const lower_loop *L = &lk->loops[l];
-        fprintf(out, "  level %d, %s%s:", L->level, sema_space_name(L->space),
+        fprintf(out, "  level %d, %s%s:", L->level, space_name(L->space),
                 L->par == SP_POST ? " (parallel over post)" : L->par == SP_PRE ? " (parallel over pre)" : "");
         int n_red = 0, n_inline = 0, n_stored = 0;
         for (int q = 0; q < L->n_nodes; q++) {
             int id = L->nodes[q];
             if (lower_is_batch_sum(lk, id)) n_inline++;
-            else if (is_reduction(d->node[id].op)) n_red++;
+            else if (dag_op_is_reduction(d->node[id].op)) n_red++;
             else if (lower_is_inline(lk, id)) n_inline++;
             else n_stored++;
         }
@@ -262,7 +244,7 @@ void lower_dump(FILE *out, const lower_kernel *lk)
                 continue;
             }
             fprintf(out, "    %%%d %s%s\n", id, dag_ops[n->op].name,
-                    is_reduction(n->op) ? " (accumulated)" : lower_is_inline(lk, id) ? "" : " (stored)");
+                    dag_op_is_reduction(n->op) ? " (accumulated)" : lower_is_inline(lk, id) ? "" : " (stored)");
         }
     }
     for (int q = 0; q < lk->n_final; q++) fprintf(out, "  final: writes %s\n", lk->k->out[lk->final_outs[q]].name);

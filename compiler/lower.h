@@ -23,6 +23,16 @@
 
 #include "kernel.h"
 
+/* The element type of every array of a kernel (plastcc --precision). */
+typedef enum { PREC_DOUBLE, PREC_SINGLE } lower_precision;
+
+/* A sum over the presynaptic index j kept in a register (sum_pre) is added
+ * in this many partial sums, element j into partial j mod lanes, then the
+ * partials pairwise: 64 bytes of reals, 8 doubles or 16 floats.  Every back
+ * end adds in this order (a serial chain of adds ran at one add per FP
+ * latency; this order is what a vector unit does at full speed). */
+static inline int lower_sum_lanes(lower_precision p) { return p == PREC_SINGLE ? 16 : 8; }
+
 typedef struct lower_loop {
     int space;            /* the iteration space (SP_* bits) */
     int level;

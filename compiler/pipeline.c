@@ -187,11 +187,10 @@ void pipeline_free(compiled_unit *u)
     free(u);
 }
 
-void pipeline_emit_c(FILE *out, const compiled_unit *u, const char *source, emit_precision prec)
+void pipeline_emit_c(FILE *out, const compiled_unit *u, const char *source, lower_precision prec)
 {
-    emit_c_prelude(out, source, prec);
     const lower_kernel **list;
     int n = pipeline_kernels(u, &list);
-    for (int i = 0; i < n; i++) emit_c_kernel(out, list[i], prec);
+    emit_c_file(out, list, n, source, prec);
     free(list);
 }

@@ -65,6 +65,6 @@ void pipeline_free(compiled_unit *u);
 compiled_unit *pipeline_compile_experiment(const char *path, const char *name, int *not_found);
 
 /* Writes every kernel of U as one C file. */
-void pipeline_emit_c(FILE *out, const compiled_unit *u, const char *source, emit_precision prec);
+void pipeline_emit_c(FILE *out, const compiled_unit *u, const char *source, lower_precision prec);
 
 #endif

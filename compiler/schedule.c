@@ -101,11 +101,26 @@ static sched_call *model_call(sched_plan *P, int eval, const sema_model *m, cons
  * input, whose y and z are x itself), W_l and the feedback matrices. */
 typedef struct ff_bufs {
     int y[65], z[65], e[65];
-    int W[64], B[64];
+    int W[64], B[64], bias[64];
     int n[65];
 } ff_bufs;
 
-static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
+/* The biases of the layers that have one: learner parameters, zero at
+ * first (they draw nothing from the random streams). */
+static void ff_biases(sched_plan *P, const sema_model *m, ff_bufs *F)
+{
+    for (int l = 1; l <= m->n_layers; l++) {
+        F->bias[l - 1] = -1;
+        if (!m->layers[l - 1].bias) continue;
+        char name[32];
+        snprintf(name, sizeof name, "bias%d", l);
+        F->bias[l - 1] = add_buf(P, name, PLAST_BUF_PARAM, 1, F->n[l]);
+        P->buf[F->bias[l - 1]].init = PLAST_INIT_ZERO;
+    }
+}
+
+/* FEEDBACK: the buffers of the feedback pathway (B_l, e_0..e_{L-1}). */
+static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int feedback)
 {
     int L = m->n_layers;
     F->n[0] = m->n_input;
@@ -115,9 +130,10 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
         snprintf(name, sizeof name, "W%d", l);
         F->W[l - 1] = P->w_buf[l - 1] = add_matrix(P, m, name, PLAST_BUF_STATE, F->n[l], F->n[l - 1], PLAST_STREAM_W);
     }
+    ff_biases(P, m, F);
     for (int l = 1; l <= L; l++) {
         F->B[l - 1] = P->fb_buf[l - 1] = -1;
-        if (m->feedback != FB_RANDOM && m->feedback != FB_DIRECT) continue;
+        if (!feedback || (m->feedback != FB_RANDOM && m->feedback != FB_DIRECT)) continue;
         char name[32];
         snprintf(name, sizeof name, "B%d", l);
         long post = m->feedback == FB_DIRECT ? F->n[L] : F->n[l];
@@ -133,23 +149,28 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
     }
     /* e_L (dLoss/dz_L) always; below it only with a feedback pathway */
     for (int l = 0; l <= L; l++)
-        F->e[l] = l == L || m->feedback != FB_NONE ? add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "e%d", l) : -1;
+        F->e[l] = l == L || (feedback && m->feedback != FB_NONE) ? add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "e%d", l) : -1;
     P->loss = add_signal(P, PLAST_BUF_SIGNAL, 1, "loss");
     P->output = m->loss == LOSS_MSE_INPUT ? -1 : F->z[L];
     P->n_layers = L;
 }
 
-/* z_l, y_l = dense_l(W_l, y_{l-1}), l = 1..L; then e_L and the loss. */
-static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F)
+/* z, y = dense_l(W_l or, with NEXT, its updated version, y_{l-1}, b_l). */
+static void ff_dense(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F, int l, int next, int z, int y)
+{
+    sched_call *c = model_call(P, eval, m, "dense", l, F->n[l - 1], F->n[l]);
+    if (next) bind_next(c, "w", F->W[l - 1]);
+    else bind(c, "w", F->W[l - 1]);
+    bind(c, "pre_y", F->y[l - 1]);
+    bind(c, "bias", F->bias[l - 1]);
+    bind(c, "post_z", z);
+    bind(c, "post_y", y);
+}
+
+/* e_L and the per-sample loss from z_L, y_L. */
+static void ff_loss(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F)
 {
     int L = m->n_layers;
-    for (int l = 1; l <= L; l++) {
-        sched_call *c = model_call(P, eval, m, "dense", l, F->n[l - 1], F->n[l]);
-        bind(c, "w", F->W[l - 1]);
-        bind(c, "pre_y", F->y[l - 1]);
-        bind(c, "post_z", F->z[l]);
-        bind(c, "post_y", F->y[l]);
-    }
     sched_call *c = model_call(P, eval, m, "loss", 0, F->n[L - 1], F->n[L]);
     bind(c, "post_z", F->z[L]);
     bind(c, "post_y", F->y[L]);
@@ -157,6 +178,13 @@ static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bu
     bind(c, "mask", P->mask);
     bind(c, "post_e", F->e[L]);
     bind(c, "loss", P->loss);
+}
+
+/* z_l, y_l = dense_l(W_l, y_{l-1}), l = 1..L; then e_L and the loss. */
+static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F)
+{
+    for (int l = 1; l <= m->n_layers; l++) ff_dense(P, eval, m, F, l, 0, F->z[l], F->y[l]);
+    ff_loss(P, eval, m, F);
 }
 
 /* e_{l-1} from e_l (or e_L, direct feedback) through W_l or B_l, l = L..1. */
@@ -174,28 +202,38 @@ static void ff_errors(sched_plan *P, const sema_model *m, const ff_bufs *F)
     }
 }
 
+/* The signals a rule reads at one end of its projection (-1: none). */
+typedef struct ends { int y, z, e; } ends;
+
+/* W_l' = W_l + dw_l by rule R, from the signals at the two ends. */
+static void rule_update(sched_plan *P, const sema_rule *r, const ff_bufs *F, int l, ends pre, ends post)
+{
+    char fwd[SCHED_NAME], adj[SCHED_NAME];
+    snprintf(fwd, sizeof fwd, "%s_step", r->name);
+    snprintf(adj, sizeof adj, "%s_adj", r->name);
+    sched_call *c = add_call(P, 0, fwd, adj, F->n[l - 1], F->n[l]);
+    snprintf(c->dw, sizeof c->dw, "%s_fwd", r->name);
+    c->rule = r;
+    c->update = F->W[l - 1];
+    bind(c, "w", F->W[l - 1]);
+    bind(c, "pre_y", pre.y);
+    bind(c, "pre_z", pre.z);
+    bind(c, "pre_e", pre.e);
+    bind(c, "post_y", post.y);
+    bind(c, "post_z", post.z);
+    bind(c, "post_e", post.e);
+    bind_next(c, "w_next", F->W[l - 1]);
+}
+
 /* W_l' = W_l + dw_l by the rule of projection l, from the pre-update W_l and
  * the step's signals, l = L..1. */
 static void ff_updates(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
                        const ff_bufs *F)
 {
+    int fb = m->feedback != FB_NONE;
     for (int l = m->n_layers; l >= 1; l--) {
-        const sema_rule *r = p->rules[x->rule_of_projection[l - 1]];
-        char fwd[SCHED_NAME], adj[SCHED_NAME];
-        snprintf(fwd, sizeof fwd, "%s_step", r->name);
-        snprintf(adj, sizeof adj, "%s_adj", r->name);
-        sched_call *c = add_call(P, 0, fwd, adj, F->n[l - 1], F->n[l]);
-        snprintf(c->dw, sizeof c->dw, "%s_fwd", r->name);
-        c->rule = r;
-        c->update = F->W[l - 1];
-        bind(c, "w", F->W[l - 1]);
-        bind(c, "pre_y", F->y[l - 1]);
-        bind(c, "pre_z", F->z[l - 1]);
-        if (m->feedback != FB_NONE) bind(c, "pre_e", F->e[l - 1]);
-        bind(c, "post_y", F->y[l]);
-        bind(c, "post_z", F->z[l]);
-        if (m->feedback != FB_NONE) bind(c, "post_e", F->e[l]);
-        bind_next(c, "w_next", F->W[l - 1]);
+        ends pre = { F->y[l - 1], F->z[l - 1], fb ? F->e[l - 1] : -1 }, post = { F->y[l], F->z[l], fb ? F->e[l] : -1 };
+        rule_update(P, p->rules[x->rule_of_projection[l - 1]], F, l, pre, post);
     }
 }
 
@@ -430,6 +468,36 @@ static int any_mlp_values(const sema_program *p, const sema_experiment *x, const
     return 0;
 }
 
+/* ---- rules inside the forward pass (`updates forward;`, HAT: paper 001) ----
+ *
+ *   step:  for l = 1..L:  zhat_l, yhat_l = dense_l(W_l, y_{l-1})
+ *                         W_l' = W_l + dw_l(pre y_{l-1}, post yhat_l)
+ *                         z_l, y_l = dense_l(W_l', y_{l-1})   (the layer recomputed)
+ *          then e_L and the loss from z_L
+ *   eval:  dense_l (l = 1..L), loss
+ * The rules read no error (sema refuses it), so there is no feedback
+ * pathway; each recomputed layer reads its updated weights (a next version). */
+static void fwd_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int *zhat, int *yhat)
+{
+    ff_buffers(P, m, F, 0);
+    for (int l = 1; l <= m->n_layers; l++) {
+        zhat[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "zhat%d", l);
+        yhat[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "yhat%d", l);
+    }
+}
+
+static void fwd_step(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                     const ff_bufs *F, const int *zhat, const int *yhat)
+{
+    for (int l = 1; l <= m->n_layers; l++) {
+        ff_dense(P, 0, m, F, l, 0, zhat[l], yhat[l]);
+        ends pre = { F->y[l - 1], F->z[l - 1], -1 }, post = { yhat[l], zhat[l], -1 };
+        rule_update(P, p->rules[x->rule_of_projection[l - 1]], F, l, pre, post);
+        ff_dense(P, 0, m, F, l, 1, F->z[l], F->y[l]);
+    }
+    ff_loss(P, 0, m, F);
+}
+
 /* What the compiler has kernels for but the engine cannot run yet. */
 static int refuse_model(const sema_model *m, char *err, size_t errlen)
 {
@@ -449,17 +517,22 @@ int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *P, 
     const sema_model *m = p->models[x->model];
     if (refuse_model(m, err, errlen) < 0) return -1;
     ff_bufs F;
-    ff_buffers(P, m, &F);
-    ff_forward(P, 0, m, &F);
-    ff_errors(P, m, &F);
-    if (m->topdown || m->lateral || any_mlp_values(p, x, m)) {
-        tl_bufs T;
-        tl_buffers(P, p, m, x, &F, &T);
-        tl_signals(P, p, x, m, &F, &T);
-        tl_updates(P, p, x, m, &F, &T);
-        free(T.value);
+    if (x->updates_forward) {
+        int zhat[65], yhat[65];
+        fwd_buffers(P, m, &F, zhat, yhat);
+        fwd_step(P, p, x, m, &F, zhat, yhat);
     } else {
-        ff_updates(P, p, x, m, &F);
+        ff_buffers(P, m, &F, 1);
+        ff_forward(P, 0, m, &F);
+        ff_errors(P, m, &F);
+        if (m->topdown || m->lateral || any_mlp_values(p, x, m)) {
+            tl_bufs T;
+            tl_buffers(P, p, m, x, &F, &T);
+            tl_signals(P, p, x, m, &F, &T);
+            tl_updates(P, p, x, m, &F, &T);
+            free(T.value);
+        } else
+            ff_updates(P, p, x, m, &F);
     }
     ff_forward(P, 1, m, &F);
     return 0;

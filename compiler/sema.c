@@ -60,15 +60,6 @@ const char *sema_closest(const char *name, const char *const *cand, int n)
     return best;
 }
 
-const char *sema_space_name(int space)
-{
-    static const char *const names[8] = {
-        "scalar", "per-presynaptic-neuron", "per-postsynaptic-neuron", "per-synapse",
-        "scalar per sample", "per-presynaptic-neuron per sample",
-        "per-postsynaptic-neuron per sample", "per-synapse per sample" };
-    return space >= 0 && space < 8 ? names[space] : "invalid";
-}
-
 const char *const sema_dw_kind_names[DW_KINDS] = { "forward", "topdown", "lateral" };
 
 int sema_projection_count(const sema_model *m)
@@ -344,7 +335,8 @@ void sema_program_free(sema_program *p)
     if (!p) return;
     for (int i = 0; i < p->n_models; i++) { free(p->models[i]->layers); free(p->models[i]); }
     for (int i = 0; i < p->n_mlps; i++) {
-        free(p->mlps[i]->width); free(p->mlps[i]->act); free(p->mlps[i]->act_arg); free(p->mlps[i]);
+        free(p->mlps[i]->width); free(p->mlps[i]->act); free(p->mlps[i]->act_arg); free(p->mlps[i]->weights);
+        free(p->mlps[i]);
     }
     for (int i = 0; i < p->n_rules; i++) free_rule(p->rules[i]);
     for (int i = 0; i < p->n_experiments; i++) {

@@ -4,18 +4,16 @@
  * models, mlps, rules and experiments are checked and resolved; every rule
  * expression node carries its index space and what its name refers to.
  *
- * Index spaces are bit sets: SP_PRE (varies with the presynaptic neuron j),
- * SP_POST (with the postsynaptic neuron i), SP_SAMPLE (with the sample of a
- * minibatch).  Scalar = 0, per-synapse = SP_PRE|SP_POST.  A reduction clears
- * the bit of the index it sums over; the later passes compute each value once
- * in its own space (hoisting) from these bits.
+ * Index spaces (space.h) are bit sets over the pre, post and sample
+ * indices; the later passes compute each value once in its own space
+ * (hoisting) from these bits.
  */
 #ifndef PLAST_SEMA_H
 #define PLAST_SEMA_H
 
 #include "ast.h"
-
-enum { SP_SCALAR = 0, SP_PRE = 1, SP_POST = 2, SP_SYN = 3, SP_SAMPLE = 4 };
+#include "ops.h"
+#include "space.h"
 
 /* Which end of the synapse a signal or neuron value is read at. */
 enum { SIDE_SELF = 0, SIDE_PRE = 1, SIDE_POST = 2 };
@@ -27,9 +25,7 @@ extern const char *const sema_signal_names[SIG_COUNT];
 typedef enum {
     REF_NONE, REF_NUM, REF_PARAM, REF_PARAM_ELEM, REF_WEIGHT, REF_SIGNAL,
     REF_NEURON, REF_LET, REF_SIZE, REF_FUNC, REF_REDUCE, REF_MLP
-} sema_ref_kind;
-
-typedef enum { SIZE_N_PRE, SIZE_N_POST, SIZE_BATCH, SIZE_STEPS } sema_size;
+} sema_ref_kind;   /* REF_SIZE: ref is a space_size; REF_FUNC: an operator of ops.def (dag_op) */
 
 /* The kinds of projection a rule may update, each with its own dw:
  * `dw = ...;` (forward W_l), `dw topdown = ...;` (Wtop_l, into layer l from
@@ -39,11 +35,6 @@ typedef enum { SIZE_N_PRE, SIZE_N_POST, SIZE_BATCH, SIZE_STEPS } sema_size;
 typedef enum { DW_FORWARD, DW_TOPDOWN, DW_LATERAL, DW_KINDS } sema_dw_kind;
 extern const char *const sema_dw_kind_names[DW_KINDS];   /* "forward", "topdown", "lateral" */
 
-/* Built-in functions; the symbolic core maps them onto its operator table. */
-typedef enum {
-    FN_EXP, FN_LOG, FN_SQRT, FN_ABS, FN_TANH, FN_SIGMOID, FN_RELU, FN_SOFTPLUS,
-    FN_POW, FN_MIN, FN_MAX, FN_SIGN, FN_COUNT
-} sema_func;
 typedef enum { RED_SUM_PRE, RED_SUM_POST, RED_SUM_SYN, RED_MEAN_BATCH, RED_SUM_BATCH } sema_reduce;
 
 typedef enum {
@@ -61,6 +52,8 @@ typedef struct sema_mlp {
     sema_act *act;         /* activation of layer l (identity for a plain 'dense N') */
     double *act_arg;       /* softplus beta */
     int n_weights;         /* sum over layers of out*in + out (weights, then biases) */
+    double out_gain;       /* init output G: the last layer's initial weights times G (default 1) */
+    double *weights;       /* weights [..]: the initial values of all n_weights (learned.rule), or NULL */
 } sema_mlp;
 
 /* ---- model ---- */
@@ -75,6 +68,7 @@ typedef struct sema_layer {
     sema_act act;
     double act_arg;        /* softplus beta, kcap k */
     int steps;             /* recurrent: number of time steps */
+    int bias;              /* dense/readout: z = W y + b, b a learner parameter (zero at first) */
     src_span span;
 } sema_layer;
 
@@ -228,6 +222,17 @@ typedef struct sema_experiment {
     int single;            /* precision single */
     int diag_alignment, diag_orthonormality;
     int checkpoint_every;
+    /* paper 001 (sema_joint.c): rules inside the forward pass, the joint scheme */
+    int updates_forward;   /* updates forward: each rule right after its layer's forward pass */
+    src_span updates_at;
+    int joint;             /* train joint: the learner and the rules trained together, batch by batch */
+    src_span joint_at;
+    int epochs;            /* passes over the training split */
+    long max_batches;      /* stop after this many minibatches (0: all the epochs) */
+    double labelled;       /* fraction of the training samples that keep their label */
+    int test_every;        /* minibatches between evaluations on the test split (0: once per epoch) */
+    double learner_lr;     /* the learner's Adam */
+    src_span learner_at;
 } sema_experiment;
 
 typedef struct sema_program {
@@ -257,7 +262,5 @@ int sema_find_experiment(const sema_program *p, const char *name);
 /* Checks that MODEL provides every signal RULE reads (for `plastcc check`
  * with --model, and for experiments); reports at the first use. */
 int sema_rule_fits_model(const sema_program *p, const sema_rule *r, const sema_model *m, src_span at);
-
-const char *sema_space_name(int space);
 
 #endif

@@ -104,11 +104,11 @@ static void split_missing_semicolons(ast_decl *d, const char *const *heads, int 
     }
 }
 
-static const char *const mlp_heads[] = { "in", "dense", NULL };
+static const char *const mlp_heads[] = { "in", "dense", "init", "weights", NULL };
 static const char *const model_heads[] = { "input", "dense", "recurrent", "readout", "loss", "init", "feedback",
                                            "topdown", "lateral", NULL };
 static const char *const experiment_heads[] = { "data", "tasks", "inner", "meta", "scale", "seed", "precision",
-                                                "diagnostics", "checkpoint", NULL };
+                                                "diagnostics", "checkpoint", "updates", "train", "learner", NULL };
 
 /* An activation: relu, tanh, sigmoid, identity, softplus(beta), softmax, kcap(k). */
 static int parse_act(const ast_item *it, int allow_softmax, int allow_kcap, sema_act *act, double *arg)
@@ -180,9 +180,11 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
             m->act[m->n_layers] = act;
             m->act_arg[m->n_layers] = arg;
             m->n_layers++;
+        } else if (!strcmp(s->name, "init") || !strcmp(s->name, "weights")) {
+            continue;   /* once the layers are known: sema_mlp_init */
         } else {
-            diag_error(s->name_span, "unknown statement '%s' in mlp '%s'; expected 'in N;' or 'dense N [activation];'",
-                       s->name, d->name);
+            diag_error(s->name_span, "unknown statement '%s' in mlp '%s'; expected 'in N;', 'dense N [activation];', "
+                       "'init output G;' or 'weights [...];'", s->name, d->name);
         }
     }
     if (!have_in && !in_stmts) diag_error(d->name_span, "mlp '%s' has no 'in N;' statement; expected one before "
@@ -207,6 +209,7 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
     }
     m->n_weights = (int)weights;
     m->n_out = m->n_layers ? m->width[m->n_layers - 1] : 0;
+    sema_mlp_init(m, d);
     return m;
 }
 
@@ -216,9 +219,9 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
  * reported once, for the whole model, by model_finish). */
 static void model_layer(sema_model *m, ast_stmt *s, sema_layer_kind kind, int input_later)
 {
-    static const char *const usage[] = { "dense N activation;", "recurrent N activation steps T;",
-                                         "readout N activation;" };
-    int max_items = kind == LAYER_RECURRENT ? 4 : 2;
+    static const char *const usage[] = { "dense N activation [bias];", "recurrent N activation steps T;",
+                                         "readout N activation [bias];" };
+    int max_items = kind == LAYER_RECURRENT ? 4 : 3;
     if (expect_count(s, 2, max_items, usage[kind]) < 0) return;
     sema_layer L;
     memset(&L, 0, sizeof L);
@@ -231,6 +234,13 @@ static void model_layer(sema_model *m, ast_stmt *s, sema_layer_kind kind, int in
         diag_error(s->items[1]->span, "kcap(%g) keeps more neurons than the layer's %d; expected k from 1 to %d",
                    L.act_arg, L.size, L.size);
         return;
+    }
+    if (kind != LAYER_RECURRENT && s->n_items == 3) {
+        if (!is_word(s->items[2], "bias")) {
+            diag_error(s->items[2]->span, "expected 'bias' or nothing after the activation");
+            return;
+        }
+        L.bias = 1;
     }
     if (kind == LAYER_RECURRENT) {
         if (s->n_items != 4 || !is_word(s->items[2], "steps")) {
@@ -741,9 +751,9 @@ static void exp_misc(xctx *c, ast_stmt *s)
         if (expect_count(s, 2, 2, "checkpoint every N;") == 0 && is_word(s->items[0], "every"))
             sema_item_int(s->items[1], "the checkpoint interval", 1, 100000000, &x->checkpoint_every);
         else if (s->n_items == 2) diag_error(s->items[0]->span, "expected 'every'");
-    } else {
+    } else if (sema_exp_joint_statement(x, s) < 0) {
         diag_error(s->name_span, "unknown statement '%s' in experiment; expected model, rule, data, tasks, inner, "
-                   "meta, scale, seed, precision, diagnostics or checkpoint", s->name);
+                   "meta, scale, seed, precision, diagnostics, checkpoint, updates, train or learner", s->name);
     }
 }
 
@@ -765,6 +775,7 @@ static void exp_defaults(sema_experiment *x)
     x->sched_every = 100;
     x->seed = 1;
     x->checkpoint_every = 1;   /* the meta-state is small: a kill loses at most the episode in flight */
+    sema_exp_joint_defaults(x);
 }
 
 /* The index of projection REF in M (sema_projection_count), or -1 after
@@ -901,12 +912,13 @@ static void exp_finish(xctx *c)
     if (family && x->ways != family)
         diag_error(c->tasks ? c->tasks->span : c->d->name_span, "random %s tasks have %d classes each; expected "
                    "'tasks ways %d ...;'", x->data.kind == DATA_MOONS ? "two-moons" : "Gaussian", family, family);
-    if (c->batch && !x->unlabelled && x->batch > x->ways * x->k_train)   /* unlabelled samples fill a batch */
+    sema_exp_joint_finish(c->p, x, c->tasks);
+    if (c->batch && !x->unlabelled && !x->joint && x->batch > x->ways * x->k_train)   /* unlabelled samples fill a batch */
         diag_error(c->batch->span, "the inner batch of %d is larger than the %d training samples of a task (ways %d x "
                    "train %d): no inner step would run; expected a batch of at most %d", x->batch, x->ways * x->k_train,
                    x->ways, x->k_train, x->ways * x->k_train);
     int outputs = m->layers[m->n_layers - 1].size;
-    if (m->loss == LOSS_CROSS_ENTROPY && x->ways > outputs) {
+    if (m->loss == LOSS_CROSS_ENTROPY && x->ways > outputs && !x->joint) {
         if (c->tasks)
             diag_error(c->tasks->span, "%d-way tasks need at least %d output neurons, but model '%s' has %d; "
                        "expected ways %d or fewer", x->ways, x->ways, m->name, outputs, outputs);

@@ -27,16 +27,6 @@ typedef struct rctx {
     int saw_assign;         /* any NAME = ...; (a misspelt dw is not also "missing") */
 } rctx;
 
-static const struct { const char *name; int min_args, max_args; const char *usage; } funcs[FN_COUNT] = {
-    [FN_EXP] = { "exp", 1, 1, "exp(x)" },             [FN_LOG] = { "log", 1, 1, "log(x)" },
-    [FN_SQRT] = { "sqrt", 1, 1, "sqrt(x)" },          [FN_ABS] = { "abs", 1, 1, "abs(x)" },
-    [FN_TANH] = { "tanh", 1, 1, "tanh(x)" },          [FN_SIGMOID] = { "sigmoid", 1, 1, "sigmoid(x)" },
-    [FN_RELU] = { "relu", 1, 1, "relu(x)" },
-    [FN_SOFTPLUS] = { "softplus", 1, 2, "softplus(x) or softplus(x, beta)" },
-    [FN_POW] = { "pow", 2, 2, "pow(x, p)" },          [FN_MIN] = { "min", 2, 2, "min(a, b)" },
-    [FN_MAX] = { "max", 2, 2, "max(a, b)" },          [FN_SIGN] = { "sign", 1, 1, "sign(x)" },
-};
-
 /* CLEARS: the index bits a reduction sums away; CONTEXT: allowed in a neuron
  * definition; NEEDS: what a body must read to depend on the index. */
 static const struct { const char *name; int clears; int context; const char *index, *needs; } reductions[] = {
@@ -47,8 +37,6 @@ static const struct { const char *name; int clears; int context; const char *ind
     [RED_SUM_BATCH] = { "sum_batch", SP_SAMPLE, 1, "the sample", "a signal such as pre.y or post.e" },
 };
 enum { N_REDUCTIONS = sizeof reductions / sizeof reductions[0] };
-
-static const char *const size_names[] = { "n_pre", "n_post", "batch", "steps" };
 
 static int check_expr(rctx *c, ast_expr *e);
 
@@ -84,8 +72,8 @@ static int find_signal(const char *name)
 
 static int find_size(const char *name)
 {
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(size_names[i], name)) return i;
+    for (int i = 0; i < SIZE_COUNT; i++)
+        if (!strcmp(space_size_name(i), name)) return i;
     return -1;
 }
 
@@ -98,7 +86,7 @@ static const char *suggest(const rctx *c, const char *name, int fields_only)
     for (int i = 0; i < c->n_values && n < 200; i++) cand[n++] = c->r->values[i].name;
     if (!fields_only) {
         cand[n++] = "w";
-        for (int i = 0; i < 4; i++) cand[n++] = size_names[i];
+        for (int i = 0; i < SIZE_COUNT; i++) cand[n++] = space_size_name(i);
         for (int i = 0; i < c->r->n_params && n < 230; i++) cand[n++] = c->r->params[i].name;
         for (int i = 0; i < c->n_lets && n < 250; i++) cand[n++] = c->r->lets[i].name;
     }
@@ -182,7 +170,7 @@ static int check_name(rctx *c, ast_expr *e)
         if (space < 0) return -1;   /* its definition was reported */
         if (c->in_neuron && space != SP_SCALAR) {
             diag_error(e->span, "let value '%s' is %s; a neuron definition can only use scalar lets",
-                       e->name, sema_space_name(space));
+                       e->name, space_name(space));
             return -1;
         }
         e->ref_kind = REF_LET; e->ref = k;
@@ -387,22 +375,28 @@ static int check_mlp_call(rctx *c, ast_expr *e, int m, int outputs_wanted)
     return space;
 }
 
+/* A rule function: an operator of ops.def with a call form. */
+static int check_function(rctx *c, ast_expr *e, dag_op op)
+{
+    const dag_opinfo *f = &dag_ops[op];
+    int min_args = f->arity - f->optional;
+    if (e->n_args < min_args || e->n_args > f->arity) {
+        if (min_args == f->arity)
+            diag_error(e->span, "%s takes %d argument%s, %d given; expected %s", e->name, f->arity,
+                       f->arity == 1 ? "" : "s", e->n_args, f->call);
+        else
+            diag_error(e->span, "%s takes %d or %d arguments, %d given; expected %s", e->name, min_args, f->arity,
+                       e->n_args, f->call);
+        return -1;
+    }
+    e->ref_kind = REF_FUNC; e->ref = op;
+    return check_args(c, e);
+}
+
 static int check_call(rctx *c, ast_expr *e)
 {
-    for (int k = 0; k < FN_COUNT; k++) {
-        if (strcmp(funcs[k].name, e->name)) continue;
-        if (e->n_args < funcs[k].min_args || e->n_args > funcs[k].max_args) {
-            if (funcs[k].min_args == funcs[k].max_args)
-                diag_error(e->span, "%s takes %d argument%s, %d given; expected %s", e->name, funcs[k].min_args,
-                           funcs[k].min_args == 1 ? "" : "s", e->n_args, funcs[k].usage);
-            else
-                diag_error(e->span, "%s takes %d or %d arguments, %d given; expected %s", e->name,
-                           funcs[k].min_args, funcs[k].max_args, e->n_args, funcs[k].usage);
-            return -1;
-        }
-        e->ref_kind = REF_FUNC; e->ref = k;
-        return check_args(c, e);
-    }
+    for (int op = 0; op < OP_COUNT; op++)
+        if (dag_ops[op].call && !strcmp(dag_ops[op].name, e->name)) return check_function(c, e, (dag_op)op);
     for (int k = 0; k < N_REDUCTIONS; k++)
         if (!strcmp(reductions[k].name, e->name)) return check_reduction(c, e, k);
     int m = sema_find_mlp(c->p, e->name);
@@ -411,9 +405,9 @@ static int check_call(rctx *c, ast_expr *e)
         diag_error(e->name_span, "kcap is a model activation (dense N kcap(k)), not a rule function");
         return -1;
     }
-    const char *cand[FN_COUNT + N_REDUCTIONS + 64];
+    const char *cand[OP_COUNT + N_REDUCTIONS + 64];
     int n = 0;
-    for (int k = 0; k < FN_COUNT; k++) cand[n++] = funcs[k].name;
+    for (int op = 0; op < OP_COUNT; op++) if (dag_ops[op].call) cand[n++] = dag_ops[op].name;
     for (int k = 0; k < N_REDUCTIONS; k++) cand[n++] = reductions[k].name;
     for (int k = 0; k < c->p->n_mlps && k < 64; k++) cand[n++] = c->p->mlps[k]->name;
     const char *hint = sema_closest(e->name, cand, n);

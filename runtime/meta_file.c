@@ -27,12 +27,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { MAX_EPISODE = 1000000000, MAX_FINGERPRINT_LINES = 10000 };
 
 /* ---- writing ---- */
 
-static void write_fingerprint(FILE *f, const char *fp)
+void meta_file_write_fingerprint(FILE *f, const char *fp)
 {
     int n = 0;
     for (const char *p = fp; p && *p; p++) n += *p == '\n' || !p[1];
@@ -48,7 +49,7 @@ int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, ch
     FILE *f = plast_file_create(&out, path, err, errlen);
     if (!f) return -1;
     fputs("plast-meta-state 3\n", f);
-    write_fingerprint(f, S->fingerprint);
+    meta_file_write_fingerprint(f, S->fingerprint);
     fprintf(f, "episode %d\nadam_steps %ld\nlr_factor %.17g\nprevious %d %ld\nrules %d\n", S->episode, S->t,
             S->lr_factor, S->has_prev, S->prev_t, N->n_rules);
     for (int r = 0; r < N->n_rules; r++) {
@@ -138,13 +139,18 @@ static int read_real(reader *R, const char *what, const char *name, double *out)
     return 0;
 }
 
-static int read_header(reader *R, int *version)
+/* The first line, "MAGIC VERSION": plast-meta-state (versions 1-3) or, for
+ * the joint scheme's state, plast-joint-state (versions 1-2). */
+static int read_header(reader *R, const char *magic_wanted, int *version)
 {
     long long v;
     if (next_line(R, "'plast-meta-state VERSION'") < 0) return -1;
     char *magic = field(R);
-    if (!magic || strcmp(magic, "plast-meta-state")) return fail(R, "not a meta-state file (it starts with no 'plast-meta-state')");
-    if (read_int(R, NULL, 1, 3, &v) < 0 || line_ends(R) < 0) return -1;
+    if (!magic || strcmp(magic, magic_wanted))
+        return fail(R, "not a %s file (it starts with no '%s')",
+                    strcmp(magic_wanted, "plast-meta-state") ? "joint-state" : "meta-state", magic_wanted);
+    if (read_int(R, NULL, 1, strcmp(magic_wanted, "plast-meta-state") ? 2 : 3, &v) < 0) return -1;
+    if (!strcmp(magic_wanted, "plast-meta-state") && line_ends(R) < 0) return -1;
     *version = (int)v;
     return 0;
 }
@@ -231,7 +237,7 @@ static int read_state(reader *R, meta_state *S, const plast_net *N)
 {
     int version;
     long long n_rules;
-    if (read_header(R, &version) < 0 || (version >= 3 && read_fingerprint(R, NULL) < 0) ||
+    if (read_header(R, "plast-meta-state", &version) < 0 || (version >= 3 && read_fingerprint(R, NULL) < 0) ||
         read_counters(R, S, version) < 0)
         return -1;
     if (next_line(R, "'rules R'") < 0 || read_int(R, "rules", 0, PLAST_MAX_LAYERS, &n_rules) < 0 || line_ends(R) < 0)
@@ -245,10 +251,10 @@ static int read_state(reader *R, meta_state *S, const plast_net *N)
     return 0;
 }
 
-static int open_reader(reader *R, const char *dir, char *path, size_t len, char *err, size_t errlen)
+static int open_reader(reader *R, const char *dir, const char *name, char *path, size_t len, char *err, size_t errlen)
 {
     memset(R, 0, sizeof *R);
-    snprintf(path, len, "%s/meta-state.txt", dir);
+    snprintf(path, len, "%s/%s", dir, name);
     R->path = path;
     R->err = err;
     R->errlen = errlen;
@@ -261,7 +267,7 @@ int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *er
 {
     char path[4096];
     reader R;
-    if (open_reader(&R, dir, path, sizeof path, err, errlen) < 0) return -1;
+    if (open_reader(&R, dir, "meta-state.txt", path, sizeof path, err, errlen) < 0) return -1;
     int rc = read_state(&R, S, N);
     fclose(R.f);
     return rc;
@@ -273,9 +279,15 @@ int plast_meta_state_fingerprint(const char *dir, char **text, char *err, size_t
     reader R;
     int version;
     *text = NULL;
-    if (open_reader(&R, dir, path, sizeof path, err, errlen) < 0) return -1;
-    int rc = read_header(&R, &version);
-    if (rc == 0 && version >= 3) rc = read_fingerprint(&R, text);
+    /* a run of the joint scheme keeps its state in joint-state.txt */
+    char joint[4096];
+    snprintf(joint, sizeof joint, "%s/joint-state.txt", dir);
+    snprintf(path, sizeof path, "%s/meta-state.txt", dir);
+    int is_joint = access(path, F_OK) != 0 && access(joint, F_OK) == 0;
+    if (open_reader(&R, dir, is_joint ? "joint-state.txt" : "meta-state.txt", path, sizeof path, err, errlen) < 0)
+        return -1;
+    int rc = read_header(&R, is_joint ? "plast-joint-state" : "plast-meta-state", &version);
+    if (rc == 0 && version >= (is_joint ? 2 : 3)) rc = read_fingerprint(&R, text);
     fclose(R.f);
     return rc;
 }

@@ -420,6 +420,8 @@ static int train_episode(trainer *T, int e)
     average(T, &loss, &acc, diag);
     meta_state_remember(&T->S, T->N);
     plast_meta_step(&T->S, T->N, o, T->G, e, &grad_norm, &clipped);
+    if (e == 0 && grad_norm == 0 && loss > 0 && ranks_rank(o->comm) == 0)
+        train_warn_no_gradient("the first episode", loss);
     if (meta_state_check_finite(&T->S, T->N, why, sizeof why) < 0) {   /* caught before it is written anywhere */
         meta_state_undo(&T->S, T->N);
         if (!o->nonfinite_skip) { set_error(T->res, "episode %d: %s", e, why); return -1; }

@@ -44,6 +44,8 @@ void meta_state_free(meta_state *S, const plast_net *N);
 /* DIR/meta-state.txt (meta_file.c): written whole (a temporary, checked and
  * renamed), and loaded only when every line is valid (ERR names the line). */
 int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
+/* "fingerprint N" and its N lines (shared by meta-state.txt and joint-state.txt). */
+void meta_file_write_fingerprint(FILE *f, const char *fp);
 int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
 /* -1 with WHY when a meta-parameter, phi or Adam moment is NaN or Inf. */
 int meta_state_check_finite(const meta_state *S, const plast_net *N, char *why, size_t len);
@@ -57,6 +59,17 @@ void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *
 /* Copies the state to prev (before a meta-step) / back from it (backtrack). */
 void meta_state_remember(meta_state *S, const plast_net *N);
 void meta_state_undo(meta_state *S, const plast_net *N);
+
+/* The report of a training whose first step had a loss but no gradient at
+ * all (every gradient exactly 0): a rule whose updates saturate the learner
+ * at initialisation, say.  WHEN names the step. */
+static inline void train_warn_no_gradient(const char *when, double loss)
+{
+    fprintf(stderr, "plastcc: warning: at %s the loss (%.9g) has no gradient at all: every gradient is exactly 0, "
+            "so nothing can be learned.  The rules' first updates likely saturate the learner (a constant output); "
+            "give the rule a smaller output, e.g. `param eta = 1e-3 fixed; dw = eta * ...`, or its mlp "
+            "`init output 0;`\n", when, loss);
+}
 
 typedef struct train_log {
     int fd, is_open;           /* fd: log.csv, O_APPEND, when is_open (a zeroed log holds nothing) */

@@ -204,7 +204,7 @@ static int check_file(const char *file, int jit_only, int threads)
     backend_module *m[N_BACKENDS] = { NULL, NULL, NULL };
     int n_mod = jit_only ? 1 : N_BACKENDS, failed = 0;
     char err[1024];
-    backend_module *(*load[N_BACKENDS])(const compiled_unit *, const char *, emit_precision, char *, size_t) = {
+    backend_module *(*load[N_BACKENDS])(const compiled_unit *, const char *, lower_precision, char *, size_t) = {
         backend_load_jit, backend_load_c, backend_load_object };
     for (int b = 0; b < n_mod; b++) {
         if (!(m[b] = load[b](u, file, single ? PREC_SINGLE : PREC_DOUBLE, err, sizeof err))) {

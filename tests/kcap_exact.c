@@ -104,7 +104,7 @@ int main(void)
     unlink(path);
     if (!u) { printf("FAIL: the model does not compile\n"); return 1; }
     static const char *const names[N_BACKENDS] = { "jit", "c", "object" };
-    backend_module *(*load[N_BACKENDS])(const compiled_unit *, const char *, emit_precision, char *, size_t) = {
+    backend_module *(*load[N_BACKENDS])(const compiled_unit *, const char *, lower_precision, char *, size_t) = {
         backend_load_jit, backend_load_c, backend_load_object };
     backend_module *m[N_BACKENDS];
     char err[1024];

@@ -16,11 +16,12 @@ if HAVE_FUZZ_CC
 FUZZ_FRONTEND_FILES = \
   $(top_srcdir)/tests/fuzz/fuzz_frontend.c \
   $(top_srcdir)/compiler/diag.c $(top_srcdir)/compiler/ast.c \
-  $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c \
-  $(top_srcdir)/runtime/util.c compiler/parser.c compiler/lexer.c
+  $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c $(top_srcdir)/compiler/sema_joint.c \
+  $(top_srcdir)/runtime/util.c $(top_srcdir)/compiler/ops.c compiler/parser.c compiler/lexer.c
 tests/fuzz/fuzz_frontend$(EXEEXT): $(FUZZ_FRONTEND_FILES) compiler/parser.h \
     $(top_srcdir)/compiler/ast.h $(top_srcdir)/compiler/diag.h $(top_srcdir)/compiler/parse.h \
-    $(top_srcdir)/compiler/sema.h $(top_srcdir)/compiler/sema_impl.h config.h
+    $(top_srcdir)/compiler/sema.h $(top_srcdir)/compiler/sema_impl.h $(top_srcdir)/compiler/ops.h \
+    $(top_srcdir)/compiler/ops.def $(top_srcdir)/compiler/ops_end.h $(top_srcdir)/compiler/space.h config.h
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_builddir) $(AM_CPPFLAGS) \
 	  -o $@ $(filter %.c,$^) -lm
@@ -39,13 +40,15 @@ endif
 .PHONY: fuzz
 
 # The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh tests/episode-gu.sh \
-  tests/gu-run.sh
+TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh tests/joint.sh tests/analyze.sh \
+  tests/episode-gu.sh tests/gu-run.sh
 # MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
 TESTS += tests/mpi.sh
 EXTRA_DIST += tests/mpi.sh tests/mpi/mb4.rule
 EXTRA_DIST += tests/episode.sh tests/run.sh tests/eval.sh tests/episode/small.rule tests/run/tiny.rule \
   tests/episode-gu.sh tests/episode/gu.rule tests/boundary.py tests/gu-run.sh \
+  tests/episode-hat.sh tests/episode/hat.rule tests/joint.sh tests/joint/joint.rule tests/analyze.sh \
+  tests/analyze/known.rule \
   tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
 # Reliability: every error path of run and episode, faults, resumes.
 RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh tests/special-files.sh

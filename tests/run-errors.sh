@@ -88,7 +88,10 @@ expect 2 '--force starts a run again; --resume continues it' 1 -- \
 "$PLASTCC" run "$rules" --experiment ok --episodes 100000 --threads 1 --out "$work/busy" --quiet > /dev/null 2>&1 &
 pid=$!
 i=0
-while [ $i -lt 400 ] && ! grep -q "^pid $pid " "$work/busy/.plastcc.lock" 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+# (wait until it holds the folder and has logged an episode, so that the
+# check of its log below has rows to check, however slow this build)
+while [ $i -lt 1200 ] && ! { grep -q "^pid $pid " "$work/busy/.plastcc.lock" 2>/dev/null &&
+        [ "$(wc -l < "$work/busy/log.csv" 2>/dev/null || echo 0)" -ge 2 ]; }; do sleep 0.05; i=$((i + 1)); done
 expect 1 "$work/busy is in use by another run \(pid $pid since [-0-9]+ [0-9:]+: plastcc run .*errors.rule --experiment ok\)" 1 -- \
   "$PLASTCC" run "$rules" --experiment ok --out "$work/busy" --quiet --force
 expect 1 "$work/busy is in use by another run \(pid $pid " 1 -- \

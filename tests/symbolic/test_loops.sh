@@ -12,8 +12,8 @@
 #   - a stored value is never computed in a per-synapse loop, and it sits in
 #     the loop of its own index space (from --dump=dag);
 #   - the kernel header's count of stored values matches the loops.
-# (A rule's DAGs -- one per dw kind, one per neurons kernel -- each open with a
-# "rule" header, in the order of its kernels; a model's DAGs are not mapped.)
+# (A rule's DAGs: one per dw kind, "rule NAME" or "rule NAME_topdown (dw
+# topdown)", and one per neurons kernel, "kernel NAME_neurons_fwd".)
 # The dump format parsed here (lower_dump):
 #   kernel NAME: N loop nests, M stored values
 #     level L, SPACE[ (parallel over post|pre)]: A computed, S stored, R reductions[, writes OUT]...
@@ -55,10 +55,12 @@ check_file() {   # check_file RULEFILE
   "$plastcc" emit-c --dump=loops "$f" >"$tmp.loops" 2>&1 || { fail "$f: --dump=loops failed"; cat "$tmp.loops"; return; }
   "$plastcc" emit-c --dump=dag "$f" >"$tmp.dag" 2>&1 || { fail "$f: --dump=dag failed"; cat "$tmp.dag"; return; }
   awk -v file="$f" '
-    FNR == NR {   # the DAG dump: %ID = OP ARGS : SPACE (one DAG per rule, in order; then the models)
-      if ($0 ~ /^rule /) { r++; in_model = 0; next }
-      if ($0 ~ /^model /) { in_model = 1; next }   # model kernels: one DAG each, not checked here
-      if (!in_model && $0 ~ /^%[0-9]+ +=/) {
+    FNR == NR {   # the DAG dump: %ID = OP ARGS : SPACE, one DAG per rule
+                  # ("rule NAME", shared by NAME_fwd/_adj/_step) and one per
+                  # model kernel ("kernel NAME")
+      if ($0 ~ /^(rule|kernel) /) { r = $2; dags[r] = 1; next }
+      if ($0 ~ /^model /) { r = ""; next }
+      if ($0 ~ /^%[0-9]+ +=/) {
         id = $1; sub("%", "", id)
         sp = $0; sub(/^[^:]*: /, "", sp)
         space[r, id] = sp
@@ -68,7 +70,8 @@ check_file() {   # check_file RULEFILE
     /^kernel / {
       finish()
       k = $2; sub(":", "", k)
-      if (k ~ /_fwd$/) r2++
+      r2 = k
+      if (!(r2 in dags)) sub(/_(fwd|adj|step)$/, "", r2)
       declared = $(NF - 2)
       delete seen; stored = 0; kernels++
       next

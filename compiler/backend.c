@@ -1,4 +1,4 @@
-/* backend_c — loading kernels (backend.h): the emitted C or an LLVM object
+/* backend — loading kernels (backend.h): the emitted C or an LLVM object
  * file through the system compiler and dlopen, or the LLVM JIT (jit.c).
  * A module is one of the two kinds; both find a kernel as NAME_desc. */
 #include "config.h"
@@ -61,7 +61,7 @@ int backend_link_shared(const char *obj, const char *so, char *err, size_t errle
     return rc;
 }
 
-static backend_module *new_module(emit_precision prec, char *err, size_t errlen)
+static backend_module *new_module(lower_precision prec, char *err, size_t errlen)
 {
     backend_module *m = calloc(1, sizeof *m);
     const char *tmp = getenv("TMPDIR");
@@ -91,8 +91,8 @@ static backend_module *open_module(backend_module *m, char *err, size_t errlen)
     return m;
 }
 
-backend_module *backend_load_c(const compiled_unit *u, const char *source, emit_precision prec,
-                               char *err, size_t errlen)
+static backend_module *load_c(const lower_kernel *const *ks, int n, const char *source, lower_precision prec,
+                              char *err, size_t errlen)
 {
     backend_module *m = new_module(prec, err, errlen);
     if (!m) return NULL;
@@ -100,7 +100,7 @@ backend_module *backend_load_c(const compiled_unit *u, const char *source, emit_
     snprintf(path, sizeof path, "%s/kernels.c", m->dir);
     FILE *f = fopen(path, "w");
     if (!f) { snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno)); backend_close(m); return NULL; }
-    pipeline_emit_c(f, u, source, prec);
+    emit_c_file(f, ks, n, source, prec);
     fclose(f);
     snprintf(args, sizeof args, "-std=c99 -O2 -fopenmp -fPIC -shared -o '%s/kernels.so' '%s/kernels.c' -lm", m->dir,
              m->dir);
@@ -109,35 +109,70 @@ backend_module *backend_load_c(const compiled_unit *u, const char *source, emit_
     return open_module(m, err, errlen);
 }
 
-backend_module *backend_load_object(const compiled_unit *u, const char *source, emit_precision prec,
-                                    char *err, size_t errlen)
+static backend_module *load_object(const lower_kernel *const *ks, int n, const char *source, lower_precision prec,
+                                   char *err, size_t errlen)
 {
     backend_module *m = new_module(prec, err, errlen);
     if (!m) return NULL;
-    const lower_kernel **ks;
-    int n = pipeline_kernels(u, &ks);
     char obj[128], so[128];
     snprintf(obj, sizeof obj, "%s/kernels.o", m->dir);
     snprintf(so, sizeof so, "%s/kernels.so", m->dir);
-    int rc = llgen_write(ks, n, prec, source, LLGEN_OBJECT, 1, obj, err, errlen);
-    free(ks);
-    if (rc < 0 || backend_link_shared(obj, so, err, errlen) < 0) { backend_close(m); return NULL; }
+    if (llgen_write(ks, n, prec, source, LLGEN_OBJECT, 1, obj, err, errlen) < 0
+        || backend_link_shared(obj, so, err, errlen) < 0) {
+        backend_close(m);
+        return NULL;
+    }
     return open_module(m, err, errlen);
 }
 
-backend_module *backend_load_jit(const compiled_unit *u, const char *source, emit_precision prec,
-                                 char *err, size_t errlen)
+static backend_module *load_jit(const lower_kernel *const *ks, int n, const char *source, lower_precision prec,
+                                char *err, size_t errlen)
 {
-    const lower_kernel **ks;
-    int n = pipeline_kernels(u, &ks);
     jit_module *j = jit_load(ks, n, prec, source, err, errlen);
-    free(ks);
     if (!j) return NULL;
     backend_module *m = calloc(1, sizeof *m);
     m->kind = MOD_JIT;
     m->jit = j;
     m->real_size = prec == PREC_SINGLE ? 4 : 8;
     return m;
+}
+
+backend_module *backend_load_kernels(backend_kind kind, const lower_kernel *const *ks, int n, const char *source,
+                                     lower_precision prec, char *err, size_t errlen)
+{
+    switch (kind) {
+    case BACKEND_C: return load_c(ks, n, source, prec, err, errlen);
+    case BACKEND_OBJECT: return load_object(ks, n, source, prec, err, errlen);
+    default: return load_jit(ks, n, source, prec, err, errlen);
+    }
+}
+
+static backend_module *load_unit(backend_kind kind, const compiled_unit *u, const char *source, lower_precision prec,
+                                 char *err, size_t errlen)
+{
+    const lower_kernel **ks;
+    int n = pipeline_kernels(u, &ks);
+    backend_module *m = backend_load_kernels(kind, ks, n, source, prec, err, errlen);
+    free(ks);
+    return m;
+}
+
+backend_module *backend_load_c(const compiled_unit *u, const char *source, lower_precision prec, char *err,
+                               size_t errlen)
+{
+    return load_unit(BACKEND_C, u, source, prec, err, errlen);
+}
+
+backend_module *backend_load_jit(const compiled_unit *u, const char *source, lower_precision prec, char *err,
+                                 size_t errlen)
+{
+    return load_unit(BACKEND_JIT, u, source, prec, err, errlen);
+}
+
+backend_module *backend_load_object(const compiled_unit *u, const char *source, lower_precision prec, char *err,
+                                    size_t errlen)
+{
+    return load_unit(BACKEND_OBJECT, u, source, prec, err, errlen);
 }
 
 const plast_kdesc *backend_find(backend_module *m, const char *name)

@@ -22,7 +22,7 @@ static const char usage[] =
     "usage: plastcc eval FILE [--experiment NAME] [--rules LEARNED.rule] [--tasks N]\n"
     "                    [--curve-every K] [--first-task I] [--seed S] [--threads N]\n"
     "                    [--out DIR [--force]] [--quiet] [--backend jit|c] [--precision double|single]\n"
-    "                    [--boundary FILE.svg] [--compare DIR]...\n"
+    "                    [--boundary FILE.svg] [--label NAME] [--compare [NAME=]DIR]...\n"
     "\n"
     "Evaluates the rules of an experiment as they are, without meta-training: each of\n"
     "N tasks trains a freshly initialised network with the rules (the experiment's\n"
@@ -51,14 +51,18 @@ static const char usage[] =
     "  --compare DIR      an earlier evaluation (say, of a baseline on the same tasks): also\n"
     "                     compare-accuracy.svg and compare-train-loss.svg, this evaluation's\n"
     "                     query accuracy and training loss beside DIR's against labelled\n"
-    "                     samples seen (repeatable, up to 8)\n"
+    "                     samples seen (repeatable, up to 16); NAME=DIR names DIR's curve\n"
+    "                     (default: the folder's name); evaluations of one name (runs of a\n"
+    "                     method from several seeds, on the same tasks) make one curve: the\n"
+    "                     mean over them, with a band of one standard error over them\n"
+    "  --label NAME       this evaluation's name in those charts (default: the folder's)\n"
     "  --quiet            no progress line\n"
     "  --backend B        jit (default) or c\n"
     "  --precision P      double or single (default: the experiment's)\n";
 
 typedef struct eval_args {
-    const char *file, *exp, *rules, *out, *boundary;
-    const char *compare[8];        /* --compare DIR: earlier evaluations drawn beside this one */
+    const char *file, *exp, *rules, *out, *boundary, *label;
+    const char *compare[16];       /* --compare [NAME=]DIR: earlier evaluations drawn beside this one */
     int n_compare;
     long long tasks, curve_every, first_task, seed, threads;
     int quiet, force, use_c, precision;
@@ -71,8 +75,9 @@ static int parse_value(const char *s, const char *v, eval_args *a)
     else if (!strcmp(s, "--rules")) a->rules = v;
     else if (!strcmp(s, "--out")) a->out = v;
     else if (!strcmp(s, "--boundary")) a->boundary = v;
+    else if (!strcmp(s, "--label")) a->label = v;
     else if (!strcmp(s, "--compare")) {
-        if (a->n_compare == 8) return driver_usage_error(usage, "%s", "at most 8 --compare folders");
+        if (a->n_compare == 16) return driver_usage_error(usage, "%s", "at most 16 --compare folders");
         a->compare[a->n_compare++] = v;
     }
     else if (!strcmp(s, "--tasks")) return driver_parse_int(usage, s, v, 1, 1000000, &a->tasks);
@@ -290,7 +295,7 @@ static int write_summary(const char *dir, const results *R, const char *name)
 /* ---- the command ---- */
 
 static const char *const outputs[] = { "tasks.csv", "curve.csv", "summary.csv", "curve-accuracy.svg", "curve-loss.svg",
-                                       "compare-accuracy.svg", "compare-train-loss.svg" };
+                                       "compare-accuracy.svg", "compare-train-loss.svg", "compare.csv" };
 
 /* Evaluates with the compiled module M into A->out. */
 static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *m, const sema_experiment *x,
@@ -346,7 +351,7 @@ static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *
     rc = failed == R.n_tasks;
     if (write_tasks(a->out, &R, &bn.net, &o) < 0 || write_curves(a->out, &R) < 0 || write_summary(a->out, &R, x->name) < 0)
         rc = 1;
-    else if (a->n_compare && eval_compare_charts(a->out, a->compare, a->n_compare, err, sizeof err) < 0) {
+    else if (a->n_compare && eval_compare_charts(a->out, a->label, a->compare, a->n_compare, err, sizeof err) < 0) {
         fprintf(stderr, "plastcc: --compare: %s\n", err);
         rc = 1;
     }

@@ -55,4 +55,29 @@ done
     >/dev/null 2>"$work/err" && bad "--compare of a missing folder succeeded"
 grep -q 'cannot read .*none/curve.csv' "$work/err" || bad "--compare of a missing folder: $(cat "$work/err")"
 echo "eval --compare: two evaluations' curves in one chart"
+
+# --compare NAME=DIR: runs of one name make one curve, the mean over the runs
+# and the standard error over them: accuracies 0.6 and 0.8 -> 0.7 +- 0.1,
+# 0.5 and 0.9 -> 0.7 +- 0.2; losses 1 and 2 -> 1.5 +- 0.5
+fake() {   # fake DIR ACC0 ACC1 LOSS [POINTS]
+  mkdir -p "$1"
+  { echo "steps,samples_seen,labelled_seen,query_loss_mean,query_loss_se,query_accuracy_mean,query_accuracy_se,train_loss_mean,train_loss_se,train_accuracy_mean,train_accuracy_se"
+    for k in $(seq 0 $((${5:-4} - 1))); do
+      acc=$2; [ $k -ge 1 ] && acc=$3
+      echo "$((2 * k)),$((16 * k)),$((6 * k)),0.5,0.01,$acc,0.05,$4,0.02,0.9,0.01"
+    done; } > "$1/curve.csv"
+}
+fake "$work/f1" 0.6 0.5 1; fake "$work/f2" 0.8 0.9 2; fake "$work/f3" 0.8 0.9 2 3
+"$PLASTCC" eval "$work/gu.rule" --experiment ssl --tasks 2 --curve-every 2 --out "$work/g" --quiet --label mine \
+    --compare "A=$work/f1" --compare "A=$work/f2" >/dev/null 2>"$work/err" || bad "eval --compare A=DIR: $(cat "$work/err")"
+got=$(awk -F, '$1 == "A" { printf "%s %s %g %g %g %g;", $2, $3, $4, $5, $6, $7 }' "$work/g/compare.csv")
+[ "$got" = "2 0 0.7 0.1 1.5 0.5;2 6 0.7 0.2 1.5 0.5;2 12 0.7 0.2 1.5 0.5;2 18 0.7 0.2 1.5 0.5;" ] ||
+  bad "--compare A=f1 A=f2: compare.csv has '$got'"
+[ "$(awk -F, '$1 == "mine"' "$work/g/compare.csv" | wc -l)" = 4 ] || bad "--label mine: no curve named mine"
+grep -q 'standard error over the runs of a method' "$work/g/compare-accuracy.svg" || bad "grouped chart's title"
+[ "$(grep -c '<polyline' "$work/g/compare-accuracy.svg")" -ge 2 ] || bad "grouped chart: not two curves"
+"$PLASTCC" eval "$work/gu.rule" --experiment ssl --tasks 2 --curve-every 2 --out "$work/g2" --quiet \
+    --compare "A=$work/f1" --compare "A=$work/f3" >/dev/null 2>"$work/err" && bad "runs of 4 and 3 points merged"
+grep -q "the runs named 'A' have curves of 4 and 3 points" "$work/err" || bad "runs of other points: $(cat "$work/err")"
+echo "eval --compare NAME=DIR: the runs of a name merged (mean and standard error over them), compare.csv"
 exit $fail

@@ -22,6 +22,7 @@ experiment ssl_gaussians {
   inner batch 8 steps 6 unlabelled 5; seed 4;
 }
 EOR
+"$PLASTCC" check "$top_srcdir/examples/002-gu-ssl/gu-ssl.rule" > /dev/null || bad "examples/002-gu-ssl/gu-ssl.rule does not check"
 for t in 1 2; do
   "$PLASTCC" run "$work/gu.rule" --experiment ssl --out "$work/r$t" --threads $t --quiet >/dev/null 2>&1 ||
     bad "plastcc run on $t threads"

@@ -16,7 +16,7 @@ tests_runtime_test_rng_SOURCES = tests/runtime/test_rng.c
 tests_runtime_test_rng_LDADD = runtime/libplast.la
 tests_runtime_test_task_SOURCES = tests/runtime/test_task.c
 tests_runtime_test_task_LDADD = runtime/libplast.la
-tests_runtime_test_task_ssl_SOURCES = tests/runtime/test_task_ssl.c
+tests_runtime_test_task_ssl_SOURCES = tests/runtime/test_task_ssl.c tests/runtime/check.h
 tests_runtime_test_task_ssl_LDADD = runtime/libplast.la -lm
 
 # The meta-optimiser's formulas, checked by hand computation.

@@ -18,24 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
-
-#define CHECK_MSG(err, needle)                                                   \
-    do {                                                                         \
-        if (!strstr((err), (needle))) {                                          \
-            fprintf(stderr, "%s:%d: message \"%s\" lacks \"%s\"\n", __FILE__,     \
-                    __LINE__, (err), (needle));                                  \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
 /* 4 classes of 60 rows; row r is x = (r, label). */
 static void make_dataset(plast_dataset *d)

@@ -150,7 +150,7 @@ static int write_slice(const grid *G, const char *dir, int x, int c, const char 
     int g = G->g, mid = g / 2, third = 3 - x - c, idx[3];
     double *xs = malloc((size_t)g * sizeof *xs), *ys = malloc(3 * (size_t)g * sizeof *ys);
     char names[3][96], path[4096], title[256], err[512];
-    plast_curve curves[3];
+    plast_series curves[3];
     for (int k = 0; k < g; k++) xs[k] = axis(G, x, k);
     for (int v = 0; v < 3; v++) {
         int cv = v == 0 ? 0 : v == 1 ? mid : g - 1;
@@ -159,13 +159,14 @@ static int write_slice(const grid *G, const char *dir, int x, int c, const char 
             idx[x] = k; idx[c] = cv; idx[third] = mid;
             ys[v * g + k] = at(G, idx[IN_PRE], idx[IN_W], idx[IN_POST]);
         }
-        curves[v] = (plast_curve){ names[v], g, xs, ys + v * g, NULL, NULL };
+        curves[v] = (plast_series){ .label = names[v], .x = xs, .y = ys + v * g, .n = g };
     }
     static const char *const file[3] = { "slice-pre.svg", "slice-w.svg", "slice-post.svg" };
     snprintf(path, sizeof path, "%s/%s", dir, file[x]);
     snprintf(title, sizeof title, "%s: dw against %s (%s = %.3g)", rule, input_names[x], input_names[third],
              axis(G, third, mid));
-    int rc = plast_plot_curves(path, title, input_names[x], "dw", curves, 3, 0, err, sizeof err);
+    plast_chart chart = { .title = title, .xlabel = input_names[x], .ylabel = "dw", .series = curves, .n_series = 3 };
+    int rc = plast_chart_svg(path, &chart, err, sizeof err);
     if (rc < 0) fprintf(stderr, "plastcc: %s\n", err);
     free(xs); free(ys);
     return rc;

@@ -180,12 +180,13 @@ static int by_labelled(const groups *G, int g, series *S)
 static int draw(const groups *G, const char *out, const char *title, int labelled, int loss)
 {
     series *S = calloc((size_t)G->n, sizeof *S);
-    plast_curve c[MAX_GROUPS];
+    plast_series c[MAX_GROUPS];
     int rc = S ? 0 : -1;
     printf("group,%s,runs,median,min,max\n", labelled ? "labelled" : "samples");
     for (int g = 0; rc == 0 && g < G->n; g++) {
         rc = labelled ? by_labelled(G, g, &S[g]) : by_samples(G, g, &S[g]);
-        c[g] = (plast_curve){ G->name[g], S[g].n, S[g].x, S[g].y, S[g].lo, S[g].hi };
+        c[g] = (plast_series){ G->name[g], S[g].x, S[g].y, S[g].lo, S[g].hi, S[g].n,
+                               labelled ? PLAST_SERIES_MARKED : PLAST_SERIES_LINE };
         for (int k = 0; rc == 0 && k < S[g].n; k++)
             printf("%s,%g,%d,%.6g,%.6g,%.6g\n", G->name[g], S[g].x[k], S[g].runs[k], S[g].y[k], S[g].lo[k], S[g].hi[k]);
     }
@@ -194,8 +195,9 @@ static int draw(const groups *G, const char *out, const char *title, int labelle
     char t[512];
     snprintf(t, sizeof t, "%s", title ? title : labelled ? "Final test accuracy against the labelled fraction"
                                                  : "Test accuracy: median and range over the runs");
-    if (rc == 0 && plast_plot_curves(out, t, labelled ? "labelled fraction" : "training samples seen", what, c, G->n,
-                                     labelled, err, sizeof err) < 0) {
+    plast_chart chart = { .title = t, .xlabel = labelled ? "labelled fraction" : "training samples seen",
+                          .ylabel = what, .series = c, .n_series = G->n };
+    if (rc == 0 && plast_chart_svg(out, &chart, err, sizeof err) < 0) {
         fprintf(stderr, "plastcc: %s\n", err);
         rc = -1;
     }

@@ -32,7 +32,7 @@
 static const char usage[] =
     "usage: plastcc run FILE [--experiment NAME] [--episodes N] [--threads N] [--seed S]\n"
     "                   [--out DIR [--force]] [--resume DIR] [--quiet] [--backend jit|c]\n"
-    "                   [--precision double|single]\n"
+    "                   [--precision double|single] [--seeds LIST]\n"
     "\n"
     "Meta-trains the rules of an experiment: each episode samples a task, trains a\n"
     "freshly initialised network with the rules, and takes an Adam step on the\n"
@@ -51,6 +51,10 @@ static const char usage[] =
     "                     the one it ran (what differs is named); the options it was\n"
     "                     given (--experiment, --episodes, --seed, --precision) are\n"
     "                     kept unless given again (--episodes may grow)\n"
+    "  --seeds LIST       independent runs, one per seed of LIST (1,2,3 or 1-5 or\n"
+    "                     both), each in DIR/seed-S of the --out or --resume\n"
+    "                     folder DIR; under MPI the seeds are shared out over the\n"
+    "                     ranks (seed i of the list on rank i mod N)\n"
     "  --quiet            no progress line\n"
     "  --backend B        jit: LLVM ORC JIT in process (default); c: the emitted C\n"
     "                     compiled by the system C compiler\n"
@@ -85,10 +89,41 @@ typedef struct run_args {
     int episodes, threads, quiet, use_c, force;
     int precision;                 /* -1: the experiment's; 0 double, 1 single */
     long long seed;                /* -1: the experiment's */
+    long long seeds[1000];         /* --seeds: independent runs (n_seeds of them, MAX_SEEDS at most) */
+    int n_seeds;
     char exp_buf[256];             /* the experiment's name, when it comes from the file or the run */
 } run_args;
 
 /* ---- the arguments ---- */
+
+enum { MAX_SEEDS = 1000 };
+
+/* --seeds "1,2,5-8": distinct seeds, in the order given. */
+static int parse_seeds(const char *v, run_args *a)
+{
+    const char *p = v;
+    while (*p) {
+        char *end;
+        long long lo = strtoll(p, &end, 10), hi = lo;
+        if (end == p || lo < 0) break;
+        if (*end == '-' && end[1] >= '0' && end[1] <= '9') hi = strtoll(end + 1, &end, 10);
+        if (hi < lo || hi > 9007199254740992LL || hi - lo >= MAX_SEEDS) break;
+        for (long long s = lo; s <= hi; s++) {
+            char seed[32];
+            snprintf(seed, sizeof seed, "%lld", s);
+            for (int i = 0; i < a->n_seeds; i++)
+                if (a->seeds[i] == s) return driver_usage_error(usage, "--seeds: seed %s is given twice", seed);
+            if (a->n_seeds == MAX_SEEDS) return driver_usage_error(usage, "%s", "--seeds: more than 1000 seeds");
+            a->seeds[a->n_seeds++] = s;
+        }
+        p = end;
+        if (*p == ',' && p[1]) p++;
+        else if (*p) break;
+    }
+    if (*p || !a->n_seeds)
+        return driver_usage_error(usage, "--seeds wants a list of seeds such as 1,2,3 or 1-5, not '%s'", v);
+    return 0;
+}
 
 static int parse_value(const char *s, const char *v, run_args *a)
 {
@@ -100,6 +135,7 @@ static int parse_value(const char *s, const char *v, run_args *a)
     else if (!strcmp(s, "--episodes")) { if (!(rc = driver_parse_int(usage, s, v, 1, 100000000, &n))) a->episodes = (int)n; }
     else if (!strcmp(s, "--threads")) { if (!(rc = driver_parse_int(usage, s, v, 1, 4096, &n))) a->threads = (int)n; }
     else if (!strcmp(s, "--seed")) rc = driver_parse_int(usage, s, v, 0, 9007199254740992LL, &a->seed);
+    else if (!strcmp(s, "--seeds")) rc = parse_seeds(v, a);
     else if (!strcmp(s, "--backend")) {
         if (strcmp(v, "c") && strcmp(v, "jit")) return driver_usage_error(usage, "unknown backend '%s'", v);
         a->use_c = !strcmp(v, "c");
@@ -131,6 +167,7 @@ static int parse(int argc, char **argv, run_args *a)
     if (!a->file) return driver_usage_error(usage, "%s", "run needs a FILE");
     if (a->force && a->resume) return driver_usage_error(usage, "%s", "--force starts a run again; --resume continues it");
     if (a->out && a->resume) return driver_usage_error(usage, "%s", "--resume DIR is the output folder; --out is not needed");
+    if (a->n_seeds && a->seed >= 0) return driver_usage_error(usage, "%s", "--seed is one run; --seeds several: give one");
     return 0;
 }
 
@@ -466,6 +503,36 @@ static int run(run_args *a, const char *stored, const plast_comm *comm)
     return rc;
 }
 
+/* --seeds: one independent run per seed, into BASE/seed-S (BASE: the --out
+ * or --resume folder); rank r of N runs seeds r, r + N, ... alone, and the
+ * job fails when a run of any rank did. */
+static int run_seeds(const run_args *a)
+{
+    const char *base = a->resume ? a->resume : a->out;
+    int me = comm_world_rank(), ranks = comm_world_size(), rc = 0;
+    char failed[256] = "", why[512];
+    comm_alone(1);
+    for (int i = me; i < a->n_seeds; i += ranks) {
+        run_args one = *a;
+        char dir[4096], *stored = NULL;
+        snprintf(dir, sizeof dir, "%s/seed-%lld", base, a->seeds[i]);
+        one.n_seeds = 0;
+        one.seed = a->seeds[i];
+        one.exp = a->exp;
+        one.quiet = a->quiet || me != 0;   /* the progress line is rank 0's */
+        if (a->resume) one.resume = dir;
+        else one.out = dir;
+        int r = one.resume && resume_defaults(&one, &stored) < 0 ? 1 : run(&one, stored, NULL);
+        free(stored);
+        if (r && strlen(failed) < sizeof failed - 24)
+            snprintf(failed + strlen(failed), sizeof failed - strlen(failed), "%s%lld", failed[0] ? ", " : "", a->seeds[i]);
+        if (r) rc = r;
+    }
+    comm_alone(0);
+    snprintf(why, sizeof why, "the run of seed %s failed (its messages are above)", failed);
+    return comm_all_ok(rc == 0, rc ? why : NULL) ? 0 : 1;
+}
+
 int cmd_run(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
@@ -474,11 +541,13 @@ int cmd_run(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc) return rc;
     const plast_comm *comm = comm_start(&argc, &argv);
+    if (a.n_seeds && a.resume) return run_seeds(&a);   /* each seed's folder says its experiment */
     if (a.resume && resume_defaults(&a, &stored) < 0) return 1;
     if (!a.exp && (rc = driver_only_experiment(a.file, a.exp_buf, sizeof a.exp_buf)) != 0) { free(stored); return rc; }
     if (!a.exp) a.exp = a.exp_buf;
     snprintf(default_out, sizeof default_out, "%s.run", a.exp);
     if (!a.out) a.out = default_out;
+    if (a.n_seeds) return run_seeds(&a);
     rc = run(&a, stored, comm);
     free(stored);
     return rc;

@@ -347,8 +347,9 @@ typedef struct plast_series {
     const double *x, *y;       /* n points (non-finite y: left out) */
     const double *lo, *hi;     /* optional: a shaded band from lo to hi (mean +- error) */
     int n;
-    int points;                /* 1: a scatter of points; 0: a line */
+    int points;                /* PLAST_SERIES_LINE, _POINTS (a scatter) or _MARKED (a line with a marker per point) */
 } plast_series;
+enum { PLAST_SERIES_LINE = 0, PLAST_SERIES_POINTS = 1, PLAST_SERIES_MARKED = 2 };
 
 typedef struct plast_chart {
     const char *title, *xlabel, *ylabel;
@@ -565,18 +566,6 @@ int plast_train_joint(const plast_net *net, const struct plast_dataset *train, c
 /* Writes learning-curve.svg (test accuracy against samples seen) and
  * train-loss.svg from DIR's test.csv and log.csv.  Returns 0, or -1 with ERR. */
 int plast_plot_joint(const char *dir, char *err, size_t errlen);
-
-/* One line of a chart: N points, with an optional band LO..HI (NULL: none). */
-typedef struct plast_curve {
-    const char *name;
-    int n;
-    const double *x, *y, *lo, *hi;
-} plast_curve;
-
-/* Writes an SVG chart of the curves to PATH (each a line, its band shaded,
- * POINTS: also a marker per point).  Returns 0, or -1 with ERR. */
-int plast_plot_curves(const char *path, const char *title, const char *xlabel, const char *ylabel,
-                      const plast_curve *curves, int n, int points, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

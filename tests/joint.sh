@@ -40,6 +40,14 @@ run --experiment hat --out "$work/t1" --threads 1 > /dev/null 2>&1 || bad "run h
 cmp -s "$work/t1/joint-state.txt" "$work/t2/joint-state.txt" || bad "1 and 2 threads give different states"
 cmp -s "$work/t1/test.csv" "$work/t2/test.csv" || bad "1 and 2 threads give different test accuracies"
 echo "1 and 2 threads: identical learner, meta-parameters and test curve"
+# plastcc curves: a group of two runs (identical here: median = min = max)
+"$PLASTCC" curves --out "$work/cmp.svg" both:"$work/t1" both:"$work/t2" > "$work/cmp.csv" || bad "plastcc curves"
+awk -F, 'NR > 1 && ($1 != "both" || $3 != 2 || $4 != $5 || $4 != $6) { bad = 1 } END { exit bad || NR < 3 }' \
+  "$work/cmp.csv" || { cat "$work/cmp.csv"; bad "plastcc curves: not a group of 2 identical runs"; }
+grep -q '<polyline' "$work/cmp.svg" && grep -q '<polygon' "$work/cmp.svg" || bad "plastcc curves: no line or band in the SVG"
+"$PLASTCC" curves --out "$work/cmp2.svg" x:"$work/none" > /dev/null 2> "$work/cmp2.err" && bad "curves of a missing run"
+grep -q "$work/none" "$work/cmp2.err" || { cat "$work/cmp2.err"; bad "curves of a missing run: folder not named"; }
+echo "plastcc curves: median, min and max of a group of two runs, line and band drawn; a missing run named"
 
 # 3. kill -9 and resume ends where an uninterrupted run ends
 run --experiment hat_long --threads 1 --out "$work/full" > /dev/null 2>&1 || bad "hat_long"

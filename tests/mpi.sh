@@ -79,4 +79,22 @@ mpi -np 2 "$PLASTCC" run "$rules" --experiment diverge --out "$work/d" --threads
 [ "$(grep -c 'run stopped: episode' "$work/d.out")" -eq 1 ] || { cat "$work/d.out"; bad "the stop is not reported once"; }
 grep -q "MPI_ABORT" "$work/d.out" && { cat "$work/d.out"; bad "a collective stop aborted the job"; }
 say "mpi: a diverging run stops every rank: $(grep 'run stopped' "$work/d.out")"
+
+# 7. --seeds: independent runs shared out over the ranks = one process's
+"$PLASTCC" run "$rules" --experiment mb4 --seeds 1-3 --episodes 4 --threads 1 --out "$work/s1" --quiet > /dev/null 2>&1 ||
+  bad "--seeds in one process"
+mpi -np 2 "$PLASTCC" run "$rules" --experiment mb4 --seeds 1-3 --episodes 4 --threads 1 --out "$work/s2" --quiet \
+  > "$work/s2.out" 2>&1 || { cat "$work/s2.out"; bad "--seeds on two ranks"; }
+for s in 1 2 3; do
+  cmp -s "$work/s1/seed-$s/meta-state.txt" "$work/s2/seed-$s/meta-state.txt" || bad "--seeds: seed $s differs on two ranks"
+done
+say "mpi: --seeds 1-3 over 2 ranks (seeds 1, 3 on rank 0, 2 on rank 1) = one process, bit for bit"
+# a seed that cannot run (its folder holds another run's results) fails the
+# job, named with its rank, and the other seeds' runs are complete
+mkdir -p "$work/s3/seed-2" && cp "$work/s1/seed-1/log.csv" "$work/s3/seed-2/"
+mpi -np 2 "$PLASTCC" run "$rules" --experiment mb4 --seeds 1-2 --episodes 4 --threads 1 --out "$work/s3" --quiet \
+  > "$work/s3.out" 2>&1 && bad "--seeds with a seed that cannot run exited 0"
+grep -q "rank 1: the run of seed 2 failed" "$work/s3.out" || { cat "$work/s3.out"; bad "--seeds: the failed seed is not named"; }
+cmp -s "$work/s1/seed-1/meta-state.txt" "$work/s3/seed-1/meta-state.txt" || bad "--seeds: seed 1 did not complete"
+say "mpi: a seed that cannot run stops the job named (rank 1, seed 2); seed 1 completes"
 exit $fail

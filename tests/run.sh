@@ -140,4 +140,22 @@ grep -q '^rule fa_sgd' "$work/two/learned.rule" && grep -q '^rule oja' "$work/tw
 "$PLASTCC" check "$work/two/learned.rule" >/dev/null 2>&1 || bad "tiny_two_rules: learned.rule does not check"
 [ "$(head -1 "$work/two/log.csv" | tr ',' '\n' | grep -c 'theta')" -ge 3 ] || bad "log.csv lacks a rule's parameters"
 say "a rule per projection (fa_sgd on W1, oja on W2): both train, both logged, learned.rule checks"
+
+# --seeds: independent runs, one folder per seed, each what --seed gives;
+# resumed together; a bad list is refused
+"$PLASTCC" run "$rules" --experiment tiny --seeds 3,5-6 --out "$work/sd" --quiet > "$work/sd.out" 2>&1 ||
+  { cat "$work/sd.out"; bad "run --seeds 3,5-6"; }
+"$PLASTCC" run "$rules" --experiment tiny --seed 5 --out "$work/s5" --quiet > /dev/null 2>&1 || bad "run --seed 5"
+cmp -s "$work/s5/meta-state.txt" "$work/sd/seed-5/meta-state.txt" || bad "--seeds: seed-5 is not the run of --seed 5"
+[ -s "$work/sd/seed-3/log.csv" ] && [ -s "$work/sd/seed-6/log.csv" ] || bad "--seeds: seed-3 or seed-6 missing"
+cmp -s "$work/sd/seed-3/meta-state.txt" "$work/sd/seed-6/meta-state.txt" && bad "--seeds: seeds 3 and 6 ran the same"
+"$PLASTCC" run "$rules" --seeds 3,5-6 --resume "$work/sd" --episodes 14 --quiet > "$work/sdr.out" 2>&1 ||
+  { cat "$work/sdr.out"; bad "--seeds --resume"; }
+[ "$(grep -c '^tiny: 14 episodes' "$work/sdr.out")" -eq 3 ] || { cat "$work/sdr.out"; bad "--seeds --resume: not 3 runs to 14"; }
+for v in 1,1 3-1 a 1,,2 ''; do
+  "$PLASTCC" run "$rules" --experiment tiny --seeds "$v" --out "$work/sx" > "$work/sx.out" 2>&1 && bad "--seeds '$v' accepted"
+  grep -q -- "--seeds" "$work/sx.out" || { cat "$work/sx.out"; bad "--seeds '$v': no message"; }
+done
+"$PLASTCC" run "$rules" --experiment tiny --seeds 1 --seed 2 --out "$work/sx" > /dev/null 2>&1 && bad "--seeds with --seed accepted"
+say "--seeds 3,5-6: three folders, seed-5 = --seed 5 bit for bit, resumed together; bad lists refused"
 exit $fail

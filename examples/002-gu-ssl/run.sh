@@ -2,9 +2,9 @@
 # run.sh — examples/002-gu-ssl in one command (README.md):
 #   1. meta-trains, from each seed of SEEDS, the supervised baseline's step
 #      size (experiment supervised) and Gu et al.'s rule (experiment ssl) on
-#      random two-moons tasks (runs/METHOD-seedS; a folder that holds a
-#      run's meta-state is resumed: an interrupted run.sh goes on where it
-#      stopped, a finished run is only reported);
+#      random two-moons tasks (runs/METHOD-seedS; a folder with a run's
+#      meta-state is resumed: a finished run is reported, a stopped one
+#      continues; remove a folder to train it again);
 #   2. evaluates every learned rule on 100 new two-moons tasks and 100 random
 #      two-Gaussian tasks, the same tasks and initial weights for every
 #      method and seed (eval --seed 1000): test accuracy and training loss
@@ -28,8 +28,9 @@ echo "== meta-training (runs/supervised-seedS, runs/ssl-seedS: log.csv, learned.
 for method in supervised ssl; do
   for s in $SEEDS; do
     out=runs/$method-seed$s
-    if [ -f "$out/meta-state.txt" ]; then
-      $P run gu-ssl.rule --resume "$out" --threads "$T" --quiet
+    if [ -f "$out/meta-state.txt" ]; then   # finished: a report; stopped: continued
+      $P run gu-ssl.rule --resume "$out" --threads "$T" --quiet ||
+        echo "$out: not resumed (above); its learned.rule is evaluated as it is"
     else
       episodes=""
       [ $method = ssl ] && [ -n "${EPISODES:-}" ] && episodes="--episodes $EPISODES"
@@ -47,21 +48,26 @@ for data in moons gaussians; do
   dir=runs/eval-$data
   mkdir -p "$dir"
   compare=""
-  for method in supervised ssl; do
+  for method in ssl supervised; do
     for s in $SEEDS; do
       extra=""
       [ "$s" = "${SEEDS%% *}" ] && extra="--boundary runs/boundary-$method-$data.svg"
       # the last evaluation draws every one's curves: the seeds of a method merged
-      [ $method = ssl ] && [ "$s" = "$last" ] && extra="$extra --label ssl $compare"
+      [ $method = supervised ] && [ "$s" = "$last" ] && extra="$extra --label supervised $compare"
+      out=$dir/$method-seed$s.eval
+      compare="$compare --compare $method=$out"
+      # an evaluation of the same learned.rule (its copy in the folder) is kept; the last one draws the charts
+      cmp -s "$out/evaluated.rule" "runs/$method-seed$s/learned.rule" && [ -f "$out/summary.csv" ] &&
+        ! [ $method = supervised -a "$s" = "$last" ] && continue
       $P eval gu-ssl.rule --experiment "$method$suffix" --rules "runs/$method-seed$s/learned.rule" \
-          --tasks "${TASKS:-100}" --seed 1000 --curve-every 5 --threads "$T" --out "$dir/$method-seed$s.eval" \
-          --force --quiet $extra > /dev/null
-      compare="$compare --compare $method=$dir/$method-seed$s.eval"
+          --tasks "${TASKS:-100}" --seed 1000 --curve-every 5 --threads "$T" --out "$out" --force --quiet $extra \
+          > /dev/null
+      cp "runs/$method-seed$s/learned.rule" "$out/evaluated.rule"
     done
   done
-  cp "$dir/ssl-seed$last.eval/compare-accuracy.svg" "runs/fig2-$data-accuracy.svg"
-  cp "$dir/ssl-seed$last.eval/compare-train-loss.svg" "runs/fig2-$data-train-loss.svg"
-  cp "$dir/ssl-seed$last.eval/compare.csv" "runs/fig2-$data.csv"
+  cp "$dir/supervised-seed$last.eval/compare-accuracy.svg" "runs/fig2-$data-accuracy.svg"
+  cp "$dir/supervised-seed$last.eval/compare-train-loss.svg" "runs/fig2-$data-train-loss.svg"
+  cp "$dir/supervised-seed$last.eval/compare.csv" "runs/fig2-$data.csv"
 done
 
 # runs/results.md: per method, the mean over the seeds (+- standard error over

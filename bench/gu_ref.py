@@ -2,7 +2,7 @@
 """Independent PyTorch (autograd, float64) reference for one inner loop of
 Gu, Greydanus, Metz, Maheswaranathan and Sohl-Dickstein, "Meta-learning
 biologically plausible semi-supervised update rules" (Appendix A), as
-plastcc implements it (docs/language.md, section 6.2).  tests/episode-gu.sh
+plastcc implements it (docs/language.md, section 6.2).  tests/runtime/episode-gu.sh
 checks `plastcc episode` against it.
 
 Usage

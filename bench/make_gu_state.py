@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes a random episode state DIR of a Gu et al. model for gu_ref.py and
-`plastcc episode` (tests/episode-gu.sh).
+`plastcc episode` (tests/runtime/episode-gu.sh).
 
 Usage
 -----

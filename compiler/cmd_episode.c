@@ -157,20 +157,24 @@ static int load_buffers(const char *dir, const plast_net *N, state *S, double **
     return 0;
 }
 
-/* Reads RULE.NAME.npy, else NAME.npy, of WANT values into DST; 1 when neither exists. */
-static int read_meta_file(const char *dir, const sema_rule *sr, const char *name, const char *what, double *dst,
-                          size_t want)
+/* The part of rule R's meta vector named NAME (a param, or an mlp's whole
+ * weight vector) from DIR/RULE.NAME.npy, else DIR/NAME.npy; 1 when neither
+ * exists.  WANT values at DST. */
+static int load_meta_part(const char *dir, const sema_rule *sr, const char *kind, const char *what, size_t want,
+                          double *dst)
 {
-    char path[512];
+    char name[512];
     plast_array a;
-    snprintf(path, sizeof path, "%s.%s", sr->name, name);
-    int rc = read_npy(dir, path, &a, 0);
-    if (rc == 1) rc = read_npy(dir, name, &a, 0);
+    snprintf(name, sizeof name, "%s.%s", sr->name, what);
+    int rc = read_npy(dir, name, &a, 0);
+    int own = rc == 0;   /* RULE.NAME.npy, not NAME.npy */
+    if (rc == 1) rc = read_npy(dir, what, &a, 0);
     if (rc != 0) return rc;
     size_t have = 1;
     for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
     if (have != want) {
-        fprintf(stderr, "plastcc: %s.npy has %zu values, but %s '%s' has %zu\n", name, have, what, name, want);
+        fprintf(stderr, "plastcc: %s.npy has %zu values, but %s '%s' has %zu\n", own ? name : what, have, kind, what,
+                want);
         plast_array_free(&a);
         return -1;
     }
@@ -201,7 +205,7 @@ static int load_mlp_weights(const char *dir, const sema_program *p, const sema_r
                 char name[300];
                 int off, n;
                 mlp_layer_slot(p, sr, m, l, bias, name, sizeof name, &off, &n);
-                if (read_meta_file(dir, sr, name, "mlp layer", meta + off, (size_t)n) < 0) return -1;
+                if (load_meta_part(dir, sr, "meta-MLP layer", name, (size_t)n, meta + off) < 0) return -1;
             }
     return 0;
 }
@@ -216,14 +220,12 @@ static int load_meta(const char *dir, const sema_program *prog, const bound_net 
         memcpy(meta[r], bn->rules[r].init, (size_t)sr->n_meta * sizeof(double));
         for (int p = 0; p < sr->n_params; p++) {
             const sema_param *prm = &sr->params[p];
-            if (read_meta_file(dir, sr, prm->name, "parameter", meta[r] + prm->offset,
-                               (size_t)(prm->size ? prm->size : 1)) < 0)
+            if (load_meta_part(dir, sr, "parameter", prm->name, (size_t)(prm->size ? prm->size : 1), meta[r] + prm->offset) < 0)
                 return -1;
         }
         for (int m = 0; m < sr->n_mlps; m++) {
             const sema_mlp *net = prog->mlps[sr->mlps[m]];
-            if (read_meta_file(dir, sr, net->name, "mlp", meta[r] + sr->mlp_offset[m], (size_t)net->n_weights) < 0)
-                return -1;
+            if (load_meta_part(dir, sr, "meta-MLP", net->name, (size_t)net->n_weights, meta[r] + sr->mlp_offset[m]) < 0) return -1;
         }
         if (load_mlp_weights(dir, prog, sr, meta[r]) < 0) return -1;
     }

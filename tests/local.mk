@@ -2,7 +2,7 @@
 # library, and C unit tests.  Each folder's files are listed by a glob that
 # automake cannot do, so they are listed explicitly by tests/list.mk.
 include tests/list.mk
-EXTRA_DIST += $(GOLDEN_TESTS) $(GOLDEN_FILES) tests/run-golden.sh.in tests/gen-list.sh
+EXTRA_DIST += $(GOLDEN_TESTS) $(GOLDEN_FILES) tests/run-golden.sh.in tests/gen-list.sh tests/README.md
 TESTS += $(GOLDEN_TESTS)
 
 # The libFuzzer target for the front end (tests/fuzz/fuzz_frontend.c), built
@@ -39,19 +39,25 @@ fuzz:
 endif
 .PHONY: fuzz
 
-# The runtime seen from the command line: episodes against PyTorch, runs.
-TESTS += tests/episode.sh tests/run.sh tests/eval.sh tests/diagnostics.sh tests/precision.sh tests/episode-hat.sh tests/joint.sh tests/analyze.sh \
-  tests/episode-gu.sh tests/gu-run.sh
+# The runtime seen from the command line (tests/runtime/): episodes against
+# PyTorch, runs, evaluation, single precision, the alignment angles and
+# orthonormality errors of 003 against NumPy, HAT's episodes and joint
+# training, plastcc analyze.
+TESTS += tests/runtime/episode.sh tests/runtime/run.sh tests/runtime/eval.sh tests/runtime/alignment.sh \
+  tests/runtime/precision.sh tests/runtime/episode-hat.sh tests/runtime/joint.sh tests/runtime/analyze.sh
+EXTRA_DIST += tests/runtime/episode.sh tests/runtime/run.sh tests/runtime/eval.sh tests/runtime/episode/small.rule \
+  tests/runtime/run/tiny.rule tests/runtime/alignment.sh tests/runtime/alignment.py tests/runtime/precision.sh \
+  tests/runtime/episode-hat.sh tests/runtime/episode/hat.rule tests/runtime/joint.sh tests/runtime/joint/joint.rule \
+  tests/runtime/analyze.sh tests/runtime/analyze/known.rule \
+  tests/runtime/episode-gu.sh tests/runtime/episode/gu.rule tests/runtime/boundary.py tests/runtime/gu-run.sh
+# Gu et al.: episodes against PyTorch, semi-supervised runs and evaluations.
+TESTS += tests/runtime/episode-gu.sh tests/runtime/gu-run.sh
 # MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
-TESTS += tests/mpi.sh
-EXTRA_DIST += tests/mpi.sh tests/mpi/mb4.rule
-EXTRA_DIST += tests/episode.sh tests/run.sh tests/eval.sh tests/episode/small.rule tests/run/tiny.rule \
-  tests/episode-gu.sh tests/episode/gu.rule tests/boundary.py tests/gu-run.sh \
-  tests/episode-hat.sh tests/episode/hat.rule tests/joint.sh tests/joint/joint.rule tests/analyze.sh \
-  tests/analyze/known.rule \
-  tests/diagnostics.sh tests/diagnostics.py tests/precision.sh
+TESTS += tests/runtime/mpi.sh
+EXTRA_DIST += tests/runtime/mpi.sh tests/runtime/mpi/mb4.rule
 # Reliability: every error path of run and episode, faults, resumes.
-RELIABILITY_TESTS = tests/run-errors.sh tests/run-resume.sh tests/episode-errors.sh tests/special-files.sh
+RELIABILITY_TESTS = tests/runtime/run-errors.sh tests/runtime/run-resume.sh tests/runtime/episode-errors.sh \
+  tests/runtime/special-files.sh
 TESTS += $(RELIABILITY_TESTS)
 # Data files that are no files: a FIFO as IDX or .npy data is refused, named.
 TESTS += tests/runtime/data-files.sh
@@ -63,25 +69,27 @@ EXTRA_DIST += tests/docs/standalone.sh
 # `make install` through pkg-config, and run (the same bits as plastcc run).
 TESTS += tests/runtime/embed.sh
 EXTRA_DIST += tests/runtime/embed.sh docs/embed/embed.c docs/embed/embed.rule docs/embed/README.md
-EXTRA_DIST += $(RELIABILITY_TESTS) tests/run/errors.rule tests/run/bad-options.rule tests/run/resume.rule tests/run/oom.rule tests/episode/errors.rule
+EXTRA_DIST += $(RELIABILITY_TESTS) tests/runtime/run/errors.rule tests/runtime/run/bad-options.rule \
+  tests/runtime/run/resume.rule tests/runtime/run/oom.rule tests/runtime/episode/errors.rule
 
-# The LLVM back end: JIT, emitted C and LLVM object files agree on every
-# kernel (and across 1, 2, 4 threads, bit for bit); gradcheck through the
-# JIT; vector code in the per-synapse loops; no leaks under valgrind.
-check_PROGRAMS += tests/backends
-tests_backends_SOURCES = tests/backends.c
-tests_backends_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
-tests_backends_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
-tests_backends_LDFLAGS = $(OPENMP_CFLAGS)
+# The back ends (tests/backends/): JIT, emitted C and LLVM object files agree
+# on every kernel (and across 1, 2, 4 threads, bit for bit); gradcheck
+# through the JIT; vector code in the per-synapse loops; no leaks under
+# valgrind; emit-llvm and compile from the command line.
+check_PROGRAMS += tests/backends/cross_check
+tests_backends_cross_check_SOURCES = tests/backends/cross_check.c
+tests_backends_cross_check_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
+tests_backends_cross_check_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
+tests_backends_cross_check_LDFLAGS = $(OPENMP_CFLAGS)
 # kcap's forward value: exactly k winners per sample, ties to the lower
 # index, the same bits from every back end.
-check_PROGRAMS += tests/kcap_exact
-tests_kcap_exact_SOURCES = tests/kcap_exact.c
-tests_kcap_exact_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
-tests_kcap_exact_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
-TESTS += tests/kcap_exact
-LLVM_TESTS = tests/backends-rules.sh tests/backends-valid.sh tests/backends-paths.sh tests/jit-gradcheck.sh \
-  tests/jit-vector.sh tests/jit-leaks.sh tests/llvm-cli.sh
+check_PROGRAMS += tests/backends/kcap_exact
+tests_backends_kcap_exact_SOURCES = tests/backends/kcap_exact.c
+tests_backends_kcap_exact_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
+tests_backends_kcap_exact_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
+TESTS += tests/backends/kcap_exact
+LLVM_TESTS = tests/backends/rules.sh tests/backends/valid.sh tests/backends/paths.sh tests/backends/jit-gradcheck.sh \
+  tests/backends/jit-vector.sh tests/backends/jit-leaks.sh tests/backends/llvm-cli.sh
 TESTS += $(LLVM_TESTS)
 EXTRA_DIST += $(LLVM_TESTS)
 
@@ -89,7 +97,7 @@ EXTRA_DIST += $(LLVM_TESTS)
 # operator coverage rules of tests/gradcheck/, through the C back end), the
 # DAG and the partials on their own, the pool kernel's numbers against a
 # hand-written loop, hoisting in the loop nests, and warning-free emitted C.
-SYMBOLIC_TESTS = tests/gradcheck.sh tests/symbolic/test_loops.sh tests/symbolic/test_cc_warnings.sh
+SYMBOLIC_TESTS = tests/gradcheck/gradcheck.sh tests/symbolic/test_loops.sh tests/symbolic/test_cc_warnings.sh
 TESTS += $(SYMBOLIC_TESTS) tests/symbolic/test_dag tests/symbolic/test_pool_reference
 EXTRA_DIST += $(SYMBOLIC_TESTS)
 check_PROGRAMS += tests/symbolic/test_dag tests/symbolic/test_pool_reference

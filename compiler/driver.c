@@ -95,8 +95,12 @@ static void summarize(const char *path, const sema_program *p)
            p->n_rules, p->n_rules == 1 ? "" : "s", p->n_experiments, p->n_experiments == 1 ? "" : "s");
     for (int i = 0; i < p->n_rules; i++) {
         const sema_rule *r = p->rules[i];
-        printf("  rule %-14s %3d meta-parameter%s, dw %s\n", r->name, r->n_meta, r->n_meta == 1 ? " " : "s",
-               r->dw ? space_name(r->dw->space) : "-");
+        const ast_expr *dw = r->dw_of[DW_FORWARD];
+        printf("  rule %-14s %3d meta-parameter%s, dw %s", r->name, r->n_meta, r->n_meta == 1 ? " " : "s",
+               dw ? space_name(dw->space) : "-");
+        for (int k = DW_TOPDOWN; k < DW_KINDS; k++)   /* the other kinds only when defined: 003's output unchanged */
+            if (r->dw_of[k]) printf(", dw %s %s", sema_dw_kind_names[k], space_name(r->dw_of[k]->space));
+        putchar('\n');
     }
 }
 

@@ -69,7 +69,10 @@ TESTS += tests/runtime/episode.sh tests/runtime/run.sh tests/runtime/eval.sh tes
 EXTRA_DIST += tests/runtime/episode.sh tests/runtime/run.sh tests/runtime/eval.sh tests/runtime/episode/small.rule \
   tests/runtime/run/tiny.rule tests/runtime/alignment.sh tests/runtime/alignment.py tests/runtime/precision.sh \
   tests/runtime/episode-hat.sh tests/runtime/episode/hat.rule tests/runtime/joint.sh tests/runtime/joint/joint.rule \
-  tests/runtime/analyze.sh tests/runtime/analyze/known.rule tests/runtime/curves.sh
+  tests/runtime/analyze.sh tests/runtime/analyze/known.rule tests/runtime/curves.sh \
+  tests/runtime/episode-gu.sh tests/runtime/episode/gu.rule tests/runtime/boundary.py tests/runtime/gu-run.sh
+# Gu et al.: episodes against PyTorch, semi-supervised runs and evaluations.
+TESTS += tests/runtime/episode-gu.sh tests/runtime/gu-run.sh
 # MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
 TESTS += tests/runtime/mpi.sh
 EXTRA_DIST += tests/runtime/mpi.sh tests/runtime/mpi/mb4.rule

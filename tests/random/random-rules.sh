@@ -5,7 +5,7 @@
 # adjoint must match finite differences with the kernels from the JIT and
 # from the emitted C (`plastcc gradcheck`), and the JIT, the emitted C and an
 # LLVM object must compute the same bits, with 1, 2 and 4 threads
-# (tests/backends).  RANDOM_RULES_SEEDS="1 2 3" picks the seeds (the CI adds
+# (tests/backends/cross_check).  RANDOM_RULES_SEEDS="1 2 3" picks the seeds (the CI adds
 # one of the day); a failure names its seed, and
 #   tests/random/gen_rules.py SEED > x.rule
 # gives the program back.  Skips (77) without python3.
@@ -32,7 +32,7 @@ for seed in $seeds; do
   step "$seed" "gradcheck, JIT" "$PLASTCC" gradcheck --backend jit "$f"
   jit=$(grep -c ': ok' "$work/out")
   step "$seed" "gradcheck, emitted C" "$PLASTCC" gradcheck --backend c "$f"
-  step "$seed" "JIT = C = object, 1, 2, 4 threads" "$top_builddir/tests/backends" "$f"
+  step "$seed" "JIT = C = object, 1, 2, 4 threads" "$top_builddir/tests/backends/cross_check" "$f"
   echo "seed $seed: ${summary#*: }; $jit kernels pass gradcheck (JIT and C); $(tail -1 "$work/out" | sed 's/^[^:]*: //')"
 done
 exit $fail

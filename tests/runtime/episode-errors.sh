@@ -83,7 +83,7 @@ expect 1 'y_query.npy\[1\] = 7 is not a class of the 3-neuron output layer' -- \
 state "$work/s6" 'a["y_train"][2] = -2'
 expect 1 'y_train.npy\[2\] = -2 is not a class' -- "$rules" --experiment fa --state "$work/s6" --out "$work/o"
 state "$work/s7" 'a["theta"] = np.zeros(3)'
-expect 1 "theta.npy has 3 values, but 'theta' has 1" -- "$rules" --experiment fa --state "$work/s7" --out "$work/o"
+expect 1 "theta.npy has 3 values, but parameter 'theta' has 1" -- "$rules" --experiment fa --state "$work/s7" --out "$work/o"
 state "$work/s8" 'a["x_query"] = a["x_query"][:, :3].copy()'
 expect 1 'x_query.npy has shape \(3, 3\), expected \(3, 4\)' -- "$rules" --experiment fa --state "$work/s8" --out "$work/o"
 expect 1 "a batch of 16 is larger than the 8 training samples of $work/ok/x_train.npy" -- \

@@ -10,11 +10,11 @@ libplast_la_SOURCES += runtime/rng.c runtime/rng.h runtime/data.c runtime/data_i
 check_PROGRAMS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task tests/runtime/test_task_ssl
 TESTS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task tests/runtime/test_task_ssl
 
-tests_runtime_test_data_SOURCES = tests/runtime/test_data.c
+tests_runtime_test_data_SOURCES = tests/runtime/test_data.c tests/runtime/check.h
 tests_runtime_test_data_LDADD = runtime/libplast.la
-tests_runtime_test_rng_SOURCES = tests/runtime/test_rng.c
+tests_runtime_test_rng_SOURCES = tests/runtime/test_rng.c tests/runtime/check.h
 tests_runtime_test_rng_LDADD = runtime/libplast.la
-tests_runtime_test_task_SOURCES = tests/runtime/test_task.c
+tests_runtime_test_task_SOURCES = tests/runtime/test_task.c tests/runtime/check.h
 tests_runtime_test_task_LDADD = runtime/libplast.la
 tests_runtime_test_task_ssl_SOURCES = tests/runtime/test_task_ssl.c tests/runtime/check.h
 tests_runtime_test_task_ssl_LDADD = runtime/libplast.la -lm

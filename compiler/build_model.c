@@ -182,6 +182,19 @@ int build_program_reads_neighbours(const sema_program *p)
     return 0;
 }
 
+/* z = W y: the input that a top-down or lateral projection W gives the
+ * layer it feeds (ztop_l = Wtop_l carried_{l+1}, zlat_l = Wlat_l y_l). */
+static void build_linear(const sema_model *m, model_kernel *k)
+{
+    dag *d = k->d = dag_new();
+    int z = dag_reduce(d, OP_SUM_PRE, dag_mul(d, input(d, "w", SP_SYN), input(d, "pre_y", SP_PRE | SP_SAMPLE)));
+    kern_output_spec out = { "post_z", z, SP_POST | SP_SAMPLE };
+    char name[64];
+    name_kernel(name, sizeof name, m, "linear", 0);
+    kern_pair_build(d, name, &out, 1, "z = W y, the input of a top-down or lateral projection", NULL, &k->fwd,
+                    &k->adj);
+}
+
 void build_model(const sema_model *m, model_kernels *mk)
 {
     memset(mk, 0, sizeof *mk);
@@ -196,9 +209,10 @@ void build_model(const sema_model *m, model_kernels *mk)
         if (m->feedback != FB_NONE && m->layers[l].kind == LAYER_RECURRENT) build_rec_error(m, l, &mk->recerror[l]);
     }
     build_loss(m, &mk->loss);
+    if (m->topdown || m->lateral) build_linear(m, &mk->linear);
 }
 
-static void free_kernel(model_kernel *k)
+void model_kernel_free(model_kernel *k)
 {
     if (!k->d) return;
     kern_pair_free(&k->fwd, &k->adj);
@@ -208,12 +222,13 @@ static void free_kernel(model_kernel *k)
 void model_kernels_free(model_kernels *mk)
 {
     for (int l = 0; l < mk->n_layers; l++) {
-        free_kernel(&mk->dense[l]);
-        free_kernel(&mk->error[l]);
-        free_kernel(&mk->recerror[l]);
+        model_kernel_free(&mk->dense[l]);
+        model_kernel_free(&mk->error[l]);
+        model_kernel_free(&mk->recerror[l]);
     }
-    free_kernel(&mk->loss);
-    free_kernel(&mk->shift);
+    model_kernel_free(&mk->loss);
+    model_kernel_free(&mk->shift);
+    model_kernel_free(&mk->linear);
     free(mk->dense);
     free(mk->error);
     free(mk->recerror);

@@ -232,53 +232,20 @@ static const char *const outputs[] = { "log.csv",           "meta-state.txt", "j
                                        "train-loss.svg",    "run.txt" };
 enum { N_RESULTS = 6 };   /* the first six: a folder with one of them has results */
 
-/* A log.csv with a row: a run that stopped before its first episode left
- * its header only, which is no result. */
-static int has_rows(const char *path)
-{
-    FILE *f = plast_fopen_regular(path);
-    int c, lines = 0;
-    while (f && lines < 2 && (c = getc(f)) != EOF) lines += c == '\n';
-    if (f) fclose(f);
-    return lines >= 2 || !f;
-}
-
-/* A fresh run into DIR: refused when DIR holds an earlier run's results,
- * unless --force, which removes them first (no stale plot outlives it). */
-static int fresh_folder(const char *dir, int force)
-{
-    char path[4096], found[256] = "";
-    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
-        if (access(path, F_OK) != 0) continue;
-        if (i == 0 && !force && !has_rows(path)) continue;   /* overwritten by this run */
-        if (force && remove(path) != 0) {
-            fprintf(stderr, "plastcc: --force: cannot remove %s: %s\n", path, strerror(errno));
-            return -1;
-        }
-        if (i < N_RESULTS) snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", found[0] ? ", " : "", outputs[i]);
-    }
-    if (!found[0] || force) return 0;
-    if (strstr(found, "meta-state.txt") || strstr(found, "joint-state.txt"))
-        fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
-                "replace them with --force\n", dir, found, dir);
-    else   /* stopped before its first meta-state: nothing to resume */
-        fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s) that saved no meta-state to resume "
-                "from; replace them with --force\n", dir, found);
-    return -1;
-}
-
 /* Locks the output folder for this run (-1 after a message); a fresh run
- * creates it and may not overwrite results. */
+ * creates it and may not overwrite results (a resume is offered when there
+ * is a meta-state or joint-state to resume from). */
 static int take_folder(const run_args *a)
 {
     const char *dir = a->resume ? a->resume : a->out;
-    char err[1024], holder[1024];
+    char holder[1024], suggest[4200], state[4200], joint[4200];
     snprintf(holder, sizeof holder, "plastcc run %s --experiment %s%s", a->file, a->exp, a->resume ? " --resume" : "");
-    int lock = plast_outdir_lock(dir, holder, err, sizeof err);
-    if (lock < 0) fprintf(stderr, "plastcc: %s\n", err);
-    else if (!a->resume && fresh_folder(dir, a->force) < 0) { plast_outdir_unlock(lock); lock = -1; }
-    return lock;
+    snprintf(state, sizeof state, "%s/meta-state.txt", dir);
+    snprintf(joint, sizeof joint, "%s/joint-state.txt", dir);
+    snprintf(suggest, sizeof suggest, "continue it with --resume %s, or ", dir);
+    int resumable = access(state, F_OK) == 0 || access(joint, F_OK) == 0;
+    return driver_take_folder(dir, holder, outputs, sizeof outputs / sizeof *outputs, N_RESULTS,
+                              a->resume ? -1 : a->force, "run", resumable ? suggest : "");
 }
 
 /* A resume continues the experiment its meta-state was written by: the
@@ -387,10 +354,10 @@ static int finish(const run_args *a, const compiled_unit *u, const bound_net *bn
     if (res->stopped && res->episodes_done == 0) fprintf(stderr, "plastcc: stopped before the first episode\n");
     if (res->episodes_done == 0) return res->stopped ? 128 + stop_signal : rc < 0;
     int wrote = write_outputs(o->out_dir, u, bn, meta, used, a, x, res->episodes_done) == 0;
-    if ((rc < 0 || res->stopped) && res->state_saved)
+    if ((rc < 0 || res->stopped || !wrote) && res->state_saved)
         fprintf(stderr, "plastcc: %s of the %d episodes done are in %s; continue with --resume %s\n",
                 wrote ? "the results" : "the log and meta-state", res->episodes_done, o->out_dir, o->out_dir);
-    else if (rc < 0 || res->stopped)
+    else if (rc < 0 || res->stopped || !wrote)
         fprintf(stderr, "plastcc: the meta-state of episode %d could not be written; %s holds what was written before\n",
                 res->episodes_done, o->out_dir);
     if (wrote && rc == 0) summary(o->out_dir, x, res);
@@ -422,7 +389,13 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
             if (comm_rank() == 0) fprintf(stderr, "plastcc: experiment %s trains jointly (train joint), which runs in "
                                           "one process, not over MPI ranks\n", x->name);
             comm_agreed();
-        } else rc = run_joint(u, &bn, x, a->file, o, &data);
+        } else {
+            o->stop = &stop_signal;
+            catch_signals(on_signal);
+            rc = run_joint(u, &bn, x, a->file, o, &data);
+            catch_signals(SIG_DFL);
+            if (rc == RUN_JOINT_STOPPED) rc = 128 + stop_signal;
+        }
         goto done;
     }
     o->scale = sc.scale;

@@ -81,11 +81,11 @@ static void write_param(FILE *out, const sema_param *prm, const double *meta, do
     fputc('\n', out);
 }
 
-static void write_dw(FILE *out, const sema_rule *r, const double *meta, const renames *R)
+static void write_dw(FILE *out, const sema_rule *r, int kind, const double *meta, const renames *R)
 {
     const ast_expr *terms[256];
     int signs[256];
-    int n = flatten(r->dw, 1, terms, signs, 0, 256), kept = 0;
+    int n = flatten(r->dw_of[kind], 1, terms, signs, 0, 256), kept = 0;
     for (int i = 0; i < n; i++) {
         int k = coefficient_of(r, terms[i]);
         if (k >= 0 && meta[k] == 0) {
@@ -94,7 +94,7 @@ static void write_dw(FILE *out, const sema_rule *r, const double *meta, const re
             fputc('\n', out);
         }
     }
-    fputs("  dw =", out);
+    fprintf(out, "  dw%s%s =", kind ? " " : "", kind ? sema_dw_kind_names[kind] : "");
     for (int i = 0; i < n; i++) {
         int k = coefficient_of(r, terms[i]);
         if (k >= 0 && meta[k] == 0) continue;
@@ -138,7 +138,11 @@ static void write_rule_as(FILE *out, const sema_program *p, const sema_rule *r, 
     int next_param = 0;
     for (const ast_stmt *s = r->decl->body; s; s = s->next) {
         if (s->kind == ST_PARAM && next_param < r->n_params) write_param(out, &r->params[next_param++], meta, tol);
-        else if (s->kind == ST_ASSIGN) write_dw(out, r, meta, &R);
+        else if (s->kind == ST_ASSIGN) {
+            int kind = DW_FORWARD;
+            while (s->qual && kind + 1 < DW_KINDS && strcmp(s->qual, sema_dw_kind_names[kind])) kind++;
+            write_dw(out, r, kind, meta, &R);
+        }
         else if (s->kind != ST_PARAM) { fputs("  ", out); put_span(out, s->span, &R); fputc('\n', out); }
     }
     fputs("}\n", out);

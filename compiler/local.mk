@@ -28,7 +28,7 @@ compiler/kernel_abi.h: $(top_srcdir)/runtime/plast.h $(top_srcdir)/compiler/kern
 	  $(AWK) -f $(top_srcdir)/compiler/kernel_abi.awk $(top_srcdir)/runtime/plast.h > $@.tmp && mv $@.tmp $@
 
 bin_PROGRAMS += plastcc
-plastcc_SOURCES = compiler/driver.c compiler/driver.h compiler/cmd_emit.c compiler/cmd_gradcheck.c compiler/cmd_episode.c compiler/cmd_run.c compiler/cmd_eval.c compiler/cmd_analyze.c compiler/cmd_curves.c compiler/comm.c compiler/comm.h \
+plastcc_SOURCES = compiler/driver.c compiler/driver.h compiler/cmd_emit.c compiler/cmd_gradcheck.c compiler/cmd_episode.c compiler/cmd_run.c compiler/cmd_eval.c compiler/eval_compare.c compiler/cmd_analyze.c compiler/cmd_curves.c compiler/comm.c compiler/comm.h \
   compiler/cmd_llvm.c compiler/state_npy.c compiler/state_npy.h \
   compiler/cmd_latents.c compiler/latents.h compiler/latents_measure.c compiler/latents_combine.c
 plastcc_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS) $(MPI_CFLAGS)

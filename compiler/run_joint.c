@@ -143,7 +143,9 @@ static int outputs(const compiled_unit *u, const bound_net *bn, const sema_exper
     if (res->nonfinite_skipped)
         printf("%d minibatch%s skipped for a NaN or Inf, named on stderr\n", res->nonfinite_skipped,
                res->nonfinite_skipped == 1 ? "" : "es");
-    printf("results in %s/ (log.csv, test.csv, joint-state.txt, learned.rule, learning-curve.svg, train-loss.svg)\n", dir);
+    if (rc == 0)   /* else each file not written was named above */
+        printf("results in %s/ (log.csv, test.csv, joint-state.txt, learned.rule, learning-curve.svg, train-loss.svg)\n",
+               dir);
     return rc;
 }
 
@@ -166,8 +168,16 @@ int run_joint(const compiled_unit *u, const bound_net *bn, const sema_experiment
     if (rc == 0 && (rc = plast_train_joint(&bn->net, data, &test, &j, &res)) < 0)
         fprintf(stderr, "plastcc: run stopped: %s\n", res.what);
     if (res.batches_done > 0 && outputs(u, bn, x, file, &j, &res, meta, scale) < 0) rc = -1;
+    if (res.stopped && res.batches_done > 0)
+        fprintf(stderr, "plastcc: stopped after minibatch %ld; %s %s; continue with --resume %s\n",
+                res.batches_done, rc < 0 ? "its state and log are in" : "the results so far are in", o->out_dir,
+                o->out_dir);
+    else if (res.stopped)
+        fprintf(stderr, "plastcc: stopped before the first minibatch\n");
+    else if (rc < 0 && res.batches_done > 0)   /* the state is written whole or not at all: the last one stands */
+        fprintf(stderr, "plastcc: %s keeps the state last saved; continue with --resume %s\n", o->out_dir, o->out_dir);
     for (int r = 0; r < bn->net.n_rules; r++) { free(meta[r]); if (scale) free(scale[r]); }
     free(scale);
     plast_dataset_free(&test);
-    return rc < 0;
+    return rc == 0 && res.stopped ? RUN_JOINT_STOPPED : rc < 0;
 }

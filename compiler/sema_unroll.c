@@ -104,7 +104,7 @@ void sema_assign_recurrent(sema_program *p, sema_experiment *x, const sema_model
             snprintf(name, sizeof name, "Wrec%d", l + 1);
             sema_rule_fits_projection(p->rules[as->rule], m, l, 1, name, as->span);
         }
-        if (used && as->projections == 0) sema_rule_fits_model(p, p->rules[as->rule], m, as->span);
+        if (used && !as->all && !as->n_named) sema_rule_fits_model(p, p->rules[as->rule], m, as->span);
     }
 }
 

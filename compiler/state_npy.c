@@ -40,6 +40,14 @@ static double *shift_matrix(const plast_net *N, int b)
     return v;
 }
 
+/* A fixed feedback matrix (B_l, Brec_l): a CONST buffer drawn from the
+ * feedback stream; a top-down or lateral projection no rule updates is CONST
+ * too, but drawn with the weights and saved as it is. */
+static int is_feedback(const plast_buf *B)
+{
+    return B->kind == PLAST_BUF_CONST && B->stream == PLAST_STREAM_B && B->init != PLAST_INIT_SHIFT;
+}
+
 int state_load_buffers(const char *dir, const plast_net *N, plast_array *files, double **init)
 {
     const plast_schedule *sc = &N->sched;
@@ -53,7 +61,7 @@ int state_load_buffers(const char *dir, const plast_net *N, plast_array *files, 
             continue;
         }
         if (state_read_npy(dir, B->name, a, 1) < 0) return -1;
-        if (B->kind == PLAST_BUF_CONST) {
+        if (is_feedback(B)) {
             if (state_expect_shape(B->name, a, 2, cols, rows) < 0) return -1;
             init[b] = malloc(rows * cols * sizeof(double));
             for (size_t j = 0; j < cols; j++)
@@ -71,7 +79,8 @@ int state_load_buffers(const char *dir, const plast_net *N, plast_array *files, 
 void state_free_buffers(const plast_net *N, plast_array *files, double **init)
 {
     for (int b = 0; b < N->sched.n_buf; b++) {
-        if (N->sched.buf[b].kind == PLAST_BUF_CONST) free(init[b]);   /* the others point into FILES */
+        const plast_buf *B = &N->sched.buf[b];
+        if (is_feedback(B) || B->init == PLAST_INIT_SHIFT) free(init[b]);   /* the others point into FILES */
         init[b] = NULL;
         plast_array_free(&files[b]);
     }

@@ -15,8 +15,8 @@ int state_expect_shape(const char *name, const plast_array *a, int ndim, size_t 
 
 /* The initial values of every STATE, PARAM and CONST buffer of N, from
  * DIR/NAME.npy: a matrix [rows, cols] (a vector of one row may be saved
- * 1-D), INIT[b] pointing into FILES[b]; a CONST (fixed feedback) matrix is
- * saved transposed, [cols, rows], as B_l is [n_{l-1}, n_l] in the reference
+ * 1-D), INIT[b] pointing into FILES[b]; a fixed feedback matrix (B_l, Brec_l)
+ * is saved transposed, [cols, rows], as B_l is [n_{l-1}, n_l] in the reference
  * implementations, and INIT[b] is a malloc'ed copy; a fixed shift
  * (PLAST_INIT_SHIFT, a rule's neighbour reads) is made, not read.  0, or -1
  * after a message.  state_free_buffers frees both. */

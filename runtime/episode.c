@@ -612,8 +612,9 @@ static void teardown(ep *E)
     release_cache(E);
 }
 
-/* The rows the eval calls run on: the query samples, or the training ones. */
-typedef struct rows { const double *x; const int32_t *y; int n; } rows;
+/* The rows the eval calls run on: the query samples, or the training ones
+ * (PREDICT: where the output's argmax goes, plast_episode_out.predict). */
+typedef struct rows { const double *x; const int32_t *y; int n; int32_t *predict; } rows;
 
 /* The SIGNAL and DATA buffers the caller asked for (out->signals), from the
  * eval's block SIG of NQ samples, in double: [sample][cols]. */
@@ -648,12 +649,15 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
     size_t nz = z ? (size_t)S->buf[S->output].cols : 0;
     double sum = 0;
     int count = 0, labelled = 0, correct = 0;
+    for (int k = 0; !z && R.predict && k < nq; k++) R.predict[k] = -1;
     for (int k = 0; rc == 0 && k < nq; k++) {
         sum += get(E, loss, (size_t)k);
         count += !mask || get(E, mask, (size_t)k) != 0;
-        if (!z || R.y[k] < 0) continue;
+        if (!z || (R.y[k] < 0 && !R.predict)) continue;
         size_t base = (size_t)k * nz, best = 0;
         for (size_t c = 1; c < nz; c++) if (get(E, z, base + c) > get(E, z, base + best)) best = c;
+        if (R.predict) R.predict[k] = (int32_t)best;
+        if (R.y[k] < 0) continue;
         labelled++;
         correct += (int)best == R.y[k];
     }
@@ -675,8 +679,11 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
     return rc;
 }
 
-static rows query_rows(const ep *E) { return (rows){ E->data->x_query, E->data->y_query, E->data->n_query }; }
-static rows train_rows(const ep *E) { return (rows){ E->data->x_train, E->data->y_train, E->data->n_train }; }
+static rows query_rows(const ep *E)
+{
+    return (rows){ E->data->x_query, E->data->y_query, E->data->n_query, E->out->predict };
+}
+static rows train_rows(const ep *E) { return (rows){ E->data->x_train, E->data->y_train, E->data->n_train, NULL }; }
 
 /* Point K of the learning curves at the state W: the eval on the query
  * samples and, when asked, on the training samples. */

@@ -245,6 +245,10 @@ static int check_opts(joint *J)
         return fail(J, "the data have %zu features per sample, but the network's input layer has %lld",
                     J->train->dim, (long long)S->buf[S->x].cols);
     if (J->test->n < 1) return fail(J, "the test split is empty");
+    int classes = J->train->n_classes > J->test->n_classes ? J->train->n_classes : J->test->n_classes;
+    if (S->target >= 0 && classes > S->buf[S->target].cols)
+        return fail(J, "the data have %d classes, but the network's output layer has %lld neurons", classes,
+                    (long long)S->buf[S->target].cols);
     J->per_epoch = (long)(J->train->n / (size_t)o->batch);
     if (J->per_epoch < 1)
         return fail(J, "a minibatch of %d is larger than the %zu training samples", o->batch, J->train->n);
@@ -399,7 +403,7 @@ int plast_train_joint(const plast_net *N, const plast_dataset *train, const plas
     memset(&J, 0, sizeof J);
     memset(res->what, 0, sizeof res->what);
     res->batches_done = 0;
-    res->nonfinite_skipped = res->no_gradient = 0;
+    res->nonfinite_skipped = res->no_gradient = res->stopped = 0;
     res->test_loss = res->test_accuracy = NAN;
     J.N = N; J.o = o; J.train = train; J.test = test; J.res = res;
 #ifdef _OPENMP
@@ -407,10 +411,15 @@ int plast_train_joint(const plast_net *N, const plast_dataset *train, const plas
 #endif
     long first = 0, done = 0;
     int rc = setup(&J, &first);
+    if (rc < 0) first = 0;   /* a resume that could not start did nothing: no output is written again */
     done = first;
     if (rc == 0 && first == 0) rc = test_and_log(&J, 0);
     double t_start = plast_seconds();
     for (long t = first; rc == 0 && t < J.total; t++) {
+        if (o->meta.stop && *o->meta.stop) {   /* a signal: the state of the minibatches done is saved below */
+            res->stopped = 1;
+            break;
+        }
         rc = one_batch(&J, t, t_start, first);
         if (rc == 0) done = t + 1;
         if (rc == 0 && test_due(&J, done)) rc = test_and_log(&J, done);

@@ -1,8 +1,9 @@
 /* joint_state — the joint trainer's learner, its file form, and its logs.
  *
- * DIR/joint-state.txt (version 1), everything a resumed run needs, exact
+ * DIR/joint-state.txt (version 2), everything a resumed run needs, exact
  * (%.17g round-trips a double):
- *   plast-joint-state 1
+ *   plast-joint-state 2
+ *   fingerprint N, then N lines: the experiment (version 1 has none)
  *   batches B                        minibatches done
  *   learner_adam_steps T  lr_factor F  meta_adam_steps T'
  *   rules R, then per rule: "rule NAME N" and N lines "k theta phi m v scale"
@@ -10,7 +11,11 @@
  *   lines "value m v" (CONST: m, v 0: fixed matrices are kept, not trained)
  * written to joint-state.txt.tmp and renamed, so a kill leaves the old state
  * or the new one.  The data order and the labels are functions of the seed
- * and the minibatch count, so they are not saved.
+ * and the minibatch count, so they are not saved.  Loading (with
+ * meta_file.c's reader) names the line of the first thing wrong: a number
+ * that is not one, NaN or Inf, a negative second moment, a scale or factor
+ * out of range, step counts beyond the minibatches, a rule or buffer other
+ * than the experiment's; a resume refused so changes nothing.
  */
 #include "config.h"
 #include "joint_impl.h"
@@ -117,58 +122,107 @@ int joint_state_save(const learner *L, const meta_state *S, const plast_net *N, 
     return 0;
 }
 
-static int read_rules(FILE *f, meta_state *S, const plast_net *N)
+/* "rules R", then per rule "rule NAME N" and N lines "k theta phi m v scale" */
+static int read_rules(meta_reader *R, meta_state *S, const plast_net *N)
 {
-    int n_rules = -1, ok = fscanf(f, " rules %d", &n_rules) == 1 && n_rules == N->n_rules;
-    char name[256];
-    for (int r = 0; ok && r < N->n_rules; r++) {
-        int n_meta = -1;
-        ok = fscanf(f, " rule %255s %d", name, &n_meta) == 2 && !strcmp(name, N->rules[r].name) &&
-             n_meta == N->rules[r].n_meta;
-        for (int k = 0, idx; ok && k < n_meta; k++)
-            ok = fscanf(f, "%d %lg %lg %lg %lg %lg", &idx, &S->theta[r][k], &S->phi[r][k], &S->m[r][k], &S->v[r][k],
-                        &S->scale[r][k]) == 6 && idx == k;
+    long long n;
+    if (meta_reader_line(R, "'rules R'") < 0 || meta_reader_int(R, "rules", 0, PLAST_MAX_LAYERS, &n) < 0 ||
+        meta_reader_end(R) < 0)
+        return -1;
+    if (n != N->n_rules) return meta_reader_fail(R, "%lld rules, but the experiment has %d", n, N->n_rules);
+    for (int r = 0; r < N->n_rules; r++) {
+        const plast_rule *rule = &N->rules[r];
+        char *key, *name;
+        if (meta_reader_line(R, "'rule NAME N'") < 0) return -1;
+        if (!(key = meta_reader_field(R)) || strcmp(key, "rule") || !(name = meta_reader_field(R)))
+            return meta_reader_fail(R, "expected 'rule NAME N'");
+        if (strcmp(name, rule->name))
+            return meta_reader_fail(R, "rule %s, but the experiment's rule %d is %s", name, r + 1, rule->name);
+        if (meta_reader_int(R, NULL, rule->n_meta, rule->n_meta, &n) < 0 || meta_reader_end(R) < 0) return -1;
+        for (int k = 0; k < rule->n_meta; k++) {
+            long long idx;
+            const char *mn = rule->meta_name ? rule->meta_name[k] : rule->name;
+            if (meta_reader_line(R, "a meta-parameter's line") < 0 || meta_reader_int(R, NULL, k, k, &idx) < 0 ||
+                meta_reader_entry(R, &S->theta[r][k], &S->phi[r][k], &S->m[r][k], &S->v[r][k], &S->scale[r][k], mn,
+                                  1) < 0 ||
+                meta_reader_end(R) < 0)
+                return -1;
+        }
     }
-    return ok;
+    return 0;
 }
 
-static int read_buffers(FILE *f, learner *L, const plast_net *N)
+/* "value m v" of element K of buffer NAME: finite, v >= 0 */
+static int read_element(meta_reader *R, const char *name, size_t k, double *val, double *m, double *v)
 {
-    int held = 0, n_held = -1;
+    char what[300];
+    snprintf(what, sizeof what, "%s[%zu]", name, k);
+    if (meta_reader_line(R, "a learner value's line") < 0 || meta_reader_real(R, "the value", what, val) < 0 ||
+        meta_reader_real(R, "the Adam first moment", what, m) < 0 ||
+        meta_reader_real(R, "the Adam second moment", what, v) < 0 || meta_reader_end(R) < 0)
+        return -1;
+    return *v < 0 ? meta_reader_fail(R, "the Adam second moment of %s is %g; expected a value >= 0", what, *v) : 0;
+}
+
+/* "buffers K", then per buffer the learner holds "buffer NAME N" and its N elements */
+static int read_buffers(meta_reader *R, learner *L, const plast_net *N)
+{
+    long long held = 0, n;
     for (int b = 0; b < N->sched.n_buf; b++) held += learner_size(N, b) > 0;
-    int ok = fscanf(f, " buffers %d", &n_held) == 1 && n_held == held;
-    char name[256];
-    for (int b = 0; ok && b < N->sched.n_buf; b++) {
-        size_t n = learner_size(N, b), count = 0;
-        if (!n) continue;
-        ok = fscanf(f, " buffer %255s %zu", name, &count) == 2 && !strcmp(name, N->sched.buf[b].name) && count == n;
-        for (size_t k = 0; ok && k < n; k++) ok = fscanf(f, "%lg %lg %lg", &L->val[b][k], &L->m[b][k], &L->v[b][k]) == 3;
+    if (meta_reader_line(R, "'buffers K'") < 0 || meta_reader_int(R, "buffers", held, held, &n) < 0 ||
+        meta_reader_end(R) < 0)
+        return -1;
+    for (int b = 0; b < N->sched.n_buf; b++) {
+        size_t size = learner_size(N, b);
+        const char *want = N->sched.buf[b].name;
+        char *key, *name;
+        if (!size) continue;
+        if (meta_reader_line(R, "'buffer NAME N'") < 0) return -1;
+        if (!(key = meta_reader_field(R)) || strcmp(key, "buffer") || !(name = meta_reader_field(R)))
+            return meta_reader_fail(R, "expected 'buffer NAME N'");
+        if (strcmp(name, want)) return meta_reader_fail(R, "buffer %s, but the learner's next buffer is %s", name, want);
+        if (meta_reader_int(R, NULL, (long long)size, (long long)size, &n) < 0 || meta_reader_end(R) < 0) return -1;
+        for (size_t k = 0; k < size; k++)
+            if (read_element(R, want, k, &L->val[b][k], &L->m[b][k], &L->v[b][k]) < 0) return -1;
     }
-    return ok;
+    return 0;
+}
+
+/* "batches B" and "learner_adam_steps T lr_factor F meta_adam_steps T'" (T, T' <= B) */
+static int read_counts(meta_reader *R, learner *L, meta_state *S, long *batches)
+{
+    long long b, lt, mt;
+    if (meta_reader_line(R, "'batches B'") < 0 || meta_reader_int(R, "batches", 0, 1000000000, &b) < 0 ||
+        meta_reader_end(R) < 0)
+        return -1;
+    if (meta_reader_line(R, "'learner_adam_steps T lr_factor F meta_adam_steps T'") < 0 ||
+        meta_reader_int(R, "learner_adam_steps", 0, b, &lt) < 0 || meta_reader_lr_factor(R, &S->lr_factor) < 0 ||
+        meta_reader_int(R, "meta_adam_steps", 0, b, &mt) < 0 || meta_reader_end(R) < 0)
+        return -1;
+    *batches = (long)b;
+    L->t = (long)lt;
+    S->t = (long)mt;
+    return 0;
 }
 
 int joint_state_load(learner *L, meta_state *S, const plast_net *N, long *batches, const char *dir, char *err,
                      size_t errlen)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/joint-state.txt", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) { snprintf(err, errlen, "cannot resume: %s: %s", path, strerror(errno)); return -1; }
-    int version = 0, lines = 0, ok = fscanf(f, "plast-joint-state %d", &version) == 1 && (version == 1 || version == 2);
-    if (ok && version >= 2) {   /* the experiment's fingerprint (checked by plastcc run before) */
-        ok = fscanf(f, " fingerprint %d", &lines) == 1 && lines >= 0 && getc(f) == '\n';
-        for (int c = 0; ok && lines > 0; lines -= c == '\n')
-            ok = (c = getc(f)) != EOF;
-    }
-    ok = ok && fscanf(f, " batches %ld learner_adam_steps %ld lr_factor %lg meta_adam_steps %ld", batches, &L->t,
-                      &S->lr_factor, &S->t) == 4;
-    ok = ok && read_rules(f, S, N) && read_buffers(f, L, N);
-    fclose(f);
-    if (!ok) {
-        snprintf(err, errlen, "cannot resume: %s is corrupt or belongs to another experiment", path);
-        return -1;
-    }
-    S->episode = (int)*batches;
+    meta_reader R;
+    int version;
+    long done = 0;   /* *batches is left alone unless the whole file is good */
+    if (meta_reader_open(&R, dir, "joint-state.txt", path, sizeof path, err, errlen) < 0) return -1;
+    int rc = meta_reader_header(&R, "plast-joint-state", &version) < 0 ||
+             (version >= 2 && meta_reader_fingerprint(&R, NULL) < 0) || read_counts(&R, L, S, &done) < 0 ||
+             read_rules(&R, S, N) < 0 || read_buffers(&R, L, N) < 0 ? -1 : 0;
+    R.line++;
+    if (rc == 0 && fgets(R.text, sizeof R.text, R.f) && R.text[strspn(R.text, " \t\n")])
+        rc = meta_reader_fail(&R, "unexpected text after the last buffer");
+    fclose(R.f);
+    if (rc < 0) return -1;
+    *batches = done;
+    S->episode = (int)done;
     S->has_prev = 0;
     return 0;
 }

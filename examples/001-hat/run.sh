@@ -10,11 +10,13 @@
 #            100 seeds (learner/meta-learner pairs), fractions 0.1 to 1
 #
 # Environment overrides: SEEDS="1 2 3", FRACTIONS="0.1 0.3 1", EPOCHS=1,
-# BATCHES (stop each run after that many minibatches), TEST_EVERY=100,
+# BATCHES (stop each run after that many minibatches; such runs, figures and
+# analysis are named with -b<BATCHES>), TEST_EVERY=100,
 # JOBS=2 (runs at a time, one thread each), PLASTCC=build/plastcc.
 # A run already complete is not run again; one stopped half way resumes.
 # Results: runs/<hat|backprop>-l<F>-s<S>/ (log.csv, test.csv, learned.rule,
-# ...), figures/ (SVG), analysis/ (the mean learned rule), summary.csv.
+# ...), figures/ (SVG, and each one's numbers as CSV), analysis/ (the mean
+# learned rule of the last fraction, analysis-l<F>).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
@@ -33,8 +35,8 @@ test_every=${TEST_EVERY:-100}
 jobs=${JOBS:-2}
 per_epoch=1200                       # 60000 training images / 50
 total=$((epochs * per_epoch))
-limit=""
-if [ -n "${BATCHES:-}" ]; then limit="batches $BATCHES"; total=$BATCHES; fi
+limit="" tag=""                     # runs cut short by BATCHES get their own folders
+if [ -n "${BATCHES:-}" ]; then limit="batches $BATCHES"; total=$BATCHES; tag=-b$BATCHES; fi
 
 # runs/NAME/run.rule: the experiment of one run
 write_run() {   # write_run NAME RULE FRACTION SEED
@@ -74,34 +76,35 @@ export plastcc total
 names=()
 for f in $fractions; do
   for s in $seeds; do
-    write_run "hat-l$f-s$s" "$rule" "$f" "$s"; names+=("hat-l$f-s$s")
-    write_run "backprop-l$f-s$s" nothing "$f" "$s"; names+=("backprop-l$f-s$s")
+    write_run "hat-l$f-s$s$tag" "$rule" "$f" "$s"; names+=("hat-l$f-s$s$tag")
+    write_run "backprop-l$f-s$s$tag" nothing "$f" "$s"; names+=("backprop-l$f-s$s$tag")
   done
 done
 start=$(date +%s)
 printf '%s\n' "${names[@]}" | xargs -P "$jobs" -I{} bash -c 'one_run "$@"' _ {}
 echo "runs done in $(( $(date +%s) - start )) s"
 
-# figures: per fraction, test accuracy against samples (median and range
-# over the seeds); the last accuracy against the labelled fraction
+# figures: per fraction, test accuracy against samples (mean and standard
+# deviation over the seeds; --stat median draws the paper's median and
+# range, and the CSV has both); the last accuracy against the labelled
+# fraction.  Each figure's numbers go beside it as CSV.
 mkdir -p figures
-: > summary.csv
 for f in $fractions; do
   args=()
-  for s in $seeds; do args+=("HAT:runs/hat-l$f-s$s/out" "backprop:runs/backprop-l$f-s$s/out"); done
-  "$plastcc" curves --out "figures/accuracy-l$f.svg" \
-      --title "Test accuracy, $f of the labels (median and range over the seeds)" "${args[@]}" |
-    sed "s/^/l$f,/" >> summary.csv
+  for s in $seeds; do args+=("HAT:runs/hat-l$f-s$s$tag/out" "backprop:runs/backprop-l$f-s$s$tag/out"); done
+  "$plastcc" curves --stat mean --out "figures/accuracy-l$f$tag.svg" \
+      --title "Test accuracy, labelled fraction $f (mean and sd over the seeds)" "${args[@]}" > "figures/accuracy-l$f$tag.csv"
 done
 args=()
 for f in $fractions; do
-  for s in $seeds; do args+=("HAT:runs/hat-l$f-s$s/out" "backprop:runs/backprop-l$f-s$s/out"); done
+  for s in $seeds; do args+=("HAT:runs/hat-l$f-s$s$tag/out" "backprop:runs/backprop-l$f-s$s$tag/out"); done
 done
-"$plastcc" curves --x labelled --out figures/accuracy-labelled.svg "${args[@]}" | sed 's/^/final,/' >> summary.csv
+"$plastcc" curves --x labelled --stat mean --at $((total * 50)) --out "figures/accuracy-labelled$tag.svg" "${args[@]}" \
+    > "figures/accuracy-labelled$tag.csv"
 
 # the learned rule: the pointwise mean over the seeds of the fully labelled runs
 last=${fractions##* }
 learned=()
-for s in $seeds; do learned+=("runs/hat-l$last-s$s/out/learned.rule"); done
-"$plastcc" analyze "${learned[@]}" --rule "$rule" --out analysis
-echo "figures in figures/, numbers in summary.csv, the learned rule's analysis in analysis/"
+for s in $seeds; do learned+=("runs/hat-l$last-s$s$tag/out/learned.rule"); done
+"$plastcc" analyze "${learned[@]}" --rule "$rule" --out "analysis-l$last$tag"
+echo "figures and their numbers in figures/, the learned rule's analysis in analysis-l$last$tag/"

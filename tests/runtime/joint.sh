@@ -66,6 +66,25 @@ cmp -s "$work/full/test.csv" "$work/k/test.csv" || bad "resumed: a different tes
 cut -d, -f1-9 "$work/full/log.csv" > "$work/full.cut"; cut -d, -f1-9 "$work/k/log.csv" > "$work/k.cut"
 cmp -s "$work/full.cut" "$work/k.cut" || bad "resumed: log.csv differs (beyond the seconds)"
 echo "kill -9 after ${at:-?} of 1500 minibatches, resumed: the uninterrupted run's state, test curve and log"
+# SIGTERM stops after the minibatch in flight: exit 143, the state of the
+# last logged minibatch saved (not only the last checkpoint), run.txt and
+# learned.rule written, --resume named; the resume ends where the full run ends
+"$PLASTCC" run "$rules" --quiet --experiment hat_long --threads 1 --out "$work/s" > /dev/null 2> "$work/s.err" &
+pid=$!
+i=0
+while [ $i -lt 300 ]; do
+  [ "$(wc -l < "$work/s/log.csv" 2>/dev/null || echo 0)" -gt 3 ] && break
+  sleep 0.05; i=$((i + 1))
+done
+kill -TERM $pid 2>/dev/null; wait $pid; st=$?
+[ $st -eq 143 ] || bad "SIGTERM: exit status $st, expected 143"
+at=$(sed -n 's/^batches //p' "$work/s/joint-state.txt")
+[ "$at" = "$(($(wc -l < "$work/s/log.csv") - 1))" ] || bad "SIGTERM: state of minibatch $at, log.csv has $(($(wc -l < "$work/s/log.csv") - 1)) rows"
+[ -s "$work/s/run.txt" ] && [ -s "$work/s/learned.rule" ] || bad "SIGTERM: no run.txt or learned.rule"
+grep -q "stopped after minibatch $at; .*continue with --resume" "$work/s.err" || bad "SIGTERM: no --resume hint: $(cat "$work/s.err")"
+run --experiment hat_long --threads 1 --resume "$work/s" > /dev/null 2>&1 || bad "resume after SIGTERM"
+cmp -s "$work/full/joint-state.txt" "$work/s/joint-state.txt" || bad "resumed after SIGTERM at $at: a different state"
+echo "SIGTERM after ${at:-?} minibatches: exit 143, that state saved, resumed to the uninterrupted run's state"
 # a finished run: a fresh run into its folder is refused, a resume with
 # another seed is refused naming it, a resume as it was reports its result
 run --experiment hat_long --threads 1 --out "$work/k" > /dev/null 2> "$work/k.fresh" && bad "a fresh run overwrote $work/k"
@@ -115,6 +134,9 @@ grep -qx 'batches 2' "$work/d/joint-state.txt" || bad "diverge: the state of min
 run --experiment diverge_skip --out "$work/ds" > "$work/ds.out" 2> "$work/ds.err" || bad "diverge_skip stopped"
 grep -q 'minibatches skipped for a NaN or Inf' "$work/ds.out" || bad "diverge_skip: no count of the skipped"
 echo "NaN/Inf: stops at minibatch 3 with the state of 2 kept; skip: $(grep -c skipped "$work/ds.err") skipped"
+run --experiment too_many_classes --out "$work/tm" > /dev/null 2> "$work/tm.err" && bad "5 classes for 3 outputs ran"
+grep -q 'the data have 5 classes, but the network.s output layer has 3 neurons' "$work/tm.err" ||
+  { cat "$work/tm.err"; bad "no message for too many classes"; }
 
 # 8. learned.rule imported computes exactly what the trained values compute:
 #    one HAT step (plastcc episode) with the trained meta-parameters given as

@@ -48,6 +48,22 @@ cmp -s "$work/one/meta-state.txt" "$work/k/meta-state.txt" || bad "killed and re
 same_log "$work/one" "$work/k" || bad "killed and resumed: another log.csv"
 say "mpi: killed with SIGKILL after $((done_before - 1)) logged episodes, resumed on 2 ranks: the same end"
 
+# 2b. one rank killed alone: the job stops (not 0), the meta-state stays
+#     whole, and a resume in one process ends where the run would have
+mpi -np 2 "$PLASTCC" run "$rules" --experiment mb4 --out "$work/r1" --threads 1 --quiet > "$work/r1.out" 2>&1 &
+pid=$!
+for i in $(seq 1 100); do
+  [ -f "$work/r1/log.csv" ] && [ "$(wc -l < "$work/r1/log.csv")" -ge 3 ] && break
+  sleep 0.2
+done
+victim=$(pgrep -f "plastcc run $rules --experiment mb4 --out $work/r1" | tail -1)
+[ -n "$victim" ] && kill -9 "$victim"
+wait $pid && bad "a job with a killed rank exited 0"
+"$PLASTCC" run "$rules" --resume "$work/r1" --threads 1 --quiet > "$work/r1r.out" 2>&1 ||
+  { cat "$work/r1.out" "$work/r1r.out"; bad "resume after one rank was killed"; }
+cmp -s "$work/one/meta-state.txt" "$work/r1/meta-state.txt" || bad "one rank killed, resumed: another meta-state"
+say "mpi: one rank killed with SIGKILL: the job stops, the meta-state resumes (in one process) to the same end"
+
 # 3. plastcc eval over two ranks = one process
 "$PLASTCC" eval "$rules" --experiment mb4 --tasks 6 --out "$work/e1" --threads 1 --quiet >/dev/null 2>&1 || bad "eval alone"
 mpi -np 2 "$PLASTCC" eval "$rules" --experiment mb4 --tasks 6 --out "$work/e2" --threads 1 --quiet >/dev/null 2>&1 ||

@@ -5,29 +5,10 @@
 # an uninterrupted run; a second signal stops at once and the state still
 # resumes; a resume of a changed experiment is refused naming what changed;
 # a resume that fails writes nothing.
-set -u
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+. "$top_srcdir/tests/fault/common.sh"   # work, bad, snapshot, wait_episode
 sed "s|\"../../../rules/|\"$top_srcdir/rules/|" "$top_srcdir/tests/runtime/run/resume.rule" > "$work/resume.rule"
 rules=$work/resume.rule
 run() { "$PLASTCC" run "$rules" --threads 1 --quiet "$@"; }
-
-# wait_episode DIR N PID: until DIR's meta-state has N or more episodes
-wait_episode() {
-  i=0
-  while [ $i -lt 600 ]; do
-    e=$(sed -n 's/^episode //p' "$1/meta-state.txt" 2>/dev/null)
-    [ -n "$e" ] && [ "$e" -ge "$2" ] && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.02; i=$((i + 1))
-  done
-  return 1
-}
-
-# snapshot DIR: every file's checksum, to tell a folder was not touched
-snapshot() { (cd "$1" && find . -type f ! -name .plastcc.lock | LC_ALL=C sort | xargs md5sum); }
 
 # 1. SIGTERM: a clean stop after the episode in flight (exit 143), the log,
 #    the meta-state and learned.rule all at the same episode; then a resume
@@ -82,7 +63,6 @@ echo "a resume may run longer: --episodes 305 continued"
 
 # 3. a resume that fails (a hand-edited meta-state) names the line and
 #    writes nothing
-snapshot "$work/t" > "$work/t.sum"
 sed -i 's/^adam_steps .*/adam_steps -3/' "$work/t/meta-state.txt"
 snapshot "$work/t" > "$work/t.sum"
 run --resume "$work/t" --episodes 310 > "$work/c.out" 2>&1 && bad "resume of a corrupt meta-state exited 0"

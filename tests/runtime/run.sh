@@ -158,4 +158,12 @@ for v in 1,1 3-1 a 1,,2 ''; do
 done
 "$PLASTCC" run "$rules" --experiment tiny --seeds 1 --seed 2 --out "$work/sx" > /dev/null 2>&1 && bad "--seeds with --seed accepted"
 say "--seeds 3,5-6: three folders, seed-5 = --seed 5 bit for bit, resumed together; bad lists refused"
+
+# --version names the MPI library the build uses, or says there is none
+if grep -q '^#define HAVE_MPI 1' "$top_builddir/config.h"; then
+  "$PLASTCC" --version | grep -q 'MPI v[0-9]\|MPICH' || bad "--version does not name the MPI library: $("$PLASTCC" --version)"
+else
+  "$PLASTCC" --version | grep -q 'without MPI' || bad "--version does not say 'without MPI': $("$PLASTCC" --version)"
+fi
+say "--version: $("$PLASTCC" --version)"
 exit $fail

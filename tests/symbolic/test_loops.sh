@@ -12,6 +12,8 @@
 #   - a stored value is never computed in a per-synapse loop, and it sits in
 #     the loop of its own index space (from --dump=dag);
 #   - the kernel header's count of stored values matches the loops.
+# (A rule's DAGs: one per dw kind, "rule NAME" or "rule NAME_topdown (dw
+# topdown)", and one per neurons kernel, "kernel NAME_neurons_fwd".)
 # The dump format parsed here (lower_dump):
 #   kernel NAME: N loop nests, M stored values
 #     level L, SPACE[ (parallel over post|pre)]: A computed, S stored, R reductions[, writes OUT]...

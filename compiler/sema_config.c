@@ -564,13 +564,15 @@ static void exp_data(xctx *c, ast_stmt *s)
     D->random = 0;
     if (!strcmp(kind, "idx") || !strcmp(kind, "npy")) {
         D->kind = kind[0] == 'i' ? DATA_IDX : DATA_NPY;
-        if (s->n_items != 3 || s->items[1]->kind != IT_STRING || s->items[2]->kind != IT_STRING) {
-            diag_error(s->span, "expected two file names: data %s \"%s\" \"%s\";", kind,
+        int extra = s->n_items == 4 && is_word(s->items[3], "standardise");
+        if (s->n_items != 3 + extra || s->items[1]->kind != IT_STRING || s->items[2]->kind != IT_STRING) {
+            diag_error(s->span, "expected two file names: data %s \"%s\" \"%s\" [standardise];", kind,
                        D->kind == DATA_IDX ? "images" : "x.npy", D->kind == DATA_IDX ? "labels" : "y.npy");
             return;
         }
         D->path[0] = resolve_path(c, s->items[1]->text);
         D->path[1] = resolve_path(c, s->items[2]->text);
+        D->standardise = extra;
         return;
     }
     if (!strcmp(kind, "fashion_mnist")) D->kind = DATA_FASHION_MNIST;
@@ -598,11 +600,12 @@ static void exp_data(xctx *c, ast_stmt *s)
         else if (D->kind == DATA_BLOBS && !strcmp(w, "centers")) { if (opt_int(s, &i, "the centers", 1, 1000, &D->centers) < 0) return; }
         else if (D->kind == DATA_BLOBS && !strcmp(w, "std")) { if (opt_num_from(s, &i, "the std", 0, 0, &D->std) < 0) return; }
         else if (!strcmp(w, "project")) { if (opt_int(s, &i, "the projection dimension", 1, 1 << 20, &D->project) < 0) return; }
+        else if (!strcmp(w, "standardise")) D->standardise = 1;   /* before the projection; random tasks always are */
         else if (gen && !strcmp(w, "random")) { if (data_random(D, kind, it) < 0) return; }
         else {
             diag_error(it->span, "unknown option for data %s; expected %s", kind,
-                       gen ? "n, noise, project, random (circles: factor; blobs: centers, std)"
-                           : "train, test or project");
+                       gen ? "n, noise, project, standardise, random (circles: factor; blobs: centers, std)"
+                           : "train, test, project or standardise");
             return;
         }
     }

@@ -61,12 +61,18 @@ static int64_t elems(int space, int n_meta, int role)
 
 /* Arrays for a kernel's arguments, found by name in a shared pool so the
  * forward and adjoint kernels read the same inputs. */
-typedef struct pool { char name[32][48]; double *data[32]; int64_t n[32]; int count; } pool;
+enum { POOL_MAX = 512 };   /* a rule reading 15 neighbour-step signals has over 40 arrays */
+typedef struct pool { char name[POOL_MAX][48]; double *data[POOL_MAX]; int64_t n[POOL_MAX]; int count; } pool;
 
+/* The array NAME of N values; exits with a message when the pool is full
+ * (a kernel would otherwise be handed a null argument). */
 static double *pool_get(pool *p, const char *name, int64_t n)
 {
     for (int i = 0; i < p->count; i++) if (!strcmp(p->name[i], name)) return p->data[i];
-    if (p->count == 32) return NULL;
+    if (p->count == POOL_MAX) {
+        fprintf(stderr, "plastcc: gradcheck: more than %d distinct kernel arguments (at %s)\n", POOL_MAX, name);
+        exit(1);
+    }
     snprintf(p->name[p->count], sizeof p->name[0], "%s", name);
     p->data[p->count] = calloc((size_t)n, sizeof(double));
     p->n[p->count] = n;
@@ -77,8 +83,8 @@ static void pool_free(pool *p) { for (int i = 0; i < p->count; i++) free(p->data
 
 static void run_kernel(const plast_kdesc *k, pool *p)
 {
-    void *args[128];
-    for (int a = 0; a < k->n_arg && a < 128; a++)
+    void *args[POOL_MAX];
+    for (int a = 0; a < k->n_arg && a < POOL_MAX; a++)
         args[a] = pool_get(p, k->arg[a].name, elems(k->arg[a].space, k->n_meta, k->arg[a].role));
     plast_kargs ka = { GC_PRE, GC_POST, GC_BATCH, 1, args, NULL };
     int64_t bytes = k->scratch(&ka);

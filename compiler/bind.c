@@ -42,6 +42,36 @@ void bind_rule_init(const sema_program *p, const sema_rule *r, double *v)
     }
 }
 
+int bind_learned_meta(const char *learned, const bound_net *bn, double **meta)
+{
+    for (int r = 0; r < bn->net.n_rules; r++) {
+        meta[r] = calloc((size_t)bn->rules[r].n_meta + 1, sizeof(double));
+        if (!meta[r]) { fprintf(stderr, "plastcc: cannot allocate the meta-parameters\n"); return -1; }
+        memcpy(meta[r], bn->rules[r].init, (size_t)bn->rules[r].n_meta * sizeof(double));
+    }
+    if (!learned) return 0;
+    int before = diag_error_count();
+    sema_program *p = sema_load(learned);
+    if (diag_error_count() != before) { sema_program_free(p); return -1; }   /* its diagnostics were printed */
+    int rc = 0;
+    for (int r = 0; rc == 0 && r < bn->net.n_rules; r++) {
+        const sema_rule *mine = bn->compiled[r]->rule;
+        int k = sema_find_rule(p, mine->name);
+        const sema_rule *theirs = k >= 0 ? p->rules[k] : NULL;
+        int same = theirs && theirs->n_meta == mine->n_meta && theirs->n_params == mine->n_params;
+        for (int i = 0; same && i < mine->n_params; i++)
+            same = !strcmp(theirs->params[i].name, mine->params[i].name) && theirs->params[i].size == mine->params[i].size;
+        if (!theirs) fprintf(stderr, "plastcc: %s has no rule '%s'\n", learned, mine->name);
+        else if (!same)
+            fprintf(stderr, "plastcc: rule '%s' of %s declares other parameters than the experiment's (%d values "
+                    "against %d)\n", mine->name, learned, theirs->n_meta, mine->n_meta);
+        else bind_rule_init(p, theirs, meta[r]);
+        rc = theirs && same ? 0 : -1;
+    }
+    sema_program_free(p);
+    return rc;
+}
+
 /* Rule R's meta vector as the runtime sees it (slot K of B): initial
  * values, l1 and fixed flags, ranges. */
 static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, int k)
@@ -161,6 +191,38 @@ static int bind_layers(const sema_model *model, backend_module *m, bound_net *b,
     return (N->loss_fwd = find(m, base, "fwd", err, errlen)) ? 0 : -1;
 }
 
+/* 'weights from "DIR" on NAME, ...': DIR/NAME.npy, [rows, cols] as the
+ * schedule has the buffer (a bias may be 1-D), for net.start. */
+static int bind_start(const sema_experiment *x, bound_net *b, char *err, size_t errlen)
+{
+    const sched_plan *P = &b->plan;
+    b->start = calloc((size_t)P->n_buf + 1, sizeof *b->start);
+    if (!b->start) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (int k = 0; k < x->n_weights_names; k++) {
+        int buf = -1;
+        for (int i = 0; i < P->n_buf; i++) if (!strcmp(P->buf[i].name, x->weights_names[k])) buf = i;
+        if (buf < 0) { snprintf(err, errlen, "the network has no buffer %s", x->weights_names[k]); return -1; }
+        const sched_buf *B = &P->buf[buf];
+        char path[4096], why[512];
+        snprintf(path, sizeof path, "%s/%s.npy", x->weights_from, B->name);
+        plast_array a;
+        memset(&a, 0, sizeof a);
+        if (plast_npy_read(path, &a, why, sizeof why) < 0) { snprintf(err, errlen, "weights from: %s", why); return -1; }
+        size_t rows = (size_t)B->rows, cols = (size_t)B->cols;
+        int fits = (a.ndim == 2 && a.shape[0] == rows && a.shape[1] == cols) ||
+                   (a.ndim == 1 && rows == 1 && a.shape[0] == cols);
+        if (!fits) {
+            snprintf(err, errlen, "weights from: %s has shape (%zu%s%zu), but %s is %zu x %zu", path, a.shape[0],
+                     a.ndim == 2 ? ", " : ",", a.ndim == 2 ? a.shape[1] : 0, B->name, rows, cols);
+            plast_array_free(&a);
+            return -1;
+        }
+        b->start[buf] = a.data;   /* the array's one allocation */
+    }
+    b->net.start = (const double *const *)b->start;
+    return 0;
+}
+
 int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x, bound_net *b,
              char *err, size_t errlen)
 {
@@ -193,6 +255,7 @@ int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x
         return -1;
     N->sched = (plast_schedule){ P->n_buf, b->bufs, P->n_step, b->calls, P->n_eval, b->calls + P->n_step,
                                  P->x, P->target, P->mask, P->loss, P->output };
+    if (x->weights_from && bind_start(x, b, err, errlen) < 0) return -1;
     return P->n_layers ? bind_layers(model, m, b, err, errlen) : 0;
 }
 
@@ -201,6 +264,8 @@ void bind_free(bound_net *b)
     for (int k = 0; k < b->net.n_rules; k++) {
         free(b->init[k]); free(b->l1[k]); free(b->fixed[k]); free(b->lo[k]); free(b->hi[k]);
     }
+    for (int i = 0; b->start && i < b->plan.n_buf; i++) free(b->start[i]);
+    free(b->start);
     free(b->bufs); free(b->calls); free(b->binds);
     sched_free(&b->plan);
     memset(b, 0, sizeof *b);

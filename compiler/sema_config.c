@@ -108,7 +108,7 @@ static const char *const mlp_heads[] = { "in", "dense", "init", "weights", NULL 
 static const char *const model_heads[] = { "input", "dense", "recurrent", "readout", "loss", "init", "feedback",
                                            "topdown", "lateral", NULL };
 static const char *const experiment_heads[] = { "data", "tasks", "inner", "meta", "scale", "seed", "precision",
-                                                "diagnostics", "checkpoint", "updates", "train", "learner", NULL };
+                                                "diagnostics", "checkpoint", "updates", "train", "learner", "weights", NULL };
 
 /* An activation: relu, tanh, sigmoid, identity, softplus(beta), softmax, kcap(k). */
 static int parse_act(const ast_item *it, int allow_softmax, int allow_kcap, sema_act *act, double *arg)
@@ -361,6 +361,7 @@ static void model_finish(sema_model *m, ast_decl *d, int have_loss, int have_inp
                    m->n_input, out->size);
     for (int l = 0; l + 1 < m->n_layers; l++)
         if (m->layers[l].act == ACT_SOFTMAX) diag_error(m->layers[l].span, "softmax is only for the output layer");
+    sema_check_recurrent_model(m);
     if (m->topdown && m->carried_signal == SIG_E && m->feedback == FB_NONE && m->n_layers > 1)
         diag_error(m->carried_span, "'topdown e;' carries the errors of the hidden layers (e_1 to e_%d) down, "
                    "which a model with 'feedback none' does not compute; expected feedback symmetric, random or "
@@ -414,6 +415,7 @@ typedef struct xctx {
     sema_experiment *x;
     ast_decl *d;
     const char *dir;        /* of the experiment's file, for data paths */
+    src_span *rec_at;       /* [assign * 64 + l]: the item naming Wrec_{l+1} */
     const ast_stmt *tasks;  /* the tasks statement, if any */
     const ast_item *batch;  /* the inner batch size's item, if given */
     int saw_model, saw_rule, rule_failed;   /* to report nothing missing that was misspelt */
@@ -471,19 +473,26 @@ static void exp_rule(xctx *c, ast_stmt *s)
     }
     int r = sema_find_rule(c->p, s->items[0]->text);
     if (r < 0) { error_unknown_decl(c, s->items[0], 1); return; }
-    sema_assign a = { r, 1, NULL, 0, s->span };
+    sema_assign a = { r, 1, NULL, 0, ~0ull, s->span };   /* rule R; -- every projection, Wrec too */
+    src_span rec_at[64];
+    for (int l = 0; l < 64; l++) rec_at[l] = s->span;
     if (s->n_items > 1) {
         if (!is_word(s->items[1], "on") || s->n_items < 3) {
             diag_error(s->items[1]->span, "expected 'on W1, W2, ...' after the rule name");
             return;
         }
         a.all = 0;
+        a.recurrent = 0;
         for (int i = 2; i < s->n_items; i++) {
             const ast_item *it = s->items[i];
+            int rec = sema_recurrent_name(it, &a.recurrent, rec_at);
+            if (rec < 0) { free(a.named); return; }
+            if (rec) continue;
             sema_proj_ref ref;
             if (parse_projection(it, &ref) < 0) {
                 diag_error(it->span, "expected a projection name W1, W2, ... (W_l feeds layer l), Wtop0, ... "
-                           "(top-down into layer l) or Wlat0, ... (lateral within layer l)");
+                           "(top-down into layer l), Wlat0, ... (lateral within layer l) or Wrec1, ... (the "
+                           "recurrent weights of layer l)");
                 free(a.named);
                 return;
             }
@@ -497,6 +506,8 @@ static void exp_rule(xctx *c, ast_stmt *s)
         }
     }
     c->rule_failed--;
+    c->rec_at = realloc(c->rec_at, (size_t)(c->x->n_assigns + 1) * 64 * sizeof *c->rec_at);
+    memcpy(c->rec_at + (size_t)c->x->n_assigns * 64, rec_at, sizeof rec_at);
     *SEMA_PUSH(c->x->assigns, c->x->n_assigns) = a;
 }
 
@@ -553,13 +564,15 @@ static void exp_data(xctx *c, ast_stmt *s)
     D->random = 0;
     if (!strcmp(kind, "idx") || !strcmp(kind, "npy")) {
         D->kind = kind[0] == 'i' ? DATA_IDX : DATA_NPY;
-        if (s->n_items != 3 || s->items[1]->kind != IT_STRING || s->items[2]->kind != IT_STRING) {
-            diag_error(s->span, "expected two file names: data %s \"%s\" \"%s\";", kind,
+        int extra = s->n_items == 4 && is_word(s->items[3], "standardise");
+        if (s->n_items != 3 + extra || s->items[1]->kind != IT_STRING || s->items[2]->kind != IT_STRING) {
+            diag_error(s->span, "expected two file names: data %s \"%s\" \"%s\" [standardise];", kind,
                        D->kind == DATA_IDX ? "images" : "x.npy", D->kind == DATA_IDX ? "labels" : "y.npy");
             return;
         }
         D->path[0] = resolve_path(c, s->items[1]->text);
         D->path[1] = resolve_path(c, s->items[2]->text);
+        D->standardise = extra;
         return;
     }
     if (!strcmp(kind, "fashion_mnist")) D->kind = DATA_FASHION_MNIST;
@@ -587,11 +600,12 @@ static void exp_data(xctx *c, ast_stmt *s)
         else if (D->kind == DATA_BLOBS && !strcmp(w, "centers")) { if (opt_int(s, &i, "the centers", 1, 1000, &D->centers) < 0) return; }
         else if (D->kind == DATA_BLOBS && !strcmp(w, "std")) { if (opt_num_from(s, &i, "the std", 0, 0, &D->std) < 0) return; }
         else if (!strcmp(w, "project")) { if (opt_int(s, &i, "the projection dimension", 1, 1 << 20, &D->project) < 0) return; }
+        else if (!strcmp(w, "standardise")) D->standardise = 1;   /* before the projection; random tasks always are */
         else if (gen && !strcmp(w, "random")) { if (data_random(D, kind, it) < 0) return; }
         else {
             diag_error(it->span, "unknown option for data %s; expected %s", kind,
-                       gen ? "n, noise, project, random (circles: factor; blobs: centers, std)"
-                           : "train, test or project");
+                       gen ? "n, noise, project, standardise, random (circles: factor; blobs: centers, std)"
+                           : "train, test, project or standardise");
             return;
         }
     }
@@ -732,6 +746,61 @@ static void exp_seed(xctx *c, ast_stmt *s)
     if (expect_count(s, 1, 1, "seed N;") < 0 || sema_item_num(s->items[0], "the seed", &v) < 0) return;
     if (v < 0 || v != floor(v) || v > 9007199254740992.0) { diag_error(s->items[0]->span, "the seed must be a non-negative integer"); return; }
     c->x->seed = (unsigned long long)v;
+}
+
+/* weights from "DIR" on NAME, ...;  (the names are checked against the model in exp_finish) */
+static void exp_weights(xctx *c, ast_stmt *s)
+{
+    sema_experiment *x = c->x;
+    if (s->n_items < 4 || !is_word(s->items[0], "from") || s->items[1]->kind != IT_STRING ||
+        !is_word(s->items[2], "on")) {
+        diag_error(s->span, "expected: weights from \"DIR\" on W1, Wrec1, ...; (the .npy files, as plastcc episode "
+                   "and latents save them, that every task's network starts from)");
+        return;
+    }
+    if (x->weights_from) { diag_error(s->span, "experiment '%s' has two 'weights from' statements", x->name); return; }
+    x->weights_from = resolve_path(c, s->items[1]->text);
+    for (int i = 3; i < s->n_items; i++) {
+        const ast_item *it = s->items[i];
+        if (it->kind != IT_WORD) { diag_error(it->span, "expected a weight name such as W1, Wrec1 or bias2"); continue; }
+        for (int k = 0; k < x->n_weights_names; k++)
+            if (!strcmp(x->weights_names[k], it->text)) diag_error(it->span, "%s is named twice in this statement", it->text);
+        x->weights_at = realloc(x->weights_at, (size_t)(x->n_weights_names + 1) * sizeof *x->weights_at);
+        x->weights_at[x->n_weights_names] = it->span;
+        *SEMA_PUSH(x->weights_names, x->n_weights_names) = it->text;
+    }
+}
+
+static int projection_exists(const sema_model *m, const sema_proj_ref *ref)
+{
+    int L = m->n_layers, l = ref->layer;
+    if (ref->kind == DW_FORWARD) return l <= L;
+    if (ref->kind == DW_TOPDOWN) return m->topdown && l <= L - 1;
+    return m->lateral && l <= L;
+}
+
+/* Each name of 'weights from' is a weight buffer of model M. */
+static void check_weights(const sema_experiment *x, const sema_model *m)
+{
+    for (int k = 0; k < x->n_weights_names; k++) {
+        const char *name = x->weights_names[k];
+        char *end = NULL;
+        long l = 0;
+        int ok = 0;
+        if (!strncmp(name, "Wrec", 4) || !strncmp(name, "bias", 4)) {
+            l = strtol(name + 4, &end, 10);
+            int layer_ok = end != name + 4 && !*end && l >= 1 && l <= m->n_layers;
+            ok = layer_ok && (name[0] == 'W' ? m->layers[l - 1].kind == LAYER_RECURRENT : m->layers[l - 1].bias);
+        } else {
+            ast_item it = { .kind = IT_WORD, .text = name, .span = x->weights_at[k] };
+            sema_proj_ref ref;
+            ok = parse_projection(&it, &ref) == 0 && projection_exists(m, &ref);
+        }
+        if (!ok)
+            diag_error(x->weights_at[k], "model '%s' has no weights '%s'; expected a projection (W1..W%d, Wrec<l> of a "
+                       "recurrent layer, Wtop<l>, Wlat<l> with topdown or lateral) or bias<l> of a layer with 'bias'",
+                       m->name, name, m->n_layers);
+    }
 }
 
 static void exp_misc(xctx *c, ast_stmt *s)
@@ -902,10 +971,36 @@ static void exp_finish(xctx *c)
             diag_error(as->span, "rule '%s' updates no projection of model '%s': it has no dw for the kinds of "
                        "projection the model has", c->p->rules[as->rule]->name, m->name);
     }
-    for (int l = 0; l < m->n_layers && !c->rule_failed; l++)
+    sema_assign_recurrent(c->p, x, m, c->rec_at);
+    check_weights(x, m);
+    for (int l = 0; l < m->n_layers; l++)
+        if (x->rule_of_projection[l] >= 0) {
+            char name[16];
+            snprintf(name, sizeof name, "W%d", l + 1);
+            sema_rule_fits_projection(c->p->rules[x->rule_of_projection[l]], m, l, 0, name,
+                                      rule_statement_of(x, x->rule_of_projection[l]));
+        }
+    for (int l = 0; l < m->n_layers && !c->rule_failed; l++) {
         if (x->rule_of_projection[l] < 0)
             diag_error(c->d->name_span, "projection W%d of model '%s' has no rule; expected a 'rule NAME on W%d;' "
                        "statement", l + 1, m->name, l + 1);
+        if (m->layers[l].kind == LAYER_RECURRENT && x->rule_of_recurrent[l] < 0)
+            diag_error(c->d->name_span, "projection Wrec%d of model '%s' (the recurrent weights of layer %d) has "
+                       "no rule; expected a 'rule NAME on Wrec%d;' statement", l + 1, m->name, l + 1, l + 1);
+    }
+    if (x->diag_alignment || x->diag_orthonormality)
+        for (int l = 0; l < m->n_layers; l++)
+            if (m->layers[l].kind == LAYER_RECURRENT) {
+                diag_error(c->d->name_span, "the diagnostics of 003 are for feed-forward models, and layer %d of "
+                           "model '%s' is recurrent; expected no 'diagnostics' statement", l + 1, m->name);
+                break;
+            }
+    for (int l = 0; x->updates_forward && l < m->n_layers; l++)
+        if (m->layers[l].kind == LAYER_RECURRENT) {
+            diag_error(x->updates_at, "layer %d of model '%s' is recurrent, and its rules update after the whole "
+                       "unrolled pass; expected 'updates last;'", l + 1, m->name);
+            break;
+        }
     if (!c->rule_failed) check_carried(c, m, where);
     free(where);
     int family = x->data.random ? (x->data.kind == DATA_MOONS ? 2 : x->data.centers) : 0;
@@ -936,7 +1031,7 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
     exp_defaults(x);
     const src_file *f = diag_file(d->file);
     const char *slash = f ? strrchr(f->path, '/') : NULL;
-    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, 0, 0, 0 };
+    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, NULL, 0, 0, 0 };
     split_missing_semicolons(d, experiment_heads, 0);
     for (ast_stmt *s = d->body; s; s = s->next) {
         const char *h = s->name;
@@ -953,8 +1048,10 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
         else if (!strcmp(h, "meta")) exp_meta(&c, s);
         else if (!strcmp(h, "scale")) exp_scale(&c, s);
         else if (!strcmp(h, "seed")) exp_seed(&c, s);
+        else if (!strcmp(h, "weights")) exp_weights(&c, s);
         else exp_misc(&c, s);
     }
     exp_finish(&c);
+    free(c.rec_at);
     return x;
 }

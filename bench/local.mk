@@ -15,4 +15,4 @@ bench_hat_step_SOURCES = bench/hat_step.c bench/bench_time.h
 bench_hat_step_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 bench_hat_step_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
 bench_hat_step_LDFLAGS = $(OPENMP_CFLAGS)
-EXTRA_DIST += bench/torch_hat.py
+EXTRA_DIST += bench/torch_hat.py bench/hat_joint.sh

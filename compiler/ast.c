@@ -221,7 +221,7 @@ static void dump_stmt(FILE *out, const ast_stmt *s)
         break;
     case ST_LET:
     case ST_ASSIGN:
-        fprintf(out, "%s%s = ", s->kind == ST_LET ? "let " : "", s->name);
+        fprintf(out, "%s%s%s%s = ", s->kind == ST_LET ? "let " : "", s->name, s->qual ? " " : "", s->qual ? s->qual : "");
         ast_print_expr(out, s->value);
         break;
     }

@@ -68,7 +68,7 @@ typedef enum {
     ST_PARAM,    /* param name[size] = init attr... ; */
     ST_NEURON,   /* neuron g = e;   neuron (a, b) = net(z, ztop); */
     ST_LET,      /* let x = e; */
-    ST_ASSIGN    /* dw = e; */
+    ST_ASSIGN    /* dw = e;  dw topdown = e; */
 } ast_stmt_kind;
 
 struct ast_stmt {
@@ -91,6 +91,9 @@ struct ast_stmt {
     const char **names;
     src_span *name_spans;
     int n_names;
+    /* ASSIGN: the word between the name and '=' (dw topdown = e;), or NULL */
+    const char *qual;
+    src_span qual_span;
     /* NEURON, LET, ASSIGN */
     ast_expr *value;
     ast_stmt *next;

@@ -17,22 +17,28 @@ static const plast_kdesc *find(backend_module *m, const char *base, const char *
     return k;
 }
 
-void bind_rule_init(const sema_program *p, const sema_rule *r, double *init)
+/* Initial meta vector: the params' initial values, then each mlp's weights:
+ * its `weights [..]` when given, else drawn deterministically (uniform
+ * +-1/sqrt(fan_in), the output layer's times `init output G`, a fixed LCG
+ * seeded by the weight's position) with zero biases. */
+void bind_rule_init(const sema_program *p, const sema_rule *r, double *v)
 {
-    for (int i = 0; i < r->n_params; i++) {
-        const sema_param *prm = &r->params[i];
-        for (int e = 0; e < (prm->size ? prm->size : 1); e++) init[prm->offset + e] = prm->init[e];
-    }
+    for (int i = 0; i < r->n_params; i++)
+        for (int e = 0; e < (r->params[i].size ? r->params[i].size : 1); e++)
+            v[r->params[i].offset + e] = r->params[i].init[e];
     uint64_t state = 0x9e3779b97f4a7c15ull;
     for (int m = 0; m < r->n_mlps; m++) {
         const sema_mlp *net = p->mlps[r->mlps[m]];
         int off = r->mlp_offset[m], width = net->n_in;
         for (int l = 0; l < net->n_layers; l++) {
-            double a = 1 / sqrt((double)width);
-            for (int w = 0; w < net->width[l] * width; w++) init[off++] = a * (2 * plast_lcg_uniform(&state) - 1);
-            for (int o = 0; o < net->width[l]; o++) init[off++] = 0;   /* biases start at 0 */
+            /* the output layer times `init output G` (the draws stay the same) */
+            double a = 1 / sqrt((double)width) * (l == net->n_layers - 1 ? net->out_gain : 1);
+            for (int w = 0; w < net->width[l] * width; w++) v[off++] = a * (2 * plast_lcg_uniform(&state) - 1);
+            for (int o = 0; o < net->width[l]; o++) v[off++] = 0;   /* biases start at 0 */
             width = net->width[l];
         }
+        if (net->weights)   /* `weights [..]`: learned values */
+            memcpy(v + r->mlp_offset[m], net->weights, (size_t)net->n_weights * sizeof(double));
     }
 }
 
@@ -78,8 +84,10 @@ static int rule_index(const compiled_unit *u, backend_module *m, bound_net *b, c
     pr->init = b->init[k]; pr->l1 = b->l1[k]; pr->fixed = b->fixed[k];
     pr->lo = b->lo[k]; pr->hi = b->hi[k];
     pr->meta_name = (const char *const *)cr->rk.d->meta_name;
-    if (!(pr->fwd = find(m, r->name, "fwd", err, errlen)) || !(pr->adj = find(m, r->name, "adj", err, errlen))
-        || !(pr->step = find(m, r->name, "step", err, errlen)))
+    char base[64];
+    build_rule_kernel_name(base, sizeof base, r, cr->rk.kind);
+    if (!(pr->fwd = find(m, base, "fwd", err, errlen)) || !(pr->adj = find(m, base, "adj", err, errlen))
+        || !(pr->step = find(m, base, "step", err, errlen)))
         return -1;
     b->net.n_rules++;
     return k;
@@ -176,8 +184,9 @@ int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x
     N->precision = backend_real_size(m) == 4 ? PLAST_SINGLE : PLAST_DOUBLE;
     N->rules = b->rules;
     /* rules numbered by their first projection, W1 first (log columns, meta-state order) */
-    for (int l = 0; l < model->n_layers; l++)
-        if (rule_index(u, m, b, u->prog->rules[x->rule_of_projection[l]], err, errlen) < 0) return -1;
+    for (int p = 0; p < sema_projection_count(model); p++)
+        if (x->rule_of_projection[p] >= 0 && rule_index(u, m, b, u->prog->rules[x->rule_of_projection[p]], err, errlen) < 0)
+            return -1;
     plast_bind *next = b->binds;
     if (bind_calls(u, m, b, P->step, P->n_step, b->calls, &next, err, errlen) < 0 ||
         bind_calls(u, m, b, P->eval, P->n_eval, b->calls + P->n_step, &next, err, errlen) < 0)
@@ -206,11 +215,22 @@ backend_module *bind_load(const compiled_unit *u, const char *source, const sema
     return m;
 }
 
+/* A task family: every task its own random problem (data moons random, ...). */
+static int load_family(const sema_data *D, plast_dataset *d, char *err, size_t errlen)
+{
+    plast_task_family f = { D->kind == DATA_MOONS ? PLAST_FAMILY_MOONS : PLAST_FAMILY_GAUSSIANS, D->noise, D->std,
+                            D->centers, D->project };
+    if (plast_family_dataset(&f, d) == 0) return 0;
+    snprintf(err, errlen, "cannot make the task family (check the data options)");
+    return -1;
+}
+
 int bind_load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, char *err, size_t errlen)
 {
     const sema_data *D = &x->data;
     int rc;
     err[0] = '\0';
+    if (D->random) return load_family(D, d, err, errlen);
     switch (D->kind) {
     case DATA_FASHION_MNIST: rc = plast_load_fashion_mnist(D->test_split, d, err, errlen); break;
     case DATA_IDX: rc = plast_load_idx(D->path[0], D->path[1], d, err, errlen); break;
@@ -220,6 +240,7 @@ int bind_load_data(const sema_experiment *x, uint64_t seed, plast_dataset *d, ch
     default: rc = plast_gen_blobs((size_t)D->n, D->centers, D->std, seed, d); break;
     }
     if (rc < 0 && !err[0]) snprintf(err, errlen, "cannot generate the data set (check its options)");
+    if (rc == 0 && D->standardise) plast_standardise(d);
     if (rc == 0 && D->project > 0 && plast_project(d, (size_t)D->project, seed) < 0) {
         snprintf(err, errlen, "cannot project the data to %d dimensions", D->project);
         rc = -1;
@@ -231,7 +252,7 @@ void bind_train_opts(const sema_program *p, const sema_experiment *x, plast_trai
 {
     memset(o, 0, sizeof *o);
     o->ways = x->ways; o->k_train = x->k_train; o->q_query = x->q_query;
-    o->batch = x->batch; o->steps = x->steps;
+    o->batch = x->batch; o->steps = x->steps; o->unlabelled = x->unlabelled;
     o->episodes = x->episodes;
     o->meta_batch = x->meta_batch;
     o->lr = x->lr; o->l1 = x->l1; o->l1_prox = x->l1_prox; o->clip = x->clip;

@@ -6,7 +6,9 @@
  *   NAME_adj:  given adj_dw, accumulates adj_w, adj_<signal> for every signal
  *              read, and adj_meta.
  * Neuron values are inlined at each end they are read (hash-consing keeps one
- * copy per end); meta-MLP calls are expanded into dense layers of scalar nodes
+ * copy per end), except values bound to a meta-MLP, which the rule's neurons
+ * kernel computes once per neuron and the dw kernels read as inputs (pre_a,
+ * post_b); meta-MLP calls are expanded into dense layers of scalar nodes
  * whose weights are meta-parameters.
  */
 #ifndef PLAST_BUILD_H
@@ -20,11 +22,18 @@ typedef struct rule_kernels {
     kern fwd, adj;
     kern step;            /* w_next = w + dw: the inner loop's update in one pass over W */
     int dw;               /* the dw node */
+    int kind;             /* which dw of the rule (DW_*) */
 } rule_kernels;
 
-/* Builds both kernels of rule R; the caller frees with rule_kernels_free. */
+/* Builds the kernels of one dw of rule R (of KIND, which R defines):
+ * NAME_fwd, NAME_adj, NAME_step for `dw = ...;`, NAME_topdown_* for
+ * `dw topdown = ...;`, NAME_lateral_* for `dw lateral = ...;`.  build_rule
+ * builds R's first dw in that order.  Free with rule_kernels_free. */
+void build_rule_dw(const sema_program *p, const sema_rule *r, int kind, rule_kernels *out);
 void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *out);
 void rule_kernels_free(rule_kernels *rk);
+/* The base name of those kernels: "gu", "gu_topdown", "gu_lateral". */
+void build_rule_kernel_name(char *buf, size_t len, const sema_rule *r, int kind);
 
 /* A model's kernels, per layer l = 1..L (W_l feeds layer l):
  *   M_denseL:  post_z = sum_pre(w * pre_y),  post_y = act_l(post_z)
@@ -34,7 +43,9 @@ void rule_kernels_free(rule_kernels *rk);
  *              for direct feedback post is the output layer), and for l = 1
  *              the synthetic pre_e = sum_post(b * post_e) * (1 - exp(-beta pre_y));
  *   M_loss:    post_e = dLoss/dz_L and the per-sample loss, from post_z (and
- *              post_y for mse) and the target (one-hot for cross-entropy).
+ *              post_y for mse) and the target (one-hot for cross-entropy);
+ *   M_linear:  post_z = sum_pre(w * pre_y), the input of a top-down or
+ *              lateral projection (models with topdown; or lateral;).
  * Each is a forward kernel with its generated adjoint.  Every layer kind has
  * them: a readout layer is dense, and M_denseL of a recurrent layer is one
  * step (x_1 = act(W_L x_0), then x_t = act(M x_{t-1}) with n_pre = n_post).
@@ -50,10 +61,26 @@ typedef struct model_kernels {
     model_kernel *dense;   /* [n_layers] */
     model_kernel *error;   /* [n_layers] */
     model_kernel loss;
+    model_kernel linear;   /* M_linear: z = W y for top-down and lateral projections (d NULL without) */
     int n_layers;
 } model_kernels;
 
 void build_model(const sema_model *m, model_kernels *out);
+
+/* RULE_neuron_NAME: neuron value VALUE (an index into r->values) of one
+ * neuron per sample, from that neuron's own signals (inputs "z", "ztop",
+ * ..., as a neuron definition names them), with its generated adjoint; the
+ * schedule runs it where a model needs the value outside a rule's dw (the
+ * value the top-down projections carry).  Free with model_kernel_free. */
+void build_neuron_kernel(const sema_program *p, const sema_rule *r, int value, model_kernel *out);
+
+/* A value bound to a meta-MLP (neuron (a, b) = net(...);) is computed once
+ * per neuron and sample by RULE_neurons, which outputs every such value of
+ * the rule; the rule's dw kernels read it as the input pre_a / post_b
+ * instead of expanding the MLP at each end of each synapse's kernel. */
+int build_value_is_mlp(const sema_rule *r, int value);
+void build_neurons_kernel(const sema_program *p, const sema_rule *r, model_kernel *out);
+void model_kernel_free(model_kernel *k);
 void model_kernels_free(model_kernels *mk);
 
 /* The input slot name of a signal at one end: "pre_y", "post_e". */

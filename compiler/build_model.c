@@ -53,21 +53,23 @@ static void name_kernel(char *buf, size_t len, const sema_model *m, const char *
     else snprintf(buf, len, "%s_%s", m->name, what);
 }
 
-/* z_l = W_l y_{l-1},  y_l = act_l(z_l).  A recurrent layer runs this kernel
- * at every step (x_1 = act(W_l x_0), then x_t = act(M x_{t-1}) with
- * n_pre = n_post = N); a readout layer is a dense layer. */
+/* z_l = W_l y_{l-1} (+ b_l with `bias`),  y_l = act_l(z_l).  A recurrent
+ * layer runs this kernel at every step (x_1 = act(W_l x_0), then
+ * x_t = act(M x_{t-1}) with n_pre = n_post = N); a readout layer is a dense
+ * layer. */
 static void build_dense(const sema_model *m, int l, model_kernel *k)
 {
     dag *d = k->d = dag_new();
     const sema_layer *L = &m->layers[l];
     int z = dag_reduce(d, OP_SUM_PRE, dag_mul(d, input(d, "w", SP_SYN), input(d, "pre_y", SP_PRE | SP_SAMPLE)));
+    if (L->bias) z = dag_add(d, z, input(d, "bias", SP_POST));
     int y = activation(d, L->act, L->act_arg, z);
     kern_output_spec outs[2] = { { "post_z", z, SP_POST | SP_SAMPLE }, { "post_y", y, SP_POST | SP_SAMPLE } };
     char name[64], comment[224], kcap[64] = "";
     name_kernel(name, sizeof name, m, "dense", l + 1);
     if (L->act == ACT_KCAP) snprintf(kcap, sizeof kcap, " (1 for the %d largest z of each sample)", (int)L->act_arg);
-    snprintf(comment, sizeof comment, "z_%d = W_%d y_%d, y_%d = %s(z_%d)%s%s", l + 1, l + 1, l, l + 1,
-             sema_act_names[L->act], l + 1, kcap,
+    snprintf(comment, sizeof comment, "z_%d = W_%d y_%d%s, y_%d = %s(z_%d)%s%s", l + 1, l + 1, l, L->bias ? " + b" : "",
+             l + 1, sema_act_names[L->act], l + 1, kcap,
              L->kind == LAYER_RECURRENT ? "; also each recurrent step, x_t = act(M x_{t-1})" : "");
     /* the first layer's input is data, which has no adjoint (a recurrent
      * layer's pre_y is its previous state, which has) */
@@ -141,6 +143,19 @@ static void build_loss(const sema_model *m, model_kernel *k)
     kern_pair_build(d, name, outs, 2, comment, data_in, &k->fwd, &k->adj);
 }
 
+/* z = W y: the input that a top-down or lateral projection W gives the
+ * layer it feeds (ztop_l = Wtop_l carried_{l+1}, zlat_l = Wlat_l y_l). */
+static void build_linear(const sema_model *m, model_kernel *k)
+{
+    dag *d = k->d = dag_new();
+    int z = dag_reduce(d, OP_SUM_PRE, dag_mul(d, input(d, "w", SP_SYN), input(d, "pre_y", SP_PRE | SP_SAMPLE)));
+    kern_output_spec out = { "post_z", z, SP_POST | SP_SAMPLE };
+    char name[64];
+    name_kernel(name, sizeof name, m, "linear", 0);
+    kern_pair_build(d, name, &out, 1, "z = W y, the input of a top-down or lateral projection", NULL, &k->fwd,
+                    &k->adj);
+}
+
 void build_model(const sema_model *m, model_kernels *mk)
 {
     memset(mk, 0, sizeof *mk);
@@ -153,9 +168,10 @@ void build_model(const sema_model *m, model_kernels *mk)
         if (m->feedback != FB_NONE) build_error(m, l, &mk->error[l]);
     }
     build_loss(m, &mk->loss);
+    if (m->topdown || m->lateral) build_linear(m, &mk->linear);
 }
 
-static void free_kernel(model_kernel *k)
+void model_kernel_free(model_kernel *k)
 {
     if (!k->d) return;
     kern_pair_free(&k->fwd, &k->adj);
@@ -164,8 +180,9 @@ static void free_kernel(model_kernel *k)
 
 void model_kernels_free(model_kernels *mk)
 {
-    for (int l = 0; l < mk->n_layers; l++) { free_kernel(&mk->dense[l]); free_kernel(&mk->error[l]); }
-    free_kernel(&mk->loss);
+    for (int l = 0; l < mk->n_layers; l++) { model_kernel_free(&mk->dense[l]); model_kernel_free(&mk->error[l]); }
+    model_kernel_free(&mk->loss);
+    model_kernel_free(&mk->linear);
     free(mk->dense);
     free(mk->error);
     memset(mk, 0, sizeof *mk);

@@ -9,6 +9,8 @@ typedef struct bctx {
     const sema_program *p;
     const sema_rule *r;
     dag *d;
+    int bare;              /* a neuron kernel: the neuron's signals are inputs "z", "ztop", ... */
+    int mlp_inputs;        /* a dw kernel: values bound to a meta-MLP are inputs "pre_a", "post_b" */
 } bctx;
 
 static int build_expr(bctx *c, const ast_expr *e, int side);
@@ -21,7 +23,8 @@ void build_signal_name(char *buf, size_t len, int side, int signal)
 static int signal_node(bctx *c, int side, int signal)
 {
     char name[48];
-    build_signal_name(name, sizeof name, side, signal);
+    if (c->bare) snprintf(name, sizeof name, "%s", sema_signal_names[signal]);
+    else build_signal_name(name, sizeof name, side, signal);
     int space = (side == SIDE_POST ? SP_POST : SP_PRE) | SP_SAMPLE;
     return dag_input_node(c->d, dag_input_slot(c->d, name, space));
 }
@@ -81,11 +84,24 @@ static void expand_mlp(bctx *c, const ast_expr *call, int side, int *out)
     free(h);
 }
 
+int build_value_is_mlp(const sema_rule *r, int value)
+{
+    return r->neurons[r->values[value].neuron].stmt->value->ref_kind == REF_MLP;
+}
+
+/* A neuron value at SIDE: its expression inlined, or, for a value of a
+ * meta-MLP in a dw kernel, the input the rule's neurons kernel computes. */
 static int build_neuron_value(bctx *c, int value, int side)
 {
     const sema_value *v = &c->r->values[value];
     const sema_neuron *n = &c->r->neurons[v->neuron];
     const ast_expr *e = n->stmt->value;
+    if (e->ref_kind == REF_MLP && c->mlp_inputs) {
+        char name[300];
+        snprintf(name, sizeof name, "%s_%s", side == SIDE_POST ? "post" : "pre", v->name);
+        int space = (side == SIDE_POST ? SP_POST : SP_PRE) | SP_SAMPLE;
+        return dag_input_node(c->d, dag_input_slot(c->d, name, space));
+    }
     if (e->ref_kind == REF_MLP) {
         int outs[4096];
         const sema_mlp *net = c->p->mlps[c->r->mlps[e->ref]];
@@ -182,32 +198,71 @@ static void name_meta(const sema_program *p, const sema_rule *r, dag *d)
     }
 }
 
-void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
+/* The kernels of one dw of R: NAME_fwd, NAME_adj, NAME_step for `dw = ...;`,
+ * NAME_topdown_* and NAME_lateral_* for the other kinds. */
+void build_rule_dw(const sema_program *p, const sema_rule *r, int kind, rule_kernels *rk)
 {
     memset(rk, 0, sizeof *rk);
+    rk->kind = kind;
     dag *d = rk->d = dag_new();
     name_meta(p, r, d);
-    bctx c = { p, r, d };
+    bctx c = { p, r, d, 0, 1 };
+    char name[64];
+    build_rule_kernel_name(name, sizeof name, r, kind);
     /* Declare w and the signals first, so slots have a stable order. */
     dag_input_slot(d, "w", SP_SYN);
-    int written = build_expr(&c, r->dw, SIDE_PRE);
+    int written = build_expr(&c, r->dw_of[kind], SIDE_PRE);
     int dw = dag_factor_rank1(d, written);
     if (d->node[dw].space & SP_SAMPLE) {   /* dw is the mean over the batch */
         dw = dag_div(d, dag_reduce(d, OP_SUM_BATCH, dw), dag_size(d, SIZE_BATCH));
         written = dag_div(d, dag_reduce(d, OP_SUM_BATCH, written), dag_size(d, SIZE_BATCH));
     }
     rk->dw = dw;
-    char formula[900] = "dw = ";   /* as written, for the kernels' opening comment */
-    dag_format(d, written, formula + 5, sizeof formula - 5);
+    char formula[900];   /* as written, for the kernels' opening comment */
+    int head = snprintf(formula, sizeof formula, "dw%s%s = ", kind ? " " : "", kind ? sema_dw_kind_names[kind] : "");
+    dag_format(d, written, formula + head, sizeof formula - (size_t)head);
     kern_output_spec out = { "dw", dw, SP_SYN };
-    kern_pair_build(d, r->name, &out, 1, formula, NULL, &rk->fwd, &rk->adj);
+    kern_pair_build(d, name, &out, 1, formula, NULL, &rk->fwd, &rk->adj);
     /* The runtime's inner loop applies the update in the pass that computes
      * it (dw is never stored): w + dw, rounded once, in the element type. */
     int w = dag_input_node(d, dag_input_slot(d, "w", SP_SYN));
     kern_output_spec next = { "w_next", dag_add(d, w, dw), SP_SYN };
     char comment[1024];
-    snprintf(comment, sizeof comment, "%s, one inner step: w_next = w + dw, %.900s", r->name, formula);
-    kern_single_build(d, r->name, "step", &next, 1, comment, &rk->step);
+    snprintf(comment, sizeof comment, "%s, one inner step: w_next = w + dw, %.900s", name, formula);
+    kern_single_build(d, name, "step", &next, 1, comment, &rk->step);
+}
+
+void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
+{
+    int kind = 0;
+    while (kind + 1 < DW_KINDS && !r->dw_of[kind]) kind++;
+    build_rule_dw(p, r, kind, rk);
+}
+
+void build_rule_kernel_name(char *buf, size_t len, const sema_rule *r, int kind)
+{
+    if (kind == DW_FORWARD) snprintf(buf, len, "%s", r->name);
+    else snprintf(buf, len, "%s_%s", r->name, sema_dw_kind_names[kind]);
+}
+
+/* RULE_neuron_NAME: value NAME of one neuron (per sample) from its own
+ * signals, the inputs "z", "ztop", ...; the output NAME; and its adjoint. */
+void build_neuron_kernel(const sema_program *p, const sema_rule *r, int value, model_kernel *k)
+{
+    dag *d = k->d = dag_new();
+    name_meta(p, r, d);
+    bctx c = { p, r, d, 1, 0 };
+    const sema_value *v = &r->values[value];
+    int node = build_neuron_value(&c, value, SIDE_PRE);
+    char name[64], comment[600];
+    snprintf(name, sizeof name, "%s_neuron_%s", r->name, v->name);
+    const ast_stmt *def = r->neurons[v->neuron].stmt;
+    const src_file *f = diag_file(def->span.file);
+    snprintf(comment, sizeof comment, "the neuron value %s of rule %s, per neuron and sample: %.*s", v->name, r->name,
+             f && def->span.end <= f->len ? (int)(def->span.end - def->span.begin) : 0,
+             f ? f->text + def->span.begin : "");
+    kern_output_spec out = { v->name, node, SP_PRE | SP_SAMPLE };
+    kern_pair_build(d, name, &out, 1, comment, NULL, &k->fwd, &k->adj);
 }
 
 void rule_kernels_free(rule_kernels *rk)
@@ -215,4 +270,28 @@ void rule_kernels_free(rule_kernels *rk)
     kern_pair_free(&rk->fwd, &rk->adj);
     dag_free(rk->d);
     memset(rk, 0, sizeof *rk);
+}
+
+/* RULE_neurons: every value of R bound to a meta-MLP, per neuron and sample,
+ * from the neuron's own signals; outputs named after the values. */
+void build_neurons_kernel(const sema_program *p, const sema_rule *r, model_kernel *k)
+{
+    dag *d = k->d = dag_new();
+    name_meta(p, r, d);
+    bctx c = { p, r, d, 1, 0 };
+    kern_output_spec *outs = calloc((size_t)r->n_values + 1, sizeof *outs);
+    int n = 0;
+    char names[600] = "";
+    for (int v = 0; v < r->n_values; v++) {
+        if (!build_value_is_mlp(r, v)) continue;
+        outs[n++] = (kern_output_spec){ r->values[v].name, build_neuron_value(&c, v, SIDE_PRE), SP_PRE | SP_SAMPLE };
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", r->values[v].name);
+    }
+    char name[64], comment[800];
+    snprintf(name, sizeof name, "%s_neurons", r->name);
+    snprintf(comment, sizeof comment, "the meta-MLP values of rule %s (%s), per neuron and sample, from the "
+             "neuron's own signals", r->name, names);
+    kern_pair_build(d, name, outs, n, comment, NULL, &k->fwd, &k->adj);
+    free(outs);
 }

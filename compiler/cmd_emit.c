@@ -22,29 +22,59 @@ static const char usage[] =
     "  --dump=schedule        print each experiment's inner step instead: its buffers and the\n"
     "                         kernel calls of one step and of the eval (meta-loss), in order\n";
 
-static void dump_dag(FILE *out, const compiled_rule *cr)
+/* One dw's DAG: dw and the adjoint's outputs, under the header "rule NAME"
+ * (NAME_topdown (dw topdown), NAME_lateral (dw lateral) for the other kinds:
+ * the name of its kernels without _fwd/_adj/_step). */
+static void dump_dw_dag(FILE *out, const sema_rule *r, const rule_kernels *rk)
 {
-    const kern *a = &cr->rk.adj;
-    int n = 1 + a->n_out + cr->rk.d->n_meta;
+    const kern *a = &rk->adj;
+    int n = 1 + a->n_out + rk->d->n_meta;
     int *roots = malloc((size_t)n * sizeof *roots);
     const char **names = malloc((size_t)n * sizeof *names);
     char **owned = calloc((size_t)n, sizeof *owned);
     int k = 0;
-    roots[k] = cr->rk.dw; names[k++] = "dw";
+    roots[k] = rk->dw; names[k++] = "dw";
     for (int o = 0; o < a->n_out; o++) {
         if (a->out[o].node < 0) continue;
         roots[k] = a->out[o].node; names[k++] = a->out[o].name;
     }
-    for (int m = 0; m < cr->rk.d->n_meta; m++) {
+    for (int m = 0; m < rk->d->n_meta; m++) {
         if (a->meta_adj[m] < 0) continue;
-        owned[k] = malloc(strlen(cr->rk.d->meta_name[m]) + 8);
-        sprintf(owned[k], "adj_%s", cr->rk.d->meta_name[m]);
+        owned[k] = malloc(strlen(rk->d->meta_name[m]) + 8);
+        sprintf(owned[k], "adj_%s", rk->d->meta_name[m]);
         roots[k] = a->meta_adj[m]; names[k] = owned[k]; k++;
     }
-    fprintf(out, "rule %s\n", cr->rule->name);
-    dag_dump(out, cr->rk.d, roots, names, k);
+    char base[300];
+    build_rule_kernel_name(base, sizeof base, r, rk->kind);   /* the kernels' names but _fwd/_adj/_step */
+    if (rk->kind == DW_FORWARD) fprintf(out, "rule %s\n", base);
+    else fprintf(out, "rule %s (dw %s)\n", base, sema_dw_kind_names[rk->kind]);
+    dag_dump(out, rk->d, roots, names, k);
     for (int i = 0; i < n; i++) free(owned[i]);
     free(owned); free(names); free(roots);
+}
+
+static void dump_model_kernel_dag(FILE *out, const kern *k);
+
+/* Every DAG of a rule, in the order of its kernels: its dws, then its
+ * neurons kernels (a header "rule NAME (...)" each). */
+static void dump_rule_dags(FILE *out, const compiled_rule *cr)
+{
+    dump_dw_dag(out, cr->rule, &cr->rk);
+    for (int k = 0; k < cr->n_more; k++) dump_dw_dag(out, cr->rule, &cr->more[k].rk);
+    for (int k = 0; k < cr->n_neuron; k++) {
+        fprintf(out, "rule %s (%s)\n", cr->rule->name, cr->neuron[k].k.fwd.name);
+        dump_model_kernel_dag(out, &cr->neuron[k].k.fwd);
+        dump_model_kernel_dag(out, &cr->neuron[k].k.adj);
+    }
+}
+
+static void dump_rule_loops(FILE *out, const compiled_rule *cr)
+{
+    lower_dump(out, &cr->fwd); lower_dump(out, &cr->adj); lower_dump(out, &cr->step);
+    for (int k = 0; k < cr->n_more; k++) {
+        lower_dump(out, &cr->more[k].fwd); lower_dump(out, &cr->more[k].adj); lower_dump(out, &cr->more[k].step);
+    }
+    for (int k = 0; k < cr->n_neuron; k++) { lower_dump(out, &cr->neuron[k].fwd); lower_dump(out, &cr->neuron[k].adj); }
 }
 
 /* A model kernel's DAG: the nodes its outputs (and adj_meta) reach. */
@@ -123,8 +153,8 @@ int cmd_emit_c(int argc, char **argv)
         return failed;
     }
     for (int r = 0; dump && r < u->n_rules; r++) {
-        if (!strcmp(dump, "dag")) dump_dag(out, &u->rules[r]);
-        else { lower_dump(out, &u->rules[r].fwd); lower_dump(out, &u->rules[r].adj); lower_dump(out, &u->rules[r].step); }
+        if (!strcmp(dump, "dag")) dump_rule_dags(out, &u->rules[r]);
+        else dump_rule_loops(out, &u->rules[r]);
     }
     for (int m = 0; dump && m < u->n_models; m++) {
         const compiled_model *cm = &u->models[m];

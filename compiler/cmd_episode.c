@@ -7,8 +7,16 @@
  * none for symmetric); x_train [N, n_0], y_train int64 [N] (one sample per
  * step, in order; -1: unlabelled); x_query, y_query; and a file per
  * meta-parameter named after it (theta.npy; RULE.PARAM.npy when two rules
- * share a name).  Output folder: meta_loss.npy, grad_<param>.npy, and per
- * STATE and PARAM buffer its final value (W1.npy) and gradient (grad_W1.npy).
+ * share a name), per meta-MLP its weight vector (hat_net.npy, layout of
+ * docs/language.md 4.8) or per layer (gu_net.W1.npy [out, in], gu_net.b1.npy
+ * [out]; RULE.gu_net.W1.npy likewise; a layer's file overrides the vector).
+ * Top-down and lateral projections are Wtop0.., Wlat0.. [rows, cols] as the
+ * schedule prints them.  Output folder: meta_loss.npy, grad_<param>.npy,
+ * grad_<mlp>.npy and grad_<mlp>.W1.npy ..., and per STATE and PARAM buffer
+ * (weights W1.., biases bias1..) its final value (W1.npy) and gradient
+ * (grad_W1.npy).  For an experiment with `train joint` the query is the
+ * training batch itself (one step of the joint scheme) unless x_query.npy is
+ * given.
  */
 #include "config.h"
 #include "bind.h"
@@ -27,19 +35,31 @@
 static const char usage[] =
     "usage: plastcc episode FILE --experiment NAME --state DIR --out DIR [--backend jit|c]\n"
     "                       [--checkpoint K] [--batch B] [--precision double|single]\n"
+    "                       [--boundary FILE.svg]\n"
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
-    "data and meta-parameters saved in DIR (.npy files: W1..WL, B1..BL, x_train,\n"
-    "y_train, x_query, y_query, and one file per meta-parameter, e.g. theta.npy),\n"
-    "and writes meta_loss.npy, grad_<param>.npy and the final W1..WL to --out;\n"
-    "with the experiment's `diagnostics alignment orthonormality;`, also\n"
+    "data and meta-parameters saved in DIR (.npy files: W1..WL, biases bias1..biasL\n"
+    "of the layers with `bias`, B1..BL, with topdown; and lateral; Wtop0..Wtop(L-1)\n"
+    "[n_l, n_(l+1)] and Wlat0..WlatL [n_l, n_l], x_train, y_train (-1: unlabelled),\n"
+    "x_query, y_query, one file per meta-parameter, e.g. theta.npy, and per meta-MLP\n"
+    "its whole weight vector, e.g. hat_net.npy, or per layer NET.W1.npy [out, in]\n"
+    "and NET.b1.npy; missing ones keep their initial values), and writes to --out\n"
+    "meta_loss.npy, grad_<param>.npy, grad_<mlp>.npy, grad_<mlp>.W1.npy ..., and\n"
+    "for every weight matrix and bias its final value (W1.npy) and the gradient of\n"
+    "its initial value (grad_W1.npy, grad_bias1.npy).  Buffer names: `plastcc\n"
+    "emit-c FILE --dump=schedule`.  With `train joint` (paper 001) x_train is one\n"
+    "minibatch and the query defaults to it: one step of the joint scheme (the\n"
+    "rule-updated weights, the batch's masked loss, every gradient).\n"
+    "With the experiment's `diagnostics alignment orthonormality;`, also\n"
     "alignment.npy (alpha_0..alpha_{L-1}, degrees) and orthonormality.npy.\n"
     "\n"
     "  --checkpoint K     checkpoint W every K steps (default sqrt(steps); K >= steps stores all)\n"
     "  --batch B          samples per inner step (default: the experiment's)\n"
     "  --precision P      double or single: the kernels, the inner loop and the reverse\n"
     "                     sweep in that type (default: the experiment's `precision`);\n"
-    "                     the state and the results are float64 either way\n";
+    "                     the state and the results are float64 either way\n"
+    "  --boundary F.svg   draw the decision regions of the final network (2 inputs)\n"
+    "                     with the training and query samples\n";
 
 typedef struct state {
     plast_array *buf;          /* [n_buf]: the files of STATE, PARAM and CONST buffers */
@@ -84,9 +104,35 @@ static int32_t *labels(const plast_array *a, long n_out, const char *name)
     return y;
 }
 
+static int is_feedback(const plast_net *N, int b)
+{
+    for (int l = 0; l < N->n_layers; l++) if (N->fb_buf[l] == b) return 1;
+    return 0;
+}
+
+/* x_query, y_query; a joint experiment's query is by default the training
+ * batch itself (copied, so that each array is freed once). */
+static int read_query(const char *dir, int joint, state *S)
+{
+    int rc = read_npy(dir, "x_query", &S->x_query, !joint);
+    if (rc == 0) return read_npy(dir, "y_query", &S->y_query, 1);
+    if (rc < 0) return -1;
+    for (int q = 0; q < 2; q++) {
+        const plast_array *src = q ? &S->y_train : &S->x_train;
+        plast_array *dst = q ? &S->y_query : &S->x_query;
+        size_t n = 1;
+        for (int k = 0; k < src->ndim; k++) n *= src->shape[k];
+        *dst = *src;
+        dst->data = malloc((n ? n : 1) * sizeof(double));
+        if (!dst->data) { fprintf(stderr, "plastcc: out of memory\n"); return -1; }
+        memcpy(dst->data, src->data, n * sizeof(double));
+    }
+    return 0;
+}
+
 /* The initial values of every STATE, PARAM and CONST buffer, from NAME.npy:
- * a matrix [rows, cols] (a vector of one row may be saved 1-D); a CONST
- * (fixed feedback) matrix is saved transposed, [cols, rows], as B_l is
+ * a matrix [rows, cols] (a vector of one row may be saved 1-D); a fixed
+ * feedback matrix is saved transposed, [cols, rows], as B_l is
  * [n_{l-1}, n_l] in the reference implementations. */
 static int load_buffers(const char *dir, const plast_net *N, state *S, double **init)
 {
@@ -97,7 +143,7 @@ static int load_buffers(const char *dir, const plast_net *N, state *S, double **
         plast_array *a = &S->buf[b];
         size_t rows = (size_t)B->rows, cols = (size_t)B->cols;
         if (read_npy(dir, B->name, a, 1) < 0) return -1;
-        if (B->kind == PLAST_BUF_CONST) {
+        if (is_feedback(N, b)) {
             if (expect_shape(B->name, a, 2, cols, rows) < 0) return -1;
             init[b] = malloc(rows * cols * sizeof(double));
             for (size_t j = 0; j < cols; j++)
@@ -111,8 +157,62 @@ static int load_buffers(const char *dir, const plast_net *N, state *S, double **
     return 0;
 }
 
-/* Meta-parameters from DIR (RULE.PARAM.npy, else PARAM.npy), else initial values. */
-static int load_meta(const char *dir, const bound_net *bn, double **meta)
+/* The part of rule R's meta vector named NAME (a param, or an mlp's whole
+ * weight vector) from DIR/RULE.NAME.npy, else DIR/NAME.npy; 1 when neither
+ * exists.  WANT values at DST. */
+static int load_meta_part(const char *dir, const sema_rule *sr, const char *kind, const char *what, size_t want,
+                          double *dst)
+{
+    char name[512];
+    plast_array a;
+    snprintf(name, sizeof name, "%s.%s", sr->name, what);
+    int rc = read_npy(dir, name, &a, 0);
+    int own = rc == 0;   /* RULE.NAME.npy, not NAME.npy */
+    if (rc == 1) rc = read_npy(dir, what, &a, 0);
+    if (rc != 0) return rc;
+    size_t have = 1;
+    for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
+    if (have != want) {
+        fprintf(stderr, "plastcc: %s.npy has %zu values, but %s '%s' has %zu\n", own ? name : what, have, kind, what,
+                want);
+        plast_array_free(&a);
+        return -1;
+    }
+    memcpy(dst, a.data, want * sizeof(double));
+    plast_array_free(&a);
+    return 0;
+}
+
+/* The file name NET.Wl or NET.bl of layer L of mlp M of rule R, and where
+ * that layer's weights (or biases) start in the meta vector and how many. */
+static void mlp_layer_slot(const sema_program *p, const sema_rule *r, int m, int l, int bias, char *name, size_t len,
+                           int *off, int *n)
+{
+    const sema_mlp *net = p->mlps[r->mlps[m]];
+    int at = r->mlp_offset[m], width = net->n_in;
+    for (int k = 0; k < l; k++) { at += net->width[k] * width + net->width[k]; width = net->width[k]; }
+    *off = at + (bias ? net->width[l] * width : 0);
+    *n = bias ? net->width[l] : net->width[l] * width;
+    snprintf(name, len, "%s.%c%d", net->name, bias ? 'b' : 'W', l + 1);
+}
+
+/* The weights of each meta-MLP rule R calls, per layer, where files give them. */
+static int load_mlp_weights(const char *dir, const sema_program *p, const sema_rule *sr, double *meta)
+{
+    for (int m = 0; m < sr->n_mlps; m++)
+        for (int l = 0; l < p->mlps[sr->mlps[m]]->n_layers; l++)
+            for (int bias = 0; bias < 2; bias++) {
+                char name[300];
+                int off, n;
+                mlp_layer_slot(p, sr, m, l, bias, name, sizeof name, &off, &n);
+                if (load_meta_part(dir, sr, "meta-MLP layer", name, (size_t)n, meta + off) < 0) return -1;
+            }
+    return 0;
+}
+
+/* Meta-parameters from DIR (per param; per mlp its weight vector in the
+ * layout of docs/language.md 4.8, then its layers' files), else initial values. */
+static int load_meta(const char *dir, const sema_program *prog, const bound_net *bn, double **meta)
 {
     for (int r = 0; r < bn->net.n_rules; r++) {
         const sema_rule *sr = bn->compiled[r]->rule;
@@ -120,23 +220,14 @@ static int load_meta(const char *dir, const bound_net *bn, double **meta)
         memcpy(meta[r], bn->rules[r].init, (size_t)sr->n_meta * sizeof(double));
         for (int p = 0; p < sr->n_params; p++) {
             const sema_param *prm = &sr->params[p];
-            char name[512];
-            plast_array a;
-            snprintf(name, sizeof name, "%s.%s", sr->name, prm->name);
-            int rc = read_npy(dir, name, &a, 0);
-            if (rc == 1) rc = read_npy(dir, prm->name, &a, 0);
-            if (rc < 0) return -1;
-            if (rc == 1) continue;
-            size_t want = (size_t)(prm->size ? prm->size : 1), have = 1;
-            for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
-            if (have != want) {
-                fprintf(stderr, "plastcc: %s.npy has %zu values, but parameter '%s' has %zu\n", prm->name, have, prm->name, want);
-                plast_array_free(&a);
+            if (load_meta_part(dir, sr, "parameter", prm->name, (size_t)(prm->size ? prm->size : 1), meta[r] + prm->offset) < 0)
                 return -1;
-            }
-            memcpy(meta[r] + prm->offset, a.data, want * sizeof(double));
-            plast_array_free(&a);
         }
+        for (int m = 0; m < sr->n_mlps; m++) {
+            const sema_mlp *net = prog->mlps[sr->mlps[m]];
+            if (load_meta_part(dir, sr, "meta-MLP", net->name, (size_t)net->n_weights, meta[r] + sr->mlp_offset[m]) < 0) return -1;
+        }
+        if (load_mlp_weights(dir, prog, sr, meta[r]) < 0) return -1;
     }
     return 0;
 }
@@ -156,9 +247,31 @@ static int write_npy(const char *dir, const char *name, const double *v, int ndi
     return -1;
 }
 
+/* grad_NET.W1.npy [out, in], grad_NET.b1.npy [out], ... per meta-MLP of SR
+ * (grad_RULE.NET.W1 when QUALIFY). */
+static int write_mlp_grads(const char *dir, const sema_program *prog, const sema_rule *sr, int qualify,
+                           const double *grad)
+{
+    int rc = 0;
+    for (int m = 0; m < sr->n_mlps; m++) {
+        const sema_mlp *net = prog->mlps[sr->mlps[m]];
+        for (int l = 0; l < net->n_layers; l++)
+            for (int bias = 0; bias < 2; bias++) {
+                char slot[300], name[600];
+                int off, n;
+                mlp_layer_slot(prog, sr, m, l, bias, slot, sizeof slot, &off, &n);
+                if (qualify) snprintf(name, sizeof name, "grad_%s.%s", sr->name, slot);
+                else snprintf(name, sizeof name, "grad_%s", slot);
+                size_t rows = (size_t)net->width[l];
+                rc |= write_npy(dir, name, grad + off, bias ? 1 : 2, rows, bias ? 0 : (size_t)n / rows);
+            }
+    }
+    return rc;
+}
+
 /* meta_loss, grad_<param> per meta-parameter, and per STATE or PARAM buffer
  * its final value NAME.npy and grad_NAME.npy (d meta_loss / d its initial value). */
-static int write_results(const char *dir, const bound_net *bn, const plast_episode_out *out)
+static int write_results(const char *dir, const sema_program *prog, const bound_net *bn, const plast_episode_out *out)
 {
     if (plast_mkdirs(dir) != 0) {
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
@@ -174,6 +287,14 @@ static int write_results(const char *dir, const bound_net *bn, const plast_episo
             else snprintf(name, sizeof name, "grad_%s", prm->name);
             rc |= write_npy(dir, name, out->grad[r] + prm->offset, prm->size ? 1 : 0, (size_t)prm->size, 0);
         }
+        for (int m = 0; m < sr->n_mlps; m++) {
+            const sema_mlp *net = prog->mlps[sr->mlps[m]];
+            char name[512];
+            if (bn->net.n_rules > 1) snprintf(name, sizeof name, "grad_%s.%s", sr->name, net->name);
+            else snprintf(name, sizeof name, "grad_%s", net->name);
+            rc |= write_npy(dir, name, out->grad[r] + sr->mlp_offset[m], 1, (size_t)net->n_weights, 0);
+        }
+        rc |= write_mlp_grads(dir, prog, sr, bn->net.n_rules > 1, out->grad[r]);
     }
     const plast_schedule *sc = &bn->net.sched;
     for (int b = 0; b < sc->n_buf; b++) {
@@ -200,8 +321,26 @@ static double rss_mb(void)
     return kb / 1024.0;
 }
 
+/* The decision regions of the final network (--boundary): final STATE
+ * values, the state's PARAM and CONST values. */
+static int draw_boundary(const char *path, const plast_net *N, double **init, double **final,
+                         const plast_episode_data *d, const sema_experiment *x, double accuracy)
+{
+    const plast_schedule *sc = &N->sched;
+    const double **values = calloc((size_t)sc->n_buf + 1, sizeof *values);
+    for (int b = 0; values && b < sc->n_buf; b++) values[b] = sc->buf[b].kind == PLAST_BUF_STATE ? final[b] : init[b];
+    char title[300], err[512];
+    snprintf(title, sizeof title, "%s: query accuracy %.3f after %d steps", x->name, accuracy, d->steps);
+    plast_boundary b = { values, d->x_train, d->y_train, d->steps * d->batch < d->n_train ? d->steps * d->batch
+                         : d->n_train, d->x_query, d->y_query, d->n_query, title, 0 };
+    int rc = values ? plast_plot_boundary(path, N, &b, err, sizeof err) : -1;
+    if (rc < 0) fprintf(stderr, "plastcc: %s\n", values ? err : "out of memory");
+    free(values);
+    return rc;
+}
+
 static int run_episode(const char *state_dir, const char *out_dir, const compiled_unit *u, backend_module *m,
-                       const sema_experiment *x, int checkpoint, int batch)
+                       const sema_experiment *x, int checkpoint, int batch, const char *boundary)
 {
     char err[512];
     bound_net bn;
@@ -219,9 +358,9 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     int rc = 1;
     size_t n0 = (size_t)sc->buf[sc->x].cols;
     long n_out = sc->target >= 0 ? sc->buf[sc->target].cols : 0;
-    if (load_buffers(state_dir, N, &S, init) < 0 || load_meta(state_dir, &bn, meta) < 0) goto done;
+    if (load_buffers(state_dir, N, &S, init) < 0 || load_meta(state_dir, u->prog, &bn, meta) < 0) goto done;
     if (read_npy(state_dir, "x_train", &S.x_train, 1) < 0 || read_npy(state_dir, "y_train", &S.y_train, 1) < 0 ||
-        read_npy(state_dir, "x_query", &S.x_query, 1) < 0 || read_npy(state_dir, "y_query", &S.y_query, 1) < 0)
+        read_query(state_dir, x->joint, &S) < 0)
         goto done;
     if (expect_shape("x_train", &S.x_train, 2, S.x_train.shape[0], n0) < 0 ||
         expect_shape("y_train", &S.y_train, 1, S.x_train.shape[0], 0) < 0 ||
@@ -263,7 +402,8 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
            "(%.1f MB before the episode), %.2f s\n", out.meta_loss, out.accuracy, data.steps,
            N->precision == PLAST_SINGLE ? "single" : "double", out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0, rss0,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-    rc = write_results(out_dir, &bn, &out) < 0;
+    rc = write_results(out_dir, u->prog, &bn, &out) < 0;
+    if (rc == 0 && boundary) rc = draw_boundary(boundary, N, init, final, &data, x, out.accuracy) < 0;
     if (rc == 0 && (x->diag_alignment || x->diag_orthonormality)) {   /* the experiment's diagnostics */
         double diag[2 * PLAST_MAX_LAYERS];
         const double *Wl[PLAST_MAX_LAYERS], *Bl[PLAST_MAX_LAYERS];
@@ -282,7 +422,7 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     }
 done:
     for (int b = 0; b < nb; b++) {
-        if (sc->buf[b].kind == PLAST_BUF_CONST) free(init[b]);   /* the others point into S.buf */
+        if (is_feedback(N, b)) free(init[b]);   /* the others point into S.buf */
         plast_array_free(&S.buf[b]);
         free(final[b]);
         free(grad_init[b]);
@@ -298,12 +438,13 @@ done:
 int cmd_episode(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
-    const char *file = NULL, *exp = NULL, *state_dir = NULL, *out_dir = NULL;
+    const char *file = NULL, *exp = NULL, *state_dir = NULL, *out_dir = NULL, *boundary = NULL;
     int checkpoint = 0, batch = 0, use_c = 0, prec = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--experiment") && i + 1 < argc) exp = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_dir = argv[++i];
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
+        else if (!strcmp(argv[i], "--boundary") && i + 1 < argc) boundary = argv[++i];
         else if ((!strcmp(argv[i], "--checkpoint") || !strcmp(argv[i], "--batch")) && i + 1 < argc) {
             long long v;
             int is_batch = argv[i][2] == 'b';
@@ -340,7 +481,7 @@ int cmd_episode(int argc, char **argv)
     }
     backend_module *m = bind_load(u, file, x, use_c, prec, err, sizeof err);
     if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
-    int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, batch);
+    int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, batch, boundary);
     backend_close(m);
     pipeline_free(u);
     return rc;

@@ -22,6 +22,7 @@ static const char usage[] =
     "usage: plastcc eval FILE [--experiment NAME] [--rules LEARNED.rule] [--tasks N]\n"
     "                    [--curve-every K] [--first-task I] [--seed S] [--threads N]\n"
     "                    [--out DIR [--force]] [--quiet] [--backend jit|c] [--precision double|single]\n"
+    "                    [--boundary FILE.svg] [--label NAME] [--compare [NAME=]DIR]...\n"
     "\n"
     "Evaluates the rules of an experiment as they are, without meta-training: each of\n"
     "N tasks trains a freshly initialised network with the rules (the experiment's\n"
@@ -41,16 +42,28 @@ static const char usage[] =
     "  --threads N        OpenMP threads (default: all cores)\n"
     "  --out DIR          output folder (default: NAME.eval): tasks.csv (a row per task: query\n"
     "                     and training loss and accuracy, and the experiment's diagnostics),\n"
-    "                     curve.csv (per point: inner steps, samples seen, mean and standard\n"
+    "                     curve.csv (per point: inner steps, samples seen, labelled ones, mean and standard\n"
     "                     error over the tasks), summary.csv (mean, standard deviation, standard\n"
     "                     error), curve-accuracy.svg, curve-loss.svg\n"
     "  --force            replace the results of an earlier evaluation in DIR\n"
+    "  --boundary F.svg   draw the first task's decision regions after its inner loop, with its\n"
+    "                     training and query samples (models with 2 inputs)\n"
+    "  --compare DIR      an earlier evaluation (say, of a baseline on the same tasks): also\n"
+    "                     compare-accuracy.svg and compare-train-loss.svg, this evaluation's\n"
+    "                     query accuracy and training loss beside DIR's against labelled\n"
+    "                     samples seen (repeatable, up to 16); NAME=DIR names DIR's curve\n"
+    "                     (default: the folder's name); evaluations of one name (runs of a\n"
+    "                     method from several seeds, on the same tasks) make one curve: the\n"
+    "                     mean over them, with a band of one standard error over them\n"
+    "  --label NAME       this evaluation's name in those charts (default: the folder's)\n"
     "  --quiet            no progress line\n"
     "  --backend B        jit (default) or c\n"
     "  --precision P      double or single (default: the experiment's)\n";
 
 typedef struct eval_args {
-    const char *file, *exp, *rules, *out;
+    const char *file, *exp, *rules, *out, *boundary, *label;
+    const char *compare[16];       /* --compare [NAME=]DIR: earlier evaluations drawn beside this one */
+    int n_compare;
     long long tasks, curve_every, first_task, seed, threads;
     int quiet, force, use_c, precision;
 } eval_args;
@@ -61,6 +74,12 @@ static int parse_value(const char *s, const char *v, eval_args *a)
     if (!strcmp(s, "--experiment")) a->exp = v;
     else if (!strcmp(s, "--rules")) a->rules = v;
     else if (!strcmp(s, "--out")) a->out = v;
+    else if (!strcmp(s, "--boundary")) a->boundary = v;
+    else if (!strcmp(s, "--label")) a->label = v;
+    else if (!strcmp(s, "--compare")) {
+        if (a->n_compare == 16) return driver_usage_error(usage, "%s", "at most 16 --compare folders");
+        a->compare[a->n_compare++] = v;
+    }
     else if (!strcmp(s, "--tasks")) return driver_parse_int(usage, s, v, 1, 1000000, &a->tasks);
     else if (!strcmp(s, "--curve-every")) return driver_parse_int(usage, s, v, 1, 1LL << 30, &a->curve_every);
     else if (!strcmp(s, "--first-task")) return driver_parse_int(usage, s, v, 0, 1LL << 62, &a->first_task);
@@ -153,6 +172,7 @@ static stat stats(const double *v, int n)
 typedef struct results {
     plast_eval_task *task;
     int n_tasks, n_points, curve_every, batch;
+    int labelled;              /* labelled samples per inner batch (batch - unlabelled) */
     double *curves;            /* [4][n_tasks][n_points]: query loss, accuracy, train loss, accuracy */
     double *column;            /* [n_tasks] scratch */
 } results;
@@ -210,7 +230,8 @@ static int curve_chart(const char *dir, const results *R, int chart, const doubl
                           { "training samples", x, m + t * np, lo + t * np, hi + t * np, np, 0 } };
     plast_chart c = { chart ? "Accuracy along the inner loop (mean +- standard error over tasks)"
                             : "Loss along the inner loop (mean +- standard error over tasks)",
-                      "training samples seen", chart ? "accuracy" : "loss", S, 2, 0, 0 };
+                      R->labelled < R->batch ? "labelled training samples seen" : "training samples seen",
+                      chart ? "accuracy" : "loss", S, 2, 0, 0 };
     snprintf(path, sizeof path, "%s/%s", dir, chart ? "curve-accuracy.svg" : "curve-loss.svg");
     if (plast_chart_svg(path, &c, err, sizeof err) == 0) return 0;
     fprintf(stderr, "plastcc: %s\n", err);
@@ -226,7 +247,7 @@ static int write_curves(const char *dir, const results *R)
     snprintf(path, sizeof path, "%s/curve.csv", dir);
     FILE *f = plast_file_create(&out, path, err, sizeof err);
     if (!f) { fprintf(stderr, "plastcc: %s\n", err); return -1; }
-    fputs("steps,samples_seen", f);
+    fputs("steps,samples_seen,labelled_seen", f);
     for (int w = 0; w < 4; w++) fprintf(f, ",%s_mean,%s_se", metric_names[w], metric_names[w]);
     fputc('\n', f);
     int np = R->n_points;
@@ -234,8 +255,8 @@ static int write_curves(const char *dir, const results *R)
     double *lo = malloc(4 * (size_t)np * sizeof *lo), *hi = malloc(4 * (size_t)np * sizeof *hi);
     int rc = x && m && lo && hi ? 0 : -1;
     for (int k = 0; rc == 0 && k < np; k++) {
-        x[k] = (double)k * R->curve_every * R->batch;
-        fprintf(f, "%d,%.0f", k * R->curve_every, x[k]);
+        x[k] = (double)k * R->curve_every * R->labelled;   /* semi-supervised: labelled samples seen */
+        fprintf(f, "%d,%.0f,%.0f", k * R->curve_every, (double)k * R->curve_every * R->batch, x[k]);
         for (int w = 0; w < 4; w++) {
             stat s = metric(R, w, k);
             m[w * np + k] = s.mean;
@@ -273,7 +294,8 @@ static int write_summary(const char *dir, const results *R, const char *name)
 
 /* ---- the command ---- */
 
-static const char *const outputs[] = { "tasks.csv", "curve.csv", "summary.csv", "curve-accuracy.svg", "curve-loss.svg" };
+static const char *const outputs[] = { "tasks.csv", "curve.csv", "summary.csv", "curve-accuracy.svg", "curve-loss.svg",
+                                       "compare-accuracy.svg", "compare-train-loss.svg", "compare.csv" };
 
 /* Evaluates with the compiled module M into A->out. */
 static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *m, const sema_experiment *x,
@@ -295,11 +317,13 @@ static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *
     if (!comm_all_ok(bind_net(u, m, x, &bn, err, sizeof err) == 0, err)) { bind_free(&bn); return 1; }
     int steps = o.steps > 0 ? o.steps : o.ways * o.k_train / (o.batch > 0 ? o.batch : 1);
     plast_eval_opts eo = { (int)a->tasks, (uint64_t)a->first_task,
-                           a->curve_every > 0 ? (int)a->curve_every : (steps >= 20 ? steps / 20 : 1) };
+                           a->curve_every > 0 ? (int)a->curve_every : (steps >= 20 ? steps / 20 : 1), a->boundary,
+                           x->name };
     R.n_tasks = eo.tasks;
     R.n_points = plast_eval_points(&o, &eo);
     R.curve_every = eo.curve_every;
     R.batch = o.batch;
+    R.labelled = o.batch - o.unlabelled;
     R.task = calloc((size_t)R.n_tasks, sizeof *R.task);
     R.curves = calloc(4 * (size_t)R.n_tasks * (size_t)R.n_points + 1, sizeof(double));
     R.column = calloc((size_t)R.n_tasks, sizeof(double));
@@ -322,11 +346,20 @@ static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *
     if (comm_rank() != 0) { rc = 0; goto done; }   /* rank 0 writes */
     int failed = 0, first = -1;
     for (int t = 0; t < R.n_tasks; t++) if (R.task[t].failed && failed++ == 0) first = t;
+    if (failed == R.n_tasks) {   /* no number to report: the folder keeps no result of it */
+        fprintf(stderr, "plastcc: all %d tasks failed, so nothing was written; task %d: %s\n", failed, first,
+                R.task[first].what);
+        goto done;
+    }
     if (failed) fprintf(stderr, "plastcc: %d of %d tasks failed (left out of the means); task %d: %s\n", failed,
                         R.n_tasks, first, R.task[first].what);
-    rc = failed == R.n_tasks;
+    rc = 0;
     if (write_tasks(a->out, &R, &bn.net, &o) < 0 || write_curves(a->out, &R) < 0 || write_summary(a->out, &R, x->name) < 0)
         rc = 1;
+    else if (a->n_compare && eval_compare_charts(a->out, a->label, a->compare, a->n_compare, err, sizeof err) < 0) {
+        fprintf(stderr, "plastcc: --compare: %s\n", err);
+        rc = 1;
+    }
     else printf("results in %s/ (tasks.csv, curve.csv, summary.csv%s)\n", a->out,
                 R.n_points ? ", curve-accuracy.svg, curve-loss.svg" : "");
 done:

@@ -17,6 +17,7 @@
 #include "driver.h"
 #include "fingerprint.h"
 #include "learned.h"
+#include "run_joint.h"
 #include "outdir.h"
 #include "util.h"
 
@@ -31,7 +32,7 @@
 static const char usage[] =
     "usage: plastcc run FILE [--experiment NAME] [--episodes N] [--threads N] [--seed S]\n"
     "                   [--out DIR [--force]] [--resume DIR] [--quiet] [--backend jit|c]\n"
-    "                   [--precision double|single]\n"
+    "                   [--precision double|single] [--seeds LIST]\n"
     "\n"
     "Meta-trains the rules of an experiment: each episode samples a task, trains a\n"
     "freshly initialised network with the rules, and takes an Adam step on the\n"
@@ -50,6 +51,10 @@ static const char usage[] =
     "                     the one it ran (what differs is named); the options it was\n"
     "                     given (--experiment, --episodes, --seed, --precision) are\n"
     "                     kept unless given again (--episodes may grow)\n"
+    "  --seeds LIST       independent runs, one per seed of LIST (1,2,3 or 1-5 or\n"
+    "                     both), each in DIR/seed-S of the --out or --resume\n"
+    "                     folder DIR; under MPI the seeds are shared out over the\n"
+    "                     ranks (seed i of the list on rank i mod N)\n"
     "  --quiet            no progress line\n"
     "  --backend B        jit: LLVM ORC JIT in process (default); c: the emitted C\n"
     "                     compiled by the system C compiler\n"
@@ -68,17 +73,57 @@ static const char usage[] =
     "Experiment options (in the .rule file): tasks ways N train K query Q;\n"
     "inner online | batch B [steps S]; meta adam lr X l1 X [prox] episodes N batch M\n"
     "clip C schedule constant|step(every, factor)|cosine warmup W nonfinite stop|skip|backtrack;\n"
-    "scale PARAM [s0, ...] | auto; seed S; precision double|single; checkpoint every N.  See docs/language.md.\n";
+    "scale PARAM [s0, ...] | auto; seed S; precision double|single; checkpoint every N.  See docs/language.md.\n"
+    "\n"
+    "With `train joint [epochs N] [batches N] [labelled F] [test every K];` (paper 001)\n"
+    "there are no episodes: the learner and the rules train together, one Adam step\n"
+    "of each per minibatch (`inner batch B`) of the whole training split, the\n"
+    "learner's with `learner adam lr X`; `updates forward;` puts each rule inside\n"
+    "its layer's forward pass.  The output folder then holds log.csv (a row per\n"
+    "minibatch), test.csv (test accuracy every K minibatches), run.txt,\n"
+    "joint-state.txt (for --resume), learned.rule, meta.csv, learning-curve.svg and\n"
+    "train-loss.svg.  See docs/meta-training.md, \"Joint training\".\n";
 
 typedef struct run_args {
     const char *file, *exp, *out, *resume;
     int episodes, threads, quiet, use_c, force;
     int precision;                 /* -1: the experiment's; 0 double, 1 single */
     long long seed;                /* -1: the experiment's */
+    long long seeds[1000];         /* --seeds: independent runs (n_seeds of them, MAX_SEEDS at most) */
+    int n_seeds;
     char exp_buf[256];             /* the experiment's name, when it comes from the file or the run */
 } run_args;
 
 /* ---- the arguments ---- */
+
+enum { MAX_SEEDS = 1000 };
+
+/* --seeds "1,2,5-8": distinct seeds, in the order given. */
+static int parse_seeds(const char *v, run_args *a)
+{
+    const char *p = v;
+    while (*p) {
+        char *end;
+        long long lo = strtoll(p, &end, 10), hi = lo;
+        if (end == p || lo < 0) break;
+        if (*end == '-' && end[1] >= '0' && end[1] <= '9') hi = strtoll(end + 1, &end, 10);
+        if (hi < lo || hi > 9007199254740992LL || hi - lo >= MAX_SEEDS) break;
+        for (long long s = lo; s <= hi; s++) {
+            char seed[32];
+            snprintf(seed, sizeof seed, "%lld", s);
+            for (int i = 0; i < a->n_seeds; i++)
+                if (a->seeds[i] == s) return driver_usage_error(usage, "--seeds: seed %s is given twice", seed);
+            if (a->n_seeds == MAX_SEEDS) return driver_usage_error(usage, "%s", "--seeds: more than 1000 seeds");
+            a->seeds[a->n_seeds++] = s;
+        }
+        p = end;
+        if (*p == ',' && p[1]) p++;
+        else if (*p) break;
+    }
+    if (*p || !a->n_seeds)
+        return driver_usage_error(usage, "--seeds wants a list of seeds such as 1,2,3 or 1-5, not '%s'", v);
+    return 0;
+}
 
 static int parse_value(const char *s, const char *v, run_args *a)
 {
@@ -90,6 +135,7 @@ static int parse_value(const char *s, const char *v, run_args *a)
     else if (!strcmp(s, "--episodes")) { if (!(rc = driver_parse_int(usage, s, v, 1, 100000000, &n))) a->episodes = (int)n; }
     else if (!strcmp(s, "--threads")) { if (!(rc = driver_parse_int(usage, s, v, 1, 4096, &n))) a->threads = (int)n; }
     else if (!strcmp(s, "--seed")) rc = driver_parse_int(usage, s, v, 0, 9007199254740992LL, &a->seed);
+    else if (!strcmp(s, "--seeds")) rc = parse_seeds(v, a);
     else if (!strcmp(s, "--backend")) {
         if (strcmp(v, "c") && strcmp(v, "jit")) return driver_usage_error(usage, "unknown backend '%s'", v);
         a->use_c = !strcmp(v, "c");
@@ -121,6 +167,7 @@ static int parse(int argc, char **argv, run_args *a)
     if (!a->file) return driver_usage_error(usage, "%s", "run needs a FILE");
     if (a->force && a->resume) return driver_usage_error(usage, "%s", "--force starts a run again; --resume continues it");
     if (a->out && a->resume) return driver_usage_error(usage, "%s", "--resume DIR is the output folder; --out is not needed");
+    if (a->n_seeds && a->seed >= 0) return driver_usage_error(usage, "%s", "--seed is one run; --seeds several: give one");
     return 0;
 }
 
@@ -148,7 +195,12 @@ static int resume_defaults(run_args *a, char **stored)
         return -1;
     }
     if (plast_meta_state_fingerprint(a->resume, stored, err, sizeof err) < 0) {
-        fprintf(stderr, "plastcc: %s\n", err);
+        /* A run that holds the folder and has not yet written its first
+         * meta-state: say so, not that the meta-state is missing. */
+        char busy[1024];
+        int lock = plast_outdir_lock(a->resume, "plastcc run --resume (checking)", busy, sizeof busy);
+        if (lock >= 0) plast_outdir_unlock(lock);
+        fprintf(stderr, "plastcc: %s\n", lock < 0 && strstr(busy, "in use by another run") ? busy : err);
         return -1;
     }
     if (!*stored) return 0;
@@ -174,57 +226,26 @@ static void fill_opts(const sema_program *p, const sema_experiment *x, const run
 /* ---- the output folder ---- */
 
 /* What a run writes (the plots as plot.c names them). */
-static const char *const outputs[] = { "log.csv", "meta-state.txt", "learned.rule", "meta.csv", "meta-accuracy.svg",
-                                       "meta-loss.svg", "meta-params.svg", "alignment.svg", "orthonormality.svg" };
-enum { N_RESULTS = 4 };   /* the first four: a folder with one of them has results */
-
-/* A log.csv with a row: a run that stopped before its first episode left
- * its header only, which is no result. */
-static int has_rows(const char *path)
-{
-    FILE *f = plast_fopen_regular(path);
-    int c, lines = 0;
-    while (f && lines < 2 && (c = getc(f)) != EOF) lines += c == '\n';
-    if (f) fclose(f);
-    return lines >= 2 || !f;
-}
-
-/* A fresh run into DIR: refused when DIR holds an earlier run's results,
- * unless --force, which removes them first (no stale plot outlives it). */
-static int fresh_folder(const char *dir, int force)
-{
-    char path[4096], found[256] = "";
-    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
-        if (access(path, F_OK) != 0) continue;
-        if (i == 0 && !force && !has_rows(path)) continue;   /* overwritten by this run */
-        if (force && remove(path) != 0) {
-            fprintf(stderr, "plastcc: --force: cannot remove %s: %s\n", path, strerror(errno));
-            return -1;
-        }
-        if (i < N_RESULTS) snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", found[0] ? ", " : "", outputs[i]);
-    }
-    if (!found[0] || force) return 0;
-    if (strstr(found, "meta-state.txt"))
-        fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s); continue it with --resume %s, or "
-                "replace them with --force\n", dir, found, dir);
-    else   /* stopped before its first meta-state: nothing to resume */
-        fprintf(stderr, "plastcc: %s holds the results of an earlier run (%s) that saved no meta-state to resume "
-                "from; replace them with --force\n", dir, found);
-    return -1;
-}
+static const char *const outputs[] = { "log.csv",           "meta-state.txt", "joint-state.txt", "learned.rule",
+                                       "meta.csv",          "test.csv",       "meta-accuracy.svg", "meta-loss.svg",
+                                       "meta-params.svg",   "alignment.svg",  "orthonormality.svg", "learning-curve.svg",
+                                       "train-loss.svg",    "run.txt" };
+enum { N_RESULTS = 6 };   /* the first six: a folder with one of them has results */
 
 /* Locks the output folder for this run (-1 after a message); a fresh run
- * creates it and may not overwrite results. */
+ * creates it and may not overwrite results (a resume is offered when there
+ * is a meta-state or joint-state to resume from). */
 static int take_folder(const run_args *a)
 {
     const char *dir = a->resume ? a->resume : a->out;
-    char err[1024], holder[1024];
+    char holder[1024], suggest[4200], state[4200], joint[4200];
     snprintf(holder, sizeof holder, "plastcc run %s --experiment %s%s", a->file, a->exp, a->resume ? " --resume" : "");
-    int lock = plast_outdir_lock(dir, holder, err, sizeof err);
-    if (lock < 0) fprintf(stderr, "plastcc: %s\n", err);
-    else if (!a->resume && fresh_folder(dir, a->force) < 0) { plast_outdir_unlock(lock); lock = -1; }
-    return lock;
+    snprintf(state, sizeof state, "%s/meta-state.txt", dir);
+    snprintf(joint, sizeof joint, "%s/joint-state.txt", dir);
+    snprintf(suggest, sizeof suggest, "continue it with --resume %s, or ", dir);
+    int resumable = access(state, F_OK) == 0 || access(joint, F_OK) == 0;
+    return driver_take_folder(dir, holder, outputs, sizeof outputs / sizeof *outputs, N_RESULTS,
+                              a->resume ? -1 : a->force, "run", resumable ? suggest : "");
 }
 
 /* A resume continues the experiment its meta-state was written by: the
@@ -333,10 +354,10 @@ static int finish(const run_args *a, const compiled_unit *u, const bound_net *bn
     if (res->stopped && res->episodes_done == 0) fprintf(stderr, "plastcc: stopped before the first episode\n");
     if (res->episodes_done == 0) return res->stopped ? 128 + stop_signal : rc < 0;
     int wrote = write_outputs(o->out_dir, u, bn, meta, used, a, x, res->episodes_done) == 0;
-    if ((rc < 0 || res->stopped) && res->state_saved)
+    if ((rc < 0 || res->stopped || !wrote) && res->state_saved)
         fprintf(stderr, "plastcc: %s of the %d episodes done are in %s; continue with --resume %s\n",
                 wrote ? "the results" : "the log and meta-state", res->episodes_done, o->out_dir, o->out_dir);
-    else if (rc < 0 || res->stopped)
+    else if (rc < 0 || res->stopped || !wrote)
         fprintf(stderr, "plastcc: the meta-state of episode %d could not be written; %s holds what was written before\n",
                 res->episodes_done, o->out_dir);
     if (wrote && rc == 0) summary(o->out_dir, x, res);
@@ -363,6 +384,20 @@ static int train(const run_args *a, const compiled_unit *u, backend_module *m, c
     int rc = 1;
     /* every rank loads its own data: one that cannot stops them all, named */
     if (!comm_all_ok(prepare(u, m, x, o, &bn, &data, &sc, err, sizeof err) == 0, err)) goto done;
+    if (x->joint) {   /* paper 001's joint scheme (run_joint.c), in one process */
+        if (comm_size() > 1) {
+            if (comm_rank() == 0) fprintf(stderr, "plastcc: experiment %s trains jointly (train joint), which runs in "
+                                          "one process, not over MPI ranks\n", x->name);
+            comm_agreed();
+        } else {
+            o->stop = &stop_signal;
+            catch_signals(on_signal);
+            rc = run_joint(u, &bn, x, a->file, o, &data);
+            catch_signals(SIG_DFL);
+            if (rc == RUN_JOINT_STOPPED) rc = 128 + stop_signal;
+        }
+        goto done;
+    }
     o->scale = sc.scale;
     o->auto_scale = sc.is_auto;
     o->stop = &stop_signal;
@@ -441,6 +476,36 @@ static int run(run_args *a, const char *stored, const plast_comm *comm)
     return rc;
 }
 
+/* --seeds: one independent run per seed, into BASE/seed-S (BASE: the --out
+ * or --resume folder); rank r of N runs seeds r, r + N, ... alone, and the
+ * job fails when a run of any rank did. */
+static int run_seeds(const run_args *a)
+{
+    const char *base = a->resume ? a->resume : a->out;
+    int me = comm_world_rank(), ranks = comm_world_size(), rc = 0;
+    char failed[256] = "", why[512];
+    comm_alone(1);
+    for (int i = me; i < a->n_seeds; i += ranks) {
+        run_args one = *a;
+        char dir[4096], *stored = NULL;
+        snprintf(dir, sizeof dir, "%s/seed-%lld", base, a->seeds[i]);
+        one.n_seeds = 0;
+        one.seed = a->seeds[i];
+        one.exp = a->exp;
+        one.quiet = a->quiet || me != 0;   /* the progress line is rank 0's */
+        if (a->resume) one.resume = dir;
+        else one.out = dir;
+        int r = one.resume && resume_defaults(&one, &stored) < 0 ? 1 : run(&one, stored, NULL);
+        free(stored);
+        if (r && strlen(failed) < sizeof failed - 24)
+            snprintf(failed + strlen(failed), sizeof failed - strlen(failed), "%s%lld", failed[0] ? ", " : "", a->seeds[i]);
+        if (r) rc = r;
+    }
+    comm_alone(0);
+    snprintf(why, sizeof why, "the run of seed %s failed (its messages are above)", failed);
+    return comm_all_ok(rc == 0, rc ? why : NULL) ? 0 : 1;
+}
+
 int cmd_run(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
@@ -449,11 +514,13 @@ int cmd_run(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc) return rc;
     const plast_comm *comm = comm_start(&argc, &argv);
+    if (a.n_seeds && a.resume) return run_seeds(&a);   /* each seed's folder says its experiment */
     if (a.resume && resume_defaults(&a, &stored) < 0) return 1;
     if (!a.exp && (rc = driver_only_experiment(a.file, a.exp_buf, sizeof a.exp_buf)) != 0) { free(stored); return rc; }
     if (!a.exp) a.exp = a.exp_buf;
     snprintf(default_out, sizeof default_out, "%s.run", a.exp);
     if (!a.out) a.out = default_out;
+    if (a.n_seeds) return run_seeds(&a);
     rc = run(&a, stored, comm);
     free(stored);
     return rc;

@@ -10,7 +10,7 @@
 #include <mpi.h>
 
 static plast_comm world;
-static int started, finished, agreed;
+static int started, finished, agreed, alone;
 static char library[MPI_MAX_LIBRARY_VERSION_STRING];
 
 static int mpi_bcast(void *ctx, void *buf, size_t len, int root)
@@ -65,8 +65,11 @@ void comm_finish(int rc)
 
 void comm_agreed(void) { agreed = 1; }
 
-int comm_rank(void) { return started ? world.rank : 0; }
-int comm_size(void) { return started ? world.size : 1; }
+int comm_rank(void) { return started && !alone ? world.rank : 0; }
+int comm_size(void) { return started && !alone ? world.size : 1; }
+int comm_world_rank(void) { return started ? world.rank : 0; }
+int comm_world_size(void) { return started ? world.size : 1; }
+void comm_alone(int on) { alone = on; }
 
 const char *comm_library(void)
 {
@@ -141,6 +144,9 @@ void comm_finish(int rc) { (void)rc; }
 void comm_agreed(void) {}
 int comm_rank(void) { return 0; }
 int comm_size(void) { return 1; }
+int comm_world_rank(void) { return 0; }
+int comm_world_size(void) { return 1; }
+void comm_alone(int on) { (void)on; }
 const char *comm_library(void) { return NULL; }
 
 int comm_all_ok(int ok, const char *why)

@@ -21,6 +21,12 @@ void comm_agreed(void);
 /* This process's rank (0 alone) and the number of ranks (1 alone). */
 int comm_rank(void);
 int comm_size(void);
+/* Independent work on each rank (the runs of `run --seeds`): while ON,
+ * comm_rank() is 0 and comm_size() 1, so that each rank's runs decide alone
+ * and write their own folders; comm_world_rank/size are the job's ranks. */
+void comm_alone(int on);
+int comm_world_rank(void);
+int comm_world_size(void);
 /* "Open MPI v4.1.4, ..." for --version, or NULL without MPI. */
 const char *comm_library(void);
 

@@ -8,6 +8,7 @@
 #include "driver.h"
 #include "outdir.h"
 #include "sema.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ static const char usage_main[] =
     "  run FILE             meta-train an experiment: log, learned rule, plots\n"
     "  eval FILE            evaluate an experiment's rules over new tasks: scores, learning curves\n"
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
+    "  analyze FILE...      a learned rule on a grid of its inputs: slices, a polynomial fit\n"
+    "  curves NAME:DIR...   joint training runs compared: median and range of test curves\n"
     "\n"
     "options:\n"
     "  -h, --help           this help; 'plastcc COMMAND --help' for a command's\n"
@@ -92,8 +95,12 @@ static void summarize(const char *path, const sema_program *p)
            p->n_rules, p->n_rules == 1 ? "" : "s", p->n_experiments, p->n_experiments == 1 ? "" : "s");
     for (int i = 0; i < p->n_rules; i++) {
         const sema_rule *r = p->rules[i];
-        printf("  rule %-14s %3d meta-parameter%s, dw %s\n", r->name, r->n_meta, r->n_meta == 1 ? " " : "s",
-               r->dw ? space_name(r->dw->space) : "-");
+        const ast_expr *dw = r->dw_of[DW_FORWARD];
+        printf("  rule %-14s %3d meta-parameter%s, dw %s", r->name, r->n_meta, r->n_meta == 1 ? " " : "s",
+               dw ? space_name(dw->space) : "-");
+        for (int k = DW_TOPDOWN; k < DW_KINDS; k++)   /* the other kinds only when defined: 003's output unchanged */
+            if (r->dw_of[k]) printf(", dw %s %s", sema_dw_kind_names[k], space_name(r->dw_of[k]->space));
+        putchar('\n');
     }
 }
 
@@ -144,6 +151,19 @@ int driver_only_experiment(const char *file, char *buf, size_t len)
     return rc;
 }
 
+/* A .csv output with a row: one with its header only (a run that stopped
+ * before its first row) is no result. */
+static int has_rows(const char *path)
+{
+    size_t n = strlen(path);
+    if (n < 4 || strcmp(path + n - 4, ".csv")) return 1;
+    FILE *f = plast_fopen_regular(path);
+    int c, lines = 0;
+    while (f && lines < 2 && (c = getc(f)) != EOF) lines += c == '\n';
+    if (f) fclose(f);
+    return lines >= 2 || !f;
+}
+
 /* A fresh start in DIR (see driver_take_folder). */
 static int fresh_folder(const char *dir, const char *const *outputs, size_t n_outputs, size_t n_results, int force,
                         const char *what, const char *suggest)
@@ -151,7 +171,7 @@ static int fresh_folder(const char *dir, const char *const *outputs, size_t n_ou
     char path[4096], found[256] = "";
     for (size_t i = 0; i < n_outputs; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
-        if (access(path, F_OK) != 0) continue;
+        if (access(path, F_OK) != 0 || (!force && !has_rows(path))) continue;
         if (force && remove(path) != 0) {
             fprintf(stderr, "plastcc: --force: cannot remove %s: %s\n", path, strerror(errno));
             return -1;
@@ -164,6 +184,17 @@ static int fresh_folder(const char *dir, const char *const *outputs, size_t n_ou
     return -1;
 }
 
+/* The NAME.tmp a killed run left beside its outputs (the outputs themselves
+ * are whole: the old version or the new). */
+static void remove_temporaries(const char *dir, const char *const *outputs, size_t n_outputs)
+{
+    char path[4096];
+    for (size_t i = 0; i < n_outputs; i++) {
+        snprintf(path, sizeof path, "%s/%s.tmp", dir, outputs[i]);
+        remove(path);
+    }
+}
+
 int driver_take_folder(const char *dir, const char *holder, const char *const *outputs, size_t n_outputs,
                        size_t n_results, int force, const char *what, const char *suggest)
 {
@@ -173,6 +204,8 @@ int driver_take_folder(const char *dir, const char *holder, const char *const *o
     else if (force >= 0 && fresh_folder(dir, outputs, n_outputs, n_results, force, what, suggest) < 0) {
         plast_outdir_unlock(lock);
         lock = -1;
+    } else {
+        remove_temporaries(dir, outputs, n_outputs);
     }
     return lock;
 }
@@ -186,6 +219,8 @@ static const struct { const char *name; int (*run)(int, char **); } commands[] =
     { "episode", cmd_episode },
     { "run", cmd_run },
     { "eval", cmd_eval },
+    { "analyze", cmd_analyze },
+    { "curves", cmd_curves },
 };
 
 int main(int argc, char **argv)

@@ -39,5 +39,15 @@ int cmd_gradcheck(int argc, char **argv);
 int cmd_episode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_curves(int argc, char **argv);
+
+/* plastcc eval --compare (eval_compare.c): OUT_DIR/compare-accuracy.svg and
+ * compare-train-loss.svg, the curves of OUT_DIR's curve.csv (named LABEL, or
+ * after the folder when NULL) beside those of DIRS[0..N) (each DIR or
+ * NAME=DIR; curves of one name are merged: mean and standard error over
+ * them).  0, or -1 with ERR. */
+int eval_compare_charts(const char *out_dir, const char *label, const char *const *dirs, int n_dirs, char *err,
+                        size_t errlen);
 
 #endif

@@ -410,6 +410,11 @@ void emit_c_kernel(FILE *out, const lower_kernel *lk, lower_precision prec)
                     c.d->meta_name && c.d->meta_name[m] ? c.d->meta_name[m] : "");
         }
     }
+    int writes_adj_meta = 0, has_adj_meta = 0;
+    for (int m = 0; k->meta_adj && m < k->n_meta; m++) writes_adj_meta |= k->meta_adj[m] >= 0;
+    for (int q = 0; q < k->n_arg; q++) has_adj_meta |= k->arg[q].role == PLAST_ROLE_ADJ_META;
+    if (has_adj_meta && !writes_adj_meta)   /* (a kernel whose outputs no meta-parameter reaches) */
+        fputs("    (void)adj_meta;\n", out);
     fputs("}\n\n", out);
     emit_descriptor(&c);
 }

@@ -12,10 +12,11 @@
 
 void learned_write_rule(FILE *out, const sema_program *p, const sema_rule *r, const double *meta, double tol);
 
+struct bound_net;
 /* DIR/learned.rule (every rule of BN, after the comment line HEADER) and
  * DIR/meta.csv (rule, name, value, scale of every meta-parameter), each
  * written whole or not at all; -1 with ERR naming the file. */
-int learned_write_files(const char *dir, const sema_program *p, const bound_net *bn, double *const *meta,
+int learned_write_files(const char *dir, const sema_program *p, const struct bound_net *bn, double *const *meta,
                         double *const *scale, const char *header, char *err, size_t errlen);
 
 #endif

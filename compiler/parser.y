@@ -7,7 +7,7 @@
  *   config      -> head item* ';'           (sema checks the words)
  *   rule_stmt   -> 'param' IDENT ('[' expr ']')? '=' (expr | '[' expr,* ']') item* ';'
  *                | 'neuron' IDENT '=' expr ';' | 'neuron' '(' IDENT,+ ')' '=' expr ';'
- *                | 'let' IDENT '=' expr ';' | IDENT '=' expr ';'
+ *                | 'let' IDENT '=' expr ';' | IDENT IDENT? '=' expr ';'
  *   expr        -> the usual + - * / with unary minus, '^' binding tightest
  *                  (right-associative, so -x^2 is -(x^2)), calls, pre./post. fields
  */
@@ -242,6 +242,9 @@ rule_stmt
         { $$ = new_stmt(ST_LET, @$, $2, @2); $$->value = $4; }
     | IDENT '=' expr ';'
         { $$ = new_stmt(ST_ASSIGN, @$, $1, @1); $$->value = $3; }
+    | IDENT IDENT '=' expr ';'
+        { $$ = new_stmt(ST_ASSIGN, @$, $1, @1); $$->value = $4;
+          $$->qual = $2; $$->qual_span = @2; }
     | error ';'             { $$ = NULL; }
     ;
 

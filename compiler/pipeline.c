@@ -5,13 +5,80 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void compile_rule(const sema_program *p, const sema_rule *r, compiled_rule *cr)
+/* Does a model of P (or only model ONLY) carry value NAME top-down? */
+static int carried(const sema_program *p, const sema_model *only, const char *name)
+{
+    for (int i = 0; i < p->n_models; i++) {
+        const sema_model *m = p->models[i];
+        if ((!only || m == only) && m->topdown && m->carried_signal < 0 && !strcmp(m->carried, name)) return 1;
+    }
+    return 0;
+}
+
+static void lower_neuron(compiled_neuron *cn)
+{
+    lower_kernel_build(&cn->k.fwd, &cn->fwd);
+    lower_kernel_build(&cn->k.adj, &cn->adj);
+}
+
+/* RULE_neurons (the values of meta-MLPs), and RULE_neuron_X for a value X
+ * that a model carries top-down and that is no meta-MLP's. */
+static void compile_neurons(const sema_program *p, const sema_rule *r, const sema_model *only, compiled_rule *cr)
+{
+    cr->neuron = calloc((size_t)r->n_values + 2, sizeof *cr->neuron);
+    int any_mlp = 0;
+    for (int v = 0; v < r->n_values; v++) any_mlp |= build_value_is_mlp(r, v);
+    if (any_mlp) {
+        compiled_neuron *cn = &cr->neuron[cr->n_neuron++];
+        build_neurons_kernel(p, r, &cn->k);
+        lower_neuron(cn);
+    }
+    for (int v = 0; v < r->n_values; v++) {
+        if (build_value_is_mlp(r, v) || !carried(p, only, r->values[v].name)) continue;
+        compiled_neuron *cn = &cr->neuron[cr->n_neuron++];
+        cn->value = r->values[v].name;
+        build_neuron_kernel(p, r, v, &cn->k);
+        lower_neuron(cn);
+    }
+}
+
+/* R's kernels; its neuron-value kernels for the models of P (or model ONLY). */
+static void compile_rule(const sema_program *p, const sema_rule *r, const sema_model *only, compiled_rule *cr)
 {
     cr->rule = r;
     build_rule(p, r, &cr->rk);
     lower_kernel_build(&cr->rk.fwd, &cr->fwd);
     lower_kernel_build(&cr->rk.adj, &cr->adj);
     lower_kernel_build(&cr->rk.step, &cr->step);
+    for (int k = cr->rk.kind + 1; k < DW_KINDS; k++) {
+        if (!r->dw_of[k]) continue;
+        compiled_dw *cd = &cr->more[cr->n_more++];
+        build_rule_dw(p, r, k, &cd->rk);
+        lower_kernel_build(&cd->rk.fwd, &cd->fwd);
+        lower_kernel_build(&cd->rk.adj, &cd->adj);
+        lower_kernel_build(&cd->rk.step, &cd->step);
+    }
+    compile_neurons(p, r, only, cr);
+}
+
+static void free_rule(compiled_rule *cr)
+{
+    lower_kernel_free(&cr->fwd);
+    lower_kernel_free(&cr->adj);
+    lower_kernel_free(&cr->step);
+    rule_kernels_free(&cr->rk);
+    for (int k = 0; k < cr->n_more; k++) {
+        lower_kernel_free(&cr->more[k].fwd);
+        lower_kernel_free(&cr->more[k].adj);
+        lower_kernel_free(&cr->more[k].step);
+        rule_kernels_free(&cr->more[k].rk);
+    }
+    for (int k = 0; k < cr->n_neuron; k++) {
+        lower_kernel_free(&cr->neuron[k].fwd);
+        lower_kernel_free(&cr->neuron[k].adj);
+        model_kernel_free(&cr->neuron[k].k);
+    }
+    free(cr->neuron);
 }
 
 static void lower_pair(compiled_model *cm, model_kernel *k)
@@ -25,22 +92,34 @@ static void compile_model(const sema_model *m, compiled_model *cm)
 {
     cm->model = m;
     build_model(m, &cm->mk);
-    cm->lowered = calloc((size_t)(4 * m->n_layers + 2), sizeof *cm->lowered);
+    cm->lowered = calloc((size_t)(4 * m->n_layers + 4), sizeof *cm->lowered);
     for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.dense[l]);
     for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.error[l]);
     lower_pair(cm, &cm->mk.loss);
+    lower_pair(cm, &cm->mk.linear);
 }
 
 int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out)
 {
-    int n = 3 * u->n_rules;
+    int n = 0;
+    for (int r = 0; r < u->n_rules; r++) n += 3 * (1 + u->rules[r].n_more) + 2 * u->rules[r].n_neuron;
     for (int m = 0; m < u->n_models; m++) n += u->models[m].n_lowered;
     const lower_kernel **list = malloc((size_t)(n + 1) * sizeof *list);
     n = 0;
     for (int r = 0; r < u->n_rules; r++) {
-        list[n++] = &u->rules[r].fwd;
-        list[n++] = &u->rules[r].adj;
-        list[n++] = &u->rules[r].step;
+        const compiled_rule *cr = &u->rules[r];
+        list[n++] = &cr->fwd;
+        list[n++] = &cr->adj;
+        list[n++] = &cr->step;
+        for (int k = 0; k < cr->n_more; k++) {
+            list[n++] = &cr->more[k].fwd;
+            list[n++] = &cr->more[k].adj;
+            list[n++] = &cr->more[k].step;
+        }
+        for (int k = 0; k < cr->n_neuron; k++) {
+            list[n++] = &cr->neuron[k].fwd;
+            list[n++] = &cr->neuron[k].adj;
+        }
     }
     for (int m = 0; m < u->n_models; m++)
         for (int k = 0; k < u->models[m].n_lowered; k++) list[n++] = &u->models[m].lowered[k];
@@ -60,28 +139,30 @@ compiled_unit *pipeline_compile_experiment(const char *path, const char *name, i
     compiled_unit *u = calloc(1, sizeof *u);
     u->prog = p;
     u->rules = calloc((size_t)(p->n_rules ? p->n_rules : 1), sizeof *u->rules);
+    const sema_model *m = p->models[e->model];
     for (int i = 0; i < p->n_rules; i++) {
         int used = 0;
-        for (int l = 0; l < p->models[e->model]->n_layers; l++) used |= e->rule_of_projection[l] == i;
+        for (int k = 0; k < sema_projection_count(m); k++) used |= e->rule_of_projection[k] == i;
         if (!used) continue;
-        compile_rule(p, p->rules[i], &u->rules[u->n_rules++]);
+        compile_rule(p, p->rules[i], m, &u->rules[u->n_rules++]);
     }
     u->models = calloc(1, sizeof *u->models);
     compile_model(p->models[e->model], &u->models[u->n_models++]);
     return u;
 }
 
-compiled_unit *pipeline_compile(const char *path, int main_only)
+/* Every rule and model of the checked program P (of its main file only when
+ * MAIN_ONLY), built and lowered; NULL (P freed) when the front end reported
+ * errors since BEFORE. */
+static compiled_unit *compile_program(sema_program *p, int before, int main_only)
 {
-    int before = diag_error_count();
-    sema_program *p = sema_load(path);
     if (diag_error_count() != before) { sema_program_free(p); return NULL; }
     compiled_unit *u = calloc(1, sizeof *u);
     u->prog = p;
     u->rules = calloc((size_t)(p->n_rules ? p->n_rules : 1), sizeof *u->rules);
     for (int i = 0; i < p->n_rules; i++) {
         if (main_only && p->rules[i]->span.file != p->main_file) continue;
-        compile_rule(p, p->rules[i], &u->rules[u->n_rules++]);
+        compile_rule(p, p->rules[i], NULL, &u->rules[u->n_rules++]);
     }
     u->models = calloc((size_t)(p->n_models ? p->n_models : 1), sizeof *u->models);
     for (int i = 0; i < p->n_models; i++) {
@@ -92,15 +173,22 @@ compiled_unit *pipeline_compile(const char *path, int main_only)
     return u;
 }
 
+compiled_unit *pipeline_compile(const char *path, int main_only)
+{
+    int before = diag_error_count();
+    return compile_program(sema_load(path), before, main_only);
+}
+
+compiled_unit *pipeline_compile_buffer(const char *name, const char *text, size_t len)
+{
+    int before = diag_error_count();
+    return compile_program(sema_load_buffer(name, text, len), before, 0);
+}
+
 void pipeline_free(compiled_unit *u)
 {
     if (!u) return;
-    for (int i = 0; i < u->n_rules; i++) {
-        lower_kernel_free(&u->rules[i].fwd);
-        lower_kernel_free(&u->rules[i].adj);
-        lower_kernel_free(&u->rules[i].step);
-        rule_kernels_free(&u->rules[i].rk);
-    }
+    for (int i = 0; i < u->n_rules; i++) free_rule(&u->rules[i]);
     free(u->rules);
     for (int m = 0; m < u->n_models; m++) {
         for (int k = 0; k < u->models[m].n_lowered; k++) lower_kernel_free(&u->models[m].lowered[k]);

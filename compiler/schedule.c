@@ -1,6 +1,7 @@
 /* schedule — an experiment's inner step as kernel calls (schedule.h). */
 #include "config.h"
 #include "schedule.h"
+#include "build.h"
 #include "plast.h"
 
 #include <stdarg.h>
@@ -40,7 +41,9 @@ static int add_matrix(sched_plan *P, const sema_model *m, const char *name, int 
 {
     int b = add_buf(P, name, kind, rows, cols);
     sched_buf *B = &P->buf[b];
-    B->init = m->init == INIT_NORMAL ? PLAST_INIT_NORMAL : m->init == INIT_UNIFORM ? PLAST_INIT_UNIFORM : PLAST_INIT_XAVIER;
+    static const int inits[] = { [INIT_XAVIER] = PLAST_INIT_XAVIER, [INIT_NORMAL] = PLAST_INIT_NORMAL,
+                                 [INIT_UNIFORM] = PLAST_INIT_UNIFORM, [INIT_LECUN] = PLAST_INIT_LECUN };
+    B->init = inits[m->init];
     B->init_arg = m->init_arg;
     B->fan_in = cols;
     B->fan_out = rows;
@@ -69,7 +72,7 @@ static sched_call *add_call(sched_plan *P, int eval, const char *fwd, const char
 static void bind(sched_call *c, const char *arg, int buf)
 {
     if (buf < 0 || c->n_bind == SCHED_MAX_BIND) return;
-    snprintf(c->bind[c->n_bind].arg, sizeof c->bind[0].arg, "%s", arg);
+    snprintf(c->bind[c->n_bind].arg, sizeof c->bind[0].arg, "%.47s", arg);
     c->bind[c->n_bind].buf = buf;
     c->bind[c->n_bind++].next = 0;
 }
@@ -98,11 +101,26 @@ static sched_call *model_call(sched_plan *P, int eval, const sema_model *m, cons
  * input, whose y and z are x itself), W_l and the feedback matrices. */
 typedef struct ff_bufs {
     int y[65], z[65], e[65];
-    int W[64], B[64];
+    int W[64], B[64], bias[64];
     int n[65];
 } ff_bufs;
 
-static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
+/* The biases of the layers that have one: learner parameters, zero at
+ * first (they draw nothing from the random streams). */
+static void ff_biases(sched_plan *P, const sema_model *m, ff_bufs *F)
+{
+    for (int l = 1; l <= m->n_layers; l++) {
+        F->bias[l - 1] = -1;
+        if (!m->layers[l - 1].bias) continue;
+        char name[32];
+        snprintf(name, sizeof name, "bias%d", l);
+        F->bias[l - 1] = add_buf(P, name, PLAST_BUF_PARAM, 1, F->n[l]);
+        P->buf[F->bias[l - 1]].init = PLAST_INIT_ZERO;
+    }
+}
+
+/* FEEDBACK: the buffers of the feedback pathway (B_l, e_0..e_{L-1}). */
+static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int feedback)
 {
     int L = m->n_layers;
     F->n[0] = m->n_input;
@@ -112,9 +130,10 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
         snprintf(name, sizeof name, "W%d", l);
         F->W[l - 1] = P->w_buf[l - 1] = add_matrix(P, m, name, PLAST_BUF_STATE, F->n[l], F->n[l - 1], PLAST_STREAM_W);
     }
+    ff_biases(P, m, F);
     for (int l = 1; l <= L; l++) {
         F->B[l - 1] = P->fb_buf[l - 1] = -1;
-        if (m->feedback != FB_RANDOM && m->feedback != FB_DIRECT) continue;
+        if (!feedback || (m->feedback != FB_RANDOM && m->feedback != FB_DIRECT)) continue;
         char name[32];
         snprintf(name, sizeof name, "B%d", l);
         long post = m->feedback == FB_DIRECT ? F->n[L] : F->n[l];
@@ -130,23 +149,28 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F)
     }
     /* e_L (dLoss/dz_L) always; below it only with a feedback pathway */
     for (int l = 0; l <= L; l++)
-        F->e[l] = l == L || m->feedback != FB_NONE ? add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "e%d", l) : -1;
+        F->e[l] = l == L || (feedback && m->feedback != FB_NONE) ? add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "e%d", l) : -1;
     P->loss = add_signal(P, PLAST_BUF_SIGNAL, 1, "loss");
     P->output = m->loss == LOSS_MSE_INPUT ? -1 : F->z[L];
     P->n_layers = L;
 }
 
-/* z_l, y_l = dense_l(W_l, y_{l-1}), l = 1..L; then e_L and the loss. */
-static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F)
+/* z, y = dense_l(W_l or, with NEXT, its updated version, y_{l-1}, b_l). */
+static void ff_dense(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F, int l, int next, int z, int y)
+{
+    sched_call *c = model_call(P, eval, m, "dense", l, F->n[l - 1], F->n[l]);
+    if (next) bind_next(c, "w", F->W[l - 1]);
+    else bind(c, "w", F->W[l - 1]);
+    bind(c, "pre_y", F->y[l - 1]);
+    bind(c, "bias", F->bias[l - 1]);
+    bind(c, "post_z", z);
+    bind(c, "post_y", y);
+}
+
+/* e_L and the per-sample loss from z_L, y_L. */
+static void ff_loss(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F)
 {
     int L = m->n_layers;
-    for (int l = 1; l <= L; l++) {
-        sched_call *c = model_call(P, eval, m, "dense", l, F->n[l - 1], F->n[l]);
-        bind(c, "w", F->W[l - 1]);
-        bind(c, "pre_y", F->y[l - 1]);
-        bind(c, "post_z", F->z[l]);
-        bind(c, "post_y", F->y[l]);
-    }
     sched_call *c = model_call(P, eval, m, "loss", 0, F->n[L - 1], F->n[L]);
     bind(c, "post_z", F->z[L]);
     bind(c, "post_y", F->y[L]);
@@ -154,6 +178,13 @@ static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bu
     bind(c, "mask", P->mask);
     bind(c, "post_e", F->e[L]);
     bind(c, "loss", P->loss);
+}
+
+/* z_l, y_l = dense_l(W_l, y_{l-1}), l = 1..L; then e_L and the loss. */
+static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F)
+{
+    for (int l = 1; l <= m->n_layers; l++) ff_dense(P, eval, m, F, l, 0, F->z[l], F->y[l]);
+    ff_loss(P, eval, m, F);
 }
 
 /* e_{l-1} from e_l (or e_L, direct feedback) through W_l or B_l, l = L..1. */
@@ -171,29 +202,300 @@ static void ff_errors(sched_plan *P, const sema_model *m, const ff_bufs *F)
     }
 }
 
+/* The signals a rule reads at one end of its projection (-1: none). */
+typedef struct ends { int y, z, e; } ends;
+
+/* W_l' = W_l + dw_l by rule R, from the signals at the two ends. */
+static void rule_update(sched_plan *P, const sema_rule *r, const ff_bufs *F, int l, ends pre, ends post)
+{
+    char fwd[SCHED_NAME], adj[SCHED_NAME];
+    snprintf(fwd, sizeof fwd, "%s_step", r->name);
+    snprintf(adj, sizeof adj, "%s_adj", r->name);
+    sched_call *c = add_call(P, 0, fwd, adj, F->n[l - 1], F->n[l]);
+    snprintf(c->dw, sizeof c->dw, "%s_fwd", r->name);
+    c->rule = r;
+    c->update = F->W[l - 1];
+    bind(c, "w", F->W[l - 1]);
+    bind(c, "pre_y", pre.y);
+    bind(c, "pre_z", pre.z);
+    bind(c, "pre_e", pre.e);
+    bind(c, "post_y", post.y);
+    bind(c, "post_z", post.z);
+    bind(c, "post_e", post.e);
+    bind_next(c, "w_next", F->W[l - 1]);
+}
+
 /* W_l' = W_l + dw_l by the rule of projection l, from the pre-update W_l and
  * the step's signals, l = L..1. */
 static void ff_updates(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
                        const ff_bufs *F)
 {
+    int fb = m->feedback != FB_NONE;
     for (int l = m->n_layers; l >= 1; l--) {
-        const sema_rule *r = p->rules[x->rule_of_projection[l - 1]];
-        char fwd[SCHED_NAME], adj[SCHED_NAME];
-        snprintf(fwd, sizeof fwd, "%s_step", r->name);
-        snprintf(adj, sizeof adj, "%s_adj", r->name);
-        sched_call *c = add_call(P, 0, fwd, adj, F->n[l - 1], F->n[l]);
-        snprintf(c->dw, sizeof c->dw, "%s_fwd", r->name);
-        c->rule = r;
-        c->update = F->W[l - 1];
-        bind(c, "w", F->W[l - 1]);
-        bind(c, "pre_y", F->y[l - 1]);
-        bind(c, "pre_z", F->z[l - 1]);
-        if (m->feedback != FB_NONE) bind(c, "pre_e", F->e[l - 1]);
-        bind(c, "post_y", F->y[l]);
-        bind(c, "post_z", F->z[l]);
-        if (m->feedback != FB_NONE) bind(c, "post_e", F->e[l]);
-        bind_next(c, "w_next", F->W[l - 1]);
+        ends pre = { F->y[l - 1], F->z[l - 1], fb ? F->e[l - 1] : -1 }, post = { F->y[l], F->z[l], fb ? F->e[l] : -1 };
+        rule_update(P, p->rules[x->rule_of_projection[l - 1]], F, l, pre, post);
     }
+}
+
+/* ---- top-down and lateral projections (Gu et al.), meta-MLP values ----
+ *
+ * A model with `topdown;` has Wtop_l (l = 0..L-1, [n_l][n_{l+1}]): it
+ * gives layer l the input ztop_l = Wtop_l c_{l+1}, where c is what the model
+ * carries (`topdown VALUE;`): a neuron value that the rule on W_{l+1}
+ * computes for layer l+1 (delta by default), or a signal y, z or e of that
+ * layer.  The top layer's ztop_L is e_L = dLoss/dz_L (the masked loss
+ * gradient: zero for unlabelled samples).  A model with `lateral;` has
+ * Wlat_l (l = 0..L, [n_l][n_l]): zlat_l = Wlat_l y_l.  Layer 0 is the input
+ * (y_0 = z_0 = x).  A projection with a rule is a STATE buffer updated every
+ * step; one without stays at its initial value (CONST).
+ *
+ * A rule's values of meta-MLPs are computed once per layer it touches, by its
+ * neurons kernel (RULE_neurons, into signals a1, b1, ...), and its dw
+ * kernels read them (pre_a, post_b); so this schedule also runs models
+ * without top-down or lateral projections whose rules have such values.
+ *
+ *   step:  dense_l (1..L), loss, [error_l (L..1)], lateral zlat_l (0..L),
+ *          from the top, for l = L..0: the values of layer l, then
+ *          ztop_{l-1} = Wtop_{l-1} c_l;
+ *          updates layer by layer from the top: for l = L..0,
+ *          Wlat_l, Wtop_l, W_l
+ *   eval:  dense_l (1..L), loss
+ * Every update reads the weights and signals of the step before any update,
+ * so their order changes no value; top-down is the order the paper states. */
+typedef struct tl_bufs {
+    int Wtop[64], Wlat[65];       /* -1: none */
+    int ztop[65], zlat[65];       /* signals per layer 0..L (ztop_L is e_L) */
+    int carried[65];              /* c_l, l = 1..L: a neuron value's buffer, or a signal's */
+    int *value;                   /* [rule][value][layer]: a meta-MLP value's signal, or -1 */
+    int n_values, n_layers;       /* strides of VALUE (the most values of a rule; L + 1) */
+} tl_bufs;
+
+static int *value_slot(const tl_bufs *T, int rule, int v, int l)
+{
+    return &T->value[((size_t)rule * (size_t)T->n_values + (size_t)v) * (size_t)T->n_layers + (size_t)l];
+}
+
+/* Projection P's buffer: STATE with a rule, CONST (fixed) without. */
+static int tl_matrix(sched_plan *P, const sema_model *m, const sema_experiment *x, int proj, long rows, long cols)
+{
+    char name[32];
+    sema_projection_name(m, proj, name, sizeof name);
+    int kind = x->rule_of_projection[proj] >= 0 ? PLAST_BUF_STATE : PLAST_BUF_CONST;
+    return add_matrix(P, m, name, kind, rows, cols, PLAST_STREAM_W);
+}
+
+static int find_buf(const sched_plan *P, const char *name)
+{
+    for (int b = 0; b < P->n_buf; b++) if (!strcmp(P->buf[b].name, name)) return b;
+    return -1;
+}
+
+/* The signals "a1", "b1", ... of the meta-MLP values of every rule at every
+ * layer its projections touch ("RULE.a1" when two rules share a name). */
+static void tl_value_buffers(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                             const ff_bufs *F, tl_bufs *T)
+{
+    T->n_layers = m->n_layers + 1;
+    T->n_values = 1;
+    for (int r = 0; r < p->n_rules; r++) if (p->rules[r]->n_values > T->n_values) T->n_values = p->rules[r]->n_values;
+    size_t n = (size_t)p->n_rules * (size_t)T->n_values * (size_t)T->n_layers;
+    T->value = malloc((n ? n : 1) * sizeof *T->value);
+    for (size_t k = 0; k < n; k++) T->value[k] = -1;
+    for (int q = 0; q < sema_projection_count(m); q++) {
+        int r = x->rule_of_projection[q], kind, layer, post, pre;
+        if (r < 0) continue;
+        sema_projection(m, q, &kind, &layer, &post, &pre);
+        const sema_rule *R = p->rules[r];
+        for (int v = 0; v < R->n_values; v++)
+            for (int end = 0; end < 2 && build_value_is_mlp(R, v); end++) {
+                int l = end ? post : pre, *slot = value_slot(T, r, v, l);
+                if (*slot >= 0) continue;
+                char name[32];
+                snprintf(name, sizeof name, "%s%d", R->values[v].name, l);
+                if (find_buf(P, name) >= 0) snprintf(name, sizeof name, "%s.%s%d", R->name, R->values[v].name, l);
+                *slot = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "%s", name);
+            }
+    }
+}
+
+/* The carried value's buffer at layer l: the signal it is, the meta-MLP
+ * value of the rule on W_l, or a signal of its own (RULE_neuron_VALUE). */
+static int tl_carried(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                      const ff_bufs *F, const tl_bufs *T, int l)
+{
+    if (m->carried_signal >= 0)
+        return m->carried_signal == SIG_Y ? F->y[l] : m->carried_signal == SIG_Z ? F->z[l] : F->e[l];
+    int r = x->rule_of_projection[l - 1];
+    const sema_rule *R = p->rules[r];
+    for (int v = 0; v < R->n_values; v++)
+        if (!strcmp(R->values[v].name, m->carried) && build_value_is_mlp(R, v)) return *value_slot(T, r, v, l);
+    return add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "%s%d", m->carried, l);
+}
+
+static void tl_buffers(sched_plan *P, const sema_program *p, const sema_model *m, const sema_experiment *x,
+                       const ff_bufs *F, tl_bufs *T)
+{
+    int L = m->n_layers, q = L;
+    for (int l = 0; l <= 64; l++) {
+        if (l < 64) T->Wtop[l] = -1;
+        T->Wlat[l] = T->ztop[l] = T->zlat[l] = T->carried[l] = -1;
+    }
+    for (int l = 0; m->topdown && l < L; l++) T->Wtop[l] = tl_matrix(P, m, x, q++, F->n[l], F->n[l + 1]);
+    for (int l = 0; m->lateral && l <= L; l++) T->Wlat[l] = tl_matrix(P, m, x, q++, F->n[l], F->n[l]);
+    for (int l = 0; m->topdown && l <= L; l++)
+        T->ztop[l] = l == L ? F->e[L] : add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "ztop%d", l);
+    for (int l = 0; m->lateral && l <= L; l++) T->zlat[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "zlat%d", l);
+    tl_value_buffers(P, p, x, m, F, T);
+    for (int l = 1; m->topdown && l <= L; l++) T->carried[l] = tl_carried(P, p, x, m, F, T, l);
+}
+
+/* Binds PREFIX_y, PREFIX_z, ... of a call to layer l's signals (those it
+ * has), and with rule R, PREFIX_a, ... to R's meta-MLP values there. */
+static void bind_layer(sched_call *c, const char *prefix, int l, const ff_bufs *F, const tl_bufs *T,
+                       const sema_program *p, int r)
+{
+    static const char *const sig[] = { "y", "z", "e", "ztop", "zlat" };
+    const int buf[] = { F->y[l], F->z[l], F->e[l], T->ztop[l], T->zlat[l] };
+    char arg[300];
+    for (int k = 0; k < 5; k++) {
+        snprintf(arg, sizeof arg, "%s%s%s", prefix, prefix[0] ? "_" : "", sig[k]);
+        bind(c, arg, buf[k]);
+    }
+    for (int v = 0; r >= 0 && prefix[0] && v < p->rules[r]->n_values; v++) {
+        snprintf(arg, sizeof arg, "%s_%s", prefix, p->rules[r]->values[v].name);
+        bind(c, arg, *value_slot(T, r, v, l));
+    }
+}
+
+/* post_z = W pre_y: M_linear of projection W into SIGNAL. */
+static void tl_linear(sched_plan *P, const sema_model *m, int W, int pre_y, int signal, long n_pre, long n_post)
+{
+    sched_call *c = model_call(P, 0, m, "linear", 0, n_pre, n_post);
+    bind(c, "w", W);
+    bind(c, "pre_y", pre_y);
+    bind(c, "post_z", signal);
+}
+
+/* RULE_neurons at layer l: every meta-MLP value of rule R there (when a
+ * projection of R touches the layer). */
+static void tl_neurons(sched_plan *P, const sema_program *p, const ff_bufs *F, const tl_bufs *T, int r, int l)
+{
+    const sema_rule *R = p->rules[r];
+    int any = 0;
+    for (int v = 0; v < R->n_values; v++) any |= *value_slot(T, r, v, l) >= 0;
+    if (!any) return;
+    char fwd[SCHED_NAME], adj[SCHED_NAME];
+    snprintf(fwd, sizeof fwd, "%s_neurons_fwd", R->name);
+    snprintf(adj, sizeof adj, "%s_neurons_adj", R->name);
+    sched_call *c = add_call(P, 0, fwd, adj, F->n[l], 1);
+    c->rule = R;
+    bind_layer(c, "", l, F, T, p, -1);
+    for (int v = 0; v < R->n_values; v++) bind(c, R->values[v].name, *value_slot(T, r, v, l));
+}
+
+/* RULE_neuron_VALUE at layer l, for a carried value that is no meta-MLP's. */
+static void tl_carried_value(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                             const ff_bufs *F, const tl_bufs *T, int l)
+{
+    const sema_rule *R = p->rules[x->rule_of_projection[l - 1]];
+    for (int v = 0; v < R->n_values; v++)
+        if (!strcmp(R->values[v].name, m->carried) && build_value_is_mlp(R, v)) return;   /* RULE_neurons has it */
+    char fwd[SCHED_NAME], adj[SCHED_NAME];
+    snprintf(fwd, sizeof fwd, "%s_neuron_%s_fwd", R->name, m->carried);
+    snprintf(adj, sizeof adj, "%s_neuron_%s_adj", R->name, m->carried);
+    sched_call *c = add_call(P, 0, fwd, adj, F->n[l], 1);
+    c->rule = R;
+    bind_layer(c, "", l, F, T, p, -1);
+    bind(c, m->carried, T->carried[l]);
+}
+
+/* zlat_l = Wlat_l y_l (l = 0..L); then from the top, layer l's values, and
+ * c_l and ztop_{l-1} = Wtop_{l-1} c_l (l = L..0). */
+static void tl_signals(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                       const ff_bufs *F, const tl_bufs *T)
+{
+    int L = m->n_layers;
+    for (int l = 0; m->lateral && l <= L; l++) tl_linear(P, m, T->Wlat[l], F->y[l], T->zlat[l], F->n[l], F->n[l]);
+    for (int l = L; l >= 0; l--) {
+        for (int r = 0; r < p->n_rules; r++) tl_neurons(P, p, F, T, r, l);
+        if (!m->topdown || l == 0) continue;
+        if (m->carried_signal < 0) tl_carried_value(P, p, x, m, F, T, l);
+        tl_linear(P, m, T->Wtop[l - 1], T->carried[l], T->ztop[l - 1], F->n[l], F->n[l - 1]);
+    }
+}
+
+/* W' = W + dw of projection PROJ by its rule's dw of that kind. */
+static void tl_update(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                      const ff_bufs *F, const tl_bufs *T, int proj, int W)
+{
+    int ri = x->rule_of_projection[proj], kind, layer, post, pre;
+    if (ri < 0) return;   /* a fixed projection */
+    const sema_rule *r = p->rules[ri];
+    sema_projection(m, proj, &kind, &layer, &post, &pre);
+    char base[64], fwd[SCHED_NAME], adj[SCHED_NAME];
+    build_rule_kernel_name(base, sizeof base, r, kind);
+    snprintf(fwd, sizeof fwd, "%s_step", base);
+    snprintf(adj, sizeof adj, "%s_adj", base);
+    sched_call *c = add_call(P, 0, fwd, adj, F->n[pre], F->n[post]);
+    snprintf(c->dw, sizeof c->dw, "%s_fwd", base);
+    c->rule = r;
+    c->update = W;
+    bind(c, "w", W);
+    bind_layer(c, "pre", pre, F, T, p, ri);
+    bind_layer(c, "post", post, F, T, p, ri);
+    bind_next(c, "w_next", W);
+}
+
+static void tl_updates(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                       const ff_bufs *F, const tl_bufs *T)
+{
+    int L = m->n_layers, top0 = L, lat0 = L + (m->topdown ? L : 0);
+    for (int l = L; l >= 0; l--) {
+        if (m->lateral) tl_update(P, p, x, m, F, T, lat0 + l, T->Wlat[l]);
+        if (m->topdown && l < L) tl_update(P, p, x, m, F, T, top0 + l, T->Wtop[l]);
+        if (l >= 1) tl_update(P, p, x, m, F, T, l - 1, F->W[l - 1]);
+    }
+}
+
+/* Whether a rule of X has values of a meta-MLP (computed by RULE_neurons). */
+static int any_mlp_values(const sema_program *p, const sema_experiment *x, const sema_model *m)
+{
+    for (int q = 0; q < sema_projection_count(m); q++) {
+        int r = x->rule_of_projection[q];
+        for (int v = 0; r >= 0 && v < p->rules[r]->n_values; v++)
+            if (build_value_is_mlp(p->rules[r], v)) return 1;
+    }
+    return 0;
+}
+
+/* ---- rules inside the forward pass (`updates forward;`, HAT: paper 001) ----
+ *
+ *   step:  for l = 1..L:  zhat_l, yhat_l = dense_l(W_l, y_{l-1})
+ *                         W_l' = W_l + dw_l(pre y_{l-1}, post yhat_l)
+ *                         z_l, y_l = dense_l(W_l', y_{l-1})   (the layer recomputed)
+ *          then e_L and the loss from z_L
+ *   eval:  dense_l (l = 1..L), loss
+ * The rules read no error (sema refuses it), so there is no feedback
+ * pathway; each recomputed layer reads its updated weights (a next version). */
+static void fwd_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int *zhat, int *yhat)
+{
+    ff_buffers(P, m, F, 0);
+    for (int l = 1; l <= m->n_layers; l++) {
+        zhat[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "zhat%d", l);
+        yhat[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "yhat%d", l);
+    }
+}
+
+static void fwd_step(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                     const ff_bufs *F, const int *zhat, const int *yhat)
+{
+    for (int l = 1; l <= m->n_layers; l++) {
+        ff_dense(P, 0, m, F, l, 0, zhat[l], yhat[l]);
+        ends pre = { F->y[l - 1], F->z[l - 1], -1 }, post = { yhat[l], zhat[l], -1 };
+        rule_update(P, p->rules[x->rule_of_projection[l - 1]], F, l, pre, post);
+        ff_dense(P, 0, m, F, l, 1, F->z[l], F->y[l]);
+    }
+    ff_loss(P, 0, m, F);
 }
 
 /* What the compiler has kernels for but the engine cannot run yet. */
@@ -206,10 +508,6 @@ static int refuse_model(const sema_model *m, char *err, size_t errlen)
                  "steps and the recurrent weights are not", m->name, l + 1, m->layers[l].steps, m->name, l + 1);
         return -1;
     }
-    if (m->topdown || m->lateral) {
-        snprintf(err, errlen, "model %s: top-down and lateral projections are not run by the engine yet", m->name);
-        return -1;
-    }
     return 0;
 }
 
@@ -219,10 +517,23 @@ int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *P, 
     const sema_model *m = p->models[x->model];
     if (refuse_model(m, err, errlen) < 0) return -1;
     ff_bufs F;
-    ff_buffers(P, m, &F);
-    ff_forward(P, 0, m, &F);
-    ff_errors(P, m, &F);
-    ff_updates(P, p, x, m, &F);
+    if (x->updates_forward) {
+        int zhat[65], yhat[65];
+        fwd_buffers(P, m, &F, zhat, yhat);
+        fwd_step(P, p, x, m, &F, zhat, yhat);
+    } else {
+        ff_buffers(P, m, &F, 1);
+        ff_forward(P, 0, m, &F);
+        ff_errors(P, m, &F);
+        if (m->topdown || m->lateral || any_mlp_values(p, x, m)) {
+            tl_bufs T;
+            tl_buffers(P, p, m, x, &F, &T);
+            tl_signals(P, p, x, m, &F, &T);
+            tl_updates(P, p, x, m, &F, &T);
+            free(T.value);
+        } else
+            ff_updates(P, p, x, m, &F);
+    }
     ff_forward(P, 1, m, &F);
     return 0;
 }

@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include "sema.h"
 
-enum { SCHED_NAME = 96, SCHED_MAX_BIND = 48 };
+enum { SCHED_NAME = 96, SCHED_MAX_BIND = 96 };
 
 typedef struct sched_buf {
     char name[32];

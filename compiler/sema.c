@@ -60,6 +60,39 @@ const char *sema_closest(const char *name, const char *const *cand, int n)
     return best;
 }
 
+const char *const sema_dw_kind_names[DW_KINDS] = { "forward", "topdown", "lateral" };
+
+int sema_projection_count(const sema_model *m)
+{
+    int L = m->n_layers;
+    return L + (m->topdown ? L : 0) + (m->lateral ? L + 1 : 0);
+}
+
+/* W_l: post l, pre l-1;  Wtop_l: post l, pre l+1;  Wlat_l: post and pre l. */
+void sema_projection(const sema_model *m, int p, int *kind, int *layer, int *post, int *pre)
+{
+    int L = m->n_layers, k = DW_FORWARD, l = p + 1, from = p;
+    if (p >= L) {
+        p -= L;
+        k = m->topdown ? DW_TOPDOWN : DW_LATERAL;
+        if (k == DW_TOPDOWN && p >= L) { p -= L; k = DW_LATERAL; }
+        l = p;
+        from = k == DW_TOPDOWN ? l + 1 : l;
+    }
+    *kind = k;
+    *layer = l;
+    *post = l;
+    *pre = from;
+}
+
+void sema_projection_name(const sema_model *m, int p, char *buf, size_t len)
+{
+    static const char *const prefix[DW_KINDS] = { "W", "Wtop", "Wlat" };
+    int kind, layer, post, pre;
+    sema_projection(m, p, &kind, &layer, &post, &pre);
+    snprintf(buf, len, "%s%d", prefix[kind], layer);
+}
+
 int sema_find_rule(const sema_program *p, const char *name)
 {
     for (int i = 0; i < p->n_rules; i++) if (!strcmp(p->rules[i]->name, name)) return i;
@@ -302,13 +335,15 @@ void sema_program_free(sema_program *p)
     if (!p) return;
     for (int i = 0; i < p->n_models; i++) { free(p->models[i]->layers); free(p->models[i]); }
     for (int i = 0; i < p->n_mlps; i++) {
-        free(p->mlps[i]->width); free(p->mlps[i]->act); free(p->mlps[i]->act_arg); free(p->mlps[i]);
+        free(p->mlps[i]->width); free(p->mlps[i]->act); free(p->mlps[i]->act_arg); free(p->mlps[i]->weights);
+        free(p->mlps[i]);
     }
     for (int i = 0; i < p->n_rules; i++) free_rule(p->rules[i]);
     for (int i = 0; i < p->n_experiments; i++) {
         sema_experiment *x = p->experiments[i];
         for (int k = 0; k < x->n_scales; k++) free(x->scales[k].values);
         free(x->scales);
+        for (int a = 0; a < x->n_assigns; a++) free(x->assigns[a].named);
         free(x->assigns);
         free(x->rule_of_projection);
         free(x);

@@ -27,6 +27,14 @@ typedef enum {
     REF_NEURON, REF_LET, REF_SIZE, REF_FUNC, REF_REDUCE, REF_MLP
 } sema_ref_kind;   /* REF_SIZE: ref is a space_size; REF_FUNC: an operator of ops.def (dag_op) */
 
+/* The kinds of projection a rule may update, each with its own dw:
+ * `dw = ...;` (forward W_l), `dw topdown = ...;` (Wtop_l, into layer l from
+ * l+1), `dw lateral = ...;` (Wlat_l, within layer l).  A projection of
+ * model M is numbered W1..WL, then Wtop0..Wtop(L-1), then Wlat0..WlatL
+ * (sema_projection_*). */
+typedef enum { DW_FORWARD, DW_TOPDOWN, DW_LATERAL, DW_KINDS } sema_dw_kind;
+extern const char *const sema_dw_kind_names[DW_KINDS];   /* "forward", "topdown", "lateral" */
+
 typedef enum { RED_SUM_PRE, RED_SUM_POST, RED_SUM_SYN, RED_MEAN_BATCH, RED_SUM_BATCH } sema_reduce;
 
 typedef enum {
@@ -44,13 +52,15 @@ typedef struct sema_mlp {
     sema_act *act;         /* activation of layer l (identity for a plain 'dense N') */
     double *act_arg;       /* softplus beta */
     int n_weights;         /* sum over layers of out*in + out (weights, then biases) */
+    double out_gain;       /* init output G: the last layer's initial weights times G (default 1) */
+    double *weights;       /* weights [..]: the initial values of all n_weights (learned.rule), or NULL */
 } sema_mlp;
 
 /* ---- model ---- */
 typedef enum { LAYER_DENSE, LAYER_RECURRENT, LAYER_READOUT } sema_layer_kind;
 typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE, LOSS_MSE_INPUT } sema_loss;
 typedef enum { FB_SYMMETRIC, FB_RANDOM, FB_DIRECT, FB_NONE } sema_feedback;
-typedef enum { INIT_XAVIER, INIT_NORMAL, INIT_UNIFORM } sema_init;
+typedef enum { INIT_XAVIER, INIT_NORMAL, INIT_UNIFORM, INIT_LECUN } sema_init;
 
 typedef struct sema_layer {
     sema_layer_kind kind;
@@ -58,6 +68,7 @@ typedef struct sema_layer {
     sema_act act;
     double act_arg;        /* softplus beta, kcap k */
     int steps;             /* recurrent: number of time steps */
+    int bias;              /* dense/readout: z = W y + b, b a learner parameter (zero at first) */
     src_span span;
 } sema_layer;
 
@@ -71,8 +82,22 @@ typedef struct sema_model {
     sema_feedback feedback;
     sema_init init;
     double init_arg;
-    int topdown, lateral;  /* Gu et al.: plastic top-down / lateral inputs */
+    int topdown, lateral;  /* Gu et al.: top-down projections Wtop_l (into layer l from l+1,
+                              l = 0..L-1) and lateral ones Wlat_l (within layer l, l = 0..L) */
+    const char *carried;   /* what Wtop_l carries from layer l+1: a neuron value of the rule on
+                              W_{l+1} ("delta" by default), or a signal (y, z, e) */
+    int carried_signal;    /* its sema_signal, or -1 for a neuron value */
+    src_span carried_span; /* the topdown statement */
 } sema_model;
+
+/* The plastic projections of M: L forward ones, then L top-down (with
+ * topdown;), then L + 1 lateral (with lateral;). */
+int sema_projection_count(const sema_model *m);
+/* Projection P of M: its kind (DW_*), the layer l of its name (W_l, Wtop_l,
+ * Wlat_l), and its postsynaptic and presynaptic layers (0 = the input). */
+void sema_projection(const sema_model *m, int p, int *kind, int *layer, int *post, int *pre);
+/* "W2", "Wtop0", "Wlat1" into BUF. */
+void sema_projection_name(const sema_model *m, int p, char *buf, size_t len);
 
 /* ---- rule ---- */
 typedef struct sema_param {
@@ -120,8 +145,8 @@ typedef struct sema_rule {
     int n_values;
     sema_let *lets;
     int n_lets;
-    ast_expr *dw;
-    src_span dw_span;
+    ast_expr *dw_of[DW_KINDS];      /* dw = ...; dw topdown = ...; dw lateral = ...; NULL when absent */
+    src_span dw_span_of[DW_KINDS];
     int *mlps;             /* program mlp indices called by the rule, in first-use order */
     int *mlp_offset;       /* where each mlp's weights start in the meta vector */
     int n_mlps;
@@ -142,11 +167,22 @@ typedef struct sema_data {
     int centers;           /* blobs */
     double std;
     int project;           /* fixed random projection to this dimension (0: none) */
+    int random;            /* moons/gaussians random: every task its own problem (plast_task_family) */
+    int standardise;       /* gaussians (not blobs): each feature mean 0, variance 1 over the set */
+    src_span span;         /* the data statement */
 } sema_data;
+
+typedef struct sema_proj_ref {  /* a projection named in 'rule R on ...' */
+    int kind;              /* DW_* */
+    int layer;             /* l of W_l, Wtop_l, Wlat_l */
+    src_span at;
+} sema_proj_ref;
 
 typedef struct sema_assign {   /* rule R on projections */
     int rule;
-    unsigned long long projections;  /* bit l: projection W_{l+1} */
+    int all;               /* rule R; -- every projection of a kind R has a dw for */
+    sema_proj_ref *named;  /* rule R on W1, Wtop0, ...; */
+    int n_named;
     src_span span;
 } sema_assign;
 
@@ -165,11 +201,13 @@ typedef struct sema_experiment {
     int model;
     sema_assign *assigns;
     int n_assigns;
-    int *rule_of_projection;   /* [n_layers] */
+    int *rule_of_projection;   /* [sema_projection_count(model)]: a rule, or -1 for a top-down or
+                                  lateral projection no rule names (it stays at its initial value) */
     sema_data data;
     int ways, k_train, q_query;
     int batch;             /* inner minibatch (1 = online) */
     int steps;             /* inner steps (0 = one pass over the training stream) */
+    int unlabelled;        /* unlabelled samples in each inner batch (0: none; plast_task_spec) */
     /* meta-optimiser */
     double lr, l1, clip;
     int l1_prox;
@@ -184,6 +222,17 @@ typedef struct sema_experiment {
     int single;            /* precision single */
     int diag_alignment, diag_orthonormality;
     int checkpoint_every;
+    /* paper 001 (sema_joint.c): rules inside the forward pass, the joint scheme */
+    int updates_forward;   /* updates forward: each rule right after its layer's forward pass */
+    src_span updates_at;
+    int joint;             /* train joint: the learner and the rules trained together, batch by batch */
+    src_span joint_at;
+    int epochs;            /* passes over the training split */
+    long max_batches;      /* stop after this many minibatches (0: all the epochs) */
+    double labelled;       /* fraction of the training samples that keep their label */
+    int test_every;        /* minibatches between evaluations on the test split (0: once per epoch) */
+    double learner_lr;     /* the learner's Adam */
+    src_span learner_at;
 } sema_experiment;
 
 typedef struct sema_program {

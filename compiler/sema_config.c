@@ -104,11 +104,11 @@ static void split_missing_semicolons(ast_decl *d, const char *const *heads, int 
     }
 }
 
-static const char *const mlp_heads[] = { "in", "dense", NULL };
+static const char *const mlp_heads[] = { "in", "dense", "init", "weights", NULL };
 static const char *const model_heads[] = { "input", "dense", "recurrent", "readout", "loss", "init", "feedback",
                                            "topdown", "lateral", NULL };
 static const char *const experiment_heads[] = { "data", "tasks", "inner", "meta", "scale", "seed", "precision",
-                                                "diagnostics", "checkpoint", NULL };
+                                                "diagnostics", "checkpoint", "updates", "train", "learner", NULL };
 
 /* An activation: relu, tanh, sigmoid, identity, softplus(beta), softmax, kcap(k). */
 static int parse_act(const ast_item *it, int allow_softmax, int allow_kcap, sema_act *act, double *arg)
@@ -180,9 +180,11 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
             m->act[m->n_layers] = act;
             m->act_arg[m->n_layers] = arg;
             m->n_layers++;
+        } else if (!strcmp(s->name, "init") || !strcmp(s->name, "weights")) {
+            continue;   /* once the layers are known: sema_mlp_init */
         } else {
-            diag_error(s->name_span, "unknown statement '%s' in mlp '%s'; expected 'in N;' or 'dense N [activation];'",
-                       s->name, d->name);
+            diag_error(s->name_span, "unknown statement '%s' in mlp '%s'; expected 'in N;', 'dense N [activation];', "
+                       "'init output G;' or 'weights [...];'", s->name, d->name);
         }
     }
     if (!have_in && !in_stmts) diag_error(d->name_span, "mlp '%s' has no 'in N;' statement; expected one before "
@@ -207,6 +209,7 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
     }
     m->n_weights = (int)weights;
     m->n_out = m->n_layers ? m->width[m->n_layers - 1] : 0;
+    sema_mlp_init(m, d);
     return m;
 }
 
@@ -216,9 +219,9 @@ sema_mlp *sema_check_mlp(sema_program *p, ast_decl *d)
  * reported once, for the whole model, by model_finish). */
 static void model_layer(sema_model *m, ast_stmt *s, sema_layer_kind kind, int input_later)
 {
-    static const char *const usage[] = { "dense N activation;", "recurrent N activation steps T;",
-                                         "readout N activation;" };
-    int max_items = kind == LAYER_RECURRENT ? 4 : 2;
+    static const char *const usage[] = { "dense N activation [bias];", "recurrent N activation steps T;",
+                                         "readout N activation [bias];" };
+    int max_items = kind == LAYER_RECURRENT ? 4 : 3;
     if (expect_count(s, 2, max_items, usage[kind]) < 0) return;
     sema_layer L;
     memset(&L, 0, sizeof L);
@@ -231,6 +234,13 @@ static void model_layer(sema_model *m, ast_stmt *s, sema_layer_kind kind, int in
         diag_error(s->items[1]->span, "kcap(%g) keeps more neurons than the layer's %d; expected k from 1 to %d",
                    L.act_arg, L.size, L.size);
         return;
+    }
+    if (kind != LAYER_RECURRENT && s->n_items == 3) {
+        if (!is_word(s->items[2], "bias")) {
+            diag_error(s->items[2]->span, "expected 'bias' or nothing after the activation");
+            return;
+        }
+        L.bias = 1;
     }
     if (kind == LAYER_RECURRENT) {
         if (s->n_items != 4 || !is_word(s->items[2], "steps")) {
@@ -277,9 +287,10 @@ static void model_loss(sema_model *m, ast_stmt *s)
 
 static void model_init(sema_model *m, ast_stmt *s)
 {
-    if (expect_count(s, 1, 1, "init xavier | normal(std) | uniform(a);") < 0) return;
+    if (expect_count(s, 1, 1, "init xavier | lecun | normal(std) | uniform(a);") < 0) return;
     const ast_item *it = s->items[0];
     if (is_word(it, "xavier")) { m->init = INIT_XAVIER; return; }
+    if (is_word(it, "lecun")) { m->init = INIT_LECUN; return; }
     if (it->kind == IT_CALL && it->n_args == 1 &&
         (!strcmp(it->text, "normal") || !strcmp(it->text, "uniform"))) {
         m->init = !strcmp(it->text, "normal") ? INIT_NORMAL : INIT_UNIFORM;
@@ -287,7 +298,34 @@ static void model_init(sema_model *m, ast_stmt *s)
             diag_error(it->args[0]->span, "the init scale must be positive");
         return;
     }
-    diag_error(it->span, "unknown init; expected xavier, normal(std) or uniform(a)");
+    diag_error(it->span, "unknown init; expected xavier, lecun, normal(std) or uniform(a)");
+}
+
+/* topdown [VALUE];  -- VALUE: what Wtop_l carries down from layer l+1: a
+ * neuron value of the rule on W_{l+1} (default delta) or a signal y, z, e. */
+static void model_topdown(sema_model *m, ast_stmt *s)
+{
+    if (expect_count(s, 0, 1, "topdown; or topdown VALUE;") < 0) return;
+    m->topdown = 1;
+    m->carried = "delta";
+    m->carried_signal = -1;
+    m->carried_span = s->span;
+    if (!s->n_items) return;
+    const ast_item *it = s->items[0];
+    if (it->kind != IT_WORD) {
+        diag_error(it->span, "expected the name of what the top-down projections carry (a neuron value such as "
+                   "delta, or y, z or e), found %s", item_kind_name(it));
+        return;
+    }
+    static const sema_signal carried_signals[] = { SIG_Y, SIG_Z, SIG_E };
+    for (size_t k = 0; k < sizeof carried_signals / sizeof *carried_signals; k++)
+        if (!strcmp(it->text, sema_signal_names[carried_signals[k]])) m->carried_signal = (int)carried_signals[k];
+    if (!strcmp(it->text, "ztop") || !strcmp(it->text, "zlat")) {
+        diag_error(it->span, "the top-down projections compute ztop from what they carry, so they cannot carry "
+                   "'%s'; expected a neuron value (such as delta) or y, z or e", it->text);
+        return;
+    }
+    m->carried = it->text;
 }
 
 static void model_finish(sema_model *m, ast_decl *d, int have_loss, int have_input)
@@ -323,6 +361,10 @@ static void model_finish(sema_model *m, ast_decl *d, int have_loss, int have_inp
                    m->n_input, out->size);
     for (int l = 0; l + 1 < m->n_layers; l++)
         if (m->layers[l].act == ACT_SOFTMAX) diag_error(m->layers[l].span, "softmax is only for the output layer");
+    if (m->topdown && m->carried_signal == SIG_E && m->feedback == FB_NONE && m->n_layers > 1)
+        diag_error(m->carried_span, "'topdown e;' carries the errors of the hidden layers (e_1 to e_%d) down, "
+                   "which a model with 'feedback none' does not compute; expected feedback symmetric, random or "
+                   "direct, or a neuron value to carry", m->n_layers - 1);
 }
 
 sema_model *sema_check_model(sema_program *p, ast_decl *d)
@@ -353,10 +395,9 @@ sema_model *sema_check_model(sema_program *p, ast_decl *d)
         else if (!strcmp(h, "feedback")) {
             int k = pick_word(s, feedbacks, 4, "symmetric, random, direct or none");
             if (k >= 0) m->feedback = (sema_feedback)k;
-        } else if (!strcmp(h, "topdown") || !strcmp(h, "lateral")) {
-            if (expect_count(s, 0, 0, h[0] == 't' ? "topdown;" : "lateral;") == 0) {
-                if (h[0] == 't') m->topdown = 1; else m->lateral = 1;
-            }
+        } else if (!strcmp(h, "topdown")) model_topdown(m, s);
+        else if (!strcmp(h, "lateral")) {
+            if (expect_count(s, 0, 0, "lateral;") == 0) m->lateral = 1;
         } else {
             diag_error(s->name_span, "unknown statement '%s' in model '%s'; expected input, dense, recurrent, "
                        "readout, loss, feedback, init, topdown or lateral", h, d->name);
@@ -373,7 +414,6 @@ typedef struct xctx {
     sema_experiment *x;
     ast_decl *d;
     const char *dir;        /* of the experiment's file, for data paths */
-    src_span *proj_at;      /* [assign * 64 + l]: the item naming W_{l+1} */
     const ast_stmt *tasks;  /* the tasks statement, if any */
     const ast_item *batch;  /* the inner batch size's item, if given */
     int saw_model, saw_rule, rule_failed;   /* to report nothing missing that was misspelt */
@@ -402,7 +442,25 @@ static const char *resolve_path(const xctx *c, const char *path)
     return out;
 }
 
-/* "rule NAME [on W1, W3];" */
+/* A projection name: W<l> (l >= 1), Wtop<l> or Wlat<l> (l >= 0); 0 or -1. */
+static int parse_projection(const ast_item *it, sema_proj_ref *out)
+{
+    static const struct { const char *prefix; int kind, first; } forms[] = {
+        { "Wtop", DW_TOPDOWN, 0 }, { "Wlat", DW_LATERAL, 0 }, { "W", DW_FORWARD, 1 } };
+    if (it->kind != IT_WORD) return -1;
+    for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+        size_t n = strlen(forms[f].prefix);
+        if (strncmp(it->text, forms[f].prefix, n) || !it->text[n]) continue;
+        char *end = NULL;
+        long l = strtol(it->text + n, &end, 10);
+        if (*end || it->text[n] < '0' || it->text[n] > '9' || l < forms[f].first || l > 64) return -1;
+        *out = (sema_proj_ref){ forms[f].kind, (int)l, it->span };
+        return 0;
+    }
+    return -1;
+}
+
+/* "rule NAME [on W1, Wtop0, Wlat1, ...];" */
 static void exp_rule(xctx *c, ast_stmt *s)
 {
     c->saw_rule = 1;
@@ -413,34 +471,32 @@ static void exp_rule(xctx *c, ast_stmt *s)
     }
     int r = sema_find_rule(c->p, s->items[0]->text);
     if (r < 0) { error_unknown_decl(c, s->items[0], 1); return; }
-    sema_assign a = { r, ~0ull, s->span };
-    src_span at[64];
-    for (int l = 0; l < 64; l++) at[l] = s->span;
+    sema_assign a = { r, 1, NULL, 0, s->span };
     if (s->n_items > 1) {
         if (!is_word(s->items[1], "on") || s->n_items < 3) {
             diag_error(s->items[1]->span, "expected 'on W1, W2, ...' after the rule name");
             return;
         }
-        a.projections = 0;
+        a.all = 0;
         for (int i = 2; i < s->n_items; i++) {
             const ast_item *it = s->items[i];
-            char *end = NULL;
-            long l = it->kind == IT_WORD && it->text[0] == 'W' ? strtol(it->text + 1, &end, 10) : 0;
-            if (!end || *end || l < 1 || l > 64) {
-                diag_error(it->span, "expected a projection name W1, W2, ... (W_l feeds layer l)");
+            sema_proj_ref ref;
+            if (parse_projection(it, &ref) < 0) {
+                diag_error(it->span, "expected a projection name W1, W2, ... (W_l feeds layer l), Wtop0, ... "
+                           "(top-down into layer l) or Wlat0, ... (lateral within layer l)");
+                free(a.named);
                 return;
             }
-            if (a.projections >> (l - 1) & 1) {
-                diag_error(it->span, "W%ld is named twice in this statement", l);
-                return;
-            }
-            a.projections |= 1ull << (l - 1);
-            at[l - 1] = it->span;
+            for (int k = 0; k < a.n_named; k++)
+                if (a.named[k].kind == ref.kind && a.named[k].layer == ref.layer) {
+                    diag_error(it->span, "%s is named twice in this statement", it->text);
+                    free(a.named);
+                    return;
+                }
+            *SEMA_PUSH(a.named, a.n_named) = ref;
         }
     }
     c->rule_failed--;
-    c->proj_at = realloc(c->proj_at, (size_t)(c->x->n_assigns + 1) * 64 * sizeof *c->proj_at);
-    memcpy(c->proj_at + (size_t)c->x->n_assigns * 64, at, sizeof at);
     *SEMA_PUSH(c->x->assigns, c->x->n_assigns) = a;
 }
 
@@ -471,6 +527,18 @@ static int opt_int(const ast_stmt *s, int *i, const char *what, int lo, int hi, 
     return sema_item_int(s->items[++*i], what, lo, hi, out);
 }
 
+/* random: a task family (moons, gaussians) instead of one generated set. */
+static int data_random(sema_data *D, const char *kind, const ast_item *it)
+{
+    if (D->kind == DATA_CIRCLES || !strcmp(kind, "blobs")) {
+        diag_error(it->span, "'random' (a new problem for every task) is for data moons and data gaussians, "
+                   "not %s", kind);
+        return -1;
+    }
+    D->random = 1;
+    return 0;
+}
+
 /* data idx "img" "lbl" | npy "x" "y" | fashion_mnist [test] | moons|circles|blobs|gaussians [opts] */
 static void exp_data(xctx *c, ast_stmt *s)
 {
@@ -481,6 +549,8 @@ static void exp_data(xctx *c, ast_stmt *s)
     }
     const char *kind = s->items[0]->text;
     int i = 1;
+    D->span = s->span;
+    D->random = 0;
     if (!strcmp(kind, "idx") || !strcmp(kind, "npy")) {
         D->kind = kind[0] == 'i' ? DATA_IDX : DATA_NPY;
         if (s->n_items != 3 || s->items[1]->kind != IT_STRING || s->items[2]->kind != IT_STRING) {
@@ -501,10 +571,14 @@ static void exp_data(xctx *c, ast_stmt *s)
                    "circles, blobs or gaussians", kind);
         return;
     }
+    D->standardise = !strcmp(kind, "gaussians");
+    const ast_item *n_item = NULL, *centers_item = NULL;
     for (; i < s->n_items; i++) {
         const ast_item *it = s->items[i];
         const char *w = it->kind == IT_WORD ? it->text : "";
         int gen = D->kind != DATA_FASHION_MNIST;
+        if (!strcmp(w, "n")) n_item = it;
+        if (!strcmp(w, "centers")) centers_item = it;
         if (!gen && !strcmp(w, "test")) D->test_split = 1;
         else if (!gen && !strcmp(w, "train")) D->test_split = 0;
         else if (gen && !strcmp(w, "n")) { if (opt_int(s, &i, "the sample count", 1, 10000000, &D->n) < 0) return; }
@@ -513,12 +587,20 @@ static void exp_data(xctx *c, ast_stmt *s)
         else if (D->kind == DATA_BLOBS && !strcmp(w, "centers")) { if (opt_int(s, &i, "the centers", 1, 1000, &D->centers) < 0) return; }
         else if (D->kind == DATA_BLOBS && !strcmp(w, "std")) { if (opt_num_from(s, &i, "the std", 0, 0, &D->std) < 0) return; }
         else if (!strcmp(w, "project")) { if (opt_int(s, &i, "the projection dimension", 1, 1 << 20, &D->project) < 0) return; }
+        else if (gen && !strcmp(w, "random")) { if (data_random(D, kind, it) < 0) return; }
         else {
             diag_error(it->span, "unknown option for data %s; expected %s", kind,
-                       gen ? "n, noise, project (circles: factor; blobs: centers, std)" : "train, test or project");
+                       gen ? "n, noise, project, random (circles: factor; blobs: centers, std)"
+                           : "train, test or project");
             return;
         }
     }
+    if (D->random && n_item)
+        diag_error(n_item->span, "random tasks draw their own samples, as many as each task needs; expected no "
+                   "'n N'");
+    if (D->random && D->kind == DATA_BLOBS && !centers_item) D->centers = 2;   /* two Gaussians */
+    if (D->random && D->kind == DATA_BLOBS && D->centers < 2)
+        diag_error(centers_item->span, "random Gaussian tasks need at least 2 classes; expected centers 2 or more");
 }
 
 /* tasks ways N train K query Q; */
@@ -535,7 +617,7 @@ static void exp_tasks(xctx *c, ast_stmt *s)
     }
 }
 
-/* inner online [steps S] | inner batch B [steps S] */
+/* inner online [steps S] | inner batch B [steps S] [unlabelled U] */
 static void exp_inner(xctx *c, ast_stmt *s)
 {
     for (int i = 0; i < s->n_items; i++) {
@@ -546,8 +628,16 @@ static void exp_inner(xctx *c, ast_stmt *s)
             c->batch = s->items[i];
         }
         else if (is_word(it, "steps")) { if (opt_int(s, &i, "the step count", 1, 100000000, &c->x->steps) < 0) return; }
-        else { diag_error(it->span, "expected 'online', 'batch B' or 'steps S'"); return; }
+        else if (is_word(it, "unlabelled")) {
+            if (opt_int(s, &i, "the unlabelled samples per batch", 1, 1000000, &c->x->unlabelled) < 0) return;
+        } else { diag_error(it->span, "expected 'online', 'batch B', 'steps S' or 'unlabelled U'"); return; }
     }
+    if (c->x->unlabelled && c->x->unlabelled >= c->x->batch)
+        diag_error(s->span, "a batch of %d holds %d unlabelled samples and no labelled one; expected unlabelled "
+                   "U below the batch size", c->x->batch, c->x->unlabelled);
+    else if (c->x->unlabelled && !c->x->steps)
+        diag_error(s->span, "with 'unlabelled U' the training stream is as long as the steps make it; expected "
+                   "'steps S'");
 }
 
 /* meta adam lr X l1 X [prox] episodes N batch M clip C schedule constant|step(every, gamma)|cosine warmup W nonfinite stop|skip|backtrack */
@@ -661,9 +751,9 @@ static void exp_misc(xctx *c, ast_stmt *s)
         if (expect_count(s, 2, 2, "checkpoint every N;") == 0 && is_word(s->items[0], "every"))
             sema_item_int(s->items[1], "the checkpoint interval", 1, 100000000, &x->checkpoint_every);
         else if (s->n_items == 2) diag_error(s->items[0]->span, "expected 'every'");
-    } else {
+    } else if (sema_exp_joint_statement(x, s) < 0) {
         diag_error(s->name_span, "unknown statement '%s' in experiment; expected model, rule, data, tasks, inner, "
-                   "meta, scale, seed, precision, diagnostics or checkpoint", s->name);
+                   "meta, scale, seed, precision, diagnostics, checkpoint, updates, train or learner", s->name);
     }
 }
 
@@ -685,10 +775,101 @@ static void exp_defaults(sema_experiment *x)
     x->sched_every = 100;
     x->seed = 1;
     x->checkpoint_every = 1;   /* the meta-state is small: a kill loses at most the episode in flight */
+    sema_exp_joint_defaults(x);
 }
 
-/* Every projection gets exactly one rule, and the model offers every signal
- * each rule reads (checked once per 'rule' statement). */
+/* The index of projection REF in M (sema_projection_count), or -1 after
+ * saying why there is no such projection. */
+static int projection_index(const sema_model *m, const sema_proj_ref *ref)
+{
+    int L = m->n_layers, l = ref->layer;
+    if (ref->kind == DW_FORWARD) {
+        if (l <= L) return l - 1;
+        diag_error(ref->at, "model '%s' has projections W1 to W%d; there is no W%d", m->name, L, l);
+        return -1;
+    }
+    int on = ref->kind == DW_TOPDOWN ? m->topdown : m->lateral, last = ref->kind == DW_TOPDOWN ? L - 1 : L;
+    const char *kind = ref->kind == DW_TOPDOWN ? "top-down" : "lateral", *prefix = ref->kind == DW_TOPDOWN ? "Wtop" : "Wlat";
+    if (!on) {
+        diag_error(ref->at, "model '%s' has no %s projections (no '%s;' statement); there is no %s%d", m->name, kind,
+                   sema_dw_kind_names[ref->kind], prefix, l);
+        return -1;
+    }
+    if (l > last) {
+        diag_error(ref->at, "model '%s' has %s projections %s0 to %s%d; there is no %s%d", m->name, kind, prefix,
+                   prefix, last, prefix, l);
+        return -1;
+    }
+    return L + (ref->kind == DW_LATERAL && m->topdown ? L : 0) + l;
+}
+
+static int declares_dw(const sema_rule *r, int kind)
+{
+    return r->dw_span_of[kind].end > r->dw_span_of[kind].begin;   /* even one with an error */
+}
+
+/* Projection P gets the rule of assignment A (named at AT); 1 when it does. */
+static int assign_projection(xctx *c, const sema_model *m, int p, const sema_assign *a, src_span at, src_span *where)
+{
+    sema_experiment *x = c->x;
+    const sema_rule *r = c->p->rules[a->rule];
+    char name[32];
+    int kind, layer, post, pre;
+    sema_projection(m, p, &kind, &layer, &post, &pre);
+    sema_projection_name(m, p, name, sizeof name);
+    if (!declares_dw(r, kind)) {
+        if (a->all) return 0;
+        diag_error(at, "rule '%s' has no 'dw %s= ...;' for the %s projection %s; expected a rule that defines one",
+                   r->name, kind == DW_FORWARD ? "" : kind == DW_TOPDOWN ? "topdown " : "lateral ",
+                   kind == DW_FORWARD ? "forward" : kind == DW_TOPDOWN ? "top-down" : "lateral", name);
+        diag_note(r->span, "rule '%s' is declared here", r->name);
+        return 0;
+    }
+    if (x->rule_of_projection[p] >= 0) {
+        diag_error(at, "projection %s already has rule '%s'; expected one rule per projection", name,
+                   c->p->rules[x->rule_of_projection[p]]->name);
+        return 0;
+    }
+    x->rule_of_projection[p] = a->rule;
+    where[p] = at;
+    return 1;
+}
+
+/* The neuron value that the top-down projections carry (topdown VALUE;):
+ * the rule on W_l computes it for layer l, so that rule must define it, and
+ * the model must offer the signals it reads. */
+static void check_carried(xctx *c, const sema_model *m, const src_span *where)
+{
+    unsigned offered = (1u << SIG_Y) | (1u << SIG_Z) | (1u << SIG_ZTOP);
+    if (m->feedback != FB_NONE) offered |= 1u << SIG_E;
+    if (m->lateral) offered |= 1u << SIG_ZLAT;
+    for (int l = 1; m->topdown && m->carried_signal < 0 && l <= m->n_layers; l++) {
+        int ri = c->x->rule_of_projection[l - 1];
+        if (ri < 0) continue;
+        const sema_rule *r = c->p->rules[ri];
+        const sema_value *v = NULL;
+        for (int k = 0; k < r->n_values; k++) if (!strcmp(r->values[k].name, m->carried)) v = &r->values[k];
+        if (!v) {
+            diag_error(where[l - 1], "model '%s' carries the neuron value '%s' of layer %d down to layer %d "
+                       "(Wtop%d), and rule '%s' on W%d defines none; expected 'neuron %s = ...;' in the rule",
+                       m->name, m->carried, l, l - 1, l - 1, r->name, l, m->carried);
+            diag_note(m->carried_span, "the top-down projections are declared here");
+            return;
+        }
+        unsigned missing = v->space < 0 ? 0 : v->signals & ~offered;
+        for (int s = 0; s < SIG_COUNT; s++) {
+            if (!(missing >> s & 1)) continue;
+            diag_error(where[l - 1], "the neuron value '%s' of rule '%s', which the top-down projections carry, "
+                       "reads %s, which model '%s' cannot provide (%s)", m->carried, r->name, sema_signal_names[s],
+                       m->name, s == SIG_E ? "it has 'feedback none'" : "it has no 'lateral;' statement");
+            return;
+        }
+    }
+}
+
+/* Every forward projection gets exactly one rule, top-down and lateral ones
+ * at most one, and the model offers every signal each rule reads (checked
+ * once per 'rule' statement) and the value its top-down projections carry. */
 static void exp_finish(xctx *c)
 {
     sema_experiment *x = c->x;
@@ -704,40 +885,40 @@ static void exp_finish(xctx *c)
             diag_error(c->d->name_span, "experiment '%s' has no 'rule NAME;' statement", c->d->name);
         return;
     }
-    x->rule_of_projection = malloc((size_t)m->n_layers * sizeof *x->rule_of_projection);
-    for (int l = 0; l < m->n_layers; l++) x->rule_of_projection[l] = -1;
+    int P = sema_projection_count(m);
+    x->rule_of_projection = malloc((size_t)P * sizeof *x->rule_of_projection);
+    src_span *where = calloc((size_t)P, sizeof *where);
+    for (int p = 0; p < P; p++) x->rule_of_projection[p] = -1;
     for (int a = 0; a < x->n_assigns; a++) {
         const sema_assign *as = &x->assigns[a];
-        const src_span *at = c->proj_at + (size_t)a * 64;
         int used = 0;
-        for (int l = 0; l < 64; l++) {
-            if (!(as->projections >> l & 1)) continue;
-            if (l >= m->n_layers) {
-                if (as->projections != ~0ull)
-                    diag_error(at[l], "model '%s' has projections W1 to W%d; there is no W%d",
-                               m->name, m->n_layers, l + 1);
-                continue;
-            }
-            if (x->rule_of_projection[l] >= 0) {
-                diag_error(at[l], "projection W%d already has rule '%s'; expected one rule per projection",
-                           l + 1, c->p->rules[x->rule_of_projection[l]]->name);
-                continue;
-            }
-            x->rule_of_projection[l] = as->rule;
-            used = 1;
+        for (int p = 0; as->all && p < P; p++) used |= assign_projection(c, m, p, as, as->span, where);
+        for (int k = 0; k < as->n_named; k++) {
+            int p = projection_index(m, &as->named[k]);
+            if (p >= 0) used |= assign_projection(c, m, p, as, as->named[k].at, where);
         }
         if (used) sema_rule_fits_model(c->p, c->p->rules[as->rule], m, as->span);
+        else if (as->all)
+            diag_error(as->span, "rule '%s' updates no projection of model '%s': it has no dw for the kinds of "
+                       "projection the model has", c->p->rules[as->rule]->name, m->name);
     }
     for (int l = 0; l < m->n_layers && !c->rule_failed; l++)
         if (x->rule_of_projection[l] < 0)
             diag_error(c->d->name_span, "projection W%d of model '%s' has no rule; expected a 'rule NAME on W%d;' "
                        "statement", l + 1, m->name, l + 1);
-    if (c->batch && x->batch > x->ways * x->k_train)
+    if (!c->rule_failed) check_carried(c, m, where);
+    free(where);
+    int family = x->data.random ? (x->data.kind == DATA_MOONS ? 2 : x->data.centers) : 0;
+    if (family && x->ways != family)
+        diag_error(c->tasks ? c->tasks->span : c->d->name_span, "random %s tasks have %d classes each; expected "
+                   "'tasks ways %d ...;'", x->data.kind == DATA_MOONS ? "two-moons" : "Gaussian", family, family);
+    sema_exp_joint_finish(c->p, x, c->tasks);
+    if (c->batch && !x->unlabelled && !x->joint && x->batch > x->ways * x->k_train)   /* unlabelled samples fill a batch */
         diag_error(c->batch->span, "the inner batch of %d is larger than the %d training samples of a task (ways %d x "
                    "train %d): no inner step would run; expected a batch of at most %d", x->batch, x->ways * x->k_train,
                    x->ways, x->k_train, x->ways * x->k_train);
     int outputs = m->layers[m->n_layers - 1].size;
-    if (m->loss == LOSS_CROSS_ENTROPY && x->ways > outputs) {
+    if (m->loss == LOSS_CROSS_ENTROPY && x->ways > outputs && !x->joint) {
         if (c->tasks)
             diag_error(c->tasks->span, "%d-way tasks need at least %d output neurons, but model '%s' has %d; "
                        "expected ways %d or fewer", x->ways, x->ways, m->name, outputs, outputs);
@@ -755,7 +936,7 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
     exp_defaults(x);
     const src_file *f = diag_file(d->file);
     const char *slash = f ? strrchr(f->path, '/') : NULL;
-    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, NULL, 0, 0, 0 };
+    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, 0, 0, 0 };
     split_missing_semicolons(d, experiment_heads, 0);
     for (ast_stmt *s = d->body; s; s = s->next) {
         const char *h = s->name;
@@ -775,6 +956,5 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
         else exp_misc(&c, s);
     }
     exp_finish(&c);
-    free(c.proj_at);
     return x;
 }

@@ -25,6 +25,17 @@ enum { SEMA_MAX_META = 100000000 };
 /* The most parameter elements (param x[N]) of a whole program. */
 enum { SEMA_MAX_PARAM_ELEMENTS = 10000000 };
 
+/* sema_joint.c: the experiment statements of paper 001 (updates, train,
+ * learner); 0 when S is one of them (checked), -1 when it is not.  And the
+ * checks they add once the experiment is complete. */
+int sema_exp_joint_statement(sema_experiment *x, const ast_stmt *s);
+void sema_exp_joint_defaults(sema_experiment *x);
+void sema_exp_joint_finish(const sema_program *p, const sema_experiment *x, const ast_stmt *tasks);
+
+/* sema_joint.c: an mlp's `init output G;` and `weights [...];` statements,
+ * checked once its layers (and so its weight count) are known. */
+void sema_mlp_init(sema_mlp *m, const ast_decl *d);
+
 /* Items of config statements. */
 int sema_item_int(const ast_item *it, const char *what, int lo, int hi, int *out);
 int sema_item_num(const ast_item *it, const char *what, double *out);

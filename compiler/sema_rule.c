@@ -23,7 +23,7 @@ typedef struct rctx {
     int n_values;           /* neuron values visible so far */
     int n_lets;             /* lets visible so far */
     ast_stmt *body;         /* the rule's statements, for "used before its definition" */
-    int saw_dw;             /* a dw statement was seen (even a wrong one) */
+    int saw_dw[DW_KINDS];   /* a dw statement of each kind was seen (even a wrong one) */
     int saw_assign;         /* any NAME = ...; (a misspelt dw is not also "missing") */
 } rctx;
 
@@ -647,6 +647,20 @@ static void check_let(rctx *c, ast_stmt *s)
     c->n_lets = c->r->n_lets;
 }
 
+/* 'topdown' or 'lateral' in "dw KIND = ...;" (no word: forward), or -1. */
+static int dw_kind(const ast_stmt *s)
+{
+    if (!s->qual) return DW_FORWARD;
+    for (int k = DW_TOPDOWN; k < DW_KINDS; k++)
+        if (!strcmp(s->qual, sema_dw_kind_names[k])) return k;
+    const char *hint = sema_closest(s->qual, sema_dw_kind_names + DW_TOPDOWN, DW_KINDS - DW_TOPDOWN);
+    diag_error(s->qual_span, "unknown projection kind '%s'%s%s%s; expected 'dw = ...;' (forward projections), "
+               "'dw topdown = ...;' or 'dw lateral = ...;'", s->qual, hint ? " (did you mean '" : "",
+               hint ? hint : "", hint ? "'?)" : "");
+    return -1;
+}
+
+/* dw = e;  dw topdown = e;  dw lateral = e; */
 static void check_assign(rctx *c, ast_stmt *s)
 {
     c->saw_assign = 1;
@@ -655,15 +669,18 @@ static void check_assign(rctx *c, ast_stmt *s)
                    "'let %s = ...;' for a helper value)", s->name, s->name);
         return;
     }
-    if (c->saw_dw++) {
-        diag_error(s->name_span, "rule '%s' assigns 'dw' twice; expected one 'dw = ...;' (add the terms)",
-                   c->r->name);
-        diag_note(c->r->dw_span, "first assignment is here");
+    int k = dw_kind(s);
+    if (k < 0) return;
+    const char *what = k == DW_FORWARD ? "dw" : k == DW_TOPDOWN ? "dw topdown" : "dw lateral";
+    if (c->saw_dw[k]++) {
+        diag_error(s->name_span, "rule '%s' assigns '%s' twice; expected one '%s = ...;' (add the terms)",
+                   c->r->name, what, what);
+        diag_note(c->r->dw_span_of[k], "first assignment is here");
         return;
     }
-    c->r->dw_span = s->span;
-    if (check_expr(c, s->value) < 0) { c->r->dw_span = s->span; c->r->dw = NULL; return; }
-    c->r->dw = s->value;
+    c->r->dw_span_of[k] = s->span;
+    if (check_expr(c, s->value) < 0) { c->r->dw_of[k] = NULL; return; }
+    c->r->dw_of[k] = s->value;
 }
 
 /* Meta-parameters in one flat vector: the params in declaration order, then
@@ -693,7 +710,7 @@ sema_rule *sema_check_rule(sema_program *p, ast_decl *d)
     r->name = d->name;
     r->span = d->span;
     r->decl = d;
-    rctx c = { p, r, 0, 0, 0, 0, d->body, 0, 0 };
+    rctx c = { p, r, 0, 0, 0, 0, d->body, { 0 }, 0 };
     for (ast_stmt *s = d->body; s; s = s->next)
         if (s->kind == ST_PARAM) check_param(&c, s);
     for (ast_stmt *s = d->body; s; s = s->next) {

@@ -1,8 +1,9 @@
 /* chart — SVG charts as papers draw them: lines with an optional shaded
  * band (mean +- error), points (scatter), axes with "nice" ticks, a title,
  * axis labels and a legend.  Self-contained SVG 1.1, written whole (a
- * temporary, checked and renamed: outdir.h).  plot.c draws a run's log with
- * it; plastcc eval and the examples draw their figures with it. */
+ * temporary, checked and renamed: outdir.h).  plot.c draws a run's logs with
+ * it; plastcc eval, curves and analyze and the examples draw their figures
+ * with it. */
 #include "config.h"
 #include "plast.h"
 #include "outdir.h"
@@ -106,7 +107,7 @@ static void series(FILE *f, const plast_series *S, const frame *F, int i)
             if (isfinite(S->hi[k])) fprintf(f, "%.1f,%.1f ", px(F, S->x[k]), py(F, S->hi[k]));
         fputs("\"/>\n", f);
     }
-    if (S->points) {
+    if (S->points == PLAST_SERIES_POINTS) {
         for (int k = 0; k < S->n; k++)
             if (isfinite(S->y[k]))
                 fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\" fill-opacity=\"0.7\"/>\n",
@@ -117,9 +118,13 @@ static void series(FILE *f, const plast_series *S, const frame *F, int i)
         for (int k = 0; k < S->n; k++)
             if (isfinite(S->y[k])) fprintf(f, "%.1f,%.1f ", px(F, S->x[k]), py(F, S->y[k]));
         fputs("\"/>\n", f);
+        for (int k = 0; S->points == PLAST_SERIES_MARKED && k < S->n; k++)
+            if (isfinite(S->y[k]))
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", px(F, S->x[k]), py(F, S->y[k]),
+                        color);
     }
     double ly = TOP + 10 + 18 * i, lx = LEFT + F->pw + 12;
-    if (S->points) fprintf(f, "<circle cx=\"%.0f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", lx + 10, ly, color);
+    if (S->points == PLAST_SERIES_POINTS) fprintf(f, "<circle cx=\"%.0f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", lx + 10, ly, color);
     else fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>", lx, ly,
                  lx + 20, ly, color);
     fprintf(f, "<text x=\"%.0f\" y=\"%.1f\">", lx + 26, ly + 4);

@@ -73,6 +73,7 @@ typedef struct ep {
     const plast_net *net;
     const plast_schedule *S;
     const plast_episode_data *data;
+    const plast_episode_opts *opts;   /* NULL for the probe of term sizes */
     plast_episode_out *out;
     int single;                /* float buffers and kernels */
     size_t esz;                /* bytes per element: 8 or 4 */
@@ -610,8 +611,9 @@ static void teardown(ep *E)
     release_cache(E);
 }
 
-/* The rows the eval calls run on: the query samples, or the training ones. */
-typedef struct rows { const double *x; const int32_t *y; int n; } rows;
+/* The rows the eval calls run on: the query samples, or the training ones
+ * (PREDICT: where the output's argmax goes, plast_episode_out.predict). */
+typedef struct rows { const double *x; const int32_t *y; int n; int32_t *predict; } rows;
 
 /* The eval calls on the batch R with state STATE: *LOSS, the mean of the
  * loss over the samples that count, and *ACC, the accuracy over the
@@ -634,12 +636,15 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
     size_t nz = z ? (size_t)S->buf[S->output].cols : 0;
     double sum = 0;
     int count = 0, labelled = 0, correct = 0;
+    for (int k = 0; !z && R.predict && k < nq; k++) R.predict[k] = -1;
     for (int k = 0; rc == 0 && k < nq; k++) {
         sum += get(E, loss, (size_t)k);
         count += !mask || get(E, mask, (size_t)k) != 0;
-        if (!z || R.y[k] < 0) continue;
+        if (!z || (R.y[k] < 0 && !R.predict)) continue;
         size_t base = (size_t)k * nz, best = 0;
         for (size_t c = 1; c < nz; c++) if (get(E, z, base + c) > get(E, z, base + best)) best = c;
+        if (R.predict) R.predict[k] = (int32_t)best;
+        if (R.y[k] < 0) continue;
         labelled++;
         correct += (int)best == R.y[k];
     }
@@ -661,8 +666,11 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
     return rc;
 }
 
-static rows query_rows(const ep *E) { return (rows){ E->data->x_query, E->data->y_query, E->data->n_query }; }
-static rows train_rows(const ep *E) { return (rows){ E->data->x_train, E->data->y_train, E->data->n_train }; }
+static rows query_rows(const ep *E)
+{
+    return (rows){ E->data->x_query, E->data->y_query, E->data->n_query, E->out->predict };
+}
+static rows train_rows(const ep *E) { return (rows){ E->data->x_train, E->data->y_train, E->data->n_train, NULL }; }
 
 /* Point K of the learning curves at the state W: the eval on the query
  * samples and, when asked, on the training samples. */
@@ -679,23 +687,27 @@ static int curve_point(ep *E, const void *W, const plast_episode_opts *o, int k)
  * S_{p*len} for p = 1..count-1: the starting states of the reverse sweep's
  * top-level parts, so that the sweep need not recompute them (the same
  * arithmetic, so the same bits). */
+/* The inner loop's checks after step t: its loss and the updated state
+ * NEXT are finite. */
+static int step_checks(ep *E, int t, const void *sig, const void *next)
+{
+    size_t batch = (size_t)E->data->batch;
+    if (check_finite(E, at(E, sig, E->off[E->S->loss] * batch), batch, t, "the inner loss") < 0) return -1;
+    if (all_finite(E, next, E->state_total)) return 0;
+    E->out->nonfinite = 1;
+    fail(E, "the weight update became NaN or Inf at inner step %d", t);
+    return -1;
+}
+
 static int inner_loop(ep *E, void **W, void **spare, void *sig, void *starts, int len, int count,
                       const plast_episode_opts *o)
 {
     const plast_episode_data *D = E->data;
-    const plast_schedule *S = E->S;
     int curve = o->curve_every > 0 && o->curve_loss && o->curve_acc;
     if (curve && curve_point(E, *W, o, 0) < 0) return -1;
     for (int t = 0; t < D->steps; t++) {
         /* S_{t+1} into the other buffer, then the two swap */
-        if (step_forward(E, t, *W, sig, *spare) < 0) return -1;
-        if (check_finite(E, at(E, sig, E->off[S->loss] * (size_t)D->batch), (size_t)D->batch, t, "the inner loss") < 0)
-            return -1;
-        if (!all_finite(E, *spare, E->state_total)) {
-            E->out->nonfinite = 1;
-            fail(E, "the weight update became NaN or Inf at inner step %d", t);
-            return -1;
-        }
+        if (step_forward(E, t, *W, sig, *spare) < 0 || step_checks(E, t, sig, *spare) < 0) return -1;
         void *w = *W; *W = *spare; *spare = w;
         if (curve && (t + 1) % o->curve_every == 0 && curve_point(E, *W, o, (t + 1) / o->curve_every) < 0) return -1;
         int p = (t + 1) / len;
@@ -708,25 +720,53 @@ static int inner_loop(ep *E, void **W, void **spare, void *sig, void *starts, in
 /* A leaf of the reverse sweep: steps [t0, t0 + n) from state W0 recomputed
  * forward keeping every state and the signals of each step, then stepped
  * back.  S_{t0} is W0 itself; S_{t+1} is written by the update calls (the
- * same sums).  When a call reads a next version, the leaf keeps S_{t0+n} too. */
-static int reverse_leaf(ep *E, int t0, int n, const void *W0, void *adjW)
+ * same sums).  S_{t0+n} is kept when a call reads a next version, or when
+ * the leaf is the whole inner loop (its final state is the eval's). */
+typedef struct leaf {
+    const void *W0;
+    void *segW, *segS;       /* S_{t0+1}..S_{t0+kept}; the signals of each step */
+    int t0, n, kept;
+} leaf;
+
+static const void *leaf_state(const ep *E, const leaf *L, int k)
+{
+    return k == 0 ? L->W0 : at(E, L->segW, (size_t)(k - 1) * E->state_total);
+}
+
+/* CHECK: the inner loop's checks after each step. */
+static int leaf_forward(ep *E, int t0, int n, const void *W0, int keep_last, int check, leaf *L)
 {
     size_t sd = E->sig_cols * (size_t)E->data->batch;
-    int kept = E->any_next_read ? n : n - 1;
-    void *segW = kept > 0 ? alloc(E, (size_t)kept * E->state_total) : NULL, *segS = alloc(E, (size_t)n * sd);
-    int rc = (segW || kept < 1) && segS ? 0 : -1;
+    *L = (leaf){ W0, NULL, NULL, t0, n, E->any_next_read || keep_last ? n : n - 1 };
+    L->segW = L->kept > 0 ? alloc(E, (size_t)L->kept * E->state_total) : NULL;
+    L->segS = alloc(E, (size_t)n * sd);
+    int rc = (L->segW || L->kept < 1) && L->segS ? 0 : -1;
     if (rc) fail(E, "out of memory for the reverse sweep");
-    #define LEAF_W(k) ((k) == 0 ? W0 : at(E, segW, (size_t)((k) - 1) * E->state_total))
     for (int k = 0; rc == 0 && k < n; k++) {
-        void *next = k + 1 <= kept ? (void *)LEAF_W(k + 1) : NULL;
-        rc = step_forward(E, t0 + k, LEAF_W(k), at(E, segS, (size_t)k * sd), next);
+        void *next = k + 1 <= L->kept ? (void *)leaf_state(E, L, k + 1) : NULL, *sig = at(E, L->segS, (size_t)k * sd);
+        rc = step_forward(E, t0 + k, leaf_state(E, L, k), sig, next);
+        if (rc == 0 && check) rc = step_checks(E, t0 + k, sig, next);
     }
-    for (int k = n - 1; rc == 0 && k >= 0; k--)
-        rc = step_adjoint(E, LEAF_W(k), k + 1 <= kept ? LEAF_W(k + 1) : NULL, at(E, segS, (size_t)k * sd), adjW);
-    #undef LEAF_W
-    release(E, segW);
-    release(E, segS);
     return rc;
+}
+
+/* The leaf's steps back, from its last; its buffers released. */
+static int leaf_backward(ep *E, leaf *L, void *adjW, int rc)
+{
+    size_t sd = E->sig_cols * (size_t)E->data->batch;
+    for (int k = L->n - 1; rc == 0 && k >= 0; k--)
+        rc = step_adjoint(E, leaf_state(E, L, k), k + 1 <= L->kept ? leaf_state(E, L, k + 1) : NULL,
+                          at(E, L->segS, (size_t)k * sd), adjW);
+    release(E, L->segW);
+    release(E, L->segS);
+    return rc;
+}
+
+static int reverse_leaf(ep *E, int t0, int n, const void *W0, void *adjW)
+{
+    leaf L;
+    int rc = leaf_forward(E, t0, n, W0, 0, 0, &L);
+    return leaf_backward(E, &L, adjW, rc);
 }
 
 /* Reverse sweep of steps [t0, t0 + n) starting from state W0: ranges of at
@@ -799,12 +839,59 @@ static void write_outputs(ep *E, const void *final, const void *adj0, const doub
     }
 }
 
+/* An episode whose inner loop is one leaf of the sweep (T <= leaf: a
+ * minibatch of joint training is T = 1): its states and signals, kept as
+ * the inner loop computes them, serve the reverse sweep too, so no step
+ * runs twice.  The same arithmetic as the general path, so the same bits. */
+/* The eval after the inner loop at the final state W: the meta-loss and
+ * accuracy (and their gradient into ADJW when given), and on request the
+ * same on the training samples. */
+static int final_eval(ep *E, const void *W, void *adjW)
+{
+    plast_episode_out *out = E->out;
+    if (eval(E, W, adjW, query_rows(E), &out->meta_loss, &out->accuracy) < 0) return -1;
+    return E->opts && E->opts->eval_train ? eval(E, W, NULL, train_rows(E), &out->train_loss, &out->train_accuracy) : 0;
+}
+
+static int leaf_episode(ep *E, int T, void *W0, void *adjW, const double *const *init)
+{
+    leaf L;
+    int rc = leaf_forward(E, 0, T, W0, 1, 1, &L);
+    if (rc == 0) rc = final_eval(E, leaf_state(E, &L, T), adjW);
+    if (rc == 0) write_outputs(E, leaf_state(E, &L, T), NULL, init);
+    return leaf_backward(E, &L, adjW, rc);
+}
+
+/* The inner loop (keeping the sweep's top-level starting states), the eval
+ * and, with WANT, the reverse sweep. */
+static int loop_then_sweep(ep *E, int T, int parts, int leaf, void *W0, void *adjW, const double *const *init,
+                           const plast_episode_opts *opts)
+{
+    int want = opts->want_grad;
+    void *W = alloc(E, E->state_total), *spare = alloc(E, E->state_total);
+    void *sig = alloc(E, E->sig_cols * (size_t)E->data->batch);
+    int rc = W && spare && sig ? 0 : -1;
+    if (rc) fail(E, "out of memory");
+    if (rc == 0) load_kind(E, W, init, PLAST_BUF_STATE);
+    int top_len = (T + parts - 1) / (parts > 0 ? parts : 1), top_count = top_len > 0 ? (T + top_len - 1) / top_len : 0;
+    void *starts = want && T > leaf && top_count > 1 ? alloc(E, (size_t)(top_count - 1) * E->state_total) : NULL;
+    if (rc == 0 && want && T > leaf && top_count > 1 && !starts) { fail(E, "out of memory"); rc = -1; }
+    if (rc == 0) rc = inner_loop(E, &W, &spare, sig, starts, top_len > 0 ? top_len : 1, top_count, opts);
+    release(E, sig); release(E, spare);
+    if (rc == 0) rc = final_eval(E, W, want ? adjW : NULL);
+    if (rc == 0) write_outputs(E, W, NULL, init);
+    release(E, W);
+    if (want && rc == 0 && T > 0) return reverse_range(E, 0, T, W0, parts, leaf, adjW, starts);   /* releases STARTS */
+    release(E, starts);
+    return rc;
+}
+
 int plast_episode(const plast_net *net, const double *const *init, const double *const *meta,
                   const plast_episode_data *data, const plast_episode_opts *opts, plast_episode_out *out)
 {
     ep E;
     memset(&E, 0, sizeof E);
-    E.net = net; E.data = data; E.out = out;
+    E.net = net; E.data = data; E.out = out; E.opts = opts;
     const char *prof_env = getenv("PLASTCC_PROFILE");
     E.profiling = prof_env && *prof_env && strcmp(prof_env, "0");
     double t_start = E.profiling ? plast_seconds() : 0;
@@ -816,35 +903,19 @@ int plast_episode(const plast_net *net, const double *const *init, const double 
         for (int r = 0; r < net->n_rules; r++) memset(out->grad[r], 0, (size_t)net->rules[r].n_meta * sizeof(double));
     int T = data->steps, parts, leaf;
     sweep_shape(T, opts->checkpoint_every, &parts, &leaf);
-    void *W = alloc(&E, E.state_total), *spare = alloc(&E, E.state_total);
-    void *sig = alloc(&E, E.sig_cols * (size_t)data->batch);
     void *W0 = want ? alloc(&E, E.state_total) : NULL;
     void *adjW = want ? alloc(&E, E.state_total) : NULL;
-    int rc = W && spare && sig && (!want || (W0 && adjW)) ? 0 : -1;
+    int rc = !want || (W0 && adjW) ? 0 : -1;
     if (rc) fail(&E, "out of memory");
-    if (rc == 0) load_kind(&E, W, init, PLAST_BUF_STATE);
-    if (rc == 0 && want) copy_elems(&E, W0, W, E.state_total);
-    /* the sweep's top-level starting states, kept as the inner loop passes them */
-    int top_len = (T + parts - 1) / (parts > 0 ? parts : 1), top_count = top_len > 0 ? (T + top_len - 1) / top_len : 0;
-    void *starts = want && T > leaf && top_count > 1 ? alloc(&E, (size_t)(top_count - 1) * E.state_total) : NULL;
-    if (rc == 0 && want && T > leaf && top_count > 1 && !starts) { fail(&E, "out of memory"); rc = -1; }
-    if (rc == 0) rc = inner_loop(&E, &W, &spare, sig, starts, top_len > 0 ? top_len : 1, top_count, opts);
-    release(&E, sig); release(&E, spare);
-    if (rc == 0) rc = eval(&E, W, want ? adjW : NULL, query_rows(&E), &out->meta_loss, &out->accuracy);
-    if (rc == 0 && opts->eval_train) rc = eval(&E, W, NULL, train_rows(&E), &out->train_loss, &out->train_accuracy);
-    if (rc == 0) write_outputs(&E, W, NULL, init);
-    release(&E, W);
-    if (want) {
-        if (rc == 0 && T > 0) rc = reverse_range(&E, 0, T, W0, parts, leaf, adjW, starts);
-        else release(&E, starts);
-        /* reverse_range released STARTS */
-        for (int r = 0; rc == 0 && r < net->n_rules; r++) {
-            double s = 0;   /* the gradient is double in either precision */
-            for (int k = 0; k < net->rules[r].n_meta; k++) s += out->grad[r][k] * 0;
-            if (s != 0) { out->nonfinite = 1; fail(&E, "the meta-gradient is NaN or Inf"); rc = -1; }
-        }
-        if (rc == 0) write_outputs(&E, NULL, adjW, init);
+    if (rc == 0 && want) load_kind(&E, W0, init, PLAST_BUF_STATE);
+    if (rc == 0 && want && T > 0 && T <= leaf && opts->curve_every <= 0) rc = leaf_episode(&E, T, W0, adjW, init);
+    else if (rc == 0) rc = loop_then_sweep(&E, T, parts, leaf, W0, adjW, init, opts);
+    for (int r = 0; want && rc == 0 && r < net->n_rules; r++) {
+        double s = 0;   /* the gradient is double in either precision */
+        for (int k = 0; k < net->rules[r].n_meta; k++) s += out->grad[r][k] * 0;
+        if (s != 0) { out->nonfinite = 1; fail(&E, "the meta-gradient is NaN or Inf"); rc = -1; }
     }
+    if (want && rc == 0) write_outputs(&E, NULL, adjW, init);
     out->peak_bytes = E.peak;
     release(&E, W0); release(&E, adjW);
     teardown(&E);

@@ -41,6 +41,43 @@ static int task_diagnostics(const plast_net *N, const task_episode *t, double **
     return plast_diagnostics(N, W, B, &t->ed, diag, diag + N->n_layers, err, errlen);
 }
 
+/* Task 0's decision regions (eo->boundary): its final state with its
+ * constants, its training stream and its query samples. */
+static int task_boundary(const plast_net *N, const task_episode *t, double **final, const plast_eval_opts *eo,
+                         double accuracy, char *err, size_t errlen)
+{
+    const plast_schedule *sc = &N->sched;
+    const double **values = calloc((size_t)sc->n_buf + 1, sizeof *values);
+    if (!values) return plast_fail(err, errlen, "cannot allocate the boundary's buffer table");
+    for (int b = 0; b < sc->n_buf; b++) values[b] = sc->buf[b].kind == PLAST_BUF_STATE ? final[b] : t->init[b];
+    char title[300];
+    snprintf(title, sizeof title, "%s%stask %llu: query accuracy %.3f", eo->title ? eo->title : "",
+             eo->title ? ", " : "", (unsigned long long)eo->first_task, accuracy);
+    const plast_episode_data *d = &t->ed;
+    int shown = d->steps * d->batch < d->n_train ? d->steps * d->batch : d->n_train;
+    plast_boundary b = { values, d->x_train, d->y_train, shown, d->x_query, d->y_query, d->n_query, title, 0 };
+    int rc = plast_plot_boundary(eo->boundary, N, &b, err, errlen);
+    free(values);
+    return rc;
+}
+
+/* The final value of every STATE buffer (for the diagnostics or a boundary). */
+static int alloc_final(const plast_net *N, double **final, int all, char *what, size_t len)
+{
+    for (int b = 0; b < N->sched.n_buf; b++) {
+        const plast_buf *B = &N->sched.buf[b];
+        int layer = 0;
+        for (int l = 0; l < N->n_layers; l++) layer |= N->w_buf[l] == b;
+        if (B->kind != PLAST_BUF_STATE || !(all || layer)) continue;
+        if (!(final[b] = malloc((size_t)B->rows * (size_t)B->cols * sizeof(double)))) {
+            snprintf(what, len, "cannot allocate %.0f MB for the final %s",
+                     (double)B->rows * (double)B->cols * sizeof(double) / 1048576, B->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void eval_task(const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
                       const double *const *meta, const plast_train_opts *o, const plast_eval_opts *eo, uint64_t g,
                       plast_eval_task *res)
@@ -54,21 +91,15 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
         free(final);
         return;
     }
-    for (int l = 0; diag && l < N->n_layers && !res->failed; l++) {
-        const plast_buf *W = &N->sched.buf[N->w_buf[l]];
-        if (!(final[N->w_buf[l]] = malloc((size_t)W->rows * (size_t)W->cols * sizeof(double)))) {
-            snprintf(res->what, sizeof res->what, "cannot allocate %.0f MB for the final %s",
-                     (double)W->rows * (double)W->cols * sizeof(double) / 1048576, W->name);
-            res->failed = 1;
-        }
-    }
+    int boundary = eo->boundary && g == eo->first_task;
+    if ((diag || boundary) && alloc_final(N, final, boundary, res->what, sizeof res->what) < 0) res->failed = 1;
     plast_episode_opts opts = { .want_grad = 0, .eval_train = 1, .curve_every = eo->curve_every,
                                 .curve_loss = res->curve_loss, .curve_acc = res->curve_acc,
                                 .curve_train_loss = res->curve_train_loss, .curve_train_acc = res->curve_train_acc };
     if (!res->curve_loss || !res->curve_acc) opts.curve_every = 0;
     plast_episode_out out;
     memset(&out, 0, sizeof out);
-    out.final = diag ? final : NULL;
+    out.final = diag || boundary ? final : NULL;
     if (res->failed) {
         /* reported above */
     } else if (plast_episode(N, (const double *const *)t.init, meta, &t.ed, &opts, &out) < 0) {
@@ -76,6 +107,8 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
         res->failed = 1;
         res->nonfinite = out.nonfinite;
     } else if (diag && task_diagnostics(N, &t, final, res->diag, res->what, sizeof res->what) < 0) {
+        res->failed = 1;
+    } else if (boundary && task_boundary(N, &t, final, eo, out.accuracy, res->what, sizeof res->what) < 0) {
         res->failed = 1;
     }
     res->loss = out.meta_loss;
@@ -125,7 +158,8 @@ int plast_evaluate(const plast_net *N, const plast_dataset *data, const double *
                    const plast_train_opts *o, const plast_eval_opts *eo, plast_eval_task *res, char *err, size_t errlen)
 {
     if (eo->tasks < 1) return plast_fail(err, errlen, "an evaluation needs at least one task");
-    if (o->ways < 1 || o->k_train < 1 || o->q_query < 1 || o->batch < 1 || o->batch > o->ways * o->k_train)
+    if (o->ways < 1 || o->k_train < 1 || o->q_query < 1 || o->batch < 1 ||
+        (!o->unlabelled && o->batch > o->ways * o->k_train))   /* unlabelled samples may fill a batch */
         return plast_fail(err, errlen, "tasks need ways, train and query of at least 1, and a batch of 1 to ways x train");
     const plast_schedule *sc = &N->sched;
     if ((size_t)sc->buf[sc->x].cols != data->dim)

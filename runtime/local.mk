@@ -5,17 +5,19 @@
 
 libplast_la_SOURCES += runtime/rng.c runtime/rng.h runtime/data.c runtime/data_impl.h runtime/data_idx.c \
 	runtime/data_npy_read.c runtime/data_npy_write.c runtime/data_gen.c runtime/data_fashion.c \
-	runtime/task.c runtime/task.h
+	runtime/task.c runtime/task.h runtime/task_gen.c
 
-check_PROGRAMS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task
-TESTS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task
+check_PROGRAMS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task tests/runtime/test_task_ssl
+TESTS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task tests/runtime/test_task_ssl
 
-tests_runtime_test_data_SOURCES = tests/runtime/test_data.c
+tests_runtime_test_data_SOURCES = tests/runtime/test_data.c tests/runtime/check.h
 tests_runtime_test_data_LDADD = runtime/libplast.la
-tests_runtime_test_rng_SOURCES = tests/runtime/test_rng.c
+tests_runtime_test_rng_SOURCES = tests/runtime/test_rng.c tests/runtime/check.h
 tests_runtime_test_rng_LDADD = runtime/libplast.la
-tests_runtime_test_task_SOURCES = tests/runtime/test_task.c
+tests_runtime_test_task_SOURCES = tests/runtime/test_task.c tests/runtime/check.h
 tests_runtime_test_task_LDADD = runtime/libplast.la
+tests_runtime_test_task_ssl_SOURCES = tests/runtime/test_task_ssl.c tests/runtime/check.h
+tests_runtime_test_task_ssl_LDADD = runtime/libplast.la -lm
 
 # The meta-optimiser's formulas, checked by hand computation.
 check_PROGRAMS += tests/runtime/test_meta_step

@@ -9,14 +9,15 @@
 #include <stdlib.h>
 
 /* XAVIER: uniform in +-sqrt(6 / (fan_in + fan_out)); NORMAL: N(0, arg^2);
- * UNIFORM: uniform in +-arg; ZERO: 0. */
+ * UNIFORM: uniform in +-arg; ZERO: 0; LECUN: N(0, 1 / fan_in). */
 static void draw(const plast_buf *B, plast_rng *r, double *v)
 {
     size_t n = (size_t)B->rows * (size_t)B->cols;
-    double a = B->init == PLAST_INIT_XAVIER ? sqrt(6.0 / (double)(B->fan_in + B->fan_out)) : B->init_arg;
+    double a = B->init == PLAST_INIT_XAVIER ? sqrt(6.0 / (double)(B->fan_in + B->fan_out))
+             : B->init == PLAST_INIT_LECUN ? 1 / sqrt((double)(B->fan_in > 0 ? B->fan_in : 1)) : B->init_arg;
+    int normal = B->init == PLAST_INIT_NORMAL || B->init == PLAST_INIT_LECUN;
     for (size_t k = 0; k < n; k++)
-        v[k] = B->init == PLAST_INIT_ZERO ? 0 : B->init == PLAST_INIT_NORMAL ? a * plast_rng_normal(r)
-                                                                            : a * (2 * plast_rng_uniform(r) - 1);
+        v[k] = B->init == PLAST_INIT_ZERO ? 0 : normal ? a * plast_rng_normal(r) : a * (2 * plast_rng_uniform(r) - 1);
 }
 
 int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init, char *err, size_t errlen)

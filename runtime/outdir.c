@@ -14,13 +14,19 @@
 
 /* ---- the lock ---- */
 
-/* The holder line of a lock file another run keeps: "pid N since T: WHAT". */
+/* The holder line of a lock file another run keeps: "pid N since T: WHAT".
+ * A holder names itself just after it takes the lock: an empty file is
+ * read again for a moment. */
 static void read_holder(int fd, char *buf, size_t len)
 {
-    ssize_t got = pread(fd, buf, len - 1, 0);
-    buf[got > 0 ? got : 0] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
-    if (!buf[0]) snprintf(buf, len, "a run that has not named itself yet");
+    for (int tries = 0; tries < 50; tries++) {
+        ssize_t got = pread(fd, buf, len - 1, 0);
+        buf[got > 0 ? got : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        if (buf[0]) return;
+        usleep(10000);
+    }
+    snprintf(buf, len, "a run that has not named itself");
 }
 
 static void write_holder(int fd, const char *holder)
@@ -30,8 +36,10 @@ static void write_holder(int fd, const char *holder)
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
     int n = snprintf(line, sizeof line, "pid %ld since %s: %s\n", (long)getpid(), when, holder);
-    if (ftruncate(fd, 0) == 0 && pwrite(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, 0) < 0)
-        return;   /* the name is a courtesy to the next run; the lock holds without it */
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    /* written over the last holder's line, then cut to length: never empty */
+    if (pwrite(fd, line, len, 0) == (ssize_t)len && ftruncate(fd, (off_t)len) == 0) return;
+    /* else: the name is a courtesy to the next run; the lock holds without it */
 }
 
 int plast_outdir_lock(const char *dir, const char *holder, char *err, size_t errlen)

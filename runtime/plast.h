@@ -92,7 +92,7 @@ typedef struct plast_rule {
  * A matrix is stored [rows][cols], row = postsynaptic neuron; a DATA or
  * SIGNAL buffer holds COLS values per sample of the batch. */
 enum { PLAST_BUF_STATE, PLAST_BUF_PARAM, PLAST_BUF_CONST, PLAST_BUF_DATA, PLAST_BUF_SIGNAL };
-enum { PLAST_INIT_XAVIER, PLAST_INIT_NORMAL, PLAST_INIT_UNIFORM, PLAST_INIT_ZERO };
+enum { PLAST_INIT_XAVIER, PLAST_INIT_NORMAL, PLAST_INIT_UNIFORM, PLAST_INIT_ZERO, PLAST_INIT_LECUN };
 /* Random streams of the initial values (a buffer draws after the earlier
  * buffers of its stream, in buffer order). */
 enum { PLAST_STREAM_W, PLAST_STREAM_B };
@@ -101,7 +101,8 @@ typedef struct plast_buf {
     const char *name;        /* "W1", "B1", "x", "y1", "e0", ... */
     int kind;                /* PLAST_BUF_* */
     int64_t rows, cols;      /* a matrix (a vector has one row); per sample: rows 1 */
-    int init;                /* STATE, PARAM, CONST: PLAST_INIT_* (XAVIER: uniform +-sqrt(6/(fan_in+fan_out))) */
+    int init;                /* STATE, PARAM, CONST: PLAST_INIT_* (XAVIER: uniform +-sqrt(6/(fan_in+fan_out));
+                                LECUN: N(0, 1/fan_in)) */
     double init_arg;         /* NORMAL: the standard deviation; UNIFORM: the half-width */
     int64_t fan_in, fan_out;
     int stream;              /* PLAST_STREAM_* */
@@ -194,6 +195,9 @@ typedef struct plast_episode_out {
     int nonfinite;           /* 1 when a NaN or Inf appeared; see what */
     char what[160];
     double peak_bytes;       /* memory the episode's buffers took (at most, at one time) */
+    int32_t *predict;        /* optional [n_query]: the class the output's argmax gives each query
+                                sample, labelled or not, with the final state (-1 without an output;
+                                NULL: not wanted) */
 } plast_episode_out;
 
 /* Runs one episode of NET's schedule from INIT, one double array per buffer
@@ -252,6 +256,7 @@ typedef struct plast_comm {
 typedef struct plast_train_opts {
     int ways, k_train, q_query;      /* N-way tasks, K training and Q query samples per class */
     int batch, steps;                /* inner loop: samples per step; steps (0: one pass, ways*K/batch) */
+    int unlabelled;                  /* unlabelled samples per batch (0: none; see task.h, plast_task_spec) */
     int episodes, meta_batch;        /* meta-batch: tasks per meta-step, run in parallel threads */
     double lr, l1;                   /* Adam learning rate; L1 weight on the `l1` meta-parameters */
     int l1_prox;                     /* 0: subgradient (the paper), 1: soft-thresholding after each step */
@@ -309,6 +314,9 @@ typedef struct plast_eval_opts {
     int tasks;                 /* how many tasks */
     uint64_t first_task;       /* task i is the episode of index first_task + i (its weights and samples) */
     int curve_every;           /* learning-curve points every this many inner steps (0: none) */
+    const char *boundary;      /* an SVG of task 0's decision regions after its inner loop
+                                  (plast_plot_boundary; 2-D inputs), or NULL */
+    const char *title;         /* what that picture's title says before the task and its accuracy, or NULL */
 } plast_eval_opts;
 
 typedef struct plast_eval_task {
@@ -339,8 +347,9 @@ typedef struct plast_series {
     const double *x, *y;       /* n points (non-finite y: left out) */
     const double *lo, *hi;     /* optional: a shaded band from lo to hi (mean +- error) */
     int n;
-    int points;                /* 1: a scatter of points; 0: a line */
+    int points;                /* PLAST_SERIES_LINE, _POINTS (a scatter) or _MARKED (a line with a marker per point) */
 } plast_series;
+enum { PLAST_SERIES_LINE = 0, PLAST_SERIES_POINTS = 1, PLAST_SERIES_MARKED = 2 };
 
 typedef struct plast_chart {
     const char *title, *xlabel, *ylabel;
@@ -356,11 +365,32 @@ int plast_chart_svg(const char *path, const plast_chart *c, char *err, size_t er
  * DIR/log.csv.  Returns 0, or -1 with ERR. */
 int plast_plot_log(const char *dir, char *err, size_t errlen);
 
+/* The decision regions of a network with 2-D inputs, drawn as an SVG: the
+ * class its output's argmax gives every cell of a grid over the points'
+ * extent (padded by a tenth), the training points (labelled: large, in their
+ * class's colour; unlabelled: small grey dots) and the test points (small,
+ * in their class's colour).  STATE holds the network's values as
+ * plast_episode's INIT does (say, an episode's final STATE values and the
+ * task's CONST and PARAM values).  Returns 0, or -1 with ERR. */
+typedef struct plast_boundary {
+    const double *const *state;          /* [n_buf] */
+    const double *x_train;               /* [n_train][2] */
+    const int32_t *y_train;              /* -1: unlabelled */
+    int n_train;
+    const double *x_test;                /* [n_test][2] */
+    const int32_t *y_test;
+    int n_test;
+    const char *title;
+    int grid;                            /* cells per side (0: 120) */
+} plast_boundary;
+int plast_plot_boundary(const char *path, const plast_net *net, const plast_boundary *b, char *err, size_t errlen);
+
 /* ---- data sets and .npy arrays ----
  * A data set is n samples of dim doubles (row-major) with an int32 class label
  * each.  Sources: IDX files (MNIST, Fashion-MNIST, EMNIST; gzipped or not),
  * NumPy .npy pairs, and generated 2-D sets (moons, circles, blobs -- the
- * language's `gaussians` is blobs) with an optional fixed random projection.
+ * language's `gaussians` is blobs standardised) with an optional fixed random
+ * projection; or a family of generated tasks (plast_task_family).
  * Files must be regular files: a FIFO, a device or a directory is refused
  * with its name (a FIFO would block the read until a writer comes).
  *
@@ -372,6 +402,23 @@ int plast_plot_log(const char *dir, char *err, size_t errlen);
 /* Largest label accepted from a file: n_classes = max label + 1 sizes tables. */
 #define PLAST_MAX_LABEL 1048575
 
+/* A family of generated tasks (task_gen.c): instead of drawing samples from
+ * a fixed set, every task draws a problem of its own and samples from it.
+ *   moons:     two interleaved half circles (as plast_gen_moons) with their own
+ *              noise, per-axis scale, rotation and offset;
+ *   gaussians: CENTERS Gaussian classes with their own means and covariances;
+ * then standardised (each feature zero mean and unit variance over the
+ * task's distribution) and, with PROJECT, mapped through plast_project's
+ * fixed random projection. */
+enum { PLAST_FAMILY_NONE, PLAST_FAMILY_MOONS, PLAST_FAMILY_GAUSSIANS };
+typedef struct plast_task_family {
+    int kind;          /* PLAST_FAMILY_*; NONE: tasks draw the data set's samples */
+    double noise;      /* moons: each task's noise is uniform in [0.5, 1.5] x noise */
+    double std;        /* gaussians: each task's axis deviations are uniform in [0.2, 1] x std */
+    int centers;       /* gaussians: classes per task */
+    int project;       /* dimension of the fixed random projection (0: none, dim 2) */
+} plast_task_family;
+
 typedef struct plast_dataset {
     size_t n, dim;     /* samples, features per sample */
     int n_classes;     /* max label + 1 (a class may have no samples) */
@@ -381,6 +428,8 @@ typedef struct plast_dataset {
                             for Fashion-MNIST); read rows with plast_dataset_row */
     int32_t *label;    /* n labels in [0, n_classes) */
     char *name;        /* file's base name or generator name, for logs */
+    plast_task_family family;   /* kind NONE for a set of samples; else n = 0, x and label NULL, and
+                                   every task generates its own (plast_family_dataset) */
 } plast_dataset;
 
 #define PLAST_NPY_MAXDIM 8
@@ -460,6 +509,15 @@ int plast_gen_circles(size_t n, double noise, double factor, uint64_t seed,
 int plast_gen_blobs(size_t n, int centers, double std, uint64_t seed,
                     plast_dataset *out);
 
+/* A data set that stands for task family F (no samples of its own: n = 0,
+ * dim = 2 or F->project, n_classes 2 or F->centers, name "moons (random)"
+ * ...).  Returns -1 (out zeroed) for a bad family or no memory. */
+int plast_family_dataset(const plast_task_family *f, plast_dataset *out);
+
+/* Each feature of D shifted and scaled to mean 0 and variance 1 over its
+ * rows (a constant feature is only shifted).  D must hold doubles (x). */
+void plast_standardise(plast_dataset *d);
+
 /* x <- x P, P [dim, out_dim] i.i.d. N(0, 1/dim) drawn row-major from the
  * projection stream of SEED (as above).  d->dim becomes out_dim.
  * Returns -1 (d unchanged) for out_dim == 0 or no memory. */
@@ -470,6 +528,45 @@ void plast_dataset_row(const plast_dataset *d, size_t i, double *out);
 
 void plast_dataset_free(plast_dataset *d);
 void plast_array_free(plast_array *a);
+/* ---- joint training (paper 001, HAT) ----
+ *
+ * The learner and the rules trained together, minibatch by minibatch, over
+ * the whole training split (joint.c has the details): each minibatch is an
+ * episode of one inner step whose eval is the same minibatch, and both the
+ * meta-parameters (the meta-optimiser of plast_train_opts) and the learner's
+ * weights and biases (Adam) take a step with its gradient. */
+typedef struct plast_joint_opts {
+    plast_train_opts meta;   /* the meta-optimiser (lr, l1, clip, schedule, warmup, nonfinite, scale),
+                                seed, threads, quiet, out_dir, resume; checkpoint_every counts minibatches */
+    int batch;               /* samples per minibatch */
+    int epochs;              /* passes over the training split */
+    long max_batches;        /* stop after this many minibatches (0: all the epochs) */
+    double labelled;         /* fraction of the training samples that keep their label (which: the seed) */
+    int test_every;          /* minibatches between test evaluations (0: at the end of each epoch) */
+    double learner_lr;       /* the learner's Adam (beta1 0.9, beta2 0.999, eps 1e-8) */
+} plast_joint_opts;
+
+typedef struct plast_joint_result {
+    double **meta;           /* [n_rules][n_meta] caller-allocated: the final meta-parameters */
+    long batches_done;
+    double test_loss, test_accuracy;   /* the last evaluation on the test split */
+    int nonfinite_skipped;
+    int no_gradient;         /* 1: at the first minibatch the loss had no gradient at all (reported on stderr) */
+    int stopped;             /* 1: stopped early by opts->meta.stop (its state saved) */
+    char what[256];          /* why a run stopped early */
+} plast_joint_result;
+
+/* Trains NET's learner and rules jointly on TRAIN, evaluating on TEST; with
+ * opts->meta.out_dir, writes log.csv (a row per minibatch), test.csv (a row
+ * per evaluation) and joint-state.txt (everything a resume needs, every
+ * checkpoint_every minibatches and at the end).  Returns 0, or -1 with
+ * result->what. */
+int plast_train_joint(const plast_net *net, const struct plast_dataset *train, const struct plast_dataset *test,
+                      const plast_joint_opts *opts, plast_joint_result *result);
+
+/* Writes learning-curve.svg (test accuracy against samples seen) and
+ * train-loss.svg from DIR's test.csv and log.csv.  Returns 0, or -1 with ERR. */
+int plast_plot_joint(const char *dir, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
-/* plot — SVG line charts of a run's log.csv: meta-accuracy, meta-loss and
- * the meta-parameter trajectories, with axes, ticks, a title and a legend.
- * Self-contained SVG 1.1, readable in any browser. */
+/* plot — the SVG charts of a run, drawn from its logs by plast_chart_svg:
+ * meta-training's log.csv (meta-accuracy, meta-loss, the meta-parameter
+ * trajectories, the diagnostics) and a joint run's test.csv and log.csv
+ * (the learning curve, the minibatch loss). */
 #include "config.h"
 #include "outdir.h"
 #include "plast.h"
@@ -74,16 +75,23 @@ static int find_col(const table *t, const char *name)
     return -1;
 }
 
-/* One chart of columns COLS[0..n) against the episode column, written whole. */
+/* One chart of columns COLS[0..n) against column X (its name the x label),
+ * written whole; KIND: PLAST_SERIES_LINE or _MARKED. */
+static int chart_against(const char *path, const table *t, const char *x, const int *cols, int n, int kind,
+                         const char *title, const char *ylabel, char *err, size_t errlen)
+{
+    plast_series S[MAX_COLS];
+    int xc = find_col(t, x);
+    for (int i = 0; i < n && i < MAX_COLS; i++)
+        S[i] = (plast_series){ t->name[cols[i]], t->col[xc], t->col[cols[i]], NULL, NULL, t->n_rows, kind };
+    plast_chart c = { title, x, ylabel, S, n < MAX_COLS ? n : MAX_COLS, 0, 0 };
+    return plast_chart_svg(path, &c, err, errlen);
+}
+
 static int chart(const char *path, const table *t, const int *cols, int n, const char *title, const char *ylabel,
                  char *err, size_t errlen)
 {
-    plast_series S[MAX_COLS];
-    int xc = find_col(t, "episode");
-    for (int i = 0; i < n && i < MAX_COLS; i++)
-        S[i] = (plast_series){ t->name[cols[i]], t->col[xc], t->col[cols[i]], NULL, NULL, t->n_rows, 0 };
-    plast_chart c = { title, "episode", ylabel, S, n < MAX_COLS ? n : MAX_COLS, 0, 0 };
-    return plast_chart_svg(path, &c, err, errlen);
+    return chart_against(path, t, "episode", cols, n, PLAST_SERIES_LINE, title, ylabel, err, errlen);
 }
 
 /* Appends the running mean over WINDOW rows of column C as a new column. */
@@ -146,6 +154,40 @@ int plast_plot_log(const char *dir, char *err, size_t errlen)
         snprintf(path, sizeof path, "%s/%s", dir, diags[g].file);
         if (nd && rc == 0) rc = chart(path, &t, cols, nd, diags[g].title, diags[g].ylabel, err, errlen);
     }
+    table_free(&t);
+    return rc;
+}
+
+/* ---- a joint run ---- */
+
+/* Reads DIR/NAME and finds its columns X and Y (-1 with ERR when absent). */
+static int read_pair(const char *dir, const char *name, table *t, const char *x, const char *y, int *yc, char *err,
+                     size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (read_log(path, t, err, errlen) < 0) return -1;
+    *yc = find_col(t, y);
+    if (*yc >= 0 && find_col(t, x) >= 0) return 0;
+    table_free(t);
+    return plast_fail(err, errlen, "%s has no %s or %s column", path, x, y);
+}
+
+int plast_plot_joint(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    table t;
+    int y;
+    if (read_pair(dir, "test.csv", &t, "samples", "test_accuracy", &y, err, errlen) < 0) return -1;
+    snprintf(path, sizeof path, "%s/learning-curve.svg", dir);
+    int rc = chart_against(path, &t, "samples", &y, 1, t.n_rows < 50 ? PLAST_SERIES_MARKED : PLAST_SERIES_LINE,
+                           "Test accuracy during joint training", "test accuracy", err, errlen);
+    table_free(&t);
+    if (rc < 0 || read_pair(dir, "log.csv", &t, "samples", "loss", &y, err, errlen) < 0) return -1;
+    int pair[2] = { y, add_running_mean(&t, y, t.n_rows >= 500 ? 50 : 10) };
+    snprintf(path, sizeof path, "%s/train-loss.svg", dir);
+    rc = chart_against(path, &t, "samples", pair, 2, PLAST_SERIES_LINE,
+                       "Minibatch loss (labelled samples, after the rules' updates)", "cross-entropy", err, errlen);
     table_free(&t);
     return rc;
 }

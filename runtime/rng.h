@@ -33,7 +33,10 @@ enum plast_rng_purpose {
     PLAST_RNG_DATA_GEN = 5,   /* generated data sets (moons, circles, blobs) */
     PLAST_RNG_PROJECTION = 6, /* fixed random projection of a data set */
     PLAST_RNG_PROBE = 7,      /* probe tasks (e.g. per-term scale measurement) */
-    PLAST_RNG_TEST = 8        /* unit tests */
+    PLAST_RNG_TEST = 8,       /* unit tests */
+    PLAST_RNG_LABELS = 9,     /* which training samples keep their label (joint training) */
+    PLAST_RNG_TASK_NORM = 10, /* the reference sample that standardises a generated task */
+    PLAST_RNG_UNLABELLED = 11 /* the unlabelled samples of a semi-supervised task */
 };
 
 typedef struct plast_rng {

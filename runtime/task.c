@@ -172,9 +172,9 @@ static void sparse_draw(sparse_perm *sp, plast_rng *r, size_t n, size_t m, size_
 
 /* Can this data set give a (ways, K, Q) task at every episode? */
 static int task_check(const plast_dataset *d, const plast_class_index *ci, int ways,
-                      int k, int q, char *err, size_t errlen)
+                      int k, int q, size_t m, char *err, size_t errlen)
 {
-    size_t need = (size_t)k + (size_t)q;
+    size_t need = (size_t)k + (size_t)q + m;
     int i;
 
     if (ways < 1 || k < 1 || q < 0)
@@ -190,10 +190,14 @@ static int task_check(const plast_dataset *d, const plast_class_index *ci, int w
         int c = ci->present[i];
         size_t have = ci->start[c + 1] - ci->start[c];
 
-        if (have < need)
+        if (have < need && !m)
             return plast_fail(err, errlen, "%s: class %d has only %zu samples, but a task takes "
                         "K+Q = %zu of each class (K=%d, Q=%d)",
                         dataset_name(d), c, have, need, k, q);
+        if (have < need)
+            return plast_fail(err, errlen, "%s: class %d has only %zu samples, but a semi-supervised "
+                        "task takes K+Q+M = %zu of each class (K=%d, Q=%d, and M=%zu unlabelled: "
+                        "steps x unlabelled / ways)", dataset_name(d), c, have, need, k, q, m);
     }
     return 0;
 }
@@ -203,7 +207,7 @@ static int task_alloc(plast_task *t, int ways, int k, int q, size_t dim)
 {
     size_t nt = (size_t)ways * (size_t)k, nq = (size_t)ways * (size_t)q;
 
-    t->ways = ways, t->k_train = k, t->q_query = q, t->dim = dim;
+    t->ways = ways, t->k_train = k, t->q_query = q, t->dim = dim, t->n_train = (int)nt;
     if (dim && (nt + nq) > (size_t)-1 / sizeof(double) / dim)
         return -1;
     t->x_train = alloc_items(nt * dim, sizeof *t->x_train);
@@ -224,7 +228,8 @@ static int task_alloc(plast_task *t, int ways, int k, int q, size_t dim)
 /* Steps 1-4: classes, then each class's K+Q picks; the K training picks go to
  * the class-major list `major`, the Q query picks straight to the task. */
 static void task_draw(const plast_class_index *ci, plast_task *t, sparse_perm *sp,
-                      uint64_t seed, uint64_t episode, size_t *picks, size_t *major)
+                      uint64_t seed, uint64_t episode, size_t *picks, size_t *major,
+                      size_t m, size_t *extra)
 {
     plast_rng r = plast_rng_stream(seed, episode, PLAST_RNG_TASK);
     size_t k = (size_t)t->k_train, q = (size_t)t->q_query, i;
@@ -237,6 +242,12 @@ static void task_draw(const plast_class_index *ci, plast_task *t, sparse_perm *s
         int c = t->classes[l];
         const size_t *rows = ci->sample + ci->start[c];
 
+        if (m) {   /* the same shuffle, M steps further, from a copy of R: the task stays as it was */
+            plast_rng more = r;
+            sparse_draw(sp, &more, ci->start[c + 1] - ci->start[c], k + q + m, picks);
+            for (i = 0; i < m; i++)
+                extra[(size_t)l * m + i] = rows[picks[k + q + i]];
+        }
         sparse_draw(sp, &r, ci->start[c + 1] - ci->start[c], k + q, picks);
         for (i = 0; i < k; i++)
             major[(size_t)l * k + i] = rows[picks[i]];
@@ -267,9 +278,11 @@ static void task_fill(const plast_dataset *d, plast_task *t, uint64_t seed,
         plast_dataset_row(d, (size_t)t->query_index[i], t->x_query + i * d->dim);
 }
 
-int plast_task_sample_indexed(const plast_dataset *d, const plast_class_index *ci,
-                              int ways, int k, int q, uint64_t seed, uint64_t episode,
-                              plast_task *out, char *err, size_t errlen)
+/* The task, and with M > 0 also M more rows of each class (class-major,
+ * ways*M) into *EXTRA (malloc'ed): the unlabelled pool. */
+static int sample_task(const plast_dataset *d, const plast_class_index *ci, int ways, int k, int q,
+                       size_t m, uint64_t seed, uint64_t episode, plast_task *out, size_t **extra,
+                       char *err, size_t errlen)
 {
     size_t need, nt, most;
     sparse_perm sp = {0};
@@ -277,23 +290,39 @@ int plast_task_sample_indexed(const plast_dataset *d, const plast_class_index *c
     int *perm, rc = 0;
 
     memset(out, 0, sizeof *out);
-    if (task_check(d, ci, ways, k, q, err, errlen))
+    if (task_check(d, ci, ways, k, q, m, err, errlen))
         return -1;
-    need = (size_t)k + (size_t)q, nt = (size_t)ways * (size_t)k;
+    need = (size_t)k + (size_t)q + m, nt = (size_t)ways * (size_t)k;
     most = need > (size_t)ways ? need : (size_t)ways;
     picks = alloc_items(most, sizeof *picks);
     major = alloc_items(nt, sizeof *major);
     perm = alloc_items(nt, sizeof *perm);
-    if (!picks || !major || !perm || sparse_init(&sp, most) ||
+    if (extra)
+        *extra = alloc_items((size_t)ways * m, sizeof **extra);
+    if (!picks || !major || !perm || (extra && !*extra) || sparse_init(&sp, most) ||
         task_alloc(out, ways, k, q, d->dim)) {
         rc = plast_fail(err, errlen, "%s: out of memory for a %d-way task", dataset_name(d), ways);
+        if (extra) {
+            free(*extra);
+            *extra = NULL;
+        }
     } else {
-        task_draw(ci, out, &sp, seed, episode, picks, major);
+        task_draw(ci, out, &sp, seed, episode, picks, major, m, extra ? *extra : NULL);
         task_fill(d, out, seed, episode, major, perm);
     }
     sparse_free(&sp);
     free(picks), free(major), free(perm);
     return rc;
+}
+
+int plast_task_sample_indexed(const plast_dataset *d, const plast_class_index *ci,
+                              int ways, int k, int q, uint64_t seed, uint64_t episode,
+                              plast_task *out, char *err, size_t errlen)
+{
+    double *none;
+    if (d->family.kind != PLAST_FAMILY_NONE)
+        return plast_family_task(d, ways, k, q, 0, seed, episode, out, &none, err, errlen);
+    return sample_task(d, ci, ways, k, q, 0, seed, episode, out, NULL, err, errlen);
 }
 
 int plast_task_sample(const plast_dataset *d, int ways, int k, int q, uint64_t seed,
@@ -322,4 +351,108 @@ void plast_task_free(plast_task *t)
     free(t->train_index);
     free(t->query_index);
     memset(t, 0, sizeof *t);
+}
+
+/* ======================================================================== */
+/* Semi-supervised streams (task.h)                                         */
+/* ======================================================================== */
+
+/* The stream of SP: STEPS batches of BATCH rows, the first BATCH - U
+ * labelled (the task's training rows in turn), the last U the rows of XU in
+ * order (label -1; XU_INDEX their data-set rows, or NULL: generated).  It
+ * replaces the task's x_train, y_train and train_index. */
+static int build_stream(plast_task *t, const plast_task_spec *sp, const double *xu, const size_t *xu_index)
+{
+    size_t n = (size_t)sp->steps * (size_t)sp->batch, dim = t->dim, nl = (size_t)t->n_train;
+    size_t labelled = (size_t)(sp->batch - sp->unlabelled), next_l = 0, next_u = 0;
+    double *x = alloc_items(n * dim, sizeof *x);
+    int32_t *y = alloc_items(n, sizeof *y);
+    size_t *index = alloc_items(n, sizeof *index);
+
+    if (!x || !y || !index) {
+        free(x), free(y), free(index);
+        return -1;
+    }
+    for (size_t row = 0; row < n; row++) {
+        if (row % (size_t)sp->batch < labelled) {
+            size_t src = next_l++ % nl;
+            memcpy(x + row * dim, t->x_train + src * dim, dim * sizeof *x);
+            y[row] = t->y_train[src];
+            index[row] = t->train_index[src];
+        } else {
+            memcpy(x + row * dim, xu + next_u * dim, dim * sizeof *x);
+            y[row] = -1;
+            index[row] = xu_index ? xu_index[next_u] : SIZE_MAX;
+            next_u++;
+        }
+    }
+    free(t->x_train), free(t->y_train), free(t->train_index);
+    t->x_train = x, t->y_train = y, t->train_index = index, t->n_train = (int)n;
+    return 0;
+}
+
+/* The unlabelled rows of a data-set task: its ways*M extra rows shuffled
+ * with the UNLABELLED stream, the first COUNT of them. */
+static int dataset_unlabelled(const plast_dataset *d, const size_t *extra, size_t pool, size_t count,
+                              uint64_t seed, uint64_t episode, double **xu, size_t **index)
+{
+    plast_rng r = plast_rng_stream(seed, episode, PLAST_RNG_UNLABELLED);
+    int *perm = alloc_items(pool, sizeof *perm);
+
+    *xu = alloc_items(count * d->dim, sizeof **xu);
+    *index = alloc_items(count, sizeof **index);
+    if (!perm || !*xu || !*index) {
+        free(perm);
+        return -1;
+    }
+    for (size_t i = 0; i < pool; i++)
+        perm[i] = (int)i;
+    plast_rng_shuffle(&r, perm, pool);
+    for (size_t i = 0; i < count; i++) {
+        (*index)[i] = extra[perm[i]];
+        plast_dataset_row(d, (*index)[i], *xu + i * d->dim);
+    }
+    free(perm);
+    return 0;
+}
+
+static int spec_check(const plast_dataset *d, const plast_task_spec *sp, char *err, size_t errlen)
+{
+    if (sp->unlabelled < 0 || (sp->unlabelled > 0 && (sp->unlabelled >= sp->batch || sp->steps < 1)))
+        return plast_fail(err, errlen, "%s: a semi-supervised batch holds U unlabelled samples with "
+                          "0 < U < batch, over at least one step (got U=%d, batch %d, %d steps)",
+                          dataset_name(d), sp->unlabelled, sp->batch, sp->steps);
+    if (sp->unlabelled > 0 && (size_t)sp->steps * (size_t)sp->batch > (size_t)INT_MAX / 2)
+        return plast_fail(err, errlen, "%s: a stream of %d steps of %d samples is too long",
+                          dataset_name(d), sp->steps, sp->batch);
+    return 0;
+}
+
+int plast_task_draw(const plast_dataset *d, const plast_class_index *ci, const plast_task_spec *sp,
+                    uint64_t seed, uint64_t episode, plast_task *out, char *err, size_t errlen)
+{
+    size_t count = sp->unlabelled > 0 ? (size_t)sp->steps * (size_t)sp->unlabelled : 0;
+    size_t m = count ? (count + (size_t)sp->ways - 1) / (size_t)sp->ways : 0;
+    size_t *extra = NULL, *index = NULL;
+    double *xu = NULL;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (spec_check(d, sp, err, errlen))
+        return -1;
+    if (d->family.kind != PLAST_FAMILY_NONE)
+        rc = plast_family_task(d, sp->ways, sp->k_train, sp->q_query, (int)count, seed, episode, out,
+                               &xu, err, errlen);
+    else
+        rc = sample_task(d, ci, sp->ways, sp->k_train, sp->q_query, m, seed, episode, out,
+                         count ? &extra : NULL, err, errlen);
+    if (rc == 0 && count && d->family.kind == PLAST_FAMILY_NONE &&
+        dataset_unlabelled(d, extra, (size_t)sp->ways * m, count, seed, episode, &xu, &index) < 0)
+        rc = plast_fail(err, errlen, "%s: out of memory for the unlabelled samples", dataset_name(d));
+    if (rc == 0 && count && build_stream(out, sp, xu, index) < 0)
+        rc = plast_fail(err, errlen, "%s: out of memory for the training stream", dataset_name(d));
+    if (rc)
+        plast_task_free(out);
+    free(extra), free(index), free(xu);
+    return rc;
 }

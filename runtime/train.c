@@ -56,6 +56,15 @@ static void layer_views(const plast_net *N, double **final, double **init, const
     }
 }
 
+/* What a task's training stream holds (task.h): steps 0 is one pass over
+ * the labelled samples. */
+static plast_task_spec task_spec(const plast_train_opts *o)
+{
+    plast_task_spec s = { o->ways, o->k_train, o->q_query, o->batch, o->steps, o->unlabelled };
+    if (s.steps <= 0) s.steps = o->ways * o->k_train / (o->batch > 0 ? o->batch : 1);
+    return s;
+}
+
 int task_episode_open(task_episode *t, const plast_net *N, const plast_dataset *data, const plast_class_index *ci,
                       const plast_train_opts *o, uint64_t seed, uint64_t g, char *err, size_t errlen)
 {
@@ -67,15 +76,15 @@ int task_episode_open(task_episode *t, const plast_net *N, const plast_dataset *
         t->init = NULL;
         return -1;
     }
-    if (plast_task_sample_indexed(data, ci, o->ways, o->k_train, o->q_query, seed, g, &t->task, err, errlen) < 0) {
+    plast_task_spec spec = task_spec(o);
+    if (plast_task_draw(data, ci, &spec, seed, g, &t->task, err, errlen) < 0) {
         plast_free_init(N, t->init);
         free(t->init);
         t->init = NULL;
         return -1;
     }
-    int n_train = o->ways * o->k_train;
-    t->ed = (plast_episode_data){ t->task.x_train, t->task.y_train, n_train, t->task.x_query, t->task.y_query,
-                                  o->ways * o->q_query, o->batch, o->steps > 0 ? o->steps : n_train / o->batch };
+    t->ed = (plast_episode_data){ t->task.x_train, t->task.y_train, t->task.n_train, t->task.x_query, t->task.y_query,
+                                  o->ways * o->q_query, o->batch, spec.steps };
     return 0;
 }
 
@@ -268,7 +277,7 @@ static int check_opts(const plast_net *N, const plast_dataset *data, const plast
     const plast_schedule *sc = &N->sched;
     if (o->ways < 1 || o->k_train < 1 || o->q_query < 1 || o->batch < 1 || o->episodes < 0)
         set_error(res, "tasks need ways, train and query of at least 1, and a batch of at least 1");
-    else if (o->batch > o->ways * o->k_train)
+    else if (!o->unlabelled && o->batch > o->ways * o->k_train)   /* unlabelled samples fill a batch */
         set_error(res, "the inner batch of %d is larger than the %d training samples of a task (ways %d x train %d): "
                   "no inner step would run", o->batch, o->ways * o->k_train, o->ways, o->k_train);
     else if (!(o->lr > 0) || !isfinite(o->lr) || !(o->clip >= 0) || !(o->l1 >= 0))
@@ -291,9 +300,8 @@ static int check_opts(const plast_net *N, const plast_dataset *data, const plast
 static int tasks_possible(trainer *T, char *err, size_t errlen)
 {
     plast_task task;
-    const plast_train_opts *o = T->o;
-    if (plast_task_sample_indexed(T->data, &T->ci, o->ways, o->k_train, o->q_query, o->seed, 0, &task, err, errlen) < 0)
-        return -1;
+    plast_task_spec spec = task_spec(T->o);
+    if (plast_task_draw(T->data, &T->ci, &spec, T->o->seed, 0, &task, err, errlen) < 0) return -1;
     plast_task_free(&task);
     return 0;
 }
@@ -412,6 +420,8 @@ static int train_episode(trainer *T, int e)
     average(T, &loss, &acc, diag);
     meta_state_remember(&T->S, T->N);
     plast_meta_step(&T->S, T->N, o, T->G, e, &grad_norm, &clipped);
+    if (e == 0 && grad_norm == 0 && loss > 0 && ranks_rank(o->comm) == 0)
+        train_warn_no_gradient("the first episode", loss);
     if (meta_state_check_finite(&T->S, T->N, why, sizeof why) < 0) {   /* caught before it is written anywhere */
         meta_state_undo(&T->S, T->N);
         if (!o->nonfinite_skip) { set_error(T->res, "episode %d: %s", e, why); return -1; }

@@ -44,6 +44,40 @@ void meta_state_free(meta_state *S, const plast_net *N);
 /* DIR/meta-state.txt (meta_file.c): written whole (a temporary, checked and
  * renamed), and loaded only when every line is valid (ERR names the line). */
 int meta_state_save(const meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
+/* "fingerprint N" and its N lines (shared by meta-state.txt and joint-state.txt). */
+void meta_file_write_fingerprint(FILE *f, const char *fp);
+
+/* A line-by-line reader of a state file (meta-state.txt, joint-state.txt):
+ * each function returns 0, or -1 with "cannot resume: PATH:LINE: WHAT" in
+ * the reader's ERR. */
+typedef struct meta_reader {
+    FILE *f;
+    const char *path;
+    int line;
+    char text[8192];
+    char *at;            /* the next field of text */
+    char *err;
+    size_t errlen;
+} meta_reader;
+/* Opens DIR/NAME (PATH: its buffer, of LEN) for reading; a regular file only. */
+int meta_reader_open(meta_reader *R, const char *dir, const char *name, char *path, size_t len, char *err,
+                     size_t errlen);
+int meta_reader_fail(meta_reader *R, const char *fmt, ...);
+int meta_reader_line(meta_reader *R, const char *expected);   /* the next line: EXPECTED names what it should be */
+char *meta_reader_field(meta_reader *R);                       /* the next field of the line, or NULL */
+int meta_reader_end(meta_reader *R);                           /* nothing more on the line */
+/* [KEY] then an integer in [LO, HI]. */
+int meta_reader_int(meta_reader *R, const char *key, long long lo, long long hi, long long *out);
+/* A finite number (WHAT of NAME, for the message). */
+int meta_reader_real(meta_reader *R, const char *what, const char *name, double *out);
+int meta_reader_lr_factor(meta_reader *R, double *f);          /* "lr_factor F", 0 < F <= 1 */
+/* "MAGIC VERSION": plast-meta-state 1-3 or plast-joint-state 1-2. */
+int meta_reader_header(meta_reader *R, const char *magic_wanted, int *version);
+/* "fingerprint N" and its N lines, into *TEXT (malloc'ed) unless TEXT is NULL. */
+int meta_reader_fingerprint(meta_reader *R, char **text);
+/* "theta phi m v [scale]" of meta-parameter NAME: finite, v >= 0, scale > 0. */
+int meta_reader_entry(meta_reader *R, double *theta, double *phi, double *m, double *v, double *scale, const char *name,
+                      int with_scale);
 int meta_state_load(meta_state *S, const plast_net *N, const char *dir, char *err, size_t errlen);
 /* -1 with WHY when a meta-parameter, phi or Adam moment is NaN or Inf. */
 int meta_state_check_finite(const meta_state *S, const plast_net *N, char *why, size_t len);
@@ -57,6 +91,17 @@ void plast_meta_step(meta_state *S, const plast_net *N, const plast_train_opts *
 /* Copies the state to prev (before a meta-step) / back from it (backtrack). */
 void meta_state_remember(meta_state *S, const plast_net *N);
 void meta_state_undo(meta_state *S, const plast_net *N);
+
+/* The report of a training whose first step had a loss but no gradient at
+ * all (every gradient exactly 0): a rule whose updates saturate the learner
+ * at initialisation, say.  WHEN names the step. */
+static inline void train_warn_no_gradient(const char *when, double loss)
+{
+    fprintf(stderr, "plastcc: warning: at %s the loss (%.9g) has no gradient at all: every gradient is exactly 0, "
+            "so nothing can be learned.  The rules' first updates likely saturate the learner (a constant output); "
+            "give the rule a smaller output, e.g. `param eta = 1e-3 fixed; dw = eta * ...`, or its mlp "
+            "`init output 0;`\n", when, loss);
+}
 
 typedef struct train_log {
     int fd, is_open;           /* fd: log.csv, O_APPEND, when is_open (a zeroed log holds nothing) */

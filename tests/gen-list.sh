@@ -4,7 +4,7 @@
 # GOLDEN_FILES also holds the helper files that tests import (tests/errors/import/,
 # tests/valid/lib/): they are distributed but are not tests themselves.
 # tests/golden/ pins the DAG and the emitted C of a few rules and a model;
-# tests/gradcheck/ holds the rules tests/gradcheck.sh checks (here they must
+# tests/gradcheck/ holds the rules tests/gradcheck/gradcheck.sh checks (here they must
 # also check clean).
 cd "$(dirname "$0")/.." || exit 1
 {

@@ -7,14 +7,20 @@
 #     tests of plastcc's and libplast's own code (`make print-sanitizer-tests`):
 #     the back-end cross-checks run the system C compiler, LLVM and valgrind,
 #     which do not mix with the sanitizers, and run in build/ only;
-#  4. fuzzes the front end for $FUZZ_SECONDS (default 60) with libFuzzer, seeded
-#     with every .rule file of the repository (skipped without clang);
+#     tests/random/random-rules.sh gets the seeds 11 and 12 and one of the
+#     day ($RANDOM_RULES_SEEDS replaces them);
+#  4. fuzzes the front end (fuzz_frontend) and the whole compiler
+#     (fuzz_pipeline) for $FUZZ_SECONDS each (default 60) with libFuzzer,
+#     seeded with tests/fuzz/corpus/ and every .rule file of the repository
+#     (skipped without clang);
 # and ends with one line "N passed, N failed" over all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+RANDOM_RULES_SEEDS=${RANDOM_RULES_SEEDS:-"11 12 $(date +%Y%m%d)"}
+export RANDOM_RULES_SEEDS
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
@@ -69,23 +75,25 @@ build_and_check() {   # build_and_check DIR CONFIGURE-ARGS... (SUBSET=1: the san
 }
 
 build_and_check build
-SUBSET=1 build_and_check build-san --enable-asan --enable-ubsan
+# The sanitizer build is also the build without MPI (what configure gives
+# where libopenmpi-dev is absent): both configurations build and pass.
+SUBSET=1 build_and_check build-san --enable-asan --enable-ubsan --without-mpi
 
-echo "== fuzz: $FUZZ_SECONDS s"
-if [ -x build/tests/fuzz/fuzz_frontend ]; then
+for target in fuzz_frontend fuzz_pipeline; do
+  echo "== $target: $FUZZ_SECONDS s"
+  if [ ! -x build/tests/fuzz/$target ]; then echo "fuzz target not built (no clang): skipped"; continue; fi
   corpus=$(mktemp -d)
+  cp tests/fuzz/corpus/* "$corpus/"
   find . -name '*.rule' -not -path './build*' -exec cp {} "$corpus/" \; 2>/dev/null
-  if build/tests/fuzz/fuzz_frontend -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=10 \
-       -rss_limit_mb=2048 -print_final_stats=1 "$corpus" >build/fuzz.out 2>&1; then
-    grep -E 'stat::number_of_executed_units|Done' build/fuzz.out | head -3
+  if build/tests/fuzz/$target -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=300 \
+       -rss_limit_mb=2048 -print_final_stats=1 "$corpus" >build/$target.out 2>&1; then
+    grep -E 'stat::number_of_executed_units|Done' build/$target.out | head -3
     passed=$((passed + 1))
   else
-    tail -40 build/fuzz.out; failed=$((failed + 1))
+    tail -40 build/$target.out; failed=$((failed + 1))
   fi
   rm -rf "$corpus"
-else
-  echo "fuzz target not built (no clang): skipped"
-fi
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

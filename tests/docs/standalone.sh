@@ -6,7 +6,7 @@
 # commit it was measured at.  Run outputs (examples/*/runs/) are left out.
 set -u
 cd "$top_srcdir" || exit 99
-files=$(find README.md docs bench examples rules -type f \
+files=$(find README.md tests/README.md docs bench examples rules -type f \
           \( -name '*.md' -o -name '*.1' -o -name '*.rule' -o -name '*.sh' \) \
           ! -path '*/runs/*' 2>/dev/null | LC_ALL=C sort)
 [ -n "$files" ] || { echo "no documentation found under $top_srcdir"; exit 99; }

@@ -26,26 +26,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static int failures;
+#include "check.h"
 static int verbose; /* PLAST_TEST_VERBOSE=1 prints every expected error */
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
 
-/* err must contain needle */
-#define CHECK_MSG(err, needle)                                                   \
-    do {                                                                         \
-        if (!strstr((err), (needle))) {                                          \
-            fprintf(stderr, "%s:%d: message \"%s\" lacks \"%s\"\n", __FILE__,     \
-                    __LINE__, (err), (needle));                                  \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
 
 /* ======================================================================== */
 /* Fixture files                                                            */

@@ -16,25 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
+#include "check.h"
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
 
-/* err must contain needle */
-#define CHECK_MSG(err, needle)                                                   \
-    do {                                                                         \
-        if (!strstr((err), (needle))) {                                          \
-            fprintf(stderr, "%s:%d: message \"%s\" lacks \"%s\"\n", __FILE__,     \
-                    __LINE__, (err), (needle));                                  \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
 
 #define N_CLASSES 9 /* labels 0..8, class 5 has no samples */
 

@@ -12,6 +12,8 @@
 #   - a stored value is never computed in a per-synapse loop, and it sits in
 #     the loop of its own index space (from --dump=dag);
 #   - the kernel header's count of stored values matches the loops.
+# (A rule's DAGs: one per dw kind, "rule NAME" or "rule NAME_topdown (dw
+# topdown)", and one per neurons kernel, "kernel NAME_neurons_fwd".)
 # The dump format parsed here (lower_dump):
 #   kernel NAME: N loop nests, M stored values
 #     level L, SPACE[ (parallel over post|pre)]: A computed, S stored, R reductions[, writes OUT]...
@@ -53,8 +55,11 @@ check_file() {   # check_file RULEFILE
   "$plastcc" emit-c --dump=loops "$f" >"$tmp.loops" 2>&1 || { fail "$f: --dump=loops failed"; cat "$tmp.loops"; return; }
   "$plastcc" emit-c --dump=dag "$f" >"$tmp.dag" 2>&1 || { fail "$f: --dump=dag failed"; cat "$tmp.dag"; return; }
   awk -v file="$f" '
-    FNR == NR {   # the DAG dump: %ID = OP ARGS : SPACE (one DAG per rule, in order)
-      if ($0 ~ /^rule /) { r++; next }
+    FNR == NR {   # the DAG dump: %ID = OP ARGS : SPACE, one DAG per rule
+                  # ("rule NAME", shared by NAME_fwd/_adj/_step) and one per
+                  # model kernel ("kernel NAME")
+      if ($0 ~ /^(rule|kernel) /) { r = $2; dags[r] = 1; next }
+      if ($0 ~ /^model /) { r = ""; next }
       if ($0 ~ /^%[0-9]+ +=/) {
         id = $1; sub("%", "", id)
         sp = $0; sub(/^[^:]*: /, "", sp)
@@ -65,7 +70,8 @@ check_file() {   # check_file RULEFILE
     /^kernel / {
       finish()
       k = $2; sub(":", "", k)
-      if (k ~ /_fwd$/) r2++
+      r2 = k
+      if (!(r2 in dags)) sub(/_(fwd|adj|step)$/, "", r2)
       declared = $(NF - 2)
       delete seen; stored = 0; kernels++
       next

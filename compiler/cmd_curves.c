@@ -1,0 +1,293 @@
+/* cmd_curves — plastcc curves: joint training runs (train joint) compared
+ * the way paper 001 draws them, median and spread over the runs of a group.
+ *
+ *   each NAME:DIR adds run DIR (its test.csv and run.txt) to group NAME
+ *   --x samples:   per group, at every point of the test curve, the median,
+ *                  minimum and maximum over its runs (a line and a band)
+ *   --x labelled:  per group and labelled fraction, the same statistics of
+ *                  the runs' last evaluation (points with a band)
+ *   --at S:        with --x labelled, the evaluation after S samples instead
+ *                  of the last (runs of different lengths compared alike)
+ *   --stat mean:   the line at the mean, the band mean +- the standard
+ *                  deviation over the runs, sd = sqrt(sum (v - mean)^2 / (n - 1))
+ *   -> an SVG chart, and the numbers (all five) as CSV on stdout.
+ */
+#include "config.h"
+#include "driver.h"
+#include "plast.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: plastcc curves --out FIG.svg [--x samples|labelled] [--y accuracy|loss]\n"
+    "                      [--stat median|mean] [--at SAMPLES] [--title TEXT] NAME:DIR...\n"
+    "\n"
+    "Compares `train joint` runs: each NAME:DIR puts the run in folder DIR (its\n"
+    "test.csv and run.txt) into group NAME.  With --x samples (the default), each\n"
+    "group's test accuracy (or loss) against the training samples seen: the median\n"
+    "over its runs, with the band from their minimum to their maximum; the runs of\n"
+    "a group must share their evaluation points.  With --x labelled, the last\n"
+    "evaluation of each run against its labelled fraction: per group and fraction\n"
+    "the median, minimum and maximum; --at SAMPLES takes each run's evaluation\n"
+    "after that many samples instead of its last.  With --stat mean, the line is\n"
+    "the mean and the band the mean plus or minus the standard deviation over the\n"
+    "runs (n - 1 in the denominator; none for a single run).  Writes the chart to\n"
+    "FIG.svg and prints the numbers as CSV (group,x,runs,median,min,max,mean,sd).\n";
+
+enum { MAX_GROUPS = 16, MAX_RUNS = 256 };
+
+typedef struct run {
+    const char *dir;
+    int group;
+    double labelled;
+    int n;
+    double *samples, *value;   /* the test curve */
+} run;
+
+typedef struct groups {
+    const char *name[MAX_GROUPS];
+    int n;
+    run runs[MAX_RUNS];
+    int n_runs;
+} groups;
+
+static int read_run_txt(const char *dir, run *r)
+{
+    char path[4096], key[64];
+    double v;
+    snprintf(path, sizeof path, "%s/run.txt", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) { fprintf(stderr, "plastcc: cannot read %s: %s\n", path, strerror(errno)); return -1; }
+    r->labelled = NAN;
+    while (fscanf(f, "%63s", key) == 1) {
+        if (!strcmp(key, "labelled") && fscanf(f, "%lg", &v) == 1) r->labelled = v;
+        else if (fscanf(f, "%*[^\n]") < 0) break;
+    }
+    fclose(f);
+    if (isnan(r->labelled)) { fprintf(stderr, "plastcc: %s has no labelled fraction\n", path); return -1; }
+    return 0;
+}
+
+/* test.csv: batch,samples,test_loss,test_accuracy */
+static int read_test_csv(const char *dir, int loss, run *r)
+{
+    char path[4096], line[512];
+    snprintf(path, sizeof path, "%s/test.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) { fprintf(stderr, "plastcc: cannot read %s: %s\n", path, strerror(errno)); return -1; }
+    int cap = 0;
+    r->n = 0;
+    if (!fgets(line, sizeof line, f) || strncmp(line, "batch,samples,test_loss,test_accuracy", 37)) {
+        fprintf(stderr, "plastcc: %s is not the test.csv of a joint run\n", path);
+        fclose(f);
+        return -1;
+    }
+    long b, s;
+    double l, a;
+    while (fgets(line, sizeof line, f) && sscanf(line, "%ld,%ld,%lg,%lg", &b, &s, &l, &a) == 4) {
+        if (r->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            r->samples = realloc(r->samples, (size_t)cap * sizeof *r->samples);
+            r->value = realloc(r->value, (size_t)cap * sizeof *r->value);
+        }
+        r->samples[r->n] = (double)s;
+        r->value[r->n++] = loss ? l : a;
+    }
+    fclose(f);
+    if (!r->n) { fprintf(stderr, "plastcc: %s has no evaluation\n", path); return -1; }
+    return 0;
+}
+
+static int add_run(groups *G, const char *arg, int loss)
+{
+    const char *colon = strchr(arg, ':');
+    if (!colon || colon == arg || !colon[1] || G->n_runs == MAX_RUNS) return -1;
+    int g = 0;
+    while (g < G->n && (strncmp(G->name[g], arg, (size_t)(colon - arg)) || G->name[g][colon - arg])) g++;
+    if (g == G->n) {
+        if (G->n == MAX_GROUPS) return -1;
+        G->name[G->n++] = strndup(arg, (size_t)(colon - arg));
+    }
+    run *r = &G->runs[G->n_runs++];
+    memset(r, 0, sizeof *r);
+    r->group = g;
+    r->dir = colon + 1;
+    return read_run_txt(colon + 1, r) < 0 || read_test_csv(colon + 1, loss, r) < 0 ? -2 : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* One group's curve: per X (the sorted distinct values the runs give), the
+ * statistics of the runs' values there. */
+enum { MAX_POINTS = 4096 };
+typedef struct series {
+    double x[MAX_POINTS], med[MAX_POINTS], lo[MAX_POINTS], hi[MAX_POINTS], mean[MAX_POINTS], sd[MAX_POINTS];
+    double y[MAX_POINTS], band_lo[MAX_POINTS], band_hi[MAX_POINTS];   /* what is drawn */
+    int n, runs[MAX_POINTS];
+} series;
+
+/* Median, minimum, maximum, mean and standard deviation of V[0..n) (sorted
+ * in place) as point K of S. */
+static void stats(series *S, int k, double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    double sum = 0, ss = 0;
+    for (int i = 0; i < n; i++) sum += v[i];
+    double mean = sum / n;
+    for (int i = 0; i < n; i++) ss += (v[i] - mean) * (v[i] - mean);
+    S->med[k] = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    S->lo[k] = v[0];
+    S->hi[k] = v[n - 1];
+    S->mean[k] = mean;
+    S->sd[k] = n > 1 ? sqrt(ss / (n - 1)) : 0;
+}
+
+static void add_point(series *S, double x, double *vals, int n)
+{
+    if (!n || S->n == MAX_POINTS) return;
+    S->x[S->n] = x;
+    S->runs[S->n] = n;
+    stats(S, S->n, vals, n);
+    S->n++;
+}
+
+/* The line and band drawn: median and range, or mean and +- sd. */
+static void choose_drawn(series *S, int mean)
+{
+    for (int k = 0; k < S->n; k++) {
+        S->y[k] = mean ? S->mean[k] : S->med[k];
+        S->band_lo[k] = mean ? S->mean[k] - S->sd[k] : S->lo[k];
+        S->band_hi[k] = mean ? S->mean[k] + S->sd[k] : S->hi[k];
+    }
+}
+
+/* Curves against the samples seen: the runs' K-th evaluations together. */
+static int by_samples(const groups *G, int g, series *S)
+{
+    double vals[MAX_RUNS];
+    int first = -1;
+    for (int i = 0; i < G->n_runs; i++)
+        if (G->runs[i].group == g && (first < 0 || G->runs[i].n < G->runs[first].n)) first = i;
+    for (int k = 0; first >= 0 && k < G->runs[first].n; k++) {
+        int n = 0;
+        for (int i = 0; i < G->n_runs; i++) {
+            if (G->runs[i].group != g) continue;
+            if (G->runs[i].samples[k] != G->runs[first].samples[k]) {
+                fprintf(stderr, "plastcc: the runs of group %s were evaluated at different points\n", G->name[g]);
+                return -1;
+            }
+            vals[n++] = G->runs[i].value[k];
+        }
+        add_point(S, G->runs[first].samples[k], vals, n);
+    }
+    return 0;
+}
+
+/* Run R's value after AT samples (its last for AT < 0), or NAN. */
+static double value_at(const run *r, double at)
+{
+    if (at < 0) return r->value[r->n - 1];
+    for (int k = 0; k < r->n; k++)
+        if (r->samples[k] == at) return r->value[k];
+    return NAN;
+}
+
+/* Points against the labelled fraction: each run's evaluation after AT
+ * samples (its last for AT < 0). */
+static int by_labelled(const groups *G, int g, series *S, double at)
+{
+    double fr[MAX_RUNS], vals[MAX_RUNS];
+    int nf = 0;
+    for (int i = 0; i < G->n_runs; i++) if (G->runs[i].group == g) fr[nf++] = G->runs[i].labelled;
+    qsort(fr, (size_t)nf, sizeof *fr, cmp_double);
+    for (int k = 0; k < nf; k++) {
+        if (k && fr[k] == fr[k - 1]) continue;
+        int n = 0;
+        for (int i = 0; i < G->n_runs; i++)
+            if (G->runs[i].group == g && G->runs[i].labelled == fr[k]) {
+                if (isnan(vals[n++] = value_at(&G->runs[i], at))) {
+                    fprintf(stderr, "plastcc: %s has no evaluation after %.0f samples\n", G->runs[i].dir, at);
+                    return -1;
+                }
+            }
+        add_point(S, fr[k], vals, n);
+    }
+    return 0;
+}
+
+static int draw(const groups *G, const char *out, const char *title, int labelled, int loss, int mean, double at)
+{
+    series *S = calloc((size_t)G->n, sizeof *S);
+    plast_series c[MAX_GROUPS];
+    int rc = S ? 0 : -1;
+    printf("group,%s,runs,median,min,max,mean,sd\n", labelled ? "labelled" : "samples");
+    for (int g = 0; rc == 0 && g < G->n; g++) {
+        rc = labelled ? by_labelled(G, g, &S[g], at) : by_samples(G, g, &S[g]);
+        choose_drawn(&S[g], mean);
+        c[g] = (plast_series){ G->name[g], S[g].x, S[g].y, S[g].band_lo, S[g].band_hi, S[g].n,
+                               labelled ? PLAST_SERIES_MARKED : PLAST_SERIES_LINE };
+        for (int k = 0; rc == 0 && k < S[g].n; k++)
+            printf("%s,%g,%d,%.6g,%.6g,%.6g,%.6g,%.6g\n", G->name[g], S[g].x[k], S[g].runs[k], S[g].med[k],
+                   S[g].lo[k], S[g].hi[k], S[g].mean[k], S[g].sd[k]);
+    }
+    char err[512];
+    const char *what = loss ? "test loss" : "test accuracy";
+    char t[512];
+    snprintf(t, sizeof t, "%s", title                ? title
+                                : labelled && mean   ? "Final test accuracy against the labelled fraction (mean +- sd)"
+                                : labelled           ? "Final test accuracy against the labelled fraction"
+                                : mean               ? "Test accuracy: mean and standard deviation over the runs"
+                                                     : "Test accuracy: median and range over the runs");
+    plast_chart chart = { .title = t, .xlabel = labelled ? "labelled fraction" : "training samples seen",
+                          .ylabel = what, .series = c, .n_series = G->n };
+    if (rc == 0 && plast_chart_svg(out, &chart, err, sizeof err) < 0) {
+        fprintf(stderr, "plastcc: %s\n", err);
+        rc = -1;
+    }
+    free(S);
+    return rc;
+}
+
+int cmd_curves(int argc, char **argv)
+{
+    if (driver_wants_help(argc, argv, usage)) return 0;
+    const char *out = NULL, *title = NULL;
+    int labelled = 0, loss = 0, mean = 0, rc = 0, n_args = 0;
+    double at = -1;
+    char *end;
+    groups *G = calloc(1, sizeof *G);
+    const char **args = calloc((size_t)argc + 1, sizeof *args);
+    for (int i = 1; G && args && rc == 0 && i < argc; i++) {
+        const char *s = argv[i];
+        int more = i + 1 < argc;
+        if (!strcmp(s, "--out") && more) out = argv[++i];
+        else if (!strcmp(s, "--title") && more) title = argv[++i];
+        else if (!strcmp(s, "--x") && more && (!strcmp(argv[i + 1], "samples") || !strcmp(argv[i + 1], "labelled")))
+            labelled = !strcmp(argv[++i], "labelled");
+        else if (!strcmp(s, "--y") && more && (!strcmp(argv[i + 1], "accuracy") || !strcmp(argv[i + 1], "loss")))
+            loss = !strcmp(argv[++i], "loss");
+        else if (!strcmp(s, "--stat") && more && (!strcmp(argv[i + 1], "median") || !strcmp(argv[i + 1], "mean")))
+            mean = !strcmp(argv[++i], "mean");
+        else if (!strcmp(s, "--at") && more && (at = strtod(argv[i + 1], &end)) >= 0 && end != argv[i + 1] && !*end) i++;
+        else if (s[0] == '-' && s[1]) rc = driver_usage_error(usage, "unknown option or missing value: '%s'", s);
+        else args[n_args++] = s;
+    }
+    for (int i = 0; G && rc == 0 && i < n_args; i++)
+        if ((rc = add_run(G, args[i], loss)) == -1) rc = driver_usage_error(usage, "expected NAME:DIR, not '%s'", args[i]);
+        else if (rc == -2) rc = 1;
+    free(args);
+    if (G && rc == 0 && (!out || !G->n_runs)) rc = driver_usage_error(usage, "%s", "curves needs --out and NAME:DIR");
+    if (G && rc == 0) rc = draw(G, out, title, labelled, loss, mean, at) < 0;
+    for (int i = 0; G && i < G->n_runs; i++) { free(G->runs[i].samples); free(G->runs[i].value); }
+    for (int g = 0; G && g < G->n; g++) free((char *)G->name[g]);
+    free(G);
+    return rc;
+}

@@ -1,0 +1,72 @@
+#!/bin/sh
+# curves.sh — plastcc curves on hand-made runs whose statistics are known:
+# per evaluation point the median, minimum, maximum, mean and standard
+# deviation (n - 1) over a group's runs; --x labelled takes each run's last
+# evaluation (--at S: the one after S samples); --stat mean draws mean +- sd; runs evaluated at different
+# points, a folder that is no joint run and a bad argument are refused.
+set -u
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+mkrun() {   # mkrun DIR LABELLED ACC_AT_0 ACC_AT_500 [ACC_AT_1000]
+  mkdir -p "$1"
+  printf 'experiment run\nscheme joint\nlabelled %s\n' "$2" > "$1/run.txt"
+  printf 'batch,samples,test_loss,test_accuracy\n0,0,2.3,%s\n10,500,1.0,%s\n' "$3" "$4" > "$1/test.csv"
+  [ -n "${5:-}" ] && printf '20,1000,0.5,%s\n' "$5" >> "$1/test.csv"
+  return 0
+}
+mkrun "$work/a1" 0.5 0.1 0.5
+mkrun "$work/a2" 0.5 0.1 0.6
+mkrun "$work/a3" 0.5 0.1 0.9
+mkrun "$work/b1" 0.5 0.2 0.4
+mkrun "$work/b2" 1 0.2 0.8
+
+"$PLASTCC" curves --out "$work/s.svg" A:"$work/a1" A:"$work/a2" A:"$work/a3" B:"$work/b1" > "$work/s.csv" ||
+  bad "curves against samples"
+grep -q '<svg' "$work/s.svg" || bad "no chart"
+head -1 "$work/s.csv" | grep -qx 'group,samples,runs,median,min,max,mean,sd' || bad "header: $(head -1 "$work/s.csv")"
+# A at 500: 0.5 0.6 0.9 -> median 0.6, mean 2/3, sd sqrt(0.13/3 ... ) = 0.208167
+awk -F, '$1 == "A" && $2 == 500 {
+    if ($3 != 3 || $4 != 0.6 || $5 != 0.5 || $6 != 0.9) bad = 1
+    if (($7 - 2 / 3) ^ 2 > 1e-10 || ($8 - 0.208167) ^ 2 > 1e-10) bad = 1; seen = 1 }
+  $1 == "A" && $2 == 0 && ($4 != 0.1 || $8 ^ 2 > 1e-20) { bad = 1 }
+  $1 == "B" && $2 == 500 && ($3 != 1 || $7 != 0.4 || $8 != 0) { bad = 1 }
+  END { exit bad || !seen }' "$work/s.csv" || { cat "$work/s.csv"; bad "the statistics of group A or B"; }
+
+# --stat mean: the same numbers, the band mean +- sd in the chart
+"$PLASTCC" curves --stat mean --out "$work/m.svg" A:"$work/a1" A:"$work/a2" A:"$work/a3" > "$work/m.csv" ||
+  bad "curves --stat mean"
+grep -q 'mean and standard deviation' "$work/m.svg" || bad "the mean chart's title"
+grep -v '^B' "$work/s.csv" | cmp -s - "$work/m.csv" || bad "--stat changed the CSV"
+
+# --x labelled: the last evaluation per run, grouped by fraction
+mkrun "$work/c1" 0.5 0.1 0.5 0.7
+"$PLASTCC" curves --x labelled --out "$work/l.svg" B:"$work/b1" B:"$work/b2" C:"$work/c1" > "$work/l.csv" ||
+  bad "curves --x labelled"
+grep -qx 'B,0.5,1,0.4,0.4,0.4,0.4,0' "$work/l.csv" && grep -qx 'B,1,1,0.8,0.8,0.8,0.8,0' "$work/l.csv" &&
+  grep -qx 'C,0.5,1,0.7,0.7,0.7,0.7,0' "$work/l.csv" || { cat "$work/l.csv"; bad "the labelled points"; }
+
+# --at: the evaluation after that many samples, not the last; a run without one is refused
+"$PLASTCC" curves --x labelled --at 500 --out "$work/l.svg" B:"$work/b1" C:"$work/c1" > "$work/at.csv" ||
+  bad "curves --at 500"
+grep -qx 'C,0.5,1,0.5,0.5,0.5,0.5,0' "$work/at.csv" || { cat "$work/at.csv"; bad "--at 500 did not take C's second point"; }
+"$PLASTCC" curves --x labelled --at 1000 --out "$work/l.svg" B:"$work/b1" C:"$work/c1" > /dev/null 2> "$work/at.err" &&
+  bad "--at 1000 drew a run stopped at 500"
+grep -q "b1 has no evaluation after 1000 samples" "$work/at.err" || bad "no message for --at 1000: $(cat "$work/at.err")"
+"$PLASTCC" curves --x labelled --at x --out "$work/l.svg" B:"$work/b1" > /dev/null 2>&1 && bad "--at x accepted"
+
+# refusals (a group's runs may stop at different lengths: the shortest sets the points)
+mkrun "$work/d1" 0.5 0.1 0.5
+sed -i 's/^10,500,/8,400,/' "$work/d1/test.csv"
+"$PLASTCC" curves --out "$work/x.svg" A:"$work/a1" A:"$work/d1" > /dev/null 2> "$work/x.err" &&
+  bad "runs evaluated at different points were drawn"
+grep -q 'evaluated at different points' "$work/x.err" || bad "no message for different points: $(cat "$work/x.err")"
+printf 'epoch,x\n' > "$work/a1/test.csv"
+"$PLASTCC" curves --out "$work/x.svg" A:"$work/a1" > /dev/null 2> "$work/x.err" && bad "a bad test.csv was read"
+grep -q 'is not the test.csv of a joint run' "$work/x.err" || bad "no message for a bad test.csv: $(cat "$work/x.err")"
+"$PLASTCC" curves --stat mode --out "$work/x.svg" A:"$work/a2" > /dev/null 2>&1 && bad "--stat mode accepted"
+"$PLASTCC" curves --out "$work/x.svg" "$work/a2" > /dev/null 2>&1 && bad "a run without a group accepted"
+[ $fail = 0 ] && echo "curves: median, range, mean and sd of known runs; labelled points, --at; refusals"
+exit $fail

@@ -1,0 +1,70 @@
+#!/bin/sh
+# episode.sh — the meta-gradient of one episode against an independent
+# implementation (bench/ref003.py, PyTorch autograd through the whole unrolled
+# inner loop), through `plastcc episode` on saved states; then the checkpointed
+# and fully-stored reverse sweeps, and 1 vs 2 threads, must agree bit for bit.
+# Skips (77) when Debian's python3-torch is not installed.
+set -u
+PY=/usr/bin/python3
+bench=$top_srcdir/bench
+rules=$top_srcdir/tests/runtime/episode/small.rule
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+if ! $PY -c 'import torch, numpy' 2>/dev/null; then
+  echo "python3-torch is not installed: skipping the cross-check"; exit 77
+fi
+
+check() {   # check RULE FEEDBACK EXPERIMENT SEED
+  rm -rf "$work/st" "$work/ref" "$work/out"
+  $PY "$bench/make_state.py" --sizes 20,12,8,5 --steps 30 --query 10 --seed "$4" --feedback "$2" \
+      --rule "$1" --out "$work/st" >/dev/null || { echo "FAIL: make_state $*"; fail=1; return; }
+  $PY "$bench/ref003.py" --state "$work/st" --out "$work/ref" --rule "$1" --feedback "$2" >/dev/null ||
+      { echo "FAIL: ref003 $*"; fail=1; return; }
+  "$PLASTCC" episode "$rules" --experiment "$3" --state "$work/st" --out "$work/out" >/dev/null ||
+      { echo "FAIL: plastcc episode $*"; fail=1; return; }
+  echo "== $1, $2 feedback (seed $4)"
+  $PY "$bench/compare_npy.py" "$work/ref" "$work/out" --rtol 1e-8 || { echo "FAIL: $*"; fail=1; }
+}
+
+check pool random pool_random 11
+check pool symmetric pool_symmetric 12
+check pool direct pool_direct 13
+check fa random fa_random 14
+check tanh_error symmetric tanh_symmetric 15
+check oja_decay random oja_random 16
+
+# checkpointed (every 3 steps) vs fully stored (every 1000 steps) vs default: identical
+rm -rf "$work/st"
+$PY "$bench/make_state.py" --sizes 20,12,8,5 --steps 40 --query 10 --seed 21 --feedback random \
+    --rule pool --out "$work/st" >/dev/null
+for k in 3 1000 0; do
+  "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/k$k" --checkpoint $k >/dev/null || fail=1
+done
+for k in 3 1000; do
+  for f in grad_theta meta_loss W1 W2 W3; do
+    cmp -s "$work/k0/$f.npy" "$work/k$k/$f.npy" || { echo "FAIL: --checkpoint $k changes $f"; fail=1; }
+  done
+done
+echo "checkpoint every 3, 1000 (all stored) and sqrt(steps): identical results"
+
+# thread counts
+OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/t1" >/dev/null || fail=1
+OMP_NUM_THREADS=2 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/t2" >/dev/null || fail=1
+for f in grad_theta meta_loss W1 W2 W3; do
+  cmp -s "$work/t1/$f.npy" "$work/t2/$f.npy" || { echo "FAIL: 1 and 2 threads differ in $f"; fail=1; }
+done
+echo "1 and 2 threads: identical results"
+
+# PLASTCC_PROFILE: a line per kernel the episode ran (the rule's step and
+# adjoint, every dense layer), the driver's share, and the same results
+PLASTCC_PROFILE=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/p" \
+    >/dev/null 2>"$work/profile" || fail=1
+for k in "profile: " "pool_step " "pool_adj " "_dense1_fwd " "_dense3_adj " "(driver: "; do
+  grep -q -F -- "$k" "$work/profile" || { echo "FAIL: PLASTCC_PROFILE printed no '$k' line"; cat "$work/profile"; fail=1; }
+done
+cmp -s "$work/t1/grad_theta.npy" "$work/p/grad_theta.npy" || { echo "FAIL: PLASTCC_PROFILE changes the gradient"; fail=1; }
+"$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/p" >/dev/null 2>"$work/quiet" || fail=1
+[ ! -s "$work/quiet" ] || { echo "FAIL: an episode without PLASTCC_PROFILE printed to stderr"; cat "$work/quiet"; fail=1; }
+echo "PLASTCC_PROFILE: $(grep -c ' calls ' "$work/profile") kernels timed"
+exit $fail

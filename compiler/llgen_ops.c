@@ -148,28 +148,38 @@ static LLVMValueRef reduce_step(lfn *f, dag_op op, LLVMValueRef acc, LLVMValueRe
     return LLVMBuildFAdd(f->bb, acc, x, "");
 }
 
-/* real tN = 0; for b { block; tN += arg; } — a per-synapse sum over the samples. */
-static void gen_batch_sum(lfn *f, int id, int local_bit)
+/* real tA = 0, tB = 0; for b { block; tA += argA; tB += argB; }: the
+ * per-synapse sums over the samples of group G in one loop (emit_c's
+ * emit_batch_group). */
+static void gen_batch_group(lfn *f, const lower_batch_group *g, int local_bit)
 {
     const lkern *kc = f->kc;
-    const dag_node *n = &kc->d->node[id];
-    int *blk, nb = lower_batch_block(kc->lk, id, &blk);
-    LLVMTypeRef ty = lg_real_type(f->g, lg_varies(f, n->space) ? f->w : 1);
-    LLVMValueRef acc = lg_new_alloca(f, ty, "bsum");
-    LLVMBuildStore(f->bb, lg_real_const(f->g, ty, 0), acc);
-    LLVMValueRef *saved = malloc((size_t)(nb + 1) * sizeof *saved), outer_b = f->b;
-    for (int q = 0; q < nb; q++) saved[q] = f->val[blk[q]];
+    LLVMValueRef *acc = malloc((size_t)g->n_sums * sizeof *acc);
+    LLVMTypeRef *ty = malloc((size_t)g->n_sums * sizeof *ty);
+    int *lanes = malloc((size_t)g->n_sums * sizeof *lanes);
+    for (int m = 0; m < g->n_sums; m++) {
+        lanes[m] = lg_varies(f, kc->d->node[g->sums[m]].space) ? f->w : 1;
+        ty[m] = lg_real_type(f->g, lanes[m]);
+        acc[m] = lg_new_alloca(f, ty[m], "bsum");
+        LLVMBuildStore(f->bb, lg_real_const(f->g, ty[m], 0), acc[m]);
+    }
+    LLVMValueRef *saved = malloc((size_t)(g->n_block + 1) * sizeof *saved), outer_b = f->b;
+    for (int q = 0; q < g->n_block; q++) saved[q] = f->val[g->block[q]];
     lloop L;
     f->b = lg_loop_open(f, &L, lg_i64c(f->g, 0), f->size[SIZE_BATCH], 1, "b");
-    lg_gen_nodes(f, blk, nb, local_bit);
-    LLVMValueRef x = lg_widen(f, lg_value_of(f, n->arg[0]), lg_varies(f, n->space) ? f->w : 1);
-    LLVMBuildStore(f->bb, LLVMBuildFAdd(f->bb, LLVMBuildLoad2(f->bb, ty, acc, ""), x, ""), acc);
+    lg_gen_nodes(f, g->block, g->n_block, local_bit);
+    for (int m = 0; m < g->n_sums; m++) {
+        LLVMValueRef x = lg_widen(f, lg_value_of(f, kc->d->node[g->sums[m]].arg[0]), lanes[m]);
+        LLVMBuildStore(f->bb, LLVMBuildFAdd(f->bb, LLVMBuildLoad2(f->bb, ty[m], acc[m], ""), x, ""), acc[m]);
+    }
     lg_loop_close(f, &L);
     f->b = outer_b;
-    for (int q = 0; q < nb; q++) f->val[blk[q]] = saved[q];   /* the block's values were scoped to it */
-    f->val[id] = LLVMBuildLoad2(f->bb, ty, acc, "");
+    for (int q = 0; q < g->n_block; q++) f->val[g->block[q]] = saved[q];   /* the block's values were scoped to it */
+    for (int m = 0; m < g->n_sums; m++) f->val[g->sums[m]] = LLVMBuildLoad2(f->bb, ty[m], acc[m], "");
     free(saved);
-    free(blk);
+    free(acc);
+    free(ty);
+    free(lanes);
 }
 
 /* Whether node N's accumulator in a loop summing LOCAL_BIT holds the
@@ -251,10 +261,16 @@ static void gen_reduce(lfn *f, int id, int local_bit)
 void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit)
 {
     const lkern *kc = f->kc;
+    lower_batch_group *groups;
+    int n_groups = lower_batch_groups(kc->lk, nodes, n_nodes, &groups);
     for (int q = 0; q < n_nodes && !f->g->failed; q++) {
         int id = nodes[q];
         const dag_node *n = &kc->d->node[id];
-        if (lower_is_batch_sum(kc->lk, id)) { gen_batch_sum(f, id, local_bit); continue; }
+        if (lower_is_batch_sum(kc->lk, id)) {   /* in its group's loop, which runs at the group's first sum */
+            const lower_batch_group *g = lower_batch_group_of(groups, n_groups, id);
+            if (g->sums[0] == id) gen_batch_group(f, g, local_bit);
+            continue;
+        }
         if (dag_op_is_reduction(n->op)) { gen_reduce(f, id, local_bit); continue; }
         LLVMValueRef v = compute(f, id);
         if (lower_is_inline(kc->lk, id)) {
@@ -264,4 +280,5 @@ void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit)
             f->memo[id] = v;   /* later nodes of this iteration read it back */
         }
     }
+    lower_batch_groups_free(groups, n_groups);
 }

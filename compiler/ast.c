@@ -92,6 +92,19 @@ ast_expr *ast_field(src_span at, const char *base, src_span base_span, const cha
     return e;
 }
 
+ast_expr *ast_field_at(src_span at, const char *base, src_span base_span, ast_expr *nb, const char *field,
+                       src_span field_span, ast_expr *step)
+{
+    ast_expr *e = ast_field(at, base, base_span, field);
+    e->name_span = field_span;
+    e->nb_ix = nb;
+    e->step_ix = step;
+    int d = nb ? nb->depth : 0;
+    if (step && step->depth > d) d = step->depth;
+    e->depth = d + 1;
+    return e;
+}
+
 ast_expr *ast_index(src_span at, const char *name, src_span name_span, ast_expr *index)
 {
     ast_expr *e = new_expr(EX_INDEX, at);
@@ -139,7 +152,12 @@ void ast_print_expr(FILE *out, const ast_expr *e)
     switch (e->kind) {
     case EX_NUM: fprintf(out, "%.17g", e->num); break;
     case EX_NAME: fputs(e->name, out); break;
-    case EX_FIELD: fprintf(out, "%s.%s", e->name, e->field); break;
+    case EX_FIELD:
+        fputs(e->name, out);
+        if (e->nb_ix) { fputc('[', out); ast_print_expr(out, e->nb_ix); fputc(']', out); }
+        fprintf(out, ".%s", e->field);
+        if (e->step_ix) { fputc('[', out); ast_print_expr(out, e->step_ix); fputc(']', out); }
+        break;
     case EX_INDEX:
         fprintf(out, "%s[", e->name);
         ast_print_expr(out, e->rhs);

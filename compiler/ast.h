@@ -19,7 +19,8 @@ typedef struct ast_decl ast_decl;
 typedef enum {
     EX_NUM,      /* 1.5 */
     EX_NAME,     /* theta, w, y, n_pre, a let or neuron value */
-    EX_FIELD,    /* pre.y, post.g: base "pre"/"post", field name */
+    EX_FIELD,    /* pre.y, post.g: base "pre"/"post", field name; pre.y[2] (an unrolled
+                    step), pre[-1].y (a neighbour of the neuron), pre[-1].y[2] */
     EX_INDEX,    /* theta[3] */
     EX_CALL,     /* tanh(x), sum_post(x), hat_net(a, b, c) */
     EX_NEG,      /* -x */
@@ -44,6 +45,11 @@ struct ast_expr {
     int side;             /* FIELD and neuron values: SIDE_PRE, SIDE_POST, SIDE_SELF */
     int index;            /* INDEX: the constant element index */
     int depth;            /* height of this subtree (1 for a leaf); the parser bounds it */
+    /* EX_FIELD of a recurrent layer's unrolled steps and of neighbours: */
+    ast_expr *step_ix;    /* the [s] after the field, or NULL */
+    ast_expr *nb_ix;      /* the [d] after pre/post, or NULL */
+    int step;             /* filled by sema: s (0: the projection's own transmission) */
+    int nb;               /* filled by sema: d (0: the neuron itself) */
 };
 
 typedef enum {
@@ -126,6 +132,9 @@ void ast_arena_free(void);
 ast_expr *ast_num(src_span at, double v);
 ast_expr *ast_name(src_span at, const char *name);
 ast_expr *ast_field(src_span at, const char *base, src_span base_span, const char *field);
+/* pre[NB].field[STEP], either index NULL when absent. */
+ast_expr *ast_field_at(src_span at, const char *base, src_span base_span, ast_expr *nb, const char *field,
+                       src_span field_span, ast_expr *step);
 ast_expr *ast_index(src_span at, const char *name, src_span name_span, ast_expr *index);
 ast_expr *ast_call(src_span at, const char *name, src_span name_span, ast_expr **args, int n);
 ast_expr *ast_neg(src_span at, ast_expr *x);

@@ -42,6 +42,36 @@ void bind_rule_init(const sema_program *p, const sema_rule *r, double *v)
     }
 }
 
+int bind_learned_meta(const char *learned, const bound_net *bn, double **meta)
+{
+    for (int r = 0; r < bn->net.n_rules; r++) {
+        meta[r] = calloc((size_t)bn->rules[r].n_meta + 1, sizeof(double));
+        if (!meta[r]) { fprintf(stderr, "plastcc: cannot allocate the meta-parameters\n"); return -1; }
+        memcpy(meta[r], bn->rules[r].init, (size_t)bn->rules[r].n_meta * sizeof(double));
+    }
+    if (!learned) return 0;
+    int before = diag_error_count();
+    sema_program *p = sema_load(learned);
+    if (diag_error_count() != before) { sema_program_free(p); return -1; }   /* its diagnostics were printed */
+    int rc = 0;
+    for (int r = 0; rc == 0 && r < bn->net.n_rules; r++) {
+        const sema_rule *mine = bn->compiled[r]->rule;
+        int k = sema_find_rule(p, mine->name);
+        const sema_rule *theirs = k >= 0 ? p->rules[k] : NULL;
+        int same = theirs && theirs->n_meta == mine->n_meta && theirs->n_params == mine->n_params;
+        for (int i = 0; same && i < mine->n_params; i++)
+            same = !strcmp(theirs->params[i].name, mine->params[i].name) && theirs->params[i].size == mine->params[i].size;
+        if (!theirs) fprintf(stderr, "plastcc: %s has no rule '%s'\n", learned, mine->name);
+        else if (!same)
+            fprintf(stderr, "plastcc: rule '%s' of %s declares other parameters than the experiment's (%d values "
+                    "against %d)\n", mine->name, learned, theirs->n_meta, mine->n_meta);
+        else bind_rule_init(p, theirs, meta[r]);
+        rc = theirs && same ? 0 : -1;
+    }
+    sema_program_free(p);
+    return rc;
+}
+
 /* Rule R's meta vector as the runtime sees it (slot K of B): initial
  * values, l1 and fixed flags, ranges. */
 static void init_meta(const sema_program *p, const sema_rule *r, bound_net *b, int k)

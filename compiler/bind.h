@@ -34,6 +34,12 @@ void bind_free(bound_net *b);
  * +-1/sqrt(fan_in), a fixed LCG, the same for every run) and zero biases. */
 void bind_rule_init(const sema_program *p, const sema_rule *r, double *init);
 
+/* META[r] (malloc'ed) for each rule of BN: its initial values, or, with
+ * LEARNED (a learned.rule that plastcc run wrote; NULL: none), those of the
+ * rule of the same name there, which must declare the same parameters.  0,
+ * or -1 after a message on stderr (LEARNED's diagnostics, when it has errors). */
+int bind_learned_meta(const char *learned, const bound_net *bn, double **meta);
+
 /* Compiles the kernels of U for experiment X with the JIT, or the system C
  * compiler when USE_C, in precision PREC (0 double, 1 single, -1: the
  * experiment's `precision`), then hands the compiler's memory back to the

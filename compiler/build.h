@@ -35,7 +35,10 @@ void rule_kernels_free(rule_kernels *rk);
 /* The base name of those kernels: "gu", "gu_topdown", "gu_lateral". */
 void build_rule_kernel_name(char *buf, size_t len, const sema_rule *r, int kind);
 
-/* A model's kernels, per layer l = 1..L (W_l feeds layer l):
+/* A model's kernels, per layer l = 1..L (W_l feeds layer l); a recurrent
+ * layer l with a feedback pathway also has
+ *   M_recerrorL: pre_e = sum_post(b * post_e) * act_l'(pre_z), the error of
+ *              step s from step s + 1 through Wrec_l (or a fixed Brec_l);
  *   M_denseL:  post_z = sum_pre(w * pre_y),  post_y = act_l(post_z)
  *              (softmax: exp(z - max) / sum_post(exp(z - max)));
  *   M_errorL:  pre_e = sum_post(b * post_e) * act_{l-1}'(pre_z), where b is the
@@ -60,12 +63,21 @@ typedef struct model_kernels {
     const sema_model *model;
     model_kernel *dense;   /* [n_layers] */
     model_kernel *error;   /* [n_layers] */
+    model_kernel *recerror;  /* [n_layers]: M_recerrorL of a recurrent layer with feedback (d unset otherwise) */
     model_kernel loss;
+    model_kernel shift;    /* M_shift, when a rule reads neighbours (d unset otherwise) */
     model_kernel linear;   /* M_linear: z = W y for top-down and lateral projections (d NULL without) */
     int n_layers;
 } model_kernels;
 
 void build_model(const sema_model *m, model_kernels *out);
+/*   M_shift:   post_y = sum_pre(p * pre_y): a layer's signal seen from the
+ *              neuron d places away, p the fixed cyclic shift (PLAST_INIT_SHIFT),
+ *              for a rule's neighbour reads pre[d].y; its adjoint passes the
+ *              adjoint back to the unshifted signal. */
+void build_model_shift(const sema_model *m, model_kernels *mk);
+/* 1 when a rule of P reads a neighbour (pre[d].y): its models need M_shift. */
+int build_program_reads_neighbours(const sema_program *p);
 
 /* RULE_neuron_NAME: neuron value VALUE (an index into r->values) of one
  * neuron per sample, from that neuron's own signals (inputs "z", "ztop",
@@ -83,7 +95,10 @@ void build_neurons_kernel(const sema_program *p, const sema_rule *r, model_kerne
 void model_kernel_free(model_kernel *k);
 void model_kernels_free(model_kernels *mk);
 
-/* The input slot name of a signal at one end: "pre_y", "post_e". */
+/* The input slot name of a signal at one end: "pre_y", "post_e"; at an
+ * unrolled step s and the neighbour d: "pre_y_t2", "pre_y_m1" (d = -1),
+ * "post_z_t3_p2" (step 3, d = +2). */
 void build_signal_name(char *buf, size_t len, int side, int signal);
+void build_read_name(char *buf, size_t len, int side, int signal, int step, int nb);
 
 #endif

@@ -107,6 +107,24 @@ static void build_error(const sema_model *m, int l, model_kernel *k)
     kern_pair_build(d, name, &out, 1, comment, no_adj, &k->fwd, &k->adj);
 }
 
+/* The error through the recurrent weights of layer l (1-based L+1 here):
+ * e_s = (Brec_l e_{s+1}) * act_l'(z_s), s = T..1, b = Wrec_l (symmetric) or a
+ * fixed Brec_l (random), stored like Wrec_l. */
+static void build_rec_error(const sema_model *m, int l, model_kernel *k)
+{
+    dag *d = k->d = dag_new();
+    const sema_layer *L = &m->layers[l];
+    int fed = dag_reduce(d, OP_SUM_POST, dag_mul(d, input(d, "b", SP_SYN), input(d, "post_e", SP_POST | SP_SAMPLE)));
+    int gate = activation_slope(d, L->act, L->act_arg, input(d, "pre_z", SP_PRE | SP_SAMPLE));
+    char comment[160], name[64];
+    snprintf(comment, sizeof comment, "e_s = (Brec_%d e_{s+1}) * %s'(z_s), the error of step s of layer %d%s", l + 1,
+             sema_act_names[L->act], l + 1, L->act == ACT_KCAP ? ", kcap' := 1 (straight-through)" : "");
+    kern_output_spec out = { "pre_e", dag_mul(d, fed, gate), SP_PRE | SP_SAMPLE };
+    name_kernel(name, sizeof name, m, "recerror", l + 1);
+    static const char *const fixed_b[] = { "b", NULL };
+    kern_pair_build(d, name, &out, 1, comment, m->feedback == FB_SYMMETRIC ? NULL : fixed_b, &k->fwd, &k->adj);
+}
+
 /* cross-entropy: e_L = m (softmax(z) - t),  loss = m (logsumexp(z) - sum t z)
  * mse:           e_L = m (y - t) act'(z),  loss = m/2 sum (y - t)^2
  * with m the sample's mask (1: it counts in the loss, 0: unlabelled). */
@@ -143,6 +161,27 @@ static void build_loss(const sema_model *m, model_kernel *k)
     kern_pair_build(d, name, outs, 2, comment, data_in, &k->fwd, &k->adj);
 }
 
+void build_model_shift(const sema_model *m, model_kernels *mk)
+{
+    model_kernel *k = &mk->shift;
+    dag *d = k->d = dag_new();
+    int y = dag_reduce(d, OP_SUM_PRE, dag_mul(d, input(d, "p", SP_SYN), input(d, "pre_y", SP_PRE | SP_SAMPLE)));
+    kern_output_spec out = { "post_y", y, SP_POST | SP_SAMPLE };
+    char name[64];
+    name_kernel(name, sizeof name, m, "shift", 0);
+    static const char *const fixed[] = { "p", NULL };   /* the shift is a constant */
+    kern_pair_build(d, name, &out, 1, "y_d = P_d y: the signal at the neuron d places away (cyclic), for a "
+                    "rule's neighbour reads", fixed, &k->fwd, &k->adj);
+}
+
+int build_program_reads_neighbours(const sema_program *p)
+{
+    for (int r = 0; r < p->n_rules; r++)
+        for (int i = 0; i < p->rules[r]->n_reads; i++)
+            if (p->rules[r]->reads[i].nb) return 1;
+    return 0;
+}
+
 /* z = W y: the input that a top-down or lateral projection W gives the
  * layer it feeds (ztop_l = Wtop_l carried_{l+1}, zlat_l = Wlat_l y_l). */
 static void build_linear(const sema_model *m, model_kernel *k)
@@ -163,9 +202,11 @@ void build_model(const sema_model *m, model_kernels *mk)
     mk->n_layers = m->n_layers;
     mk->dense = calloc((size_t)m->n_layers, sizeof *mk->dense);
     mk->error = calloc((size_t)m->n_layers, sizeof *mk->error);
+    mk->recerror = calloc((size_t)m->n_layers, sizeof *mk->recerror);
     for (int l = 0; l < m->n_layers; l++) {
         build_dense(m, l, &mk->dense[l]);
         if (m->feedback != FB_NONE) build_error(m, l, &mk->error[l]);
+        if (m->feedback != FB_NONE && m->layers[l].kind == LAYER_RECURRENT) build_rec_error(m, l, &mk->recerror[l]);
     }
     build_loss(m, &mk->loss);
     if (m->topdown || m->lateral) build_linear(m, &mk->linear);
@@ -180,10 +221,16 @@ void model_kernel_free(model_kernel *k)
 
 void model_kernels_free(model_kernels *mk)
 {
-    for (int l = 0; l < mk->n_layers; l++) { model_kernel_free(&mk->dense[l]); model_kernel_free(&mk->error[l]); }
+    for (int l = 0; l < mk->n_layers; l++) {
+        model_kernel_free(&mk->dense[l]);
+        model_kernel_free(&mk->error[l]);
+        model_kernel_free(&mk->recerror[l]);
+    }
     model_kernel_free(&mk->loss);
+    model_kernel_free(&mk->shift);
     model_kernel_free(&mk->linear);
     free(mk->dense);
     free(mk->error);
+    free(mk->recerror);
     memset(mk, 0, sizeof *mk);
 }

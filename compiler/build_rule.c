@@ -9,6 +9,7 @@ typedef struct bctx {
     const sema_program *p;
     const sema_rule *r;
     dag *d;
+    int nb;               /* the neighbour whose signals a neuron value being built reads (pre[d].g) */
     int bare;              /* a neuron kernel: the neuron's signals are inputs "z", "ztop", ... */
     int mlp_inputs;        /* a dw kernel: values bound to a meta-MLP are inputs "pre_a", "post_b" */
 } bctx;
@@ -17,14 +18,21 @@ static int build_expr(bctx *c, const ast_expr *e, int side);
 
 void build_signal_name(char *buf, size_t len, int side, int signal)
 {
-    snprintf(buf, len, "%s_%s", side == SIDE_POST ? "post" : "pre", sema_signal_names[signal]);
+    build_read_name(buf, len, side, signal, 0, 0);
 }
 
-static int signal_node(bctx *c, int side, int signal)
+void build_read_name(char *buf, size_t len, int side, int signal, int step, int nb)
+{
+    int n = snprintf(buf, len, "%s_%s", side == SIDE_POST ? "post" : "pre", sema_signal_names[signal]);
+    if (step > 0 && n > 0 && (size_t)n < len) n += snprintf(buf + n, len - (size_t)n, "_t%d", step);
+    if (nb != 0 && n > 0 && (size_t)n < len) snprintf(buf + n, len - (size_t)n, "_%c%d", nb < 0 ? 'm' : 'p', abs(nb));
+}
+
+static int signal_node(bctx *c, int side, int signal, int step, int nb)
 {
     char name[48];
-    if (c->bare) snprintf(name, sizeof name, "%s", sema_signal_names[signal]);
-    else build_signal_name(name, sizeof name, side, signal);
+    if (c->bare) snprintf(name, sizeof name, "%s", sema_signal_names[signal]);   /* a neuron kernel's own signals */
+    else build_read_name(name, sizeof name, side, signal, step, nb);
     int space = (side == SIDE_POST ? SP_POST : SP_PRE) | SP_SAMPLE;
     return dag_input_node(c->d, dag_input_slot(c->d, name, space));
 }
@@ -147,8 +155,17 @@ static int build_expr(bctx *c, const ast_expr *e, int side)
     case REF_PARAM_ELEM: return dag_param(d, c->r->params[e->ref].offset + e->index);
     case REF_WEIGHT: return dag_input_node(d, dag_input_slot(d, "w", SP_SYN));
     case REF_SIZE: return dag_size(d, e->ref);
-    case REF_SIGNAL: return signal_node(c, e->side == SIDE_SELF ? side : e->side, e->ref);
-    case REF_NEURON: return build_neuron_value(c, e->ref, e->side == SIDE_SELF ? side : e->side);
+    case REF_SIGNAL:
+        if (e->side == SIDE_SELF) return signal_node(c, side, e->ref, e->step, c->nb);
+        return signal_node(c, e->side, e->ref, e->step, e->nb);
+    case REF_NEURON: {
+        if (e->side == SIDE_SELF) return build_neuron_value(c, e->ref, side);
+        int saved = c->nb;
+        c->nb = e->nb;
+        int v = build_neuron_value(c, e->ref, e->side);
+        c->nb = saved;
+        return v;
+    }
     case REF_LET: return build_expr(c, c->r->lets[e->ref].value, side);
     case REF_FUNC: case REF_REDUCE: case REF_MLP: return build_call(c, e, side);
     default: break;
@@ -206,7 +223,7 @@ void build_rule_dw(const sema_program *p, const sema_rule *r, int kind, rule_ker
     rk->kind = kind;
     dag *d = rk->d = dag_new();
     name_meta(p, r, d);
-    bctx c = { p, r, d, 0, 1 };
+    bctx c = { p, r, d, 0, 0, 1 };
     char name[64];
     build_rule_kernel_name(name, sizeof name, r, kind);
     /* Declare w and the signals first, so slots have a stable order. */
@@ -251,7 +268,7 @@ void build_neuron_kernel(const sema_program *p, const sema_rule *r, int value, m
 {
     dag *d = k->d = dag_new();
     name_meta(p, r, d);
-    bctx c = { p, r, d, 1, 0 };
+    bctx c = { p, r, d, 0, 1, 0 };
     const sema_value *v = &r->values[value];
     int node = build_neuron_value(&c, value, SIDE_PRE);
     char name[64], comment[600];
@@ -278,7 +295,7 @@ void build_neurons_kernel(const sema_program *p, const sema_rule *r, model_kerne
 {
     dag *d = k->d = dag_new();
     name_meta(p, r, d);
-    bctx c = { p, r, d, 1, 0 };
+    bctx c = { p, r, d, 0, 1, 0 };
     kern_output_spec *outs = calloc((size_t)r->n_values + 1, sizeof *outs);
     int n = 0;
     char names[600] = "";

@@ -22,6 +22,7 @@
 #include "bind.h"
 #include "plast.h"
 #include "driver.h"
+#include "state_npy.h"
 #include "util.h"
 
 #include <errno.h>
@@ -38,18 +39,20 @@ static const char usage[] =
     "                       [--boundary FILE.svg]\n"
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
-    "data and meta-parameters saved in DIR (.npy files: W1..WL, biases bias1..biasL\n"
-    "of the layers with `bias`, B1..BL, with topdown; and lateral; Wtop0..Wtop(L-1)\n"
+    "data and meta-parameters saved in DIR (.npy files: W1..WL [n_l, n_{l-1}],\n"
+    "Wrec<l> [n_l, n_l] for a recurrent layer l, biases bias1..biasL of the layers\n"
+    "with `bias`, B1..BL, with topdown; and lateral; Wtop0..Wtop(L-1)\n"
     "[n_l, n_(l+1)] and Wlat0..WlatL [n_l, n_l], x_train, y_train (-1: unlabelled),\n"
     "x_query, y_query, one file per meta-parameter, e.g. theta.npy, and per meta-MLP\n"
     "its whole weight vector, e.g. hat_net.npy, or per layer NET.W1.npy [out, in]\n"
     "and NET.b1.npy; missing ones keep their initial values), and writes to --out\n"
     "meta_loss.npy, grad_<param>.npy, grad_<mlp>.npy, grad_<mlp>.W1.npy ..., and\n"
     "for every weight matrix and bias its final value (W1.npy) and the gradient of\n"
-    "its initial value (grad_W1.npy, grad_bias1.npy).  Buffer names: `plastcc\n"
-    "emit-c FILE --dump=schedule`.  With `train joint` (paper 001) x_train is one\n"
-    "minibatch and the query defaults to it: one step of the joint scheme (the\n"
-    "rule-updated weights, the batch's masked loss, every gradient).\n"
+    "its initial value (grad_W1.npy, grad_bias1.npy; a rule's neighbour shifts\n"
+    "P<l>_m1.. are made, not read).  Buffer names: `plastcc emit-c FILE\n"
+    "--dump=schedule`.  With `train joint` (paper 001) x_train is one minibatch and\n"
+    "the query defaults to it: one step of the joint scheme (the rule-updated\n"
+    "weights, the batch's masked loss, every gradient).\n"
     "With the experiment's `diagnostics alignment orthonormality;`, also\n"
     "alignment.npy (alpha_0..alpha_{L-1}, degrees) and orthonormality.npy.\n"
     "\n"
@@ -65,27 +68,6 @@ typedef struct state {
     plast_array *buf;          /* [n_buf]: the files of STATE, PARAM and CONST buffers */
     plast_array x_train, y_train, x_query, y_query;
 } state;
-
-static int read_npy(const char *dir, const char *name, plast_array *a, int required)
-{
-    char path[4096], err[512];
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    if (plast_npy_read(path, a, err, sizeof err) == 0) return 0;
-    if (!required && access(path, F_OK) != 0) return 1;
-    fprintf(stderr, "plastcc: %s\n", err);
-    return -1;
-}
-
-static int expect_shape(const char *name, const plast_array *a, int ndim, size_t d0, size_t d1)
-{
-    if (a->ndim == ndim && (ndim < 1 || a->shape[0] == d0) && (ndim < 2 || a->shape[1] == d1)) return 0;
-    fprintf(stderr, "plastcc: %s.npy has shape (", name);
-    for (int k = 0; k < a->ndim; k++) fprintf(stderr, "%s%zu", k ? ", " : "", a->shape[k]);
-    if (a->ndim == 1) fputc(',', stderr);
-    if (ndim == 2) fprintf(stderr, "), expected (%zu, %zu)\n", d0, d1);
-    else fprintf(stderr, "), expected (%zu,)\n", d0);
-    return -1;
-}
 
 /* Class indices; -1 marks an unlabelled sample. */
 static int32_t *labels(const plast_array *a, long n_out, const char *name)
@@ -104,18 +86,12 @@ static int32_t *labels(const plast_array *a, long n_out, const char *name)
     return y;
 }
 
-static int is_feedback(const plast_net *N, int b)
-{
-    for (int l = 0; l < N->n_layers; l++) if (N->fb_buf[l] == b) return 1;
-    return 0;
-}
-
 /* x_query, y_query; a joint experiment's query is by default the training
  * batch itself (copied, so that each array is freed once). */
 static int read_query(const char *dir, int joint, state *S)
 {
-    int rc = read_npy(dir, "x_query", &S->x_query, !joint);
-    if (rc == 0) return read_npy(dir, "y_query", &S->y_query, 1);
+    int rc = state_read_npy(dir, "x_query", &S->x_query, !joint);
+    if (rc == 0) return state_read_npy(dir, "y_query", &S->y_query, 1);
     if (rc < 0) return -1;
     for (int q = 0; q < 2; q++) {
         const plast_array *src = q ? &S->y_train : &S->x_train;
@@ -130,33 +106,6 @@ static int read_query(const char *dir, int joint, state *S)
     return 0;
 }
 
-/* The initial values of every STATE, PARAM and CONST buffer, from NAME.npy:
- * a matrix [rows, cols] (a vector of one row may be saved 1-D); a fixed
- * feedback matrix is saved transposed, [cols, rows], as B_l is
- * [n_{l-1}, n_l] in the reference implementations. */
-static int load_buffers(const char *dir, const plast_net *N, state *S, double **init)
-{
-    const plast_schedule *sc = &N->sched;
-    for (int b = 0; b < sc->n_buf; b++) {
-        const plast_buf *B = &sc->buf[b];
-        if (B->kind != PLAST_BUF_STATE && B->kind != PLAST_BUF_PARAM && B->kind != PLAST_BUF_CONST) continue;
-        plast_array *a = &S->buf[b];
-        size_t rows = (size_t)B->rows, cols = (size_t)B->cols;
-        if (read_npy(dir, B->name, a, 1) < 0) return -1;
-        if (is_feedback(N, b)) {
-            if (expect_shape(B->name, a, 2, cols, rows) < 0) return -1;
-            init[b] = malloc(rows * cols * sizeof(double));
-            for (size_t j = 0; j < cols; j++)
-                for (size_t i = 0; i < rows; i++) init[b][i * cols + j] = a->data[j * rows + i];
-            continue;
-        }
-        if (!(rows == 1 && a->ndim == 1 ? expect_shape(B->name, a, 1, cols, 0) : expect_shape(B->name, a, 2, rows, cols)))
-            init[b] = a->data;
-        else return -1;
-    }
-    return 0;
-}
-
 /* The part of rule R's meta vector named NAME (a param, or an mlp's whole
  * weight vector) from DIR/RULE.NAME.npy, else DIR/NAME.npy; 1 when neither
  * exists.  WANT values at DST. */
@@ -166,9 +115,9 @@ static int load_meta_part(const char *dir, const sema_rule *sr, const char *kind
     char name[512];
     plast_array a;
     snprintf(name, sizeof name, "%s.%s", sr->name, what);
-    int rc = read_npy(dir, name, &a, 0);
+    int rc = state_read_npy(dir, name, &a, 0);
     int own = rc == 0;   /* RULE.NAME.npy, not NAME.npy */
-    if (rc == 1) rc = read_npy(dir, what, &a, 0);
+    if (rc == 1) rc = state_read_npy(dir, what, &a, 0);
     if (rc != 0) return rc;
     size_t have = 1;
     for (int k = 0; k < a.ndim; k++) have *= a.shape[k];
@@ -232,21 +181,6 @@ static int load_meta(const char *dir, const sema_program *prog, const bound_net 
     return 0;
 }
 
-static int write_npy(const char *dir, const char *name, const double *v, int ndim, size_t d0, size_t d1)
-{
-    char path[4096], err[512];
-    plast_array a;
-    memset(&a, 0, sizeof a);
-    a.ndim = ndim;
-    a.shape[0] = d0;
-    a.shape[1] = d1;
-    a.data = (double *)v;
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    if (plast_npy_write(path, &a, err, sizeof err) == 0) return 0;
-    fprintf(stderr, "plastcc: %s\n", err);
-    return -1;
-}
-
 /* grad_NET.W1.npy [out, in], grad_NET.b1.npy [out], ... per meta-MLP of SR
  * (grad_RULE.NET.W1 when QUALIFY). */
 static int write_mlp_grads(const char *dir, const sema_program *prog, const sema_rule *sr, int qualify,
@@ -263,7 +197,7 @@ static int write_mlp_grads(const char *dir, const sema_program *prog, const sema
                 if (qualify) snprintf(name, sizeof name, "grad_%s.%s", sr->name, slot);
                 else snprintf(name, sizeof name, "grad_%s", slot);
                 size_t rows = (size_t)net->width[l];
-                rc |= write_npy(dir, name, grad + off, bias ? 1 : 2, rows, bias ? 0 : (size_t)n / rows);
+                rc |= state_write_npy(dir, name, grad + off, bias ? 1 : 2, rows, bias ? 0 : (size_t)n / rows);
             }
     }
     return rc;
@@ -277,7 +211,7 @@ static int write_results(const char *dir, const sema_program *prog, const bound_
         fprintf(stderr, "plastcc: cannot create %s: %s\n", dir, strerror(errno));
         return -1;
     }
-    int rc = write_npy(dir, "meta_loss", &out->meta_loss, 0, 0, 0);
+    int rc = state_write_npy(dir, "meta_loss", &out->meta_loss, 0, 0, 0);
     for (int r = 0; r < bn->net.n_rules; r++) {
         const sema_rule *sr = bn->compiled[r]->rule;
         for (int p = 0; p < sr->n_params; p++) {
@@ -285,14 +219,14 @@ static int write_results(const char *dir, const sema_program *prog, const bound_
             char name[512];
             if (bn->net.n_rules > 1) snprintf(name, sizeof name, "grad_%s.%s", sr->name, prm->name);
             else snprintf(name, sizeof name, "grad_%s", prm->name);
-            rc |= write_npy(dir, name, out->grad[r] + prm->offset, prm->size ? 1 : 0, (size_t)prm->size, 0);
+            rc |= state_write_npy(dir, name, out->grad[r] + prm->offset, prm->size ? 1 : 0, (size_t)prm->size, 0);
         }
         for (int m = 0; m < sr->n_mlps; m++) {
             const sema_mlp *net = prog->mlps[sr->mlps[m]];
             char name[512];
             if (bn->net.n_rules > 1) snprintf(name, sizeof name, "grad_%s.%s", sr->name, net->name);
             else snprintf(name, sizeof name, "grad_%s", net->name);
-            rc |= write_npy(dir, name, out->grad[r] + sr->mlp_offset[m], 1, (size_t)net->n_weights, 0);
+            rc |= state_write_npy(dir, name, out->grad[r] + sr->mlp_offset[m], 1, (size_t)net->n_weights, 0);
         }
         rc |= write_mlp_grads(dir, prog, sr, bn->net.n_rules > 1, out->grad[r]);
     }
@@ -303,9 +237,9 @@ static int write_results(const char *dir, const sema_program *prog, const bound_
         char name[64];
         int nd = B->rows == 1 ? 1 : 2;
         size_t d0 = nd == 1 ? (size_t)B->cols : (size_t)B->rows, d1 = (size_t)B->cols;
-        rc |= write_npy(dir, B->name, out->final[b], nd, d0, d1);
+        rc |= state_write_npy(dir, B->name, out->final[b], nd, d0, d1);
         snprintf(name, sizeof name, "grad_%s", B->name);
-        rc |= write_npy(dir, name, out->grad_init[b], nd, d0, d1);
+        rc |= state_write_npy(dir, name, out->grad_init[b], nd, d0, d1);
     }
     return rc;
 }
@@ -358,14 +292,14 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     int rc = 1;
     size_t n0 = (size_t)sc->buf[sc->x].cols;
     long n_out = sc->target >= 0 ? sc->buf[sc->target].cols : 0;
-    if (load_buffers(state_dir, N, &S, init) < 0 || load_meta(state_dir, u->prog, &bn, meta) < 0) goto done;
-    if (read_npy(state_dir, "x_train", &S.x_train, 1) < 0 || read_npy(state_dir, "y_train", &S.y_train, 1) < 0 ||
+    if (state_load_buffers(state_dir, N, S.buf, init) < 0 || load_meta(state_dir, u->prog, &bn, meta) < 0) goto done;
+    if (state_read_npy(state_dir, "x_train", &S.x_train, 1) < 0 || state_read_npy(state_dir, "y_train", &S.y_train, 1) < 0 ||
         read_query(state_dir, x->joint, &S) < 0)
         goto done;
-    if (expect_shape("x_train", &S.x_train, 2, S.x_train.shape[0], n0) < 0 ||
-        expect_shape("y_train", &S.y_train, 1, S.x_train.shape[0], 0) < 0 ||
-        expect_shape("x_query", &S.x_query, 2, S.x_query.shape[0], n0) < 0 ||
-        expect_shape("y_query", &S.y_query, 1, S.x_query.shape[0], 0) < 0) goto done;
+    if (state_expect_shape("x_train", &S.x_train, 2, S.x_train.shape[0], n0) < 0 ||
+        state_expect_shape("y_train", &S.y_train, 1, S.x_train.shape[0], 0) < 0 ||
+        state_expect_shape("x_query", &S.x_query, 2, S.x_query.shape[0], n0) < 0 ||
+        state_expect_shape("y_query", &S.y_query, 1, S.x_query.shape[0], 0) < 0) goto done;
     if (!(ytr = labels(&S.y_train, n_out, "y_train")) || !(yq = labels(&S.y_query, n_out, "y_query"))) goto done;
     for (int r = 0; r < N->n_rules; r++) grad[r] = calloc((size_t)bn.rules[r].n_meta + 1, sizeof(double));
     for (int b = 0; b < nb; b++) {
@@ -416,14 +350,13 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
             fprintf(stderr, "plastcc: %s\n", err);
             rc = 1;
         } else {
-            rc |= x->diag_alignment && write_npy(out_dir, "alignment", diag, 1, (size_t)L, 0) < 0;
-            rc |= x->diag_orthonormality && L > 1 && write_npy(out_dir, "orthonormality", diag + L, 1, (size_t)L - 1, 0) < 0;
+            rc |= x->diag_alignment && state_write_npy(out_dir, "alignment", diag, 1, (size_t)L, 0) < 0;
+            rc |= x->diag_orthonormality && L > 1 && state_write_npy(out_dir, "orthonormality", diag + L, 1, (size_t)L - 1, 0) < 0;
         }
     }
 done:
+    state_free_buffers(N, S.buf, init);
     for (int b = 0; b < nb; b++) {
-        if (is_feedback(N, b)) free(init[b]);   /* the others point into S.buf */
-        plast_array_free(&S.buf[b]);
         free(final[b]);
         free(grad_init[b]);
     }

@@ -119,35 +119,12 @@ static int parse(int argc, char **argv, eval_args *a)
 /* ---- meta-parameters ---- */
 
 /* META[r] for each rule of BN: its initial values, or, with --rules, those
- * of the rule of the same name in that file (same parameters required). */
+ * of the rule of the same name in that file (bind_learned_meta). */
 static int load_meta(const eval_args *a, const compiled_unit *u, const bound_net *bn, double **meta)
 {
-    for (int r = 0; r < bn->net.n_rules; r++) {
-        meta[r] = calloc((size_t)bn->rules[r].n_meta + 1, sizeof(double));
-        if (!meta[r]) { fprintf(stderr, "plastcc: cannot allocate the meta-parameters\n"); return -1; }
-        memcpy(meta[r], bn->rules[r].init, (size_t)bn->rules[r].n_meta * sizeof(double));
-    }
-    if (!a->rules) return 0;
-    int before = diag_error_count();
-    sema_program *p = sema_load(a->rules);
-    if (diag_error_count() != before) { sema_program_free(p); driver_report_errors(); return -1; }
-    int rc = 0;
-    for (int r = 0; rc == 0 && r < bn->net.n_rules; r++) {
-        const sema_rule *mine = bn->compiled[r]->rule;
-        int k = sema_find_rule(p, mine->name);
-        const sema_rule *theirs = k >= 0 ? p->rules[k] : NULL;
-        int same = theirs && theirs->n_meta == mine->n_meta && theirs->n_params == mine->n_params;
-        for (int i = 0; same && i < mine->n_params; i++)
-            same = !strcmp(theirs->params[i].name, mine->params[i].name) && theirs->params[i].size == mine->params[i].size;
-        if (!theirs) fprintf(stderr, "plastcc: %s has no rule '%s'\n", a->rules, mine->name);
-        else if (!same)
-            fprintf(stderr, "plastcc: rule '%s' of %s declares other parameters than the experiment's (%d values "
-                    "against %d)\n", mine->name, a->rules, theirs->n_meta, mine->n_meta);
-        else bind_rule_init(p, theirs, meta[r]);
-        rc = theirs && same ? 0 : -1;
-    }
     (void)u;
-    sema_program_free(p);
+    int errors = diag_error_count(), rc = bind_learned_meta(a->rules, bn, meta);
+    if (rc < 0 && diag_error_count() != errors) driver_report_errors();
     return rc;
 }
 

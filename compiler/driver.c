@@ -30,6 +30,7 @@ static const char usage_main[] =
     "  run FILE             meta-train an experiment: log, learned rule, plots\n"
     "  eval FILE            evaluate an experiment's rules over new tasks: scores, learning curves\n"
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
+    "  latents FILE         a trained network's representation: linear probe, earth mover's distance\n"
     "  analyze FILE...      a learned rule on a grid of its inputs: slices, a polynomial fit\n"
     "  curves NAME:DIR...   joint training runs compared: median and range of test curves\n"
     "\n"
@@ -219,6 +220,7 @@ static const struct { const char *name; int (*run)(int, char **); } commands[] =
     { "episode", cmd_episode },
     { "run", cmd_run },
     { "eval", cmd_eval },
+    { "latents", cmd_latents },
     { "analyze", cmd_analyze },
     { "curves", cmd_curves },
 };

@@ -39,6 +39,7 @@ int cmd_gradcheck(int argc, char **argv);
 int cmd_episode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_latents(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_curves(int argc, char **argv);
 

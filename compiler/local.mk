@@ -6,7 +6,7 @@ compiler_libplastcc_a_SOURCES = \
   compiler/ast.c compiler/ast.h \
   compiler/parse.h compiler/parser.y compiler/lexer.l \
   compiler/sema.c compiler/sema.h compiler/sema_impl.h \
-  compiler/sema_rule.c compiler/sema_config.c compiler/sema_joint.c \
+  compiler/sema_rule.c compiler/sema_config.c compiler/sema_joint.c compiler/sema_unroll.c \
   compiler/space.h compiler/ops.def compiler/ops_end.h compiler/ops.c compiler/ops.h compiler/dag.c compiler/dag.h compiler/factor.c compiler/diff.c compiler/diff.h \
   compiler/kernel.c compiler/kernel.h compiler/surrogate.c compiler/surrogate.h compiler/build.h compiler/build_rule.c compiler/build_model.c \
   compiler/lower.c compiler/lower.h compiler/emit_c.c compiler/emit_c.h \
@@ -30,7 +30,8 @@ compiler/kernel_abi.h: $(top_srcdir)/runtime/plast.h $(top_srcdir)/compiler/kern
 
 bin_PROGRAMS += plastcc
 plastcc_SOURCES = compiler/driver.c compiler/driver.h compiler/cmd_emit.c compiler/cmd_gradcheck.c compiler/cmd_episode.c compiler/cmd_run.c compiler/cmd_eval.c compiler/eval_compare.c compiler/cmd_analyze.c compiler/cmd_curves.c compiler/comm.c compiler/comm.h \
-  compiler/cmd_llvm.c
+  compiler/cmd_llvm.c compiler/state_npy.c compiler/state_npy.h \
+  compiler/cmd_latents.c compiler/latents.h compiler/latents_measure.c compiler/latents_combine.c
 plastcc_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS) $(MPI_CFLAGS)
 plastcc_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) $(MPI_LIBS) -lz -lm -ldl
 plastcc_LDFLAGS = $(OPENMP_CFLAGS)

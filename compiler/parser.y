@@ -10,6 +10,8 @@
  *                | 'let' IDENT '=' expr ';' | IDENT IDENT? '=' expr ';'
  *   expr        -> the usual + - * / with unary minus, '^' binding tightest
  *                  (right-associative, so -x^2 is -(x^2)), calls, pre./post. fields
+ *   field       -> IDENT ('[' expr ']')? '.' IDENT ('[' expr ']')?
+ *                  (pre[-1].y[2]: the neighbour before, at unrolled step 2)
  */
 %code top {
 #include "config.h"
@@ -287,6 +289,12 @@ primary
     : NUMBER                { $$ = ast_num(@$, $1); }
     | IDENT                 { $$ = ast_name(@$, $1); }
     | IDENT '.' IDENT       { $$ = ast_field(@$, $1, @1, $3); $$->name_span = @3; }
+    | IDENT '.' IDENT '[' expr ']'
+        { $$ = bounded(ctx, ast_field_at(@$, $1, @1, NULL, $3, @3, $5)); }
+    | IDENT '[' expr ']' '.' IDENT
+        { $$ = bounded(ctx, ast_field_at(@$, $1, @1, $3, $6, @6, NULL)); }
+    | IDENT '[' expr ']' '.' IDENT '[' expr ']'
+        { $$ = bounded(ctx, ast_field_at(@$, $1, @1, $3, $6, @6, $8)); }
     | IDENT '[' expr ']'    { $$ = bounded(ctx, ast_index(@$, $1, @1, $3)); }
     | IDENT '(' args ')'    { $$ = bounded(ctx, ast_call(@$, $1, @1, (ast_expr **)$3.v, $3.n)); }
     | '(' expr ')'          { $$ = $2; $$->span = @$; }
@@ -465,6 +473,7 @@ static void expected_words(expected_set *es, const yysymbol_kind_t *kinds, int n
     for (int i = 0; i < n; i++) {
         yysymbol_kind_t k = kinds[i];
         if (k == YYSYMBOL_YYEOF && n > 1) continue;
+        if (ops && k == SYM('[')) continue;   /* after an operand: pre.y[2] is possible, but never the fix */
         if (value && in_group(k, value_group)) {
             if (!done_value++) es->word[es->n++] = "a value (number, word, string or [list])";
         } else if (expr && in_group(k, expr_group)) {

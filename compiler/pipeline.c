@@ -88,14 +88,18 @@ static void lower_pair(compiled_model *cm, model_kernel *k)
     lower_kernel_build(&k->adj, &cm->lowered[cm->n_lowered++]);
 }
 
-static void compile_model(const sema_model *m, compiled_model *cm)
+/* SHIFT: the model's M_shift too (a rule of the program reads neighbours). */
+static void compile_model(const sema_model *m, compiled_model *cm, int shift)
 {
     cm->model = m;
     build_model(m, &cm->mk);
-    cm->lowered = calloc((size_t)(4 * m->n_layers + 4), sizeof *cm->lowered);
+    if (shift) build_model_shift(m, &cm->mk);
+    cm->lowered = calloc((size_t)(6 * m->n_layers + 6), sizeof *cm->lowered);
     for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.dense[l]);
     for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.error[l]);
+    for (int l = 0; l < m->n_layers; l++) lower_pair(cm, &cm->mk.recerror[l]);
     lower_pair(cm, &cm->mk.loss);
+    lower_pair(cm, &cm->mk.shift);
     lower_pair(cm, &cm->mk.linear);
 }
 
@@ -140,14 +144,17 @@ compiled_unit *pipeline_compile_experiment(const char *path, const char *name, i
     u->prog = p;
     u->rules = calloc((size_t)(p->n_rules ? p->n_rules : 1), sizeof *u->rules);
     const sema_model *m = p->models[e->model];
+    int shift = 0;
     for (int i = 0; i < p->n_rules; i++) {
         int used = 0;
         for (int k = 0; k < sema_projection_count(m); k++) used |= e->rule_of_projection[k] == i;
+        for (int l = 0; l < m->n_layers; l++) used |= e->rule_of_recurrent[l] == i;
         if (!used) continue;
         compile_rule(p, p->rules[i], m, &u->rules[u->n_rules++]);
+        for (int k = 0; k < p->rules[i]->n_reads; k++) shift |= p->rules[i]->reads[k].nb != 0;
     }
     u->models = calloc(1, sizeof *u->models);
-    compile_model(p->models[e->model], &u->models[u->n_models++]);
+    compile_model(p->models[e->model], &u->models[u->n_models++], shift);
     return u;
 }
 
@@ -168,7 +175,7 @@ static compiled_unit *compile_program(sema_program *p, int before, int main_only
     for (int i = 0; i < p->n_models; i++) {
         const sema_model *m = p->models[i];
         if (main_only && m->span.file != p->main_file) continue;
-        compile_model(m, &u->models[u->n_models++]);
+        compile_model(m, &u->models[u->n_models++], build_program_reads_neighbours(p));
     }
     return u;
 }

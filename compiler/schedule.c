@@ -98,15 +98,25 @@ static sched_call *model_call(sched_plan *P, int eval, const sema_model *m, cons
 /* ---- the feed-forward network ---- */
 
 /* The buffers of a layered model: neuron l's signals sig[l] (l = 0: the
- * input, whose y and z are x itself), W_l and the feedback matrices. */
+ * input, whose y and z are x itself), W_l and the feedback matrices.  A
+ * recurrent layer l also has Wrec_l and its states x_s, s = 1..T+1, in
+ * sy[l][s] and sz[l][s] (x_{T+1} is the layer's y[l]); states[l] = T + 1
+ * (0 for any other layer). */
 typedef struct ff_bufs {
     int y[65], z[65], e[65];
-    int W[64], B[64], bias[64];
+    int W[64], B[64], Wrec[64], Brec[64], bias[64];
     int n[65];
+    int states[65];
+    int *sy[65], *sz[65], *se[65];
 } ff_bufs;
 
+static void unroll_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int l);
+static void unroll_feedback_matrix(sched_plan *P, const sema_model *m, ff_bufs *F, int l);
+static void unroll_errors(sched_plan *P, const sema_model *m, ff_bufs *F, int l);
+
 /* The biases of the layers that have one: learner parameters, zero at
- * first (they draw nothing from the random streams). */
+ * first (they draw nothing from the random streams).  (A recurrent layer
+ * has none: the parser takes no `bias` there.) */
 static void ff_biases(sched_plan *P, const sema_model *m, ff_bufs *F)
 {
     for (int l = 1; l <= m->n_layers; l++) {
@@ -129,6 +139,10 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int feedb
         char name[32];
         snprintf(name, sizeof name, "W%d", l);
         F->W[l - 1] = P->w_buf[l - 1] = add_matrix(P, m, name, PLAST_BUF_STATE, F->n[l], F->n[l - 1], PLAST_STREAM_W);
+        F->Wrec[l - 1] = -1;
+        if (m->layers[l - 1].kind != LAYER_RECURRENT) continue;
+        snprintf(name, sizeof name, "Wrec%d", l);
+        F->Wrec[l - 1] = add_matrix(P, m, name, PLAST_BUF_STATE, F->n[l], F->n[l], PLAST_STREAM_W);
     }
     ff_biases(P, m, F);
     for (int l = 1; l <= L; l++) {
@@ -138,22 +152,30 @@ static void ff_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int feedb
         snprintf(name, sizeof name, "B%d", l);
         long post = m->feedback == FB_DIRECT ? F->n[L] : F->n[l];
         F->B[l - 1] = P->fb_buf[l - 1] = add_matrix(P, m, name, PLAST_BUF_CONST, post, F->n[l - 1], PLAST_STREAM_B);
+        unroll_feedback_matrix(P, m, F, l);
     }
     P->x = add_signal(P, PLAST_BUF_DATA, F->n[0], "x");
     P->target = m->loss == LOSS_MSE_INPUT ? -1 : add_signal(P, PLAST_BUF_DATA, F->n[L], "target");
     P->mask = add_signal(P, PLAST_BUF_DATA, 1, "mask");
     F->y[0] = F->z[0] = P->x;
     for (int l = 1; l <= L; l++) {
+        unroll_buffers(P, m, F, l);
         F->z[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "z%d", l);
         F->y[l] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "y%d", l);
+        if (F->states[l]) { F->sz[l][F->states[l]] = F->z[l]; F->sy[l][F->states[l]] = F->y[l]; }
     }
     /* e_L (dLoss/dz_L) always; below it only with a feedback pathway */
-    for (int l = 0; l <= L; l++)
+    for (int l = 0; l <= L; l++) {
+        if (feedback) unroll_errors(P, m, F, l);
         F->e[l] = l == L || (feedback && m->feedback != FB_NONE) ? add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "e%d", l) : -1;
+        if (F->se[l]) F->se[l][F->states[l]] = F->e[l];
+    }
     P->loss = add_signal(P, PLAST_BUF_SIGNAL, 1, "loss");
     P->output = m->loss == LOSS_MSE_INPUT ? -1 : F->z[L];
     P->n_layers = L;
 }
+
+static void unroll_forward(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F, int l);
 
 /* z, y = dense_l(W_l or, with NEXT, its updated version, y_{l-1}, b_l). */
 static void ff_dense(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F, int l, int next, int z, int y)
@@ -180,60 +202,120 @@ static void ff_loss(sched_plan *P, int eval, const sema_model *m, const ff_bufs 
     bind(c, "loss", P->loss);
 }
 
-/* z_l, y_l = dense_l(W_l, y_{l-1}), l = 1..L; then e_L and the loss. */
+/* z_l, y_l = dense_l(W_l, y_{l-1}), l = 1..L (a recurrent layer through its
+ * steps); then e_L and the loss. */
 static void ff_forward(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F)
 {
-    for (int l = 1; l <= m->n_layers; l++) ff_dense(P, eval, m, F, l, 0, F->z[l], F->y[l]);
+    for (int l = 1; l <= m->n_layers; l++) {
+        if (F->states[l]) unroll_forward(P, eval, m, F, l);
+        else ff_dense(P, eval, m, F, l, 0, F->z[l], F->y[l]);
+    }
     ff_loss(P, eval, m, F);
 }
 
-/* e_{l-1} from e_l (or e_L, direct feedback) through W_l or B_l, l = L..1. */
+static void unroll_back(sched_plan *P, const sema_model *m, const ff_bufs *F, int l);
+
+/* e_{l-1} from e_l (or e_L, direct feedback) through W_l or B_l, l = L..1
+ * (from e at x_1 of a recurrent layer, after its steps). */
 static void ff_errors(sched_plan *P, const sema_model *m, const ff_bufs *F)
 {
     int L = m->n_layers;
     for (int l = L; m->feedback != FB_NONE && l >= 1; l--) {
         int src = m->feedback == FB_DIRECT ? L : l;
+        if (F->states[l]) unroll_back(P, m, F, l);
         sched_call *c = model_call(P, 0, m, "error", l, F->n[l - 1], F->n[src]);
         bind(c, "b", m->feedback == FB_SYMMETRIC ? F->W[l - 1] : F->B[l - 1]);
-        bind(c, "post_e", F->e[src]);
+        bind(c, "post_e", F->states[src] ? F->se[src][1] : F->e[src]);
         bind(c, "pre_z", F->z[l - 1]);
         bind(c, "pre_y", F->y[l - 1]);
         bind(c, "pre_e", F->e[l - 1]);
     }
 }
 
+/* An end of a projection as its rule sees it: layer K, and the state S of a
+ * recurrent layer its plain signals are (0: the layer's y, z, e). */
+typedef struct proj_end { int k, s; } proj_end;
+
+/* The ends of W_l (REC 0) or Wrec_l (1), l = 1..L: the signals of the
+ * projection's own transmission (for W_l of a recurrent layer, x_1; for
+ * Wrec_l, x_T -> x_{T+1}). */
+static void proj_ends(const ff_bufs *F, int l, int rec, proj_end *pre, proj_end *post)
+{
+    if (rec) {
+        *pre = (proj_end){ l, F->states[l] - 1 };
+        *post = (proj_end){ l, F->states[l] };
+        return;
+    }
+    *pre = (proj_end){ l - 1, 0 };
+    *post = (proj_end){ l, F->states[l] ? 1 : 0 };
+}
+
+static int end_signal(const ff_bufs *F, proj_end e, int signal, int step)
+{
+    int s = step ? step : e.s;
+    if (signal == SIG_Y) return s ? F->sy[e.k][s] : F->y[e.k];
+    if (signal == SIG_Z) return s ? F->sz[e.k][s] : F->z[e.k];
+    if (signal == SIG_E) return s && F->se[e.k] ? F->se[e.k][s] : F->e[e.k];
+    return -1;
+}
+
+static int read_buffer(sched_plan *P, const ff_bufs *F, proj_end e, const sema_read *rd);
+
 /* The signals a rule reads at one end of its projection (-1: none). */
 typedef struct ends { int y, z, e; } ends;
 
-/* W_l' = W_l + dw_l by rule R, from the signals at the two ends. */
-static void rule_update(sched_plan *P, const sema_rule *r, const ff_bufs *F, int l, ends pre, ends post)
+/* W' = W + dw by rule R for the N_POST x N_PRE matrix W, from the signals
+ * at the two ends; the caller binds the rule's other reads, then w_next. */
+static sched_call *rule_update(sched_plan *P, const sema_rule *r, int w, long n_pre, long n_post, ends pre, ends post)
 {
     char fwd[SCHED_NAME], adj[SCHED_NAME];
     snprintf(fwd, sizeof fwd, "%s_step", r->name);
     snprintf(adj, sizeof adj, "%s_adj", r->name);
-    sched_call *c = add_call(P, 0, fwd, adj, F->n[l - 1], F->n[l]);
+    sched_call *c = add_call(P, 0, fwd, adj, n_pre, n_post);
     snprintf(c->dw, sizeof c->dw, "%s_fwd", r->name);
     c->rule = r;
-    c->update = F->W[l - 1];
-    bind(c, "w", F->W[l - 1]);
+    c->update = w;
+    bind(c, "w", w);
     bind(c, "pre_y", pre.y);
     bind(c, "pre_z", pre.z);
     bind(c, "pre_e", pre.e);
     bind(c, "post_y", post.y);
     bind(c, "post_z", post.z);
     bind(c, "post_e", post.e);
-    bind_next(c, "w_next", F->W[l - 1]);
+    return c;
 }
 
-/* W_l' = W_l + dw_l by the rule of projection l, from the pre-update W_l and
- * the step's signals, l = L..1. */
+static ends end_signals(const sema_model *m, const ff_bufs *F, proj_end e)
+{
+    int fb = m->feedback != FB_NONE;
+    return (ends){ end_signal(F, e, SIG_Y, 0), end_signal(F, e, SIG_Z, 0), fb ? end_signal(F, e, SIG_E, 0) : -1 };
+}
+
+/* The update call of one projection, W_l (REC 0) or Wrec_l (1): W' = W + dw
+ * by rule R, from the pre-update weights and the step's signals, with the
+ * slots of the rule's unrolled and neighbour reads bound. */
+static void ff_update(sched_plan *P, const sema_model *m, const sema_rule *r, const ff_bufs *F, int l, int rec)
+{
+    proj_end pre, post;
+    proj_ends(F, l, rec, &pre, &post);
+    int w = rec ? F->Wrec[l - 1] : F->W[l - 1];
+    sched_call *c = rule_update(P, r, w, F->n[pre.k], F->n[post.k], end_signals(m, F, pre), end_signals(m, F, post));
+    for (int i = 0; i < r->n_reads; i++) {
+        char slot[48];
+        const sema_read *rd = &r->reads[i];
+        build_read_name(slot, sizeof slot, rd->side, rd->signal, rd->step, rd->nb);
+        bind(c, slot, read_buffer(P, F, rd->side == SIDE_PRE ? pre : post, rd));
+    }
+    bind_next(c, "w_next", w);
+}
+
+/* The updates of every projection, l = L..1 (Wrec_l before W_l). */
 static void ff_updates(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
                        const ff_bufs *F)
 {
-    int fb = m->feedback != FB_NONE;
     for (int l = m->n_layers; l >= 1; l--) {
-        ends pre = { F->y[l - 1], F->z[l - 1], fb ? F->e[l - 1] : -1 }, post = { F->y[l], F->z[l], fb ? F->e[l] : -1 };
-        rule_update(P, p->rules[x->rule_of_projection[l - 1]], F, l, pre, post);
+        if (F->Wrec[l - 1] >= 0) ff_update(P, m, p->rules[x->rule_of_recurrent[l - 1]], F, l, 1);
+        ff_update(P, m, p->rules[x->rule_of_projection[l - 1]], F, l, 0);
     }
 }
 
@@ -465,6 +547,11 @@ static int any_mlp_values(const sema_program *p, const sema_experiment *x, const
         for (int v = 0; r >= 0 && v < p->rules[r]->n_values; v++)
             if (build_value_is_mlp(p->rules[r], v)) return 1;
     }
+    for (int l = 0; x->rule_of_recurrent && l < m->n_layers; l++) {
+        int r = x->rule_of_recurrent[l];
+        for (int v = 0; r >= 0 && v < p->rules[r]->n_values; v++)
+            if (build_value_is_mlp(p->rules[r], v)) return 1;
+    }
     return 0;
 }
 
@@ -476,7 +563,8 @@ static int any_mlp_values(const sema_program *p, const sema_experiment *x, const
  *          then e_L and the loss from z_L
  *   eval:  dense_l (l = 1..L), loss
  * The rules read no error (sema refuses it), so there is no feedback
- * pathway; each recomputed layer reads its updated weights (a next version). */
+ * pathway; each recomputed layer reads its updated weights (a next version).
+ * Recurrent layers are refused (refuse_model). */
 static void fwd_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int *zhat, int *yhat)
 {
     ff_buffers(P, m, F, 0);
@@ -492,20 +580,161 @@ static void fwd_step(sched_plan *P, const sema_program *p, const sema_experiment
     for (int l = 1; l <= m->n_layers; l++) {
         ff_dense(P, 0, m, F, l, 0, zhat[l], yhat[l]);
         ends pre = { F->y[l - 1], F->z[l - 1], -1 }, post = { yhat[l], zhat[l], -1 };
-        rule_update(P, p->rules[x->rule_of_projection[l - 1]], F, l, pre, post);
+        sched_call *c = rule_update(P, p->rules[x->rule_of_projection[l - 1]], F->W[l - 1], F->n[l - 1], F->n[l], pre, post);
+        bind_next(c, "w_next", F->W[l - 1]);
         ff_dense(P, 0, m, F, l, 1, F->z[l], F->y[l]);
     }
     ff_loss(P, 0, m, F);
 }
 
-/* What the compiler has kernels for but the engine cannot run yet. */
-static int refuse_model(const sema_model *m, char *err, size_t errlen)
+/* ---- recurrent layers and the rules' unrolled and neighbour reads ----
+ * A layer `recurrent N act steps T` runs its dense kernel T + 1 times:
+ * x_1 = act(W_l y_{l-1}), then x_{s+1} = act(Wrec_l x_s), s = 1..T, the same
+ * kernel with other bindings (n_pre = n_post = N for the recurrent steps);
+ * x_{T+1} is the layer's y.  The reverse sweep runs their adjoints in
+ * reverse, through the steps.  A rule's read pre[d].y is the signal shifted
+ * by the fixed cyclic matrix P_d (a CONST buffer) with M_shift, called after
+ * the loss and before the updates. */
+
+static void unroll_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int l)
 {
-    for (int l = 0; l < m->n_layers; l++) {
+    F->states[l] = m->layers[l - 1].kind == LAYER_RECURRENT ? m->layers[l - 1].steps + 1 : 0;
+    if (!F->states[l]) return;
+    F->sy[l] = calloc((size_t)F->states[l] + 1, sizeof **F->sy);
+    F->sz[l] = calloc((size_t)F->states[l] + 1, sizeof **F->sz);
+    for (int s = 1; s < F->states[l]; s++) {
+        F->sz[l][s] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "z%d_t%d", l, s);
+        F->sy[l][s] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "y%d_t%d", l, s);
+    }
+}
+
+/* x_1 = dense_l(W_l, y_{l-1}); x_{s+1} = dense_l(Wrec_l, x_s), s = 1..T */
+static void unroll_forward(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F, int l)
+{
+    for (int s = 0; s < F->states[l]; s++) {
+        sched_call *c = model_call(P, eval, m, "dense", l, s ? F->n[l] : F->n[l - 1], F->n[l]);
+        bind(c, "w", s ? F->Wrec[l - 1] : F->W[l - 1]);
+        bind(c, "pre_y", s ? F->sy[l][s] : F->y[l - 1]);
+        bind(c, "post_z", F->sz[l][s + 1]);
+        bind(c, "post_y", F->sy[l][s + 1]);
+    }
+}
+
+static void unroll_free(ff_bufs *F)
+{
+    for (int l = 0; l <= 64; l++) { free(F->sy[l]); free(F->sz[l]); free(F->se[l]); }
+}
+
+/* Random feedback through the steps of a recurrent layer l: a fixed Brec_l
+ * (symmetric feedback reads Wrec_l itself; direct feedback is refused). */
+static void unroll_feedback_matrix(sched_plan *P, const sema_model *m, ff_bufs *F, int l)
+{
+    F->Brec[l - 1] = -1;
+    if (m->feedback != FB_RANDOM || m->layers[l - 1].kind != LAYER_RECURRENT) return;
+    char name[32];
+    snprintf(name, sizeof name, "Brec%d", l);
+    F->Brec[l - 1] = add_matrix(P, m, name, PLAST_BUF_CONST, F->n[l], F->n[l], PLAST_STREAM_B);
+}
+
+/* The errors of steps 1..T of a recurrent layer l (e at x_{T+1} is e_l). */
+static void unroll_errors(sched_plan *P, const sema_model *m, ff_bufs *F, int l)
+{
+    if (!F->states[l] || m->feedback == FB_NONE) return;
+    F->se[l] = calloc((size_t)F->states[l] + 1, sizeof **F->se);
+    for (int s = 1; s < F->states[l]; s++) F->se[l][s] = add_signal(P, PLAST_BUF_SIGNAL, F->n[l], "e%d_t%d", l, s);
+}
+
+/* e_s = (Brec_l e_{s+1}) * act_l'(z_s), s = T..1: back through the steps. */
+static void unroll_back(sched_plan *P, const sema_model *m, const ff_bufs *F, int l)
+{
+    for (int s = F->states[l] - 1; s >= 1; s--) {
+        sched_call *c = model_call(P, 0, m, "recerror", l, F->n[l], F->n[l]);
+        bind(c, "b", m->feedback == FB_SYMMETRIC ? F->Wrec[l - 1] : F->Brec[l - 1]);
+        bind(c, "post_e", F->se[l][s + 1]);
+        bind(c, "pre_z", F->sz[l][s]);
+        bind(c, "pre_e", F->se[l][s]);
+    }
+}
+
+/* "y1_t2_m1": buffer SRC seen from the neuron D places away. */
+static void shifted_name(const sched_plan *P, int src, int d, char *name, size_t len)
+{
+    snprintf(name, len, "%.20s_%c%d", P->buf[src].name, d < 0 ? 'm' : 'p', abs(d));
+}
+
+/* The buffer a read pre.y[2] / pre[-1].y of a rule binds at end E: the
+ * state's signal, or its shifted copy (found by name: unroll_shifts made
+ * each once per step). */
+static int read_buffer(sched_plan *P, const ff_bufs *F, proj_end e, const sema_read *rd)
+{
+    int src = end_signal(F, e, rd->signal, rd->step);
+    if (!rd->nb || src < 0) return src;
+    char name[48];
+    shifted_name(P, src, rd->nb, name, sizeof name);
+    return find_buf(P, name);
+}
+
+/* P_d of layer K (n x n, d places), made once. */
+static int shift_matrix(sched_plan *P, int k, long n, int d)
+{
+    char name[48];
+    snprintf(name, sizeof name, "P%d_%c%d", k, d < 0 ? 'm' : 'p', abs(d));
+    int b = find_buf(P, name);
+    if (b >= 0) return b;
+    b = add_buf(P, name, PLAST_BUF_CONST, n, n);
+    P->buf[b].init = PLAST_INIT_SHIFT;
+    P->buf[b].init_arg = d;
+    P->buf[b].fan_in = P->buf[b].fan_out = n;
+    P->buf[b].stream = PLAST_STREAM_B;
+    return b;
+}
+
+/* The shifted signals the reads of rule R on one projection need. */
+static void shifts_of(sched_plan *P, const sema_model *m, const sema_rule *r, const ff_bufs *F, int l, int rec)
+{
+    proj_end ends[2];
+    proj_ends(F, l, rec, &ends[0], &ends[1]);
+    for (int i = 0; i < r->n_reads; i++) {
+        const sema_read *rd = &r->reads[i];
+        proj_end e = ends[rd->side == SIDE_POST];
+        int src = end_signal(F, e, rd->signal, rd->step);
+        if (!rd->nb || src < 0) continue;
+        char name[48];
+        shifted_name(P, src, rd->nb, name, sizeof name);
+        if (find_buf(P, name) >= 0) continue;
+        int pm = shift_matrix(P, e.k, F->n[e.k], rd->nb);
+        int dst = add_signal(P, PLAST_BUF_SIGNAL, F->n[e.k], "%s", name);
+        sched_call *c = model_call(P, 0, m, "shift", 0, F->n[e.k], F->n[e.k]);
+        bind(c, "p", pm);
+        bind(c, "pre_y", src);
+        bind(c, "post_y", dst);
+    }
+}
+
+static void unroll_shifts(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                          const ff_bufs *F)
+{
+    for (int l = m->n_layers; l >= 1; l--) {
+        if (F->Wrec[l - 1] >= 0) shifts_of(P, m, p->rules[x->rule_of_recurrent[l - 1]], F, l, 1);
+        shifts_of(P, m, p->rules[x->rule_of_projection[l - 1]], F, l, 0);
+    }
+}
+
+/* What the compiler has kernels for but the engine cannot run yet. */
+static int refuse_model(const sema_program *p, const sema_experiment *x, const sema_model *m, char *err,
+                        size_t errlen)
+{
+    int recurrent = 0;
+    for (int l = 0; l < m->n_layers; l++) recurrent |= m->layers[l].kind == LAYER_RECURRENT;
+    if (recurrent && (m->topdown || m->lateral || any_mlp_values(p, x, m))) {
+        snprintf(err, errlen, "model %s: recurrent layers with top-down or lateral projections or with neuron values "
+                 "computed by a meta-MLP are not run by the engine yet (each works alone)", m->name);
+        return -1;
+    }
+    for (int l = 0; x->updates_forward && l < m->n_layers; l++) {
         if (m->layers[l].kind != LAYER_RECURRENT) continue;
-        snprintf(err, errlen, "model %s: layer %d is recurrent (steps %d), which the runtime cannot train yet: "
-                 "it runs each layer once; its kernels (%s_dense%d, one step) are compiled, the loop over the "
-                 "steps and the recurrent weights are not", m->name, l + 1, m->layers[l].steps, m->name, l + 1);
+        snprintf(err, errlen, "model %s: layer %d is recurrent, which `updates forward;` cannot run: "
+                 "the rules update after the whole unrolled pass (`updates last;`)", m->name, l + 1);
         return -1;
     }
     return 0;
@@ -515,8 +744,9 @@ int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *P, 
 {
     memset(P, 0, sizeof *P);
     const sema_model *m = p->models[x->model];
-    if (refuse_model(m, err, errlen) < 0) return -1;
+    if (refuse_model(p, x, m, err, errlen) < 0) return -1;
     ff_bufs F;
+    memset(&F, 0, sizeof F);
     if (x->updates_forward) {
         int zhat[65], yhat[65];
         fwd_buffers(P, m, &F, zhat, yhat);
@@ -525,6 +755,7 @@ int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *P, 
         ff_buffers(P, m, &F, 1);
         ff_forward(P, 0, m, &F);
         ff_errors(P, m, &F);
+        unroll_shifts(P, p, x, m, &F);
         if (m->topdown || m->lateral || any_mlp_values(p, x, m)) {
             tl_bufs T;
             tl_buffers(P, p, m, x, &F, &T);
@@ -535,6 +766,7 @@ int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *P, 
             ff_updates(P, p, x, m, &F);
     }
     ff_forward(P, 1, m, &F);
+    unroll_free(&F);
     return 0;
 }
 

@@ -323,7 +323,9 @@ static void free_rule(sema_rule *r)
     for (int i = 0; i < r->n_params; i++) free(r->params[i].init);
     free(r->params);
     free(r->neurons);
+    for (int i = 0; i < r->n_values; i++) free(r->values[i].reads);
     free(r->values);
+    free(r->reads);
     free(r->lets);
     free(r->mlps);
     free(r->mlp_offset);
@@ -346,6 +348,7 @@ void sema_program_free(sema_program *p)
         for (int a = 0; a < x->n_assigns; a++) free(x->assigns[a].named);
         free(x->assigns);
         free(x->rule_of_projection);
+        free(x->rule_of_recurrent);
         free(x);
     }
     free(p->models); free(p->mlps); free(p->rules); free(p->experiments); free(p->units);

@@ -27,6 +27,19 @@ typedef enum {
     REF_NEURON, REF_LET, REF_SIZE, REF_FUNC, REF_REDUCE, REF_MLP
 } sema_ref_kind;   /* REF_SIZE: ref is a space_size; REF_FUNC: an operator of ops.def (dag_op) */
 
+/* A signal read at an unrolled step of a recurrent layer or at a neighbour
+ * of the neuron: pre.y[2], post.z[4], pre[-1].y, pre[2].y[3]; y[2] inside a
+ * neuron definition (side SIDE_SELF).  Plain reads (pre.y) are the signal
+ * masks of sema_rule; these are listed, once per (side, signal, step, nb). */
+typedef struct sema_read {
+    int side;              /* SIDE_PRE, SIDE_POST (SIDE_SELF in a neuron value's own list) */
+    int signal;            /* SIG_Y, SIG_Z or SIG_E (SIG_* of a neighbour read) */
+    int step;              /* s >= 1: x_s of a recurrent layer; 0: the projection's own transmission */
+    int nb;                /* d: the neuron d places away (cyclic); 0: the neuron itself */
+    src_span at;           /* first use, for diagnostics */
+    const char *via;       /* the neuron value it is read through, or NULL */
+} sema_read;
+
 /* The kinds of projection a rule may update, each with its own dw:
  * `dw = ...;` (forward W_l), `dw topdown = ...;` (Wtop_l, into layer l from
  * l+1), `dw lateral = ...;` (Wlat_l, within layer l).  A projection of
@@ -124,6 +137,8 @@ typedef struct sema_value {  /* one neuron-level value name */
     int space;             /* space at the neuron itself (SP_PRE stands for "this neuron");
                               -1 when its definition had an error */
     unsigned signals;      /* signals it reads (bit per sema_signal) */
+    sema_read *reads;      /* signals it reads at unrolled steps (y[2]), side SIDE_SELF */
+    int n_reads;
 } sema_value;
 
 typedef struct sema_let {
@@ -153,6 +168,8 @@ typedef struct sema_rule {
     unsigned pre_signals, post_signals;   /* signals read at each end */
     src_span signal_use[2][SIG_COUNT];   /* first use, for diagnostics */
     const char *signal_via[2][SIG_COUNT]; /* the neuron value that use reads it through, or NULL */
+    sema_read *reads;      /* reads at unrolled steps or neighbours, at either end */
+    int n_reads;
 } sema_rule;
 
 /* ---- experiment ---- */
@@ -183,6 +200,7 @@ typedef struct sema_assign {   /* rule R on projections */
     int all;               /* rule R; -- every projection of a kind R has a dw for */
     sema_proj_ref *named;  /* rule R on W1, Wtop0, ...; */
     int n_named;
+    unsigned long long recurrent;    /* bit l: the recurrent projection Wrec_{l+1} of layer l+1 */
     src_span span;
 } sema_assign;
 
@@ -203,6 +221,7 @@ typedef struct sema_experiment {
     int n_assigns;
     int *rule_of_projection;   /* [sema_projection_count(model)]: a rule, or -1 for a top-down or
                                   lateral projection no rule names (it stays at its initial value) */
+    int *rule_of_recurrent;    /* [n_layers]: the rule of Wrec_{l+1}, -1 for a layer that is not recurrent */
     sema_data data;
     int ways, k_train, q_query;
     int batch;             /* inner minibatch (1 = online) */
@@ -262,5 +281,16 @@ int sema_find_experiment(const sema_program *p, const char *name);
 /* Checks that MODEL provides every signal RULE reads (for `plastcc check`
  * with --model, and for experiments); reports at the first use. */
 int sema_rule_fits_model(const sema_program *p, const sema_rule *r, const sema_model *m, src_span at);
+
+/* The layers at the two ends of projection W_{l+1} (RECURRENT 0) or
+ * Wrec_{l+1} (1) of M: 0 is the input, k the k-th layer (1-based). */
+void sema_projection_ends(const sema_model *m, int l, int recurrent, int *pre, int *post);
+/* Checks RULE's reads at unrolled steps and neighbours against the ends of
+ * that projection of M (named NAME, the rule given at AT). */
+int sema_rule_fits_projection(const sema_rule *r, const sema_model *m, int l, int recurrent, const char *name,
+                              src_span at);
+/* The k-cap RNN's unrolled steps of layer K (0: the input): T + 1 for a
+ * recurrent layer of T steps (x_1 .. x_{T+1}), 0 for any other. */
+int sema_layer_states(const sema_model *m, int k);
 
 #endif

@@ -361,6 +361,7 @@ static void model_finish(sema_model *m, ast_decl *d, int have_loss, int have_inp
                    m->n_input, out->size);
     for (int l = 0; l + 1 < m->n_layers; l++)
         if (m->layers[l].act == ACT_SOFTMAX) diag_error(m->layers[l].span, "softmax is only for the output layer");
+    sema_check_recurrent_model(m);
     if (m->topdown && m->carried_signal == SIG_E && m->feedback == FB_NONE && m->n_layers > 1)
         diag_error(m->carried_span, "'topdown e;' carries the errors of the hidden layers (e_1 to e_%d) down, "
                    "which a model with 'feedback none' does not compute; expected feedback symmetric, random or "
@@ -414,6 +415,7 @@ typedef struct xctx {
     sema_experiment *x;
     ast_decl *d;
     const char *dir;        /* of the experiment's file, for data paths */
+    src_span *rec_at;       /* [assign * 64 + l]: the item naming Wrec_{l+1} */
     const ast_stmt *tasks;  /* the tasks statement, if any */
     const ast_item *batch;  /* the inner batch size's item, if given */
     int saw_model, saw_rule, rule_failed;   /* to report nothing missing that was misspelt */
@@ -471,19 +473,26 @@ static void exp_rule(xctx *c, ast_stmt *s)
     }
     int r = sema_find_rule(c->p, s->items[0]->text);
     if (r < 0) { error_unknown_decl(c, s->items[0], 1); return; }
-    sema_assign a = { r, 1, NULL, 0, s->span };
+    sema_assign a = { r, 1, NULL, 0, ~0ull, s->span };   /* rule R; -- every projection, Wrec too */
+    src_span rec_at[64];
+    for (int l = 0; l < 64; l++) rec_at[l] = s->span;
     if (s->n_items > 1) {
         if (!is_word(s->items[1], "on") || s->n_items < 3) {
             diag_error(s->items[1]->span, "expected 'on W1, W2, ...' after the rule name");
             return;
         }
         a.all = 0;
+        a.recurrent = 0;
         for (int i = 2; i < s->n_items; i++) {
             const ast_item *it = s->items[i];
+            int rec = sema_recurrent_name(it, &a.recurrent, rec_at);
+            if (rec < 0) { free(a.named); return; }
+            if (rec) continue;
             sema_proj_ref ref;
             if (parse_projection(it, &ref) < 0) {
                 diag_error(it->span, "expected a projection name W1, W2, ... (W_l feeds layer l), Wtop0, ... "
-                           "(top-down into layer l) or Wlat0, ... (lateral within layer l)");
+                           "(top-down into layer l), Wlat0, ... (lateral within layer l) or Wrec1, ... (the "
+                           "recurrent weights of layer l)");
                 free(a.named);
                 return;
             }
@@ -497,6 +506,8 @@ static void exp_rule(xctx *c, ast_stmt *s)
         }
     }
     c->rule_failed--;
+    c->rec_at = realloc(c->rec_at, (size_t)(c->x->n_assigns + 1) * 64 * sizeof *c->rec_at);
+    memcpy(c->rec_at + (size_t)c->x->n_assigns * 64, rec_at, sizeof rec_at);
     *SEMA_PUSH(c->x->assigns, c->x->n_assigns) = a;
 }
 
@@ -902,10 +913,35 @@ static void exp_finish(xctx *c)
             diag_error(as->span, "rule '%s' updates no projection of model '%s': it has no dw for the kinds of "
                        "projection the model has", c->p->rules[as->rule]->name, m->name);
     }
-    for (int l = 0; l < m->n_layers && !c->rule_failed; l++)
+    sema_assign_recurrent(c->p, x, m, c->rec_at);
+    for (int l = 0; l < m->n_layers; l++)
+        if (x->rule_of_projection[l] >= 0) {
+            char name[16];
+            snprintf(name, sizeof name, "W%d", l + 1);
+            sema_rule_fits_projection(c->p->rules[x->rule_of_projection[l]], m, l, 0, name,
+                                      rule_statement_of(x, x->rule_of_projection[l]));
+        }
+    for (int l = 0; l < m->n_layers && !c->rule_failed; l++) {
         if (x->rule_of_projection[l] < 0)
             diag_error(c->d->name_span, "projection W%d of model '%s' has no rule; expected a 'rule NAME on W%d;' "
                        "statement", l + 1, m->name, l + 1);
+        if (m->layers[l].kind == LAYER_RECURRENT && x->rule_of_recurrent[l] < 0)
+            diag_error(c->d->name_span, "projection Wrec%d of model '%s' (the recurrent weights of layer %d) has "
+                       "no rule; expected a 'rule NAME on Wrec%d;' statement", l + 1, m->name, l + 1, l + 1);
+    }
+    if (x->diag_alignment || x->diag_orthonormality)
+        for (int l = 0; l < m->n_layers; l++)
+            if (m->layers[l].kind == LAYER_RECURRENT) {
+                diag_error(c->d->name_span, "the diagnostics of 003 are for feed-forward models, and layer %d of "
+                           "model '%s' is recurrent; expected no 'diagnostics' statement", l + 1, m->name);
+                break;
+            }
+    for (int l = 0; x->updates_forward && l < m->n_layers; l++)
+        if (m->layers[l].kind == LAYER_RECURRENT) {
+            diag_error(x->updates_at, "layer %d of model '%s' is recurrent, and its rules update after the whole "
+                       "unrolled pass; expected 'updates last;'", l + 1, m->name);
+            break;
+        }
     if (!c->rule_failed) check_carried(c, m, where);
     free(where);
     int family = x->data.random ? (x->data.kind == DATA_MOONS ? 2 : x->data.centers) : 0;
@@ -936,7 +972,7 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
     exp_defaults(x);
     const src_file *f = diag_file(d->file);
     const char *slash = f ? strrchr(f->path, '/') : NULL;
-    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, 0, 0, 0 };
+    xctx c = { p, x, d, slash ? ast_strdup(f->path, (size_t)(slash - f->path)) : "", NULL, NULL, NULL, 0, 0, 0 };
     split_missing_semicolons(d, experiment_heads, 0);
     for (ast_stmt *s = d->body; s; s = s->next) {
         const char *h = s->name;
@@ -956,5 +992,6 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
         else exp_misc(&c, s);
     }
     exp_finish(&c);
+    free(c.rec_at);
     return x;
 }

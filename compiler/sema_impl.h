@@ -25,6 +25,17 @@ enum { SEMA_MAX_META = 100000000 };
 /* The most parameter elements (param x[N]) of a whole program. */
 enum { SEMA_MAX_PARAM_ELEMENTS = 10000000 };
 
+/* Recurrent layers (sema_unroll.c): 'Wrec<l>' in 'rule R on ...' (1 with
+ * the bit of layer l set in *BITS and its span in AT[l-1]; 0 for another
+ * name; -1 after an error); a model's checks (no feedback pathway through a
+ * recurrent layer); the rules of the Wrec projections of experiment X, whose
+ * assignments named them at REC_AT[assign * 64 + l]; the 'rule' statement
+ * that gave rule R, for notes. */
+int sema_recurrent_name(const ast_item *it, unsigned long long *bits, src_span *at);
+void sema_check_recurrent_model(const sema_model *m);
+void sema_assign_recurrent(sema_program *p, sema_experiment *x, const sema_model *m, const src_span *rec_at);
+src_span rule_statement_of(const sema_experiment *x, int rule);
+
 /* sema_joint.c: the experiment statements of paper 001 (updates, train,
  * learner); 0 when S is one of them (checked), -1 when it is not.  And the
  * checks they add once the experiment is complete. */

@@ -20,6 +20,8 @@ typedef struct rctx {
     sema_rule *r;
     int in_neuron;          /* checking a neuron definition: signals have no prefix */
     unsigned self_signals;  /* signals the current neuron definition reads */
+    sema_read *self_reads;  /* and its reads at unrolled steps (y[2]) */
+    int n_self_reads;
     int n_values;           /* neuron values visible so far */
     int n_lets;             /* lets visible so far */
     ast_stmt *body;         /* the rule's statements, for "used before its definition" */
@@ -210,6 +212,91 @@ static int check_name(rctx *c, ast_expr *e)
     return -1;
 }
 
+/* ---- unrolled steps and neighbours: pre.y[2], pre[-1].y, y[2] ---- */
+
+/* A constant integer: a number, possibly negated. */
+static int const_int(const ast_expr *e, long *out);
+
+enum { MAX_STEP = 100001, MAX_NB = 1 << 20 };
+
+/* Appends (side, signal, step, nb) to LIST unless it is there already. */
+static void add_read(sema_rule *r, sema_read **list, int *n, int side, int signal, int step, int nb, src_span at,
+                     const char *via)
+{
+    (void)r;
+    for (int i = 0; i < *n; i++) {
+        const sema_read *q = &(*list)[i];
+        if (q->side == side && q->signal == signal && q->step == step && q->nb == nb) return;
+    }
+    sema_read rd = { side, signal, step, nb, at, via };
+    *SEMA_PUSH(*list, *n) = rd;
+}
+
+/* The reads of neuron value V read at SIDE of the neuron NB places away:
+ * its plain signals (at the neighbour, when NB != 0) and its unrolled steps. */
+static void note_value_reads(rctx *c, const sema_value *v, int side, int nb, src_span at)
+{
+    for (int s = 0; nb && s < SIG_COUNT; s++)
+        if (v->signals & (1u << s)) add_read(c->r, &c->r->reads, &c->r->n_reads, side, s, 0, nb, at, v->name);
+    for (int i = 0; i < v->n_reads; i++)
+        add_read(c->r, &c->r->reads, &c->r->n_reads, side, v->reads[i].signal, v->reads[i].step, nb, at, v->name);
+}
+
+/* The step s of pre.y[s] (1 .. MAX_STEP) and the neighbour d of pre[d].y:
+ * constant integers, filled into e->step and e->nb. */
+static int check_field_indices(rctx *c, ast_expr *e)
+{
+    (void)c;
+    long v;
+    if (e->nb_ix) {
+        if (!const_int(e->nb_ix, &v) || v < -MAX_NB || v > MAX_NB) {
+            diag_error(e->nb_ix->span, "the neighbour of '%s[...].%s' must be a constant integer (the neuron d "
+                       "places away, as in %s[-1].%s)", e->name, e->field, e->name, e->field);
+            return -1;
+        }
+        e->nb = (int)v;
+    }
+    if (e->step_ix) {
+        if (!const_int(e->step_ix, &v) || v < 1 || v > MAX_STEP) {
+            diag_error(e->step_ix->span, "the step of '%s.%s[...]' must be a constant integer from 1 (x_1, the "
+                       "first state of a recurrent layer), as in %s.%s[2]", e->name, e->field, e->name, e->field);
+            return -1;
+        }
+        e->step = (int)v;
+    }
+    return 0;
+}
+
+/* y[2], z[3] inside a neuron definition: the neuron's own signal at an
+ * unrolled step.  1 when E is one (checked, *SPACE set), 0 when it is not. */
+static int check_own_step(rctx *c, ast_expr *e, int *space)
+{
+    int k = find_signal(e->name);
+    if (k < 0) return 0;
+    *space = -1;
+    if (!c->in_neuron) {
+        diag_error(e->span, "signal '%s' needs an end of the synapse: write pre.%s[...] or post.%s[...]", e->name,
+                   e->name, e->name);
+        return 1;
+    }
+    long v;
+    if (k != SIG_Y && k != SIG_Z && k != SIG_E) {
+        diag_error(e->span, "'%s' has no unrolled steps; only y, z and e are kept at each step of a recurrent layer",
+                   e->name);
+        return 1;
+    }
+    if (!const_int(e->rhs, &v) || v < 1 || v > MAX_STEP) {
+        diag_error(e->rhs->span, "the step of '%s[...]' must be a constant integer from 1 (x_1, the first state "
+                   "of a recurrent layer), as in %s[2]", e->name, e->name);
+        return 1;
+    }
+    e->ref_kind = REF_SIGNAL; e->ref = k; e->side = SIDE_SELF; e->step = (int)v;
+    c->self_signals |= 1u << k;
+    add_read(c->r, &c->self_reads, &c->n_self_reads, SIDE_SELF, k, (int)v, 0, e->span, NULL);
+    *space = SP_PRE | SP_SAMPLE;
+    return 1;
+}
+
 /* ---- pre.y, post.g ---- */
 
 static int check_field(rctx *c, ast_expr *e)
@@ -226,17 +313,31 @@ static int check_field(rctx *c, ast_expr *e)
         return -1;
     }
     e->side = side;
+    if (check_field_indices(c, e) < 0) return -1;
     int k = find_signal(e->field);
     if (k >= 0) {
+        if (e->step && k != SIG_Y && k != SIG_Z && k != SIG_E) {
+            diag_error(e->step_ix->span, "'%s.%s' has no unrolled steps; only y, z and e are kept at each step of a "
+                       "recurrent layer (expected %s.y[s], %s.z[s] or %s.e[s])", e->name, e->field, e->name, e->name,
+                       e->name);
+            return -1;
+        }
         e->ref_kind = REF_SIGNAL; e->ref = k;
         note_signals(c, side, 1u << k, e->span, NULL);
+        if (e->step || e->nb) add_read(c->r, &c->r->reads, &c->r->n_reads, side, k, e->step, e->nb, e->span, NULL);
         return (side == SIDE_PRE ? SP_PRE : SP_POST) | SP_SAMPLE;
     }
     k = find_value(c->r, c->n_values, e->field);
     if (k >= 0) {
         if (c->r->values[k].space < 0) return -1;   /* its definition was reported */
+        if (e->step) {
+            diag_error(e->step_ix->span, "neuron value '%s' has no unrolled steps of its own; read the steps "
+                       "inside its definition (y[2], z[3]) instead", e->field);
+            return -1;
+        }
         e->ref_kind = REF_NEURON; e->ref = k;
         note_signals(c, side, c->r->values[k].signals, e->span, c->r->values[k].name);
+        note_value_reads(c, &c->r->values[k], side, e->nb, e->span);
         return at_side(c->r->values[k].space, side);
     }
     if (error_used_early(c, e, e->field)) return -1;
@@ -273,7 +374,8 @@ static int const_int(const ast_expr *e, long *out)
 
 static int check_index(rctx *c, ast_expr *e)
 {
-    int k = find_param(c->r, e->name);
+    int k = find_param(c->r, e->name), own;
+    if (k < 0 && check_own_step(c, e, &own)) return own;
     if (k < 0) {
         if (find_signal(e->name) >= 0 || !strcmp(e->name, "w") || find_let(c->r, c->n_lets, e->name) >= 0)
             diag_error(e->name_span, "only array parameters can be indexed; '%s' is not one", e->name);
@@ -610,6 +712,8 @@ static void check_neuron(rctx *c, ast_stmt *s)
     }
     c->in_neuron = 1;
     c->self_signals = 0;
+    c->self_reads = NULL;
+    c->n_self_reads = 0;
     int space;
     if (s->n_names > 1 || (s->value->kind == EX_CALL && sema_find_mlp(c->p, s->value->name) >= 0)) {
         int m = s->value->kind == EX_CALL ? sema_find_mlp(c->p, s->value->name) : -1;
@@ -630,9 +734,13 @@ static void check_neuron(rctx *c, ast_stmt *s)
     *SEMA_PUSH(c->r->neurons, c->r->n_neurons) = n;
     for (int i = 0; i < s->n_names; i++) {
         if (!ok[i]) continue;
-        sema_value v = { s->names[i], c->r->n_neurons - 1, i, space, c->self_signals };
+        sema_value v = { s->names[i], c->r->n_neurons - 1, i, space, c->self_signals, NULL, 0 };
+        for (int k = 0; k < c->n_self_reads; k++)
+            *SEMA_PUSH(v.reads, v.n_reads) = c->self_reads[k];
         *SEMA_PUSH(c->r->values, c->r->n_values) = v;
     }
+    free(c->self_reads);
+    c->self_reads = NULL;
     free(ok);
     c->n_values = c->r->n_values;
 }
@@ -710,7 +818,7 @@ sema_rule *sema_check_rule(sema_program *p, ast_decl *d)
     r->name = d->name;
     r->span = d->span;
     r->decl = d;
-    rctx c = { p, r, 0, 0, 0, 0, d->body, { 0 }, 0 };
+    rctx c = { p, r, 0, 0, NULL, 0, 0, 0, d->body, { 0 }, 0 };
     for (ast_stmt *s = d->body; s; s = s->next)
         if (s->kind == ST_PARAM) check_param(&c, s);
     for (ast_stmt *s = d->body; s; s = s->next) {

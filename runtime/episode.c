@@ -97,6 +97,7 @@ typedef struct ep {
     size_t junk_elems;
     double bytes, peak;        /* allocated now and at most, for the memory report */
     char *cache[4];            /* released mappings kept for reuse (see alloc) */
+    double **signals_out;      /* out->signals while the final eval runs, else NULL */
     int profiling;             /* PLASTCC_PROFILE set: time every kernel call */
     int n_prof;
     struct prof_row { const char *name; double sec; long calls; } prof[96];
@@ -615,6 +616,17 @@ static void teardown(ep *E)
  * (PREDICT: where the output's argmax goes, plast_episode_out.predict). */
 typedef struct rows { const double *x; const int32_t *y; int n; int32_t *predict; } rows;
 
+/* The SIGNAL and DATA buffers the caller asked for (out->signals), from the
+ * eval's block SIG of NQ samples, in double: [sample][cols]. */
+static void export_signals(ep *E, const void *sig, int nq)
+{
+    for (int b = 0; b < E->S->n_buf; b++) {
+        int kind = E->S->buf[b].kind;
+        if ((kind != PLAST_BUF_SIGNAL && kind != PLAST_BUF_DATA) || !E->signals_out[b]) continue;
+        to_double(E, E->signals_out[b], at(E, sig, E->off[b] * (size_t)nq), (size_t)nq * (size_t)E->S->buf[b].cols);
+    }
+}
+
 /* The eval calls on the batch R with state STATE: *LOSS, the mean of the
  * loss over the samples that count, and *ACC, the accuracy over the
  * labelled ones (NaN without an output); with ADJ_STATE, adds adj(state) of
@@ -630,6 +642,7 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
     int rc = 0;
     for (int c = 0; rc == 0 && c < S->n_eval; c++) rc = kcall(E, E->eval[c].c->fwd, E->eval[c].c, E->eval[c].fwd,
                                                              E->eval[c].n_fwd, &F);
+    if (rc == 0 && E->signals_out) export_signals(E, sig, nq);
     const void *loss = at(E, sig, E->off[S->loss] * (size_t)nq);
     const void *mask = S->mask >= 0 ? at(E, sig, E->off[S->mask] * (size_t)nq) : NULL;
     const void *z = S->output >= 0 ? at(E, sig, E->off[S->output] * (size_t)nq) : NULL;
@@ -849,7 +862,10 @@ static void write_outputs(ep *E, const void *final, const void *adj0, const doub
 static int final_eval(ep *E, const void *W, void *adjW)
 {
     plast_episode_out *out = E->out;
-    if (eval(E, W, adjW, query_rows(E), &out->meta_loss, &out->accuracy) < 0) return -1;
+    E->signals_out = out->signals;   /* the final eval on the query samples only */
+    int rc = eval(E, W, adjW, query_rows(E), &out->meta_loss, &out->accuracy);
+    E->signals_out = NULL;
+    if (rc < 0) return -1;
     return E->opts && E->opts->eval_train ? eval(E, W, NULL, train_rows(E), &out->train_loss, &out->train_accuracy) : 0;
 }
 

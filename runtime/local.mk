@@ -7,6 +7,15 @@ libplast_la_SOURCES += runtime/rng.c runtime/rng.h runtime/data.c runtime/data_i
 	runtime/data_npy_read.c runtime/data_npy_write.c runtime/data_gen.c runtime/data_fashion.c \
 	runtime/task.c runtime/task.h runtime/task_gen.c
 
+# The quality of a representation (paper 000): a linear probe, the earth
+# mover's distance by optimal assignment, principal components.
+libplast_la_SOURCES += runtime/probe.c runtime/emd.c
+check_PROGRAMS += tests/runtime/test_metrics
+TESTS += tests/runtime/test_metrics tests/runtime/metrics.sh
+EXTRA_DIST += tests/runtime/metrics.sh tests/runtime/ref_metrics.py
+tests_runtime_test_metrics_SOURCES = tests/runtime/test_metrics.c
+tests_runtime_test_metrics_LDADD = runtime/libplast.la -lm
+
 check_PROGRAMS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task tests/runtime/test_task_ssl
 TESTS += tests/runtime/test_data tests/runtime/test_rng tests/runtime/test_task tests/runtime/test_task_ssl
 

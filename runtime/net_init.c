@@ -8,11 +8,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* SHIFT: P[i][(i + d) mod cols] = 1, else 0 ((P y)_i = y_{i+d}); it draws
+ * nothing, so it leaves the other buffers' values as they were. */
+static void shift(const plast_buf *B, double *v)
+{
+    long cols = (long)B->cols, d = (long)B->init_arg % (cols ? cols : 1);
+    for (long i = 0; i < (long)B->rows; i++)
+        for (long j = 0; j < cols; j++) v[i * cols + j] = j == ((i + d) % cols + cols) % cols;
+}
+
 /* XAVIER: uniform in +-sqrt(6 / (fan_in + fan_out)); NORMAL: N(0, arg^2);
  * UNIFORM: uniform in +-arg; ZERO: 0; LECUN: N(0, 1 / fan_in). */
 static void draw(const plast_buf *B, plast_rng *r, double *v)
 {
     size_t n = (size_t)B->rows * (size_t)B->cols;
+    if (B->init == PLAST_INIT_SHIFT) { shift(B, v); return; }
     double a = B->init == PLAST_INIT_XAVIER ? sqrt(6.0 / (double)(B->fan_in + B->fan_out))
              : B->init == PLAST_INIT_LECUN ? 1 / sqrt((double)(B->fan_in > 0 ? B->fan_in : 1)) : B->init_arg;
     int normal = B->init == PLAST_INIT_NORMAL || B->init == PLAST_INIT_LECUN;

@@ -92,7 +92,7 @@ typedef struct plast_rule {
  * A matrix is stored [rows][cols], row = postsynaptic neuron; a DATA or
  * SIGNAL buffer holds COLS values per sample of the batch. */
 enum { PLAST_BUF_STATE, PLAST_BUF_PARAM, PLAST_BUF_CONST, PLAST_BUF_DATA, PLAST_BUF_SIGNAL };
-enum { PLAST_INIT_XAVIER, PLAST_INIT_NORMAL, PLAST_INIT_UNIFORM, PLAST_INIT_ZERO, PLAST_INIT_LECUN };
+enum { PLAST_INIT_XAVIER, PLAST_INIT_NORMAL, PLAST_INIT_UNIFORM, PLAST_INIT_ZERO, PLAST_INIT_LECUN, PLAST_INIT_SHIFT };
 /* Random streams of the initial values (a buffer draws after the earlier
  * buffers of its stream, in buffer order). */
 enum { PLAST_STREAM_W, PLAST_STREAM_B };
@@ -102,8 +102,9 @@ typedef struct plast_buf {
     int kind;                /* PLAST_BUF_* */
     int64_t rows, cols;      /* a matrix (a vector has one row); per sample: rows 1 */
     int init;                /* STATE, PARAM, CONST: PLAST_INIT_* (XAVIER: uniform +-sqrt(6/(fan_in+fan_out));
-                                LECUN: N(0, 1/fan_in)) */
-    double init_arg;         /* NORMAL: the standard deviation; UNIFORM: the half-width */
+                                LECUN: N(0, 1/fan_in); SHIFT: the cyclic shift, row i has its 1 at
+                                column (i + d) mod cols, no random draw: a rule's neighbour reads) */
+    double init_arg;         /* NORMAL: the standard deviation; UNIFORM: the half-width; SHIFT: d */
     int64_t fan_in, fan_out;
     int stream;              /* PLAST_STREAM_* */
 } plast_buf;
@@ -192,6 +193,9 @@ typedef struct plast_episode_out {
                                 STATE and PARAM buffers (NULL entries are skipped) */
     double **grad_init;      /* optional [n_buf]: d meta_loss / d (initial value) of STATE and PARAM
                                 buffers (NULL entries are skipped); needs want_grad */
+    double **signals;        /* optional [n_buf]: caller-allocated [n_query][cols] arrays for SIGNAL and
+                                DATA buffers, their values in the final eval on the query samples (a
+                                representation: plastcc latents); NULL entries are skipped */
     int nonfinite;           /* 1 when a NaN or Inf appeared; see what */
     char what[160];
     double peak_bytes;       /* memory the episode's buffers took (at most, at one time) */
@@ -339,6 +343,64 @@ int plast_eval_points(const plast_train_opts *o, const plast_eval_opts *eo);
 int plast_evaluate(const plast_net *net, const struct plast_dataset *data, const double *const *meta,
                    const plast_train_opts *o, const plast_eval_opts *eo, plast_eval_task *res, char *err,
                    size_t errlen);
+
+/* ---- representations: a linear probe and the earth mover's distance ----
+ * How good a learned representation is (Balwani et al., paper 000): a
+ * linear read-out of the classes from few labels, and how well it keeps the
+ * geometry of the data it came from (probe.c, emd.c). */
+
+/* L2-regularised logistic regression: one binary model per class (one for
+ * two classes: class 1 against 0), each minimising
+ * sum_i log(1 + exp(-s_i (w . x_i + b))) + l2/2 |w|^2 (b not penalised;
+ * scikit-learn's LogisticRegression with C = 1/l2) by Newton's method. */
+typedef struct plast_probe {
+    int dim, n_classes;
+    double *w;                 /* [models][dim + 1]: w, then b */
+} plast_probe;
+
+/* Fits P on X [n][dim] with labels Y in [0, n_classes).  0, or -1 with ERR. */
+int plast_probe_fit(const double *x, const int32_t *y, size_t n, size_t dim, int n_classes, double l2,
+                    plast_probe *p, char *err, size_t errlen);
+/* The class of each row of X: the sign of the margin (two classes), else the
+ * largest one-vs-rest margin. */
+void plast_probe_predict(const plast_probe *p, const double *x, size_t n, int32_t *out);
+void plast_probe_free(plast_probe *p);
+
+/* The probe's accuracy against the number of labelled samples: for each
+ * COUNTS[c] (n_classes to n_train), REPEATS draws (stream (seed, c * repeats
+ * + r, metrics)) of that many labelled rows of [0, n_train) -- one of each
+ * class first, the rest uniformly -- each fitted and scored on the rows
+ * [n_train, n); MEAN[c] and SE[c] (standard error) over the repeats. */
+int plast_probe_curve(const double *x, const int32_t *y, size_t n, size_t dim, int n_classes, size_t n_train,
+                      const int *counts, int n_counts, int repeats, uint64_t seed, double l2, double *mean,
+                      double *se, char *err, size_t errlen);
+
+/* Minimum-cost perfect matching of the n x n COST (row-major): MATCH[i] is
+ * row i's column; returns the total cost (NaN when memory runs out).
+ * Hungarian method with potentials, O(n^3), exact. */
+double plast_assignment(const double *cost, size_t n, size_t *match);
+
+/* The earth mover's distance between the sets A and B of n points of DIM
+ * coordinates (unit masses): min over bijections of the mean Euclidean
+ * distance between matched points, exact (plast_assignment). */
+double plast_emd(const double *a, const double *b, size_t n, size_t dim);
+
+/* The first K principal components of X [n][dim]: OUT [n][k], the centred
+ * rows' coordinates along the K eigenvectors of the covariance with the
+ * largest eigenvalues (VAR[k], may be NULL), each signed so that its largest
+ * component is positive.  0, or -1 (bad sizes, no memory). */
+int plast_pca(const double *x, size_t n, size_t dim, int k, double *out, double *var);
+
+/* Centres X [n][dim] and scales it to a root-mean-square distance of 1 from
+ * its centre (one factor for all coordinates: the shape is kept). */
+void plast_normalise_cloud(double *x, size_t n, size_t dim);
+
+/* The EMD between the 2-D sets A and B (n points each) at the best rotation
+ * or reflection of A: a scan of the rotations every 10 degrees, with and
+ * without a reflection, then a golden-section search within 10 degrees of
+ * the best four; BEST_A (may be NULL) receives A so transformed.  About 400
+ * assignments: a second for n = 150. */
+double plast_emd_aligned(const double *a, const double *b, size_t n, double *best_a);
 
 /* ---- charts (SVG) ---- */
 

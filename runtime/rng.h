@@ -36,7 +36,8 @@ enum plast_rng_purpose {
     PLAST_RNG_TEST = 8,       /* unit tests */
     PLAST_RNG_LABELS = 9,     /* which training samples keep their label (joint training) */
     PLAST_RNG_TASK_NORM = 10, /* the reference sample that standardises a generated task */
-    PLAST_RNG_UNLABELLED = 11 /* the unlabelled samples of a semi-supervised task */
+    PLAST_RNG_UNLABELLED = 11, /* the unlabelled samples of a semi-supervised task */
+    PLAST_RNG_METRICS = 12    /* the representation metrics' draws (the probe's labelled samples) */
 };
 
 typedef struct plast_rng {

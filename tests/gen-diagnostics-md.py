@@ -28,6 +28,7 @@ SOURCES = [
     ("compiler/sema.c", "Files, imports, duplicate blocks, rules with models (compiler/sema.c)"),
     ("compiler/sema_rule.c", "Rules (compiler/sema_rule.c)"),
     ("compiler/sema_config.c", "mlp, model and experiment blocks (compiler/sema_config.c)"),
+    ("compiler/sema_unroll.c", "Recurrent layers, unrolled steps and neighbours (compiler/sema_unroll.c)"),
     ("compiler/sema_joint.c", "Paper 001's statements: updates, train joint, learner, mlp init and weights "
                               "(compiler/sema_joint.c)"),
     ("compiler/diag.c", "Reading files (compiler/diag.c)"),

@@ -23,7 +23,7 @@ if HAVE_FUZZ_CC
 FUZZ_FRONT_END = \
   $(top_srcdir)/compiler/diag.c $(top_srcdir)/compiler/ast.c \
   $(top_srcdir)/compiler/sema.c $(top_srcdir)/compiler/sema_rule.c $(top_srcdir)/compiler/sema_config.c $(top_srcdir)/compiler/sema_joint.c \
-  $(top_srcdir)/runtime/util.c $(top_srcdir)/compiler/ops.c compiler/parser.c compiler/lexer.c
+  $(top_srcdir)/compiler/sema_unroll.c $(top_srcdir)/runtime/util.c $(top_srcdir)/compiler/ops.c compiler/parser.c compiler/lexer.c
 FUZZ_FRONTEND_FILES = $(top_srcdir)/tests/fuzz/fuzz_frontend.c $(FUZZ_FRONT_END)
 FUZZ_PIPELINE_FILES = $(top_srcdir)/tests/fuzz/fuzz_pipeline.c $(FUZZ_FRONT_END) \
   $(top_srcdir)/compiler/dag.c $(top_srcdir)/compiler/factor.c $(top_srcdir)/compiler/diff.c \
@@ -74,6 +74,10 @@ EXTRA_DIST += tests/runtime/episode.sh tests/runtime/run.sh tests/runtime/eval.s
   tests/runtime/episode-gu.sh tests/runtime/episode/gu.rule tests/runtime/boundary.py tests/runtime/gu-run.sh
 # Gu et al.: episodes against PyTorch, semi-supervised runs and evaluations.
 TESTS += tests/runtime/episode-gu.sh tests/runtime/gu-run.sh
+# k-cap RNNs (paper 000): unrolled recurrent layers against PyTorch, plastcc latents.
+TESTS += tests/runtime/episode-kcap.sh tests/runtime/latents.sh
+EXTRA_DIST += tests/runtime/episode-kcap.sh tests/runtime/episode/kcap.rule bench/ref_kcap.py tests/runtime/latents.sh \
+  tests/runtime/latents/latents.rule
 # MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).
 TESTS += tests/runtime/mpi.sh
 EXTRA_DIST += tests/runtime/mpi.sh tests/runtime/mpi/mb4.rule

@@ -65,8 +65,6 @@ expect 1 "has no experiment 'nope'" -- "$rules" --experiment nope --state "$work
 expect 1 "cannot read 'no-such.rule'" -- no-such.rule --experiment fa --state "$work/ok" --out "$work/o"
 expect 1 'the diagnostics of experiment diag run in double precision only' -- \
   "$rules" --experiment diag --state "$work/ok" --out "$work/o" --precision single
-expect 1 'layer 1 is recurrent \(steps 3\), which the runtime cannot train yet' -- \
-  "$rules" --experiment recurrent --state "$work/ok" --out "$work/o"
 
 # states wrong in one way each
 state "$work/s1" 'a["W2"] = None'

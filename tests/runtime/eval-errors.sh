@@ -51,7 +51,7 @@ printf 'rule r { param a = 1; dw = a * pre.q; }\nexperiment e { rule r; }\n' > "
 expect 1 "broken.rule:1:[0-9]+: error" -- "$work/broken.rule" --out "$work/o"
 expect 1 "the diagnostics of experiment diag run in double precision only" -- \
   "$rules" --experiment diag --precision single --out "$work/o"
-expect 1 "model loop: layer 1 is recurrent" -- "$rules" --experiment recurrent --out "$work/o"
+expect 1 "model loop: recurrent layers with top-down or lateral projections" -- "$rules" --experiment recurrent --out "$work/o"
 expect 1 "no-such-images.gz: No such file or directory" -- "$rules" --experiment missing_data --out "$work/o"
 nothing "$work/o"
 

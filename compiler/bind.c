@@ -191,6 +191,38 @@ static int bind_layers(const sema_model *model, backend_module *m, bound_net *b,
     return (N->loss_fwd = find(m, base, "fwd", err, errlen)) ? 0 : -1;
 }
 
+/* 'weights from "DIR" on NAME, ...': DIR/NAME.npy, [rows, cols] as the
+ * schedule has the buffer (a bias may be 1-D), for net.start. */
+static int bind_start(const sema_experiment *x, bound_net *b, char *err, size_t errlen)
+{
+    const sched_plan *P = &b->plan;
+    b->start = calloc((size_t)P->n_buf + 1, sizeof *b->start);
+    if (!b->start) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (int k = 0; k < x->n_weights_names; k++) {
+        int buf = -1;
+        for (int i = 0; i < P->n_buf; i++) if (!strcmp(P->buf[i].name, x->weights_names[k])) buf = i;
+        if (buf < 0) { snprintf(err, errlen, "the network has no buffer %s", x->weights_names[k]); return -1; }
+        const sched_buf *B = &P->buf[buf];
+        char path[4096], why[512];
+        snprintf(path, sizeof path, "%s/%s.npy", x->weights_from, B->name);
+        plast_array a;
+        memset(&a, 0, sizeof a);
+        if (plast_npy_read(path, &a, why, sizeof why) < 0) { snprintf(err, errlen, "weights from: %s", why); return -1; }
+        size_t rows = (size_t)B->rows, cols = (size_t)B->cols;
+        int fits = (a.ndim == 2 && a.shape[0] == rows && a.shape[1] == cols) ||
+                   (a.ndim == 1 && rows == 1 && a.shape[0] == cols);
+        if (!fits) {
+            snprintf(err, errlen, "weights from: %s has shape (%zu%s%zu), but %s is %zu x %zu", path, a.shape[0],
+                     a.ndim == 2 ? ", " : ",", a.ndim == 2 ? a.shape[1] : 0, B->name, rows, cols);
+            plast_array_free(&a);
+            return -1;
+        }
+        b->start[buf] = a.data;   /* the array's one allocation */
+    }
+    b->net.start = (const double *const *)b->start;
+    return 0;
+}
+
 int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x, bound_net *b,
              char *err, size_t errlen)
 {
@@ -223,6 +255,7 @@ int bind_net(const compiled_unit *u, backend_module *m, const sema_experiment *x
         return -1;
     N->sched = (plast_schedule){ P->n_buf, b->bufs, P->n_step, b->calls, P->n_eval, b->calls + P->n_step,
                                  P->x, P->target, P->mask, P->loss, P->output };
+    if (x->weights_from && bind_start(x, b, err, errlen) < 0) return -1;
     return P->n_layers ? bind_layers(model, m, b, err, errlen) : 0;
 }
 
@@ -231,6 +264,8 @@ void bind_free(bound_net *b)
     for (int k = 0; k < b->net.n_rules; k++) {
         free(b->init[k]); free(b->l1[k]); free(b->fixed[k]); free(b->lo[k]); free(b->hi[k]);
     }
+    for (int i = 0; b->start && i < b->plan.n_buf; i++) free(b->start[i]);
+    free(b->start);
     free(b->bufs); free(b->calls); free(b->binds);
     sched_free(&b->plan);
     memset(b, 0, sizeof *b);

@@ -21,6 +21,7 @@ typedef struct bound_net {
     double *init[PLAST_MAX_LAYERS];
     unsigned char *l1[PLAST_MAX_LAYERS], *fixed[PLAST_MAX_LAYERS];
     double *lo[PLAST_MAX_LAYERS], *hi[PLAST_MAX_LAYERS];
+    double **start;                                    /* [n_buf]: net.start, from 'weights from' (NULL: none) */
 } bound_net;
 
 /* Fills B for experiment X of U from the kernels in M; -1 with ERR set when a

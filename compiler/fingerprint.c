@@ -85,20 +85,45 @@ static uint64_t rule_hash(const sema_rule *r)
     return h;
 }
 
+/* The rule of projection K of X: the model's projections (sema_projection_count),
+ * then Wrec<l> of each layer; -1 for none. */
+static int rule_at(const sema_model *m, const sema_experiment *x, int k)
+{
+    int P = sema_projection_count(m);
+    return k < P ? x->rule_of_projection[k] : x->rule_of_recurrent ? x->rule_of_recurrent[k - P] : -1;
+}
+
+/* The rules (each once, in projection order) and which projection has which:
+ * W1..WL as ever, then top-down, lateral and recurrent ones where the model
+ * has them, so that a feed-forward run's text is what it always was. */
 static void add_rules(text *t, const sema_program *p, const sema_experiment *x)
 {
     const sema_model *m = p->models[x->model];
-    for (int l = 0; l < m->n_layers; l++) {
-        int r = x->rule_of_projection[l], first = 1;
-        for (int k = 0; k < l; k++) first &= x->rule_of_projection[k] != r;
+    int n = sema_projection_count(m) + m->n_layers;
+    for (int k = 0; k < n; k++) {
+        int r = rule_at(m, x, k), first = r >= 0;
+        for (int j = 0; j < k && first; j++) first = rule_at(m, x, j) != r;
         if (!first) continue;
         const sema_rule *R = p->rules[r];
         for (int i = 0; i < R->n_mlps; i++) add_mlp(t, p->mlps[R->mlps[i]]);
         add(t, "rule %s text:%016llx\n", R->name, (unsigned long long)rule_hash(R));
     }
     add(t, "projections");
-    for (int l = 0; l < m->n_layers; l++) add(t, " W%d:%s", l + 1, p->rules[x->rule_of_projection[l]]->name);
+    for (int k = 0; k < n; k++) {
+        int r = rule_at(m, x, k);
+        char name[32];
+        if (k < sema_projection_count(m)) sema_projection_name(m, k, name, sizeof name);
+        else snprintf(name, sizeof name, "Wrec%d", k - sema_projection_count(m) + 1);
+        if (r >= 0) add(t, " %s:%s", name, p->rules[r]->name);
+    }
     add(t, "\n");
+    if (x->weights_from) {
+        add(t, "weights from \"");
+        for (const char *c = x->weights_from; *c; c++) add(t, "%c", *c == '\n' ? ' ' : *c);
+        add(t, "\" on");
+        for (int k = 0; k < x->n_weights_names; k++) add(t, " %s", x->weights_names[k]);
+        add(t, "\n");
+    }
 }
 
 static void add_data(text *t, const sema_data *D)
@@ -112,6 +137,8 @@ static void add_data(text *t, const sema_data *D)
     }
     if (D->kind == DATA_FASHION_MNIST) add(t, " %s", D->test_split ? "test" : "train");
     else if (D->kind != DATA_IDX && D->kind != DATA_NPY) add(t, " n %d noise %.17g factor %.17g centers %d std %.17g", D->n, D->noise, D->factor, D->centers, D->std);
+    if (D->random) add(t, " random");
+    if (D->standardise) add(t, " standardise");
     add(t, " project %d\n", D->project);
 }
 

@@ -349,6 +349,8 @@ void sema_program_free(sema_program *p)
         free(x->assigns);
         free(x->rule_of_projection);
         free(x->rule_of_recurrent);
+        free(x->weights_names);
+        free(x->weights_at);
         free(x);
     }
     free(p->models); free(p->mlps); free(p->rules); free(p->experiments); free(p->units);

@@ -241,6 +241,12 @@ typedef struct sema_experiment {
     int single;            /* precision single */
     int diag_alignment, diag_orthonormality;
     int checkpoint_every;
+    /* weights from "DIR" on W1, Wrec1, ...; every task's network starts from DIR/NAME.npy for
+     * the buffers named (the others drawn as the model's init says) */
+    const char *weights_from;      /* DIR, resolved against the experiment's file; NULL: none */
+    const char **weights_names;    /* [n_weights_names]: W1, Wrec1, Wtop0, Wlat2, bias1 */
+    src_span *weights_at;
+    int n_weights_names;
     /* paper 001 (sema_joint.c): rules inside the forward pass, the joint scheme */
     int updates_forward;   /* updates forward: each rule right after its layer's forward pass */
     src_span updates_at;

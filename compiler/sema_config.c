@@ -108,7 +108,7 @@ static const char *const mlp_heads[] = { "in", "dense", "init", "weights", NULL 
 static const char *const model_heads[] = { "input", "dense", "recurrent", "readout", "loss", "init", "feedback",
                                            "topdown", "lateral", NULL };
 static const char *const experiment_heads[] = { "data", "tasks", "inner", "meta", "scale", "seed", "precision",
-                                                "diagnostics", "checkpoint", "updates", "train", "learner", NULL };
+                                                "diagnostics", "checkpoint", "updates", "train", "learner", "weights", NULL };
 
 /* An activation: relu, tanh, sigmoid, identity, softplus(beta), softmax, kcap(k). */
 static int parse_act(const ast_item *it, int allow_softmax, int allow_kcap, sema_act *act, double *arg)
@@ -564,13 +564,15 @@ static void exp_data(xctx *c, ast_stmt *s)
     D->random = 0;
     if (!strcmp(kind, "idx") || !strcmp(kind, "npy")) {
         D->kind = kind[0] == 'i' ? DATA_IDX : DATA_NPY;
-        if (s->n_items != 3 || s->items[1]->kind != IT_STRING || s->items[2]->kind != IT_STRING) {
-            diag_error(s->span, "expected two file names: data %s \"%s\" \"%s\";", kind,
+        int extra = s->n_items == 4 && is_word(s->items[3], "standardise");
+        if (s->n_items != 3 + extra || s->items[1]->kind != IT_STRING || s->items[2]->kind != IT_STRING) {
+            diag_error(s->span, "expected two file names: data %s \"%s\" \"%s\" [standardise];", kind,
                        D->kind == DATA_IDX ? "images" : "x.npy", D->kind == DATA_IDX ? "labels" : "y.npy");
             return;
         }
         D->path[0] = resolve_path(c, s->items[1]->text);
         D->path[1] = resolve_path(c, s->items[2]->text);
+        D->standardise = extra;
         return;
     }
     if (!strcmp(kind, "fashion_mnist")) D->kind = DATA_FASHION_MNIST;
@@ -598,11 +600,12 @@ static void exp_data(xctx *c, ast_stmt *s)
         else if (D->kind == DATA_BLOBS && !strcmp(w, "centers")) { if (opt_int(s, &i, "the centers", 1, 1000, &D->centers) < 0) return; }
         else if (D->kind == DATA_BLOBS && !strcmp(w, "std")) { if (opt_num_from(s, &i, "the std", 0, 0, &D->std) < 0) return; }
         else if (!strcmp(w, "project")) { if (opt_int(s, &i, "the projection dimension", 1, 1 << 20, &D->project) < 0) return; }
+        else if (!strcmp(w, "standardise")) D->standardise = 1;   /* before the projection; random tasks always are */
         else if (gen && !strcmp(w, "random")) { if (data_random(D, kind, it) < 0) return; }
         else {
             diag_error(it->span, "unknown option for data %s; expected %s", kind,
-                       gen ? "n, noise, project, random (circles: factor; blobs: centers, std)"
-                           : "train, test or project");
+                       gen ? "n, noise, project, standardise, random (circles: factor; blobs: centers, std)"
+                           : "train, test, project or standardise");
             return;
         }
     }
@@ -743,6 +746,61 @@ static void exp_seed(xctx *c, ast_stmt *s)
     if (expect_count(s, 1, 1, "seed N;") < 0 || sema_item_num(s->items[0], "the seed", &v) < 0) return;
     if (v < 0 || v != floor(v) || v > 9007199254740992.0) { diag_error(s->items[0]->span, "the seed must be a non-negative integer"); return; }
     c->x->seed = (unsigned long long)v;
+}
+
+/* weights from "DIR" on NAME, ...;  (the names are checked against the model in exp_finish) */
+static void exp_weights(xctx *c, ast_stmt *s)
+{
+    sema_experiment *x = c->x;
+    if (s->n_items < 4 || !is_word(s->items[0], "from") || s->items[1]->kind != IT_STRING ||
+        !is_word(s->items[2], "on")) {
+        diag_error(s->span, "expected: weights from \"DIR\" on W1, Wrec1, ...; (the .npy files, as plastcc episode "
+                   "and latents save them, that every task's network starts from)");
+        return;
+    }
+    if (x->weights_from) { diag_error(s->span, "experiment '%s' has two 'weights from' statements", x->name); return; }
+    x->weights_from = resolve_path(c, s->items[1]->text);
+    for (int i = 3; i < s->n_items; i++) {
+        const ast_item *it = s->items[i];
+        if (it->kind != IT_WORD) { diag_error(it->span, "expected a weight name such as W1, Wrec1 or bias2"); continue; }
+        for (int k = 0; k < x->n_weights_names; k++)
+            if (!strcmp(x->weights_names[k], it->text)) diag_error(it->span, "%s is named twice in this statement", it->text);
+        x->weights_at = realloc(x->weights_at, (size_t)(x->n_weights_names + 1) * sizeof *x->weights_at);
+        x->weights_at[x->n_weights_names] = it->span;
+        *SEMA_PUSH(x->weights_names, x->n_weights_names) = it->text;
+    }
+}
+
+static int projection_exists(const sema_model *m, const sema_proj_ref *ref)
+{
+    int L = m->n_layers, l = ref->layer;
+    if (ref->kind == DW_FORWARD) return l <= L;
+    if (ref->kind == DW_TOPDOWN) return m->topdown && l <= L - 1;
+    return m->lateral && l <= L;
+}
+
+/* Each name of 'weights from' is a weight buffer of model M. */
+static void check_weights(const sema_experiment *x, const sema_model *m)
+{
+    for (int k = 0; k < x->n_weights_names; k++) {
+        const char *name = x->weights_names[k];
+        char *end = NULL;
+        long l = 0;
+        int ok = 0;
+        if (!strncmp(name, "Wrec", 4) || !strncmp(name, "bias", 4)) {
+            l = strtol(name + 4, &end, 10);
+            int layer_ok = end != name + 4 && !*end && l >= 1 && l <= m->n_layers;
+            ok = layer_ok && (name[0] == 'W' ? m->layers[l - 1].kind == LAYER_RECURRENT : m->layers[l - 1].bias);
+        } else {
+            ast_item it = { .kind = IT_WORD, .text = name, .span = x->weights_at[k] };
+            sema_proj_ref ref;
+            ok = parse_projection(&it, &ref) == 0 && projection_exists(m, &ref);
+        }
+        if (!ok)
+            diag_error(x->weights_at[k], "model '%s' has no weights '%s'; expected a projection (W1..W%d, Wrec<l> of a "
+                       "recurrent layer, Wtop<l>, Wlat<l> with topdown or lateral) or bias<l> of a layer with 'bias'",
+                       m->name, name, m->n_layers);
+    }
 }
 
 static void exp_misc(xctx *c, ast_stmt *s)
@@ -914,6 +972,7 @@ static void exp_finish(xctx *c)
                        "projection the model has", c->p->rules[as->rule]->name, m->name);
     }
     sema_assign_recurrent(c->p, x, m, c->rec_at);
+    check_weights(x, m);
     for (int l = 0; l < m->n_layers; l++)
         if (x->rule_of_projection[l] >= 0) {
             char name[16];
@@ -989,6 +1048,7 @@ sema_experiment *sema_check_experiment(sema_program *p, ast_decl *d)
         else if (!strcmp(h, "meta")) exp_meta(&c, s);
         else if (!strcmp(h, "scale")) exp_scale(&c, s);
         else if (!strcmp(h, "seed")) exp_seed(&c, s);
+        else if (!strcmp(h, "weights")) exp_weights(&c, s);
         else exp_misc(&c, s);
     }
     exp_finish(&c);

@@ -211,7 +211,8 @@ static int test_and_log(joint *J, long done)
 {
     double loss, acc;
     if (evaluate(J, &loss, &acc) < 0) return -1;
-    joint_log_test(&J->log, done, done * J->o->batch, loss, acc);
+    char why[4352];
+    if (joint_log_test(&J->log, done, done * J->o->batch, loss, acc, why, sizeof why) < 0) return fail(J, "%s", why);
     return 0;
 }
 
@@ -380,7 +381,8 @@ static int one_batch(joint *J, long t, double t_start, long first)
     plast_meta_step(&J->S, J->N, &J->mo, J->G, (int)t, &row.grad_norm, &row.clipped);
     J->S.episode = (int)(t + 1);
     row.seconds = plast_seconds() - t0;
-    joint_log_batch(&J->log, &J->S, &row);
+    char why[4352];
+    if (joint_log_batch(&J->log, &J->S, &row, why, sizeof why) < 0) return fail(J, "%s", why);
     train_progress(&J->mo, "minibatch", (int)(t + 1 - first), (int)(J->total - first), (int)(t + 1), (int)J->total, out.meta_loss,
                    out.accuracy, plast_seconds() - t_start);
     return 0;

@@ -30,6 +30,7 @@ int joint_state_load(learner *L, meta_state *S, const plast_net *N, long *batche
  * row numbered by the minibatches done. */
 typedef struct joint_log {
     FILE *batches, *tests;
+    char dir[4096];                            /* for the messages of a failed write */
     int n_cols, col_rule[256], col_k[256];   /* logged meta-parameters (not the mlp weights) */
 } joint_log;
 
@@ -44,8 +45,9 @@ typedef struct joint_row {
     double loss, accuracy, grad_norm, learner_grad_norm, lr, seconds;
     int clipped;
 } joint_row;
-void joint_log_batch(joint_log *J, const meta_state *S, const joint_row *r);
-void joint_log_test(joint_log *J, long batch, long samples, double loss, double accuracy);
+/* A row of log.csv, of test.csv: 0, or -1 with ERR naming the file (a full disk). */
+int joint_log_batch(joint_log *J, const meta_state *S, const joint_row *r, char *err, size_t errlen);
+int joint_log_test(joint_log *J, long batch, long samples, double loss, double accuracy, char *err, size_t errlen);
 void joint_log_close(joint_log *J);
 
 #endif

@@ -274,6 +274,7 @@ int joint_log_open(joint_log *J, const plast_net *N, const char *dir, int resume
             J->col_k[J->n_cols++] = k;
         }
     if (!dir) return 0;
+    snprintf(J->dir, sizeof J->dir, "%s", dir);
     char header[16384];
     int n = snprintf(header, sizeof header, "batch,epoch,samples,loss,accuracy,grad_norm,learner_grad_norm,clipped,lr,seconds");
     for (int c = 0; c < J->n_cols && n < (int)sizeof header - 256; c++) {
@@ -291,21 +292,29 @@ int joint_log_open(joint_log *J, const plast_net *N, const char *dir, int resume
     return -1;
 }
 
-void joint_log_batch(joint_log *J, const meta_state *S, const joint_row *r)
+/* The row just written reached the file (flushed: a kill loses no row). */
+static int row_written(const joint_log *J, FILE *f, const char *name, char *err, size_t errlen)
 {
-    if (!J->batches) return;
+    if (fflush(f) == 0 && !ferror(f)) return 0;
+    snprintf(err, errlen, "cannot write %s/%s: %s", J->dir, name, strerror(errno));
+    return -1;
+}
+
+int joint_log_batch(joint_log *J, const meta_state *S, const joint_row *r, char *err, size_t errlen)
+{
+    if (!J->batches) return 0;
     fprintf(J->batches, "%ld,%d,%ld,%.10g,%.6g,%.6g,%.6g,%d,%.6g,%.4f", r->batch, r->epoch, r->samples, r->loss,
             r->accuracy, r->grad_norm, r->learner_grad_norm, r->clipped, r->lr, r->seconds);
     for (int c = 0; c < J->n_cols; c++) fprintf(J->batches, ",%.10g", S->theta[J->col_rule[c]][J->col_k[c]]);
     fputc('\n', J->batches);
-    fflush(J->batches);
+    return row_written(J, J->batches, "log.csv", err, errlen);
 }
 
-void joint_log_test(joint_log *J, long batch, long samples, double loss, double accuracy)
+int joint_log_test(joint_log *J, long batch, long samples, double loss, double accuracy, char *err, size_t errlen)
 {
-    if (!J->tests) return;
+    if (!J->tests) return 0;
     fprintf(J->tests, "%ld,%ld,%.10g,%.6g\n", batch, samples, loss, accuracy);
-    fflush(J->tests);
+    return row_written(J, J->tests, "test.csv", err, errlen);
 }
 
 void joint_log_close(joint_log *J)

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* SHIFT: P[i][(i + d) mod cols] = 1, else 0 ((P y)_i = y_{i+d}); it draws
  * nothing, so it leaves the other buffers' values as they were. */
@@ -48,7 +49,8 @@ int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **in
             rc = -1;
             continue;
         }
-        draw(B, &streams[B->stream == PLAST_STREAM_B], init[b]);
+        draw(B, &streams[B->stream == PLAST_STREAM_B], init[b]);   /* drawn even when given: the others' draws stay */
+        if (net->start && net->start[b]) memcpy(init[b], net->start[b], n * sizeof(double));
     }
     if (rc < 0) plast_free_init(net, init);
     return rc;

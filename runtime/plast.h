@@ -158,6 +158,8 @@ typedef struct plast_net {
     const plast_kdesc *dense_fwd[PLAST_MAX_LAYERS];
     const plast_kdesc *error_fwd[PLAST_MAX_LAYERS];
     const plast_kdesc *loss_fwd;
+    const double *const *start;              /* [n_buf] or NULL: the initial values every task starts from
+                                                (a buffer without is drawn; plast_draw_init) */
 } plast_net;
 
 /* ---- one episode: the inner loop, the meta-loss and its exact gradient ---- */
@@ -220,7 +222,9 @@ int plast_term_magnitudes(const plast_net *net, const double *const *init, const
 
 /* Draws the initial values of every STATE, PARAM and CONST buffer of NET
  * for task G (streams (seed, G, init W / init B)) into INIT[n_buf] (malloc'ed;
- * free with plast_free_init).  Returns 0, or -1 with ERR when memory runs
+ * free with plast_free_init); a buffer that NET->start gives is drawn all the
+ * same (the others' values do not depend on it) and then takes the given
+ * values.  Returns 0, or -1 with ERR when memory runs
  * out ("cannot allocate N MB for W1 ..."; nothing stays allocated). */
 int plast_draw_init(const plast_net *net, uint64_t seed, uint64_t g, double **init, char *err, size_t errlen);
 void plast_free_init(const plast_net *net, double **init);

@@ -76,6 +76,9 @@ EXTRA_DIST += tests/runtime/episode.sh tests/runtime/run.sh tests/runtime/eval.s
 TESTS += tests/runtime/episode-gu.sh tests/runtime/gu-run.sh
 # k-cap RNNs (paper 000): unrolled recurrent layers against PyTorch, plastcc latents.
 TESTS += tests/runtime/episode-kcap.sh tests/runtime/latents.sh
+# Saved weights a network starts from ('weights from').
+TESTS += tests/runtime/weights-from.sh
+EXTRA_DIST += tests/runtime/weights-from.sh tests/runtime/weights/weights.rule
 EXTRA_DIST += tests/runtime/episode-kcap.sh tests/runtime/episode/kcap.rule bench/ref_kcap.py tests/runtime/latents.sh \
   tests/runtime/latents/latents.rule
 # MPI ranks: 2 ranks follow 1 process bit for bit; faults stop the job, named (skipped without MPI).

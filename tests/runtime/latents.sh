@@ -46,6 +46,19 @@ assert emd < 1e-9, emd
 print('ident: latents = data to 1e-12, aligned EMD %.2g, probe %.3f' % (emd, acc))
 " || bad "the identity network's measures"
 
+# 'standardise': the data's features at mean 0 and variance 1 (the representation is the input)
+for e in ident_std ident_raw; do
+  "$PLASTCC" latents "$rules" --experiment $e --state "$work/st" --out "$work/$e" --samples 600 --points 20 \
+    --repeats 2 --labels 2 > "$work/$e.out" 2>&1 || { cat "$work/$e.out"; bad "latents $e"; }
+done
+$PY -c "
+import numpy as np
+s = np.load('$work/ident_std/latents.npy'); r = np.load('$work/ident_raw/latents.npy')
+assert np.abs(s.mean(0)).max() < 1e-9 and np.abs(s.std(0) - 1).max() < 1e-9, (s.mean(0), s.std(0))
+assert np.abs(r.std(0) - 1).max() > 0.5, r.std(0)
+print('standardise: feature means %s, sds %s (raw sds %s)' % (np.round(s.mean(0), 12), s.std(0).round(12), r.std(0).round(3)))
+" || bad "data ... standardise"
+
 "$PLASTCC" latents "$rules" --experiment train --train 20 --curve-every 5 --out "$work/t1" --samples 100 --points 40 \
   --repeats 2 --labels 2,16 > "$work/t1.out" 2>&1 || { cat "$work/t1.out"; bad "latents --train"; }
 "$PLASTCC" latents "$rules" --experiment train --train 20 --curve-every 5 --out "$work/t2" --samples 100 --points 40 \

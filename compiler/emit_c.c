@@ -162,25 +162,40 @@ static void init_reductions(const ectx *c, const lower_loop *L, int depth, int l
 
 /* Computes the nodes NODES[0..n) at DEPTH; LOCAL_BIT is the index summed by
  * the innermost loop (its reductions use accN registers). */
+static void compute_nodes(const ectx *c, const int *nodes, int n_nodes, int depth, int local_bit);
+
+/* real tA = 0, tB = 0; for b { the group's block; tA += argA; tB += argB; }:
+ * the per-synapse sums over the samples of group G in one loop. */
+static void emit_batch_group(const ectx *c, const lower_batch_group *g, int depth, int local_bit)
+{
+    char arg[160];
+    for (int m = 0; m < g->n_sums; m++) {
+        indent(c->out, depth);
+        fprintf(c->out, "real t%d = 0;\n", g->sums[m]);
+    }
+    indent(c->out, depth);
+    fputs("for (int64_t b = 0; b < batch; b++) {\n", c->out);
+    compute_nodes(c, g->block, g->n_block, depth + 1, local_bit);
+    for (int m = 0; m < g->n_sums; m++) {
+        value_of(c, c->d->node[g->sums[m]].arg[0], arg, sizeof arg);
+        indent(c->out, depth + 1);
+        fprintf(c->out, "t%d += %s;\n", g->sums[m], arg);
+    }
+    indent(c->out, depth);
+    fputs("}\n", c->out);
+}
+
 static void compute_nodes(const ectx *c, const int *nodes, int n_nodes, int depth, int local_bit)
 {
     char val[2048], idx[48], arg[160];
+    lower_batch_group *groups;
+    int n_groups = lower_batch_groups(c->lk, nodes, n_nodes, &groups);
     for (int q = 0; q < n_nodes; q++) {
         int id = nodes[q];
         const dag_node *n = &c->d->node[id];
-        if (lower_is_batch_sum(c->lk, id)) {
-            int *blk, nb = lower_batch_block(c->lk, id, &blk);
-            value_of(c, n->arg[0], arg, sizeof arg);
-            indent(c->out, depth);
-            fprintf(c->out, "real t%d = 0;\n", id);
-            indent(c->out, depth);
-            fputs("for (int64_t b = 0; b < batch; b++) {\n", c->out);
-            compute_nodes(c, blk, nb, depth + 1, local_bit);
-            indent(c->out, depth + 1);
-            fprintf(c->out, "t%d += %s;\n", id, arg);
-            indent(c->out, depth);
-            fputs("}\n", c->out);
-            free(blk);
+        if (lower_is_batch_sum(c->lk, id)) {   /* in its group's loop, which runs at the group's first sum */
+            const lower_batch_group *g = lower_batch_group_of(groups, n_groups, id);
+            if (g->sums[0] == id) emit_batch_group(c, g, depth, local_bit);
             continue;
         }
         if (n->op == OP_KCAP) { emit_kcap(c, id, depth); continue; }
@@ -209,6 +224,7 @@ static void compute_nodes(const ectx *c, const int *nodes, int n_nodes, int dept
             fprintf(c->out, "v%d[%s] = %s;\n", id, idx, val);
         }
     }
+    lower_batch_groups_free(groups, n_groups);
 }
 
 /* The body of one loop iteration: its nodes, then the outputs it writes. */

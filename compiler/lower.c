@@ -167,6 +167,63 @@ int lower_batch_block(const lower_kernel *lk, int sum, int **out)
     return n;
 }
 
+static int block_has_batch_sum(const lower_kernel *lk, const int *blk, int nb)
+{
+    for (int q = 0; q < nb; q++) if (lower_is_batch_sum(lk, blk[q])) return 1;
+    return 0;
+}
+
+/* Adds batch sum ID with block BLK[0..nb) to group G: its block merged into
+ * G's in id order. */
+static void group_add(lower_batch_group *g, int id, const int *blk, int nb)
+{
+    g->sums = realloc(g->sums, (size_t)(g->n_sums + 1) * sizeof *g->sums);
+    g->sums[g->n_sums++] = id;
+    int *merged = malloc((size_t)(g->n_block + nb + 1) * sizeof *merged), n = 0, a = 0, b = 0;
+    while (a < g->n_block || b < nb) {
+        if (b == nb || (a < g->n_block && g->block[a] < blk[b])) merged[n++] = g->block[a++];
+        else if (a == g->n_block || blk[b] < g->block[a]) merged[n++] = blk[b++];
+        else merged[n++] = g->block[a++], b++;
+    }
+    free(g->block);
+    g->block = merged;
+    g->n_block = n;
+}
+
+int lower_batch_groups(const lower_kernel *lk, const int *nodes, int n_nodes, lower_batch_group **out)
+{
+    lower_batch_group *g = NULL;
+    int n = 0, open_fusable = 0;
+    for (int q = 0; q < n_nodes; q++) {
+        int id = nodes[q];
+        if (!lower_is_batch_sum(lk, id)) continue;
+        int *blk, nb = lower_batch_block(lk, id, &blk);
+        int fusable = !block_has_batch_sum(lk, blk, nb);
+        if (!(n > 0 && open_fusable && fusable)) {   /* no block reads another sum: independent */
+            g = realloc(g, (size_t)(n + 1) * sizeof *g);
+            memset(&g[n++], 0, sizeof *g);
+            open_fusable = fusable;
+        }
+        group_add(&g[n - 1], id, blk, nb);
+        free(blk);
+    }
+    *out = g;
+    return n;
+}
+
+void lower_batch_groups_free(lower_batch_group *g, int n)
+{
+    for (int k = 0; k < n; k++) { free(g[k].sums); free(g[k].block); }
+    free(g);
+}
+
+const lower_batch_group *lower_batch_group_of(const lower_batch_group *g, int n, int id)
+{
+    for (int k = 0; k < n; k++)
+        for (int m = 0; m < g[k].n_sums; m++) if (g[k].sums[m] == id) return &g[k];
+    return NULL;
+}
+
 static int popcount3(int s) { return (s & 1) + (s >> 1 & 1) + (s >> 2 & 1); }
 
 void lower_kernel_build(const kern *k, lower_kernel *lk)
@@ -213,6 +270,20 @@ void lower_kernel_free(lower_kernel *lk)
     memset(lk, 0, sizeof *lk);
 }
 
+/* A sum over the samples: the inner loop of its group, printed at the
+ * group's first sum. */
+static void dump_batch_sum(FILE *out, const lower_batch_group *g, int id)
+{
+    if (g->sums[0] != id) {
+        fprintf(out, "    %%%d sum over the samples (in the inner loop of %%%d)\n", id, g->sums[0]);
+        return;
+    }
+    fprintf(out, "    %%%d sum over the samples (inner loop of %d computed value%s", id, g->n_block,
+            g->n_block == 1 ? "" : "s");
+    if (g->n_sums > 1) fprintf(out, ", %d sums", g->n_sums);
+    fputs(")\n", out);
+}
+
 void lower_dump(FILE *out, const lower_kernel *lk)
 {
     const dag *d = lk->k->d;
@@ -220,6 +291,8 @@ void lower_dump(FILE *out, const lower_kernel *lk)
             lk->n_loops == 1 ? "" : "s", lk->n_store, lk->n_store == 1 ? "" : "s");
     for (int l = 0; l < lk->n_loops; l++) {
         const lower_loop *L = &lk->loops[l];
+        lower_batch_group *groups;
+        int n_groups = lower_batch_groups(lk, L->nodes, L->n_nodes, &groups);
         fprintf(out, "  level %d, %s%s:", L->level, space_name(L->space),
                 L->par == SP_POST ? " (parallel over post)" : L->par == SP_PRE ? " (parallel over pre)" : "");
         int n_red = 0, n_inline = 0, n_stored = 0;
@@ -237,15 +310,13 @@ void lower_dump(FILE *out, const lower_kernel *lk)
             int id = L->nodes[q];
             const dag_node *n = &d->node[id];
             if (lower_is_batch_sum(lk, id)) {
-                int *blk, nb = lower_batch_block(lk, id, &blk);
-                fprintf(out, "    %%%d sum over the samples (inner loop of %d computed value%s)\n", id, nb,
-                        nb == 1 ? "" : "s");
-                free(blk);
+                dump_batch_sum(out, lower_batch_group_of(groups, n_groups, id), id);
                 continue;
             }
             fprintf(out, "    %%%d %s%s\n", id, dag_ops[n->op].name,
                     dag_op_is_reduction(n->op) ? " (accumulated)" : lower_is_inline(lk, id) ? "" : " (stored)");
         }
+        lower_batch_groups_free(groups, n_groups);
     }
     for (int q = 0; q < lk->n_final; q++) fprintf(out, "  final: writes %s\n", lk->k->out[lk->final_outs[q]].name);
 }

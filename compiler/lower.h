@@ -65,6 +65,27 @@ int lower_is_inline(const lower_kernel *lk, int id);
 int lower_is_batch_sum(const lower_kernel *lk, int id);
 /* The inline nodes of the batch block of SUM, in id order; *OUT is malloc'ed. */
 int lower_batch_block(const lower_kernel *lk, int sum, int **out);
+
+/* Sums over the samples that share one inner loop over the samples: the
+ * union of their batch blocks is computed once per sample, and each sum adds
+ * its own argument to its own accumulator in sample order (so the bits are
+ * those of one loop per sum).  Of a list of nodes, the batch sums in id
+ * order join the group before them when neither their block nor the
+ * group's reads a batch sum (so none depends on another); the group's loop
+ * runs where its first sum is in the list.  Without it, each weight of a meta-MLP had a
+ * loop of its own that recomputed the whole MLP: code quadratic in the
+ * MLP's size. */
+typedef struct lower_batch_group {
+    int *sums, n_sums;    /* in id order; sums[0] is where the loop runs */
+    int *block, n_block;  /* the union of their batch blocks, in id order */
+} lower_batch_group;
+
+/* The groups of the batch sums among NODES[0..n); *OUT is malloc'ed
+ * (lower_batch_groups_free).  Returns their number. */
+int lower_batch_groups(const lower_kernel *lk, const int *nodes, int n_nodes, lower_batch_group **out);
+void lower_batch_groups_free(lower_batch_group *g, int n);
+/* The group of G[0..n) whose loop computes batch sum ID; NULL if none. */
+const lower_batch_group *lower_batch_group_of(const lower_batch_group *g, int n, int id);
 /* Prints the loop nests (--dump=loops). */
 void lower_dump(FILE *out, const lower_kernel *lk);
 

@@ -721,13 +721,11 @@ void pool_adj(const plast_kargs *a)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t156 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t154 = (in_pre_y[b * n_pre + j] * v147[b * n_post + i]);
-                t156 += t154;
-            }
             real t183 = 0;
             for (int64_t b = 0; b < batch; b++) {
+                const real t154 = (in_pre_y[b * n_pre + j] * v147[b * n_post + i]);
                 const real t182 = (in_post_y[b * n_post + i] * v178[b * n_pre + j]);
+                t156 += t154;
                 t183 += t182;
             }
             const real t184 = (t183 - t156);

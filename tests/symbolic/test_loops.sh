@@ -18,7 +18,8 @@
 #   kernel NAME: N loop nests, M stored values
 #     level L, SPACE[ (parallel over post|pre)]: A computed, S stored, R reductions[, writes OUT]...
 #       %ID OP[ (stored)| (accumulated)]
-#       %ID sum over the samples (inner loop of K computed values)
+#       %ID sum over the samples (inner loop of K computed values[, S sums])
+#       %ID sum over the samples (in the inner loop of %LEADER)
 #     final: writes OUT
 set -u
 plastcc=${PLASTCC:-plastcc}
@@ -109,5 +110,24 @@ for f in "$src"/rules/*.rule "$src"/tests/golden/*.rule; do
   case $f in */003.rule|*/models.rule|*/model3.rule|*/kcap_layer.rule) continue ;; esac   # no rules of their own
   check_file "$f"
 done
-[ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space"
+# 3. Meta-MLPs under a mean over the batch: every per-synapse sum over the
+#    samples of a loop nest shares one inner loop over the samples (their
+#    blocks read no other such sum), so the code grows with the MLP's size,
+#    not with its size times its number of weights.  Each sum is still listed.
+printf '%s\n' 'mlp m4 { in 4; dense 16 tanh; dense 8 relu; dense 1; }' \
+  'rule r { dw = m4(pre.y, post.y, post.e, w); }' >"$tmp.mlp.rule"
+for f in "$src/rules/hat.rule" "$src/tests/golden/hat.rule" "$src/rules/pool.rule" "$tmp.mlp.rule"; do
+  "$plastcc" emit-c --dump=loops "$f" >"$tmp.groups" 2>&1 || { fail "$f: --dump=loops failed"; cat "$tmp.groups"; continue; }
+  awk -v file="$f" '
+    /^kernel / { k = $2 }
+    /^  level / { nest = k $0 }
+    /sum over the samples \(inner loop of / { loops[nest]++ }
+    END {
+      for (n in loops) if (loops[n] > 1) { printf "%s: %d loops over the samples in %s\n", file, loops[n], n; bad = 1 }
+      exit bad
+    }' "$tmp.groups" || fail "$f: sums over the samples of one loop nest do not share their loop"
+done
+grep -q 'in the inner loop of %' "$tmp.groups" || fail "the 4-16-8-1 MLP rule: no sum over the samples shares a loop"
+
+[ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

@@ -1,0 +1,543 @@
+/* llgen_loop — loop nests as LLVM IR: per-synapse loops strip-mined over j
+ * (with masks or a scalar remainder), rows-outer column sums, the fused pair,
+ * parallel loops outlined for GOMP_parallel, serial nests in functions of
+ * their own (emit_c's emit_loop). */
+#include "config.h"
+#include "llgen_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- loops (emit_c's emit_loop) ---- */
+
+/* One iteration: the loop's nodes, then the outputs it writes. */
+static void loop_body(lfn *f, const lower_loop *L, int local_bit)
+{
+    const kern *k = f->kc->k;
+    lg_gen_nodes(f, L->nodes, L->n_nodes, local_bit);
+    for (int q = 0; q < L->n_outs && !f->g->failed; q++) {
+        const kern_out *o = &k->out[L->outs[q]];
+        lg_store_at(f, lg_array(f, f->kc->out_arg[L->outs[q]]), o->space, lg_value_of(f, o->node), o->accumulate);
+    }
+}
+
+/* real accN = 0 (or -inf) for the loop's sums over LOCAL_BIT. */
+static void accs_open(lfn *f, const lower_loop *L, int local_bit)
+{
+    const dag *d = f->kc->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q];
+        const dag_node *n = &d->node[id];
+        if (!dag_op_is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || dag_ops[n->op].reduces != local_bit) continue;
+        LLVMTypeRef ty = lg_real_type(f->g, lg_lane_split(n, local_bit) ? lower_sum_lanes(f->g->prec)
+                                                                  : lg_varies(f, n->space) ? f->w : 1);
+        f->acc[id] = lg_new_alloca(f, ty, "acc");
+        LLVMBuildStore(f->bb, lg_real_const(f->g, ty, n->op == OP_MAX_POST ? -INFINITY : 0), f->acc[id]);
+    }
+}
+
+/* vN[idx] = accN */
+static void accs_close(lfn *f, const lower_loop *L, int local_bit)
+{
+    const dag *d = f->kc->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q];
+        const dag_node *n = &d->node[id];
+        if (!dag_op_is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || dag_ops[n->op].reduces != local_bit) continue;
+        LLVMValueRef v = LLVMBuildLoad2(f->bb, LLVMGetAllocatedType(f->acc[id]), f->acc[id], "");
+        if (lg_lane_split(n, local_bit)) v = lg_lane_sum(f, v);
+        lg_store_at(f, lg_array(f, lg_stored_array(f->kc, id)), n->space, v, 0);
+        f->acc[id] = NULL;
+    }
+}
+
+/* Arrays of sums across samples or rows start at 0 (-inf for a maximum). */
+static void init_reductions(lfn *f, const lower_loop *L, int local_bit)
+{
+    const dag *d = f->kc->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q];
+        const dag_node *n = &d->node[id];
+        if (!dag_op_is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || dag_ops[n->op].reduces == local_bit) continue;
+        LLVMValueRef p = lg_array(f, lg_stored_array(f->kc, id));
+        lloop K;
+        LLVMValueRef k = lg_loop_open(f, &K, lg_i64c(f->g, 0), lg_size_of(f, n->space), 1, "k");
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(f->bb, f->g->t_real, p, &k, 1, "");
+        LLVMBuildStore(f->bb, LLVMConstReal(f->g->t_real, n->op == OP_MAX_POST ? -INFINITY : 0), at);
+        lg_loop_close(f, &K);
+    }
+}
+
+/* Whether a per-synapse loop can run several columns j at once: every sum
+ * in it is a register accumulator (none is shared across rows). */
+static int can_vectorise(const lkern *kc, const lower_loop *L, int local_bit)
+{
+    if (kc->g->lanes < 2) return 0;
+    for (int q = 0; q < L->n_nodes; q++) {
+        const dag_node *n = &kc->d->node[L->nodes[q]];
+        if (dag_op_is_reduction(n->op) && !lower_is_batch_sum(kc->lk, L->nodes[q]) && dag_ops[n->op].reduces != local_bit)
+            return 0;
+    }
+    return 1;
+}
+
+/* f->mask = (j + 0, j + 1, ..., j + w-1) < END */
+static void set_mask(lfn *f, LLVMValueRef end)
+{
+    lmod *g = f->g;
+    LLVMTypeRef vt = LLVMVectorType(g->t_i64, (unsigned)f->w);
+    LLVMValueRef iota[64], zero = LLVMConstNull(LLVMVectorType(g->t_i32, (unsigned)f->w));
+    for (int k = 0; k < f->w; k++) iota[k] = lg_i64c(g, k);
+    LLVMValueRef j = LLVMBuildInsertElement(f->bb, LLVMGetUndef(vt), f->j, lg_i32c(g, 0), "");
+    j = LLVMBuildShuffleVector(f->bb, j, LLVMGetUndef(vt), zero, "");
+    LLVMValueRef e = LLVMBuildInsertElement(f->bb, LLVMGetUndef(vt), end, lg_i32c(g, 0), "");
+    e = LLVMBuildShuffleVector(f->bb, e, LLVMGetUndef(vt), zero, "");
+    f->mask = LLVMBuildICmp(f->bb, LLVMIntSLT, LLVMBuildAdd(f->bb, j, LLVMConstVector(iota, (unsigned)f->w), ""), e, "mask");
+}
+
+/* The arrays of the loop's sums over i, at the current columns: 0 (-inf for a maximum). */
+static void mem_accs_start(lfn *f, const lower_loop *L)
+{
+    const dag *d = f->kc->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q];
+        const dag_node *n = &d->node[id];
+        if (!dag_op_is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || dag_ops[n->op].reduces != SP_POST) continue;
+        int lanes = lg_varies(f, n->space) ? f->w : 1;
+        lg_store_at(f, lg_array(f, lg_stored_array(f->kc, id)), n->space,
+                 lg_real_const(f->g, lg_real_type(f->g, lanes), n->op == OP_MAX_POST ? -INFINITY : 0), 0);
+    }
+}
+
+/* The columns [S, E) of the current row, LANES at a time (masked when
+ * MASKED): the column loop LC's body, its sums over i adding into their
+ * arrays (or with START only those arrays set to 0, -inf for a maximum),
+ * then, when given, the row loop LR's body, its sums over j in registers. */
+static void row_strips(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef s, LLVMValueRef e,
+                       int lanes, int masked, int start)
+{
+    lloop J;
+    f->w = lanes;
+    f->j = lg_loop_open(f, &J, s, e, lanes, lanes > 1 ? "jv" : "j");
+    if (masked) set_mask(f, e);
+    if (start) {
+        mem_accs_start(f, Lc);
+    } else {
+        f->mem_acc = 1;
+        loop_body(f, Lc, SP_POST);
+        f->mem_acc = 0;
+        if (Lr) loop_body(f, Lr, SP_PRE);
+    }
+    lg_loop_close(f, &J);
+    f->j = f->mask = NULL;
+    f->w = 1;
+}
+
+/* Rows [RS, RE) outer, columns [CS, CE) inner, for the column loop LC and,
+ * fused with it when given, the row loop LR.  LC's sums over i add into
+ * their arrays, each column still in increasing i — the order, so the
+ * bits, of a column at a time — and LR's sums over j keep their partial
+ * sums per row; the matrix is read row by row (contiguous, and once for
+ * both loops) instead of down its columns.  Without masks the full strips
+ * of LANES come first, then the remaining columns one at a time. */
+static void by_rows(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef cs, LLVMValueRef ce,
+                    LLVMValueRef rs, LLVMValueRef re, int lanes, int masked)
+{
+    int tail = lanes > 1 && !masked;
+    LLVMValueRef full = ce;
+    if (tail) {
+        LLVMValueRef n = LLVMBuildNSWSub(f->bb, ce, cs, "");
+        full = LLVMBuildNSWAdd(f->bb, cs, LLVMBuildNSWMul(f->bb, LLVMBuildSDiv(f->bb, n, lg_i64c(f->g, lanes), ""),
+                                                           lg_i64c(f->g, lanes), ""), "full");
+    }
+    for (int start = 1; start >= 0; start--) {
+        lloop I;
+        const lower_loop *R = start ? NULL : Lr;
+        if (!start) f->i = lg_loop_open(f, &I, rs, re, 1, "i");
+        if (R) accs_open(f, R, SP_PRE);
+        row_strips(f, Lc, R, cs, full, lanes, masked, start);
+        if (tail) row_strips(f, Lc, R, full, ce, 1, 0, start);
+        if (R) accs_close(f, R, SP_PRE);
+        if (!start) { lg_loop_close(f, &I); f->i = NULL; }
+    }
+}
+
+/* Columns j in [START, n_pre) of the current row, LANES at a time. */
+static LLVMValueRef post_row_columns(lfn *f, const lower_loop *L, LLVMValueRef start, int lanes)
+{
+    lloop J;
+    LLVMValueRef end = f->size[SIZE_N_PRE];
+    LLVMValueRef limit = lanes > 1 ? LLVMBuildNSWSub(f->bb, end, lg_i64c(f->g, lanes - 1), "") : end;
+    f->w = lanes;
+    f->j = lg_loop_open(f, &J, start, limit, lanes, lanes > 1 ? "jv" : "j");
+    loop_body(f, L, SP_PRE);
+    lg_loop_close(f, &J);
+    f->j = NULL;
+    f->w = 1;
+    return J.idx;
+}
+
+/* syn_chunk with masks: no scalar remainder loop, one copy of the body. */
+static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes)
+{
+    if (L->par == SP_PRE) {   /* columns [s, e), LANES at a time, rows outer */
+        by_rows(f, L, NULL, s, e, lg_i64c(f->g, 0), f->size[SIZE_N_POST], lanes, 1);
+        return;
+    }
+    lloop I, J;               /* rows [s, e), each over its columns LANES at a time */
+    f->i = lg_loop_open(f, &I, s, e, 1, "i");
+    accs_open(f, L, SP_PRE);
+    f->w = lanes;
+    f->j = lg_loop_open(f, &J, lg_i64c(f->g, 0), f->size[SIZE_N_PRE], lanes, "jv");
+    set_mask(f, f->size[SIZE_N_PRE]);
+    loop_body(f, L, SP_PRE);
+    lg_loop_close(f, &J);
+    f->j = f->mask = NULL;
+    f->w = 1;
+    accs_close(f, L, SP_PRE);
+    lg_loop_close(f, &I);
+    f->i = NULL;
+}
+
+/* Columns a per-synapse loop runs at once: none when it cannot vectorise;
+ * for a row loop (ROW given) with sums over j in registers, as many as
+ * those sums have partials; else the target's vector width. */
+static int strip_lanes(const lkern *kc, const lower_loop *row, int vec)
+{
+    int split = 0;
+    for (int q = 0; row && q < row->n_nodes; q++)
+        split |= !lower_is_batch_sum(kc->lk, row->nodes[q]) && lg_lane_split(&kc->d->node[row->nodes[q]], SP_PRE);
+    return !vec ? 1 : split ? lower_sum_lanes(kc->g->prec) : kc->g->lanes;
+}
+
+/* Two per-synapse loops of one level, LC parallel over columns (sums over
+ * i) and LR over rows (sums over j), in one pass over the matrix, rows
+ * [S, E): the same bits as the loops apart (by_rows); one thread runs it
+ * (gen_fused_pair). */
+static void fused_chunk(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef s, LLVMValueRef e)
+{
+    int lanes = strip_lanes(f->kc, Lr, 1);
+    by_rows(f, Lc, Lr, lg_i64c(f->g, 0), f->size[SIZE_N_PRE], s, e, lanes, lanes > 1 && f->g->masked);
+}
+
+/* The rows (par SP_POST) or columns (par SP_PRE) [S, E) of a per-synapse
+ * loop nest: the body of a parallel region's chunk. */
+static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e)
+{
+    int vec = can_vectorise(f->kc, L, L->par == SP_PRE ? SP_POST : SP_PRE);
+    int lanes = strip_lanes(f->kc, L->par == SP_POST ? L : NULL, vec);
+    if (lanes > 1 && f->g->masked) { syn_chunk_masked(f, L, s, e, lanes); return; }
+    if (L->par == SP_PRE) {
+        by_rows(f, L, NULL, s, e, lg_i64c(f->g, 0), f->size[SIZE_N_POST], lanes, 0);
+        return;
+    }
+    lloop I;
+    f->i = lg_loop_open(f, &I, s, e, 1, "i");
+    accs_open(f, L, SP_PRE);
+    LLVMValueRef rest = lanes > 1 ? post_row_columns(f, L, lg_i64c(f->g, 0), lanes) : lg_i64c(f->g, 0);
+    post_row_columns(f, L, rest, 1);
+    accs_close(f, L, SP_PRE);
+    lg_loop_close(f, &I);
+    f->i = NULL;
+}
+
+/* Marks in USED the arrays that computing node ID's value reads (value_of). */
+static void scan_value(const lkern *kc, int id, char *used)
+{
+    const dag_node *n = &kc->d->node[id];
+    if (n->op == OP_INPUT) used[kc->input_arg[n->aux]] = 1;
+    else if (n->op == OP_PARAM) used[kc->meta_arg] = 1;
+    else if (n->op != OP_CONST && n->op != OP_SIZE && !lower_is_inline(kc->lk, id)) used[lg_stored_array(kc, id)] = 1;
+}
+
+static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *used)
+{
+    for (int q = 0; q < n_nodes; q++) {
+        int id = nodes[q];
+        const dag_node *n = &kc->d->node[id];
+        if (lower_is_batch_sum(kc->lk, id)) {
+            int *blk, nb = lower_batch_block(kc->lk, id, &blk);
+            scan_nodes(kc, blk, nb, used);
+            scan_value(kc, n->arg[0], used);
+            free(blk);
+        } else {
+            for (int a = 0; a < dag_ops[n->op].arity; a++) scan_value(kc, n->arg[a], used);
+        }
+        if (kc->lk->store[id] >= 0) used[lg_stored_array(kc, id)] = 1;
+    }
+}
+
+/* The outlined body of parallel loop L (with L2: the fused pair of row
+ * loop L and column loop L2, chunked by L's rows):
+ *   NAME.parK(data): chunk [s0, e0) of the thread as libgomp's static
+ *   schedule cuts it (q = n / nt, t = n % nt; the first t threads take q+1),
+ *   then NAME.parK.impl(sizes, b, s0, e0, arrays...). */
+static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower_loop *L2)
+{
+    lmod *g = kc->g;
+    char *used = calloc((size_t)kc->n_ptr + 1, 1);
+    for (const lower_loop *X = L; X; X = X == L ? L2 : NULL) {
+        scan_nodes(kc, X->nodes, X->n_nodes, used);
+        for (int q = 0; q < X->n_outs; q++) {
+            scan_value(kc, kc->k->out[X->outs[q]].node, used);
+            used[kc->out_arg[X->outs[q]]] = 1;
+        }
+    }
+    int n_used = 0;
+    for (int p = 0; p < kc->n_ptr; p++) n_used += used[p];
+    LLVMTypeRef *params = malloc((size_t)(7 + n_used) * sizeof *params);
+    for (int k = 0; k < 7; k++) params[k] = g->t_i64;
+    for (int k = 0; k < n_used; k++) params[7 + k] = g->t_realp;
+    char name[160];
+    int K = kc->n_par++;
+    snprintf(name, sizeof name, "%s.par%d.impl", kc->k->name, K);
+    LLVMTypeRef impl_ty = LLVMFunctionType(g->t_void, params, (unsigned)(7 + n_used), 0);
+    LLVMValueRef impl = lg_helper_fn(g, name, impl_ty);
+
+    /* the impl: the loop nest over its chunk */
+    lfn f;
+    lg_fn_open(&f, kc, impl);
+    for (int s = 0; s < SIZE_COUNT; s++) f.size[s] = LLVMGetParam(impl, (unsigned)s);
+    for (int p = 0, k = 7; p < kc->n_ptr; p++) {
+        if (!used[p]) continue;
+        lg_add_attr(g, impl, (unsigned)k + 1, "noalias");
+        f.ptr[p] = LLVMGetParam(impl, (unsigned)k++);
+    }
+    if (L->space & SP_SAMPLE) f.b = LLVMGetParam(impl, 4);
+    if (L2) fused_chunk(&f, L2, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));   /* L: rows, L2: columns */
+    else syn_chunk(&f, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));
+    lg_fn_close(&f);
+
+    /* the body GOMP_parallel runs */
+    snprintf(name, sizeof name, "%s.par%d", kc->k->name, K);
+    LLVMValueRef body = LLVMAddFunction(g->m, name, g->t_body);
+    LLVMSetLinkage(body, LLVMInternalLinkage);
+    lg_add_attr(g, body, (unsigned)LLVMAttributeFunctionIndex, "nounwind");
+    lg_mark_cold(g, body);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(g->ctx);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(g->ctx, body, "entry"));
+    LLVMValueRef fr = LLVMBuildPointerCast(B, LLVMGetParam(body, 0), LLVMPointerType(kc->t_frame, 0), "frame");
+    LLVMValueRef *args = malloc((size_t)(7 + n_used) * sizeof *args);
+    for (int k = 0; k < 5; k++) {
+        LLVMValueRef at = LLVMBuildStructGEP2(B, kc->t_frame, fr, (unsigned)k, "");
+        args[k] = LLVMBuildLoad2(B, g->t_i64, at, k < SIZE_COUNT ? space_size_name(k) : "b");
+    }
+    LLVMValueRef nt = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, lg_declare(g, "omp_get_num_threads", g->t_omp_int),
+                                                      NULL, 0, ""), g->t_i64, "nt");
+    LLVMValueRef tid = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, lg_declare(g, "omp_get_thread_num", g->t_omp_int),
+                                                       NULL, 0, ""), g->t_i64, "tid");
+    LLVMValueRef n = args[L->par == SP_PRE ? SIZE_N_PRE : SIZE_N_POST];
+    n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, n, lg_i64c(g, 0), ""), n, lg_i64c(g, 0), "n");
+    LLVMValueRef q = LLVMBuildUDiv(B, n, nt, ""), t = LLVMBuildURem(B, n, nt, "");
+    LLVMValueRef first = LLVMBuildICmp(B, LLVMIntULT, tid, t, "");
+    q = LLVMBuildAdd(B, q, LLVMBuildZExt(B, first, g->t_i64, ""), "q");
+    t = LLVMBuildSelect(B, first, lg_i64c(g, 0), t, "t");
+    args[5] = LLVMBuildAdd(B, LLVMBuildMul(B, q, tid, ""), t, "s0");
+    args[6] = LLVMBuildAdd(B, args[5], q, "e0");
+    for (int p = 0, k = 7; p < kc->n_ptr; p++) {
+        if (!used[p]) continue;
+        LLVMValueRef idx[3] = { lg_i32c(g, 0), lg_i32c(g, 5), lg_i32c(g, p) };
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(B, kc->t_frame, fr, idx, 3, "");
+        args[k++] = LLVMBuildLoad2(B, g->t_realp, at, "");
+    }
+    LLVMBuildCall2(B, impl_ty, impl, args, (unsigned)(7 + n_used), "");
+    LLVMBuildRetVoid(B);
+    LLVMDisposeBuilder(B);
+    free(args);
+    free(params);
+    free(used);
+    return body;
+}
+
+/* GOMP_parallel(BODY, frame, NTHREADS) — inside the loop over b when
+ * PER_SAMPLE; the body finds b in the frame and takes its static chunk. */
+static void run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads)
+{
+    lmod *g = f->g;
+    LLVMValueRef fr = f->frame;
+    LLVMValueRef b_at = LLVMBuildStructGEP2(f->bb, f->kc->t_frame, fr, 4, "");
+    lloop Lb;
+    if (per_sample) f->b = lg_loop_open(f, &Lb, lg_i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
+    LLVMBuildStore(f->bb, f->b ? f->b : lg_i64c(g, 0), b_at);
+    LLVMValueRef args[4] = { body, LLVMBuildPointerCast(f->bb, fr, g->t_i8p, ""), nthreads, lg_i32c(g, 0) };
+    LLVMBuildCall2(f->bb, g->t_gomp, lg_declare(g, "GOMP_parallel", g->t_gomp), args, 4, "");
+    if (per_sample) { lg_loop_close(f, &Lb); f->b = NULL; }
+}
+
+/* #pragma omp parallel for schedule(static) over loop L. */
+static void gen_parallel(lfn *f, const lower_loop *L)
+{
+    lmod *g = f->g;
+    /* the C's `if (n_post * n_pre >= 16384)`: small matrices are not worth
+     * waking threads for (one thread: the caller alone, all rows or columns) */
+    LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], ""),
+                                     lg_i64c(g, 16384), "");
+    run_parallel(f, outline_parallel(f->kc, L, NULL), L->space & SP_SAMPLE,
+                 LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), ""));
+}
+
+/* Whether loops A and B (consecutive) can run as one pass over the matrix:
+ * per-synapse loops of one level over the same samples, one parallel over
+ * columns and one over rows, both vectorisable.  (Loops of one level never
+ * read each other's results; per-synapse loops store nothing.) */
+int lg_fusable(const lkern *kc, const lower_loop *A, const lower_loop *B)
+{
+    if (!lg_is_syn(A->space) || !lg_is_syn(B->space) || A->level != B->level) return 0;
+    if ((A->space & SP_SAMPLE) != (B->space & SP_SAMPLE) || A->par == B->par) return 0;
+    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
+    const char *off = getenv("PLASTCC_NO_FUSE");
+    if (off && *off && strcmp(off, "0")) return 0;
+    return kc->g->lanes >= 2 && can_vectorise(kc, C, SP_POST) && can_vectorise(kc, R, SP_PRE);
+}
+
+/* A fusable pair: on one thread (omp_get_max_threads() == 1, or inside a
+ * parallel region, where a meta-batch runs its tasks) the fused pass, else
+ * each loop in parallel as usual; the same bits either way.
+ * PLASTCC_NO_FUSE keeps the loops apart (for measuring). */
+void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B)
+{
+    lmod *g = f->g;
+    lkern *kc = f->kc;
+    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
+    init_reductions(f, A, A->par == SP_PRE ? SP_POST : SP_PRE);
+    init_reductions(f, B, B->par == SP_PRE ? SP_POST : SP_PRE);
+    LLVMValueRef body = outline_parallel(kc, R, C);
+    LLVMValueRef nt = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_max_threads", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef in_par = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_in_parallel", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef serial = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nt, lg_i32c(g, 1), ""),
+                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, lg_i32c(g, 0), ""), "serial");
+    LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "fused");
+    LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "apart");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "joined");
+    LLVMBuildCondBr(f->bb, serial, one, many);
+    LLVMPositionBuilderAtEnd(f->bb, one);
+    lg_forget(f);
+    run_parallel(f, body, R->space & SP_SAMPLE, lg_i32c(g, 1));   /* a team of one: its chunk is every row */
+    LLVMBuildBr(f->bb, join);
+    LLVMPositionBuilderAtEnd(f->bb, many);
+    lg_forget(f);
+    gen_parallel(f, A);
+    gen_parallel(f, B);
+    LLVMBuildBr(f->bb, join);
+    LLVMPositionBuilderAtEnd(f->bb, join);
+    lg_forget(f);
+}
+
+/* The arrays a serial loop nest L (or final output O) uses, loaded
+ * from the frame once before it; NULL elsewhere (they are parameters). */
+static char *nest_arrays(lfn *f, const lower_loop *L, int o)
+{
+    lkern *kc = f->kc;
+    if (!f->frame) return NULL;
+    char *used = calloc((size_t)kc->n_ptr + 1, 1);
+    if (L) scan_nodes(kc, L->nodes, L->n_nodes, used);
+    if (o >= 0) { scan_value(kc, kc->k->out[o].node, used); used[kc->out_arg[o]] = 1; }
+    for (int p = 0; p < kc->n_ptr; p++) {
+        if (!used[p]) continue;
+        LLVMValueRef idx[3] = { lg_i32c(f->g, 0), lg_i32c(f->g, 5), lg_i32c(f->g, p) };
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(f->bb, kc->t_frame, f->frame, idx, 3, "");
+        f->ptr[p] = LLVMBuildLoad2(f->bb, f->g->t_realp, at, "");
+    }
+    return used;
+}
+
+static void nest_arrays_done(lfn *f, char *used)
+{
+    for (int p = 0; used && p < f->kc->n_ptr; p++) if (used[p]) f->ptr[p] = NULL;
+    free(used);
+}
+
+/* Serial loop nests run in functions of their own, NAME.nestK(frame), a
+ * few consecutive nests each: cold code, and a bounded number of loops per
+ * function keeps the code generator's loop analyses (scalar evolution
+ * relates each loop to those before it) from growing with the square of
+ * the kernel, while few functions keep the per-function costs down. */
+enum { NESTS_PER_FUNCTION = 8 };
+
+
+/* The group to generate the next nest in (NAME's frame F->frame, sizes
+ * from it), opening a new function when none is open or the open one is full. */
+void lg_nest_flush(lfn *outer, nest_group *grp);
+
+static lfn *nest_next(lfn *outer, nest_group *grp)
+{
+    if (grp->fn && grp->n >= NESTS_PER_FUNCTION) lg_nest_flush(outer, grp);
+    if (!grp->fn) {
+        lkern *kc = outer->kc;
+        lmod *g = outer->g;
+        char name[160];
+        snprintf(name, sizeof name, "%s.nest%d", kc->k->name, kc->n_nest++);
+        grp->fn = lg_helper_fn(g, name, g->t_body);
+        lg_mark_cold(g, grp->fn);
+        lfn *nf = &grp->f;
+        lg_fn_open(nf, kc, grp->fn);
+        nf->frame = LLVMBuildPointerCast(nf->bb, LLVMGetParam(grp->fn, 0), LLVMPointerType(kc->t_frame, 0), "frame");
+        for (int s = 0; s < SIZE_COUNT; s++)
+            nf->size[s] = LLVMBuildLoad2(nf->bb, g->t_i64,
+                                         LLVMBuildStructGEP2(nf->bb, kc->t_frame, nf->frame, (unsigned)s, ""), space_size_name(s));
+        grp->n = 0;
+    }
+    grp->n++;
+    return &grp->f;
+}
+
+/* Closes the open group's function and calls it from NAME, here. */
+void lg_nest_flush(lfn *outer, nest_group *grp)
+{
+    if (!grp->fn) return;
+    lg_fn_close(&grp->f);
+    LLVMValueRef arg = LLVMBuildPointerCast(outer->bb, outer->frame, outer->g->t_i8p, "");
+    LLVMBuildCall2(outer->bb, outer->g->t_body, grp->fn, &arg, 1, "");
+    grp->fn = NULL;
+}
+
+void lg_gen_loop(lfn *outer, nest_group *grp, const lower_loop *L)
+{
+    int syn = lg_is_syn(L->space);
+    int inner = syn ? (L->par == SP_PRE ? SP_POST : SP_PRE) : (L->space & SP_SYN);
+    if (syn) {
+        lg_nest_flush(outer, grp);   /* the nests before run first */
+        init_reductions(outer, L, inner);
+        gen_parallel(outer, L);
+        return;
+    }
+    lfn *f = nest_next(outer, grp);
+    char *used = nest_arrays(f, L, -1);
+    init_reductions(f, L, inner);
+    lloop Lb, Lv;
+    if (L->space & SP_SAMPLE) f->b = lg_loop_open(f, &Lb, lg_i64c(f->g, 0), f->size[SIZE_BATCH], 1, "b");
+    if (L->space & SP_SYN) {
+        int pre = (L->space & SP_PRE) != 0;
+        accs_open(f, L, inner);
+        LLVMValueRef v = lg_loop_open(f, &Lv, lg_i64c(f->g, 0), f->size[pre ? SIZE_N_PRE : SIZE_N_POST], 1, pre ? "j" : "i");
+        if (pre) f->j = v; else f->i = v;
+        loop_body(f, L, inner);
+        lg_loop_close(f, &Lv);
+        f->i = f->j = NULL;
+        accs_close(f, L, inner);
+    } else {
+        loop_body(f, L, -1);
+    }
+    if (L->space & SP_SAMPLE) { lg_loop_close(f, &Lb); f->b = NULL; }
+    nest_arrays_done(f, used);
+}
+
+/* An output that is not per-synapse: a loop over its space (emit_c's emit_final). */
+void lg_gen_final(lfn *outer, nest_group *grp, int o_index)
+{
+    const kern_out *o = &outer->kc->k->out[o_index];
+    lfn *f = nest_next(outer, grp);
+    static const struct { int bit, which; const char *name; } dims[] = {
+        { SP_SAMPLE, SIZE_BATCH, "b" }, { SP_POST, SIZE_N_POST, "i" }, { SP_PRE, SIZE_N_PRE, "j" } };
+    lloop L[3];
+    LLVMValueRef *var[3] = { &f->b, &f->i, &f->j };
+    char *used = nest_arrays(f, NULL, o_index);
+    for (int k = 0; k < 3; k++)
+        if (o->space & dims[k].bit) *var[k] = lg_loop_open(f, &L[k], lg_i64c(f->g, 0), f->size[dims[k].which], 1, dims[k].name);
+    lg_store_at(f, lg_array(f, f->kc->out_arg[o_index]), o->space, lg_value_of(f, o->node), o->accumulate);
+    for (int k = 2; k >= 0; k--)
+        if (o->space & dims[k].bit) { lg_loop_close(f, &L[k]); *var[k] = NULL; }
+    nest_arrays_done(f, used);
+}

@@ -25,6 +25,7 @@
 static const char usage[] =
     "usage: plastcc curves --out FIG.svg [--x samples|labelled] [--y accuracy|loss]\n"
     "                      [--stat median|mean] [--at SAMPLES] [--title TEXT] NAME:DIR...\n"
+    "       plastcc curves --params DIR --out FIG.svg [--mark NAME,...] [--smooth N] [--title TEXT]\n"
     "\n"
     "Compares `train joint` runs: each NAME:DIR puts the run in folder DIR (its\n"
     "test.csv and run.txt) into group NAME.  With --x samples (the default), each\n"
@@ -36,7 +37,13 @@ static const char usage[] =
     "after that many samples instead of its last.  With --stat mean, the line is\n"
     "the mean and the band the mean plus or minus the standard deviation over the\n"
     "runs (n - 1 in the denominator; none for a single run).  Writes the chart to\n"
-    "FIG.svg and prints the numbers as CSV (group,x,runs,median,min,max,mean,sd).\n";
+    "FIG.svg and prints the numbers as CSV (group,x,runs,median,min,max,mean,sd).\n"
+    "\n"
+    "With --params, the meta-parameter trajectories of the meta-training run in DIR\n"
+    "(its log.csv) against the episodes: --smooth N draws each as a moving average\n"
+    "over N episodes (003's figures use 11; default 1, raw), and --mark draws the\n"
+    "named columns (as log.csv names them, say theta[0],theta[2],theta[9]) bold and\n"
+    "the others faint.\n";
 
 enum { MAX_GROUPS = 16, MAX_RUNS = 256 };
 
@@ -256,9 +263,43 @@ static int draw(const groups *G, const char *out, const char *title, int labelle
     return rc;
 }
 
+/* --mark's comma-separated names, split in place into MARK (at most MAX). */
+static int split_marks(char *list, const char **mark, int max)
+{
+    int n = 0;
+    for (char *tok = strtok(list, ","); tok && n < max; tok = strtok(NULL, ",")) mark[n++] = tok;
+    return n;
+}
+
+/* plastcc curves --params DIR: the meta-parameter trajectories of one run. */
+static int params_chart(int argc, char **argv)
+{
+    const char *dir = NULL, *out = NULL, *title = NULL, *mark[64];
+    char *marks = NULL, err[2048];
+    long long smooth = 1;
+    int n_mark = 0, rc = 0;
+    for (int i = 1; rc == 0 && i < argc; i++) {
+        const char *s = argv[i];
+        int more = i + 1 < argc;
+        if (!strcmp(s, "--params") && more) dir = argv[++i];
+        else if (!strcmp(s, "--out") && more) out = argv[++i];
+        else if (!strcmp(s, "--title") && more) title = argv[++i];
+        else if (!strcmp(s, "--mark") && more) marks = argv[++i];
+        else if (!strcmp(s, "--smooth") && more) rc = driver_parse_int(usage, s, argv[++i], 1, 100000, &smooth);
+        else rc = driver_usage_error(usage, "'%s' does not go with --params (or misses its value)", s);
+    }
+    if (rc) return rc;
+    if (!dir || !out) return driver_usage_error(usage, "%s", "--params needs DIR and --out");
+    if (marks) n_mark = split_marks(marks, mark, 64);
+    if (plast_plot_params(dir, out, title, mark, n_mark, (int)smooth, err, sizeof err) == 0) return 0;
+    fprintf(stderr, "plastcc: %s\n", err);
+    return 1;
+}
+
 int cmd_curves(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
+    for (int i = 1; i < argc; i++) if (!strcmp(argv[i], "--params")) return params_chart(argc, argv);
     const char *out = NULL, *title = NULL;
     int labelled = 0, loss = 0, mean = 0, rc = 0, n_args = 0;
     double at = -1;

@@ -151,6 +151,9 @@ typedef struct results {
     int n_tasks, n_points, curve_every, batch;
     int labelled;              /* labelled samples per inner batch (batch - unlabelled) */
     double *curves;            /* [4][n_tasks][n_points]: query loss, accuracy, train loss, accuracy */
+    int n_diag;                /* 2 * layers with the experiment's diagnostics, else 0 */
+    int align, orth;           /* which of them: alpha_0..alpha_{L-1}, orth_1..orth_{L-1} */
+    double *diag;              /* [n_tasks][n_points][n_diag]: plast_eval_task.curve_diag */
     double *column;            /* [n_tasks] scratch */
 } results;
 
@@ -169,6 +172,26 @@ static stat metric(const results *R, int w, int k)
         R->column[t] = T->failed ? NAN : k < 0 ? end : curve_of(R, w, t)[k];
     }
     return stats(R->column, R->n_tasks);
+}
+
+/* Diagnostic J (alpha_J for J < L, orth_{J-L+1} after) at curve point K,
+ * over the tasks. */
+static stat diag_metric(const results *R, int j, int k)
+{
+    for (int t = 0; t < R->n_tasks; t++)
+        R->column[t] = R->task[t].failed ? NAN : R->diag[((size_t)t * R->n_points + (size_t)k) * R->n_diag + (size_t)j];
+    return stats(R->column, R->n_tasks);
+}
+
+/* The diagnostics' columns of curve.csv: J and name of column C, or -1
+ * past the last (alpha_0..alpha_{L-1}, then orth_1..orth_{L-1}). */
+static int diag_column(const results *R, int c, char *name, size_t len)
+{
+    int L = R->n_diag / 2, na = R->align ? L : 0;
+    if (c < na) { snprintf(name, len, "alpha_%d", c); return c; }
+    if (!R->orth || c - na >= L - 1) return -1;
+    snprintf(name, len, "orth_%d", c - na + 1);
+    return L + c - na;
 }
 
 static int write_tasks(const char *dir, const results *R, const plast_net *N, const plast_train_opts *o)
@@ -215,7 +238,38 @@ static int curve_chart(const char *dir, const results *R, int chart, const doubl
     return -1;
 }
 
-/* curve.csv and its two charts. */
+/* Alignment angles (WHICH 0: alpha_1..alpha_{L-1}, alpha_0 of the input
+ * layer, which no update reads, left out) or orthonormality errors (1:
+ * orth_1..orth_{L-1}) along the inner loop, one line per layer with a band
+ * of one standard error over the tasks. */
+static int diag_chart(const char *dir, const results *R, int which, const double *x)
+{
+    int L = R->n_diag / 2, np = R->n_points, n = 0, rc = 0;
+    if (!(which ? R->orth : R->align) || L < 2) return 0;
+    plast_series S[PLAST_MAX_LAYERS];
+    char label[PLAST_MAX_LAYERS][32], path[4096], err[1024];
+    double *v = malloc(3 * (size_t)np * (size_t)(L - 1) * sizeof *v);
+    if (!v) { fprintf(stderr, "plastcc: cannot allocate the diagnostics' chart\n"); return -1; }
+    for (int l = 1; l < L; l++, n++) {
+        double *m = v + (size_t)3 * np * n, *lo = m + np, *hi = lo + np;
+        for (int k = 0; k < np; k++) {
+            stat s = diag_metric(R, which ? L + l - 1 : l, k);
+            m[k] = s.mean, lo[k] = s.mean - s.se, hi[k] = s.mean + s.se;
+        }
+        snprintf(label[n], sizeof label[n], which ? "orth_%d (layer %d)" : "alpha_%d (layer %d)", l, l);
+        S[n] = (plast_series){ label[n], x, m, lo, hi, np, 0 };
+    }
+    plast_chart c = { which ? "Orthonormality error along the inner loop (mean +- standard error over tasks)"
+                            : "Alignment angle to backprop along the inner loop (mean +- standard error over tasks)",
+                      R->labelled < R->batch ? "labelled training samples seen" : "training samples seen",
+                      which ? "orthonormality error (Eq. 10)" : "angle (degrees)", S, n, 0, 0 };
+    snprintf(path, sizeof path, "%s/%s", dir, which ? "curve-orthonormality.svg" : "curve-alignment.svg");
+    if (plast_chart_svg(path, &c, err, sizeof err) < 0) { fprintf(stderr, "plastcc: %s\n", err); rc = -1; }
+    free(v);
+    return rc;
+}
+
+/* curve.csv and its charts. */
 static int write_curves(const char *dir, const results *R)
 {
     if (R->n_points == 0) return 0;
@@ -226,6 +280,8 @@ static int write_curves(const char *dir, const results *R)
     if (!f) { fprintf(stderr, "plastcc: %s\n", err); return -1; }
     fputs("steps,samples_seen,labelled_seen", f);
     for (int w = 0; w < 4; w++) fprintf(f, ",%s_mean,%s_se", metric_names[w], metric_names[w]);
+    char name[32];
+    for (int c = 0; diag_column(R, c, name, sizeof name) >= 0; c++) fprintf(f, ",%s_mean,%s_se", name, name);
     fputc('\n', f);
     int np = R->n_points;
     double *x = malloc((size_t)np * sizeof *x), *m = malloc(4 * (size_t)np * sizeof *m);
@@ -241,11 +297,16 @@ static int write_curves(const char *dir, const results *R)
             hi[w * np + k] = s.mean + s.se;
             fprintf(f, ",%.10g,%.10g", s.mean, s.se);
         }
+        for (int c = 0, j; (j = diag_column(R, c, name, sizeof name)) >= 0; c++) {
+            stat s = diag_metric(R, j, k);
+            fprintf(f, ",%.10g,%.10g", s.mean, s.se);
+        }
         fputc('\n', f);
     }
     if (rc < 0) { plast_file_discard(&out); fprintf(stderr, "plastcc: cannot allocate the curves\n"); }
     else if ((rc = plast_file_commit(&out, err, sizeof err)) < 0) fprintf(stderr, "plastcc: %s\n", err);
     for (int chart = 0; rc == 0 && chart < 2; chart++) rc = curve_chart(dir, R, chart, x, m, lo, hi);
+    for (int which = 0; rc == 0 && which < 2; which++) rc = diag_chart(dir, R, which, x);
     free(x); free(m); free(lo); free(hi);
     return rc;
 }
@@ -272,7 +333,8 @@ static int write_summary(const char *dir, const results *R, const char *name)
 /* ---- the command ---- */
 
 static const char *const outputs[] = { "tasks.csv", "curve.csv", "summary.csv", "curve-accuracy.svg", "curve-loss.svg",
-                                       "compare-accuracy.svg", "compare-train-loss.svg", "compare.csv" };
+                                       "curve-alignment.svg", "curve-orthonormality.svg", "compare-accuracy.svg",
+                                       "compare-train-loss.svg", "compare-alignment.svg", "compare.csv" };
 
 /* Evaluates with the compiled module M into A->out. */
 static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *m, const sema_experiment *x,
@@ -304,12 +366,16 @@ static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *
     R.task = calloc((size_t)R.n_tasks, sizeof *R.task);
     R.curves = calloc(4 * (size_t)R.n_tasks * (size_t)R.n_points + 1, sizeof(double));
     R.column = calloc((size_t)R.n_tasks, sizeof(double));
-    if (!R.task || !R.curves || !R.column) { fprintf(stderr, "plastcc: cannot allocate the results of %d tasks\n", R.n_tasks); goto done; }
+    R.align = o.diag_alignment, R.orth = o.diag_orthonormality;
+    R.n_diag = (R.align || R.orth) && R.n_points ? 2 * bn.net.n_layers : 0;
+    R.diag = calloc((size_t)R.n_tasks * (size_t)R.n_points * (size_t)R.n_diag + 1, sizeof(double));
+    if (!R.task || !R.curves || !R.column || !R.diag) { fprintf(stderr, "plastcc: cannot allocate the results of %d tasks\n", R.n_tasks); goto done; }
     for (int t = 0; t < R.n_tasks && R.n_points; t++) {
         R.task[t].curve_loss = curve_of(&R, 0, t);
         R.task[t].curve_acc = curve_of(&R, 1, t);
         R.task[t].curve_train_loss = curve_of(&R, 2, t);
         R.task[t].curve_train_acc = curve_of(&R, 3, t);
+        if (R.n_diag) R.task[t].curve_diag = R.diag + (size_t)t * R.n_points * R.n_diag;
     }
     if (!comm_all_ok(load_meta(a, u, &bn, meta) == 0, comm ? "the meta-parameters could not be read (above)" : NULL))
         goto done;
@@ -337,11 +403,12 @@ static int evaluate(const eval_args *a, const compiled_unit *u, backend_module *
         fprintf(stderr, "plastcc: --compare: %s\n", err);
         rc = 1;
     }
-    else printf("results in %s/ (tasks.csv, curve.csv, summary.csv%s)\n", a->out,
-                R.n_points ? ", curve-accuracy.svg, curve-loss.svg" : "");
+    else printf("results in %s/ (tasks.csv, curve.csv, summary.csv%s%s%s)\n", a->out,
+                R.n_points ? ", curve-accuracy.svg, curve-loss.svg" : "",
+                R.n_diag && R.align ? ", curve-alignment.svg" : "", R.n_diag && R.orth ? ", curve-orthonormality.svg" : "");
 done:
     for (int r = 0; r < PLAST_MAX_LAYERS; r++) free(meta[r]);
-    free(R.task); free(R.curves); free(R.column);
+    free(R.task); free(R.curves); free(R.column); free(R.diag);
     plast_dataset_free(&data);
     bind_free(&bn);
     return rc;

@@ -94,11 +94,21 @@ static void axes(FILE *f, const plast_chart *c, const frame *F)
     fputs("</text>\n", f);
 }
 
+/* The stroke of series S (number I): width, opacity and dashes. */
+static void stroke_style(FILE *f, const plast_series_style *S, int i, double width)
+{
+    static const char *const dashes[] = { "6 3", "2 2", "8 3 2 3", "1 4" };
+    fprintf(f, " stroke-width=\"%g\"", S->weight > 0 ? 2 * width : width);
+    if (S->weight < 0) fputs(" stroke-opacity=\"0.35\"", f);
+    if (S->dash > 0) fprintf(f, " stroke-dasharray=\"%s\"", dashes[(S->dash - 1) % 4]);
+    else if (i >= 10) fputs(" stroke-dasharray=\"4 2\"", f);
+}
+
 /* Series S: its band (a closed polygon, lo along x then hi back), its line
  * or its points, and its legend entry (number I). */
-static void series(FILE *f, const plast_series *S, const frame *F, int i)
+static void series(FILE *f, const plast_series *S, const plast_series_style *st, const frame *F, int i)
 {
-    const char *color = colors[i % 10];
+    const char *color = colors[(st->color > 0 ? st->color - 1 : i) % 10];
     if (S->lo && S->hi) {
         fprintf(f, "<polygon fill=\"%s\" fill-opacity=\"0.2\" stroke=\"none\" points=\"", color);
         for (int k = 0; k < S->n; k++)
@@ -113,8 +123,9 @@ static void series(FILE *f, const plast_series *S, const frame *F, int i)
                 fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\" fill-opacity=\"0.7\"/>\n",
                         px(F, S->x[k]), py(F, S->y[k]), color);
     } else {
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"%s points=\"", color,
-                i >= 10 ? " stroke-dasharray=\"4 2\"" : "");
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\"", color);
+        stroke_style(f, st, i, 1.5);
+        fputs(" points=\"", f);
         for (int k = 0; k < S->n; k++)
             if (isfinite(S->y[k])) fprintf(f, "%.1f,%.1f ", px(F, S->x[k]), py(F, S->y[k]));
         fputs("\"/>\n", f);
@@ -125,21 +136,31 @@ static void series(FILE *f, const plast_series *S, const frame *F, int i)
     }
     double ly = TOP + 10 + 18 * i, lx = LEFT + F->pw + 12;
     if (S->points == PLAST_SERIES_POINTS) fprintf(f, "<circle cx=\"%.0f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", lx + 10, ly, color);
-    else fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>", lx, ly,
-                 lx + 20, ly, color);
-    fprintf(f, "<text x=\"%.0f\" y=\"%.1f\">", lx + 26, ly + 4);
+    else {
+        fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"%s\"", lx, ly, lx + 20, ly, color);
+        stroke_style(f, st, i, 2);
+        fputs("/>", f);
+    }
+    fprintf(f, "<text x=\"%.0f\" y=\"%.1f\"%s>", lx + 26, ly + 4, st->weight > 0 ? " font-weight=\"bold\"" : "");
     escape(f, S->label);
     fputs("</text>\n", f);
 }
 
 int plast_chart_svg(const char *path, const plast_chart *c, char *err, size_t errlen)
 {
+    return plast_chart_svg_styled(path, c, NULL, err, errlen);
+}
+
+int plast_chart_svg_styled(const char *path, const plast_chart *c, const plast_series_style *style, char *err,
+                           size_t errlen)
+{
+    static const plast_series_style plain = { 0, 0, 0 };
     plast_file out;
     FILE *f = plast_file_create(&out, path, err, errlen);
     if (!f) return -1;
     frame F = ranges(c);
     axes(f, c, &F);
-    for (int s = 0; s < c->n_series; s++) series(f, &c->series[s], &F, s);
+    for (int s = 0; s < c->n_series; s++) series(f, &c->series[s], style ? &style[s] : &plain, &F, s);
     fputs("</svg>\n", f);
     return plast_file_commit(&out, err, errlen);
 }

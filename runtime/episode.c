@@ -685,14 +685,28 @@ static rows query_rows(const ep *E)
 }
 static rows train_rows(const ep *E) { return (rows){ E->data->x_train, E->data->y_train, E->data->n_train, NULL }; }
 
+/* The caller's measure at curve point K (opts.at_point): the state W in
+ * double in out->final's arrays, then the call. */
+static int point_measure(ep *E, const void *W, const plast_episode_opts *o, int k)
+{
+    double **st = E->out->final;
+    if (!o->at_point || !st) return 0;
+    for (int b = 0; b < E->S->n_buf; b++)
+        if (E->S->buf[b].kind == PLAST_BUF_STATE && st[b]) to_double(E, st[b], at(E, W, E->off[b]), buf_elems(&E->S->buf[b]));
+    char what[sizeof E->out->what] = "";
+    if (o->at_point(o->point_ctx, k, (const double *const *)st, what, sizeof what) == 0) return 0;
+    fail(E, "%s", what[0] ? what : "the measure at a curve point failed");
+    return -1;
+}
+
 /* Point K of the learning curves at the state W: the eval on the query
- * samples and, when asked, on the training samples. */
+ * samples and, when asked, on the training samples and the caller's measure. */
 static int curve_point(ep *E, const void *W, const plast_episode_opts *o, int k)
 {
     if (eval(E, W, NULL, query_rows(E), &o->curve_loss[k], &o->curve_acc[k]) < 0) return -1;
     if (o->curve_train_loss && o->curve_train_acc &&
         eval(E, W, NULL, train_rows(E), &o->curve_train_loss[k], &o->curve_train_acc[k]) < 0) return -1;
-    return 0;
+    return point_measure(E, W, o, k);
 }
 
 /* The inner loop from *W, stepping between the buffers *W and *SPARE (on

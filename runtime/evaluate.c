@@ -29,9 +29,10 @@ int plast_eval_points(const plast_train_opts *o, const plast_eval_opts *eo)
     return 1 + steps / eo->curve_every;
 }
 
-/* The diagnostics of 003 on the final weights of a layered net. */
-static int task_diagnostics(const plast_net *N, const task_episode *t, double **final, double *diag, char *err,
-                            size_t errlen)
+/* The diagnostics of 003 on the weights STATE of a layered net (the final
+ * ones, or those at a curve point). */
+static int task_diagnostics(const plast_net *N, const task_episode *t, const double *const *final, double *diag,
+                            char *err, size_t errlen)
 {
     const double *W[PLAST_MAX_LAYERS], *B[PLAST_MAX_LAYERS];
     for (int l = 0; l < N->n_layers; l++) {
@@ -39,6 +40,16 @@ static int task_diagnostics(const plast_net *N, const task_episode *t, double **
         B[l] = N->fb_buf[l] >= 0 ? t->init[N->fb_buf[l]] : NULL;
     }
     return plast_diagnostics(N, W, B, &t->ed, diag, diag + N->n_layers, err, errlen);
+}
+
+typedef struct point_ctx { const plast_net *N; const task_episode *t; double *curve_diag; } point_ctx;
+
+/* plast_episode_opts.at_point: the diagnostics at curve point K, into row K
+ * of the task's curve_diag. */
+static int diag_at_point(void *ctx, int k, const double *const *state, char *what, size_t len)
+{
+    const point_ctx *P = ctx;
+    return task_diagnostics(P->N, P->t, state, P->curve_diag + (size_t)k * 2 * P->N->n_layers, what, len);
 }
 
 /* Task 0's decision regions (eo->boundary): its final state with its
@@ -97,6 +108,8 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
                                 .curve_loss = res->curve_loss, .curve_acc = res->curve_acc,
                                 .curve_train_loss = res->curve_train_loss, .curve_train_acc = res->curve_train_acc };
     if (!res->curve_loss || !res->curve_acc) opts.curve_every = 0;
+    point_ctx pc = { N, &t, res->curve_diag };
+    if (diag && res->curve_diag && opts.curve_every) opts.at_point = diag_at_point, opts.point_ctx = &pc;
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.final = diag || boundary ? final : NULL;
@@ -106,7 +119,7 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
         snprintf(res->what, sizeof res->what, "%s", out.what);
         res->failed = 1;
         res->nonfinite = out.nonfinite;
-    } else if (diag && task_diagnostics(N, &t, final, res->diag, res->what, sizeof res->what) < 0) {
+    } else if (diag && task_diagnostics(N, &t, (const double *const *)final, res->diag, res->what, sizeof res->what) < 0) {
         res->failed = 1;
     } else if (boundary && task_boundary(N, &t, final, eo, out.accuracy, res->what, sizeof res->what) < 0) {
         res->failed = 1;
@@ -121,7 +134,7 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
 }
 
 /* Task I's result, packed (PUT) or unpacked. */
-static void pack_task(ranks_pack *p, plast_eval_task *r, int n_points, int put)
+static void pack_task(ranks_pack *p, plast_eval_task *r, int n_points, int n_layers, int put)
 {
     void (*io)(ranks_pack *, void *, size_t) = put ? (void (*)(ranks_pack *, void *, size_t))ranks_put : ranks_get;
     double d[4] = { r->loss, r->accuracy, r->train_loss, r->train_accuracy };
@@ -132,6 +145,7 @@ static void pack_task(ranks_pack *p, plast_eval_task *r, int n_points, int put)
     io(p, r->diag, sizeof r->diag);
     double *curves[4] = { r->curve_loss, r->curve_acc, r->curve_train_loss, r->curve_train_acc };
     for (int k = 0; k < 4; k++) if (curves[k]) io(p, curves[k], (size_t)n_points * sizeof(double));
+    if (r->curve_diag) io(p, r->curve_diag, (size_t)n_points * 2 * (size_t)n_layers * sizeof(double));
     if (!put) {
         r->loss = d[0], r->accuracy = d[1], r->train_loss = d[2], r->train_accuracy = d[3];
         r->failed = flags[0], r->nonfinite = flags[1];
@@ -140,14 +154,15 @@ static void pack_task(ranks_pack *p, plast_eval_task *r, int n_points, int put)
 
 /* Every task's result on every rank: one pack per rank (its tasks in
  * order), exchanged at once. */
-static int share_results(const plast_comm *c, const plast_train_opts *o, const plast_eval_opts *eo, plast_eval_task *res)
+static int share_results(const plast_comm *c, const plast_net *N, const plast_train_opts *o, const plast_eval_opts *eo,
+                         plast_eval_task *res)
 {
     int n = ranks_size(c), me = ranks_rank(c), n_points = plast_eval_points(o, eo);
     if (n == 1) return 0;
     ranks_pack mine = { 0 }, *packs = calloc((size_t)n, sizeof *packs);
-    for (int i = 0; packs && i < eo->tasks; i++) if (ranks_owner(c, i) == me) pack_task(&mine, &res[i], n_points, 1);
+    for (int i = 0; packs && i < eo->tasks; i++) if (ranks_owner(c, i) == me) pack_task(&mine, &res[i], n_points, N->n_layers, 1);
     int rc = packs ? ranks_gather_packs(c, &mine, packs) : -1;
-    for (int i = 0; rc == 0 && i < eo->tasks; i++) pack_task(&packs[ranks_owner(c, i)], &res[i], n_points, 0);
+    for (int i = 0; rc == 0 && i < eo->tasks; i++) pack_task(&packs[ranks_owner(c, i)], &res[i], n_points, N->n_layers, 0);
     for (int r = 0; packs && r < n; r++) ranks_pack_free(&packs[r]);
     free(packs);
     ranks_pack_free(&mine);
@@ -188,6 +203,6 @@ int plast_evaluate(const plast_net *N, const plast_dataset *data, const double *
     }
     train_progress_end(o);
     plast_class_index_free(&ci);
-    if (share_results(o->comm, o, eo, res) == 0) return 0;
+    if (share_results(o->comm, N, o, eo, res) == 0) return 0;
     return plast_fail(err, errlen, "the ranks could not share the tasks' results");
 }

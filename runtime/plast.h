@@ -184,6 +184,11 @@ typedef struct plast_episode_opts {
     double *curve_loss, *curve_acc;
     double *curve_train_loss, *curve_train_acc;   /* optional: the same on the training samples */
     int eval_train;          /* 1: out->train_loss and train_accuracy, the eval on the training samples */
+    /* optional, with curve_every and out->final: at each curve point K the state, in double, in
+       out->final's arrays (the STATE buffers given), then this call (a measure of the weights along
+       the inner loop, say 003's diagnostics); nonzero stops the episode with its message in out->what */
+    int (*at_point)(void *ctx, int k, const double *const *state, char *what, size_t len);
+    void *point_ctx;
 } plast_episode_opts;
 
 typedef struct plast_episode_out {
@@ -333,6 +338,9 @@ typedef struct plast_eval_task {
     double diag[2 * PLAST_MAX_LAYERS];     /* with the options' diagnostics: alpha_0.., then orth_1.. */
     /* caller-allocated [plast_eval_points] or NULL: point k after k * curve_every inner steps */
     double *curve_loss, *curve_acc, *curve_train_loss, *curve_train_acc;
+    /* caller-allocated [plast_eval_points][2 * net->n_layers] or NULL: with the options' diagnostics,
+       those at each curve point, laid out as diag (alpha_0..alpha_{L-1}, orth_1..orth_{L-1}, one unused) */
+    double *curve_diag;
     int failed, nonfinite;
     char what[256];
 } plast_eval_task;
@@ -415,6 +423,13 @@ typedef struct plast_series {
     int n;
     int points;                /* PLAST_SERIES_LINE, _POINTS (a scatter) or _MARKED (a line with a marker per point) */
 } plast_series;
+
+/* How a series is drawn beyond its index (plast_chart_svg_styled). */
+typedef struct plast_series_style {
+    int color;                 /* 0: the series' own (its index in the palette); k > 0: palette colour k - 1 */
+    int dash;                  /* 0: solid (dashed from the eleventh series on); k > 0: dash pattern k (1..4) */
+    int weight;                /* 0: normal; 1: bold (a series to pick out); -1: faint (the rest) */
+} plast_series_style;
 enum { PLAST_SERIES_LINE = 0, PLAST_SERIES_POINTS = 1, PLAST_SERIES_MARKED = 2 };
 
 typedef struct plast_chart {
@@ -426,10 +441,21 @@ typedef struct plast_chart {
 
 /* Writes chart C to PATH as SVG, whole (a temporary renamed).  0, or -1 with ERR. */
 int plast_chart_svg(const char *path, const plast_chart *c, char *err, size_t errlen);
+/* The same with STYLE[n_series] (NULL: every series by its index). */
+int plast_chart_svg_styled(const char *path, const plast_chart *c, const plast_series_style *style, char *err,
+                           size_t errlen);
 
 /* Writes meta-accuracy.svg, meta-loss.svg and meta-params.svg from
  * DIR/log.csv.  Returns 0, or -1 with ERR. */
 int plast_plot_log(const char *dir, char *err, size_t errlen);
+
+/* The meta-parameter trajectories of DIR/log.csv against the episodes, as
+ * meta-params.svg draws them, into SVG: each a moving average over WINDOW
+ * episodes (1: raw), the columns named in MARK[0..n_mark) bold and the
+ * others faint (003 Fig. 4d: the pool's survivors).  TITLE NULL: "Meta-parameters".
+ * 0, or -1 with ERR (a name of MARK that is no meta-parameter is named). */
+int plast_plot_params(const char *dir, const char *svg, const char *title, const char *const *mark, int n_mark,
+                      int window, char *err, size_t errlen);
 
 /* The decision regions of a network with 2-D inputs, drawn as an SVG: the
  * class its output's argmax gives every cell of a grid over the points'

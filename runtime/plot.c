@@ -114,6 +114,16 @@ static int add_running_mean(table *t, int c, int window)
     return n;
 }
 
+/* The meta-parameters' columns of a meta-training log: those after
+ * `seconds` that are not diagnostics.  Their number. */
+static int param_columns(const table *t, int n_cols, int *params, int max)
+{
+    int seconds = find_col(t, "seconds"), n = 0;
+    for (int c = seconds + 1; seconds >= 0 && c < n_cols && n < max; c++)
+        if (!is_diagnostic(t->name[c], "alpha_") && !is_diagnostic(t->name[c], "orth_")) params[n++] = c;
+    return n;
+}
+
 int plast_plot_log(const char *dir, char *err, size_t errlen)
 {
     char path[4096];
@@ -134,8 +144,7 @@ int plast_plot_log(const char *dir, char *err, size_t errlen)
     rc = chart(path, &t, acc_pair, 2, "Meta-accuracy (query accuracy after the inner loop)", "meta-accuracy", err, errlen);
     snprintf(path, sizeof path, "%s/meta-loss.svg", dir);
     if (rc == 0) rc = chart(path, &t, loss_pair, 2, "Meta-loss (query cross-entropy)", "meta-loss", err, errlen);
-    for (int c = seconds + 1; seconds >= 0 && c < n_cols && n < 20; c++)
-        if (!is_diagnostic(t.name[c], "alpha_") && !is_diagnostic(t.name[c], "orth_")) params[n++] = c;
+    n = param_columns(&t, n_cols, params, 20);
     snprintf(path, sizeof path, "%s/meta-params.svg", dir);
     if (n && rc == 0) rc = chart(path, &t, params, n, "Meta-parameters", "value", err, errlen);
     /* the diagnostics, as running means over 11 episodes like 003's figures */
@@ -153,6 +162,52 @@ int plast_plot_log(const char *dir, char *err, size_t errlen)
         }
         snprintf(path, sizeof path, "%s/%s", dir, diags[g].file);
         if (nd && rc == 0) rc = chart(path, &t, cols, nd, diags[g].title, diags[g].ylabel, err, errlen);
+    }
+    table_free(&t);
+    return rc;
+}
+
+/* 0 when every name of MARK is a meta-parameter's column, else -1 with ERR
+ * naming the first that is not and the columns there are. */
+static int check_marks(const table *t, const int *params, int n, const char *const *mark, int n_mark, const char *path,
+                       char *err, size_t errlen)
+{
+    for (int m = 0; m < n_mark; m++) {
+        int found = 0;
+        for (int i = 0; i < n; i++) found |= !strcmp(t->name[params[i]], mark[m]);
+        if (found) continue;
+        char have[1024] = "";
+        for (int i = 0; i < n && strlen(have) + 100 < sizeof have; i++)
+            snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", i ? ", " : "", t->name[params[i]]);
+        return plast_fail(err, errlen, "%s has no meta-parameter '%s' (it has %s)", path, mark[m], n ? have : "none");
+    }
+    return 0;
+}
+
+int plast_plot_params(const char *dir, const char *svg, const char *title, const char *const *mark, int n_mark,
+                      int window, char *err, size_t errlen)
+{
+    char path[4096], full_title[512];
+    table t;
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    if (read_log(path, &t, err, errlen) < 0) return -1;
+    int params[MAX_COLS / 2], n = param_columns(&t, t.n_cols, params, MAX_COLS / 2), rc = -1;
+    plast_series S[MAX_COLS / 2];
+    plast_series_style st[MAX_COLS / 2];
+    int ep = find_col(&t, "episode");
+    if (ep < 0 || n == 0) plast_fail(err, errlen, "%s has no episode column or no meta-parameter", path);
+    else if (check_marks(&t, params, n, mark, n_mark, path, err, errlen) == 0) {
+        for (int i = 0; i < n; i++) {
+            int c = window > 1 ? add_running_mean(&t, params[i], window) : params[i], marked = 0;
+            for (int m = 0; m < n_mark; m++) marked |= !strcmp(t.name[params[i]], mark[m]);
+            S[i] = (plast_series){ t.name[params[i]], t.col[ep], t.col[c], NULL, NULL, t.n_rows, PLAST_SERIES_LINE };
+            st[i] = (plast_series_style){ 0, 0, n_mark ? (marked ? 1 : -1) : 0 };
+        }
+        if (window > 1) snprintf(full_title, sizeof full_title, "%s (moving average of %d episodes)",
+                                 title ? title : "Meta-parameters", window);
+        else snprintf(full_title, sizeof full_title, "%s", title ? title : "Meta-parameters");
+        plast_chart c = { full_title, "episode", "value", S, n, 0, 0 };
+        rc = plast_chart_svg_styled(svg, &c, st, err, errlen);
     }
     table_free(&t);
     return rc;

@@ -3,7 +3,8 @@
 # per evaluation point the median, minimum, maximum, mean and standard
 # deviation (n - 1) over a group's runs; --x labelled takes each run's last
 # evaluation (--at S: the one after S samples); --stat mean draws mean +- sd; runs evaluated at different
-# points, a folder that is no joint run and a bad argument are refused.
+# points, a folder that is no joint run and a bad argument are refused;
+# --params draws a meta-training log's trajectories, smoothed and marked.
 set -u
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -69,4 +70,33 @@ grep -q 'is not the test.csv of a joint run' "$work/x.err" || bad "no message fo
 "$PLASTCC" curves --stat mode --out "$work/x.svg" A:"$work/a2" > /dev/null 2>&1 && bad "--stat mode accepted"
 "$PLASTCC" curves --out "$work/x.svg" "$work/a2" > /dev/null 2>&1 && bad "a run without a group accepted"
 [ $fail = 0 ] && echo "curves: median, range, mean and sd of known runs; labelled points, --at; refusals"
+
+# --params: a meta-training log whose b alternates 0, 1: raw it zigzags, its
+# moving average over 2 episodes is flat from the second episode on; --mark
+# draws a and b bold and c faint; a name that is no meta-parameter is refused
+mkdir -p "$work/meta"
+{ echo "episode,meta_loss,meta_accuracy,grad_norm,clipped,lr,seconds,a,b,c,alpha_1"
+  for e in 0 1 2 3 4 5 6 7; do echo "$e,1,0.5,1,0,0.001,1,$e,$((e % 2)),0.5,80"; done; } > "$work/meta/log.csv"
+"$PLASTCC" curves --params "$work/meta" --out "$work/p1.svg" --mark a,b > /dev/null 2>&1 || bad "curves --params"
+"$PLASTCC" curves --params "$work/meta" --out "$work/p2.svg" --mark a,b --smooth 2 > /dev/null 2>&1 || bad "curves --params --smooth 2"
+/usr/bin/python3 - "$work/p1.svg" "$work/p2.svg" <<'PY' || bad "--params: wrong lines"
+import re, sys
+def lines(path):
+    svg = open(path).read()
+    poly = re.findall(r'<polyline[^>]*stroke-width="([0-9.]+)"([^>]*)points="([^"]*)"', svg)
+    return [(w, "stroke-opacity" in rest, [float(p.split(",")[1]) for p in pts.split()]) for w, rest, pts in poly]
+raw, smooth = lines(sys.argv[1]), lines(sys.argv[2])
+assert len(raw) == 3 and len(smooth) == 3, (len(raw), len(smooth))   # a, b, c; alpha_1 is no meta-parameter
+assert [(w, faint) for w, faint, _ in raw] == [("3", False), ("3", False), ("1.5", True)], raw
+yb = raw[1][2]
+assert yb[0] == yb[2] != yb[1] == yb[3], yb
+ys = smooth[1][2]
+assert len(set(ys[1:])) == 1 and ys[0] != ys[1], ys
+PY
+grep -q 'font-weight="bold">b<' "$work/p1.svg" || bad "--mark: b's legend is not bold"
+"$PLASTCC" curves --params "$work/meta" --out "$work/p3.svg" --mark a,alpha_1 > "$work/p3.out" 2>&1 && bad "--mark alpha_1 accepted"
+grep -q "log.csv has no meta-parameter 'alpha_1' (it has a, b, c)" "$work/p3.out" || bad "no message for a bad --mark: $(cat "$work/p3.out")"
+"$PLASTCC" curves --params "$work/meta" --out "$work/p4.svg" --smooth 0 > /dev/null 2>&1
+[ $? -eq 2 ] || bad "--smooth 0 is not a usage error"
+[ $fail = 0 ] && echo "curves --params: moving average, marked and faint trajectories, refusals"
 exit $fail

@@ -3,7 +3,8 @@
 # with its own per-task rows, the curves end where the tasks end, threads do
 # not change a bit, a rule that cannot learn gives flat curves, a learned.rule
 # changes the numbers (and a wrong one is refused), outputs are not
-# overwritten without --force, and bad options are usage errors.
+# overwritten without --force, bad options are usage errors, and the
+# diagnostics (alignment angles, orthonormality errors) follow the stream.
 set -u
 rules=$top_srcdir/tests/runtime/run/tiny.rule
 work=$(mktemp -d)
@@ -87,4 +88,57 @@ for opt in "--tasks 0" "--tasks abc" "--curve-every -1" "--threads 0" "--bogus";
   [ $? -eq 2 ] || bad "eval $opt is not a usage error"
 done
 say "eval: refusals and usage errors"
+
+# 6. the diagnostics along the stream (curve.csv's alpha_l and orth_l, mean
+#    and se over the tasks at every point): the last point is the mean of
+#    tasks.csv's end-of-stream values, symmetric feedback is at 0 degrees at
+#    every point, the angles move with random feedback, 2 threads give the
+#    same bits, and the charts (per layer, and --compare's on one chart)
+cat > "$work/diag.rule" <<EOR
+import "$top_srcdir/tests/runtime/run/tiny.rule";
+model m3fa { input 2; dense 12 softplus(10); dense 8 softplus(10); dense 2 softmax; loss cross_entropy; feedback random; }
+model m3bp { input 2; dense 12 softplus(10); dense 8 softplus(10); dense 2 softmax; loss cross_entropy; feedback symmetric; }
+experiment dfa { model m3fa; rule fa_sgd; data moons n 400 noise 0.1; tasks ways 2 train 20 query 10; inner online;
+  diagnostics alignment orthonormality; seed 3; }
+experiment dbp { model m3bp; rule fa_sgd; data moons n 400 noise 0.1; tasks ways 2 train 20 query 10; inner online;
+  diagnostics alignment orthonormality; seed 3; }
+EOR
+printf 'rule fa_sgd { param theta = 0.05; dw = - theta * post.e * pre.y; }\n' > "$work/fast.rule"
+for x in dfa dbp; do
+  for t in 1 2; do
+    "$PLASTCC" eval "$work/diag.rule" --experiment $x --rules "$work/fast.rule" --tasks 6 --curve-every 8 \
+      --threads $t --out "$work/$x-$t" --quiet > "$work/$x-$t.out" 2>&1 || { cat "$work/$x-$t.out"; bad "eval $x"; }
+  done
+  cmp -s "$work/$x-1/curve.csv" "$work/$x-2/curve.csv" || bad "$x: curve.csv differs on 2 threads"
+  for f in curve-alignment.svg curve-orthonormality.svg; do [ -s "$work/$x-1/$f" ] || bad "$x: no $f"; done
+done
+$py - "$work/dfa-1" "$work/dbp-1" <<'PY' || bad "the diagnostics along the stream are wrong"
+import csv, sys
+def load(d):
+    return list(csv.DictReader(open(d + "/tasks.csv"))), list(csv.DictReader(open(d + "/curve.csv")))
+names = ["alpha_0", "alpha_1", "alpha_2", "orth_1", "orth_2"]
+for d in sys.argv[1:]:
+    tasks, curve = load(d)
+    assert [int(r["steps"]) for r in curve] == [0, 8, 16, 24, 32, 40], [r["steps"] for r in curve]
+    for n in names:
+        assert n + "_mean" in curve[0] and n + "_se" in curve[0], (d, n, list(curve[0]))
+        end = sum(float(t[n]) for t in tasks) / len(tasks)          # tasks.csv: 6 significant digits
+        assert abs(float(curve[-1][n + "_mean"]) - end) <= 1e-5 * max(1, abs(end)), (d, n, curve[-1][n + "_mean"], end)
+fa, bp = load(sys.argv[1])[1], load(sys.argv[2])[1]
+for r in bp:
+    for n in names[:3]:
+        assert abs(float(r[n + "_mean"])) < 1e-4, ("symmetric feedback is not at 0 degrees", r["steps"], n, r[n + "_mean"])
+for n in names[1:]:
+    v = [float(r[n + "_mean"]) for r in fa]
+    assert max(v) - min(v) > 1e-3, ("flat along the stream", n, v)
+    assert all(float(r[n + "_se"]) > 0 for r in fa[1:]), ("no spread over tasks", n)
+for r in fa:
+    assert 0 < float(r["alpha_2_mean"]) < 180, r["alpha_2_mean"]
+PY
+"$PLASTCC" eval "$work/diag.rule" --experiment dfa --rules "$work/fast.rule" --tasks 6 --curve-every 8 --out "$work/cmp" \
+  --label FA --compare BP="$work/dbp-1" --quiet > "$work/cmp.out" 2>&1 || { cat "$work/cmp.out"; bad "eval --compare"; }
+for s in "FA alpha_1" "FA alpha_2" "BP alpha_1" "BP alpha_2"; do
+  grep -q ">$s<" "$work/cmp/compare-alignment.svg" 2>/dev/null || bad "compare-alignment.svg has no curve '$s'"
+done
+say "eval: alignment angles and orthonormality errors at every curve point, per layer and compared"
 exit $fail

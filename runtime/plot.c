@@ -203,7 +203,7 @@ int plast_plot_params(const char *dir, const char *svg, const char *title, const
             S[i] = (plast_series){ t.name[params[i]], t.col[ep], t.col[c], NULL, NULL, t.n_rows, PLAST_SERIES_LINE };
             st[i] = (plast_series_style){ 0, 0, n_mark ? (marked ? 1 : -1) : 0 };
         }
-        if (window > 1) snprintf(full_title, sizeof full_title, "%s (moving average of %d episodes)",
+        if (window > 1) snprintf(full_title, sizeof full_title, "%s (moving average of %d)",
                                  title ? title : "Meta-parameters", window);
         else snprintf(full_title, sizeof full_title, "%s", title ? title : "Meta-parameters");
         plast_chart c = { full_title, "episode", "value", S, n, 0, 0 };

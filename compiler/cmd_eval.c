@@ -259,8 +259,8 @@ static int diag_chart(const char *dir, const results *R, int which, const double
         snprintf(label[n], sizeof label[n], which ? "orth_%d (layer %d)" : "alpha_%d (layer %d)", l, l);
         S[n] = (plast_series){ label[n], x, m, lo, hi, np, 0 };
     }
-    plast_chart c = { which ? "Orthonormality error along the inner loop (mean +- standard error over tasks)"
-                            : "Alignment angle to backprop along the inner loop (mean +- standard error over tasks)",
+    plast_chart c = { which ? "Orthonormality error (mean +- standard error over tasks)"
+                            : "Alignment angle to backprop (mean +- standard error over tasks)",
                       R->labelled < R->batch ? "labelled training samples seen" : "training samples seen",
                       which ? "orthonormality error (Eq. 10)" : "angle (degrees)", S, n, 0, 0 };
     snprintf(path, sizeof path, "%s/%s", dir, which ? "curve-orthonormality.svg" : "curve-alignment.svg");

@@ -1,8 +1,11 @@
 #!/bin/sh
 # run.sh [TASKS] — 003 Figs. 1 and S1: evaluates FA, DFA, BP and F_bio as
 # fixed rules on TASKS (default 5) long online streams of 10-way
-# Fashion-MNIST (`plastcc eval`, no meta-gradient), into runs/NAME, and
-# draws the four learning curves on one chart (runs/bio/compare-accuracy.svg).
+# Fashion-MNIST (`plastcc eval`, no meta-gradient), into runs/NAME, with the
+# alignment angles and orthonormality errors at every curve point
+# (runs/NAME/curve-alignment.svg, curve-orthonormality.svg), and draws the
+# four learning curves on one chart (runs/bio/compare-accuracy.svg) and the
+# four rules' angles per layer on another (runs/bio/compare-alignment.svg).
 # FA, DFA and BP share one learning rate, theta = 1e-3 (fixed_rates.rule,
 # 003's initial value; the rates meta-learned for 250-step episodes in
 # ../003-fa-vs-bp make a 3000-step stream diverge: FA at 0.0083 ends with a

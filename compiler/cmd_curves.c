@@ -8,6 +8,7 @@
  *   --smooth N:    each run's curve first replaced by its running mean over
  *                  N points (the first N - 1 over the points so far), as
  *                  003's figures draw their curves (N = 11)
+ *   --ylabel TEXT: the y axis's label (default: the column, or "value")
  *   --x samples:   per group, at every point of the test curve, the median,
  *                  minimum and maximum over its runs (a line and a band)
  *   --x labelled:  per group and labelled fraction, the same statistics of
@@ -30,7 +31,7 @@
 
 static const char usage[] =
     "usage: plastcc curves --out FIG.svg [--x samples|labelled|episodes] [--y accuracy|loss|COL[,COL...]]\n"
-    "                      [--stat median|mean] [--at SAMPLES] [--smooth N] [--title TEXT] NAME:DIR...\n"
+    "                      [--stat median|mean] [--at SAMPLES] [--smooth N] [--title TEXT] [--ylabel TEXT] NAME:DIR...\n"
     "\n"
     "Compares `train joint` runs: each NAME:DIR puts the run in folder DIR (its\n"
     "test.csv and run.txt) into group NAME.  With --x samples (the default), each\n"
@@ -344,7 +345,7 @@ static void default_title(char *t, size_t len, const request *q)
                                        : "Test accuracy: median and range over the runs");
 }
 
-static int draw(const groups *G, const char *out, const char *title, const request *q)
+static int draw(const groups *G, const char *out, const char *title, const char *yl, const request *q)
 {
     static const char *xname[] = { "samples", "labelled", "episode" };
     series *S = calloc((size_t)G->n, sizeof *S);
@@ -363,7 +364,8 @@ static int draw(const groups *G, const char *out, const char *title, const reque
     char err[512], t[512], ylabel[256];
     snprintf(t, sizeof t, "%s", title ? title : "");
     if (!title) default_title(t, sizeof t, q);
-    snprintf(ylabel, sizeof ylabel, "%s", q->x == X_EPISODES ? (q->n_columns > 1 ? "value" : q->column[0])
+    snprintf(ylabel, sizeof ylabel, "%s", yl                  ? yl
+                                          : q->x == X_EPISODES ? (q->n_columns > 1 ? "value" : q->column[0])
                                           : q->loss            ? "test loss"
                                                                : "test accuracy");
     static const char *xlabel[] = { "training samples seen", "labelled fraction", "episode" };
@@ -401,7 +403,7 @@ static int check_request(request *q)
 int cmd_curves(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
-    const char *out = NULL, *title = NULL;
+    const char *out = NULL, *title = NULL, *ylabel = NULL;
     request q = { .x = X_SAMPLES, .at = -1, .column = { "meta_accuracy" }, .n_columns = 1 };
     int rc = 0, n_args = 0;
     char *end;
@@ -413,6 +415,7 @@ int cmd_curves(int argc, char **argv)
         long n;
         if (!strcmp(s, "--out") && more) out = argv[++i];
         else if (!strcmp(s, "--title") && more) title = argv[++i];
+        else if (!strcmp(s, "--ylabel") && more) ylabel = argv[++i];
         else if (!strcmp(s, "--x") && more && (!strcmp(argv[i + 1], "samples") || !strcmp(argv[i + 1], "labelled") ||
                                                 !strcmp(argv[i + 1], "episodes")))
             q.x = !strcmp(argv[++i], "samples") ? X_SAMPLES : !strcmp(argv[i], "labelled") ? X_LABELLED : X_EPISODES;
@@ -434,7 +437,7 @@ int cmd_curves(int argc, char **argv)
         else if (rc == -2) rc = 1;
     free(args);
     if (G && rc == 0 && (!out || !G->n_runs)) rc = driver_usage_error(usage, "%s", "curves needs --out and NAME:DIR");
-    if (G && rc == 0) rc = draw(G, out, title, &q) < 0;
+    if (G && rc == 0) rc = draw(G, out, title, ylabel, &q) < 0;
     for (int i = 0; G && i < G->n_runs; i++) { free(G->runs[i].samples); free(G->runs[i].value); }
     for (int g = 0; G && g < G->n; g++) free((char *)G->name[g]);
     free(G);

@@ -93,8 +93,9 @@ grep -q 'meta_accuracy against the episode' "$work/e.svg" || bad "the episode ch
 [ "$(cut -d, -f2,4 "$work/s3.csv" | tail -n +2 | tr '\n' ' ')" = "0,0.2 1,0.3 2,0.4 3,0.6 " ] ||
   { cat "$work/s3.csv"; bad "the running mean over 3"; }
 # two columns: a curve each, named by group and column
-"$PLASTCC" curves --x episodes --y meta_accuracy,alpha_1 --out "$work/e.svg" F:"$work/e1" > "$work/two.csv" ||
-  bad "--y with two columns"
+"$PLASTCC" curves --x episodes --y meta_accuracy,alpha_1 --ylabel 'mixed units' --out "$work/e.svg" F:"$work/e1" \
+  > "$work/two.csv" || bad "--y with two columns"
+grep -q '>mixed units<' "$work/e.svg" || bad "--ylabel not on the chart"
 grep -qx 'F meta_accuracy,3,1,0.8,0.8,0.8,0.8,0' "$work/two.csv" && grep -qx 'F alpha_1,3,1,8,8,8,8,0' "$work/two.csv" ||
   { cat "$work/two.csv"; bad "the two columns' curves"; }
 "$PLASTCC" curves --x episodes --y orth_9 --out "$work/e.svg" F:"$work/e1" > /dev/null 2> "$work/x.err" &&

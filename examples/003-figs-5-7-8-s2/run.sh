@@ -6,6 +6,7 @@
 # that the diagnostics changed nothing against ../003-pool-l1's runs, then
 # draws the figures into figs/ with `plastcc curves` (mean +- sd over the
 # seeds, 003's running mean over 11 episodes) and writes numbers.csv.
+# FIGURES_ONLY=1: no meta-training, the figures of the complete runs only.
 set -eu
 cd "$(dirname "$0")"
 plastcc=${PLASTCC:-../../build/plastcc}
@@ -14,6 +15,7 @@ diag_seeds=${DIAG_SEEDS:-1}
 pool=../003-pool-l1/runs
 
 for exp in ehebb oja bp fa bio; do
+  [ "${FIGURES_ONLY:-0}" = 1 ] && break
   case $exp in fa|bio) ss=$diag_seeds ;; *) ss=$seeds ;; esac
   for s in $ss; do
     [ -f runs/$exp-seed$s/learned.rule ] && continue
@@ -33,7 +35,7 @@ same() {  # same A/log.csv B/log.csv
 }
 for exp in fa bio; do
   for s in $diag_seeds; do
-    [ -f $pool/$exp-seed$s/log.csv ] || continue
+    [ -f $pool/$exp-seed$s/log.csv ] && [ -f runs/$exp-seed$s/learned.rule ] || continue
     same runs/$exp-seed$s/log.csv $pool/$exp-seed$s/log.csv ||
       { echo "run.sh: runs/$exp-seed$s differs from $pool/$exp-seed$s beyond the diagnostics" >&2; exit 1; }
     echo "runs/$exp-seed$s: the same episodes as $pool/$exp-seed$s (diagnostics added)"
@@ -42,12 +44,17 @@ done
 
 mkdir -p figs
 runs() {  # runs LABEL DIR-PREFIX: LABEL:DIR for every complete run of the prefix
-  for d in "$2"-seed*; do [ -f "$d/learned.rule" ] && printf '%s:%s ' "$1" "$d"; done
+  for d in "$2"-seed*; do if [ -f "$d/learned.rule" ]; then printf "%s:%s " "$1" "$d"; fi; done
 }
-curves() {  # curves FILE TITLE COLUMNS RUNS...
+curves() {  # curves FILE TITLE COLUMNS RUNS...: the y label from the columns; 003 smooths
+            # loss, accuracy and angles over 11 episodes (the errors alike here), not the coefficients
   out=$1; title=$2; y=$3; shift 3
-  "$plastcc" curves --x episodes --y "$y" --stat mean --smooth 11 --title "$title" --out figs/"$out".svg "$@" \
-    > figs/"$out".csv
+  [ $# -gt 0 ] || { echo "run.sh: no complete run for figs/$out.svg yet" >&2; return 0; }
+  sm=11
+  case $y in alpha_*) yl=degrees ;; orth_*) yl="||z - W W^T y||^2" ;; theta*) yl=coefficient; sm=1 ;;
+             accuracy) yl=meta-accuracy ;; *) yl=meta-loss ;; esac
+  "$plastcc" curves --x episodes --y "$y" --stat mean --smooth $sm --title "$title" --ylabel "$yl" \
+    --out figs/"$out".svg "$@" > figs/"$out".csv
 }
 FA=$(runs FA $pool/fa); BP=$(runs BP runs/bp); POOL=$(runs pool $pool/pool_prox_sumsyn)
 BIO=$(runs F_bio $pool/bio)

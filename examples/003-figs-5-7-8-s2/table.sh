@@ -2,7 +2,8 @@
 # table.sh — the README's tables from numbers.csv (run.sh writes it): per
 # rule and source, the per-seed values and the mean +- sd over the seeds
 # (one seed: its value) of the last 50 episodes' meta-accuracy, meta-loss,
-# alignment angles, orthonormality errors and coefficients.
+# alignment angles, orthonormality errors and coefficients (the angles and
+# errors as first 10 episodes -> last 50).
 cd "$(dirname "$0")" || exit 1
 awk -F, '
   NR == 1 { for (c = 1; c <= NF; c++) name[c] = $c; nf = NF; next }
@@ -19,14 +20,14 @@ awk -F, '
     for (i = 1; i <= ng; i++) { g = order[i]
       printf "| %s | `%s` | %s | %s | **%s** | %s |\n", rule[g], src[g], seeds[g], per[g, 4], ms(g, 4, "%.3f"), ms(g, 5, "%.3f") }
     print ""
-    print "| rule | runs | seeds | alpha_1 | alpha_2 | alpha_3 | alpha_4 | orth_1 | orth_2 | orth_3 | orth_4 |"
-    print "|---|---|---|---|---|---|---|---|---|---|---|"
-    for (i = 1; i <= ng; i++) { g = order[i]; if (!has(g, 6)) continue
-      printf "| %s | `%s` | %s", rule[g], src[g], seeds[g]
-      for (c = 6; c <= 9; c++) printf " | %s", ms(g, c, "%.1f")
-      for (c = 10; c <= 13; c++) printf " | %s", ms(g, c, "%.3g")
-      print " |" }
-    print ""
+    for (t = 0; t < 2; t++) {
+      printf "| rule | runs | seeds"; for (l = 1; l <= 4; l++) printf " | %s_%d", t ? "orth" : "alpha", l; print " |"
+      print "|---|---|---|---|---|---|---|"
+      for (i = 1; i <= ng; i++) { g = order[i]; if (!has(g, 6)) continue
+        printf "| %s | `%s` | %s", rule[g], src[g], seeds[g]
+        for (l = 0; l < 4; l++) printf " | %s -> %s", ms(g, 18 + 4 * t + l, t ? "%.3g" : "%.1f"), ms(g, 6 + 4 * t + l, t ? "%.3g" : "%.1f")
+        print " |" }
+      print "" }
     print "| rule | runs | seeds | theta (F0 alone) | theta0 | theta2 | theta9 |"
     print "|---|---|---|---|---|---|---|"
     for (i = 1; i <= ng; i++) { g = order[i]; if (src[g] ~ /pool_prox/) continue

@@ -3,7 +3,7 @@
 # rule and source, the per-seed values and the mean +- sd over the seeds
 # (one seed: its value) of the last 50 episodes' meta-accuracy, meta-loss,
 # alignment angles, orthonormality errors and coefficients (the angles and
-# errors as first 10 episodes -> last 50).
+# errors as the mean of the first 10 episodes -> the last 50's, +- sd).
 cd "$(dirname "$0")" || exit 1
 awk -F, '
   NR == 1 { for (c = 1; c <= NF; c++) name[c] = $c; nf = NF; next }
@@ -25,7 +25,7 @@ awk -F, '
       print "|---|---|---|---|---|---|---|"
       for (i = 1; i <= ng; i++) { g = order[i]; if (!has(g, 6)) continue
         printf "| %s | `%s` | %s", rule[g], src[g], seeds[g]
-        for (l = 0; l < 4; l++) printf " | %s -> %s", ms(g, 18 + 4 * t + l, t ? "%.3g" : "%.1f"), ms(g, 6 + 4 * t + l, t ? "%.3g" : "%.1f")
+        for (l = 0; l < 4; l++) printf " | %s -> %s", sprintf("%.1f", mu[g, 18 + 4 * t + l]), ms(g, 6 + 4 * t + l, "%.1f")
         print " |" }
       print "" }
     print "| rule | runs | seeds | theta (F0 alone) | theta0 | theta2 | theta9 |"

@@ -32,7 +32,7 @@ static const char usage_main[] =
     "  episode FILE         one episode from a saved state: meta-loss and meta-gradient\n"
     "  latents FILE         a trained network's representation: linear probe, earth mover's distance\n"
     "  analyze FILE...      a learned rule on a grid of its inputs: slices, a polynomial fit\n"
-    "  curves NAME:DIR...   joint training runs compared: median and range of test curves\n"
+    "  curves NAME:DIR...   training runs compared: median and range (or mean, sd) of their curves\n"
     "\n"
     "options:\n"
     "  -h, --help           this help; 'plastcc COMMAND --help' for a command's\n"

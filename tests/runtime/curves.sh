@@ -5,6 +5,7 @@
 # evaluation (--at S: the one after S samples); --stat mean draws mean +- sd; runs evaluated at different
 # points, a folder that is no joint run and a bad argument are refused;
 # --params draws a meta-training log's trajectories, smoothed and marked.
+# --x episodes reads meta-training logs (any column, --smooth N).
 set -u
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -69,7 +70,6 @@ printf 'epoch,x\n' > "$work/a1/test.csv"
 grep -q 'is not the test.csv of a joint run' "$work/x.err" || bad "no message for a bad test.csv: $(cat "$work/x.err")"
 "$PLASTCC" curves --stat mode --out "$work/x.svg" A:"$work/a2" > /dev/null 2>&1 && bad "--stat mode accepted"
 "$PLASTCC" curves --out "$work/x.svg" "$work/a2" > /dev/null 2>&1 && bad "a run without a group accepted"
-[ $fail = 0 ] && echo "curves: median, range, mean and sd of known runs; labelled points, --at; refusals"
 
 # --params: a meta-training log whose b alternates 0, 1: raw it zigzags, its
 # moving average over 2 episodes is flat from the second episode on; --mark
@@ -99,4 +99,41 @@ grep -q "log.csv has no meta-parameter 'alpha_1' (it has a, b, c)" "$work/p3.out
 "$PLASTCC" curves --params "$work/meta" --out "$work/p4.svg" --smooth 0 > /dev/null 2>&1
 [ $? -eq 2 ] || bad "--smooth 0 is not a usage error"
 [ $fail = 0 ] && echo "curves --params: moving average, marked and faint trajectories, refusals"
+# --x episodes: meta-training runs' log.csv, any column, several columns as
+# "NAME COL" curves; --smooth N: each run's running mean over N points first
+mklog() {   # mklog DIR ACC0 ACC1 ACC2 ACC3 (alpha_1 = 10 * accuracy)
+  mkdir -p "$1"
+  printf 'episode,meta_loss,meta_accuracy,grad_norm,clipped,lr,seconds,theta0,alpha_1\n' > "$1/log.csv"
+  e=0
+  for a in "$2" "$3" "$4" "$5"; do
+    printf '%d,1.5,%s,1,0,0.001,0.5,0.001,%s\n' $e "$a" "$(echo "$a" | awk '{ print 10 * $1 }')" >> "$1/log.csv"
+    e=$((e + 1))
+  done
+}
+mklog "$work/e1" 0.2 0.4 0.6 0.8
+mklog "$work/e2" 0.4 0.4 0.4 0.4
+"$PLASTCC" curves --x episodes --y accuracy --stat mean --out "$work/e.svg" F:"$work/e1" F:"$work/e2" > "$work/e.csv" ||
+  bad "curves --x episodes"
+head -1 "$work/e.csv" | grep -qx 'group,episode,runs,median,min,max,mean,sd' || bad "episode header: $(head -1 "$work/e.csv")"
+# episode 3: 0.8 and 0.4 -> mean 0.6, sd sqrt(0.08) = 0.282843
+grep -qx 'F,3,2,0.6,0.4,0.8,0.6,0.282843' "$work/e.csv" || { cat "$work/e.csv"; bad "the episode statistics"; }
+grep -q 'meta_accuracy against the episode' "$work/e.svg" || bad "the episode chart's title"
+# --smooth 3: e1 becomes 0.2 0.3 0.4 0.6 (the first points over the points so far)
+"$PLASTCC" curves --x episodes --smooth 3 --out "$work/e.svg" F:"$work/e1" > "$work/s3.csv" || bad "--smooth 3"
+[ "$(cut -d, -f2,4 "$work/s3.csv" | tail -n +2 | tr '\n' ' ')" = "0,0.2 1,0.3 2,0.4 3,0.6 " ] ||
+  { cat "$work/s3.csv"; bad "the running mean over 3"; }
+# two columns: a curve each, named by group and column
+"$PLASTCC" curves --x episodes --y meta_accuracy,alpha_1 --ylabel 'mixed units' --out "$work/e.svg" F:"$work/e1" \
+  > "$work/two.csv" || bad "--y with two columns"
+grep -q '>mixed units<' "$work/e.svg" || bad "--ylabel not on the chart"
+grep -qx 'F meta_accuracy,3,1,0.8,0.8,0.8,0.8,0' "$work/two.csv" && grep -qx 'F alpha_1,3,1,8,8,8,8,0' "$work/two.csv" ||
+  { cat "$work/two.csv"; bad "the two columns' curves"; }
+"$PLASTCC" curves --x episodes --y orth_9 --out "$work/e.svg" F:"$work/e1" > /dev/null 2> "$work/x.err" &&
+  bad "a missing column was drawn"
+grep -q 'e1/log.csv has no column orth_9' "$work/x.err" || bad "no message for a missing column: $(cat "$work/x.err")"
+"$PLASTCC" curves --x episodes --out "$work/e.svg" F:"$work/b1" > /dev/null 2> "$work/x.err" && bad "a joint run read as a log"
+grep -q 'cannot read .*b1/log.csv' "$work/x.err" || bad "no message for a folder without log.csv: $(cat "$work/x.err")"
+"$PLASTCC" curves --y alpha_1 --out "$work/e.svg" A:"$work/a2" > /dev/null 2>&1 && bad "--y COL accepted for a joint run"
+"$PLASTCC" curves --x episodes --smooth 0 --out "$work/e.svg" F:"$work/e1" > /dev/null 2>&1 && bad "--smooth 0 accepted"
+[ $fail = 0 ] && echo "curves: median, range, mean and sd of known runs; labelled points, --at; episodes, --smooth; refusals"
 exit $fail

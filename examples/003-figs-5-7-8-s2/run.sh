@@ -56,7 +56,19 @@ curves() {  # curves FILE TITLE COLUMNS RUNS...: the y label from the columns; 0
   "$plastcc" curves --x episodes --y "$y" --stat mean --smooth $sm --title "$title" --ylabel "$yl" \
     --out figs/"$out".svg "$@" > figs/"$out".csv
 }
-FA=$(runs FA $pool/fa); BP=$(runs BP runs/bp); POOL=$(runs pool $pool/pool_prox_sumsyn)
+FA=$(runs FA $pool/fa); BP=$(runs BP runs/bp)
+# The pool's runs in ../003-pool-l1 go on to 500 episodes (and seed 5 logs no
+# episode after its collapse at 233): Fig. S2 draws their first 200, as it
+# draws the other rules'.
+first200=$(mktemp -d)
+trap 'rm -rf "$first200"' EXIT
+for d in $pool/pool_prox_sumsyn-seed*; do
+  [ -f "$d/learned.rule" ] || continue
+  mkdir -p "$first200/${d##*/}"
+  awk -F, 'NR == 1 || $1 <= 200' "$d/log.csv" > "$first200/${d##*/}/log.csv"
+  touch "$first200/${d##*/}/learned.rule"
+done
+POOL=$(runs pool "$first200"/pool_prox_sumsyn)
 BIO=$(runs F_bio $pool/bio)
 fig_rule() {  # fig_rule N EXP LABEL COEFFICIENTS: Fig. 5 or 7, four panels
   R=$(runs "$3" runs/"$2")

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "build.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,46 +51,41 @@ static int build_pow(bctx *c, int x, int p)
     return dag_binary(c->d, OP_POW, x, p);
 }
 
-/* act(x) of an mlp layer */
-static int activate(bctx *c, sema_act act, double arg, int x)
+/* The activation of an mlp layer as libplast's meta-MLP routines number it. */
+static int mlp_act(sema_act act)
 {
     switch (act) {
-    case ACT_RELU: return dag_unary(c->d, OP_RELU, x);
-    case ACT_TANH: return dag_unary(c->d, OP_TANH, x);
-    case ACT_SIGMOID: return dag_unary(c->d, OP_SIGMOID, x);
-    case ACT_SOFTPLUS: return dag_binary(c->d, OP_SOFTPLUS, x, dag_const(c->d, arg));
-    default: return x;
+    case ACT_RELU: return PLAST_MLP_RELU;
+    case ACT_TANH: return PLAST_MLP_TANH;
+    case ACT_SIGMOID: return PLAST_MLP_SIGMOID;
+    case ACT_SOFTPLUS: return PLAST_MLP_SOFTPLUS;
+    default: return PLAST_MLP_IDENTITY;
     }
 }
 
-/* h_l[o] = act_l(sum_i W_l[o,i] h_{l-1}[i] + b_l[o]); W_l row-major, then b_l, per layer.
- * Fills OUT with the last layer's nodes. */
+/* The outputs of the meta-MLP CALL into OUT: one mlp_out node each, at the
+ * pack of its arguments (runtime/mlp.c computes them with loops over the
+ * hidden units). */
 static void expand_mlp(bctx *c, const ast_expr *call, int side, int *out)
 {
-    int slot = call->ref;
-    const sema_mlp *net = c->p->mlps[c->r->mlps[slot]];
-    int off = c->r->mlp_offset[slot];
-    int width = net->n_in;
-    int *h = malloc((size_t)(width > 0 ? width : 1) * sizeof *h);
-    for (int i = 0; i < width; i++) h[i] = build_expr(c, call->args[i], side);
+    const sema_mlp *net = c->p->mlps[c->r->mlps[call->ref]];
+    int n_shape = 2 + 3 * net->n_layers;
+    double *shape = malloc((size_t)n_shape * sizeof *shape);
+    int *xs = malloc((size_t)net->n_in * sizeof *xs);
+    if (!shape || !xs) { fputs("plastcc: out of memory\n", stderr); abort(); }
+    shape[0] = net->n_in;
+    shape[1] = net->n_layers;
     for (int l = 0; l < net->n_layers; l++) {
-        int w_out = net->width[l];
-        int *next = malloc((size_t)w_out * sizeof *next);
-        for (int o = 0; o < w_out; o++) {
-            int acc = dag_param(c->d, off + o * width);
-            acc = dag_mul(c->d, acc, h[0]);
-            for (int i = 1; i < width; i++)
-                acc = dag_add(c->d, acc, dag_mul(c->d, dag_param(c->d, off + o * width + i), h[i]));
-            acc = dag_add(c->d, acc, dag_param(c->d, off + w_out * width + o));
-            next[o] = activate(c, net->act[l], net->act_arg[l], acc);
-        }
-        off += w_out * width + w_out;
-        free(h);
-        h = next;
-        width = w_out;
+        shape[2 + 3 * l] = net->width[l];
+        shape[3 + 3 * l] = mlp_act(net->act[l]);
+        shape[4 + 3 * l] = net->act_arg[l];
     }
-    memcpy(out, h, (size_t)width * sizeof *out);
-    free(h);
+    for (int i = 0; i < net->n_in; i++) xs[i] = build_expr(c, call->args[i], side);
+    int mlp = dag_mlp_declare(c->d, shape, n_shape, c->r->mlp_offset[call->ref]);
+    int pack = dag_pack(c->d, xs, net->n_in);
+    for (int k = 0; k < net->n_out; k++) out[k] = dag_mlp_out(c->d, mlp, pack, k);
+    free(shape);
+    free(xs);
 }
 
 int build_value_is_mlp(const sema_rule *r, int value)

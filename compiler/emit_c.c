@@ -499,8 +499,8 @@ static void emit_mlp_grad_sums(const ectx *c)
         int rows_post = lower_grad_row_space(c->d->node[id].space) == SP_POST;
         fprintf(c->out, "    /* adjoints of the parameters of a meta-MLP call, row by row */\n"
                         "    for (int64_t p = 0; p < %d; p++) {\n        real s = 0;\n", m->n_params);
-        if (rows_post) fprintf(c->out, "        for (int64_t r = 0; r < n_post; r++) s += g%d[r * %d + p];\n", id, m->n_params);
-        else fprintf(c->out, "        s = g%d[p];\n", id);
+        fprintf(c->out, "        for (int64_t r = 0; r < %s; r++) s += g%d[r * %d + p];\n", rows_post ? "n_post" : "1", id,
+                m->n_params);
         fprintf(c->out, "        adj_meta[%d + p] += s;\n    }\n", m->offset);
     }
 }

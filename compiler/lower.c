@@ -309,6 +309,7 @@ void lower_dump(FILE *out, const lower_kernel *lk)
         int n_red = 0, n_inline = 0, n_stored = 0;
         for (int q = 0; q < L->n_nodes; q++) {
             int id = L->nodes[q];
+            if (is_unstored(d->node[id].op)) continue;   /* a pack, or a call's parameter adjoints: listed below */
             if (lower_is_batch_sum(lk, id)) n_inline++;
             else if (dag_op_is_reduction(d->node[id].op)) n_red++;
             else if (lower_is_inline(lk, id)) n_inline++;
@@ -322,6 +323,11 @@ void lower_dump(FILE *out, const lower_kernel *lk)
             const dag_node *n = &d->node[id];
             if (lower_is_batch_sum(lk, id)) {
                 dump_batch_sum(out, lower_batch_group_of(groups, n_groups, id), id);
+                continue;
+            }
+            if (n->op == OP_PACK) continue;
+            if (n->op == OP_MLP_GRAD) {
+                fprintf(out, "    %%%d mlp_grad (added into its rows: the parameter adjoints of meta-MLP %d)\n", id, n->index);
                 continue;
             }
             fprintf(out, "    %%%d %s%s\n", id, dag_ops[n->op].name,

@@ -153,7 +153,6 @@ void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit);
 
 /* ---- llgen_mlp.c: meta-MLP calls (runtime/mlp.c) ---- */
 
-int lg_has_mlp_call(const lkern *kc, const int *nodes, int n_nodes);
 LLVMValueRef lg_gen_mlp_call(lfn *f, int id);
 void lg_gen_mlp_grad(lfn *f, int id);
 LLVMValueRef lg_mlp_grad_size(lfn *f, int id);

@@ -7,22 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Whether NODES (or the blocks of their sums over the samples) call a
- * meta-MLP: such a loop runs one column at a time. */
-int lg_has_mlp_call(const lkern *kc, const int *nodes, int n_nodes)
-{
-    for (int q = 0; q < n_nodes; q++) {
-        int id = nodes[q];
-        if (dag_ops[kc->d->node[id].op].kind == OPK_MLPCALL) return 1;
-        if (lower_is_batch_sum(kc->lk, id)) {
-            int *blk, nb = lower_batch_block(kc->lk, id, &blk), has = lg_has_mlp_call(kc, blk, nb);
-            free(blk);
-            if (has) return 1;
-        }
-    }
-    return 0;
-}
-
 /* The shape of meta-MLP M, a private constant array of doubles per kernel;
  * a pointer to its first element. */
 static LLVMValueRef shape_of(lfn *f, int m)
@@ -46,23 +30,39 @@ static LLVMValueRef shape_of(lfn *f, int m)
     return LLVMConstInBoundsGEP2(at, gv, idx, 2);
 }
 
-/* The items of PACK stored into an array of reals on the stack; its first element. */
-static LLVMValueRef pack_array(lfn *f, int pack)
+/* The items of PACK stored into an array of W lanes per item on the stack
+ * (item m's lane e at m * W + e; a scalar item in every lane); its first element. */
+static LLVMValueRef pack_array(lfn *f, int pack, int w)
 {
     lmod *g = f->g;
     const dag *d = f->kc->d;
     int n = dag_pack_items(d, pack, NULL, 0);
-    LLVMTypeRef at = LLVMArrayType(g->t_real, (unsigned)n);
+    LLVMTypeRef at = LLVMArrayType(g->t_real, (unsigned)(n * w)), vt = lg_real_type(g, w);
     LLVMValueRef a = lg_new_alloca(f, at, "pack");
     int k = 0;
     for (int p = pack; p >= 0; p = d->node[p].arg[1], k++) {
-        LLVMValueRef v = lg_value_of(f, d->node[p].arg[0]);
-        if (lg_lanes_of(v) > 1) { lg_fail(g, "internal error: a vector into a meta-MLP call"); return NULL; }
-        LLVMValueRef idx[2] = { lg_i32c(g, 0), lg_i32c(g, k) };
-        LLVMBuildStore(f->bb, v, LLVMBuildInBoundsGEP2(f->bb, at, a, idx, 2, ""));
+        LLVMValueRef v = lg_widen(f, lg_value_of(f, d->node[p].arg[0]), w);
+        LLVMValueRef idx[2] = { lg_i32c(g, 0), lg_i32c(g, k * w) };
+        LLVMValueRef at_k = LLVMBuildInBoundsGEP2(f->bb, at, a, idx, 2, "");
+        if (w > 1) at_k = LLVMBuildPointerCast(f->bb, at_k, LLVMPointerType(vt, 0), "");
+        LLVMSetAlignment(LLVMBuildStore(f->bb, v, at_k), (unsigned)g->real_bytes);
     }
     LLVMValueRef idx[2] = { lg_i32c(g, 0), lg_i32c(g, 0) };
     return LLVMBuildInBoundsGEP2(f->bb, at, a, idx, 2, "");
+}
+
+/* The lanes a call runs: W, or under a mask the lanes in range (a prefix). */
+static LLVMValueRef active_lanes(lfn *f, int w)
+{
+    lmod *g = f->g;
+    if (!f->mask || w == 1) return lg_i32c(g, w);
+    LLVMTypeRef iw = LLVMIntTypeInContext(g->ctx, (unsigned)w);
+    LLVMValueRef bits = LLVMBuildBitCast(f->bb, f->mask, iw, "");
+    LLVMTypeRef fty = LLVMFunctionType(iw, &iw, 1, 0);
+    char name[32];
+    snprintf(name, sizeof name, "llvm.ctpop.i%d", w);
+    LLVMValueRef n = LLVMBuildCall2(f->bb, fty, lg_declare(g, name, fty), &bits, 1, "");
+    return LLVMBuildZExtOrBitCast(f->bb, n, g->t_i32, "");
 }
 
 /* meta + offset: the parameters of meta-MLP M. */
@@ -80,38 +80,66 @@ static LLVMValueRef routine(lfn *f, const char *what, LLVMTypeRef ret, LLVMTypeR
     return lg_declare(f->g, name, *fty);
 }
 
-/* plast_mlp_out(shape, meta + offset, x, k) or plast_mlp_din(..., k, m). */
+/* plast_mlp_out(shape, meta + offset, x, k) or plast_mlp_din(..., k, m);
+ * in vector code the _lanes routines, into an array read back as a vector. */
 LLVMValueRef lg_gen_mlp_call(lfn *f, int id)
 {
     lmod *g = f->g;
     const dag_node *n = &f->kc->d->node[id];
-    LLVMValueRef x = pack_array(f, n->arg[0]);
-    if (!x) return LLVMGetUndef(g->t_real);
-    LLVMTypeRef params[5] = { LLVMPointerType(LLVMDoubleTypeInContext(g->ctx), 0), g->t_realp, g->t_realp,
-                              g->t_i32, g->t_i32 }, fty;
-    int din = n->op == OP_MLP_DIN;
-    LLVMValueRef fn = routine(f, din ? "din" : "out", g->t_real, params, din ? 5 : 4, &fty);
-    LLVMValueRef args[5] = { shape_of(f, n->index), theta_of(f, n->index), x, lg_i32c(g, n->aux), lg_i32c(g, (int)n->value) };
-    return LLVMBuildCall2(f->bb, fty, fn, args, din ? 5u : 4u, "");
+    int w = lg_varies(f, n->space) ? f->w : 1, din = n->op == OP_MLP_DIN;
+    LLVMValueRef x = pack_array(f, n->arg[0], w);
+    LLVMTypeRef t_shape = LLVMPointerType(LLVMDoubleTypeInContext(g->ctx), 0), fty;
+    LLVMValueRef args[8] = { shape_of(f, n->index), theta_of(f, n->index), x, lg_i32c(g, n->aux) }, fn;
+    int na = 4;
+    if (din) args[na++] = lg_i32c(g, (int)n->value);
+    if (w == 1) {
+        LLVMTypeRef params[5] = { t_shape, g->t_realp, g->t_realp, g->t_i32, g->t_i32 };
+        fn = routine(f, din ? "din" : "out", g->t_real, params, na, &fty);
+        return LLVMBuildCall2(f->bb, fty, fn, args, (unsigned)na, "");
+    }
+    LLVMTypeRef vt = lg_real_type(g, w);
+    LLVMValueRef out = lg_new_alloca(f, LLVMArrayType(g->t_real, (unsigned)w), "mlp_out");
+    LLVMValueRef out0 = LLVMBuildPointerCast(f->bb, out, g->t_realp, "");
+    args[na++] = active_lanes(f, w);
+    args[na++] = lg_i32c(g, w);
+    args[na++] = out0;
+    LLVMTypeRef params[8] = { t_shape, g->t_realp, g->t_realp, g->t_i32, g->t_i32, g->t_i32, g->t_i32, g->t_realp };
+    if (!din) { params[4] = g->t_i32; params[5] = g->t_i32; params[6] = g->t_realp; }
+    fn = routine(f, din ? "din_lanes" : "out_lanes", g->t_void, params, na, &fty);
+    LLVMBuildCall2(f->bb, fty, fn, args, (unsigned)na, "");
+    LLVMValueRef v = LLVMBuildLoad2(f->bb, vt, LLVMBuildPointerCast(f->bb, out, LLVMPointerType(vt, 0), ""), "");
+    LLVMSetAlignment(v, (unsigned)g->real_bytes);
+    return v;
 }
 
 /* plast_mlp_grad(shape, meta + offset, x, seeds, rows + row * n_params): row i
- * in a loop over the rows, else row 0 (lower_grad_row_space). */
+ * in a loop over the rows, else row 0 (lower_grad_row_space); in vector code
+ * plast_mlp_grad_lanes over the lanes in range. */
 void lg_gen_mlp_grad(lfn *f, int id)
 {
     lmod *g = f->g;
     const dag_node *n = &f->kc->d->node[id];
-    LLVMValueRef x = pack_array(f, n->arg[1]), seeds = pack_array(f, n->arg[0]);
-    if (!x || !seeds) return;
+    int w = lg_varies(f, n->space) ? f->w : 1;
+    LLVMValueRef x = pack_array(f, n->arg[1], w), seeds = pack_array(f, n->arg[0], w);
     LLVMValueRef row = lower_grad_row_space(n->space) == SP_POST ? f->i : lg_i64c(g, 0);
     if (!row) { lg_fail(g, "internal error: a meta-MLP's parameter adjoints outside a loop over rows"); return; }
     LLVMValueRef at = LLVMBuildNSWMul(f->bb, row, lg_i64c(g, f->kc->d->mlp[n->index].n_params), "");
     LLVMValueRef acc = LLVMBuildInBoundsGEP2(f->bb, g->t_real, lg_array(f, lg_grad_array(f->kc, id)), &at, 1, "");
-    LLVMTypeRef params[5] = { LLVMPointerType(LLVMDoubleTypeInContext(g->ctx), 0), g->t_realp, g->t_realp,
-                              g->t_realp, g->t_realp }, fty;
-    LLVMValueRef fn = routine(f, "grad", g->t_void, params, 5, &fty);
-    LLVMValueRef args[5] = { shape_of(f, n->index), theta_of(f, n->index), x, seeds, acc };
-    LLVMBuildCall2(f->bb, fty, fn, args, 5, "");
+    LLVMTypeRef t_shape = LLVMPointerType(LLVMDoubleTypeInContext(g->ctx), 0), fty;
+    LLVMValueRef args[7] = { shape_of(f, n->index), theta_of(f, n->index), x, seeds };
+    if (w == 1) {
+        LLVMTypeRef params[5] = { t_shape, g->t_realp, g->t_realp, g->t_realp, g->t_realp };
+        args[4] = acc;
+        LLVMBuildCall2(f->bb, fty = LLVMFunctionType(g->t_void, params, 5, 0),
+                       routine(f, "grad", g->t_void, params, 5, &fty), args, 5, "");
+        return;
+    }
+    LLVMTypeRef params[7] = { t_shape, g->t_realp, g->t_realp, g->t_realp, g->t_i32, g->t_i32, g->t_realp };
+    args[4] = active_lanes(f, w);
+    args[5] = lg_i32c(g, w);
+    args[6] = acc;
+    LLVMValueRef fn = routine(f, "grad_lanes", g->t_void, params, 7, &fty);
+    LLVMBuildCall2(f->bb, fty, fn, args, 7, "");
 }
 
 /* Elements of the rows of mlp_grad node ID: n_post * n_params or n_params. */

@@ -1,9 +1,15 @@
 /* mlp_real.h — the meta-MLP routines of mlp.c in one precision: included
- * once with REAL double and once with REAL float (see mlp.c). */
+ * once with REAL double and once with REAL float (see mlp.c).
+ *
+ * Every routine runs LANES elements at once, element l's values at [.. * L +
+ * l] (L the lane stride, LANES <= L): a JIT-compiled loop passes its vector
+ * lanes, the emitted C one element.  Each element's arithmetic is the same
+ * sequence of operations whatever LANES is, so the lanes give the bits of
+ * one element at a time. */
 
 /* act(z) of a layer, as the emitted prelude computes it (plast_sigmoid,
  * plast_softplus), so that a call computes what the inlined MLP did. */
-static REAL FN(act)(int act, REAL arg, REAL z)
+static inline REAL FN(act)(int act, REAL arg, REAL z)
 {
     switch (act) {
     case PLAST_MLP_RELU: return z > 0 ? z : 0;
@@ -18,7 +24,7 @@ static REAL FN(act)(int act, REAL arg, REAL z)
 }
 
 /* d act / dz from the pre-activation Z and the activation H (ops.def's partials). */
-static REAL FN(act_slope)(int act, REAL arg, REAL z, REAL h)
+static inline REAL FN(act_slope)(int act, REAL arg, REAL z, REAL h)
 {
     switch (act) {
     case PLAST_MLP_RELU: return z > 0 ? 1 : 0;
@@ -30,9 +36,9 @@ static REAL FN(act_slope)(int act, REAL arg, REAL z, REAL h)
 }
 
 /* The forward pass: Z and H hold every layer's pre-activations and
- * activations, layer after layer (mlp_units entries).  h_l[o] = act_l(sum_i
+ * activations, layer after layer, L lanes per unit.  h_l[o] = act_l(sum_i
  * W_l[o,i] h_{l-1}[i] + b_l[o]), the sum in increasing i, then the bias. */
-static void FN(forward)(const double *shape, const REAL *theta, const REAL *x, REAL *z, REAL *h)
+static void FN(forward)(const double *shape, const REAL *theta, const REAL *x, int lanes, int L, REAL *z, REAL *h)
 {
     int width = (int)shape[0], n_layers = (int)shape[1];
     const REAL *in = x;
@@ -42,25 +48,31 @@ static void FN(forward)(const double *shape, const REAL *theta, const REAL *x, R
         const REAL *b = theta + (size_t)w_out * width;
         for (int o = 0; o < w_out; o++) {
             const REAL *row = theta + (size_t)o * width;
-            REAL acc = row[0] * in[0];
-            for (int i = 1; i < width; i++) acc = acc + row[i] * in[i];
-            acc = acc + b[o];
-            z[o] = acc;
-            h[o] = FN(act)(act, arg, acc);
+            REAL *zo = z + (size_t)o * L, *ho = h + (size_t)o * L;
+            for (int e = 0; e < lanes; e++) zo[e] = row[0] * in[e];
+            for (int i = 1; i < width; i++)
+                for (int e = 0; e < lanes; e++) zo[e] = zo[e] + row[i] * in[(size_t)i * L + e];
+            for (int e = 0; e < lanes; e++) zo[e] = zo[e] + b[o];
+            if (act == PLAST_MLP_RELU)
+                for (int e = 0; e < lanes; e++) ho[e] = zo[e] > 0 ? zo[e] : 0;
+            else if (act == PLAST_MLP_IDENTITY)
+                for (int e = 0; e < lanes; e++) ho[e] = zo[e];
+            else
+                for (int e = 0; e < lanes; e++) ho[e] = FN(act)(act, arg, zo[e]);
         }
         theta = b + w_out;
         in = h;
-        z += w_out;
-        h += w_out;
+        z += (size_t)w_out * L;
+        h += (size_t)w_out * L;
         width = w_out;
     }
 }
 
 /* The backward pass from G, the adjoint of the last layer's activations
  * (overwritten): the adjoints of the inputs into GIN (may be NULL) and, when
- * ACC is not NULL, the parameters' adjoints added to ACC[p]. */
-static void FN(backward)(const double *shape, const REAL *theta, const REAL *x, const REAL *z, const REAL *h,
-                         REAL *g, REAL *gnext, REAL *gin, REAL *acc)
+ * ACC is not NULL, the parameters' adjoints added to ACC[p], lane 0 first. */
+static void FN(backward)(const double *shape, const REAL *theta, const REAL *x, int lanes, int L, const REAL *z,
+                         const REAL *h, REAL *g, REAL *gnext, REAL *gin, REAL *acc)
 {
     int n_layers = (int)shape[1];
     size_t units = 0, params = 0;
@@ -77,21 +89,33 @@ static void FN(backward)(const double *shape, const REAL *theta, const REAL *x, 
         REAL arg = (REAL)shape[4 + 3 * l];
         units -= (size_t)w_out;
         params -= (size_t)w_out * w_in + w_out;
-        const REAL *W = theta + params, *in = l ? h + units - w_in : x;
-        for (int o = 0; o < w_out; o++) g[o] = g[o] * FN(act_slope)(act, arg, z[units + o], h[units + o]);
+        const REAL *W = theta + params, *in = l ? h + (units - (size_t)w_in) * L : x;
+        for (int o = 0; o < w_out; o++) {
+            REAL *go = g + (size_t)o * L;
+            const REAL *zo = z + (units + o) * L, *ho = h + (units + o) * L;
+            for (int e = 0; e < lanes; e++) go[e] = go[e] * FN(act_slope)(act, arg, zo[e], ho[e]);
+        }
         if (acc) {
             REAL *aW = acc + params, *ab = aW + (size_t)w_out * w_in;
             for (int o = 0; o < w_out; o++) {
-                for (int i = 0; i < w_in; i++) aW[(size_t)o * w_in + i] += g[o] * in[i];
-                ab[o] += g[o];
+                const REAL *go = g + (size_t)o * L;
+                for (int i = 0; i < w_in; i++) {
+                    REAL s = aW[(size_t)o * w_in + i];
+                    for (int e = 0; e < lanes; e++) s += go[e] * in[(size_t)i * L + e];
+                    aW[(size_t)o * w_in + i] = s;
+                }
+                REAL s = ab[o];
+                for (int e = 0; e < lanes; e++) s += go[e];
+                ab[o] = s;
             }
         }
         REAL *down = l ? gnext : gin;
         if (down) {
             for (int i = 0; i < w_in; i++) {
-                REAL s = W[i] * g[0];
-                for (int o = 1; o < w_out; o++) s = s + W[(size_t)o * w_in + i] * g[o];
-                down[i] = s;
+                REAL *di = down + (size_t)i * L;
+                for (int e = 0; e < lanes; e++) di[e] = W[i] * g[e];
+                for (int o = 1; o < w_out; o++)
+                    for (int e = 0; e < lanes; e++) di[e] = di[e] + W[(size_t)o * w_in + i] * g[(size_t)o * L + e];
             }
         }
         if (!l || !down) break;
@@ -99,10 +123,12 @@ static void FN(backward)(const double *shape, const REAL *theta, const REAL *x, 
     }
 }
 
-/* Work space for one call: 4 units' worth (z, h and two adjoint rows). */
-static REAL *FN(work)(const double *shape, REAL *small, size_t n_small)
+/* Work space for one call: z, h and two adjoint rows, L lanes per unit (an
+ * input row of the adjoint holds n_in of them). */
+static REAL *FN(work)(const double *shape, int L, REAL *small, size_t n_small)
 {
-    size_t need = 4 * FN_UNITS(shape);
+    size_t units = FN_UNITS(shape), wide = units > (size_t)shape[0] ? units : (size_t)shape[0];
+    size_t need = (2 * units + 3 * wide) * (size_t)L;
     if (need <= n_small) return small;
     static _Thread_local REAL *big;
     static _Thread_local size_t n_big;
@@ -115,37 +141,58 @@ static REAL *FN(work)(const double *shape, REAL *small, size_t n_small)
     return big;
 }
 
+enum { FN(SMALL) = 4096 };
+
+void FN(out_lanes)(const double *shape, const REAL *theta, const REAL *x, int k, int lanes, int L, REAL *out)
+{
+    REAL small[FN(SMALL)], *w = FN(work)(shape, L, small, FN(SMALL));
+    size_t units = FN_UNITS(shape);
+    FN(forward)(shape, theta, x, lanes, L, w, w + units * L);
+    const REAL *y = w + (2 * units - FN_N_OUT(shape) + k) * L;
+    for (int e = 0; e < lanes; e++) out[e] = y[e];
+}
+
+void FN(din_lanes)(const double *shape, const REAL *theta, const REAL *x, int k, int m, int lanes, int L, REAL *out)
+{
+    REAL small[FN(SMALL)], *w = FN(work)(shape, L, small, FN(SMALL));
+    size_t units = FN_UNITS(shape), wide = units > (size_t)shape[0] ? units : (size_t)shape[0];
+    int n_out = FN_N_OUT(shape);
+    REAL *z = w, *h = w + units * L, *g = h + units * L, *gnext = g + wide * L, *gin = gnext + wide * L;
+    FN(forward)(shape, theta, x, lanes, L, z, h);
+    for (int o = 0; o < n_out; o++)
+        for (int e = 0; e < lanes; e++) g[(size_t)o * L + e] = o == k ? 1 : 0;
+    FN(backward)(shape, theta, x, lanes, L, z, h, g, gnext, gin, NULL);
+    for (int e = 0; e < lanes; e++) out[e] = gin[(size_t)m * L + e];
+}
+
+void FN(grad_lanes)(const double *shape, const REAL *theta, const REAL *x, const REAL *seed, int lanes, int L,
+                    REAL *acc)
+{
+    REAL small[FN(SMALL)], *w = FN(work)(shape, L, small, FN(SMALL));
+    size_t units = FN_UNITS(shape), wide = units > (size_t)shape[0] ? units : (size_t)shape[0];
+    int n_out = FN_N_OUT(shape);
+    REAL *z = w, *h = w + units * L, *g = h + units * L, *gnext = g + wide * L;
+    FN(forward)(shape, theta, x, lanes, L, z, h);
+    for (int o = 0; o < n_out; o++)
+        for (int e = 0; e < lanes; e++) g[(size_t)o * L + e] = seed[(size_t)o * L + e];
+    FN(backward)(shape, theta, x, lanes, L, z, h, g, gnext, NULL, acc);
+}
+
 REAL FN(out)(const double *shape, const REAL *theta, const REAL *x, int k)
 {
-    REAL small[1024], *w = FN(work)(shape, small, 1024);
-    size_t units = FN_UNITS(shape);
-    FN(forward)(shape, theta, x, w, w + units);
-    return w[units + units - FN_N_OUT(shape) + k];
+    REAL y;
+    FN(out_lanes)(shape, theta, x, k, 1, 1, &y);
+    return y;
 }
 
 REAL FN(din)(const double *shape, const REAL *theta, const REAL *x, int k, int m)
 {
-    REAL small[1024], gin[64], *w = FN(work)(shape, small, 1024);
-    size_t units = FN_UNITS(shape);
-    int n_out = FN_N_OUT(shape), n_in = (int)shape[0];
-    REAL *z = w, *h = w + units, *g = w + 2 * units, *gnext = w + 3 * units;
-    FN(forward)(shape, theta, x, z, h);
-    for (int o = 0; o < n_out; o++) g[o] = o == k ? 1 : 0;
-    REAL *in_adj = n_in <= 64 ? gin : malloc((size_t)n_in * sizeof *in_adj);
-    if (!in_adj) { fprintf(stderr, "plastcc: cannot allocate the inputs of a meta-MLP\n"); abort(); }
-    FN(backward)(shape, theta, x, z, h, g, gnext, in_adj, NULL);
-    REAL r = in_adj[m];
-    if (in_adj != gin) free(in_adj);
-    return r;
+    REAL y;
+    FN(din_lanes)(shape, theta, x, k, m, 1, 1, &y);
+    return y;
 }
 
 void FN(grad)(const double *shape, const REAL *theta, const REAL *x, const REAL *seed, REAL *acc)
 {
-    REAL small[1024], *w = FN(work)(shape, small, 1024);
-    size_t units = FN_UNITS(shape);
-    int n_out = FN_N_OUT(shape);
-    REAL *z = w, *h = w + units, *g = w + 2 * units, *gnext = w + 3 * units;
-    FN(forward)(shape, theta, x, z, h);
-    for (int o = 0; o < n_out; o++) g[o] = seed[o];
-    FN(backward)(shape, theta, x, z, h, g, gnext, NULL, acc);
+    FN(grad_lanes)(shape, theta, x, seed, 1, 1, acc);
 }

@@ -58,6 +58,41 @@ static int close_to(double got, double want, double tol)
     return fabs(got - want) <= tol * (1 + fabs(want));
 }
 
+/* The lane routines against one element at a time, bit for bit: LANES
+ * elements (of a stride of 8), the parameters' adjoints added lane 0 first. */
+static void check_lanes(const double *shape, const double *theta, int np, int lanes)
+{
+    enum { L = 8 };
+    int n_in = (int)shape[0], n_out = (int)shape[2 + 3 * ((int)shape[1] - 1)];
+    double x[128 * L], seed[16 * L], one_x[128], one_seed[16], out[L];
+    double *acc = calloc((size_t)np, sizeof *acc), *acc1 = calloc((size_t)np, sizeof *acc1);
+    for (int q = 0; q < n_in * L; q++) x[q] = uniform();
+    for (int q = 0; q < n_out * L; q++) seed[q] = uniform();
+    plast_mlp_grad_lanes_d(shape, theta, x, seed, lanes, L, acc);
+    for (int e = 0; e < lanes; e++) {
+        for (int m = 0; m < n_in; m++) one_x[m] = x[m * L + e];
+        for (int k = 0; k < n_out; k++) one_seed[k] = seed[k * L + e];
+        plast_mlp_grad_d(shape, theta, one_x, one_seed, acc1);
+    }
+    CHECK(!memcmp(acc, acc1, (size_t)np * sizeof *acc));
+    for (int k = 0; k < n_out; k++) {
+        plast_mlp_out_lanes_d(shape, theta, x, k, lanes, L, out);
+        for (int e = 0; e < lanes; e++) {
+            for (int m = 0; m < n_in; m++) one_x[m] = x[m * L + e];
+            CHECK(out[e] == plast_mlp_out_d(shape, theta, one_x, k));
+        }
+        for (int m = 0; m < n_in; m++) {
+            plast_mlp_din_lanes_d(shape, theta, x, k, m, lanes, L, out);
+            for (int e = 0; e < lanes; e++) {
+                for (int q = 0; q < n_in; q++) one_x[q] = x[q * L + e];
+                CHECK(out[e] == plast_mlp_din_d(shape, theta, one_x, k, m));
+            }
+        }
+    }
+    free(acc);
+    free(acc1);
+}
+
 static void check_shape(const double *shape)
 {
     int n_in = (int)shape[0], n_out = (int)shape[2 + 3 * ((int)shape[1] - 1)], np = n_params(shape);
@@ -97,6 +132,7 @@ static void check_shape(const double *shape)
         CHECK(close_to(acc[p], (up - down) / (2 * h), 1e-6));
         CHECK(close_to(acc_f[p], acc[p], 1e-3));
     }
+    for (int lanes = 1; lanes <= 8; lanes += 3) check_lanes(shape, theta, np, lanes);
     free(theta); free(acc); free(theta_f); free(acc_f);
 }
 

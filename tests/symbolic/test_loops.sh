@@ -110,9 +110,13 @@ for f in "$src"/rules/*.rule "$src"/tests/golden/*.rule; do
   case $f in */003.rule|*/models.rule|*/model3.rule|*/kcap_layer.rule) continue ;; esac   # no rules of their own
   check_file "$f"
 done
-# 3. Sums over the samples of one loop nest share one inner loop over the
-#    samples (their blocks read no other such sum); each sum is still listed.
-for f in "$src/rules/hat.rule" "$src/tests/golden/hat.rule" "$src/rules/pool.rule"; do
+# 3. Meta-MLPs under a mean over the batch: every per-synapse sum over the
+#    samples of a loop nest shares one inner loop over the samples (their
+#    blocks read no other such sum), so the code grows with the MLP's size,
+#    not with its size times its number of weights.  Each sum is still listed.
+printf '%s\n' 'mlp m4 { in 4; dense 16 tanh; dense 8 relu; dense 1; }' \
+  'rule r { dw = m4(pre.y, post.y, post.e, w); }' >"$tmp.mlp.rule"
+for f in "$src/rules/hat.rule" "$src/tests/golden/hat.rule" "$src/rules/pool.rule" "$tmp.mlp.rule"; do
   "$plastcc" emit-c --dump=loops "$f" >"$tmp.groups" 2>&1 || { fail "$f: --dump=loops failed"; cat "$tmp.groups"; continue; }
   awk -v file="$f" '
     /^kernel / { k = $2 }
@@ -123,21 +127,21 @@ for f in "$src/rules/hat.rule" "$src/tests/golden/hat.rule" "$src/rules/pool.rul
       exit bad
     }' "$tmp.groups" || fail "$f: sums over the samples of one loop nest do not share their loop"
 done
-grep -q 'in the inner loop of %' "$tmp.groups" || fail "pool.rule: no sum over the samples shares a loop"
+grep -q 'in the inner loop of %' "$tmp.groups" || fail "the 4-16-8-1 MLP rule: no sum over the samples shares a loop"
 
-# 4. A meta-MLP is a call with loops over its hidden units (runtime/mlp.c):
-#    the loop nests and the emitted C of a rule do not grow with the MLP's
-#    width (they grew with its width times its number of weights), and the
-#    parameters' adjoints are one node per call.
-for w in 16:8 256:128; do
+# 4. A meta-MLP of more than 1000 weights is a call with loops over its
+#    hidden units (runtime/mlp.c): the loop nests and the emitted C of a rule
+#    do not grow with the MLP's width (inlined, they grow with its width
+#    times its number of weights), and the weights' adjoints are one node.
+for w in 64:32 256:128; do
   printf '%s\n' "mlp m4 { in 4; dense ${w%:*} tanh; dense ${w#*:} relu; dense 1; }" \
     'rule r { dw = m4(pre.y, post.y, post.e, w); }' >"$tmp.mlp$w.rule"
   "$plastcc" emit-c --dump=loops "$tmp.mlp$w.rule" >"$tmp.mloops$w" 2>&1 || fail "4-$w-1: --dump=loops failed"
   "$plastcc" emit-c "$tmp.mlp$w.rule" 2>&1 | grep -v '^static const double' | wc -l >"$tmp.mlines$w"
 done
-cmp -s "$tmp.mloops16:8" "$tmp.mloops256:128" || { fail "the loop nests of a 4-16-8-1 and a 4-256-128-1 meta-MLP rule differ"; diff "$tmp.mloops16:8" "$tmp.mloops256:128" | head; }
-cmp -s "$tmp.mlines16:8" "$tmp.mlines256:128" || fail "the emitted C of a 4-256-128-1 meta-MLP rule is longer than a 4-16-8-1's"
-[ "$(grep -c 'mlp_grad (added into its rows' "$tmp.mloops16:8")" = 1 ] || fail "the 4-16-8-1 rule's adjoint has not one parameter-adjoint node"
+cmp -s "$tmp.mloops64:32" "$tmp.mloops256:128" || { fail "the loop nests of a 4-64-32-1 and a 4-256-128-1 meta-MLP rule differ"; diff "$tmp.mloops64:32" "$tmp.mloops256:128" | head; }
+cmp -s "$tmp.mlines64:32" "$tmp.mlines256:128" || fail "the emitted C of a 4-256-128-1 meta-MLP rule is longer than a 4-64-32-1's"
+[ "$(grep -c 'mlp_grad (added into its rows' "$tmp.mloops64:32")" = 1 ] || fail "the 4-64-32-1 rule's adjoint has not one parameter-adjoint node"
 
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "build.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,19 +63,24 @@ static int activate(bctx *c, sema_act act, double arg, int x)
     }
 }
 
-/* h_l[o] = act_l(sum_i W_l[o,i] h_{l-1}[i] + b_l[o]); W_l row-major, then b_l, per layer.
- * Fills OUT with the last layer's nodes. */
-static void expand_mlp(bctx *c, const ast_expr *call, int side, int *out)
+/* The outputs of the meta-MLP CALL inlined into OUT, one scalar expression
+ * per unit: h_l[o] = act_l(sum_i W_l[o,i] h_{l-1}[i] + b_l[o]), W_l
+ * row-major, then b_l, per layer.  The DAG grows with the MLP's size, but
+ * the hoisting of lower.c factors the first layer (W_1[o,i] x_i of a
+ * per-neuron input x_i is computed once per neuron) and the JIT vectorises
+ * the rest over synapses: the fastest code for small MLPs. */
+static void inline_mlp(bctx *c, const ast_expr *call, int side, int *out)
 {
-    int slot = call->ref;
-    const sema_mlp *net = c->p->mlps[c->r->mlps[slot]];
-    int off = c->r->mlp_offset[slot];
+    const sema_mlp *net = c->p->mlps[c->r->mlps[call->ref]];
+    int off = c->r->mlp_offset[call->ref];
     int width = net->n_in;
     int *h = malloc((size_t)(width > 0 ? width : 1) * sizeof *h);
+    if (!h) { fputs("plastcc: out of memory\n", stderr); abort(); }
     for (int i = 0; i < width; i++) h[i] = build_expr(c, call->args[i], side);
     for (int l = 0; l < net->n_layers; l++) {
         int w_out = net->width[l];
         int *next = malloc((size_t)w_out * sizeof *next);
+        if (!next) { fputs("plastcc: out of memory\n", stderr); abort(); }
         for (int o = 0; o < w_out; o++) {
             int acc = dag_param(c->d, off + o * width);
             acc = dag_mul(c->d, acc, h[0]);
@@ -90,6 +96,57 @@ static void expand_mlp(bctx *c, const ast_expr *call, int side, int *out)
     }
     memcpy(out, h, (size_t)width * sizeof *out);
     free(h);
+}
+
+/* The activation of an mlp layer as libplast's meta-MLP routines number it. */
+static int mlp_act(sema_act act)
+{
+    switch (act) {
+    case ACT_RELU: return PLAST_MLP_RELU;
+    case ACT_TANH: return PLAST_MLP_TANH;
+    case ACT_SIGMOID: return PLAST_MLP_SIGMOID;
+    case ACT_SOFTPLUS: return PLAST_MLP_SOFTPLUS;
+    default: return PLAST_MLP_IDENTITY;
+    }
+}
+
+/* The outputs of the meta-MLP CALL into OUT: one mlp_out node each, at the
+ * pack of its arguments (runtime/mlp.c computes them with loops over the
+ * hidden units): code and compile time independent of the MLP's width. */
+static void call_mlp(bctx *c, const ast_expr *call, int side, int *out)
+{
+    const sema_mlp *net = c->p->mlps[c->r->mlps[call->ref]];
+    int n_shape = 2 + 3 * net->n_layers;
+    double *shape = malloc((size_t)n_shape * sizeof *shape);
+    int *xs = malloc((size_t)net->n_in * sizeof *xs);
+    if (!shape || !xs) { fputs("plastcc: out of memory\n", stderr); abort(); }
+    shape[0] = net->n_in;
+    shape[1] = net->n_layers;
+    for (int l = 0; l < net->n_layers; l++) {
+        shape[2 + 3 * l] = net->width[l];
+        shape[3 + 3 * l] = mlp_act(net->act[l]);
+        shape[4 + 3 * l] = net->act_arg[l];
+    }
+    for (int i = 0; i < net->n_in; i++) xs[i] = build_expr(c, call->args[i], side);
+    int mlp = dag_mlp_declare(c->d, shape, n_shape, c->r->mlp_offset[call->ref]);
+    int pack = dag_pack(c->d, xs, net->n_in);
+    for (int k = 0; k < net->n_out; k++) out[k] = dag_mlp_out(c->d, mlp, pack, k);
+    free(shape);
+    free(xs);
+}
+
+/* A meta-MLP with more weights than this is called (call_mlp), a smaller
+ * one inlined (inline_mlp).  Inlined, HAT's 3-100-1 meta-learner (501
+ * weights) compiles in about 1.6 s and its adjoint runs in 4.2 s of CPU
+ * per minibatch of 50 on a 784-183 layer; called, it compiles in 80 ms but
+ * runs in about 20 s: the calls evaluate the MLP once per synapse, sample
+ * and derivative, without the factored first layer (docs/architecture.md). */
+enum { MLP_INLINE_MAX = 1000 };
+
+static void expand_mlp(bctx *c, const ast_expr *call, int side, int *out)
+{
+    if (c->p->mlps[c->r->mlps[call->ref]]->n_weights <= MLP_INLINE_MAX) inline_mlp(c, call, side, out);
+    else call_mlp(c, call, side, out);
 }
 
 int build_value_is_mlp(const sema_rule *r, int value)

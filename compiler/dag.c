@@ -31,6 +31,8 @@ void dag_free(dag *d)
     free(d->node);
     free(d->table);
     free(d->input);
+    for (int m = 0; m < d->n_mlp; m++) free(d->mlp[m].shape);
+    free(d->mlp);
     free(d);
 }
 
@@ -297,10 +299,87 @@ int dag_kcap(dag *d, int a, int k)
     return intern(d, n);
 }
 
+int dag_mlp_declare(dag *d, const double *shape, int n_shape, int offset)
+{
+    for (int m = 0; m < d->n_mlp; m++)
+        if (d->mlp[m].offset == offset && d->mlp[m].n_shape == n_shape &&
+            !memcmp(d->mlp[m].shape, shape, (size_t)n_shape * sizeof *shape))
+            return m;
+    d->mlp = xrealloc(d->mlp, (size_t)(d->n_mlp + 1) * sizeof *d->mlp);
+    dag_mlp *m = &d->mlp[d->n_mlp];
+    m->shape = xrealloc(NULL, (size_t)n_shape * sizeof *shape);
+    memcpy(m->shape, shape, (size_t)n_shape * sizeof *shape);
+    m->n_shape = n_shape;
+    m->offset = offset;
+    m->n_in = (int)shape[0];
+    m->n_params = 0;
+    int width = m->n_in;
+    for (int l = 0; l < (int)shape[1]; l++) {
+        int w = (int)shape[2 + 3 * l];
+        m->n_params += w * width + w;
+        width = w;
+    }
+    m->n_out = width;
+    return d->n_mlp++;
+}
+
+int dag_pack(dag *d, const int *xs, int n)
+{
+    int rest = -1;
+    for (int q = n - 1; q >= 0; q--) {
+        dag_node p = blank(OP_PACK, d->node[xs[q]].space | (rest >= 0 ? d->node[rest].space : 0));
+        p.arg[0] = xs[q];
+        p.arg[1] = rest;
+        rest = intern(d, p);
+    }
+    return rest;
+}
+
+int dag_pack_items(const dag *d, int pack, int *out, int max)
+{
+    int n = 0;
+    for (int p = pack; p >= 0; p = d->node[p].arg[1]) {
+        if (n < max) out[n] = d->node[p].arg[0];
+        n++;
+    }
+    return n;
+}
+
+static int mlp_node(dag *d, dag_op op, int mlp, int a, int b, int k, double m)
+{
+    dag_node n = blank(op, d->node[a].space | (b >= 0 ? d->node[b].space : 0));
+    n.index = mlp;
+    n.aux = (int16_t)k;
+    n.value = m;
+    n.arg[0] = a;
+    n.arg[1] = b;
+    return intern(d, n);
+}
+
+int dag_mlp_out(dag *d, int mlp, int pack, int k) { return mlp_node(d, OP_MLP_OUT, mlp, pack, -1, k, 0); }
+int dag_mlp_din(dag *d, int mlp, int pack, int k, int m) { return mlp_node(d, OP_MLP_DIN, mlp, pack, -1, k, m); }
+int dag_mlp_grad(dag *d, int mlp, int seeds, int pack) { return mlp_node(d, OP_MLP_GRAD, mlp, seeds, pack, 0, 0); }
+
+/* Node ID of FROM, a meta-MLP call or pack, rebuilt in TO. */
+static int copy_mlp_node(dag *to, const dag *from, const dag_node *n, const int *map)
+{
+    int a = map[n->arg[0]], b = n->arg[1] >= 0 ? map[n->arg[1]] : -1;
+    if (n->op == OP_PACK) {
+        dag_node p = blank(OP_PACK, to->node[a].space | (b >= 0 ? to->node[b].space : 0));
+        p.arg[0] = a;
+        p.arg[1] = b;
+        return intern(to, p);
+    }
+    const dag_mlp *m = &from->mlp[n->index];
+    int mlp = dag_mlp_declare(to, m->shape, m->n_shape, m->offset);
+    return mlp_node(to, (dag_op)n->op, mlp, a, b, n->aux, n->value);
+}
+
 int dag_copy_node(dag *to, const dag *from, int id, const int *map)
 {
     const dag_node *n = &from->node[id];
     switch (dag_ops[n->op].kind) {
+    case OPK_MLPCALL: return copy_mlp_node(to, from, n, map);
     case OPK_LEAF:
         if (n->op == OP_CONST) return dag_const(to, n->value);
         if (n->op == OP_PARAM) return dag_param(to, n->index);
@@ -347,8 +426,10 @@ static void format_rec(const dag *d, int id, char *buf, size_t len, int depth)
         return;
     }
     if (n->op == OP_KCAP) snprintf(p, left, "kcap%d(", (int)n->index);
+    else if (n->op == OP_MLP_OUT) snprintf(p, left, "mlp%d[%d](", (int)n->index, (int)n->aux);
+    else if (n->op == OP_MLP_DIN) snprintf(p, left, "dmlp%d[%d]/dx%d(", (int)n->index, (int)n->aux, (int)n->value);
     else snprintf(p, left, "%s(", n->op == OP_NEG ? "-" : dag_ops[n->op].name);
-    for (int k = 0; k < dag_ops[n->op].arity; k++) {
+    for (int k = 0; k < dag_ops[n->op].arity && n->arg[k] >= 0; k++) {
         if (k) strncat(buf, ", ", len - strlen(buf) - 1);
         format_rec(d, n->arg[k], buf, len, depth + 1);
     }
@@ -381,6 +462,12 @@ void dag_dump(FILE *out, const dag *d, const int *roots, const char *const *root
             break;
         case OP_SIZE: snprintf(text, sizeof text, "size %s", space_size_name(n->aux)); break;
         case OP_KCAP: snprintf(text, sizeof text, "kcap %%%d k=%d", n->arg[0], (int)n->index); break;
+        case OP_PACK: snprintf(text, sizeof text, "pack %%%d %%%d", n->arg[0], n->arg[1]); break;
+        case OP_MLP_OUT: snprintf(text, sizeof text, "mlp_out%d %%%d out=%d", n->index, n->arg[0], n->aux); break;
+        case OP_MLP_DIN:
+            snprintf(text, sizeof text, "mlp_din%d %%%d out=%d in=%d", n->index, n->arg[0], n->aux, (int)n->value);
+            break;
+        case OP_MLP_GRAD: snprintf(text, sizeof text, "mlp_grad%d %%%d %%%d", n->index, n->arg[0], n->arg[1]); break;
         default:
             if (dag_ops[n->op].arity == 2)
                 snprintf(text, sizeof text, "%s %%%d %%%d", dag_ops[n->op].name, n->arg[0], n->arg[1]);

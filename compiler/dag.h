@@ -34,6 +34,17 @@ typedef struct dag_input {
     int space;
 } dag_input;
 
+/* A meta-MLP that nodes of the DAG call (mlp_out, mlp_din, mlp_grad): its
+ * shape as libplast's routines take it (plast.h: n_in, n_layers, then per
+ * layer width, activation, argument) and where its parameters start in the
+ * meta-parameter vector. */
+typedef struct dag_mlp {
+    double *shape;
+    int n_shape;
+    int offset;           /* its first parameter in the meta vector */
+    int n_in, n_out, n_params;
+} dag_mlp;
+
 typedef struct dag {
     dag_node *node;
     int n, cap;
@@ -43,6 +54,8 @@ typedef struct dag {
     int n_input;
     int n_meta;           /* length of the meta-parameter vector */
     char **meta_name;     /* display names: "theta[3]", "hat_net.W1[2,0]" */
+    dag_mlp *mlp;         /* the meta-MLPs its nodes call (node index) */
+    int n_mlp;
 } dag;
 
 dag *dag_new(void);
@@ -72,6 +85,19 @@ int dag_reduce_to(dag *d, int a, int space);
 int dag_kcap(dag *d, int a, int k);
 
 int dag_is_const(const dag *d, int id, double v);
+
+/* Meta-MLP calls.  dag_mlp_declare: the index of the MLP with SHAPE (n_shape
+ * values) whose parameters start at OFFSET, added if new.  dag_pack: the
+ * pack of XS[0..n) (n >= 1); dag_pack_items: its items into OUT (at most MAX),
+ * returning their number.  dag_mlp_out: output K of MLP at the pack's
+ * inputs; dag_mlp_din: d output K / d input M; dag_mlp_grad: the adjoints of
+ * its parameters for the seeds in pack SEEDS (one per output). */
+int dag_mlp_declare(dag *d, const double *shape, int n_shape, int offset);
+int dag_pack(dag *d, const int *xs, int n);
+int dag_pack_items(const dag *d, int pack, int *out, int max);
+int dag_mlp_out(dag *d, int mlp, int pack, int k);
+int dag_mlp_din(dag *d, int mlp, int pack, int k, int m);
+int dag_mlp_grad(dag *d, int mlp, int seeds, int pack);
 
 /* Node ID of FROM rebuilt in TO through the constructors above (so it
  * folds and interns there as if built there), its arguments already

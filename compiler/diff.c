@@ -2,6 +2,7 @@
 #include "config.h"
 #include "diff.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 /* The partial language of ops.def over DAG nodes; the node is N (a copy)
@@ -53,9 +54,55 @@ static void accumulate(dag *d, int *adj, int target, int contribution, int from_
     adj[target] = adj[target] < 0 ? contribution : dag_add(d, adj[target], contribution);
 }
 
-void diff_adjoint(dag *d, const int *roots, const int *seeds, int n_roots, int *adj)
+/* A meta-MLP call: the MLP at one pack of inputs, and the adjoint of each of
+ * its outputs (-1: none), which seed the adjoints of its parameters. */
+typedef struct mlp_call { int mlp, pack; int *seed; } mlp_call;
+
+static mlp_call *call_of(const dag *d, mlp_call **calls, int *n, int mlp, int pack)
 {
-    int top = -1;
+    for (int c = 0; c < *n; c++) if ((*calls)[c].mlp == mlp && (*calls)[c].pack == pack) return &(*calls)[c];
+    *calls = realloc(*calls, (size_t)(*n + 1) * sizeof **calls);
+    if (!*calls) abort();
+    mlp_call *c = &(*calls)[(*n)++];
+    c->mlp = mlp;
+    c->pack = pack;
+    c->seed = malloc((size_t)d->mlp[mlp].n_out * sizeof *c->seed);
+    if (!c->seed) abort();
+    for (int k = 0; k < d->mlp[mlp].n_out; k++) c->seed[k] = -1;
+    return c;
+}
+
+/* adj(x_m) += adj(out_k) * d out_k / d x_m for each input x_m of the call
+ * N (node ID), and the call's seed for its parameters. */
+static void adjoint_mlp_out(dag *d, int *adj, const dag_node *n, int id, mlp_call **calls, int *n_calls)
+{
+    int n_in = d->mlp[n->index].n_in, *xs = malloc((size_t)n_in * sizeof *xs);
+    if (!xs) abort();
+    dag_pack_items(d, n->arg[0], xs, n_in);
+    for (int m = 0; m < n_in; m++)
+        accumulate(d, adj, xs[m], dag_mul(d, adj[id], dag_mlp_din(d, n->index, n->arg[0], n->aux, m)), n->space);
+    free(xs);
+    call_of(d, calls, n_calls, n->index, n->arg[0])->seed[n->aux] = adj[id];
+}
+
+/* The calls' parameter adjoints as mlp_grad nodes, into *GRADS. */
+static int mlp_grads(dag *d, mlp_call *calls, int n_calls, int **grads)
+{
+    *grads = n_calls ? malloc((size_t)n_calls * sizeof **grads) : NULL;
+    for (int c = 0; c < n_calls; c++) {
+        int n_out = d->mlp[calls[c].mlp].n_out;
+        for (int k = 0; k < n_out; k++) if (calls[c].seed[k] < 0) calls[c].seed[k] = dag_const(d, 0);
+        (*grads)[c] = dag_mlp_grad(d, calls[c].mlp, dag_pack(d, calls[c].seed, n_out), calls[c].pack);
+        free(calls[c].seed);
+    }
+    free(calls);
+    return n_calls;
+}
+
+int diff_adjoint(dag *d, const int *roots, const int *seeds, int n_roots, int *adj, int **grads)
+{
+    int top = -1, n_calls = 0;
+    mlp_call *calls = NULL;
     for (int id = 0; id < d->n; id++) adj[id] = -1;
     for (int r = 0; r < n_roots; r++) {
         if (roots[r] < 0 || seeds[r] < 0) continue;
@@ -65,10 +112,16 @@ void diff_adjoint(dag *d, const int *roots, const int *seeds, int n_roots, int *
     for (int id = top; id >= 0; id--) {
         if (adj[id] < 0 || dag_is_const(d, adj[id], 0)) continue;
         dag_node n = d->node[id];   /* a copy: interning may move the node array */
+        if (n.op == OP_MLP_OUT) { adjoint_mlp_out(d, adj, &n, id, &calls, &n_calls); continue; }
+        if (n.op == OP_MLP_DIN || n.op == OP_MLP_GRAD) {
+            fputs("plastcc: internal error: a derivative of a meta-MLP call is differentiated again\n", stderr);
+            abort();
+        }
         for (int k = 0; k < dag_ops[n.op].arity; k++) {
             int p = partial(d, &n, id, k);
             if (p == NO_PARTIAL || (p >= 0 && dag_is_const(d, p, 0))) continue;
             accumulate(d, adj, n.arg[k], p == PASS_ON ? adj[id] : dag_mul(d, adj[id], p), n.space);
         }
     }
+    return mlp_grads(d, calls, n_calls, grads);
 }

@@ -18,7 +18,10 @@ int diff_partial(dag *d, int id, int k);
 
 /* Reverse sweep from ROOTS seeded with the nodes SEEDS.  On return adj[i]
  * holds the adjoint node of original node i (-1 when zero); ADJ must have room
- * for the node count before the call. */
-void diff_adjoint(dag *d, const int *roots, const int *seeds, int n_roots, int *adj);
+ * for the node count before the call.  The parameters of meta-MLP calls
+ * have no nodes: their adjoints are mlp_grad nodes, one per call (an MLP at
+ * one pack of inputs, all its outputs), returned in *GRADS (malloc'ed, may
+ * be NULL when none); returns their number. */
+int diff_adjoint(dag *d, const int *roots, const int *seeds, int n_roots, int *adj, int **grads);
 
 #endif

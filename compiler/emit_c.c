@@ -88,6 +88,36 @@ static void value_of(const ectx *c, int id, char *buf, size_t len)
     snprintf(buf, len, "v%d[%s]", id, idx);
 }
 
+/* "(const real[]){ x0, x1, ... }": the items of PACK (printed as they
+ * come: a call may have many). */
+static void emit_pack(const ectx *c, int pack)
+{
+    fputs("(const real[]){ ", c->out);
+    for (int p = pack; p >= 0; p = c->d->node[p].arg[1]) {
+        char item[160];
+        value_of(c, c->d->node[p].arg[0], item, sizeof item);
+        fprintf(c->out, "%s%s", item, c->d->node[p].arg[1] >= 0 ? ", " : " }");
+    }
+}
+
+/* The name of the shape array of meta-MLP M in this kernel. */
+static void shape_name(const ectx *c, int m, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s_mlp%d", c->lk->k->name, m);
+}
+
+/* plast_mlp_out_d(shape, meta + offset, (const real[]){ ... }, k[, m]) */
+static void emit_mlp_call(const ectx *c, const dag_node *n)
+{
+    char shape[96];
+    shape_name(c, n->index, shape, sizeof shape);
+    fprintf(c->out, "plast_mlp_%s_%s(%s, meta + %d, ", n->op == OP_MLP_OUT ? "out" : "din",
+            c->prec == PREC_SINGLE ? "f" : "d", shape, c->d->mlp[n->index].offset);
+    emit_pack(c, n->arg[0]);
+    if (n->op == OP_MLP_OUT) fprintf(c->out, ", %d)", n->aux);
+    else fprintf(c->out, ", %d, %d)", n->aux, (int)n->value);
+}
+
 /* Expands the ops.def C template of node ID with its arguments' values. */
 static void compute_expr(const ectx *c, int id, char *buf, size_t len)
 {
@@ -140,6 +170,22 @@ static void emit_kcap(const ectx *c, int id, int depth)
     fprintf(c->out, "v%d[%s] = rank < %d ? (real)1 : (real)0;\n", id, idx, (int)n->index);
     indent(c->out, depth);
     fputs("}\n", c->out);
+}
+
+/* The parameters' adjoints of one meta-MLP call added into its row of gID. */
+static void emit_mlp_grad(const ectx *c, int id, int depth)
+{
+    const dag_node *n = &c->d->node[id];
+    char shape[96];
+    shape_name(c, n->index, shape, sizeof shape);
+    indent(c->out, depth);
+    fprintf(c->out, "plast_mlp_grad_%s(%s, meta + %d, ", c->prec == PREC_SINGLE ? "f" : "d", shape,
+            c->d->mlp[n->index].offset);
+    emit_pack(c, n->arg[1]);
+    fputs(", ", c->out);
+    emit_pack(c, n->arg[0]);
+    fprintf(c->out, ", g%d + %s * %d);\n", id, lower_grad_row_space(n->space) == SP_POST ? "i" : "0",
+            c->d->mlp[n->index].n_params);
 }
 
 /* Zeroes (or sets to -inf) the arrays of reductions that add across samples
@@ -199,7 +245,16 @@ static void compute_nodes(const ectx *c, const int *nodes, int n_nodes, int dept
             continue;
         }
         if (n->op == OP_KCAP) { emit_kcap(c, id, depth); continue; }
+        if (n->op == OP_PACK) continue;   /* its items are read where it is used */
+        if (n->op == OP_MLP_GRAD) { emit_mlp_grad(c, id, depth); continue; }
         indent(c->out, depth);
+        if (n->op == OP_MLP_OUT || n->op == OP_MLP_DIN) {
+            if (lower_is_inline(c->lk, id)) fprintf(c->out, "const real t%d = ", id);
+            else { index_expr(idx, sizeof idx, n->space); fprintf(c->out, "v%d[%s] = ", id, idx); }
+            emit_mlp_call(c, n);
+            fputs(";\n", c->out);
+            continue;
+        }
         if (dag_op_is_reduction(n->op)) {
             value_of(c, n->arg[0], arg, sizeof arg);
             int bit = dag_ops[n->op].reduces;
@@ -342,6 +397,14 @@ static void emit_comment(FILE *out, const char *text)
     fputs(" */\n", out);
 }
 
+/* The size of the rows of mlp_grad node ID: "n_post * 401". */
+static void grad_size(const ectx *c, int id, char *buf, size_t len)
+{
+    const dag_node *n = &c->d->node[id];
+    snprintf(buf, len, "%s%d", lower_grad_row_space(n->space) == SP_POST ? "n_post * " : "",
+             c->d->mlp[n->index].n_params);
+}
+
 static void emit_signature(const ectx *c)
 {
     const kern *k = c->lk->k;
@@ -368,6 +431,12 @@ static void emit_signature(const ectx *c)
         size_expr(sz, sizeof sz, d->node[id].space);
         fprintf(out, "    real *restrict v%d = scratch; scratch += %s;\n", id, sz);
     }
+    for (int g = 0; g < k->n_mlp_grads; g++) {
+        int id = k->mlp_grads[g];
+        grad_size(c, id, sz, sizeof sz);
+        fprintf(out, "    real *restrict g%d = scratch; scratch += %s;\n", id, sz);
+        fprintf(out, "    memset(g%d, 0, (size_t)(%s) * sizeof(real));\n", id, sz);
+    }
     fputs("    (void)scratch;\n", out);
 }
 
@@ -381,6 +450,10 @@ static void emit_scratch_fn(const ectx *c)
     for (int id = 0; id < c->d->n; id++) {
         if (c->lk->store[id] < 0) continue;
         size_expr(sz, sizeof sz, c->d->node[id].space);
+        fprintf(c->out, "    n += %s;\n", sz);
+    }
+    for (int g = 0; g < k->n_mlp_grads; g++) {
+        grad_size(c, k->mlp_grads[g], sz, sizeof sz);
         fprintf(c->out, "    n += %s;\n", sz);
     }
     fputs("    return n * (int64_t)sizeof(real);\n}\n\n", c->out);
@@ -398,12 +471,47 @@ static void emit_descriptor(const ectx *c)
             k->name, k->name, k->name, k->name, k->n_arg, k->name, k->n_meta);
 }
 
+/* The shapes of the meta-MLPs the kernel calls, as static arrays. */
+static void emit_mlp_shapes(const ectx *c)
+{
+    char *used = calloc((size_t)c->d->n_mlp + 1, 1);
+    for (int id = 0; id < c->d->n; id++)
+        if (c->lk->live[id] && dag_ops[c->d->node[id].op].kind == OPK_MLPCALL && c->d->node[id].op != OP_PACK)
+            used[c->d->node[id].index] = 1;
+    for (int m = 0; m < c->d->n_mlp; m++) {
+        if (!used[m]) continue;
+        char name[96];
+        shape_name(c, m, name, sizeof name);
+        fprintf(c->out, "static const double %s[] = {", name);
+        for (int q = 0; q < c->d->mlp[m].n_shape; q++) fprintf(c->out, "%s%.17g", q ? ", " : " ", c->d->mlp[m].shape[q]);
+        fputs(" };\n", c->out);
+    }
+    free(used);
+}
+
+/* adj_meta[offset + p] += the rows of each mlp_grad node, added in row order. */
+static void emit_mlp_grad_sums(const ectx *c)
+{
+    const kern *k = c->lk->k;
+    for (int g = 0; g < k->n_mlp_grads; g++) {
+        int id = k->mlp_grads[g];
+        const dag_mlp *m = &c->d->mlp[c->d->node[id].index];
+        int rows_post = lower_grad_row_space(c->d->node[id].space) == SP_POST;
+        fprintf(c->out, "    /* adjoints of the parameters of a meta-MLP call, row by row */\n"
+                        "    for (int64_t p = 0; p < %d; p++) {\n        real s = 0;\n", m->n_params);
+        fprintf(c->out, "        for (int64_t r = 0; r < %s; r++) s += g%d[r * %d + p];\n", rows_post ? "n_post" : "1", id,
+                m->n_params);
+        fprintf(c->out, "        adj_meta[%d + p] += s;\n    }\n", m->offset);
+    }
+}
+
 void emit_c_kernel(FILE *out, const lower_kernel *lk, lower_precision prec)
 {
     ectx c = { out, lk, lk->k->d, prec };
     const kern *k = lk->k;
     fputc('\n', out);
     emit_comment(out, k->comment);
+    emit_mlp_shapes(&c);
     emit_scratch_fn(&c);
     emit_signature(&c);
     for (int o = 0; o < k->n_out; o++) {
@@ -426,7 +534,8 @@ void emit_c_kernel(FILE *out, const lower_kernel *lk, lower_precision prec)
                     c.d->meta_name && c.d->meta_name[m] ? c.d->meta_name[m] : "");
         }
     }
-    int writes_adj_meta = 0, has_adj_meta = 0;
+    emit_mlp_grad_sums(&c);
+    int writes_adj_meta = k->n_mlp_grads > 0, has_adj_meta = 0;
     for (int m = 0; k->meta_adj && m < k->n_meta; m++) writes_adj_meta |= k->meta_adj[m] >= 0;
     for (int q = 0; q < k->n_arg; q++) has_adj_meta |= k->arg[q].role == PLAST_ROLE_ADJ_META;
     if (has_adj_meta && !writes_adj_meta)   /* (a kernel whose outputs no meta-parameter reaches) */

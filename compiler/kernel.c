@@ -12,6 +12,7 @@ char *kern_live(const kern *k)
     char *live = calloc((size_t)d->n + 1, 1);
     for (int o = 0; o < k->n_out; o++) if (k->out[o].node >= 0) live[k->out[o].node] = 1;
     for (int m = 0; k->meta_adj && m < d->n_meta; m++) if (k->meta_adj[m] >= 0) live[k->meta_adj[m]] = 1;
+    for (int g = 0; g < k->n_mlp_grads; g++) live[k->mlp_grads[g]] = 1;
     for (int id = d->n - 1; id >= 0; id--) {
         if (!live[id]) continue;
         for (int a = 0; a < 2; a++) if (d->node[id].arg[a] >= 0) live[d->node[id].arg[a]] = 1;
@@ -28,7 +29,8 @@ void kern_finish_args(kern *k)
     for (int id = 0; id < d->n; id++) {
         if (!live[id]) continue;
         if (d->node[id].op == OP_INPUT) slot_used[d->node[id].aux] = 1;
-        if (d->node[id].op == OP_PARAM) uses_meta = 1;
+        if (d->node[id].op == OP_PARAM || (dag_ops[d->node[id].op].kind == OPK_MLPCALL && d->node[id].op != OP_PACK))
+            uses_meta = 1;
     }
     k->n_arg = 0;
     for (int s = 0; s < d->n_input && k->n_arg < KERN_MAX_ARG; s++) {
@@ -115,7 +117,7 @@ void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int
     }
     int n_before = d->n;
     int *adjv = malloc((size_t)(n_before + 1) * sizeof *adjv);
-    diff_adjoint(d, roots, seeds, n_out, adjv);
+    adj->n_mlp_grads = diff_adjoint(d, roots, seeds, n_out, adjv, &adj->mlp_grads);
     for (int s = 0; s < n_inputs; s++) {
         if (listed(no_adj, d->input[s].name)) continue;
         char out_name[64];
@@ -144,5 +146,8 @@ void kern_pair_free(kern *fwd, kern *adj)
 {
     free(fwd->meta_adj);
     free(adj->meta_adj);
+    free(adj->mlp_grads);
     fwd->meta_adj = adj->meta_adj = NULL;
+    adj->mlp_grads = NULL;
+    adj->n_mlp_grads = 0;
 }

@@ -43,6 +43,8 @@ typedef struct kern {
     int n_arg;
     int n_meta;
     int *meta_adj;        /* [n_meta] node of d(out)/d(meta[k]), or NULL: no adj_meta output */
+    int *mlp_grads;       /* mlp_grad nodes: the adjoints of a meta-MLP's parameters, added over their */
+    int n_mlp_grads;      /*   space into adj_meta from the MLP's offset on (dag.h, lower.h) */
 } kern;
 
 /* Fills k->arg from the outputs: inputs reached from them, meta, outputs. */

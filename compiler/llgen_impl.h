@@ -71,7 +71,8 @@ typedef struct lkern {              /* one kernel being generated */
     const lower_kernel *lk;
     const kern *k;
     const dag *d;
-    int n_ptr;                      /* k->n_arg arrays, then lk->n_store stored values */
+    int n_ptr;                      /* k->n_arg arrays, lk->n_store stored values, then the rows
+                                       of each of k->n_mlp_grads meta-MLP parameter adjoints */
     int *input_arg;                 /* per dag input slot: its argument (-1: not read) */
     int *out_arg;                   /* per output: its argument */
     int meta_arg, adj_meta_arg;
@@ -136,6 +137,8 @@ LLVMValueRef lg_new_alloca(lfn *f, LLVMTypeRef ty, const char *name);
 LLVMValueRef lg_size_of(lfn *f, int space);
 LLVMValueRef lg_array(lfn *f, int p);
 int lg_stored_array(const lkern *kc, int id);
+/* The rows of mlp_grad node ID (after the stored values in the frame). */
+int lg_grad_array(const lkern *kc, int id);
 int lg_varies(const lfn *f, int space);
 LLVMValueRef lg_load_at(lfn *f, LLVMValueRef p, int space);
 LLVMValueRef lg_widen(lfn *f, LLVMValueRef v, int lanes);
@@ -147,6 +150,13 @@ LLVMValueRef lg_value_of(lfn *f, int id);
 int lg_lane_split(const dag_node *n, int local_bit);
 LLVMValueRef lg_lane_sum(lfn *f, LLVMValueRef v);
 void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit);
+
+/* ---- llgen_mlp.c: meta-MLP calls (runtime/mlp.c) ---- */
+
+LLVMValueRef lg_gen_mlp_call(lfn *f, int id);
+void lg_gen_mlp_grad(lfn *f, int id);
+LLVMValueRef lg_mlp_grad_size(lfn *f, int id);
+void lg_gen_mlp_grad_sums(lfn *f);
 
 /* ---- llgen_loop.c: loop nests ---- */
 

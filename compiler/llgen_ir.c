@@ -323,6 +323,13 @@ LLVMValueRef lg_array(lfn *f, int p)
 
 int lg_stored_array(const lkern *kc, int id) { return kc->k->n_arg + kc->lk->store[id]; }
 
+int lg_grad_array(const lkern *kc, int id)
+{
+    for (int g = 0; g < kc->k->n_mlp_grads; g++)
+        if (kc->k->mlp_grads[g] == id) return kc->k->n_arg + kc->lk->n_store + g;
+    return -1;
+}
+
 /* Whether a SPACE value has lanes in the current code. */
 int lg_varies(const lfn *f, int space) { return f->w > 1 && (space & SP_PRE); }
 

@@ -16,7 +16,7 @@ static void kern_setup(lkern *kc, lmod *g, const lower_kernel *lk)
     kc->lk = lk;
     kc->k = lk->k;
     kc->d = lk->k->d;
-    kc->n_ptr = kc->k->n_arg + lk->n_store;
+    kc->n_ptr = kc->k->n_arg + lk->n_store + kc->k->n_mlp_grads;
     kc->input_arg = malloc((size_t)(kc->d->n_input + 1) * sizeof *kc->input_arg);
     for (int s = 0; s < kc->d->n_input; s++) kc->input_arg[s] = -1;
     kc->out_arg = malloc((size_t)(kc->k->n_out + 1) * sizeof *kc->out_arg);
@@ -89,6 +89,13 @@ static void gen_partition(lfn *f, LLVMValueRef fr, LLVMValueRef scratch)
     LLVMBuildStore(f->bb, p, LLVMBuildInBoundsGEP2(f->bb, kc->t_frame, fr, fi, 3, ""));
     LLVMBuildStore(f->bb, LLVMBuildInBoundsGEP2(f->bb, g->t_real, p, &len, 1, ""), cur);
     lg_loop_close(f, &K);
+    for (int q = 0; q < kc->k->n_mlp_grads; q++) {   /* then the rows of the meta-MLP parameter adjoints */
+        int id = kc->k->mlp_grads[q];
+        LLVMValueRef at = LLVMBuildLoad2(f->bb, g->t_realp, cur, ""), len2 = lg_mlp_grad_size(f, id);
+        LLVMValueRef fi2[3] = { lg_i64c(g, 0), lg_i32c(g, 5), lg_i64c(g, lg_grad_array(kc, id)) };
+        LLVMBuildStore(f->bb, at, LLVMBuildInBoundsGEP2(f->bb, kc->t_frame, fr, fi2, 3, ""));
+        LLVMBuildStore(f->bb, LLVMBuildInBoundsGEP2(f->bb, g->t_real, at, &len2, 1, ""), cur);
+    }
 }
 
 /* NAME.frame(a, frame): the sizes, and the arrays — in_X, out_X, meta from
@@ -122,7 +129,7 @@ static LLVMValueRef gen_frame_fn(lkern *kc)
         LLVMValueRef at[3] = { lg_i32c(g, 0), lg_i32c(g, 5), lg_i32c(g, q) };
         LLVMBuildStore(f.bb, ptr, LLVMBuildInBoundsGEP2(f.bb, kc->t_frame, fr, at, 3, ""));
     }
-    if (kc->lk->n_store) gen_partition(&f, fr, scratch);
+    if (kc->lk->n_store || kc->k->n_mlp_grads) gen_partition(&f, fr, scratch);
     lg_fn_close(&f);
     return fn;
 }
@@ -151,6 +158,11 @@ static LLVMValueRef gen_run(lkern *kc, LLVMValueRef frame_fn)
         LLVMValueRef bytes = LLVMBuildNSWMul(f.bb, lg_size_of(&f, ko->space), lg_i64c(g, g->real_bytes), "");
         LLVMBuildMemSet(f.bb, lg_array(&f, kc->out_arg[o]), LLVMConstInt(g->t_i8, 0, 0), bytes, (unsigned)g->real_bytes);
     }
+    for (int q = 0; q < k->n_mlp_grads; q++) {   /* the rows of the meta-MLP parameter adjoints start at 0 */
+        int id = k->mlp_grads[q];
+        LLVMValueRef bytes = LLVMBuildNSWMul(f.bb, lg_mlp_grad_size(&f, id), lg_i64c(g, g->real_bytes), "");
+        LLVMBuildMemSet(f.bb, lg_array(&f, lg_grad_array(kc, id)), LLVMConstInt(g->t_i8, 0, 0), bytes, (unsigned)g->real_bytes);
+    }
     nest_group grp = { .fn = NULL };
     for (int l = 0; l < lk->n_loops && !g->failed; l++) {
         if (l + 1 < lk->n_loops && lg_fusable(kc, &lk->loops[l], &lk->loops[l + 1])) {
@@ -163,6 +175,7 @@ static LLVMValueRef gen_run(lkern *kc, LLVMValueRef frame_fn)
     }
     for (int q = 0; q < lk->n_final && !g->failed; q++) lg_gen_final(&f, &grp, lk->final_outs[q]);
     lg_nest_flush(&f, &grp);
+    lg_gen_mlp_grad_sums(&f);
     for (int m = 0; k->meta_adj && m < k->n_meta && !g->failed; m++) {   /* adj_meta[m] += ... */
         if (k->meta_adj[m] < 0) continue;
         LLVMValueRef x = lg_value_of(&f, k->meta_adj[m]);
@@ -192,6 +205,7 @@ static LLVMValueRef gen_scratch(lkern *kc)
     LLVMValueRef n = lg_i64c(g, 0);
     for (int sp = 0; sp < 8; sp++)
         if (count[sp]) n = LLVMBuildNSWAdd(f.bb, n, LLVMBuildNSWMul(f.bb, lg_i64c(g, count[sp]), lg_size_of(&f, sp), ""), "");
+    for (int q = 0; q < kc->k->n_mlp_grads; q++) n = LLVMBuildNSWAdd(f.bb, n, lg_mlp_grad_size(&f, kc->k->mlp_grads[q]), "");
     LLVMBuildRet(f.bb, LLVMBuildNSWMul(f.bb, n, lg_i64c(g, g->real_bytes), "bytes"));
     lg_fn_end(&f);
     return fn;

@@ -247,6 +247,11 @@ static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef 
 static void scan_value(const lkern *kc, int id, char *used)
 {
     const dag_node *n = &kc->d->node[id];
+    if (n->op == OP_PACK) {   /* a call reads its items */
+        scan_value(kc, n->arg[0], used);
+        if (n->arg[1] >= 0) scan_value(kc, n->arg[1], used);
+        return;
+    }
     if (n->op == OP_INPUT) used[kc->input_arg[n->aux]] = 1;
     else if (n->op == OP_PARAM) used[kc->meta_arg] = 1;
     else if (n->op != OP_CONST && n->op != OP_SIZE && !lower_is_inline(kc->lk, id)) used[lg_stored_array(kc, id)] = 1;
@@ -263,8 +268,10 @@ static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *use
             scan_value(kc, n->arg[0], used);
             free(blk);
         } else {
-            for (int a = 0; a < dag_ops[n->op].arity; a++) scan_value(kc, n->arg[a], used);
+            for (int a = 0; a < dag_ops[n->op].arity; a++) if (n->arg[a] >= 0) scan_value(kc, n->arg[a], used);
         }
+        if (dag_ops[n->op].kind == OPK_MLPCALL && n->op != OP_PACK) used[kc->meta_arg] = 1;
+        if (n->op == OP_MLP_GRAD) used[lg_grad_array(kc, id)] = 1;
         if (kc->lk->store[id] >= 0) used[lg_stored_array(kc, id)] = 1;
     }
 }

@@ -272,7 +272,9 @@ void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit)
             continue;
         }
         if (dag_op_is_reduction(n->op)) { gen_reduce(f, id, local_bit); continue; }
-        LLVMValueRef v = compute(f, id);
+        if (n->op == OP_PACK) continue;   /* its items are read where it is used */
+        if (n->op == OP_MLP_GRAD) { lg_gen_mlp_grad(f, id); continue; }
+        LLVMValueRef v = n->op == OP_MLP_OUT || n->op == OP_MLP_DIN ? lg_gen_mlp_call(f, id) : compute(f, id);
         if (lower_is_inline(kc->lk, id)) {
             f->val[id] = v;
         } else {

@@ -7,12 +7,17 @@
 
 static int is_leaf(dag_op op) { return dag_ops[op].kind == OPK_LEAF; }
 static int is_syn(int space) { return (space & SP_SYN) == SP_SYN; }
+/* A pack has no value of its own (its calls read its items), and an
+ * mlp_grad adds into rows of its own (lower.h): neither is stored. */
+static int is_unstored(dag_op op) { return op == OP_PACK || op == OP_MLP_GRAD; }
 
 int lower_is_batch_sum(const lower_kernel *lk, int id)
 {
     const dag_node *n = &lk->k->d->node[id];
     return n->op == OP_SUM_BATCH && is_syn(n->space);
 }
+
+int lower_grad_row_space(int space) { return is_syn(space) ? SP_POST : SP_SCALAR; }
 
 int lower_is_inline(const lower_kernel *lk, int id)
 {
@@ -42,7 +47,8 @@ static void assign_storage(lower_kernel *lk)
     lk->n_store = 0;
     for (int id = 0; id < d->n; id++) {
         lk->store[id] = -1;
-        if (lk->live[id] && !is_leaf(d->node[id].op) && !lower_is_inline(lk, id)) lk->store[id] = lk->n_store++;
+        if (lk->live[id] && !is_leaf(d->node[id].op) && !is_unstored(d->node[id].op) && !lower_is_inline(lk, id))
+            lk->store[id] = lk->n_store++;
     }
 }
 
@@ -94,7 +100,8 @@ static void syn_loop(lower_kernel *lk, int space, int level, int par, const int 
     lower_loop *L = new_loop(lk, space, level, par);
     for (int r = 0; r < n_reds; r++) {
         int arg = d->node[reds[r]].arg[0];
-        if (lower_is_inline(lk, arg)) need_inline(lk, arg, need);
+        if (d->node[reds[r]].op == OP_MLP_GRAD) need_inline(lk, reds[r], need);
+        else if (lower_is_inline(lk, arg)) need_inline(lk, arg, need);
     }
     for (int o = 0; o < n_outs; o++) {
         int node = lk->k->out[outs[o]].node;
@@ -117,6 +124,10 @@ static void schedule_syn(lower_kernel *lk, int level, int space)
     int nj = 0, ni = 0, no = 0;
     for (int id = 0; id < d->n; id++) {
         const dag_node *n = &d->node[id];
+        if (lk->live[id] && n->op == OP_MLP_GRAD && n->space == space && lk->level[id] == level) {
+            by_i[ni++] = id;   /* adds into row i of its accumulator: parallel over i */
+            continue;
+        }
         if (!lk->live[id] || !dag_op_is_reduction(n->op) || lower_is_batch_sum(lk, id)) continue;
         int arg = n->arg[0];
         if (d->node[arg].space != space || lk->level[arg] != level) continue;
@@ -146,7 +157,7 @@ static void schedule_small(lower_kernel *lk, int level, int space)
     lower_loop *L = NULL;
     for (int id = 0; id < d->n; id++) {
         const dag_node *n = &d->node[id];
-        if (!lk->live[id] || is_leaf(n->op) || lower_is_inline(lk, id)) continue;
+        if (!lk->live[id] || is_leaf(n->op) || n->op == OP_PACK || lower_is_inline(lk, id)) continue;
         int here = !dag_op_is_reduction(n->op) && n->space == space && lk->level[id] == level;
         int red = dag_op_is_reduction(n->op) && d->node[n->arg[0]].space == space && lk->level[n->arg[0]] == level;
         if (!here && !red) continue;
@@ -298,6 +309,7 @@ void lower_dump(FILE *out, const lower_kernel *lk)
         int n_red = 0, n_inline = 0, n_stored = 0;
         for (int q = 0; q < L->n_nodes; q++) {
             int id = L->nodes[q];
+            if (is_unstored(d->node[id].op)) continue;   /* a pack, or a call's parameter adjoints: listed below */
             if (lower_is_batch_sum(lk, id)) n_inline++;
             else if (dag_op_is_reduction(d->node[id].op)) n_red++;
             else if (lower_is_inline(lk, id)) n_inline++;
@@ -311,6 +323,11 @@ void lower_dump(FILE *out, const lower_kernel *lk)
             const dag_node *n = &d->node[id];
             if (lower_is_batch_sum(lk, id)) {
                 dump_batch_sum(out, lower_batch_group_of(groups, n_groups, id), id);
+                continue;
+            }
+            if (n->op == OP_PACK) continue;
+            if (n->op == OP_MLP_GRAD) {
+                fprintf(out, "    %%%d mlp_grad (added into its rows: the parameter adjoints of meta-MLP %d)\n", id, n->index);
                 continue;
             }
             fprintf(out, "    %%%d %s%s\n", id, dag_ops[n->op].name,

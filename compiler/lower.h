@@ -86,6 +86,13 @@ int lower_batch_groups(const lower_kernel *lk, const int *nodes, int n_nodes, lo
 void lower_batch_groups_free(lower_batch_group *g, int n);
 /* The group of G[0..n) whose loop computes batch sum ID; NULL if none. */
 const lower_batch_group *lower_batch_group_of(const lower_batch_group *g, int n, int id);
+/* An mlp_grad node (kern.mlp_grads) adds its parameters' adjoints into rows
+ * of n_params values, one row per value of the index this returns for its
+ * SPACE (SP_POST: per-synapse ones run parallel over post rows i; SP_SCALAR:
+ * one row, the others run serially); after the loops the rows are added in
+ * order into adj_meta: the same bits on any thread count. */
+int lower_grad_row_space(int space);
+
 /* Prints the loop nests (--dump=loops). */
 void lower_dump(FILE *out, const lower_kernel *lk);
 

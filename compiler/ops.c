@@ -9,6 +9,7 @@
 #define POINT OPK_POINT, 0
 #define REDUCE(bit) OPK_REDUCE, bit
 #define ROW OPK_ROW, 0
+#define MLPCALL OPK_MLPCALL, 0
 #define NOCALL NULL, 0, 0
 #define CALL(usage) usage, 0, 0
 #define CALL_OPT(usage, v) usage, 1, v

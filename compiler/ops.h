@@ -15,7 +15,7 @@ typedef enum {
     OP_COUNT
 } dag_op;
 
-typedef enum { OPK_LEAF, OPK_POINT, OPK_REDUCE, OPK_ROW } dag_op_kind;
+typedef enum { OPK_LEAF, OPK_POINT, OPK_REDUCE, OPK_ROW, OPK_MLPCALL } dag_op_kind;
 
 typedef struct dag_opinfo {
     const char *name;

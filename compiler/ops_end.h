@@ -5,6 +5,7 @@
 #undef POINT
 #undef REDUCE
 #undef ROW
+#undef MLPCALL
 #undef NOCALL
 #undef CALL
 #undef CALL_OPT

@@ -19,6 +19,18 @@ typedef struct plast_kdesc {
     const plast_karg_desc *arg;
     int n_meta;
 } plast_kdesc;
+/* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
+ * then per layer its width, activation (PLAST_MLP_*) and the activation's
+ * argument (softplus beta); THETA: per layer the weights row by row, then the
+ * biases; X: the n_in inputs.  out: output K; din: d output K / d input M;
+ * grad: ACC[p] += sum_k SEED[k] d output k / d THETA[p]. */
+enum { PLAST_MLP_IDENTITY, PLAST_MLP_RELU, PLAST_MLP_TANH, PLAST_MLP_SIGMOID, PLAST_MLP_SOFTPLUS };
+double plast_mlp_out_d(const double *shape, const double *theta, const double *x, int k);
+double plast_mlp_din_d(const double *shape, const double *theta, const double *x, int k, int m);
+void plast_mlp_grad_d(const double *shape, const double *theta, const double *x, const double *seed, double *acc);
+float plast_mlp_out_f(const double *shape, const float *theta, const float *x, int k);
+float plast_mlp_din_f(const double *shape, const float *theta, const float *x, int k, int m);
+void plast_mlp_grad_f(const double *shape, const float *theta, const float *x, const float *seed, float *acc);
 #endif
 
 typedef double real;

@@ -338,7 +338,7 @@ static void test_kcap(void)
     CHECK(is_const(d, diff_partial(d, y, 0), 1));
     int f = dag_reduce(d, OP_SUM_POST, dag_mul(d, c, y));
     int seed = dag_const(d, 1), *adj = malloc((size_t)(d->n + 1) * sizeof *adj);
-    diff_adjoint(d, &f, &seed, 1, adj);
+    { int *grads; diff_adjoint(d, &f, &seed, 1, adj, &grads); free(grads); }
     CHECK(adj[z] == c);
     free(adj);
     dag_free(d);
@@ -394,13 +394,54 @@ static void check_partial(dag_op op, double a, double b)
     dag_free(d);
 }
 
+/* A meta-MLP call (2 inputs, 2 outputs) differentiated: each input's
+ * adjoint is the sum over the outputs of seed times mlp_din of that output
+ * and input, and the weights get one mlp_grad node whose seeds are the
+ * outputs' adjoints in output order, over the call's pack. */
+static void test_mlp_call(void)
+{
+    dag *d = dag_new();
+    static const double shape[] = { 2, 2, 5, 2, 0, 2, 0, 0 };   /* 2-5 tanh-2 */
+    int x = dag_input_node(d, dag_input_slot(d, "x", SP_PRE | SP_SAMPLE));
+    int y = dag_input_node(d, dag_input_slot(d, "y", SP_POST));
+    int xs[2] = { x, y }, mlp = dag_mlp_declare(d, shape, 8, 7), pack = dag_pack(d, xs, 2);
+    CHECK(d->mlp[mlp].n_in == 2 && d->mlp[mlp].n_out == 2 && d->mlp[mlp].n_params == 27 && d->mlp[mlp].offset == 7);
+    CHECK(dag_mlp_declare(d, shape, 8, 7) == mlp && dag_mlp_declare(d, shape, 8, 40) != mlp);
+    int items[2];
+    CHECK(dag_pack_items(d, pack, items, 2) == 2 && items[0] == x && items[1] == y);
+    int o0 = dag_mlp_out(d, mlp, pack, 0), o1 = dag_mlp_out(d, mlp, pack, 1);
+    CHECK(d->node[o0].space == (SP_SYN | SP_SAMPLE) && o0 != o1 && dag_mlp_out(d, mlp, pack, 1) == o1);
+    int s0 = dag_input_node(d, dag_input_slot(d, "s0", SP_SYN | SP_SAMPLE));
+    int s1 = dag_input_node(d, dag_input_slot(d, "s1", SP_SYN | SP_SAMPLE));
+    int roots[2] = { o0, o1 }, seeds[2] = { s0, s1 }, n_before = d->n, *grads;
+    int *adj = malloc((size_t)(n_before + 1) * sizeof *adj);
+    int n_grads = diff_adjoint(d, roots, seeds, 2, adj, &grads);
+    CHECK(n_grads == 1);
+    if (n_grads == 1) {
+        const dag_node *g = &d->node[grads[0]];
+        int sp[2];
+        CHECK(g->op == OP_MLP_GRAD && g->index == mlp && g->arg[1] == pack);
+        CHECK(dag_pack_items(d, g->arg[0], sp, 2) == 2 && sp[0] == s0 && sp[1] == s1);
+    }
+    /* adj(y) = sum_pre sum_batch (s0 din(0, 1) + s1 din(1, 1)): the dins are there */
+    int want0 = dag_mlp_din(d, mlp, pack, 0, 1), want1 = dag_mlp_din(d, mlp, pack, 1, 1), n_after = d->n;
+    CHECK(want0 < n_after && want1 < n_after && adj[y] >= 0 && adj[x] >= 0);
+    CHECK(d->node[adj[y]].space == SP_POST && d->node[adj[x]].space == (SP_PRE | SP_SAMPLE));
+    char text[512];
+    dag_format(d, adj[x], text, sizeof text);
+    CHECK(strstr(text, "dmlp0[0]/dx0") && strstr(text, "dmlp0[1]/dx0"));
+    free(adj);
+    free(grads);
+    dag_free(d);
+}
+
 static void test_partials(void)
 {
     int tested[OP_COUNT] = { 0 };
     for (int op = 0; op < OP_COUNT; op++) {
         int leaf = op == OP_CONST || op == OP_INPUT || op == OP_PARAM || op == OP_SIZE;
         int red = op == OP_SUM_PRE || op == OP_SUM_POST || op == OP_SUM_BATCH || op == OP_MAX_POST || op == OP_KCAP;
-        if (leaf || red) continue;
+        if (leaf || red || dag_ops[op].kind == OPK_MLPCALL) continue;   /* meta-MLP calls: test_mlp_call */
         for (size_t i = 0; i < sizeof points / sizeof *points; i++) {
             double a = points[i][0], b = points[i][1];
             if (op == OP_POW) a = fabs(a);
@@ -414,7 +455,7 @@ static void test_partials(void)
     for (int op = 0; op < OP_COUNT; op++) {
         int leaf = op == OP_CONST || op == OP_INPUT || op == OP_PARAM || op == OP_SIZE;
         int red = op == OP_SUM_PRE || op == OP_SUM_POST || op == OP_SUM_BATCH || op == OP_MAX_POST || op == OP_KCAP;
-        if (!leaf && !red && tested[op] < 2) {
+        if (!leaf && !red && dag_ops[op].kind != OPK_MLPCALL && tested[op] < 2) {
             fprintf(stderr, "  operator %s was checked at %d points\n", dag_ops[op].name, tested[op]);
             failures++;
         }
@@ -443,7 +484,7 @@ static void test_adjoint(void)
     f = dag_add(d, f, dag_binary(d, OP_POW, dag_add(d, one, yy), t));
     int seed = dag_input_node(d, dag_input_slot(d, "adj_f", SP_SCALAR));
     int n = d->n, adj[4096];
-    diff_adjoint(d, &f, &seed, 1, adj);
+    { int *grads; diff_adjoint(d, &f, &seed, 1, adj, &grads); free(grads); }
     point p = { { 0.4, -0.7, 1.0 }, { 0.3 }, { 1, 1, 1, 1 } };
     struct { int node; double *v; const char *name; } wrt[] = {
         { x, &p.input[0], "x" }, { y, &p.input[1], "y" }, { t, &p.param[0], "t" } };
@@ -474,6 +515,7 @@ int main(void)
     test_identities();
     test_spaces();
     test_partials();
+    test_mlp_call();
     test_kcap();
     test_adjoint();
     printf("test_dag: %d checks, %d failed\n", checks, failures);

@@ -129,5 +129,19 @@ for f in "$src/rules/hat.rule" "$src/tests/golden/hat.rule" "$src/rules/pool.rul
 done
 grep -q 'in the inner loop of %' "$tmp.groups" || fail "the 4-16-8-1 MLP rule: no sum over the samples shares a loop"
 
+# 4. A meta-MLP of more than 1000 weights is a call with loops over its
+#    hidden units (runtime/mlp.c): the loop nests and the emitted C of a rule
+#    do not grow with the MLP's width (inlined, they grow with its width
+#    times its number of weights), and the weights' adjoints are one node.
+for w in 64:32 256:128; do
+  printf '%s\n' "mlp m4 { in 4; dense ${w%:*} tanh; dense ${w#*:} relu; dense 1; }" \
+    'rule r { dw = m4(pre.y, post.y, post.e, w); }' >"$tmp.mlp$w.rule"
+  "$plastcc" emit-c --dump=loops "$tmp.mlp$w.rule" >"$tmp.mloops$w" 2>&1 || fail "4-$w-1: --dump=loops failed"
+  "$plastcc" emit-c "$tmp.mlp$w.rule" 2>&1 | grep -v '^static const double' | wc -l >"$tmp.mlines$w"
+done
+cmp -s "$tmp.mloops64:32" "$tmp.mloops256:128" || { fail "the loop nests of a 4-64-32-1 and a 4-256-128-1 meta-MLP rule differ"; diff "$tmp.mloops64:32" "$tmp.mloops256:128" | head; }
+cmp -s "$tmp.mlines64:32" "$tmp.mlines256:128" || fail "the emitted C of a 4-256-128-1 meta-MLP rule is longer than a 4-64-32-1's"
+[ "$(grep -c 'mlp_grad (added into its rows' "$tmp.mloops64:32")" = 1 ] || fail "the 4-64-32-1 rule's adjoint has not one parameter-adjoint node"
+
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

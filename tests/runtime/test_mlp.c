@@ -1,0 +1,154 @@
+/* test_mlp — libplast's meta-MLP routines (runtime/mlp.c): the forward pass
+ * against a plain evaluation, the adjoints of the inputs and of every
+ * parameter against central finite differences in double precision, and the
+ * single-precision routines against the double ones. */
+#include "plast.h"
+#include "check.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static unsigned long long state = 88172645463325252ull;
+static double uniform(void)   /* xorshift64, in [-1, 1) */
+{
+    state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+    return (double)(state >> 11) / 9007199254740992.0 * 2 - 1;
+}
+
+static int n_params(const double *shape)
+{
+    int n = 0, w = (int)shape[0];
+    for (int l = 0; l < (int)shape[1]; l++) { int o = (int)shape[2 + 3 * l]; n += o * w + o; w = o; }
+    return n;
+}
+
+/* log(1 + exp(b x)) / b in the form that does not overflow (ops.def) */
+static double softplus(double x, double b)
+{
+    double t = b * x;
+    return (t > 0 ? t + log1p(exp(-t)) : log1p(exp(t))) / b;
+}
+
+/* The MLP evaluated the plain way, with the sums in the documented order. */
+static double plain_out(const double *shape, const double *theta, const double *x, int k)
+{
+    double a[1024], b[1024];
+    int w = (int)shape[0];
+    for (int i = 0; i < w; i++) a[i] = x[i];
+    for (int l = 0; l < (int)shape[1]; l++) {
+        int o_n = (int)shape[2 + 3 * l], act = (int)shape[3 + 3 * l];
+        double beta = shape[4 + 3 * l];
+        for (int o = 0; o < o_n; o++) {
+            double s = theta[o * w] * a[0];
+            for (int i = 1; i < w; i++) s = s + theta[o * w + i] * a[i];
+            s = s + theta[o_n * w + o];
+            b[o] = act == PLAST_MLP_RELU ? (s > 0 ? s : 0) : act == PLAST_MLP_TANH ? tanh(s)
+                 : act == PLAST_MLP_SIGMOID ? 1 / (1 + exp(-s))
+                 : act == PLAST_MLP_SOFTPLUS ? softplus(s, beta) : s;
+        }
+        theta += o_n * w + o_n;
+        for (int o = 0; o < o_n; o++) a[o] = b[o];
+        w = o_n;
+    }
+    return a[k];
+}
+
+static int close_to(double got, double want, double tol)
+{
+    return fabs(got - want) <= tol * (1 + fabs(want));
+}
+
+/* The lane routines against one element at a time, bit for bit: LANES
+ * elements (of a stride of 8), the parameters' adjoints added lane 0 first. */
+static void check_lanes(const double *shape, const double *theta, int np, int lanes)
+{
+    enum { L = 8 };
+    int n_in = (int)shape[0], n_out = (int)shape[2 + 3 * ((int)shape[1] - 1)];
+    double x[128 * L], seed[16 * L], one_x[128], one_seed[16], out[L];
+    double *acc = calloc((size_t)np, sizeof *acc), *acc1 = calloc((size_t)np, sizeof *acc1);
+    for (int q = 0; q < n_in * L; q++) x[q] = uniform();
+    for (int q = 0; q < n_out * L; q++) seed[q] = uniform();
+    plast_mlp_grad_lanes_d(shape, theta, x, seed, lanes, L, acc);
+    for (int e = 0; e < lanes; e++) {
+        for (int m = 0; m < n_in; m++) one_x[m] = x[m * L + e];
+        for (int k = 0; k < n_out; k++) one_seed[k] = seed[k * L + e];
+        plast_mlp_grad_d(shape, theta, one_x, one_seed, acc1);
+    }
+    CHECK(!memcmp(acc, acc1, (size_t)np * sizeof *acc));
+    for (int k = 0; k < n_out; k++) {
+        plast_mlp_out_lanes_d(shape, theta, x, k, lanes, L, out);
+        for (int e = 0; e < lanes; e++) {
+            for (int m = 0; m < n_in; m++) one_x[m] = x[m * L + e];
+            CHECK(out[e] == plast_mlp_out_d(shape, theta, one_x, k));
+        }
+        for (int m = 0; m < n_in; m++) {
+            plast_mlp_din_lanes_d(shape, theta, x, k, m, lanes, L, out);
+            for (int e = 0; e < lanes; e++) {
+                for (int q = 0; q < n_in; q++) one_x[q] = x[q * L + e];
+                CHECK(out[e] == plast_mlp_din_d(shape, theta, one_x, k, m));
+            }
+        }
+    }
+    free(acc);
+    free(acc1);
+}
+
+static void check_shape(const double *shape)
+{
+    int n_in = (int)shape[0], n_out = (int)shape[2 + 3 * ((int)shape[1] - 1)], np = n_params(shape);
+    double *theta = malloc((size_t)np * sizeof *theta), *acc = calloc((size_t)np, sizeof *acc);
+    float *theta_f = malloc((size_t)np * sizeof *theta_f), *acc_f = calloc((size_t)np, sizeof *acc_f);
+    double x[128], seed[16];
+    float x_f[128], seed_f[16];
+    for (int p = 0; p < np; p++) theta_f[p] = (float)(theta[p] = 0.5 * uniform());
+    for (int i = 0; i < n_in; i++) x_f[i] = (float)(x[i] = uniform());
+    for (int k = 0; k < n_out; k++) seed_f[k] = (float)(seed[k] = uniform());
+    const double h = 1e-6;
+    for (int k = 0; k < n_out; k++) {
+        double y = plast_mlp_out_d(shape, theta, x, k);
+        CHECK(y == plain_out(shape, theta, x, k));
+        CHECK(close_to(plast_mlp_out_f(shape, theta_f, x_f, k), y, 1e-4));
+        for (int m = 0; m < n_in; m++) {
+            double keep = x[m];
+            x[m] = keep + h; double up = plain_out(shape, theta, x, k);
+            x[m] = keep - h; double down = plain_out(shape, theta, x, k);
+            x[m] = keep;
+            double d = plast_mlp_din_d(shape, theta, x, k, m);
+            if (!close_to(d, (up - down) / (2 * h), 1e-6))
+                fprintf(stderr, "din k %d m %d: %.12g against %.12g\n", k, m, d, (up - down) / (2 * h));
+            CHECK(close_to(d, (up - down) / (2 * h), 1e-6));
+            CHECK(close_to(plast_mlp_din_f(shape, theta_f, x_f, k, m), d, 1e-3));
+        }
+    }
+    plast_mlp_grad_d(shape, theta, x, seed, acc);
+    plast_mlp_grad_f(shape, theta_f, x_f, seed_f, acc_f);
+    for (int p = 0; p < np; p += np > 200 ? 7 : 1) {
+        double keep = theta[p], up = 0, down = 0;
+        theta[p] = keep + h;
+        for (int k = 0; k < n_out; k++) up += seed[k] * plain_out(shape, theta, x, k);
+        theta[p] = keep - h;
+        for (int k = 0; k < n_out; k++) down += seed[k] * plain_out(shape, theta, x, k);
+        theta[p] = keep;
+        CHECK(close_to(acc[p], (up - down) / (2 * h), 1e-6));
+        CHECK(close_to(acc_f[p], acc[p], 1e-3));
+    }
+    for (int lanes = 1; lanes <= 8; lanes += 3) check_lanes(shape, theta, np, lanes);
+    free(theta); free(acc); free(theta_f); free(acc_f);
+}
+
+int main(void)
+{
+    /* n_in, n_layers, then (width, activation, argument) per layer */
+    static const double hat[] = { 3, 2, 100, PLAST_MLP_RELU, 0, 1, PLAST_MLP_IDENTITY, 0 };
+    static const double deep[] = { 4, 3, 16, PLAST_MLP_TANH, 0, 8, PLAST_MLP_RELU, 0, 1, PLAST_MLP_IDENTITY, 0 };
+    static const double gu[] = { 6, 2, 32, PLAST_MLP_RELU, 0, 7, PLAST_MLP_IDENTITY, 0 };
+    static const double smooth[] = { 2, 3, 5, PLAST_MLP_SIGMOID, 0, 3, PLAST_MLP_SOFTPLUS, 2, 2, PLAST_MLP_TANH, 0 };
+    static const double linear[] = { 3, 1, 1, PLAST_MLP_IDENTITY, 0 };
+    static const double wide[] = { 3, 2, 600, PLAST_MLP_TANH, 0, 1, PLAST_MLP_IDENTITY, 0 };   /* heap work space */
+    static const double many_in[] = { 70, 2, 4, PLAST_MLP_SIGMOID, 0, 2, PLAST_MLP_IDENTITY, 0 };
+    const double *shapes[] = { hat, deep, gu, smooth, linear, wide, many_in };
+    for (int s = 0; s < 7; s++)
+        for (int rep = 0; rep < 3; rep++) check_shape(shapes[s]);
+    if (failures) fprintf(stderr, "test_mlp: %d checks failed\n", failures);
+    return failures != 0;
+}

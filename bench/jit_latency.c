@@ -1,18 +1,20 @@
 /* jit_latency — the LLVM JIT's latency and its kernels' speed against gcc.
  *
- *   bench/jit_latency [--repeat N] [--only pool|hat|gu] [--latency] [RULES_DIR]
+ *   bench/jit_latency [--repeat N] [--only pool|hat|gu|mlp4] [--latency] [RULES_DIR]
  *
  * Latency: from the .rule file to a callable kernel — parse, check, build the
  * DAG, differentiate, lower, generate the IR, optimise it (default<O3>),
  * compile it to machine code and look the kernels up — best of N runs
- * (default 5), for the pool rule, HAT and rules/gu.rule (Gu et al.'s rule and
- * two small ones), with its split (front end, IR,
+ * (default 5), for the pool rule, HAT, rules/gu.rule (Gu et al.'s rule and
+ * two small ones) and bench/mlp4.rule (a 4-16-8-1 meta-MLP rule; found at
+ * RULES_DIR/../bench), with its split (front end, IR,
  * optimisation, code generation; the last is the rest of the total).
  *
  * Speed: the same kernels from the JIT and from the emitted C compiled with
  * `gcc -O3 -march=native -fopenmp` ($BENCH_CC overrides the compiler and its
  * flags), on the same inputs: pool with n_pre=784, n_post=170, batch 1; HAT
- * with n_pre=784, n_post=183, batch 50; gu with n_pre = n_post = 32, batch 20.
+ * with n_pre=784, n_post=183, batch 50; gu with n_pre = n_post = 32, batch 20;
+ * mlp4 as pool.
  * A kernel's time is the median of
  * many calls; the ratio is gcc's time over the JIT's (above 1: the JIT is
  * faster).  Measured with one thread and with all of OpenMP's threads.
@@ -206,12 +208,14 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--latency")) latency_only = 1;
         else dir = argv[i];
     }
-    char pool[512], hat[512], gu[512], tmpdir[] = "/tmp/jit_latency.XXXXXX";
+    char pool[512], hat[512], gu[512], mlp4[512], tmpdir[] = "/tmp/jit_latency.XXXXXX";
     snprintf(pool, sizeof pool, "%s/pool.rule", dir);
     snprintf(hat, sizeof hat, "%s/hat.rule", dir);
     snprintf(gu, sizeof gu, "%s/gu.rule", dir);
+    snprintf(mlp4, sizeof mlp4, "%s/../bench/mlp4.rule", dir);
     /* gu: the hidden layer of the 2-32-2 Gu model, a batch of 10 labelled and 10 unlabelled samples */
-    bench_case cases[] = { { "pool", pool, 784, 170, 1 }, { "hat", hat, 784, 183, 50 }, { "gu", gu, 32, 32, 20 } };
+    bench_case cases[] = { { "pool", pool, 784, 170, 1 }, { "hat", hat, 784, 183, 50 }, { "gu", gu, 32, 32, 20 },
+                           { "mlp4", mlp4, 784, 170, 1 } };
     int n_cases = (int)(sizeof cases / sizeof *cases);
     if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
     printf("JIT latency, .rule file to callable kernels (best of %d):\n", repeat);

@@ -136,16 +136,19 @@ static void call_mlp(bctx *c, const ast_expr *call, int side, int *out)
 }
 
 /* A meta-MLP with more weights than this is called (call_mlp), a smaller
- * one inlined (inline_mlp).  Inlined, HAT's 3-100-1 meta-learner (501
- * weights) compiles in about 1.6 s and its adjoint runs in 4.2 s of CPU
- * per minibatch of 50 on a 784-183 layer; called, it compiles in 80 ms but
- * runs in about 20 s: the calls evaluate the MLP once per synapse, sample
- * and derivative, without the factored first layer (docs/architecture.md). */
-enum { MLP_INLINE_MAX = 1000 };
+ * one inlined (inline_mlp).  Called, an MLP compiles in milliseconds
+ * whatever its size (HAT's 3-100-1: 70 ms against 2-3 s inlined) and runs
+ * about as fast (libplast's lane routines, one backward pass per call for
+ * all its derivatives); a tiny one inlined skips the call and has its first
+ * layer factored (docs/architecture.md).  PLASTCC_MLP_INLINE_MAX overrides
+ * the threshold (tests run every MLP rule both ways). */
+enum { MLP_INLINE_MAX = 64 };
 
 static void expand_mlp(bctx *c, const ast_expr *call, int side, int *out)
 {
-    if (c->p->mlps[c->r->mlps[call->ref]]->n_weights <= MLP_INLINE_MAX) inline_mlp(c, call, side, out);
+    const char *env = getenv("PLASTCC_MLP_INLINE_MAX");
+    long max = env && *env ? strtol(env, NULL, 10) : MLP_INLINE_MAX;
+    if (c->p->mlps[c->r->mlps[call->ref]]->n_weights <= max) inline_mlp(c, call, side, out);
     else call_mlp(c, call, side, out);
 }
 

@@ -357,7 +357,7 @@ static int mlp_node(dag *d, dag_op op, int mlp, int a, int b, int k, double m)
 }
 
 int dag_mlp_out(dag *d, int mlp, int pack, int k) { return mlp_node(d, OP_MLP_OUT, mlp, pack, -1, k, 0); }
-int dag_mlp_din(dag *d, int mlp, int pack, int k, int m) { return mlp_node(d, OP_MLP_DIN, mlp, pack, -1, k, m); }
+int dag_mlp_vjp(dag *d, int mlp, int seeds, int pack, int m) { return mlp_node(d, OP_MLP_VJP, mlp, seeds, pack, 0, m); }
 int dag_mlp_grad(dag *d, int mlp, int seeds, int pack) { return mlp_node(d, OP_MLP_GRAD, mlp, seeds, pack, 0, 0); }
 
 /* Node ID of FROM, a meta-MLP call or pack, rebuilt in TO. */
@@ -427,7 +427,7 @@ static void format_rec(const dag *d, int id, char *buf, size_t len, int depth)
     }
     if (n->op == OP_KCAP) snprintf(p, left, "kcap%d(", (int)n->index);
     else if (n->op == OP_MLP_OUT) snprintf(p, left, "mlp%d[%d](", (int)n->index, (int)n->aux);
-    else if (n->op == OP_MLP_DIN) snprintf(p, left, "dmlp%d[%d]/dx%d(", (int)n->index, (int)n->aux, (int)n->value);
+    else if (n->op == OP_MLP_VJP) snprintf(p, left, "vjp_mlp%d/dx%d(", (int)n->index, (int)n->value);
     else snprintf(p, left, "%s(", n->op == OP_NEG ? "-" : dag_ops[n->op].name);
     for (int k = 0; k < dag_ops[n->op].arity && n->arg[k] >= 0; k++) {
         if (k) strncat(buf, ", ", len - strlen(buf) - 1);
@@ -464,8 +464,8 @@ void dag_dump(FILE *out, const dag *d, const int *roots, const char *const *root
         case OP_KCAP: snprintf(text, sizeof text, "kcap %%%d k=%d", n->arg[0], (int)n->index); break;
         case OP_PACK: snprintf(text, sizeof text, "pack %%%d %%%d", n->arg[0], n->arg[1]); break;
         case OP_MLP_OUT: snprintf(text, sizeof text, "mlp_out%d %%%d out=%d", n->index, n->arg[0], n->aux); break;
-        case OP_MLP_DIN:
-            snprintf(text, sizeof text, "mlp_din%d %%%d out=%d in=%d", n->index, n->arg[0], n->aux, (int)n->value);
+        case OP_MLP_VJP:
+            snprintf(text, sizeof text, "mlp_vjp%d %%%d %%%d in=%d", n->index, n->arg[0], n->arg[1], (int)n->value);
             break;
         case OP_MLP_GRAD: snprintf(text, sizeof text, "mlp_grad%d %%%d %%%d", n->index, n->arg[0], n->arg[1]); break;
         default:

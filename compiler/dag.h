@@ -34,7 +34,7 @@ typedef struct dag_input {
     int space;
 } dag_input;
 
-/* A meta-MLP that nodes of the DAG call (mlp_out, mlp_din, mlp_grad): its
+/* A meta-MLP that nodes of the DAG call (mlp_out, mlp_vjp, mlp_grad): its
  * shape as libplast's routines take it (plast.h: n_in, n_layers, then per
  * layer width, activation, argument) and where its parameters start in the
  * meta-parameter vector. */
@@ -90,13 +90,14 @@ int dag_is_const(const dag *d, int id, double v);
  * values) whose parameters start at OFFSET, added if new.  dag_pack: the
  * pack of XS[0..n) (n >= 1); dag_pack_items: its items into OUT (at most MAX),
  * returning their number.  dag_mlp_out: output K of MLP at the pack's
- * inputs; dag_mlp_din: d output K / d input M; dag_mlp_grad: the adjoints of
- * its parameters for the seeds in pack SEEDS (one per output). */
+ * inputs; dag_mlp_vjp: the adjoint of input M for the seeds in pack SEEDS
+ * (the outputs' adjoints, one per output); dag_mlp_grad: the adjoints of
+ * its parameters for those seeds. */
 int dag_mlp_declare(dag *d, const double *shape, int n_shape, int offset);
 int dag_pack(dag *d, const int *xs, int n);
 int dag_pack_items(const dag *d, int pack, int *out, int max);
 int dag_mlp_out(dag *d, int mlp, int pack, int k);
-int dag_mlp_din(dag *d, int mlp, int pack, int k, int m);
+int dag_mlp_vjp(dag *d, int mlp, int seeds, int pack, int m);
 int dag_mlp_grad(dag *d, int mlp, int seeds, int pack);
 
 /* Node ID of FROM rebuilt in TO through the constructors above (so it

@@ -54,11 +54,12 @@ static void accumulate(dag *d, int *adj, int target, int contribution, int from_
     adj[target] = adj[target] < 0 ? contribution : dag_add(d, adj[target], contribution);
 }
 
-/* A meta-MLP call: the MLP at one pack of inputs, and the adjoint of each of
- * its outputs (-1: none), which seed the adjoints of its parameters. */
-typedef struct mlp_call { int mlp, pack; int *seed; } mlp_call;
+/* A meta-MLP call: the MLP at one pack of inputs, its space, and the
+ * adjoint of each of its outputs (-1: none): the seeds of the adjoints of
+ * its inputs and parameters; SEEDS: their pack, once made. */
+typedef struct mlp_call { int mlp, pack, space, seeds; int *seed; } mlp_call;
 
-static mlp_call *call_of(const dag *d, mlp_call **calls, int *n, int mlp, int pack)
+static mlp_call *call_of(const dag *d, mlp_call **calls, int *n, int mlp, int pack, int space)
 {
     for (int c = 0; c < *n; c++) if ((*calls)[c].mlp == mlp && (*calls)[c].pack == pack) return &(*calls)[c];
     *calls = realloc(*calls, (size_t)(*n + 1) * sizeof **calls);
@@ -66,23 +67,41 @@ static mlp_call *call_of(const dag *d, mlp_call **calls, int *n, int mlp, int pa
     mlp_call *c = &(*calls)[(*n)++];
     c->mlp = mlp;
     c->pack = pack;
+    c->space = space;
+    c->seeds = -1;
     c->seed = malloc((size_t)d->mlp[mlp].n_out * sizeof *c->seed);
     if (!c->seed) abort();
     for (int k = 0; k < d->mlp[mlp].n_out; k++) c->seed[k] = -1;
     return c;
 }
 
-/* adj(x_m) += adj(out_k) * d out_k / d x_m for each input x_m of the call
- * N (node ID), and the call's seed for its parameters. */
-static void adjoint_mlp_out(dag *d, int *adj, const dag_node *n, int id, mlp_call **calls, int *n_calls)
+/* The pack of call C's seeds (0 for an output without adjoint). */
+static int seeds_of(dag *d, mlp_call *c)
 {
-    int n_in = d->mlp[n->index].n_in, *xs = malloc((size_t)n_in * sizeof *xs);
-    if (!xs) abort();
-    dag_pack_items(d, n->arg[0], xs, n_in);
-    for (int m = 0; m < n_in; m++)
-        accumulate(d, adj, xs[m], dag_mul(d, adj[id], dag_mlp_din(d, n->index, n->arg[0], n->aux, m)), n->space);
-    free(xs);
-    call_of(d, calls, n_calls, n->index, n->arg[0])->seed[n->aux] = adj[id];
+    if (c->seeds < 0) {
+        int n_out = d->mlp[c->mlp].n_out;
+        for (int k = 0; k < n_out; k++) if (c->seed[k] < 0) c->seed[k] = dag_const(d, 0);
+        c->seeds = dag_pack(d, c->seed, n_out);
+    }
+    return c->seeds;
+}
+
+/* adj(x_m) += mlp_vjp(seeds, pack, m) for each input x_m of each call of
+ * pack PACK: reached in the reverse sweep after every output of its calls
+ * (their ids are higher) and before any input (lower), so the seeds are
+ * complete and the inputs' adjoints not yet used. */
+static void adjoint_pack(dag *d, int *adj, int pack, mlp_call *calls, int n_calls)
+{
+    for (int c = 0; c < n_calls; c++) {
+        if (calls[c].pack != pack) continue;
+        int n_in = d->mlp[calls[c].mlp].n_in, *xs = malloc((size_t)n_in * sizeof *xs);
+        if (!xs) abort();
+        dag_pack_items(d, pack, xs, n_in);
+        int seeds = seeds_of(d, &calls[c]);
+        for (int m = 0; m < n_in; m++)
+            accumulate(d, adj, xs[m], dag_mlp_vjp(d, calls[c].mlp, seeds, pack, m), calls[c].space);
+        free(xs);
+    }
 }
 
 /* The calls' parameter adjoints as mlp_grad nodes, into *GRADS. */
@@ -90,9 +109,7 @@ static int mlp_grads(dag *d, mlp_call *calls, int n_calls, int **grads)
 {
     *grads = n_calls ? malloc((size_t)n_calls * sizeof **grads) : NULL;
     for (int c = 0; c < n_calls; c++) {
-        int n_out = d->mlp[calls[c].mlp].n_out;
-        for (int k = 0; k < n_out; k++) if (calls[c].seed[k] < 0) calls[c].seed[k] = dag_const(d, 0);
-        (*grads)[c] = dag_mlp_grad(d, calls[c].mlp, dag_pack(d, calls[c].seed, n_out), calls[c].pack);
+        (*grads)[c] = dag_mlp_grad(d, calls[c].mlp, seeds_of(d, &calls[c]), calls[c].pack);
         free(calls[c].seed);
     }
     free(calls);
@@ -110,10 +127,14 @@ int diff_adjoint(dag *d, const int *roots, const int *seeds, int n_roots, int *a
         if (roots[r] > top) top = roots[r];
     }
     for (int id = top; id >= 0; id--) {
+        if (d->node[id].op == OP_PACK) { adjoint_pack(d, adj, id, calls, n_calls); continue; }
         if (adj[id] < 0 || dag_is_const(d, adj[id], 0)) continue;
         dag_node n = d->node[id];   /* a copy: interning may move the node array */
-        if (n.op == OP_MLP_OUT) { adjoint_mlp_out(d, adj, &n, id, &calls, &n_calls); continue; }
-        if (n.op == OP_MLP_DIN || n.op == OP_MLP_GRAD) {
+        if (n.op == OP_MLP_OUT) {   /* its adjoint seeds its call's; the inputs' follow at the pack */
+            call_of(d, &calls, &n_calls, n.index, n.arg[0], n.space)->seed[n.aux] = adj[id];
+            continue;
+        }
+        if (n.op == OP_MLP_VJP || n.op == OP_MLP_GRAD) {
             fputs("plastcc: internal error: a derivative of a meta-MLP call is differentiated again\n", stderr);
             abort();
         }

@@ -106,16 +106,61 @@ static void shape_name(const ectx *c, int m, char *buf, size_t len)
     snprintf(buf, len, "%s_mlp%d", c->lk->k->name, m);
 }
 
-/* plast_mlp_out_d(shape, meta + offset, (const real[]){ ... }, k[, m]) */
-static void emit_mlp_call(const ectx *c, const dag_node *n)
+static void indent(FILE *out, int depth);
+
+/* The calls IDS[0..n) of one call site (lower_mlp_siblings) by one routine
+ * call (llgen's lg_gen_mlp_calls):
+ *   real cID[n_out]; plast_mlp_outs_d(shape, meta + offset, x, cID);
+ *   real cID[n_in]; plast_mlp_vjp_d(shape, meta + offset, x, seeds, m, cID, gG + i * size, j % PLAST_LANES);
+ * then each value read from cID.  An mlp_grad's parameter adjoints go to
+ * its row: in a loop over rows, element j into partial sum j % PLAST_LANES
+ * of each parameter (a sum over j, as the JIT's strips of PLAST_LANES add
+ * it); in one row, into partial 0. */
+static void emit_mlp_calls(const ectx *c, const int *ids, int n, int depth)
 {
-    char shape[96];
-    shape_name(c, n->index, shape, sizeof shape);
-    fprintf(c->out, "plast_mlp_%s_%s(%s, meta + %d, ", n->op == OP_MLP_OUT ? "out" : "din",
-            c->prec == PREC_SINGLE ? "f" : "d", shape, c->d->mlp[n->index].offset);
-    emit_pack(c, n->arg[0]);
-    if (n->op == OP_MLP_OUT) fprintf(c->out, ", %d)", n->aux);
-    else fprintf(c->out, ", %d, %d)", n->aux, (int)n->value);
+    char idx[48], shape[96];
+    const dag_node *n0 = &c->d->node[ids[0]];
+    const dag_mlp *m = &c->d->mlp[n0->index];
+    int fwd = n0->op == OP_MLP_OUT, grad = -1, n_vjp = 0, in = -1;
+    const char *p = c->prec == PREC_SINGLE ? "f" : "d";
+    shape_name(c, n0->index, shape, sizeof shape);
+    for (int q = 0; q < n; q++) {
+        if (c->d->node[ids[q]].op == OP_MLP_GRAD) grad = ids[q];
+        else if (!fwd) n_vjp++, in = (int)c->d->node[ids[q]].value;
+    }
+    if (fwd || n_vjp) {
+        indent(c->out, depth);
+        fprintf(c->out, "real c%d[%d];\n", ids[0], fwd ? m->n_out : m->n_in);
+    }
+    indent(c->out, depth);
+    if (fwd) {
+        fprintf(c->out, "plast_mlp_outs_%s(%s, meta + %d, ", p, shape, m->offset);
+        emit_pack(c, n0->arg[0]);
+        fprintf(c->out, ", c%d);\n", ids[0]);
+    } else {
+        fprintf(c->out, "plast_mlp_vjp_%s(%s, meta + %d, ", p, shape, m->offset);
+        emit_pack(c, n0->arg[1]);
+        fputs(", ", c->out);
+        emit_pack(c, n0->arg[0]);
+        fprintf(c->out, ", %d, ", n_vjp > 1 ? -1 : in);
+        if (n_vjp) fprintf(c->out, "c%d, ", ids[0]);
+        else fputs("NULL, ", c->out);
+        if (grad >= 0) {
+            int by_rows = lower_grad_row_space(c->d->node[grad].space) == SP_POST;
+            fprintf(c->out, "g%d + %s * %d, %s);\n", grad, by_rows ? "i" : "0", m->n_params * lower_sum_lanes(c->prec),
+                    by_rows ? "j % PLAST_LANES" : "0");
+        } else {
+            fputs("NULL, 0);\n", c->out);
+        }
+    }
+    for (int q = 0; q < n; q++) {
+        const dag_node *nq = &c->d->node[ids[q]];
+        if (nq->op == OP_MLP_GRAD) continue;
+        indent(c->out, depth);
+        if (lower_is_inline(c->lk, ids[q])) fprintf(c->out, "const real t%d = ", ids[q]);
+        else { index_expr(idx, sizeof idx, nq->space); fprintf(c->out, "v%d[%s] = ", ids[q], idx); }
+        fprintf(c->out, "c%d[%d];\n", ids[0], fwd ? nq->aux : (int)nq->value);
+    }
 }
 
 /* Expands the ops.def C template of node ID with its arguments' values. */
@@ -172,22 +217,6 @@ static void emit_kcap(const ectx *c, int id, int depth)
     fputs("}\n", c->out);
 }
 
-/* The parameters' adjoints of one meta-MLP call added into its row of gID. */
-static void emit_mlp_grad(const ectx *c, int id, int depth)
-{
-    const dag_node *n = &c->d->node[id];
-    char shape[96];
-    shape_name(c, n->index, shape, sizeof shape);
-    indent(c->out, depth);
-    fprintf(c->out, "plast_mlp_grad_%s(%s, meta + %d, ", c->prec == PREC_SINGLE ? "f" : "d", shape,
-            c->d->mlp[n->index].offset);
-    emit_pack(c, n->arg[1]);
-    fputs(", ", c->out);
-    emit_pack(c, n->arg[0]);
-    fprintf(c->out, ", g%d + %s * %d);\n", id, lower_grad_row_space(n->space) == SP_POST ? "i" : "0",
-            c->d->mlp[n->index].n_params);
-}
-
 /* Zeroes (or sets to -inf) the arrays of reductions that add across samples
  * or rows, before their loop nest. */
 static void init_reductions(const ectx *c, const lower_loop *L, int depth, int local_bit)
@@ -236,9 +265,20 @@ static void compute_nodes(const ectx *c, const int *nodes, int n_nodes, int dept
     char val[2048], idx[48], arg[160];
     lower_batch_group *groups;
     int n_groups = lower_batch_groups(c->lk, nodes, n_nodes, &groups);
+    char *done = NULL;   /* meta-MLP calls computed with an earlier one of their pack */
     for (int q = 0; q < n_nodes; q++) {
         int id = nodes[q];
         const dag_node *n = &c->d->node[id];
+        if (done && done[q]) continue;
+        if (n->op == OP_MLP_OUT || n->op == OP_MLP_VJP || n->op == OP_MLP_GRAD) {
+            int *ids = malloc((size_t)(n_nodes - q) * sizeof *ids), k = lower_mlp_siblings(c->lk, nodes, n_nodes, q, ids);
+            emit_mlp_calls(c, ids, k, depth);
+            if (!done) done = calloc((size_t)n_nodes, 1);
+            for (int r = q, s = 0; r < n_nodes && s < k; r++)
+                if (nodes[r] == ids[s]) done[r] = 1, s++;
+            free(ids);
+            continue;
+        }
         if (lower_is_batch_sum(c->lk, id)) {   /* in its group's loop, which runs at the group's first sum */
             const lower_batch_group *g = lower_batch_group_of(groups, n_groups, id);
             if (g->sums[0] == id) emit_batch_group(c, g, depth, local_bit);
@@ -246,15 +286,7 @@ static void compute_nodes(const ectx *c, const int *nodes, int n_nodes, int dept
         }
         if (n->op == OP_KCAP) { emit_kcap(c, id, depth); continue; }
         if (n->op == OP_PACK) continue;   /* its items are read where it is used */
-        if (n->op == OP_MLP_GRAD) { emit_mlp_grad(c, id, depth); continue; }
         indent(c->out, depth);
-        if (n->op == OP_MLP_OUT || n->op == OP_MLP_DIN) {
-            if (lower_is_inline(c->lk, id)) fprintf(c->out, "const real t%d = ", id);
-            else { index_expr(idx, sizeof idx, n->space); fprintf(c->out, "v%d[%s] = ", id, idx); }
-            emit_mlp_call(c, n);
-            fputs(";\n", c->out);
-            continue;
-        }
         if (dag_op_is_reduction(n->op)) {
             value_of(c, n->arg[0], arg, sizeof arg);
             int bit = dag_ops[n->op].reduces;
@@ -279,6 +311,7 @@ static void compute_nodes(const ectx *c, const int *nodes, int n_nodes, int dept
             fprintf(c->out, "v%d[%s] = %s;\n", id, idx, val);
         }
     }
+    free(done);
     lower_batch_groups_free(groups, n_groups);
 }
 
@@ -397,12 +430,13 @@ static void emit_comment(FILE *out, const char *text)
     fputs(" */\n", out);
 }
 
-/* The size of the rows of mlp_grad node ID: "n_post * 401". */
+/* The size of the rows of mlp_grad node ID: "n_post * 3208" (PLAST_LANES
+ * partial sums per parameter). */
 static void grad_size(const ectx *c, int id, char *buf, size_t len)
 {
     const dag_node *n = &c->d->node[id];
     snprintf(buf, len, "%s%d", lower_grad_row_space(n->space) == SP_POST ? "n_post * " : "",
-             c->d->mlp[n->index].n_params);
+             c->d->mlp[n->index].n_params * lower_sum_lanes(c->prec));
 }
 
 static void emit_signature(const ectx *c)
@@ -489,7 +523,8 @@ static void emit_mlp_shapes(const ectx *c)
     free(used);
 }
 
-/* adj_meta[offset + p] += the rows of each mlp_grad node, added in row order. */
+/* adj_meta[offset + p] += the rows of each mlp_grad node, each row's
+ * partial sums pairwise, the rows in order. */
 static void emit_mlp_grad_sums(const ectx *c)
 {
     const kern *k = c->lk->k;
@@ -499,8 +534,8 @@ static void emit_mlp_grad_sums(const ectx *c)
         int rows_post = lower_grad_row_space(c->d->node[id].space) == SP_POST;
         fprintf(c->out, "    /* adjoints of the parameters of a meta-MLP call, row by row */\n"
                         "    for (int64_t p = 0; p < %d; p++) {\n        real s = 0;\n", m->n_params);
-        fprintf(c->out, "        for (int64_t r = 0; r < %s; r++) s += g%d[r * %d + p];\n", rows_post ? "n_post" : "1", id,
-                m->n_params);
+        fprintf(c->out, "        for (int64_t r = 0; r < %s; r++) s += plast_lanesum(g%d + (r * %d + p) * PLAST_LANES);\n",
+                rows_post ? "n_post" : "1", id, m->n_params);
         fprintf(c->out, "        adj_meta[%d + p] += s;\n    }\n", m->offset);
     }
 }

@@ -153,8 +153,7 @@ void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit);
 
 /* ---- llgen_mlp.c: meta-MLP calls (runtime/mlp.c) ---- */
 
-LLVMValueRef lg_gen_mlp_call(lfn *f, int id);
-void lg_gen_mlp_grad(lfn *f, int id);
+void lg_gen_mlp_calls(lfn *f, const int *ids, int n, LLVMValueRef *vals);
 LLVMValueRef lg_mlp_grad_size(lfn *f, int id);
 void lg_gen_mlp_grad_sums(lfn *f);
 

@@ -202,13 +202,15 @@ static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMVa
 }
 
 /* Columns a per-synapse loop runs at once: none when it cannot vectorise;
- * for a row loop (ROW given) with sums over j in registers, as many as
- * those sums have partials; else the target's vector width. */
+ * for a row loop (ROW given) with sums over j in registers or a meta-MLP's
+ * parameter adjoints (partial sums over j too), as many as those sums have
+ * partials; else the target's vector width. */
 static int strip_lanes(const lkern *kc, const lower_loop *row, int vec)
 {
     int split = 0;
     for (int q = 0; row && q < row->n_nodes; q++)
-        split |= !lower_is_batch_sum(kc->lk, row->nodes[q]) && lg_lane_split(&kc->d->node[row->nodes[q]], SP_PRE);
+        split |= (!lower_is_batch_sum(kc->lk, row->nodes[q]) && lg_lane_split(&kc->d->node[row->nodes[q]], SP_PRE)) ||
+                 kc->d->node[row->nodes[q]].op == OP_MLP_GRAD;
     return !vec ? 1 : split ? lower_sum_lanes(kc->g->prec) : kc->g->lanes;
 }
 

@@ -1,6 +1,6 @@
 /* llgen_mlp — meta-MLP calls as LLVM IR: calls of libplast's routines
  * (runtime/mlp.c), the same functions the emitted C calls, so that the back
- * ends agree bit for bit (emit_c's emit_mlp_call, emit_mlp_grad). */
+ * ends agree bit for bit (emit_c's emit_mlp_calls). */
 #include "config.h"
 #include "llgen_impl.h"
 
@@ -80,82 +80,114 @@ static LLVMValueRef routine(lfn *f, const char *what, LLVMTypeRef ret, LLVMTypeR
     return lg_declare(f->g, name, *fty);
 }
 
-/* plast_mlp_out(shape, meta + offset, x, k) or plast_mlp_din(..., k, m);
- * in vector code the _lanes routines, into an array read back as a vector. */
-LLVMValueRef lg_gen_mlp_call(lfn *f, int id)
+/* The row and partial sum of node ID's parameter adjoints (an mlp_grad):
+ * in a loop over the rows (lower_grad_row_space) row i, element j into
+ * partial sum j mod parts (the strips then run parts lanes, lane e column
+ * j0 + e with j0 a multiple of parts: SPLIT); else row 0, partial 0.
+ * emit_c's emit_mlp_calls.  The row's first element, or NULL on failure. */
+static LLVMValueRef grad_row(lfn *f, int id, int w, LLVMValueRef *part, int *split)
 {
     lmod *g = f->g;
     const dag_node *n = &f->kc->d->node[id];
-    int w = lg_varies(f, n->space) ? f->w : 1, din = n->op == OP_MLP_DIN;
-    LLVMValueRef x = pack_array(f, n->arg[0], w);
-    LLVMTypeRef t_shape = LLVMPointerType(LLVMDoubleTypeInContext(g->ctx), 0), fty;
-    LLVMValueRef args[8] = { shape_of(f, n->index), theta_of(f, n->index), x, lg_i32c(g, n->aux) }, fn;
-    int na = 4;
-    if (din) args[na++] = lg_i32c(g, (int)n->value);
-    if (w == 1) {
-        LLVMTypeRef params[5] = { t_shape, g->t_realp, g->t_realp, g->t_i32, g->t_i32 };
-        fn = routine(f, din ? "din" : "out", g->t_real, params, na, &fty);
-        return LLVMBuildCall2(f->bb, fty, fn, args, (unsigned)na, "");
+    int parts = lower_sum_lanes(g->prec), by_rows = lower_grad_row_space(n->space) == SP_POST;
+    LLVMValueRef row = by_rows ? f->i : lg_i64c(g, 0);
+    if (!row || (by_rows && !f->j)) {
+        lg_fail(g, "internal error: a meta-MLP's parameter adjoints outside a loop over rows");
+        return NULL;
     }
-    LLVMTypeRef vt = lg_real_type(g, w);
-    LLVMValueRef out = lg_new_alloca(f, LLVMArrayType(g->t_real, (unsigned)w), "mlp_out");
-    LLVMValueRef out0 = LLVMBuildPointerCast(f->bb, out, g->t_realp, "");
-    args[na++] = active_lanes(f, w);
-    args[na++] = lg_i32c(g, w);
-    args[na++] = out0;
-    LLVMTypeRef params[8] = { t_shape, g->t_realp, g->t_realp, g->t_i32, g->t_i32, g->t_i32, g->t_i32, g->t_realp };
-    if (!din) { params[4] = g->t_i32; params[5] = g->t_i32; params[6] = g->t_realp; }
-    fn = routine(f, din ? "din_lanes" : "out_lanes", g->t_void, params, na, &fty);
+    if (by_rows && w > 1 && w != parts) {
+        lg_fail(g, "internal error: a meta-MLP's parameter adjoints in strips of %d columns, not %d", w, parts);
+        return NULL;
+    }
+    *split = by_rows;
+    *part = by_rows && w == 1 ? LLVMBuildTrunc(f->bb, LLVMBuildAnd(f->bb, f->j, lg_i64c(g, parts - 1), ""), g->t_i32, "")
+                              : lg_i32c(g, 0);
+    LLVMValueRef at = LLVMBuildNSWMul(f->bb, row, lg_i64c(g, (long long)f->kc->d->mlp[n->index].n_params * parts), "");
+    return LLVMBuildInBoundsGEP2(f->bb, g->t_real, lg_array(f, lg_grad_array(f->kc, id)), &at, 1, "");
+}
+
+/* The calls IDS[0..n) of one call site (lower_mlp_siblings) by one routine
+ * call, the values of all but an mlp_grad into VALS.  mlp_out nodes:
+ * plast_mlp_outs into an array on the stack; mlp_vjp and mlp_grad nodes:
+ * plast_mlp_vjp, the inputs' adjoints into an array (only input M when one
+ * is read), the parameters' into the mlp_grad's row.  In vector code the
+ * _lanes routines, each value read back as a vector. */
+void lg_gen_mlp_calls(lfn *f, const int *ids, int n, LLVMValueRef *vals)
+{
+    lmod *g = f->g;
+    const dag *d = f->kc->d;
+    const dag_node *n0 = &d->node[ids[0]];
+    const dag_mlp *mlp = &d->mlp[n0->index];
+    int w = lg_varies(f, n0->space) ? f->w : 1, fwd = n0->op == OP_MLP_OUT;
+    LLVMTypeRef t_shape = LLVMPointerType(LLVMDoubleTypeInContext(g->ctx), 0), fty, vt = lg_real_type(g, w);
+    LLVMValueRef args[10] = { shape_of(f, n0->index), theta_of(f, n0->index) }, fn, out0 = NULL;
+    LLVMTypeRef params[10] = { t_shape, g->t_realp, g->t_realp };
+    int na = 2, grad = -1, n_vjp = 0, m = -1;
+    char what[16];
+    if (fwd) {
+        args[na++] = pack_array(f, n0->arg[0], w);
+        out0 = LLVMBuildPointerCast(f->bb, lg_new_alloca(f, LLVMArrayType(g->t_real, (unsigned)(mlp->n_out * w)), "mlp_out"),
+                                    g->t_realp, "");
+        if (w > 1) { params[na] = g->t_i32; args[na++] = active_lanes(f, w); params[na] = g->t_i32; args[na++] = lg_i32c(g, w); }
+        params[na] = g->t_realp;
+        args[na++] = out0;
+        snprintf(what, sizeof what, "outs%s", w > 1 ? "_lanes" : "");
+    } else {
+        for (int q = 0; q < n; q++) {
+            if (d->node[ids[q]].op == OP_MLP_GRAD) grad = ids[q];
+            else n_vjp++, m = (int)d->node[ids[q]].value;
+        }
+        if (n_vjp > 1) m = -1;
+        args[na++] = pack_array(f, n0->arg[1], w);
+        params[na] = g->t_realp;
+        args[na++] = pack_array(f, n0->arg[0], w);
+        params[na] = g->t_i32;
+        args[na++] = lg_i32c(g, m);
+        if (w > 1) { params[na] = g->t_i32; args[na++] = active_lanes(f, w); params[na] = g->t_i32; args[na++] = lg_i32c(g, w); }
+        LLVMValueRef nul = LLVMConstPointerNull(g->t_realp), acc = nul, part = lg_i32c(g, 0);
+        int split = 0;
+        if (n_vjp)
+            out0 = LLVMBuildPointerCast(f->bb, lg_new_alloca(f, LLVMArrayType(g->t_real, (unsigned)(mlp->n_in * w)), "mlp_gin"),
+                                        g->t_realp, "");
+        if (grad >= 0 && !(acc = grad_row(f, grad, w, &part, &split))) return;
+        params[na] = g->t_realp;
+        args[na++] = out0 ? out0 : nul;
+        params[na] = g->t_realp;
+        args[na++] = acc;
+        params[na] = g->t_i32;
+        args[na++] = w > 1 ? lg_i32c(g, split) : part;
+        snprintf(what, sizeof what, "vjp%s", w > 1 ? "_lanes" : "");
+    }
+    fn = routine(f, what, g->t_void, params, na, &fty);
     LLVMBuildCall2(f->bb, fty, fn, args, (unsigned)na, "");
-    LLVMValueRef v = LLVMBuildLoad2(f->bb, vt, LLVMBuildPointerCast(f->bb, out, LLVMPointerType(vt, 0), ""), "");
-    LLVMSetAlignment(v, (unsigned)g->real_bytes);
-    return v;
-}
-
-/* plast_mlp_grad(shape, meta + offset, x, seeds, rows + row * n_params): row i
- * in a loop over the rows, else row 0 (lower_grad_row_space); in vector code
- * plast_mlp_grad_lanes over the lanes in range. */
-void lg_gen_mlp_grad(lfn *f, int id)
-{
-    lmod *g = f->g;
-    const dag_node *n = &f->kc->d->node[id];
-    int w = lg_varies(f, n->space) ? f->w : 1;
-    LLVMValueRef x = pack_array(f, n->arg[1], w), seeds = pack_array(f, n->arg[0], w);
-    LLVMValueRef row = lower_grad_row_space(n->space) == SP_POST ? f->i : lg_i64c(g, 0);
-    if (!row) { lg_fail(g, "internal error: a meta-MLP's parameter adjoints outside a loop over rows"); return; }
-    LLVMValueRef at = LLVMBuildNSWMul(f->bb, row, lg_i64c(g, f->kc->d->mlp[n->index].n_params), "");
-    LLVMValueRef acc = LLVMBuildInBoundsGEP2(f->bb, g->t_real, lg_array(f, lg_grad_array(f->kc, id)), &at, 1, "");
-    LLVMTypeRef t_shape = LLVMPointerType(LLVMDoubleTypeInContext(g->ctx), 0), fty;
-    LLVMValueRef args[7] = { shape_of(f, n->index), theta_of(f, n->index), x, seeds };
-    if (w == 1) {
-        LLVMTypeRef params[5] = { t_shape, g->t_realp, g->t_realp, g->t_realp, g->t_realp };
-        args[4] = acc;
-        LLVMBuildCall2(f->bb, fty = LLVMFunctionType(g->t_void, params, 5, 0),
-                       routine(f, "grad", g->t_void, params, 5, &fty), args, 5, "");
-        return;
+    for (int q = 0; q < n; q++) {
+        const dag_node *nq = &d->node[ids[q]];
+        vals[q] = NULL;
+        if (nq->op == OP_MLP_GRAD) continue;
+        LLVMValueRef idx = lg_i64c(g, (long long)(fwd ? nq->aux : (int)nq->value) * w);
+        LLVMValueRef p = LLVMBuildInBoundsGEP2(f->bb, g->t_real, out0, &idx, 1, "");
+        if (w > 1) p = LLVMBuildPointerCast(f->bb, p, LLVMPointerType(vt, 0), "");
+        vals[q] = LLVMBuildLoad2(f->bb, vt, p, "");
+        LLVMSetAlignment(vals[q], (unsigned)g->real_bytes);
     }
-    LLVMTypeRef params[7] = { t_shape, g->t_realp, g->t_realp, g->t_realp, g->t_i32, g->t_i32, g->t_realp };
-    args[4] = active_lanes(f, w);
-    args[5] = lg_i32c(g, w);
-    args[6] = acc;
-    LLVMValueRef fn = routine(f, "grad_lanes", g->t_void, params, 7, &fty);
-    LLVMBuildCall2(f->bb, fty, fn, args, 7, "");
 }
 
-/* Elements of the rows of mlp_grad node ID: n_post * n_params or n_params. */
+/* Elements of the rows of mlp_grad node ID: (n_post *) n_params * parts. */
 LLVMValueRef lg_mlp_grad_size(lfn *f, int id)
 {
     const dag_node *n = &f->kc->d->node[id];
-    LLVMValueRef p = lg_i64c(f->g, f->kc->d->mlp[n->index].n_params);
+    LLVMValueRef p = lg_i64c(f->g, (long long)f->kc->d->mlp[n->index].n_params * lower_sum_lanes(f->g->prec));
     return lower_grad_row_space(n->space) == SP_POST ? LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], p, "") : p;
 }
 
-/* adj_meta[offset + p] += the rows of each mlp_grad node added in row order
- * (emit_c's emit_mlp_grad_sums). */
+/* adj_meta[offset + p] += the rows of each mlp_grad node, each row's partial
+ * sums pairwise, the rows in order (emit_c's emit_mlp_grad_sums). */
 void lg_gen_mlp_grad_sums(lfn *f)
 {
     lmod *g = f->g;
     const kern *k = f->kc->k;
+    int parts = lower_sum_lanes(g->prec);
+    LLVMTypeRef vt = lg_real_type(g, parts);
     for (int q = 0; q < k->n_mlp_grads && !g->failed; q++) {
         int id = k->mlp_grads[q];
         const dag_mlp *m = &f->kc->d->mlp[f->kc->d->node[id].index];
@@ -166,7 +198,11 @@ void lg_gen_mlp_grad_sums(lfn *f)
         LLVMBuildStore(f->bb, LLVMConstReal(g->t_real, 0), s);
         LLVMValueRef r = by_rows ? lg_loop_open(f, &R, lg_i64c(g, 0), f->size[SIZE_N_POST], 1, "r") : lg_i64c(g, 0);
         LLVMValueRef at = LLVMBuildNSWAdd(f->bb, LLVMBuildNSWMul(f->bb, r, lg_i64c(g, m->n_params), ""), p, "");
-        LLVMValueRef x = LLVMBuildLoad2(f->bb, g->t_real, LLVMBuildInBoundsGEP2(f->bb, g->t_real, rows, &at, 1, ""), "");
+        at = LLVMBuildNSWMul(f->bb, at, lg_i64c(g, parts), "");
+        LLVMValueRef ptr = LLVMBuildInBoundsGEP2(f->bb, g->t_real, rows, &at, 1, "");
+        LLVMValueRef v = LLVMBuildLoad2(f->bb, vt, LLVMBuildPointerCast(f->bb, ptr, LLVMPointerType(vt, 0), ""), "");
+        LLVMSetAlignment(v, (unsigned)g->real_bytes);
+        LLVMValueRef x = lg_lane_sum(f, v);
         LLVMBuildStore(f->bb, LLVMBuildFAdd(f->bb, LLVMBuildLoad2(f->bb, g->t_real, s, ""), x, ""), s);
         if (by_rows) lg_loop_close(f, &R);
         LLVMValueRef to = LLVMBuildNSWAdd(f->bb, p, lg_i64c(g, m->offset), "");

@@ -258,14 +258,43 @@ static void gen_reduce(lfn *f, int id, int local_bit)
     LLVMBuildStore(f->bb, cur, acc);
 }
 
+/* The value V of node ID: kept for later nodes (inline) or stored. */
+static void set_value(lfn *f, int id, LLVMValueRef v)
+{
+    const lkern *kc = f->kc;
+    if (lower_is_inline(kc->lk, id)) {
+        f->val[id] = v;
+    } else {
+        lg_store_at(f, lg_array(f, lg_stored_array(kc, id)), kc->d->node[id].space, v, 0);
+        f->memo[id] = v;   /* later nodes of this iteration read it back */
+    }
+}
+
 void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit)
 {
     const lkern *kc = f->kc;
     lower_batch_group *groups;
     int n_groups = lower_batch_groups(kc->lk, nodes, n_nodes, &groups);
+    char *done = NULL;   /* meta-MLP calls computed with an earlier one of their pack */
     for (int q = 0; q < n_nodes && !f->g->failed; q++) {
         int id = nodes[q];
         const dag_node *n = &kc->d->node[id];
+        if (done && done[q]) continue;
+        if (n->op == OP_MLP_OUT || n->op == OP_MLP_VJP || n->op == OP_MLP_GRAD) {
+            int *ids = malloc((size_t)(n_nodes - q) * sizeof *ids), k = lower_mlp_siblings(kc->lk, nodes, n_nodes, q, ids);
+            LLVMValueRef *vals = malloc((size_t)k * sizeof *vals);
+            lg_gen_mlp_calls(f, ids, k, vals);
+            if (!done) done = calloc((size_t)n_nodes, 1);
+            for (int r = q, s = 0; r < n_nodes && s < k && !f->g->failed; r++)
+                if (nodes[r] == ids[s]) {
+                    done[r] = 1;
+                    if (vals[s]) set_value(f, ids[s], vals[s]);
+                    s++;
+                }
+            free(ids);
+            free(vals);
+            continue;
+        }
         if (lower_is_batch_sum(kc->lk, id)) {   /* in its group's loop, which runs at the group's first sum */
             const lower_batch_group *g = lower_batch_group_of(groups, n_groups, id);
             if (g->sums[0] == id) gen_batch_group(f, g, local_bit);
@@ -273,14 +302,8 @@ void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit)
         }
         if (dag_op_is_reduction(n->op)) { gen_reduce(f, id, local_bit); continue; }
         if (n->op == OP_PACK) continue;   /* its items are read where it is used */
-        if (n->op == OP_MLP_GRAD) { lg_gen_mlp_grad(f, id); continue; }
-        LLVMValueRef v = n->op == OP_MLP_OUT || n->op == OP_MLP_DIN ? lg_gen_mlp_call(f, id) : compute(f, id);
-        if (lower_is_inline(kc->lk, id)) {
-            f->val[id] = v;
-        } else {
-            lg_store_at(f, lg_array(f, lg_stored_array(kc, id)), n->space, v, 0);
-            f->memo[id] = v;   /* later nodes of this iteration read it back */
-        }
+        set_value(f, id, compute(f, id));
     }
+    free(done);
     lower_batch_groups_free(groups, n_groups);
 }

@@ -19,6 +19,21 @@ int lower_is_batch_sum(const lower_kernel *lk, int id)
 
 int lower_grad_row_space(int space) { return is_syn(space) ? SP_POST : SP_SCALAR; }
 
+int lower_mlp_siblings(const lower_kernel *lk, const int *nodes, int n_nodes, int q, int *out)
+{
+    const dag *d = lk->k->d;
+    const dag_node *a = &d->node[nodes[q]];
+    int n = 0;
+    int backward = a->op != OP_MLP_OUT;
+    for (int r = q; r < n_nodes; r++) {
+        const dag_node *b = &d->node[nodes[r]];
+        int same_kind = backward ? b->op == OP_MLP_VJP || b->op == OP_MLP_GRAD : b->op == OP_MLP_OUT;
+        if (same_kind && b->index == a->index && b->arg[0] == a->arg[0] && b->arg[1] == a->arg[1] && b->space == a->space)
+            out[n++] = nodes[r];
+    }
+    return n;
+}
+
 int lower_is_inline(const lower_kernel *lk, int id)
 {
     const dag_node *n = &lk->k->d->node[id];

@@ -93,6 +93,13 @@ const lower_batch_group *lower_batch_group_of(const lower_batch_group *g, int n,
  * order into adj_meta: the same bits on any thread count. */
 int lower_grad_row_space(int space);
 
+/* The nodes among NODES[Q..n) computed with NODES[Q] by one routine call:
+ * for an mlp_out, the mlp_out nodes of its call (same meta-MLP, pack and
+ * space; plast_mlp_outs); for an mlp_vjp or mlp_grad, the mlp_vjp and
+ * mlp_grad nodes of its call and seeds (one backward pass, plast_mlp_vjp).
+ * NODES[Q] first, into OUT (room for n - Q).  Returns their number. */
+int lower_mlp_siblings(const lower_kernel *lk, const int *nodes, int n_nodes, int q, int *out);
+
 /* Prints the loop nests (--dump=loops). */
 void lower_dump(FILE *out, const lower_kernel *lk);
 

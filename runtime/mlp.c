@@ -14,9 +14,10 @@
 #include "plast.h"
 
 /* The lanes of a call and one element must give the same bits: no fused
- * multiply-adds in one and not the other. */
+ * multiply-adds in one and not the other.  The loops over a constant number
+ * of lanes are vectorised (with a run-time alias check where needed). */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
+#pragma GCC optimize("fp-contract=off", "tree-vectorize", "vect-cost-model=dynamic")
 #endif
 
 #include <stdio.h>
@@ -34,8 +35,41 @@ static int mlp_n_out(const double *shape) { return (int)shape[2 + 3 * ((int)shap
 #define FN_UNITS mlp_units
 #define FN_N_OUT mlp_n_out
 
+/* The lane routines once per vector extension the machine may have (the
+ * loader picks one): libplast is built for the baseline, where vectors hold
+ * two doubles.  No fused multiply-adds (above), so every clone gives the
+ * same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__) && !defined(__SANITIZE_ADDRESS__)
+#define LANE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LANE_CLONES
+#endif
+
+/* The most lanes a call runs (the JIT's widest vectors: PLASTCC_VECTOR_BITS
+ * 4096 of floats, llgen.c's vector_lanes). */
+enum { PLAST_MLP_MAX_LANES = 64 };
+
+/* CALL(n) with the lane count L as a constant for the counts generated code
+ * uses (lower_sum_lanes and the vector widths), else as a variable. */
+#define LANE_DISPATCH(L, CALL)                       \
+    switch (L) {                                     \
+    case 1: CALL(1); break;                          \
+    case 2: CALL(2); break;                          \
+    case 4: CALL(4); break;                          \
+    case 8: CALL(8); break;                          \
+    case 16: CALL(16); break;                        \
+    default:                                         \
+        if (L < 1 || L > PLAST_MLP_MAX_LANES) {      \
+            fprintf(stderr, "plastcc: internal error: a meta-MLP called on %d lanes\n", L); \
+            abort();                                 \
+        }                                            \
+        CALL(L);                                     \
+        break;                                       \
+    }
+
 #define REAL double
 #define FN(name) plast_mlp_##name##_d
+#define plast_mlp_PARTS_d PLAST_MLP_PARTS_D
 #define R_EXP exp
 #define R_TANH tanh
 #define R_LOG1P log1p
@@ -49,6 +83,7 @@ static int mlp_n_out(const double *shape) { return (int)shape[2 + 3 * ((int)shap
 
 #define REAL float
 #define FN(name) plast_mlp_##name##_f
+#define plast_mlp_PARTS_f PLAST_MLP_PARTS_F
 #define R_EXP expf
 #define R_TANH tanhf
 #define R_LOG1P log1pf

@@ -1,11 +1,17 @@
 /* mlp_real.h — the meta-MLP routines of mlp.c in one precision: included
  * once with REAL double and once with REAL float (see mlp.c).
  *
- * Every routine runs LANES elements at once, element l's values at [.. * L +
- * l] (L the lane stride, LANES <= L): a JIT-compiled loop passes its vector
- * lanes, the emitted C one element.  Each element's arithmetic is the same
- * sequence of operations whatever LANES is, so the lanes give the bits of
- * one element at a time. */
+ * Every routine runs L elements at once, element e's values at [.. * L + e]
+ * (the lane stride L: 1 for the emitted C, the vector width for the JIT).
+ * Each element's arithmetic is the same sequence of operations whatever L
+ * is, so the lanes give the bits of one element at a time.  All L lanes are
+ * computed (the JIT's inactive lanes hold defined values, and nothing here
+ * traps); only the first LANES reach an output or an adjoint.
+ *
+ * The lane count is a constant in each clone of the core routines
+ * (LANE_DISPATCH), so that the compiler turns the loops over lanes into
+ * vector instructions: with L a run-time value they ran one lane at a time,
+ * about ten times slower than the inlined MLP they replace. */
 
 /* act(z) of a layer, as the emitted prelude computes it (plast_sigmoid,
  * plast_softplus), so that a call computes what the inlined MLP did. */
@@ -38,7 +44,9 @@ static inline REAL FN(act_slope)(int act, REAL arg, REAL z, REAL h)
 /* The forward pass: Z and H hold every layer's pre-activations and
  * activations, layer after layer, L lanes per unit.  h_l[o] = act_l(sum_i
  * W_l[o,i] h_{l-1}[i] + b_l[o]), the sum in increasing i, then the bias. */
-static void FN(forward)(const double *shape, const REAL *theta, const REAL *x, int lanes, int L, REAL *z, REAL *h)
+static inline __attribute__((always_inline)) void FN(forward)(const double *shape, const REAL *theta,
+                                                              const REAL *restrict x, int L, REAL *restrict z,
+                                                              REAL *restrict h)
 {
     int width = (int)shape[0], n_layers = (int)shape[1];
     const REAL *in = x;
@@ -48,17 +56,17 @@ static void FN(forward)(const double *shape, const REAL *theta, const REAL *x, i
         const REAL *b = theta + (size_t)w_out * width;
         for (int o = 0; o < w_out; o++) {
             const REAL *row = theta + (size_t)o * width;
-            REAL *zo = z + (size_t)o * L, *ho = h + (size_t)o * L;
-            for (int e = 0; e < lanes; e++) zo[e] = row[0] * in[e];
+            REAL *zo = z + (size_t)o * L, *ho = h + (size_t)o * L, t[PLAST_MLP_MAX_LANES];   /* t: in registers */
+            for (int e = 0; e < L; e++) t[e] = row[0] * in[e];
             for (int i = 1; i < width; i++)
-                for (int e = 0; e < lanes; e++) zo[e] = zo[e] + row[i] * in[(size_t)i * L + e];
-            for (int e = 0; e < lanes; e++) zo[e] = zo[e] + b[o];
+                for (int e = 0; e < L; e++) t[e] = t[e] + row[i] * in[(size_t)i * L + e];
+            for (int e = 0; e < L; e++) zo[e] = t[e] + b[o];
             if (act == PLAST_MLP_RELU)
-                for (int e = 0; e < lanes; e++) ho[e] = zo[e] > 0 ? zo[e] : 0;
+                for (int e = 0; e < L; e++) ho[e] = zo[e] > 0 ? zo[e] : 0;
             else if (act == PLAST_MLP_IDENTITY)
-                for (int e = 0; e < lanes; e++) ho[e] = zo[e];
+                for (int e = 0; e < L; e++) ho[e] = zo[e];
             else
-                for (int e = 0; e < lanes; e++) ho[e] = FN(act)(act, arg, zo[e]);
+                for (int e = 0; e < L; e++) ho[e] = FN(act)(act, arg, zo[e]);
         }
         theta = b + w_out;
         in = h;
@@ -68,11 +76,33 @@ static void FN(forward)(const double *shape, const REAL *theta, const REAL *x, i
     }
 }
 
+/* A += G (x) IN over the first LANES lanes: parameter p's adjoint in
+ * FN(PARTS) partial sums, A[p * PARTS + part]; lane e adds into part e when
+ * SPLIT (L is then PARTS), else every lane into part 0, lane 0 first. */
+static inline __attribute__((always_inline)) void FN(add_outer)(REAL *restrict a, const REAL *restrict go,
+                                                                const REAL *restrict in, int w_in, int L,
+                                                                int lanes, int split)
+{
+    for (int i = 0; i < w_in; i++) {
+        REAL *ai = a + (size_t)i * FN(PARTS);
+        const REAL *xi = in + (size_t)i * L;
+        if (split && lanes == L)
+            for (int e = 0; e < L; e++) ai[e] = ai[e] + go[e] * xi[e];
+        else if (split)
+            for (int e = 0; e < lanes; e++) ai[e] = ai[e] + go[e] * xi[e];
+        else
+            for (int e = 0; e < lanes; e++) ai[0] = ai[0] + go[e] * xi[e];
+    }
+}
+
 /* The backward pass from G, the adjoint of the last layer's activations
- * (overwritten): the adjoints of the inputs into GIN (may be NULL) and, when
- * ACC is not NULL, the parameters' adjoints added to ACC[p], lane 0 first. */
-static void FN(backward)(const double *shape, const REAL *theta, const REAL *x, int lanes, int L, const REAL *z,
-                         const REAL *h, REAL *g, REAL *gnext, REAL *gin, REAL *acc)
+ * (overwritten): the adjoint of input M (all inputs when M < 0) into GIN
+ * (may be NULL) and, when ACC is not NULL, the parameters' adjoints added
+ * into ACC (add_outer). */
+static inline __attribute__((always_inline)) void FN(backward)(const double *shape, const REAL *theta,
+                                                               const REAL *x, int L, const REAL *z, const REAL *h,
+                                                               REAL *g, REAL *gnext, REAL *gin, int m, REAL *acc,
+                                                               int lanes, int split)
 {
     int n_layers = (int)shape[1];
     size_t units = 0, params = 0;
@@ -90,32 +120,47 @@ static void FN(backward)(const double *shape, const REAL *theta, const REAL *x, 
         units -= (size_t)w_out;
         params -= (size_t)w_out * w_in + w_out;
         const REAL *W = theta + params, *in = l ? h + (units - (size_t)w_in) * L : x;
-        for (int o = 0; o < w_out; o++) {
-            REAL *go = g + (size_t)o * L;
-            const REAL *zo = z + (units + o) * L, *ho = h + (units + o) * L;
-            for (int e = 0; e < lanes; e++) go[e] = go[e] * FN(act_slope)(act, arg, zo[e], ho[e]);
-        }
+        const REAL *zl = z + units * L, *hl = h + units * L;
+        size_t n = (size_t)w_out * L;
+        if (act == PLAST_MLP_RELU)
+            for (size_t q = 0; q < n; q++) g[q] = g[q] * (zl[q] > 0 ? (REAL)1 : (REAL)0);
+        else if (act != PLAST_MLP_IDENTITY)
+            for (size_t q = 0; q < n; q++) g[q] = g[q] * FN(act_slope)(act, arg, zl[q], hl[q]);
         if (acc) {
-            REAL *aW = acc + params, *ab = aW + (size_t)w_out * w_in;
+            REAL *aW = acc + params * FN(PARTS), *ab = aW + (size_t)w_out * w_in * FN(PARTS);
             for (int o = 0; o < w_out; o++) {
                 const REAL *go = g + (size_t)o * L;
-                for (int i = 0; i < w_in; i++) {
-                    REAL s = aW[(size_t)o * w_in + i];
-                    for (int e = 0; e < lanes; e++) s += go[e] * in[(size_t)i * L + e];
-                    aW[(size_t)o * w_in + i] = s;
-                }
-                REAL s = ab[o];
-                for (int e = 0; e < lanes; e++) s += go[e];
-                ab[o] = s;
+                FN(add_outer)(aW + (size_t)o * w_in * FN(PARTS), go, in, w_in, L, lanes, split);
+                REAL *abo = ab + (size_t)o * FN(PARTS);
+                if (split && lanes == L)
+                    for (int e = 0; e < L; e++) abo[e] = abo[e] + go[e];
+                else if (split)
+                    for (int e = 0; e < lanes; e++) abo[e] = abo[e] + go[e];
+                else
+                    for (int e = 0; e < lanes; e++) abo[0] = abo[0] + go[e];
             }
         }
         REAL *down = l ? gnext : gin;
         if (down) {
-            for (int i = 0; i < w_in; i++) {
-                REAL *di = down + (size_t)i * L;
-                for (int e = 0; e < lanes; e++) di[e] = W[i] * g[e];
-                for (int o = 1; o < w_out; o++)
-                    for (int e = 0; e < lanes; e++) di[e] = di[e] + W[(size_t)o * w_in + i] * g[(size_t)o * L + e];
+            for (int i = l || m < 0 ? 0 : m; i < (l || m < 0 ? w_in : m + 1); i++) {
+                /* two partial sums (even and odd units), added at the end:
+                 * one chain of w_out adds ran at one add per latency */
+                REAL *di = down + (size_t)i * L, t0[PLAST_MLP_MAX_LANES], t1[PLAST_MLP_MAX_LANES];
+                for (int e = 0; e < L; e++) t0[e] = W[i] * g[e];
+                if (w_out == 1) {
+                    for (int e = 0; e < L; e++) di[e] = t0[e];
+                    continue;
+                }
+                for (int e = 0; e < L; e++) t1[e] = W[(size_t)w_in + i] * g[(size_t)L + e];
+                int o = 2;
+                for (; o + 1 < w_out; o += 2)
+                    for (int e = 0; e < L; e++) {
+                        t0[e] = t0[e] + W[(size_t)o * w_in + i] * g[(size_t)o * L + e];
+                        t1[e] = t1[e] + W[(size_t)(o + 1) * w_in + i] * g[(size_t)(o + 1) * L + e];
+                    }
+                if (o < w_out)
+                    for (int e = 0; e < L; e++) t0[e] = t0[e] + W[(size_t)o * w_in + i] * g[(size_t)o * L + e];
+                for (int e = 0; e < L; e++) di[e] = t0[e] + t1[e];
             }
         }
         if (!l || !down) break;
@@ -141,58 +186,67 @@ static REAL *FN(work)(const double *shape, int L, REAL *small, size_t n_small)
     return big;
 }
 
-enum { FN(SMALL) = 4096 };
+enum { FN(SMALL) = 8192 };
 
-void FN(out_lanes)(const double *shape, const REAL *theta, const REAL *x, int k, int lanes, int L, REAL *out)
+/* Every output: OUT[k * L + e]. */
+static inline __attribute__((always_inline)) void FN(outs_core)(const double *shape, const REAL *theta,
+                                                                const REAL *x, int L, REAL *out)
 {
     REAL small[FN(SMALL)], *w = FN(work)(shape, L, small, FN(SMALL));
-    size_t units = FN_UNITS(shape);
-    FN(forward)(shape, theta, x, lanes, L, w, w + units * L);
-    const REAL *y = w + (2 * units - FN_N_OUT(shape) + k) * L;
-    for (int e = 0; e < lanes; e++) out[e] = y[e];
+    size_t units = FN_UNITS(shape), n_out = (size_t)FN_N_OUT(shape);
+    FN(forward)(shape, theta, x, L, w, w + units * L);
+    const REAL *y = w + (2 * units - n_out) * L;
+    for (size_t q = 0; q < n_out * L; q++) out[q] = y[q];
 }
 
-void FN(din_lanes)(const double *shape, const REAL *theta, const REAL *x, int k, int m, int lanes, int L, REAL *out)
-{
-    REAL small[FN(SMALL)], *w = FN(work)(shape, L, small, FN(SMALL));
-    size_t units = FN_UNITS(shape), wide = units > (size_t)shape[0] ? units : (size_t)shape[0];
-    int n_out = FN_N_OUT(shape);
-    REAL *z = w, *h = w + units * L, *g = h + units * L, *gnext = g + wide * L, *gin = gnext + wide * L;
-    FN(forward)(shape, theta, x, lanes, L, z, h);
-    for (int o = 0; o < n_out; o++)
-        for (int e = 0; e < lanes; e++) g[(size_t)o * L + e] = o == k ? 1 : 0;
-    FN(backward)(shape, theta, x, lanes, L, z, h, g, gnext, gin, NULL);
-    for (int e = 0; e < lanes; e++) out[e] = gin[(size_t)m * L + e];
-}
-
-void FN(grad_lanes)(const double *shape, const REAL *theta, const REAL *x, const REAL *seed, int lanes, int L,
-                    REAL *acc)
+/* One forward and one backward pass from the outputs' adjoints SEED: the
+ * adjoint of input M (every input when M < 0) into GIN (unless NULL), and
+ * the parameters' adjoints into ACC (unless NULL; add_outer). */
+static inline __attribute__((always_inline)) void FN(vjp_core)(const double *shape, const REAL *theta,
+                                                               const REAL *x, const REAL *seed, int m, int lanes,
+                                                               int L, REAL *gin, REAL *acc, int split)
 {
     REAL small[FN(SMALL)], *w = FN(work)(shape, L, small, FN(SMALL));
     size_t units = FN_UNITS(shape), wide = units > (size_t)shape[0] ? units : (size_t)shape[0];
     int n_out = FN_N_OUT(shape);
     REAL *z = w, *h = w + units * L, *g = h + units * L, *gnext = g + wide * L;
-    FN(forward)(shape, theta, x, lanes, L, z, h);
+    FN(forward)(shape, theta, x, L, z, h);
     for (int o = 0; o < n_out; o++)
-        for (int e = 0; e < lanes; e++) g[(size_t)o * L + e] = seed[(size_t)o * L + e];
-    FN(backward)(shape, theta, x, lanes, L, z, h, g, gnext, NULL, acc);
+        for (int e = 0; e < L; e++) g[(size_t)o * L + e] = seed[(size_t)o * L + e];
+    FN(backward)(shape, theta, x, L, z, h, g, gnext, gin, m, acc, lanes, split);
 }
 
-REAL FN(out)(const double *shape, const REAL *theta, const REAL *x, int k)
+LANE_CLONES void FN(outs_lanes)(const double *shape, const REAL *theta, const REAL *x, int lanes, int L, REAL *out)
 {
-    REAL y;
-    FN(out_lanes)(shape, theta, x, k, 1, 1, &y);
-    return y;
+    (void)lanes;
+#define CALL(n) FN(outs_core)(shape, theta, x, n, out)
+    LANE_DISPATCH(L, CALL);
+#undef CALL
 }
 
-REAL FN(din)(const double *shape, const REAL *theta, const REAL *x, int k, int m)
+LANE_CLONES void FN(vjp_lanes)(const double *shape, const REAL *theta, const REAL *x, const REAL *seed, int m,
+                               int lanes, int L, REAL *gin, REAL *acc, int split)
 {
-    REAL y;
-    FN(din_lanes)(shape, theta, x, k, m, 1, 1, &y);
-    return y;
+    if (acc && split && L != FN(PARTS)) {
+        fprintf(stderr, "plastcc: internal error: a meta-MLP's adjoints split over %d lanes, not %d\n", L, FN(PARTS));
+        abort();
+    }
+    if (acc && split && lanes == L)   /* a whole strip of a loop over columns: one vector per parameter */
+        FN(vjp_core)(shape, theta, x, seed, m, FN(PARTS), FN(PARTS), gin, acc, 1);
+    else {
+#define CALL(n) FN(vjp_core)(shape, theta, x, seed, m, lanes, n, gin, acc, split)
+        LANE_DISPATCH(L, CALL);
+#undef CALL
+    }
 }
 
-void FN(grad)(const double *shape, const REAL *theta, const REAL *x, const REAL *seed, REAL *acc)
+void FN(outs)(const double *shape, const REAL *theta, const REAL *x, REAL *out)
 {
-    FN(grad_lanes)(shape, theta, x, seed, 1, 1, acc);
+    FN(outs_core)(shape, theta, x, 1, out);
+}
+
+void FN(vjp)(const double *shape, const REAL *theta, const REAL *x, const REAL *seed, int m, REAL *gin, REAL *acc,
+             int part)
+{
+    FN(vjp_core)(shape, theta, x, seed, m, 1, 1, gin, acc ? acc + part : NULL, 0);
 }

@@ -22,15 +22,20 @@ typedef struct plast_kdesc {
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
  * argument (softplus beta); THETA: per layer the weights row by row, then the
- * biases; X: the n_in inputs.  out: output K; din: d output K / d input M;
- * grad: ACC[p] += sum_k SEED[k] d output k / d THETA[p]. */
+ * biases; X: the n_in inputs.  outs: every output, OUT[k].  vjp: from the
+ * outputs' adjoints SEED, one backward pass: into GIN (unless NULL) the
+ * adjoint of input M (GIN[M]; every input when M < 0), and (unless ACC is
+ * NULL) ACC[p * parts + PART] += sum_k SEED[k] d output k / d THETA[p], each
+ * parameter's adjoint kept in PLAST_MLP_PARTS_* partial sums (the partial
+ * sums of a sum over j, PLAST_LANES). */
 enum { PLAST_MLP_IDENTITY, PLAST_MLP_RELU, PLAST_MLP_TANH, PLAST_MLP_SIGMOID, PLAST_MLP_SOFTPLUS };
-double plast_mlp_out_d(const double *shape, const double *theta, const double *x, int k);
-double plast_mlp_din_d(const double *shape, const double *theta, const double *x, int k, int m);
-void plast_mlp_grad_d(const double *shape, const double *theta, const double *x, const double *seed, double *acc);
-float plast_mlp_out_f(const double *shape, const float *theta, const float *x, int k);
-float plast_mlp_din_f(const double *shape, const float *theta, const float *x, int k, int m);
-void plast_mlp_grad_f(const double *shape, const float *theta, const float *x, const float *seed, float *acc);
+enum { PLAST_MLP_PARTS_D = 8, PLAST_MLP_PARTS_F = 16 };
+void plast_mlp_outs_d(const double *shape, const double *theta, const double *x, double *out);
+void plast_mlp_vjp_d(const double *shape, const double *theta, const double *x, const double *seed, int m, double *gin,
+                     double *acc, int part);
+void plast_mlp_outs_f(const double *shape, const float *theta, const float *x, float *out);
+void plast_mlp_vjp_f(const double *shape, const float *theta, const float *x, const float *seed, int m, float *gin,
+                     float *acc, int part);
 #endif
 
 typedef double real;

@@ -59,69 +59,90 @@ static int close_to(double got, double want, double tol)
 }
 
 /* The lane routines against one element at a time, bit for bit: LANES
- * elements (of a stride of 8), the parameters' adjoints added lane 0 first. */
-static void check_lanes(const double *shape, const double *theta, int np, int lanes)
+ * elements of a lane stride of L (the parameters' adjoints split, lane e into
+ * partial sum e, what a loop over columns does, when L is
+ * PLAST_MLP_PARTS_D; and not split, every lane into partial 0, lane 0
+ * first), the outputs, and the inputs' adjoints (all, and one). */
+static void check_lanes(const double *shape, const double *theta, int np, int lanes, int L)
 {
-    enum { L = 8 };
+    enum { P = PLAST_MLP_PARTS_D, MAXL = 16 };
     int n_in = (int)shape[0], n_out = (int)shape[2 + 3 * ((int)shape[1] - 1)];
-    double x[128 * L], seed[16 * L], one_x[128], one_seed[16], out[L];
-    double *acc = calloc((size_t)np, sizeof *acc), *acc1 = calloc((size_t)np, sizeof *acc1);
+    double x[128 * MAXL], seed[16 * MAXL], one_x[128], one_seed[16], out[128 * MAXL], one_out[128];
     for (int q = 0; q < n_in * L; q++) x[q] = uniform();
     for (int q = 0; q < n_out * L; q++) seed[q] = uniform();
-    plast_mlp_grad_lanes_d(shape, theta, x, seed, lanes, L, acc);
-    for (int e = 0; e < lanes; e++) {
-        for (int m = 0; m < n_in; m++) one_x[m] = x[m * L + e];
-        for (int k = 0; k < n_out; k++) one_seed[k] = seed[k * L + e];
-        plast_mlp_grad_d(shape, theta, one_x, one_seed, acc1);
-    }
-    CHECK(!memcmp(acc, acc1, (size_t)np * sizeof *acc));
-    for (int k = 0; k < n_out; k++) {
-        plast_mlp_out_lanes_d(shape, theta, x, k, lanes, L, out);
-        for (int e = 0; e < lanes; e++) {
-            for (int m = 0; m < n_in; m++) one_x[m] = x[m * L + e];
-            CHECK(out[e] == plast_mlp_out_d(shape, theta, one_x, k));
-        }
-        for (int m = 0; m < n_in; m++) {
-            plast_mlp_din_lanes_d(shape, theta, x, k, m, lanes, L, out);
+    for (int split = 0; split <= (L == P); split++) {
+        double *acc = calloc((size_t)np * P, sizeof *acc), *acc1 = calloc((size_t)np * P, sizeof *acc1);
+        for (int rep = 0; rep < 2; rep++) {   /* twice: the second adds onto the first */
+            plast_mlp_vjp_lanes_d(shape, theta, x, seed, -1, lanes, L, out, acc, split);
             for (int e = 0; e < lanes; e++) {
-                for (int q = 0; q < n_in; q++) one_x[q] = x[q * L + e];
-                CHECK(out[e] == plast_mlp_din_d(shape, theta, one_x, k, m));
+                for (int m = 0; m < n_in; m++) one_x[m] = x[m * L + e];
+                for (int k = 0; k < n_out; k++) one_seed[k] = seed[k * L + e];
+                plast_mlp_vjp_d(shape, theta, one_x, one_seed, -1, one_out, acc1, split ? e : 0);
+                for (int m = 0; m < n_in; m++) CHECK(out[m * L + e] == one_out[m]);
             }
         }
+        CHECK(!memcmp(acc, acc1, (size_t)np * P * sizeof *acc));
+        int nonzero = 0;   /* the split adjoints reach every active lane's part, the others none */
+        for (int p = 0; p < np; p++)
+            for (int e = 0; e < P; e++) {
+                int used = split ? e < lanes : e == 0;
+                if (!used) CHECK(acc[p * P + e] == 0);
+                nonzero += acc[p * P + e] != 0;
+            }
+        CHECK(nonzero > 0);
+        free(acc);
+        free(acc1);
     }
-    free(acc);
-    free(acc1);
+    for (int m = 0; m < n_in; m += 1 + n_in / 4) {   /* one input's adjoint: the same bits, no parameters */
+        plast_mlp_vjp_lanes_d(shape, theta, x, seed, m, lanes, L, out, NULL, 0);
+        for (int e = 0; e < lanes; e++) {
+            for (int q = 0; q < n_in; q++) one_x[q] = x[q * L + e];
+            for (int k = 0; k < n_out; k++) one_seed[k] = seed[k * L + e];
+            plast_mlp_vjp_d(shape, theta, one_x, one_seed, -1, one_out, NULL, 0);
+            CHECK(out[m * L + e] == one_out[m]);
+        }
+    }
+    plast_mlp_outs_lanes_d(shape, theta, x, lanes, L, out);
+    for (int e = 0; e < lanes; e++) {
+        for (int m = 0; m < n_in; m++) one_x[m] = x[m * L + e];
+        plast_mlp_outs_d(shape, theta, one_x, one_out);
+        for (int k = 0; k < n_out; k++) CHECK(out[k * L + e] == one_out[k]);
+    }
 }
 
 static void check_shape(const double *shape)
 {
     int n_in = (int)shape[0], n_out = (int)shape[2 + 3 * ((int)shape[1] - 1)], np = n_params(shape);
-    double *theta = malloc((size_t)np * sizeof *theta), *acc = calloc((size_t)np, sizeof *acc);
-    float *theta_f = malloc((size_t)np * sizeof *theta_f), *acc_f = calloc((size_t)np, sizeof *acc_f);
-    double x[128], seed[16];
-    float x_f[128], seed_f[16];
+    double *theta = malloc((size_t)np * sizeof *theta), *acc = calloc((size_t)np * PLAST_MLP_PARTS_D, sizeof *acc);
+    float *theta_f = malloc((size_t)np * sizeof *theta_f);
+    float *acc_f = calloc((size_t)np * PLAST_MLP_PARTS_F, sizeof *acc_f);
+    double x[128], seed[16], y[16], gin[128];
+    float x_f[128], seed_f[16], y_f[16], gin_f[128];
     for (int p = 0; p < np; p++) theta_f[p] = (float)(theta[p] = 0.5 * uniform());
     for (int i = 0; i < n_in; i++) x_f[i] = (float)(x[i] = uniform());
     for (int k = 0; k < n_out; k++) seed_f[k] = (float)(seed[k] = uniform());
     const double h = 1e-6;
+    plast_mlp_outs_d(shape, theta, x, y);
+    plast_mlp_outs_f(shape, theta_f, x_f, y_f);
     for (int k = 0; k < n_out; k++) {
-        double y = plast_mlp_out_d(shape, theta, x, k);
-        CHECK(y == plain_out(shape, theta, x, k));
-        CHECK(close_to(plast_mlp_out_f(shape, theta_f, x_f, k), y, 1e-4));
-        for (int m = 0; m < n_in; m++) {
-            double keep = x[m];
-            x[m] = keep + h; double up = plain_out(shape, theta, x, k);
-            x[m] = keep - h; double down = plain_out(shape, theta, x, k);
-            x[m] = keep;
-            double d = plast_mlp_din_d(shape, theta, x, k, m);
-            if (!close_to(d, (up - down) / (2 * h), 1e-6))
-                fprintf(stderr, "din k %d m %d: %.12g against %.12g\n", k, m, d, (up - down) / (2 * h));
-            CHECK(close_to(d, (up - down) / (2 * h), 1e-6));
-            CHECK(close_to(plast_mlp_din_f(shape, theta_f, x_f, k, m), d, 1e-3));
-        }
+        CHECK(y[k] == plain_out(shape, theta, x, k));
+        CHECK(close_to(y_f[k], y[k], 1e-4));
     }
-    plast_mlp_grad_d(shape, theta, x, seed, acc);
-    plast_mlp_grad_f(shape, theta_f, x_f, seed_f, acc_f);
+    /* the inputs' and the parameters' adjoints of one backward pass */
+    plast_mlp_vjp_d(shape, theta, x, seed, -1, gin, acc, 3);   /* into partial sum 3 of each parameter */
+    plast_mlp_vjp_f(shape, theta_f, x_f, seed_f, -1, gin_f, acc_f, 5);
+    for (int m = 0; m < n_in; m++) {
+        double keep = x[m], up = 0, down = 0;
+        x[m] = keep + h;
+        for (int k = 0; k < n_out; k++) up += seed[k] * plain_out(shape, theta, x, k);
+        x[m] = keep - h;
+        for (int k = 0; k < n_out; k++) down += seed[k] * plain_out(shape, theta, x, k);
+        x[m] = keep;
+        if (!close_to(gin[m], (up - down) / (2 * h), 1e-6))
+            fprintf(stderr, "vjp input %d: %.12g against %.12g\n", m, gin[m], (up - down) / (2 * h));
+        CHECK(close_to(gin[m], (up - down) / (2 * h), 1e-6));
+        CHECK(close_to(gin_f[m], gin[m], 1e-3));
+    }
     for (int p = 0; p < np; p += np > 200 ? 7 : 1) {
         double keep = theta[p], up = 0, down = 0;
         theta[p] = keep + h;
@@ -129,10 +150,14 @@ static void check_shape(const double *shape)
         theta[p] = keep - h;
         for (int k = 0; k < n_out; k++) down += seed[k] * plain_out(shape, theta, x, k);
         theta[p] = keep;
-        CHECK(close_to(acc[p], (up - down) / (2 * h), 1e-6));
-        CHECK(close_to(acc_f[p], acc[p], 1e-3));
+        CHECK(close_to(acc[p * PLAST_MLP_PARTS_D + 3], (up - down) / (2 * h), 1e-6));
+        CHECK(close_to(acc_f[p * PLAST_MLP_PARTS_F + 5], acc[p * PLAST_MLP_PARTS_D + 3], 1e-3));
+        for (int e = 0; e < PLAST_MLP_PARTS_D; e++) if (e != 3) CHECK(acc[p * PLAST_MLP_PARTS_D + e] == 0);
     }
-    for (int lanes = 1; lanes <= 8; lanes += 3) check_lanes(shape, theta, np, lanes);
+    for (int lanes = 1; lanes <= PLAST_MLP_PARTS_D; lanes++) check_lanes(shape, theta, np, lanes, PLAST_MLP_PARTS_D);
+    check_lanes(shape, theta, np, 4, 4);     /* the JIT's widths on other machines */
+    check_lanes(shape, theta, np, 13, 16);
+    check_lanes(shape, theta, np, 3, 5);     /* a width without a clone of its own */
     free(theta); free(acc); free(theta_f); free(acc_f);
 }
 

@@ -110,14 +110,16 @@ for f in "$src"/rules/*.rule "$src"/tests/golden/*.rule; do
   case $f in */003.rule|*/models.rule|*/model3.rule|*/kcap_layer.rule) continue ;; esac   # no rules of their own
   check_file "$f"
 done
-# 3. Meta-MLPs under a mean over the batch: every per-synapse sum over the
-#    samples of a loop nest shares one inner loop over the samples (their
-#    blocks read no other such sum), so the code grows with the MLP's size,
-#    not with its size times its number of weights.  Each sum is still listed.
+# 3. Meta-MLPs inlined (PLASTCC_MLP_INLINE_MAX: every MLP here) under a mean
+#    over the batch: every per-synapse sum over the samples of a loop nest
+#    shares one inner loop over the samples (their blocks read no other such
+#    sum), so the code grows with the MLP's size, not with its size times its
+#    number of weights.  Each sum is still listed.
 printf '%s\n' 'mlp m4 { in 4; dense 16 tanh; dense 8 relu; dense 1; }' \
   'rule r { dw = m4(pre.y, post.y, post.e, w); }' >"$tmp.mlp.rule"
 for f in "$src/rules/hat.rule" "$src/tests/golden/hat.rule" "$src/rules/pool.rule" "$tmp.mlp.rule"; do
-  "$plastcc" emit-c --dump=loops "$f" >"$tmp.groups" 2>&1 || { fail "$f: --dump=loops failed"; cat "$tmp.groups"; continue; }
+  PLASTCC_MLP_INLINE_MAX=100000 "$plastcc" emit-c --dump=loops "$f" >"$tmp.groups" 2>&1 ||
+    { fail "$f: --dump=loops failed"; cat "$tmp.groups"; continue; }
   awk -v file="$f" '
     /^kernel / { k = $2 }
     /^  level / { nest = k $0 }
@@ -129,7 +131,7 @@ for f in "$src/rules/hat.rule" "$src/tests/golden/hat.rule" "$src/rules/pool.rul
 done
 grep -q 'in the inner loop of %' "$tmp.groups" || fail "the 4-16-8-1 MLP rule: no sum over the samples shares a loop"
 
-# 4. A meta-MLP of more than 1000 weights is a call with loops over its
+# 4. A meta-MLP of more than 64 weights is a call with loops over its
 #    hidden units (runtime/mlp.c): the loop nests and the emitted C of a rule
 #    do not grow with the MLP's width (inlined, they grow with its width
 #    times its number of weights), and the weights' adjoints are one node.
@@ -142,6 +144,15 @@ done
 cmp -s "$tmp.mloops64:32" "$tmp.mloops256:128" || { fail "the loop nests of a 4-64-32-1 and a 4-256-128-1 meta-MLP rule differ"; diff "$tmp.mloops64:32" "$tmp.mloops256:128" | head; }
 cmp -s "$tmp.mlines64:32" "$tmp.mlines256:128" || fail "the emitted C of a 4-256-128-1 meta-MLP rule is longer than a 4-64-32-1's"
 [ "$(grep -c 'mlp_grad (added into its rows' "$tmp.mloops64:32")" = 1 ] || fail "the 4-64-32-1 rule's adjoint has not one parameter-adjoint node"
+#    One backward pass per call and loop nest: HAT's adjoint has three loop
+#    nests (the adjoints of pre.y, of w and of post.y are summed over
+#    different indices), each with one call of plast_mlp_vjp_d, and the
+#    nest of the parameters' adjoints computes them in the same call.
+"$plastcc" emit-c "$src/rules/hat.rule" >"$tmp.hat.c" 2>&1 || fail "hat.rule: emit-c failed"
+[ "$(grep -c '^ *plast_mlp_vjp_d(hat_adj' "$tmp.hat.c")" = 3 ] ||
+  fail "HAT's adjoint does not call plast_mlp_vjp_d once per loop nest: $(grep -c '^ *plast_mlp_vjp_d(hat_adj' "$tmp.hat.c") calls"
+grep -q '^ *plast_mlp_vjp_d(hat_adj.*, c[0-9]*, g[0-9]* + i \* [0-9]*, j % PLAST_LANES);' "$tmp.hat.c" ||
+  fail "HAT's adjoint does not compute an input's and the parameters' adjoints in one call"
 
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

@@ -1,0 +1,33 @@
+#!/bin/sh
+# mlp-paths.sh — every rule with a meta-MLP down the path it does not take
+# by default (compiler/build_rule.c: MLPs of at most 64 weights are
+# inlined, larger ones called; PLASTCC_MLP_INLINE_MAX moves the line):
+#   all called: JIT, emitted C and object file agree bit for bit on 1, 2 and
+#   4 threads (cross_check), and every adjoint passes gradcheck (JIT);
+#   inlined up to 1000 weights (HAT's 501, Gu's 455): gradcheck (JIT).
+set -u
+src=$top_srcdir
+files=
+for f in "$src"/rules/*.rule "$src"/tests/valid/*.rule "$src"/tests/gradcheck/*.rule; do
+  grep -q '^ *mlp ' "$f" && files="$files $f"
+done
+[ -n "$files" ] || { echo "no rule with a meta-MLP found"; exit 1; }
+status=0
+echo "== every meta-MLP called"
+PLASTCC_MLP_INLINE_MAX=0 "$top_builddir/tests/backends/cross_check" $files || status=1
+for f in $files; do
+  if ! out=$(PLASTCC_MLP_INLINE_MAX=0 "$PLASTCC" gradcheck --backend jit "$f" 2>&1); then
+    echo "FAIL (called): $f"; echo "$out" | grep -v ' ok ' | head -40; status=1
+  else
+    echo "$out" | grep -E '^[A-Za-z0-9_]+: ok' | sed "s|^|called: $(basename "$f"): |"
+  fi
+done
+echo "== meta-MLPs of up to 1000 weights inlined"
+for f in "$src/rules/hat.rule" "$src/rules/gu.rule"; do
+  if ! out=$(PLASTCC_MLP_INLINE_MAX=1000 "$PLASTCC" gradcheck --backend jit "$f" 2>&1); then
+    echo "FAIL (inlined): $f"; echo "$out" | grep -v ' ok ' | head -40; status=1
+  else
+    echo "$out" | grep -E '^[A-Za-z0-9_]+: ok' | sed "s|^|inlined: $(basename "$f"): |"
+  fi
+done
+exit $status

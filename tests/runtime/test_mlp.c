@@ -53,6 +53,21 @@ static double plain_out(const double *shape, const double *theta, const double *
     return a[k];
 }
 
+/* The central difference (step 1e-6) of sum_k SEED[k] output k in *AT, an
+ * input in X or a parameter in THETA. */
+static double central(const double *shape, const double *theta, const double *x, const double *seed, double *at)
+{
+    const double h = 1e-6;
+    int n_out = (int)shape[2 + 3 * ((int)shape[1] - 1)];
+    double keep = *at, up = 0, down = 0;
+    *at = keep + h;
+    for (int k = 0; k < n_out; k++) up += seed[k] * plain_out(shape, theta, x, k);
+    *at = keep - h;
+    for (int k = 0; k < n_out; k++) down += seed[k] * plain_out(shape, theta, x, k);
+    *at = keep;
+    return (up - down) / (2 * h);
+}
+
 static int close_to(double got, double want, double tol)
 {
     return fabs(got - want) <= tol * (1 + fabs(want));
@@ -121,7 +136,6 @@ static void check_shape(const double *shape)
     for (int p = 0; p < np; p++) theta_f[p] = (float)(theta[p] = 0.5 * uniform());
     for (int i = 0; i < n_in; i++) x_f[i] = (float)(x[i] = uniform());
     for (int k = 0; k < n_out; k++) seed_f[k] = (float)(seed[k] = uniform());
-    const double h = 1e-6;
     plast_mlp_outs_d(shape, theta, x, y);
     plast_mlp_outs_f(shape, theta_f, x_f, y_f);
     for (int k = 0; k < n_out; k++) {
@@ -132,25 +146,13 @@ static void check_shape(const double *shape)
     plast_mlp_vjp_d(shape, theta, x, seed, -1, gin, acc, 3);   /* into partial sum 3 of each parameter */
     plast_mlp_vjp_f(shape, theta_f, x_f, seed_f, -1, gin_f, acc_f, 5);
     for (int m = 0; m < n_in; m++) {
-        double keep = x[m], up = 0, down = 0;
-        x[m] = keep + h;
-        for (int k = 0; k < n_out; k++) up += seed[k] * plain_out(shape, theta, x, k);
-        x[m] = keep - h;
-        for (int k = 0; k < n_out; k++) down += seed[k] * plain_out(shape, theta, x, k);
-        x[m] = keep;
-        if (!close_to(gin[m], (up - down) / (2 * h), 1e-6))
-            fprintf(stderr, "vjp input %d: %.12g against %.12g\n", m, gin[m], (up - down) / (2 * h));
-        CHECK(close_to(gin[m], (up - down) / (2 * h), 1e-6));
+        double want = central(shape, theta, x, seed, &x[m]);
+        if (!close_to(gin[m], want, 1e-6)) fprintf(stderr, "vjp input %d: %.12g against %.12g\n", m, gin[m], want);
+        CHECK(close_to(gin[m], want, 1e-6));
         CHECK(close_to(gin_f[m], gin[m], 1e-3));
     }
     for (int p = 0; p < np; p += np > 200 ? 7 : 1) {
-        double keep = theta[p], up = 0, down = 0;
-        theta[p] = keep + h;
-        for (int k = 0; k < n_out; k++) up += seed[k] * plain_out(shape, theta, x, k);
-        theta[p] = keep - h;
-        for (int k = 0; k < n_out; k++) down += seed[k] * plain_out(shape, theta, x, k);
-        theta[p] = keep;
-        CHECK(close_to(acc[p * PLAST_MLP_PARTS_D + 3], (up - down) / (2 * h), 1e-6));
+        CHECK(close_to(acc[p * PLAST_MLP_PARTS_D + 3], central(shape, theta, x, seed, &theta[p]), 1e-6));
         CHECK(close_to(acc_f[p * PLAST_MLP_PARTS_F + 5], acc[p * PLAST_MLP_PARTS_D + 3], 1e-3));
         for (int e = 0; e < PLAST_MLP_PARTS_D; e++) if (e != 3) CHECK(acc[p * PLAST_MLP_PARTS_D + e] == 0);
     }

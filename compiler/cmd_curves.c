@@ -181,14 +181,10 @@ static int read_log_column(const char *dir, const char *col, run *r)
 /* The running mean of V[0..n) over WINDOW points, in place (003's smoothing). */
 static void smooth(double *v, int n, int window)
 {
-    double sum = 0, *orig = malloc((size_t)n * sizeof *orig);
+    double *orig = malloc((size_t)n * sizeof *orig);
     if (!orig || window < 2) { free(orig); return; }
     memcpy(orig, v, (size_t)n * sizeof *v);
-    for (int i = 0; i < n; i++) {
-        sum += orig[i];
-        if (i >= window) sum -= orig[i - window];
-        v[i] = sum / (i < window ? i + 1 : window);
-    }
+    plast_running_mean(orig, v, n, window);
     free(orig);
 }
 

@@ -164,3 +164,13 @@ int plast_chart_svg_styled(const char *path, const plast_chart *c, const plast_s
     fputs("</svg>\n", f);
     return plast_file_commit(&out, err, errlen);
 }
+
+void plast_running_mean(const double *in, double *out, int n, int window)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        sum += in[i];
+        if (i >= window) sum -= in[i - window];
+        out[i] = sum / (i < window ? i + 1 : window);
+    }
+}

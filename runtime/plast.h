@@ -468,6 +468,11 @@ typedef struct plast_chart {
     double y_min, y_max;       /* a fixed y range when y_min < y_max; else the data's */
 } plast_chart;
 
+/* OUT[i] = the mean of IN[i - WINDOW + 1 .. i] (fewer at the start): the
+ * trailing running mean the 003 paper smooths its curves with.  IN and OUT
+ * are N values each and must not overlap. */
+void plast_running_mean(const double *in, double *out, int n, int window);
+
 /* Writes chart C to PATH as SVG, whole (a temporary renamed).  0, or -1 with ERR. */
 int plast_chart_svg(const char *path, const plast_chart *c, char *err, size_t errlen);
 /* The same with STYLE[n_series] (NULL: every series by its index). */

@@ -105,12 +105,7 @@ static int add_running_mean(table *t, int c, int window)
     int n = t->n_cols++;
     snprintf(t->name[n], sizeof t->name[0], "%s (mean of %d)", base, window);
     t->col[n] = mean;
-    double sum = 0;
-    for (int r = 0; r < t->n_rows; r++) {
-        sum += t->col[c][r];
-        if (r >= window) sum -= t->col[c][r - window];
-        t->col[n][r] = sum / (r < window ? r + 1 : window);
-    }
+    plast_running_mean(t->col[c], t->col[n], t->n_rows, window);
     return n;
 }
 

@@ -7,7 +7,8 @@
 # and the standard deviation (n - 1) over its seeds (seed `mean`, `sd`).
 # FA and F_bio's meta-accuracy comes from ../003-pool-l1 (five seeds, the
 # same settings without diagnostics), their diagnostics from runs/ here.
-# Episodes after the 200th are left out (the pool's runs there go on to 500).
+# Episodes after the 200th (episode numbers 200 and up: they count from 0)
+# are left out (the pool's runs there go on to 500).
 cd "$(dirname "$0")" || exit 1
 diag="alpha_1 alpha_2 alpha_3 alpha_4 orth_1 orth_2 orth_3 orth_4"
 cols="meta_accuracy meta_loss $diag theta theta0 theta2 theta9"
@@ -17,7 +18,7 @@ row() {  # row RULE DIR (a run still going, without learned.rule, is left out)
   seed=${2##*-seed}
   awk -F, -v rule="$1" -v src="${2%-seed*}" -v seed="$seed" -v cols="$cols" -v diag="$diag" '
     NR == 1 { for (c = 1; c <= NF; c++) at[$c] = c; next }
-    $1 > 200 { next }
+    $1 >= 200 { next }   # episodes count from 0: the first 200 are 0-199
     { n++; for (c = 1; c <= NF; c++) v[n, c] = $c }
     function mean(c, from, to,   s, k, r) { if (!c) return ""
       for (r = from; r <= to; r++) if (r >= 1 && r <= n) { s += v[r, c]; k++ }

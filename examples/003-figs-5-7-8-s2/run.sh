@@ -65,7 +65,7 @@ trap 'rm -rf "$first200"' EXIT
 for d in $pool/pool_prox_sumsyn-seed*; do
   [ -f "$d/learned.rule" ] || continue
   mkdir -p "$first200/${d##*/}"
-  awk -F, 'NR == 1 || $1 <= 200' "$d/log.csv" > "$first200/${d##*/}/log.csv"
+  awk -F, 'NR == 1 || $1 < 200' "$d/log.csv" > "$first200/${d##*/}/log.csv"   # episodes 0-199
   touch "$first200/${d##*/}/learned.rule"
 done
 POOL=$(runs pool "$first200"/pool_prox_sumsyn)

@@ -3,7 +3,8 @@
 # by default (compiler/build_rule.c: MLPs of at most 64 weights are
 # inlined, larger ones called; PLASTCC_MLP_INLINE_MAX moves the line):
 #   all called: JIT, emitted C and object file agree bit for bit on 1, 2 and
-#   4 threads (cross_check), and every adjoint passes gradcheck (JIT);
+#   4 threads (cross_check; also at the JIT's narrower vector widths), and
+#   every adjoint passes gradcheck (JIT);
 #   inlined up to 1000 weights (HAT's 501, Gu's 455): gradcheck (JIT).
 set -u
 src=$top_srcdir
@@ -21,6 +22,14 @@ for f in $files; do
   else
     echo "$out" | grep -E '^[A-Za-z0-9_]+: ok' | sed "s|^|called: $(basename "$f"): |"
   fi
+done
+# The JIT's other vector widths with every MLP called: AVX2's 4 doubles with
+# a scalar remainder, SSE2's 2, none (the parameters' adjoints then go one
+# column at a time into partial sum j mod 8).
+for setting in "PLASTCC_VECTOR_TAIL=scalar PLASTCC_VECTOR_BITS=256" "PLASTCC_VECTOR_BITS=128" "PLASTCC_VECTOR_BITS=64"; do
+  echo "== every meta-MLP called, $setting"
+  env PLASTCC_MLP_INLINE_MAX=0 $setting "$top_builddir/tests/backends/cross_check" "$src/rules/hat.rule" \
+    "$src/rules/gu.rule" "$src/tests/gradcheck/mlp_call.rule" || status=1
 done
 echo "== meta-MLPs of up to 1000 weights inlined"
 for f in "$src/rules/hat.rule" "$src/rules/gu.rule"; do

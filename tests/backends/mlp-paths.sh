@@ -31,6 +31,9 @@ for setting in "PLASTCC_VECTOR_TAIL=scalar PLASTCC_VECTOR_BITS=256" "PLASTCC_VEC
   env PLASTCC_MLP_INLINE_MAX=0 $setting "$top_builddir/tests/backends/cross_check" "$src/rules/hat.rule" \
     "$src/rules/gu.rule" "$src/tests/gradcheck/mlp_call.rule" || status=1
 done
+echo "== every meta-MLP called, single precision (16 partial sums per weight)"
+PLASTCC_MLP_INLINE_MAX=0 "$top_builddir/tests/backends/cross_check" --single "$src/rules/hat.rule" "$src/rules/gu.rule" \
+  "$src/tests/gradcheck/mlp_call.rule" || status=1
 echo "== meta-MLPs of up to 1000 weights inlined"
 for f in "$src/rules/hat.rule" "$src/rules/gu.rule"; do
   if ! out=$(PLASTCC_MLP_INLINE_MAX=1000 "$PLASTCC" gradcheck --backend jit "$f" 2>&1); then

@@ -150,6 +150,9 @@ LLVMValueRef lg_value_of(lfn *f, int id);
 int lg_lane_split(const dag_node *n, int local_bit);
 LLVMValueRef lg_lane_sum(lfn *f, LLVMValueRef v);
 void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit);
+/* The same for the merged nodes of a fused column and row loop: COL[q] set
+ * for the column loop's reductions (sums over i into their arrays). */
+void lg_gen_nodes_of_pair(lfn *f, const int *nodes, int n_nodes, int local_bit, const char *col);
 
 /* ---- llgen_mlp.c: meta-MLP calls (runtime/mlp.c) ---- */
 

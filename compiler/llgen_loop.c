@@ -5,6 +5,7 @@
 #include "config.h"
 #include "llgen_impl.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,53 @@ static void loop_body(lfn *f, const lower_loop *L, int local_bit)
     for (int q = 0; q < L->n_outs && !f->g->failed; q++) {
         const kern_out *o = &k->out[L->outs[q]];
         lg_store_at(f, lg_array(f, f->kc->out_arg[L->outs[q]]), o->space, lg_value_of(f, o->node), o->accumulate);
+    }
+}
+
+/* Whether the column loop LC and the row loop LR call one meta-MLP at one
+ * pack (lower_mlp_siblings would put a node of each in one call). */
+static int share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr)
+{
+    for (int a = 0; a < Lc->n_nodes; a++) {
+        const dag_node *x = &d->node[Lc->nodes[a]];
+        if (x->op != OP_MLP_OUT && x->op != OP_MLP_VJP && x->op != OP_MLP_GRAD) continue;
+        for (int b = 0; b < Lr->n_nodes; b++) {
+            const dag_node *y = &d->node[Lr->nodes[b]];
+            if (Lc->nodes[a] == Lr->nodes[b] || y->index != x->index || y->arg[0] != x->arg[0] || y->arg[1] != x->arg[1] ||
+                y->space != x->space)
+                continue;
+            if ((x->op == OP_MLP_OUT) == (y->op == OP_MLP_OUT)) return 1;
+        }
+    }
+    return 0;
+}
+
+/* The bodies of a fused column loop LC and row loop LR as one: their nodes
+ * merged in id order (a node of both once), so that a meta-MLP call of both
+ * is one routine call — HAT's adjoint: the adjoints of pre.y (a sum over i)
+ * and of post.y and the weights (sums over j) from one backward pass.  The
+ * same values, so the same bits, as the bodies one after the other. */
+static void pair_body(lfn *f, const lower_loop *Lc, const lower_loop *Lr)
+{
+    int *ids = malloc((size_t)(Lc->n_nodes + Lr->n_nodes + 1) * sizeof *ids), n = 0, a = 0, b = 0;
+    char *col = malloc((size_t)(Lc->n_nodes + Lr->n_nodes + 1));
+    while (a < Lc->n_nodes || b < Lr->n_nodes) {
+        int x = a < Lc->n_nodes ? Lc->nodes[a] : INT_MAX, y = b < Lr->n_nodes ? Lr->nodes[b] : INT_MAX;
+        col[n] = x < y;
+        ids[n++] = x < y ? x : y;
+        a += x <= y;
+        b += y <= x;
+    }
+    lg_gen_nodes_of_pair(f, ids, n, SP_PRE, col);
+    free(ids);
+    free(col);
+    const kern *k = f->kc->k;
+    for (int r = 0; r < 2; r++) {
+        const lower_loop *L = r ? Lr : Lc;
+        for (int q = 0; q < L->n_outs && !f->g->failed; q++) {
+            const kern_out *o = &k->out[L->outs[q]];
+            lg_store_at(f, lg_array(f, f->kc->out_arg[L->outs[q]]), o->space, lg_value_of(f, o->node), o->accumulate);
+        }
     }
 }
 
@@ -124,6 +172,8 @@ static void row_strips(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMV
     if (masked) set_mask(f, e);
     if (start) {
         mem_accs_start(f, Lc);
+    } else if (Lr && share_mlp_call(f->kc->d, Lc, Lr)) {
+        pair_body(f, Lc, Lr);
     } else {
         f->mem_acc = 1;
         loop_body(f, Lc, SP_POST);

@@ -272,6 +272,11 @@ static void set_value(lfn *f, int id, LLVMValueRef v)
 
 void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit)
 {
+    lg_gen_nodes_of_pair(f, nodes, n_nodes, local_bit, NULL);
+}
+
+void lg_gen_nodes_of_pair(lfn *f, const int *nodes, int n_nodes, int local_bit, const char *col)
+{
     const lkern *kc = f->kc;
     lower_batch_group *groups;
     int n_groups = lower_batch_groups(kc->lk, nodes, n_nodes, &groups);
@@ -300,7 +305,17 @@ void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit)
             if (g->sums[0] == id) gen_batch_group(f, g, local_bit);
             continue;
         }
-        if (dag_op_is_reduction(n->op)) { gen_reduce(f, id, local_bit); continue; }
+        if (dag_op_is_reduction(n->op)) {
+            if (col && col[q]) {   /* the column loop's sum over i, into its array */
+                int mem = f->mem_acc;
+                f->mem_acc = 1;
+                gen_reduce(f, id, SP_POST);
+                f->mem_acc = mem;
+            } else {
+                gen_reduce(f, id, local_bit);
+            }
+            continue;
+        }
         if (n->op == OP_PACK) continue;   /* its items are read where it is used */
         set_value(f, id, compute(f, id));
     }

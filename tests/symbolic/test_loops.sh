@@ -153,6 +153,11 @@ cmp -s "$tmp.mlines64:32" "$tmp.mlines256:128" || fail "the emitted C of a 4-256
   fail "HAT's adjoint does not call plast_mlp_vjp_d once per loop nest: $(grep -c '^ *plast_mlp_vjp_d(hat_adj' "$tmp.hat.c") calls"
 grep -q '^ *plast_mlp_vjp_d(hat_adj.*, c[0-9]*, g[0-9]* + i \* [0-9]*, j % PLAST_LANES);' "$tmp.hat.c" ||
   fail "HAT's adjoint does not compute an input's and the parameters' adjoints in one call"
+#    The JIT's fused pass (one thread) over the nests of the sums over i and
+#    over j calls the MLP once for both: every input's adjoint (m = -1).
+"$plastcc" emit-llvm "$src/rules/hat.rule" >"$tmp.hat.ll" 2>&1 || fail "hat.rule: emit-llvm failed"
+grep -q 'call void @plast_mlp_vjp_lanes_d(.*, i32 -1, i32 [%0-9a-z._]*, i32 [0-9]*,' "$tmp.hat.ll" ||
+  fail "HAT's fused pass does not compute the adjoints of pre.y and post.y in one call"
 
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

@@ -12,12 +12,16 @@ TESTS += $(GOLDEN_TESTS)
 #   fuzz_pipeline (tests/fuzz/fuzz_pipeline.c): the whole compiler, from
 #     parsing to the DAGs, adjoints, loop nests, emitted C and LLVM IR.
 # `make fuzz` runs each for FUZZ_SECONDS on tests/fuzz/corpus/ plus every
-# .rule file of the tree (new inputs go to a scratch copy, not the corpus).
+# .rule file of the tree (new inputs go to a scratch copy, not the corpus);
+# FUZZ_RUN picks the targets, FUZZ_ARGS adds libFuzzer options (the long
+# run of docs/reliability.md: FUZZ_RUN=tests/fuzz/fuzz_pipeline
+# FUZZ_ARGS='-fork=2 -runs=10000000').
 # The timeout is for hangs: rules/hat.rule's 3-100-1 meta-MLP takes about
 # 4 s to lower to LLVM IR natively, over a minute with the fuzzer's
 # sanitizers on a loaded machine.
 EXTRA_DIST += tests/fuzz/fuzz_frontend.c tests/fuzz/fuzz_pipeline.c tests/fuzz/corpus tests/gen-diagnostics-md.py
 FUZZ_SECONDS = 60
+FUZZ_ARGS =
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 if HAVE_FUZZ_CC
 FUZZ_FRONT_END = \
@@ -42,16 +46,17 @@ tests/fuzz/fuzz_pipeline$(EXEEXT): $(FUZZ_PIPELINE_FILES) $(FUZZ_INCLUDED)
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_builddir) $(AM_CPPFLAGS) $(LLVM_CFLAGS) \
 	  -o $@ $(filter %.c,$^) $(LLVM_LIBS) -lm
 FUZZ_TARGETS = tests/fuzz/fuzz_frontend$(EXEEXT) tests/fuzz/fuzz_pipeline$(EXEEXT)
+FUZZ_RUN = $(FUZZ_TARGETS)
 all-local: $(FUZZ_TARGETS)
 CLEANFILES += $(FUZZ_TARGETS)
 
 fuzz: $(FUZZ_TARGETS)
-	@for t in $(FUZZ_TARGETS); do \
+	@for t in $(FUZZ_RUN); do \
 	  rm -rf tests/fuzz/run && $(MKDIR_P) tests/fuzz/run && \
 	  cp $(top_srcdir)/tests/fuzz/corpus/* tests/fuzz/run/ && \
 	  find $(top_srcdir)/rules $(top_srcdir)/tests -name '*.rule' -exec cp {} tests/fuzz/run/ \; && \
 	  echo "== $$t, $(FUZZ_SECONDS) s" && \
-	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=300 -rss_limit_mb=2048 -print_final_stats=1 \
+	  $$t $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=300 -rss_limit_mb=2048 -print_final_stats=1 \
 	    tests/fuzz/run || exit 1; \
 	done
 else

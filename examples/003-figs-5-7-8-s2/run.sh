@@ -2,7 +2,7 @@
 # run.sh — 003 Figs. 5, 7, 8 and S2.  Meta-trains every run of figs.rule that
 # is not yet complete (runs/EXP-seedS, S in $SEEDS, default 1-5; fa and bio,
 # whose meta-accuracy curves come from ../003-pool-l1, only for the seeds in
-# $DIAG_SEEDS, default 1, for their angles and orthonormality errors), checks
+# $DIAG_SEEDS, default 1-5, for their angles and orthonormality errors), checks
 # that the diagnostics changed nothing against ../003-pool-l1's runs, then
 # draws the figures into figs/ with `plastcc curves` (mean +- sd over the
 # seeds, 003's running mean over 11 episodes) and writes numbers.csv.
@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")"
 plastcc=${PLASTCC:-../../build/plastcc}
 seeds=${SEEDS:-1 2 3 4 5}
-diag_seeds=${DIAG_SEEDS:-1}
+diag_seeds=${DIAG_SEEDS:-1 2 3 4 5}
 pool=../003-pool-l1/runs
 
 for exp in ehebb oja bp fa bio; do

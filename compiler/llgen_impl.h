@@ -71,8 +71,11 @@ typedef struct lkern {              /* one kernel being generated */
     const lower_kernel *lk;
     const kern *k;
     const dag *d;
-    int n_ptr;                      /* k->n_arg arrays, lk->n_store stored values, then the rows
-                                       of each of k->n_mlp_grads meta-MLP parameter adjoints */
+    int n_ptr;                      /* k->n_arg arrays, lk->n_store stored values, the rows
+                                       of each of k->n_mlp_grads meta-MLP parameter adjoints,
+                                       then the stage matrices (stage_slot) */
+    int *stage_slot;                /* per node: a fused pair's column sum, the array (in the
+                                       frame) of its terms per row, else -1 (gen_fused_pair) */
     int *input_arg;                 /* per dag input slot: its argument (-1: not read) */
     int *out_arg;                   /* per output: its argument */
     int meta_arg, adj_meta_arg;
@@ -95,6 +98,8 @@ typedef struct lfn {                /* one LLVM function being generated */
     LLVMValueRef *val;              /* per node: an inline node's value in this iteration */
     LLVMValueRef *acc;              /* per node: a reduction's register accumulator */
     int mem_acc;                    /* sums over i add into their arrays (rows-outer column loops) */
+    int staged;                     /* ... or, in a fused pair's pass, store their terms into the
+                                       stage matrices (kc->stage_slot) */
     LLVMValueRef *memo;             /* per node: a leaf or stored value already loaded in this
                                        iteration (cleared whenever a loop index changes) */
     LLVMValueRef index_memo[8];     /* per space: its element index in this iteration */
@@ -144,11 +149,16 @@ LLVMValueRef lg_load_at(lfn *f, LLVMValueRef p, int space);
 LLVMValueRef lg_widen(lfn *f, LLVMValueRef v, int lanes);
 void lg_store_at(lfn *f, LLVMValueRef p, int space, LLVMValueRef v, int accumulate);
 LLVMValueRef lg_value_of(lfn *f, int id);
+/* F->w reals at P[IDX] (masked lanes: 0), and their store (masked lanes: none). */
+LLVMValueRef lg_load_index(lfn *f, LLVMValueRef p, LLVMValueRef idx);
+void lg_store_index(lfn *f, LLVMValueRef p, LLVMValueRef idx, LLVMValueRef v);
 
 /* ---- llgen_ops.c: operators, nodes and reductions ---- */
 
 int lg_lane_split(const dag_node *n, int local_bit);
 LLVMValueRef lg_lane_sum(lfn *f, LLVMValueRef v);
+/* One step of the reduction OP: ACC + X, or the larger for a maximum. */
+LLVMValueRef lg_reduce_step(lfn *f, dag_op op, LLVMValueRef acc, LLVMValueRef x);
 void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit);
 /* The same for the merged nodes of a fused column and row loop: COL[q] set
  * for the column loop's reductions (sums over i into their arrays). */
@@ -169,6 +179,8 @@ typedef struct nest_group {
 } nest_group;
 
 int lg_fusable(const lkern *kc, const lower_loop *A, const lower_loop *B);
+/* Whether node ID of column loop L is one of its sums over i (kept in an array across rows). */
+int lg_is_column_sum(const lkern *kc, const lower_loop *L, int id);
 void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B);
 void lg_nest_flush(lfn *outer, nest_group *grp);
 void lg_gen_loop(lfn *outer, nest_group *grp, const lower_loop *L);

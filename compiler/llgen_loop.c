@@ -145,6 +145,13 @@ static void set_mask(lfn *f, LLVMValueRef end)
     f->mask = LLVMBuildICmp(f->bb, LLVMIntSLT, LLVMBuildAdd(f->bb, j, LLVMConstVector(iota, (unsigned)f->w), ""), e, "mask");
 }
 
+int lg_is_column_sum(const lkern *kc, const lower_loop *L, int id)
+{
+    (void)L;
+    const dag_node *n = &kc->d->node[id];
+    return dag_op_is_reduction(n->op) && !lower_is_batch_sum(kc->lk, id) && dag_ops[n->op].reduces == SP_POST;
+}
+
 /* The arrays of the loop's sums over i, at the current columns: 0 (-inf for a maximum). */
 static void mem_accs_start(lfn *f, const lower_loop *L)
 {
@@ -152,7 +159,7 @@ static void mem_accs_start(lfn *f, const lower_loop *L)
     for (int q = 0; q < L->n_nodes; q++) {
         int id = L->nodes[q];
         const dag_node *n = &d->node[id];
-        if (!dag_op_is_reduction(n->op) || lower_is_batch_sum(f->kc->lk, id) || dag_ops[n->op].reduces != SP_POST) continue;
+        if (!lg_is_column_sum(f->kc, L, id)) continue;
         int lanes = lg_varies(f, n->space) ? f->w : 1;
         lg_store_at(f, lg_array(f, lg_stored_array(f->kc, id)), n->space,
                  lg_real_const(f->g, lg_real_type(f->g, lanes), n->op == OP_MAX_POST ? -INFINITY : 0), 0);
@@ -202,7 +209,7 @@ static void by_rows(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValu
         full = LLVMBuildNSWAdd(f->bb, cs, LLVMBuildNSWMul(f->bb, LLVMBuildSDiv(f->bb, n, lg_i64c(f->g, lanes), ""),
                                                            lg_i64c(f->g, lanes), ""), "full");
     }
-    for (int start = 1; start >= 0; start--) {
+    for (int start = !f->staged; start >= 0; start--) {   /* staged: the terms are summed after the pass */
         lloop I;
         const lower_loop *R = start ? NULL : Lr;
         if (!start) f->i = lg_loop_open(f, &I, rs, re, 1, "i");
@@ -337,6 +344,8 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower
 {
     lmod *g = kc->g;
     char *used = calloc((size_t)kc->n_ptr + 1, 1);
+    for (int q = 0; L2 && q < L2->n_nodes; q++)   /* the fused pass stores the column sums' terms */
+        if (kc->stage_slot[L2->nodes[q]] >= 0) used[kc->stage_slot[L2->nodes[q]]] = 1;
     for (const lower_loop *X = L; X; X = X == L ? L2 : NULL) {
         scan_nodes(kc, X->nodes, X->n_nodes, used);
         for (int q = 0; q < X->n_outs; q++) {
@@ -365,6 +374,7 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower
         f.ptr[p] = LLVMGetParam(impl, (unsigned)k++);
     }
     if (L->space & SP_SAMPLE) f.b = LLVMGetParam(impl, 4);
+    f.staged = L2 != NULL;
     if (L2) fused_chunk(&f, L2, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));   /* L: rows, L2: columns */
     else syn_chunk(&f, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));
     lg_fn_close(&f);
@@ -451,10 +461,87 @@ int lg_fusable(const lkern *kc, const lower_loop *A, const lower_loop *B)
     return kc->g->lanes >= 2 && can_vectorise(kc, C, SP_POST) && can_vectorise(kc, R, SP_PRE);
 }
 
-/* A fusable pair: on one thread (omp_get_max_threads() == 1, or inside a
- * parallel region, where a meta-batch runs its tasks) the fused pass, else
- * each loop in parallel as usual; the same bits either way.
- * PLASTCC_NO_FUSE keeps the loops apart (for measuring). */
+/* The columns [0, n_pre) of F's function, its vector width at a time then
+ * one at a time: for every column sum of C (stage_slot), arr[j] = 0 (-inf
+ * for a maximum) when INIT, else arr[j] = arr[j] op stage[i * n_pre + j]
+ * at row F->i. */
+static void stage_columns(lfn *f, const lower_loop *C, int init)
+{
+    lkern *kc = f->kc;
+    int lanes = f->g->lanes > 1 ? f->g->lanes : 1;
+    LLVMValueRef n = f->size[SIZE_N_PRE], start = lg_i64c(f->g, 0);
+    for (int w = lanes; w >= 1; w = w > 1 ? 1 : 0) {
+        lloop J;
+        LLVMValueRef limit = w > 1 ? LLVMBuildNSWSub(f->bb, n, lg_i64c(f->g, w - 1), "") : n;
+        f->w = w;
+        f->j = lg_loop_open(f, &J, start, limit, w, w > 1 ? "jv" : "j");
+        for (int q = 0; q < C->n_nodes; q++) {
+            int id = C->nodes[q];
+            if (kc->stage_slot[id] < 0) continue;
+            const dag_node *nd = &kc->d->node[id];
+            LLVMValueRef arr = lg_array(f, lg_stored_array(kc, id)), v;
+            if (init) {
+                v = lg_real_const(f->g, lg_real_type(f->g, w), nd->op == OP_MAX_POST ? -INFINITY : 0);
+            } else {
+                LLVMValueRef at = LLVMBuildNSWAdd(f->bb, LLVMBuildNSWMul(f->bb, f->i, n, ""), f->j, "");
+                v = lg_reduce_step(f, nd->op, lg_load_at(f, arr, nd->space), lg_load_index(f, lg_array(f, kc->stage_slot[id]), at));
+            }
+            lg_store_at(f, arr, nd->space, v, 0);
+        }
+        lg_loop_close(f, &J);
+        start = J.idx;
+        f->j = NULL;
+    }
+    f->w = 1;
+}
+
+/* NAME.stageK(n_pre, n_post, batch, steps, b, arrays...): the column sums
+ * of C from the stage matrices the fused pass filled, for sample b, each
+ * column in increasing i — the adds, so the bits, of the column loop. */
+static LLVMValueRef gen_stage_sums(lkern *kc, const lower_loop *C, int *n_args, int **args)
+{
+    lmod *g = kc->g;
+    int n = 0, *arr = malloc((size_t)(2 * C->n_nodes + 1) * sizeof *arr);
+    for (int q = 0; q < C->n_nodes; q++)
+        if (kc->stage_slot[C->nodes[q]] >= 0) {
+            arr[n++] = lg_stored_array(kc, C->nodes[q]);
+            arr[n++] = kc->stage_slot[C->nodes[q]];
+        }
+    LLVMTypeRef *params = malloc((size_t)(5 + n) * sizeof *params);
+    for (int k = 0; k < 5; k++) params[k] = g->t_i64;
+    for (int k = 0; k < n; k++) params[5 + k] = g->t_realp;
+    char name[160];
+    snprintf(name, sizeof name, "%s.stage%d", kc->k->name, kc->n_par++);
+    LLVMValueRef fn = lg_helper_fn(g, name, LLVMFunctionType(g->t_void, params, (unsigned)(5 + n), 0));
+    lfn f;
+    lg_fn_open(&f, kc, fn);
+    for (int s = 0; s < SIZE_COUNT; s++) f.size[s] = LLVMGetParam(fn, (unsigned)s);
+    if (C->space & SP_SAMPLE) f.b = LLVMGetParam(fn, 4);
+    for (int k = 0; k < n; k++) {
+        lg_add_attr(g, fn, (unsigned)(6 + k), "noalias");
+        f.ptr[arr[k]] = LLVMGetParam(fn, (unsigned)(5 + k));
+    }
+    stage_columns(&f, C, 1);
+    lloop I;
+    f.i = lg_loop_open(&f, &I, lg_i64c(g, 0), f.size[SIZE_N_POST], 1, "i");
+    stage_columns(&f, C, 0);
+    lg_loop_close(&f, &I);
+    f.i = NULL;
+    lg_fn_close(&f);
+    free(params);
+    *n_args = n;
+    *args = arr;
+    return fn;
+}
+
+/* A fusable pair in one pass over the matrix, parallel over rows (any
+ * number of threads, the same bits): the row loop's sums over j stay
+ * within a row; the column loop's sums over i, which would cross the
+ * threads' rows, store their terms into stage matrices (n_post x n_pre,
+ * malloc'd for the call), and NAME.stageK sums each column after the pass
+ * in increasing i, as the column loop would.  When the stage matrices
+ * cannot be allocated, each loop runs in parallel on its own (the same
+ * bits).  PLASTCC_NO_FUSE keeps the loops apart (for measuring). */
 void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B)
 {
     lmod *g = f->g;
@@ -463,18 +550,56 @@ void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B)
     init_reductions(f, A, A->par == SP_PRE ? SP_POST : SP_PRE);
     init_reductions(f, B, B->par == SP_PRE ? SP_POST : SP_PRE);
     LLVMValueRef body = outline_parallel(kc, R, C);
-    LLVMValueRef nt = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_max_threads", g->t_omp_int), NULL, 0, "");
-    LLVMValueRef in_par = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_in_parallel", g->t_omp_int), NULL, 0, "");
-    LLVMValueRef serial = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nt, lg_i32c(g, 1), ""),
-                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, lg_i32c(g, 0), ""), "serial");
+    int n_st = 0, *st_args = NULL;
+    for (int q = 0; q < C->n_nodes; q++) n_st += kc->stage_slot[C->nodes[q]] >= 0;
+    LLVMValueRef sums = n_st ? gen_stage_sums(kc, C, &n_st, &st_args) : NULL;
+    n_st /= 2;
+
+    /* the stage matrices: one block of n_st * n_post * n_pre reals */
+    LLVMValueRef cells = LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], "cells");
+    LLVMValueRef mem = NULL, ok = LLVMConstInt(LLVMInt1TypeInContext(g->ctx), 1, 0);
+    LLVMTypeRef t_malloc = LLVMFunctionType(g->t_i8p, &g->t_i64, 1, 0), t_free = LLVMFunctionType(g->t_void, &g->t_i8p, 1, 0);
+    if (n_st) {
+        LLVMValueRef bytes = LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, (long long)n_st * g->real_bytes), "");
+        bytes = LLVMBuildSelect(f->bb, LLVMBuildICmp(f->bb, LLVMIntSGT, bytes, lg_i64c(g, 0), ""), bytes, lg_i64c(g, 1), "");
+        mem = LLVMBuildCall2(f->bb, t_malloc, lg_declare(g, "malloc", t_malloc), &bytes, 1, "stage");
+        ok = LLVMBuildICmp(f->bb, LLVMIntNE, mem, LLVMConstNull(g->t_i8p), "");
+    }
     LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "fused");
     LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "apart");
     LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "joined");
-    LLVMBuildCondBr(f->bb, serial, one, many);
+    LLVMBuildCondBr(f->bb, ok, one, many);
+
     LLVMPositionBuilderAtEnd(f->bb, one);
     lg_forget(f);
-    run_parallel(f, body, R->space & SP_SAMPLE, lg_i32c(g, 1));   /* a team of one: its chunk is every row */
+    LLVMValueRef base = mem ? LLVMBuildPointerCast(f->bb, mem, g->t_realp, "") : NULL;
+    for (int k = 0; k < n_st; k++) {   /* frame->p[slot] = base + k * cells */
+        LLVMValueRef off = LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, k), "");
+        LLVMValueRef fi[3] = { lg_i64c(g, 0), lg_i32c(g, 5), lg_i64c(g, st_args[2 * k + 1]) };
+        LLVMBuildStore(f->bb, LLVMBuildInBoundsGEP2(f->bb, g->t_real, base, &off, 1, ""),
+                       LLVMBuildInBoundsGEP2(f->bb, kc->t_frame, f->frame, fi, 3, ""));
+    }
+    lg_forget(f);
+    LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, cells, lg_i64c(g, 16384), "");
+    LLVMValueRef nthreads = LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), "");
+    int per_sample = (R->space & SP_SAMPLE) != 0;
+    lloop Lb;
+    if (per_sample) f->b = lg_loop_open(f, &Lb, lg_i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
+    LLVMBuildStore(f->bb, f->b ? f->b : lg_i64c(g, 0), LLVMBuildStructGEP2(f->bb, kc->t_frame, f->frame, 4, ""));
+    LLVMValueRef gargs[4] = { body, LLVMBuildPointerCast(f->bb, f->frame, g->t_i8p, ""), nthreads, lg_i32c(g, 0) };
+    LLVMBuildCall2(f->bb, g->t_gomp, lg_declare(g, "GOMP_parallel", g->t_gomp), gargs, 4, "");
+    if (sums) {
+        LLVMValueRef *cargs = malloc((size_t)(5 + 2 * n_st) * sizeof *cargs);
+        for (int s = 0; s < SIZE_COUNT; s++) cargs[s] = f->size[s];
+        cargs[4] = f->b ? f->b : lg_i64c(g, 0);
+        for (int k = 0; k < 2 * n_st; k++) cargs[5 + k] = lg_array(f, st_args[k]);
+        LLVMBuildCall2(f->bb, LLVMGlobalGetValueType(sums), sums, cargs, (unsigned)(5 + 2 * n_st), "");
+        free(cargs);
+    }
+    if (per_sample) { lg_loop_close(f, &Lb); f->b = NULL; }
+    if (mem) LLVMBuildCall2(f->bb, t_free, lg_declare(g, "free", t_free), &mem, 1, "");
     LLVMBuildBr(f->bb, join);
+
     LLVMPositionBuilderAtEnd(f->bb, many);
     lg_forget(f);
     gen_parallel(f, A);
@@ -482,6 +607,7 @@ void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B)
     LLVMBuildBr(f->bb, join);
     LLVMPositionBuilderAtEnd(f->bb, join);
     lg_forget(f);
+    free(st_args);
 }
 
 /* The arrays a serial loop nest L (or final output O) uses, loaded

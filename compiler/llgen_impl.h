@@ -181,6 +181,10 @@ typedef struct nest_group {
 int lg_fusable(const lkern *kc, const lower_loop *A, const lower_loop *B);
 /* Whether node ID of column loop L is one of its sums over i (kept in an array across rows). */
 int lg_is_column_sum(const lkern *kc, const lower_loop *L, int id);
+/* Whether column loop LC and row loop LR share a meta-MLP call (one routine call when fused). */
+int lg_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr);
+/* Whether fusable pair A, B runs on several threads as one pass with stage matrices. */
+int lg_fused_staged(const lkern *kc, const lower_loop *A, const lower_loop *B);
 void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B);
 void lg_nest_flush(lfn *outer, nest_group *grp);
 void lg_gen_loop(lfn *outer, nest_group *grp, const lower_loop *L);

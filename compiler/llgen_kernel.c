@@ -19,9 +19,10 @@ static void kern_setup(lkern *kc, lmod *g, const lower_kernel *lk)
     kc->n_ptr = kc->k->n_arg + lk->n_store + kc->k->n_mlp_grads;
     kc->stage_slot = malloc((size_t)(kc->d->n + 1) * sizeof *kc->stage_slot);
     for (int id = 0; id < kc->d->n; id++) kc->stage_slot[id] = -1;
-    for (int l = 0; l + 1 < lk->n_loops; l++) {   /* the pairs gen_run fuses: their column sums */
+    for (int l = 0; l + 1 < lk->n_loops; l++) {   /* the pairs gen_run fuses with stages: their column sums */
         const lower_loop *A = &lk->loops[l], *B = &lk->loops[l + 1];
         if (!lg_fusable(kc, A, B)) continue;
+        if (!lg_fused_staged(kc, A, B)) { l++; continue; }
         const lower_loop *C = A->par == SP_PRE ? A : B;
         for (int q = 0; q < C->n_nodes; q++)
             if (lg_is_column_sum(kc, C, C->nodes[q])) kc->stage_slot[C->nodes[q]] = kc->n_ptr++;

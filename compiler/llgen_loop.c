@@ -26,7 +26,7 @@ static void loop_body(lfn *f, const lower_loop *L, int local_bit)
 
 /* Whether the column loop LC and the row loop LR call one meta-MLP at one
  * pack (lower_mlp_siblings would put a node of each in one call). */
-static int share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr)
+int lg_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr)
 {
     for (int a = 0; a < Lc->n_nodes; a++) {
         const dag_node *x = &d->node[Lc->nodes[a]];
@@ -179,7 +179,7 @@ static void row_strips(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMV
     if (masked) set_mask(f, e);
     if (start) {
         mem_accs_start(f, Lc);
-    } else if (Lr && share_mlp_call(f->kc->d, Lc, Lr)) {
+    } else if (Lr && lg_share_mlp_call(f->kc->d, Lc, Lr)) {
         pair_body(f, Lc, Lr);
     } else {
         f->mem_acc = 1;
@@ -336,15 +336,16 @@ static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *use
 }
 
 /* The outlined body of parallel loop L (with L2: the fused pair of row
- * loop L and column loop L2, chunked by L's rows):
+ * loop L and column loop L2, chunked by L's rows; STAGED: L2's sums over i
+ * into their stage matrices):
  *   NAME.parK(data): chunk [s0, e0) of the thread as libgomp's static
  *   schedule cuts it (q = n / nt, t = n % nt; the first t threads take q+1),
  *   then NAME.parK.impl(sizes, b, s0, e0, arrays...). */
-static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower_loop *L2)
+static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower_loop *L2, int staged)
 {
     lmod *g = kc->g;
     char *used = calloc((size_t)kc->n_ptr + 1, 1);
-    for (int q = 0; L2 && q < L2->n_nodes; q++)   /* the fused pass stores the column sums' terms */
+    for (int q = 0; staged && q < L2->n_nodes; q++)   /* the staged pass stores the column sums' terms */
         if (kc->stage_slot[L2->nodes[q]] >= 0) used[kc->stage_slot[L2->nodes[q]]] = 1;
     for (const lower_loop *X = L; X; X = X == L ? L2 : NULL) {
         scan_nodes(kc, X->nodes, X->n_nodes, used);
@@ -374,7 +375,7 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower
         f.ptr[p] = LLVMGetParam(impl, (unsigned)k++);
     }
     if (L->space & SP_SAMPLE) f.b = LLVMGetParam(impl, 4);
-    f.staged = L2 != NULL;
+    f.staged = staged;
     if (L2) fused_chunk(&f, L2, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));   /* L: rows, L2: columns */
     else syn_chunk(&f, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));
     lg_fn_close(&f);
@@ -443,7 +444,7 @@ static void gen_parallel(lfn *f, const lower_loop *L)
      * waking threads for (one thread: the caller alone, all rows or columns) */
     LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], ""),
                                      lg_i64c(g, 16384), "");
-    run_parallel(f, outline_parallel(f->kc, L, NULL), L->space & SP_SAMPLE,
+    run_parallel(f, outline_parallel(f->kc, L, NULL, 0), L->space & SP_SAMPLE,
                  LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), ""));
 }
 
@@ -534,80 +535,105 @@ static LLVMValueRef gen_stage_sums(lkern *kc, const lower_loop *C, int *n_args, 
     return fn;
 }
 
-/* A fusable pair in one pass over the matrix, parallel over rows (any
- * number of threads, the same bits): the row loop's sums over j stay
- * within a row; the column loop's sums over i, which would cross the
- * threads' rows, store their terms into stage matrices (n_post x n_pre,
- * malloc'd for the call), and NAME.stageK sums each column after the pass
- * in increasing i, as the column loop would.  When the stage matrices
- * cannot be allocated, each loop runs in parallel on its own (the same
- * bits).  PLASTCC_NO_FUSE keeps the loops apart (for measuring). */
+/* Whether the JIT runs fusable pair A, B on several threads as one staged
+ * pass: when one meta-MLP call serves both (HAT's adjoint), so that the
+ * pass saves an MLP evaluation per element; cheaper bodies run apart there,
+ * where the stage matrices' traffic would cost what fusing saves. */
+int lg_fused_staged(const lkern *kc, const lower_loop *A, const lower_loop *B)
+{
+    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
+    for (int q = 0; q < C->n_nodes; q++)
+        if (lg_is_column_sum(kc, C, C->nodes[q])) return lg_share_mlp_call(kc->d, C, R);
+    return 0;
+}
+
+/* A fusable pair: on one thread (omp_get_max_threads() == 1, or inside a
+ * parallel region, where a meta-batch runs its tasks) one pass over the
+ * matrix, the column sums adding into their arrays row after row.  On
+ * several threads, when lg_fused_staged, one pass parallel over rows: the
+ * row loop's sums over j stay within a row, and the terms of the column
+ * loop's sums over i, which would cross the threads' rows, go into stage
+ * matrices (n_post x n_pre, malloc'd for the call) that NAME.stageK adds
+ * up per column in increasing i after the pass, as the column loop would;
+ * otherwise (or when the stage matrices cannot be allocated) each loop in
+ * parallel on its own.  The same bits every way.  PLASTCC_NO_FUSE keeps
+ * the loops apart (for measuring). */
 void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B)
 {
     lmod *g = f->g;
     lkern *kc = f->kc;
     const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
+    int per_sample = (R->space & SP_SAMPLE) != 0;
     init_reductions(f, A, A->par == SP_PRE ? SP_POST : SP_PRE);
     init_reductions(f, B, B->par == SP_PRE ? SP_POST : SP_PRE);
-    LLVMValueRef body = outline_parallel(kc, R, C);
-    int n_st = 0, *st_args = NULL;
-    for (int q = 0; q < C->n_nodes; q++) n_st += kc->stage_slot[C->nodes[q]] >= 0;
-    LLVMValueRef sums = n_st ? gen_stage_sums(kc, C, &n_st, &st_args) : NULL;
-    n_st /= 2;
-
-    /* the stage matrices: one block of n_st * n_post * n_pre reals */
-    LLVMValueRef cells = LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], "cells");
-    LLVMValueRef mem = NULL, ok = LLVMConstInt(LLVMInt1TypeInContext(g->ctx), 1, 0);
-    LLVMTypeRef t_malloc = LLVMFunctionType(g->t_i8p, &g->t_i64, 1, 0), t_free = LLVMFunctionType(g->t_void, &g->t_i8p, 1, 0);
-    if (n_st) {
-        LLVMValueRef bytes = LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, (long long)n_st * g->real_bytes), "");
-        bytes = LLVMBuildSelect(f->bb, LLVMBuildICmp(f->bb, LLVMIntSGT, bytes, lg_i64c(g, 0), ""), bytes, lg_i64c(g, 1), "");
-        mem = LLVMBuildCall2(f->bb, t_malloc, lg_declare(g, "malloc", t_malloc), &bytes, 1, "stage");
-        ok = LLVMBuildICmp(f->bb, LLVMIntNE, mem, LLVMConstNull(g->t_i8p), "");
-    }
+    LLVMValueRef body = outline_parallel(kc, R, C, 0);
+    LLVMValueRef nt = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_max_threads", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef in_par = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_in_parallel", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef serial = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nt, lg_i32c(g, 1), ""),
+                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, lg_i32c(g, 0), ""), "serial");
     LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "fused");
-    LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "apart");
+    LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "threads");
+    LLVMBasicBlockRef apart = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "apart");
     LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "joined");
-    LLVMBuildCondBr(f->bb, ok, one, many);
-
+    LLVMBuildCondBr(f->bb, serial, one, many);
     LLVMPositionBuilderAtEnd(f->bb, one);
     lg_forget(f);
-    LLVMValueRef base = mem ? LLVMBuildPointerCast(f->bb, mem, g->t_realp, "") : NULL;
-    for (int k = 0; k < n_st; k++) {   /* frame->p[slot] = base + k * cells */
-        LLVMValueRef off = LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, k), "");
-        LLVMValueRef fi[3] = { lg_i64c(g, 0), lg_i32c(g, 5), lg_i64c(g, st_args[2 * k + 1]) };
-        LLVMBuildStore(f->bb, LLVMBuildInBoundsGEP2(f->bb, g->t_real, base, &off, 1, ""),
-                       LLVMBuildInBoundsGEP2(f->bb, kc->t_frame, f->frame, fi, 3, ""));
-    }
+    run_parallel(f, body, per_sample, lg_i32c(g, 1));   /* a team of one: its chunk is every row */
+    LLVMBuildBr(f->bb, join);
+
+    LLVMPositionBuilderAtEnd(f->bb, many);
     lg_forget(f);
-    LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, cells, lg_i64c(g, 16384), "");
-    LLVMValueRef nthreads = LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), "");
-    int per_sample = (R->space & SP_SAMPLE) != 0;
-    lloop Lb;
-    if (per_sample) f->b = lg_loop_open(f, &Lb, lg_i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
-    LLVMBuildStore(f->bb, f->b ? f->b : lg_i64c(g, 0), LLVMBuildStructGEP2(f->bb, kc->t_frame, f->frame, 4, ""));
-    LLVMValueRef gargs[4] = { body, LLVMBuildPointerCast(f->bb, f->frame, g->t_i8p, ""), nthreads, lg_i32c(g, 0) };
-    LLVMBuildCall2(f->bb, g->t_gomp, lg_declare(g, "GOMP_parallel", g->t_gomp), gargs, 4, "");
-    if (sums) {
+    if (kc->stage_slot && lg_fused_staged(kc, A, B)) {
+        LLVMValueRef staged = outline_parallel(kc, R, C, 1);
+        int n_st, *st_args;
+        LLVMValueRef sums = gen_stage_sums(kc, C, &n_st, &st_args);
+        n_st /= 2;
+        /* the stage matrices: one block of n_st * n_post * n_pre reals */
+        LLVMValueRef cells = LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], "cells");
+        LLVMTypeRef t_malloc = LLVMFunctionType(g->t_i8p, &g->t_i64, 1, 0), t_free = LLVMFunctionType(g->t_void, &g->t_i8p, 1, 0);
+        LLVMValueRef bytes = LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, (long long)n_st * g->real_bytes), "");
+        bytes = LLVMBuildSelect(f->bb, LLVMBuildICmp(f->bb, LLVMIntSGT, bytes, lg_i64c(g, 0), ""), bytes, lg_i64c(g, 1), "");
+        LLVMValueRef mem = LLVMBuildCall2(f->bb, t_malloc, lg_declare(g, "malloc", t_malloc), &bytes, 1, "stage");
+        LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "staged");
+        LLVMBuildCondBr(f->bb, LLVMBuildICmp(f->bb, LLVMIntNE, mem, LLVMConstNull(g->t_i8p), ""), go, apart);
+        LLVMPositionBuilderAtEnd(f->bb, go);
+        lg_forget(f);
+        LLVMValueRef base = LLVMBuildPointerCast(f->bb, mem, g->t_realp, "");
+        for (int k = 0; k < n_st; k++) {   /* frame->p[slot] = base + k * cells */
+            LLVMValueRef off = LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, k), "");
+            LLVMValueRef fi[3] = { lg_i64c(g, 0), lg_i32c(g, 5), lg_i64c(g, st_args[2 * k + 1]) };
+            LLVMBuildStore(f->bb, LLVMBuildInBoundsGEP2(f->bb, g->t_real, base, &off, 1, ""),
+                           LLVMBuildInBoundsGEP2(f->bb, kc->t_frame, f->frame, fi, 3, ""));
+        }
+        lg_forget(f);
+        LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, cells, lg_i64c(g, 16384), "");
+        LLVMValueRef nthreads = LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), "");
+        lloop Lb;
+        if (per_sample) f->b = lg_loop_open(f, &Lb, lg_i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
+        LLVMBuildStore(f->bb, f->b ? f->b : lg_i64c(g, 0), LLVMBuildStructGEP2(f->bb, kc->t_frame, f->frame, 4, ""));
+        LLVMValueRef gargs[4] = { staged, LLVMBuildPointerCast(f->bb, f->frame, g->t_i8p, ""), nthreads, lg_i32c(g, 0) };
+        LLVMBuildCall2(f->bb, g->t_gomp, lg_declare(g, "GOMP_parallel", g->t_gomp), gargs, 4, "");
         LLVMValueRef *cargs = malloc((size_t)(5 + 2 * n_st) * sizeof *cargs);
         for (int s = 0; s < SIZE_COUNT; s++) cargs[s] = f->size[s];
         cargs[4] = f->b ? f->b : lg_i64c(g, 0);
         for (int k = 0; k < 2 * n_st; k++) cargs[5 + k] = lg_array(f, st_args[k]);
         LLVMBuildCall2(f->bb, LLVMGlobalGetValueType(sums), sums, cargs, (unsigned)(5 + 2 * n_st), "");
         free(cargs);
+        if (per_sample) { lg_loop_close(f, &Lb); f->b = NULL; }
+        LLVMBuildCall2(f->bb, t_free, lg_declare(g, "free", t_free), &mem, 1, "");
+        LLVMBuildBr(f->bb, join);
+        free(st_args);
+    } else {
+        LLVMBuildBr(f->bb, apart);
     }
-    if (per_sample) { lg_loop_close(f, &Lb); f->b = NULL; }
-    if (mem) LLVMBuildCall2(f->bb, t_free, lg_declare(g, "free", t_free), &mem, 1, "");
-    LLVMBuildBr(f->bb, join);
 
-    LLVMPositionBuilderAtEnd(f->bb, many);
+    LLVMPositionBuilderAtEnd(f->bb, apart);
     lg_forget(f);
     gen_parallel(f, A);
     gen_parallel(f, B);
     LLVMBuildBr(f->bb, join);
     LLVMPositionBuilderAtEnd(f->bb, join);
     lg_forget(f);
-    free(st_args);
 }
 
 /* The arrays a serial loop nest L (or final output O) uses, loaded

@@ -75,7 +75,9 @@ typedef struct lkern {              /* one kernel being generated */
                                        of each of k->n_mlp_grads meta-MLP parameter adjoints,
                                        then the stage matrices (stage_slot) */
     int *stage_slot;                /* per node: a fused pair's column sum, the array (in the
-                                       frame) of its terms per row, else -1 (gen_fused_pair) */
+                                       frame) of its terms per row; a sum over the samples of a
+                                       loop the pass absorbs, its array of partial sums; else -1
+                                       (gen_fused_pair) */
     int *input_arg;                 /* per dag input slot: its argument (-1: not read) */
     int *out_arg;                   /* per output: its argument */
     int meta_arg, adj_meta_arg;
@@ -100,6 +102,10 @@ typedef struct lfn {                /* one LLVM function being generated */
     int mem_acc;                    /* sums over i add into their arrays (rows-outer column loops) */
     int staged;                     /* ... or, in a fused pair's pass, store their terms into the
                                        stage matrices (kc->stage_slot) */
+    const struct lower_loop *absorb;  /* a fused pass's third loop: its sums over the samples
+                                       computed with the pair's nodes (pair_body) */
+    int batch_stage;                /* sums over the samples with a stage_slot: 1 add this
+                                       sample's term into their arrays, 2 read them from there */
     LLVMValueRef *memo;             /* per node: a leaf or stored value already loaded in this
                                        iteration (cleared whenever a loop index changes) */
     LLVMValueRef index_memo[8];     /* per space: its element index in this iteration */
@@ -185,7 +191,9 @@ int lg_is_column_sum(const lkern *kc, const lower_loop *L, int id);
 int lg_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr);
 /* Whether fusable pair A, B runs on several threads as one pass with stage matrices. */
 int lg_fused_staged(const lkern *kc, const lower_loop *A, const lower_loop *B);
-void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B);
+/* Whether loop X, just before fusable pair A, B, joins their pass (lg_gen_fused_pair). */
+int lg_absorbs(const lkern *kc, const lower_loop *X, const lower_loop *A, const lower_loop *B);
+void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B, const lower_loop *X);
 void lg_nest_flush(lfn *outer, nest_group *grp);
 void lg_gen_loop(lfn *outer, nest_group *grp, const lower_loop *L);
 void lg_gen_final(lfn *outer, nest_group *grp, int o_index);

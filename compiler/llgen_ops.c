@@ -305,6 +305,18 @@ void lg_gen_nodes_of_pair(lfn *f, const int *nodes, int n_nodes, int local_bit, 
             free(vals);
             continue;
         }
+        if (f->batch_stage && kc->stage_slot[id] >= 0 && lower_is_batch_sum(kc->lk, id)) {
+            /* a loop absorbed into a fused pass (lg_gen_fused_pair): its sum over the samples
+             * in an array, S[i * n_pre + j] += the term of this sample, in increasing b as the
+             * loop over the samples adds; after the pass, read from there */
+            LLVMValueRef at = LLVMBuildNSWAdd(f->bb, LLVMBuildNSWMul(f->bb, f->i, f->size[SIZE_N_PRE], ""), f->j, "");
+            LLVMValueRef S = lg_array(f, kc->stage_slot[id]);
+            if (f->batch_stage == 1)
+                lg_store_index(f, S, at, LLVMBuildFAdd(f->bb, lg_load_index(f, S, at), lg_widen(f, lg_value_of(f, n->arg[0]), f->w), ""));
+            else
+                set_value(f, id, lg_load_index(f, S, at));
+            continue;
+        }
         if (lower_is_batch_sum(kc->lk, id)) {   /* in its group's loop, which runs at the group's first sum */
             const lower_batch_group *g = lower_batch_group_of(groups, n_groups, id);
             if (g->sums[0] == id) gen_batch_group(f, g, local_bit);

@@ -71,8 +71,13 @@ typedef struct lkern {              /* one kernel being generated */
     const lower_kernel *lk;
     const kern *k;
     const dag *d;
-    int n_ptr;                      /* k->n_arg arrays, lk->n_store stored values, then the rows
-                                       of each of k->n_mlp_grads meta-MLP parameter adjoints */
+    int n_ptr;                      /* k->n_arg arrays, lk->n_store stored values, the rows
+                                       of each of k->n_mlp_grads meta-MLP parameter adjoints,
+                                       then the stage matrices (stage_slot) */
+    int *stage_slot;                /* per node: a fused pair's column sum, the array (in the
+                                       frame) of its terms per row; a sum over the samples of a
+                                       loop the pass absorbs, its array of partial sums; else -1
+                                       (gen_fused_pair) */
     int *input_arg;                 /* per dag input slot: its argument (-1: not read) */
     int *out_arg;                   /* per output: its argument */
     int meta_arg, adj_meta_arg;
@@ -95,6 +100,12 @@ typedef struct lfn {                /* one LLVM function being generated */
     LLVMValueRef *val;              /* per node: an inline node's value in this iteration */
     LLVMValueRef *acc;              /* per node: a reduction's register accumulator */
     int mem_acc;                    /* sums over i add into their arrays (rows-outer column loops) */
+    int staged;                     /* ... or, in a fused pair's pass, store their terms into the
+                                       stage matrices (kc->stage_slot) */
+    const struct lower_loop *absorb;  /* a fused pass's third loop: its sums over the samples
+                                       computed with the pair's nodes (pair_body) */
+    int batch_stage;                /* sums over the samples with a stage_slot: 1 add this
+                                       sample's term into their arrays, 2 read them from there */
     LLVMValueRef *memo;             /* per node: a leaf or stored value already loaded in this
                                        iteration (cleared whenever a loop index changes) */
     LLVMValueRef index_memo[8];     /* per space: its element index in this iteration */
@@ -144,11 +155,16 @@ LLVMValueRef lg_load_at(lfn *f, LLVMValueRef p, int space);
 LLVMValueRef lg_widen(lfn *f, LLVMValueRef v, int lanes);
 void lg_store_at(lfn *f, LLVMValueRef p, int space, LLVMValueRef v, int accumulate);
 LLVMValueRef lg_value_of(lfn *f, int id);
+/* F->w reals at P[IDX] (masked lanes: 0), and their store (masked lanes: none). */
+LLVMValueRef lg_load_index(lfn *f, LLVMValueRef p, LLVMValueRef idx);
+void lg_store_index(lfn *f, LLVMValueRef p, LLVMValueRef idx, LLVMValueRef v);
 
 /* ---- llgen_ops.c: operators, nodes and reductions ---- */
 
 int lg_lane_split(const dag_node *n, int local_bit);
 LLVMValueRef lg_lane_sum(lfn *f, LLVMValueRef v);
+/* One step of the reduction OP: ACC + X, or the larger for a maximum. */
+LLVMValueRef lg_reduce_step(lfn *f, dag_op op, LLVMValueRef acc, LLVMValueRef x);
 void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit);
 /* The same for the merged nodes of a fused column and row loop: COL[q] set
  * for the column loop's reductions (sums over i into their arrays). */
@@ -169,7 +185,15 @@ typedef struct nest_group {
 } nest_group;
 
 int lg_fusable(const lkern *kc, const lower_loop *A, const lower_loop *B);
-void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B);
+/* Whether node ID of column loop L is one of its sums over i (kept in an array across rows). */
+int lg_is_column_sum(const lkern *kc, const lower_loop *L, int id);
+/* Whether column loop LC and row loop LR share a meta-MLP call (one routine call when fused). */
+int lg_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr);
+/* Whether fusable pair A, B runs on several threads as one pass with stage matrices. */
+int lg_fused_staged(const lkern *kc, const lower_loop *A, const lower_loop *B);
+/* Whether loop X, just before fusable pair A, B, joins their pass (lg_gen_fused_pair). */
+int lg_absorbs(const lkern *kc, const lower_loop *X, const lower_loop *A, const lower_loop *B);
+void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B, const lower_loop *X);
 void lg_nest_flush(lfn *outer, nest_group *grp);
 void lg_gen_loop(lfn *outer, nest_group *grp, const lower_loop *L);
 void lg_gen_final(lfn *outer, nest_group *grp, int o_index);

@@ -385,6 +385,20 @@ LLVMValueRef lg_load_at(lfn *f, LLVMValueRef p, int space)
     return vload(f, element(f, p, space, lanes), lanes);
 }
 
+LLVMValueRef lg_load_index(lfn *f, LLVMValueRef p, LLVMValueRef idx)
+{
+    LLVMValueRef at = LLVMBuildInBoundsGEP2(f->bb, f->g->t_real, p, &idx, 1, "");
+    if (f->w > 1) at = LLVMBuildPointerCast(f->bb, at, LLVMPointerType(lg_real_type(f->g, f->w), 0), "");
+    return vload(f, at, f->w);
+}
+
+void lg_store_index(lfn *f, LLVMValueRef p, LLVMValueRef idx, LLVMValueRef v)
+{
+    LLVMValueRef at = LLVMBuildInBoundsGEP2(f->bb, f->g->t_real, p, &idx, 1, "");
+    if (f->w > 1) at = LLVMBuildPointerCast(f->bb, at, LLVMPointerType(lg_real_type(f->g, f->w), 0), "");
+    vstore(f, lg_widen(f, v, f->w), at, f->w);
+}
+
 /* Lanes of V (a scalar or a vector) as a vector of LANES (splat). */
 LLVMValueRef lg_widen(lfn *f, LLVMValueRef v, int lanes)
 {

@@ -17,6 +17,20 @@ static void kern_setup(lkern *kc, lmod *g, const lower_kernel *lk)
     kc->k = lk->k;
     kc->d = lk->k->d;
     kc->n_ptr = kc->k->n_arg + lk->n_store + kc->k->n_mlp_grads;
+    kc->stage_slot = malloc((size_t)(kc->d->n + 1) * sizeof *kc->stage_slot);
+    for (int id = 0; id < kc->d->n; id++) kc->stage_slot[id] = -1;
+    for (int l = 0; l + 1 < lk->n_loops; l++) {   /* the pairs gen_run fuses with stages: their column sums */
+        const lower_loop *X = NULL, *A = &lk->loops[l], *B = &lk->loops[l + 1];
+        if (l + 2 < lk->n_loops && lg_fusable(kc, B, &lk->loops[l + 2]) && lg_absorbs(kc, A, B, &lk->loops[l + 2]))
+            X = A, A = B, B = &lk->loops[l + 2], l++;   /* and the sums over the samples of a loop they absorb */
+        if (!lg_fusable(kc, A, B)) continue;
+        l++;
+        if (!lg_fused_staged(kc, A, B)) continue;
+        const lower_loop *C = A->par == SP_PRE ? A : B;
+        for (int q = 0; q < C->n_nodes; q++)
+            if (lg_is_column_sum(kc, C, C->nodes[q])) kc->stage_slot[C->nodes[q]] = kc->n_ptr++;
+        for (int q = 0; X && q < X->n_nodes; q++) kc->stage_slot[X->nodes[q]] = kc->n_ptr++;
+    }
     kc->input_arg = malloc((size_t)(kc->d->n_input + 1) * sizeof *kc->input_arg);
     for (int s = 0; s < kc->d->n_input; s++) kc->input_arg[s] = -1;
     kc->out_arg = malloc((size_t)(kc->k->n_out + 1) * sizeof *kc->out_arg);
@@ -39,6 +53,7 @@ static void kern_cleanup(lkern *kc)
 {
     free(kc->input_arg);
     free(kc->out_arg);
+    free(kc->stage_slot);
 }
 
 /* The fields of *a: n_pre, n_post, batch, steps. */
@@ -165,9 +180,16 @@ static LLVMValueRef gen_run(lkern *kc, LLVMValueRef frame_fn)
     }
     nest_group grp = { .fn = NULL };
     for (int l = 0; l < lk->n_loops && !g->failed; l++) {
+        if (l + 2 < lk->n_loops && lg_fusable(kc, &lk->loops[l + 1], &lk->loops[l + 2]) &&
+            lg_absorbs(kc, &lk->loops[l], &lk->loops[l + 1], &lk->loops[l + 2])) {
+            lg_nest_flush(&f, &grp);   /* the nests before run first */
+            lg_gen_fused_pair(&f, &lk->loops[l + 1], &lk->loops[l + 2], &lk->loops[l]);
+            l += 2;
+            continue;
+        }
         if (l + 1 < lk->n_loops && lg_fusable(kc, &lk->loops[l], &lk->loops[l + 1])) {
             lg_nest_flush(&f, &grp);   /* the nests before run first */
-            lg_gen_fused_pair(&f, &lk->loops[l], &lk->loops[l + 1]);
+            lg_gen_fused_pair(&f, &lk->loops[l], &lk->loops[l + 1], NULL);
             l++;
             continue;
         }

@@ -142,7 +142,7 @@ static LLVMValueRef compute(lfn *f, int id)
 void lg_gen_nodes(lfn *f, const int *nodes, int n_nodes, int local_bit);
 
 /* acc = op(acc, x) for a sum or a maximum ("if (x > acc) acc = x"). */
-static LLVMValueRef reduce_step(lfn *f, dag_op op, LLVMValueRef acc, LLVMValueRef x)
+LLVMValueRef lg_reduce_step(lfn *f, dag_op op, LLVMValueRef acc, LLVMValueRef x)
 {
     if (op == OP_MAX_POST) return fsel(f, LLVMRealOGT, x, acc, x, acc);
     return LLVMBuildFAdd(f->bb, acc, x, "");
@@ -232,13 +232,18 @@ static void gen_reduce(lfn *f, int id, int local_bit)
     if (dag_ops[n->op].reduces != local_bit) {   /* v[idx] op= x, in an array zeroed before the nest */
         LLVMValueRef p = lg_array(f, lg_stored_array(kc, id));
         if (lg_lanes_of(x) > 1) { lg_fail(f->g, "internal error: %s: a vector into a shared sum", kc->k->name); return; }
-        lg_store_at(f, p, n->space, reduce_step(f, n->op, lg_load_at(f, p, n->space), x), 0);
+        lg_store_at(f, p, n->space, lg_reduce_step(f, n->op, lg_load_at(f, p, n->space), x), 0);
+        return;
+    }
+    if (f->mem_acc && f->staged && kc->stage_slot[id] >= 0) {   /* stage[i * n_pre + j] = x, summed after the pass */
+        LLVMValueRef at = LLVMBuildNSWAdd(f->bb, LLVMBuildNSWMul(f->bb, f->i, f->size[SIZE_N_PRE], ""), f->j, "");
+        lg_store_index(f, lg_array(f, kc->stage_slot[id]), at, x);
         return;
     }
     if (f->mem_acc) {   /* v[idx] op= x in the reduction's own array, started before the rows */
         LLVMValueRef p = lg_array(f, lg_stored_array(kc, id));
         LLVMValueRef cur = lg_load_at(f, p, n->space);
-        lg_store_at(f, p, n->space, reduce_step(f, n->op, cur, lg_widen(f, x, lg_lanes_of(cur))), 0);
+        lg_store_at(f, p, n->space, lg_reduce_step(f, n->op, cur, lg_widen(f, x, lg_lanes_of(cur))), 0);
         return;
     }
     LLVMValueRef acc = f->acc[id];
@@ -251,9 +256,9 @@ static void gen_reduce(lfn *f, int id, int local_bit)
         if (f->mask)   /* lanes out of range add -0 (x + -0 == x for every x) or compare -inf: no effect */
             x = LLVMBuildSelect(f->bb, f->mask, x, lg_real_const(f->g, LLVMTypeOf(x), n->op == OP_MAX_POST ? -INFINITY : -0.0), "");
         for (int k = 0; k < lg_lanes_of(x); k++)
-            cur = reduce_step(f, n->op, cur, LLVMBuildExtractElement(f->bb, x, lg_i32c(f->g, k), ""));
+            cur = lg_reduce_step(f, n->op, cur, LLVMBuildExtractElement(f->bb, x, lg_i32c(f->g, k), ""));
     } else {
-        cur = reduce_step(f, n->op, cur, lg_widen(f, x, acc_lanes));
+        cur = lg_reduce_step(f, n->op, cur, lg_widen(f, x, acc_lanes));
     }
     LLVMBuildStore(f->bb, cur, acc);
 }
@@ -298,6 +303,18 @@ void lg_gen_nodes_of_pair(lfn *f, const int *nodes, int n_nodes, int local_bit, 
                 }
             free(ids);
             free(vals);
+            continue;
+        }
+        if (f->batch_stage && kc->stage_slot[id] >= 0 && lower_is_batch_sum(kc->lk, id)) {
+            /* a loop absorbed into a fused pass (lg_gen_fused_pair): its sum over the samples
+             * in an array, S[i * n_pre + j] += the term of this sample, in increasing b as the
+             * loop over the samples adds; after the pass, read from there */
+            LLVMValueRef at = LLVMBuildNSWAdd(f->bb, LLVMBuildNSWMul(f->bb, f->i, f->size[SIZE_N_PRE], ""), f->j, "");
+            LLVMValueRef S = lg_array(f, kc->stage_slot[id]);
+            if (f->batch_stage == 1)
+                lg_store_index(f, S, at, LLVMBuildFAdd(f->bb, lg_load_index(f, S, at), lg_widen(f, lg_value_of(f, n->arg[0]), f->w), ""));
+            else
+                set_value(f, id, lg_load_index(f, S, at));
             continue;
         }
         if (lower_is_batch_sum(kc->lk, id)) {   /* in its group's loop, which runs at the group's first sum */

@@ -1,6 +1,6 @@
 /* cross_check — every back end computes the same kernels.
  *
- *   cross_check [--jit-only] [--no-threads] [--single] FILE...
+ *   cross_check [--jit-only] [--no-threads] [--single] [--large] FILE...
  *
  * For each FILE, its kernels (every rule's fwd and adj, every model kernel)
  * are loaded three ways: the LLVM JIT, the emitted C compiled by the system
@@ -12,6 +12,10 @@
  * back end fails to write shows up; accumulated ones start from the same
  * random values.  Then JIT and C again with 2 and 4 OpenMP threads: every
  * output bit for bit equal to the 1-thread run.
+ * --large runs them at n_pre=193, n_post=97, batch=2: matrices of 16384
+ * synapses or more are where the kernels wake several threads (smaller
+ * ones run on the caller alone), so the thread comparisons there cover
+ * the chunked loops and the JIT's fused passes with their stage matrices.
  * --single compiles the kernels in single precision (float arrays; 1e-5
  * relative).  --jit-only loads only the JIT and runs each kernel once (the
  * leak test runs it under valgrind).  Exit 0 when everything agrees.
@@ -28,7 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { N_PRE = 61, N_POST = 23, BATCH = 3, STEPS = 2, MAX_ARGS = 128 };
+enum { STEPS = 2, MAX_ARGS = 128 };
+static int64_t N_PRE = 61, N_POST = 23, BATCH = 3;   /* --large: 193, 97, 2 */
 enum { B_JIT, B_C, B_OBJ, N_BACKENDS };
 #define SENTINEL 1e30   /* times (back end + 1): an output that was never written */
 static const char *const backend_names[N_BACKENDS] = { "jit", "c", "object" };
@@ -235,6 +240,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--jit-only")) jit_only = 1;
         else if (!strcmp(argv[i], "--no-threads")) threads = 0;
         else if (!strcmp(argv[i], "--single")) single = 1;
+        else if (!strcmp(argv[i], "--large")) N_PRE = 193, N_POST = 97, BATCH = 2;
         else failed |= check_file(argv[i], jit_only, threads && !jit_only);
         diag_reset();
     }

@@ -3,7 +3,8 @@
 # by default (compiler/build_rule.c: MLPs of at most 64 weights are
 # inlined, larger ones called; PLASTCC_MLP_INLINE_MAX moves the line):
 #   all called: JIT, emitted C and object file agree bit for bit on 1, 2 and
-#   4 threads (cross_check; also at the JIT's narrower vector widths), and
+#   4 threads (cross_check; also at the JIT's narrower vector widths, in
+#   single precision, and on matrices that wake several threads), and
 #   every adjoint passes gradcheck (JIT);
 #   inlined up to 1000 weights (HAT's 501, Gu's 455): gradcheck (JIT).
 set -u
@@ -34,6 +35,10 @@ done
 echo "== every meta-MLP called, single precision (16 partial sums per weight)"
 PLASTCC_MLP_INLINE_MAX=0 "$top_builddir/tests/backends/cross_check" --single "$src/rules/hat.rule" "$src/rules/gu.rule" \
   "$src/tests/gradcheck/mlp_call.rule" || status=1
+echo "== every meta-MLP called, matrices large enough for several threads (the fused passes' stage matrices)"
+PLASTCC_MLP_INLINE_MAX=0 "$top_builddir/tests/backends/cross_check" --large "$src/rules/hat.rule" "$src/rules/gu.rule" \
+  "$src/tests/gradcheck/mlp_call.rule" || status=1
+PLASTCC_MLP_INLINE_MAX=0 "$top_builddir/tests/backends/cross_check" --large --single "$src/rules/hat.rule" || status=1
 echo "== meta-MLPs of up to 1000 weights inlined"
 for f in "$src/rules/hat.rule" "$src/rules/gu.rule"; do
   if ! out=$(PLASTCC_MLP_INLINE_MAX=1000 "$PLASTCC" gradcheck --backend jit "$f" 2>&1); then

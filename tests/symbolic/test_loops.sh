@@ -158,6 +158,20 @@ grep -q '^ *plast_mlp_vjp_d(hat_adj.*, c[0-9]*, g[0-9]* + i \* [0-9]*, j % PLAST
 "$plastcc" emit-llvm "$src/rules/hat.rule" >"$tmp.hat.ll" 2>&1 || fail "hat.rule: emit-llvm failed"
 grep -q 'call void @plast_mlp_vjp_lanes_d(.*, i32 -1, i32 [%0-9a-z._]*, i32 [0-9]*,' "$tmp.hat.ll" ||
   fail "HAT's fused pass does not compute the adjoints of pre.y and post.y in one call"
+#    The passes absorb the nest of the adjoint of w (a sum over the samples):
+#    one pass for one thread and one for several (stage matrices), each with
+#    one call, then the adjoint of w from its sums' arrays, and the three
+#    nests apart for when the memory cannot be allocated: 5 calls and 6
+#    parallel regions.  Without absorbing (PLASTCC_NO_ABSORB) the nest of w
+#    runs first on its own: 5 calls, 5 regions.
+calls() { grep -c 'call void @plast_mlp_vjp_lanes_d' "$1"; }
+regions() { awk '/^define void @hat_adj\(/ { on = 1 } on && /call void @GOMP_parallel/ { n++ } on && /^}/ { on = 0 } END { print n + 0 }' "$1"; }
+PLASTCC_NO_ABSORB=1 "$plastcc" emit-llvm "$src/rules/hat.rule" >"$tmp.hat2.ll" 2>&1 || fail "hat.rule: emit-llvm failed"
+[ "$(calls "$tmp.hat.ll") $(regions "$tmp.hat.ll")" = "5 6" ] ||
+  fail "HAT's adjoint IR has $(calls "$tmp.hat.ll") calls and $(regions "$tmp.hat.ll") parallel regions, not 5 and 6"
+[ "$(calls "$tmp.hat2.ll") $(regions "$tmp.hat2.ll")" = "5 5" ] ||
+  fail "HAT's adjoint IR without absorbing has $(calls "$tmp.hat2.ll") calls and $(regions "$tmp.hat2.ll") parallel regions, not 5 and 5"
+grep -q 'call i8\* @malloc' "$tmp.hat.ll" || grep -q 'call ptr @malloc' "$tmp.hat.ll" || fail "HAT's adjoint IR allocates no arrays for its passes"
 
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

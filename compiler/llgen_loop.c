@@ -13,15 +13,21 @@
 
 /* ---- loops (emit_c's emit_loop) ---- */
 
-/* One iteration: the loop's nodes, then the outputs it writes. */
-static void loop_body(lfn *f, const lower_loop *L, int local_bit)
+/* The outputs loop L writes, at this iteration. */
+static void store_outs(lfn *f, const lower_loop *L)
 {
     const kern *k = f->kc->k;
-    lg_gen_nodes(f, L->nodes, L->n_nodes, local_bit);
     for (int q = 0; q < L->n_outs && !f->g->failed; q++) {
         const kern_out *o = &k->out[L->outs[q]];
         lg_store_at(f, lg_array(f, f->kc->out_arg[L->outs[q]]), o->space, lg_value_of(f, o->node), o->accumulate);
     }
+}
+
+/* One iteration: the loop's nodes, then the outputs it writes. */
+static void loop_body(lfn *f, const lower_loop *L, int local_bit)
+{
+    lg_gen_nodes(f, L->nodes, L->n_nodes, local_bit);
+    store_outs(f, L);
 }
 
 /* Whether the column loop LC and the row loop LR call one meta-MLP at one
@@ -74,14 +80,8 @@ static void pair_body(lfn *f, const lower_loop *Lc, const lower_loop *Lr)
     free(mark);
     free(ids);
     free(col);
-    const kern *k = kc->k;
-    for (int r = 0; r < 2; r++) {
-        const lower_loop *L = r ? Lr : Lc;
-        for (int q = 0; q < L->n_outs && !f->g->failed; q++) {
-            const kern_out *o = &k->out[L->outs[q]];
-            lg_store_at(f, lg_array(f, kc->out_arg[L->outs[q]]), o->space, lg_value_of(f, o->node), o->accumulate);
-        }
-    }
+    store_outs(f, Lc);
+    store_outs(f, Lr);
 }
 
 /* real accN = 0 (or -inf) for the loop's sums over LOCAL_BIT. */

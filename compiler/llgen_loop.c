@@ -614,14 +614,19 @@ static void set_slots(lfn *f, LLVMValueRef base, LLVMValueRef cells, const int *
     lg_forget(f);
 }
 
-/* malloc(N arrays of n_post x n_pre reals), branching to FAIL when it gives NULL. */
+/* malloc(N arrays of n_post x n_pre reals), branching to FAIL when it gives
+ * NULL.  PLASTCC_FAULT_STAGE_ALLOC (set, not 0) compiles it as a malloc that
+ * always fails, so that the tests run the fallback (mlp-paths.sh). */
 static LLVMValueRef stage_alloc(lfn *f, LLVMValueRef cells, int n, LLVMBasicBlockRef fail)
 {
     lmod *g = f->g;
     LLVMTypeRef t_malloc = LLVMFunctionType(g->t_i8p, &g->t_i64, 1, 0);
     LLVMValueRef bytes = LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, (long long)n * g->real_bytes), "");
     bytes = LLVMBuildSelect(f->bb, LLVMBuildICmp(f->bb, LLVMIntSGT, bytes, lg_i64c(g, 0), ""), bytes, lg_i64c(g, 1), "");
-    LLVMValueRef mem = LLVMBuildCall2(f->bb, t_malloc, lg_declare(g, "malloc", t_malloc), &bytes, 1, "stage");
+    const char *fault = getenv("PLASTCC_FAULT_STAGE_ALLOC");
+    LLVMValueRef mem = fault && *fault && strcmp(fault, "0")
+                           ? LLVMConstNull(g->t_i8p)
+                           : LLVMBuildCall2(f->bb, t_malloc, lg_declare(g, "malloc", t_malloc), &bytes, 1, "stage");
     LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "allocated");
     LLVMBuildCondBr(f->bb, LLVMBuildICmp(f->bb, LLVMIntNE, mem, LLVMConstNull(g->t_i8p), ""), go, fail);
     LLVMPositionBuilderAtEnd(f->bb, go);

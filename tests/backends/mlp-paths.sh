@@ -39,6 +39,9 @@ echo "== every meta-MLP called, matrices large enough for several threads (the f
 PLASTCC_MLP_INLINE_MAX=0 "$top_builddir/tests/backends/cross_check" --large "$src/rules/hat.rule" "$src/rules/gu.rule" \
   "$src/tests/gradcheck/mlp_call.rule" || status=1
 PLASTCC_MLP_INLINE_MAX=0 "$top_builddir/tests/backends/cross_check" --large --single "$src/rules/hat.rule" || status=1
+echo "== the same when the fused passes cannot allocate their arrays (the loops run apart)"
+PLASTCC_FAULT_STAGE_ALLOC=1 PLASTCC_MLP_INLINE_MAX=0 "$top_builddir/tests/backends/cross_check" --large \
+  "$src/rules/hat.rule" "$src/rules/kcap_hebb.rule" || status=1
 echo "== meta-MLPs of up to 1000 weights inlined"
 for f in "$src/rules/hat.rule" "$src/rules/gu.rule"; do
   if ! out=$(PLASTCC_MLP_INLINE_MAX=1000 "$PLASTCC" gradcheck --backend jit "$f" 2>&1); then

@@ -32,7 +32,8 @@
  *
  * The back end is split along these lines: llgen_ir.c (types, functions,
  * blocks and values), llgen_ops.c (operators, nodes and reductions),
- * llgen_loop.c (loops, strips, masks and parallel outlining), llgen_kernel.c
+ * llgen_loop.c (loops, strips, masks and parallel outlining), llgen_fuse.c
+ * (how a fused pair of loops runs: one thread, staged, absorbing, apart), llgen_kernel.c
  * (the kernel ABI functions of one kernel), llgen.c (targets, modules, IR
  * passes and objects).
  */
@@ -176,7 +177,7 @@ void lg_gen_mlp_calls(lfn *f, const int *ids, int n, LLVMValueRef *vals);
 LLVMValueRef lg_mlp_grad_size(lfn *f, int id);
 void lg_gen_mlp_grad_sums(lfn *f);
 
-/* ---- llgen_loop.c: loop nests ---- */
+/* ---- llgen_loop.c: loop nests; llgen_fuse.c: fused passes ---- */
 
 typedef struct nest_group {
     lfn f;                      /* the open function */
@@ -185,6 +186,17 @@ typedef struct nest_group {
 } nest_group;
 
 int lg_fusable(const lkern *kc, const lower_loop *A, const lower_loop *B);
+/* Arrays of sums across samples or rows of loop L start at 0 (-inf for a maximum). */
+void lg_init_reductions(lfn *f, const lower_loop *L, int local_bit);
+/* The GOMP_parallel body of parallel loop L, or of the pass of row loop L
+ * and column loop L2 (STAGED: the column sums into their stage matrices; X:
+ * a loop the pass absorbs; BATCH_STAGE: lfn's batch_stage). */
+LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loop *L2, int staged,
+                                 const lower_loop *X, int batch_stage);
+/* GOMP_parallel(BODY, frame, NTHREADS), inside a loop over the samples when PER_SAMPLE. */
+void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads);
+/* #pragma omp parallel for schedule(static) over loop L. */
+void lg_gen_parallel(lfn *f, const lower_loop *L);
 /* Whether node ID of column loop L is one of its sums over i (kept in an array across rows). */
 int lg_is_column_sum(const lkern *kc, const lower_loop *L, int id);
 /* Whether column loop LC and row loop LR share a meta-MLP call (one routine call when fused). */

@@ -1,11 +1,11 @@
 /* llgen_loop — loop nests as LLVM IR: per-synapse loops strip-mined over j
- * (with masks or a scalar remainder), rows-outer column sums, the fused pair,
- * parallel loops outlined for GOMP_parallel, serial nests in functions of
- * their own (emit_c's emit_loop). */
+ * (with masks or a scalar remainder), rows-outer column sums, the body of a
+ * fused pair's pass, parallel loops outlined for GOMP_parallel, serial nests
+ * in functions of their own (emit_c's emit_loop).  How a fused pair runs
+ * (one thread, staged, absorbing, apart) is llgen_fuse.c's. */
 #include "config.h"
 #include "llgen_impl.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +115,7 @@ static void accs_close(lfn *f, const lower_loop *L, int local_bit)
 }
 
 /* Arrays of sums across samples or rows start at 0 (-inf for a maximum). */
-static void init_reductions(lfn *f, const lower_loop *L, int local_bit)
+void lg_init_reductions(lfn *f, const lower_loop *L, int local_bit)
 {
     const dag *d = f->kc->d;
     for (int q = 0; q < L->n_nodes; q++) {
@@ -355,7 +355,7 @@ static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *use
  *   NAME.parK(data): chunk [s0, e0) of the thread as libgomp's static
  *   schedule cuts it (q = n / nt, t = n % nt; the first t threads take q+1),
  *   then NAME.parK.impl(sizes, b, s0, e0, arrays...). */
-static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower_loop *L2, int staged,
+LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loop *L2, int staged,
                                      const lower_loop *X, int batch_stage)
 {
     lmod *g = kc->g;
@@ -444,7 +444,7 @@ static LLVMValueRef outline_parallel(lkern *kc, const lower_loop *L, const lower
 
 /* GOMP_parallel(BODY, frame, NTHREADS) — inside the loop over b when
  * PER_SAMPLE; the body finds b in the frame and takes its static chunk. */
-static void run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads)
+void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads)
 {
     lmod *g = f->g;
     LLVMValueRef fr = f->frame;
@@ -458,14 +458,14 @@ static void run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef
 }
 
 /* #pragma omp parallel for schedule(static) over loop L. */
-static void gen_parallel(lfn *f, const lower_loop *L)
+void lg_gen_parallel(lfn *f, const lower_loop *L)
 {
     lmod *g = f->g;
     /* the C's `if (n_post * n_pre >= 16384)`: small matrices are not worth
      * waking threads for (one thread: the caller alone, all rows or columns) */
     LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], ""),
                                      lg_i64c(g, 16384), "");
-    run_parallel(f, outline_parallel(f->kc, L, NULL, 0, NULL, 0), L->space & SP_SAMPLE,
+    lg_run_parallel(f, lg_outline_parallel(f->kc, L, NULL, 0, NULL, 0), L->space & SP_SAMPLE,
                  LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), ""));
 }
 
@@ -481,266 +481,6 @@ int lg_fusable(const lkern *kc, const lower_loop *A, const lower_loop *B)
     const char *off = getenv("PLASTCC_NO_FUSE");
     if (off && *off && strcmp(off, "0")) return 0;
     return kc->g->lanes >= 2 && can_vectorise(kc, C, SP_POST) && can_vectorise(kc, R, SP_PRE);
-}
-
-/* The columns [0, n_pre) of F's function, its vector width at a time then
- * one at a time: for every column sum of C (stage_slot), arr[j] = 0 (-inf
- * for a maximum) when INIT, else arr[j] = arr[j] op stage[i * n_pre + j]
- * at row F->i. */
-static void stage_columns(lfn *f, const lower_loop *C, int init)
-{
-    lkern *kc = f->kc;
-    int lanes = f->g->lanes > 1 ? f->g->lanes : 1;
-    LLVMValueRef n = f->size[SIZE_N_PRE], start = lg_i64c(f->g, 0);
-    for (int w = lanes; w >= 1; w = w > 1 ? 1 : 0) {
-        lloop J;
-        LLVMValueRef limit = w > 1 ? LLVMBuildNSWSub(f->bb, n, lg_i64c(f->g, w - 1), "") : n;
-        f->w = w;
-        f->j = lg_loop_open(f, &J, start, limit, w, w > 1 ? "jv" : "j");
-        for (int q = 0; q < C->n_nodes; q++) {
-            int id = C->nodes[q];
-            if (kc->stage_slot[id] < 0) continue;
-            const dag_node *nd = &kc->d->node[id];
-            LLVMValueRef arr = lg_array(f, lg_stored_array(kc, id)), v;
-            if (init) {
-                v = lg_real_const(f->g, lg_real_type(f->g, w), nd->op == OP_MAX_POST ? -INFINITY : 0);
-            } else {
-                LLVMValueRef at = LLVMBuildNSWAdd(f->bb, LLVMBuildNSWMul(f->bb, f->i, n, ""), f->j, "");
-                v = lg_reduce_step(f, nd->op, lg_load_at(f, arr, nd->space), lg_load_index(f, lg_array(f, kc->stage_slot[id]), at));
-            }
-            lg_store_at(f, arr, nd->space, v, 0);
-        }
-        lg_loop_close(f, &J);
-        start = J.idx;
-        f->j = NULL;
-    }
-    f->w = 1;
-}
-
-/* NAME.stageK(n_pre, n_post, batch, steps, b, arrays...): the column sums
- * of C from the stage matrices the fused pass filled, for sample b, each
- * column in increasing i — the adds, so the bits, of the column loop. */
-static LLVMValueRef gen_stage_sums(lkern *kc, const lower_loop *C, int *n_args, int **args)
-{
-    lmod *g = kc->g;
-    int n = 0, *arr = malloc((size_t)(2 * C->n_nodes + 1) * sizeof *arr);
-    for (int q = 0; q < C->n_nodes; q++)
-        if (kc->stage_slot[C->nodes[q]] >= 0) {
-            arr[n++] = lg_stored_array(kc, C->nodes[q]);
-            arr[n++] = kc->stage_slot[C->nodes[q]];
-        }
-    LLVMTypeRef *params = malloc((size_t)(5 + n) * sizeof *params);
-    for (int k = 0; k < 5; k++) params[k] = g->t_i64;
-    for (int k = 0; k < n; k++) params[5 + k] = g->t_realp;
-    char name[160];
-    snprintf(name, sizeof name, "%s.stage%d", kc->k->name, kc->n_par++);
-    LLVMValueRef fn = lg_helper_fn(g, name, LLVMFunctionType(g->t_void, params, (unsigned)(5 + n), 0));
-    lfn f;
-    lg_fn_open(&f, kc, fn);
-    for (int s = 0; s < SIZE_COUNT; s++) f.size[s] = LLVMGetParam(fn, (unsigned)s);
-    if (C->space & SP_SAMPLE) f.b = LLVMGetParam(fn, 4);
-    for (int k = 0; k < n; k++) {
-        lg_add_attr(g, fn, (unsigned)(6 + k), "noalias");
-        f.ptr[arr[k]] = LLVMGetParam(fn, (unsigned)(5 + k));
-    }
-    stage_columns(&f, C, 1);
-    lloop I;
-    f.i = lg_loop_open(&f, &I, lg_i64c(g, 0), f.size[SIZE_N_POST], 1, "i");
-    stage_columns(&f, C, 0);
-    lg_loop_close(&f, &I);
-    f.i = NULL;
-    lg_fn_close(&f);
-    free(params);
-    *n_args = n;
-    *args = arr;
-    return fn;
-}
-
-/* Whether the JIT runs fusable pair A, B on several threads as one staged
- * pass: when one meta-MLP call serves both (HAT's adjoint), so that the
- * pass saves an MLP evaluation per element; cheaper bodies run apart there,
- * where the stage matrices' traffic would cost what fusing saves. */
-int lg_fused_staged(const lkern *kc, const lower_loop *A, const lower_loop *B)
-{
-    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
-    for (int q = 0; q < C->n_nodes; q++)
-        if (lg_is_column_sum(kc, C, C->nodes[q])) return lg_share_mlp_call(kc->d, C, R);
-    return 0;
-}
-
-/* Whether loop X, just before fusable pair A, B, joins their pass: a
- * per-synapse loop of their level over every sample (parallel over rows)
- * whose nodes are all sums over the samples (HAT's adjoint of w), one of
- * whose blocks calls a meta-MLP that the pair's row loop calls too, so that
- * the pass computes its terms from the pair's call; and the pair runs
- * staged on several threads.  Off with PLASTCC_NO_ABSORB (for measuring). */
-int lg_absorbs(const lkern *kc, const lower_loop *X, const lower_loop *A, const lower_loop *B)
-{
-    const char *off = getenv("PLASTCC_NO_ABSORB");
-    if ((off && *off && strcmp(off, "0")) || !lg_fused_staged(kc, A, B)) return 0;
-    if (!lg_is_syn(X->space) || (X->space & SP_SAMPLE) || X->par != SP_POST || X->level != A->level || !X->n_nodes) return 0;
-    const lower_loop *R = A->par == SP_PRE ? B : A;
-    const dag *d = kc->d;
-    int shares = 0;
-    for (int q = 0; q < X->n_nodes; q++) {
-        if (!lower_is_batch_sum(kc->lk, X->nodes[q])) return 0;
-        int *blk, nb = lower_batch_block(kc->lk, X->nodes[q], &blk), nested = 0;
-        for (int r = 0; r < nb; r++) {
-            const dag_node *x = &d->node[blk[r]];
-            nested |= lower_is_batch_sum(kc->lk, blk[r]);
-            if (x->op != OP_MLP_VJP && x->op != OP_MLP_GRAD) continue;
-            for (int t = 0; t < R->n_nodes; t++) {
-                const dag_node *y = &d->node[R->nodes[t]];
-                shares |= (y->op == OP_MLP_VJP || y->op == OP_MLP_GRAD) && y->index == x->index && y->arg[0] == x->arg[0] &&
-                          y->arg[1] == x->arg[1] && y->space == x->space;
-            }
-        }
-        free(blk);
-        if (nested) return 0;
-    }
-    return shares;
-}
-
-/* frame->p[SLOTS[k]] = base + k * cells for k < N (arrays of n_post x n_pre). */
-static void set_slots(lfn *f, LLVMValueRef base, LLVMValueRef cells, const int *slots, int n)
-{
-    lmod *g = f->g;
-    for (int k = 0; k < n; k++) {
-        LLVMValueRef off = LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, k), "");
-        LLVMValueRef fi[3] = { lg_i64c(g, 0), lg_i32c(g, 5), lg_i64c(g, slots[k]) };
-        LLVMBuildStore(f->bb, LLVMBuildInBoundsGEP2(f->bb, g->t_real, base, &off, 1, ""),
-                       LLVMBuildInBoundsGEP2(f->bb, f->kc->t_frame, f->frame, fi, 3, ""));
-    }
-    lg_forget(f);
-}
-
-/* malloc(N arrays of n_post x n_pre reals), branching to FAIL when it gives
- * NULL.  PLASTCC_FAULT_STAGE_ALLOC (set, not 0) compiles it as a malloc that
- * always fails, so that the tests run the fallback (mlp-paths.sh). */
-static LLVMValueRef stage_alloc(lfn *f, LLVMValueRef cells, int n, LLVMBasicBlockRef fail)
-{
-    lmod *g = f->g;
-    LLVMTypeRef t_malloc = LLVMFunctionType(g->t_i8p, &g->t_i64, 1, 0);
-    LLVMValueRef bytes = LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, (long long)n * g->real_bytes), "");
-    bytes = LLVMBuildSelect(f->bb, LLVMBuildICmp(f->bb, LLVMIntSGT, bytes, lg_i64c(g, 0), ""), bytes, lg_i64c(g, 1), "");
-    const char *fault = getenv("PLASTCC_FAULT_STAGE_ALLOC");
-    LLVMValueRef mem = fault && *fault && strcmp(fault, "0")
-                           ? LLVMConstNull(g->t_i8p)
-                           : LLVMBuildCall2(f->bb, t_malloc, lg_declare(g, "malloc", t_malloc), &bytes, 1, "stage");
-    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "allocated");
-    LLVMBuildCondBr(f->bb, LLVMBuildICmp(f->bb, LLVMIntNE, mem, LLVMConstNull(g->t_i8p), ""), go, fail);
-    LLVMPositionBuilderAtEnd(f->bb, go);
-    lg_forget(f);
-    return mem;
-}
-
-static void stage_free(lfn *f, LLVMValueRef mem)
-{
-    LLVMTypeRef t_free = LLVMFunctionType(f->g->t_void, &f->g->t_i8p, 1, 0);
-    LLVMBuildCall2(f->bb, t_free, lg_declare(f->g, "free", t_free), &mem, 1, "");
-}
-
-/* A fusable pair A, B (and X, a loop it absorbs, or NULL): on one thread
- * (omp_get_max_threads() == 1, or inside a parallel region, where a
- * meta-batch runs its tasks) one pass over the matrix, the column sums
- * adding into their arrays row after row.  On several threads, when
- * lg_fused_staged, one pass parallel over rows: the row loop's sums over j
- * stay within a row, and the terms of the column loop's sums over i, which
- * would cross the threads' rows, go into stage matrices (n_post x n_pre,
- * malloc'd for the call) that NAME.stageK adds up per column in increasing
- * i after the pass, as the column loop would; otherwise each loop in
- * parallel on its own.  X's sums over the samples add each sample's term
- * into an array of their own (started at 0, in increasing b, as X's loop
- * over the samples adds), and X then runs from those arrays.  When the
- * memory cannot be allocated, every loop runs on its own.  The same bits
- * every way.  PLASTCC_NO_FUSE keeps the loops apart (for measuring). */
-void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B, const lower_loop *X)
-{
-    lmod *g = f->g;
-    lkern *kc = f->kc;
-    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
-    int per_sample = (R->space & SP_SAMPLE) != 0, staged_ok = lg_fused_staged(kc, A, B);
-    init_reductions(f, A, A->par == SP_PRE ? SP_POST : SP_PRE);
-    init_reductions(f, B, B->par == SP_PRE ? SP_POST : SP_PRE);
-    LLVMValueRef body = outline_parallel(kc, R, C, 0, X, X ? 1 : 0);
-    LLVMValueRef staged = staged_ok ? outline_parallel(kc, R, C, 1, X, X ? 1 : 0) : NULL;
-    int n_st = 0, *st_args = NULL, n_x = X ? X->n_nodes : 0;
-    LLVMValueRef sums = staged_ok ? gen_stage_sums(kc, C, &n_st, &st_args) : NULL;
-    n_st /= 2;
-    int *slots = malloc((size_t)(n_x + n_st + 1) * sizeof *slots);   /* X's sums, then the stage matrices */
-    for (int k = 0; k < n_x; k++) slots[k] = kc->stage_slot[X->nodes[k]];
-    for (int k = 0; k < n_st; k++) slots[n_x + k] = st_args[2 * k + 1];
-    LLVMValueRef cells = LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], "cells");
-    LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, cells, lg_i64c(g, 16384), "");
-    LLVMValueRef nthreads = LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), "");
-    LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "fused");
-    LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "threads");
-    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "passed");
-    LLVMBasicBlockRef apart = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "apart");
-    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "joined");
-    LLVMValueRef mem = NULL;
-    if (X) {   /* X's arrays (and the stage matrices) for either pass; X's start at 0 */
-        mem = stage_alloc(f, cells, n_x + n_st, apart);
-        LLVMValueRef base = LLVMBuildPointerCast(f->bb, mem, g->t_realp, "");
-        set_slots(f, base, cells, slots, n_x + n_st);
-        LLVMBuildMemSet(f->bb, base, LLVMConstInt(g->t_i8, 0, 0),
-                        LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, (long long)n_x * g->real_bytes), ""), (unsigned)g->real_bytes);
-    }
-    LLVMValueRef nt = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_max_threads", g->t_omp_int), NULL, 0, "");
-    LLVMValueRef in_par = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_in_parallel", g->t_omp_int), NULL, 0, "");
-    LLVMValueRef serial = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nt, lg_i32c(g, 1), ""),
-                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, lg_i32c(g, 0), ""), "serial");
-    LLVMBuildCondBr(f->bb, serial, one, many);
-
-    LLVMPositionBuilderAtEnd(f->bb, one);
-    lg_forget(f);
-    run_parallel(f, body, per_sample, lg_i32c(g, 1));   /* a team of one: its chunk is every row */
-    LLVMBuildBr(f->bb, after);
-
-    LLVMPositionBuilderAtEnd(f->bb, many);
-    lg_forget(f);
-    if (staged_ok) {
-        LLVMValueRef own = NULL;   /* the stage matrices, when X did not allocate them */
-        if (!X) {
-            own = stage_alloc(f, cells, n_st, apart);
-            set_slots(f, LLVMBuildPointerCast(f->bb, own, g->t_realp, ""), cells, slots, n_st);
-        }
-        lloop Lb;
-        if (per_sample) f->b = lg_loop_open(f, &Lb, lg_i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
-        LLVMBuildStore(f->bb, f->b ? f->b : lg_i64c(g, 0), LLVMBuildStructGEP2(f->bb, kc->t_frame, f->frame, 4, ""));
-        LLVMValueRef gargs[4] = { staged, LLVMBuildPointerCast(f->bb, f->frame, g->t_i8p, ""), nthreads, lg_i32c(g, 0) };
-        LLVMBuildCall2(f->bb, g->t_gomp, lg_declare(g, "GOMP_parallel", g->t_gomp), gargs, 4, "");
-        LLVMValueRef *cargs = malloc((size_t)(5 + 2 * n_st) * sizeof *cargs);
-        for (int s = 0; s < SIZE_COUNT; s++) cargs[s] = f->size[s];
-        cargs[4] = f->b ? f->b : lg_i64c(g, 0);
-        for (int k = 0; k < 2 * n_st; k++) cargs[5 + k] = lg_array(f, st_args[k]);
-        LLVMBuildCall2(f->bb, LLVMGlobalGetValueType(sums), sums, cargs, (unsigned)(5 + 2 * n_st), "");
-        free(cargs);
-        if (per_sample) { lg_loop_close(f, &Lb); f->b = NULL; }
-        if (own) stage_free(f, own);
-        LLVMBuildBr(f->bb, after);
-    } else {
-        LLVMBuildBr(f->bb, apart);
-    }
-
-    LLVMPositionBuilderAtEnd(f->bb, after);   /* X from its sums' arrays */
-    lg_forget(f);
-    if (X) {
-        run_parallel(f, outline_parallel(kc, X, NULL, 0, NULL, 2), 0, nthreads);
-        stage_free(f, mem);
-    }
-    LLVMBuildBr(f->bb, join);
-
-    LLVMPositionBuilderAtEnd(f->bb, apart);
-    lg_forget(f);
-    if (X) gen_parallel(f, X);
-    gen_parallel(f, A);
-    gen_parallel(f, B);
-    LLVMBuildBr(f->bb, join);
-    LLVMPositionBuilderAtEnd(f->bb, join);
-    lg_forget(f);
-    free(slots);
-    free(st_args);
 }
 
 /* The arrays a serial loop nest L (or final output O) uses, loaded
@@ -817,13 +557,13 @@ void lg_gen_loop(lfn *outer, nest_group *grp, const lower_loop *L)
     int inner = syn ? (L->par == SP_PRE ? SP_POST : SP_PRE) : (L->space & SP_SYN);
     if (syn) {
         lg_nest_flush(outer, grp);   /* the nests before run first */
-        init_reductions(outer, L, inner);
-        gen_parallel(outer, L);
+        lg_init_reductions(outer, L, inner);
+        lg_gen_parallel(outer, L);
         return;
     }
     lfn *f = nest_next(outer, grp);
     char *used = nest_arrays(f, L, -1);
-    init_reductions(f, L, inner);
+    lg_init_reductions(f, L, inner);
     lloop Lb, Lv;
     if (L->space & SP_SAMPLE) f->b = lg_loop_open(f, &Lb, lg_i64c(f->g, 0), f->size[SIZE_BATCH], 1, "b");
     if (L->space & SP_SYN) {

@@ -40,8 +40,10 @@ TESTS += tests/runtime/test_meta_file
 tests_runtime_test_meta_file_SOURCES = tests/runtime/test_meta_file.c
 tests_runtime_test_meta_file_LDADD = runtime/libplast.la
 
-# The meta-MLP routines generated kernels call, against finite differences.
+# The meta-MLP routines generated kernels call, against finite differences;
+# their lane forms against one element at a time, bit for bit.
 check_PROGRAMS += tests/runtime/test_mlp
 TESTS += tests/runtime/test_mlp
 tests_runtime_test_mlp_SOURCES = tests/runtime/test_mlp.c tests/runtime/check.h
 tests_runtime_test_mlp_LDADD = runtime/libplast.la -lm
+

@@ -18,10 +18,14 @@
  * of lanes are vectorised (with a run-time alias check where needed). */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=off", "tree-vectorize", "vect-cost-model=dynamic")
+/* mlp_real.h's vector-valued helpers are inlined: no ABI to change */
+#pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static size_t mlp_units(const double *shape)
 {
@@ -68,6 +72,7 @@ enum { PLAST_MLP_MAX_LANES = 64 };
     }
 
 #define REAL double
+#define IREAL int64_t
 #define FN(name) plast_mlp_##name##_d
 #define plast_mlp_PARTS_d PLAST_MLP_PARTS_D
 #define R_EXP exp
@@ -76,12 +81,14 @@ enum { PLAST_MLP_MAX_LANES = 64 };
 #include <math.h>
 #include "mlp_real.h"
 #undef REAL
+#undef IREAL
 #undef FN
 #undef R_EXP
 #undef R_TANH
 #undef R_LOG1P
 
 #define REAL float
+#define IREAL int32_t
 #define FN(name) plast_mlp_##name##_f
 #define plast_mlp_PARTS_f PLAST_MLP_PARTS_F
 #define R_EXP expf

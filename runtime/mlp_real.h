@@ -186,7 +186,7 @@ static REAL *FN(work)(const double *shape, int L, REAL *small, size_t n_small)
     return big;
 }
 
-enum { FN(SMALL) = 8192 };
+enum { FN(SMALL) = 8192, FN(MAX_IN1) = 8 };
 
 /* Every output: OUT[k * L + e]. */
 static inline __attribute__((always_inline)) void FN(outs_core)(const double *shape, const REAL *theta,
@@ -216,9 +216,168 @@ static inline __attribute__((always_inline)) void FN(vjp_core)(const double *sha
     FN(backward)(shape, theta, x, L, z, h, g, gnext, gin, m, acc, lanes, split);
 }
 
+/* An MLP with one hidden layer of relu or identity units and one linear
+ * output (HAT's 3-100-1) on a whole vector of lanes (L = PARTS, 64 bytes),
+ * unit by unit: hidden unit o's pre-activation, activation and term of the
+ * output, and in the adjoint its weights' and bias's adjoints and its terms
+ * of the inputs' adjoints, while its values are in registers.  The layered
+ * routines above store every layer's z and h and read them back, and the
+ * adjoints g twice more; here only the parameters' adjoints go through
+ * memory.  The values are held in GCC vector types: with arrays indexed by
+ * lane the compiler kept them on the stack.  Each value is the same
+ * sequence of operations as in forward and backward (the output's sum over
+ * units in increasing o; an input's adjoint as two partial sums, even and
+ * odd units, added at the end; relu as z > 0 ? z : +0 by a mask), so the
+ * bits are theirs. */
+typedef REAL FN(vec) __attribute__((vector_size(64)));
+typedef IREAL FN(ivec) __attribute__((vector_size(64)));
+_Static_assert(sizeof(FN(vec)) == FN(PARTS) * sizeof(REAL), "a vector is one strip of lanes");
+
+static int FN(one_hidden)(const double *shape)
+{
+    int act = (int)shape[3];
+    return (int)shape[1] == 2 && (int)shape[0] >= 1 && (int)shape[0] <= FN(MAX_IN1) && (int)shape[2] >= 1 &&
+           (act == PLAST_MLP_RELU || act == PLAST_MLP_IDENTITY) && (int)shape[5] == 1 &&
+           (int)shape[6] == PLAST_MLP_IDENTITY;
+}
+
+static inline __attribute__((always_inline)) FN(vec) FN(vload)(const REAL *p)
+{
+    FN(vec) v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline __attribute__((always_inline)) void FN(vadd_to)(REAL *p, FN(vec) v)
+{
+    FN(vec) a = FN(vload)(p);
+    a = a + v;
+    memcpy(p, &a, sizeof a);
+}
+
+/* Hidden unit o: z = W1[o,:] . x + b1[o] in the forward's order; its
+ * activation H and the mask POS of z > 0. */
+static inline __attribute__((always_inline)) FN(vec) FN(unit_z)(const REAL *row, REAL b, const FN(vec) *xv,
+                                                                int n_in)
+{
+    if (n_in < 1 || n_in > FN(MAX_IN1)) __builtin_unreachable();   /* one_hidden */
+    FN(vec) z = row[0] * xv[0];
+#pragma GCC unroll 8
+    for (int i = 1; i < n_in; i++) z = z + row[i] * xv[i];
+    return z + b;
+}
+
+static inline __attribute__((always_inline)) void FN(outs1_core)(const double *shape, const REAL *theta,
+                                                                 const REAL *x, int n_in, REAL *out)
+{
+    if (n_in < 1 || n_in > FN(MAX_IN1)) __builtin_unreachable();   /* one_hidden */
+    int hid = (int)shape[2], relu = (int)shape[3] == PLAST_MLP_RELU;
+    const REAL *W1 = theta, *b1 = W1 + (size_t)hid * n_in, *W2 = b1 + hid, *b2 = W2 + hid;
+    const FN(vec) zero = {0};
+    FN(vec) xv[FN(MAX_IN1)] = {{0}}, y = zero;   /* zeros: only for the compiler's flow analysis */
+#pragma GCC unroll 8
+    for (int i = 0; i < n_in; i++) xv[i] = FN(vload)(x + (size_t)i * FN(PARTS));
+    for (int o = 0; o < hid; o++) {
+        FN(vec) z = FN(unit_z)(W1 + (size_t)o * n_in, b1[o], xv, n_in);
+        FN(vec) h = relu ? (FN(vec))((FN(ivec))z & (z > zero)) : z;
+        y = o ? y + W2[o] * h : W2[0] * h;
+    }
+    y = y + b2[0];
+    memcpy(out, &y, sizeof y);
+}
+
+/* Unit O of the adjoint: its parameters' adjoints added into ACC (unless
+ * NULL), its adjoint g returned (the terms of the inputs' adjoints are the
+ * caller's, for the even/odd order). */
+static inline __attribute__((always_inline)) FN(vec) FN(unit_vjp)(const REAL *W1, const REAL *b1, const REAL *W2,
+                                                                  int o, int n_in, int relu, const FN(vec) *xv,
+                                                                  FN(vec) gout, REAL *aW1, REAL *ab1, REAL *aW2)
+{
+    const FN(vec) zero = {0}, one = zero + 1;
+    const REAL *row = W1 + (size_t)o * n_in;
+    FN(vec) z = FN(unit_z)(row, b1[o], xv, n_in);
+    FN(ivec) pos = z > zero;
+    FN(vec) h = relu ? (FN(vec))((FN(ivec))z & pos) : z;
+    FN(vec) g = W2[o] * gout;
+    if (relu) g = g * (FN(vec))((FN(ivec))one & pos);
+    if (aW1) {
+        FN(vadd_to)(aW2 + (size_t)o * FN(PARTS), gout * h);
+#pragma GCC unroll 8
+        for (int i = 0; i < n_in; i++) FN(vadd_to)(aW1 + ((size_t)o * n_in + i) * FN(PARTS), g * xv[i]);
+        FN(vadd_to)(ab1 + (size_t)o * FN(PARTS), g);
+    }
+    return g;
+}
+
+static inline __attribute__((always_inline)) void FN(vjp1_core)(const double *shape, const REAL *theta,
+                                                                const REAL *x, const REAL *seed, int m, int n_in,
+                                                                REAL *gin, REAL *acc)
+{
+    if (n_in < 1 || n_in > FN(MAX_IN1)) __builtin_unreachable();   /* one_hidden */
+    int hid = (int)shape[2], relu = (int)shape[3] == PLAST_MLP_RELU;
+    const REAL *W1 = theta, *b1 = W1 + (size_t)hid * n_in, *W2 = b1 + hid;
+    REAL *aW1 = acc, *ab1 = NULL, *aW2 = NULL, *ab2 = NULL;
+    if (acc) {
+        ab1 = aW1 + (size_t)hid * n_in * FN(PARTS);
+        aW2 = ab1 + (size_t)hid * FN(PARTS);
+        ab2 = aW2 + (size_t)hid * FN(PARTS);
+    }
+    FN(vec) xv[FN(MAX_IN1)] = {{0}}, t0[FN(MAX_IN1)] = {{0}}, t1[FN(MAX_IN1)] = {{0}}, gout = FN(vload)(seed), g;
+#pragma GCC unroll 8
+    for (int i = 0; i < n_in; i++) xv[i] = FN(vload)(x + (size_t)i * FN(PARTS));
+#define UNIT(o) FN(unit_vjp)(W1, b1, W2, o, n_in, relu, xv, gout, aW1, ab1, aW2)
+#define TERMS(t, o, first)                                                     \
+    _Pragma("GCC unroll 8")                                                    \
+    for (int i = 0; i < n_in; i++) {                                           \
+        REAL w = W1[(size_t)(o) * n_in + i];                                   \
+        t[i] = (first) ? w * g : t[i] + w * g;                                 \
+    }
+    g = UNIT(0);
+    TERMS(t0, 0, 1);
+    int o = 1;
+    if (hid > 1) {
+        g = UNIT(1);
+        TERMS(t1, 1, 1);
+        for (o = 2; o + 1 < hid; o += 2) {
+            g = UNIT(o);
+            TERMS(t0, o, 0);
+            g = UNIT(o + 1);
+            TERMS(t1, o + 1, 0);
+        }
+        if (o < hid) {
+            g = UNIT(o);
+            TERMS(t0, o, 0);
+        }
+    }
+#undef UNIT
+#undef TERMS
+    if (acc) FN(vadd_to)(ab2, gout);
+    if (gin)
+        for (int i = m < 0 ? 0 : m; i < (m < 0 ? n_in : m + 1); i++) {
+            FN(vec) d = hid == 1 ? t0[i] : t0[i] + t1[i];
+            memcpy(gin + (size_t)i * FN(PARTS), &d, sizeof d);
+        }
+}
+
+/* CALL(n) with the input count N as a constant for the small counts. */
+#define IN1_DISPATCH(N, CALL) \
+    switch (N) {              \
+    case 1: CALL(1); break;   \
+    case 2: CALL(2); break;   \
+    case 3: CALL(3); break;   \
+    case 4: CALL(4); break;   \
+    default: CALL(N); break;  \
+    }
+
 LANE_CLONES void FN(outs_lanes)(const double *shape, const REAL *theta, const REAL *x, int lanes, int L, REAL *out)
 {
     (void)lanes;
+    if (L == FN(PARTS) && FN(one_hidden)(shape)) {
+#define CALL1(k) FN(outs1_core)(shape, theta, x, k, out)
+        IN1_DISPATCH((int)shape[0], CALL1);
+#undef CALL1
+        return;
+    }
 #define CALL(n) FN(outs_core)(shape, theta, x, n, out)
     LANE_DISPATCH(L, CALL);
 #undef CALL
@@ -231,7 +390,11 @@ LANE_CLONES void FN(vjp_lanes)(const double *shape, const REAL *theta, const REA
         fprintf(stderr, "plastcc: internal error: a meta-MLP's adjoints split over %d lanes, not %d\n", L, FN(PARTS));
         abort();
     }
-    if (acc && split && lanes == L)   /* a whole strip of a loop over columns: one vector per parameter */
+    if (L == FN(PARTS) && (!acc || (split && lanes == L)) && FN(one_hidden)(shape)) {
+#define CALL1(k) FN(vjp1_core)(shape, theta, x, seed, m, k, gin, acc)
+        IN1_DISPATCH((int)shape[0], CALL1);
+#undef CALL1
+    } else if (acc && split && lanes == L)   /* a whole strip of a loop over columns: one vector per parameter */
         FN(vjp_core)(shape, theta, x, seed, m, FN(PARTS), FN(PARTS), gin, acc, 1);
     else {
 #define CALL(n) FN(vjp_core)(shape, theta, x, seed, m, lanes, n, gin, acc, split)

@@ -6,7 +6,9 @@
 #include "check.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static unsigned long long state = 88172645463325252ull;
 static double uniform(void)   /* xorshift64, in [-1, 1) */
@@ -163,6 +165,107 @@ static void check_shape(const double *shape)
     free(theta); free(acc); free(theta_f); free(acc_f);
 }
 
+/* Random shapes in both precisions, lanes against one element at a time,
+ * bit for bit (plast.h's promise): one hidden relu or linear layer and a
+ * linear output (the shape mlp_real.h runs unit by unit on a full vector,
+ * up to 8 inputs, and 9 inputs, which it leaves to the layered routines)
+ * and the others; every lane count the JIT uses and odd ones; partial
+ * strips; one input's adjoint or all; without GIN or ACC; float as well as
+ * double; and pre-activations at exactly +0 and -0, where relu's mask
+ * decides. */
+static int pick(int n)
+{
+    uniform();
+    return (int)(state % (unsigned long long)n);
+}
+
+/* uniform in [-1, 1), one value in eight +0 or -0 (zero weights and inputs
+ * make pre-activations exactly zero) */
+static double value_or_zero(void)
+{
+    int r = pick(16);
+    if (r == 0) return 0.0;
+    if (r == 1) return -0.0;
+    return uniform();
+}
+
+enum { MAX_SHAPE = 2 + 3 * 3, MAX_LANES = 64 };
+
+/* a random shape; FAST: one relu or linear hidden layer, one linear output */
+static int random_shape(double *shape, int fast)
+{
+    int n_in = 1 + pick(fast ? 9 : 5), n_layers = fast ? 2 : 1 + pick(3), width = n_in, params = 0;
+    shape[0] = n_in;
+    shape[1] = n_layers;
+    for (int l = 0; l < n_layers; l++) {
+        int last = l == n_layers - 1;
+        int w_out = last ? (fast ? 1 : 1 + pick(3)) : 1 + pick(7);
+        int act = fast ? (last ? PLAST_MLP_IDENTITY : (pick(2) ? PLAST_MLP_RELU : PLAST_MLP_IDENTITY)) : pick(5);
+        shape[2 + 3 * l] = w_out;
+        shape[3 + 3 * l] = act;
+        shape[4 + 3 * l] = act == PLAST_MLP_SOFTPLUS ? 1 + pick(10) : 0;
+        params += w_out * width + w_out;
+        width = w_out;
+    }
+    return params;
+}
+
+static int n_out_of(const double *shape) { return (int)shape[2 + 3 * ((int)shape[1] - 1)]; }
+
+#define DEFINE_RANDOM_LANES(SUF, REAL, PARTS)                                                                            \
+    static void random_lanes_##SUF(int fast)                                                                            \
+    {                                                                                                           \
+        double shape[MAX_SHAPE];                                                                                \
+        int params = random_shape(shape, fast), n_in = (int)shape[0], n_out = n_out_of(shape);                  \
+        static const int Ls[] = { 1, 2, 4, 8, 16, 3, 5, 32 };                                                   \
+        int L = pick(3) ? PARTS : Ls[pick(8)], lanes = pick(3) ? L : 1 + pick(L);                               \
+        int split = L == PARTS && pick(2), m = pick(2) ? -1 : pick(n_in);                                       \
+        int with_gin = pick(4) != 0, with_acc = pick(4) != 0;                                                   \
+        REAL theta[512], x[16 * MAX_LANES], seed[4 * MAX_LANES], out[4 * MAX_LANES], gin[16 * MAX_LANES];         \
+        REAL acc[512 * PARTS], want_out[4 * MAX_LANES], want_gin[16 * MAX_LANES], want_acc[512 * PARTS];         \
+        for (int p = 0; p < params; p++) theta[p] = (REAL)value_or_zero();                                             \
+        for (int q = 0; q < n_in * L; q++) x[q] = (REAL)value_or_zero();                                               \
+        for (int q = 0; q < n_out * L; q++) seed[q] = (REAL)value_or_zero();                                           \
+        for (int q = 0; q < params * PARTS; q++) acc[q] = want_acc[q] = (REAL)value_or_zero();                         \
+        memset(gin, 0, sizeof gin);                                                                             \
+        memset(want_gin, 0, sizeof want_gin);                                                                   \
+        plast_mlp_outs_lanes_##SUF(shape, theta, x, lanes, L, out);                                            \
+        plast_mlp_vjp_lanes_##SUF(shape, theta, x, seed, m, lanes, L, with_gin ? gin : NULL,                   \
+                                  with_acc ? acc : NULL, split);                                                \
+        for (int e = 0; e < lanes; e++) {                                                                       \
+            REAL xe[16], se[4], oe[4], ge[16] = { 0 };                                                            \
+            for (int i = 0; i < n_in; i++) xe[i] = x[i * L + e];                                                \
+            for (int k = 0; k < n_out; k++) se[k] = seed[k * L + e];                                            \
+            plast_mlp_outs_##SUF(shape, theta, xe, oe);                                                         \
+            for (int k = 0; k < n_out; k++) want_out[k * L + e] = oe[k];                                        \
+            plast_mlp_vjp_##SUF(shape, theta, xe, se, m, ge, with_acc ? want_acc : NULL, split ? e : 0);        \
+            for (int i = 0; i < n_in; i++)                                                                      \
+                if (m < 0 || i == m) want_gin[i * L + e] = ge[i];                                               \
+        }                                                                                                       \
+        int bad = 0;                                                                                            \
+        for (int e = 0; e < lanes; e++) {                                                                       \
+            for (int k = 0; k < n_out; k++)                                                                     \
+                bad |= memcmp(&out[k * L + e], &want_out[k * L + e], sizeof(REAL)) ? 1 : 0;                     \
+            if (with_gin)                                                                                       \
+                for (int i = 0; i < n_in; i++)                                                                  \
+                    if (m < 0 || i == m) bad |= memcmp(&gin[i * L + e], &want_gin[i * L + e], sizeof(REAL)) ? 2 : 0; \
+        }                                                                                                       \
+        if (memcmp(acc, want_acc, (size_t)params * PARTS * sizeof(REAL))) bad |= 4;                             \
+        if (bad) {                                                                                              \
+            failures++;                                                                                         \
+            fprintf(stderr, "FAIL " #SUF " %s: shape in %d, %d layers (", fast ? "one hidden" : "other", n_in,          \
+                   (int)shape[1]);                                                                              \
+            for (int l = 0; l < (int)shape[1]; l++)                                                             \
+                fprintf(stderr, " %g/%g/%g", shape[2 + 3 * l], shape[3 + 3 * l], shape[4 + 3 * l]);                     \
+            fprintf(stderr, " ), L %d, lanes %d, split %d, m %d, gin %d, acc %d: %s%s%s differ\n", L, lanes, split, m,   \
+                   with_gin, with_acc, bad & 1 ? "outputs " : "", bad & 2 ? "input adjoints " : "",             \
+                   bad & 4 ? "parameter adjoints" : "");                                                        \
+        }                                                                                                       \
+    }
+
+DEFINE_RANDOM_LANES(d, double, PLAST_MLP_PARTS_D)
+DEFINE_RANDOM_LANES(f, float, PLAST_MLP_PARTS_F)
+
 int main(void)
 {
     /* n_in, n_layers, then (width, activation, argument) per layer */
@@ -176,6 +279,10 @@ int main(void)
     const double *shapes[] = { hat, deep, gu, smooth, linear, wide, many_in };
     for (int s = 0; s < 7; s++)
         for (int rep = 0; rep < 3; rep++) check_shape(shapes[s]);
+    for (int c = 0; c < 3000; c++) {
+        random_lanes_d(c % 3 != 0);
+        random_lanes_f(c % 3 != 0);
+    }
     if (failures) fprintf(stderr, "test_mlp: %d checks failed\n", failures);
     return failures != 0;
 }

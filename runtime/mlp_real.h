@@ -248,10 +248,10 @@ static inline __attribute__((always_inline)) FN(vec) FN(vload)(const REAL *p)
     return v;
 }
 
-static inline __attribute__((always_inline)) void FN(vadd_to)(REAL *p, FN(vec) v)
+static inline __attribute__((always_inline)) void FN(vadd_to)(REAL *p, const FN(vec) *v)
 {
     FN(vec) a = FN(vload)(p);
-    a = a + v;
+    a = a + *v;
     memcpy(p, &a, sizeof a);
 }
 
@@ -291,9 +291,10 @@ static inline __attribute__((always_inline)) void FN(outs1_core)(const double *s
  * caller's, for the even/odd order). */
 static inline __attribute__((always_inline)) FN(vec) FN(unit_vjp)(const REAL *W1, const REAL *b1, const REAL *W2,
                                                                   int o, int n_in, int relu, const FN(vec) *xv,
-                                                                  FN(vec) gout, REAL *aW1, REAL *ab1, REAL *aW2)
+                                                                  const FN(vec) *goutp, REAL *aW1, REAL *ab1,
+                                                                  REAL *aW2)
 {
-    const FN(vec) zero = {0}, one = zero + 1;
+    const FN(vec) zero = {0}, one = zero + 1, gout = *goutp;   /* by pointer: no 64-byte argument */
     const REAL *row = W1 + (size_t)o * n_in;
     FN(vec) z = FN(unit_z)(row, b1[o], xv, n_in);
     FN(ivec) pos = z > zero;
@@ -301,10 +302,14 @@ static inline __attribute__((always_inline)) FN(vec) FN(unit_vjp)(const REAL *W1
     FN(vec) g = W2[o] * gout;
     if (relu) g = g * (FN(vec))((FN(ivec))one & pos);
     if (aW1) {
-        FN(vadd_to)(aW2 + (size_t)o * FN(PARTS), gout * h);
+        FN(vec) t = gout * h;
+        FN(vadd_to)(aW2 + (size_t)o * FN(PARTS), &t);
 #pragma GCC unroll 8
-        for (int i = 0; i < n_in; i++) FN(vadd_to)(aW1 + ((size_t)o * n_in + i) * FN(PARTS), g * xv[i]);
-        FN(vadd_to)(ab1 + (size_t)o * FN(PARTS), g);
+        for (int i = 0; i < n_in; i++) {
+            t = g * xv[i];
+            FN(vadd_to)(aW1 + ((size_t)o * n_in + i) * FN(PARTS), &t);
+        }
+        FN(vadd_to)(ab1 + (size_t)o * FN(PARTS), &g);
     }
     return g;
 }
@@ -325,7 +330,7 @@ static inline __attribute__((always_inline)) void FN(vjp1_core)(const double *sh
     FN(vec) xv[FN(MAX_IN1)] = {{0}}, t0[FN(MAX_IN1)] = {{0}}, t1[FN(MAX_IN1)] = {{0}}, gout = FN(vload)(seed), g;
 #pragma GCC unroll 8
     for (int i = 0; i < n_in; i++) xv[i] = FN(vload)(x + (size_t)i * FN(PARTS));
-#define UNIT(o) FN(unit_vjp)(W1, b1, W2, o, n_in, relu, xv, gout, aW1, ab1, aW2)
+#define UNIT(o) FN(unit_vjp)(W1, b1, W2, o, n_in, relu, xv, &gout, aW1, ab1, aW2)
 #define TERMS(t, o, first)                                                     \
     _Pragma("GCC unroll 8")                                                    \
     for (int i = 0; i < n_in; i++) {                                           \
@@ -351,7 +356,7 @@ static inline __attribute__((always_inline)) void FN(vjp1_core)(const double *sh
     }
 #undef UNIT
 #undef TERMS
-    if (acc) FN(vadd_to)(ab2, gout);
+    if (acc) FN(vadd_to)(ab2, &gout);
     if (gin)
         for (int i = m < 0 ? 0 : m; i < (m < 0 ? n_in : m + 1); i++) {
             FN(vec) d = hid == 1 ? t0[i] : t0[i] + t1[i];

@@ -229,6 +229,10 @@ static inline __attribute__((always_inline)) void FN(vjp_core)(const double *sha
  * units in increasing o; an input's adjoint as two partial sums, even and
  * odd units, added at the end; relu as z > 0 ? z : +0 by a mask), so the
  * bits are theirs. */
+/* With the input count a run-time value (IN1_DISPATCH's default), GCC
+ * cannot see that the loops below never read past n_in. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 typedef REAL FN(vec) __attribute__((vector_size(64)));
 typedef IREAL FN(ivec) __attribute__((vector_size(64)));
 _Static_assert(sizeof(FN(vec)) == FN(PARTS) * sizeof(REAL), "a vector is one strip of lanes");
@@ -268,13 +272,13 @@ static inline __attribute__((always_inline)) FN(vec) FN(unit_z)(const REAL *row,
 }
 
 static inline __attribute__((always_inline)) void FN(outs1_core)(const double *shape, const REAL *theta,
-                                                                 const REAL *x, int n_in, REAL *out)
+                                                                 const REAL *x, int n_in, REAL *out, int relu)
 {
     if (n_in < 1 || n_in > FN(MAX_IN1)) __builtin_unreachable();   /* one_hidden */
-    int hid = (int)shape[2], relu = (int)shape[3] == PLAST_MLP_RELU;
+    int hid = (int)shape[2];
     const REAL *W1 = theta, *b1 = W1 + (size_t)hid * n_in, *W2 = b1 + hid, *b2 = W2 + hid;
     const FN(vec) zero = {0};
-    FN(vec) xv[FN(MAX_IN1)] = {{0}}, y = zero;   /* zeros: only for the compiler's flow analysis */
+    FN(vec) xv[FN(MAX_IN1)], y = zero;
 #pragma GCC unroll 8
     for (int i = 0; i < n_in; i++) xv[i] = FN(vload)(x + (size_t)i * FN(PARTS));
     for (int o = 0; o < hid; o++) {
@@ -316,10 +320,10 @@ static inline __attribute__((always_inline)) FN(vec) FN(unit_vjp)(const REAL *W1
 
 static inline __attribute__((always_inline)) void FN(vjp1_core)(const double *shape, const REAL *theta,
                                                                 const REAL *x, const REAL *seed, int m, int n_in,
-                                                                REAL *gin, REAL *acc)
+                                                                REAL *gin, REAL *acc, int relu)
 {
     if (n_in < 1 || n_in > FN(MAX_IN1)) __builtin_unreachable();   /* one_hidden */
-    int hid = (int)shape[2], relu = (int)shape[3] == PLAST_MLP_RELU;
+    int hid = (int)shape[2];
     const REAL *W1 = theta, *b1 = W1 + (size_t)hid * n_in, *W2 = b1 + hid;
     REAL *aW1 = acc, *ab1 = NULL, *aW2 = NULL, *ab2 = NULL;
     if (acc) {
@@ -327,7 +331,7 @@ static inline __attribute__((always_inline)) void FN(vjp1_core)(const double *sh
         aW2 = ab1 + (size_t)hid * FN(PARTS);
         ab2 = aW2 + (size_t)hid * FN(PARTS);
     }
-    FN(vec) xv[FN(MAX_IN1)] = {{0}}, t0[FN(MAX_IN1)] = {{0}}, t1[FN(MAX_IN1)] = {{0}}, gout = FN(vload)(seed), g;
+    FN(vec) xv[FN(MAX_IN1)], t0[FN(MAX_IN1)], t1[FN(MAX_IN1)], gout = FN(vload)(seed), g;
 #pragma GCC unroll 8
     for (int i = 0; i < n_in; i++) xv[i] = FN(vload)(x + (size_t)i * FN(PARTS));
 #define UNIT(o) FN(unit_vjp)(W1, b1, W2, o, n_in, relu, xv, &gout, aW1, ab1, aW2)
@@ -374,13 +378,29 @@ static inline __attribute__((always_inline)) void FN(vjp1_core)(const double *sh
     default: CALL(N); break;  \
     }
 
+static inline __attribute__((always_inline)) void FN(vjp1_in)(const double *shape, const REAL *theta,
+                                                              const REAL *x, const REAL *seed, int m, REAL *gin,
+                                                              REAL *acc, int relu)
+{
+#define CALL1(k) FN(vjp1_core)(shape, theta, x, seed, m, k, gin, acc, relu)
+    IN1_DISPATCH((int)shape[0], CALL1);
+#undef CALL1
+}
+#pragma GCC diagnostic pop
+
 LANE_CLONES void FN(outs_lanes)(const double *shape, const REAL *theta, const REAL *x, int lanes, int L, REAL *out)
 {
     (void)lanes;
     if (L == FN(PARTS) && FN(one_hidden)(shape)) {
-#define CALL1(k) FN(outs1_core)(shape, theta, x, k, out)
-        IN1_DISPATCH((int)shape[0], CALL1);
+        if ((int)shape[3] == PLAST_MLP_RELU) {
+#define CALL1(k) FN(outs1_core)(shape, theta, x, k, out, 1)
+            IN1_DISPATCH((int)shape[0], CALL1);
 #undef CALL1
+        } else {
+#define CALL1(k) FN(outs1_core)(shape, theta, x, k, out, 0)
+            IN1_DISPATCH((int)shape[0], CALL1);
+#undef CALL1
+        }
         return;
     }
 #define CALL(n) FN(outs_core)(shape, theta, x, n, out)
@@ -396,9 +416,12 @@ LANE_CLONES void FN(vjp_lanes)(const double *shape, const REAL *theta, const REA
         abort();
     }
     if (L == FN(PARTS) && (!acc || (split && lanes == L)) && FN(one_hidden)(shape)) {
-#define CALL1(k) FN(vjp1_core)(shape, theta, x, seed, m, k, gin, acc)
-        IN1_DISPATCH((int)shape[0], CALL1);
-#undef CALL1
+        /* constants for the compiler: with or without ACC, relu or not */
+        int relu = (int)shape[3] == PLAST_MLP_RELU;
+        if (acc && relu) FN(vjp1_in)(shape, theta, x, seed, m, gin, acc, 1);
+        else if (acc) FN(vjp1_in)(shape, theta, x, seed, m, gin, acc, 0);
+        else if (relu) FN(vjp1_in)(shape, theta, x, seed, m, gin, NULL, 1);
+        else FN(vjp1_in)(shape, theta, x, seed, m, gin, NULL, 0);
     } else if (acc && split && lanes == L)   /* a whole strip of a loop over columns: one vector per parameter */
         FN(vjp_core)(shape, theta, x, seed, m, FN(PARTS), FN(PARTS), gin, acc, 1);
     else {

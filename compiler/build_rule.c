@@ -248,10 +248,12 @@ static void name_meta(const sema_program *p, const sema_rule *r, dag *d)
 {
     d->n_meta = r->n_meta;
     d->meta_name = calloc((size_t)(r->n_meta ? r->n_meta : 1), sizeof *d->meta_name);
+    d->meta_fixed = calloc((size_t)(r->n_meta ? r->n_meta : 1), 1);
     char buf[160];
     for (int i = 0; i < r->n_params; i++) {
         const sema_param *prm = &r->params[i];
         for (int k = 0; k < (prm->size ? prm->size : 1); k++) {
+            d->meta_fixed[prm->offset + k] = (unsigned char)prm->fixed;
             if (prm->size) snprintf(buf, sizeof buf, "%s[%d]", prm->name, k);
             else snprintf(buf, sizeof buf, "%s", prm->name);
             d->meta_name[prm->offset + k] = strdup(buf);

@@ -147,13 +147,17 @@ static const surrogate *kcap_find(const gc_extra *x, const char *base)
 typedef struct gc_result { int values, failed; double max_rel; } gc_result;
 
 /* Central differences for every element of input NAME, against ADJOINT. */
+/* FIXED (unless NULL): the elements that are constants (`fixed` parameters),
+ * which have no adjoint and are not checked. */
 static void check_input(gc_state *g, const objective_spec *obj, pool *p, const char *name,
-                        double *x, int64_t n, const double *adjoint, gc_result *res)
+                        double *x, int64_t n, const double *adjoint, const unsigned char *fixed, gc_result *res)
 {
     const double eps = 1e-6;
     double max_rel = 0;
     int failed = 0;
+    int64_t skipped = 0;
     for (int64_t k = 0; k < n; k++) {
+        if (fixed && fixed[k]) { skipped++; continue; }
         double x0 = x[k];
         x[k] = x0 + eps;
         double lp = objective(obj, p);
@@ -172,8 +176,10 @@ static void check_input(gc_state *g, const objective_spec *obj, pool *p, const c
         if (g->verbose || !ok)
             printf("    %s[%lld]: adjoint %.12g, numeric %.12g%s\n", name, (long long)k, a, num, ok ? "" : "  FAIL");
     }
-    printf("  %-14s %4lld values, max relative error %.2e%s\n", name, (long long)n, max_rel, failed ? "  FAIL" : "");
-    res->values += (int)n;
+    printf("  %-14s %4lld values, max relative error %.2e%s", name, (long long)(n - skipped), max_rel, failed ? "  FAIL" : "");
+    if (skipped) printf(" (%lld fixed: constants, no adjoint)", (long long)skipped);
+    printf("\n");
+    res->values += (int)(n - skipped);
     res->failed += failed;
     if (max_rel > res->max_rel) res->max_rel = max_rel;
 }
@@ -241,7 +247,8 @@ static int has_arg(const plast_kdesc *k, const char *name)
 
 /* Checks kernel pair NAME_fwd / NAME_adj (against the surrogate form when
  * X has one for it). */
-static int check_pair(gc_state *g, backend_module *m, const gc_extra *x, const char *name)
+static int check_pair(gc_state *g, backend_module *m, const gc_extra *x, const char *name,
+                      const unsigned char *meta_fixed)
 {
     char sym[160];
     snprintf(sym, sizeof sym, "%s_fwd", name);
@@ -288,7 +295,8 @@ static int check_pair(gc_state *g, backend_module *m, const gc_extra *x, const c
             continue;
         }
         double *adjoint = pool_get(&p, adj_name, n);
-        check_input(g, &obj, &p, d->name, pool_get(&p, d->name, n), n, adjoint, &res);
+        check_input(g, &obj, &p, d->name, pool_get(&p, d->name, n), n, adjoint,
+                    d->role == PLAST_ROLE_META ? meta_fixed : NULL, &res);
     }
     printf("%s: %s (%d values, max relative error %.2e)%s\n", name, res.failed ? "FAILED" : "ok", res.values,
            res.max_rel, kc ? " (kcap: checked against the straight-through surrogate)" : "");
@@ -336,7 +344,7 @@ int cmd_gradcheck(int argc, char **argv)
         if (len < 4 || strcmp(name + len - 4, "_fwd")) continue;   /* each pair once, by its fwd */
         char base[128];
         snprintf(base, sizeof base, "%.*s", (int)(len - 4), name);
-        failed += check_pair(&g, m, &x, base);
+        failed += check_pair(&g, m, &x, base, list[k]->k->d->meta_fixed);
     }
     kcap_free(&x);
     free(list);

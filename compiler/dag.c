@@ -28,6 +28,7 @@ void dag_free(dag *d)
     if (!d) return;
     for (int i = 0; i < d->n_meta; i++) free(d->meta_name ? d->meta_name[i] : NULL);
     free(d->meta_name);
+    free(d->meta_fixed);
     free(d->node);
     free(d->table);
     free(d->input);

@@ -54,6 +54,7 @@ typedef struct dag {
     int n_input;
     int n_meta;           /* length of the meta-parameter vector */
     char **meta_name;     /* display names: "theta[3]", "hat_net.W1[2,0]" */
+    unsigned char *meta_fixed;   /* per meta-parameter: declared `fixed`, a constant without an adjoint (NULL: none) */
     dag_mlp *mlp;         /* the meta-MLPs its nodes call (node index) */
     int n_mlp;
 } dag;

@@ -131,7 +131,8 @@ void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int
         adj->meta_adj = malloc((size_t)d->n_meta * sizeof(int));
         for (int m = 0; m < d->n_meta; m++) adj->meta_adj[m] = -1;
         for (int id = 0; id < n_before; id++)
-            if (d->node[id].op == OP_PARAM) adj->meta_adj[d->node[id].index] = adjv[id];
+            if (d->node[id].op == OP_PARAM && !(d->meta_fixed && d->meta_fixed[d->node[id].index]))
+                adj->meta_adj[d->node[id].index] = adjv[id];   /* a fixed parameter is a constant: no adjoint */
     }
     snprintf(adj->comment, sizeof adj->comment,
              "%s, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs%s",

@@ -146,9 +146,9 @@ static const surrogate *kcap_find(const gc_extra *x, const char *base)
 
 typedef struct gc_result { int values, failed; double max_rel; } gc_result;
 
-/* Central differences for every element of input NAME, against ADJOINT. */
-/* FIXED (unless NULL): the elements that are constants (`fixed` parameters),
- * which have no adjoint and are not checked. */
+/* Central differences for every element of input NAME, against ADJOINT,
+ * but those FIXED marks (unless NULL): `fixed` parameters, constants
+ * without an adjoint. */
 static void check_input(gc_state *g, const objective_spec *obj, pool *p, const char *name,
                         double *x, int64_t n, const double *adjoint, const unsigned char *fixed, gc_result *res)
 {

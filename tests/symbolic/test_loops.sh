@@ -173,5 +173,23 @@ PLASTCC_NO_ABSORB=1 "$plastcc" emit-llvm "$src/rules/hat.rule" >"$tmp.hat2.ll" 2
   fail "HAT's adjoint IR without absorbing has $(calls "$tmp.hat2.ll") calls and $(regions "$tmp.hat2.ll") parallel regions, not 5 and 5"
 grep -q 'call i8\* @malloc' "$tmp.hat.ll" || grep -q 'call ptr @malloc' "$tmp.hat.ll" || fail "HAT's adjoint IR allocates no arrays for its passes"
 
+#    A `fixed` parameter is a constant without an adjoint: HAT's rule scaled
+#    by a fixed eta has the same adjoint nests as without it (no nest of
+#    adj_eta re-evaluating the MLP over every synapse), and the same 5 calls
+#    and 6 regions (the nest of w still absorbed); a trainable eta adds the
+#    nest of its adjoint.
+sed 's/dw = mean_batch(hat_net(pre.y, w, post.y));/param eta = 0.01 fixed; dw = eta * mean_batch(hat_net(pre.y, w, post.y));/' \
+  "$src/rules/hat.rule" >"$tmp.hatfix.rule"
+sed 's/ fixed;/;/' "$tmp.hatfix.rule" >"$tmp.hattrain.rule"
+grep -q 'fixed; dw = eta' "$tmp.hatfix.rule" || fail "test_loops.sh: could not write the fixed-eta HAT rule"
+nests() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | sed -n 's/^kernel hat_adj: \([0-9]*\) loop nests.*/\1/p'; }
+[ "$(nests "$tmp.hatfix.rule")" = "$(nests "$src/rules/hat.rule")" ] ||
+  fail "a fixed eta changes HAT's adjoint nests: $(nests "$tmp.hatfix.rule") against $(nests "$src/rules/hat.rule")"
+[ "$(nests "$tmp.hattrain.rule")" -gt "$(nests "$src/rules/hat.rule")" ] ||
+  fail "a trainable eta adds no nest for its adjoint: $(nests "$tmp.hattrain.rule")"
+"$plastcc" emit-llvm "$tmp.hatfix.rule" >"$tmp.hatfix.ll" 2>&1 || fail "fixed-eta hat rule: emit-llvm failed"
+[ "$(calls "$tmp.hatfix.ll") $(regions "$tmp.hatfix.ll")" = "5 6" ] ||
+  fail "the fixed-eta HAT adjoint IR has $(calls "$tmp.hatfix.ll") calls and $(regions "$tmp.hatfix.ll") parallel regions, not 5 and 6"
+
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

@@ -206,7 +206,13 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--latency")) latency_only = 1;
-        else dir = argv[i];
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: jit_latency [--repeat N] [--only pool|hat|gu|mlp4] [--latency] [RULES_DIR]\n");
+            return 0;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "jit_latency: unknown option '%s' (--help)\n", argv[i]);
+            return 2;
+        } else dir = argv[i];
     }
     char pool[512], hat[512], gu[512], mlp4[512], tmpdir[] = "/tmp/jit_latency.XXXXXX";
     snprintf(pool, sizeof pool, "%s/pool.rule", dir);

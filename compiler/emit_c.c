@@ -368,7 +368,7 @@ static void emit_loop(const ectx *c, const lower_loop *L)
         const char *in = L->par == SP_PRE ? "i" : "j", *inn = L->par == SP_PRE ? "n_post" : "n_pre";
         indent(out, depth);
         /* small matrices are not worth waking threads for */
-        fputs("#pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)\n", out);
+        fprintf(out, "#pragma omp parallel for schedule(static) if (n_post * n_pre >= %d)\n", LOWER_PARALLEL_MIN_WEIGHTS);
         indent(out, depth++);
         fprintf(out, "for (int64_t %s = 0; %s < %s; %s++) {\n", o, o, on, o);
         emit_accumulators(c, L, depth, inner, 0);

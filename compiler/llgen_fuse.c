@@ -1,9 +1,8 @@
-/* llgen_fuse — how the JIT runs two per-synapse loops of one level as one
- * pass over the matrix (lg_fusable: one with sums over i, one with sums over
- * j): on one thread row after row; on several, where they share a meta-MLP
- * call, parallel over rows with stage matrices for the sums over i; with a
- * loop of sums over the samples before them absorbed; or apart.  The same
- * bits every way (docs/architecture.md, "Determinism"). */
+/* llgen_fuse — how the JIT runs a fused pair of loops (lower_fuse.c decides
+ * which): one pass over the matrix on one thread, row after row; on several,
+ * when the run is staged, parallel over rows with stage matrices for the
+ * sums over i; with a loop of sums over the samples before them absorbed;
+ * or apart.  The same bits every way (docs/architecture.md, "Determinism"). */
 #include "config.h"
 #include "llgen_impl.h"
 
@@ -85,51 +84,6 @@ static LLVMValueRef gen_stage_sums(lkern *kc, const lower_loop *C, int *n_args, 
     return fn;
 }
 
-/* Whether the JIT runs fusable pair A, B on several threads as one staged
- * pass: when one meta-MLP call serves both (HAT's adjoint), so that the
- * pass saves an MLP evaluation per element; cheaper bodies run apart there,
- * where the stage matrices' traffic would cost what fusing saves. */
-int lg_fused_staged(const lkern *kc, const lower_loop *A, const lower_loop *B)
-{
-    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
-    for (int q = 0; q < C->n_nodes; q++)
-        if (lg_is_column_sum(kc, C, C->nodes[q])) return lg_share_mlp_call(kc->d, C, R);
-    return 0;
-}
-
-/* Whether loop X, just before fusable pair A, B, joins their pass: a
- * per-synapse loop of their level over every sample (parallel over rows)
- * whose nodes are all sums over the samples (HAT's adjoint of w), one of
- * whose blocks calls a meta-MLP that the pair's row loop calls too, so that
- * the pass computes its terms from the pair's call; and the pair runs
- * staged on several threads.  Off with PLASTCC_NO_ABSORB (for measuring). */
-int lg_absorbs(const lkern *kc, const lower_loop *X, const lower_loop *A, const lower_loop *B)
-{
-    const char *off = getenv("PLASTCC_NO_ABSORB");
-    if ((off && *off && strcmp(off, "0")) || !lg_fused_staged(kc, A, B)) return 0;
-    if (!lg_is_syn(X->space) || (X->space & SP_SAMPLE) || X->par != SP_POST || X->level != A->level || !X->n_nodes) return 0;
-    const lower_loop *R = A->par == SP_PRE ? B : A;
-    const dag *d = kc->d;
-    int shares = 0;
-    for (int q = 0; q < X->n_nodes; q++) {
-        if (!lower_is_batch_sum(kc->lk, X->nodes[q])) return 0;
-        int *blk, nb = lower_batch_block(kc->lk, X->nodes[q], &blk), nested = 0;
-        for (int r = 0; r < nb; r++) {
-            const dag_node *x = &d->node[blk[r]];
-            nested |= lower_is_batch_sum(kc->lk, blk[r]);
-            if (x->op != OP_MLP_VJP && x->op != OP_MLP_GRAD) continue;
-            for (int t = 0; t < R->n_nodes; t++) {
-                const dag_node *y = &d->node[R->nodes[t]];
-                shares |= (y->op == OP_MLP_VJP || y->op == OP_MLP_GRAD) && y->index == x->index && y->arg[0] == x->arg[0] &&
-                          y->arg[1] == x->arg[1] && y->space == x->space;
-            }
-        }
-        free(blk);
-        if (nested) return 0;
-    }
-    return shares;
-}
-
 /* frame->p[SLOTS[k]] = base + k * cells for k < N (arrays of n_post x n_pre). */
 static void set_slots(lfn *f, LLVMValueRef base, LLVMValueRef cells, const int *slots, int n)
 {
@@ -173,7 +127,7 @@ static void stage_free(lfn *f, LLVMValueRef mem)
  * (omp_get_max_threads() == 1, or inside a parallel region, where a
  * meta-batch runs its tasks) one pass over the matrix, the column sums
  * adding into their arrays row after row.  On several threads, when
- * lg_fused_staged, one pass parallel over rows: the row loop's sums over j
+ * the run is staged, one pass parallel over rows: the row loop's sums over j
  * stay within a row, and the terms of the column loop's sums over i, which
  * would cross the threads' rows, go into stage matrices (n_post x n_pre,
  * malloc'd for the call) that NAME.stageK adds up per column in increasing
@@ -182,13 +136,13 @@ static void stage_free(lfn *f, LLVMValueRef mem)
  * into an array of their own (started at 0, in increasing b, as X's loop
  * over the samples adds), and X then runs from those arrays.  When the
  * memory cannot be allocated, every loop runs on its own.  The same bits
- * every way.  PLASTCC_NO_FUSE keeps the loops apart (for measuring). */
-void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B, const lower_loop *X)
+ * every way. */
+void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const lower_loop *B, const lower_loop *X)
 {
     lmod *g = f->g;
     lkern *kc = f->kc;
     const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
-    int per_sample = (R->space & SP_SAMPLE) != 0, staged_ok = lg_fused_staged(kc, A, B);
+    int per_sample = (R->space & SP_SAMPLE) != 0, staged_ok = run->staged;
     lg_init_reductions(f, A, A->par == SP_PRE ? SP_POST : SP_PRE);
     lg_init_reductions(f, B, B->par == SP_PRE ? SP_POST : SP_PRE);
     LLVMValueRef body = lg_outline_parallel(kc, R, C, 0, X, X ? 1 : 0);
@@ -200,7 +154,7 @@ void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B, const l
     for (int k = 0; k < n_x; k++) slots[k] = kc->stage_slot[X->nodes[k]];
     for (int k = 0; k < n_st; k++) slots[n_x + k] = st_args[2 * k + 1];
     LLVMValueRef cells = LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], "cells");
-    LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, cells, lg_i64c(g, 16384), "");
+    LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, cells, lg_i64c(g, LOWER_PARALLEL_MIN_WEIGHTS), "");
     LLVMValueRef nthreads = LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), "");
     LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "fused");
     LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "threads");

@@ -185,7 +185,6 @@ typedef struct nest_group {
     int n;                      /* nests in it */
 } nest_group;
 
-int lg_fusable(const lkern *kc, const lower_loop *A, const lower_loop *B);
 /* Arrays of sums across samples or rows of loop L start at 0 (-inf for a maximum). */
 void lg_init_reductions(lfn *f, const lower_loop *L, int local_bit);
 /* The GOMP_parallel body of parallel loop L, or of the pass of row loop L
@@ -197,15 +196,8 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
 void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads);
 /* #pragma omp parallel for schedule(static) over loop L. */
 void lg_gen_parallel(lfn *f, const lower_loop *L);
-/* Whether node ID of column loop L is one of its sums over i (kept in an array across rows). */
-int lg_is_column_sum(const lkern *kc, const lower_loop *L, int id);
-/* Whether column loop LC and row loop LR share a meta-MLP call (one routine call when fused). */
-int lg_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr);
-/* Whether fusable pair A, B runs on several threads as one pass with stage matrices. */
-int lg_fused_staged(const lkern *kc, const lower_loop *A, const lower_loop *B);
-/* Whether loop X, just before fusable pair A, B, joins their pass (lg_gen_fused_pair). */
-int lg_absorbs(const lkern *kc, const lower_loop *X, const lower_loop *A, const lower_loop *B);
-void lg_gen_fused_pair(lfn *f, const lower_loop *A, const lower_loop *B, const lower_loop *X);
+/* Fused RUN of loops A, B (and X, a loop it absorbs, or NULL). */
+void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const lower_loop *B, const lower_loop *X);
 void lg_nest_flush(lfn *outer, nest_group *grp);
 void lg_gen_loop(lfn *outer, nest_group *grp, const lower_loop *L);
 void lg_gen_final(lfn *outer, nest_group *grp, int o_index);

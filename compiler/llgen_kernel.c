@@ -19,16 +19,13 @@ static void kern_setup(lkern *kc, lmod *g, const lower_kernel *lk)
     kc->n_ptr = kc->k->n_arg + lk->n_store + kc->k->n_mlp_grads;
     kc->stage_slot = malloc((size_t)(kc->d->n + 1) * sizeof *kc->stage_slot);
     for (int id = 0; id < kc->d->n; id++) kc->stage_slot[id] = -1;
-    for (int l = 0; l + 1 < lk->n_loops; l++) {   /* the pairs gen_run fuses with stages: their column sums */
-        const lower_loop *X = NULL, *A = &lk->loops[l], *B = &lk->loops[l + 1];
-        if (l + 2 < lk->n_loops && lg_fusable(kc, B, &lk->loops[l + 2]) && lg_absorbs(kc, A, B, &lk->loops[l + 2]))
-            X = A, A = B, B = &lk->loops[l + 2], l++;   /* and the sums over the samples of a loop they absorb */
-        if (!lg_fusable(kc, A, B)) continue;
-        l++;
-        if (!lg_fused_staged(kc, A, B)) continue;
-        const lower_loop *C = A->par == SP_PRE ? A : B;
+    for (int r = 0; r < lk->n_runs; r++) {   /* the staged pairs' column sums, and the sums of the loops they absorb */
+        const lower_run *R = &lk->runs[r];
+        if (R->n_loops < 2 || !R->staged || g->lanes < 2) continue;
+        const lower_loop *A = &lk->loops[R->loop], *C = A->par == SP_PRE ? A : A + 1;
+        const lower_loop *X = R->absorb >= 0 ? &lk->loops[R->absorb] : NULL;
         for (int q = 0; q < C->n_nodes; q++)
-            if (lg_is_column_sum(kc, C, C->nodes[q])) kc->stage_slot[C->nodes[q]] = kc->n_ptr++;
+            if (lower_is_column_sum(lk, C->nodes[q])) kc->stage_slot[C->nodes[q]] = kc->n_ptr++;
         for (int q = 0; X && q < X->n_nodes; q++) kc->stage_slot[X->nodes[q]] = kc->n_ptr++;
     }
     kc->input_arg = malloc((size_t)(kc->d->n_input + 1) * sizeof *kc->input_arg);
@@ -179,21 +176,16 @@ static LLVMValueRef gen_run(lkern *kc, LLVMValueRef frame_fn)
         LLVMBuildMemSet(f.bb, lg_array(&f, lg_grad_array(kc, id)), LLVMConstInt(g->t_i8, 0, 0), bytes, (unsigned)g->real_bytes);
     }
     nest_group grp = { .fn = NULL };
-    for (int l = 0; l < lk->n_loops && !g->failed; l++) {
-        if (l + 2 < lk->n_loops && lg_fusable(kc, &lk->loops[l + 1], &lk->loops[l + 2]) &&
-            lg_absorbs(kc, &lk->loops[l], &lk->loops[l + 1], &lk->loops[l + 2])) {
+    for (int r = 0; r < lk->n_runs && !g->failed; r++) {
+        const lower_run *R = &lk->runs[r];
+        const lower_loop *L = &lk->loops[R->loop];
+        if (R->n_loops == 2 && g->lanes >= 2) {   /* a pass of vectors: without them, the loops apart */
             lg_nest_flush(&f, &grp);   /* the nests before run first */
-            lg_gen_fused_pair(&f, &lk->loops[l + 1], &lk->loops[l + 2], &lk->loops[l]);
-            l += 2;
+            lg_gen_fused_pair(&f, R, L, L + 1, R->absorb >= 0 ? &lk->loops[R->absorb] : NULL);
             continue;
         }
-        if (l + 1 < lk->n_loops && lg_fusable(kc, &lk->loops[l], &lk->loops[l + 1])) {
-            lg_nest_flush(&f, &grp);   /* the nests before run first */
-            lg_gen_fused_pair(&f, &lk->loops[l], &lk->loops[l + 1], NULL);
-            l++;
-            continue;
-        }
-        lg_gen_loop(&f, &grp, &lk->loops[l]);
+        if (R->absorb >= 0) lg_gen_loop(&f, &grp, &lk->loops[R->absorb]);
+        for (int q = 0; q < R->n_loops; q++) lg_gen_loop(&f, &grp, L + q);
     }
     for (int q = 0; q < lk->n_final && !g->failed; q++) lg_gen_final(&f, &grp, lk->final_outs[q]);
     lg_nest_flush(&f, &grp);

@@ -30,24 +30,6 @@ static void loop_body(lfn *f, const lower_loop *L, int local_bit)
     store_outs(f, L);
 }
 
-/* Whether the column loop LC and the row loop LR call one meta-MLP at one
- * pack (lower_mlp_siblings would put a node of each in one call). */
-int lg_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr)
-{
-    for (int a = 0; a < Lc->n_nodes; a++) {
-        const dag_node *x = &d->node[Lc->nodes[a]];
-        if (x->op != OP_MLP_OUT && x->op != OP_MLP_VJP && x->op != OP_MLP_GRAD) continue;
-        for (int b = 0; b < Lr->n_nodes; b++) {
-            const dag_node *y = &d->node[Lr->nodes[b]];
-            if (Lc->nodes[a] == Lr->nodes[b] || y->index != x->index || y->arg[0] != x->arg[0] || y->arg[1] != x->arg[1] ||
-                y->space != x->space)
-                continue;
-            if ((x->op == OP_MLP_OUT) == (y->op == OP_MLP_OUT)) return 1;
-        }
-    }
-    return 0;
-}
-
 /* The bodies of a fused column loop LC and row loop LR as one: their nodes
  * merged in id order (a node of both once), so that a meta-MLP call of both
  * is one routine call — HAT's adjoint: the adjoints of pre.y (a sum over i)
@@ -158,13 +140,6 @@ static void set_mask(lfn *f, LLVMValueRef end)
     f->mask = LLVMBuildICmp(f->bb, LLVMIntSLT, LLVMBuildAdd(f->bb, j, LLVMConstVector(iota, (unsigned)f->w), ""), e, "mask");
 }
 
-int lg_is_column_sum(const lkern *kc, const lower_loop *L, int id)
-{
-    (void)L;
-    const dag_node *n = &kc->d->node[id];
-    return dag_op_is_reduction(n->op) && !lower_is_batch_sum(kc->lk, id) && dag_ops[n->op].reduces == SP_POST;
-}
-
 /* The arrays of the loop's sums over i, at the current columns: 0 (-inf for a maximum). */
 static void mem_accs_start(lfn *f, const lower_loop *L)
 {
@@ -172,7 +147,7 @@ static void mem_accs_start(lfn *f, const lower_loop *L)
     for (int q = 0; q < L->n_nodes; q++) {
         int id = L->nodes[q];
         const dag_node *n = &d->node[id];
-        if (!lg_is_column_sum(f->kc, L, id)) continue;
+        if (!lower_is_column_sum(f->kc->lk, id)) continue;
         int lanes = lg_varies(f, n->space) ? f->w : 1;
         lg_store_at(f, lg_array(f, lg_stored_array(f->kc, id)), n->space,
                  lg_real_const(f->g, lg_real_type(f->g, lanes), n->op == OP_MAX_POST ? -INFINITY : 0), 0);
@@ -192,7 +167,7 @@ static void row_strips(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMV
     if (masked) set_mask(f, e);
     if (start) {
         mem_accs_start(f, Lc);
-    } else if (Lr && lg_share_mlp_call(f->kc->d, Lc, Lr)) {
+    } else if (Lr && lower_share_mlp_call(f->kc->d, Lc, Lr)) {
         pair_body(f, Lc, Lr);
     } else {
         f->mem_acc = 1;
@@ -461,27 +436,14 @@ void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nth
 void lg_gen_parallel(lfn *f, const lower_loop *L)
 {
     lmod *g = f->g;
-    /* the C's `if (n_post * n_pre >= 16384)`: small matrices are not worth
-     * waking threads for (one thread: the caller alone, all rows or columns) */
+    /* as the C's `if (n_post * n_pre >= LOWER_PARALLEL_MIN_WEIGHTS)`: one
+     * thread, the caller alone, runs all rows or columns of a small matrix */
     LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], ""),
-                                     lg_i64c(g, 16384), "");
+                                     lg_i64c(g, LOWER_PARALLEL_MIN_WEIGHTS), "");
     lg_run_parallel(f, lg_outline_parallel(f->kc, L, NULL, 0, NULL, 0), L->space & SP_SAMPLE,
                  LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), ""));
 }
 
-/* Whether loops A and B (consecutive) can run as one pass over the matrix:
- * per-synapse loops of one level over the same samples, one parallel over
- * columns and one over rows, both vectorisable.  (Loops of one level never
- * read each other's results; per-synapse loops store nothing.) */
-int lg_fusable(const lkern *kc, const lower_loop *A, const lower_loop *B)
-{
-    if (!lg_is_syn(A->space) || !lg_is_syn(B->space) || A->level != B->level) return 0;
-    if ((A->space & SP_SAMPLE) != (B->space & SP_SAMPLE) || A->par == B->par) return 0;
-    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
-    const char *off = getenv("PLASTCC_NO_FUSE");
-    if (off && *off && strcmp(off, "0")) return 0;
-    return kc->g->lanes >= 2 && can_vectorise(kc, C, SP_POST) && can_vectorise(kc, R, SP_PRE);
-}
 
 /* The arrays a serial loop nest L (or final output O) uses, loaded
  * from the frame once before it; NULL elsewhere (they are parameters). */

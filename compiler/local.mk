@@ -9,7 +9,7 @@ compiler_libplastcc_a_SOURCES = \
   compiler/sema_rule.c compiler/sema_config.c compiler/sema_joint.c compiler/sema_unroll.c \
   compiler/space.h compiler/ops.def compiler/ops_end.h compiler/ops.c compiler/ops.h compiler/dag.c compiler/dag.h compiler/factor.c compiler/diff.c compiler/diff.h \
   compiler/kernel.c compiler/kernel.h compiler/surrogate.c compiler/surrogate.h compiler/build.h compiler/build_rule.c compiler/build_model.c \
-  compiler/lower.c compiler/lower.h compiler/emit_c.c compiler/emit_c.h \
+  compiler/lower.c compiler/lower_fuse.c compiler/lower.h compiler/emit_c.c compiler/emit_c.h \
   compiler/pipeline.c compiler/pipeline.h compiler/backend.h compiler/backend.c compiler/bind.c compiler/bind.h compiler/schedule.c compiler/schedule.h compiler/learned.c compiler/learned.h \
   compiler/fingerprint.c compiler/fingerprint.h compiler/run_joint.c compiler/run_joint.h compiler/lsq.c compiler/lsq.h \
   compiler/llgen.c compiler/llgen.h compiler/llgen_impl.h compiler/llgen_ir.c compiler/llgen_ops.c compiler/llgen_mlp.c \

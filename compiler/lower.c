@@ -283,6 +283,7 @@ void lower_kernel_build(const kern *k, lower_kernel *lk)
             for (int q = 0; q < lk->loops[l].n_outs; q++) written |= lk->loops[l].outs[q] == o;
         if (!written && k->out[o].node >= 0) lk->final_outs[lk->n_final++] = o;
     }
+    lower_schedule_runs(lk);
 }
 
 void lower_kernel_free(lower_kernel *lk)
@@ -293,6 +294,7 @@ void lower_kernel_free(lower_kernel *lk)
     free(lk->live);
     free(lk->store);
     free(lk->final_outs);
+    free(lk->runs);
     memset(lk, 0, sizeof *lk);
 }
 
@@ -351,4 +353,13 @@ void lower_dump(FILE *out, const lower_kernel *lk)
         lower_batch_groups_free(groups, n_groups);
     }
     for (int q = 0; q < lk->n_final; q++) fprintf(out, "  final: writes %s\n", lk->k->out[lk->final_outs[q]].name);
+    for (int r = 0; r < lk->n_runs; r++) {   /* nests numbered from 1 in the order above */
+        const lower_run *R = &lk->runs[r];
+        if (R->n_loops < 2) continue;
+        fprintf(out, "  fused: nests %d and %d in one pass over the matrix", R->loop + 1, R->loop + 2);
+        fputs(R->staged ? ", on several threads parallel over rows with stage matrices for the sums over i"
+                        : " on one thread, apart on several", out);
+        if (R->absorb >= 0) fprintf(out, ", nest %d's sums over the samples in the same pass", R->absorb + 1);
+        fputc('\n', out);
+    }
 }

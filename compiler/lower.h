@@ -43,6 +43,23 @@ typedef struct lower_loop {
     int n_outs;
 } lower_loop;
 
+/* How consecutive loops run (lower_fuse.c): LOOP alone (N_LOOPS 1), or
+ * loops LOOP and LOOP + 1 as one pass over the matrix (N_LOOPS 2: a
+ * column loop and a row loop of one level), on several threads as one pass
+ * parallel over rows with stage matrices for the column sums when STAGED
+ * (else the two loops apart), with loop ABSORB's sums over the samples
+ * computed in the same pass (-1: none). */
+typedef struct lower_run {
+    int loop, n_loops;
+    int absorb;
+    int staged;
+} lower_run;
+
+/* Per-synapse loops over matrices of fewer weights (n_post * n_pre) than
+ * this run on the calling thread alone: waking threads costs more than
+ * they save there. */
+enum { LOWER_PARALLEL_MIN_WEIGHTS = 16384 };
+
 typedef struct lower_kernel {
     const kern *k;
     int *level;           /* per node */
@@ -53,6 +70,8 @@ typedef struct lower_kernel {
     int n_loops;
     int *final_outs;      /* outputs written by a final broadcast loop */
     int n_final;
+    lower_run *runs;      /* the loops in order, each alone or fused (lower_fuse.c) */
+    int n_runs;
 } lower_kernel;
 
 void lower_kernel_build(const kern *k, lower_kernel *lk);
@@ -99,6 +118,13 @@ int lower_grad_row_space(int space);
  * mlp_grad nodes of its call and seeds (one backward pass, plast_mlp_vjp).
  * NODES[Q] first, into OUT (room for n - Q).  Returns their number. */
 int lower_mlp_siblings(const lower_kernel *lk, const int *nodes, int n_nodes, int q, int *out);
+
+/* Sets LK's runs from its loops (lower_kernel_build calls it). */
+void lower_schedule_runs(lower_kernel *lk);
+/* Whether node ID is one of the sums over i of a per-synapse loop (kept in an array across rows). */
+int lower_is_column_sum(const lower_kernel *lk, int id);
+/* Whether column loop LC and row loop LR share a meta-MLP call (one routine call when fused). */
+int lower_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr);
 
 /* Prints the loop nests (--dump=loops). */
 void lower_dump(FILE *out, const lower_kernel *lk);

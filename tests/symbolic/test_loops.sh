@@ -191,5 +191,19 @@ nests() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | sed -n 's/^kernel hat_adj: 
 [ "$(calls "$tmp.hatfix.ll") $(regions "$tmp.hatfix.ll")" = "5 6" ] ||
   fail "the fixed-eta HAT adjoint IR has $(calls "$tmp.hatfix.ll") calls and $(regions "$tmp.hatfix.ll") parallel regions, not 5 and 6"
 
+#    The fused passes are decided in the lowered form and shown by
+#    --dump=loops: HAT's adjoint runs its last two nests as one staged pass
+#    that absorbs the nest of w; the pool's forward fuses a pair; with
+#    PLASTCC_NO_FUSE nothing is fused, and the IR has HAT's two loops apart.
+fused() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | awk -v k="$2" '/^kernel / { on = $2 == k ":" } on && /^  fused:/'; }
+fused "$src/rules/hat.rule" hat_adj | grep -q "^  fused: nests 3 and 4 in one pass over the matrix, on several threads parallel over rows with stage matrices for the sums over i, nest 2's sums over the samples in the same pass$" ||
+  fail "hat_adj's dump does not show its fused, staged pass absorbing nest 2: $(fused "$src/rules/hat.rule" hat_adj)"
+[ "$(fused "$src/rules/pool.rule" pool_fwd | grep -c 'on one thread, apart on several')" -ge 1 ] ||
+  fail "pool_fwd's dump shows no fused pair"
+[ -z "$(PLASTCC_NO_FUSE=1 fused "$src/rules/hat.rule" hat_adj)$(PLASTCC_NO_FUSE=1 fused "$src/rules/pool.rule" pool_adj)" ] ||
+  fail "PLASTCC_NO_FUSE=1 still shows fused passes"
+PLASTCC_NO_FUSE=1 "$plastcc" emit-llvm "$src/rules/hat.rule" >"$tmp.hat3.ll" 2>&1 || fail "hat.rule: emit-llvm failed"
+grep -q 'hat_adj.stage' "$tmp.hat3.ll" && fail "PLASTCC_NO_FUSE=1: HAT's IR still has a staged pass"
+
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

@@ -1,0 +1,139 @@
+/* lower_fuse — which loop nests of a kernel run as one pass over the matrix
+ * (lower_kernel.runs): the schedule every back end follows.
+ *
+ * Two consecutive per-synapse loops of one level over the same samples, one
+ * parallel over columns (its sums run over i) and one over rows (sums over
+ * j), form a pair that one pass over the matrix computes: on one thread row
+ * after row, the column sums adding into their arrays; on several threads,
+ * when one meta-MLP call serves both loops (HAT's adjoint: the adjoints of
+ * pre.y, of post.y and of the weights from one backward pass), one pass
+ * parallel over rows whose column-sum terms go through stage matrices that
+ * a second pass adds up per column in increasing i ("staged"); cheaper
+ * bodies run apart there, where the stage matrices' traffic would cost what
+ * fusing saves.  A per-synapse loop of sums over the samples just before a
+ * staged pair, whose meta-MLP call the pair's row loop makes too (HAT's
+ * adjoint of w), joins the pair's pass ("absorbed").  Each sum keeps its
+ * order every way, so the bits are those of the loops one after the other
+ * (docs/architecture.md, "Determinism").
+ *
+ * PLASTCC_NO_FUSE=1 keeps every loop apart, PLASTCC_NO_ABSORB=1 the
+ * absorbed loops (for measuring). */
+#include "config.h"
+#include "lower.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int is_syn(int space) { return (space & SP_SYN) == SP_SYN; }
+
+static int env_on(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0");
+}
+
+int lower_is_column_sum(const lower_kernel *lk, int id)
+{
+    const dag_node *n = &lk->k->d->node[id];
+    return dag_op_is_reduction(n->op) && !lower_is_batch_sum(lk, id) && dag_ops[n->op].reduces == SP_POST;
+}
+
+int lower_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr)
+{
+    for (int a = 0; a < Lc->n_nodes; a++) {
+        const dag_node *x = &d->node[Lc->nodes[a]];
+        if (x->op != OP_MLP_OUT && x->op != OP_MLP_VJP && x->op != OP_MLP_GRAD) continue;
+        for (int b = 0; b < Lr->n_nodes; b++) {
+            const dag_node *y = &d->node[Lr->nodes[b]];
+            if (Lc->nodes[a] == Lr->nodes[b] || y->index != x->index || y->arg[0] != x->arg[0] || y->arg[1] != x->arg[1] ||
+                y->space != x->space)
+                continue;
+            if ((x->op == OP_MLP_OUT) == (y->op == OP_MLP_OUT)) return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether every sum of per-synapse loop L (other than the sums over the
+ * samples) runs over LOCAL_BIT, the index its thread does not split: the
+ * loop then runs several columns at once, each sum in a register (or, for
+ * sums over i, its array at those columns). */
+static int sums_over(const lower_kernel *lk, const lower_loop *L, int local_bit)
+{
+    for (int q = 0; q < L->n_nodes; q++) {
+        const dag_node *n = &lk->k->d->node[L->nodes[q]];
+        if (dag_op_is_reduction(n->op) && !lower_is_batch_sum(lk, L->nodes[q]) && dag_ops[n->op].reduces != local_bit)
+            return 0;
+    }
+    return 1;
+}
+
+/* Loops A and B (consecutive) as one pass: per-synapse loops of one level
+ * over the same samples, one parallel over columns and one over rows.
+ * (Loops of one level never read each other's results; per-synapse loops
+ * store nothing.) */
+static int fusable(const lower_kernel *lk, const lower_loop *A, const lower_loop *B)
+{
+    if (!is_syn(A->space) || !is_syn(B->space) || A->level != B->level) return 0;
+    if ((A->space & SP_SAMPLE) != (B->space & SP_SAMPLE) || A->par == B->par) return 0;
+    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
+    return sums_over(lk, C, SP_POST) && sums_over(lk, R, SP_PRE);
+}
+
+static int staged(const lower_kernel *lk, const lower_loop *A, const lower_loop *B)
+{
+    const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
+    for (int q = 0; q < C->n_nodes; q++)
+        if (lower_is_column_sum(lk, C->nodes[q])) return lower_share_mlp_call(lk->k->d, C, R);
+    return 0;
+}
+
+/* Whether loop X, just before staged pair A, B, joins their pass: a
+ * per-synapse loop of their level over every sample (parallel over rows)
+ * whose nodes are all sums over the samples, one of whose blocks calls a
+ * meta-MLP that the pair's row loop calls too, so that the pass computes
+ * its terms from the pair's call. */
+static int absorbs(const lower_kernel *lk, const lower_loop *X, const lower_loop *A, const lower_loop *B)
+{
+    if (!is_syn(X->space) || (X->space & SP_SAMPLE) || X->par != SP_POST || X->level != A->level || !X->n_nodes) return 0;
+    const lower_loop *R = A->par == SP_PRE ? B : A;
+    const dag *d = lk->k->d;
+    int shares = 0;
+    for (int q = 0; q < X->n_nodes; q++) {
+        if (!lower_is_batch_sum(lk, X->nodes[q])) return 0;
+        int *blk, nb = lower_batch_block(lk, X->nodes[q], &blk), nested = 0;
+        for (int r = 0; r < nb; r++) {
+            const dag_node *x = &d->node[blk[r]];
+            nested |= lower_is_batch_sum(lk, blk[r]);
+            if (x->op != OP_MLP_VJP && x->op != OP_MLP_GRAD) continue;
+            for (int t = 0; t < R->n_nodes; t++) {
+                const dag_node *y = &d->node[R->nodes[t]];
+                shares |= (y->op == OP_MLP_VJP || y->op == OP_MLP_GRAD) && y->index == x->index && y->arg[0] == x->arg[0] &&
+                          y->arg[1] == x->arg[1] && y->space == x->space;
+            }
+        }
+        free(blk);
+        if (nested) return 0;
+    }
+    return shares;
+}
+
+void lower_schedule_runs(lower_kernel *lk)
+{
+    int no_fuse = env_on("PLASTCC_NO_FUSE"), no_absorb = env_on("PLASTCC_NO_ABSORB");
+    const lower_loop *L = lk->loops;
+    lk->runs = malloc((size_t)(lk->n_loops + 1) * sizeof *lk->runs);
+    lk->n_runs = 0;
+    for (int l = 0; l < lk->n_loops; l++) {
+        lower_run r = { l, 1, -1, 0 };
+        if (!no_fuse && !no_absorb && l + 2 < lk->n_loops && fusable(lk, &L[l + 1], &L[l + 2]) &&
+            staged(lk, &L[l + 1], &L[l + 2]) && absorbs(lk, &L[l], &L[l + 1], &L[l + 2])) {
+            r = (lower_run){ l + 1, 2, l, 1 };
+            l += 2;
+        } else if (!no_fuse && l + 1 < lk->n_loops && fusable(lk, &L[l], &L[l + 1])) {
+            r = (lower_run){ l, 2, -1, staged(lk, &L[l], &L[l + 1]) };
+            l++;
+        }
+        lk->runs[lk->n_runs++] = r;
+    }
+}

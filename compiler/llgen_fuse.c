@@ -177,7 +177,7 @@ void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const 
 
     LLVMPositionBuilderAtEnd(f->bb, one);
     lg_forget(f);
-    lg_run_parallel(f, body, per_sample, lg_i32c(g, 1));   /* a team of one: its chunk is every row */
+    lg_run_parallel(f, body, per_sample, lg_i32c(g, 1));   /* a team of one: it takes every chunk, in order */
     LLVMBuildBr(f->bb, after);
 
     LLVMPositionBuilderAtEnd(f->bb, many);
@@ -191,6 +191,7 @@ void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const 
         lloop Lb;
         if (per_sample) f->b = lg_loop_open(f, &Lb, lg_i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
         LLVMBuildStore(f->bb, f->b ? f->b : lg_i64c(g, 0), LLVMBuildStructGEP2(f->bb, kc->t_frame, f->frame, 4, ""));
+        LLVMBuildStore(f->bb, lg_i64c(g, 0), LLVMBuildStructGEP2(f->bb, kc->t_frame, f->frame, FRAME_NEXT_CHUNK, ""));
         LLVMValueRef gargs[4] = { staged, LLVMBuildPointerCast(f->bb, f->frame, g->t_i8p, ""), nthreads, lg_i32c(g, 0) };
         LLVMBuildCall2(f->bb, g->t_gomp, lg_declare(g, "GOMP_parallel", g->t_gomp), gargs, 4, "");
         LLVMValueRef *cargs = malloc((size_t)(5 + 2 * n_st) * sizeof *cargs);

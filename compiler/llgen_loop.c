@@ -327,9 +327,12 @@ static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *use
  * loop L and column loop L2, chunked by L's rows; STAGED: L2's sums over i
  * into their stage matrices; X: a loop the pass absorbs, and BATCH_STAGE:
  * what its sums over the samples do, F->batch_stage):
- *   NAME.parK(data): chunk [s0, e0) of the thread as libgomp's static
- *   schedule cuts it (q = n / nt, t = n % nt; the first t threads take q+1),
- *   then NAME.parK.impl(sizes, b, s0, e0, arrays...). */
+ *   NAME.parK(data): each thread takes chunks [s0, e0) of the rows (or
+ *   columns, in whole vectors) from a counter in the frame until none is
+ *   left, and runs NAME.parK.impl(sizes, b, s0, e0, arrays...) on each.
+ * A row's (or column's) arithmetic does not depend on which thread runs it
+ * or with which other rows, so taking chunks as threads free up (a core
+ * slower than the other, or shared) gives the bits of any other split. */
 LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loop *L2, int staged,
                                      const lower_loop *X, int batch_stage)
 {
@@ -392,23 +395,40 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
     }
     LLVMValueRef nt = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, lg_declare(g, "omp_get_num_threads", g->t_omp_int),
                                                       NULL, 0, ""), g->t_i64, "nt");
-    LLVMValueRef tid = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, lg_declare(g, "omp_get_thread_num", g->t_omp_int),
-                                                       NULL, 0, ""), g->t_i64, "tid");
     LLVMValueRef n = args[L->par == SP_PRE ? SIZE_N_PRE : SIZE_N_POST];
     n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, n, lg_i64c(g, 0), ""), n, lg_i64c(g, 0), "n");
-    LLVMValueRef q = LLVMBuildUDiv(B, n, nt, ""), t = LLVMBuildURem(B, n, nt, "");
-    LLVMValueRef first = LLVMBuildICmp(B, LLVMIntULT, tid, t, "");
-    q = LLVMBuildAdd(B, q, LLVMBuildZExt(B, first, g->t_i64, ""), "q");
-    t = LLVMBuildSelect(B, first, lg_i64c(g, 0), t, "t");
-    args[5] = LLVMBuildAdd(B, LLVMBuildMul(B, q, tid, ""), t, "s0");
-    args[6] = LLVMBuildAdd(B, args[5], q, "e0");
+    /* chunk = ceil(n / (CHUNKS_PER_THREAD nt)), whole vectors of columns */
+    LLVMValueRef parts = LLVMBuildMul(B, nt, lg_i64c(g, CHUNKS_PER_THREAD), "");
+    LLVMValueRef ch = LLVMBuildUDiv(B, LLVMBuildAdd(B, n, LLVMBuildSub(B, parts, lg_i64c(g, 1), ""), ""), parts, "");
+    if (L->par == SP_PRE && g->lanes > 1) {
+        LLVMValueRef w = lg_i64c(g, g->lanes);
+        ch = LLVMBuildMul(B, LLVMBuildUDiv(B, LLVMBuildAdd(B, ch, lg_i64c(g, g->lanes - 1), ""), w, ""), w, "");
+    }
+    if (L2 && !staged) ch = n;   /* one thread's pass: its column sums start at its first row, so one chunk */
+    ch = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntUGT, ch, lg_i64c(g, 0), ""), ch, lg_i64c(g, 1), "chunk");
     for (int p = 0, k = 7; p < kc->n_ptr; p++) {
         if (!used[p]) continue;
         LLVMValueRef idx[3] = { lg_i32c(g, 0), lg_i32c(g, 5), lg_i32c(g, p) };
         LLVMValueRef at = LLVMBuildInBoundsGEP2(B, kc->t_frame, fr, idx, 3, "");
         args[k++] = LLVMBuildLoad2(B, g->t_realp, at, "");
     }
+    LLVMValueRef next = LLVMBuildStructGEP2(B, kc->t_frame, fr, FRAME_NEXT_CHUNK, "next");
+    LLVMBasicBlockRef entry = LLVMGetInsertBlock(B);
+    LLVMBasicBlockRef take = LLVMAppendBasicBlockInContext(g->ctx, body, "take");
+    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(g->ctx, body, "run");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->ctx, body, "done");
+    LLVMBuildBr(B, take);
+    (void)entry;
+    LLVMPositionBuilderAtEnd(B, take);
+    LLVMValueRef s0 = LLVMBuildAtomicRMW(B, LLVMAtomicRMWBinOpAdd, next, ch, LLVMAtomicOrderingMonotonic, 0);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, s0, n, ""), run, done);
+    LLVMPositionBuilderAtEnd(B, run);
+    LLVMValueRef e0 = LLVMBuildAdd(B, s0, ch, "");
+    args[5] = s0;
+    args[6] = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, e0, n, ""), e0, n, "e0");
     LLVMBuildCall2(B, impl_ty, impl, args, (unsigned)(7 + n_used), "");
+    LLVMBuildBr(B, take);
+    LLVMPositionBuilderAtEnd(B, done);
     LLVMBuildRetVoid(B);
     LLVMDisposeBuilder(B);
     free(args);
@@ -418,7 +438,8 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
 }
 
 /* GOMP_parallel(BODY, frame, NTHREADS) — inside the loop over b when
- * PER_SAMPLE; the body finds b in the frame and takes its static chunk. */
+ * PER_SAMPLE; the body finds b in the frame and takes chunks from the
+ * frame's counter, set to 0 here. */
 void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads)
 {
     lmod *g = f->g;
@@ -427,6 +448,7 @@ void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nth
     lloop Lb;
     if (per_sample) f->b = lg_loop_open(f, &Lb, lg_i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
     LLVMBuildStore(f->bb, f->b ? f->b : lg_i64c(g, 0), b_at);
+    LLVMBuildStore(f->bb, lg_i64c(g, 0), LLVMBuildStructGEP2(f->bb, f->kc->t_frame, fr, FRAME_NEXT_CHUNK, ""));
     LLVMValueRef args[4] = { body, LLVMBuildPointerCast(f->bb, fr, g->t_i8p, ""), nthreads, lg_i32c(g, 0) };
     LLVMBuildCall2(f->bb, g->t_gomp, lg_declare(g, "GOMP_parallel", g->t_gomp), args, 4, "");
     if (per_sample) { lg_loop_close(f, &Lb); f->b = NULL; }

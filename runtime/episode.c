@@ -97,6 +97,7 @@ typedef struct ep {
     size_t junk_elems;
     double bytes, peak;        /* allocated now and at most, for the memory report */
     char *cache[4];            /* released mappings kept for reuse (see alloc) */
+    int ending;                /* teardown with opts.keep_buffers: released mappings go to the thread's spares */
     double **signals_out;      /* out->signals while the final eval runs, else NULL */
     int profiling;             /* PLASTCC_PROFILE set: time every kernel call */
     int n_prof;
@@ -136,7 +137,18 @@ static void *at(const ep *E, const void *p, size_t k)
  * reuses one (zeroed again, as calloc).  Kept mappings still count in the
  * byte total, so the reported peak stays what the process holds, and they
  * are unmapped before a new mapping would raise that peak. */
-enum { HDR = 64, N_CACHE = sizeof ((ep *)0)->cache / sizeof(char *) };
+enum { HDR = 64, N_CACHE = sizeof ((ep *)0)->cache / sizeof(char *), N_SPARE = 32 };
+
+/* What an episode with opts.keep_buffers held at its end, kept for the
+ * next episode of the same thread: the joint scheme runs one short episode
+ * per minibatch, and mapping its buffers afresh faulted every page in again
+ * each time (about 800 faults per HAT minibatch, 10-20 us each on a virtual
+ * machine).  The next episode takes the spares of the sizes it allocates;
+ * before it maps more, it unmaps spares so that the process never holds
+ * more than the larger of the two episodes' peaks; and if it does not keep
+ * its own buffers, it unmaps the rest at its end. */
+static __thread char *spare[N_SPARE];
+static __thread double spare_bytes, spare_peak;   /* their total; the peak of the episode that left them */
 
 static size_t mapping_bytes(const char *p)
 {
@@ -162,6 +174,25 @@ static void *alloc(ep *E, size_t elems)
             memset(p + HDR, 0, bytes - HDR);
             return p + HDR;
         }
+    for (int c = 0; c < N_SPARE; c++)
+        if (spare[c] && mapping_bytes(spare[c]) == bytes) {
+            char *p = spare[c];
+            spare[c] = NULL;
+            spare_bytes -= (double)bytes;
+            memset(p + HDR, 0, bytes - HDR);
+            E->bytes += (double)bytes;
+            if (E->bytes > E->peak) E->peak = E->bytes;
+            return p + HDR;
+        }
+    /* spares never raise the process above the larger of the peaks of
+     * this episode and the one that left them: the last-kept go first */
+    double limit = E->peak > spare_peak ? E->peak : spare_peak;
+    for (int c = N_SPARE - 1; c >= 0 && E->bytes + spare_bytes + (double)bytes > limit; c--)
+        if (spare[c]) {
+            spare_bytes -= (double)mapping_bytes(spare[c]);
+            munmap(spare[c], mapping_bytes(spare[c]));
+            spare[c] = NULL;
+        }
     /* kept mappings never raise the peak: the oldest go before it would */
     for (int c = N_CACHE - 1; c >= 0 && E->bytes + (double)bytes > E->peak; c--)
         if (E->cache[c]) { unmap(E, E->cache[c]); E->cache[c] = NULL; }
@@ -174,21 +205,37 @@ static void *alloc(ep *E, size_t elems)
 }
 
 /* Returns what alloc gave to the cache (the oldest kept mapping makes room),
- * keeping the byte count (and so the peak) right. */
+ * keeping the byte count (and so the peak) right; at the episode's end, to
+ * the thread's spares. */
 static void release(ep *E, void *ptr)
 {
     if (!ptr) return;
     char *p = (char *)ptr - HDR;
+    if (E->ending) {
+        for (int c = 0; c < N_SPARE; c++)
+            if (!spare[c]) {
+                spare[c] = p;
+                spare_bytes += (double)mapping_bytes(p);
+                E->bytes -= (double)mapping_bytes(p);
+                return;
+            }
+        unmap(E, p);
+        return;
+    }
     if (E->cache[N_CACHE - 1]) unmap(E, E->cache[N_CACHE - 1]);
     memmove(E->cache + 1, E->cache, (N_CACHE - 1) * sizeof *E->cache);   /* newest first */
     E->cache[0] = p;
 }
 
-/* Unmaps the kept mappings. */
+/* Unmaps the kept mappings, or hands them on to the thread's spares (release). */
 static void release_cache(ep *E)
 {
-    for (int c = 0; c < N_CACHE; c++)
-        if (E->cache[c]) { unmap(E, E->cache[c]); E->cache[c] = NULL; }
+    for (int c = 0; c < N_CACHE; c++) {
+        if (!E->cache[c]) continue;
+        if (E->ending) release(E, E->cache[c] + HDR);
+        else unmap(E, E->cache[c]);
+        E->cache[c] = NULL;
+    }
 }
 
 /* ---- values: the only code that reads or writes elements ---- */
@@ -599,6 +646,8 @@ static int setup(ep *E, const double *const *init, const double *const *meta, do
 
 static void teardown(ep *E)
 {
+    E->ending = E->opts && E->opts->keep_buffers;   /* what is released from here on is kept */
+    spare_peak = E->peak;
     release(E, E->junk); release(E, E->param); release(E, E->cnst); release(E, E->adj_param);
     release(E, E->adj_next); release(E, E->adj_sig);
     free(E->scratch.mem);
@@ -610,6 +659,9 @@ static void teardown(ep *E)
     if (E->S) { free_plans(E->step, E->S->n_step); free_plans(E->eval, E->S->n_eval); }
     free(E->off); free(E->next_read);
     release_cache(E);
+    for (int c = 0; !E->ending && c < N_SPARE; c++)   /* not kept: nothing stays mapped */
+        if (spare[c]) { munmap(spare[c], mapping_bytes(spare[c])); spare[c] = NULL; }
+    if (!E->ending) spare_bytes = 0;
 }
 
 /* The rows the eval calls run on: the query samples, or the training ones

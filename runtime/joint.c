@@ -129,7 +129,7 @@ static int run_batch(joint *J, long t, plast_episode_out *out)
     epoch_order(J, e);
     load_rows(J, J->train, J->order + (t % J->per_epoch) * B, B, J->label);
     plast_episode_data d = { J->x, J->y, B, J->x, J->y, B, B, 1 };
-    plast_episode_opts eo = { .want_grad = 1 };
+    plast_episode_opts eo = { .want_grad = 1, .keep_buffers = 1 };   /* the next minibatch's are the same */
     memset(out, 0, sizeof *out);
     out->grad = J->G;
     out->final = J->final;

@@ -218,6 +218,9 @@ typedef struct plast_episode_opts {
        the inner loop, say 003's diagnostics); nonzero stops the episode with its message in out->what */
     int (*at_point)(void *ctx, int k, const double *const *state, char *what, size_t len);
     void *point_ctx;
+    int keep_buffers;        /* 1: the episode's buffers stay mapped for the next episode of the calling
+                                thread, which reuses those of its sizes (no page faults), e.g. one short
+                                episode per minibatch; the next episode without it unmaps them */
 } plast_episode_opts;
 
 typedef struct plast_episode_out {

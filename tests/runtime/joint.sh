@@ -3,9 +3,10 @@
 # the outputs, the same bits for 1 and 2 threads, a kill -9 resumed ends where
 # an uninterrupted run ends, the control (a rule that does nothing) is plain
 # backprop whether the rules update inside the forward pass or last, a rule
-# that leaves the learner without gradient is reported, and learned.rule
+# that leaves the learner without gradient is reported, learned.rule
 # carries the meta-MLP's weights: imported, it computes exactly what the
-# trained values compute.
+# trained values compute, and the minibatches' episodes reuse their buffers
+# (page faults do not grow with the minibatches).
 set -u
 rules=$top_srcdir/tests/runtime/joint/joint.rule
 work=$(mktemp -d)
@@ -169,5 +170,30 @@ EOF
   echo "learned.rule imported: the same $n results of a HAT step as the trained values, bit for bit"
 else
   echo "python3-torch is not installed: the learned.rule import check is skipped"
+fi
+# 9. one episode per minibatch reuses the last one's buffers: page faults
+#    hardly grow with the minibatches (they were ~1600 per minibatch of a
+#    784-183-10 learner, batch 50, its buffers mapped afresh; ~120 now)
+cat > "$work/faults.rule" <<EOF
+mlp m { in 3; dense 4 relu; dense 1; init output 0; }
+rule hat { param eta = 0.01 fixed; dw = eta * mean_batch(m(pre.y, w, post.y)); }
+model learner { input 784; dense 183 sigmoid bias; dense 10 softmax bias; loss cross_entropy; }
+experiment f3 { model learner; rule hat; updates forward; data blobs n 800 centers 10 std 2 project 784;
+  train joint batches 3 test every 1000; inner batch 50; seed 1; }
+experiment f13 { model learner; rule hat; updates forward; data blobs n 800 centers 10 std 2 project 784;
+  train joint batches 13 test every 1000; inner batch 50; seed 1; }
+EOF
+faults() {   # minor page faults of a run of experiment $1
+  /usr/bin/python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt)' "$PLASTCC" run "$work/faults.rule" --experiment "$1" \
+    --out "$work/faults-$1" --threads 1 --quiet
+}
+if f3=$(faults f3) && f13=$(faults f13); then
+  per=$(( (f13 - f3) / 10 ))
+  [ "$per" -lt 400 ] || bad "$per page faults per minibatch (3 minibatches: $f3, 13: $f13): the buffers are mapped afresh"
+  echo "page faults: $f3 for 3 minibatches, $f13 for 13: $per per minibatch"
+else
+  bad "the page-fault runs failed"
 fi
 exit $fail

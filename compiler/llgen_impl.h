@@ -179,9 +179,9 @@ void lg_gen_mlp_grad_sums(lfn *f);
 
 /* ---- llgen_loop.c: loop nests; llgen_fuse.c: fused passes ---- */
 
-/* The frame's field of the next chunk a parallel region's threads take
- * (set to 0 before each GOMP_parallel), and how many chunks per thread a
- * region is cut into. */
+/* The frame's field of the next chunk a balanced parallel region's threads
+ * take (set to 0 before each GOMP_parallel), and how many chunks per thread
+ * such a region is cut into. */
 enum { FRAME_NEXT_CHUNK = 6, CHUNKS_PER_THREAD = 8 };
 
 typedef struct nest_group {

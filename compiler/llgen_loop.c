@@ -327,12 +327,14 @@ static void scan_nodes(const lkern *kc, const int *nodes, int n_nodes, char *use
  * loop L and column loop L2, chunked by L's rows; STAGED: L2's sums over i
  * into their stage matrices; X: a loop the pass absorbs, and BATCH_STAGE:
  * what its sums over the samples do, F->batch_stage):
- *   NAME.parK(data): each thread takes chunks [s0, e0) of the rows (or
- *   columns, in whole vectors) from a counter in the frame until none is
- *   left, and runs NAME.parK.impl(sizes, b, s0, e0, arrays...) on each.
+ *   NAME.parK(data): the rows (or columns, in whole vectors) [s0, e0) of a
+ *   chunk, NAME.parK.impl(sizes, b, s0, e0, arrays...) on each: in a
+ *   balanced loop (lower_fuse.c), chunks of about n / (8 nt) that each
+ *   thread takes from a counter in the frame until none is left, so that a
+ *   core slower than the other (or shared) does not hold it back; else
+ *   thread t's chunk is the t-th of nt.
  * A row's (or column's) arithmetic does not depend on which thread runs it
- * or with which other rows, so taking chunks as threads free up (a core
- * slower than the other, or shared) gives the bits of any other split. */
+ * or with which other rows, so every split gives the same bits. */
 LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loop *L2, int staged,
                                      const lower_loop *X, int batch_stage)
 {
@@ -397,8 +399,9 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
                                                       NULL, 0, ""), g->t_i64, "nt");
     LLVMValueRef n = args[L->par == SP_PRE ? SIZE_N_PRE : SIZE_N_POST];
     n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, n, lg_i64c(g, 0), ""), n, lg_i64c(g, 0), "n");
-    /* chunk = ceil(n / (CHUNKS_PER_THREAD nt)), whole vectors of columns */
-    LLVMValueRef parts = LLVMBuildMul(B, nt, lg_i64c(g, CHUNKS_PER_THREAD), "");
+    /* balanced: chunk = ceil(n / (CHUNKS_PER_THREAD nt)), whole vectors of
+     * columns; else one chunk per thread, ceil(n / nt) */
+    LLVMValueRef parts = L->balanced ? LLVMBuildMul(B, nt, lg_i64c(g, CHUNKS_PER_THREAD), "") : nt;
     LLVMValueRef ch = LLVMBuildUDiv(B, LLVMBuildAdd(B, n, LLVMBuildSub(B, parts, lg_i64c(g, 1), ""), ""), parts, "");
     if (L->par == SP_PRE && g->lanes > 1) {
         LLVMValueRef w = lg_i64c(g, g->lanes);
@@ -412,22 +415,29 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
         LLVMValueRef at = LLVMBuildInBoundsGEP2(B, kc->t_frame, fr, idx, 3, "");
         args[k++] = LLVMBuildLoad2(B, g->t_realp, at, "");
     }
-    LLVMValueRef next = LLVMBuildStructGEP2(B, kc->t_frame, fr, FRAME_NEXT_CHUNK, "next");
-    LLVMBasicBlockRef entry = LLVMGetInsertBlock(B);
+    /* balanced: take chunks from the frame's counter until none is left;
+     * else thread t runs the t-th chunk */
     LLVMBasicBlockRef take = LLVMAppendBasicBlockInContext(g->ctx, body, "take");
     LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(g->ctx, body, "run");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->ctx, body, "done");
     LLVMBuildBr(B, take);
-    (void)entry;
     LLVMPositionBuilderAtEnd(B, take);
-    LLVMValueRef s0 = LLVMBuildAtomicRMW(B, LLVMAtomicRMWBinOpAdd, next, ch, LLVMAtomicOrderingMonotonic, 0);
+    LLVMValueRef s0;
+    if (L->balanced) {
+        LLVMValueRef next = LLVMBuildStructGEP2(B, kc->t_frame, fr, FRAME_NEXT_CHUNK, "next");
+        s0 = LLVMBuildAtomicRMW(B, LLVMAtomicRMWBinOpAdd, next, ch, LLVMAtomicOrderingMonotonic, 0);
+    } else {
+        LLVMValueRef tid = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, lg_declare(g, "omp_get_thread_num", g->t_omp_int),
+                                                           NULL, 0, ""), g->t_i64, "tid");
+        s0 = LLVMBuildMul(B, tid, ch, "");
+    }
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, s0, n, ""), run, done);
     LLVMPositionBuilderAtEnd(B, run);
     LLVMValueRef e0 = LLVMBuildAdd(B, s0, ch, "");
     args[5] = s0;
     args[6] = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, e0, n, ""), e0, n, "e0");
     LLVMBuildCall2(B, impl_ty, impl, args, (unsigned)(7 + n_used), "");
-    LLVMBuildBr(B, take);
+    LLVMBuildBr(B, L->balanced ? take : done);
     LLVMPositionBuilderAtEnd(B, done);
     LLVMBuildRetVoid(B);
     LLVMDisposeBuilder(B);

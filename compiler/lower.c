@@ -353,6 +353,8 @@ void lower_dump(FILE *out, const lower_kernel *lk)
         lower_batch_groups_free(groups, n_groups);
     }
     for (int q = 0; q < lk->n_final; q++) fprintf(out, "  final: writes %s\n", lk->k->out[lk->final_outs[q]].name);
+    for (int l = 0; l < lk->n_loops; l++)
+        if (lk->loops[l].balanced) fprintf(out, "  balanced: nest %d's threads take chunks as they free up\n", l + 1);
     for (int r = 0; r < lk->n_runs; r++) {   /* nests numbered from 1 in the order above */
         const lower_run *R = &lk->runs[r];
         if (R->n_loops < 2) continue;

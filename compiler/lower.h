@@ -41,6 +41,8 @@ typedef struct lower_loop {
     int n_nodes;
     int *outs;            /* kernel outputs written here (indices into kern.out) */
     int n_outs;
+    int balanced;         /* per-synapse, calling a meta-MLP: its threads take chunks of rows (columns)
+                             as they free up, not a static split (lower_fuse.c) */
 } lower_loop;
 
 /* How consecutive loops run (lower_fuse.c): LOOP alone (N_LOOPS 1), or

@@ -1,5 +1,6 @@
 /* lower_fuse — which loop nests of a kernel run as one pass over the matrix
- * (lower_kernel.runs): the schedule every back end follows.
+ * (lower_kernel.runs), and how their threads share the rows: the schedule
+ * every back end follows.
  *
  * Two consecutive per-synapse loops of one level over the same samples, one
  * parallel over columns (its sums run over i) and one over rows (sums over
@@ -15,6 +16,10 @@
  * adjoint of w), joins the pair's pass ("absorbed").  Each sum keeps its
  * order every way, so the bits are those of the loops one after the other
  * (docs/architecture.md, "Determinism").
+ *
+ * Per-synapse loops that call a meta-MLP are "balanced": their threads take
+ * chunks of rows (or columns) as they free up, which gives the same bits as
+ * any other split.
  *
  * PLASTCC_NO_FUSE=1 keeps every loop apart, PLASTCC_NO_ABSORB=1 the
  * absorbed loops (for measuring). */
@@ -118,8 +123,32 @@ static int absorbs(const lower_kernel *lk, const lower_loop *X, const lower_loop
     return shares;
 }
 
+/* Whether loop L calls a meta-MLP (itself or in the inner loop of a sum
+ * over the samples): hundreds of flops per element, where balancing the
+ * threads pays; cheap bodies keep the static split, whose rows stay with
+ * their thread and which needs no shared counter. */
+static int calls_mlp(const lower_kernel *lk, const lower_loop *L)
+{
+    const dag *d = lk->k->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q], op = d->node[id].op, found = 0;
+        if (op == OP_MLP_OUT || op == OP_MLP_VJP || op == OP_MLP_GRAD) return 1;
+        if (!lower_is_batch_sum(lk, id)) continue;
+        int *blk, nb = lower_batch_block(lk, id, &blk);
+        for (int r = 0; r < nb; r++) {
+            int o = d->node[blk[r]].op;
+            found |= o == OP_MLP_OUT || o == OP_MLP_VJP || o == OP_MLP_GRAD;
+        }
+        free(blk);
+        if (found) return 1;
+    }
+    return 0;
+}
+
 void lower_schedule_runs(lower_kernel *lk)
 {
+    for (int l = 0; l < lk->n_loops; l++)
+        lk->loops[l].balanced = is_syn(lk->loops[l].space) && lk->loops[l].par && calls_mlp(lk, &lk->loops[l]);
     int no_fuse = env_on("PLASTCC_NO_FUSE"), no_absorb = env_on("PLASTCC_NO_ABSORB");
     const lower_loop *L = lk->loops;
     lk->runs = malloc((size_t)(lk->n_loops + 1) * sizeof *lk->runs);

@@ -205,5 +205,14 @@ fused "$src/rules/hat.rule" hat_adj | grep -q "^  fused: nests 3 and 4 in one pa
 PLASTCC_NO_FUSE=1 "$plastcc" emit-llvm "$src/rules/hat.rule" >"$tmp.hat3.ll" 2>&1 || fail "hat.rule: emit-llvm failed"
 grep -q 'hat_adj.stage' "$tmp.hat3.ll" && fail "PLASTCC_NO_FUSE=1: HAT's IR still has a staged pass"
 
+#    Loops that call a meta-MLP are balanced (threads take chunks as they
+#    free up): every per-synapse nest of HAT's kernels; the pool's cheap
+#    nests keep the static split.
+balanced() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep -c '^  balanced: nest'; }
+[ "$(balanced "$src/rules/hat.rule")" = 5 ] || fail "HAT's kernels have $(balanced "$src/rules/hat.rule") balanced nests, not 5"
+[ "$(balanced "$src/rules/pool.rule")" = 0 ] || fail "the pool's kernels have $(balanced "$src/rules/pool.rule") balanced nests, not 0"
+"$plastcc" emit-llvm "$src/rules/pool.rule" 2>&1 | grep -q 'atomicrmw' && fail "the pool's IR takes chunks from a counter"
+grep -q 'atomicrmw add' "$tmp.hat.ll" || fail "HAT's IR takes no chunks from a counter"
+
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

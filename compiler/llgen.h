@@ -14,11 +14,12 @@
  *    lower_sum_lanes() partial sums, element j into partial j mod lanes,
  *    which is one vector add per strip, and scalar code updates one lane),
  *    with a scalar loop or masks for the remaining columns;
- *  - a loop nest the C marks `omp parallel for schedule(static)` is outlined
- *    into a function run by GOMP_parallel; its threads take one chunk of
- *    rows (or columns) each, or in a balanced loop (lower_fuse.c) smaller
- *    chunks from a counter as they free up; every row is computed by one
- *    thread and results do not depend on the thread count or split.
+ *  - a loop nest the C marks `omp parallel for schedule(static)` (or, if
+ *    balanced, `schedule(dynamic)`) is outlined into a function run by
+ *    GOMP_parallel; its threads take one chunk of rows (or columns) each,
+ *    or in a balanced loop (lower_fuse.c) smaller chunks from a counter as
+ *    they free up; every row is computed by one thread and results do not
+ *    depend on the thread count or split.
  *
  * Object lifecycle:
  *   llgen_host_machine()  -> LLVMTargetMachineRef, owned by the caller

@@ -117,13 +117,7 @@ void lg_init_reductions(lfn *f, const lower_loop *L, int local_bit)
  * in it is a register accumulator (none is shared across rows). */
 static int can_vectorise(const lkern *kc, const lower_loop *L, int local_bit)
 {
-    if (kc->g->lanes < 2) return 0;
-    for (int q = 0; q < L->n_nodes; q++) {
-        const dag_node *n = &kc->d->node[L->nodes[q]];
-        if (dag_op_is_reduction(n->op) && !lower_is_batch_sum(kc->lk, L->nodes[q]) && dag_ops[n->op].reduces != local_bit)
-            return 0;
-    }
-    return 1;
+    return kc->g->lanes >= 2 && lower_sums_over(kc->lk, L, local_bit);
 }
 
 /* f->mask = (j + 0, j + 1, ..., j + w-1) < END */

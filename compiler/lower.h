@@ -123,6 +123,11 @@ int lower_mlp_siblings(const lower_kernel *lk, const int *nodes, int n_nodes, in
 
 /* Sets LK's runs from its loops (lower_kernel_build calls it). */
 void lower_schedule_runs(lower_kernel *lk);
+/* Whether every sum of per-synapse loop L (other than the sums over the
+ * samples) runs over LOCAL_BIT, the index its thread does not split: the
+ * loop can then run several columns at once, each sum in a register (or,
+ * for sums over i, its array at those columns). */
+int lower_sums_over(const lower_kernel *lk, const lower_loop *L, int local_bit);
 /* Whether node ID is one of the sums over i of a per-synapse loop (kept in an array across rows). */
 int lower_is_column_sum(const lower_kernel *lk, int id);
 /* Whether column loop LC and row loop LR share a meta-MLP call (one routine call when fused). */

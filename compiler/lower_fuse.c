@@ -59,11 +59,7 @@ int lower_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *L
     return 0;
 }
 
-/* Whether every sum of per-synapse loop L (other than the sums over the
- * samples) runs over LOCAL_BIT, the index its thread does not split: the
- * loop then runs several columns at once, each sum in a register (or, for
- * sums over i, its array at those columns). */
-static int sums_over(const lower_kernel *lk, const lower_loop *L, int local_bit)
+int lower_sums_over(const lower_kernel *lk, const lower_loop *L, int local_bit)
 {
     for (int q = 0; q < L->n_nodes; q++) {
         const dag_node *n = &lk->k->d->node[L->nodes[q]];
@@ -82,7 +78,7 @@ static int fusable(const lower_kernel *lk, const lower_loop *A, const lower_loop
     if (!is_syn(A->space) || !is_syn(B->space) || A->level != B->level) return 0;
     if ((A->space & SP_SAMPLE) != (B->space & SP_SAMPLE) || A->par == B->par) return 0;
     const lower_loop *C = A->par == SP_PRE ? A : B, *R = A->par == SP_PRE ? B : A;
-    return sums_over(lk, C, SP_POST) && sums_over(lk, R, SP_PRE);
+    return lower_sums_over(lk, C, SP_POST) && lower_sums_over(lk, R, SP_PRE);
 }
 
 static int staged(const lower_kernel *lk, const lower_loop *A, const lower_loop *B)

@@ -6,7 +6,8 @@
 # with biases, minibatch 50, meta-learner 3-H-1).  Not a test.
 #
 #   bench/hat_joint.sh [--plastcc PATH] [--batches N] [--widths "100 16"]
-#                      [--threads "1 2"] [--precisions "single double"]
+#                      [--threads "1 2 auto"] [--precisions "single double"]
+# (auto: no --threads, the default count from the free cores)
 #
 # Per configuration: `plastcc run` of N minibatches (default 12; the test
 # split evaluated only before and after, outside the timed steps); the time
@@ -58,11 +59,12 @@ for h in $widths; do
     write_rule "$h" "$p"
     for t in $threads; do
       rm -rf "$work/out"
-      /usr/bin/time -f '%M' -o "$work/rss" "$plastcc" run "$work/hat$h.rule" --out "$work/out" --threads "$t" --quiet \
+      tflag=(--threads "$t"); [ "$t" = auto ] && tflag=()   # auto: the default, from the free cores
+      /usr/bin/time -f '%M' -o "$work/rss" "$plastcc" run "$work/hat$h.rule" --out "$work/out" "${tflag[@]}" --quiet \
           > /dev/null 2> "$work/err" || { cat "$work/err"; exit 1; }
       s=$(median_seconds "$work/out/log.csv")
       awk -v h="$h" -v p="$p" -v t="$t" -v s="$s" -v kb="$(tail -1 "$work/rss")" \
-          'BEGIN { printf "| %d | %s | %d | %.3f | %.1f | %.0f |\n", h, p, t, s, 24 * h * 7.27e6 / s / 1e9, kb / 1024 }'
+          'BEGIN { printf "| %d | %s | %s | %.3f | %.1f | %.0f |\n", h, p, t, s, 24 * h * 7.27e6 / s / 1e9, kb / 1024 }'
     done
   done
 done

@@ -367,11 +367,11 @@ static void emit_loop(const ectx *c, const lower_loop *L)
         const char *o = L->par == SP_PRE ? "j" : "i", *on = L->par == SP_PRE ? "n_pre" : "n_post";
         const char *in = L->par == SP_PRE ? "i" : "j", *inn = L->par == SP_PRE ? "n_post" : "n_pre";
         indent(out, depth);
-        /* small matrices are not worth waking threads for; a balanced loop
+        /* little work is not worth waking threads for (lower.h); a balanced loop
          * (one calling a meta-MLP, lower_fuse.c) hands its rows out as
          * threads free up, as the JIT does */
-        fprintf(out, "#pragma omp parallel for schedule(%s) if (n_post * n_pre >= %d)\n",
-                L->balanced ? "dynamic" : "static", LOWER_PARALLEL_MIN_WEIGHTS);
+        fprintf(out, "#pragma omp parallel for schedule(%s) if (n_post * n_pre%s >= %ld)\n",
+                L->balanced ? "dynamic" : "static", L->work_samples ? " * batch" : "", L->par_min);
         indent(out, depth++);
         fprintf(out, "for (int64_t %s = 0; %s < %s; %s++) {\n", o, o, on, o);
         emit_accumulators(c, L, depth, inner, 0);

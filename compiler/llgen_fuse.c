@@ -124,8 +124,8 @@ static void stage_free(lfn *f, LLVMValueRef mem)
 }
 
 /* A fusable pair A, B (and X, a loop it absorbs, or NULL): on one thread
- * (omp_get_max_threads() == 1, or inside a parallel region, where a
- * meta-batch runs its tasks) one pass over the matrix, the column sums
+ * (omp_get_max_threads() == 1, inside a parallel region, where a
+ * meta-batch runs its tasks, or too little work for threads) one pass over the matrix, the column sums
  * adding into their arrays row after row.  On several threads, when
  * the run is staged, one pass parallel over rows: the row loop's sums over j
  * stay within a row, and the terms of the column loop's sums over i, which
@@ -154,7 +154,9 @@ void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const 
     for (int k = 0; k < n_x; k++) slots[k] = kc->stage_slot[X->nodes[k]];
     for (int k = 0; k < n_st; k++) slots[n_x + k] = st_args[2 * k + 1];
     LLVMValueRef cells = LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], "cells");
-    LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, cells, lg_i64c(g, LOWER_PARALLEL_MIN_WEIGHTS), "");
+    /* on threads when any of its loops would be alone */
+    LLVMValueRef big = LLVMBuildOr(f->bb, lg_parallel_worth(f, A), lg_parallel_worth(f, B), "");
+    if (X) big = LLVMBuildOr(f->bb, big, lg_parallel_worth(f, X), "");
     LLVMValueRef nthreads = LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), "");
     LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "fused");
     LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "threads");
@@ -172,7 +174,8 @@ void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const 
     LLVMValueRef nt = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_max_threads", g->t_omp_int), NULL, 0, "");
     LLVMValueRef in_par = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_in_parallel", g->t_omp_int), NULL, 0, "");
     LLVMValueRef serial = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nt, lg_i32c(g, 1), ""),
-                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, lg_i32c(g, 0), ""), "serial");
+                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, lg_i32c(g, 0), ""), "");
+    serial = LLVMBuildOr(f->bb, serial, LLVMBuildNot(f->bb, big, ""), "serial");
     LLVMBuildCondBr(f->bb, serial, one, many);
 
     LLVMPositionBuilderAtEnd(f->bb, one);

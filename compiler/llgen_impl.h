@@ -199,6 +199,8 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
                                  const lower_loop *X, int batch_stage);
 /* GOMP_parallel(BODY, frame, NTHREADS), inside a loop over the samples when PER_SAMPLE. */
 void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads);
+/* Whether per-synapse loop L has the work to run on threads (an i1). */
+LLVMValueRef lg_parallel_worth(lfn *f, const lower_loop *L);
 /* #pragma omp parallel for schedule(static) over loop L. */
 void lg_gen_parallel(lfn *f, const lower_loop *L);
 /* Fused RUN of loops A, B (and X, a loop it absorbs, or NULL). */

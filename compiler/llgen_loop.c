@@ -458,14 +458,21 @@ void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nth
     if (per_sample) { lg_loop_close(f, &Lb); f->b = NULL; }
 }
 
+/* Whether per-synapse loop L has the work to run on threads, as the C's
+ * `if (n_post * n_pre [* batch] >= par_min)` (lower.h). */
+LLVMValueRef lg_parallel_worth(lfn *f, const lower_loop *L)
+{
+    LLVMValueRef work = LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], "");
+    if (L->work_samples) work = LLVMBuildNSWMul(f->bb, work, f->size[SIZE_BATCH], "");
+    return LLVMBuildICmp(f->bb, LLVMIntSGE, work, lg_i64c(f->g, L->par_min), "");
+}
+
 /* #pragma omp parallel for schedule(static) over loop L. */
 void lg_gen_parallel(lfn *f, const lower_loop *L)
 {
     lmod *g = f->g;
-    /* as the C's `if (n_post * n_pre >= LOWER_PARALLEL_MIN_WEIGHTS)`: one
-     * thread, the caller alone, runs all rows or columns of a small matrix */
-    LLVMValueRef big = LLVMBuildICmp(f->bb, LLVMIntSGE, LLVMBuildNSWMul(f->bb, f->size[SIZE_N_POST], f->size[SIZE_N_PRE], ""),
-                                     lg_i64c(g, LOWER_PARALLEL_MIN_WEIGHTS), "");
+    /* too little work: one thread, the caller alone, runs all rows or columns */
+    LLVMValueRef big = lg_parallel_worth(f, L);
     lg_run_parallel(f, lg_outline_parallel(f->kc, L, NULL, 0, NULL, 0), L->space & SP_SAMPLE,
                  LLVMBuildSelect(f->bb, big, lg_i32c(g, 0), lg_i32c(g, 1), ""));
 }

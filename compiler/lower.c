@@ -354,6 +354,10 @@ void lower_dump(FILE *out, const lower_kernel *lk)
     }
     for (int q = 0; q < lk->n_final; q++) fprintf(out, "  final: writes %s\n", lk->k->out[lk->final_outs[q]].name);
     for (int l = 0; l < lk->n_loops; l++)
+        if (lk->loops[l].par && (lk->loops[l].space & SP_SYN) == SP_SYN)
+            fprintf(out, "  threads: nest %d when n_post * n_pre%s >= %ld\n", l + 1,
+                    lk->loops[l].work_samples ? " * batch" : "", lk->loops[l].par_min);
+    for (int l = 0; l < lk->n_loops; l++)
         if (lk->loops[l].balanced) fprintf(out, "  balanced: nest %d's threads take chunks as they free up\n", l + 1);
     for (int r = 0; r < lk->n_runs; r++) {   /* nests numbered from 1 in the order above */
         const lower_run *R = &lk->runs[r];

@@ -43,6 +43,9 @@ typedef struct lower_loop {
     int n_outs;
     int balanced;         /* per-synapse, calling a meta-MLP: its threads take chunks of rows (columns)
                              as they free up, not a static split (lower_fuse.c) */
+    int work_samples;     /* per-synapse: each (i, j) iteration loops over the samples (a sum over them) */
+    long par_min;         /* per-synapse: runs on threads when n_post * n_pre (times batch, if work_samples)
+                             reaches this; else on the calling thread alone (lower_fuse.c) */
 } lower_loop;
 
 /* How consecutive loops run (lower_fuse.c): LOOP alone (N_LOOPS 1), or
@@ -57,10 +60,15 @@ typedef struct lower_run {
     int staged;
 } lower_run;
 
-/* Per-synapse loops over matrices of fewer weights (n_post * n_pre) than
- * this run on the calling thread alone: waking threads costs more than
- * they save there. */
-enum { LOWER_PARALLEL_MIN_WEIGHTS = 16384 };
+/* A per-synapse loop runs on threads when its work reaches this many
+ * synapse-samples (lower_loop.par_min): the weights, times the samples when
+ * each weight's iteration loops over them, times LOWER_MLP_CELL_COST when
+ * it calls a meta-MLP.  Below it (about a quarter of a millisecond on one
+ * core) waking a sleeping thread, or waiting for one another process has
+ * descheduled, costs more than the split saves: one parallel loop per
+ * layer and sample of a batch-1 step made a default run 2.7 times slower
+ * than one thread on an idle machine and 4-47 times on a busy one. */
+enum { LOWER_PARALLEL_MIN_WORK = 1 << 18, LOWER_MLP_CELL_COST = 64 };
 
 typedef struct lower_kernel {
     const kern *k;

@@ -141,10 +141,25 @@ static int calls_mlp(const lower_kernel *lk, const lower_loop *L)
     return 0;
 }
 
+/* Whether each (i, j) iteration of per-synapse loop L runs a loop over the
+ * samples: L is not itself per sample and computes a sum over them. */
+static int loops_over_samples(const lower_kernel *lk, const lower_loop *L)
+{
+    if (L->space & SP_SAMPLE) return 0;
+    for (int q = 0; q < L->n_nodes; q++)
+        if (lower_is_batch_sum(lk, L->nodes[q])) return 1;
+    return 0;
+}
+
 void lower_schedule_runs(lower_kernel *lk)
 {
-    for (int l = 0; l < lk->n_loops; l++)
-        lk->loops[l].balanced = is_syn(lk->loops[l].space) && lk->loops[l].par && calls_mlp(lk, &lk->loops[l]);
+    for (int l = 0; l < lk->n_loops; l++) {
+        lower_loop *L = &lk->loops[l];
+        int mlp = is_syn(L->space) && calls_mlp(lk, L);
+        L->balanced = mlp && L->par;
+        L->work_samples = is_syn(L->space) && loops_over_samples(lk, L);
+        L->par_min = LOWER_PARALLEL_MIN_WORK / (mlp ? LOWER_MLP_CELL_COST : 1);
+    }
     int no_fuse = env_on("PLASTCC_NO_FUSE"), no_absorb = env_on("PLASTCC_NO_ABSORB");
     const lower_loop *L = lk->loops;
     lk->runs = malloc((size_t)(lk->n_loops + 1) * sizeof *lk->runs);

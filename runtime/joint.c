@@ -42,6 +42,7 @@
 #include "plast.h"
 #include "outdir.h"
 #include "joint_impl.h"
+#include "cores.h"
 #include "rng.h"
 #include "util.h"
 
@@ -49,9 +50,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 enum { TEST_CHUNK = 1000 };
 
@@ -408,9 +406,8 @@ int plast_train_joint(const plast_net *N, const plast_dataset *train, const plas
     res->nonfinite_skipped = res->no_gradient = res->stopped = 0;
     res->test_loss = res->test_accuracy = NAN;
     J.N = N; J.o = o; J.train = train; J.test = test; J.res = res;
-#ifdef _OPENMP
-    if (o->meta.threads > 0) omp_set_num_threads(o->meta.threads);
-#endif
+    plast_cores cores;   /* the threads of each minibatch */
+    plast_cores_start(&cores, o->meta.threads);
     long first = 0, done = 0;
     int rc = setup(&J, &first);
     if (rc < 0) first = 0;   /* a resume that could not start did nothing: no output is written again */
@@ -422,6 +419,7 @@ int plast_train_joint(const plast_net *N, const plast_dataset *train, const plas
             res->stopped = 1;
             break;
         }
+        plast_cores_pick(&cores);
         rc = one_batch(&J, t, t_start, first);
         if (rc == 0) done = t + 1;
         if (rc == 0 && test_due(&J, done)) rc = test_and_log(&J, done);

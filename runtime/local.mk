@@ -28,6 +28,12 @@ tests_runtime_test_task_LDADD = runtime/libplast.la
 tests_runtime_test_task_ssl_SOURCES = tests/runtime/test_task_ssl.c tests/runtime/check.h
 tests_runtime_test_task_ssl_LDADD = runtime/libplast.la -lm
 
+# The thread count of a default run, from the cores other processes leave.
+check_PROGRAMS += tests/runtime/test_cores
+TESTS += tests/runtime/test_cores
+tests_runtime_test_cores_SOURCES = tests/runtime/test_cores.c tests/runtime/check.h
+tests_runtime_test_cores_LDADD = runtime/libplast.la
+
 # The meta-optimiser's formulas, checked by hand computation.
 check_PROGRAMS += tests/runtime/test_meta_step
 TESTS += tests/runtime/test_meta_step

@@ -14,6 +14,7 @@
 #include "task.h"
 #include "train_impl.h"
 #include "ranks.h"
+#include "cores.h"
 #include "util.h"
 
 #include <errno.h>
@@ -24,9 +25,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static void set_error(plast_train_result *r, const char *fmt, ...)
 {
@@ -196,6 +194,7 @@ typedef struct trainer {
     double share_sec, share_bytes;   /* ranks: time and bytes sharing the tasks' results */
     double wait_sec;                 /* ranks: time waiting for the slowest rank before it */
     long share_steps;
+    plast_cores cores;       /* the threads of a task, when one runs at a time */
 } trainer;
 
 /* Runs the M tasks of episode E in parallel; their failures are in tr. */
@@ -250,6 +249,12 @@ static int share_results(trainer *T)
     return rc;
 }
 
+static void episode_task(trainer *T, int e, int m)
+{
+    run_task(T->N, T->data, &T->ci, T->o, (const double *const *)T->S.theta,
+             (uint64_t)e * (uint64_t)T->M + (uint64_t)m, &T->tr[m]);
+}
+
 /* The M tasks of episode E: this rank's share (task m on rank m mod size) in
  * parallel threads, then every result on every rank. */
 static int run_episode(trainer *T, int e)
@@ -260,11 +265,18 @@ static int run_episode(trainer *T, int e)
         T->tr[m].what[0] = '\0';
     }
     int mine = (T->M + ranks_size(c) - 1 - ranks_rank(c)) / ranks_size(c);
-    #pragma omp parallel for schedule(dynamic, 1) if (mine > 1)
-    for (int m = 0; m < T->M; m++)
-        if (ranks_owner(c, m) == ranks_rank(c))
-            run_task(T->N, T->data, &T->ci, T->o, (const double *const *)T->S.theta,
-                     (uint64_t)e * (uint64_t)T->M + (uint64_t)m, &T->tr[m]);
+    if (mine > 1) {
+        #pragma omp parallel for schedule(dynamic, 1)
+        for (int m = 0; m < T->M; m++)
+            if (ranks_owner(c, m) == ranks_rank(c)) episode_task(T, e, m);
+    } else {
+        plast_cores_pick(&T->cores);   /* as many threads as other processes leave cores */
+        /* not even an inactive region: the kernels' own parallel loops would
+         * be nested in it, and a nested team's threads sleep between regions
+         * (a wake-up of ~50-80 us for each of a batch-1 step's small loops) */
+        for (int m = 0; m < T->M; m++)
+            if (ranks_owner(c, m) == ranks_rank(c)) episode_task(T, e, m);
+    }
     if (share_results(T) == 0) return 0;
     set_error(T->res, "episode %d: the ranks could not share the tasks' results", e);
     return -1;
@@ -469,11 +481,9 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
     memset(res->what, 0, sizeof res->what);
     res->episodes_done = res->nonfinite_skipped = res->state_saved = res->stopped = 0;
     if (check_opts(N, data, o, res) < 0) return -1;
-#ifdef _OPENMP
-    if (o->threads > 0) omp_set_num_threads(o->threads);
-#endif
     trainer T;
     memset(&T, 0, sizeof T);
+    plast_cores_start(&T.cores, o->threads);
     T.N = N, T.data = data, T.o = o, T.res = res;
     T.M = o->meta_batch > 0 ? o->meta_batch : 1;
     int rc = trainer_start(&T);
@@ -491,6 +501,9 @@ int plast_train(const plast_net *N, const plast_dataset *data, const plast_train
         fprintf(stderr, "profile: %d ranks: per meta-step %.6f s sharing the tasks' results (%.0f bytes), %.4f s "
                 "waiting for the slowest rank; %ld meta-steps\n", ranks_size(o->comm), T.share_sec / T.share_steps,
                 T.share_bytes / T.share_steps, T.wait_sec / T.share_steps, T.share_steps);
+    if (T.cores.picks && prof && *prof && strcmp(prof, "0"))
+        fprintf(stderr, "profile: threads per task chosen from the free cores %d times, changed %d times, last %d\n",
+                T.cores.picks, T.cores.changes, T.cores.threads);
     /* saved on a failure too: the state of the last good episode stays resumable */
     if (res->episodes_done > 0) rc = rank0_decides(o->comm, save_keeping_error(&T, rc));
     res->state_saved = o->out_dir && res->episodes_done > 0 && T.saved_at == res->episodes_done;

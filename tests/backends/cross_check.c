@@ -12,10 +12,11 @@
  * back end fails to write shows up; accumulated ones start from the same
  * random values.  Then JIT and C again with 2 and 4 OpenMP threads: every
  * output bit for bit equal to the 1-thread run.
- * --large runs them at n_pre=193, n_post=97, batch=2: matrices of 16384
- * synapses or more are where the kernels wake several threads (smaller
- * ones run on the caller alone), so the thread comparisons there cover
- * the chunked loops and the JIT's fused passes with their stage matrices.
+ * --large runs them at n_pre=577, n_post=457, batch=2: a loop of 2^18
+ * synapse-samples or more (2^12 when it calls a meta-MLP) is where the
+ * kernels wake several threads (less runs on the caller alone, lower.h),
+ * so the thread comparisons there cover every parallel loop, the chunked
+ * ones and the JIT's fused passes with their stage matrices.
  * --single compiles the kernels in single precision (float arrays; 1e-5
  * relative).  --jit-only loads only the JIT and runs each kernel once (the
  * leak test runs it under valgrind).  Exit 0 when everything agrees.
@@ -33,7 +34,7 @@
 #include <string.h>
 
 enum { STEPS = 2, MAX_ARGS = 128 };
-static int64_t N_PRE = 61, N_POST = 23, BATCH = 3;   /* --large: 193, 97, 2 */
+static int64_t N_PRE = 61, N_POST = 23, BATCH = 3;   /* --large: 577, 457, 2 */
 enum { B_JIT, B_C, B_OBJ, N_BACKENDS };
 #define SENTINEL 1e30   /* times (back end + 1): an output that was never written */
 static const char *const backend_names[N_BACKENDS] = { "jit", "c", "object" };
@@ -240,7 +241,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--jit-only")) jit_only = 1;
         else if (!strcmp(argv[i], "--no-threads")) threads = 0;
         else if (!strcmp(argv[i], "--single")) single = 1;
-        else if (!strcmp(argv[i], "--large")) N_PRE = 193, N_POST = 97, BATCH = 2;
+        else if (!strcmp(argv[i], "--large")) N_PRE = 577, N_POST = 457, BATCH = 2;
         else failed |= check_file(argv[i], jit_only, threads && !jit_only);
         diag_reset();
     }

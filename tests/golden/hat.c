@@ -123,7 +123,7 @@ void hat_fwd(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t61 = 0;
@@ -384,7 +384,7 @@ void hat_adj(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t j = 0; j < n_pre; j++) {
         real acc75 = 0;
         real acc81 = 0;
@@ -488,7 +488,7 @@ void hat_adj(const plast_kargs *a)
         v183[j] = acc183;
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             const real t66 = (in_adj_dw[i * n_pre + j] * v65[0]);
@@ -542,7 +542,7 @@ void hat_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc112 = 0;
             real acc133 = 0;
@@ -591,7 +591,7 @@ void hat_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc107[PLAST_LANES] = { 0 };
             real acc127[PLAST_LANES] = { 0 };
@@ -861,7 +861,7 @@ void hat_step(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t61 = 0;

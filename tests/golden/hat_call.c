@@ -88,7 +88,7 @@ void hat_fwd(const plast_kargs *a)
     real *restrict scratch = (real *)a->scratch;
     (void)scratch;
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(dynamic) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(dynamic) if (n_post * n_pre * batch >= 4096)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t8 = 0;
@@ -154,7 +154,7 @@ void hat_adj(const plast_kargs *a)
         v12[0] = ((real)1 / (real)batch);
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(dynamic) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(dynamic) if (n_post * n_pre * batch >= 4096)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t26 = 0;
@@ -170,7 +170,7 @@ void hat_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(dynamic) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(dynamic) if (n_post * n_pre >= 4096)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc24 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -185,7 +185,7 @@ void hat_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(dynamic) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(dynamic) if (n_post * n_pre >= 4096)
         for (int64_t i = 0; i < n_post; i++) {
             real acc28[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
@@ -252,7 +252,7 @@ void hat_step(const plast_kargs *a)
     real *restrict scratch = (real *)a->scratch;
     (void)scratch;
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(dynamic) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(dynamic) if (n_post * n_pre * batch >= 4096)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t8 = 0;

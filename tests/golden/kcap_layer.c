@@ -91,7 +91,7 @@ void kcap_layer_dense1_fwd(const plast_kargs *a)
     (void)scratch;
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc3[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
@@ -163,7 +163,7 @@ void kcap_layer_dense1_adj(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t12 = 0;
@@ -210,7 +210,7 @@ void kcap_layer_dense2_fwd(const plast_kargs *a)
     (void)scratch;
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc3[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
@@ -286,7 +286,7 @@ void kcap_layer_dense2_adj(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t12 = 0;
@@ -299,7 +299,7 @@ void kcap_layer_dense2_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc10 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -365,7 +365,7 @@ void kcap_layer_error1_fwd(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc3 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -438,7 +438,7 @@ void kcap_layer_error1_adj(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t22 = 0;
@@ -451,7 +451,7 @@ void kcap_layer_error1_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc20[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
@@ -500,7 +500,7 @@ void kcap_layer_error2_fwd(const plast_kargs *a)
     (void)scratch;
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc3 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -550,7 +550,7 @@ void kcap_layer_error2_adj(const plast_kargs *a)
     (void)scratch;
     (void)out_adj_pre_z;   /* identically zero: nothing to add */
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t10 = 0;
@@ -563,7 +563,7 @@ void kcap_layer_error2_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc8[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {

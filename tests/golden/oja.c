@@ -109,7 +109,7 @@ void oja_fwd(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc13 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -120,7 +120,7 @@ void oja_fwd(const plast_kargs *a)
         }
     }
     /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t24 = 0;
@@ -235,7 +235,7 @@ void oja_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc13 = 0;
             real acc41 = 0;
@@ -256,7 +256,7 @@ void oja_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc47[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
@@ -278,7 +278,7 @@ void oja_adj(const plast_kargs *a)
         }
     }
     /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t59 = 0;
@@ -291,7 +291,7 @@ void oja_adj(const plast_kargs *a)
     }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc43[PLAST_LANES] = { 0 };
             real acc56[PLAST_LANES] = { 0 };
@@ -409,7 +409,7 @@ void oja_step(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc13 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -420,7 +420,7 @@ void oja_step(const plast_kargs *a)
         }
     }
     /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t24 = 0;

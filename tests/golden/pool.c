@@ -167,7 +167,7 @@ void pool_fwd(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc57 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -179,7 +179,7 @@ void pool_fwd(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc35[PLAST_LANES] = { 0 };
             real acc49[PLAST_LANES] = { 0 };
@@ -222,7 +222,7 @@ void pool_fwd(const plast_kargs *a)
         }
     }
     /* level 2, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t82 = 0;
@@ -535,7 +535,7 @@ void pool_adj(const plast_kargs *a)
         v27[b] = acc27;
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
     for (int64_t j = 0; j < n_pre; j++) {
         real acc212 = 0;
         for (int64_t i = 0; i < n_post; i++) {
@@ -546,7 +546,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc57 = 0;
             real acc99 = 0;
@@ -563,7 +563,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc35[PLAST_LANES] = { 0 };
             real acc49[PLAST_LANES] = { 0 };
@@ -645,7 +645,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc101[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
@@ -734,7 +734,7 @@ void pool_adj(const plast_kargs *a)
         }
     }
     /* level 2, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t156 = 0;
@@ -753,7 +753,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 2, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc106 = 0;
             real acc110 = 0;
@@ -774,7 +774,7 @@ void pool_adj(const plast_kargs *a)
     }
     /* level 2, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc180[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
@@ -977,7 +977,7 @@ void pool_step(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc57 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -989,7 +989,7 @@ void pool_step(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc35[PLAST_LANES] = { 0 };
             real acc49[PLAST_LANES] = { 0 };
@@ -1032,7 +1032,7 @@ void pool_step(const plast_kargs *a)
         }
     }
     /* level 2, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t82 = 0;

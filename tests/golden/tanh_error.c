@@ -105,7 +105,7 @@ void tanh_error_fwd(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t12 = 0;
@@ -207,7 +207,7 @@ void tanh_error_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
             real acc31 = 0;
             for (int64_t i = 0; i < n_post; i++) {
@@ -220,7 +220,7 @@ void tanh_error_adj(const plast_kargs *a)
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc35[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
@@ -324,7 +324,7 @@ void tanh_error_step(const plast_kargs *a)
         }
     }
     /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 16384)
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
             real t12 = 0;

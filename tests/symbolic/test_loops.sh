@@ -214,5 +214,17 @@ balanced() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep -c '^  balanced: ne
 "$plastcc" emit-llvm "$src/rules/pool.rule" 2>&1 | grep -q 'atomicrmw' && fail "the pool's IR takes chunks from a counter"
 grep -q 'atomicrmw add' "$tmp.hat.ll" || fail "HAT's IR takes no chunks from a counter"
 
+# 6. The work a parallel loop needs (lower.h): HAT's nests call a meta-MLP
+#    (2^12 synapse-samples; those with sums over the samples count them),
+#    the pool's do not (2^18 synapses: a batch-1 step of mlp5 runs on the
+#    caller alone); every parallel per-synapse nest says its threshold.
+threads() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep "^  threads: nest" | sed 's/.*nest [0-9]* //' | LC_ALL=C sort | uniq -c | tr -s ' ' | tr '\n' ';'; }
+[ "$(threads "$src/rules/hat.rule")" = " 3 when n_post * n_pre * batch >= 4096; 2 when n_post * n_pre >= 4096;" ] ||
+  fail "HAT's parallel thresholds: $(threads "$src/rules/hat.rule")"
+[ "$(threads "$src/rules/pool.rule")" = " 3 when n_post * n_pre * batch >= 262144; 10 when n_post * n_pre >= 262144;" ] ||
+  fail "the pool's parallel thresholds: $(threads "$src/rules/pool.rule")"
+"$plastcc" emit-c "$src/rules/hat.rule" 2>&1 | grep -q 'schedule(dynamic) if (n_post \* n_pre \* batch >= 4096)' ||
+  fail "the emitted C of HAT does not say the thresholds of the dump"
+
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

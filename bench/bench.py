@@ -38,6 +38,19 @@ excluded).  Ratios are PyTorch / plastcc; above 1, plastcc is faster or
 smaller.  The meta-gradients are compared once per workload (relative
 difference, 2-norm).
 
+With --reference FILE (or $BENCH_TORCH_REFERENCE), a standalone PyTorch
+program of one 003 episode runs beside the two forms for the workloads of
+5 x k steps: torch_003_episode.py, written from the 003 paper's text for
+benchmarking (not part of this repository), whose `--impl fused` form (the
+nine non-decay terms as one rank-3 product, only W stored per step) is the
+fastest PyTorch we know.  It draws its own task and network of the same
+sizes, so its meta-gradient is not compared; its time is the median of its
+own per-episode times (3 episodes per run, after the first).  The ratios
+are against the fastest PyTorch form of the workload.  --torch-malloc LIB
+(or $BENCH_TORCH_MALLOC) preloads a malloc into every torch child: with
+jemalloc (Debian's libjemalloc2) torch's many small tensors are allocated
+faster than by glibc.
+
 plastcc is $PLASTCC, else --plastcc, else build/plastcc under the repo.
 OpenMP children run with OMP_WAIT_POLICY=PASSIVE unless it is set: with
 the default spinning wait, two threads on a machine shared with other jobs
@@ -139,6 +152,8 @@ class Bench:
             self.tenv["LD_LIBRARY_PATH"] = args.torch_blas + (
                 ":" + self.env["LD_LIBRARY_PATH"]
                 if self.env.get("LD_LIBRARY_PATH") else "")
+        if args.torch_malloc:
+            self.tenv["LD_PRELOAD"] = args.torch_malloc
         self.single = self.plastcc_has_single()
         self.rows = []          # for the summary table
 
@@ -184,6 +199,23 @@ class Bench:
         return {"wall": j["seconds"], "cpu": j["cpu_seconds"], "rss": m,
                 "proc_wall": w, "base": j["rss_base_mb"]}
 
+    def reference(self, rule, steps, threads, prec, out):
+        """torch_003_episode.py --impl fused: 5-way tasks of steps/5
+        training samples each (online steps), fa feedback, the pool's ten
+        terms or term 0 alone."""
+        env = dict(self.tenv, OMP_NUM_THREADS=str(threads),
+                   OPENBLAS_NUM_THREADS=str(threads))
+        argv = [PY, self.a.reference, "--impl", "fused", "--dtype",
+                "float32" if prec == "fp32" else "float64", "--threads",
+                str(threads), "--terms", "all" if rule == "pool" else "0",
+                "--feedback", "fa", "--ways", "5", "--m-train",
+                str(steps // 5), "--episodes", "3", "--quiet"]
+        w, c, m, text = run_child(argv, env, out + ".log")
+        line = [l for l in text.splitlines() if l.startswith("SUMMARY ")][-1]
+        j = json.loads(line[len("SUMMARY "):])
+        sec = j["sec_per_episode_median"]
+        return {"wall": sec, "cpu": sec * c / w, "rss": m, "proc_wall": w}
+
     # -------------------------------------------------- one workload ----
 
     def forms_for(self, rule, steps):
@@ -200,6 +232,8 @@ class Bench:
 
     def measure(self, name, rule, steps, threads, prec, reps, paper=True):
         forms = self.forms_for(rule, steps) if paper else ["expert"]
+        if self.a.reference and steps % 5 == 0:
+            forms.append("reference")
         res = {"plastcc": [], "plastcc1": []}
         res.update({f: [] for f in forms})
         outs = {}
@@ -215,6 +249,10 @@ class Bench:
                                                         prec, out + "-1"))
                 else:
                     if impl == "paper" and rep >= self.a.paper_reps:
+                        continue
+                    if impl == "reference":
+                        res[impl].append(self.reference(rule, steps, threads,
+                                                        prec, out))
                         continue
                     res[impl].append(self.torch(rule, steps, threads, prec,
                                                 impl, out))
@@ -247,19 +285,24 @@ class Bench:
               "start, load, JIT; total %.3f s)" % (
                   "plastcc", p_wall, 1e3 * p_wall / steps, p_cpu, p_rss,
                   fl / p_wall / 1e9, fixed, p_wall + fixed))
-        for form in ("expert", "paper"):
+        for form in ("expert", "paper", "reference"):
             if form not in res or not res[form]:
                 continue
             t_wall, t_cpu = med(res[form], "wall"), med(res[form], "cpu")
             t_rss = max(x["rss"] for x in res[form])
-            gt = np.load(os.path.join(outs[form], "grad_theta.npy"))
-            rel = float(np.linalg.norm(g - gt) / np.linalg.norm(gt))
+            rel = float("nan")      # the reference draws its own task
+            if form != "reference":
+                gt = np.load(os.path.join(outs[form], "grad_theta.npy"))
+                rel = float(np.linalg.norm(g - gt) / np.linalg.norm(gt))
             print("  %-14s %10.3f %9.3f %9.3f %9.1f %7.2f  %.1e" % (
                 "torch " + form, t_wall, 1e3 * t_wall / steps, t_cpu, t_rss,
                 fl / t_wall / 1e9, rel))
             if best is None or t_wall < best[1]:
                 best = (form, t_wall, t_cpu, t_rss, rel)
         form, t_wall, t_cpu, t_rss, rel = best
+        if rel != rel and res.get("expert"):   # the reference: the expert form's check
+            gt = np.load(os.path.join(outs["expert"], "grad_theta.npy"))
+            rel = float(np.linalg.norm(g - gt) / np.linalg.norm(gt))
         print("  ratio torch %s / plastcc: time %.2f (cpu %.2f), peak memory "
               "%.2f;  plastcc at %.1f%% of peak %.1f GFLOP/s" % (
                   form, t_wall / p_wall, t_cpu / p_cpu, t_rss / p_rss,
@@ -420,11 +463,21 @@ def main(argv=None):
     ap.add_argument("--torch-blas", default=os.environ.get("BENCH_TORCH_BLAS"),
                     help="directory with the libblas.so.3 torch should load "
                     "(e.g. OpenBLAS's), prepended to its LD_LIBRARY_PATH")
+    ap.add_argument("--reference",
+                    default=os.environ.get("BENCH_TORCH_REFERENCE"),
+                    help="torch_003_episode.py (a standalone PyTorch 003 "
+                    "episode), run beside the two forms")
+    ap.add_argument("--torch-malloc",
+                    default=os.environ.get("BENCH_TORCH_MALLOC"),
+                    help="a malloc library preloaded into the torch children "
+                    "(e.g. libjemalloc.so.2)")
     ap.add_argument("--keep", default=None,
                     help="work in DIR and keep states and outputs")
     a = ap.parse_args(argv)
     if not os.access(a.plastcc, os.X_OK):
         raise SystemExit("no plastcc at %s (--plastcc or $PLASTCC)" % a.plastcc)
+    if a.reference and not os.path.isfile(a.reference):
+        raise SystemExit("no reference program at %s" % a.reference)
     reps = a.reps or (2 if a.quick else 5)
     a.paper_reps = min(reps, 1 if a.quick else 3)
     a.paper_max_steps = 250

@@ -118,41 +118,6 @@ static LLVMValueRef gen_kcap(lfn *f, int id)
                            LLVMConstReal(g->t_real, 0), "");
 }
 
-/* X / N for a size N (the batch of a mean over the samples, n_pre, ...):
- * X * (1/N) when N is a power of two, else the division.  The two are the
- * same correctly rounded number (1/N and the scaling by it are exact), so
- * the bits are the emitted C's; a vector division costs about ten times a
- * multiply, and every per-synapse mean over a batch of 1 (the online steps
- * of 003) paid it per weight: half of fa_sgd_step's time. */
-static LLVMValueRef div_by_size(lfn *f, LLVMValueRef x, const dag_node *size)
-{
-    lmod *g = f->g;
-    LLVMBuilderRef B = f->bb;
-    int lanes = lg_lanes_of(x);
-    LLVMValueRef n = f->size[size->aux];
-    LLVMValueRef low = LLVMBuildAnd(B, n, LLVMBuildSub(B, n, lg_i64c(g, 1), ""), "");
-    LLVMValueRef pow2 = LLVMBuildICmp(B, LLVMIntEQ, low, lg_i64c(g, 0), "pow2");
-    LLVMValueRef nr = LLVMBuildSIToFP(B, n, g->t_real, space_size_name(size->aux));
-    LLVMValueRef inv = lg_widen(f, LLVMBuildFDiv(B, LLVMConstReal(g->t_real, 1), nr, "inv"), lanes);
-    nr = lg_widen(f, nr, lanes);
-    LLVMBasicBlockRef by_mul = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "scale");
-    LLVMBasicBlockRef by_div = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "divide");
-    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "quotient");
-    LLVMBuildCondBr(B, pow2, by_mul, by_div);
-    LLVMPositionBuilderAtEnd(B, by_mul);
-    LLVMValueRef q1 = LLVMBuildFMul(B, x, inv, "");
-    LLVMBuildBr(B, join);
-    LLVMPositionBuilderAtEnd(B, by_div);
-    LLVMValueRef q2 = LLVMBuildFDiv(B, x, nr, "");
-    LLVMBuildBr(B, join);
-    LLVMPositionBuilderAtEnd(B, join);
-    LLVMValueRef q = LLVMBuildPhi(B, LLVMTypeOf(x), "");
-    LLVMValueRef vals[2] = { q1, q2 };
-    LLVMBasicBlockRef from[2] = { by_mul, by_div };
-    LLVMAddIncoming(q, vals, from, 2);
-    return q;
-}
-
 /* The value of operator node ID from its arguments' values (emit_c's compute_expr). */
 static LLVMValueRef compute(lfn *f, int id)
 {
@@ -166,7 +131,6 @@ static LLVMValueRef compute(lfn *f, int id)
         if (lg_lanes_of(a[k]) > lanes) lanes = lg_lanes_of(a[k]);
     }
     for (int k = 0; k < op->arity; k++) a[k] = lg_widen(f, a[k], lanes);
-    if (n->op == OP_DIV && f->kc->d->node[n->arg[1]].op == OP_SIZE) return div_by_size(f, a[0], &f->kc->d->node[n->arg[1]]);
     LLVMValueRef v = op->arity > 0 ? build_value(f, (dag_op)n->op, a) : NULL;
     if (v) return v;
     lg_fail(f->g, "internal error: no LLVM lowering for operator %s", op->name);

@@ -327,19 +327,24 @@ static void add_elems(const ep *E, void *dst, const void *src, size_t n)
     }
 }
 
-/* 1 when no element is NaN or Inf (v * 0 is NaN exactly for those): an OR,
- * which vectorises, where a floating-point sum would be a serial chain. */
+/* 1 when no element is NaN or Inf: x * 0 is 0 for the others, NaN for
+ * those, and a sum of zeros stays 0 in any order while a NaN stays NaN, so
+ * `omp simd` may split the sum over the lanes (at -O2 the compare-and-OR
+ * form stayed scalar for doubles: 11% of an fa episode). */
 static int all_finite(const ep *E, const void *v, size_t n)
 {
-    int bad = 0;
     if (E->single) {
         const float *restrict f = v;
-        for (size_t k = 0; k < n; k++) { float z = f[k] * 0.0f; bad |= z != z; }
-    } else {
-        const double *restrict d = v;
-        for (size_t k = 0; k < n; k++) { double z = d[k] * 0; bad |= z != z; }
+        float s = 0;
+        #pragma omp simd reduction(+:s)
+        for (size_t k = 0; k < n; k++) s += f[k] * 0.0f;
+        return s == 0;
     }
-    return !bad;
+    const double *restrict d = v;
+    double s = 0;
+    #pragma omp simd reduction(+:s)
+    for (size_t k = 0; k < n; k++) s += d[k] * 0;
+    return s == 0;
 }
 
 /* ---- the layout of the buffers ---- */

@@ -218,6 +218,79 @@ static LLVMValueRef post_row_columns(lfn *f, const lower_loop *L, LLVMValueRef s
     return J.idx;
 }
 
+/* Rows a row loop L runs at once: ROW_BLOCK when its body is plain
+ * arithmetic (no meta-MLP, no sums over the samples) with a sum over j in
+ * partial sums: each row's partial sums are one chain of vector adds (an
+ * add's latency each), and the rows' chains interleaved keep the adders
+ * busy.  Each row still adds its columns in its own order: the same bits. */
+enum { ROW_BLOCK = 4 };
+static int block_rows(const lkern *kc, const lower_loop *L)
+{
+    int split = 0;
+    for (int q = 0; q < L->n_nodes; q++) {
+        const dag_node *n = &kc->d->node[L->nodes[q]];
+        if (lower_is_batch_sum(kc->lk, L->nodes[q]) || n->op == OP_MLP_OUT || n->op == OP_MLP_VJP ||
+            n->op == OP_MLP_GRAD || n->op == OP_KCAP)
+            return 1;
+        split |= lg_lane_split(n, SP_PRE);
+    }
+    return split ? ROW_BLOCK : 1;
+}
+
+/* Rows [S, E) of row loop L, ROW_BLOCK at a time, columns LANES at a time
+ * (masked when MASKED, else full strips, then each row's remaining columns
+ * one at a time); returns the first row not run (fewer than ROW_BLOCK
+ * remain). */
+static LLVMValueRef blocked_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes, int masked)
+{
+    int n = f->kc->d->n + 1;
+    LLVMValueRef *own = f->acc, *acc[ROW_BLOCK];
+    for (int r = 0; r < ROW_BLOCK; r++) acc[r] = calloc((size_t)n, sizeof *acc[r]);
+    lloop I, J;
+    LLVMValueRef last = LLVMBuildNSWSub(f->bb, e, lg_i64c(f->g, ROW_BLOCK - 1), "");
+    LLVMValueRef i0 = lg_loop_open(f, &I, s, last, ROW_BLOCK, "ib");
+    LLVMValueRef rows[ROW_BLOCK];
+    for (int r = 0; r < ROW_BLOCK; r++) {
+        rows[r] = LLVMBuildNSWAdd(f->bb, i0, lg_i64c(f->g, r), "");
+        f->acc = acc[r];
+        f->i = rows[r];
+        accs_open(f, L, SP_PRE);
+    }
+    LLVMValueRef end = f->size[SIZE_N_PRE];
+    f->w = lanes;
+    f->j = lg_loop_open(f, &J, lg_i64c(f->g, 0), masked ? end : LLVMBuildNSWSub(f->bb, end, lg_i64c(f->g, lanes - 1), ""),
+                        lanes, "jv");
+    if (masked) set_mask(f, end);
+    for (int r = 0; r < ROW_BLOCK; r++) {
+        f->acc = acc[r];
+        f->i = rows[r];
+        lg_forget(f);   /* element indices and loaded values are the row's */
+        loop_body(f, L, SP_PRE);
+    }
+    lg_loop_close(f, &J);
+    f->j = f->mask = NULL;
+    f->w = 1;
+    LLVMValueRef rest = J.idx;
+    for (int r = 0; r < ROW_BLOCK; r++) {
+        f->acc = acc[r];
+        f->i = rows[r];
+        if (!masked) {
+            lloop K;
+            f->j = lg_loop_open(f, &K, rest, end, 1, "j");
+            loop_body(f, L, SP_PRE);
+            lg_loop_close(f, &K);
+            f->j = NULL;
+        }
+        lg_forget(f);
+        accs_close(f, L, SP_PRE);
+    }
+    lg_loop_close(f, &I);
+    f->i = NULL;
+    f->acc = own;
+    for (int r = 0; r < ROW_BLOCK; r++) free(acc[r]);
+    return I.idx;
+}
+
 /* syn_chunk with masks: no scalar remainder loop, one copy of the body. */
 static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes)
 {
@@ -225,6 +298,7 @@ static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMVa
         by_rows(f, L, NULL, s, e, lg_i64c(f->g, 0), f->size[SIZE_N_POST], lanes, 1);
         return;
     }
+    if (block_rows(f->kc, L) > 1) s = blocked_rows(f, L, s, e, lanes, 1);
     lloop I, J;               /* rows [s, e), each over its columns LANES at a time */
     f->i = lg_loop_open(f, &I, s, e, 1, "i");
     accs_open(f, L, SP_PRE);
@@ -274,6 +348,7 @@ static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef 
         by_rows(f, L, NULL, s, e, lg_i64c(f->g, 0), f->size[SIZE_N_POST], lanes, 0);
         return;
     }
+    if (lanes > 1 && block_rows(f->kc, L) > 1) s = blocked_rows(f, L, s, e, lanes, 0);
     lloop I;
     f->i = lg_loop_open(f, &I, s, e, 1, "i");
     accs_open(f, L, SP_PRE);

@@ -67,4 +67,21 @@ cmp -s "$work/t1/grad_theta.npy" "$work/p/grad_theta.npy" || { echo "FAIL: PLAST
 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/p" >/dev/null 2>"$work/quiet" || fail=1
 [ ! -s "$work/quiet" ] || { echo "FAIL: an episode without PLASTCC_PROFILE printed to stderr"; cat "$work/quiet"; fail=1; }
 echo "PLASTCC_PROFILE: $(grep -c ' calls ' "$work/profile") kernels timed"
+
+# Calls whose outputs nobody reads do not run (episode.c, prune_step): the
+# pool reads the input layer's error (pre.e), so its error1 kernels run;
+# feedback alignment reads none, so its error1 kernels do not (its
+# meta-gradient against PyTorch is fa_random above).
+grep -q -F "_error1_fwd " "$work/profile" || { echo "FAIL: the pool's episode ran no error1 kernel"; fail=1; }
+rm -rf "$work/st"
+$PY "$bench/make_state.py" --sizes 20,12,8,5 --steps 10 --query 10 --seed 22 --feedback random \
+    --rule fa --out "$work/st" >/dev/null
+PLASTCC_PROFILE=1 "$PLASTCC" episode "$rules" --experiment fa_random --state "$work/st" --out "$work/f" \
+    >/dev/null 2>"$work/profile" || fail=1
+grep -q -F "_dense1_fwd " "$work/profile" || { echo "FAIL: no profile of the fa episode"; cat "$work/profile"; fail=1; }
+if grep -q -F "_error1_" "$work/profile"; then
+  echo "FAIL: feedback alignment's episode computed the input layer's error, which nothing reads"; fail=1
+else
+  echo "unread calls: fa's episode runs no error1 kernel, the pool's does"
+fi
 exit $fail

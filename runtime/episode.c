@@ -201,8 +201,12 @@ static char *map_buffer(size_t *bytes)
     char *p = (char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
     if (p > raw) munmap(raw, (size_t)(p - raw));
     if (raw + len + huge > p + len) munmap(p + len, (size_t)(raw + len + huge - (p + len)));
+#ifdef MADV_HUGEPAGE
     madvise(p, len, MADV_HUGEPAGE);
-    madvise(p, len, MADV_POPULATE_WRITE);   /* where it fails, the pages fault in as they are written */
+#endif
+#ifdef MADV_POPULATE_WRITE   /* Linux 5.14; without it, or where it fails, the pages fault in as written */
+    madvise(p, len, MADV_POPULATE_WRITE);
+#endif
     *bytes = len;
     return p;
 }

@@ -195,8 +195,7 @@ void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const 
         if (per_sample) f->b = lg_loop_open(f, &Lb, lg_i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
         LLVMBuildStore(f->bb, f->b ? f->b : lg_i64c(g, 0), LLVMBuildStructGEP2(f->bb, kc->t_frame, f->frame, 4, ""));
         LLVMBuildStore(f->bb, lg_i64c(g, 0), LLVMBuildStructGEP2(f->bb, kc->t_frame, f->frame, FRAME_NEXT_CHUNK, ""));
-        LLVMValueRef gargs[4] = { staged, LLVMBuildPointerCast(f->bb, f->frame, g->t_i8p, ""), nthreads, lg_i32c(g, 0) };
-        LLVMBuildCall2(f->bb, g->t_gomp, lg_declare(g, "GOMP_parallel", g->t_gomp), gargs, 4, "");
+        lg_call_body(f, staged, nthreads);
         LLVMValueRef *cargs = malloc((size_t)(5 + 2 * n_st) * sizeof *cargs);
         for (int s = 0; s < SIZE_COUNT; s++) cargs[s] = f->size[s];
         cargs[4] = f->b ? f->b : lg_i64c(g, 0);

@@ -180,9 +180,10 @@ void lg_gen_mlp_grad_sums(lfn *f);
 /* ---- llgen_loop.c: loop nests; llgen_fuse.c: fused passes ---- */
 
 /* The frame's field of the next chunk a balanced parallel region's threads
- * take (set to 0 before each GOMP_parallel), and how many chunks per thread
+ * take (set to 0 before each GOMP_parallel), the field that tells a body the
+ * caller runs it alone (lg_run_parallel), and how many chunks per thread
  * such a region is cut into. */
-enum { FRAME_NEXT_CHUNK = 6, CHUNKS_PER_THREAD = 8 };
+enum { FRAME_NEXT_CHUNK = 6, FRAME_ALONE = 7, CHUNKS_PER_THREAD = 8 };
 
 typedef struct nest_group {
     lfn f;                      /* the open function */
@@ -197,7 +198,12 @@ void lg_init_reductions(lfn *f, const lower_loop *L, int local_bit);
  * a loop the pass absorbs; BATCH_STAGE: lfn's batch_stage). */
 LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loop *L2, int staged,
                                  const lower_loop *X, int batch_stage);
-/* GOMP_parallel(BODY, frame, NTHREADS), inside a loop over the samples when PER_SAMPLE. */
+/* BODY(frame) on NTHREADS threads (0: OpenMP's choice): through
+ * GOMP_parallel, or called directly when the team would be one thread
+ * (NTHREADS 1, or no more active levels of parallelism): a team of one still
+ * cost libgomp's team set-up, ~1 us a call, thousands of calls an episode. */
+void lg_call_body(lfn *f, LLVMValueRef body, LLVMValueRef nthreads);
+/* lg_call_body(BODY, NTHREADS), inside a loop over the samples when PER_SAMPLE. */
 void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads);
 /* Whether per-synapse loop L has the work to run on threads (an i1). */
 LLVMValueRef lg_parallel_worth(lfn *f, const lower_loop *L);

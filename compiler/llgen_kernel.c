@@ -41,9 +41,9 @@ static void kern_setup(lkern *kc, lmod *g, const lower_kernel *lk)
         case PLAST_ROLE_ADJ_META: kc->adj_meta_arg = q; break;
         }
     }
-    LLVMTypeRef fields[7] = { g->t_i64, g->t_i64, g->t_i64, g->t_i64, g->t_i64,
-                              LLVMArrayType(g->t_realp, (unsigned)kc->n_ptr), g->t_i64 };
-    kc->t_frame = LLVMStructTypeInContext(g->ctx, fields, 7, 0);
+    LLVMTypeRef fields[8] = { g->t_i64, g->t_i64, g->t_i64, g->t_i64, g->t_i64,
+                              LLVMArrayType(g->t_realp, (unsigned)kc->n_ptr), g->t_i64, g->t_i32 };
+    kc->t_frame = LLVMStructTypeInContext(g->ctx, fields, 8, 0);
 }
 
 static void kern_cleanup(lkern *kc)

@@ -467,8 +467,13 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
         LLVMValueRef at = LLVMBuildStructGEP2(B, kc->t_frame, fr, (unsigned)k, "");
         args[k] = LLVMBuildLoad2(B, g->t_i64, at, k < SIZE_COUNT ? space_size_name(k) : "b");
     }
+    /* alone (called directly, not by GOMP_parallel): a team of one, whatever
+     * team the caller is in */
+    LLVMValueRef alone = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildLoad2(B, g->t_i32, LLVMBuildStructGEP2(B, kc->t_frame, fr,
+                                       FRAME_ALONE, ""), "alone"), lg_i32c(g, 0), "");
     LLVMValueRef nt = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, lg_declare(g, "omp_get_num_threads", g->t_omp_int),
-                                                      NULL, 0, ""), g->t_i64, "nt");
+                                                      NULL, 0, ""), g->t_i64, "");
+    nt = LLVMBuildSelect(B, alone, lg_i64c(g, 1), nt, "nt");
     LLVMValueRef n = args[L->par == SP_PRE ? SIZE_N_PRE : SIZE_N_POST];
     n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, n, lg_i64c(g, 0), ""), n, lg_i64c(g, 0), "n");
     /* balanced: chunk = ceil(n / (CHUNKS_PER_THREAD nt)), whole vectors of
@@ -500,7 +505,8 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
         s0 = LLVMBuildAtomicRMW(B, LLVMAtomicRMWBinOpAdd, next, ch, LLVMAtomicOrderingMonotonic, 0);
     } else {
         LLVMValueRef tid = LLVMBuildSExt(B, LLVMBuildCall2(B, g->t_omp_int, lg_declare(g, "omp_get_thread_num", g->t_omp_int),
-                                                           NULL, 0, ""), g->t_i64, "tid");
+                                                           NULL, 0, ""), g->t_i64, "");
+        tid = LLVMBuildSelect(B, alone, lg_i64c(g, 0), tid, "tid");
         s0 = LLVMBuildMul(B, tid, ch, "");
     }
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, s0, n, ""), run, done);
@@ -522,6 +528,31 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
 /* GOMP_parallel(BODY, frame, NTHREADS) — inside the loop over b when
  * PER_SAMPLE; the body finds b in the frame and takes chunks from the
  * frame's counter, set to 0 here. */
+void lg_call_body(lfn *f, LLVMValueRef body, LLVMValueRef nthreads)
+{
+    lmod *g = f->g;
+    LLVMValueRef fr = f->frame, frp = LLVMBuildPointerCast(f->bb, fr, g->t_i8p, "");
+    LLVMValueRef level = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_level", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef active = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_max_active_levels", g->t_omp_int),
+                                         NULL, 0, "");
+    LLVMValueRef alone = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nthreads, lg_i32c(g, 1), ""),
+                                     LLVMBuildICmp(f->bb, LLVMIntSGE, level, active, ""), "alone");
+    LLVMBuildStore(f->bb, LLVMBuildZExt(f->bb, alone, g->t_i32, ""), LLVMBuildStructGEP2(f->bb, f->kc->t_frame, fr,
+                                                                                        FRAME_ALONE, ""));
+    LLVMBasicBlockRef direct = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "alone");
+    LLVMBasicBlockRef team = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "team");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "ran");
+    LLVMBuildCondBr(f->bb, alone, direct, team);
+    LLVMPositionBuilderAtEnd(f->bb, direct);
+    LLVMBuildCall2(f->bb, g->t_body, body, &frp, 1, "");
+    LLVMBuildBr(f->bb, done);
+    LLVMPositionBuilderAtEnd(f->bb, team);
+    LLVMValueRef args[4] = { body, frp, nthreads, lg_i32c(g, 0) };
+    LLVMBuildCall2(f->bb, g->t_gomp, lg_declare(g, "GOMP_parallel", g->t_gomp), args, 4, "");
+    LLVMBuildBr(f->bb, done);
+    LLVMPositionBuilderAtEnd(f->bb, done);
+}
+
 void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads)
 {
     lmod *g = f->g;
@@ -531,8 +562,7 @@ void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nth
     if (per_sample) f->b = lg_loop_open(f, &Lb, lg_i64c(g, 0), f->size[SIZE_BATCH], 1, "b");
     LLVMBuildStore(f->bb, f->b ? f->b : lg_i64c(g, 0), b_at);
     LLVMBuildStore(f->bb, lg_i64c(g, 0), LLVMBuildStructGEP2(f->bb, f->kc->t_frame, fr, FRAME_NEXT_CHUNK, ""));
-    LLVMValueRef args[4] = { body, LLVMBuildPointerCast(f->bb, fr, g->t_i8p, ""), nthreads, lg_i32c(g, 0) };
-    LLVMBuildCall2(f->bb, g->t_gomp, lg_declare(g, "GOMP_parallel", g->t_gomp), args, 4, "");
+    lg_call_body(f, body, nthreads);
     if (per_sample) { lg_loop_close(f, &Lb); f->b = NULL; }
 }
 

@@ -68,6 +68,7 @@ typedef struct call_plan {
     int n_fwd, n_adj;
     char **names;            /* owned "adj_<arg>" strings */
     int n_names;
+    short *fwd_map, *adj_map;  /* the kernels' arguments' indices in fwd, adj (plast_kcall_map); NULL: by name */
 } call_plan;
 
 typedef struct ep {
@@ -211,21 +212,24 @@ static char *map_buffer(size_t *bytes)
     return p;
 }
 
-static void *alloc(ep *E, size_t elems)
+/* A buffer of ELEMS elements, zeroed when ZERO (a fresh mapping is zero
+ * anyway; a reused one is cleared only for buffers that are not written
+ * whole before they are read). */
+static void *alloc_buffer(ep *E, size_t elems, int zero)
 {
     size_t bytes = HDR + (elems ? elems : 1) * E->esz;
     int fit = best_fit(E->cache, N_CACHE, bytes);
     if (fit >= 0) {
         char *p = E->cache[fit];
         E->cache[fit] = NULL;
-        memset(p + HDR, 0, bytes - HDR);
+        if (zero) memset(p + HDR, 0, bytes - HDR);
         return p + HDR;
     }
     if ((fit = best_fit(spare, N_SPARE, bytes)) >= 0) {
         char *p = spare[fit];
         spare[fit] = NULL;
         spare_bytes -= (double)mapping_bytes(p);
-        memset(p + HDR, 0, bytes - HDR);
+        if (zero) memset(p + HDR, 0, bytes - HDR);
         E->bytes += (double)mapping_bytes(p);
         if (E->bytes > E->peak) E->peak = E->bytes;
         return p + HDR;
@@ -249,6 +253,14 @@ static void *alloc(ep *E, size_t elems)
     if (E->bytes > E->peak) E->peak = E->bytes;
     return p + HDR;   /* zero-filled, as calloc */
 }
+
+static void *alloc(ep *E, size_t elems) { return alloc_buffer(E, elems, 1); }
+
+/* For states only: every element of a state vector is written before it is
+ * read (each STATE buffer has exactly one update call a step, whose kernel
+ * writes all of w_next), so clearing a reused one was a wasted pass
+ * (4% of an episode). */
+static void *alloc_states(ep *E, size_t n_states) { return alloc_buffer(E, n_states * E->state_total, 0); }
 
 /* Returns what alloc gave to the cache (the oldest kept mapping makes room),
  * keeping the byte count (and so the peak) right; at the episode's end, to
@@ -419,6 +431,19 @@ static region val_region(int kind, int next)
     }
 }
 
+/* Where each argument of kernel K finds its binding in REFS[0..n), matched
+ * by name once (thousands of calls an episode did it by strcmp each time);
+ * NULL when it cannot be (no K, names repeated): kcall matches by name. */
+static short *arg_map(const plast_kdesc *k, const bref *refs, int n)
+{
+    const char *names[2 * 96 + 4];
+    if (!k || n > (int)(sizeof names / sizeof names[0])) return NULL;
+    for (int q = 0; q < n; q++) names[q] = refs[q].name;
+    short *map = malloc(((size_t)k->n_arg + 1) * sizeof *map);
+    if (map && plast_kcall_map(k, names, n, map) < 0) { free(map); map = NULL; }
+    return map;
+}
+
 /* The forward and adjoint bindings of call C. */
 static int plan_call(ep *E, const plast_call *C, call_plan *P)
 {
@@ -448,6 +473,8 @@ static int plan_call(ep *E, const plast_call *C, call_plan *P)
         P->adj[P->n_adj++] = (bref){ "adj_meta", REG_GRAD, 0 };
     }
     if (C->update >= 0) P->adj[P->n_adj++] = (bref){ "adj_dw", REG_ADJ_NEXT, E->off[C->update] };
+    P->fwd_map = arg_map(C->fwd, P->fwd, P->n_fwd);
+    P->adj_map = arg_map(C->adj, P->adj, P->n_adj);
     return 0;
 }
 
@@ -502,7 +529,7 @@ static void free_plans(call_plan *P, int n)
 {
     for (int c = 0; P && c < n; c++) {
         for (int k = 0; k < P[c].n_names; k++) free(P[c].names[k]);
-        free(P[c].names); free(P[c].fwd); free(P[c].adj);
+        free(P[c].names); free(P[c].fwd); free(P[c].adj); free(P[c].fwd_map); free(P[c].adj_map);
     }
     free(P);
 }
@@ -543,20 +570,42 @@ static void *resolve(ep *E, const frame *F, const bref *r)
 
 /* Calls kernel K with the bindings REFS resolved in frame F; an output nobody
  * bound goes to the junk buffer, a missing input is an error. */
-static int kcall(ep *E, const plast_kdesc *k, const plast_call *C, const bref *refs, int nr, const frame *F)
+static void *resolve_ref(ep *E, const plast_call *C, const frame *F, const bref *r)
+{
+    return r->reg == REG_GRAD ? (E->single ? E->gstep[C->rule] : (void *)E->grad[C->rule]) : resolve(E, F, r);
+}
+
+/* MAP: plan's arg_map of K over REFS, or NULL (matched by name). */
+static int kcall(ep *E, const plast_kdesc *k, const plast_call *C, const bref *refs, int nr, const short *map,
+                 const frame *F)
 {
     enum { MAX_BIND = 2 * 96 + 4 };
-    kbind b[MAX_BIND];
-    int nb = 0;
     E->meta = C->rule >= 0 ? E->rule_meta[C->rule] : NULL;
-    for (int q = 0; q < nr && nb < MAX_BIND; q++) {
-        void *p = refs[q].reg == REG_GRAD ? (E->single ? E->gstep[C->rule] : (void *)E->grad[C->rule]) : resolve(E, F, &refs[q]);
-        if (p) b[nb++] = (kbind){ refs[q].name, p };
-    }
     int64_t before = E->scratch.bytes;
     double t0 = E->profiling ? plast_seconds() : 0;
-    int rc = plast_kcall(k, C->n_pre, C->n_post, F->batch, E->data->steps, b, nb, E->junk, &E->scratch, E->out->what,
+    int rc;
+    if (map && k) {
+        void *argv[PLAST_KCALL_MAX_ARGS];
+        for (int a = 0; a < k->n_arg; a++) {
+            void *p = map[a] >= 0 ? resolve_ref(E, C, F, &refs[map[a]]) : NULL;
+            if (!p && k->arg[a].role != PLAST_ROLE_OUTPUT && k->arg[a].role != PLAST_ROLE_ACCUMULATE) {
+                fail(E, "kernel %s reads '%s', which this network does not provide", k->name, k->arg[a].name);
+                return -1;
+            }
+            argv[a] = p ? p : E->junk;
+        }
+        rc = plast_kcall_argv(k, C->n_pre, C->n_post, F->batch, E->data->steps, argv, &E->scratch, E->out->what,
+                              sizeof E->out->what);
+    } else {
+        kbind b[MAX_BIND];
+        int nb = 0;
+        for (int q = 0; q < nr && nb < MAX_BIND; q++) {
+            void *p = resolve_ref(E, C, F, &refs[q]);
+            if (p) b[nb++] = (kbind){ refs[q].name, p };
+        }
+        rc = plast_kcall(k, C->n_pre, C->n_post, F->batch, E->data->steps, b, nb, E->junk, &E->scratch, E->out->what,
                          sizeof E->out->what);
+    }
     E->bytes += (double)(E->scratch.bytes - before);   /* scratch counts in the memory report */
     if (E->profiling && k) {
         int i = 0;
@@ -621,7 +670,7 @@ static int step_forward(ep *E, int t, const void *state, void *sig, void *next)
     for (int c = 0; c < E->S->n_step; c++) {
         const call_plan *P = &E->step[c];
         if ((P->c->update >= 0 && !next) || E->unread[c]) continue;
-        if (kcall(E, P->c->fwd, P->c, P->fwd, P->n_fwd, &F) < 0) return -1;
+        if (kcall(E, P->c->fwd, P->c, P->fwd, P->n_fwd, P->fwd_map, &F) < 0) return -1;
     }
     return 0;
 }
@@ -663,7 +712,7 @@ static int step_adjoint(ep *E, const void *state, const void *next, void *sig, v
         int u = P->c->update;
         if (u >= 0 && E->next_read[u])   /* the identity of S_{t+1} = S_t + dw */
             add_elems(E, at(E, adj_state, E->off[u]), at(E, E->adj_next, E->off[u]), buf_elems(&S->buf[u]));
-        if (P->c->adj && !E->unread[c] && kcall(E, P->c->adj, P->c, P->adj, P->n_adj, &F) < 0) return -1;
+        if (P->c->adj && !E->unread[c] && kcall(E, P->c->adj, P->c, P->adj, P->n_adj, P->adj_map, &F) < 0) return -1;
     }
     flush_grad(E);
     return 0;
@@ -792,7 +841,7 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
     frame F = { (void *)state, NULL, sig, adj_state, E->adj_sig, nq };
     int rc = 0;
     for (int c = 0; rc == 0 && c < S->n_eval; c++) rc = kcall(E, E->eval[c].c->fwd, E->eval[c].c, E->eval[c].fwd,
-                                                             E->eval[c].n_fwd, &F);
+                                                             E->eval[c].n_fwd, E->eval[c].fwd_map, &F);
     if (rc == 0 && E->signals_out) export_signals(E, sig, nq);
     const void *loss = at(E, sig, E->off[S->loss] * (size_t)nq);
     const void *mask = S->mask >= 0 ? at(E, sig, E->off[S->mask] * (size_t)nq) : NULL;
@@ -824,7 +873,8 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
         void *adj_loss = at(E, E->adj_sig, E->off[S->loss] * (size_t)nq);
         for (int k = 0; k < nq; k++) set(E, adj_loss, (size_t)k, count ? 1.0 / count : 0);
         for (int c = S->n_eval - 1; rc == 0 && c >= 0; c--)
-            if (E->eval[c].c->adj) rc = kcall(E, E->eval[c].c->adj, E->eval[c].c, E->eval[c].adj, E->eval[c].n_adj, &F);
+            if (E->eval[c].c->adj) rc = kcall(E, E->eval[c].c->adj, E->eval[c].c, E->eval[c].adj, E->eval[c].n_adj,
+                                               E->eval[c].adj_map, &F);
     }
     release(E, sig);
     return rc;
@@ -916,7 +966,7 @@ static int leaf_forward(ep *E, int t0, int n, const void *W0, int keep_last, int
 {
     size_t sd = E->sig_cols * (size_t)E->data->batch;
     *L = (leaf){ W0, NULL, NULL, t0, n, E->any_next_read || keep_last ? n : n - 1 };
-    L->segW = L->kept > 0 ? alloc(E, (size_t)L->kept * E->state_total) : NULL;
+    L->segW = L->kept > 0 ? alloc_states(E, (size_t)L->kept) : NULL;
     L->segS = alloc(E, (size_t)n * sd);
     int rc = (L->segW || L->kept < 1) && L->segS ? 0 : -1;
     if (rc) fail(E, "out of memory for the reverse sweep");
@@ -957,7 +1007,7 @@ static int reverse_range(ep *E, int t0, int n, const void *W0, int parts, int le
 {
     if (n <= leaf) return reverse_leaf(E, t0, n, W0, adjW);
     int len = (n + parts - 1) / parts, count = (n + len - 1) / len;
-    void *starts = given ? given : alloc(E, (size_t)(count - 1) * E->state_total), *dW = alloc(E, E->state_total);
+    void *starts = given ? given : alloc_states(E, (size_t)(count - 1)), *dW = alloc_states(E, 1);
     void *sig = alloc(E, E->sig_cols * (size_t)E->data->batch);
     int rc = starts && dW && sig ? 0 : -1;
     if (rc) fail(E, "out of memory for the reverse sweep");
@@ -1055,7 +1105,7 @@ static int loop_then_sweep(ep *E, int T, int parts, int leaf, void *W0, void *ad
     if (rc) fail(E, "out of memory");
     if (rc == 0) load_kind(E, W, init, PLAST_BUF_STATE);
     int top_len = (T + parts - 1) / (parts > 0 ? parts : 1), top_count = top_len > 0 ? (T + top_len - 1) / top_len : 0;
-    void *starts = want && T > leaf && top_count > 1 ? alloc(E, (size_t)(top_count - 1) * E->state_total) : NULL;
+    void *starts = want && T > leaf && top_count > 1 ? alloc_states(E, (size_t)(top_count - 1)) : NULL;
     if (rc == 0 && want && T > leaf && top_count > 1 && !starts) { fail(E, "out of memory"); rc = -1; }
     if (rc == 0) rc = inner_loop(E, &W, &spare, sig, starts, top_len > 0 ? top_len : 1, top_count, opts);
     release(E, sig); release(E, spare);
@@ -1117,7 +1167,7 @@ static int call_dw(ep *E, const call_plan *P, const frame *F, const void *meta)
     refs[nr++] = (bref){ "meta", REG_META, 0 };
     const void *saved = E->rule_meta[P->c->rule];
     E->rule_meta[P->c->rule] = meta;
-    int rc = kcall(E, P->c->dw, P->c, refs, nr, F);
+    int rc = kcall(E, P->c->dw, P->c, refs, nr, NULL, F);
     E->rule_meta[P->c->rule] = saved;
     return rc;
 }

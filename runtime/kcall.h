@@ -19,4 +19,17 @@ typedef struct kscratch { void *mem; int64_t bytes; } kscratch;
 int plast_kcall(const plast_kdesc *k, int64_t n_pre, int64_t n_post, int64_t batch, int64_t steps, const kbind *b,
                 int nb, void *junk, kscratch *s, char *err, size_t errlen);
 
+/* The name matching of plast_kcall done once for a caller that binds the
+ * same names call after call: MAP[a] = the index in NAMES[0..N) of K's
+ * argument a, -1 if none.  Returns -1 (MAP unusable) when K has more than
+ * PLAST_KCALL_MAX_ARGS arguments or a name of NAMES repeats (plast_kcall
+ * takes the first that resolves, which only it can know). */
+enum { PLAST_KCALL_MAX_ARGS = 96 };   /* KERN_MAX_ARG of the compiler */
+int plast_kcall_map(const plast_kdesc *k, const char *const *names, int n, short *map);
+
+/* Runs K with its arguments ARGV[0..k->n_arg) already resolved (each
+ * non-NULL), as plast_kcall does once it has them. */
+int plast_kcall_argv(const plast_kdesc *k, int64_t n_pre, int64_t n_post, int64_t batch, int64_t steps, void **argv,
+                     kscratch *s, char *err, size_t errlen);
+
 #endif

@@ -362,6 +362,31 @@ static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef 
     f->i = NULL;
 }
 
+/* syn_chunk twice (lower_loop.one_sample): for batch == 1 with the batch a
+ * constant 1, so that the loop over the samples goes and what it read per
+ * row leaves the loop over j; and for any batch. */
+static void syn_chunk_versions(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e)
+{
+    lmod *g = f->g;
+    LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "one_sample");
+    LLVMBasicBlockRef any = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "samples");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "versions_done");
+    LLVMValueRef batch = f->size[SIZE_BATCH];
+    LLVMBuildCondBr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, batch, lg_i64c(g, 1), ""), one, any);
+    LLVMPositionBuilderAtEnd(f->bb, one);
+    lg_forget(f);
+    f->size[SIZE_BATCH] = lg_i64c(g, 1);
+    syn_chunk(f, L, s, e);
+    f->size[SIZE_BATCH] = batch;
+    LLVMBuildBr(f->bb, join);
+    LLVMPositionBuilderAtEnd(f->bb, any);
+    lg_forget(f);
+    syn_chunk(f, L, s, e);
+    LLVMBuildBr(f->bb, join);
+    LLVMPositionBuilderAtEnd(f->bb, join);
+    lg_forget(f);
+}
+
 /* Marks in USED the arrays that computing node ID's value reads (value_of). */
 static void scan_value(const lkern *kc, int id, char *used)
 {
@@ -450,6 +475,7 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
     f.absorb = X;
     f.batch_stage = batch_stage;
     if (L2) fused_chunk(&f, L2, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));   /* L: rows, L2: columns */
+    else if (L->one_sample) syn_chunk_versions(&f, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));
     else syn_chunk(&f, L, LLVMGetParam(impl, 5), LLVMGetParam(impl, 6));
     lg_fn_close(&f);
 

@@ -357,8 +357,10 @@ void lower_dump(FILE *out, const lower_kernel *lk)
         if (lk->loops[l].par && (lk->loops[l].space & SP_SYN) == SP_SYN)
             fprintf(out, "  threads: nest %d when n_post * n_pre%s >= %ld\n", l + 1,
                     lk->loops[l].work_samples ? " * batch" : "", lk->loops[l].par_min);
-    for (int l = 0; l < lk->n_loops; l++)
+    for (int l = 0; l < lk->n_loops; l++) {
         if (lk->loops[l].balanced) fprintf(out, "  balanced: nest %d's threads take chunks as they free up\n", l + 1);
+        if (lk->loops[l].one_sample) fprintf(out, "  one sample: nest %d has a version for batch 1 (JIT)\n", l + 1);
+    }
     for (int r = 0; r < lk->n_runs; r++) {   /* nests numbered from 1 in the order above */
         const lower_run *R = &lk->runs[r];
         if (R->n_loops < 2) continue;

@@ -46,6 +46,8 @@ typedef struct lower_loop {
     int work_samples;     /* per-synapse: each (i, j) iteration loops over the samples (a sum over them) */
     long par_min;         /* per-synapse: runs on threads when n_post * n_pre (times batch, if work_samples)
                              reaches this; else on the calling thread alone (lower_fuse.c) */
+    int one_sample;       /* work_samples, no meta-MLP: the JIT adds a version of the loop for a batch of one,
+                             whose per-row values leave the loop over j (lower_fuse.c) */
 } lower_loop;
 
 /* How consecutive loops run (lower_fuse.c): LOOP alone (N_LOOPS 1), or

@@ -21,6 +21,15 @@
  * chunks of rows (or columns) as they free up, which gives the same bits as
  * any other split.
  *
+ * A per-synapse loop whose every weight sums over the samples (the mean of
+ * dw over a batch, the adjoint of w) has, in the JIT, a second version for a
+ * batch of one ("one_sample"), chosen at run time: there the loop over the
+ * samples has one trip, and the values per row and sample it reads (the
+ * post-synaptic factors) are loaded once per row instead of once per vector
+ * of columns: online learning's update pass ran 11-14% faster.  Not for
+ * loops calling a meta-MLP, whose bodies are large and whose batches are
+ * not one.  The same operations in the same order: the same bits.
+ *
  * PLASTCC_NO_FUSE=1 keeps every loop apart, PLASTCC_NO_ABSORB=1 the
  * absorbed loops (for measuring). */
 #include "config.h"
@@ -159,6 +168,7 @@ void lower_schedule_runs(lower_kernel *lk)
         L->balanced = mlp && L->par;
         L->work_samples = is_syn(L->space) && loops_over_samples(lk, L);
         L->par_min = LOWER_PARALLEL_MIN_WORK / (mlp ? LOWER_MLP_CELL_COST : 1);
+        L->one_sample = L->work_samples && !mlp;
     }
     int no_fuse = env_on("PLASTCC_NO_FUSE"), no_absorb = env_on("PLASTCC_NO_ABSORB");
     const lower_loop *L = lk->loops;

@@ -1,6 +1,6 @@
 /* cross_check — every back end computes the same kernels.
  *
- *   cross_check [--jit-only] [--no-threads] [--single] [--large] FILE...
+ *   cross_check [--jit-only] [--no-threads] [--single] [--large] [--batch N] FILE...
  *
  * For each FILE, its kernels (every rule's fwd and adj, every model kernel)
  * are loaded three ways: the LLVM JIT, the emitted C compiled by the system
@@ -17,6 +17,8 @@
  * kernels wake several threads (less runs on the caller alone, lower.h),
  * so the thread comparisons there cover every parallel loop, the chunked
  * ones and the JIT's fused passes with their stage matrices.
+ * --batch N (after --large, if both) runs N samples: 1 takes the JIT's
+ * versions of the loops for one sample (lower_loop.one_sample).
  * --single compiles the kernels in single precision (float arrays; 1e-5
  * relative).  --jit-only loads only the JIT and runs each kernel once (the
  * leak test runs it under valgrind).  Exit 0 when everything agrees.
@@ -242,6 +244,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-threads")) threads = 0;
         else if (!strcmp(argv[i], "--single")) single = 1;
         else if (!strcmp(argv[i], "--large")) N_PRE = 577, N_POST = 457, BATCH = 2;
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) BATCH = atoi(argv[++i]);
         else failed |= check_file(argv[i], jit_only, threads && !jit_only);
         diag_reset();
     }

@@ -4,10 +4,16 @@
 # outputs and adjoints, and the same bits with 1, 2 and 4 threads
 # (tests/backends/cross_check.c), on small matrices (one thread runs them)
 # and on large ones (several threads: the chunked loops and the JIT's
-# fused passes with their stage matrices).
+# fused passes with their stage matrices), with batches of 3, 2 and 1.
 set -u
 status=0
 "$top_builddir/tests/backends/cross_check" "$top_srcdir"/rules/*.rule || status=1
 echo "== --large"
 "$top_builddir/tests/backends/cross_check" --large "$top_srcdir"/rules/*.rule || status=1
+# batch 1: the JIT's versions of the loops over the samples for one sample
+# (online learning), on one thread and, large, on several
+echo "== --batch 1"
+"$top_builddir/tests/backends/cross_check" --batch 1 "$top_srcdir"/rules/*.rule || status=1
+echo "== --large --batch 1"
+"$top_builddir/tests/backends/cross_check" --large --batch 1 "$top_srcdir"/rules/*.rule || status=1
 exit $status

@@ -226,5 +226,15 @@ threads() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep "^  threads: nest" |
 "$plastcc" emit-c "$src/rules/hat.rule" 2>&1 | grep -q 'schedule(dynamic) if (n_post \* n_pre \* batch >= 4096)' ||
   fail "the emitted C of HAT does not say the thresholds of the dump"
 
+# 7. A per-synapse loop whose weights sum over the samples has a version
+#    for one sample in the JIT (lower_loop.one_sample), unless it calls a
+#    meta-MLP: the pool's update and adjoint-of-w passes, none of HAT's
+#    (rules.sh checks its bits: cross_check --batch 1).
+one_sample() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep -c '^  one sample: nest'; }
+[ "$(one_sample "$src/rules/pool.rule")" = 3 ] ||
+  fail "the pool's kernels have $(one_sample "$src/rules/pool.rule") nests with a one-sample version, not 3"
+[ "$(one_sample "$src/rules/hat.rule")" = 0 ] ||
+  fail "HAT's kernels have $(one_sample "$src/rules/hat.rule") nests with a one-sample version, not 0"
+
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

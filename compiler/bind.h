@@ -43,9 +43,9 @@ int bind_learned_meta(const char *learned, const bound_net *bn, double **meta);
 
 /* Compiles the kernels of U for experiment X with the JIT, or the system C
  * compiler when USE_C, in precision PREC (0 double, 1 single, -1: the
- * experiment's `precision`), then hands the compiler's memory back to the
- * system before the episodes (jit_release_compiler_memory).  NULL with ERR
- * on failure. */
+ * experiment's `precision`), with libLLVM's pages that loading it touched
+ * handed back to the system before and the compiler's memory after, before
+ * the episodes (jit_release_compiler_memory).  NULL with ERR on failure. */
 backend_module *bind_load(const compiled_unit *u, const char *source, const sema_experiment *x, int use_c,
                           int prec, char *err, size_t errlen);
 

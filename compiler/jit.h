@@ -24,9 +24,10 @@
  *   jit_find(j, "pool_fwd_desc")  the address of a symbol looked up in step
  *       5, or NULL; valid until jit_free.
  *   jit_free(j)   disposes of every part's LLJIT: code, data, module.
- *   jit_release_compiler_memory()  after loading, while the kernels run
- *       and LLVM does not: the heap LLVM freed and libLLVM's code pages go
- *       back to the system (they come back from the file if LLVM runs again).
+ *   jit_release_compiler_memory()  before compiling (what loading libLLVM
+ *       touched) and after (while the kernels run and LLVM does not): the
+ *       heap LLVM freed and libLLVM's code pages go back to the system (they
+ *       come back from the file when LLVM runs).
  * Errors from LLVM (LLVMErrorRef) become messages in ERR; a failed load
  * leaves nothing behind.
  */

@@ -181,7 +181,7 @@ void lg_gen_mlp_grad_sums(lfn *f);
 
 /* The frame's field of the next chunk a balanced parallel region's threads
  * take (set to 0 before each GOMP_parallel), the field that tells a body the
- * caller runs it alone (lg_run_parallel), and how many chunks per thread
+ * caller runs it alone (lg_call_body), and how many chunks per thread
  * such a region is cut into. */
 enum { FRAME_NEXT_CHUNK = 6, FRAME_ALONE = 7, CHUNKS_PER_THREAD = 8 };
 

@@ -551,9 +551,9 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
     return body;
 }
 
-/* GOMP_parallel(BODY, frame, NTHREADS) — inside the loop over b when
- * PER_SAMPLE; the body finds b in the frame and takes chunks from the
- * frame's counter, set to 0 here. */
+/* BODY(frame) through GOMP_parallel, or directly with the frame's `alone`
+ * set (the body then runs as a team of one) when the team would be one
+ * thread. */
 void lg_call_body(lfn *f, LLVMValueRef body, LLVMValueRef nthreads)
 {
     lmod *g = f->g;
@@ -579,6 +579,9 @@ void lg_call_body(lfn *f, LLVMValueRef body, LLVMValueRef nthreads)
     LLVMPositionBuilderAtEnd(f->bb, done);
 }
 
+/* lg_call_body(BODY, NTHREADS) — inside the loop over b when PER_SAMPLE;
+ * the body finds b in the frame and takes chunks from the frame's counter,
+ * set to 0 here. */
 void lg_run_parallel(lfn *f, LLVMValueRef body, int per_sample, LLVMValueRef nthreads)
 {
     lmod *g = f->g;

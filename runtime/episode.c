@@ -575,34 +575,25 @@ static void *resolve_ref(ep *E, const plast_call *C, const frame *F, const bref 
     return r->reg == REG_GRAD ? (E->single ? E->gstep[C->rule] : (void *)E->grad[C->rule]) : resolve(E, F, r);
 }
 
-/* MAP: plan's arg_map of K over REFS, or NULL (matched by name). */
+/* MAP: the plan's arg_map of K over REFS, or NULL (matched by name). */
 static int kcall(ep *E, const plast_kdesc *k, const plast_call *C, const bref *refs, int nr, const short *map,
                  const frame *F)
 {
     enum { MAX_BIND = 2 * 96 + 4 };
+    void *ptrs[MAX_BIND];
     E->meta = C->rule >= 0 ? E->rule_meta[C->rule] : NULL;
+    if (nr > MAX_BIND) nr = MAX_BIND;
+    for (int q = 0; q < nr; q++) ptrs[q] = resolve_ref(E, C, F, &refs[q]);
     int64_t before = E->scratch.bytes;
     double t0 = E->profiling ? plast_seconds() : 0;
     int rc;
-    if (map && k) {
-        void *argv[PLAST_KCALL_MAX_ARGS];
-        for (int a = 0; a < k->n_arg; a++) {
-            void *p = map[a] >= 0 ? resolve_ref(E, C, F, &refs[map[a]]) : NULL;
-            if (!p && k->arg[a].role != PLAST_ROLE_OUTPUT && k->arg[a].role != PLAST_ROLE_ACCUMULATE) {
-                fail(E, "kernel %s reads '%s', which this network does not provide", k->name, k->arg[a].name);
-                return -1;
-            }
-            argv[a] = p ? p : E->junk;
-        }
-        rc = plast_kcall_argv(k, C->n_pre, C->n_post, F->batch, E->data->steps, argv, &E->scratch, E->out->what,
-                              sizeof E->out->what);
-    } else {
+    if (map) {
+        rc = plast_kcall_mapped(k, C->n_pre, C->n_post, F->batch, E->data->steps, map, ptrs, E->junk, &E->scratch,
+                                E->out->what, sizeof E->out->what);
+    } else {   /* by name, the bindings that resolve */
         kbind b[MAX_BIND];
         int nb = 0;
-        for (int q = 0; q < nr && nb < MAX_BIND; q++) {
-            void *p = resolve_ref(E, C, F, &refs[q]);
-            if (p) b[nb++] = (kbind){ refs[q].name, p };
-        }
+        for (int q = 0; q < nr; q++) if (ptrs[q]) b[nb++] = (kbind){ refs[q].name, ptrs[q] };
         rc = plast_kcall(k, C->n_pre, C->n_post, F->batch, E->data->steps, b, nb, E->junk, &E->scratch, E->out->what,
                          sizeof E->out->what);
     }

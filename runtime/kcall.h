@@ -27,9 +27,10 @@ int plast_kcall(const plast_kdesc *k, int64_t n_pre, int64_t n_post, int64_t bat
 enum { PLAST_KCALL_MAX_ARGS = 96 };   /* KERN_MAX_ARG of the compiler */
 int plast_kcall_map(const plast_kdesc *k, const char *const *names, int n, short *map);
 
-/* Runs K with its arguments ARGV[0..k->n_arg) already resolved (each
- * non-NULL), as plast_kcall does once it has them. */
-int plast_kcall_argv(const plast_kdesc *k, int64_t n_pre, int64_t n_post, int64_t batch, int64_t steps, void **argv,
-                     kscratch *s, char *err, size_t errlen);
+/* plast_kcall with the matching done: argument a of K takes PTRS[MAP[a]]
+ * (MAP from plast_kcall_map over the names of PTRS); a NULL pointer or no
+ * index is an unbound argument, as there. */
+int plast_kcall_mapped(const plast_kdesc *k, int64_t n_pre, int64_t n_post, int64_t batch, int64_t steps,
+                       const short *map, void *const *ptrs, void *junk, kscratch *s, char *err, size_t errlen);
 
 #endif

@@ -114,15 +114,18 @@ LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const low
     return g.m;
 }
 
-/* The IR passes the generated code needs: allocas to registers (sroa),
- * common loads and index arithmetic (early-cse, gvn), rotated loops so that
- * licm can hoist what does not vary in them, and clean-ups.  The
+/* The IR passes the generated code needs: identical functions merged
+ * first (mergefunc: a rule's forward and step kernels outline the same
+ * per-neuron nests and passes, which pool.rule compiled twice, 15% of its
+ * latency), allocas to registers (sroa), common loads and index
+ * arithmetic (early-cse, gvn), rotated loops so that licm can hoist what
+ * does not vary in them, and clean-ups.  The
  * default<O3> pipeline gives code no faster (the vectors are explicit) but
  * costs 5 times as long on the pool rule and 70 times as long on HAT, whose
  * per-synapse loop bodies have thousands of values; PLASTCC_LLVM_PASSES
  * selects another pipeline, e.g. "default<O3>". */
 static const char default_passes[] =
-    "function(sroa,early-cse<memssa>,simplifycfg,instcombine,loop(loop-rotate),loop-mssa(licm),gvn,instcombine,"
+    "mergefunc,function(sroa,early-cse<memssa>,simplifycfg,instcombine,loop(loop-rotate),loop-mssa(licm),gvn,instcombine,"
     "simplifycfg)";
 
 /* Cold functions become optnone (and so noinline), before the passes. */

@@ -101,6 +101,11 @@ typedef struct lfn {                /* one LLVM function being generated */
     LLVMValueRef *val;              /* per node: an inline node's value in this iteration */
     LLVMValueRef *acc;              /* per node: a reduction's register accumulator */
     int mem_acc;                    /* sums over i add into their arrays (rows-outer column loops) */
+    LLVMValueRef *held;             /* per node, in a block of rows: a sum over i's value at this
+                                       strip so far, stored after the block's last row; NULL:
+                                       each row adds into the array */
+    LLVMValueRef row_valid;         /* i1, in a block of rows: false for a row repeated past the
+                                       last, whose terms the sums over i leave out; NULL: true */
     int staged;                     /* ... or, in a fused pair's pass, store their terms into the
                                        stage matrices (kc->stage_slot) */
     const struct lower_loop *absorb;  /* a fused pass's third loop: its sums over the samples

@@ -148,30 +148,93 @@ static void mem_accs_start(lfn *f, const lower_loop *L)
     }
 }
 
-/* The columns [S, E) of the current row, LANES at a time (masked when
- * MASKED): the column loop LC's body, its sums over i adding into their
- * arrays (or with START only those arrays set to 0, -inf for a maximum),
- * then, when given, the row loop LR's body, its sums over j in registers. */
+/* Rows a row loop of one sum over j runs at once (blocked_rows), and rows
+ * a pass of plain sums runs at once (by_rows).  Each row keeps its own sums
+ * over j (adding its columns in its own order) and each column sum still
+ * adds the rows in increasing i, so the bits are those of a row at a time;
+ * the rows' chains of vector adds interleave (an add's latency each, one
+ * chain per sum and row), and a strip's loads of per-column vectors and
+ * its column sums' load and store serve all the rows.  A pass blocks only
+ * two rows: each row is one more copy of its body, and the code's size is
+ * the JIT's latency (pool.rule's 784x170 pool_step: 55 -> 49 us with two,
+ * 46 with four, for +20% and +35% latency). */
+enum { ROW_BLOCK = 4, PASS_BLOCK = 2 };
+
+/* Rows of a strip: row I[r] with the accumulators ACC[r] of its sums over
+ * j; VALID[r] (NULL: always) false for a row past the last, which repeats
+ * the last row (by_rows) and so adds nothing to the column sums. */
+typedef struct row_set {
+    int n;
+    LLVMValueRef i[ROW_BLOCK];
+    LLVMValueRef *acc[ROW_BLOCK];
+    LLVMValueRef valid[ROW_BLOCK];
+} row_set;
+
+/* The columns [S, E) of the rows ROWS (the current row when NULL), LANES at
+ * a time (masked when MASKED): the column loop LC's body, its sums over i
+ * adding into their arrays (or with START only those arrays set to 0, -inf
+ * for a maximum), then, when given, the row loop LR's body, its sums over j
+ * in registers; row after row within a strip, the column sums held in
+ * registers across the rows (f->held). */
 static void row_strips(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef s, LLVMValueRef e,
-                       int lanes, int masked, int start)
+                       int lanes, int masked, int start, const row_set *rows)
 {
     lloop J;
     f->w = lanes;
     f->j = lg_loop_open(f, &J, s, e, lanes, lanes > 1 ? "jv" : "j");
     if (masked) set_mask(f, e);
-    if (start) {
-        mem_accs_start(f, Lc);
-    } else if (Lr && lower_share_mlp_call(f->kc->d, Lc, Lr)) {
-        pair_body(f, Lc, Lr);
-    } else {
-        f->mem_acc = 1;
-        loop_body(f, Lc, SP_POST);
-        f->mem_acc = 0;
-        if (Lr) loop_body(f, Lr, SP_PRE);
+    int n_ids = f->kc->d->n + 1;
+    if (rows && !start) f->held = calloc((size_t)n_ids, sizeof *f->held);   /* one load and store a strip */
+    for (int r = 0; r < (rows ? rows->n : 1); r++) {
+        if (rows) {
+            f->i = rows->i[r];
+            f->acc = rows->acc[r];
+            f->row_valid = rows->valid[r];
+            lg_forget(f);   /* element indices and loaded values are the row's */
+        }
+        if (start) {
+            mem_accs_start(f, Lc);
+        } else if (Lr && lower_share_mlp_call(f->kc->d, Lc, Lr)) {
+            pair_body(f, Lc, Lr);
+        } else {
+            f->mem_acc = 1;
+            loop_body(f, Lc, SP_POST);
+            f->mem_acc = 0;
+            if (Lr) loop_body(f, Lr, SP_PRE);
+        }
     }
+    f->row_valid = NULL;
+    for (int id = 0; f->held && id < n_ids; id++)
+        if (f->held[id])
+            lg_store_at(f, lg_array(f, lg_stored_array(f->kc, id)), f->kc->d->node[id].space, f->held[id], 0);
+    free(f->held);
+    f->held = NULL;
     lg_loop_close(f, &J);
     f->j = f->mask = NULL;
     f->w = 1;
+}
+
+/* Whether loop L calls a meta-MLP or a k-cap: bodies far longer than a
+ * lane mask's cost, and too long to copy. */
+static int calls_out(const lkern *kc, const lower_loop *L)
+{
+    for (int q = 0; L && q < L->n_nodes; q++) {
+        int op = kc->d->node[L->nodes[q]].op;
+        if (op == OP_MLP_OUT || op == OP_MLP_VJP || op == OP_MLP_GRAD || op == OP_KCAP) return 1;
+    }
+    return 0;
+}
+
+/* Whether loop L's body is plain arithmetic: no call out, no sums over the
+ * samples (bodies worth copying per row of a block); with NO_OUTS, also no
+ * outputs (a repeated row would write them again). */
+static int plain_body(const lkern *kc, const lower_loop *L, int no_outs)
+{
+    if (!L) return 1;
+    if ((no_outs && L->n_outs) || calls_out(kc, L)) return 0;
+    for (int q = 0; q < L->n_nodes; q++)
+        if (lower_is_batch_sum(kc->lk, L->nodes[q])) return 0;
+    return 1;
 }
 
 /* Rows [RS, RE) outer, columns [CS, CE) inner, for the column loop LC and,
@@ -179,8 +242,11 @@ static void row_strips(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMV
  * their arrays, each column still in increasing i — the order, so the
  * bits, of a column at a time — and LR's sums over j keep their partial
  * sums per row; the matrix is read row by row (contiguous, and once for
- * both loops) instead of down its columns.  Without masks the full strips
- * of LANES come first, then the remaining columns one at a time. */
+ * both loops) instead of down its columns.  With MASKED every strip runs
+ * under the lane mask (paid once a strip for all the block's rows, in one
+ * copy of the body); else the full strips, then the remaining columns one
+ * at a time.  Plain bodies without outputs run PASS_BLOCK rows at a time
+ * on one thread (row_set: past the last row, the last again). */
 static void by_rows(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef cs, LLVMValueRef ce,
                     LLVMValueRef rs, LLVMValueRef re, int lanes, int masked)
 {
@@ -191,59 +257,99 @@ static void by_rows(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValu
         full = LLVMBuildNSWAdd(f->bb, cs, LLVMBuildNSWMul(f->bb, LLVMBuildSDiv(f->bb, n, lg_i64c(f->g, lanes), ""),
                                                            lg_i64c(f->g, lanes), ""), "full");
     }
+    int block = lanes > 1 && !f->staged && !f->absorb && plain_body(f->kc, Lc, 1) && plain_body(f->kc, Lr, 1)
+                    ? PASS_BLOCK : 1;
+    int n_ids = f->kc->d->n + 1;
     for (int start = !f->staged; start >= 0; start--) {   /* staged: the terms are summed after the pass */
-        lloop I;
         const lower_loop *R = start ? NULL : Lr;
-        if (!start) f->i = lg_loop_open(f, &I, rs, re, 1, "i");
-        if (R) accs_open(f, R, SP_PRE);
-        row_strips(f, Lc, R, cs, full, lanes, masked, start);
-        if (tail) row_strips(f, Lc, R, full, ce, 1, 0, start);
-        if (R) accs_close(f, R, SP_PRE);
-        if (!start) { lg_loop_close(f, &I); f->i = NULL; }
+        lloop I;
+        LLVMValueRef *own = f->acc;
+        row_set rows = { block, { 0 }, { 0 }, { 0 } };
+        if (!start) {   /* rows BLOCK at a time; past the last, the last again (rows.valid) */
+            LLVMValueRef i0 = lg_loop_open(f, &I, rs, re, block, block > 1 ? "ib" : "i");
+            LLVMValueRef last = LLVMBuildNSWSub(f->bb, re, lg_i64c(f->g, 1), "");
+            for (int r = 0; r < block; r++) {
+                rows.i[r] = i0;
+                if (r > 0) {
+                    LLVMValueRef i = LLVMBuildNSWAdd(f->bb, i0, lg_i64c(f->g, r), "");
+                    rows.valid[r] = LLVMBuildICmp(f->bb, LLVMIntSLT, i, re, "");
+                    rows.i[r] = LLVMBuildSelect(f->bb, rows.valid[r], i, last, "");
+                }
+                f->i = rows.i[r];
+                rows.acc[r] = f->acc = block > 1 ? calloc((size_t)n_ids, sizeof *f->acc) : own;
+                if (R) accs_open(f, R, SP_PRE);
+            }
+        }
+        const row_set *set = !start && block > 1 ? &rows : NULL;
+        row_strips(f, Lc, R, cs, full, lanes, masked, start, set);
+        if (tail) row_strips(f, Lc, R, full, ce, 1, 0, start, set);
+        if (start) continue;
+        for (int r = 0; r < block; r++) {
+            f->i = rows.i[r];
+            f->acc = rows.acc[r];
+            lg_forget(f);
+            if (R) accs_close(f, R, SP_PRE);
+            if (block > 1) free(rows.acc[r]);
+        }
+        f->acc = own;
+        lg_loop_close(f, &I);
+        f->i = NULL;
     }
 }
 
-/* Columns j in [START, n_pre) of the current row, LANES at a time. */
-static LLVMValueRef post_row_columns(lfn *f, const lower_loop *L, LLVMValueRef start, int lanes)
+/* Columns j in [START, n_pre) of the current row, LANES at a time: the full
+ * strips, or with MASKED all of them, the last under a mask. */
+static LLVMValueRef post_row_columns(lfn *f, const lower_loop *L, LLVMValueRef start, int lanes, int masked)
 {
     lloop J;
     LLVMValueRef end = f->size[SIZE_N_PRE];
-    LLVMValueRef limit = lanes > 1 ? LLVMBuildNSWSub(f->bb, end, lg_i64c(f->g, lanes - 1), "") : end;
+    LLVMValueRef limit = lanes > 1 && !masked ? LLVMBuildNSWSub(f->bb, end, lg_i64c(f->g, lanes - 1), "") : end;
     f->w = lanes;
     f->j = lg_loop_open(f, &J, start, limit, lanes, lanes > 1 ? "jv" : "j");
+    if (masked) set_mask(f, end);
     loop_body(f, L, SP_PRE);
     lg_loop_close(f, &J);
-    f->j = NULL;
+    f->j = f->mask = NULL;
     f->w = 1;
     return J.idx;
 }
 
+/* The columns [START, n_pre) left of the current row after its full strips:
+ * one strip of LANES under a mask when MASKED, else one at a time. */
+static void row_tail(lfn *f, const lower_loop *L, LLVMValueRef start, int lanes, int masked)
+{
+    if (!masked) {
+        post_row_columns(f, L, start, 1, 0);
+        return;
+    }
+    lloop K;
+    LLVMValueRef end = f->size[SIZE_N_PRE];
+    f->w = lanes;
+    f->j = lg_loop_open(f, &K, start, end, lanes, "jt");
+    set_mask(f, end);
+    loop_body(f, L, SP_PRE);
+    lg_loop_close(f, &K);
+    f->j = f->mask = NULL;
+    f->w = 1;
+}
+
 /* Rows a row loop L runs at once: ROW_BLOCK when its body is plain
- * arithmetic (no meta-MLP, no sums over the samples) with one sum over j in
- * partial sums (a layer's W y): the row's partial sums are then one chain
- * of vector adds (an add's latency each), and the rows' chains interleaved
- * keep the adders busy (mlp5's 170x784 W y in fp32: 22 -> 15 us).  Each row
- * still adds its columns in its own order: the same bits.  Bodies with two
- * or more such sums already have independent chains, and copying them
- * four times cost compile time for nothing (pool.rule's JIT latency +26%). */
-enum { ROW_BLOCK = 4 };
+ * arithmetic with one sum over j in partial sums (a layer's W y): the row's
+ * partial sums are then one chain of vector adds (mlp5's 170x784 W y in
+ * fp32: 22 -> 15 us).  Bodies with two or more such sums already have
+ * independent chains, and copying them four times cost compile time for
+ * nothing (pool.rule's JIT latency +26%). */
 static int block_rows(const lkern *kc, const lower_loop *L)
 {
+    if (!plain_body(kc, L, 0)) return 1;
     int split = 0;
-    for (int q = 0; q < L->n_nodes; q++) {
-        const dag_node *n = &kc->d->node[L->nodes[q]];
-        if (lower_is_batch_sum(kc->lk, L->nodes[q]) || n->op == OP_MLP_OUT || n->op == OP_MLP_VJP ||
-            n->op == OP_MLP_GRAD || n->op == OP_KCAP)
-            return 1;
-        split += lg_lane_split(n, SP_PRE);
-    }
+    for (int q = 0; q < L->n_nodes; q++) split += lg_lane_split(&kc->d->node[L->nodes[q]], SP_PRE);
     return split == 1 ? ROW_BLOCK : 1;
 }
 
 /* Rows [S, E) of row loop L, ROW_BLOCK at a time, columns LANES at a time
- * (masked when MASKED, else full strips, then each row's remaining columns
- * one at a time); returns the first row not run (fewer than ROW_BLOCK
- * remain). */
+ * (the full strips, then each row's remaining columns: row_tail); returns
+ * the first row not run (fewer than ROW_BLOCK remain). */
 static LLVMValueRef blocked_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes, int masked)
 {
     int n = f->kc->d->n + 1;
@@ -261,9 +367,7 @@ static LLVMValueRef blocked_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LL
     }
     LLVMValueRef end = f->size[SIZE_N_PRE];
     f->w = lanes;
-    f->j = lg_loop_open(f, &J, lg_i64c(f->g, 0), masked ? end : LLVMBuildNSWSub(f->bb, end, lg_i64c(f->g, lanes - 1), ""),
-                        lanes, "jv");
-    if (masked) set_mask(f, end);
+    f->j = lg_loop_open(f, &J, lg_i64c(f->g, 0), LLVMBuildNSWSub(f->bb, end, lg_i64c(f->g, lanes - 1), ""), lanes, "jv");
     for (int r = 0; r < ROW_BLOCK; r++) {
         f->acc = acc[r];
         f->i = rows[r];
@@ -271,19 +375,14 @@ static LLVMValueRef blocked_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LL
         loop_body(f, L, SP_PRE);
     }
     lg_loop_close(f, &J);
-    f->j = f->mask = NULL;
+    f->j = NULL;
     f->w = 1;
     LLVMValueRef rest = J.idx;
     for (int r = 0; r < ROW_BLOCK; r++) {
         f->acc = acc[r];
         f->i = rows[r];
-        if (!masked) {
-            lloop K;
-            f->j = lg_loop_open(f, &K, rest, end, 1, "j");
-            loop_body(f, L, SP_PRE);
-            lg_loop_close(f, &K);
-            f->j = NULL;
-        }
+        lg_forget(f);
+        row_tail(f, L, rest, lanes, masked);
         lg_forget(f);
         accs_close(f, L, SP_PRE);
     }
@@ -292,29 +391,6 @@ static LLVMValueRef blocked_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LL
     f->acc = own;
     for (int r = 0; r < ROW_BLOCK; r++) free(acc[r]);
     return I.idx;
-}
-
-/* syn_chunk with masks: no scalar remainder loop, one copy of the body. */
-static void syn_chunk_masked(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes)
-{
-    if (L->par == SP_PRE) {   /* columns [s, e), LANES at a time, rows outer */
-        by_rows(f, L, NULL, s, e, lg_i64c(f->g, 0), f->size[SIZE_N_POST], lanes, 1);
-        return;
-    }
-    if (block_rows(f->kc, L) > 1) s = blocked_rows(f, L, s, e, lanes, 1);
-    lloop I, J;               /* rows [s, e), each over its columns LANES at a time */
-    f->i = lg_loop_open(f, &I, s, e, 1, "i");
-    accs_open(f, L, SP_PRE);
-    f->w = lanes;
-    f->j = lg_loop_open(f, &J, lg_i64c(f->g, 0), f->size[SIZE_N_PRE], lanes, "jv");
-    set_mask(f, f->size[SIZE_N_PRE]);
-    loop_body(f, L, SP_PRE);
-    lg_loop_close(f, &J);
-    f->j = f->mask = NULL;
-    f->w = 1;
-    accs_close(f, L, SP_PRE);
-    lg_loop_close(f, &I);
-    f->i = NULL;
 }
 
 /* Columns a per-synapse loop runs at once: none when it cannot vectorise;
@@ -346,17 +422,22 @@ static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef 
 {
     int vec = can_vectorise(f->kc, L, L->par == SP_PRE ? SP_POST : SP_PRE);
     int lanes = strip_lanes(f->kc, L->par == SP_POST ? L : NULL, vec);
-    if (lanes > 1 && f->g->masked) { syn_chunk_masked(f, L, s, e, lanes); return; }
+    int masked = lanes > 1 && f->g->masked;
     if (L->par == SP_PRE) {
-        by_rows(f, L, NULL, s, e, lg_i64c(f->g, 0), f->size[SIZE_N_POST], lanes, 0);
+        by_rows(f, L, NULL, s, e, lg_i64c(f->g, 0), f->size[SIZE_N_POST], lanes, masked);
         return;
     }
-    if (lanes > 1 && block_rows(f->kc, L) > 1) s = blocked_rows(f, L, s, e, lanes, 0);
+    if (lanes > 1 && block_rows(f->kc, L) > 1) s = blocked_rows(f, L, s, e, lanes, masked);
+    /* A loop over the samples inside (a sum over them, for a batch that is
+     * not the constant 1) pays the mask once for all of them, and a call of
+     * a meta-MLP dwarfs it: one masked copy of the body.  Else the full
+     * strips run unmasked, then the tail. */
+    int whole = masked && ((L->work_samples && !LLVMIsConstant(f->size[SIZE_BATCH])) || calls_out(f->kc, L));
     lloop I;
     f->i = lg_loop_open(f, &I, s, e, 1, "i");
     accs_open(f, L, SP_PRE);
-    LLVMValueRef rest = lanes > 1 ? post_row_columns(f, L, lg_i64c(f->g, 0), lanes) : lg_i64c(f->g, 0);
-    post_row_columns(f, L, rest, 1);
+    LLVMValueRef rest = lanes > 1 ? post_row_columns(f, L, lg_i64c(f->g, 0), lanes, whole) : lg_i64c(f->g, 0);
+    if (!whole) row_tail(f, L, rest, lanes, masked);
     accs_close(f, L, SP_PRE);
     lg_loop_close(f, &I);
     f->i = NULL;

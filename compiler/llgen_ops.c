@@ -242,8 +242,11 @@ static void gen_reduce(lfn *f, int id, int local_bit)
     }
     if (f->mem_acc) {   /* v[idx] op= x in the reduction's own array, started before the rows */
         LLVMValueRef p = lg_array(f, lg_stored_array(kc, id));
-        LLVMValueRef cur = lg_load_at(f, p, n->space);
-        lg_store_at(f, p, n->space, lg_reduce_step(f, n->op, cur, lg_widen(f, x, lg_lanes_of(cur))), 0);
+        LLVMValueRef cur = f->held && f->held[id] ? f->held[id] : lg_load_at(f, p, n->space);
+        LLVMValueRef next = lg_reduce_step(f, n->op, cur, lg_widen(f, x, lg_lanes_of(cur)));
+        if (f->row_valid) next = LLVMBuildSelect(f->bb, f->row_valid, next, cur, "");   /* a repeated row: no term */
+        if (f->held) f->held[id] = next;   /* row_strips stores it after the block's rows */
+        else lg_store_at(f, p, n->space, next, 0);
         return;
     }
     LLVMValueRef acc = f->acc[id];

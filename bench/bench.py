@@ -31,8 +31,13 @@ plastcc's episode time is the time `plastcc episode` prints for the episode
 itself when it does (newer builds), "fixed" the rest of its wall time
 (process start, state loading, JIT compilation); with an older plastcc, the
 median wall time of the T-step episode minus that of a 1-step episode (the
-fixed part then includes one step).  CPU times are always T-step minus
-1-step process CPU.  PyTorch's
+fixed part then includes one step).  Where `plastcc episode` has --repeat,
+it runs the episode 3 times and the time is the median of the runs after
+the first, which reuse the first's buffers as a meta-training run's
+episodes do (and checks that all give the same bits); the first run's time
+is printed beside it.  The reference's time is taken the same way (the
+median of its episodes after the first).  CPU times are always T-step
+minus 1-step process CPU, per episode.  PyTorch's
 is measured inside the child around the episode (import and loading
 excluded).  Ratios are PyTorch / plastcc; above 1, plastcc is faster or
 smaller.  The meta-gradients are compared once per workload (relative
@@ -155,12 +160,16 @@ class Bench:
         if args.torch_malloc:
             self.tenv["LD_PRELOAD"] = args.torch_malloc
         self.single = self.plastcc_has_single()
+        self.repeat = 3 if self.plastcc_has("--repeat") else 1
         self.rows = []          # for the summary table
 
-    def plastcc_has_single(self):
+    def plastcc_has(self, option):
         r = subprocess.run([self.a.plastcc, "episode", "--help"],
                            capture_output=True, text=True)
-        return "--precision" in r.stdout + r.stderr
+        return option in r.stdout + r.stderr
+
+    def plastcc_has_single(self):
+        return self.plastcc_has("--precision")
 
     def state(self, rule, steps):
         d = os.path.join(self.work, "state-%s-%d" % (rule, steps))
@@ -179,11 +188,20 @@ class Bench:
                 "--out", out]
         if prec == "fp32":
             argv += ["--precision", "single"]
+        if self.repeat > 1:
+            argv += ["--repeat", str(self.repeat)]
         w, c, m, text = run_child(argv, env, out + ".log")
-        r = {"wall": w, "cpu": c, "rss": m}
+        r = {"wall": w, "cpu": c / self.repeat, "rss": m}
+        t = re.search(r", ([0-9.]+) s \(the first run\), ([0-9.]+) s "
+                      r"\(median of the (\d+) runs after it", text)
+        if t:                   # --repeat: the runs after the first
+            r["first"], r["ep"] = float(t.group(1)), float(t.group(2))
+            r["fixed"] = w - r["first"] - int(t.group(3)) * r["ep"]
+            return r
         t = re.search(r", ([0-9.]+) s\s*$", text)
         if t:                   # newer plastcc prints the episode's own time
-            r["ep"] = float(t.group(1))
+            r["ep"] = r["first"] = float(t.group(1))
+            r["fixed"] = w - r["ep"]
         return r
 
     def torch(self, rule, steps, threads, prec, form, out):
@@ -260,10 +278,11 @@ class Bench:
 
     def report(self, name, rule, steps, threads, prec, res, outs):
         med = lambda xs, k: statistics.median(x[k] for x in xs)
+        first = None
         if all("ep" in x for x in res["plastcc"]):
             p_wall = med(res["plastcc"], "ep")
-            fixed = statistics.median(x["wall"] - x["ep"]
-                                      for x in res["plastcc"])
+            first = med(res["plastcc"], "first")
+            fixed = med(res["plastcc"], "fixed")
         else:
             fixed = med(res["plastcc1"], "wall")
             p_wall = med(res["plastcc"], "wall") - fixed
@@ -281,10 +300,12 @@ class Bench:
         print("  %-14s %10s %9s %9s %9s %7s  %s" % (
             "", "episode s", "ms/step", "cpu s", "peak MB", "GFLOP/s",
             "grad rel.diff"))
-        print("  %-14s %10.3f %9.3f %9.3f %9.1f %7.2f  (fixed %.3f s: "
+        print("  %-14s %10.3f %9.3f %9.3f %9.1f %7.2f  (%sfixed %.3f s: "
               "start, load, JIT; total %.3f s)" % (
                   "plastcc", p_wall, 1e3 * p_wall / steps, p_cpu, p_rss,
-                  fl / p_wall / 1e9, fixed, p_wall + fixed))
+                  fl / p_wall / 1e9, "the first run %.3f s; " % first
+                  if first is not None and self.repeat > 1 else "", fixed,
+                  p_wall + fixed))
         for form in ("expert", "paper", "reference"):
             if form not in res or not res[form]:
                 continue

@@ -36,7 +36,7 @@
 static const char usage[] =
     "usage: plastcc episode FILE --experiment NAME --state DIR --out DIR [--backend jit|c]\n"
     "                       [--checkpoint K] [--batch B] [--precision double|single]\n"
-    "                       [--boundary FILE.svg]\n"
+    "                       [--boundary FILE.svg] [--repeat N]\n"
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
     "data and meta-parameters saved in DIR (.npy files: W1..WL [n_l, n_{l-1}],\n"
@@ -56,13 +56,18 @@ static const char usage[] =
     "With the experiment's `diagnostics alignment orthonormality;`, also\n"
     "alignment.npy (alpha_0..alpha_{L-1}, degrees) and orthonormality.npy.\n"
     "\n"
-    "  --checkpoint K     checkpoint W every K steps (default sqrt(steps); K >= steps stores all)\n"
+    "  --checkpoint K     checkpoint W every K steps (default: nested checkpoints, about\n"
+    "                     3 steps^(1/3) copies of W; K >= steps stores all)\n"
     "  --batch B          samples per inner step (default: the experiment's)\n"
     "  --precision P      double or single: the kernels, the inner loop and the reverse\n"
     "                     sweep in that type (default: the experiment's `precision`);\n"
     "                     the state and the results are float64 either way\n"
     "  --boundary F.svg   draw the decision regions of the final network (2 inputs)\n"
-    "                     with the training and query samples\n";
+    "                     with the training and query samples\n"
+    "  --repeat N         run the episode N times (default 1), the later runs in the\n"
+    "                     buffers of the first as a meta-training run's episodes are,\n"
+    "                     and report the median time of those; every run must give\n"
+    "                     the same meta-loss and meta-gradient, bit for bit\n";
 
 typedef struct state {
     plast_array *buf;          /* [n_buf]: the files of STATE, PARAM and CONST buffers */
@@ -273,8 +278,65 @@ static int draw_boundary(const char *path, const plast_net *N, double **init, do
     return rc;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Runs 2..REPEAT of the episode (--repeat), each in the buffers the one
+ * before kept (the last hands them back), each checked against the first
+ * run's meta-loss and meta-gradient OUT, bit for bit: their median time
+ * into *MEDIAN.  0, or 1 with a message. */
+static int repeat_episode(const plast_net *N, const bound_net *bn, double **init, double **meta,
+                          const plast_episode_data *data, plast_episode_opts opts, const plast_episode_out *out,
+                          int repeat, double *median)
+{
+    double *sec = calloc((size_t)repeat, sizeof *sec), *g[PLAST_MAX_LAYERS] = { 0 };
+    int rc = sec ? 0 : 1;
+    for (int r = 0; rc == 0 && r < N->n_rules; r++)
+        if (!(g[r] = calloc((size_t)bn->rules[r].n_meta + 1, sizeof(double)))) rc = 1;
+    if (rc) fprintf(stderr, "plastcc: out of memory\n");
+    for (int k = 1; rc == 0 && k < repeat; k++) {
+        plast_episode_out o;
+        memset(&o, 0, sizeof o);
+        o.grad = g;
+        opts.keep_buffers = k + 1 < repeat;
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (plast_episode(N, (const double *const *)init, (const double *const *)meta, data, &opts, &o) < 0) {
+            fprintf(stderr, "plastcc: episode failed (run %d of %d): %s\n", k + 1, repeat, o.what);
+            rc = 1;
+            break;
+        }
+        sec[k - 1] = seconds_since(&t0);
+        int same = memcmp(&o.meta_loss, &out->meta_loss, sizeof o.meta_loss) == 0;
+        for (int r = 0; same && r < N->n_rules; r++)
+            same = memcmp(g[r], out->grad[r], (size_t)bn->rules[r].n_meta * sizeof(double)) == 0;
+        if (!same) {
+            fprintf(stderr, "plastcc: run %d of %d of the episode gave other bits than the first (meta-loss %.17g "
+                    "against %.17g)\n", k + 1, repeat, o.meta_loss, out->meta_loss);
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        qsort(sec, (size_t)repeat - 1, sizeof *sec, cmp_double);
+        *median = repeat % 2 == 0 ? sec[(repeat - 1) / 2] : 0.5 * (sec[repeat / 2 - 1] + sec[repeat / 2]);
+    }
+    for (int r = 0; r < PLAST_MAX_LAYERS; r++) free(g[r]);
+    free(sec);
+    return rc;
+}
+
 static int run_episode(const char *state_dir, const char *out_dir, const compiled_unit *u, backend_module *m,
-                       const sema_experiment *x, int checkpoint, int batch, const char *boundary)
+                       const sema_experiment *x, int checkpoint, int batch, const char *boundary, int repeat)
 {
     char err[512];
     bound_net bn;
@@ -316,26 +378,29 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
                 "step would run\n", data.batch, data.n_train, state_dir);
         goto done;
     }
-    plast_episode_opts opts = { .checkpoint_every = checkpoint, .want_grad = 1 };
+    plast_episode_opts opts = { .checkpoint_every = checkpoint, .want_grad = 1, .keep_buffers = repeat > 1 };
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.grad = grad;
     out.final = final;
     out.grad_init = grad_init;
-    struct timespec t0, t1;
+    struct timespec t0;
     double rss0 = rss_mb();
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (plast_episode(N, (const double *const *)init, (const double *const *)meta, &data, &opts, &out) < 0) {
         fprintf(stderr, "plastcc: episode failed: %s\n", out.what);
         goto done;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double first = seconds_since(&t0), median = 0;
+    if (repeat > 1 && repeat_episode(N, &bn, init, meta, &data, opts, &out, repeat, &median)) goto done;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);   /* this process alone: not the C compiler it may have run */
     printf("meta-loss %.17g, query accuracy %.4f, %d steps, %s, %.1f MB of episode buffers, peak RSS %.1f MB "
-           "(%.1f MB before the episode), %.2f s\n", out.meta_loss, out.accuracy, data.steps,
+           "(%.1f MB before the episode), %.3f s", out.meta_loss, out.accuracy, data.steps,
            N->precision == PLAST_SINGLE ? "single" : "double", out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0, rss0,
-           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+           first);
+    if (repeat > 1) printf(" (the first run), %.3f s (median of the %d runs after it, same bits)", median, repeat - 1);
+    printf("\n");
     rc = write_results(out_dir, u->prog, &bn, &out) < 0;
     if (rc == 0 && boundary) rc = draw_boundary(boundary, N, init, final, &data, x, out.accuracy) < 0;
     if (rc == 0 && (x->diag_alignment || x->diag_orthonormality)) {   /* the experiment's diagnostics */
@@ -372,7 +437,7 @@ int cmd_episode(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
     const char *file = NULL, *exp = NULL, *state_dir = NULL, *out_dir = NULL, *boundary = NULL;
-    int checkpoint = 0, batch = 0, use_c = 0, prec = -1;
+    int checkpoint = 0, batch = 0, use_c = 0, prec = -1, repeat = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--experiment") && i + 1 < argc) exp = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_dir = argv[++i];
@@ -383,6 +448,12 @@ int cmd_episode(int argc, char **argv)
             int is_batch = argv[i][2] == 'b';
             if (driver_parse_int(usage, argv[i], argv[i + 1], is_batch, 1000000000, &v)) return 2;
             *(is_batch ? &batch : &checkpoint) = (int)v;
+            i++;
+        }
+        else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) {
+            long long v;
+            if (driver_parse_int(usage, argv[i], argv[i + 1], 1, 1000, &v)) return 2;
+            repeat = (int)v;
             i++;
         }
         else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
@@ -414,7 +485,7 @@ int cmd_episode(int argc, char **argv)
     }
     backend_module *m = bind_load(u, file, x, use_c, prec, err, sizeof err);
     if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
-    int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, batch, boundary);
+    int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, batch, boundary, repeat);
     backend_close(m);
     pipeline_free(u);
     return rc;

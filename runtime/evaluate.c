@@ -104,7 +104,7 @@ static void eval_task(const plast_net *N, const plast_dataset *data, const plast
     }
     int boundary = eo->boundary && g == eo->first_task;
     if ((diag || boundary) && alloc_final(N, final, boundary, res->what, sizeof res->what) < 0) res->failed = 1;
-    plast_episode_opts opts = { .want_grad = 0, .eval_train = 1, .curve_every = eo->curve_every,
+    plast_episode_opts opts = { .want_grad = 0, .eval_train = 1, .keep_buffers = 1, .curve_every = eo->curve_every,
                                 .curve_loss = res->curve_loss, .curve_acc = res->curve_acc,
                                 .curve_train_loss = res->curve_train_loss, .curve_train_acc = res->curve_train_acc };
     if (!res->curve_loss || !res->curve_acc) opts.curve_every = 0;

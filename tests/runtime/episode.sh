@@ -67,6 +67,20 @@ cmp -s "$work/t1/grad_theta.npy" "$work/p/grad_theta.npy" || { echo "FAIL: PLAST
 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/p" >/dev/null 2>"$work/quiet" || fail=1
 [ ! -s "$work/quiet" ] || { echo "FAIL: an episode without PLASTCC_PROFILE printed to stderr"; cat "$work/quiet"; fail=1; }
 echo "PLASTCC_PROFILE: $(grep -c ' calls ' "$work/profile") kernels timed"
+grep -q -E '^  pool_step +20x12 ' "$work/profile" || { echo "FAIL: PLASTCC_PROFILE has no row for pool_step at 20x12"; fail=1; }
+
+# --repeat: the later runs reuse the first's buffers and must give its bits;
+# the outputs are those of one run
+OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/r" --repeat 3 \
+    >"$work/repeat" || { echo "FAIL: --repeat 3"; fail=1; }
+grep -q "s (median of the 2 runs after it, same bits)" "$work/repeat" ||
+  { echo "FAIL: --repeat 3 printed no median of the later runs"; cat "$work/repeat"; fail=1; }
+for f in meta_loss grad_theta W1 grad_W1; do
+  cmp -s "$work/t1/$f.npy" "$work/r/$f.npy" || { echo "FAIL: --repeat 3 changes $f"; fail=1; }
+done
+"$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/r" --repeat 0 >/dev/null 2>&1
+[ $? -eq 2 ] || { echo "FAIL: --repeat 0 is not a usage error"; fail=1; }
+echo "--repeat 3: $(sed -n 's/.*, \([0-9.]* s (the first run), [0-9.]* s\) (median.*/\1/p' "$work/repeat"), the bits of one run"
 
 # Calls whose outputs nobody reads do not run (episode.c, prune_step): the
 # pool reads the input layer's error (pre.e), so its error1 kernels run;

@@ -7,7 +7,7 @@
 # the others at a random moment after the training has written a new
 # meta-state (an episode, a log row, a meta-state being written).
 . "$top_srcdir/tests/fault/common.sh"
-episodes=600
+episodes=2000   # enough training (2-3 s) for the kills to land in it: 600 took 0.7 s
 run() { "$PLASTCC" run "$rules" --experiment quick --threads 1 --quiet --episodes $episodes "$@"; }
 run --out "$work/ref" > /dev/null 2>&1 || bad "the undisturbed run"
 

@@ -148,26 +148,14 @@ static void mem_accs_start(lfn *f, const lower_loop *L)
     }
 }
 
-/* Rows a row loop of one sum over j runs at once (blocked_rows), and rows
- * a pass of plain sums runs at once (by_rows).  Each row keeps its own sums
- * over j (adding its columns in its own order) and each column sum still
- * adds the rows in increasing i, so the bits are those of a row at a time;
- * the rows' chains of vector adds interleave (an add's latency each, one
- * chain per sum and row), and a strip's loads of per-column vectors and
- * its column sums' load and store serve all the rows.  A pass blocks only
- * two rows: each row is one more copy of its body, and the code's size is
- * the JIT's latency (pool.rule's 784x170 pool_step: 55 -> 49 us with two,
- * 46 with four, for +20% and +35% latency). */
-enum { ROW_BLOCK = 4, PASS_BLOCK = 2 };
-
 /* Rows of a strip: row I[r] with the accumulators ACC[r] of its sums over
  * j; VALID[r] (NULL: always) false for a row past the last, which repeats
  * the last row (by_rows) and so adds nothing to the column sums. */
 typedef struct row_set {
     int n;
-    LLVMValueRef i[ROW_BLOCK];
-    LLVMValueRef *acc[ROW_BLOCK];
-    LLVMValueRef valid[ROW_BLOCK];
+    LLVMValueRef i[LOWER_ROW_BLOCK];
+    LLVMValueRef *acc[LOWER_ROW_BLOCK];
+    LLVMValueRef valid[LOWER_ROW_BLOCK];
 } row_set;
 
 /* The columns [S, E) of the rows ROWS (the current row when NULL), LANES at
@@ -214,29 +202,6 @@ static void row_strips(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMV
     f->w = 1;
 }
 
-/* Whether loop L calls a meta-MLP or a k-cap: bodies far longer than a
- * lane mask's cost, and too long to copy. */
-static int calls_out(const lkern *kc, const lower_loop *L)
-{
-    for (int q = 0; L && q < L->n_nodes; q++) {
-        int op = kc->d->node[L->nodes[q]].op;
-        if (op == OP_MLP_OUT || op == OP_MLP_VJP || op == OP_MLP_GRAD || op == OP_KCAP) return 1;
-    }
-    return 0;
-}
-
-/* Whether loop L's body is plain arithmetic: no call out, no sums over the
- * samples (bodies worth copying per row of a block); with NO_OUTS, also no
- * outputs (a repeated row would write them again). */
-static int plain_body(const lkern *kc, const lower_loop *L, int no_outs)
-{
-    if (!L) return 1;
-    if ((no_outs && L->n_outs) || calls_out(kc, L)) return 0;
-    for (int q = 0; q < L->n_nodes; q++)
-        if (lower_is_batch_sum(kc->lk, L->nodes[q])) return 0;
-    return 1;
-}
-
 /* Rows [RS, RE) outer, columns [CS, CE) inner, for the column loop LC and,
  * fused with it when given, the row loop LR.  LC's sums over i add into
  * their arrays, each column still in increasing i — the order, so the
@@ -245,8 +210,8 @@ static int plain_body(const lkern *kc, const lower_loop *L, int no_outs)
  * both loops) instead of down its columns.  With MASKED every strip runs
  * under the lane mask (paid once a strip for all the block's rows, in one
  * copy of the body); else the full strips, then the remaining columns one
- * at a time.  Plain bodies without outputs run PASS_BLOCK rows at a time
- * on one thread (row_set: past the last row, the last again). */
+ * at a time.  On one thread, Lc->row_block rows at a time (row_set: past
+ * the last row, the last again). */
 static void by_rows(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValueRef cs, LLVMValueRef ce,
                     LLVMValueRef rs, LLVMValueRef re, int lanes, int masked)
 {
@@ -257,8 +222,7 @@ static void by_rows(lfn *f, const lower_loop *Lc, const lower_loop *Lr, LLVMValu
         full = LLVMBuildNSWAdd(f->bb, cs, LLVMBuildNSWMul(f->bb, LLVMBuildSDiv(f->bb, n, lg_i64c(f->g, lanes), ""),
                                                            lg_i64c(f->g, lanes), ""), "full");
     }
-    int block = lanes > 1 && !f->staged && !f->absorb && plain_body(f->kc, Lc, 1) && plain_body(f->kc, Lr, 1)
-                    ? PASS_BLOCK : 1;
+    int block = lanes > 1 && !f->staged && !f->absorb ? Lc->row_block : 1;   /* lower_loop.row_block */
     int n_ids = f->kc->d->n + 1;
     for (int start = !f->staged; start >= 0; start--) {   /* staged: the terms are summed after the pass */
         const lower_loop *R = start ? NULL : Lr;
@@ -333,33 +297,19 @@ static void row_tail(lfn *f, const lower_loop *L, LLVMValueRef start, int lanes,
     f->w = 1;
 }
 
-/* Rows a row loop L runs at once: ROW_BLOCK when its body is plain
- * arithmetic with one sum over j in partial sums (a layer's W y): the row's
- * partial sums are then one chain of vector adds (mlp5's 170x784 W y in
- * fp32: 22 -> 15 us).  Bodies with two or more such sums already have
- * independent chains, and copying them four times cost compile time for
- * nothing (pool.rule's JIT latency +26%). */
-static int block_rows(const lkern *kc, const lower_loop *L)
-{
-    if (!plain_body(kc, L, 0)) return 1;
-    int split = 0;
-    for (int q = 0; q < L->n_nodes; q++) split += lg_lane_split(&kc->d->node[L->nodes[q]], SP_PRE);
-    return split == 1 ? ROW_BLOCK : 1;
-}
-
-/* Rows [S, E) of row loop L, ROW_BLOCK at a time, columns LANES at a time
+/* Rows [S, E) of row loop L, L->row_block at a time, columns LANES at a time
  * (the full strips, then each row's remaining columns: row_tail); returns
- * the first row not run (fewer than ROW_BLOCK remain). */
+ * the first row not run (fewer than a block remain). */
 static LLVMValueRef blocked_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef e, int lanes, int masked)
 {
-    int n = f->kc->d->n + 1;
-    LLVMValueRef *own = f->acc, *acc[ROW_BLOCK];
-    for (int r = 0; r < ROW_BLOCK; r++) acc[r] = calloc((size_t)n, sizeof *acc[r]);
+    int n = f->kc->d->n + 1, nb = L->row_block;
+    LLVMValueRef *own = f->acc, *acc[LOWER_ROW_BLOCK];
+    for (int r = 0; r < nb; r++) acc[r] = calloc((size_t)n, sizeof *acc[r]);
     lloop I, J;
-    LLVMValueRef last = LLVMBuildNSWSub(f->bb, e, lg_i64c(f->g, ROW_BLOCK - 1), "");
-    LLVMValueRef i0 = lg_loop_open(f, &I, s, last, ROW_BLOCK, "ib");
-    LLVMValueRef rows[ROW_BLOCK];
-    for (int r = 0; r < ROW_BLOCK; r++) {
+    LLVMValueRef last = LLVMBuildNSWSub(f->bb, e, lg_i64c(f->g, nb - 1), "");
+    LLVMValueRef i0 = lg_loop_open(f, &I, s, last, nb, "ib");
+    LLVMValueRef rows[LOWER_ROW_BLOCK];
+    for (int r = 0; r < nb; r++) {
         rows[r] = LLVMBuildNSWAdd(f->bb, i0, lg_i64c(f->g, r), "");
         f->acc = acc[r];
         f->i = rows[r];
@@ -368,7 +318,7 @@ static LLVMValueRef blocked_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LL
     LLVMValueRef end = f->size[SIZE_N_PRE];
     f->w = lanes;
     f->j = lg_loop_open(f, &J, lg_i64c(f->g, 0), LLVMBuildNSWSub(f->bb, end, lg_i64c(f->g, lanes - 1), ""), lanes, "jv");
-    for (int r = 0; r < ROW_BLOCK; r++) {
+    for (int r = 0; r < nb; r++) {
         f->acc = acc[r];
         f->i = rows[r];
         lg_forget(f);   /* element indices and loaded values are the row's */
@@ -378,7 +328,7 @@ static LLVMValueRef blocked_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LL
     f->j = NULL;
     f->w = 1;
     LLVMValueRef rest = J.idx;
-    for (int r = 0; r < ROW_BLOCK; r++) {
+    for (int r = 0; r < nb; r++) {
         f->acc = acc[r];
         f->i = rows[r];
         lg_forget(f);
@@ -389,7 +339,7 @@ static LLVMValueRef blocked_rows(lfn *f, const lower_loop *L, LLVMValueRef s, LL
     lg_loop_close(f, &I);
     f->i = NULL;
     f->acc = own;
-    for (int r = 0; r < ROW_BLOCK; r++) free(acc[r]);
+    for (int r = 0; r < nb; r++) free(acc[r]);
     return I.idx;
 }
 
@@ -427,12 +377,12 @@ static void syn_chunk(lfn *f, const lower_loop *L, LLVMValueRef s, LLVMValueRef 
         by_rows(f, L, NULL, s, e, lg_i64c(f->g, 0), f->size[SIZE_N_POST], lanes, masked);
         return;
     }
-    if (lanes > 1 && block_rows(f->kc, L) > 1) s = blocked_rows(f, L, s, e, lanes, masked);
+    if (lanes > 1 && L->row_block > 1) s = blocked_rows(f, L, s, e, lanes, masked);
     /* A loop over the samples inside (a sum over them, for a batch that is
      * not the constant 1) pays the mask once for all of them, and a call of
      * a meta-MLP dwarfs it: one masked copy of the body.  Else the full
      * strips run unmasked, then the tail. */
-    int whole = masked && ((L->work_samples && !LLVMIsConstant(f->size[SIZE_BATCH])) || calls_out(f->kc, L));
+    int whole = masked && ((L->work_samples && !LLVMIsConstant(f->size[SIZE_BATCH])) || L->mlp);
     lloop I;
     f->i = lg_loop_open(f, &I, s, e, 1, "i");
     accs_open(f, L, SP_PRE);

@@ -360,6 +360,9 @@ void lower_dump(FILE *out, const lower_kernel *lk)
     for (int l = 0; l < lk->n_loops; l++) {
         if (lk->loops[l].balanced) fprintf(out, "  balanced: nest %d's threads take chunks as they free up\n", l + 1);
         if (lk->loops[l].one_sample) fprintf(out, "  one sample: nest %d has a version for batch 1 (JIT)\n", l + 1);
+        if (lk->loops[l].row_block > 1)
+            fprintf(out, "  rows: nest %d runs %d rows at a time (JIT, vectorised, one thread)\n", l + 1,
+                    lk->loops[l].row_block);
     }
     for (int r = 0; r < lk->n_runs; r++) {   /* nests numbered from 1 in the order above */
         const lower_run *R = &lk->runs[r];

@@ -41,6 +41,7 @@ typedef struct lower_loop {
     int n_nodes;
     int *outs;            /* kernel outputs written here (indices into kern.out) */
     int n_outs;
+    int mlp;              /* per-synapse, calling a meta-MLP (itself or in a sum over the samples) */
     int balanced;         /* per-synapse, calling a meta-MLP: its threads take chunks of rows (columns)
                              as they free up, not a static split (lower_fuse.c) */
     int work_samples;     /* per-synapse: each (i, j) iteration loops over the samples (a sum over them) */
@@ -48,6 +49,9 @@ typedef struct lower_loop {
                              reaches this; else on the calling thread alone (lower_fuse.c) */
     int one_sample;       /* work_samples, no meta-MLP: the JIT adds a version of the loop for a batch of one,
                              whose per-row values leave the loop over j (lower_fuse.c) */
+    int row_block;        /* per-synapse, vectorised, on one thread: rows the JIT runs at once, each in its
+                             own order (lower_fuse.c; 1: a row at a time); for a column loop, also its fused
+                             pass with the row loop after it */
 } lower_loop;
 
 /* How consecutive loops run (lower_fuse.c): LOOP alone (N_LOOPS 1), or
@@ -71,6 +75,9 @@ typedef struct lower_run {
  * layer and sample of a batch-1 step made a default run 2.7 times slower
  * than one thread on an idle machine and 4-47 times on a busy one. */
 enum { LOWER_PARALLEL_MIN_WORK = 1 << 18, LOWER_MLP_CELL_COST = 64 };
+/* Rows a row loop of one sum over j, and a plain column loop's pass, run at
+ * once in the JIT (lower_loop.row_block). */
+enum { LOWER_ROW_BLOCK = 4, LOWER_PASS_BLOCK = 2 };
 
 typedef struct lower_kernel {
     const kern *k;

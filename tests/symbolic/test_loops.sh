@@ -236,5 +236,19 @@ one_sample() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep -c '^  one sample
 [ "$(one_sample "$src/rules/hat.rule")" = 0 ] ||
   fail "HAT's kernels have $(one_sample "$src/rules/hat.rule") nests with a one-sample version, not 0"
 
+# 8. Rows the JIT runs at once (lower_loop.row_block), in the dump: a
+#    plain column loop and its fused pass two, a row loop of one sum over j
+#    (W y) four; none for loops calling a meta-MLP (HAT).  Their bits:
+#    rules.sh (the small and --large sizes leave odd rows and partial blocks).
+rows() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep -c "^  rows: nest [0-9]* runs $2 rows at a time"; }
+[ "$(rows "$src/rules/pool.rule" 2)" = 5 ] ||
+  fail "the pool's kernels have $(rows "$src/rules/pool.rule" 2) nests of two rows at a time, not 5"
+[ "$(rows "$src/rules/pool.rule" 4)" = 2 ] ||
+  fail "the pool's kernels have $(rows "$src/rules/pool.rule" 4) nests of four rows at a time, not 2"
+"$plastcc" emit-c "$src/rules/models.rule" --dump=loops 2>&1 | sed -n '/^kernel mlp5_dense1_fwd:/,/^kernel/p' |
+  grep -q '^  rows: nest 1 runs 4 rows at a time' || fail "mlp5's W y does not run four rows at a time"
+[ "$(rows "$src/rules/hat.rule" '[0-9]*')" = 0 ] ||
+  fail "HAT's kernels, which call a meta-MLP, have $(rows "$src/rules/hat.rule" '[0-9]*') nests of several rows"
+
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

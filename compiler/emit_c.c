@@ -555,7 +555,7 @@ void emit_c_kernel(FILE *out, const lower_kernel *lk, lower_precision prec)
     for (int o = 0; o < k->n_out; o++) {
         const kern_out *ko = &k->out[o];
         if (ko->node >= 0) continue;
-        if (ko->accumulate) { fprintf(out, "    (void)out_%s;   /* identically zero: nothing to add */\n", ko->name); continue; }
+        if (ko->accumulate) continue;   /* (adjoint kernels have no such output: kern_pair_build) */
         char sz[64];
         size_expr(sz, sizeof sz, ko->space);
         fprintf(out, "    memset(out_%s, 0, (size_t)(%s) * sizeof(real));   /* identically zero */\n", ko->name, sz);

@@ -125,7 +125,10 @@ void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int
         int node = -1;
         for (int id = 0; id < n_before; id++)
             if (d->node[id].op == OP_INPUT && d->node[id].aux == s) node = adjv[id];
-        add_out(adj, out_name, node, d->input[s].space, 1);
+        /* an input the outputs do not depend on has nothing to add: no
+         * argument (the episode then reads a state's seed adj(S_{t+1}) in
+         * place: feedback alignment's SGD reads no w) */
+        if (node >= 0) add_out(adj, out_name, node, d->input[s].space, 1);
     }
     if (d->n_meta > 0) {
         adj->meta_adj = malloc((size_t)d->n_meta * sizeof(int));

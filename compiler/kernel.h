@@ -55,11 +55,11 @@ char *kern_live(const kern *k);
 
 /* A forward kernel NAME_fwd with the given outputs, and its adjoint NAME_adj:
  * seeded with an input adj_<output> per output (same space), it accumulates
- * adj_<input> for every input slot the DAG had before the call, except the
- * inputs named in NO_ADJ (NULL-terminated, or NULL: none; constants of the
- * caller, such as the data and fixed feedback, whose adjoint would cost a
- * pass over a matrix for nobody), and adj_meta when the DAG has
- * meta-parameters.  Both kernels share D. */
+ * adj_<input> for every input slot the DAG had before the call that the
+ * outputs depend on, except the inputs named in NO_ADJ (NULL-terminated, or
+ * NULL: none; constants of the caller, such as the data and fixed feedback,
+ * whose adjoint would cost a pass over a matrix for nobody), and adj_meta
+ * when the DAG has meta-parameters.  Both kernels share D. */
 typedef struct kern_output_spec { const char *name; int node; int space; } kern_output_spec;
 void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int n_out,
                      const char *comment, const char *const *no_adj, kern *fwd, kern *adj);

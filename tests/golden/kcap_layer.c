@@ -544,11 +544,9 @@ void kcap_layer_error2_adj(const plast_kargs *a)
     const real *restrict in_adj_pre_e = (const real *)a->arg[2];
     real *restrict out_adj_post_e = (real *)a->arg[3];
     real *restrict out_adj_b = (real *)a->arg[4];
-    real *restrict out_adj_pre_z = (real *)a->arg[5];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v8 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
-    (void)out_adj_pre_z;   /* identically zero: nothing to add */
     /* level 0, per-synapse */
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
@@ -585,9 +583,8 @@ static const plast_karg_desc kcap_layer_error2_adj_args[] = {
     { "adj_pre_e", 5, 0 },
     { "adj_post_e", 6, 3 },
     { "adj_b", 3, 3 },
-    { "adj_pre_z", 5, 3 },
 };
-const plast_kdesc kcap_layer_error2_adj_desc = { "kcap_layer_error2_adj", kcap_layer_error2_adj, kcap_layer_error2_adj_scratch, 6, kcap_layer_error2_adj_args, 0 };
+const plast_kdesc kcap_layer_error2_adj_desc = { "kcap_layer_error2_adj", kcap_layer_error2_adj, kcap_layer_error2_adj_scratch, 5, kcap_layer_error2_adj_args, 0 };
 
 
 /* kcap_layer_loss, forward: mean squared error: e_L = mask (y_L - target) act'(z_L), loss = mask/2 

@@ -163,10 +163,9 @@ void tanh_error_adj(const plast_kargs *a)
     const real *restrict in_post_e = (const real *)a->arg[1];
     const real *restrict in_adj_dw = (const real *)a->arg[2];
     const real *restrict meta = (const real *)a->arg[3];
-    real *restrict out_adj_w = (real *)a->arg[4];
-    real *restrict out_adj_pre_y = (real *)a->arg[5];
-    real *restrict out_adj_post_e = (real *)a->arg[6];
-    real *restrict adj_meta = (real *)a->arg[7];
+    real *restrict out_adj_pre_y = (real *)a->arg[4];
+    real *restrict out_adj_post_e = (real *)a->arg[5];
+    real *restrict adj_meta = (real *)a->arg[6];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_pre * 1;
     real *restrict v7 = scratch; scratch += batch * n_post * 1;
@@ -185,7 +184,6 @@ void tanh_error_adj(const plast_kargs *a)
     real *restrict v56 = scratch; scratch += batch * n_pre * 1;
     real *restrict v57 = scratch; scratch += batch * n_pre * 1;
     (void)scratch;
-    (void)out_adj_w;   /* identically zero: nothing to add */
     /* level 0, scalar */
     {
         v20[0] = ((real)1 / (real)batch);
@@ -275,12 +273,11 @@ static const plast_karg_desc tanh_error_adj_args[] = {
     { "post_e", 6, 0 },
     { "adj_dw", 3, 0 },
     { "meta", 0, 1 },
-    { "adj_w", 3, 3 },
     { "adj_pre_y", 5, 3 },
     { "adj_post_e", 6, 3 },
     { "adj_meta", 0, 4 },
 };
-const plast_kdesc tanh_error_adj_desc = { "tanh_error_adj", tanh_error_adj, tanh_error_adj_scratch, 8, tanh_error_adj_args, 1 };
+const plast_kdesc tanh_error_adj_desc = { "tanh_error_adj", tanh_error_adj, tanh_error_adj_scratch, 7, tanh_error_adj_args, 1 };
 
 
 /* tanh_error, one inner step: w_next = w + dw, dw = -((sum_batch(((eta * pre_y) * tanh((2 * post_e)))) 

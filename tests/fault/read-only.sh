@@ -27,8 +27,17 @@ if [ "${1:-}" = --inside ]; then   # in the mount namespace, on tmpfs $2
   wait_episode "$mnt/mid" 20 $pid || echo "FAIL: no meta-state before the remount"
   # a read-only bind mount over the folder: the files the run has open stay
   # writable (a remount of the whole file system would be refused as busy),
-  # every file it opens from now on is on a read-only mount
-  mount --bind "$mnt/mid" "$mnt/mid" && mount -o remount,bind,ro "$mnt/mid" || echo "FAIL: read-only bind mount"
+  # every file it opens from now on is on a read-only mount.  The remount
+  # fails (EBUSY) while the run has a file open for writing that it opened
+  # through the new bind mount (a meta-state being written): tried again
+  ro=0
+  if mount --bind "$mnt/mid" "$mnt/mid"; then
+    for k in 1 2 3 4 5 6 7 8 9 10; do
+      mount -o remount,bind,ro "$mnt/mid" 2>/dev/null && { ro=1; break; }
+      sleep 0.05
+    done
+  fi
+  [ $ro = 1 ] || echo "FAIL: read-only bind mount"
   wait $pid; echo $? > "$mnt.mid.rc"
   cp -a "$mnt/mid" "$mnt.mid.copy"
   exit 0

@@ -442,6 +442,13 @@ static void grad_size(const ectx *c, int id, char *buf, size_t len)
              c->d->mlp[n->index].n_params * lower_sum_lanes(c->prec));
 }
 
+/* Whether argument A is adj_dw or adj_w of a kernel whose adj_w may be the
+ * array adj_dw (lower_kernel.seed_in_place): not restrict. */
+static int may_alias(const ectx *c, const kern_arg *a)
+{
+    return c->lk->seed_in_place && (!strcmp(a->name, "adj_dw") || !strcmp(a->name, "adj_w"));
+}
+
 static void emit_signature(const ectx *c)
 {
     const kern *k = c->lk->k;
@@ -452,10 +459,12 @@ static void emit_signature(const ectx *c)
     for (int q = 0; q < k->n_arg; q++) {
         const kern_arg *ar = &k->arg[q];
         switch (ar->role) {
-        case PLAST_ROLE_INPUT: fprintf(out, "    const real *restrict in_%s = (const real *)a->arg[%d];\n", ar->name, q); break;
+        case PLAST_ROLE_INPUT:
+            fprintf(out, "    const real *%sin_%s = (const real *)a->arg[%d];\n", may_alias(c, ar) ? "" : "restrict ", ar->name, q);
+            break;
         case PLAST_ROLE_META: fprintf(out, "    const real *restrict meta = (const real *)a->arg[%d];\n", q); break;
         case PLAST_ROLE_OUTPUT: case PLAST_ROLE_ACCUMULATE:
-            fprintf(out, "    real *restrict out_%s = (real *)a->arg[%d];\n", ar->name, q);
+            fprintf(out, "    real *%sout_%s = (real *)a->arg[%d];\n", may_alias(c, ar) ? "" : "restrict ", ar->name, q);
             break;
         case PLAST_ROLE_ADJ_META: fprintf(out, "    real *restrict adj_meta = (real *)a->arg[%d];\n", q); break;
         }
@@ -504,8 +513,9 @@ static void emit_descriptor(const ectx *c)
         const kern_arg *a = &k->arg[q];
         fprintf(c->out, "    { \"%s\", %d, %d },\n", a->name, a->space, a->role);
     }
-    fprintf(c->out, "};\nconst plast_kdesc %s_desc = { \"%s\", %s, %s_scratch, %d, %s_args, %d };\n\n",
-            k->name, k->name, k->name, k->name, k->n_arg, k->name, k->n_meta);
+    fprintf(c->out, "};\nconst plast_kdesc %s_desc = { \"%s\", %s, %s_scratch, %d, %s_args, %d%s };\n\n",
+            k->name, k->name, k->name, k->name, k->n_arg, k->name, k->n_meta,
+            c->lk->seed_in_place ? ", 1 /* adj_w may be adj_dw */" : "");
 }
 
 /* The shapes of the meta-MLPs the kernel calls, as static arrays. */

@@ -1,7 +1,7 @@
 /* llgen_fuse — how the JIT runs a fused pair of loops (lower_fuse.c decides
  * which): one pass over the matrix on one thread, row after row; on several,
  * when the run is staged, parallel over rows with stage matrices for the
- * sums over i; with a loop of sums over the samples before them absorbed;
+ * sums over i; with the loop of sums over the samples after them absorbed;
  * or apart.  The same bits every way (docs/architecture.md, "Determinism"). */
 #include "config.h"
 #include "llgen_impl.h"
@@ -219,9 +219,9 @@ void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const 
 
     LLVMPositionBuilderAtEnd(f->bb, apart);
     lg_forget(f);
-    if (X) lg_gen_parallel(f, X);
     lg_gen_parallel(f, A);
     lg_gen_parallel(f, B);
+    if (X) lg_gen_parallel(f, X);   /* after them, as in the loops' order (lower.c) */
     LLVMBuildBr(f->bb, join);
     LLVMPositionBuilderAtEnd(f->bb, join);
     lg_forget(f);

@@ -62,8 +62,9 @@ static void abi_types(lmod *g, LLVMTargetDataRef td)
     abi_struct(g, td, g->t_argdesc, argdesc, 3, sizeof(plast_karg_desc));
     const abi_field kdesc[] = {
         ABI_FIELD(g, plast_kdesc, name), ABI_FIELD(g, plast_kdesc, run), ABI_FIELD(g, plast_kdesc, scratch),
-        ABI_FIELD(g, plast_kdesc, n_arg), ABI_FIELD(g, plast_kdesc, arg), ABI_FIELD(g, plast_kdesc, n_meta) };
-    abi_struct(g, td, g->t_kdesc, kdesc, 6, sizeof(plast_kdesc));
+        ABI_FIELD(g, plast_kdesc, n_arg), ABI_FIELD(g, plast_kdesc, arg), ABI_FIELD(g, plast_kdesc, n_meta),
+        ABI_FIELD(g, plast_kdesc, seed_in_place) };
+    abi_struct(g, td, g->t_kdesc, kdesc, 7, sizeof(plast_kdesc));
 }
 
 

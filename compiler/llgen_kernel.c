@@ -41,6 +41,11 @@ static void kern_setup(lkern *kc, lmod *g, const lower_kernel *lk)
         case PLAST_ROLE_ADJ_META: kc->adj_meta_arg = q; break;
         }
     }
+    kc->alias_arg[0] = kc->alias_arg[1] = -1;
+    for (int q = 0; lk->seed_in_place && q < kc->k->n_arg; q++) {
+        if (!strcmp(kc->k->arg[q].name, "adj_dw")) kc->alias_arg[0] = q;
+        if (!strcmp(kc->k->arg[q].name, "adj_w")) kc->alias_arg[1] = q;
+    }
     LLVMTypeRef fields[8] = { g->t_i64, g->t_i64, g->t_i64, g->t_i64, g->t_i64,
                               LLVMArrayType(g->t_realp, (unsigned)kc->n_ptr), g->t_i64, g->t_i32 };
     kc->t_frame = LLVMStructTypeInContext(g->ctx, fields, 8, 0);
@@ -184,8 +189,8 @@ static LLVMValueRef gen_run(lkern *kc, LLVMValueRef frame_fn)
             lg_gen_fused_pair(&f, R, L, L + 1, R->absorb >= 0 ? &lk->loops[R->absorb] : NULL);
             continue;
         }
-        if (R->absorb >= 0) lg_gen_loop(&f, &grp, &lk->loops[R->absorb]);
         for (int q = 0; q < R->n_loops; q++) lg_gen_loop(&f, &grp, L + q);
+        if (R->absorb >= 0) lg_gen_loop(&f, &grp, &lk->loops[R->absorb]);
     }
     for (int q = 0; q < lk->n_final && !g->failed; q++) lg_gen_final(&f, &grp, lk->final_outs[q]);
     lg_nest_flush(&f, &grp);
@@ -225,7 +230,7 @@ static LLVMValueRef gen_scratch(lkern *kc)
     return fn;
 }
 
-/* const plast_kdesc NAME_desc = { "NAME", NAME, NAME_scratch, n_arg, NAME_args, n_meta }; */
+/* const plast_kdesc NAME_desc = { "NAME", NAME, NAME_scratch, n_arg, NAME_args, n_meta, seed_in_place }; */
 static void gen_descriptor(lkern *kc, LLVMValueRef run, LLVMValueRef scratch)
 {
     lmod *g = kc->g;
@@ -243,11 +248,12 @@ static void gen_descriptor(lkern *kc, LLVMValueRef run, LLVMValueRef scratch)
     LLVMSetInitializer(args, table);
     LLVMSetGlobalConstant(args, 1);
     LLVMSetLinkage(args, LLVMInternalLinkage);
-    LLVMValueRef f[6] = { lg_cstring(g, k->name), run, scratch, lg_i32c(g, k->n_arg),
-                          LLVMConstPointerCast(args, LLVMPointerType(g->t_argdesc, 0)), lg_i32c(g, k->n_meta) };
+    LLVMValueRef f[7] = { lg_cstring(g, k->name), run, scratch, lg_i32c(g, k->n_arg),
+                          LLVMConstPointerCast(args, LLVMPointerType(g->t_argdesc, 0)), lg_i32c(g, k->n_meta),
+                          lg_i32c(g, kc->lk->seed_in_place) };
     snprintf(name, sizeof name, "%s_desc", k->name);
     LLVMValueRef desc = LLVMAddGlobal(g->m, g->t_kdesc, name);
-    LLVMSetInitializer(desc, LLVMConstNamedStruct(g->t_kdesc, f, 6));
+    LLVMSetInitializer(desc, LLVMConstNamedStruct(g->t_kdesc, f, 7));
     LLVMSetGlobalConstant(desc, 1);
     free(rows);
 }

@@ -252,6 +252,61 @@ const lower_batch_group *lower_batch_group_of(const lower_batch_group *g, int n,
 
 static int popcount3(int s) { return (s & 1) + (s >> 1 & 1) + (s >> 2 & 1); }
 
+/* Whether node ID reads input slot SLOT directly. */
+static int reads_slot(const dag *d, int id, int slot)
+{
+    for (int a = 0; a < 2; a++) {
+        int x = d->node[id].arg[a];
+        if (x >= 0 && d->node[x].op == OP_INPUT && d->node[x].aux == slot) return 1;
+    }
+    return d->node[id].op == OP_INPUT && d->node[id].aux == slot;
+}
+
+/* Whether loop L reads input slot SLOT: its nodes, the inner loops of its
+ * sums over the samples, its outputs. */
+static int loop_reads_slot(const lower_kernel *lk, const lower_loop *L, int slot)
+{
+    const dag *d = lk->k->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q], found = reads_slot(d, id, slot);
+        if (!found && lower_is_batch_sum(lk, id)) {
+            int *blk, nb = lower_batch_block(lk, id, &blk);
+            for (int r = 0; r < nb && !found; r++) found = reads_slot(d, blk[r], slot);
+            free(blk);
+        }
+        if (found) return 1;
+    }
+    for (int q = 0; q < L->n_outs; q++)
+        if (reads_slot(d, lk->k->out[L->outs[q]].node, slot)) return 1;
+    return 0;
+}
+
+/* A rule's adjoint accumulates adj_w, the adjoint of its weights, and reads
+ * adj_dw, that of their update; the episode's adjoint of the state holds
+ * adj(S_{t+1}) = adj_dw and becomes adj(S_t) = adj_dw + adj_w.  When no
+ * loop reads adj_dw after the per-synapse loop that writes adj_w, which
+ * reads each element of it before writing that element (a loop of the
+ * kernel's own loops reads and writes element (i, j) in the same
+ * iteration), adj_w may be the array adj_dw itself, and the episode need
+ * not copy the seed apart first (runtime/episode.c, seed_in_place). */
+static int seed_in_place(const lower_kernel *lk)
+{
+    const kern *k = lk->k;
+    const dag *d = k->d;
+    int seed = -1, out = -1, writer = -1;
+    for (int s = 0; s < d->n_input; s++) if (!strcmp(d->input[s].name, "adj_dw")) seed = s;
+    for (int o = 0; o < k->n_out; o++) if (!strcmp(k->out[o].name, "adj_w") && k->out[o].accumulate) out = o;
+    if (seed < 0 || out < 0 || d->input[seed].space != SP_SYN || k->out[out].space != SP_SYN) return 0;
+    for (int l = 0; l < lk->n_loops; l++)
+        for (int q = 0; q < lk->loops[l].n_outs; q++) if (lk->loops[l].outs[q] == out) writer = l;
+    if (writer < 0) return 0;   /* (written by a final loop) */
+    for (int l = writer + 1; l < lk->n_loops; l++)
+        if (loop_reads_slot(lk, &lk->loops[l], seed)) return 0;
+    for (int q = 0; q < lk->n_final; q++)
+        if (reads_slot(d, k->out[lk->final_outs[q]].node, seed)) return 0;
+    return 1;
+}
+
 void lower_kernel_build(const kern *k, lower_kernel *lk)
 {
     memset(lk, 0, sizeof *lk);
@@ -264,12 +319,15 @@ void lower_kernel_build(const kern *k, lower_kernel *lk)
     /* Per-neuron spaces first (subsets before supersets), then the
      * per-synapse ones: a per-synapse value is always computed inline, so
      * per-synapse loops only read stored values, never produce them for
-     * their own level. */
+     * their own level.  The per-sample ones before the others: a level's
+     * loop of sums over the samples, which writes a rule's adjoint of w,
+     * then comes after the loops that read the seed adj_dw (seed_in_place
+     * below). */
     int order[8], n = 0;
     for (int pc = 0; pc <= 3; pc++)
         for (int s = 0; s < 8; s++) if (popcount3(s) == pc && !is_syn(s)) order[n++] = s;
-    order[n++] = SP_SYN;
     order[n++] = SP_SYN | SP_SAMPLE;
+    order[n++] = SP_SYN;
     for (int level = 0; level <= max_level; level++)
         for (int o = 0; o < 8; o++) {
             if (is_syn(order[o])) schedule_syn(lk, level, order[o]);
@@ -284,6 +342,7 @@ void lower_kernel_build(const kern *k, lower_kernel *lk)
         if (!written && k->out[o].node >= 0) lk->final_outs[lk->n_final++] = o;
     }
     lower_schedule_runs(lk);
+    lk->seed_in_place = seed_in_place(lk);
 }
 
 void lower_kernel_free(lower_kernel *lk)
@@ -364,6 +423,8 @@ void lower_dump(FILE *out, const lower_kernel *lk)
             fprintf(out, "  rows: nest %d runs %d rows at a time (JIT, vectorised, one thread)\n", l + 1,
                     lk->loops[l].row_block);
     }
+    if (lk->seed_in_place)
+        fputs("  in place: adj_w may be the array of adj_dw (read before written, by no later nest)\n", out);
     for (int r = 0; r < lk->n_runs; r++) {   /* nests numbered from 1 in the order above */
         const lower_run *R = &lk->runs[r];
         if (R->n_loops < 2) continue;

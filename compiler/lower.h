@@ -58,8 +58,8 @@ typedef struct lower_loop {
  * loops LOOP and LOOP + 1 as one pass over the matrix (N_LOOPS 2: a
  * column loop and a row loop of one level), on several threads as one pass
  * parallel over rows with stage matrices for the column sums when STAGED
- * (else the two loops apart), with loop ABSORB's sums over the samples
- * computed in the same pass (-1: none). */
+ * (else the two loops apart), with loop ABSORB (the one after them)'s
+ * sums over the samples computed in the same pass (-1: none). */
 typedef struct lower_run {
     int loop, n_loops;
     int absorb;
@@ -91,6 +91,9 @@ typedef struct lower_kernel {
     int n_final;
     lower_run *runs;      /* the loops in order, each alone or fused (lower_fuse.c) */
     int n_runs;
+    int seed_in_place;    /* a rule's adjoint whose output adj_w may be the array of its input adj_dw: no
+                             loop reads adj_dw after the loop that writes adj_w, which reads each element
+                             before it writes it (lower.c; plast_kdesc.seed_in_place) */
 } lower_kernel;
 
 void lower_kernel_build(const kern *k, lower_kernel *lk);

@@ -13,7 +13,8 @@
  * bodies run apart there, where the stage matrices' traffic would cost what
  * fusing saves.  A per-synapse loop of sums over the samples just before a
  * staged pair, whose meta-MLP call the pair's row loop makes too (HAT's
- * adjoint of w), joins the pair's pass ("absorbed").  Each sum keeps its
+ * adjoint of w), joins the pair's pass ("absorbed"): its sums' terms are
+ * computed in the pass, and the loop runs after it from them.  Each sum keeps its
  * order every way, so the bits are those of the loops one after the other
  * (docs/architecture.md, "Determinism").
  *
@@ -98,7 +99,7 @@ static int staged(const lower_kernel *lk, const lower_loop *A, const lower_loop 
     return 0;
 }
 
-/* Whether loop X, just before staged pair A, B, joins their pass: a
+/* Whether loop X, just after staged pair A, B, joins their pass: a
  * per-synapse loop of their level over every sample (parallel over rows)
  * whose nodes are all sums over the samples, one of whose blocks calls a
  * meta-MLP that the pair's row loop calls too, so that the pass computes
@@ -220,9 +221,9 @@ void lower_schedule_runs(lower_kernel *lk)
     lk->n_runs = 0;
     for (int l = 0; l < lk->n_loops; l++) {
         lower_run r = { l, 1, -1, 0 };
-        if (!no_fuse && !no_absorb && l + 2 < lk->n_loops && fusable(lk, &L[l + 1], &L[l + 2]) &&
-            staged(lk, &L[l + 1], &L[l + 2]) && absorbs(lk, &L[l], &L[l + 1], &L[l + 2])) {
-            r = (lower_run){ l + 1, 2, l, 1 };
+        if (!no_fuse && !no_absorb && l + 2 < lk->n_loops && fusable(lk, &L[l], &L[l + 1]) &&
+            staged(lk, &L[l], &L[l + 1]) && absorbs(lk, &L[l + 2], &L[l], &L[l + 1])) {
+            r = (lower_run){ l, 2, l + 2, 1 };
             l += 2;
         } else if (!no_fuse && l + 1 < lk->n_loops && fusable(lk, &L[l], &L[l + 1])) {
             r = (lower_run){ l, 2, -1, staged(lk, &L[l], &L[l + 1]) };

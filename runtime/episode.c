@@ -545,31 +545,38 @@ static int prune_step(ep *E)
  * adj_state holds it as the reverse step starts (the identity is in
  * place), and stays so until an adjoint writes adj(S_t) of that state.
  * For a state whose update's adjoint runs before any such write (the calls
- * in reverse order, the update's own adjoint included: the pool's adjoint
- * of w), the seed is read there, in place; for the others it is copied to
- * adj_next first (enter_step_adjoint: feedback alignment's SGD needed no
- * copy, 1.43 MB a reverse step of mlp5).  States read in their next version
- * keep their own scheme (next_read). */
+ * in reverse order, the update's own adjoint included), the seed is read
+ * there, in place; for the others it is copied to adj_next first
+ * (enter_step_adjoint: 1.43 MB a reverse step of mlp5).  The update's own
+ * adjoint of w does not count when its kernel reads each element of adj_dw
+ * before it adds into that element of adj_w, and none after
+ * (plast_kdesc.seed_in_place: the pool's adjoint; feedback alignment's SGD
+ * has no adjoint of w).  PLASTCC_SEED_COPY=1 copies every seed (for
+ * testing: the same bits).  States read in their next version keep their
+ * own scheme (next_read). */
 static int seed_in_place(ep *E)
 {
     const plast_schedule *S = E->S;
     unsigned char *written = calloc((size_t)S->n_buf + 1, 1);
     E->seed_copy = calloc((size_t)S->n_buf + 1, 1);
     if (!written || !E->seed_copy) { free(written); return -1; }
+    const char *copy_env = getenv("PLASTCC_SEED_COPY");
+    int copy_all = copy_env && *copy_env && strcmp(copy_env, "0");
     for (int c = S->n_step - 1; c >= 0; c--) {
         const plast_call *C = &S->step[c];
         if (E->unread[c] || !C->adj) continue;
+        int u = C->update;
         for (int k = 0; k < C->n_bind; k++) {
             const plast_bind *b = &C->bind[k];
             char name[96];
             snprintf(name, sizeof name, "adj_%s", b->arg);
             int role = arg_role(C->adj, name);
+            if (b->buf == u && !strcmp(b->arg, "w") && C->adj->seed_in_place && !copy_all) continue;
             if (S->buf[b->buf].kind == PLAST_BUF_STATE && !b->next && role >= 2 && role <= 3) written[b->buf] = 1;
         }
-        int u = C->update;
         if (u >= 0 && !E->next_read[u]) {
-            E->seed_copy[u] = written[u];
-            if (!written[u]) {
+            E->seed_copy[u] = written[u] || copy_all;
+            if (!E->seed_copy[u]) {
                 call_plan *P = &E->step[c];
                 for (int q = 0; q < P->n_adj; q++) if (P->adj[q].reg == REG_ADJ_NEXT) P->adj[q].reg = REG_ADJ_STATE;
             }

@@ -19,6 +19,11 @@
  * ones and the JIT's fused passes with their stage matrices.
  * --batch N (after --large, if both) runs N samples: 1 takes the JIT's
  * versions of the loops for one sample (lower_loop.one_sample).
+ * A kernel whose descriptor says seed_in_place (a rule's adjoint whose
+ * adj_w may be the array adj_dw, as the episode runs it) runs a third way
+ * on every back end, with 1 and 4 threads: adj_w starting as adj_dw's
+ * values, once in an array of its own and once as adj_dw's array itself;
+ * every output bit for bit the same.
  * --single compiles the kernels in single precision (float arrays; 1e-5
  * relative).  --jit-only loads only the JIT and runs each kernel once (the
  * leak test runs it under valgrind).  Exit 0 when everything agrees.
@@ -87,8 +92,10 @@ static void argset_make(argset *s, const plast_kdesc *k)
 
 static void argset_free(argset *s) { for (int a = 0; a < s->n; a++) free(s->init[a]); }
 
-/* Runs K on fresh copies of S's values; returns the arrays (caller frees). */
-static void **run(const plast_kdesc *k, const argset *s, int backend)
+/* Runs K on fresh copies of S's values; returns the arrays (caller frees).
+ * With W >= 0, argument W is given argument DW's array, and gets its
+ * values after the run. */
+static void **run_aliased(const plast_kdesc *k, const argset *s, int backend, int w, int dw)
 {
     void **arr = calloc((size_t)s->n, sizeof *arr);
     void *args[MAX_ARGS];
@@ -100,13 +107,17 @@ static void **run(const plast_kdesc *k, const argset *s, int backend)
             memcpy(arr[a], s->init[a], (size_t)s->len[a] * real_size());
         args[a] = arr[a];
     }
+    if (w >= 0) args[w] = arr[dw];
     plast_kargs ka = { N_PRE, N_POST, BATCH, STEPS, args, NULL };
     int64_t bytes = k->scratch(&ka);
     ka.scratch = malloc((size_t)(bytes > 0 ? bytes : 8));
     k->run(&ka);
     free(ka.scratch);
+    if (w >= 0) memcpy(arr[w], arr[dw], (size_t)s->len[w] * real_size());
     return arr;
 }
+
+static void **run(const plast_kdesc *k, const argset *s, int backend) { return run_aliased(k, s, backend, -1, -1); }
 
 static void free_run(void **arr, int n) { for (int a = 0; a < n; a++) free(arr[a]); free(arr); }
 
@@ -120,7 +131,8 @@ static double rel_diff(double a, double b)
 /* The descriptors must describe the same ABI. */
 static int same_descriptor(const plast_kdesc *a, const plast_kdesc *b)
 {
-    if (strcmp(a->name, b->name) || a->n_arg != b->n_arg || a->n_meta != b->n_meta) return 0;
+    if (strcmp(a->name, b->name) || a->n_arg != b->n_arg || a->n_meta != b->n_meta || a->seed_in_place != b->seed_in_place)
+        return 0;
     for (int q = 0; q < a->n_arg; q++)
         if (strcmp(a->arg[q].name, b->arg[q].name) || a->arg[q].space != b->arg[q].space ||
             a->arg[q].role != b->arg[q].role)
@@ -128,7 +140,7 @@ static int same_descriptor(const plast_kdesc *a, const plast_kdesc *b)
     return 1;
 }
 
-typedef struct stats { int kernels, failed; long values, bitwise; double max_rel; } stats;
+typedef struct stats { int kernels, failed, in_place; long values, bitwise; double max_rel; } stats;
 
 /* Outputs of run R against reference REF: within 1e-12, counting exact matches. */
 static int compare(const plast_kdesc *k, const argset *s, void **ref, void **r, const char *what, stats *st)
@@ -171,6 +183,36 @@ static int compare_threads(const plast_kdesc *k, const argset *s, void **one, in
     return bad;
 }
 
+static int arg_index(const plast_kdesc *k, const char *name)
+{
+    for (int a = 0; a < k->n_arg; a++) if (!strcmp(k->arg[a].name, name)) return a;
+    return -1;
+}
+
+/* K (seed_in_place) with adj_w starting as adj_dw's values: in an array of
+ * its own, then as adj_dw's array itself; every output bit for bit. */
+static int check_in_place(const plast_kdesc *k, const argset *s, int backend, int threads)
+{
+    int dw = arg_index(k, "adj_dw"), w = arg_index(k, "adj_w"), bad = 0;
+    if (dw < 0 || w < 0 || s->len[dw] != s->len[w]) { printf("    %s: in place, but no adj_dw and adj_w alike\n", k->name); return 1; }
+    argset t = *s;
+    t.init[w] = s->init[dw];
+    omp_set_num_threads(threads);
+    void **apart = run(k, &t, backend), **same = run_aliased(k, &t, backend, w, dw);
+    for (int a = 0; a < t.n; a++) {
+        if (k->arg[a].role == PLAST_ROLE_INPUT || k->arg[a].role == PLAST_ROLE_META) continue;
+        if (memcmp(apart[a], same[a], (size_t)s->len[a] * real_size())) {
+            printf("    %s, %d thread%s: %s differs with adj_w in adj_dw's array\n", backend_names[backend], threads,
+                   threads == 1 ? "" : "s", k->arg[a].name);
+            bad++;
+        }
+    }
+    free_run(apart, t.n);
+    free_run(same, t.n);
+    omp_set_num_threads(1);
+    return bad;
+}
+
 static int check_kernel(backend_module **m, int n_mod, const char *name, int threads, stats *st)
 {
     const plast_kdesc *k[N_BACKENDS];
@@ -198,6 +240,11 @@ static int check_kernel(backend_module **m, int n_mod, const char *name, int thr
         }
     }
     for (int b = 0; threads && b < n_mod && b <= B_C; b++) bad += compare_threads(k[b], &s, r[b], b);
+    for (int b = 0; k[0]->seed_in_place && b < n_mod; b++) {
+        bad += check_in_place(k[b], &s, b, 1);
+        if (threads) bad += check_in_place(k[b], &s, b, 4);
+        st->in_place += b == 0;
+    }
     for (int b = 0; b < n_mod; b++) free_run(r[b], s.n);
     argset_free(&s);
     st->kernels++;
@@ -220,7 +267,7 @@ static int check_file(const char *file, int jit_only, int threads)
             failed = 1;
         }
     }
-    stats st = { 0, 0, 0, 0, 0 };
+    stats st = { 0, 0, 0, 0, 0, 0 };
     const lower_kernel **ks;
     int n = pipeline_kernels(u, &ks);
     for (int i = 0; i < n && !failed; i++) check_kernel(m, n_mod, ks[i]->k->name, threads, &st);
@@ -229,8 +276,9 @@ static int check_file(const char *file, int jit_only, int threads)
         printf("%s: %d kernel%s run by the JIT%s\n", file, st.kernels, st.kernels == 1 ? "" : "s",
                st.failed ? "  FAILED" : "");
     else if (!failed)
-        printf("%s: %d kernel%s, %ld values, %ld bitwise equal, max relative difference %.2e%s\n", file, st.kernels,
-               st.kernels == 1 ? "" : "s", st.values, st.bitwise, st.max_rel, st.failed ? "  FAILED" : "");
+        printf("%s: %d kernel%s, %ld values, %ld bitwise equal, max relative difference %.2e; %d in place, checked%s\n",
+               file, st.kernels, st.kernels == 1 ? "" : "s", st.values, st.bitwise, st.max_rel, st.in_place,
+               st.failed ? "  FAILED" : "");
     for (int b = 0; b < n_mod; b++) backend_close(m[b]);
     pipeline_free(u);
     return failed || st.failed;

@@ -18,6 +18,8 @@ typedef struct plast_kdesc {
     int n_arg;
     const plast_karg_desc *arg;
     int n_meta;
+    int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
+                             before it is written, none after) */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -136,9 +138,9 @@ void hat_adj(const plast_kargs *a)
     const real *restrict in_w = (const real *)a->arg[0];
     const real *restrict in_pre_y = (const real *)a->arg[1];
     const real *restrict in_post_y = (const real *)a->arg[2];
-    const real *restrict in_adj_dw = (const real *)a->arg[3];
+    const real *in_adj_dw = (const real *)a->arg[3];
     const real *restrict meta = (const real *)a->arg[4];
-    real *restrict out_adj_w = (real *)a->arg[5];
+    real *out_adj_w = (real *)a->arg[5];
     real *restrict out_adj_pre_y = (real *)a->arg[6];
     real *restrict out_adj_post_y = (real *)a->arg[7];
     real *restrict adj_meta = (real *)a->arg[8];
@@ -152,21 +154,6 @@ void hat_adj(const plast_kargs *a)
     /* level 0, scalar */
     {
         v12[0] = ((real)1 / (real)batch);
-    }
-    /* level 0, per-synapse */
-    #pragma omp parallel for schedule(dynamic) if (n_post * n_pre * batch >= 4096)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t26 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t13 = (in_adj_dw[i * n_pre + j] * v12[0]);
-                real c25[3];
-                plast_mlp_vjp_d(hat_adj_mlp0, meta + 0, (const real[]){ in_pre_y[b * n_pre + j], in_w[i * n_pre + j], in_post_y[b * n_post + i] }, (const real[]){ t13 }, 1, c25, NULL, 0);
-                const real t25 = c25[1];
-                t26 += t25;
-            }
-            out_adj_w[i * n_pre + j] += t26;
-        }
     }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
@@ -198,6 +185,21 @@ void hat_adj(const plast_kargs *a)
             v28[b * n_post + i] = plast_lanesum(acc28);
         }
     }
+    /* level 0, per-synapse */
+    #pragma omp parallel for schedule(dynamic) if (n_post * n_pre * batch >= 4096)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t26 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t13 = (in_adj_dw[i * n_pre + j] * v12[0]);
+                real c25[3];
+                plast_mlp_vjp_d(hat_adj_mlp0, meta + 0, (const real[]){ in_pre_y[b * n_pre + j], in_w[i * n_pre + j], in_post_y[b * n_post + i] }, (const real[]){ t13 }, 1, c25, NULL, 0);
+                const real t25 = c25[1];
+                t26 += t25;
+            }
+            out_adj_w[i * n_pre + j] += t26;
+        }
+    }
     /* adj_pre_y */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t j = 0; j < n_pre; j++)
@@ -226,7 +228,7 @@ static const plast_karg_desc hat_adj_args[] = {
     { "adj_post_y", 6, 3 },
     { "adj_meta", 0, 4 },
 };
-const plast_kdesc hat_adj_desc = { "hat_adj", hat_adj, hat_adj_scratch, 9, hat_adj_args, 101 };
+const plast_kdesc hat_adj_desc = { "hat_adj", hat_adj, hat_adj_scratch, 9, hat_adj_args, 101, 1 /* adj_w may be adj_dw */ };
 
 
 /* hat, one inner step: w_next = w + dw, dw = (sum_batch(mlp0[0](pack(pre_y, pack(w, pack(post_y))))) 

@@ -18,6 +18,8 @@ typedef struct plast_kdesc {
     int n_arg;
     const plast_karg_desc *arg;
     int n_meta;
+    int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
+                             before it is written, none after) */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -285,18 +287,6 @@ void kcap_layer_dense2_adj(const plast_kargs *a)
             v8[b * n_post + i] = (in_adj_post_z[b * n_post + i] + in_adj_post_y[b * n_post + i]);
         }
     }
-    /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t12 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t11 = (in_pre_y[b * n_pre + j] * v8[b * n_post + i]);
-                t12 += t11;
-            }
-            out_adj_w[i * n_pre + j] += t12;
-        }
-    }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
@@ -307,6 +297,18 @@ void kcap_layer_dense2_adj(const plast_kargs *a)
                 acc10 += t9;
             }
             v10[b * n_pre + j] = acc10;
+        }
+    }
+    /* level 0, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t12 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t11 = (in_pre_y[b * n_pre + j] * v8[b * n_post + i]);
+                t12 += t11;
+            }
+            out_adj_w[i * n_pre + j] += t12;
         }
     }
     /* adj_pre_y */
@@ -437,18 +439,6 @@ void kcap_layer_error1_adj(const plast_kargs *a)
             v12[b * n_pre + j] = (v9[b * n_pre + j] * in_adj_pre_e[b * n_pre + j]);
         }
     }
-    /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t22 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t21 = (in_post_e[b * n_post + i] * v12[b * n_pre + j]);
-                t22 += t21;
-            }
-            out_adj_b[i * n_pre + j] += t22;
-        }
-    }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
@@ -459,6 +449,18 @@ void kcap_layer_error1_adj(const plast_kargs *a)
                 acc20[j % PLAST_LANES] += t19;
             }
             v20[b * n_post + i] = plast_lanesum(acc20);
+        }
+    }
+    /* level 0, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t22 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t21 = (in_post_e[b * n_post + i] * v12[b * n_pre + j]);
+                t22 += t21;
+            }
+            out_adj_b[i * n_pre + j] += t22;
         }
     }
     /* adj_post_e */
@@ -547,18 +549,6 @@ void kcap_layer_error2_adj(const plast_kargs *a)
     real *restrict scratch = (real *)a->scratch;
     real *restrict v8 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
-    /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t10 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t9 = (in_post_e[b * n_post + i] * in_adj_pre_e[b * n_pre + j]);
-                t10 += t9;
-            }
-            out_adj_b[i * n_pre + j] += t10;
-        }
-    }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
@@ -569,6 +559,18 @@ void kcap_layer_error2_adj(const plast_kargs *a)
                 acc8[j % PLAST_LANES] += t7;
             }
             v8[b * n_post + i] = plast_lanesum(acc8);
+        }
+    }
+    /* level 0, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t10 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t9 = (in_post_e[b * n_post + i] * in_adj_pre_e[b * n_pre + j]);
+                t10 += t9;
+            }
+            out_adj_b[i * n_pre + j] += t10;
         }
     }
     /* adj_post_e */

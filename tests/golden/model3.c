@@ -18,6 +18,8 @@ typedef struct plast_kdesc {
     int n_arg;
     const plast_karg_desc *arg;
     int n_meta;
+    int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
+                             before it is written, none after) */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -315,18 +317,6 @@ void model3_dense2_adj(const plast_kargs *a)
             v11[b * n_post + i] = (in_adj_post_z[b * n_post + i] + v10[b * n_post + i]);
         }
     }
-    /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t21 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t20 = (in_pre_y[b * n_pre + j] * v11[b * n_post + i]);
-                t21 += t20;
-            }
-            out_adj_w[i * n_pre + j] += t21;
-        }
-    }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
@@ -337,6 +327,18 @@ void model3_dense2_adj(const plast_kargs *a)
                 acc19 += t18;
             }
             v19[b * n_pre + j] = acc19;
+        }
+    }
+    /* level 1, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t21 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t20 = (in_pre_y[b * n_pre + j] * v11[b * n_post + i]);
+                t21 += t20;
+            }
+            out_adj_w[i * n_pre + j] += t21;
         }
     }
     /* adj_pre_y */
@@ -565,18 +567,6 @@ void model3_dense3_adj(const plast_kargs *a)
             v23[b * n_post + i] = (in_adj_post_z[b * n_post + i] + v22[b * n_post + i]);
         }
     }
-    /* level 4, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t31 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t30 = (in_pre_y[b * n_pre + j] * v23[b * n_post + i]);
-                t31 += t30;
-            }
-            out_adj_w[i * n_pre + j] += t31;
-        }
-    }
     /* level 4, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
@@ -587,6 +577,18 @@ void model3_dense3_adj(const plast_kargs *a)
                 acc29 += t28;
             }
             v29[b * n_pre + j] = acc29;
+        }
+    }
+    /* level 4, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t31 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t30 = (in_pre_y[b * n_pre + j] * v23[b * n_post + i]);
+                t31 += t30;
+            }
+            out_adj_w[i * n_pre + j] += t31;
         }
     }
     /* adj_pre_y */

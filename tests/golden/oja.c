@@ -18,6 +18,8 @@ typedef struct plast_kdesc {
     int n_arg;
     const plast_karg_desc *arg;
     int n_meta;
+    int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
+                             before it is written, none after) */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -188,9 +190,9 @@ void oja_adj(const plast_kargs *a)
     const real *restrict in_post_e = (const real *)a->arg[1];
     const real *restrict in_pre_y = (const real *)a->arg[2];
     const real *restrict in_post_y = (const real *)a->arg[3];
-    const real *restrict in_adj_dw = (const real *)a->arg[4];
+    const real *in_adj_dw = (const real *)a->arg[4];
     const real *restrict meta = (const real *)a->arg[5];
-    real *restrict out_adj_w = (real *)a->arg[6];
+    real *out_adj_w = (real *)a->arg[6];
     real *restrict out_adj_post_e = (real *)a->arg[7];
     real *restrict out_adj_pre_y = (real *)a->arg[8];
     real *restrict out_adj_post_y = (real *)a->arg[9];
@@ -277,18 +279,6 @@ void oja_adj(const plast_kargs *a)
             v67[b * n_post + i] = (-v66[b * n_post + i]);
         }
     }
-    /* level 1, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t59 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t58 = (in_post_y[b * n_post + i] * v41[b * n_pre + j]);
-                t59 += t58;
-            }
-            out_adj_w[i * n_pre + j] += t59;
-        }
-    }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
@@ -304,6 +294,18 @@ void oja_adj(const plast_kargs *a)
             }
             v43[b * n_post + i] = plast_lanesum(acc43);
             v56[b * n_post + i] = plast_lanesum(acc56);
+        }
+    }
+    /* level 1, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t59 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t58 = (in_post_y[b * n_post + i] * v41[b * n_pre + j]);
+                t59 += t58;
+            }
+            out_adj_w[i * n_pre + j] += t59;
         }
     }
     /* level 2, per-postsynaptic-neuron */
@@ -363,7 +365,7 @@ static const plast_karg_desc oja_adj_args[] = {
     { "adj_post_y", 6, 3 },
     { "adj_meta", 0, 4 },
 };
-const plast_kdesc oja_adj_desc = { "oja_adj", oja_adj, oja_adj_scratch, 11, oja_adj_args, 2 };
+const plast_kdesc oja_adj_desc = { "oja_adj", oja_adj, oja_adj_scratch, 11, oja_adj_args, 2, 1 /* adj_w may be adj_dw */ };
 
 
 /* oja, one inner step: w_next = w + dw, dw = (sum_batch((-(((theta0 * post_e) * pre_y)) - (theta9 

@@ -18,6 +18,8 @@ typedef struct plast_kdesc {
     int n_arg;
     const plast_karg_desc *arg;
     int n_meta;
+    int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
+                             before it is written, none after) */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -387,9 +389,9 @@ void pool_adj(const plast_kargs *a)
     const real *restrict in_pre_y = (const real *)a->arg[2];
     const real *restrict in_post_y = (const real *)a->arg[3];
     const real *restrict in_pre_e = (const real *)a->arg[4];
-    const real *restrict in_adj_dw = (const real *)a->arg[5];
+    const real *in_adj_dw = (const real *)a->arg[5];
     const real *restrict meta = (const real *)a->arg[6];
-    real *restrict out_adj_w = (real *)a->arg[7];
+    real *out_adj_w = (real *)a->arg[7];
     real *restrict out_adj_post_e = (real *)a->arg[8];
     real *restrict out_adj_pre_y = (real *)a->arg[9];
     real *restrict out_adj_post_y = (real *)a->arg[10];
@@ -534,16 +536,6 @@ void pool_adj(const plast_kargs *a)
         }
         v27[b] = acc27;
     }
-    /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
-    for (int64_t j = 0; j < n_pre; j++) {
-        real acc212 = 0;
-        for (int64_t i = 0; i < n_post; i++) {
-            const real t210 = (in_w[i * n_pre + j] * in_adj_dw[i * n_pre + j]);
-            acc212 += t210;
-        }
-        v212[j] = acc212;
-    }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
@@ -586,6 +578,16 @@ void pool_adj(const plast_kargs *a)
             v108[b * n_post + i] = plast_lanesum(acc108);
             v112[b * n_post + i] = plast_lanesum(acc112);
         }
+    }
+    /* level 0, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
+    for (int64_t j = 0; j < n_pre; j++) {
+        real acc212 = 0;
+        for (int64_t i = 0; i < n_post; i++) {
+            const real t210 = (in_w[i * n_pre + j] * in_adj_dw[i * n_pre + j]);
+            acc212 += t210;
+        }
+        v212[j] = acc212;
     }
     /* level 1, per-presynaptic-neuron */
     real acc214[PLAST_LANES] = { 0 };
@@ -733,24 +735,6 @@ void pool_adj(const plast_kargs *a)
             v245[b * n_post + i] = (v221[b * n_post + i] - v243[b * n_post + i]);
         }
     }
-    /* level 2, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
-    for (int64_t i = 0; i < n_post; i++) {
-        for (int64_t j = 0; j < n_pre; j++) {
-            real t156 = 0;
-            real t183 = 0;
-            for (int64_t b = 0; b < batch; b++) {
-                const real t154 = (in_pre_y[b * n_pre + j] * v147[b * n_post + i]);
-                const real t182 = (in_post_y[b * n_post + i] * v178[b * n_pre + j]);
-                t156 += t154;
-                t183 += t182;
-            }
-            const real t184 = (t183 - t156);
-            const real t216 = (meta[3] * in_adj_dw[i * n_pre + j]);
-            const real t218 = (t184 - t216);
-            out_adj_w[i * n_pre + j] += t218;
-        }
-    }
     /* level 2, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
@@ -782,6 +766,24 @@ void pool_adj(const plast_kargs *a)
                 acc180[j % PLAST_LANES] += t179;
             }
             v180[b * n_post + i] = plast_lanesum(acc180);
+        }
+    }
+    /* level 2, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
+    for (int64_t i = 0; i < n_post; i++) {
+        for (int64_t j = 0; j < n_pre; j++) {
+            real t156 = 0;
+            real t183 = 0;
+            for (int64_t b = 0; b < batch; b++) {
+                const real t154 = (in_pre_y[b * n_pre + j] * v147[b * n_post + i]);
+                const real t182 = (in_post_y[b * n_post + i] * v178[b * n_pre + j]);
+                t156 += t154;
+                t183 += t182;
+            }
+            const real t184 = (t183 - t156);
+            const real t216 = (meta[3] * in_adj_dw[i * n_pre + j]);
+            const real t218 = (t184 - t216);
+            out_adj_w[i * n_pre + j] += t218;
         }
     }
     /* level 3, scalar */
@@ -873,7 +875,7 @@ static const plast_karg_desc pool_adj_args[] = {
     { "adj_pre_e", 5, 3 },
     { "adj_meta", 0, 4 },
 };
-const plast_kdesc pool_adj_desc = { "pool_adj", pool_adj, pool_adj_scratch, 13, pool_adj_args, 10 };
+const plast_kdesc pool_adj_desc = { "pool_adj", pool_adj, pool_adj_scratch, 13, pool_adj_args, 10, 1 /* adj_w may be adj_dw */ };
 
 
 /* pool, one inner step: w_next = w + dw, dw = (sum_batch((((((%24 - %29) - (pre_e * %37)) - (pre_y 

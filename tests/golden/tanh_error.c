@@ -18,6 +18,8 @@ typedef struct plast_kdesc {
     int n_arg;
     const plast_karg_desc *arg;
     int n_meta;
+    int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
+                             before it is written, none after) */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's

@@ -56,6 +56,15 @@ for f in grad_theta meta_loss W1 W2 W3; do
 done
 echo "1 and 2 threads: identical results"
 
+# The pool's adjoint reads its seed adj(S_{t+1}) in place (plast_kdesc
+# .seed_in_place): the same bits as with every seed copied apart first
+PLASTCC_SEED_COPY=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
+    --out "$work/copied" >/dev/null || fail=1
+for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
+  cmp -s "$work/t1/$f.npy" "$work/copied/$f.npy" || { echo "FAIL: the seed read in place changes $f"; fail=1; }
+done
+echo "seeds in place and copied apart: identical results"
+
 # PLASTCC_PROFILE: a line per kernel the episode ran (the rule's step and
 # adjoint, every dense layer), the driver's share, and the same results
 PLASTCC_PROFILE=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/p" \

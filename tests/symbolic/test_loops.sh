@@ -163,7 +163,7 @@ grep -q 'call void @plast_mlp_vjp_lanes_d(.*, i32 -1, i32 [%0-9a-z._]*, i32 [0-9
 #    one call, then the adjoint of w from its sums' arrays, and the three
 #    nests apart for when the memory cannot be allocated: 5 calls and 6
 #    parallel regions.  Without absorbing (PLASTCC_NO_ABSORB) the nest of w
-#    runs first on its own: 5 calls, 5 regions.
+#    runs last on its own: 5 calls, 5 regions.
 calls() { grep -c 'call void @plast_mlp_vjp_lanes_d' "$1"; }
 regions() { awk '/^define void @hat_adj\(/ { on = 1 } on && /call void @GOMP_parallel/ { n++ } on && /^}/ { on = 0 } END { print n + 0 }' "$1"; }
 PLASTCC_NO_ABSORB=1 "$plastcc" emit-llvm "$src/rules/hat.rule" >"$tmp.hat2.ll" 2>&1 || fail "hat.rule: emit-llvm failed"
@@ -192,12 +192,12 @@ nests() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | sed -n 's/^kernel hat_adj: 
   fail "the fixed-eta HAT adjoint IR has $(calls "$tmp.hatfix.ll") calls and $(regions "$tmp.hatfix.ll") parallel regions, not 5 and 6"
 
 #    The fused passes are decided in the lowered form and shown by
-#    --dump=loops: HAT's adjoint runs its last two nests as one staged pass
-#    that absorbs the nest of w; the pool's forward fuses a pair; with
+#    --dump=loops: HAT's adjoint runs nests 2 and 3 as one staged pass
+#    that absorbs the nest of w after them; the pool's forward fuses a pair; with
 #    PLASTCC_NO_FUSE nothing is fused, and the IR has HAT's two loops apart.
 fused() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | awk -v k="$2" '/^kernel / { on = $2 == k ":" } on && /^  fused:/'; }
-fused "$src/rules/hat.rule" hat_adj | grep -q "^  fused: nests 3 and 4 in one pass over the matrix, on several threads parallel over rows with stage matrices for the sums over i, nest 2's sums over the samples in the same pass$" ||
-  fail "hat_adj's dump does not show its fused, staged pass absorbing nest 2: $(fused "$src/rules/hat.rule" hat_adj)"
+fused "$src/rules/hat.rule" hat_adj | grep -q "^  fused: nests 2 and 3 in one pass over the matrix, on several threads parallel over rows with stage matrices for the sums over i, nest 4's sums over the samples in the same pass$" ||
+  fail "hat_adj's dump does not show its fused, staged pass absorbing nest 4: $(fused "$src/rules/hat.rule" hat_adj)"
 [ "$(fused "$src/rules/pool.rule" pool_fwd | grep -c 'on one thread, apart on several')" -ge 1 ] ||
   fail "pool_fwd's dump shows no fused pair"
 [ -z "$(PLASTCC_NO_FUSE=1 fused "$src/rules/hat.rule" hat_adj)$(PLASTCC_NO_FUSE=1 fused "$src/rules/pool.rule" pool_adj)" ] ||
@@ -249,6 +249,26 @@ rows() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep -c "^  rows: nest [0-9]
   grep -q '^  rows: nest 1 runs 4 rows at a time' || fail "mlp5's W y does not run four rows at a time"
 [ "$(rows "$src/rules/hat.rule" '[0-9]*')" = 0 ] ||
   fail "HAT's kernels, which call a meta-MLP, have $(rows "$src/rules/hat.rule" '[0-9]*') nests of several rows"
+
+# 9. A rule's adjoint whose adj_w may be the array of its seed adj_dw
+#    (lower.c seed_in_place; the episode then copies no seed): a level's
+#    loop of sums over the samples, which writes adj_w, comes after the
+#    level's per-sample loops, which read adj_dw, and no later nest reads
+#    it.  The pool's, HAT's, Oja's; the emitted C then declares neither
+#    array restrict, the IR neither noalias, and the descriptor says so.
+#    (episode.sh: the same bits with every seed copied.)
+inplace() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | awk '/^kernel / { k = $2 } /^  in place: / { print k }' | tr '\n' ' '; }
+[ "$(inplace "$src/rules/pool.rule")" = "pool_adj: " ] || fail "the pool's kernels in place: '$(inplace "$src/rules/pool.rule")'"
+[ "$(inplace "$src/rules/hat.rule")" = "hat_adj: " ] || fail "HAT's kernels in place: '$(inplace "$src/rules/hat.rule")'"
+[ -z "$(inplace "$src/rules/fa.rule")" ] || fail "feedback alignment's SGD (no adjoint of w) is in place: $(inplace "$src/rules/fa.rule")"
+"$plastcc" emit-c --dump=loops "$src/rules/pool.rule" 2>&1 | sed -n '/^kernel pool_adj:/,/^kernel pool_step:/p' |
+  awk '/^  level 2, per-synapse/ { n++; last = $0 } END { exit !(n == 3 && last ~ /writes adj_w$/) }' ||
+  fail "pool_adj's last level does not end with the nest that writes adj_w"
+"$plastcc" emit-c "$src/rules/pool.rule" >"$tmp.pool.c" 2>&1 || fail "pool.rule: emit-c failed"
+grep -q '^    const real \*in_adj_dw = ' "$tmp.pool.c" && grep -q '^    real \*out_adj_w = ' "$tmp.pool.c" &&
+  grep -q 'pool_adj_args, 10, 1 /\* adj_w may be adj_dw \*/ };' "$tmp.pool.c" ||
+  fail "the emitted C of pool_adj declares adj_dw or adj_w restrict, or its descriptor does not say in place"
+grep -q '^    real \*restrict out_dw = ' "$tmp.pool.c" || fail "the emitted C of pool_fwd lost its restrict"
 
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

@@ -385,104 +385,6 @@ void hat_adj(const plast_kargs *a)
             v42[b * n_post + i] = (in_post_y[b * n_post + i] * meta[11]);
         }
     }
-    /* level 0, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
-        for (int64_t j = 0; j < n_pre; j++) {
-            real acc112 = 0;
-            real acc133 = 0;
-            real acc156 = 0;
-            real acc179 = 0;
-            for (int64_t i = 0; i < n_post; i++) {
-                const real t6 = (in_w[i * n_pre + j] * meta[1]);
-                const real t7 = (v4[b * n_pre + j] + t6);
-                const real t10 = (t7 + v9[b * n_post + i]);
-                const real t12 = (t10 + meta[12]);
-                const real t17 = (in_w[i * n_pre + j] * meta[4]);
-                const real t18 = (v15[b * n_pre + j] + t17);
-                const real t21 = (t18 + v20[b * n_post + i]);
-                const real t23 = (t21 + meta[13]);
-                const real t28 = (in_w[i * n_pre + j] * meta[7]);
-                const real t29 = (v26[b * n_pre + j] + t28);
-                const real t32 = (t29 + v31[b * n_post + i]);
-                const real t34 = (t32 + meta[14]);
-                const real t39 = (in_w[i * n_pre + j] * meta[10]);
-                const real t40 = (v37[b * n_pre + j] + t39);
-                const real t43 = (t40 + v42[b * n_post + i]);
-                const real t45 = (t43 + meta[15]);
-                const real t66 = (in_adj_dw[i * n_pre + j] * v65[0]);
-                const real t77 = (meta[19] * t66);
-                const real t83 = (meta[18] * t66);
-                const real t89 = (meta[17] * t66);
-                const real t95 = (meta[16] * t66);
-                const real t101 = (t45 > 0 ? 1 : 0);
-                const real t102 = (t77 * t101);
-                acc112 += t102;
-                const real t121 = (t34 > 0 ? 1 : 0);
-                const real t122 = (t83 * t121);
-                acc133 += t122;
-                const real t144 = (t23 > 0 ? 1 : 0);
-                const real t145 = (t89 * t144);
-                acc156 += t145;
-                const real t167 = (t12 > 0 ? 1 : 0);
-                const real t168 = (t95 * t167);
-                acc179 += t168;
-            }
-            v112[b * n_pre + j] = acc112;
-            v133[b * n_pre + j] = acc133;
-            v156[b * n_pre + j] = acc156;
-            v179[b * n_pre + j] = acc179;
-        }
-    }
-    /* level 0, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
-        for (int64_t i = 0; i < n_post; i++) {
-            real acc107[PLAST_LANES] = { 0 };
-            real acc127[PLAST_LANES] = { 0 };
-            real acc150[PLAST_LANES] = { 0 };
-            real acc173[PLAST_LANES] = { 0 };
-            for (int64_t j = 0; j < n_pre; j++) {
-                const real t6 = (in_w[i * n_pre + j] * meta[1]);
-                const real t7 = (v4[b * n_pre + j] + t6);
-                const real t10 = (t7 + v9[b * n_post + i]);
-                const real t12 = (t10 + meta[12]);
-                const real t17 = (in_w[i * n_pre + j] * meta[4]);
-                const real t18 = (v15[b * n_pre + j] + t17);
-                const real t21 = (t18 + v20[b * n_post + i]);
-                const real t23 = (t21 + meta[13]);
-                const real t28 = (in_w[i * n_pre + j] * meta[7]);
-                const real t29 = (v26[b * n_pre + j] + t28);
-                const real t32 = (t29 + v31[b * n_post + i]);
-                const real t34 = (t32 + meta[14]);
-                const real t39 = (in_w[i * n_pre + j] * meta[10]);
-                const real t40 = (v37[b * n_pre + j] + t39);
-                const real t43 = (t40 + v42[b * n_post + i]);
-                const real t45 = (t43 + meta[15]);
-                const real t66 = (in_adj_dw[i * n_pre + j] * v65[0]);
-                const real t77 = (meta[19] * t66);
-                const real t83 = (meta[18] * t66);
-                const real t89 = (meta[17] * t66);
-                const real t95 = (meta[16] * t66);
-                const real t101 = (t45 > 0 ? 1 : 0);
-                const real t102 = (t77 * t101);
-                acc107[j % PLAST_LANES] += t102;
-                const real t121 = (t34 > 0 ? 1 : 0);
-                const real t122 = (t83 * t121);
-                acc127[j % PLAST_LANES] += t122;
-                const real t144 = (t23 > 0 ? 1 : 0);
-                const real t145 = (t89 * t144);
-                acc150[j % PLAST_LANES] += t145;
-                const real t167 = (t12 > 0 ? 1 : 0);
-                const real t168 = (t95 * t167);
-                acc173[j % PLAST_LANES] += t168;
-            }
-            v107[b * n_post + i] = plast_lanesum(acc107);
-            v127[b * n_post + i] = plast_lanesum(acc127);
-            v150[b * n_post + i] = plast_lanesum(acc150);
-            v173[b * n_post + i] = plast_lanesum(acc173);
-        }
-    }
     /* level 0, per-synapse */
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t j = 0; j < n_pre; j++) {
@@ -586,6 +488,104 @@ void hat_adj(const plast_kargs *a)
         v160[j] = acc160;
         v171[j] = acc171;
         v183[j] = acc183;
+    }
+    /* level 0, per-synapse per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
+        for (int64_t j = 0; j < n_pre; j++) {
+            real acc112 = 0;
+            real acc133 = 0;
+            real acc156 = 0;
+            real acc179 = 0;
+            for (int64_t i = 0; i < n_post; i++) {
+                const real t6 = (in_w[i * n_pre + j] * meta[1]);
+                const real t7 = (v4[b * n_pre + j] + t6);
+                const real t10 = (t7 + v9[b * n_post + i]);
+                const real t12 = (t10 + meta[12]);
+                const real t17 = (in_w[i * n_pre + j] * meta[4]);
+                const real t18 = (v15[b * n_pre + j] + t17);
+                const real t21 = (t18 + v20[b * n_post + i]);
+                const real t23 = (t21 + meta[13]);
+                const real t28 = (in_w[i * n_pre + j] * meta[7]);
+                const real t29 = (v26[b * n_pre + j] + t28);
+                const real t32 = (t29 + v31[b * n_post + i]);
+                const real t34 = (t32 + meta[14]);
+                const real t39 = (in_w[i * n_pre + j] * meta[10]);
+                const real t40 = (v37[b * n_pre + j] + t39);
+                const real t43 = (t40 + v42[b * n_post + i]);
+                const real t45 = (t43 + meta[15]);
+                const real t66 = (in_adj_dw[i * n_pre + j] * v65[0]);
+                const real t77 = (meta[19] * t66);
+                const real t83 = (meta[18] * t66);
+                const real t89 = (meta[17] * t66);
+                const real t95 = (meta[16] * t66);
+                const real t101 = (t45 > 0 ? 1 : 0);
+                const real t102 = (t77 * t101);
+                acc112 += t102;
+                const real t121 = (t34 > 0 ? 1 : 0);
+                const real t122 = (t83 * t121);
+                acc133 += t122;
+                const real t144 = (t23 > 0 ? 1 : 0);
+                const real t145 = (t89 * t144);
+                acc156 += t145;
+                const real t167 = (t12 > 0 ? 1 : 0);
+                const real t168 = (t95 * t167);
+                acc179 += t168;
+            }
+            v112[b * n_pre + j] = acc112;
+            v133[b * n_pre + j] = acc133;
+            v156[b * n_pre + j] = acc156;
+            v179[b * n_pre + j] = acc179;
+        }
+    }
+    /* level 0, per-synapse per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
+        for (int64_t i = 0; i < n_post; i++) {
+            real acc107[PLAST_LANES] = { 0 };
+            real acc127[PLAST_LANES] = { 0 };
+            real acc150[PLAST_LANES] = { 0 };
+            real acc173[PLAST_LANES] = { 0 };
+            for (int64_t j = 0; j < n_pre; j++) {
+                const real t6 = (in_w[i * n_pre + j] * meta[1]);
+                const real t7 = (v4[b * n_pre + j] + t6);
+                const real t10 = (t7 + v9[b * n_post + i]);
+                const real t12 = (t10 + meta[12]);
+                const real t17 = (in_w[i * n_pre + j] * meta[4]);
+                const real t18 = (v15[b * n_pre + j] + t17);
+                const real t21 = (t18 + v20[b * n_post + i]);
+                const real t23 = (t21 + meta[13]);
+                const real t28 = (in_w[i * n_pre + j] * meta[7]);
+                const real t29 = (v26[b * n_pre + j] + t28);
+                const real t32 = (t29 + v31[b * n_post + i]);
+                const real t34 = (t32 + meta[14]);
+                const real t39 = (in_w[i * n_pre + j] * meta[10]);
+                const real t40 = (v37[b * n_pre + j] + t39);
+                const real t43 = (t40 + v42[b * n_post + i]);
+                const real t45 = (t43 + meta[15]);
+                const real t66 = (in_adj_dw[i * n_pre + j] * v65[0]);
+                const real t77 = (meta[19] * t66);
+                const real t83 = (meta[18] * t66);
+                const real t89 = (meta[17] * t66);
+                const real t95 = (meta[16] * t66);
+                const real t101 = (t45 > 0 ? 1 : 0);
+                const real t102 = (t77 * t101);
+                acc107[j % PLAST_LANES] += t102;
+                const real t121 = (t34 > 0 ? 1 : 0);
+                const real t122 = (t83 * t121);
+                acc127[j % PLAST_LANES] += t122;
+                const real t144 = (t23 > 0 ? 1 : 0);
+                const real t145 = (t89 * t144);
+                acc150[j % PLAST_LANES] += t145;
+                const real t167 = (t12 > 0 ? 1 : 0);
+                const real t168 = (t95 * t167);
+                acc173[j % PLAST_LANES] += t168;
+            }
+            v107[b * n_post + i] = plast_lanesum(acc107);
+            v127[b * n_post + i] = plast_lanesum(acc127);
+            v150[b * n_post + i] = plast_lanesum(acc150);
+            v173[b * n_post + i] = plast_lanesum(acc173);
+        }
     }
     /* level 0, per-synapse */
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)

@@ -536,6 +536,16 @@ void pool_adj(const plast_kargs *a)
         }
         v27[b] = acc27;
     }
+    /* level 0, per-synapse */
+    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
+    for (int64_t j = 0; j < n_pre; j++) {
+        real acc212 = 0;
+        for (int64_t i = 0; i < n_post; i++) {
+            const real t210 = (in_w[i * n_pre + j] * in_adj_dw[i * n_pre + j]);
+            acc212 += t210;
+        }
+        v212[j] = acc212;
+    }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
@@ -578,16 +588,6 @@ void pool_adj(const plast_kargs *a)
             v108[b * n_post + i] = plast_lanesum(acc108);
             v112[b * n_post + i] = plast_lanesum(acc112);
         }
-    }
-    /* level 0, per-synapse */
-    #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
-    for (int64_t j = 0; j < n_pre; j++) {
-        real acc212 = 0;
-        for (int64_t i = 0; i < n_post; i++) {
-            const real t210 = (in_w[i * n_pre + j] * in_adj_dw[i * n_pre + j]);
-            acc212 += t210;
-        }
-        v212[j] = acc212;
     }
     /* level 1, per-presynaptic-neuron */
     real acc214[PLAST_LANES] = { 0 };

@@ -13,6 +13,9 @@
  *  - a row operator (kcap: a value per post neuron that reads every post
  *    element of its stored argument's row) is one level above its argument,
  *    so the row is complete, and is computed in the serial loop of its space.
+ * (Of a level's per-synapse loops, a row loop that is not per sample and
+ * writes an output, a rule's adjoint of w, runs last: lower_kernel.
+ * seed_in_place.)
  * The samples of a minibatch are the outermost, sequential index; per-synapse
  * loops run in parallel over postsynaptic rows i, or over presynaptic columns
  * j when they sum over i — a reduction is never split across threads, so the

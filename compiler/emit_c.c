@@ -515,7 +515,7 @@ static void emit_descriptor(const ectx *c)
     }
     fprintf(c->out, "};\nconst plast_kdesc %s_desc = { \"%s\", %s, %s_scratch, %d, %s_args, %d%s };\n\n",
             k->name, k->name, k->name, k->name, k->n_arg, k->name, k->n_meta,
-            c->lk->seed_in_place ? ", 1 /* adj_w may be adj_dw */" : "");
+            c->lk->seed_in_place ? ", 1 /* adj_w may be adj_dw */" : ", 0");
 }
 
 /* The shapes of the meta-MLPs the kernel calls, as static arrays. */

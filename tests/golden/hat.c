@@ -173,7 +173,7 @@ static const plast_karg_desc hat_fwd_args[] = {
     { "meta", 0, 1 },
     { "dw", 3, 2 },
 };
-const plast_kdesc hat_fwd_desc = { "hat_fwd", hat_fwd, hat_fwd_scratch, 5, hat_fwd_args, 21 };
+const plast_kdesc hat_fwd_desc = { "hat_fwd", hat_fwd, hat_fwd_scratch, 5, hat_fwd_args, 21, 0 };
 
 
 /* hat, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs and of 
@@ -912,5 +912,5 @@ static const plast_karg_desc hat_step_args[] = {
     { "meta", 0, 1 },
     { "w_next", 3, 2 },
 };
-const plast_kdesc hat_step_desc = { "hat_step", hat_step, hat_step_scratch, 5, hat_step_args, 21 };
+const plast_kdesc hat_step_desc = { "hat_step", hat_step, hat_step_scratch, 5, hat_step_args, 21, 0 };
 

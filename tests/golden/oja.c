@@ -146,7 +146,7 @@ static const plast_karg_desc oja_fwd_args[] = {
     { "meta", 0, 1 },
     { "dw", 3, 2 },
 };
-const plast_kdesc oja_fwd_desc = { "oja_fwd", oja_fwd, oja_fwd_scratch, 6, oja_fwd_args, 2 };
+const plast_kdesc oja_fwd_desc = { "oja_fwd", oja_fwd, oja_fwd_scratch, 6, oja_fwd_args, 2, 0 };
 
 
 /* oja, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs and of 
@@ -447,5 +447,5 @@ static const plast_karg_desc oja_step_args[] = {
     { "meta", 0, 1 },
     { "w_next", 3, 2 },
 };
-const plast_kdesc oja_step_desc = { "oja_step", oja_step, oja_step_scratch, 6, oja_step_args, 2 };
+const plast_kdesc oja_step_desc = { "oja_step", oja_step, oja_step_scratch, 6, oja_step_args, 2, 0 };
 

@@ -253,7 +253,7 @@ static const plast_karg_desc pool_fwd_args[] = {
     { "meta", 0, 1 },
     { "dw", 3, 2 },
 };
-const plast_kdesc pool_fwd_desc = { "pool_fwd", pool_fwd, pool_fwd_scratch, 7, pool_fwd_args, 10 };
+const plast_kdesc pool_fwd_desc = { "pool_fwd", pool_fwd, pool_fwd_scratch, 7, pool_fwd_args, 10, 0 };
 
 
 /* pool, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs and of 
@@ -1064,5 +1064,5 @@ static const plast_karg_desc pool_step_args[] = {
     { "meta", 0, 1 },
     { "w_next", 3, 2 },
 };
-const plast_kdesc pool_step_desc = { "pool_step", pool_step, pool_step_scratch, 7, pool_step_args, 10 };
+const plast_kdesc pool_step_desc = { "pool_step", pool_step, pool_step_scratch, 7, pool_step_args, 10, 0 };
 

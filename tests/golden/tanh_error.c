@@ -128,7 +128,7 @@ static const plast_karg_desc tanh_error_fwd_args[] = {
     { "meta", 0, 1 },
     { "dw", 3, 2 },
 };
-const plast_kdesc tanh_error_fwd_desc = { "tanh_error_fwd", tanh_error_fwd, tanh_error_fwd_scratch, 4, tanh_error_fwd_args, 1 };
+const plast_kdesc tanh_error_fwd_desc = { "tanh_error_fwd", tanh_error_fwd, tanh_error_fwd_scratch, 4, tanh_error_fwd_args, 1, 0 };
 
 
 /* tanh_error, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs 
@@ -279,7 +279,7 @@ static const plast_karg_desc tanh_error_adj_args[] = {
     { "adj_post_e", 6, 3 },
     { "adj_meta", 0, 4 },
 };
-const plast_kdesc tanh_error_adj_desc = { "tanh_error_adj", tanh_error_adj, tanh_error_adj_scratch, 7, tanh_error_adj_args, 1 };
+const plast_kdesc tanh_error_adj_desc = { "tanh_error_adj", tanh_error_adj, tanh_error_adj_scratch, 7, tanh_error_adj_args, 1, 0 };
 
 
 /* tanh_error, one inner step: w_next = w + dw, dw = -((sum_batch(((eta * pre_y) * tanh((2 * post_e)))) 
@@ -345,5 +345,5 @@ static const plast_karg_desc tanh_error_step_args[] = {
     { "meta", 0, 1 },
     { "w_next", 3, 2 },
 };
-const plast_kdesc tanh_error_step_desc = { "tanh_error_step", tanh_error_step, tanh_error_step_scratch, 5, tanh_error_step_args, 1 };
+const plast_kdesc tanh_error_step_desc = { "tanh_error_step", tanh_error_step, tanh_error_step_scratch, 5, tanh_error_step_args, 1, 0 };
 

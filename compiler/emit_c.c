@@ -442,13 +442,6 @@ static void grad_size(const ectx *c, int id, char *buf, size_t len)
              c->d->mlp[n->index].n_params * lower_sum_lanes(c->prec));
 }
 
-/* Whether argument A is adj_dw or adj_w of a kernel whose adj_w may be the
- * array adj_dw (lower_kernel.seed_in_place): not restrict. */
-static int may_alias(const ectx *c, const kern_arg *a)
-{
-    return c->lk->seed_in_place && (!strcmp(a->name, "adj_dw") || !strcmp(a->name, "adj_w"));
-}
-
 static void emit_signature(const ectx *c)
 {
     const kern *k = c->lk->k;
@@ -460,11 +453,11 @@ static void emit_signature(const ectx *c)
         const kern_arg *ar = &k->arg[q];
         switch (ar->role) {
         case PLAST_ROLE_INPUT:
-            fprintf(out, "    const real *%sin_%s = (const real *)a->arg[%d];\n", may_alias(c, ar) ? "" : "restrict ", ar->name, q);
+            fprintf(out, "    const real *%sin_%s = (const real *)a->arg[%d];\n", lower_may_alias(c->lk, ar->name) ? "" : "restrict ", ar->name, q);
             break;
         case PLAST_ROLE_META: fprintf(out, "    const real *restrict meta = (const real *)a->arg[%d];\n", q); break;
         case PLAST_ROLE_OUTPUT: case PLAST_ROLE_ACCUMULATE:
-            fprintf(out, "    real *%sout_%s = (real *)a->arg[%d];\n", may_alias(c, ar) ? "" : "restrict ", ar->name, q);
+            fprintf(out, "    real *%sout_%s = (real *)a->arg[%d];\n", lower_may_alias(c->lk, ar->name) ? "" : "restrict ", ar->name, q);
             break;
         case PLAST_ROLE_ADJ_META: fprintf(out, "    real *restrict adj_meta = (real *)a->arg[%d];\n", q); break;
         }

@@ -82,8 +82,6 @@ typedef struct lkern {              /* one kernel being generated */
     int *input_arg;                 /* per dag input slot: its argument (-1: not read) */
     int *out_arg;                   /* per output: its argument */
     int meta_arg, adj_meta_arg;
-    int alias_arg[2];               /* adj_dw and adj_w when they may be one array (lower_kernel.
-                                       seed_in_place): never noalias; else -1 */
     LLVMTypeRef t_frame;            /* { i64 n_pre, n_post, batch, steps, b; real *p[n_ptr] } */
     int n_par, n_nest;              /* functions outlined so far */
 } lkern;

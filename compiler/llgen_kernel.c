@@ -41,11 +41,6 @@ static void kern_setup(lkern *kc, lmod *g, const lower_kernel *lk)
         case PLAST_ROLE_ADJ_META: kc->adj_meta_arg = q; break;
         }
     }
-    kc->alias_arg[0] = kc->alias_arg[1] = -1;
-    for (int q = 0; lk->seed_in_place && q < kc->k->n_arg; q++) {
-        if (!strcmp(kc->k->arg[q].name, "adj_dw")) kc->alias_arg[0] = q;
-        if (!strcmp(kc->k->arg[q].name, "adj_w")) kc->alias_arg[1] = q;
-    }
     LLVMTypeRef fields[8] = { g->t_i64, g->t_i64, g->t_i64, g->t_i64, g->t_i64,
                               LLVMArrayType(g->t_realp, (unsigned)kc->n_ptr), g->t_i64, g->t_i32 };
     kc->t_frame = LLVMStructTypeInContext(g->ctx, fields, 8, 0);

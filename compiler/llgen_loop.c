@@ -498,7 +498,8 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
     for (int s = 0; s < SIZE_COUNT; s++) f.size[s] = LLVMGetParam(impl, (unsigned)s);
     for (int p = 0, k = 7; p < kc->n_ptr; p++) {
         if (!used[p]) continue;
-        if (p != kc->alias_arg[0] && p != kc->alias_arg[1]) lg_add_attr(g, impl, (unsigned)k + 1, "noalias");
+        if (p >= kc->k->n_arg || !lower_may_alias(kc->lk, kc->k->arg[p].name))
+            lg_add_attr(g, impl, (unsigned)k + 1, "noalias");
         f.ptr[p] = LLVMGetParam(impl, (unsigned)k++);
     }
     if (L->space & SP_SAMPLE) f.b = LLVMGetParam(impl, 4);

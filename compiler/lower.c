@@ -311,6 +311,11 @@ static int seed_in_place(const lower_kernel *lk)
     return 1;
 }
 
+int lower_may_alias(const lower_kernel *lk, const char *name)
+{
+    return lk->seed_in_place && (!strcmp(name, "adj_dw") || !strcmp(name, "adj_w"));
+}
+
 void lower_kernel_build(const kern *k, lower_kernel *lk)
 {
     memset(lk, 0, sizeof *lk);

@@ -156,6 +156,11 @@ int lower_is_column_sum(const lower_kernel *lk, int id);
 /* Whether column loop LC and row loop LR share a meta-MLP call (one routine call when fused). */
 int lower_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr);
 
+/* Whether kernel argument NAME is adj_dw or adj_w of a kernel whose adj_w
+ * may be the array adj_dw (seed_in_place): no back end declares it
+ * restrict or noalias. */
+int lower_may_alias(const lower_kernel *lk, const char *name);
+
 /* Prints the loop nests (--dump=loops). */
 void lower_dump(FILE *out, const lower_kernel *lk);
 

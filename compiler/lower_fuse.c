@@ -11,7 +11,7 @@
  * parallel over rows whose column-sum terms go through stage matrices that
  * a second pass adds up per column in increasing i ("staged"); cheaper
  * bodies run apart there, where the stage matrices' traffic would cost what
- * fusing saves.  A per-synapse loop of sums over the samples just before a
+ * fusing saves.  A per-synapse loop of sums over the samples just after a
  * staged pair, whose meta-MLP call the pair's row loop makes too (HAT's
  * adjoint of w), joins the pair's pass ("absorbed"): its sums' terms are
  * computed in the pass, and the loop runs after it from them.  Each sum keeps its

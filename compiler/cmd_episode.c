@@ -35,8 +35,8 @@
 
 static const char usage[] =
     "usage: plastcc episode FILE --experiment NAME --state DIR --out DIR [--backend jit|c]\n"
-    "                       [--checkpoint K] [--batch B] [--precision double|single]\n"
-    "                       [--boundary FILE.svg] [--repeat N]\n"
+    "                       [--sweep-states N | --checkpoint K] [--batch B]\n"
+    "                       [--precision double|single] [--boundary FILE.svg] [--repeat N]\n"
     "\n"
     "Runs one episode of experiment NAME from the weights, feedback matrices,\n"
     "data and meta-parameters saved in DIR (.npy files: W1..WL [n_l, n_{l-1}],\n"
@@ -56,8 +56,13 @@ static const char usage[] =
     "With the experiment's `diagnostics alignment orthonormality;`, also\n"
     "alignment.npy (alpha_0..alpha_{L-1}, degrees) and orthonormality.npy.\n"
     "\n"
-    "  --checkpoint K     checkpoint W every K steps (default: nested checkpoints, about\n"
-    "                     3 steps^(1/3) copies of W; K >= steps stores all)\n"
+    "  --sweep-states N   the copies of the state (W) the inner loop and the reverse\n"
+    "                     sweep may hold, N >= 2; the sweep then runs as few steps\n"
+    "                     forward again as N allows (binomial checkpointing).  Default:\n"
+    "                     the fewest with which no step runs forward more than 3 times\n"
+    "                     on average (10 for 250 steps); N >= steps runs each step once\n"
+    "  --checkpoint K     instead, two levels: checkpoint W every K steps, and keep the\n"
+    "                     K states of each part as it is swept\n"
     "  --batch B          samples per inner step (default: the experiment's)\n"
     "  --precision P      double or single: the kernels, the inner loop and the reverse\n"
     "                     sweep in that type (default: the experiment's `precision`);\n"
@@ -336,7 +341,7 @@ static int repeat_episode(const plast_net *N, const bound_net *bn, double **init
 }
 
 static int run_episode(const char *state_dir, const char *out_dir, const compiled_unit *u, backend_module *m,
-                       const sema_experiment *x, int checkpoint, int batch, const char *boundary, int repeat)
+                       const sema_experiment *x, int checkpoint, int sweep_states, int batch, const char *boundary, int repeat)
 {
     char err[512];
     bound_net bn;
@@ -378,7 +383,8 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
                 "step would run\n", data.batch, data.n_train, state_dir);
         goto done;
     }
-    plast_episode_opts opts = { .checkpoint_every = checkpoint, .want_grad = 1, .keep_buffers = repeat > 1 };
+    plast_episode_opts opts = { .checkpoint_every = checkpoint, .want_grad = 1, .keep_buffers = repeat > 1,
+                                .sweep_states = sweep_states };
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.grad = grad;
@@ -395,10 +401,10 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     if (repeat > 1 && repeat_episode(N, &bn, init, meta, &data, opts, &out, repeat, &median)) goto done;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);   /* this process alone: not the C compiler it may have run */
-    printf("meta-loss %.17g, query accuracy %.4f, %d steps, %s, %.1f MB of episode buffers, peak RSS %.1f MB "
-           "(%.1f MB before the episode), %.3f s", out.meta_loss, out.accuracy, data.steps,
-           N->precision == PLAST_SINGLE ? "single" : "double", out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0, rss0,
-           first);
+    printf("meta-loss %.17g, query accuracy %.4f, %d steps (%lld run forward, %d copies of the state), %s, "
+           "%.1f MB of episode buffers, peak RSS %.1f MB (%.1f MB before the episode), %.3f s", out.meta_loss,
+           out.accuracy, data.steps, out.forward_steps, out.sweep_states, N->precision == PLAST_SINGLE ? "single" : "double",
+           out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0, rss0, first);
     if (repeat > 1) printf(" (the first run), %.3f s (median of the %d runs after it, same bits)", median, repeat - 1);
     printf("\n");
     rc = write_results(out_dir, u->prog, &bn, &out) < 0;
@@ -437,7 +443,7 @@ int cmd_episode(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
     const char *file = NULL, *exp = NULL, *state_dir = NULL, *out_dir = NULL, *boundary = NULL;
-    int checkpoint = 0, batch = 0, use_c = 0, prec = -1, repeat = 1;
+    int checkpoint = 0, batch = 0, use_c = 0, prec = -1, repeat = 1, sweep_states = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--experiment") && i + 1 < argc) exp = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_dir = argv[++i];
@@ -448,6 +454,12 @@ int cmd_episode(int argc, char **argv)
             int is_batch = argv[i][2] == 'b';
             if (driver_parse_int(usage, argv[i], argv[i + 1], is_batch, 1000000000, &v)) return 2;
             *(is_batch ? &batch : &checkpoint) = (int)v;
+            i++;
+        }
+        else if (!strcmp(argv[i], "--sweep-states") && i + 1 < argc) {
+            long long v;
+            if (driver_parse_int(usage, argv[i], argv[i + 1], 2, 1000000000, &v)) return 2;
+            sweep_states = (int)v;
             i++;
         }
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) {
@@ -485,7 +497,7 @@ int cmd_episode(int argc, char **argv)
     }
     backend_module *m = bind_load(u, file, x, use_c, prec, err, sizeof err);
     if (!m) { fprintf(stderr, "plastcc: %s\n", err); pipeline_free(u); return 1; }
-    int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, batch, boundary, repeat);
+    int rc = run_episode(state_dir, out_dir, u, m, x, checkpoint, sweep_states, batch, boundary, repeat);
     backend_close(m);
     pipeline_free(u);
     return rc;

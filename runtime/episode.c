@@ -21,10 +21,10 @@
  * calls read it (updates inside the forward pass), adj(S_{t+1}) is gathered
  * apart and added at the update.
  *
- * Memory: the sweep is nested checkpointing (sweep_shape): the starting state
- * of each part of a range is kept, and a leaf range recomputes and keeps
- * every state and the signals of its steps; a part's first state is its
- * parent's, never a copy.
+ * Memory: the sweep is binomial checkpointing in a fixed number of state
+ * slots (sweep_plan.h): a split stores a state it runs forward to, a leaf
+ * runs its steps again keeping every state and the signals; a range's first
+ * state is its parent's, never a copy.
  *
  * Precision: the buffers hold the element type of the net's kernels
  * (net->precision), double or float; E->esz is its size.  This file is a
@@ -41,6 +41,7 @@
 #include "config.h"
 #include "plast.h"
 #include "kcall.h"
+#include "sweep_plan.h"
 #include "util.h"
 
 #include <math.h>
@@ -99,7 +100,12 @@ typedef struct ep {
     int max_batch;
     kscratch scratch;          /* kernels' scratch, grown on demand */
     void *junk;                /* outputs nobody reads */
-    void *part_sig;            /* the signals of a step the sweep recomputes for a part's start (reverse_range) */
+    void *part_sig;            /* the signals of a step the sweep runs to a split's state (reverse_range) */
+    const sweep_plan *plan;    /* where the sweep keeps states (with want_grad) */
+    void *slot_pool;           /* the state slots (slots_open) */
+    size_t slot_stride;        /* elements from one slot to the next */
+    int *slot_free, n_free;    /* the free slots' indices */
+    void **leaf_slot;          /* the states of the leaf being swept */
     size_t junk_elems;
     double bytes, peak;        /* allocated now and at most, for the memory report */
     char *cache[8];            /* released mappings kept for reuse (see alloc) */
@@ -259,11 +265,6 @@ static void *alloc_buffer(ep *E, size_t elems, int zero)
 
 static void *alloc(ep *E, size_t elems) { return alloc_buffer(E, elems, 1); }
 
-/* For states only: every element of a state vector is written before it is
- * read (each STATE buffer has exactly one update call a step, whose kernel
- * writes all of w_next), so clearing a reused one was a wasted pass
- * (4% of an episode). */
-static void *alloc_states(ep *E, size_t n_states) { return alloc_buffer(E, n_states * E->state_total, 0); }
 
 /* Returns what alloc gave to the cache (the oldest kept mapping makes room),
  * keeping the byte count (and so the peak) right; at the episode's end, to
@@ -971,11 +972,6 @@ static int curve_point(ep *E, const void *W, const plast_episode_opts *o, int k)
     return point_measure(E, W, o, k);
 }
 
-/* The inner loop from *W, stepping between the buffers *W and *SPARE (on
- * return *W holds the final state).  STARTS, when given, receives
- * S_{p*len} for p = 1..count-1: the starting states of the reverse sweep's
- * top-level parts, so that the sweep need not recompute them (the same
- * arithmetic, so the same bits). */
 /* The inner loop's checks after step t: its loss and the updated state
  * NEXT are finite. */
 static int step_checks(ep *E, int t, const void *sig, const void *next)
@@ -988,49 +984,98 @@ static int step_checks(ep *E, int t, const void *sig, const void *next)
     return -1;
 }
 
-static int inner_loop(ep *E, void **W, void **spare, void *sig, void *starts, int len, int count,
+/* ---- the state slots of the sweep ---- */
+
+/* Every copy of the state the inner loop and the sweep hold (the loop's two
+ * buffers, the checkpoints, a leaf's states) is a slot of one mapping: as
+ * many as the plan allows, so the peak is the plan's and no buffer of its
+ * own is rounded up to whole huge pages.  Slots are E->slot_stride
+ * elements apart, a multiple of 64 bytes, so every copy of a state has the
+ * same alignment (a kernel's vectors start at the same offsets).  A reused
+ * mapping is not cleared: every element of a state is written before it is
+ * read (each STATE buffer has exactly one update call a step, whose kernel
+ * writes all of w_next), and clearing them was 4% of an episode. */
+static int slots_open(ep *E, int n)
+{
+    size_t bytes = (E->state_total * E->esz + 63) & ~(size_t)63;
+    E->slot_stride = bytes / E->esz;
+    E->slot_pool = alloc_buffer(E, (size_t)n * E->slot_stride, 0);
+    E->slot_free = malloc((size_t)n * sizeof *E->slot_free);
+    E->leaf_slot = malloc((size_t)n * sizeof *E->leaf_slot);
+    if (!E->slot_pool || !E->slot_free || !E->leaf_slot) return -1;
+    for (int k = 0; k < n; k++) E->slot_free[k] = n - 1 - k;
+    E->n_free = n;
+    return 0;
+}
+
+static void slots_close(ep *E)
+{
+    release(E, E->slot_pool);
+    free(E->slot_free); free(E->leaf_slot);
+    E->slot_pool = NULL; E->slot_free = NULL; E->leaf_slot = NULL;
+}
+
+/* A free slot; the plan never asks for more than there are. */
+static void *slot_get(ep *E)
+{
+    if (E->n_free < 1) return NULL;
+    return at(E, E->slot_pool, (size_t)E->slot_free[--E->n_free] * E->slot_stride);
+}
+
+static void slot_put(ep *E, const void *p)
+{
+    if (p) E->slot_free[E->n_free++] = (int)(((const char *)p - (const char *)E->slot_pool) / (ptrdiff_t)(E->slot_stride * E->esz));
+}
+
+/* ---- the inner loop and the reverse sweep ---- */
+
+/* The inner loop's steps [0, T) from *W, stepping between the buffers *W
+ * and *SPARE (on return *W holds S_T).  After step AT[i] - 1 it copies the
+ * state into CP[i], i < K: the sweep's top-level checkpoints, so that it
+ * need not run those steps again (the same arithmetic, so the same bits). */
+static int inner_loop(ep *E, int T, void **W, void **spare, void *sig, const int *at_step, void *const *cp, int K,
                       const plast_episode_opts *o)
 {
-    const plast_episode_data *D = E->data;
-    int curve = o->curve_every > 0 && o->curve_loss && o->curve_acc;
+    int curve = o->curve_every > 0 && o->curve_loss && o->curve_acc, next_cp = 0;
     if (curve && curve_point(E, *W, o, 0) < 0) return -1;
-    for (int t = 0; t < D->steps; t++) {
+    for (int t = 0; t < T; t++) {
         /* S_{t+1} into the other buffer, then the two swap */
         if (step_forward(E, t, *W, sig, *spare) < 0 || step_checks(E, t, sig, *spare) < 0) return -1;
         void *w = *W; *W = *spare; *spare = w;
         if (curve && (t + 1) % o->curve_every == 0 && curve_point(E, *W, o, (t + 1) / o->curve_every) < 0) return -1;
-        int p = (t + 1) / len;
-        if (starts && (t + 1) % len == 0 && p < count)
-            copy_elems(E, at(E, starts, (size_t)(p - 1) * E->state_total), *W, E->state_total);
+        if (next_cp < K && t + 1 == at_step[next_cp]) copy_elems(E, cp[next_cp++], *W, E->state_total);
     }
     return 0;
 }
 
-/* A leaf of the reverse sweep: steps [t0, t0 + n) from state W0 recomputed
+/* A leaf of the reverse sweep: steps [t0, t0 + n) from state W0 run
  * forward keeping every state and the signals of each step, then stepped
  * back.  S_{t0} is W0 itself; S_{t+1} is written by the update calls (the
  * same sums).  S_{t0+n} is kept when a call reads a next version, or when
- * the leaf is the whole inner loop (its final state is the eval's). */
+ * the leaf ends the inner loop (its final state is the eval's). */
 typedef struct leaf {
     const void *W0;
-    void *segW, *segS;       /* S_{t0+1}..S_{t0+kept}; the signals of each step */
+    void **slot;             /* S_{t0+1}..S_{t0+kept} */
+    void *segS;              /* the signals of each step */
     int t0, n, kept;
 } leaf;
 
 static const void *leaf_state(const ep *E, const leaf *L, int k)
 {
-    return k == 0 ? L->W0 : at(E, L->segW, (size_t)(k - 1) * E->state_total);
+    (void)E;
+    return k == 0 ? L->W0 : L->slot[k - 1];
 }
 
 /* CHECK: the inner loop's checks after each step. */
 static int leaf_forward(ep *E, int t0, int n, const void *W0, int keep_last, int check, leaf *L)
 {
     size_t sd = E->sig_cols * (size_t)E->data->batch;
-    *L = (leaf){ W0, NULL, NULL, t0, n, E->any_next_read || keep_last ? n : n - 1 };
-    L->segW = L->kept > 0 ? alloc_states(E, (size_t)L->kept) : NULL;
+    *L = (leaf){ W0, E->leaf_slot, NULL, t0, n, E->any_next_read || keep_last ? n : n - 1 };
+    int rc = 0;
+    for (int k = 0; k < L->kept; k++)
+        if (!(L->slot[k] = slot_get(E))) { L->kept = k; rc = -1; }
     L->segS = alloc(E, (size_t)n * sd);
-    int rc = (L->segW || L->kept < 1) && L->segS ? 0 : -1;
-    if (rc) fail(E, "out of memory for the reverse sweep");
+    if (rc || !L->segS) { fail(E, "out of memory for the reverse sweep"); rc = -1; }
     for (int k = 0; rc == 0 && k < n; k++) {
         void *next = k + 1 <= L->kept ? (void *)leaf_state(E, L, k + 1) : NULL, *sig = at(E, L->segS, (size_t)k * sd);
         rc = step_forward(E, t0 + k, leaf_state(E, L, k), sig, next);
@@ -1046,67 +1091,37 @@ static int leaf_backward(ep *E, leaf *L, void *adjW, int rc)
     for (int k = L->n - 1; rc == 0 && k >= 0; k--)
         rc = step_adjoint(E, leaf_state(E, L, k), k + 1 <= L->kept ? leaf_state(E, L, k + 1) : NULL,
                           at(E, L->segS, (size_t)k * sd), adjW);
-    release(E, L->segW);
+    for (int k = L->kept - 1; k >= 0; k--) slot_put(E, L->slot[k]);
     release(E, L->segS);
     return rc;
 }
 
-static int reverse_leaf(ep *E, int t0, int n, const void *W0, void *adjW)
+/* Reverse sweep of steps [t0, t0 + n) from the state W0 its caller holds,
+ * with S slots free, as the plan splits it: a leaf, or S_{t0+m} run forward
+ * into a slot (a second takes the alternate steps, so that the last lands
+ * in the first), [t0 + m, t0 + n) reversed from it with one slot less,
+ * then [t0, t0 + m) with the slot back (a loop: the depth is at most S). */
+static int reverse_range(ep *E, int t0, int n, const void *W0, int s, void *adjW)
 {
-    leaf L;
-    int rc = leaf_forward(E, t0, n, W0, 0, 0, &L);
-    return leaf_backward(E, &L, adjW, rc);
-}
-
-/* Reverse sweep of steps [t0, t0 + n) starting from state W0: ranges of at
- * most LEAF steps are recomputed and kept whole; longer ones are cut into
- * parts of ceil(n / parts) steps whose starting states are recomputed and
- * kept (the first part's is W0), and the parts are swept from the last.
- * With PARTS = n / LEAF this is the classic two-level scheme; smaller PARTS
- * nest deeper (less memory, one more recomputation per level). */
-static int reverse_range(ep *E, int t0, int n, const void *W0, int parts, int leaf, void *adjW, void *given)
-{
-    if (n <= leaf) return reverse_leaf(E, t0, n, W0, adjW);
-    int len = (n + parts - 1) / parts, count = (n + len - 1) / len, rc = 0;
-    /* the starts of parts 1..count-1 and, computing them, one scratch state
-     * after them: its steps and START(p)'s alternate so that the last lands
-     * in START(p).  A scratch apart was mapped afresh in every range (the
-     * sweep's other sizes took its place in the kept mappings), and its first
-     * steps faulted its pages in: 1.4 ms a range for mlp5's 784x170 layer */
-    void *starts = given, *sig = E->part_sig;
-    if (!given && !(starts = alloc_states(E, (size_t)count))) { fail(E, "out of memory for the reverse sweep"); rc = -1; }
-    #define START(p) ((p) == 0 ? W0 : at(E, starts, (size_t)((p) - 1) * E->state_total))
-    void *scratch = given ? NULL : (void *)START(count);
-    for (int p = 1; rc == 0 && !given && p < count; p++) {   /* the starting state of each part */
-        void *next = (void *)START(p);
-        const void *src = START(p - 1);
-        for (int q = 0; rc == 0 && q < len; q++) {
-            void *dst = (len - 1 - q) % 2 == 0 ? next : scratch;
-            rc = step_forward(E, t0 + (p - 1) * len + q, src, sig, dst);
+    int rc = 0, m;
+    while (rc == 0 && (m = plast_sweep_plan_split(E->plan, n, s)) > 0) {
+        void *mid = slot_get(E), *scratch = m > 1 ? slot_get(E) : NULL;
+        if (!mid || (m > 1 && !scratch)) { fail(E, "the reverse sweep ran out of state slots"); rc = -1; }
+        const void *src = W0;
+        for (int q = 0; rc == 0 && q < m; q++) {
+            void *dst = (m - 1 - q) % 2 == 0 ? mid : scratch;
+            rc = step_forward(E, t0 + q, src, E->part_sig, dst);
             src = dst;
         }
+        slot_put(E, scratch);
+        if (rc == 0) rc = reverse_range(E, t0 + m, n - m, mid, s - 1, adjW);
+        slot_put(E, mid);
+        n = m;
     }
-    for (int p = count - 1; rc == 0 && p >= 0; p--) {
-        int a = t0 + p * len, m = p == count - 1 ? n - p * len : len;
-        rc = reverse_range(E, a, m, START(p), parts, leaf, adjW, NULL);
-    }
-    #undef START
-    release(E, starts);
-    return rc;
-}
-
-/* The shape of the sweep: --checkpoint K gives parts of K steps kept whole
- * (two levels: about (T/K + K) |S|); by default three levels with parts of
- * about T^(1/3), keeping about 3 T^(1/3) |S| (16 copies of the state for
- * T = 250, 45 for T = 4000, besides S_0, adj S and its seed; 30 and 125 with
- * parts of sqrt(T)) for one more recomputation of the forward steps. */
-static void sweep_shape(int T, int K, int *parts, int *leaf)
-{
-    if (K > 0) { *leaf = K; *parts = (T + K - 1) / K; return; }
-    int b = (int)ceil(cbrt((double)(T > 0 ? T : 1)));
-    if (T <= 64) b = (int)ceil(sqrt((double)(T > 0 ? T : 1)));
-    *parts = b > 1 ? b : 2;
-    *leaf = b;
+    if (rc) return rc;
+    leaf L;
+    rc = leaf_forward(E, t0, n, W0, 0, 0, &L);
+    return leaf_backward(E, &L, adjW, rc);
 }
 
 /* The outputs the caller asked for: final values and gradients of the
@@ -1128,10 +1143,6 @@ static void write_outputs(ep *E, const void *final, const void *adj0, const doub
     }
 }
 
-/* An episode whose inner loop is one leaf of the sweep (T <= leaf: a
- * minibatch of joint training is T = 1): its states and signals, kept as
- * the inner loop computes them, serve the reverse sweep too, so no step
- * runs twice.  The same arithmetic as the general path, so the same bits. */
 /* The eval after the inner loop at the final state W: the meta-loss and
  * accuracy (and their gradient into ADJW when given), and on request the
  * same on the training samples. */
@@ -1145,39 +1156,63 @@ static int final_eval(ep *E, const void *W, void *adjW)
     return E->opts && E->opts->eval_train ? eval(E, W, NULL, train_rows(E), &out->train_loss, &out->train_accuracy) : 0;
 }
 
-static int leaf_episode(ep *E, int T, void *W0, void *adjW, const double *const *init)
+/* The final state's eval and outputs, then the steps back of the leaf L
+ * that ends the inner loop (its last state the final one). */
+static int kept_tail(ep *E, leaf *L, void *adjW, const double *const *init, int rc)
 {
-    leaf L;
-    int rc = leaf_forward(E, 0, T, W0, 1, 1, &L);
-    if (rc == 0) rc = final_eval(E, leaf_state(E, &L, T), adjW);
-    if (rc == 0) write_outputs(E, leaf_state(E, &L, T), NULL, init);
-    return leaf_backward(E, &L, adjW, rc);
+    const void *final = rc == 0 ? leaf_state(E, L, L->n) : NULL;
+    if (rc == 0) rc = final_eval(E, final, adjW);
+    if (rc == 0) write_outputs(E, final, NULL, init);
+    return leaf_backward(E, L, adjW, rc);
 }
 
-/* The inner loop (keeping the sweep's top-level starting states), the eval
- * and, with WANT, the reverse sweep. */
-static int loop_then_sweep(ep *E, int T, int parts, int leaf, void *W0, void *adjW, const double *const *init,
+/* The inner loop, the eval and, with WANT, the reverse sweep, as the plan
+ * has it: the top level's checkpoints stored as the loop passes them; its
+ * last n steps kept as a leaf from the last checkpoint (or the initial
+ * state W0: then no step runs twice), or reversed from it after the eval;
+ * then the segments before, from the last. */
+static int loop_then_sweep(ep *E, int T, const void *W0, void *adjW, const double *const *init,
                            const plast_episode_opts *opts)
 {
-    int want = opts->want_grad;
-    void *W = alloc(E, E->state_total), *spare = alloc(E, E->state_total);
-    void *sig = alloc(E, E->sig_cols * (size_t)E->data->batch);
-    int rc = W && spare && sig ? 0 : -1;
-    if (rc) fail(E, "out of memory");
-    if (rc == 0) load_kind(E, W, init, PLAST_BUF_STATE);
-    int top_len = (T + parts - 1) / (parts > 0 ? parts : 1), top_count = top_len > 0 ? (T + top_len - 1) / top_len : 0;
-    void *starts = want && T > leaf && top_count > 1 ? alloc_states(E, (size_t)(top_count - 1)) : NULL;
-    if (rc == 0 && want && T > leaf && top_count > 1 && !starts) { fail(E, "out of memory"); rc = -1; }
-    if (rc == 0) rc = inner_loop(E, &W, &spare, sig, starts, top_len > 0 ? top_len : 1, top_count, opts);
+    int want = opts->want_grad, S = E->plan ? E->plan->slots : 2, k = 0, n = T, s = S, tail = 0, rc = 0;
+    int *len = malloc(((size_t)S + 1) * sizeof *len), *cp_at = malloc(((size_t)S + 1) * sizeof *cp_at);
+    void **cp = malloc(((size_t)S + 1) * sizeof *cp), *W = NULL, *spare = NULL, *sig = NULL;
+    if (slots_open(E, S) < 0 || !len || !cp_at || !cp) { fail(E, "out of memory"); rc = -1; }
+    while (rc == 0 && E->plan && n > 0 && (tail = plast_sweep_plan_top(E->plan, n, s)) > 0) {
+        len[k] = tail;
+        cp_at[k] = T - n + tail;
+        if (!(cp[k] = slot_get(E))) { fail(E, "the reverse sweep ran out of state slots"); rc = -1; }
+        k++; n -= tail; s--;
+    }
+    int keep = E->plan && n > 0 && tail == -1;   /* the last n steps a leaf */
+    const void *start = k > 0 ? cp[k - 1] : W0;   /* of the last n steps */
+    if (rc == 0 && (!keep || n < T)) {   /* the loop runs */
+        W = slot_get(E); spare = slot_get(E);
+        sig = alloc(E, E->sig_cols * (size_t)E->data->batch);
+        if (!W || !spare || !sig) { fail(E, "out of memory"); rc = -1; }
+        if (rc == 0) load_kind(E, W, init, PLAST_BUF_STATE);
+        if (rc == 0) rc = inner_loop(E, keep ? T - n : T, &W, &spare, sig, cp_at, cp, k, opts);
+        slot_put(E, spare);
+        if (keep) { slot_put(E, W); W = NULL; }
+    }
     E->part_sig = sig;   /* kept for the sweep: a block mapped afresh per range faulted in again */
-    release(E, spare);
-    if (rc == 0) rc = final_eval(E, W, want ? adjW : NULL);
-    if (rc == 0) write_outputs(E, W, NULL, init);
-    release(E, W);
-    if (want && rc == 0 && T > 0) rc = reverse_range(E, 0, T, W0, parts, leaf, adjW, starts);   /* releases STARTS */
-    else release(E, starts);
+    if (keep) {
+        leaf L;
+        if (rc == 0) rc = kept_tail(E, &L, adjW, init, leaf_forward(E, T - n, n, start, 1, 1, &L));
+    } else {
+        if (rc == 0) rc = final_eval(E, W, want ? adjW : NULL);
+        if (rc == 0) write_outputs(E, W, NULL, init);
+        slot_put(E, W);
+        if (want && rc == 0 && n > 0) rc = reverse_range(E, T - n, n, start, s, adjW);
+    }
+    for (int i = k - 1; i >= 0; i--) {   /* segment i ends at checkpoint i and starts at the one before */
+        slot_put(E, cp[i]);
+        if (rc == 0) rc = reverse_range(E, cp_at[i] - len[i], len[i], i > 0 ? cp[i - 1] : W0, S - i, adjW);
+    }
     release(E, E->part_sig);
     E->part_sig = NULL;
+    slots_close(E);
+    free(len); free(cp_at); free(cp);
     return rc;
 }
 
@@ -1196,15 +1231,24 @@ int plast_episode(const plast_net *net, const double *const *init, const double 
     if (setup(&E, init, meta, out->grad) < 0) { if (!out->what[0]) fail(&E, "out of memory"); teardown(&E); return -1; }
     if (want)
         for (int r = 0; r < net->n_rules; r++) memset(out->grad[r], 0, (size_t)net->rules[r].n_meta * sizeof(double));
-    int T = data->steps, parts, leaf;
-    sweep_shape(T, opts->checkpoint_every, &parts, &leaf);
+    int T = data->steps;
+    sweep_plan own;
+    memset(&own, 0, sizeof own);
     void *W0 = want ? alloc(&E, E.state_total) : NULL;
     void *adjW = want ? alloc(&E, E.state_total) : NULL;
     int rc = !want || (W0 && adjW) ? 0 : -1;
     if (rc) fail(&E, "out of memory");
+    if (rc == 0 && want && T > 0 &&
+        !(E.plan = plast_sweep_plan_get(T, opts->sweep_states, opts->checkpoint_every, E.any_next_read,
+                                        opts->curve_every <= 0, &own))) {
+        if (opts->sweep_states > 0 && opts->checkpoint_every <= 0)
+            fail(&E, "%d copies of the state cannot hold the reverse sweep of %d steps", opts->sweep_states, T);
+        else fail(&E, "out of memory for the reverse sweep's plan");
+        rc = -1;
+    }
+    if (E.plan) { out->sweep_states = E.plan->slots; out->forward_steps = E.plan->steps; }
     if (rc == 0 && want) load_kind(&E, W0, init, PLAST_BUF_STATE);
-    if (rc == 0 && want && T > 0 && T <= leaf && opts->curve_every <= 0) rc = leaf_episode(&E, T, W0, adjW, init);
-    else if (rc == 0) rc = loop_then_sweep(&E, T, parts, leaf, W0, adjW, init, opts);
+    if (rc == 0) rc = loop_then_sweep(&E, T, W0, adjW, init, opts);
     for (int r = 0; want && rc == 0 && r < net->n_rules; r++) {
         double s = 0;   /* the gradient is double in either precision */
         for (int k = 0; k < net->rules[r].n_meta; k++) s += out->grad[r][k] * 0;
@@ -1213,6 +1257,7 @@ int plast_episode(const plast_net *net, const double *const *init, const double 
     if (want && rc == 0) write_outputs(&E, NULL, adjW, init);
     out->peak_bytes = E.peak;
     release(&E, W0); release(&E, adjW);
+    if (E.plan == &own) plast_sweep_plan_free(&own);
     teardown(&E);
     if (E.profiling) print_profile(&E, plast_seconds() - t_start);
     return rc;

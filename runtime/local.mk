@@ -53,3 +53,9 @@ TESTS += tests/runtime/test_mlp
 tests_runtime_test_mlp_SOURCES = tests/runtime/test_mlp.c tests/runtime/check.h
 tests_runtime_test_mlp_LDADD = runtime/libplast.la -lm
 
+
+# The reverse sweep's checkpoint plans, played out.
+check_PROGRAMS += tests/runtime/test_sweep_plan
+TESTS += tests/runtime/test_sweep_plan
+tests_runtime_test_sweep_plan_SOURCES = tests/runtime/test_sweep_plan.c tests/runtime/check.h
+tests_runtime_test_sweep_plan_LDADD = runtime/libplast.la

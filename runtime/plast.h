@@ -207,7 +207,8 @@ typedef struct plast_episode_data {
 } plast_episode_data;
 
 typedef struct plast_episode_opts {
-    int checkpoint_every;    /* state checkpoints every this many steps; 0: the default nesting */
+    int checkpoint_every;    /* > 0: the reverse sweep in two levels, state checkpoints every this many
+                                steps and leaves of as many (sweep_states then unused) */
     int want_grad;           /* 0: forward only (evaluation) */
     int curve_every;         /* > 0: a learning curve, the eval loss and accuracy on the query batch
                                 before the first step and after every curve_every steps, into
@@ -223,6 +224,10 @@ typedef struct plast_episode_opts {
     int keep_buffers;        /* 1: the episode's buffers stay mapped for the next episode of the calling
                                 thread, which reuses those of its sizes (no page faults), e.g. one short
                                 episode per minibatch; the next episode without it unmaps them */
+    int sweep_states;        /* copies of the state the inner loop and the reverse sweep may hold
+                                (>= 2; 0: the fewest with which no step runs forward more than 3
+                                times on average); the sweep then runs as few forward steps again as that
+                                allows (binomial checkpointing) */
 } plast_episode_opts;
 
 typedef struct plast_episode_out {
@@ -243,6 +248,8 @@ typedef struct plast_episode_out {
     int32_t *predict;        /* optional [n_query]: the class the output's argmax gives each query
                                 sample, labelled or not, with the final state (-1 without an output;
                                 NULL: not wanted) */
+    int sweep_states;        /* the state copies the sweep's plan held (with want_grad) */
+    long long forward_steps; /* the inner steps run forward, the inner loop's and the sweep's */
 } plast_episode_out;
 
 /* Runs one episode of NET's schedule from INIT, one double array per buffer

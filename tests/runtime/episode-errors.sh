@@ -53,6 +53,8 @@ expect 2 'episode needs FILE, --experiment, --state and --out' -- "$rules" --exp
 expect 2 "unknown option '--bogus'" -- "$rules" --experiment fa --state "$work/ok" --out "$work/o" --bogus
 expect 2 "--checkpoint wants an integer from 0 to 1000000000, not 'x'" -- \
   "$rules" --experiment fa --state "$work/ok" --out "$work/o" --checkpoint x
+expect 2 "--sweep-states wants an integer from 2 to 1000000000, not '1'" -- \
+  "$rules" --experiment fa --state "$work/ok" --out "$work/o" --sweep-states 1
 expect 2 "--batch wants an integer from 1 to 1000000000, not '0'" -- \
   "$rules" --experiment fa --state "$work/ok" --out "$work/o" --batch 0
 expect 2 "--batch wants an integer from 1 to 1000000000, not '4.5'" -- \

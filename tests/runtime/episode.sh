@@ -48,6 +48,24 @@ for k in 3 1000; do
 done
 echo "checkpoint every 3, 1000 (all stored) and sqrt(steps): identical results"
 
+# the binomial sweep in 2, 3, 5 and 9 copies of the state, and all stored:
+# identical results, every gradient included; the forward steps it reports
+# are the steps it ran (the profile's calls of the layer-1 error kernel,
+# which runs once per forward step and not in the eval)
+for n in 2 3 5 9 1000; do
+  PLASTCC_PROFILE=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/s$n" \
+      --sweep-states $n > "$work/s$n.txt" 2>&1 || { echo "FAIL: --sweep-states $n"; fail=1; continue; }
+  for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
+    cmp -s "$work/k0/$f.npy" "$work/s$n/$f.npy" || { echo "FAIL: --sweep-states $n changes $f"; fail=1; }
+  done
+  said=$(sed -n 's/.* steps (\([0-9]*\) run forward, \([0-9]*\) copies.*/\1 \2/p' "$work/s$n.txt")
+  ran=$(awk '$1 ~ /_error1_fwd$/ { print $(NF-3) }' "$work/s$n.txt")
+  echo "--sweep-states $n: $said (forward steps, copies), error1_fwd ran $ran times"
+  [ -n "$ran" ] && [ "${said%% *}" = "$ran" ] || { echo "FAIL: --sweep-states $n ran $ran forward steps, said $said"; fail=1; }
+done
+[ "$(sed -n 's/.* steps (\([0-9]*\) run forward.*/\1/p' "$work/s1000.txt")" = 40 ] ||
+  { echo "FAIL: all 40 states stored, yet steps ran twice"; fail=1; }
+
 # thread counts
 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/t1" >/dev/null || fail=1
 OMP_NUM_THREADS=2 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/t2" >/dev/null || fail=1

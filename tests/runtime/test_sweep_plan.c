@@ -1,0 +1,177 @@
+/*
+ * test_sweep_plan.c -- the reverse sweep's checkpoint plans (runtime/sweep_plan.c).
+ *
+ * Each plan is played out the way runtime/episode.c plays it (the inner
+ * loop storing the top level's checkpoints, splits advancing into a slot
+ * with a second one for the alternate steps, leaves keeping their states)
+ * counting the state buffers alive and the forward steps run: the buffers
+ * never exceed the plan's slots, and the steps are the plan's count.  Then
+ * the plans' costs: known values, more slots never cost more steps, the
+ * default's slots are the fewest for at most 3 T steps.
+ */
+#include "sweep_plan.h"
+
+#include <stdio.h>
+
+#include "check.h"
+
+typedef struct sim { const sweep_plan *p; int live, peak; long long steps; } sim;
+
+static void hold(sim *m, int k)
+{
+    m->live += k;
+    if (m->live > m->peak) m->peak = m->live;
+}
+
+/* [t0, t0 + n) from a state the caller holds, with s free slots */
+static void sim_range(sim *m, int n, int s)
+{
+    CHECK(m->live + s == m->p->slots);
+    int split = plast_sweep_plan_split(m->p, n, s);
+    CHECK(split >= 0 && split < n);
+    if (split == 0) {   /* a leaf */
+        int kept = n - 1 + m->p->extra;
+        hold(m, kept);
+        m->steps += n;
+        m->live -= kept;
+        return;
+    }
+    hold(m, split > 1 ? 2 : 1);   /* the split's state and the alternate steps' */
+    m->steps += split;
+    if (split > 1) m->live -= 1;
+    sim_range(m, n - split, s - 1);
+    m->live -= 1;
+    sim_range(m, split, s);
+}
+
+static void sim_episode(sim *m)
+{
+    const sweep_plan *p = m->p;
+    int T = p->T, S = p->slots;
+    if (T == 0) return;
+    int len[4096], n = T, s = S, k = 0, tail;
+    while ((tail = plast_sweep_plan_top(p, n, s)) > 0 && k < 4096) {
+        len[k++] = tail;
+        n -= tail;
+        s -= 1;
+    }
+    CHECK(tail == 0 || tail == -1);
+    if (tail == 0 || k > 0) {   /* the loop's two buffers, and the checkpoints it stores */
+        hold(m, 2 + k);
+        m->live -= 2;
+    }
+    if (tail == -1) {   /* the last n steps kept as the loop runs them, from the last checkpoint */
+        hold(m, n);
+        m->steps += T;
+        m->live -= n;
+    } else {
+        m->steps += T;
+        sim_range(m, n, s);
+    }
+    for (int i = k - 1; i >= 0; i--) {
+        m->live -= 1;   /* the checkpoint ending segment i */
+        sim_range(m, len[i], S - i);
+    }
+    CHECK(m->live == 0);
+}
+
+/* Plays PLAN; returns its steps (-1 when it broke its bounds). */
+static long long play(const sweep_plan *p)
+{
+    sim m = { p, 0, 0, 0 };
+    int before = failures;
+    sim_episode(&m);
+    if (m.peak > p->slots) {
+        fprintf(stderr, "T=%d slots=%d: the sweep held %d states\n", p->T, p->slots, m.peak);
+        failures++;
+    }
+    if (m.steps != p->steps) {
+        fprintf(stderr, "T=%d slots=%d every=%d: played %lld steps, the plan says %lld\n", p->T, p->slots, p->every,
+                m.steps, p->steps);
+        failures++;
+    }
+    return failures == before ? m.steps : -1;
+}
+
+static void test_plans_play_out(void)
+{
+    static const int Ts[] = { 1, 2, 3, 4, 5, 7, 10, 22, 37, 64, 100, 250, 600 };
+    static const int Ss[] = { 2, 3, 4, 5, 7, 10, 12, 21, 40, 0 };
+    for (size_t a = 0; a < sizeof Ts / sizeof *Ts; a++)
+        for (int extra = 0; extra <= 1; extra++)
+            for (int leaf = 0; leaf <= 1; leaf++) {
+                long long prev = -1;
+                for (size_t b = 0; b < sizeof Ss / sizeof *Ss; b++) {
+                    sweep_plan p;
+                    if (plast_sweep_plan_make(&p, Ts[a], Ss[b], 0, extra, leaf) < 0) {
+                        CHECK(Ts[a] > 1 && Ss[b] < 3);   /* only the tightest budgets may fail */
+                        continue;
+                    }
+                    long long steps = play(&p);
+                    CHECK(steps >= Ts[a]);
+                    if (Ss[b] > 0 && prev >= 0) CHECK(steps <= prev);   /* more slots never cost more */
+                    if (Ss[b] > 0) prev = steps;
+                    plast_sweep_plan_free(&p);
+                }
+                for (int K = 1; K <= Ts[a] + 1; K += K < 8 ? 1 : 17) {
+                    sweep_plan p;
+                    CHECK(plast_sweep_plan_make(&p, Ts[a], 0, K, extra, leaf) == 0);
+                    play(&p);
+                    plast_sweep_plan_free(&p);
+                }
+            }
+}
+
+/* A strided plan (n > 512): valid, and no worse than two levels. */
+static void test_long(void)
+{
+    sweep_plan p;
+    CHECK(plast_sweep_plan_make(&p, 2000, 30, 0, 0, 1) == 0);
+    CHECK(play(&p) > 0);
+    CHECK(p.steps <= 3 * 2000);
+    plast_sweep_plan_free(&p);
+}
+
+static long long steps_of(int T, int S, int extra, int leaf)
+{
+    sweep_plan p;
+    long long s = plast_sweep_plan_make(&p, T, S, 0, extra, leaf) == 0 ? p.steps : -1;
+    plast_sweep_plan_free(&p);
+    return s;
+}
+
+static void test_costs(void)
+{
+    /* enough slots: the loop is the leaf (T steps); one short of it, the
+     * loop stores S_2 and keeps its last 8 steps from it, and the sweep
+     * runs the first 2 again */
+    CHECK(steps_of(250, 250, 0, 1) == 250);
+    CHECK(steps_of(250, 250, 0, 0) == 500);   /* without the loop's leaf: once more each */
+    CHECK(steps_of(10, 9, 0, 1) == 12);
+    /* two slots: the loop's buffers; then S_3 into one (the other takes
+     * step 1's state), steps 3-4 a leaf in the other, steps 0-2 a leaf in both */
+    CHECK(steps_of(5, 2, 0, 0) == 5 + 3 + 2 + 3);
+    /* the default: the fewest slots for at most 3 T steps */
+    sweep_plan p;
+    CHECK(plast_sweep_plan_make(&p, 250, 0, 0, 0, 1) == 0);
+    CHECK(p.steps <= 750);
+    CHECK(steps_of(250, p.slots - 1, 0, 1) > 750);
+    printf("250 steps: %d slots by default, %lld forward steps\n", p.slots, p.steps);
+    plast_sweep_plan_free(&p);
+    /* two levels every 10 steps: 2 T steps, 24 checkpoints and the loop's two, or 24 and a leaf of 9 */
+    CHECK(plast_sweep_plan_make(&p, 250, 0, 10, 0, 1) == 0);
+    CHECK(p.steps == 500 && p.slots == 33);
+    plast_sweep_plan_free(&p);
+    /* too few */
+    CHECK(plast_sweep_plan_make(&p, 250, 1, 0, 0, 1) < 0);
+    plast_sweep_plan_free(&p);
+}
+
+int main(void)
+{
+    test_plans_play_out();
+    test_long();
+    test_costs();
+    if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
+    return failures != 0;
+}

@@ -238,12 +238,18 @@ void jit_free(jit_module *j)
 void jit_release_compiler_memory(void)
 {
     malloc_trim(0);
+    char exe[4096] = "";   /* LLVM linked statically: its code is in the executable */
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[len > 0 ? len : 0] = '\0';
     FILE *f = fopen("/proc/self/maps", "r");
     char line[4096];
     while (f && fgets(line, sizeof line, f)) {
         unsigned long lo, hi;
         char perms[8];
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || strcmp(perms, "r-xp") || !strstr(line, "/libLLVM"))
+        line[strcspn(line, "\n")] = '\0';
+        const char *path = strchr(line, '/');
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || strcmp(perms, "r-xp") || !path ||
+            (!strstr(path, "/libLLVM") && (!exe[0] || strcmp(path, exe))))
             continue;
         madvise((void *)lo, hi - lo, MADV_DONTNEED);
     }

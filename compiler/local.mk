@@ -33,5 +33,5 @@ plastcc_SOURCES = compiler/driver.c compiler/driver.h compiler/cmd_emit.c compil
   compiler/cmd_llvm.c compiler/state_npy.c compiler/state_npy.h \
   compiler/cmd_latents.c compiler/latents.h compiler/latents_measure.c compiler/latents_combine.c
 plastcc_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS) $(MPI_CFLAGS)
-plastcc_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) $(MPI_LIBS) -lz -lm -ldl
+plastcc_LDADD = compiler/libplastcc.a runtime/libplast.la $(PLASTCC_LLVM_LIBS) $(MPI_LIBS) -lz -lm -ldl
 plastcc_LDFLAGS = $(OPENMP_CFLAGS)

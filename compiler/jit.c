@@ -227,7 +227,8 @@ void jit_free(jit_module *j)
  *     arenas of the JIT's threads): malloc_trim;
  *   - libLLVM's machine code that the compilation ran: about 50 MB of pages
  *     of the library file mapped into the process (counted in its RSS, the
- *     largest part of it).  The kernels never run LLVM (they call libm and
+ *     largest part of it), or of plastcc's own file where LLVM is linked
+ *     statically.  The kernels never run LLVM (they call libm and
  *     libgomp only), so MADV_DONTNEED unmaps them; they are clean, read-only
  *     pages of the file, which come back from it if LLVM runs again
  *     (disposing of the JIT at exit).  Only the executable mappings: the

@@ -32,7 +32,7 @@
 static const char usage[] =
     "usage: plastcc run FILE [--experiment NAME] [--episodes N] [--threads N] [--seed S]\n"
     "                   [--out DIR [--force]] [--resume DIR] [--quiet] [--backend jit|c]\n"
-    "                   [--precision double|single] [--seeds LIST]\n"
+    "                   [--precision double|single] [--seeds LIST] [--sweep-states N]\n"
     "\n"
     "Meta-trains the rules of an experiment: each episode samples a task, trains a\n"
     "freshly initialised network with the rules, and takes an Adam step on the\n"
@@ -63,6 +63,9 @@ static const char usage[] =
     "                     reverse sweeps in that type (single: half the memory);\n"
     "                     Adam and the meta-parameters stay double (default: the\n"
     "                     experiment's `precision`, else double)\n"
+    "  --sweep-states N   copies of the weights each episode's reverse sweep may hold\n"
+    "                     (N >= 2; default: the fewest with which each inner step runs\n"
+    "                     forward at most 3 times on average); the same results\n"
     "\n"
     "Ctrl-C (SIGINT) or SIGTERM stops after the episode in flight, with every file\n"
     "written; a second one stops at once.  Continue either with --resume.\n"
@@ -87,7 +90,7 @@ static const char usage[] =
 
 typedef struct run_args {
     const char *file, *exp, *out, *resume;
-    int episodes, threads, quiet, use_c, force;
+    int episodes, threads, quiet, use_c, force, sweep_states;
     int precision;                 /* -1: the experiment's; 0 double, 1 single */
     long long seed;                /* -1: the experiment's */
     long long seeds[1000];         /* --seeds: independent runs (n_seeds of them, MAX_SEEDS at most) */
@@ -135,6 +138,9 @@ static int parse_value(const char *s, const char *v, run_args *a)
     else if (!strcmp(s, "--resume")) a->resume = v;
     else if (!strcmp(s, "--episodes")) { if (!(rc = driver_parse_int(usage, s, v, 1, 100000000, &n))) a->episodes = (int)n; }
     else if (!strcmp(s, "--threads")) { if (!(rc = driver_parse_int(usage, s, v, 1, 4096, &n))) a->threads = (int)n; }
+    else if (!strcmp(s, "--sweep-states")) {
+        if (!(rc = driver_parse_int(usage, s, v, 2, 1000000000, &n))) a->sweep_states = (int)n;
+    }
     else if (!strcmp(s, "--seed")) rc = driver_parse_int(usage, s, v, 0, 9007199254740992LL, &a->seed);
     else if (!strcmp(s, "--seeds")) rc = parse_seeds(v, a);
     else if (!strcmp(s, "--backend")) {
@@ -219,6 +225,7 @@ static void fill_opts(const sema_program *p, const sema_experiment *x, const run
     if (a->episodes > 0) o->episodes = a->episodes;
     if (a->seed >= 0) o->seed = (uint64_t)a->seed;
     o->threads = a->threads;
+    o->inner_sweep_states = a->sweep_states;   /* not in the fingerprint: the same bits for any */
     o->quiet = a->quiet;
     o->resume = a->resume != NULL;
     o->out_dir = a->resume ? a->resume : a->out;

@@ -337,6 +337,7 @@ typedef struct plast_train_opts {
                                         plast_meta_state_fingerprint reads it back */
     const volatile sig_atomic_t *stop; /* or NULL: once *stop is non-zero (a signal handler sets it), the run
                                         stops after the episode in flight, with the meta-state saved */
+    int inner_sweep_states;          /* plast_episode_opts.sweep_states of every episode (0: the default) */
 } plast_train_opts;
 
 typedef struct plast_train_result {

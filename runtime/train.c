@@ -111,7 +111,8 @@ static void run_task(const plast_net *N, const plast_dataset *data, const plast_
     /* the episodes of a run share their sizes: each keeps its buffers for the
      * thread's next (an episode mapping its ~36 MB afresh spent 10-15% of its
      * time in the kernel's page clearing) */
-    plast_episode_opts eo = { .checkpoint_every = o->inner_checkpoint, .want_grad = 1, .keep_buffers = 1 };
+    plast_episode_opts eo = { .checkpoint_every = o->inner_checkpoint, .want_grad = 1, .keep_buffers = 1,
+                              .sweep_states = o->inner_sweep_states };
     plast_episode_out out;
     memset(&out, 0, sizeof out);
     out.grad = res->grad;

@@ -48,8 +48,13 @@ cmp -s "$work/p1/meta-state.txt" "$work/p2/meta-state.txt" || bad "the pool, met
 PLASTCC_NO_FUSE=1 "$PLASTCC" run "$rules" --experiment tiny_pool_batch --out "$work/p3" --threads 1 --quiet \
     >/dev/null 2>&1 || bad "tiny_pool_batch PLASTCC_NO_FUSE"
 cmp -s "$work/p1/meta-state.txt" "$work/p3/meta-state.txt" || bad "the pool: fused and separate passes differ"
+"$PLASTCC" run "$rules" --experiment tiny_pool_batch --out "$work/p4" --threads 1 --quiet --sweep-states 2 \
+    >/dev/null 2>&1 || bad "tiny_pool_batch --sweep-states 2"
+cmp -s "$work/p1/meta-state.txt" "$work/p4/meta-state.txt" || bad "the pool: --sweep-states 2 changes the run"
+cut -d, --complement -f7 "$work/p1/log.csv" > "$work/p1.cols"   # all but the seconds
+cut -d, --complement -f7 "$work/p4/log.csv" | cmp -s "$work/p1.cols" - || bad "the pool: --sweep-states 2 changes log.csv"
 awk -F, 'NR > 1 && $4 + 0 != $4 + 0 { exit 1 }' "$work/p2/log.csv" || bad "the pool, meta-batch 2: a non-finite gradient norm"
-say "the pool, meta-batch of 2: 1 and 2 threads and PLASTCC_NO_FUSE give identical meta-parameters"
+say "the pool, meta-batch of 2: 1 and 2 threads, PLASTCC_NO_FUSE and --sweep-states 2 give identical meta-parameters"
 
 # 3. kill -9 and resume ends with the uninterrupted result
 "$PLASTCC" run "$rules" --experiment tiny --episodes 300 --threads 1 --out "$work/full" --quiet >/dev/null 2>&1 || bad "full run"

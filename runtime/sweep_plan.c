@@ -35,7 +35,8 @@ static void fill_column(sweep_plan *p, int s)
     for (int n = 1; n <= p->T; n++) {
         /* F: a leaf (n steps, the least there is), or a split; m > 1 needs
          * a second slot for the alternate steps */
-        long long best = n - 1 + p->extra <= s ? n : INF;
+        int leaf_ok = !p->leaf_max || n <= p->leaf_max;
+        long long best = leaf_ok && n - 1 + p->extra <= s ? n : INF;
         int choice = 0;
         for (int m = 1; s >= 1 && best > n && m < n && (m == 1 || s >= 2); m = next_split(m, n)) {
             long long c = add3(m, f1[n - m], f[m]);
@@ -45,7 +46,7 @@ static void fill_column(sweep_plan *p, int s)
         /* G: the loop runs these n steps anyway, in two of the slots */
         best = s >= 2 ? f[n] : INF;
         choice = 0;
-        if (p->free_leaf && n <= s && s >= 2) { best = 0; choice = -1; }
+        if (p->free_leaf && leaf_ok && n <= s && s >= 2) { best = 0; choice = -1; }
         for (int m = 1; s >= 1 && best > 0 && m < n; m = next_split(m, n)) {
             long long c = add3(f[m], g1[n - m], 0);
             if (c < best) { best = c; choice = m; }
@@ -91,10 +92,11 @@ static void plan_every(sweep_plan *p)
     p->steps = 2LL * T;
 }
 
-int plast_sweep_plan_make(sweep_plan *p, int T, int slots, int every, int extra, int free_leaf)
+int plast_sweep_plan_make(sweep_plan *p, int T, int slots, int every, int extra, int free_leaf, int leaf_max)
 {
     memset(p, 0, sizeof *p);
     p->T = T > 0 ? T : 0;
+    p->leaf_max = leaf_max > 0 ? leaf_max : 0;
     p->extra = extra != 0;
     p->free_leaf = free_leaf != 0;
     p->every = every > 0 ? every : 0;
@@ -145,11 +147,12 @@ int plast_sweep_plan_top(const sweep_plan *p, int n, int s)
  * or freed, so readers need no lock; the list itself is guarded. */
 enum { N_KEPT = 8 };
 static sweep_plan kept[N_KEPT];
-static int asked[N_KEPT][5], n_kept;
+static int asked[N_KEPT][6], n_kept;
 
-const sweep_plan *plast_sweep_plan_get(int T, int slots, int every, int extra, int free_leaf, sweep_plan *own)
+const sweep_plan *plast_sweep_plan_get(int T, int slots, int every, int extra, int free_leaf, int leaf_max,
+                                       sweep_plan *own)
 {
-    const int key[5] = { T, slots, every, extra != 0, free_leaf != 0 };
+    const int key[6] = { T, slots, every, extra != 0, free_leaf != 0, leaf_max };
     const sweep_plan *found = NULL;
     int key_failed = 0;   /* no such plan: making it again would fail again */
     #pragma omp critical(plast_sweep_plans)
@@ -157,7 +160,7 @@ const sweep_plan *plast_sweep_plan_get(int T, int slots, int every, int extra, i
         for (int k = 0; k < n_kept && !found; k++)
             if (!memcmp(asked[k], key, sizeof key)) found = &kept[k];
         if (!found && n_kept < N_KEPT) {
-            if (plast_sweep_plan_make(&kept[n_kept], T, slots, every, extra, free_leaf) == 0) {
+            if (plast_sweep_plan_make(&kept[n_kept], T, slots, every, extra, free_leaf, leaf_max) == 0) {
                 memcpy(asked[n_kept], key, sizeof key);
                 found = &kept[n_kept++];
             } else {
@@ -167,7 +170,7 @@ const sweep_plan *plast_sweep_plan_get(int T, int slots, int every, int extra, i
         }
     }
     if (found || key_failed) return found;
-    if (plast_sweep_plan_make(own, T, slots, every, extra, free_leaf) == 0) return own;
+    if (plast_sweep_plan_make(own, T, slots, every, extra, free_leaf, leaf_max) == 0) return own;
     plast_sweep_plan_free(own);
     return NULL;
 }

@@ -31,6 +31,7 @@ typedef struct sweep_plan {
     int slots;        /* state buffers the sweep may hold (the inner loop's two included) */
     int extra;        /* 1: a leaf keeps its last state too */
     int free_leaf;    /* 1: the inner loop may keep its last steps as a leaf */
+    int leaf_max;     /* > 0: no leaf of more steps (their states stay in the cache) */
     int every;        /* > 0: checkpoints every this many steps, leaves of that many (two levels) */
     long long steps;  /* forward steps of the whole episode, the inner loop's included */
     int n_cols;       /* columns 0..n_cols-1 of the choices, one per slot count */
@@ -40,17 +41,18 @@ typedef struct sweep_plan {
 
 /* The plan for T steps with at most SLOTS state buffers (0: the fewest
  * with which the episode runs at most 3 T forward steps: the loop's, one
- * more, and the leaves'), or with
+ * more, and the leaves'), and leaves of at most LEAF_MAX steps (0: any), or with
  * checkpoints every EVERY steps when EVERY > 0 (SLOTS then ignored: the
  * plan says how many it needs).  Returns 0, or -1 when SLOTS cannot reverse
  * T steps (fewer than 2 for T > 1) or memory ran out. */
-int plast_sweep_plan_make(sweep_plan *p, int T, int slots, int every, int extra, int free_leaf);
+int plast_sweep_plan_make(sweep_plan *p, int T, int slots, int every, int extra, int free_leaf, int leaf_max);
 void plast_sweep_plan_free(sweep_plan *p);
 
 /* The same plan, made once and kept for the process (for up to 8 shapes;
  * beyond, made into OWN, which the caller frees when the result is OWN);
  * NULL when it cannot be made. */
-const sweep_plan *plast_sweep_plan_get(int T, int slots, int every, int extra, int free_leaf, sweep_plan *own);
+const sweep_plan *plast_sweep_plan_get(int T, int slots, int every, int extra, int free_leaf, int leaf_max,
+                                       sweep_plan *own);
 
 /* The choices: the split of [t0, t0 + n) with s slots (0: a leaf), and at
  * the top level (-1: the loop keeps the last n steps as a leaf; 0: reverse

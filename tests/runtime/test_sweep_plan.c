@@ -31,6 +31,7 @@ static void sim_range(sim *m, int n, int s)
     CHECK(split >= 0 && split < n);
     if (split == 0) {   /* a leaf */
         int kept = n - 1 + m->p->extra;
+        CHECK(!m->p->leaf_max || m->p->every || n <= m->p->leaf_max);
         hold(m, kept);
         m->steps += n;
         m->live -= kept;
@@ -61,6 +62,7 @@ static void sim_episode(sim *m)
         m->live -= 2;
     }
     if (tail == -1) {   /* the last n steps kept as the loop runs them, from the last checkpoint */
+        CHECK(!p->leaf_max || p->every || n <= p->leaf_max);
         hold(m, n);
         m->steps += T;
         m->live -= n;
@@ -99,11 +101,12 @@ static void test_plans_play_out(void)
     static const int Ss[] = { 2, 3, 4, 5, 7, 10, 12, 21, 40, 0 };
     for (size_t a = 0; a < sizeof Ts / sizeof *Ts; a++)
         for (int extra = 0; extra <= 1; extra++)
-            for (int leaf = 0; leaf <= 1; leaf++) {
+            for (int leaf = 0; leaf <= 1; leaf++)
+            for (int lmax = 0; lmax <= 3; lmax += 3) {
                 long long prev = -1;
                 for (size_t b = 0; b < sizeof Ss / sizeof *Ss; b++) {
                     sweep_plan p;
-                    if (plast_sweep_plan_make(&p, Ts[a], Ss[b], 0, extra, leaf) < 0) {
+                    if (plast_sweep_plan_make(&p, Ts[a], Ss[b], 0, extra, leaf, lmax) < 0) {
                         CHECK(Ts[a] > 1 && Ss[b] < 3);   /* only the tightest budgets may fail */
                         continue;
                     }
@@ -115,7 +118,7 @@ static void test_plans_play_out(void)
                 }
                 for (int K = 1; K <= Ts[a] + 1; K += K < 8 ? 1 : 17) {
                     sweep_plan p;
-                    CHECK(plast_sweep_plan_make(&p, Ts[a], 0, K, extra, leaf) == 0);
+                    CHECK(plast_sweep_plan_make(&p, Ts[a], 0, K, extra, leaf, lmax) == 0);
                     play(&p);
                     plast_sweep_plan_free(&p);
                 }
@@ -126,7 +129,7 @@ static void test_plans_play_out(void)
 static void test_long(void)
 {
     sweep_plan p;
-    CHECK(plast_sweep_plan_make(&p, 2000, 30, 0, 0, 1) == 0);
+    CHECK(plast_sweep_plan_make(&p, 2000, 30, 0, 0, 1, 6) == 0);
     CHECK(play(&p) > 0);
     CHECK(p.steps <= 3 * 2000);
     plast_sweep_plan_free(&p);
@@ -135,7 +138,7 @@ static void test_long(void)
 static long long steps_of(int T, int S, int extra, int leaf)
 {
     sweep_plan p;
-    long long s = plast_sweep_plan_make(&p, T, S, 0, extra, leaf) == 0 ? p.steps : -1;
+    long long s = plast_sweep_plan_make(&p, T, S, 0, extra, leaf, 0) == 0 ? p.steps : -1;
     plast_sweep_plan_free(&p);
     return s;
 }
@@ -153,17 +156,21 @@ static void test_costs(void)
     CHECK(steps_of(5, 2, 0, 0) == 5 + 3 + 2 + 3);
     /* the default: the fewest slots for at most 3 T steps */
     sweep_plan p;
-    CHECK(plast_sweep_plan_make(&p, 250, 0, 0, 0, 1) == 0);
+    CHECK(plast_sweep_plan_make(&p, 250, 0, 0, 0, 1, 0) == 0);
     CHECK(p.steps <= 750);
     CHECK(steps_of(250, p.slots - 1, 0, 1) > 750);
     printf("250 steps: %d slots by default, %lld forward steps\n", p.slots, p.steps);
     plast_sweep_plan_free(&p);
+    /* leaves of at most 6 steps: the same slots, a few more steps */
+    CHECK(plast_sweep_plan_make(&p, 250, 10, 0, 0, 1, 6) == 0);
+    CHECK(p.steps >= steps_of(250, 10, 0, 1) && p.steps <= 750);
+    plast_sweep_plan_free(&p);
     /* two levels every 10 steps: 2 T steps, 24 checkpoints and the loop's two, or 24 and a leaf of 9 */
-    CHECK(plast_sweep_plan_make(&p, 250, 0, 10, 0, 1) == 0);
+    CHECK(plast_sweep_plan_make(&p, 250, 0, 10, 0, 1, 0) == 0);
     CHECK(p.steps == 500 && p.slots == 33);
     plast_sweep_plan_free(&p);
     /* too few */
-    CHECK(plast_sweep_plan_make(&p, 250, 1, 0, 0, 1) < 0);
+    CHECK(plast_sweep_plan_make(&p, 250, 1, 0, 0, 1, 0) < 0);
     plast_sweep_plan_free(&p);
 }
 

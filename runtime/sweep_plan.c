@@ -9,7 +9,7 @@
 
 #define INF (1LL << 60)
 enum { ALL_SPLITS = 512,   /* beyond this n, 512 evenly spaced split points */
-       MAX_DP = 4096 };     /* beyond this T, two levels (the choices are shorts) */
+       MAX_DP = 4096 };     /* beyond this T, two levels: the planning time grows as T times the splits tried */
 
 static long long add3(long long a, long long b, long long c)
 {

@@ -275,12 +275,13 @@ backend_module *bind_load(const compiled_unit *u, const char *source, const sema
                           int prec, char *err, size_t errlen)
 {
     lower_precision p = (prec < 0 ? x->single : prec) ? PREC_SINGLE : PREC_DOUBLE;
-    /* libLLVM's code pages that loading the library touched (its relocation
-     * and symbol tables share the code's mapping; its static constructors
-     * are spread over it: ~35 MB) go before the compilation, which faults
-     * back only what it runs: the process's peak was the compilation's
-     * (74 -> 55 MB for the 003 pool's episode in single precision, 74 -> 66
-     * in double, where the episode's buffers are the peak now). */
+    /* LLVM's code pages that loading it touched (the shared libLLVM's
+     * relocation and symbol tables share its code's mapping and its static
+     * constructors are spread over it: ~35 MB; linked statically, the
+     * constructors' pages of plastcc's own file: ~20 MB) go before the
+     * compilation, which faults back only what it runs: the process's peak
+     * was the compilation's (74 -> 55 MB for the 003 pool's episode in
+     * single precision, 74 -> 66 in double, with the shared library). */
     jit_release_compiler_memory();
     backend_module *m = use_c ? backend_load_c(u, source, p, err, errlen) : backend_load_jit(u, source, p, err, errlen);
     if (m) jit_release_compiler_memory();

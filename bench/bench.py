@@ -83,6 +83,66 @@ QUERY = 50
 SEED = 1
 
 
+# ------------------------------------------------------ bandwidth ----
+
+# Passes over the matrix set (every layer's W, or every layer's B) per
+# inner step of the pool episode, as bench/README.md counts them ("Passes
+# over each matrix per step"): forward dense_fwd 1, error_fwd 1, pool_step 2
+# (the reading and writing of W + dw counted as one); adjoint pool_adj 5,
+# dense_adj 3, error_adj 2.
+POOL_PASSES_FWD = 4
+POOL_PASSES_ADJ = 10
+TRIAD_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+typedef REAL real;
+int main(int argc, char **argv)
+{
+    size_t n = strtoull(argv[1], 0, 10);
+    real *a = aligned_alloc(64, n * sizeof(real) + 64), *b = aligned_alloc(64, n * sizeof(real) + 64),
+         *c = aligned_alloc(64, n * sizeof(real) + 64), s = 3;
+    for (size_t i = 0; i < n; i++) { a[i] = 0; b[i] = 1; c[i] = 2; }
+    double best = 1e30;
+    for (int r = 0; r < 200; r++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int k = 0; k < 10; k++) {
+            for (size_t i = 0; i < n; i++) a[i] = b[i] + s * c[i];
+            __asm__ volatile("" : : "r"(a) : "memory");
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double t = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
+        if (t < best) best = t;
+    }
+    printf("%f\n", 10.0 * 3 * n * sizeof(real) / best / 1e9);
+    return a[n / 2] != 7;
+}
+"""
+
+
+def triad_gbs(work, n, prec):
+    """A triad a = b + s c over three arrays of N elements each (one
+    matrix set: the pool's working set is W, B and adj W), compiled with
+    $BENCH_CC or `cc -O3 -march=native`, on one core: GB/s of the bytes read
+    and written (3 N elements a pass), the best of 200 runs of 10 passes."""
+    real = "float" if prec == "fp32" else "double"
+    src = os.path.join(work, "triad-%s.c" % real)
+    exe = os.path.join(work, "triad-%s" % real)
+    if not os.path.exists(exe):
+        with open(src, "w") as f:
+            f.write(TRIAD_C)
+        cc = os.environ.get("BENCH_CC", "cc -O3 -march=native").split()
+        if subprocess.run(cc + ["-DREAL=" + real, "-o", exe, src]).returncode:
+            return float("nan")
+    r = subprocess.run(["taskset", "-c", "0", exe, str(n)], capture_output=True, text=True)
+    return float(r.stdout.strip() or "nan")
+
+
+def synapses(sizes=SIZES):
+    return sum(a * b for a, b in zip(sizes, sizes[1:]))
+
+
 # ------------------------------------------------------ FLOP count ----
 
 def flops(rule, steps, query=QUERY, sizes=SIZES):
@@ -192,6 +252,9 @@ class Bench:
             argv += ["--repeat", str(self.repeat)]
         w, c, m, text = run_child(argv, env, out + ".log")
         r = {"wall": w, "cpu": c / self.repeat, "rss": m}
+        t = re.search(r"\((\d+) run forward", text)
+        if t:                   # the forward steps the sweep ran, the inner loop's included
+            r["fwd"] = int(t.group(1))
         t = re.search(r", ([0-9.]+) s \(the first run\), ([0-9.]+) s "
                       r"\(median of the (\d+) runs after it", text)
         if t:                   # --repeat: the runs after the first
@@ -328,6 +391,17 @@ class Bench:
               "%.2f;  plastcc at %.1f%% of peak %.1f GFLOP/s" % (
                   form, t_wall / p_wall, t_cpu / p_cpu, t_rss / p_rss,
                   100 * fl / p_wall / 1e9 / peak, peak))
+        if rule == "pool" and all("fwd" in x for x in res["plastcc"]):
+            esz = 4 if prec == "fp32" else 8
+            n = synapses()
+            fwd = res["plastcc"][0]["fwd"]
+            gbs = (fwd * POOL_PASSES_FWD + steps * POOL_PASSES_ADJ) * n * esz / p_wall / 1e9
+            tri = triad_gbs(self.work, n, prec)
+            print("  plastcc moves about %.1f GB/s of matrices (%d passes of %.2f MB per "
+                  "forward step, %d forward steps; %d per reverse step); a triad over "
+                  "three arrays of %.2f MB on one core: %.1f GB/s (%.0f%%)" % (
+                      gbs, POOL_PASSES_FWD, n * esz / 1e6, fwd, POOL_PASSES_ADJ,
+                      n * esz / 1e6, tri, 100 * gbs / tri))
         sys.stdout.flush()
         self.rows.append((name, rule, steps, threads, prec, p_wall, fixed,
                           p_rss, form, t_wall, t_rss, t_wall / p_wall,

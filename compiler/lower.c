@@ -256,14 +256,17 @@ const lower_batch_group *lower_batch_group_of(const lower_batch_group *g, int n,
 
 static int popcount3(int s) { return (s & 1) + (s >> 1 & 1) + (s >> 2 & 1); }
 
-/* Whether node ID reads input slot SLOT directly. */
+/* Whether node ID is input slot SLOT or reads it directly: as an argument,
+ * or an item of a pack it takes (a meta-MLP call's inputs or seeds). */
 static int reads_slot(const dag *d, int id, int slot)
 {
+    const dag_node *n = &d->node[id];
+    if (n->op == OP_INPUT) return n->aux == slot;
     for (int a = 0; a < 2; a++) {
-        int x = d->node[id].arg[a];
-        if (x >= 0 && d->node[x].op == OP_INPUT && d->node[x].aux == slot) return 1;
+        int x = n->arg[a];
+        if (x >= 0 && (d->node[x].op == OP_INPUT || d->node[x].op == OP_PACK) && reads_slot(d, x, slot)) return 1;
     }
-    return d->node[id].op == OP_INPUT && d->node[id].aux == slot;
+    return 0;
 }
 
 /* Whether loop L reads input slot SLOT: its nodes, the inner loops of its

@@ -1025,8 +1025,9 @@ static int diverged(ep *E, int t1)
 /* The longest leaf the plan may use: its states at most LEAF_BYTES, so
  * that the adjoint finds them in the cache.  In the 003 pool episode
  * (1.43 MB of state in double) leaves of up to 9 states came back from
- * memory: capped at 6, the same 10 slots ran 3% faster (fa too), for 3%
- * more forward steps; single precision (0.7 MB) was as fast either way. */
+ * memory: capped at 5 (8 MB), 10 slots ran 0.176-0.178 s against
+ * 0.181-0.183 uncapped, and the 11 the default then takes 0.171-0.172;
+ * single precision (0.7 MB) was as fast either way. */
 enum { LEAF_BYTES = 8 << 20 };
 
 static int leaf_max(const ep *E)

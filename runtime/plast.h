@@ -226,7 +226,7 @@ typedef struct plast_episode_opts {
                                 episode per minibatch; the next episode without it unmaps them */
     int sweep_states;        /* copies of the state the inner loop and the reverse sweep may hold
                                 (>= 2; 0: the fewest with which no step runs forward more than 3
-                                times on average); the sweep then runs as few forward steps again as that
+                                times on average, leaves holding at most 8 MB of states); the sweep then runs as few forward steps again as that
                                 allows (binomial checkpointing) */
 } plast_episode_opts;
 

@@ -228,3 +228,42 @@ void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const 
     free(slots);
     free(st_args);
 }
+
+/* The one-sample pass P: on one thread (as lg_gen_fused_pair decides) and
+ * for batch == 1, P's column and row loops as one pass over the matrix,
+ * with the batch a constant 1 in it (a sum over the samples is one term,
+ * read at b = 0); otherwise the runs it replaces, as scheduled. */
+void lg_gen_one_pass(lfn *f, const lower_one_pass *P, void (*general)(lfn *, void *), void *ctx)
+{
+    lmod *g = f->g;
+    LLVMValueRef batch = f->size[SIZE_BATCH];
+    LLVMValueRef one_sample = LLVMBuildICmp(f->bb, LLVMIntEQ, batch, lg_i64c(g, 1), "");
+    f->size[SIZE_BATCH] = lg_i64c(g, 1);
+    LLVMValueRef big = LLVMBuildOr(f->bb, lg_parallel_worth(f, &P->col), lg_parallel_worth(f, &P->row), "");
+    f->size[SIZE_BATCH] = batch;
+    LLVMValueRef nt = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_max_threads", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef in_par = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_in_parallel", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef serial = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nt, lg_i32c(g, 1), ""),
+                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, lg_i32c(g, 0), ""), "");
+    serial = LLVMBuildOr(f->bb, serial, LLVMBuildNot(f->bb, big, ""), "");
+    LLVMBasicBlockRef pass = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "one_pass");
+    LLVMBasicBlockRef runs = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "runs");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "one_pass_done");
+    LLVMBuildCondBr(f->bb, LLVMBuildAnd(f->bb, one_sample, serial, "one_pass_applies"), pass, runs);
+
+    LLVMPositionBuilderAtEnd(f->bb, pass);
+    lg_forget(f);
+    f->size[SIZE_BATCH] = lg_i64c(g, 1);
+    lg_init_reductions(f, &P->col, SP_POST);
+    lg_init_reductions(f, &P->row, SP_PRE);
+    lg_run_parallel(f, lg_outline_parallel(f->kc, &P->row, &P->col, 0, NULL, 0), 0, lg_i32c(g, 1));
+    f->size[SIZE_BATCH] = batch;
+    LLVMBuildBr(f->bb, join);
+
+    LLVMPositionBuilderAtEnd(f->bb, runs);
+    lg_forget(f);
+    general(f, ctx);
+    LLVMBuildBr(f->bb, join);
+    LLVMPositionBuilderAtEnd(f->bb, join);
+    lg_forget(f);
+}

@@ -216,6 +216,10 @@ LLVMValueRef lg_parallel_worth(lfn *f, const lower_loop *L);
 void lg_gen_parallel(lfn *f, const lower_loop *L);
 /* Fused RUN of loops A, B (and X, a loop it absorbs, or NULL). */
 void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const lower_loop *B, const lower_loop *X);
+/* One-sample pass P (lower_one_pass): when batch == 1 and one thread would
+ * run its loops, P's merged loops as one pass; else GENERAL(F, CTX), which
+ * generates the runs it replaces. */
+void lg_gen_one_pass(lfn *f, const lower_one_pass *P, void (*general)(lfn *, void *), void *ctx);
 void lg_nest_flush(lfn *outer, nest_group *grp);
 void lg_gen_loop(lfn *outer, nest_group *grp, const lower_loop *L);
 void lg_gen_final(lfn *outer, nest_group *grp, int o_index);

@@ -53,6 +53,35 @@ static void kern_cleanup(lkern *kc)
     free(kc->stage_slot);
 }
 
+/* Run R's loops: a fused pass of vectors, or without vectors the loops apart. */
+static void gen_one_run(lfn *f, nest_group *grp, const lower_run *R)
+{
+    const lower_kernel *lk = f->kc->lk;
+    const lower_loop *L = &lk->loops[R->loop];
+    if (R->n_loops == 2 && f->g->lanes >= 2) {
+        lg_nest_flush(f, grp);   /* the nests before run first */
+        lg_gen_fused_pair(f, R, L, L + 1, R->absorb >= 0 ? &lk->loops[R->absorb] : NULL);
+        return;
+    }
+    for (int q = 0; q < R->n_loops; q++) lg_gen_loop(f, grp, L + q);
+    if (R->absorb >= 0) lg_gen_loop(f, grp, &lk->loops[R->absorb]);
+}
+
+/* Runs [first, first + n) of a kernel: what a one-sample pass replaces
+ * for other batches (lg_gen_one_pass). */
+typedef struct run_span {
+    const lower_kernel *lk;
+    nest_group *grp;
+    int first, n;
+} run_span;
+
+static void gen_run_span(lfn *f, void *ctx)
+{
+    const run_span *s = ctx;
+    for (int r = s->first; r < s->first + s->n; r++) gen_one_run(f, s->grp, &s->lk->runs[r]);
+    lg_nest_flush(f, s->grp);
+}
+
 /* The fields of *a: n_pre, n_post, batch, steps. */
 static void load_sizes(lmod *g, LLVMBuilderRef B, LLVMValueRef a, LLVMValueRef *size)
 {
@@ -176,16 +205,17 @@ static LLVMValueRef gen_run(lkern *kc, LLVMValueRef frame_fn)
         LLVMBuildMemSet(f.bb, lg_array(&f, lg_grad_array(kc, id)), LLVMConstInt(g->t_i8, 0, 0), bytes, (unsigned)g->real_bytes);
     }
     nest_group grp = { .fn = NULL };
-    for (int r = 0; r < lk->n_runs && !g->failed; r++) {
-        const lower_run *R = &lk->runs[r];
-        const lower_loop *L = &lk->loops[R->loop];
-        if (R->n_loops == 2 && g->lanes >= 2) {   /* a pass of vectors: without them, the loops apart */
-            lg_nest_flush(&f, &grp);   /* the nests before run first */
-            lg_gen_fused_pair(&f, R, L, L + 1, R->absorb >= 0 ? &lk->loops[R->absorb] : NULL);
+    for (int r = 0, p = 0; r < lk->n_runs && !g->failed; r++) {
+        while (p < lk->n_one_pass && lk->one_pass[p].first_run < r) p++;
+        if (p < lk->n_one_pass && lk->one_pass[p].first_run == r && g->lanes >= 2) {   /* for a batch of one */
+            const lower_one_pass *P = &lk->one_pass[p];
+            run_span span = { lk, &grp, r, P->n_runs };
+            lg_nest_flush(&f, &grp);
+            lg_gen_one_pass(&f, P, gen_run_span, &span);
+            r += P->n_runs - 1;
             continue;
         }
-        for (int q = 0; q < R->n_loops; q++) lg_gen_loop(&f, &grp, L + q);
-        if (R->absorb >= 0) lg_gen_loop(&f, &grp, &lk->loops[R->absorb]);
+        gen_one_run(&f, &grp, &lk->runs[r]);
     }
     for (int q = 0; q < lk->n_final && !g->failed; q++) lg_gen_final(&f, &grp, lk->final_outs[q]);
     lg_nest_flush(&f, &grp);

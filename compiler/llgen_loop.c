@@ -503,6 +503,7 @@ LLVMValueRef lg_outline_parallel(lkern *kc, const lower_loop *L, const lower_loo
         f.ptr[p] = LLVMGetParam(impl, (unsigned)k++);
     }
     if (L->space & SP_SAMPLE) f.b = LLVMGetParam(impl, 4);
+    if (L->batch_one) f.size[SIZE_BATCH] = lg_i64c(g, 1);   /* a one-sample pass (lower_one_pass) */
     f.staged = staged;
     f.absorb = X;
     f.batch_stage = batch_stage;

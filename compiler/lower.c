@@ -354,8 +354,8 @@ void lower_kernel_build(const kern *k, lower_kernel *lk)
             for (int q = 0; q < lk->loops[l].n_outs; q++) written |= lk->loops[l].outs[q] == o;
         if (!written && k->out[o].node >= 0) lk->final_outs[lk->n_final++] = o;
     }
+    lk->seed_in_place = seed_in_place(lk);   /* from the loops; the runs count adj_w as adj_dw's array then */
     lower_schedule_runs(lk);
-    lk->seed_in_place = seed_in_place(lk);
 }
 
 void lower_kernel_free(lower_kernel *lk)
@@ -367,6 +367,11 @@ void lower_kernel_free(lower_kernel *lk)
     free(lk->store);
     free(lk->final_outs);
     free(lk->runs);
+    for (int q = 0; q < lk->n_one_pass; q++) {
+        free(lk->one_pass[q].col.nodes); free(lk->one_pass[q].col.outs);
+        free(lk->one_pass[q].row.nodes); free(lk->one_pass[q].row.outs);
+    }
+    free(lk->one_pass);
     memset(lk, 0, sizeof *lk);
 }
 
@@ -446,5 +451,15 @@ void lower_dump(FILE *out, const lower_kernel *lk)
                         : " on one thread, apart on several", out);
         if (R->absorb >= 0) fprintf(out, ", nest %d's sums over the samples in the same pass", R->absorb + 1);
         fputc('\n', out);
+    }
+    for (int q = 0; q < lk->n_one_pass; q++) {
+        const lower_one_pass *P = &lk->one_pass[q];
+        int first = lk->runs[P->first_run].loop, last = lk->runs[P->first_run + P->n_runs - 1].loop +
+                                                          lk->runs[P->first_run + P->n_runs - 1].n_loops - 1;
+        fputs("  one pass: nests", out);
+        for (int l = first; l <= last; l++) fprintf(out, "%s %d", l == first ? "" : l == last ? " and" : ",", l + 1);
+        fprintf(out, " as one pass over the matrix for a batch of one (JIT, one thread, %d row%s at a time): %d"
+                     " arrays of weights read or written, against %d\n", P->col.row_block, P->col.row_block > 1 ? "s" : "",
+                P->streams, P->streams_apart);
     }
 }

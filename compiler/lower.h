@@ -55,6 +55,8 @@ typedef struct lower_loop {
     int row_block;        /* per-synapse, vectorised, on one thread: rows the JIT runs at once, each in its
                              own order (lower_fuse.c; 1: a row at a time); for a column loop, also its fused
                              pass with the row loop after it */
+    int batch_one;        /* a merged loop of a lower_one_pass: runs only for a batch of one, which the JIT
+                             makes a constant in it */
 } lower_loop;
 
 /* How consecutive loops run (lower_fuse.c): LOOP alone (N_LOOPS 1), or
@@ -68,6 +70,20 @@ typedef struct lower_run {
     int absorb;
     int staged;
 } lower_run;
+
+/* For a batch of one (online learning), consecutive runs of per-synapse
+ * loops of one level that pass over the same matrices (apart for other
+ * batches: some loops are per sample, some not): on one thread, the JIT
+ * runs them as one pass, COL (their column loops merged, nodes in id
+ * order) fused with ROW (their row loops merged, outputs last), when
+ * batch == 1; else the runs as scheduled.
+ * Loops of one level never read each other's results, so merging them
+ * changes no value and no order of a sum: the same bits (lower_fuse.c). */
+typedef struct lower_one_pass {
+    int first_run, n_runs;   /* lower_kernel.runs it replaces */
+    int streams, streams_apart;   /* per-synapse arrays read or written: by the pass, by the runs */
+    lower_loop col, row;
+} lower_one_pass;
 
 /* A per-synapse loop runs on threads when its work reaches this many
  * synapse-samples (lower_loop.par_min): the weights, times the samples when
@@ -94,6 +110,8 @@ typedef struct lower_kernel {
     int n_final;
     lower_run *runs;      /* the loops in order, each alone or fused (lower_fuse.c) */
     int n_runs;
+    lower_one_pass *one_pass;   /* for a batch of one: runs merged into one pass (lower_fuse.c) */
+    int n_one_pass;
     int seed_in_place;    /* a rule's adjoint whose output adj_w may be the array of its input adj_dw: no
                              loop reads adj_dw after the loop that writes adj_w, which reads each element
                              before it writes it (lower.c; plast_kdesc.seed_in_place) */

@@ -31,8 +31,16 @@
  * loops calling a meta-MLP, whose bodies are large and whose batches are
  * not one.  The same operations in the same order: the same bits.
  *
+ * For a batch of one, consecutive runs of one level whose loops would pass
+ * over the same matrices again (kept apart for a batch of several because
+ * some loops are per sample and others not) merge into one pass
+ * (lower_one_pass) when it reads or writes fewer arrays of weights than
+ * the runs: the pool's adjoint read its matrices ten times a step, seven
+ * this way (two passes of nests 3-5 and 14-16 become one each).
+ *
  * PLASTCC_NO_FUSE=1 keeps every loop apart, PLASTCC_NO_ABSORB=1 the
- * absorbed loops (for measuring). */
+ * absorbed loops, PLASTCC_NO_ONE_PASS=1 the one-sample passes (for
+ * measuring). */
 #include "config.h"
 #include "lower.h"
 
@@ -204,6 +212,134 @@ static void row_blocks(lower_kernel *lk)
     }
 }
 
+/* Whether per-synapse loop L of level LEVEL can join a one-sample pass: no
+ * meta-MLP or k-cap; a column loop writes nothing (its rows run in blocks)
+ * and sums only over i, a row loop only over j. */
+static int mergeable(const lower_kernel *lk, const lower_loop *L, int level)
+{
+    if (!is_syn(L->space) || L->level != level || L->mlp || !L->par) return 0;
+    for (int q = 0; q < L->n_nodes; q++)
+        if (lk->k->d->node[L->nodes[q]].op == OP_KCAP) return 0;
+    if (L->par == SP_PRE) return !L->n_outs && lower_sums_over(lk, L, SP_POST);
+    return lower_sums_over(lk, L, SP_PRE);
+}
+
+/* Marks in SEEN the per-synapse arrays loop L reads or writes: its inputs
+ * (by input slot) through its nodes and the blocks of its sums over the
+ * samples, and its outputs (slot n_input + output; adj_w as adj_dw's
+ * array when the kernel runs in place). */
+static void mark_matrices(const lower_kernel *lk, const lower_loop *L, char *seen)
+{
+    const dag *d = lk->k->d;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int *blk = NULL, nb = lower_is_batch_sum(lk, L->nodes[q]) ? lower_batch_block(lk, L->nodes[q], &blk) : 0;
+        for (int r = -1; r < nb; r++) {
+            const dag_node *n = &d->node[r < 0 ? L->nodes[q] : blk[r]];
+            for (int a = 0; a < dag_ops[n->op].arity; a++) {
+                if (n->arg[a] < 0) continue;
+                const dag_node *x = &d->node[n->arg[a]];
+                if (x->op == OP_INPUT && is_syn(x->space)) seen[x->aux] = 1;
+            }
+        }
+        free(blk);
+    }
+    for (int q = 0; q < L->n_outs; q++) {
+        int o = L->outs[q], slot = d->n_input + o;
+        if (lk->seed_in_place && !strcmp(lk->k->out[o].name, "adj_w"))
+            for (int s = 0; s < d->n_input; s++) if (!strcmp(d->input[s].name, "adj_dw")) slot = s;
+        seen[slot] = 1;
+    }
+}
+
+static int count_marks(const char *seen, int n)
+{
+    int c = 0;
+    for (int k = 0; k < n; k++) c += seen[k];
+    return c;
+}
+
+/* OUT: the loops SRC[0..n) (one level, one par) as one loop for a batch of
+ * one: their nodes in id order, their outputs in loop order. */
+static void merge_loops(const lower_kernel *lk, const lower_loop *const *src, int n, lower_loop *out)
+{
+    int n_ids = lk->k->d->n;
+    char *in = calloc((size_t)n_ids + 1, 1);
+    memset(out, 0, sizeof *out);
+    out->space = SP_SYN;
+    out->level = src[0]->level;
+    out->par = src[0]->par;
+    int n_outs = 0;
+    for (int k = 0; k < n; k++) {
+        for (int q = 0; q < src[k]->n_nodes; q++) in[src[k]->nodes[q]] = 1;
+        out->space |= src[k]->space & SP_SAMPLE;
+        out->work_samples |= src[k]->work_samples;
+        n_outs += src[k]->n_outs;
+    }
+    out->nodes = malloc((size_t)n_ids * sizeof *out->nodes + 1);
+    for (int id = 0; id < n_ids; id++) if (in[id]) out->nodes[out->n_nodes++] = id;
+    out->outs = malloc((size_t)n_outs * sizeof *out->outs + 1);
+    for (int k = 0; k < n; k++)
+        for (int q = 0; q < src[k]->n_outs; q++) out->outs[out->n_outs++] = src[k]->outs[q];
+    out->par_min = LOWER_PARALLEL_MIN_WORK;
+    out->row_block = 1;
+    out->batch_one = 1;
+    free(in);
+}
+
+/* Whether run R's loops can all join a one-sample pass of level LEVEL. */
+static int run_mergeable(const lower_kernel *lk, const lower_run *R, int level)
+{
+    if (R->absorb >= 0 || R->staged) return 0;
+    for (int q = 0; q < R->n_loops; q++)
+        if (!mergeable(lk, &lk->loops[R->loop + q], level)) return 0;
+    return 1;
+}
+
+/* The one-sample passes (lower_one_pass) of LK's runs. */
+static void one_sample_passes(lower_kernel *lk)
+{
+    const dag *d = lk->k->d;
+    int n_slots = d->n_input + lk->k->n_out;
+    char *seen = malloc((size_t)n_slots + 1);
+    const lower_loop **col = malloc((size_t)lk->n_loops * sizeof *col + 1), **row = malloc((size_t)lk->n_loops * sizeof *row + 1);
+    lk->one_pass = malloc((size_t)lk->n_runs * sizeof *lk->one_pass + 1);
+    lk->n_one_pass = 0;
+    for (int r = 0; r < lk->n_runs; r++) {
+        int level = lk->loops[lk->runs[r].loop].level, e = r;
+        while (e < lk->n_runs && run_mergeable(lk, &lk->runs[e], level)) e++;
+        if (e - r < 2) continue;
+        int n_col = 0, n_row = 0, apart = 0;
+        memset(seen, 0, (size_t)n_slots);
+        for (int q = r; q < e; q++) {
+            char *own = calloc((size_t)n_slots + 1, 1);
+            for (int k = 0; k < lk->runs[q].n_loops; k++) {
+                const lower_loop *L = &lk->loops[lk->runs[q].loop + k];
+                mark_matrices(lk, L, own);
+                mark_matrices(lk, L, seen);
+                if (L->par == SP_PRE) col[n_col++] = L;
+                else row[n_row++] = L;
+            }
+            apart += count_marks(own, n_slots);
+            free(own);
+        }
+        int merged = count_marks(seen, n_slots);
+        if (n_col && n_row && merged < apart) {
+            lower_one_pass *P = &lk->one_pass[lk->n_one_pass++];
+            P->first_run = r;
+            P->n_runs = e - r;
+            P->streams = merged;
+            P->streams_apart = apart;
+            merge_loops(lk, col, n_col, &P->col);
+            merge_loops(lk, row, n_row, &P->row);
+            if (plain_loop(lk, &P->col, 1) && plain_loop(lk, &P->row, 1)) P->col.row_block = LOWER_PASS_BLOCK;
+            r = e - 1;
+        }
+    }
+    free(seen);
+    free(col);
+    free(row);
+}
+
 void lower_schedule_runs(lower_kernel *lk)
 {
     for (int l = 0; l < lk->n_loops; l++) {
@@ -232,4 +368,7 @@ void lower_schedule_runs(lower_kernel *lk)
         lk->runs[lk->n_runs++] = r;
     }
     row_blocks(lk);
+    lk->one_pass = NULL;
+    lk->n_one_pass = 0;
+    if (!no_fuse && !env_on("PLASTCC_NO_ONE_PASS")) one_sample_passes(lk);
 }

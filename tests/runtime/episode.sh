@@ -74,6 +74,16 @@ for f in grad_theta meta_loss W1 W2 W3; do
 done
 echo "1 and 2 threads: identical results"
 
+# the pool adjoint's one-sample passes (lower_one_pass: its nests 3-5 and
+# 14-16 as one pass each, for a batch of one on one thread) against its
+# loops as scheduled for other batches: the same episode, bit for bit
+PLASTCC_NO_ONE_PASS=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
+    --out "$work/n1" >/dev/null || fail=1
+for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
+  cmp -s "$work/t1/$f.npy" "$work/n1/$f.npy" || { echo "FAIL: PLASTCC_NO_ONE_PASS changes $f"; fail=1; }
+done
+echo "one-sample passes and the loops as scheduled: identical results"
+
 # The pool's adjoint reads its seed adj(S_{t+1}) in place (plast_kdesc
 # .seed_in_place): the same bits as with every seed copied apart first
 PLASTCC_SEED_COPY=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \

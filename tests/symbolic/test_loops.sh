@@ -270,5 +270,25 @@ grep -q '^    const real \*in_adj_dw = ' "$tmp.pool.c" && grep -q '^    real \*o
   fail "the emitted C of pool_adj declares adj_dw or adj_w restrict, or its descriptor does not say in place"
 grep -q '^    real \*restrict out_dw = ' "$tmp.pool.c" || fail "the emitted C of pool_fwd lost its restrict"
 
+#    For a batch of one, the pool's adjoint runs nests 3-5 (a sum over
+#    every weight beside two per-sample loops) and 14-16 (two per-sample
+#    loops and the in-place write of adj_w) as one pass each: fewer arrays
+#    of weights read or written.  Models' adjoints, whose loops read
+#    different matrices, get none; PLASTCC_NO_ONE_PASS and PLASTCC_NO_FUSE
+#    turn them off, and the IR then has no branch for them.  (cross_check
+#    --batch 1, rules.sh: the same bits as the C, in place too; episode.sh:
+#    the same episode with and without.)
+onepass() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | awk '/^kernel / { k = $2 } /^  one pass: nests/ { print k, $0 }'; }
+onepass "$src/rules/pool.rule" >"$tmp.onepass"
+grep -q '^pool_adj:   one pass: nests 3, 4 and 5 as one pass over the matrix for a batch of one (JIT, one thread, 2 rows at a time): 2 arrays of weights read or written, against 4$' "$tmp.onepass" &&
+  grep -q '^pool_adj:   one pass: nests 14, 15 and 16 as one pass .* (JIT, one thread, 1 row at a time): 2 arrays of weights read or written, against 3$' "$tmp.onepass" &&
+  [ "$(wc -l <"$tmp.onepass")" = 2 ] || fail "the pool's one-sample passes: $(cat "$tmp.onepass")"
+[ -z "$(onepass "$src/rules/models.rule")" ] || fail "a model's adjoint has a one-sample pass: $(onepass "$src/rules/models.rule")"
+[ -z "$(PLASTCC_NO_ONE_PASS=1 onepass "$src/rules/pool.rule")$(PLASTCC_NO_FUSE=1 onepass "$src/rules/pool.rule")" ] ||
+  fail "PLASTCC_NO_ONE_PASS=1 or PLASTCC_NO_FUSE=1 still shows one-sample passes"
+"$plastcc" emit-llvm "$src/rules/pool.rule" 2>&1 | grep -c '^ *%one_pass_applies[0-9]* = ' >"$tmp.n1"
+PLASTCC_NO_ONE_PASS=1 "$plastcc" emit-llvm "$src/rules/pool.rule" 2>&1 | grep -c '^ *%one_pass_applies[0-9]* = ' >"$tmp.n0"
+[ "$(cat "$tmp.n1") $(cat "$tmp.n0")" = "2 0" ] || fail "the pool's IR has $(cat "$tmp.n1") one-sample branches (not 2), $(cat "$tmp.n0") without them (not 0)"
+
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

@@ -76,6 +76,9 @@ static void build_dense(const sema_model *m, int l, model_kernel *k)
     static const char *const data_in[] = { "pre_y", NULL };
     kern_pair_build(d, name, outs, 2, comment, l == 0 && L->kind != LAYER_RECURRENT ? data_in : NULL,
                     &k->fwd, &k->adj);
+    /* act'(z) from the z the forward stored, not from another pass over W */
+    static const char *const stored[] = { "post_z", NULL };
+    kern_adj_reads_outputs(&k->fwd, &k->adj, stored);
 }
 
 /* e_{l-1} = (B_l e_l) * act_{l-1}'(z_{l-1});  e_0 = (B_1 e_1) * (1 - exp(-beta y_0)) */

@@ -282,6 +282,7 @@ static int check_pair(gc_state *g, backend_module *m, const gc_extra *x, const c
         for (int64_t k = 0; k < n; k++) R[k] = uniform(g, -1, 1);
         obj.name[obj.count] = d->name; obj.R[obj.count] = R; obj.n[obj.count] = n; obj.count++;
     }
+    run_kernel(fwd, &p);   /* the forward's outputs, which an adjoint may read (kern_adj_reads_outputs) */
     run_kernel(adj, &p);   /* outputs accumulate into zeroed arrays */
     for (int a = 0; a < fwd->n_arg; a++) {
         const plast_karg_desc *d = &fwd->arg[a];

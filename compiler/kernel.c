@@ -155,3 +155,51 @@ void kern_pair_free(kern *fwd, kern *adj)
     adj->mlp_grads = NULL;
     adj->n_mlp_grads = 0;
 }
+
+/* Node ID of D rebuilt with its arguments through MAP (not a leaf, not a
+ * meta-MLP call): the node copied first, as the constructors may move the
+ * array. */
+static int rebuild_node(dag *d, int id, const int *map)
+{
+    dag_node n = d->node[id];
+    switch (dag_ops[n.op].kind) {
+    case OPK_REDUCE: return dag_reduce(d, (dag_op)n.op, map[n.arg[0]]);
+    case OPK_ROW: return dag_kcap(d, map[n.arg[0]], n.index);
+    default:
+        if (dag_ops[n.op].arity == 1) return dag_unary(d, (dag_op)n.op, map[n.arg[0]]);
+        return dag_binary(d, (dag_op)n.op, map[n.arg[0]], map[n.arg[1]]);
+    }
+}
+
+void kern_adj_reads_outputs(const kern *fwd, kern *adj, const char *const *names)
+{
+    dag *d = adj->d;
+    if (d->n_mlp > 0) return;
+    int n0 = d->n, changed = 0;
+    int *map = malloc((size_t)(n0 + 1) * sizeof *map);
+    for (int id = 0; id < n0; id++) map[id] = -1;
+    for (int o = 0; o < fwd->n_out; o++) {
+        const kern_out *ko = &fwd->out[o];
+        if (!listed(names, ko->name) || ko->accumulate || ko->node < 0 || ko->space != d->node[ko->node].space) continue;
+        if (dag_ops[d->node[ko->node].op].kind == OPK_LEAF) continue;
+        map[ko->node] = dag_input_node(d, dag_input_slot(d, ko->name, ko->space));
+        changed = 1;
+    }
+    for (int id = 0; changed && id < n0; id++) {
+        if (map[id] >= 0) continue;
+        const dag_node *n = &d->node[id];
+        map[id] = id;
+        if (dag_ops[n->op].kind == OPK_LEAF || dag_ops[n->op].kind == OPK_MLPCALL) continue;
+        int moved = 0;
+        for (int a = 0; a < dag_ops[n->op].arity; a++) moved |= n->arg[a] >= 0 && map[n->arg[a]] != n->arg[a];
+        if (moved) map[id] = rebuild_node(d, id, map);
+    }
+    if (changed) {
+        for (int o = 0; o < adj->n_out; o++)
+            if (adj->out[o].node >= 0 && adj->out[o].node < n0) adj->out[o].node = map[adj->out[o].node];
+        for (int m = 0; adj->meta_adj && m < d->n_meta; m++)
+            if (adj->meta_adj[m] >= 0 && adj->meta_adj[m] < n0) adj->meta_adj[m] = map[adj->meta_adj[m]];
+        kern_finish_args(adj);
+    }
+    free(map);
+}

@@ -65,6 +65,16 @@ void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int
                      const char *comment, const char *const *no_adj, kern *fwd, kern *adj);
 void kern_pair_free(kern *fwd, kern *adj);
 
+/* ADJ (of the pair FWD, ADJ) reads each forward output named in NAMES
+ * (NULL-terminated) from its array, an input of that name, where it would
+ * compute it again: a layer's adjoint needs act'(z), and z = W y cost it a
+ * pass over W.  The caller's schedule keeps the array as FWD wrote it until
+ * ADJ runs (each call writes its own signals; plastcc gradcheck runs FWD
+ * first).  Only outputs written whole (not accumulated) over the node's own
+ * space; DAGs with a meta-MLP are left as they are.  The values read are
+ * the ones computed again, so the results keep their bits. */
+void kern_adj_reads_outputs(const kern *fwd, kern *adj, const char *const *names);
+
 /* A forward-only kernel NAME_SUFFIX with the given outputs, on D. */
 void kern_single_build(dag *d, const char *name, const char *suffix, const kern_output_spec *outs, int n_out,
                        const char *comment, kern *k);

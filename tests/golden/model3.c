@@ -138,7 +138,6 @@ int64_t model3_dense1_adj_scratch(const plast_kargs *a)
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
-    n += batch * n_post * 1;
     return n * (int64_t)sizeof(real);
 }
 
@@ -147,57 +146,44 @@ void model3_dense1_adj(const plast_kargs *a)
     const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
     const real *restrict in_pre_y = (const real *)a->arg[0];
-    const real *restrict in_w = (const real *)a->arg[1];
-    const real *restrict in_adj_post_z = (const real *)a->arg[2];
-    const real *restrict in_adj_post_y = (const real *)a->arg[3];
+    const real *restrict in_adj_post_z = (const real *)a->arg[1];
+    const real *restrict in_adj_post_y = (const real *)a->arg[2];
+    const real *restrict in_post_z = (const real *)a->arg[3];
     real *restrict out_adj_w = (real *)a->arg[4];
     real *restrict scratch = (real *)a->scratch;
-    real *restrict v3 = scratch; scratch += batch * n_post * 1;
-    real *restrict v8 = scratch; scratch += batch * n_post * 1;
-    real *restrict v9 = scratch; scratch += batch * n_post * 1;
-    real *restrict v10 = scratch; scratch += batch * n_post * 1;
-    real *restrict v11 = scratch; scratch += batch * n_post * 1;
+    real *restrict v24 = scratch; scratch += batch * n_post * 1;
+    real *restrict v25 = scratch; scratch += batch * n_post * 1;
+    real *restrict v26 = scratch; scratch += batch * n_post * 1;
+    real *restrict v27 = scratch; scratch += batch * n_post * 1;
     (void)scratch;
-    /* level 0, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
-        for (int64_t i = 0; i < n_post; i++) {
-            real acc3[PLAST_LANES] = { 0 };
-            for (int64_t j = 0; j < n_pre; j++) {
-                const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3[j % PLAST_LANES] += t2;
-            }
-            v3[b * n_post + i] = plast_lanesum(acc3);
-        }
-    }
-    /* level 1, per-postsynaptic-neuron per sample */
+    /* level 0, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
-            v8[b * n_post + i] = (v3[b * n_post + i] * (real)10);
-            v9[b * n_post + i] = plast_sigmoid(v8[b * n_post + i]);
-            v10[b * n_post + i] = (in_adj_post_y[b * n_post + i] * v9[b * n_post + i]);
-            v11[b * n_post + i] = (in_adj_post_z[b * n_post + i] + v10[b * n_post + i]);
+            v24[b * n_post + i] = ((real)10 * in_post_z[b * n_post + i]);
+            v25[b * n_post + i] = plast_sigmoid(v24[b * n_post + i]);
+            v26[b * n_post + i] = (in_adj_post_y[b * n_post + i] * v25[b * n_post + i]);
+            v27[b * n_post + i] = (in_adj_post_z[b * n_post + i] + v26[b * n_post + i]);
         }
     }
-    /* level 1, per-synapse */
+    /* level 0, per-synapse */
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t21 = 0;
+            real t37 = 0;
             for (int64_t b = 0; b < batch; b++) {
-                const real t20 = (in_pre_y[b * n_pre + j] * v11[b * n_post + i]);
-                t21 += t20;
+                const real t36 = (in_pre_y[b * n_pre + j] * v27[b * n_post + i]);
+                t37 += t36;
             }
-            out_adj_w[i * n_pre + j] += t21;
+            out_adj_w[i * n_pre + j] += t37;
         }
     }
 }
 
 static const plast_karg_desc model3_dense1_adj_args[] = {
     { "pre_y", 5, 0 },
-    { "w", 3, 0 },
     { "adj_post_z", 6, 0 },
     { "adj_post_y", 6, 0 },
+    { "post_z", 6, 0 },
     { "adj_w", 3, 3 },
 };
 const plast_kdesc model3_dense1_adj_desc = { "model3_dense1_adj", model3_dense1_adj, model3_dense1_adj_scratch, 5, model3_dense1_adj_args, 0, 0 };
@@ -273,7 +259,6 @@ int64_t model3_dense2_adj_scratch(const plast_kargs *a)
     n += batch * n_post * 1;
     n += batch * n_post * 1;
     n += batch * n_post * 1;
-    n += batch * n_post * 1;
     n += batch * n_pre * 1;
     return n * (int64_t)sizeof(real);
 }
@@ -286,65 +271,53 @@ void model3_dense2_adj(const plast_kargs *a)
     const real *restrict in_w = (const real *)a->arg[1];
     const real *restrict in_adj_post_z = (const real *)a->arg[2];
     const real *restrict in_adj_post_y = (const real *)a->arg[3];
-    real *restrict out_adj_pre_y = (real *)a->arg[4];
-    real *restrict out_adj_w = (real *)a->arg[5];
+    const real *restrict in_post_z = (const real *)a->arg[4];
+    real *restrict out_adj_pre_y = (real *)a->arg[5];
+    real *restrict out_adj_w = (real *)a->arg[6];
     real *restrict scratch = (real *)a->scratch;
-    real *restrict v3 = scratch; scratch += batch * n_post * 1;
-    real *restrict v8 = scratch; scratch += batch * n_post * 1;
-    real *restrict v9 = scratch; scratch += batch * n_post * 1;
-    real *restrict v10 = scratch; scratch += batch * n_post * 1;
-    real *restrict v11 = scratch; scratch += batch * n_post * 1;
-    real *restrict v19 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v24 = scratch; scratch += batch * n_post * 1;
+    real *restrict v25 = scratch; scratch += batch * n_post * 1;
+    real *restrict v26 = scratch; scratch += batch * n_post * 1;
+    real *restrict v27 = scratch; scratch += batch * n_post * 1;
+    real *restrict v35 = scratch; scratch += batch * n_pre * 1;
     (void)scratch;
+    /* level 0, per-postsynaptic-neuron per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t i = 0; i < n_post; i++) {
+            v24[b * n_post + i] = ((real)10 * in_post_z[b * n_post + i]);
+            v25[b * n_post + i] = plast_sigmoid(v24[b * n_post + i]);
+            v26[b * n_post + i] = (in_adj_post_y[b * n_post + i] * v25[b * n_post + i]);
+            v27[b * n_post + i] = (in_adj_post_z[b * n_post + i] + v26[b * n_post + i]);
+        }
+    }
     /* level 0, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
-        for (int64_t i = 0; i < n_post; i++) {
-            real acc3[PLAST_LANES] = { 0 };
-            for (int64_t j = 0; j < n_pre; j++) {
-                const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3[j % PLAST_LANES] += t2;
-            }
-            v3[b * n_post + i] = plast_lanesum(acc3);
-        }
-    }
-    /* level 1, per-postsynaptic-neuron per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t i = 0; i < n_post; i++) {
-            v8[b * n_post + i] = (v3[b * n_post + i] * (real)10);
-            v9[b * n_post + i] = plast_sigmoid(v8[b * n_post + i]);
-            v10[b * n_post + i] = (in_adj_post_y[b * n_post + i] * v9[b * n_post + i]);
-            v11[b * n_post + i] = (in_adj_post_z[b * n_post + i] + v10[b * n_post + i]);
-        }
-    }
-    /* level 1, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
-            real acc19 = 0;
+            real acc35 = 0;
             for (int64_t i = 0; i < n_post; i++) {
-                const real t18 = (in_w[i * n_pre + j] * v11[b * n_post + i]);
-                acc19 += t18;
+                const real t34 = (in_w[i * n_pre + j] * v27[b * n_post + i]);
+                acc35 += t34;
             }
-            v19[b * n_pre + j] = acc19;
+            v35[b * n_pre + j] = acc35;
         }
     }
-    /* level 1, per-synapse */
+    /* level 0, per-synapse */
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t21 = 0;
+            real t37 = 0;
             for (int64_t b = 0; b < batch; b++) {
-                const real t20 = (in_pre_y[b * n_pre + j] * v11[b * n_post + i]);
-                t21 += t20;
+                const real t36 = (in_pre_y[b * n_pre + j] * v27[b * n_post + i]);
+                t37 += t36;
             }
-            out_adj_w[i * n_pre + j] += t21;
+            out_adj_w[i * n_pre + j] += t37;
         }
     }
     /* adj_pre_y */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t j = 0; j < n_pre; j++)
-            out_adj_pre_y[b * n_pre + j] += v19[b * n_pre + j];
+            out_adj_pre_y[b * n_pre + j] += v35[b * n_pre + j];
 }
 
 static const plast_karg_desc model3_dense2_adj_args[] = {
@@ -352,10 +325,11 @@ static const plast_karg_desc model3_dense2_adj_args[] = {
     { "w", 3, 0 },
     { "adj_post_z", 6, 0 },
     { "adj_post_y", 6, 0 },
+    { "post_z", 6, 0 },
     { "adj_pre_y", 5, 3 },
     { "adj_w", 3, 3 },
 };
-const plast_kdesc model3_dense2_adj_desc = { "model3_dense2_adj", model3_dense2_adj, model3_dense2_adj_scratch, 6, model3_dense2_adj_args, 0, 0 };
+const plast_kdesc model3_dense2_adj_desc = { "model3_dense2_adj", model3_dense2_adj, model3_dense2_adj_scratch, 7, model3_dense2_adj_args, 0, 0 };
 
 
 /* model3_dense3, forward: z_3 = W_3 y_2, y_3 = softmax(z_3) */
@@ -458,7 +432,6 @@ int64_t model3_dense3_adj_scratch(const plast_kargs *a)
     const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch;
     (void)n_pre; (void)n_post; (void)batch;
     int64_t n = 0;
-    n += batch * n_post * 1;
     n += batch * 1;
     n += batch * 1;
     n += batch * n_post * 1;
@@ -485,116 +458,104 @@ void model3_dense3_adj(const plast_kargs *a)
     const real *restrict in_w = (const real *)a->arg[1];
     const real *restrict in_adj_post_z = (const real *)a->arg[2];
     const real *restrict in_adj_post_y = (const real *)a->arg[3];
-    real *restrict out_adj_pre_y = (real *)a->arg[4];
-    real *restrict out_adj_w = (real *)a->arg[5];
+    const real *restrict in_post_z = (const real *)a->arg[4];
+    real *restrict out_adj_pre_y = (real *)a->arg[5];
+    real *restrict out_adj_w = (real *)a->arg[6];
     real *restrict scratch = (real *)a->scratch;
-    real *restrict v3 = scratch; scratch += batch * n_post * 1;
-    real *restrict v4 = scratch; scratch += batch * 1;
-    real *restrict v5 = scratch; scratch += batch * 1;
-    real *restrict v6 = scratch; scratch += batch * n_post * 1;
-    real *restrict v7 = scratch; scratch += batch * n_post * 1;
-    real *restrict v8 = scratch; scratch += batch * 1;
-    real *restrict v9 = scratch; scratch += batch * n_post * 1;
-    real *restrict v13 = scratch; scratch += batch * 1;
-    real *restrict v14 = scratch; scratch += batch * n_post * 1;
-    real *restrict v15 = scratch; scratch += batch * n_post * 1;
-    real *restrict v17 = scratch; scratch += batch * n_post * 1;
-    real *restrict v19 = scratch; scratch += batch * 1;
-    real *restrict v21 = scratch; scratch += batch * n_post * 1;
-    real *restrict v22 = scratch; scratch += batch * n_post * 1;
-    real *restrict v23 = scratch; scratch += batch * n_post * 1;
-    real *restrict v29 = scratch; scratch += batch * n_pre * 1;
+    real *restrict v33 = scratch; scratch += batch * 1;
+    real *restrict v34 = scratch; scratch += batch * 1;
+    real *restrict v35 = scratch; scratch += batch * n_post * 1;
+    real *restrict v36 = scratch; scratch += batch * n_post * 1;
+    real *restrict v37 = scratch; scratch += batch * 1;
+    real *restrict v38 = scratch; scratch += batch * n_post * 1;
+    real *restrict v39 = scratch; scratch += batch * 1;
+    real *restrict v40 = scratch; scratch += batch * n_post * 1;
+    real *restrict v41 = scratch; scratch += batch * n_post * 1;
+    real *restrict v43 = scratch; scratch += batch * n_post * 1;
+    real *restrict v45 = scratch; scratch += batch * 1;
+    real *restrict v47 = scratch; scratch += batch * n_post * 1;
+    real *restrict v48 = scratch; scratch += batch * n_post * 1;
+    real *restrict v49 = scratch; scratch += batch * n_post * 1;
+    real *restrict v54 = scratch; scratch += batch * n_pre * 1;
     (void)scratch;
-    /* level 0, per-synapse per sample */
+    /* level 0, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
+        real acc33 = -(real)INFINITY;
         for (int64_t i = 0; i < n_post; i++) {
-            real acc3[PLAST_LANES] = { 0 };
-            for (int64_t j = 0; j < n_pre; j++) {
-                const real t2 = (in_pre_y[b * n_pre + j] * in_w[i * n_pre + j]);
-                acc3[j % PLAST_LANES] += t2;
-            }
-            v3[b * n_post + i] = plast_lanesum(acc3);
+            if (in_post_z[b * n_post + i] > acc33) acc33 = in_post_z[b * n_post + i];
+        }
+        v33[b] = acc33;
+    }
+    /* level 1, scalar per sample */
+    for (int64_t b = 0; b < batch; b++) {
+        {
+            v34[b] = v33[b];
         }
     }
     /* level 1, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
-        real acc4 = -(real)INFINITY;
+        real acc37 = 0;
         for (int64_t i = 0; i < n_post; i++) {
-            if (v3[b * n_post + i] > acc4) acc4 = v3[b * n_post + i];
+            v35[b * n_post + i] = (in_post_z[b * n_post + i] - v34[b]);
+            v36[b * n_post + i] = R_EXP(v35[b * n_post + i]);
+            acc37 += v36[b * n_post + i];
         }
-        v4[b] = acc4;
+        v37[b] = acc37;
     }
     /* level 2, scalar per sample */
     for (int64_t b = 0; b < batch; b++) {
         {
-            v5[b] = v4[b];
+            v39[b] = ((real)1 / v37[b]);
         }
     }
     /* level 2, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
-        real acc8 = 0;
+        real acc45 = 0;
         for (int64_t i = 0; i < n_post; i++) {
-            v6[b * n_post + i] = (v3[b * n_post + i] - v5[b]);
-            v7[b * n_post + i] = R_EXP(v6[b * n_post + i]);
-            acc8 += v7[b * n_post + i];
+            v38[b * n_post + i] = (v36[b * n_post + i] / v37[b]);
+            v40[b * n_post + i] = (in_adj_post_y[b * n_post + i] * v39[b]);
+            v41[b * n_post + i] = (v38[b * n_post + i] / v37[b]);
+            v43[b * n_post + i] = (in_adj_post_y[b * n_post + i] * v41[b * n_post + i]);
+            acc45 += v43[b * n_post + i];
         }
-        v8[b] = acc8;
-    }
-    /* level 3, scalar per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        {
-            v13[b] = ((real)1 / v8[b]);
-        }
+        v45[b] = acc45;
     }
     /* level 3, per-postsynaptic-neuron per sample */
     for (int64_t b = 0; b < batch; b++) {
-        real acc19 = 0;
         for (int64_t i = 0; i < n_post; i++) {
-            v9[b * n_post + i] = (v7[b * n_post + i] / v8[b]);
-            v14[b * n_post + i] = (in_adj_post_y[b * n_post + i] * v13[b]);
-            v15[b * n_post + i] = (v9[b * n_post + i] / v8[b]);
-            v17[b * n_post + i] = (in_adj_post_y[b * n_post + i] * v15[b * n_post + i]);
-            acc19 += v17[b * n_post + i];
-        }
-        v19[b] = acc19;
-    }
-    /* level 4, per-postsynaptic-neuron per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t i = 0; i < n_post; i++) {
-            v21[b * n_post + i] = (v14[b * n_post + i] - v19[b]);
-            v22[b * n_post + i] = (v7[b * n_post + i] * v21[b * n_post + i]);
-            v23[b * n_post + i] = (in_adj_post_z[b * n_post + i] + v22[b * n_post + i]);
+            v47[b * n_post + i] = (v40[b * n_post + i] - v45[b]);
+            v48[b * n_post + i] = (v36[b * n_post + i] * v47[b * n_post + i]);
+            v49[b * n_post + i] = (in_adj_post_z[b * n_post + i] + v48[b * n_post + i]);
         }
     }
-    /* level 4, per-synapse per sample */
+    /* level 3, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t j = 0; j < n_pre; j++) {
-            real acc29 = 0;
+            real acc54 = 0;
             for (int64_t i = 0; i < n_post; i++) {
-                const real t28 = (in_w[i * n_pre + j] * v23[b * n_post + i]);
-                acc29 += t28;
+                const real t53 = (in_w[i * n_pre + j] * v49[b * n_post + i]);
+                acc54 += t53;
             }
-            v29[b * n_pre + j] = acc29;
+            v54[b * n_pre + j] = acc54;
         }
     }
-    /* level 4, per-synapse */
+    /* level 3, per-synapse */
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t31 = 0;
+            real t56 = 0;
             for (int64_t b = 0; b < batch; b++) {
-                const real t30 = (in_pre_y[b * n_pre + j] * v23[b * n_post + i]);
-                t31 += t30;
+                const real t55 = (in_pre_y[b * n_pre + j] * v49[b * n_post + i]);
+                t56 += t55;
             }
-            out_adj_w[i * n_pre + j] += t31;
+            out_adj_w[i * n_pre + j] += t56;
         }
     }
     /* adj_pre_y */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t j = 0; j < n_pre; j++)
-            out_adj_pre_y[b * n_pre + j] += v29[b * n_pre + j];
+            out_adj_pre_y[b * n_pre + j] += v54[b * n_pre + j];
 }
 
 static const plast_karg_desc model3_dense3_adj_args[] = {
@@ -602,10 +563,11 @@ static const plast_karg_desc model3_dense3_adj_args[] = {
     { "w", 3, 0 },
     { "adj_post_z", 6, 0 },
     { "adj_post_y", 6, 0 },
+    { "post_z", 6, 0 },
     { "adj_pre_y", 5, 3 },
     { "adj_w", 3, 3 },
 };
-const plast_kdesc model3_dense3_adj_desc = { "model3_dense3_adj", model3_dense3_adj, model3_dense3_adj_scratch, 6, model3_dense3_adj_args, 0, 0 };
+const plast_kdesc model3_dense3_adj_desc = { "model3_dense3_adj", model3_dense3_adj, model3_dense3_adj_scratch, 7, model3_dense3_adj_args, 0, 0 };
 
 
 /* model3_error1, forward: e_0 = (B_1 e) * (1 - exp(-10 y_0)), the synthetic input error */

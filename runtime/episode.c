@@ -266,6 +266,21 @@ static void *alloc_buffer(ep *E, size_t elems, int zero)
 
 static void *alloc(ep *E, size_t elems) { return alloc_buffer(E, elems, 1); }
 
+/* A buffer of ELEMS elements whose pages come in only as they are written:
+ * the junk target of outputs nobody reads, sized for the largest buffer
+ * (a weight matrix) but written, in the usual schedule, by a few vectors;
+ * populated, it was a megabyte of the episode's peak for nothing. */
+static void *alloc_lazy(ep *E, size_t elems)
+{
+    size_t bytes = HDR + (elems ? elems : 1) * E->esz;
+    char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    memcpy(p, &bytes, sizeof bytes);
+    E->bytes += (double)bytes;
+    if (E->bytes > E->peak) E->peak = E->bytes;
+    return p + HDR;
+}
+
 
 /* Returns what alloc gave to the cache (the oldest kept mapping makes room),
  * keeping the byte count (and so the peak) right; at the episode's end, to
@@ -620,7 +635,7 @@ static void *resolve(ep *E, const frame *F, const bref *r)
     case REG_SIG: return at(E, F->sig, r->off * (size_t)F->batch);
     case REG_META: return (void *)E->meta;
     case REG_ADJ_STATE: return at(E, F->adj_state, r->off);
-    case REG_ADJ_NEXT: return at(E, E->adj_next, r->off);
+    case REG_ADJ_NEXT: return E->adj_next ? at(E, E->adj_next, r->off) : NULL;   /* none: no call reads it */
     case REG_ADJ_PARAM: return at(E, E->adj_param, r->off);
     case REG_ADJ_SIG: return at(E, F->adj_sig, r->off * (size_t)F->batch);
     case REG_GRAD: return NULL;   /* set by the caller: the rule's gradient */
@@ -831,15 +846,20 @@ static int setup(ep *E, const double *const *init, const double *const *meta, do
     if (prune_step(E) < 0 || seed_in_place(E) < 0) { fail(E, "out of memory"); return -1; }
     E->max_batch = D->batch > D->n_query ? D->batch : D->n_query;
     E->junk_elems = junk_size(E);
-    E->junk = alloc(E, E->junk_elems);
+    E->junk = alloc_lazy(E, E->junk_elems);
     E->param = alloc(E, E->param_total);
     E->cnst = alloc(E, E->const_total);
     E->adj_param = alloc(E, E->param_total);
-    E->adj_next = alloc(E, E->state_total);
+    /* adj(S_{t+1}) apart only for the states whose seed is copied or whose
+     * next version a call reads (the pool and feedback alignment: none) */
+    int apart = 0;
+    for (int b = 0; b < S->n_buf; b++) apart |= E->seed_copy[b] || E->next_read[b];
+    E->adj_next = apart ? alloc(E, E->state_total) : NULL;
     E->adj_sig = alloc(E, (size_t)E->max_batch * E->sig_cols);
     E->rule_meta = calloc((size_t)N->n_rules + 1, sizeof *E->rule_meta);
     E->gstep = calloc((size_t)N->n_rules + 1, sizeof *E->gstep);
-    int ok = E->junk && E->param && E->cnst && E->adj_param && E->adj_next && E->adj_sig && E->rule_meta && E->gstep;
+    int ok = E->junk && E->param && E->cnst && E->adj_param && (E->adj_next || !apart) && E->adj_sig && E->rule_meta &&
+             E->gstep;
     if (ok) { load_kind(E, E->param, init, PLAST_BUF_PARAM); load_kind(E, E->cnst, init, PLAST_BUF_CONST); }
     for (int r = 0; ok && r < N->n_rules; r++) {
         E->rule_meta[r] = meta[r];

@@ -82,6 +82,7 @@ typedef struct ep {
     size_t esz;                /* bytes per element: 8 or 4 */
     size_t *off;               /* [n_buf] offset in its region (state, param, const vector; per-sample signal block) */
     size_t state_total, param_total, const_total, sig_cols;
+    size_t eval_cols;          /* the signals the eval binds come first: the query batch's blocks hold only them */
     unsigned char *next_read;  /* [n_buf] 1: a later call of the step reads the state's next version */
     unsigned char *unread;     /* [n_step] 1: a call whose outputs nobody reads (prune_step): not run */
     unsigned char *seed_copy;  /* [n_buf] 1: a state whose update's adjoint reads adj(S_{t+1}) after some
@@ -413,13 +414,29 @@ static int layout(ep *E)
     E->off = calloc((size_t)S->n_buf + 1, sizeof *E->off);
     E->next_read = calloc((size_t)S->n_buf + 1, 1);
     if (!updates || !E->off || !E->next_read) { free(updates); fail(E, "out of memory"); return -1; }
-    for (int b = 0; b < S->n_buf; b++) {
-        const plast_buf *B = &S->buf[b];
-        size_t *total = B->kind == PLAST_BUF_STATE ? &E->state_total : B->kind == PLAST_BUF_PARAM ? &E->param_total
-                      : B->kind == PLAST_BUF_CONST ? &E->const_total : &E->sig_cols;
-        E->off[b] = *total;
-        *total += B->kind == PLAST_BUF_DATA || B->kind == PLAST_BUF_SIGNAL ? (size_t)B->cols : buf_elems(B);
+    /* signals no eval call binds (the errors, the rules' reads of other
+     * steps) after the others, so that the query batch's blocks, a hundred
+     * samples each, need not hold them */
+    unsigned char *in_eval = calloc((size_t)S->n_buf + 1, 1);
+    if (!in_eval) { free(updates); fail(E, "out of memory"); return -1; }
+    for (int c = 0; c < S->n_eval; c++)
+        for (int k = 0; k < S->eval[c].n_bind; k++)
+            if (S->eval[c].bind[k].buf >= 0 && S->eval[c].bind[k].buf < S->n_buf) in_eval[S->eval[c].bind[k].buf] = 1;
+    int special[4] = { S->x, S->target, S->mask, S->loss };
+    for (int q = 0; q < 4; q++) if (special[q] >= 0 && special[q] < S->n_buf) in_eval[special[q]] = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int b = 0; b < S->n_buf; b++) {
+            const plast_buf *B = &S->buf[b];
+            int sig = B->kind == PLAST_BUF_DATA || B->kind == PLAST_BUF_SIGNAL;
+            if (pass != (sig && !in_eval[b])) continue;
+            size_t *total = B->kind == PLAST_BUF_STATE ? &E->state_total : B->kind == PLAST_BUF_PARAM ? &E->param_total
+                          : B->kind == PLAST_BUF_CONST ? &E->const_total : &E->sig_cols;
+            E->off[b] = *total;
+            *total += sig ? (size_t)B->cols : buf_elems(B);
+        }
+        if (pass == 0) E->eval_cols = E->sig_cols;
     }
+    free(in_eval);
     int rc = 0;
     for (int c = 0; c < S->n_step && rc == 0; c++) {
         const plast_call *C = &S->step[c];
@@ -811,7 +828,8 @@ static int check_finite(ep *E, const void *v, size_t n, int t, const char *what)
  * nobody reads. */
 static size_t junk_size(const ep *E)
 {
-    size_t n = E->sig_cols * (size_t)E->max_batch;
+    size_t n = E->sig_cols * (size_t)E->data->batch;
+    if (E->eval_cols * (size_t)E->data->n_query > n) n = E->eval_cols * (size_t)E->data->n_query;
     for (int b = 0; b < E->S->n_buf; b++)
         if (buf_elems(&E->S->buf[b]) > n) n = buf_elems(&E->S->buf[b]);
     for (int r = 0; r < E->net->n_rules; r++)
@@ -855,7 +873,9 @@ static int setup(ep *E, const double *const *init, const double *const *meta, do
     int apart = 0;
     for (int b = 0; b < S->n_buf; b++) apart |= E->seed_copy[b] || E->next_read[b];
     E->adj_next = apart ? alloc(E, E->state_total) : NULL;
-    E->adj_sig = alloc(E, (size_t)E->max_batch * E->sig_cols);
+    size_t adj_cols = E->sig_cols * (size_t)D->batch;
+    if (E->eval_cols * (size_t)D->n_query > adj_cols) adj_cols = E->eval_cols * (size_t)D->n_query;
+    E->adj_sig = alloc(E, adj_cols);
     E->rule_meta = calloc((size_t)N->n_rules + 1, sizeof *E->rule_meta);
     E->gstep = calloc((size_t)N->n_rules + 1, sizeof *E->gstep);
     int ok = E->junk && E->param && E->cnst && E->adj_param && (E->adj_next || !apart) && E->adj_sig && E->rule_meta &&
@@ -905,7 +925,7 @@ static void export_signals(ep *E, const void *sig, int nq)
 {
     for (int b = 0; b < E->S->n_buf; b++) {
         int kind = E->S->buf[b].kind;
-        if ((kind != PLAST_BUF_SIGNAL && kind != PLAST_BUF_DATA) || !E->signals_out[b]) continue;
+        if ((kind != PLAST_BUF_SIGNAL && kind != PLAST_BUF_DATA) || !E->signals_out[b] || E->off[b] >= E->eval_cols) continue;
         to_double(E, E->signals_out[b], at(E, sig, E->off[b] * (size_t)nq), (size_t)nq * (size_t)E->S->buf[b].cols);
     }
 }
@@ -918,7 +938,7 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
 {
     const plast_schedule *S = E->S;
     int nq = R.n;
-    void *sig = alloc(E, (size_t)nq * E->sig_cols);
+    void *sig = alloc(E, (size_t)nq * E->eval_cols);
     if (!sig) { fail(E, "out of memory for the eval batch"); return -1; }
     load_batch(E, sig, R.x, R.y, nq, 0, nq);
     frame F = { (void *)state, NULL, sig, adj_state, E->adj_sig, nq };
@@ -952,7 +972,7 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
         rc = -1;
     }
     if (rc == 0 && adj_state) {
-        memset(E->adj_sig, 0, (size_t)nq * E->sig_cols * E->esz);
+        memset(E->adj_sig, 0, (size_t)nq * E->eval_cols * E->esz);
         void *adj_loss = at(E, E->adj_sig, E->off[S->loss] * (size_t)nq);
         for (int k = 0; k < nq; k++) set(E, adj_loss, (size_t)k, count ? 1.0 / count : 0);
         for (int c = S->n_eval - 1; rc == 0 && c >= 0; c--)

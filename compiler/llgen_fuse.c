@@ -123,6 +123,19 @@ static void stage_free(lfn *f, LLVMValueRef mem)
     LLVMBuildCall2(f->bb, t_free, lg_declare(f->g, "free", t_free), &mem, 1, "");
 }
 
+/* Whether one thread runs a pass (an i1): OpenMP would give it one
+ * (omp_get_max_threads() == 1), it is inside a parallel region (a
+ * meta-batch's tasks), or BIG (the work for threads) is false. */
+static LLVMValueRef one_thread(lfn *f, LLVMValueRef big)
+{
+    lmod *g = f->g;
+    LLVMValueRef nt = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_max_threads", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef in_par = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_in_parallel", g->t_omp_int), NULL, 0, "");
+    LLVMValueRef serial = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nt, lg_i32c(g, 1), ""),
+                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, lg_i32c(g, 0), ""), "");
+    return LLVMBuildOr(f->bb, serial, LLVMBuildNot(f->bb, big, ""), "serial");
+}
+
 /* A fusable pair A, B (and X, a loop it absorbs, or NULL): on one thread
  * (omp_get_max_threads() == 1, inside a parallel region, where a
  * meta-batch runs its tasks, or too little work for threads) one pass over the matrix, the column sums
@@ -171,12 +184,7 @@ void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const 
         LLVMBuildMemSet(f->bb, base, LLVMConstInt(g->t_i8, 0, 0),
                         LLVMBuildNSWMul(f->bb, cells, lg_i64c(g, (long long)n_x * g->real_bytes), ""), (unsigned)g->real_bytes);
     }
-    LLVMValueRef nt = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_max_threads", g->t_omp_int), NULL, 0, "");
-    LLVMValueRef in_par = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_in_parallel", g->t_omp_int), NULL, 0, "");
-    LLVMValueRef serial = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nt, lg_i32c(g, 1), ""),
-                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, lg_i32c(g, 0), ""), "");
-    serial = LLVMBuildOr(f->bb, serial, LLVMBuildNot(f->bb, big, ""), "serial");
-    LLVMBuildCondBr(f->bb, serial, one, many);
+    LLVMBuildCondBr(f->bb, one_thread(f, big), one, many);
 
     LLVMPositionBuilderAtEnd(f->bb, one);
     lg_forget(f);
@@ -241,11 +249,7 @@ void lg_gen_one_pass(lfn *f, const lower_one_pass *P, void (*general)(lfn *, voi
     f->size[SIZE_BATCH] = lg_i64c(g, 1);
     LLVMValueRef big = LLVMBuildOr(f->bb, lg_parallel_worth(f, &P->col), lg_parallel_worth(f, &P->row), "");
     f->size[SIZE_BATCH] = batch;
-    LLVMValueRef nt = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_get_max_threads", g->t_omp_int), NULL, 0, "");
-    LLVMValueRef in_par = LLVMBuildCall2(f->bb, g->t_omp_int, lg_declare(g, "omp_in_parallel", g->t_omp_int), NULL, 0, "");
-    LLVMValueRef serial = LLVMBuildOr(f->bb, LLVMBuildICmp(f->bb, LLVMIntEQ, nt, lg_i32c(g, 1), ""),
-                                      LLVMBuildICmp(f->bb, LLVMIntNE, in_par, lg_i32c(g, 0), ""), "");
-    serial = LLVMBuildOr(f->bb, serial, LLVMBuildNot(f->bb, big, ""), "");
+    LLVMValueRef serial = one_thread(f, big);
     LLVMBasicBlockRef pass = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "one_pass");
     LLVMBasicBlockRef runs = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "runs");
     LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "one_pass_done");

@@ -141,7 +141,9 @@ static int bind_calls(const compiled_unit *u, backend_module *m, bound_net *b, c
         P->fwd = find_named(m, C->fwd, err, errlen);
         P->adj = find_named(m, C->adj, err, errlen);
         P->dw = find_named(m, C->dw, err, errlen);
-        if (!P->fwd || (C->adj[0] && !P->adj) || (C->dw[0] && !P->dw)) return -1;
+        P->fused = find_named(m, C->fused, err, errlen);
+        P->fuses = C->fuses;
+        if (!P->fwd || (C->adj[0] && !P->adj) || (C->dw[0] && !P->dw) || (C->fused[0] && !P->fused)) return -1;
         P->n_pre = C->n_pre;
         P->n_post = C->n_post;
         P->update = C->update;

@@ -32,6 +32,12 @@ typedef struct rule_kernels {
 void build_rule_dw(const sema_program *p, const sema_rule *r, int kind, rule_kernels *out);
 void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *out);
 void rule_kernels_free(rule_kernels *rk);
+/* NAME_step_M_denseL: NAME_step (w_next = w + dw) and, over that w_next,
+ * layer L's (0-based) dense forward of model M for the next inner step
+ * (post_z_next, post_y_next from pre_y_next, build_dense_over): the update
+ * of W_l and the next step's pass through it in one pass over W.  Appended
+ * to RK's DAG before any of its kernels is lowered. */
+void build_rule_step_dense(const sema_model *m, int l, const rule_kernels *rk, kern *out);
 /* The base name of those kernels: "gu", "gu_topdown", "gu_lateral". */
 void build_rule_kernel_name(char *buf, size_t len, const sema_rule *r, int kind);
 
@@ -71,6 +77,11 @@ typedef struct model_kernels {
 } model_kernels;
 
 void build_model(const sema_model *m, model_kernels *out);
+/* Layer L's (0-based) dense forward appended to D over the nodes W and
+ * PRE_Y, with M_denseL's constructors (so the same sums in the same order,
+ * the same bits): returns z, *Y = act(z); a layer with `bias` reads the
+ * input "bias". */
+int build_dense_over(dag *d, const sema_model *m, int l, int w, int pre_y, int *y);
 /*   M_shift:   post_y = sum_pre(p * pre_y): a layer's signal seen from the
  *              neuron d places away, p the fixed cyclic shift (PLAST_INIT_SHIFT),
  *              for a rule's neighbour reads pre[d].y; its adjoint passes the

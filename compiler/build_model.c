@@ -57,13 +57,20 @@ static void name_kernel(char *buf, size_t len, const sema_model *m, const char *
  * layer runs this kernel at every step (x_1 = act(W_l x_0), then
  * x_t = act(M x_{t-1}) with n_pre = n_post = N); a readout layer is a dense
  * layer. */
+int build_dense_over(dag *d, const sema_model *m, int l, int w, int pre_y, int *y)
+{
+    const sema_layer *L = &m->layers[l];
+    int z = dag_reduce(d, OP_SUM_PRE, dag_mul(d, w, pre_y));
+    if (L->bias) z = dag_add(d, z, input(d, "bias", SP_POST));
+    *y = activation(d, L->act, L->act_arg, z);
+    return z;
+}
+
 static void build_dense(const sema_model *m, int l, model_kernel *k)
 {
     dag *d = k->d = dag_new();
     const sema_layer *L = &m->layers[l];
-    int z = dag_reduce(d, OP_SUM_PRE, dag_mul(d, input(d, "w", SP_SYN), input(d, "pre_y", SP_PRE | SP_SAMPLE)));
-    if (L->bias) z = dag_add(d, z, input(d, "bias", SP_POST));
-    int y = activation(d, L->act, L->act_arg, z);
+    int y, z = build_dense_over(d, m, l, input(d, "w", SP_SYN), input(d, "pre_y", SP_PRE | SP_SAMPLE), &y);
     kern_output_spec outs[2] = { { "post_z", z, SP_POST | SP_SAMPLE }, { "post_y", y, SP_POST | SP_SAMPLE } };
     char name[64], comment[224], kcap[64] = "";
     name_kernel(name, sizeof name, m, "dense", l + 1);

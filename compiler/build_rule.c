@@ -311,6 +311,24 @@ void build_rule_dw(const sema_program *p, const sema_rule *r, int kind, rule_ker
     kern_single_build(d, name, "step", &next, 1, comment, &rk->step);
 }
 
+void build_rule_step_dense(const sema_model *m, int l, const rule_kernels *rk, kern *out)
+{
+    dag *d = rk->d;
+    int w = dag_input_node(d, dag_input_slot(d, "w", SP_SYN));
+    int w_next = dag_add(d, w, rk->dw);
+    int y, z = build_dense_over(d, m, l, w_next, dag_input_node(d, dag_input_slot(d, "pre_y_next", SP_PRE | SP_SAMPLE)),
+                                &y);
+    kern_output_spec outs[3] = { { "w_next", w_next, SP_SYN }, { "post_z_next", z, SP_POST | SP_SAMPLE },
+                                 { "post_y_next", y, SP_POST | SP_SAMPLE } };
+    char suffix[80], comment[sizeof out->comment];
+    snprintf(suffix, sizeof suffix, "step_%s_dense%d", m->name, l + 1);
+    snprintf(comment, sizeof comment, "the next inner step's %s_dense%d over w_next (post_z_next, post_y_next from "
+             "pre_y_next) in the same pass over W as %.900s", m->name, l + 1, rk->step.comment);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(strlen(rk->step.name) - 5), rk->step.name);
+    kern_single_build(d, name, suffix, outs, 3, comment, out);
+}
+
 void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
 {
     int kind = 0;

@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: plastcc emit-c FILE [-o OUT.c] [--precision double|single] [--dump=dag|loops|schedule]\n"
+    "usage: plastcc emit-c FILE [-o OUT.c] [--precision double|single] [--experiment NAME]\n"
+    "                      [--dump=dag|loops|schedule]\n"
     "\n"
     "Writes the forward and adjoint kernels of every rule and model in FILE (not its\n"
     "imports) as one self-contained C99 file with OpenMP pragmas.  It compiles\n"
@@ -16,6 +17,8 @@ static const char usage[] =
     "\n"
     "  -o OUT.c               output file (default: standard output)\n"
     "  --precision P          double (default) or single\n"
+    "  --experiment NAME      the kernels experiment NAME runs instead: its rules and model,\n"
+    "                         with the updates fused with the next step's dense layers\n"
     "  --dump=dag             print the expression DAG of each rule (fwd and adj roots) and of\n"
     "                         each model kernel instead\n"
     "  --dump=loops           print each kernel's loop nests instead\n"
@@ -75,6 +78,7 @@ static void dump_rule_loops(FILE *out, const compiled_rule *cr)
         lower_dump(out, &cr->more[k].fwd); lower_dump(out, &cr->more[k].adj); lower_dump(out, &cr->more[k].step);
     }
     for (int k = 0; k < cr->n_neuron; k++) { lower_dump(out, &cr->neuron[k].fwd); lower_dump(out, &cr->neuron[k].adj); }
+    for (int k = 0; k < cr->n_fused; k++) lower_dump(out, &cr->fused_lowered[k]);
 }
 
 /* A model kernel's DAG: the nodes its outputs (and adj_meta) reach. */
@@ -96,14 +100,15 @@ static void dump_model_kernel_dag(FILE *out, const kern *k)
     free(roots); free(names);
 }
 
-/* The schedule of every experiment of the main file; 1 when one cannot be built. */
-static int dump_schedules(FILE *out, const compiled_unit *u)
+/* The schedule of every experiment of the main file (or experiment ONLY);
+ * 1 when one cannot be built. */
+static int dump_schedules(FILE *out, const compiled_unit *u, const char *only)
 {
     const sema_program *p = u->prog;
     int failed = 0;
     for (int e = 0; e < p->n_experiments; e++) {
         const sema_experiment *x = p->experiments[e];
-        if (x->span.file != p->main_file) continue;
+        if (x->span.file != p->main_file || (only && strcmp(x->name, only))) continue;
         sched_plan plan;
         char err[512];
         fprintf(out, "experiment %s (model %s)\n", x->name, p->models[x->model]->name);
@@ -119,10 +124,11 @@ static int dump_schedules(FILE *out, const compiled_unit *u)
 int cmd_emit_c(int argc, char **argv)
 {
     if (driver_wants_help(argc, argv, usage)) return 0;
-    const char *file = NULL, *out_path = NULL, *dump = NULL;
+    const char *file = NULL, *out_path = NULL, *dump = NULL, *exp = NULL;
     lower_precision prec = PREC_DOUBLE;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) out_path = argv[++i];
+        else if (!strcmp(argv[i], "--experiment") && i + 1 < argc) exp = argv[++i];
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
             const char *p = argv[++i];
             if (!strcmp(p, "double")) prec = PREC_DOUBLE;
@@ -137,7 +143,9 @@ int cmd_emit_c(int argc, char **argv)
         else file = argv[i];
     }
     if (!file) return driver_usage_error(usage, "%s", "emit-c needs a FILE");
-    compiled_unit *u = pipeline_compile(file, 1);
+    int not_found = 0;
+    compiled_unit *u = exp ? pipeline_compile_experiment(file, exp, &not_found) : pipeline_compile(file, 1);
+    if (not_found) { fprintf(stderr, "plastcc: %s has no experiment '%s'\n", file, exp); return 1; }
     if (!u) { driver_report_errors(); return 1; }
     FILE *out = stdout;
     if (out_path && !(out = fopen(out_path, "w"))) {
@@ -147,7 +155,7 @@ int cmd_emit_c(int argc, char **argv)
         return 1;
     }
     if (dump && !strcmp(dump, "schedule")) {
-        int failed = dump_schedules(out, u);
+        int failed = dump_schedules(out, u, exp);
         if (out != stdout && fclose(out) != 0) failed = 1;
         pipeline_free(u);
         return failed;

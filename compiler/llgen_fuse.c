@@ -238,7 +238,8 @@ void lg_gen_fused_pair(lfn *f, const lower_run *run, const lower_loop *A, const 
 }
 
 /* The one-sample pass P: on one thread (as lg_gen_fused_pair decides) and
- * for batch == 1, P's column and row loops as one pass over the matrix,
+ * for batch == 1, P's column and row loops (or its row loop alone) as one
+ * pass over the matrix,
  * with the batch a constant 1 in it (a sum over the samples is one term,
  * read at b = 0); otherwise the runs it replaces, as scheduled. */
 void lg_gen_one_pass(lfn *f, const lower_one_pass *P, void (*general)(lfn *, void *), void *ctx)
@@ -247,7 +248,9 @@ void lg_gen_one_pass(lfn *f, const lower_one_pass *P, void (*general)(lfn *, voi
     LLVMValueRef batch = f->size[SIZE_BATCH];
     LLVMValueRef one_sample = LLVMBuildICmp(f->bb, LLVMIntEQ, batch, lg_i64c(g, 1), "");
     f->size[SIZE_BATCH] = lg_i64c(g, 1);
-    LLVMValueRef big = LLVMBuildOr(f->bb, lg_parallel_worth(f, &P->col), lg_parallel_worth(f, &P->row), "");
+    int cols = P->col.n_nodes > 0;   /* else row loops alone */
+    LLVMValueRef big = lg_parallel_worth(f, &P->row);
+    if (cols) big = LLVMBuildOr(f->bb, lg_parallel_worth(f, &P->col), big, "");
     f->size[SIZE_BATCH] = batch;
     LLVMValueRef serial = one_thread(f, big);
     LLVMBasicBlockRef pass = LLVMAppendBasicBlockInContext(g->ctx, f->fn, "one_pass");
@@ -258,9 +261,9 @@ void lg_gen_one_pass(lfn *f, const lower_one_pass *P, void (*general)(lfn *, voi
     LLVMPositionBuilderAtEnd(f->bb, pass);
     lg_forget(f);
     f->size[SIZE_BATCH] = lg_i64c(g, 1);
-    lg_init_reductions(f, &P->col, SP_POST);
+    if (cols) lg_init_reductions(f, &P->col, SP_POST);
     lg_init_reductions(f, &P->row, SP_PRE);
-    lg_run_parallel(f, lg_outline_parallel(f->kc, &P->row, &P->col, 0, NULL, 0), 0, lg_i32c(g, 1));
+    lg_run_parallel(f, lg_outline_parallel(f->kc, &P->row, cols ? &P->col : NULL, 0, NULL, 0), 0, lg_i32c(g, 1));
     f->size[SIZE_BATCH] = batch;
     LLVMBuildBr(f->bb, join);
 

@@ -458,8 +458,9 @@ void lower_dump(FILE *out, const lower_kernel *lk)
                                                           lk->runs[P->first_run + P->n_runs - 1].n_loops - 1;
         fputs("  one pass: nests", out);
         for (int l = first; l <= last; l++) fprintf(out, "%s %d", l == first ? "" : l == last ? " and" : ",", l + 1);
+        int rows = P->col.n_nodes ? P->col.row_block : P->row.row_block;
         fprintf(out, " as one pass over the matrix for a batch of one (JIT, one thread, %d row%s at a time): %d"
-                     " arrays of weights read or written, against %d\n", P->col.row_block, P->col.row_block > 1 ? "s" : "",
+                     " arrays of weights read or written, against %d\n", rows, rows > 1 ? "s" : "",
                 P->streams, P->streams_apart);
     }
 }

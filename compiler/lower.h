@@ -75,7 +75,8 @@ typedef struct lower_run {
  * loops of one level that pass over the same matrices (apart for other
  * batches: some loops are per sample, some not): on one thread, the JIT
  * runs them as one pass, COL (their column loops merged, nodes in id
- * order) fused with ROW (their row loops merged, outputs last), when
+ * order) fused with ROW (their row loops merged, outputs last), or ROW
+ * alone when the runs have no column loop (COL then has no nodes), when
  * batch == 1; else the runs as scheduled.
  * Loops of one level never read each other's results, so merging them
  * changes no value and no order of a sum: the same bits (lower_fuse.c). */

@@ -36,7 +36,11 @@
  * some loops are per sample and others not) merge into one pass
  * (lower_one_pass) when it reads or writes fewer arrays of weights than
  * the runs: the pool's adjoint read its matrices ten times a step, seven
- * this way (two passes of nests 3-5 and 14-16 become one each).
+ * this way (two passes of nests 3-5 and 14-16 become one each).  Row loops
+ * alone merge too: an update fused with the next step's dense layer
+ * (RULE_step_M_denseL) writes w_next and sums w_next y per row in one
+ * pass, where a batch of several keeps the mean of dw over the samples
+ * (per weight) apart from the sums per sample.
  *
  * PLASTCC_NO_FUSE=1 keeps every loop apart, PLASTCC_NO_ABSORB=1 the
  * absorbed loops, PLASTCC_NO_ONE_PASS=1 the one-sample passes (for
@@ -323,15 +327,18 @@ static void one_sample_passes(lower_kernel *lk)
             free(own);
         }
         int merged = count_marks(seen, n_slots);
-        if (n_col && n_row && merged < apart) {
+        /* a column loop and a row loop, or row loops alone (an update and
+         * the next step's W y over the updated weights) */
+        if (n_row && (n_col || n_row >= 2) && merged < apart) {
             lower_one_pass *P = &lk->one_pass[lk->n_one_pass++];
+            memset(P, 0, sizeof *P);
             P->first_run = r;
             P->n_runs = e - r;
             P->streams = merged;
             P->streams_apart = apart;
-            merge_loops(lk, col, n_col, &P->col);
+            if (n_col) merge_loops(lk, col, n_col, &P->col);
             merge_loops(lk, row, n_row, &P->row);
-            if (plain_loop(lk, &P->col, 1) && plain_loop(lk, &P->row, 1)) P->col.row_block = LOWER_PASS_BLOCK;
+            if (n_col && plain_loop(lk, &P->col, 1) && plain_loop(lk, &P->row, 1)) P->col.row_block = LOWER_PASS_BLOCK;
             r = e - 1;
         }
     }

@@ -1,6 +1,7 @@
 /* pipeline — the passes after the front end (see pipeline.h). */
 #include "config.h"
 #include "pipeline.h"
+#include "schedule.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,22 @@ static void compile_neurons(const sema_program *p, const sema_rule *r, const sem
     }
 }
 
-/* R's kernels; its neuron-value kernels for the models of P (or model ONLY). */
-static void compile_rule(const sema_program *p, const sema_rule *r, const sema_model *only, compiled_rule *cr)
+/* R's kernels; its neuron-value kernels for the models of P (or model ONLY);
+ * with experiment X (of model ONLY) whose schedule fuses the updates with
+ * the next step's dense calls, RULE_step_M_denseL for each layer R updates
+ * (built on the rule's DAG before any of its kernels is lowered). */
+static void compile_rule(const sema_program *p, const sema_rule *r, const sema_model *only,
+                         const sema_experiment *x, compiled_rule *cr)
 {
     cr->rule = r;
     build_rule(p, r, &cr->rk);
+    if (x && cr->rk.kind == DW_FORWARD && sched_fuses_dense(p, x)) {
+        cr->fused = calloc((size_t)only->n_layers, sizeof *cr->fused);
+        cr->fused_lowered = calloc((size_t)only->n_layers, sizeof *cr->fused_lowered);
+        for (int l = 0; l < only->n_layers; l++)
+            if (p->rules[x->rule_of_projection[l]] == r) build_rule_step_dense(only, l, &cr->rk, &cr->fused[cr->n_fused++]);
+    }
+    for (int k = 0; k < cr->n_fused; k++) lower_kernel_build(&cr->fused[k], &cr->fused_lowered[k]);
     lower_kernel_build(&cr->rk.fwd, &cr->fwd);
     lower_kernel_build(&cr->rk.adj, &cr->adj);
     lower_kernel_build(&cr->rk.step, &cr->step);
@@ -79,6 +91,9 @@ static void free_rule(compiled_rule *cr)
         model_kernel_free(&cr->neuron[k].k);
     }
     free(cr->neuron);
+    for (int k = 0; k < cr->n_fused; k++) lower_kernel_free(&cr->fused_lowered[k]);
+    free(cr->fused_lowered);
+    free(cr->fused);
 }
 
 static void lower_pair(compiled_model *cm, model_kernel *k)
@@ -106,7 +121,8 @@ static void compile_model(const sema_model *m, compiled_model *cm, int shift)
 int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out)
 {
     int n = 0;
-    for (int r = 0; r < u->n_rules; r++) n += 3 * (1 + u->rules[r].n_more) + 2 * u->rules[r].n_neuron;
+    for (int r = 0; r < u->n_rules; r++)
+        n += 3 * (1 + u->rules[r].n_more) + 2 * u->rules[r].n_neuron + u->rules[r].n_fused;
     for (int m = 0; m < u->n_models; m++) n += u->models[m].n_lowered;
     const lower_kernel **list = malloc((size_t)(n + 1) * sizeof *list);
     n = 0;
@@ -115,6 +131,7 @@ int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out)
         list[n++] = &cr->fwd;
         list[n++] = &cr->adj;
         list[n++] = &cr->step;
+        for (int k = 0; k < cr->n_fused; k++) list[n++] = &cr->fused_lowered[k];
         for (int k = 0; k < cr->n_more; k++) {
             list[n++] = &cr->more[k].fwd;
             list[n++] = &cr->more[k].adj;
@@ -150,7 +167,7 @@ compiled_unit *pipeline_compile_experiment(const char *path, const char *name, i
         for (int k = 0; k < sema_projection_count(m); k++) used |= e->rule_of_projection[k] == i;
         for (int l = 0; l < m->n_layers; l++) used |= e->rule_of_recurrent[l] == i;
         if (!used) continue;
-        compile_rule(p, p->rules[i], m, &u->rules[u->n_rules++]);
+        compile_rule(p, p->rules[i], m, e, &u->rules[u->n_rules++]);
         for (int k = 0; k < p->rules[i]->n_reads; k++) shift |= p->rules[i]->reads[k].nb != 0;
     }
     u->models = calloc(1, sizeof *u->models);
@@ -169,7 +186,7 @@ static compiled_unit *compile_program(sema_program *p, int before, int main_only
     u->rules = calloc((size_t)(p->n_rules ? p->n_rules : 1), sizeof *u->rules);
     for (int i = 0; i < p->n_rules; i++) {
         if (main_only && p->rules[i]->span.file != p->main_file) continue;
-        compile_rule(p, p->rules[i], NULL, &u->rules[u->n_rules++]);
+        compile_rule(p, p->rules[i], NULL, NULL, &u->rules[u->n_rules++]);
     }
     u->models = calloc((size_t)(p->n_models ? p->n_models : 1), sizeof *u->models);
     for (int i = 0; i < p->n_models; i++) {

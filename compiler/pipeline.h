@@ -32,6 +32,10 @@ typedef struct compiled_rule {
     compiled_neuron *neuron;       /* its meta-MLP values (RULE_neurons), and the other values a
                                       model carries top-down */
     int n_neuron;
+    kern *fused;                   /* an experiment's RULE_step_M_denseL, one per layer the rule
+                                      updates, when its schedule fuses them (sched_fuses_dense) */
+    lower_kernel *fused_lowered;
+    int n_fused;
 } compiled_rule;
 
 typedef struct compiled_model {

@@ -66,6 +66,7 @@ static sched_call *add_call(sched_plan *P, int eval, const char *fwd, const char
     c->n_pre = n_pre;
     c->n_post = n_post;
     c->update = -1;
+    c->fuses = -1;
     return c;
 }
 
@@ -108,6 +109,7 @@ typedef struct ff_bufs {
     int n[65];
     int states[65];
     int *sy[65], *sz[65], *se[65];
+    int dense_call[65];           /* the step's call of dense_l (a layer that is not recurrent) */
 } ff_bufs;
 
 static void unroll_buffers(sched_plan *P, const sema_model *m, ff_bufs *F, int l);
@@ -181,6 +183,7 @@ static void unroll_forward(sched_plan *P, int eval, const sema_model *m, const f
 static void ff_dense(sched_plan *P, int eval, const sema_model *m, const ff_bufs *F, int l, int next, int z, int y)
 {
     sched_call *c = model_call(P, eval, m, "dense", l, F->n[l - 1], F->n[l]);
+    if (!eval) ((ff_bufs *)F)->dense_call[l] = (int)(c - P->step);
     if (next) bind_next(c, "w", F->W[l - 1]);
     else bind(c, "w", F->W[l - 1]);
     bind(c, "pre_y", F->y[l - 1]);
@@ -309,11 +312,33 @@ static void ff_update(sched_plan *P, const sema_model *m, const sema_rule *r, co
     bind_next(c, "w_next", w);
 }
 
-/* The updates of every projection, l = L..1 (Wrec_l before W_l). */
-static void ff_updates(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
-                       const ff_bufs *F)
+/* The update of W_l also runs the next step's dense_l over W_l's new
+ * version (RULE_step_M_denseL, build_rule_step_dense): it reads the next
+ * step's y_{l-1} and writes its z_l and y_l (signals bound in their next
+ * version), so the runtime need not run that dense call at the next step. */
+static void fuse_dense(sched_plan *P, const sema_model *m, const sema_rule *r, const ff_bufs *F, int l)
 {
-    for (int l = m->n_layers; l >= 1; l--) {
+    sched_call *c = &P->step[P->n_step - 1];
+    snprintf(c->fused, sizeof c->fused, "%s_step_%s_dense%d", r->name, m->name, l);
+    c->fuses = F->dense_call[l];
+    bind_next(c, "pre_y_next", F->y[l - 1]);
+    bind(c, "bias", F->bias[l - 1]);
+    bind_next(c, "post_z_next", F->z[l]);
+    bind_next(c, "post_y_next", F->y[l]);
+}
+
+/* The updates of every projection, l = L..1 (Wrec_l before W_l); with
+ * FUSE (sched_fuses_dense), l = 1..L, each with the next step's dense_l,
+ * which needs the next step's y_{l-1} first. */
+static void ff_updates(sched_plan *P, const sema_program *p, const sema_experiment *x, const sema_model *m,
+                       const ff_bufs *F, int fuse)
+{
+    for (int l = 1; fuse && l <= m->n_layers; l++) {
+        const sema_rule *r = p->rules[x->rule_of_projection[l - 1]];
+        ff_update(P, m, r, F, l, 0);
+        fuse_dense(P, m, r, F, l);
+    }
+    for (int l = m->n_layers; !fuse && l >= 1; l--) {
         if (F->Wrec[l - 1] >= 0) ff_update(P, m, p->rules[x->rule_of_recurrent[l - 1]], F, l, 1);
         ff_update(P, m, p->rules[x->rule_of_projection[l - 1]], F, l, 0);
     }
@@ -720,6 +745,15 @@ static void unroll_shifts(sched_plan *P, const sema_program *p, const sema_exper
     }
 }
 
+int sched_fuses_dense(const sema_program *p, const sema_experiment *x)
+{
+    const sema_model *m = p->models[x->model];
+    if (x->updates_forward || m->topdown || m->lateral || any_mlp_values(p, x, m)) return 0;
+    for (int l = 0; l < m->n_layers; l++)
+        if (m->layers[l].kind == LAYER_RECURRENT || x->rule_of_projection[l] < 0) return 0;
+    return 1;
+}
+
 /* What the compiler has kernels for but the engine cannot run yet. */
 static int refuse_model(const sema_program *p, const sema_experiment *x, const sema_model *m, char *err,
                         size_t errlen)
@@ -763,7 +797,7 @@ int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *P, 
             tl_updates(P, p, x, m, &F, &T);
             free(T.value);
         } else
-            ff_updates(P, p, x, m, &F);
+            ff_updates(P, p, x, m, &F, sched_fuses_dense(p, x));
     }
     ff_forward(P, 1, m, &F);
     unroll_free(&F);
@@ -792,6 +826,7 @@ static void print_calls(FILE *out, const sched_plan *P, const sched_call *calls,
         for (int k = 0; k < C->n_bind; k++)
             fprintf(out, " %s=%s%s", C->bind[k].arg, P->buf[C->bind[k].buf].name, C->bind[k].next ? "'" : "");
         if (C->update >= 0) fprintf(out, "  (updates %s)", P->buf[C->update].name);
+        if (C->fused[0]) fprintf(out, "  (and the next step's %s: %s)", calls[C->fuses].fwd, C->fused);
         fputc('\n', out);
     }
 }
@@ -806,7 +841,7 @@ void sched_print(FILE *out, const sched_plan *P)
         else
             fprintf(out, "  %-10s %-6s %ldx%ld\n", B->name, kind_names[B->kind], B->rows, B->cols);
     }
-    fprintf(out, "step (one inner step; ' is a state after its update):\n");
+    fprintf(out, "step (one inner step; ' is a state after its update, or a signal of the next step):\n");
     print_calls(out, P, P->step, P->n_step);
     fprintf(out, "eval (the meta-loss on the query batch; mean of %s over the samples that count):\n",
             P->buf[P->loss].name);

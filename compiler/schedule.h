@@ -10,11 +10,13 @@
  * `plastcc emit-c --dump=schedule` prints a plan.
  *
  * The feed-forward schedule of a model with L layers (003):
- *   step:  dense_l (l = 1..L), loss, error_l (l = L..1), update_l (l = L..1)
+ *   step:  dense_l (l = 1..L), loss, error_l (l = L..1), update_l (l = 1..L)
  *   eval:  dense_l (l = 1..L), loss
  * The updates read the pre-update weights and signals only, so their order
- * does not change the forward values; L..1 makes the reverse sweep run the
- * rules' adjoints 1..L.
+ * does not change the forward values.  Update_l is fused with the next
+ * step's dense_l (sched_fuses_dense): one pass over W_l writes W_l' and
+ * computes z_l, y_l of step t + 1 from y_{l-1} of step t + 1, so the
+ * updates run 1..L; the runtime then skips dense_l at step t + 1.
  */
 #ifndef PLAST_SCHEDULE_H
 #define PLAST_SCHEDULE_H
@@ -42,6 +44,9 @@ typedef struct sched_call {
     long n_pre, n_post;
     const sema_rule *rule;     /* the rule whose meta binds "meta", or NULL */
     int update;                /* -1, or the STATE buffer this call updates */
+    char fused[SCHED_NAME];    /* an update call: its kernel that also runs step call FUSES of the next
+                                  step (RULE_step_M_denseL), or "" */
+    int fuses;
     sched_bind bind[SCHED_MAX_BIND];
     int n_bind;
 } sched_call;
@@ -59,6 +64,12 @@ typedef struct sched_plan {
 
 /* Builds the plan of experiment X (model M) of program P.  Returns 0, or -1
  * with ERR (a model the engine cannot run yet). */
+/* 1 when X's schedule fuses each update with the next step's dense call
+ * over the updated weights (a feed-forward model whose rules update last:
+ * no recurrent layer, no top-down, lateral or meta-MLP values); the
+ * pipeline then builds RULE_step_M_denseL for each layer. */
+int sched_fuses_dense(const sema_program *p, const sema_experiment *x);
+
 int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *plan, char *err, size_t errlen);
 void sched_free(sched_plan *plan);
 

@@ -55,7 +55,7 @@
 /* Where a kernel argument lives: the region, and the element offset in it
  * (for REG_SIG and REG_ADJ_SIG, in values per sample: times the batch). */
 typedef enum {
-    REG_STATE, REG_NEXT, REG_PARAM, REG_CONST, REG_SIG, REG_META,
+    REG_STATE, REG_NEXT, REG_PARAM, REG_CONST, REG_SIG, REG_SIG_NEXT, REG_META,
     REG_ADJ_STATE, REG_ADJ_NEXT, REG_ADJ_PARAM, REG_ADJ_SIG, REG_GRAD, REG_DW, REG_JUNK
 } region;
 
@@ -70,6 +70,7 @@ typedef struct call_plan {
     char **names;            /* owned "adj_<arg>" strings */
     int n_names;
     short *fwd_map, *adj_map;  /* the kernels' arguments' indices in fwd, adj (plast_kcall_map); NULL: by name */
+    short *fused_map;          /* the fused kernel's (plast_call.fused) in fwd */
 } call_plan;
 
 typedef struct ep {
@@ -88,6 +89,8 @@ typedef struct ep {
     unsigned char *seed_copy;  /* [n_buf] 1: a state whose update's adjoint reads adj(S_{t+1}) after some
                                   adjoint wrote adj(S_t) of it (seed_in_place): copied to adj_next */
     int any_next_read;
+    int fusing;                /* a step's update calls also run the next step's calls fused_away (plast_call.fused) */
+    unsigned char *fused_away; /* [n_step] 1: a call that the step before ran, when it ran fused */
     call_plan *step, *eval;
     void *param, *cnst;        /* the PARAM and CONST vectors, in the element type */
     const void *meta;          /* the meta of the call being bound (set per call) */
@@ -124,6 +127,7 @@ typedef struct frame {
     void *state, *next, *sig;  /* sig: this step's signal block */
     void *adj_state, *adj_sig;
     int batch;
+    void *sig_next;            /* the next step's signal block, for a fused call; or NULL */
 } frame;
 
 static void fail(ep *E, const char *fmt, ...)
@@ -445,7 +449,9 @@ static int layout(ep *E)
             else updates[C->update]++;
         }
         for (int k = 0; k < C->n_bind && rc == 0; k++)
-            if (C->bind[k].next && C->update != C->bind[k].buf) E->next_read[C->bind[k].buf] = 1;
+            if (C->bind[k].next && C->update != C->bind[k].buf && C->bind[k].buf >= 0 && C->bind[k].buf < S->n_buf &&
+                S->buf[C->bind[k].buf].kind == PLAST_BUF_STATE)
+                E->next_read[C->bind[k].buf] = 1;
     }
     for (int b = 0; b < S->n_buf && rc == 0; b++) {
         if (S->buf[b].kind == PLAST_BUF_STATE && updates[b] != 1) {
@@ -466,7 +472,7 @@ static region adj_region(int kind, int next)
     switch (kind) {
     case PLAST_BUF_STATE: return next ? REG_ADJ_NEXT : REG_ADJ_STATE;
     case PLAST_BUF_PARAM: return REG_ADJ_PARAM;
-    case PLAST_BUF_SIGNAL: return REG_ADJ_SIG;
+    case PLAST_BUF_SIGNAL: return next ? REG_JUNK : REG_ADJ_SIG;   /* the next step's: no adjoint here */
     default: return REG_JUNK;   /* data and constants have no adjoint */
     }
 }
@@ -477,7 +483,7 @@ static region val_region(int kind, int next)
     case PLAST_BUF_STATE: return next ? REG_NEXT : REG_STATE;
     case PLAST_BUF_PARAM: return REG_PARAM;
     case PLAST_BUF_CONST: return REG_CONST;
-    default: return REG_SIG;
+    default: return next ? REG_SIG_NEXT : REG_SIG;
     }
 }
 
@@ -524,6 +530,7 @@ static int plan_call(ep *E, const plast_call *C, call_plan *P)
     }
     if (C->update >= 0) P->adj[P->n_adj++] = (bref){ "adj_dw", REG_ADJ_NEXT, E->off[C->update] };
     P->fwd_map = arg_map(C->fwd, P->fwd, P->n_fwd);
+    P->fused_map = C->fused ? arg_map(C->fused, P->fwd, P->n_fwd) : NULL;
     P->adj_map = arg_map(C->adj, P->adj, P->n_adj);
     return 0;
 }
@@ -625,6 +632,7 @@ static void free_plans(call_plan *P, int n)
     for (int c = 0; P && c < n; c++) {
         for (int k = 0; k < P[c].n_names; k++) free(P[c].names[k]);
         free(P[c].names); free(P[c].fwd); free(P[c].adj); free(P[c].fwd_map); free(P[c].adj_map);
+        free(P[c].fused_map);
     }
     free(P);
 }
@@ -650,6 +658,7 @@ static void *resolve(ep *E, const frame *F, const bref *r)
     case REG_PARAM: return at(E, E->param, r->off);
     case REG_CONST: return at(E, E->cnst, r->off);
     case REG_SIG: return at(E, F->sig, r->off * (size_t)F->batch);
+    case REG_SIG_NEXT: return F->sig_next ? at(E, F->sig_next, r->off * (size_t)F->batch) : NULL;
     case REG_META: return (void *)E->meta;
     case REG_ADJ_STATE: return at(E, F->adj_state, r->off);
     case REG_ADJ_NEXT: return E->adj_next ? at(E, E->adj_next, r->off) : NULL;   /* none: no call reads it */
@@ -753,18 +762,38 @@ static void load_batch(ep *E, void *sig, const double *x, const int32_t *y, int 
 
 /* One inner step from STATE: signals into SIG and the updated state into
  * NEXT (which must not be STATE).  Without NEXT only the signals (the last
- * step of a leaf), when no call reads a next version. */
-static int step_forward(ep *E, int t, const void *state, void *sig, void *next)
+ * step of a leaf), when no call reads a next version.
+ *
+ * Steps run in a row through two signal blocks: given SIG_NEXT, the block
+ * of step t + 1 that follows in the same run, the update calls run their
+ * fused kernels (E->fusing), which also compute step t + 1's dense calls
+ * over the updated weights, and *RAN is set; step t + 1 is then called with
+ * *RAN set, and neither loads its batch again nor runs those calls.  The
+ * first step of a run, and a step whose next block is not the one its
+ * successor uses, start with *RAN clear. */
+static int step_forward(ep *E, int t, const void *state, void *sig, void *next, void *sig_next, int *ran)
 {
     const plast_episode_data *D = E->data;
-    load_batch(E, sig, D->x_train, D->y_train, D->n_train, t * D->batch, D->batch);
-    frame F = { (void *)state, next, sig, NULL, NULL, D->batch };
+    int pre = *ran, fuse = E->fusing && next && sig_next;
+    if (!pre) load_batch(E, sig, D->x_train, D->y_train, D->n_train, t * D->batch, D->batch);
+    if (fuse) load_batch(E, sig_next, D->x_train, D->y_train, D->n_train, (t + 1) * D->batch, D->batch);
+    *ran = 0;
+    frame F = { (void *)state, next, sig, NULL, NULL, D->batch, fuse ? sig_next : NULL };
     for (int c = 0; c < E->S->n_step; c++) {
         const call_plan *P = &E->step[c];
-        if ((P->c->update >= 0 && !next) || E->unread[c]) continue;
-        if (kcall(E, P->c->fwd, P->c, P->fwd, P->n_fwd, P->fwd_map, &F) < 0) return -1;
+        if ((P->c->update >= 0 && !next) || E->unread[c] || (pre && E->fused_away[c])) continue;
+        int rc = fuse && P->c->fused ? kcall(E, P->c->fused, P->c, P->fwd, P->n_fwd, P->fused_map, &F)
+                                     : kcall(E, P->c->fwd, P->c, P->fwd, P->n_fwd, P->fwd_map, &F);
+        if (rc < 0) return -1;
     }
+    *ran = fuse;
     return 0;
+}
+
+/* Block K of the two signal blocks at SIG that steps run in a row use. */
+static void *sig_block(const ep *E, void *sig, int k)
+{
+    return at(E, sig, (size_t)(k & 1) * E->sig_cols * (size_t)E->data->batch);
 }
 
 /* In single precision the rules' adjoints accumulated one step into
@@ -801,7 +830,7 @@ static int step_adjoint(ep *E, const void *state, const void *next, void *sig, v
     int batch = E->data->batch;
     memset(E->adj_sig, 0, (size_t)batch * E->sig_cols * E->esz);
     enter_step_adjoint(E, adj_state);
-    frame F = { (void *)state, (void *)next, sig, adj_state, E->adj_sig, batch };
+    frame F = { (void *)state, (void *)next, sig, adj_state, E->adj_sig, batch, NULL };
     for (int c = S->n_step - 1; c >= 0; c--) {
         const call_plan *P = &E->step[c];
         int u = P->c->update;
@@ -846,6 +875,34 @@ static void load_kind(ep *E, void *v, const double *const *init, int kind)
 
 /* Layout, plans, and the buffers every step shares: parameters, constants
  * and meta in the element type, the adjoints of one step. */
+/* Which calls the update calls' fused kernels run for the next step
+ * (fused_away).  Fusion is on for a batch of one, where a fused kernel
+ * makes one pass over W (its one-sample pass, lower_fuse.c); for a batch
+ * of several it would compute the mean of dw over the samples again for
+ * each sample's W y.  Every call so named must be a call of the step that
+ * updates nothing and is not itself fused.  PLASTCC_NO_FUSED_DENSE=1 runs
+ * every call apart (for testing: the same bits). */
+static int plan_fusion(ep *E)
+{
+    const plast_schedule *S = E->S;
+    const char *off = getenv("PLASTCC_NO_FUSED_DENSE");
+    E->fused_away = calloc((size_t)S->n_step + 1, 1);
+    if (!E->fused_away) { fail(E, "out of memory"); return -1; }
+    for (int c = 0; c < S->n_step; c++) {
+        const plast_call *C = &S->step[c];
+        if (!C->fused) continue;
+        if (C->update < 0 || C->fuses < 0 || C->fuses >= S->n_step || S->step[C->fuses].update >= 0 ||
+            S->step[C->fuses].fused || E->fused_away[C->fuses]) {
+            fail(E, "step call %d (%s) is fused with a call of the next step that it cannot run", c, C->fused->name);
+            return -1;
+        }
+        E->fused_away[C->fuses] = 1;
+        E->fusing = 1;
+    }
+    if ((off && *off && strcmp(off, "0")) || E->data->batch != 1) E->fusing = 0;
+    return 0;
+}
+
 static int setup(ep *E, const double *const *init, const double *const *meta, double **grad)
 {
     const plast_net *N = E->net;
@@ -862,6 +919,7 @@ static int setup(ep *E, const double *const *init, const double *const *meta, do
     if (layout(E) < 0) return -1;
     if (!(E->step = plan_calls(E, S->step, S->n_step)) || !(E->eval = plan_calls(E, S->eval, S->n_eval))) return -1;
     if (prune_step(E) < 0 || seed_in_place(E) < 0) { fail(E, "out of memory"); return -1; }
+    if (plan_fusion(E) < 0) return -1;
     E->max_batch = D->batch > D->n_query ? D->batch : D->n_query;
     E->junk_elems = junk_size(E);
     E->junk = alloc_lazy(E, E->junk_elems);
@@ -908,7 +966,7 @@ static void teardown(ep *E)
     }
     free(E->rule_meta); free(E->gstep);
     if (E->S) { free_plans(E->step, E->S->n_step); free_plans(E->eval, E->S->n_eval); }
-    free(E->off); free(E->next_read); free(E->unread); free(E->seed_copy);
+    free(E->off); free(E->next_read); free(E->unread); free(E->seed_copy); free(E->fused_away);
     release_cache(E);
     for (int c = 0; !E->ending && c < N_SPARE; c++)   /* not kept: nothing stays mapped */
         if (spare[c]) { munmap(spare[c], mapping_bytes(spare[c])); spare[c] = NULL; }
@@ -941,7 +999,7 @@ static int eval(ep *E, const void *state, void *adj_state, rows R, double *loss_
     void *sig = alloc(E, (size_t)nq * E->eval_cols);
     if (!sig) { fail(E, "out of memory for the eval batch"); return -1; }
     load_batch(E, sig, R.x, R.y, nq, 0, nq);
-    frame F = { (void *)state, NULL, sig, adj_state, E->adj_sig, nq };
+    frame F = { (void *)state, NULL, sig, adj_state, E->adj_sig, nq, NULL };
     int rc = 0;
     for (int c = 0; rc == 0 && c < S->n_eval; c++) rc = kcall(E, E->eval[c].c->fwd, E->eval[c].c, E->eval[c].fwd,
                                                              E->eval[c].n_fwd, E->eval[c].fwd_map, &F);
@@ -1048,11 +1106,12 @@ static int diverged(ep *E, int t1)
     E->out->nonfinite = 1;
     fail(E, "the inner loop became NaN or Inf by inner step %d", t1 - 1);
     void *a = alloc(E, E->state_total), *b = alloc(E, E->state_total);
-    void *sig = alloc(E, E->sig_cols * (size_t)E->data->batch);
+    void *sig = alloc(E, 2 * E->sig_cols * (size_t)E->data->batch);
     if (a && b && sig) {
         load_kind(E, a, E->init, PLAST_BUF_STATE);
-        for (int t = 0; t < t1; t++) {
-            if (step_forward(E, t, a, sig, b) < 0 || step_checks(E, t, sig, b) < 0) break;
+        for (int t = 0, ran = 0; t < t1; t++) {
+            void *now = sig_block(E, sig, t), *then = t + 1 < t1 ? sig_block(E, sig, t + 1) : NULL;
+            if (step_forward(E, t, a, now, b, then, &ran) < 0 || step_checks(E, t, now, b) < 0) break;
             void *w = a; a = b; b = w;
         }
     }
@@ -1121,19 +1180,21 @@ static void slot_put(ep *E, const void *p)
 /* ---- the inner loop and the reverse sweep ---- */
 
 /* The inner loop's steps [0, T) from *W, stepping between the buffers *W
- * and *SPARE (on return *W holds S_T).  After step AT[i] - 1 it copies the
+ * and *SPARE (on return *W holds S_T) and between the two signal blocks at
+ * SIG.  After step AT[i] - 1 it copies the
  * state into CP[i], i < K: the sweep's top-level checkpoints, so that it
  * need not run those steps again (the same arithmetic, so the same bits). */
 static int inner_loop(ep *E, int T, void **W, void **spare, void *sig, const int *at_step, void *const *cp, int K,
                       const plast_episode_opts *o)
 {
-    int curve = o->curve_every > 0 && o->curve_loss && o->curve_acc, next_cp = 0;
+    int curve = o->curve_every > 0 && o->curve_loss && o->curve_acc, next_cp = 0, ran = 0;
     if (curve && curve_point(E, *W, o, 0) < 0) return -1;
     for (int t = 0; t < T; t++) {
         /* S_{t+1} into the other buffer, then the two swap */
         int point = curve && (t + 1) % o->curve_every == 0;
-        if (step_forward(E, t, *W, sig, *spare) < 0) return -1;
-        if (light_checks(E, t, sig, *spare, point || t == T - 1) < 0) return diverged(E, t + 1);
+        void *now = sig_block(E, sig, t), *then = t + 1 < T ? sig_block(E, sig, t + 1) : NULL;
+        if (step_forward(E, t, *W, now, *spare, then, &ran) < 0) return -1;
+        if (light_checks(E, t, now, *spare, point || t == T - 1) < 0) return diverged(E, t + 1);
         void *w = *W; *W = *spare; *spare = w;
         if (point && curve_point(E, *W, o, (t + 1) / o->curve_every) < 0) return -1;
         if (next_cp < K && t + 1 == at_step[next_cp]) copy_elems(E, cp[next_cp++], *W, E->state_total);
@@ -1169,9 +1230,10 @@ static int leaf_forward(ep *E, int t0, int n, const void *W0, int keep_last, int
         if (!(L->slot[k] = slot_get(E))) { L->kept = k; rc = -1; }
     L->segS = alloc(E, (size_t)n * sd);
     if (rc || !L->segS) { fail(E, "out of memory for the reverse sweep"); rc = -1; }
-    for (int k = 0; rc == 0 && k < n; k++) {
+    for (int k = 0, ran = 0; rc == 0 && k < n; k++) {
         void *next = k + 1 <= L->kept ? (void *)leaf_state(E, L, k + 1) : NULL, *sig = at(E, L->segS, (size_t)k * sd);
-        rc = step_forward(E, t0 + k, leaf_state(E, L, k), sig, next);
+        void *sig_next = k + 1 < n ? at(E, L->segS, (size_t)(k + 1) * sd) : NULL;
+        rc = step_forward(E, t0 + k, leaf_state(E, L, k), sig, next, sig_next, &ran);
         if (rc == 0 && check && light_checks(E, t0 + k, sig, next, k == n - 1) < 0) rc = diverged(E, t0 + k + 1);
     }
     return rc;
@@ -1201,9 +1263,10 @@ static int reverse_range(ep *E, int t0, int n, const void *W0, int s, void *adjW
         void *mid = slot_get(E), *scratch = m > 1 ? slot_get(E) : NULL;
         if (!mid || (m > 1 && !scratch)) { fail(E, "the reverse sweep ran out of state slots"); rc = -1; }
         const void *src = W0;
-        for (int q = 0; rc == 0 && q < m; q++) {
+        for (int q = 0, ran = 0; rc == 0 && q < m; q++) {
             void *dst = (m - 1 - q) % 2 == 0 ? mid : scratch;
-            rc = step_forward(E, t0 + q, src, E->part_sig, dst);
+            void *then = q + 1 < m ? sig_block(E, E->part_sig, q + 1) : NULL;
+            rc = step_forward(E, t0 + q, src, sig_block(E, E->part_sig, q), dst, then, &ran);
             src = dst;
         }
         slot_put(E, scratch);
@@ -1281,7 +1344,7 @@ static int loop_then_sweep(ep *E, int T, const void *W0, void *adjW, const doubl
     const void *start = k > 0 ? cp[k - 1] : W0;   /* of the last n steps */
     if (rc == 0 && (!keep || n < T)) {   /* the loop runs */
         W = slot_get(E); spare = slot_get(E);
-        sig = alloc(E, E->sig_cols * (size_t)E->data->batch);
+        sig = alloc(E, 2 * E->sig_cols * (size_t)E->data->batch);   /* two blocks: steps run in a row */
         if (!W || !spare || !sig) { fail(E, "out of memory"); rc = -1; }
         if (rc == 0) load_kind(E, W, init, PLAST_BUF_STATE);
         if (rc == 0) rc = inner_loop(E, keep ? T - n : T, &W, &spare, sig, cp_at, cp, k, opts);
@@ -1382,7 +1445,7 @@ static int term_sizes(ep *E, const void *W, void *sig, int rule, void *unit, voi
                       double *sumsq, long *count)
 {
     int n_meta = E->net->rules[rule].n_meta;
-    frame F = { (void *)W, NULL, sig, NULL, NULL, E->data->batch };
+    frame F = { (void *)W, NULL, sig, NULL, NULL, E->data->batch, NULL };
     /* in the order of the states (W1 first), whatever the order of the calls */
     for (int bc = 0; bc < E->S->n_buf * E->S->n_step; bc++) {
         const call_plan *P = &E->step[bc % E->S->n_step];
@@ -1424,7 +1487,8 @@ int plast_term_magnitudes(const plast_net *net, const double *const *init, const
     long count = 0;
     if (rc == 0) load_kind(&E, W, init, PLAST_BUF_STATE);
     for (int t = 0; rc == 0 && t < data->steps; t++) {
-        rc = step_forward(&E, t, W, sig, E.any_next_read ? next : NULL);
+        int ran = 0;   /* the probe runs each step alone */
+        rc = step_forward(&E, t, W, sig, E.any_next_read ? next : NULL, NULL, &ran);
         if (rc == 0) rc = term_sizes(&E, W, sig, rule, unit, unit_dw, dW, sumsq, &count);
         if (rc < 0) break;
         if (E.any_next_read) { void *w = W; W = next; next = w; }

@@ -142,7 +142,8 @@ typedef struct plast_buf {
 
 /* Kernel argument ARG bound to buffer BUF (with NEXT, a STATE buffer's
  * version after this step's update: a later call of the same step reads the
- * updated weights). */
+ * updated weights; a SIGNAL or DATA buffer's values at the next inner step:
+ * a fused update call's, see plast_call). */
 typedef struct plast_bind { const char *arg; int buf; int next; } plast_bind;
 
 typedef struct plast_call {
@@ -154,6 +155,15 @@ typedef struct plast_call {
     int update;              /* -1, or the STATE buffer whose next version this call writes ("w_next") */
     int n_bind;
     const plast_bind *bind;
+    /* An update call may also run step call FUSES of the next inner step in
+     * the same pass: FUSED (RULE_step_M_denseL) writes w_next like FWD and the
+     * next step's z_l, y_l of dense_l over w_next; its extra arguments are
+     * bound to signals in their next version (the next step's block).  The
+     * runtime calls it when the next step follows in the same run, and then
+     * skips call FUSES there (the same values: the same sums in the same
+     * order); NULL: none. */
+    const plast_kdesc *fused;
+    int fuses;
 } plast_call;
 
 typedef struct plast_schedule {

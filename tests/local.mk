@@ -33,6 +33,7 @@ FUZZ_PIPELINE_FILES = $(top_srcdir)/tests/fuzz/fuzz_pipeline.c $(FUZZ_FRONT_END)
   $(top_srcdir)/compiler/dag.c $(top_srcdir)/compiler/factor.c $(top_srcdir)/compiler/diff.c \
   $(top_srcdir)/compiler/kernel.c $(top_srcdir)/compiler/build_rule.c $(top_srcdir)/compiler/build_model.c \
   $(top_srcdir)/compiler/lower.c $(top_srcdir)/compiler/lower_fuse.c $(top_srcdir)/compiler/emit_c.c $(top_srcdir)/compiler/pipeline.c \
+  $(top_srcdir)/compiler/schedule.c \
   $(top_srcdir)/compiler/llgen.c $(top_srcdir)/compiler/llgen_ir.c $(top_srcdir)/compiler/llgen_ops.c \
   $(top_srcdir)/compiler/llgen_loop.c $(top_srcdir)/compiler/llgen_fuse.c $(top_srcdir)/compiler/llgen_kernel.c $(top_srcdir)/compiler/llgen_mlp.c
 FUZZ_INCLUDED = compiler/parser.h config.h $(top_srcdir)/compiler/*.h $(top_srcdir)/compiler/ops.def \

@@ -1,6 +1,6 @@
 /* cross_check — every back end computes the same kernels.
  *
- *   cross_check [--jit-only] [--no-threads] [--single] [--large] [--batch N] FILE...
+ *   cross_check [--jit-only] [--no-threads] [--single] [--large] [--batch N] [--experiment NAME] FILE...
  *
  * For each FILE, its kernels (every rule's fwd and adj, every model kernel)
  * are loaded three ways: the LLVM JIT, the emitted C compiled by the system
@@ -24,6 +24,9 @@
  * on every back end, with 1 and 4 threads: adj_w starting as adj_dw's
  * values, once in an array of its own and once as adj_dw's array itself;
  * every output bit for bit the same.
+ * --experiment NAME takes the kernels experiment NAME of each later FILE
+ * runs (pipeline_compile_experiment), its rules' updates fused with the next
+ * step's dense layers (RULE_step_M_denseL) among them.
  * --single compiles the kernels in single precision (float arrays; 1e-5
  * relative).  --jit-only loads only the JIT and runs each kernel once (the
  * leak test runs it under valgrind).  Exit 0 when everything agrees.
@@ -252,10 +255,14 @@ static int check_kernel(backend_module **m, int n_mod, const char *name, int thr
     return bad != 0;
 }
 
-static int check_file(const char *file, int jit_only, int threads)
+/* EXPERIMENT: the kernels that experiment runs (its update calls' kernels
+ * fused with the next step's dense layers among them), else every rule's
+ * and model's. */
+static int check_file(const char *file, const char *experiment, int jit_only, int threads)
 {
-    compiled_unit *u = pipeline_compile(file, 1);
-    if (!u) { printf("%s: does not compile\n", file); return 1; }
+    int not_found = 0;
+    compiled_unit *u = experiment ? pipeline_compile_experiment(file, experiment, &not_found) : pipeline_compile(file, 1);
+    if (!u) { printf("%s: does not compile%s%s\n", file, not_found ? ", or has no experiment " : "", not_found ? experiment : ""); return 1; }
     backend_module *m[N_BACKENDS] = { NULL, NULL, NULL };
     int n_mod = jit_only ? 1 : N_BACKENDS, failed = 0;
     char err[1024];
@@ -287,13 +294,15 @@ static int check_file(const char *file, int jit_only, int threads)
 int main(int argc, char **argv)
 {
     int jit_only = 0, threads = 1, failed = 0;
+    const char *experiment = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--jit-only")) jit_only = 1;
         else if (!strcmp(argv[i], "--no-threads")) threads = 0;
         else if (!strcmp(argv[i], "--single")) single = 1;
         else if (!strcmp(argv[i], "--large")) N_PRE = 577, N_POST = 457, BATCH = 2;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) BATCH = atoi(argv[++i]);
-        else failed |= check_file(argv[i], jit_only, threads && !jit_only);
+        else if (!strcmp(argv[i], "--experiment") && i + 1 < argc) experiment = argv[++i];
+        else failed |= check_file(argv[i], experiment, jit_only, threads && !jit_only);
         diag_reset();
     }
     ast_arena_free();

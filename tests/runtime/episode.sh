@@ -84,6 +84,21 @@ for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
 done
 echo "one-sample passes and the loops as scheduled: identical results"
 
+# Each update call of a step also runs the next step's dense layer over the
+# updated weights in the same pass (RULE_step_M_denseL, for a batch of one;
+# the next step skips its dense calls): the same episode, bit for bit, as
+# every call apart, in the JIT and in the emitted C (which runs the fused
+# kernel's loops one after the other)
+PLASTCC_NO_FUSED_DENSE=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
+    --out "$work/u1" >/dev/null || fail=1
+OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --backend c \
+    --out "$work/c1" >/dev/null || fail=1
+for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
+  cmp -s "$work/t1/$f.npy" "$work/u1/$f.npy" || { echo "FAIL: PLASTCC_NO_FUSED_DENSE changes $f"; fail=1; }
+  cmp -s "$work/t1/$f.npy" "$work/c1/$f.npy" || { echo "FAIL: the emitted C's fused kernels change $f"; fail=1; }
+done
+echo "updates fused with the next step's dense layers, apart, and in the emitted C: identical results"
+
 # The pool's adjoint reads its seed adj(S_{t+1}) in place (plast_kdesc
 # .seed_in_place): the same bits as with every seed copied apart first
 PLASTCC_SEED_COPY=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
@@ -97,7 +112,7 @@ echo "seeds in place and copied apart: identical results"
 # adjoint, every dense layer), the driver's share, and the same results
 PLASTCC_PROFILE=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/p" \
     >/dev/null 2>"$work/profile" || fail=1
-for k in "profile: " "pool_step " "pool_adj " "_dense1_fwd " "_dense3_adj " "(driver: "; do
+for k in "profile: " "pool_step " "pool_step_small_random_dense1 " "pool_adj " "_dense1_fwd " "_dense3_adj " "(driver: "; do
   grep -q -F -- "$k" "$work/profile" || { echo "FAIL: PLASTCC_PROFILE printed no '$k' line"; cat "$work/profile"; fail=1; }
 done
 cmp -s "$work/t1/grad_theta.npy" "$work/p/grad_theta.npy" || { echo "FAIL: PLASTCC_PROFILE changes the gradient"; fail=1; }

@@ -299,6 +299,22 @@ static int run_mergeable(const lower_kernel *lk, const lower_run *R, int level)
     return 1;
 }
 
+/* Whether row loop L (merged for a batch of one) has one sum over j, its
+ * chain of vector adds the pass's latency unless rows interleave (an
+ * update with the next step's W y: 16% slower than the update alone in
+ * rows of one), and no meta-MLP or k-cap; its sums over the samples have
+ * one term there. */
+static int one_sum_over_j(const lower_kernel *lk, const lower_loop *L)
+{
+    int sums_j = 0;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int op = lk->k->d->node[L->nodes[q]].op;
+        if (op == OP_KCAP) return 0;
+        sums_j += op == OP_SUM_PRE;
+    }
+    return sums_j == 1 && !L->mlp;
+}
+
 /* The one-sample passes (lower_one_pass) of LK's runs. */
 static void one_sample_passes(lower_kernel *lk)
 {
@@ -339,6 +355,7 @@ static void one_sample_passes(lower_kernel *lk)
             if (n_col) merge_loops(lk, col, n_col, &P->col);
             merge_loops(lk, row, n_row, &P->row);
             if (n_col && plain_loop(lk, &P->col, 1) && plain_loop(lk, &P->row, 1)) P->col.row_block = LOWER_PASS_BLOCK;
+            if (!n_col && one_sum_over_j(lk, &P->row)) P->row.row_block = LOWER_ROW_BLOCK;
             r = e - 1;
         }
     }

@@ -87,11 +87,12 @@ SEED = 1
 
 # Passes over the matrix set (every layer's W, or every layer's B) per
 # inner step of the pool episode, as bench/README.md counts them ("Passes
-# over each matrix per step"): forward dense_fwd 1, error_fwd 1, pool_step 2
-# (the reading and writing of W + dw counted as one); adjoint pool_adj 5,
-# dense_adj 3, error_adj 2.
-POOL_PASSES_FWD = 4
-POOL_PASSES_ADJ = 10
+# over each matrix per step"), for a batch of one: forward error_fwd 1,
+# pool_step 2 (the reading and writing of W + dw counted as one; the next
+# step's dense_fwd in its second pass); adjoint pool_adj 3, dense_adj 2
+# (W, and adj_W), error_adj 2.
+POOL_PASSES_FWD = 3
+POOL_PASSES_ADJ = 7
 TRIAD_C = r"""
 #include <stdio.h>
 #include <stdlib.h>

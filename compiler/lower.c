@@ -40,18 +40,91 @@ int lower_is_inline(const lower_kernel *lk, int id)
     return (!is_leaf(n->op) && !dag_op_is_reduction(n->op) && is_syn(n->space)) || lower_is_batch_sum(lk, id);
 }
 
-static void assign_levels(lower_kernel *lk)
+/* Levels from the places of the reductions (lk->place, or -1: at their
+ * argument's level): a node's is the largest of its arguments', one more
+ * for a reduction's value (after the loop at its place). */
+static void level_nodes(lower_kernel *lk)
 {
     const dag *d = lk->k->d;
-    lk->level = calloc((size_t)d->n + 1, sizeof *lk->level);
     for (int id = 0; id < d->n; id++) {
         const dag_node *n = &d->node[id];
         int lv = 0;
         for (int a = 0; a < 2; a++) if (n->arg[a] >= 0 && lk->level[n->arg[a]] > lv) lv = lk->level[n->arg[a]];
+        if (lk->place[id] < 0 || lk->place[id] < lv) lk->place[id] = lv;
         /* a per-synapse sum over the batch is pointwise in (i, j): no new level;
          * a row operator (kcap) reads its argument's whole row: one more */
-        lk->level[id] = lv + ((dag_op_is_reduction(n->op) && !lower_is_batch_sum(lk, id)) || dag_ops[n->op].kind == OPK_ROW ? 1 : 0);
+        int next = (dag_op_is_reduction(n->op) && !lower_is_batch_sum(lk, id)) || dag_ops[n->op].kind == OPK_ROW;
+        lk->level[id] = next ? lk->place[id] + 1 : lv;
     }
+}
+
+/* The direction of per-synapse reduction ID over space SPACE's loops: 1
+ * for a column sum (a loop parallel over j), 0 for a row sum. */
+static int by_columns(const dag_node *n)
+{
+    return n->op == OP_SUM_POST || n->op == OP_MAX_POST;
+}
+
+/* As late as possible: a reduction over a per-synapse value whose result
+ * nothing per-synapse reads (it feeds only per-neuron values and scalars:
+ * an adjoint's outputs per neuron, a meta-parameter's gradient) moves to
+ * the last level that has a per-synapse loop of its space and direction
+ * anyway, so that its own level need not pass over the matrix for it (the
+ * pool's adjoint: the row sum of adj_dw weighted by a level-1 column sum
+ * joins the level-2 pass; 3 passes instead of 4 for a batch of one).  The
+ * sum's terms and their order are the same in any loop: the same bits.
+ * Not for kernels calling a meta-MLP. */
+static void sink_reductions(lower_kernel *lk)
+{
+    const dag *d = lk->k->d;
+    if (d->n_mlp > 0) return;
+    int max_level = 0;
+    for (int id = 0; id < d->n; id++) if (lk->live[id] && lk->level[id] > max_level) max_level = lk->level[id];
+    /* feeds[x]: a per-synapse value (inline, or a sum over the samples) reads x, directly or not */
+    char *feeds = calloc((size_t)d->n + 1, 1);
+    for (int id = d->n - 1; id >= 0; id--) {
+        const dag_node *n = &d->node[id];
+        if (!lk->live[id]) continue;
+        int syn = is_syn(n->space) && !dag_op_is_reduction(n->op);
+        for (int a = 0; a < 2; a++) if (n->arg[a] >= 0 && (syn || feeds[id])) feeds[n->arg[a]] = 1;
+    }
+    /* loop[level][sample][columns]: a per-synapse loop there, as placed now */
+    char (*loop)[2][2] = calloc((size_t)max_level + 2, sizeof *loop);
+    for (int id = 0; id < d->n; id++) {
+        const dag_node *n = &d->node[id];
+        if (!lk->live[id]) continue;
+        if (dag_op_is_reduction(n->op) && !lower_is_batch_sum(lk, id) && is_syn(d->node[n->arg[0]].space))
+            loop[lk->level[n->arg[0]]][(d->node[n->arg[0]].space & SP_SAMPLE) != 0][by_columns(n)] = 1;
+    }
+    for (int o = 0; o < lk->k->n_out; o++) {
+        int node = lk->k->out[o].node;
+        if (node >= 0 && lower_is_inline(lk, node) && is_syn(d->node[node].space) && lk->k->out[o].space == d->node[node].space)
+            loop[lk->level[node]][(d->node[node].space & SP_SAMPLE) != 0][0] = 1;
+    }
+    int moved = 0;
+    for (int id = 0; id < d->n; id++) {
+        const dag_node *n = &d->node[id];
+        if (!lk->live[id] || feeds[id] || !dag_op_is_reduction(n->op) || lower_is_batch_sum(lk, id)) continue;
+        const dag_node *x = &d->node[n->arg[0]];
+        if (!is_syn(x->space)) continue;
+        int from = lk->level[n->arg[0]], sample = (x->space & SP_SAMPLE) != 0, to = from;
+        for (int l = from + 1; l <= max_level; l++) if (loop[l][sample][by_columns(n)]) to = l;
+        if (to > from) { lk->place[id] = to; moved = 1; }
+    }
+    if (moved) level_nodes(lk);
+    free(loop);
+    free(feeds);
+}
+
+static void assign_levels(lower_kernel *lk)
+{
+    const dag *d = lk->k->d;
+    lk->level = calloc((size_t)d->n + 1, sizeof *lk->level);
+    lk->place = malloc((size_t)(d->n + 1) * sizeof *lk->place);
+    for (int id = 0; id < d->n; id++) lk->place[id] = -1;
+    level_nodes(lk);
+    const char *no_sink = getenv("PLASTCC_NO_SINK");   /* for measuring: the same bits */
+    if (!no_sink || !*no_sink || !strcmp(no_sink, "0")) sink_reductions(lk);
 }
 
 /* Stored: every live non-leaf that is not inline (per-neuron values and reductions). */
@@ -148,7 +221,7 @@ static void schedule_syn(lower_kernel *lk, int level, int space, int part)
         }
         if (!lk->live[id] || !dag_op_is_reduction(n->op) || lower_is_batch_sum(lk, id)) continue;
         int arg = n->arg[0];
-        if (d->node[arg].space != space || lk->level[arg] != level) continue;
+        if (d->node[arg].space != space || lk->place[id] != level) continue;
         if (n->op == OP_SUM_POST || n->op == OP_MAX_POST) by_j[nj++] = id; else by_i[ni++] = id;
     }
     for (int o = 0; o < k->n_out; o++) {
@@ -178,7 +251,7 @@ static void schedule_small(lower_kernel *lk, int level, int space)
         const dag_node *n = &d->node[id];
         if (!lk->live[id] || is_leaf(n->op) || n->op == OP_PACK || lower_is_inline(lk, id)) continue;
         int here = !dag_op_is_reduction(n->op) && n->space == space && lk->level[id] == level;
-        int red = dag_op_is_reduction(n->op) && d->node[n->arg[0]].space == space && lk->level[n->arg[0]] == level;
+        int red = dag_op_is_reduction(n->op) && d->node[n->arg[0]].space == space && lk->place[id] == level;
         if (!here && !red) continue;
         if (!L || L->n_nodes == SMALL_LOOP_MAX) L = new_loop(lk, space, level, 0);
         loop_add_node(L, id);
@@ -363,6 +436,7 @@ void lower_kernel_free(lower_kernel *lk)
     for (int l = 0; l < lk->n_loops; l++) { free(lk->loops[l].nodes); free(lk->loops[l].outs); }
     free(lk->loops);
     free(lk->level);
+    free(lk->place);
     free(lk->live);
     free(lk->store);
     free(lk->final_outs);

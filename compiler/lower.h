@@ -9,7 +9,10 @@
  *    per-synapse loop);
  *  - per-synapse nodes are computed inside per-synapse loops, recomputed in
  *    each such loop that needs them rather than stored;
- *  - a reduction accumulates inside the loop of its argument;
+ *  - a reduction accumulates inside the loop of its argument, or of a later
+ *    level when nothing per-synapse needs its value and that level has a
+ *    per-synapse loop of its kind anyway (lower_kernel.place: one pass over
+ *    the matrix less);
  *  - a row operator (kcap: a value per post neuron that reads every post
  *    element of its stored argument's row) is one level above its argument,
  *    so the row is complete, and is computed in the serial loop of its space.
@@ -102,6 +105,8 @@ enum { LOWER_ROW_BLOCK = 4, LOWER_PASS_BLOCK = 2 };
 typedef struct lower_kernel {
     const kern *k;
     int *level;           /* per node */
+    int *place;           /* per node: the level of the loop that computes a reduction (its argument's,
+                             or a later one: sink_reductions in lower.c); that of its argument otherwise */
     char *live;           /* per node: needed by an output */
     int *store;           /* per node: scratch slot of a stored value, -1 inline/leaf */
     int n_store;

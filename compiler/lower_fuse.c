@@ -36,7 +36,8 @@
  * some loops are per sample and others not) merge into one pass
  * (lower_one_pass) when it reads or writes fewer arrays of weights than
  * the runs: the pool's adjoint read its matrices ten times a step, seven
- * this way (two passes of nests 3-5 and 14-16 become one each).  Row loops
+ * this way (two passes of nests 3-5 and 14-16, as they were numbered then,
+ * become one each; six with sink_reductions in lower.c).  Row loops
  * alone merge too: an update fused with the next step's dense layer
  * (RULE_step_M_denseL) writes w_next and sums w_next y per row in one
  * pass, where a batch of several keeps the mean of dw over the samples

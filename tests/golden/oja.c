@@ -256,43 +256,24 @@ void oja_adj(const plast_kargs *a)
             v45[b * n_pre + j] = acc45;
         }
     }
-    /* level 0, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
-        for (int64_t i = 0; i < n_post; i++) {
-            real acc47[PLAST_LANES] = { 0 };
-            for (int64_t j = 0; j < n_pre; j++) {
-                const real t31 = (in_adj_dw[i * n_pre + j] * v30[0]);
-                const real t46 = (in_pre_y[b * n_pre + j] * t31);
-                acc47[j % PLAST_LANES] += t46;
-            }
-            v47[b * n_post + i] = plast_lanesum(acc47);
-        }
-    }
-    /* level 1, per-postsynaptic-neuron per sample */
-    for (int64_t k = 0; k < n_post * 1; k++) v62[k] = 0;
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t i = 0; i < n_post; i++) {
-            v60[b * n_post + i] = (in_post_e[b * n_post + i] * v47[b * n_post + i]);
-            v62[i] += v60[b * n_post + i];
-            v66[b * n_post + i] = (meta[0] * v47[b * n_post + i]);
-            v67[b * n_post + i] = (-v66[b * n_post + i]);
-        }
-    }
     /* level 1, per-synapse per sample */
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
             real acc43[PLAST_LANES] = { 0 };
+            real acc47[PLAST_LANES] = { 0 };
             real acc56[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
                 const real t31 = (in_adj_dw[i * n_pre + j] * v30[0]);
                 const real t42 = (v13[b * n_pre + j] * t31);
                 acc43[j % PLAST_LANES] += t42;
+                const real t46 = (in_pre_y[b * n_pre + j] * t31);
+                acc47[j % PLAST_LANES] += t46;
                 const real t55 = (in_w[i * n_pre + j] * v41[b * n_pre + j]);
                 acc56[j % PLAST_LANES] += t55;
             }
             v43[b * n_post + i] = plast_lanesum(acc43);
+            v47[b * n_post + i] = plast_lanesum(acc47);
             v56[b * n_post + i] = plast_lanesum(acc56);
         }
     }
@@ -308,14 +289,9 @@ void oja_adj(const plast_kargs *a)
             out_adj_w[i * n_pre + j] += t59;
         }
     }
-    /* level 2, per-postsynaptic-neuron */
-    real acc64 = 0;
-    for (int64_t i = 0; i < n_post; i++) {
-        acc64 += v62[i];
-    }
-    v64[0] = acc64;
     /* level 2, per-postsynaptic-neuron per sample */
     for (int64_t k = 0; k < n_post * 1; k++) v52[k] = 0;
+    for (int64_t k = 0; k < n_post * 1; k++) v62[k] = 0;
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
             v50[b * n_post + i] = (v43[b * n_post + i] - v47[b * n_post + i]);
@@ -323,18 +299,25 @@ void oja_adj(const plast_kargs *a)
             v52[i] += v51[b * n_post + i];
             v54[b * n_post + i] = (meta[1] * v50[b * n_post + i]);
             v57[b * n_post + i] = (v54[b * n_post + i] + v56[b * n_post + i]);
+            v60[b * n_post + i] = (in_post_e[b * n_post + i] * v47[b * n_post + i]);
+            v62[i] += v60[b * n_post + i];
+            v66[b * n_post + i] = (meta[0] * v47[b * n_post + i]);
+            v67[b * n_post + i] = (-v66[b * n_post + i]);
         }
-    }
-    /* level 3, scalar */
-    {
-        v65[0] = (-v64[0]);
     }
     /* level 3, per-postsynaptic-neuron */
     real acc53 = 0;
+    real acc64 = 0;
     for (int64_t i = 0; i < n_post; i++) {
         acc53 += v52[i];
+        acc64 += v62[i];
     }
     v53[0] = acc53;
+    v64[0] = acc64;
+    /* level 4, scalar */
+    {
+        v65[0] = (-v64[0]);
+    }
     /* adj_post_e */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)

@@ -645,19 +645,6 @@ void pool_adj(const plast_kargs *a)
         v171[b] = acc171;
         v198[b] = acc198;
     }
-    /* level 1, per-synapse per sample */
-    for (int64_t b = 0; b < batch; b++) {
-        #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
-        for (int64_t i = 0; i < n_post; i++) {
-            real acc101[PLAST_LANES] = { 0 };
-            for (int64_t j = 0; j < n_pre; j++) {
-                const real t89 = (in_adj_dw[i * n_pre + j] * v88[0]);
-                const real t100 = (v57[b * n_pre + j] * t89);
-                acc101[j % PLAST_LANES] += t100;
-            }
-            v101[b * n_post + i] = plast_lanesum(acc101);
-        }
-    }
     /* level 2, scalar */
     {
         v215[0] = (-v214[0]);
@@ -696,7 +683,6 @@ void pool_adj(const plast_kargs *a)
         }
     }
     /* level 2, per-postsynaptic-neuron per sample */
-    for (int64_t k = 0; k < n_post * 1; k++) v117[k] = 0;
     for (int64_t k = 0; k < n_post * 1; k++) v122[k] = 0;
     for (int64_t k = 0; k < n_post * 1; k++) v163[k] = 0;
     for (int64_t k = 0; k < n_post * 1; k++) v190[k] = 0;
@@ -710,10 +696,6 @@ void pool_adj(const plast_kargs *a)
             v70[b * n_post + i] = (v66[b * n_post + i] - v69[b * n_post + i]);
             v71[b * n_post + i] = (v67[b * n_post + i] - v52[b * n_post + i]);
             v73[b * n_post + i] = (v70[b * n_post + i] - v72[b * n_post + i]);
-            v114[b * n_post + i] = (v101[b * n_post + i] - v112[b * n_post + i]);
-            v115[b * n_post + i] = (meta[9] * v114[b * n_post + i]);
-            v116[b * n_post + i] = (in_post_y[b * n_post + i] * v114[b * n_post + i]);
-            v117[i] += v116[b * n_post + i];
             v120[b * n_post + i] = (v68[b * n_post + i] * v112[b * n_post + i]);
             v122[i] += v120[b * n_post + i];
             v128[b * n_post + i] = (v36[b] * v126[b * n_post + i]);
@@ -723,7 +705,6 @@ void pool_adj(const plast_kargs *a)
             v146[b * n_post + i] = (v129[b * n_post + i] - v144[b * n_post + i]);
             v147[b * n_post + i] = (in_post_e[b * n_post + i] * v142[b]);
             v158[b * n_post + i] = (meta[8] * v138[b * n_post + i]);
-            v160[b * n_post + i] = (v115[b * n_post + i] - v158[b * n_post + i]);
             v161[b * n_post + i] = (in_post_y[b * n_post + i] * v138[b * n_post + i]);
             v163[i] += v161[b * n_post + i];
             v167[b * n_post + i] = (v36[b] * v108[b * n_post + i]);
@@ -760,11 +741,16 @@ void pool_adj(const plast_kargs *a)
     for (int64_t b = 0; b < batch; b++) {
         #pragma omp parallel for schedule(static) if (n_post * n_pre >= 262144)
         for (int64_t i = 0; i < n_post; i++) {
+            real acc101[PLAST_LANES] = { 0 };
             real acc180[PLAST_LANES] = { 0 };
             for (int64_t j = 0; j < n_pre; j++) {
+                const real t89 = (in_adj_dw[i * n_pre + j] * v88[0]);
+                const real t100 = (v57[b * n_pre + j] * t89);
+                acc101[j % PLAST_LANES] += t100;
                 const real t179 = (in_w[i * n_pre + j] * v178[b * n_pre + j]);
                 acc180[j % PLAST_LANES] += t179;
             }
+            v101[b * n_post + i] = plast_lanesum(acc101);
             v180[b * n_post + i] = plast_lanesum(acc180);
         }
     }
@@ -795,17 +781,14 @@ void pool_adj(const plast_kargs *a)
         v242[0] = (-v241[0]);
     }
     /* level 3, per-postsynaptic-neuron */
-    real acc118 = 0;
     real acc124 = 0;
     real acc165 = 0;
     real acc192 = 0;
     for (int64_t i = 0; i < n_post; i++) {
-        acc118 += v117[i];
         acc124 += v122[i];
         acc165 += v163[i];
         acc192 += v190[i];
     }
-    v118[0] = acc118;
     v124[0] = acc124;
     v165[0] = acc165;
     v192[0] = acc192;
@@ -817,8 +800,14 @@ void pool_adj(const plast_kargs *a)
         }
     }
     /* level 3, per-postsynaptic-neuron per sample */
+    for (int64_t k = 0; k < n_post * 1; k++) v117[k] = 0;
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t i = 0; i < n_post; i++) {
+            v114[b * n_post + i] = (v101[b * n_post + i] - v112[b * n_post + i]);
+            v115[b * n_post + i] = (meta[9] * v114[b * n_post + i]);
+            v116[b * n_post + i] = (in_post_y[b * n_post + i] * v114[b * n_post + i]);
+            v117[i] += v116[b * n_post + i];
+            v160[b * n_post + i] = (v115[b * n_post + i] - v158[b * n_post + i]);
             v181[b * n_post + i] = (v160[b * n_post + i] + v180[b * n_post + i]);
             v187[b * n_post + i] = (v181[b * n_post + i] - v185[b * n_post + i]);
             v200[b * n_post + i] = (v187[b * n_post + i] - v198[b]);
@@ -831,6 +820,12 @@ void pool_adj(const plast_kargs *a)
         v166[0] = (-v165[0]);
         v193[0] = (-v192[0]);
     }
+    /* level 4, per-postsynaptic-neuron */
+    real acc118 = 0;
+    for (int64_t i = 0; i < n_post; i++) {
+        acc118 += v117[i];
+    }
+    v118[0] = acc118;
     /* adj_post_e */
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < n_post; i++)

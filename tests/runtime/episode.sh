@@ -75,7 +75,7 @@ done
 echo "1 and 2 threads: identical results"
 
 # the pool adjoint's one-sample passes (lower_one_pass: its nests 3-5 and
-# 14-16 as one pass each, for a batch of one on one thread) against its
+# 13-15 as one pass each, for a batch of one on one thread) against its
 # loops as scheduled for other batches: the same episode, bit for bit
 PLASTCC_NO_ONE_PASS=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
     --out "$work/n1" >/dev/null || fail=1
@@ -83,6 +83,16 @@ for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
   cmp -s "$work/t1/$f.npy" "$work/n1/$f.npy" || { echo "FAIL: PLASTCC_NO_ONE_PASS changes $f"; fail=1; }
 done
 echo "one-sample passes and the loops as scheduled: identical results"
+
+# reductions placed as late as possible (lower.c, sink_reductions: the pool
+# adjoint's level-1 row sum in level 2's loop) against each at its
+# argument's level: the same episode, bit for bit
+PLASTCC_NO_SINK=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
+    --out "$work/sink0" >/dev/null || fail=1
+for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
+  cmp -s "$work/t1/$f.npy" "$work/sink0/$f.npy" || { echo "FAIL: PLASTCC_NO_SINK changes $f"; fail=1; }
+done
+echo "reductions sunk to later passes and at their arguments' levels: identical results"
 
 # Each update call of a step also runs the next step's dense layer over the
 # updated weights in the same pass (RULE_step_M_denseL, for a batch of one;

@@ -221,7 +221,7 @@ grep -q 'atomicrmw add' "$tmp.hat.ll" || fail "HAT's IR takes no chunks from a c
 threads() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep "^  threads: nest" | sed 's/.*nest [0-9]* //' | LC_ALL=C sort | uniq -c | tr -s ' ' | tr '\n' ';'; }
 [ "$(threads "$src/rules/hat.rule")" = " 3 when n_post * n_pre * batch >= 4096; 2 when n_post * n_pre >= 4096;" ] ||
   fail "HAT's parallel thresholds: $(threads "$src/rules/hat.rule")"
-[ "$(threads "$src/rules/pool.rule")" = " 3 when n_post * n_pre * batch >= 262144; 10 when n_post * n_pre >= 262144;" ] ||
+[ "$(threads "$src/rules/pool.rule")" = " 3 when n_post * n_pre * batch >= 262144; 9 when n_post * n_pre >= 262144;" ] ||
   fail "the pool's parallel thresholds: $(threads "$src/rules/pool.rule")"
 "$plastcc" emit-c "$src/rules/hat.rule" 2>&1 | grep -q 'schedule(dynamic) if (n_post \* n_pre \* batch >= 4096)' ||
   fail "the emitted C of HAT does not say the thresholds of the dump"
@@ -238,13 +238,17 @@ one_sample() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep -c '^  one sample
 
 # 8. Rows the JIT runs at once (lower_loop.row_block), in the dump: a
 #    plain column loop and its fused pass two, a row loop of one sum over j
-#    (W y) four; none for loops calling a meta-MLP (HAT).  Their bits:
-#    rules.sh (the small and --large sizes leave odd rows and partial blocks).
+#    (W y) four (the pool has none since its adjoint's lone row sum of
+#    level 1 joined level 2's loop: lower.c, sink_reductions); none for
+#    loops calling a meta-MLP (HAT).  Their bits: rules.sh (the small and
+#    --large sizes leave odd rows and partial blocks).
 rows() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep -c "^  rows: nest [0-9]* runs $2 rows at a time"; }
 [ "$(rows "$src/rules/pool.rule" 2)" = 5 ] ||
   fail "the pool's kernels have $(rows "$src/rules/pool.rule" 2) nests of two rows at a time, not 5"
-[ "$(rows "$src/rules/pool.rule" 4)" = 2 ] ||
-  fail "the pool's kernels have $(rows "$src/rules/pool.rule" 4) nests of four rows at a time, not 2"
+[ "$(rows "$src/rules/pool.rule" 4)" = 0 ] ||
+  fail "the pool's kernels have $(rows "$src/rules/pool.rule" 4) nests of four rows at a time, not 0"
+[ "$(PLASTCC_NO_SINK=1 rows "$src/rules/pool.rule" 4)" = 2 ] ||
+  fail "with PLASTCC_NO_SINK=1 the pool's kernels have $(PLASTCC_NO_SINK=1 rows "$src/rules/pool.rule" 4) nests of four rows at a time, not 2"
 "$plastcc" emit-c "$src/rules/models.rule" --dump=loops 2>&1 | sed -n '/^kernel mlp5_dense1_fwd:/,/^kernel/p' |
   grep -q '^  rows: nest 1 runs 4 rows at a time' || fail "mlp5's W y does not run four rows at a time"
 [ "$(rows "$src/rules/hat.rule" '[0-9]*')" = 0 ] ||
@@ -271,7 +275,7 @@ grep -q '^    const real \*in_adj_dw = ' "$tmp.pool.c" && grep -q '^    real \*o
 grep -q '^    real \*restrict out_dw = ' "$tmp.pool.c" || fail "the emitted C of pool_fwd lost its restrict"
 
 #    For a batch of one, the pool's adjoint runs nests 3-5 (a sum over
-#    every weight beside two per-sample loops) and 14-16 (two per-sample
+#    every weight beside two per-sample loops) and 13-15 (two per-sample
 #    loops and the in-place write of adj_w) as one pass each: fewer arrays
 #    of weights read or written.  Models' adjoints, whose loops read
 #    different matrices, get none; PLASTCC_NO_ONE_PASS and PLASTCC_NO_FUSE
@@ -281,7 +285,7 @@ grep -q '^    real \*restrict out_dw = ' "$tmp.pool.c" || fail "the emitted C of
 onepass() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | awk '/^kernel / { k = $2 } /^  one pass: nests/ { print k, $0 }'; }
 onepass "$src/rules/pool.rule" >"$tmp.onepass"
 grep -q '^pool_adj:   one pass: nests 3, 4 and 5 as one pass over the matrix for a batch of one (JIT, one thread, 2 rows at a time): 2 arrays of weights read or written, against 4$' "$tmp.onepass" &&
-  grep -q '^pool_adj:   one pass: nests 14, 15 and 16 as one pass .* (JIT, one thread, 1 row at a time): 2 arrays of weights read or written, against 3$' "$tmp.onepass" &&
+  grep -q '^pool_adj:   one pass: nests 13, 14 and 15 as one pass .* (JIT, one thread, 1 row at a time): 2 arrays of weights read or written, against 3$' "$tmp.onepass" &&
   [ "$(wc -l <"$tmp.onepass")" = 2 ] || fail "the pool's one-sample passes: $(cat "$tmp.onepass")"
 [ -z "$(onepass "$src/rules/models.rule")" ] || fail "a model's adjoint has a one-sample pass: $(onepass "$src/rules/models.rule")"
 [ -z "$(PLASTCC_NO_ONE_PASS=1 onepass "$src/rules/pool.rule")$(PLASTCC_NO_FUSE=1 onepass "$src/rules/pool.rule")" ] ||
@@ -289,6 +293,16 @@ grep -q '^pool_adj:   one pass: nests 3, 4 and 5 as one pass over the matrix for
 "$plastcc" emit-llvm "$src/rules/pool.rule" 2>&1 | grep -c '^ *%one_pass_applies[0-9]* = ' >"$tmp.n1"
 PLASTCC_NO_ONE_PASS=1 "$plastcc" emit-llvm "$src/rules/pool.rule" 2>&1 | grep -c '^ *%one_pass_applies[0-9]* = ' >"$tmp.n0"
 [ "$(cat "$tmp.n1") $(cat "$tmp.n0")" = "2 0" ] || fail "the pool's IR has $(cat "$tmp.n1") one-sample branches (not 2), $(cat "$tmp.n0") without them (not 0)"
+
+# 10. As late as possible (lower.c, sink_reductions): a sum over the
+#    matrix whose value nothing per-synapse reads runs in the last level's
+#    loop of its kind.  pool_adj's row sum of adj_dw weighted by a level-1
+#    value feeds only per-neuron adjoints and theta's gradient: it joins
+#    level 2's row loop, and level 1 has no per-synapse nest; with
+#    PLASTCC_NO_SINK=1 it keeps its own (the bits: rules.sh, golden pool.c).
+level1() { "$plastcc" emit-c "$src/rules/pool.rule" --dump=loops 2>&1 | sed -n '/^kernel pool_adj:/,/^kernel pool_step/p' | grep -c '^  level 1, per-synapse'; }
+[ "$(level1)" = 0 ] || fail "pool_adj has $(level1) per-synapse nests at level 1, not 0"
+[ "$(PLASTCC_NO_SINK=1 level1)" = 1 ] || fail "with PLASTCC_NO_SINK=1 pool_adj has $(PLASTCC_NO_SINK=1 level1) per-synapse nests at level 1, not 1"
 
 [ $status -eq 0 ] && echo "ok: every stored value and reduction is computed once, in a loop of its own space; sums over the samples share their loop"
 exit $status

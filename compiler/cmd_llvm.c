@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 static const char usage_emit[] =
-    "usage: plastcc emit-llvm FILE [-o OUT.ll] [--precision double|single] [-O0]\n"
+    "usage: plastcc emit-llvm FILE [-o OUT.ll] [--precision double|single] [--experiment NAME] [-O0]\n"
     "\n"
     "Writes the forward and adjoint kernels of every rule and model in FILE (not\n"
     "its imports) as textual LLVM IR for the host, as the JIT compiles it (after the\n"
@@ -20,11 +20,13 @@ static const char usage_emit[] =
     "\n"
     "  -o OUT.ll              output file (default: standard output)\n"
     "  --precision P          double (default) or single\n"
+    "  --experiment NAME      the kernels experiment NAME runs instead (its updates fused\n"
+    "                         with the next step's dense layers among them)\n"
     "  -O0                    the IR as generated, before optimisation\n";
 
 static const char usage_compile[] =
-    "usage: plastcc compile FILE -o OUT.o [--precision double|single]\n"
-    "       plastcc compile FILE -shared -o OUT.so [--precision double|single]\n"
+    "usage: plastcc compile FILE -o OUT.o [--precision double|single] [--experiment NAME]\n"
+    "       plastcc compile FILE -shared -o OUT.so [--precision double|single] [--experiment NAME]\n"
     "\n"
     "Compiles the forward and adjoint kernels of every rule and model in FILE with LLVM\n"
     "into a native object file for the host, with the ABI of the emitted C\n"
@@ -34,10 +36,12 @@ static const char usage_compile[] =
     "\n"
     "  -o OUT                 output file (required)\n"
     "  -shared                a shared object instead of an object file\n"
-    "  --precision P          double (default) or single\n";
+    "  --precision P          double (default) or single\n"
+    "  --experiment NAME      the kernels experiment NAME runs instead (its updates fused\n"
+    "                         with the next step's dense layers among them)\n";
 
 typedef struct llvm_opts {
-    const char *file, *out;
+    const char *file, *out, *experiment;
     lower_precision prec;
     int optimize, shared;
 } llvm_opts;
@@ -51,6 +55,7 @@ static int parse(int argc, char **argv, const char *usage, int compile, llvm_opt
     o->optimize = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) o->out = argv[++i];
+        else if (!strcmp(argv[i], "--experiment") && i + 1 < argc) o->experiment = argv[++i];
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
             const char *p = argv[++i];
             if (!strcmp(p, "double")) o->prec = PREC_DOUBLE;
@@ -70,7 +75,10 @@ static int parse(int argc, char **argv, const char *usage, int compile, llvm_opt
 /* The kernels of O->file written as WHAT to PATH. */
 static int write_kernels(const llvm_opts *o, llgen_output what, const char *path)
 {
-    compiled_unit *u = pipeline_compile(o->file, 1);
+    int not_found = 0;
+    compiled_unit *u = o->experiment ? pipeline_compile_experiment(o->file, o->experiment, &not_found)
+                                     : pipeline_compile(o->file, 1);
+    if (not_found) { fprintf(stderr, "plastcc: %s has no experiment '%s'\n", o->file, o->experiment); return 1; }
     if (!u) { driver_report_errors(); return 1; }
     const lower_kernel **ks;
     int n = pipeline_kernels(u, &ks);

@@ -3,7 +3,8 @@
 # `plastcc emit-llvm` writes verified IR with every kernel, `plastcc compile
 # -o K.o` a native object with the ABI's symbols (NAME, NAME_scratch,
 # NAME_desc), `-shared -o K.so` a library a C program can dlopen and call
-# through the descriptor; a bad option gets a usage error.
+# through the descriptor; `--experiment` the kernels an experiment runs; a
+# bad option gets a usage error.
 set -u
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -42,6 +43,23 @@ if cc -I"$top_srcdir/runtime" -o "$tmp/call" "$tmp/call.c" -ldl 2>"$tmp/cc.err";
 else
   cat "$tmp/cc.err"; bad "cannot build the dlopen driver"
 fi
+
+# --experiment: the kernels an experiment runs, the update of each layer
+# fused with the next step's dense layer among them (emit-c's schedule names
+# them); an unknown experiment is an error
+small=$top_srcdir/tests/runtime/episode/small.rule
+"$PLASTCC" compile "$small" --experiment pool_random -o "$tmp/x.o" || bad "compile --experiment"
+for s in pool_step_small_random_dense1_desc pool_step_small_random_dense3_desc small_random_dense1_fwd_desc; do
+  nm "$tmp/x.o" 2>/dev/null | grep -q " [TDRB] $s\$" || bad "compile --experiment: x.o does not define $s"
+done
+"$PLASTCC" emit-llvm "$small" --experiment pool_random | grep -q "^define .*@pool_step_small_random_dense2(" ||
+  bad "emit-llvm --experiment: no pool_step_small_random_dense2"
+"$PLASTCC" emit-c "$small" --experiment pool_random --dump=schedule | grep -q "(and the next step's small_random_dense2_fwd: pool_step_small_random_dense2)" ||
+  bad "emit-c --experiment --dump=schedule names no fused update"
+"$PLASTCC" emit-c "$small" --experiment pool_random | grep -q "^void pool_step_small_random_dense1(" ||
+  bad "emit-c --experiment: no C function pool_step_small_random_dense1"
+"$PLASTCC" compile "$small" --experiment nope -o "$tmp/y.o" 2>"$tmp/n.err" && bad "compile accepted an unknown experiment"
+grep -q "has no experiment 'nope'" "$tmp/n.err" || bad "no message for an unknown experiment: $(cat "$tmp/n.err")"
 
 "$PLASTCC" compile "$rule" --bogus >/dev/null 2>"$tmp/u.err" && bad "compile accepted --bogus"
 grep -q "usage: plastcc compile" "$tmp/u.err" || bad "no usage message for a bad option"

@@ -748,7 +748,9 @@ static void unroll_shifts(sched_plan *P, const sema_program *p, const sema_exper
 int sched_fuses_dense(const sema_program *p, const sema_experiment *x)
 {
     const sema_model *m = p->models[x->model];
-    if (x->updates_forward || m->topdown || m->lateral || any_mlp_values(p, x, m)) return 0;
+    /* (for a batch of several the engine runs the calls apart: episode.c,
+     * plan_fusion; the fused kernels would be compiled for nothing) */
+    if (x->batch != 1 || x->updates_forward || m->topdown || m->lateral || any_mlp_values(p, x, m)) return 0;
     for (int l = 0; l < m->n_layers; l++)
         if (m->layers[l].kind == LAYER_RECURRENT || x->rule_of_projection[l] < 0) return 0;
     return 1;

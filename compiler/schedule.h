@@ -65,9 +65,10 @@ typedef struct sched_plan {
 /* Builds the plan of experiment X (model M) of program P.  Returns 0, or -1
  * with ERR (a model the engine cannot run yet). */
 /* 1 when X's schedule fuses each update with the next step's dense call
- * over the updated weights (a feed-forward model whose rules update last:
- * no recurrent layer, no top-down, lateral or meta-MLP values); the
- * pipeline then builds RULE_step_M_denseL for each layer. */
+ * over the updated weights (online learning, a batch of one, in a
+ * feed-forward model whose rules update last: no recurrent layer, no
+ * top-down, lateral or meta-MLP values); the pipeline then builds
+ * RULE_step_M_denseL for each layer. */
 int sched_fuses_dense(const sema_program *p, const sema_experiment *x);
 
 int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *plan, char *err, size_t errlen);

@@ -2,7 +2,6 @@
  * how the back end is split): the host target, modules, the IR passes and
  * object files. */
 #include "config.h"
-#include <llvm-c/Support.h>
 #include "llgen_impl.h"
 
 #include <llvm-c/Analysis.h>
@@ -21,16 +20,6 @@ void llgen_init(void)
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
     LLVMInitializeNativeAsmParser();
-    const char *opts = getenv("PLASTCC_LLVM_OPTIONS");   /* EXPERIMENT */
-    if (opts && *opts) {
-        static char buf[512];
-        static const char *argv[16];
-        int argc = 0;
-        snprintf(buf, sizeof buf, "%s", opts);
-        argv[argc++] = "plastcc";
-        for (char *t = strtok(buf, " "); t && argc < 15; t = strtok(NULL, " ")) argv[argc++] = t;
-        LLVMParseCommandLineOptions(argc, argv, NULL);
-    }
     done = 1;
 }
 
@@ -45,8 +34,7 @@ LLVMTargetMachineRef llgen_host_machine(llgen_use use, char *err, size_t errlen)
         goto out;
     }
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    const char *lvl = getenv("PLASTCC_CODEGEN_LEVEL");   /* EXPERIMENT */
-    tm = LLVMCreateTargetMachine(target, triple, cpu, features, lvl && *lvl ? (LLVMCodeGenOptLevel)atoi(lvl) : LLVMCodeGenLevelDefault,
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
                                  use == LLGEN_FOR_JIT ? LLVMRelocDefault : LLVMRelocPIC,
                                  use == LLGEN_FOR_JIT ? LLVMCodeModelJITDefault : LLVMCodeModelDefault);
     if (!tm) snprintf(err, errlen, "cannot create an LLVM target machine for %s (%s)", triple, cpu);

@@ -110,7 +110,7 @@ EXTRA_DIST += tests/docs/standalone.sh
 # The public API from outside: docs/embed/embed.c built against a staged
 # `make install` through pkg-config, and run (the same bits as plastcc run).
 TESTS += tests/runtime/embed.sh
-EXTRA_DIST += tests/runtime/embed.sh docs/embed/embed.c docs/embed/embed.rule docs/embed/README.md
+EXTRA_DIST += tests/runtime/embed.sh tests/runtime/fused-api.c docs/embed/embed.c docs/embed/embed.rule docs/embed/README.md
 EXTRA_DIST += $(RELIABILITY_TESTS) tests/runtime/run/errors.rule tests/runtime/run/bad-options.rule \
   tests/runtime/run/resume.rule tests/runtime/run/oom.rule tests/runtime/episode/errors.rule tests/runtime/eval/errors.rule
 

@@ -43,7 +43,7 @@ static const plast_rule bio = {
 
 /* Model moons: 2 -> 16 -> 2, random feedback, rule bio on both projections,
  * as the schedule `plastcc emit-c embed.rule --dump=schedule` prints:
- *   step:  dense1, dense2, loss, error2, error1, update W2, update W1
+ *   step:  dense1, dense2, loss, error2, error1, update W1, update W2
  *   eval:  dense1, dense2, loss */
 enum { W1, W2, B1, B2, X, TARGET, MASK, Z1, Y1, Z2, Y2, E0, E1, E2, LOSS, N_BUF };
 static const plast_buf bufs[N_BUF] = {

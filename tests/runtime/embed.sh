@@ -48,5 +48,17 @@ grep -v '^#' "$tmp/embed.out" >"$tmp/embed.meta"
 [ -s "$tmp/embed.meta" ] || bad "embed printed no meta-parameters"
 cmp -s "$tmp/run.meta" "$tmp/embed.meta" ||
   { bad "the program's meta-parameters differ from plastcc run's:"; diff "$tmp/run.meta" "$tmp/embed.meta"; }
+
+# plast_call.fused from outside (tests/runtime/fused-api.c, embed.c's
+# network): the kernels an experiment runs (`plastcc compile --experiment`)
+# fused into the updates give the calls' bits apart, and a fused call that
+# names an update call is refused with a message
+"$PLASTCC" compile "$top_srcdir/docs/embed/embed.rule" --experiment embed -o "$tmp/fused.o" ||
+  bad "plastcc compile embed.rule --experiment embed"
+$cc $cflags -std=c99 -Wall -Wextra -Werror -I"$top_srcdir/docs/embed" -o "$tmp/fused" \
+  "$top_srcdir/tests/runtime/fused-api.c" "$tmp/fused.o" $flags -lm 2>"$tmp/fcc.err" ||
+  { cat "$tmp/fcc.err"; bad "tests/runtime/fused-api.c does not build against the install"; }
+[ -x "$tmp/fused" ] && { LD_LIBRARY_PATH="$libdir" "$tmp/fused" || bad "fused-api"; }
+
 [ $fail = 0 ] && echo "installed plast.h + plast.pc build docs/embed/embed.c; 6 episodes, the same bits as plastcc run"
 exit $fail

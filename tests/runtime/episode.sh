@@ -74,48 +74,45 @@ for f in grad_theta meta_loss W1 W2 W3; do
 done
 echo "1 and 2 threads: identical results"
 
+# Switches that change how the kernels or the engine run, never the bits:
+# same_as_t1 OUT WHAT ENV... [-- OPTION...] runs the episode of t1 with the
+# environment ENV (and plastcc OPTIONs) into OUT, and compares every output
+# with t1's by cmp.
+same_as_t1() {
+  out=$1 what=$2; shift 2
+  envs=""; while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs="$envs $1"; shift; done
+  [ $# -gt 0 ] && shift
+  env $envs OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
+      --out "$work/$out" "$@" >/dev/null || { echo "FAIL: $what: the episode failed"; fail=1; return; }
+  for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
+    cmp -s "$work/t1/$f.npy" "$work/$out/$f.npy" || { echo "FAIL: $what changes $f"; fail=1; }
+  done
+}
+
 # the pool adjoint's one-sample passes (lower_one_pass: its nests 3-5 and
 # 13-15 as one pass each, for a batch of one on one thread) against its
-# loops as scheduled for other batches: the same episode, bit for bit
-PLASTCC_NO_ONE_PASS=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
-    --out "$work/n1" >/dev/null || fail=1
-for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
-  cmp -s "$work/t1/$f.npy" "$work/n1/$f.npy" || { echo "FAIL: PLASTCC_NO_ONE_PASS changes $f"; fail=1; }
-done
+# loops as scheduled for other batches
+same_as_t1 n1 "PLASTCC_NO_ONE_PASS" PLASTCC_NO_ONE_PASS=1
 echo "one-sample passes and the loops as scheduled: identical results"
 
 # reductions placed as late as possible (lower.c, sink_reductions: the pool
 # adjoint's level-1 row sum in level 2's loop) against each at its
-# argument's level: the same episode, bit for bit
-PLASTCC_NO_SINK=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
-    --out "$work/sink0" >/dev/null || fail=1
-for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
-  cmp -s "$work/t1/$f.npy" "$work/sink0/$f.npy" || { echo "FAIL: PLASTCC_NO_SINK changes $f"; fail=1; }
-done
+# argument's level
+same_as_t1 sink0 "PLASTCC_NO_SINK" PLASTCC_NO_SINK=1
 echo "reductions sunk to later passes and at their arguments' levels: identical results"
 
 # Each update call of a step also runs the next step's dense layer over the
 # updated weights in the same pass (RULE_step_M_denseL, for a batch of one;
-# the next step skips its dense calls): the same episode, bit for bit, as
-# every call apart, in the JIT and in the emitted C (which runs the fused
-# kernel's loops one after the other)
-PLASTCC_NO_FUSED_DENSE=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
-    --out "$work/u1" >/dev/null || fail=1
-OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --backend c \
-    --out "$work/c1" >/dev/null || fail=1
-for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
-  cmp -s "$work/t1/$f.npy" "$work/u1/$f.npy" || { echo "FAIL: PLASTCC_NO_FUSED_DENSE changes $f"; fail=1; }
-  cmp -s "$work/t1/$f.npy" "$work/c1/$f.npy" || { echo "FAIL: the emitted C's fused kernels change $f"; fail=1; }
-done
+# the next step skips its dense calls): the same episode as every call
+# apart, in the JIT and in the emitted C (which runs the fused kernel's
+# loops one after the other)
+same_as_t1 u1 "PLASTCC_NO_FUSED_DENSE" PLASTCC_NO_FUSED_DENSE=1
+same_as_t1 c1 "the emitted C's fused kernels" -- --backend c
 echo "updates fused with the next step's dense layers, apart, and in the emitted C: identical results"
 
 # The pool's adjoint reads its seed adj(S_{t+1}) in place (plast_kdesc
 # .seed_in_place): the same bits as with every seed copied apart first
-PLASTCC_SEED_COPY=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
-    --out "$work/copied" >/dev/null || fail=1
-for f in grad_theta meta_loss W1 W2 W3 grad_W1 grad_W2 grad_W3; do
-  cmp -s "$work/t1/$f.npy" "$work/copied/$f.npy" || { echo "FAIL: the seed read in place changes $f"; fail=1; }
-done
+same_as_t1 copied "the seed read in place" PLASTCC_SEED_COPY=1
 echo "seeds in place and copied apart: identical results"
 
 # PLASTCC_PROFILE: a line per kernel the episode ran (the rule's step and

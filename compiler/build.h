@@ -38,6 +38,10 @@ void rule_kernels_free(rule_kernels *rk);
  * of W_l and the next step's pass through it in one pass over W.  Appended
  * to RK's DAG before any of its kernels is lowered. */
 void build_rule_step_dense(const sema_model *m, int l, const rule_kernels *rk, kern *out);
+/* NAME_adj_input: NAME_adj without adj_pre_y and adj_pre_z, for the update
+ * of a projection from the model's input (its presynaptic signals are data,
+ * sched_adj_input).  Free with kern_copy_free. */
+void build_rule_adj_input(const rule_kernels *rk, kern *out);
 /* The base name of those kernels: "gu", "gu_topdown", "gu_lateral". */
 void build_rule_kernel_name(char *buf, size_t len, const sema_rule *r, int kind);
 

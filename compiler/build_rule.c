@@ -329,6 +329,18 @@ void build_rule_step_dense(const sema_model *m, int l, const rule_kernels *rk, k
     kern_single_build(d, name, suffix, outs, 3, comment, out);
 }
 
+void build_rule_adj_input(const rule_kernels *rk, kern *out)
+{
+    static const char *const data[] = { "adj_pre_y", "adj_pre_z", NULL };
+    char name[64];
+    snprintf(name, sizeof name, "%.57s_input", rk->adj.name);
+    kern_adj_without(&rk->adj, name, data, out);
+    char comment[sizeof out->comment];
+    snprintf(comment, sizeof comment, "%.700s; at a projection from the model's input, whose signals are data: no "
+             "adj_pre_y, adj_pre_z", rk->adj.comment);
+    snprintf(out->comment, sizeof out->comment, "%s", comment);
+}
+
 void build_rule(const sema_program *p, const sema_rule *r, rule_kernels *rk)
 {
     int kind = 0;

@@ -74,6 +74,7 @@ static void dump_rule_dags(FILE *out, const compiled_rule *cr)
 static void dump_rule_loops(FILE *out, const compiled_rule *cr)
 {
     lower_dump(out, &cr->fwd); lower_dump(out, &cr->adj); lower_dump(out, &cr->step);
+    if (cr->has_adj_input) lower_dump(out, &cr->adj_input_lowered);
     for (int k = 0; k < cr->n_more; k++) {
         lower_dump(out, &cr->more[k].fwd); lower_dump(out, &cr->more[k].adj); lower_dump(out, &cr->more[k].step);
     }

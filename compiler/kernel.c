@@ -156,6 +156,29 @@ void kern_pair_free(kern *fwd, kern *adj)
     adj->n_mlp_grads = 0;
 }
 
+void kern_adj_without(const kern *adj, const char *name, const char *const *drop, kern *out)
+{
+    *out = *adj;
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->n_out = 0;
+    for (int o = 0; o < adj->n_out; o++)
+        if (!listed(drop, adj->out[o].name)) out->out[out->n_out++] = adj->out[o];
+    size_t n_meta = (size_t)adj->d->n_meta;
+    out->meta_adj = adj->meta_adj ? malloc((n_meta ? n_meta : 1) * sizeof(int)) : NULL;
+    if (out->meta_adj) memcpy(out->meta_adj, adj->meta_adj, n_meta * sizeof(int));
+    out->mlp_grads = adj->n_mlp_grads ? malloc((size_t)adj->n_mlp_grads * sizeof(int)) : NULL;
+    if (out->mlp_grads) memcpy(out->mlp_grads, adj->mlp_grads, (size_t)adj->n_mlp_grads * sizeof(int));
+    kern_finish_args(out);
+}
+
+void kern_copy_free(kern *k)
+{
+    free(k->meta_adj);
+    free(k->mlp_grads);
+    k->meta_adj = k->mlp_grads = NULL;
+    k->n_mlp_grads = 0;
+}
+
 /* Node ID of D rebuilt with its arguments through MAP (not a leaf, not a
  * meta-MLP call): the node copied first, as the constructors may move the
  * array. */

@@ -65,6 +65,14 @@ void kern_pair_build(dag *d, const char *name, const kern_output_spec *outs, int
                      const char *comment, const char *const *no_adj, kern *fwd, kern *adj);
 void kern_pair_free(kern *fwd, kern *adj);
 
+/* OUT: a copy of the adjoint ADJ named NAME without its outputs named in DROP
+ * (NULL-terminated): the arguments are those the remaining outputs read, so
+ * the lowering computes nothing for the dropped ones.  The adjoint of a rule
+ * at a projection from the model's input, whose signals are data: adj_pre_y
+ * was a column sum over W for nobody.  Free with kern_copy_free. */
+void kern_adj_without(const kern *adj, const char *name, const char *const *drop, kern *out);
+void kern_copy_free(kern *k);
+
 /* ADJ (of the pair FWD, ADJ) reads each forward output named in NAMES
  * (NULL-terminated) from its array, an input of that name, where it would
  * compute it again: a layer's adjoint needs act'(z), and z = W y cost it a

@@ -59,6 +59,11 @@ static void compile_rule(const sema_program *p, const sema_rule *r, const sema_m
             if (p->rules[x->rule_of_projection[l]] == r) build_rule_step_dense(only, l, &cr->rk, &cr->fused[cr->n_fused++]);
     }
     for (int k = 0; k < cr->n_fused; k++) lower_kernel_build(&cr->fused[k], &cr->fused_lowered[k]);
+    if (x && cr->rk.kind == DW_FORWARD && sched_adj_input(p, x, r)) {
+        build_rule_adj_input(&cr->rk, &cr->adj_input);
+        lower_kernel_build(&cr->adj_input, &cr->adj_input_lowered);
+        cr->has_adj_input = 1;
+    }
     lower_kernel_build(&cr->rk.fwd, &cr->fwd);
     lower_kernel_build(&cr->rk.adj, &cr->adj);
     lower_kernel_build(&cr->rk.step, &cr->step);
@@ -93,6 +98,10 @@ static void free_rule(compiled_rule *cr)
     free(cr->neuron);
     for (int k = 0; k < cr->n_fused; k++) lower_kernel_free(&cr->fused_lowered[k]);
     free(cr->fused_lowered);
+    if (cr->has_adj_input) {
+        lower_kernel_free(&cr->adj_input_lowered);
+        kern_copy_free(&cr->adj_input);
+    }
     free(cr->fused);
 }
 
@@ -122,7 +131,7 @@ int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out)
 {
     int n = 0;
     for (int r = 0; r < u->n_rules; r++)
-        n += 3 * (1 + u->rules[r].n_more) + 2 * u->rules[r].n_neuron + u->rules[r].n_fused;
+        n += 3 * (1 + u->rules[r].n_more) + 2 * u->rules[r].n_neuron + u->rules[r].n_fused + u->rules[r].has_adj_input;
     for (int m = 0; m < u->n_models; m++) n += u->models[m].n_lowered;
     const lower_kernel **list = malloc((size_t)(n + 1) * sizeof *list);
     n = 0;
@@ -132,6 +141,7 @@ int pipeline_kernels(const compiled_unit *u, const lower_kernel ***out)
         list[n++] = &cr->adj;
         list[n++] = &cr->step;
         for (int k = 0; k < cr->n_fused; k++) list[n++] = &cr->fused_lowered[k];
+        if (cr->has_adj_input) list[n++] = &cr->adj_input_lowered;
         for (int k = 0; k < cr->n_more; k++) {
             list[n++] = &cr->more[k].fwd;
             list[n++] = &cr->more[k].adj;

@@ -36,6 +36,10 @@ typedef struct compiled_rule {
                                       updates, when its schedule fuses them (sched_fuses_dense) */
     lower_kernel *fused_lowered;
     int n_fused;
+    kern adj_input;                /* RULE_adj_input, when an experiment's schedule calls it
+                                      (sched_adj_input) */
+    lower_kernel adj_input_lowered;
+    int has_adj_input;
 } compiled_rule;
 
 typedef struct compiled_model {

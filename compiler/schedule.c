@@ -273,7 +273,8 @@ static sched_call *rule_update(sched_plan *P, const sema_rule *r, int w, long n_
 {
     char fwd[SCHED_NAME], adj[SCHED_NAME];
     snprintf(fwd, sizeof fwd, "%s_step", r->name);
-    snprintf(adj, sizeof adj, "%s_adj", r->name);
+    int from_input = r == P->adj_input && (pre.y == P->x || pre.z == P->x);
+    snprintf(adj, sizeof adj, "%s_adj%s", r->name, from_input ? "_input" : "");
     sched_call *c = add_call(P, 0, fwd, adj, n_pre, n_post);
     snprintf(c->dw, sizeof c->dw, "%s_fwd", r->name);
     c->rule = r;
@@ -776,11 +777,23 @@ static int refuse_model(const sema_program *p, const sema_experiment *x, const s
     return 0;
 }
 
+int sched_adj_input(const sema_program *p, const sema_experiment *x, const sema_rule *r)
+{
+    const sema_model *m = p->models[x->model];
+    const char *off = getenv("PLASTCC_NO_ADJ_INPUT");
+    if ((off && *off && strcmp(off, "0")) || m->topdown || m->lateral || any_mlp_values(p, x, m) ||
+        x->rule_of_projection[0] < 0 || p->rules[x->rule_of_projection[0]] != r)
+        return 0;
+    return (r->pre_signals & (1u << SIG_Y | 1u << SIG_Z)) != 0;
+}
+
 int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *P, char *err, size_t errlen)
 {
     memset(P, 0, sizeof *P);
     const sema_model *m = p->models[x->model];
     if (refuse_model(p, x, m, err, errlen) < 0) return -1;
+    if (x->rule_of_projection[0] >= 0 && sched_adj_input(p, x, p->rules[x->rule_of_projection[0]]))
+        P->adj_input = p->rules[x->rule_of_projection[0]];
     ff_bufs F;
     memset(&F, 0, sizeof F);
     if (x->updates_forward) {

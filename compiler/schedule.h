@@ -60,16 +60,27 @@ typedef struct sched_plan {
     /* the layered view of a feed-forward model (003's diagnostics) */
     int n_layers;
     int w_buf[64], fb_buf[64];
+    const sema_rule *adj_input;   /* the rule whose calls from x run RULE_adj_input (sched_adj_input), or NULL */
 } sched_plan;
 
-/* Builds the plan of experiment X (model M) of program P.  Returns 0, or -1
- * with ERR (a model the engine cannot run yet). */
 /* 1 when X's schedule fuses each update with the next step's dense call
  * over the updated weights (online learning, a batch of one, in a
  * feed-forward model whose rules update last: no recurrent layer, no
  * top-down, lateral or meta-MLP values); the pipeline then builds
  * RULE_step_M_denseL for each layer. */
 int sched_fuses_dense(const sema_program *p, const sema_experiment *x);
+
+/* 1 when X's schedule calls RULE_adj_input rather than RULE_adj for rule R:
+ * R updates W_1, whose presynaptic y and z are the input x (data: no call
+ * reads their adjoints), reads one of them, and the model runs on the
+ * feed-forward schedule (no top-down, lateral or meta-MLP values).  The
+ * pipeline then builds it (build_rule_adj_input): the adjoint without
+ * adj_pre_y and adj_pre_z, sums over W_1 for nobody.  PLASTCC_NO_ADJ_INPUT=1
+ * calls RULE_adj (for testing: the same bits). */
+int sched_adj_input(const sema_program *p, const sema_experiment *x, const sema_rule *r);
+
+/* Builds the plan of experiment X (model M) of program P.  Returns 0, or -1
+ * with ERR (a model the engine cannot run yet). */
 
 int sched_build(const sema_program *p, const sema_experiment *x, sched_plan *plan, char *err, size_t errlen);
 void sched_free(sched_plan *plan);

@@ -110,6 +110,15 @@ same_as_t1 u1 "PLASTCC_NO_FUSED_DENSE" PLASTCC_NO_FUSED_DENSE=1
 same_as_t1 c1 "the emitted C's fused kernels" -- --backend c
 echo "updates fused with the next step's dense layers, apart, and in the emitted C: identical results"
 
+# W1's update runs the rule's adjoint without the adjoints of its presynaptic
+# y and z, which are the input x (pool_adj_input, sched_adj_input): the
+# same bits as the whole adjoint with those outputs sent to the junk buffer
+same_as_t1 in0 "PLASTCC_NO_ADJ_INPUT" PLASTCC_NO_ADJ_INPUT=1
+PLASTCC_NO_ADJ_INPUT=1 PLASTCC_PROFILE=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
+    --out "$work/in1" >/dev/null 2>"$work/profile_in" || fail=1
+grep -q -F "pool_adj_input " "$work/profile_in" && { echo "FAIL: PLASTCC_NO_ADJ_INPUT=1 still ran pool_adj_input"; fail=1; }
+echo "the input layer's adjoint without the input's adjoints, and with them: identical results"
+
 # The pool's adjoint reads its seed adj(S_{t+1}) in place (plast_kdesc
 # .seed_in_place): the same bits as with every seed copied apart first
 same_as_t1 copied "the seed read in place" PLASTCC_SEED_COPY=1
@@ -119,7 +128,7 @@ echo "seeds in place and copied apart: identical results"
 # adjoint, every dense layer), the driver's share, and the same results
 PLASTCC_PROFILE=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/p" \
     >/dev/null 2>"$work/profile" || fail=1
-for k in "profile: " "pool_step " "pool_step_small_random_dense1 " "pool_adj " "_dense1_fwd " "_dense3_adj " "(driver: "; do
+for k in "profile: " "pool_step " "pool_step_small_random_dense1 " "pool_adj " "pool_adj_input " "_dense1_fwd " "_dense3_adj " "(driver: "; do
   grep -q -F -- "$k" "$work/profile" || { echo "FAIL: PLASTCC_PROFILE printed no '$k' line"; cat "$work/profile"; fail=1; }
 done
 cmp -s "$work/t1/grad_theta.npy" "$work/p/grad_theta.npy" || { echo "FAIL: PLASTCC_PROFILE changes the gradient"; fail=1; }

@@ -6,6 +6,7 @@
  * initialised target registry. */
 #include "config.h"
 #include "jit.h"
+#include "jit_cache.h"
 #include "llgen.h"
 
 #include <llvm-c/Error.h>
@@ -56,8 +57,10 @@ static void error_message(LLVMErrorRef e, const char *what, char *err, size_t er
 }
 
 /* Steps 3 and 4: the part's LLJIT generating code as TM would (consumed),
- * with the process's symbols, owning module M. */
-static int create_jit(jit_part *p, LLVMTargetMachineRef tm, LLVMOrcThreadSafeContextRef tsc, LLVMModuleRef m)
+ * with the process's symbols, owning module M, or (M NULL) the object OBJ
+ * compiled from it (consumed). */
+static int create_jit(jit_part *p, LLVMTargetMachineRef tm, LLVMOrcThreadSafeContextRef tsc, LLVMModuleRef m,
+                      LLVMMemoryBufferRef obj)
 {
     LLVMOrcDefinitionGeneratorRef gen = NULL;
     LLVMErrorRef e;
@@ -77,6 +80,13 @@ static int create_jit(jit_part *p, LLVMTargetMachineRef tm, LLVMOrcThreadSafeCon
         goto fail_module;
     }
     LLVMOrcJITDylibAddGenerator(main_jd, gen);                        /* owned by the JITDylib now */
+    if (obj) {
+        if ((e = LLVMOrcLLJITAddObjectFile(p->jit, main_jd, obj))) {  /* owns OBJ now, even on error */
+            error_message(e, "cannot add the kernels' object to the JIT", p->err, sizeof p->err);
+            return -1;
+        }
+        return 0;
+    }
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);   /* owns M now */
     if ((e = LLVMOrcLLJITAddLLVMIRModule(p->jit, main_jd, tsm))) {  /* owns TSM now, even on error */
         error_message(e, "cannot add the kernels to the JIT", p->err, sizeof p->err);
@@ -84,7 +94,8 @@ static int create_jit(jit_part *p, LLVMTargetMachineRef tm, LLVMOrcThreadSafeCon
     }
     return 0;
 fail_module:
-    LLVMDisposeModule(m);
+    if (m) LLVMDisposeModule(m);
+    if (obj) LLVMDisposeMemoryBuffer(obj);
     return -1;
 }
 
@@ -117,8 +128,25 @@ static void load_part(jit_part *p, jit_symbol *sym, lower_precision prec, const 
     LLVMModuleRef m = llgen_build(LLVMOrcThreadSafeContextGetContext(tsc), tm, p->ks, p->n, prec, source, p->err,
                                   sizeof p->err);
     if (!m) goto fail;
-    if (llgen_optimize(m, tm, p->err, sizeof p->err)) { LLVMDisposeModule(m); goto fail; }
-    int rc = create_jit(p, tm, tsc, m);                                                /* steps 3, 4 */
+    /* With the cache (jit_cache.h), the part's object from an earlier run,
+     * or compiled here and kept; either is what the JIT loads. */
+    char dir[4096];
+    jit_cache_key key;
+    LLVMMemoryBufferRef obj = NULL;
+    int cached = jit_cache_dir(dir, sizeof dir) == 0;
+    if (cached) {
+        jit_cache_key_of(m, tm, &key);
+        if ((obj = jit_cache_get(dir, &key))) { LLVMDisposeModule(m); m = NULL; }
+    }
+    if (m && llgen_optimize(m, tm, p->err, sizeof p->err)) { LLVMDisposeModule(m); goto fail; }
+    if (m && cached) {
+        obj = llgen_object_in_memory(m, tm, p->err, sizeof p->err);
+        LLVMDisposeModule(m);
+        m = NULL;
+        if (!obj) goto fail;
+        jit_cache_put(dir, &key, obj);
+    }
+    int rc = create_jit(p, tm, tsc, m, obj);                                           /* steps 3, 4 */
     tm = NULL;                                                                          /* TM and M are gone */
     LLVMOrcDisposeThreadSafeContext(tsc);                                              /* M keeps it alive */
     tsc = NULL;

@@ -21,6 +21,10 @@
  *          dropped (the module keeps it alive);
  *       5. the part's NAME_desc looked up, which compiles its module to
  *          native code: a failure shows at load time, not at first use.
+ *       With the JIT cache on (jit_cache.h), the part's module is compiled
+ *       to an object file in memory after step 2 (or found on disk, with
+ *       the IR passes skipped), kept, and the JIT loads that object in
+ *       step 4 instead of the module.
  *   jit_find(j, "pool_fwd_desc")  the address of a symbol looked up in step
  *       5, or NULL; valid until jit_free.
  *   jit_free(j)   disposes of every part's LLJIT: code, data, module.

@@ -143,6 +143,12 @@ static void cold_to_optnone(LLVMModuleRef m)
     }
 }
 
+const char *llgen_pipeline(void)
+{
+    const char *passes = getenv("PLASTCC_LLVM_PASSES");
+    return passes && *passes ? passes : default_passes;
+}
+
 int llgen_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t errlen)
 {
     /* The per-synapse loops carry their vectors already; the loop vectoriser,
@@ -153,8 +159,7 @@ int llgen_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t e
     LLVMPassBuilderOptionsSetLoopVectorization(opts, 0);
     LLVMPassBuilderOptionsSetSLPVectorization(opts, 0);
     LLVMPassBuilderOptionsSetLoopUnrolling(opts, 0);
-    const char *passes = getenv("PLASTCC_LLVM_PASSES");
-    LLVMErrorRef e = LLVMRunPasses(m, passes && *passes ? passes : default_passes, tm, opts);
+    LLVMErrorRef e = LLVMRunPasses(m, llgen_pipeline(), tm, opts);
     LLVMDisposePassBuilderOptions(opts);
     if (!e) return 0;
     char *msg = LLVMGetErrorMessage(e);   /* consumes E */
@@ -170,6 +175,16 @@ int llgen_write_object(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *pat
     snprintf(err, errlen, "cannot write %s: %s", path, msg ? msg : "");
     LLVMDisposeMessage(msg);
     return -1;
+}
+
+LLVMMemoryBufferRef llgen_object_in_memory(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    LLVMMemoryBufferRef buf = NULL;
+    if (!LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &msg, &buf)) return buf;
+    snprintf(err, errlen, "LLVM code generation failed: %s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return NULL;
 }
 
 int llgen_write(const lower_kernel *const *ks, int n, lower_precision prec, const char *source, llgen_output what,

@@ -63,6 +63,11 @@ LLVMModuleRef llgen_build(LLVMContextRef ctx, LLVMTargetMachineRef tm, const low
  * need ($PLASTCC_LLVM_PASSES, e.g. "default<O3>", replaces them).  0, or -1
  * with ERR set. */
 int llgen_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t errlen);
+/* The IR pipeline llgen_optimize runs (PLASTCC_LLVM_PASSES, or the
+ * default), for the JIT cache's key. */
+const char *llgen_pipeline(void);
+/* M compiled by TM into an object file in memory (M stays), or NULL and ERR. */
+LLVMMemoryBufferRef llgen_object_in_memory(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t errlen);
 
 /* Writes M as a native object file to PATH.  0, or -1 with ERR set. */
 int llgen_write_object(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *path, char *err, size_t errlen);

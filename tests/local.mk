@@ -140,7 +140,8 @@ tests_backends_kcap_exact_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 tests_backends_kcap_exact_LDADD = compiler/libplastcc.a runtime/libplast.la $(LLVM_LIBS) -ldl -lz -lm
 TESTS += tests/backends/kcap_exact
 LLVM_TESTS = tests/backends/rules.sh tests/backends/valid.sh tests/backends/paths.sh tests/backends/jit-gradcheck.sh \
-  tests/backends/jit-vector.sh tests/backends/jit-leaks.sh tests/backends/llvm-cli.sh tests/backends/mlp-paths.sh
+  tests/backends/jit-vector.sh tests/backends/jit-leaks.sh tests/backends/llvm-cli.sh tests/backends/mlp-paths.sh \
+  tests/backends/jit-cache.sh
 TESTS += $(LLVM_TESTS)
 EXTRA_DIST += $(LLVM_TESTS)
 

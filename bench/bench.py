@@ -29,7 +29,8 @@ wall time, CPU time and peak RSS from wait4(2).
 
 plastcc's episode time is the time `plastcc episode` prints for the episode
 itself when it does (newer builds), "fixed" the rest of its wall time
-(process start, state loading, JIT compilation); with an older plastcc, the
+(process start, state loading, JIT compilation, with plastcc's JIT cache
+off unless $PLASTCC_CACHE is set: a first run's); with an older plastcc, the
 median wall time of the T-step episode minus that of a 1-step episode (the
 fixed part then includes one step).  Where `plastcc episode` has --repeat,
 it runs the episode 3 times and the time is the median of the runs after
@@ -214,6 +215,9 @@ class Bench:
         else:
             self.env.setdefault("OMP_WAIT_POLICY", args.wait_policy)
         self.tenv = dict(self.env)
+        # plastcc compiles its kernels in every run (its JIT cache off, unless
+        # PLASTCC_CACHE is set): "fixed" and the peak RSS are a first run's
+        self.env.setdefault("PLASTCC_CACHE", "0")
         if args.torch_blas:
             self.tenv["LD_LIBRARY_PATH"] = args.torch_blas + (
                 ":" + self.env["LD_LIBRARY_PATH"]

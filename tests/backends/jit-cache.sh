@@ -3,8 +3,9 @@
 # a run fills a fresh cache directory, a second run loads its entries without
 # writing any (the same files, not replaced), and both give the bits of a run
 # with the cache off; a truncated, a corrupted and a foreign entry are each
-# ignored and written again; a cache directory that cannot be made costs
-# nothing but the compile; PLASTCC_CACHE=0 writes nothing.
+# ignored and written again; two runs filling one cache at once leave whole
+# entries; a cache directory that cannot be made costs nothing but the
+# compile; PLASTCC_CACHE=0 writes nothing.
 set -u
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
@@ -68,6 +69,20 @@ run again PLASTCC_CACHE_DIR="$cache"
 same again "a run after the entries were mended"
 [ "$(inodes "$cache")" = "$after" ] || bad "the mended entries were written again"
 echo "a truncated, a corrupted and a foreign entry: ignored, written again, the same bits"
+
+# two processes filling one cache at the same time (MPI ranks): both whole,
+# the entries whole (a third run writes none again)
+run_exp tiny_pool_batch c1 PLASTCC_CACHE_DIR="$work/shared" & p1=$!
+run_exp tiny_pool_batch c2 PLASTCC_CACHE_DIR="$work/shared" & p2=$!
+wait $p1; wait $p2
+same c1 "the first of two runs filling one cache"
+same c2 "the second of two runs filling one cache"
+ls "$work/shared" | grep -q tmp && bad "two runs filling one cache left a temporary file"
+shared=$(inodes "$work/shared")
+run c3 PLASTCC_CACHE_DIR="$work/shared"
+same c3 "a run from the cache two runs filled"
+[ "$(inodes "$work/shared")" = "$shared" ] || bad "the entries two runs wrote at once did not check out"
+echo "two runs filling one cache at once: whole entries, the same bits"
 
 # a directory that cannot be made: under a regular file
 touch "$work/file"

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "jit_cache.h"
 #include "llgen.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -159,16 +160,7 @@ void jit_cache_put(const char *dir, const jit_cache_key *k, LLVMMemoryBufferRef 
 {
     char path[4200], tmp[4300];
     if (entry_path(path, sizeof path, dir, k) < 0) return;
-    /* the directory and its parents (~/.cache may not exist yet) */
-    char parent[4200];
-    snprintf(parent, sizeof parent, "%s", dir);
-    for (char *s = parent + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        mkdir(parent, 0700);
-        *s = '/';
-    }
-    mkdir(parent, 0700);
+    if (plast_mkdirs(dir) != 0) return;   /* and its parents: ~/.cache may not exist yet */
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return;

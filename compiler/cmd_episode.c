@@ -403,9 +403,10 @@ static int run_episode(const char *state_dir, const char *out_dir, const compile
     if (repeat > 1 && repeat_episode(N, &bn, init, meta, &data, opts, &out, repeat, &median)) goto done;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);   /* this process alone: not the C compiler it may have run */
-    printf("meta-loss %.17g, query accuracy %.4f, %d steps (%lld run forward, %d copies of the state), %s, "
+    printf("meta-loss %.17g, query accuracy %.4f, %d steps (%lld run forward, %d copies of the state%s), %s, "
            "%.1f MB of episode buffers, peak RSS %.1f MB (%.1f MB before the episode), %.3f s", out.meta_loss,
-           out.accuracy, data.steps, out.forward_steps, out.sweep_states, N->precision == PLAST_SINGLE ? "single" : "double",
+           out.accuracy, data.steps, out.forward_steps, out.sweep_states, out.in_place ? ", updated in place" : "",
+           N->precision == PLAST_SINGLE ? "single" : "double",
            out.peak_bytes / 1048576.0, ru.ru_maxrss / 1024.0, rss0, first);
     if (repeat > 1) printf(" (the first run), %.3f s (median of the %d runs after it, same bits)", median, repeat - 1);
     printf("\n");

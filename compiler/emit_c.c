@@ -506,9 +506,10 @@ static void emit_descriptor(const ectx *c)
         const kern_arg *a = &k->arg[q];
         fprintf(c->out, "    { \"%s\", %d, %d },\n", a->name, a->space, a->role);
     }
-    fprintf(c->out, "};\nconst plast_kdesc %s_desc = { \"%s\", %s, %s_scratch, %d, %s_args, %d%s };\n\n",
+    fprintf(c->out, "};\nconst plast_kdesc %s_desc = { \"%s\", %s, %s_scratch, %d, %s_args, %d%s%s };\n\n",
             k->name, k->name, k->name, k->name, k->n_arg, k->name, k->n_meta,
-            c->lk->seed_in_place ? ", 1 /* adj_w may be adj_dw */" : ", 0");
+            c->lk->seed_in_place ? ", 1 /* adj_w may be adj_dw */" : ", 0",
+            c->lk->next_in_place ? ", 1 /* w_next may be w */" : ", 0");
 }
 
 /* The shapes of the meta-MLPs the kernel calls, as static arrays. */

@@ -63,8 +63,8 @@ static void abi_types(lmod *g, LLVMTargetDataRef td)
     const abi_field kdesc[] = {
         ABI_FIELD(g, plast_kdesc, name), ABI_FIELD(g, plast_kdesc, run), ABI_FIELD(g, plast_kdesc, scratch),
         ABI_FIELD(g, plast_kdesc, n_arg), ABI_FIELD(g, plast_kdesc, arg), ABI_FIELD(g, plast_kdesc, n_meta),
-        ABI_FIELD(g, plast_kdesc, seed_in_place) };
-    abi_struct(g, td, g->t_kdesc, kdesc, 7, sizeof(plast_kdesc));
+        ABI_FIELD(g, plast_kdesc, seed_in_place), ABI_FIELD(g, plast_kdesc, next_in_place) };
+    abi_struct(g, td, g->t_kdesc, kdesc, 8, sizeof(plast_kdesc));
 }
 
 

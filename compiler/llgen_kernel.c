@@ -255,7 +255,8 @@ static LLVMValueRef gen_scratch(lkern *kc)
     return fn;
 }
 
-/* const plast_kdesc NAME_desc = { "NAME", NAME, NAME_scratch, n_arg, NAME_args, n_meta, seed_in_place }; */
+/* const plast_kdesc NAME_desc = { "NAME", NAME, NAME_scratch, n_arg, NAME_args, n_meta, seed_in_place,
+ *                                  next_in_place }; */
 static void gen_descriptor(lkern *kc, LLVMValueRef run, LLVMValueRef scratch)
 {
     lmod *g = kc->g;
@@ -273,12 +274,12 @@ static void gen_descriptor(lkern *kc, LLVMValueRef run, LLVMValueRef scratch)
     LLVMSetInitializer(args, table);
     LLVMSetGlobalConstant(args, 1);
     LLVMSetLinkage(args, LLVMInternalLinkage);
-    LLVMValueRef f[7] = { lg_cstring(g, k->name), run, scratch, lg_i32c(g, k->n_arg),
+    LLVMValueRef f[8] = { lg_cstring(g, k->name), run, scratch, lg_i32c(g, k->n_arg),
                           LLVMConstPointerCast(args, LLVMPointerType(g->t_argdesc, 0)), lg_i32c(g, k->n_meta),
-                          lg_i32c(g, kc->lk->seed_in_place) };
+                          lg_i32c(g, kc->lk->seed_in_place), lg_i32c(g, kc->lk->next_in_place) };
     snprintf(name, sizeof name, "%s_desc", k->name);
     LLVMValueRef desc = LLVMAddGlobal(g->m, g->t_kdesc, name);
-    LLVMSetInitializer(desc, LLVMConstNamedStruct(g->t_kdesc, f, 7));
+    LLVMSetInitializer(desc, LLVMConstNamedStruct(g->t_kdesc, f, 8));
     LLVMSetGlobalConstant(desc, 1);
     free(rows);
 }

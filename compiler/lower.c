@@ -361,35 +361,54 @@ static int loop_reads_slot(const lower_kernel *lk, const lower_loop *L, int slot
     return 0;
 }
 
-/* A rule's adjoint accumulates adj_w, the adjoint of its weights, and reads
- * adj_dw, that of their update; the episode's adjoint of the state holds
- * adj(S_{t+1}) = adj_dw and becomes adj(S_t) = adj_dw + adj_w.  When no
- * loop reads adj_dw after the per-synapse loop that writes adj_w, which
- * reads each element of it before writing that element (a loop of the
+/* Whether output OUT_NAME (per-synapse; accumulated when ACCUMULATE) may be
+ * the array of per-synapse input IN_NAME: the loop that writes it reads
+ * each element of the input before it writes that element (a loop of the
  * kernel's own loops reads and writes element (i, j) in the same
- * iteration), adj_w may be the array adj_dw itself, and the episode need
- * not copy the seed apart first (runtime/episode.c, seed_in_place). */
-static int seed_in_place(const lower_kernel *lk)
+ * iteration), and no later loop nor final output reads the input. */
+static int may_share_array(const lower_kernel *lk, const char *in_name, const char *out_name, int accumulate)
 {
     const kern *k = lk->k;
     const dag *d = k->d;
-    int seed = -1, out = -1, writer = -1;
-    for (int s = 0; s < d->n_input; s++) if (!strcmp(d->input[s].name, "adj_dw")) seed = s;
-    for (int o = 0; o < k->n_out; o++) if (!strcmp(k->out[o].name, "adj_w") && k->out[o].accumulate) out = o;
-    if (seed < 0 || out < 0 || d->input[seed].space != SP_SYN || k->out[out].space != SP_SYN) return 0;
+    int in = -1, out = -1, writer = -1;
+    for (int s = 0; s < d->n_input; s++) if (!strcmp(d->input[s].name, in_name)) in = s;
+    for (int o = 0; o < k->n_out; o++)
+        if (!strcmp(k->out[o].name, out_name) && k->out[o].accumulate == accumulate) out = o;
+    if (in < 0 || out < 0 || d->input[in].space != SP_SYN || k->out[out].space != SP_SYN) return 0;
     for (int l = 0; l < lk->n_loops; l++)
         for (int q = 0; q < lk->loops[l].n_outs; q++) if (lk->loops[l].outs[q] == out) writer = l;
     if (writer < 0) return 0;   /* (written by a final loop) */
     for (int l = writer + 1; l < lk->n_loops; l++)
-        if (loop_reads_slot(lk, &lk->loops[l], seed)) return 0;
+        if (loop_reads_slot(lk, &lk->loops[l], in)) return 0;
     for (int q = 0; q < lk->n_final; q++)
-        if (reads_slot(d, k->out[lk->final_outs[q]].node, seed)) return 0;
+        if (reads_slot(d, k->out[lk->final_outs[q]].node, in)) return 0;
     return 1;
+}
+
+/* A rule's adjoint accumulates adj_w, the adjoint of its weights, and reads
+ * adj_dw, that of their update; the episode's adjoint of the state holds
+ * adj(S_{t+1}) = adj_dw and becomes adj(S_t) = adj_dw + adj_w.  When adj_w
+ * may share adj_dw's array, the episode need not copy the seed apart first
+ * (runtime/episode.c, seed_in_place). */
+static int seed_in_place(const lower_kernel *lk)
+{
+    return may_share_array(lk, "adj_dw", "adj_w", 1);
+}
+
+/* A rule's step (and its step fused with the next dense call) reads the
+ * weights w and writes w_next = w + dw.  When w_next may share w's array,
+ * a run of the inner loop that keeps no earlier state updates the weights
+ * in place (runtime/episode.c, next_in_place): half the matrices' working
+ * set, and no line of a second copy to fetch before it is written. */
+static int next_in_place(const lower_kernel *lk)
+{
+    return may_share_array(lk, "w", "w_next", 0);
 }
 
 int lower_may_alias(const lower_kernel *lk, const char *name)
 {
-    return lk->seed_in_place && (!strcmp(name, "adj_dw") || !strcmp(name, "adj_w"));
+    return (lk->seed_in_place && (!strcmp(name, "adj_dw") || !strcmp(name, "adj_w"))) ||
+           (lk->next_in_place && (!strcmp(name, "w") || !strcmp(name, "w_next")));
 }
 
 void lower_kernel_build(const kern *k, lower_kernel *lk)
@@ -428,6 +447,7 @@ void lower_kernel_build(const kern *k, lower_kernel *lk)
         if (!written && k->out[o].node >= 0) lk->final_outs[lk->n_final++] = o;
     }
     lk->seed_in_place = seed_in_place(lk);   /* from the loops; the runs count adj_w as adj_dw's array then */
+    lk->next_in_place = next_in_place(lk);
     lower_schedule_runs(lk);
 }
 
@@ -517,6 +537,8 @@ void lower_dump(FILE *out, const lower_kernel *lk)
     }
     if (lk->seed_in_place)
         fputs("  in place: adj_w may be the array of adj_dw (read before written, by no later nest)\n", out);
+    if (lk->next_in_place)
+        fputs("  in place: w_next may be the array of w (read before written, by no later nest)\n", out);
     for (int r = 0; r < lk->n_runs; r++) {   /* nests numbered from 1 in the order above */
         const lower_run *R = &lk->runs[r];
         if (R->n_loops < 2) continue;

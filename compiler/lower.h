@@ -121,6 +121,8 @@ typedef struct lower_kernel {
     int seed_in_place;    /* a rule's adjoint whose output adj_w may be the array of its input adj_dw: no
                              loop reads adj_dw after the loop that writes adj_w, which reads each element
                              before it writes it (lower.c; plast_kdesc.seed_in_place) */
+    int next_in_place;    /* a rule's step whose output w_next may be the array of its input w, likewise
+                             (plast_kdesc.next_in_place) */
 } lower_kernel;
 
 void lower_kernel_build(const kern *k, lower_kernel *lk);
@@ -181,7 +183,8 @@ int lower_is_column_sum(const lower_kernel *lk, int id);
 int lower_share_mlp_call(const dag *d, const lower_loop *Lc, const lower_loop *Lr);
 
 /* Whether kernel argument NAME is adj_dw or adj_w of a kernel whose adj_w
- * may be the array adj_dw (seed_in_place): no back end declares it
+ * may be the array adj_dw (seed_in_place), or w or w_next of one whose
+ * w_next may be the array w (next_in_place): no back end declares it
  * restrict or noalias. */
 int lower_may_alias(const lower_kernel *lk, const char *name);
 

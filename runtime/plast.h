@@ -43,6 +43,7 @@ typedef struct plast_kdesc {
     int n_meta;
     int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
                              before it is written, none after) */
+    int next_in_place;    /* a rule's step whose w_next may be the array of its w, likewise */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -260,6 +261,8 @@ typedef struct plast_episode_out {
                                 NULL: not wanted) */
     int sweep_states;        /* the state copies the sweep's plan held (with want_grad) */
     long long forward_steps; /* the inner steps run forward, the inner loop's and the sweep's */
+    int in_place;            /* 1: the inner loop and the sweep's runs updated one copy of the state in place
+                                (every update kernel's next_in_place) */
 } plast_episode_out;
 
 /* Runs one episode of NET's schedule from INIT, one double array per buffer

@@ -34,19 +34,20 @@ static void fill_column(sweep_plan *p, int s)
     f[0] = g[0] = 0; fm[0] = gm[0] = 0;
     for (int n = 1; n <= p->T; n++) {
         /* F: a leaf (n steps, the least there is), or a split; m > 1 needs
-         * a second slot for the alternate steps */
+         * a second slot for the alternate steps, unless they run in place */
         int leaf_ok = !p->leaf_max || n <= p->leaf_max;
         long long best = leaf_ok && n - 1 + p->extra <= s ? n : INF;
         int choice = 0;
-        for (int m = 1; s >= 1 && best > n && m < n && (m == 1 || s >= 2); m = next_split(m, n)) {
+        for (int m = 1; s >= 1 && best > n && m < n && (m == 1 || s >= 2 || p->in_place); m = next_split(m, n)) {
             long long c = add3(m, f1[n - m], f[m]);
             if (c < best) { best = c; choice = m; }
         }
         f[n] = best; fm[n] = (short)choice;
-        /* G: the loop runs these n steps anyway, in two of the slots */
-        best = s >= 2 ? f[n] : INF;
+        /* G: the loop runs these n steps anyway, in two of the slots (one in place) */
+        int loop_ok = s >= (p->in_place ? 1 : 2);
+        best = loop_ok ? f[n] : INF;
         choice = 0;
-        if (p->free_leaf && leaf_ok && n <= s && s >= 2) { best = 0; choice = -1; }
+        if (p->free_leaf && leaf_ok && n <= s && loop_ok) { best = 0; choice = -1; }
         for (int m = 1; s >= 1 && best > 0 && m < n; m = next_split(m, n)) {
             long long c = add3(f[m], g1[n - m], 0);
             if (c < best) { best = c; choice = m; }
@@ -80,21 +81,23 @@ static int grow(sweep_plan *p, int cols)
 }
 
 /* Two levels: checkpoints every K steps, leaves of K.  The slots: the
- * checkpoints and the loop's two buffers, or the checkpoints before the
- * last leaf and its states. */
+ * checkpoints and the loop's two buffers (one in place), or the checkpoints
+ * before the last leaf and its states. */
 static void plan_every(sweep_plan *p)
 {
     int T = p->T, K = p->every;
     if (p->free_leaf && T <= K) { p->slots = T > 2 ? T : 2; p->steps = T; return; }
     int parts = (T + K - 1) / K, leaf = (K < T ? K : T) - 1 + p->extra;
-    int loop = parts - 1 + 2, sweep = parts - 1 + leaf;
+    int loop = parts - 1 + (p->in_place ? 1 : 2), sweep = parts - 1 + leaf;
     p->slots = loop > sweep ? loop : sweep;
     p->steps = 2LL * T;
 }
 
-int plast_sweep_plan_make(sweep_plan *p, int T, int slots, int every, int extra, int free_leaf, int leaf_max)
+int plast_sweep_plan_make(sweep_plan *p, int T, int slots, int every, int extra, int free_leaf, int leaf_max,
+                          int in_place)
 {
     memset(p, 0, sizeof *p);
+    p->in_place = in_place != 0;
     p->T = T > 0 ? T : 0;
     p->leaf_max = leaf_max > 0 ? leaf_max : 0;
     p->extra = extra != 0;
@@ -147,12 +150,12 @@ int plast_sweep_plan_top(const sweep_plan *p, int n, int s)
  * or freed, so readers need no lock; the list itself is guarded. */
 enum { N_KEPT = 8 };
 static sweep_plan kept[N_KEPT];
-static int asked[N_KEPT][6], n_kept;
+static int asked[N_KEPT][7], n_kept;
 
 const sweep_plan *plast_sweep_plan_get(int T, int slots, int every, int extra, int free_leaf, int leaf_max,
-                                       sweep_plan *own)
+                                       int in_place, sweep_plan *own)
 {
-    const int key[6] = { T, slots, every, extra != 0, free_leaf != 0, leaf_max };
+    const int key[7] = { T, slots, every, extra != 0, free_leaf != 0, leaf_max, in_place != 0 };
     const sweep_plan *found = NULL;
     int key_failed = 0;   /* no such plan: making it again would fail again */
     #pragma omp critical(plast_sweep_plans)
@@ -160,7 +163,7 @@ const sweep_plan *plast_sweep_plan_get(int T, int slots, int every, int extra, i
         for (int k = 0; k < n_kept && !found; k++)
             if (!memcmp(asked[k], key, sizeof key)) found = &kept[k];
         if (!found && n_kept < N_KEPT) {
-            if (plast_sweep_plan_make(&kept[n_kept], T, slots, every, extra, free_leaf, leaf_max) == 0) {
+            if (plast_sweep_plan_make(&kept[n_kept], T, slots, every, extra, free_leaf, leaf_max, in_place) == 0) {
                 memcpy(asked[n_kept], key, sizeof key);
                 found = &kept[n_kept++];
             } else {
@@ -170,7 +173,7 @@ const sweep_plan *plast_sweep_plan_get(int T, int slots, int every, int extra, i
         }
     }
     if (found || key_failed) return found;
-    if (plast_sweep_plan_make(own, T, slots, every, extra, free_leaf, leaf_max) == 0) return own;
+    if (plast_sweep_plan_make(own, T, slots, every, extra, free_leaf, leaf_max, in_place) == 0) return own;
     plast_sweep_plan_free(own);
     return NULL;
 }

@@ -7,12 +7,13 @@
  *     (n - 1 slots, n with `extra`: when a call reads the updated state)
  *     and the signals, then steps back through them: n forward steps;
  *   - a split at m runs m steps forward into a slot (a second slot takes
- *     the alternate steps when m > 1), reverses [t0 + m, t0 + n) from it
+ *     the alternate steps when m > 1, unless the steps update the state in
+ *     place: `in_place`), reverses [t0 + m, t0 + n) from it
  *     with s - 1 slots, frees it, and reverses [t0, t0 + m) with s:
  *     m + F(n - m, s - 1) + F(m, s) forward steps.
  * The inner loop's own forward pass is free to keep copies: at its top
  * level a split stores S_m as the loop passes it (F(m, s) + G(n - m, s - 1)),
- * the loop's two buffers count among the slots, and its last n steps may
+ * the loop's two buffers (one in place) count among the slots, and its last n steps may
  * be a leaf kept as the loop runs them (from the last checkpoint, or the
  * initial state: n slots, no forward step run again).
  *
@@ -32,6 +33,7 @@ typedef struct sweep_plan {
     int extra;        /* 1: a leaf keeps its last state too */
     int free_leaf;    /* 1: the inner loop may keep its last steps as a leaf */
     int leaf_max;     /* > 0: no leaf of more steps (their states stay in the cache) */
+    int in_place;     /* 1: a step may write the next state over its own (the loop and a split's run hold one) */
     int every;        /* > 0: checkpoints every this many steps, leaves of that many (two levels) */
     long long steps;  /* forward steps of the whole episode, the inner loop's included */
     int n_cols;       /* columns 0..n_cols-1 of the choices, one per slot count */
@@ -43,16 +45,18 @@ typedef struct sweep_plan {
  * with which the episode runs at most 3 T forward steps: the loop's, one
  * more, and the leaves'), and leaves of at most LEAF_MAX steps (0: any), or with
  * checkpoints every EVERY steps when EVERY > 0 (SLOTS then ignored: the
- * plan says how many it needs).  Returns 0, or -1 when SLOTS cannot reverse
- * T steps (fewer than 2 for T > 1) or memory ran out. */
-int plast_sweep_plan_make(sweep_plan *p, int T, int slots, int every, int extra, int free_leaf, int leaf_max);
+ * plan says how many it needs), and steps IN_PLACE or between two buffers.
+ * Returns 0, or -1 when SLOTS cannot reverse T steps (fewer than 2 for
+ * T > 1, out of place) or memory ran out. */
+int plast_sweep_plan_make(sweep_plan *p, int T, int slots, int every, int extra, int free_leaf, int leaf_max,
+                          int in_place);
 void plast_sweep_plan_free(sweep_plan *p);
 
 /* The same plan, made once and kept for the process (for up to 8 shapes;
  * beyond, made into OWN, which the caller frees when the result is OWN);
  * NULL when it cannot be made. */
 const sweep_plan *plast_sweep_plan_get(int T, int slots, int every, int extra, int free_leaf, int leaf_max,
-                                       sweep_plan *own);
+                                       int in_place, sweep_plan *own);
 
 /* The choices: the split of [t0, t0 + n) with s slots (0: a leaf), and at
  * the top level (-1: the loop keeps the last n steps as a leaf; 0: reverse

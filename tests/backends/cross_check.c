@@ -23,7 +23,9 @@
  * adj_w may be the array adj_dw, as the episode runs it) runs a third way
  * on every back end, with 1 and 4 threads: adj_w starting as adj_dw's
  * values, once in an array of its own and once as adj_dw's array itself;
- * every output bit for bit the same.
+ * every output bit for bit the same.  Likewise a kernel whose descriptor
+ * says next_in_place (a rule's step, fused or not, whose w_next may be the
+ * array w): w_next in an array of its own, then in w's array.
  * --experiment NAME takes the kernels experiment NAME of each later FILE
  * runs (pipeline_compile_experiment), its rules' updates fused with the next
  * step's dense layers (RULE_step_M_denseL) among them.
@@ -134,7 +136,8 @@ static double rel_diff(double a, double b)
 /* The descriptors must describe the same ABI. */
 static int same_descriptor(const plast_kdesc *a, const plast_kdesc *b)
 {
-    if (strcmp(a->name, b->name) || a->n_arg != b->n_arg || a->n_meta != b->n_meta || a->seed_in_place != b->seed_in_place)
+    if (strcmp(a->name, b->name) || a->n_arg != b->n_arg || a->n_meta != b->n_meta || a->seed_in_place != b->seed_in_place ||
+        a->next_in_place != b->next_in_place)
         return 0;
     for (int q = 0; q < a->n_arg; q++)
         if (strcmp(a->arg[q].name, b->arg[q].name) || a->arg[q].space != b->arg[q].space ||
@@ -192,12 +195,17 @@ static int arg_index(const plast_kdesc *k, const char *name)
     return -1;
 }
 
-/* K (seed_in_place) with adj_w starting as adj_dw's values: in an array of
- * its own, then as adj_dw's array itself; every output bit for bit. */
-static int check_in_place(const plast_kdesc *k, const argset *s, int backend, int threads)
+/* K with output OUT starting as input IN's values (seed_in_place: adj_w
+ * and adj_dw; next_in_place: w_next and w): in an array of its own, then
+ * in IN's array itself; every output bit for bit. */
+static int check_in_place(const plast_kdesc *k, const argset *s, int backend, int threads, const char *out,
+                          const char *in)
 {
-    int dw = arg_index(k, "adj_dw"), w = arg_index(k, "adj_w"), bad = 0;
-    if (dw < 0 || w < 0 || s->len[dw] != s->len[w]) { printf("    %s: in place, but no adj_dw and adj_w alike\n", k->name); return 1; }
+    int dw = arg_index(k, in), w = arg_index(k, out), bad = 0;
+    if (dw < 0 || w < 0 || s->len[dw] != s->len[w]) {
+        printf("    %s: in place, but no %s and %s alike\n", k->name, in, out);
+        return 1;
+    }
     argset t = *s;
     t.init[w] = s->init[dw];
     omp_set_num_threads(threads);
@@ -205,8 +213,8 @@ static int check_in_place(const plast_kdesc *k, const argset *s, int backend, in
     for (int a = 0; a < t.n; a++) {
         if (k->arg[a].role == PLAST_ROLE_INPUT || k->arg[a].role == PLAST_ROLE_META) continue;
         if (memcmp(apart[a], same[a], (size_t)s->len[a] * real_size())) {
-            printf("    %s, %d thread%s: %s differs with adj_w in adj_dw's array\n", backend_names[backend], threads,
-                   threads == 1 ? "" : "s", k->arg[a].name);
+            printf("    %s, %d thread%s: %s differs with %s in %s's array\n", backend_names[backend], threads,
+                   threads == 1 ? "" : "s", k->arg[a].name, out, in);
             bad++;
         }
     }
@@ -244,8 +252,13 @@ static int check_kernel(backend_module **m, int n_mod, const char *name, int thr
     }
     for (int b = 0; threads && b < n_mod && b <= B_C; b++) bad += compare_threads(k[b], &s, r[b], b);
     for (int b = 0; k[0]->seed_in_place && b < n_mod; b++) {
-        bad += check_in_place(k[b], &s, b, 1);
-        if (threads) bad += check_in_place(k[b], &s, b, 4);
+        bad += check_in_place(k[b], &s, b, 1, "adj_w", "adj_dw");
+        if (threads) bad += check_in_place(k[b], &s, b, 4, "adj_w", "adj_dw");
+        st->in_place += b == 0;
+    }
+    for (int b = 0; k[0]->next_in_place && b < n_mod; b++) {
+        bad += check_in_place(k[b], &s, b, 1, "w_next", "w");
+        if (threads) bad += check_in_place(k[b], &s, b, 4, "w_next", "w");
         st->in_place += b == 0;
     }
     for (int b = 0; b < n_mod; b++) free_run(r[b], s.n);

@@ -20,6 +20,7 @@ typedef struct plast_kdesc {
     int n_meta;
     int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
                              before it is written, none after) */
+    int next_in_place;    /* a rule's step whose w_next may be the array of its w, likewise */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -113,7 +114,7 @@ static const plast_karg_desc hat_fwd_args[] = {
     { "meta", 0, 1 },
     { "dw", 3, 2 },
 };
-const plast_kdesc hat_fwd_desc = { "hat_fwd", hat_fwd, hat_fwd_scratch, 5, hat_fwd_args, 101, 0 };
+const plast_kdesc hat_fwd_desc = { "hat_fwd", hat_fwd, hat_fwd_scratch, 5, hat_fwd_args, 101, 0, 0 };
 
 
 /* hat, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs and of 
@@ -228,7 +229,7 @@ static const plast_karg_desc hat_adj_args[] = {
     { "adj_post_y", 6, 3 },
     { "adj_meta", 0, 4 },
 };
-const plast_kdesc hat_adj_desc = { "hat_adj", hat_adj, hat_adj_scratch, 9, hat_adj_args, 101, 1 /* adj_w may be adj_dw */ };
+const plast_kdesc hat_adj_desc = { "hat_adj", hat_adj, hat_adj_scratch, 9, hat_adj_args, 101, 1 /* adj_w may be adj_dw */, 0 };
 
 
 /* hat, one inner step: w_next = w + dw, dw = (sum_batch(mlp0[0](pack(pre_y, pack(w, pack(post_y))))) 
@@ -246,11 +247,11 @@ void hat_step(const plast_kargs *a)
 {
     const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
-    const real *restrict in_w = (const real *)a->arg[0];
+    const real *in_w = (const real *)a->arg[0];
     const real *restrict in_pre_y = (const real *)a->arg[1];
     const real *restrict in_post_y = (const real *)a->arg[2];
     const real *restrict meta = (const real *)a->arg[3];
-    real *restrict out_w_next = (real *)a->arg[4];
+    real *out_w_next = (real *)a->arg[4];
     real *restrict scratch = (real *)a->scratch;
     (void)scratch;
     /* level 0, per-synapse */
@@ -278,5 +279,5 @@ static const plast_karg_desc hat_step_args[] = {
     { "meta", 0, 1 },
     { "w_next", 3, 2 },
 };
-const plast_kdesc hat_step_desc = { "hat_step", hat_step, hat_step_scratch, 5, hat_step_args, 101, 0 };
+const plast_kdesc hat_step_desc = { "hat_step", hat_step, hat_step_scratch, 5, hat_step_args, 101, 0, 1 /* w_next may be w */ };
 

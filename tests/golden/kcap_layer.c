@@ -20,6 +20,7 @@ typedef struct plast_kdesc {
     int n_meta;
     int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
                              before it is written, none after) */
+    int next_in_place;    /* a rule's step whose w_next may be the array of its w, likewise */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -133,7 +134,7 @@ static const plast_karg_desc kcap_layer_dense1_fwd_args[] = {
     { "post_z", 6, 2 },
     { "post_y", 6, 2 },
 };
-const plast_kdesc kcap_layer_dense1_fwd_desc = { "kcap_layer_dense1_fwd", kcap_layer_dense1_fwd, kcap_layer_dense1_fwd_scratch, 4, kcap_layer_dense1_fwd_args, 0, 0 };
+const plast_kdesc kcap_layer_dense1_fwd_desc = { "kcap_layer_dense1_fwd", kcap_layer_dense1_fwd, kcap_layer_dense1_fwd_scratch, 4, kcap_layer_dense1_fwd_args, 0, 0, 0 };
 
 
 /* kcap_layer_dense1, adjoint: given the adjoints of its outputs, accumulates the adjoints of its 
@@ -184,7 +185,7 @@ static const plast_karg_desc kcap_layer_dense1_adj_args[] = {
     { "adj_post_y", 6, 0 },
     { "adj_w", 3, 3 },
 };
-const plast_kdesc kcap_layer_dense1_adj_desc = { "kcap_layer_dense1_adj", kcap_layer_dense1_adj, kcap_layer_dense1_adj_scratch, 4, kcap_layer_dense1_adj_args, 0, 0 };
+const plast_kdesc kcap_layer_dense1_adj_desc = { "kcap_layer_dense1_adj", kcap_layer_dense1_adj, kcap_layer_dense1_adj_scratch, 4, kcap_layer_dense1_adj_args, 0, 0, 0 };
 
 
 /* kcap_layer_dense2, forward: z_2 = W_2 y_1, y_2 = kcap(z_2) (1 for the 1 largest z of each sample) */
@@ -252,7 +253,7 @@ static const plast_karg_desc kcap_layer_dense2_fwd_args[] = {
     { "post_z", 6, 2 },
     { "post_y", 6, 2 },
 };
-const plast_kdesc kcap_layer_dense2_fwd_desc = { "kcap_layer_dense2_fwd", kcap_layer_dense2_fwd, kcap_layer_dense2_fwd_scratch, 4, kcap_layer_dense2_fwd_args, 0, 0 };
+const plast_kdesc kcap_layer_dense2_fwd_desc = { "kcap_layer_dense2_fwd", kcap_layer_dense2_fwd, kcap_layer_dense2_fwd_scratch, 4, kcap_layer_dense2_fwd_args, 0, 0, 0 };
 
 
 /* kcap_layer_dense2, adjoint: given the adjoints of its outputs, accumulates the adjoints of its 
@@ -325,7 +326,7 @@ static const plast_karg_desc kcap_layer_dense2_adj_args[] = {
     { "adj_pre_y", 5, 3 },
     { "adj_w", 3, 3 },
 };
-const plast_kdesc kcap_layer_dense2_adj_desc = { "kcap_layer_dense2_adj", kcap_layer_dense2_adj, kcap_layer_dense2_adj_scratch, 6, kcap_layer_dense2_adj_args, 0, 0 };
+const plast_kdesc kcap_layer_dense2_adj_desc = { "kcap_layer_dense2_adj", kcap_layer_dense2_adj, kcap_layer_dense2_adj_scratch, 6, kcap_layer_dense2_adj_args, 0, 0, 0 };
 
 
 /* kcap_layer_error1, forward: e_0 = (B_1 e) * (1 - exp(-1 y_0)), the synthetic input error */
@@ -395,7 +396,7 @@ static const plast_karg_desc kcap_layer_error1_fwd_args[] = {
     { "pre_y", 5, 0 },
     { "pre_e", 5, 2 },
 };
-const plast_kdesc kcap_layer_error1_fwd_desc = { "kcap_layer_error1_fwd", kcap_layer_error1_fwd, kcap_layer_error1_fwd_scratch, 4, kcap_layer_error1_fwd_args, 0, 0 };
+const plast_kdesc kcap_layer_error1_fwd_desc = { "kcap_layer_error1_fwd", kcap_layer_error1_fwd, kcap_layer_error1_fwd_scratch, 4, kcap_layer_error1_fwd_args, 0, 0, 0 };
 
 
 /* kcap_layer_error1, adjoint: given the adjoints of its outputs, accumulates the adjoints of its 
@@ -477,7 +478,7 @@ static const plast_karg_desc kcap_layer_error1_adj_args[] = {
     { "adj_post_e", 6, 3 },
     { "adj_b", 3, 3 },
 };
-const plast_kdesc kcap_layer_error1_adj_desc = { "kcap_layer_error1_adj", kcap_layer_error1_adj, kcap_layer_error1_adj_scratch, 6, kcap_layer_error1_adj_args, 0, 0 };
+const plast_kdesc kcap_layer_error1_adj_desc = { "kcap_layer_error1_adj", kcap_layer_error1_adj, kcap_layer_error1_adj_scratch, 6, kcap_layer_error1_adj_args, 0, 0, 0 };
 
 
 /* kcap_layer_error2, forward: e_1 = (B_2 e) * kcap'(z_1), kcap' := 1 (straight-through) */
@@ -523,7 +524,7 @@ static const plast_karg_desc kcap_layer_error2_fwd_args[] = {
     { "b", 3, 0 },
     { "pre_e", 5, 2 },
 };
-const plast_kdesc kcap_layer_error2_fwd_desc = { "kcap_layer_error2_fwd", kcap_layer_error2_fwd, kcap_layer_error2_fwd_scratch, 3, kcap_layer_error2_fwd_args, 0, 0 };
+const plast_kdesc kcap_layer_error2_fwd_desc = { "kcap_layer_error2_fwd", kcap_layer_error2_fwd, kcap_layer_error2_fwd_scratch, 3, kcap_layer_error2_fwd_args, 0, 0, 0 };
 
 
 /* kcap_layer_error2, adjoint: given the adjoints of its outputs, accumulates the adjoints of its 
@@ -586,7 +587,7 @@ static const plast_karg_desc kcap_layer_error2_adj_args[] = {
     { "adj_post_e", 6, 3 },
     { "adj_b", 3, 3 },
 };
-const plast_kdesc kcap_layer_error2_adj_desc = { "kcap_layer_error2_adj", kcap_layer_error2_adj, kcap_layer_error2_adj_scratch, 5, kcap_layer_error2_adj_args, 0, 0 };
+const plast_kdesc kcap_layer_error2_adj_desc = { "kcap_layer_error2_adj", kcap_layer_error2_adj, kcap_layer_error2_adj_scratch, 5, kcap_layer_error2_adj_args, 0, 0, 0 };
 
 
 /* kcap_layer_loss, forward: mean squared error: e_L = mask (y_L - target) act'(z_L), loss = mask/2 
@@ -667,7 +668,7 @@ static const plast_karg_desc kcap_layer_loss_fwd_args[] = {
     { "post_e", 6, 2 },
     { "loss", 4, 2 },
 };
-const plast_kdesc kcap_layer_loss_fwd_desc = { "kcap_layer_loss_fwd", kcap_layer_loss_fwd, kcap_layer_loss_fwd_scratch, 5, kcap_layer_loss_fwd_args, 0, 0 };
+const plast_kdesc kcap_layer_loss_fwd_desc = { "kcap_layer_loss_fwd", kcap_layer_loss_fwd, kcap_layer_loss_fwd_scratch, 5, kcap_layer_loss_fwd_args, 0, 0, 0 };
 
 
 /* kcap_layer_loss, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs */
@@ -752,5 +753,5 @@ static const plast_karg_desc kcap_layer_loss_adj_args[] = {
     { "adj_loss", 4, 0 },
     { "adj_post_z", 6, 3 },
 };
-const plast_kdesc kcap_layer_loss_adj_desc = { "kcap_layer_loss_adj", kcap_layer_loss_adj, kcap_layer_loss_adj_scratch, 6, kcap_layer_loss_adj_args, 0, 0 };
+const plast_kdesc kcap_layer_loss_adj_desc = { "kcap_layer_loss_adj", kcap_layer_loss_adj, kcap_layer_loss_adj_scratch, 6, kcap_layer_loss_adj_args, 0, 0, 0 };
 

@@ -20,6 +20,7 @@ typedef struct plast_kdesc {
     int n_meta;
     int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
                              before it is written, none after) */
+    int next_in_place;    /* a rule's step whose w_next may be the array of its w, likewise */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -125,7 +126,7 @@ static const plast_karg_desc model3_dense1_fwd_args[] = {
     { "post_z", 6, 2 },
     { "post_y", 6, 2 },
 };
-const plast_kdesc model3_dense1_fwd_desc = { "model3_dense1_fwd", model3_dense1_fwd, model3_dense1_fwd_scratch, 4, model3_dense1_fwd_args, 0, 0 };
+const plast_kdesc model3_dense1_fwd_desc = { "model3_dense1_fwd", model3_dense1_fwd, model3_dense1_fwd_scratch, 4, model3_dense1_fwd_args, 0, 0, 0 };
 
 
 /* model3_dense1, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs */
@@ -186,7 +187,7 @@ static const plast_karg_desc model3_dense1_adj_args[] = {
     { "post_z", 6, 0 },
     { "adj_w", 3, 3 },
 };
-const plast_kdesc model3_dense1_adj_desc = { "model3_dense1_adj", model3_dense1_adj, model3_dense1_adj_scratch, 5, model3_dense1_adj_args, 0, 0 };
+const plast_kdesc model3_dense1_adj_desc = { "model3_dense1_adj", model3_dense1_adj, model3_dense1_adj_scratch, 5, model3_dense1_adj_args, 0, 0, 0 };
 
 
 /* model3_dense2, forward: z_2 = W_2 y_1, y_2 = softplus(z_2) */
@@ -246,7 +247,7 @@ static const plast_karg_desc model3_dense2_fwd_args[] = {
     { "post_z", 6, 2 },
     { "post_y", 6, 2 },
 };
-const plast_kdesc model3_dense2_fwd_desc = { "model3_dense2_fwd", model3_dense2_fwd, model3_dense2_fwd_scratch, 4, model3_dense2_fwd_args, 0, 0 };
+const plast_kdesc model3_dense2_fwd_desc = { "model3_dense2_fwd", model3_dense2_fwd, model3_dense2_fwd_scratch, 4, model3_dense2_fwd_args, 0, 0, 0 };
 
 
 /* model3_dense2, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs */
@@ -329,7 +330,7 @@ static const plast_karg_desc model3_dense2_adj_args[] = {
     { "adj_pre_y", 5, 3 },
     { "adj_w", 3, 3 },
 };
-const plast_kdesc model3_dense2_adj_desc = { "model3_dense2_adj", model3_dense2_adj, model3_dense2_adj_scratch, 7, model3_dense2_adj_args, 0, 0 };
+const plast_kdesc model3_dense2_adj_desc = { "model3_dense2_adj", model3_dense2_adj, model3_dense2_adj_scratch, 7, model3_dense2_adj_args, 0, 0, 0 };
 
 
 /* model3_dense3, forward: z_3 = W_3 y_2, y_3 = softmax(z_3) */
@@ -423,7 +424,7 @@ static const plast_karg_desc model3_dense3_fwd_args[] = {
     { "post_z", 6, 2 },
     { "post_y", 6, 2 },
 };
-const plast_kdesc model3_dense3_fwd_desc = { "model3_dense3_fwd", model3_dense3_fwd, model3_dense3_fwd_scratch, 4, model3_dense3_fwd_args, 0, 0 };
+const plast_kdesc model3_dense3_fwd_desc = { "model3_dense3_fwd", model3_dense3_fwd, model3_dense3_fwd_scratch, 4, model3_dense3_fwd_args, 0, 0, 0 };
 
 
 /* model3_dense3, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs */
@@ -567,7 +568,7 @@ static const plast_karg_desc model3_dense3_adj_args[] = {
     { "adj_pre_y", 5, 3 },
     { "adj_w", 3, 3 },
 };
-const plast_kdesc model3_dense3_adj_desc = { "model3_dense3_adj", model3_dense3_adj, model3_dense3_adj_scratch, 7, model3_dense3_adj_args, 0, 0 };
+const plast_kdesc model3_dense3_adj_desc = { "model3_dense3_adj", model3_dense3_adj, model3_dense3_adj_scratch, 7, model3_dense3_adj_args, 0, 0, 0 };
 
 
 /* model3_error1, forward: e_0 = (B_1 e) * (1 - exp(-10 y_0)), the synthetic input error */
@@ -637,7 +638,7 @@ static const plast_karg_desc model3_error1_fwd_args[] = {
     { "pre_y", 5, 0 },
     { "pre_e", 5, 2 },
 };
-const plast_kdesc model3_error1_fwd_desc = { "model3_error1_fwd", model3_error1_fwd, model3_error1_fwd_scratch, 4, model3_error1_fwd_args, 0, 0 };
+const plast_kdesc model3_error1_fwd_desc = { "model3_error1_fwd", model3_error1_fwd, model3_error1_fwd_scratch, 4, model3_error1_fwd_args, 0, 0, 0 };
 
 
 /* model3_error1, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs */
@@ -702,7 +703,7 @@ static const plast_karg_desc model3_error1_adj_args[] = {
     { "adj_pre_e", 5, 0 },
     { "adj_post_e", 6, 3 },
 };
-const plast_kdesc model3_error1_adj_desc = { "model3_error1_adj", model3_error1_adj, model3_error1_adj_scratch, 4, model3_error1_adj_args, 0, 0 };
+const plast_kdesc model3_error1_adj_desc = { "model3_error1_adj", model3_error1_adj, model3_error1_adj_scratch, 4, model3_error1_adj_args, 0, 0, 0 };
 
 
 /* model3_error2, forward: e_1 = (B_2 e) * softplus'(z_1) */
@@ -769,7 +770,7 @@ static const plast_karg_desc model3_error2_fwd_args[] = {
     { "pre_z", 5, 0 },
     { "pre_e", 5, 2 },
 };
-const plast_kdesc model3_error2_fwd_desc = { "model3_error2_fwd", model3_error2_fwd, model3_error2_fwd_scratch, 4, model3_error2_fwd_args, 0, 0 };
+const plast_kdesc model3_error2_fwd_desc = { "model3_error2_fwd", model3_error2_fwd, model3_error2_fwd_scratch, 4, model3_error2_fwd_args, 0, 0, 0 };
 
 
 /* model3_error2, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs */
@@ -873,7 +874,7 @@ static const plast_karg_desc model3_error2_adj_args[] = {
     { "adj_post_e", 6, 3 },
     { "adj_pre_z", 5, 3 },
 };
-const plast_kdesc model3_error2_adj_desc = { "model3_error2_adj", model3_error2_adj, model3_error2_adj_scratch, 6, model3_error2_adj_args, 0, 0 };
+const plast_kdesc model3_error2_adj_desc = { "model3_error2_adj", model3_error2_adj, model3_error2_adj_scratch, 6, model3_error2_adj_args, 0, 0, 0 };
 
 
 /* model3_error3, forward: e_2 = (B_3 e) * softplus'(z_2) */
@@ -940,7 +941,7 @@ static const plast_karg_desc model3_error3_fwd_args[] = {
     { "pre_z", 5, 0 },
     { "pre_e", 5, 2 },
 };
-const plast_kdesc model3_error3_fwd_desc = { "model3_error3_fwd", model3_error3_fwd, model3_error3_fwd_scratch, 4, model3_error3_fwd_args, 0, 0 };
+const plast_kdesc model3_error3_fwd_desc = { "model3_error3_fwd", model3_error3_fwd, model3_error3_fwd_scratch, 4, model3_error3_fwd_args, 0, 0, 0 };
 
 
 /* model3_error3, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs */
@@ -1044,7 +1045,7 @@ static const plast_karg_desc model3_error3_adj_args[] = {
     { "adj_post_e", 6, 3 },
     { "adj_pre_z", 5, 3 },
 };
-const plast_kdesc model3_error3_adj_desc = { "model3_error3_adj", model3_error3_adj, model3_error3_adj_scratch, 6, model3_error3_adj_args, 0, 0 };
+const plast_kdesc model3_error3_adj_desc = { "model3_error3_adj", model3_error3_adj, model3_error3_adj_scratch, 6, model3_error3_adj_args, 0, 0, 0 };
 
 
 /* model3_loss, forward: cross-entropy on softmax: e_L = mask (softmax(z_L) - target), loss = mask 
@@ -1157,7 +1158,7 @@ static const plast_karg_desc model3_loss_fwd_args[] = {
     { "post_e", 6, 2 },
     { "loss", 4, 2 },
 };
-const plast_kdesc model3_loss_fwd_desc = { "model3_loss_fwd", model3_loss_fwd, model3_loss_fwd_scratch, 5, model3_loss_fwd_args, 0, 0 };
+const plast_kdesc model3_loss_fwd_desc = { "model3_loss_fwd", model3_loss_fwd, model3_loss_fwd_scratch, 5, model3_loss_fwd_args, 0, 0, 0 };
 
 
 /* model3_loss, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs */
@@ -1298,5 +1299,5 @@ static const plast_karg_desc model3_loss_adj_args[] = {
     { "adj_loss", 4, 0 },
     { "adj_post_z", 6, 3 },
 };
-const plast_kdesc model3_loss_adj_desc = { "model3_loss_adj", model3_loss_adj, model3_loss_adj_scratch, 6, model3_loss_adj_args, 0, 0 };
+const plast_kdesc model3_loss_adj_desc = { "model3_loss_adj", model3_loss_adj, model3_loss_adj_scratch, 6, model3_loss_adj_args, 0, 0, 0 };
 

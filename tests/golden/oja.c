@@ -20,6 +20,7 @@ typedef struct plast_kdesc {
     int n_meta;
     int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
                              before it is written, none after) */
+    int next_in_place;    /* a rule's step whose w_next may be the array of its w, likewise */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -146,7 +147,7 @@ static const plast_karg_desc oja_fwd_args[] = {
     { "meta", 0, 1 },
     { "dw", 3, 2 },
 };
-const plast_kdesc oja_fwd_desc = { "oja_fwd", oja_fwd, oja_fwd_scratch, 6, oja_fwd_args, 2, 0 };
+const plast_kdesc oja_fwd_desc = { "oja_fwd", oja_fwd, oja_fwd_scratch, 6, oja_fwd_args, 2, 0, 0 };
 
 
 /* oja, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs and of 
@@ -348,7 +349,7 @@ static const plast_karg_desc oja_adj_args[] = {
     { "adj_post_y", 6, 3 },
     { "adj_meta", 0, 4 },
 };
-const plast_kdesc oja_adj_desc = { "oja_adj", oja_adj, oja_adj_scratch, 11, oja_adj_args, 2, 1 /* adj_w may be adj_dw */ };
+const plast_kdesc oja_adj_desc = { "oja_adj", oja_adj, oja_adj_scratch, 11, oja_adj_args, 2, 1 /* adj_w may be adj_dw */, 0 };
 
 
 /* oja, one inner step: w_next = w + dw, dw = (sum_batch((-(((theta0 * post_e) * pre_y)) - (theta9 
@@ -370,12 +371,12 @@ void oja_step(const plast_kargs *a)
 {
     const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
-    const real *restrict in_w = (const real *)a->arg[0];
+    const real *in_w = (const real *)a->arg[0];
     const real *restrict in_post_e = (const real *)a->arg[1];
     const real *restrict in_pre_y = (const real *)a->arg[2];
     const real *restrict in_post_y = (const real *)a->arg[3];
     const real *restrict meta = (const real *)a->arg[4];
-    real *restrict out_w_next = (real *)a->arg[5];
+    real *out_w_next = (real *)a->arg[5];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_post * 1;
     real *restrict v4 = scratch; scratch += batch * n_post * 1;
@@ -430,5 +431,5 @@ static const plast_karg_desc oja_step_args[] = {
     { "meta", 0, 1 },
     { "w_next", 3, 2 },
 };
-const plast_kdesc oja_step_desc = { "oja_step", oja_step, oja_step_scratch, 6, oja_step_args, 2, 0 };
+const plast_kdesc oja_step_desc = { "oja_step", oja_step, oja_step_scratch, 6, oja_step_args, 2, 0, 1 /* w_next may be w */ };
 

@@ -20,6 +20,7 @@ typedef struct plast_kdesc {
     int n_meta;
     int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
                              before it is written, none after) */
+    int next_in_place;    /* a rule's step whose w_next may be the array of its w, likewise */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -253,7 +254,7 @@ static const plast_karg_desc pool_fwd_args[] = {
     { "meta", 0, 1 },
     { "dw", 3, 2 },
 };
-const plast_kdesc pool_fwd_desc = { "pool_fwd", pool_fwd, pool_fwd_scratch, 7, pool_fwd_args, 10, 0 };
+const plast_kdesc pool_fwd_desc = { "pool_fwd", pool_fwd, pool_fwd_scratch, 7, pool_fwd_args, 10, 0, 0 };
 
 
 /* pool, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs and of 
@@ -870,7 +871,7 @@ static const plast_karg_desc pool_adj_args[] = {
     { "adj_pre_e", 5, 3 },
     { "adj_meta", 0, 4 },
 };
-const plast_kdesc pool_adj_desc = { "pool_adj", pool_adj, pool_adj_scratch, 13, pool_adj_args, 10, 1 /* adj_w may be adj_dw */ };
+const plast_kdesc pool_adj_desc = { "pool_adj", pool_adj, pool_adj_scratch, 13, pool_adj_args, 10, 1 /* adj_w may be adj_dw */, 0 };
 
 
 /* pool, one inner step: w_next = w + dw, dw = (sum_batch((((((%24 - %29) - (pre_e * %37)) - (pre_y 
@@ -916,13 +917,13 @@ void pool_step(const plast_kargs *a)
 {
     const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
-    const real *restrict in_w = (const real *)a->arg[0];
+    const real *in_w = (const real *)a->arg[0];
     const real *restrict in_post_e = (const real *)a->arg[1];
     const real *restrict in_pre_y = (const real *)a->arg[2];
     const real *restrict in_post_y = (const real *)a->arg[3];
     const real *restrict in_pre_e = (const real *)a->arg[4];
     const real *restrict meta = (const real *)a->arg[5];
-    real *restrict out_w_next = (real *)a->arg[6];
+    real *out_w_next = (real *)a->arg[6];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_post * 1;
     real *restrict v4 = scratch; scratch += batch * n_post * 1;
@@ -1059,5 +1060,5 @@ static const plast_karg_desc pool_step_args[] = {
     { "meta", 0, 1 },
     { "w_next", 3, 2 },
 };
-const plast_kdesc pool_step_desc = { "pool_step", pool_step, pool_step_scratch, 7, pool_step_args, 10, 0 };
+const plast_kdesc pool_step_desc = { "pool_step", pool_step, pool_step_scratch, 7, pool_step_args, 10, 0, 1 /* w_next may be w */ };
 

@@ -20,6 +20,7 @@ typedef struct plast_kdesc {
     int n_meta;
     int seed_in_place;    /* a rule's adjoint whose adj_w may be the array of its adj_dw (each element read
                              before it is written, none after) */
+    int next_in_place;    /* a rule's step whose w_next may be the array of its w, likewise */
 } plast_kdesc;
 /* A meta-MLP applied to one element (runtime/mlp.c).  SHAPE: n_in, n_layers,
  * then per layer its width, activation (PLAST_MLP_*) and the activation's
@@ -128,7 +129,7 @@ static const plast_karg_desc tanh_error_fwd_args[] = {
     { "meta", 0, 1 },
     { "dw", 3, 2 },
 };
-const plast_kdesc tanh_error_fwd_desc = { "tanh_error_fwd", tanh_error_fwd, tanh_error_fwd_scratch, 4, tanh_error_fwd_args, 1, 0 };
+const plast_kdesc tanh_error_fwd_desc = { "tanh_error_fwd", tanh_error_fwd, tanh_error_fwd_scratch, 4, tanh_error_fwd_args, 1, 0, 0 };
 
 
 /* tanh_error, adjoint: given the adjoints of its outputs, accumulates the adjoints of its inputs 
@@ -279,7 +280,7 @@ static const plast_karg_desc tanh_error_adj_args[] = {
     { "adj_post_e", 6, 3 },
     { "adj_meta", 0, 4 },
 };
-const plast_kdesc tanh_error_adj_desc = { "tanh_error_adj", tanh_error_adj, tanh_error_adj_scratch, 7, tanh_error_adj_args, 1, 0 };
+const plast_kdesc tanh_error_adj_desc = { "tanh_error_adj", tanh_error_adj, tanh_error_adj_scratch, 7, tanh_error_adj_args, 1, 0, 0 };
 
 
 /* tanh_error, one inner step: w_next = w + dw, dw = -((sum_batch(((eta * pre_y) * tanh((2 * post_e)))) 
@@ -299,11 +300,11 @@ void tanh_error_step(const plast_kargs *a)
 {
     const int64_t n_pre = a->n_pre, n_post = a->n_post, batch = a->batch, steps = a->steps;
     (void)n_pre; (void)n_post; (void)batch; (void)steps;
-    const real *restrict in_w = (const real *)a->arg[0];
+    const real *in_w = (const real *)a->arg[0];
     const real *restrict in_pre_y = (const real *)a->arg[1];
     const real *restrict in_post_e = (const real *)a->arg[2];
     const real *restrict meta = (const real *)a->arg[3];
-    real *restrict out_w_next = (real *)a->arg[4];
+    real *out_w_next = (real *)a->arg[4];
     real *restrict scratch = (real *)a->scratch;
     real *restrict v3 = scratch; scratch += batch * n_pre * 1;
     real *restrict v7 = scratch; scratch += batch * n_post * 1;
@@ -345,5 +346,5 @@ static const plast_karg_desc tanh_error_step_args[] = {
     { "meta", 0, 1 },
     { "w_next", 3, 2 },
 };
-const plast_kdesc tanh_error_step_desc = { "tanh_error_step", tanh_error_step, tanh_error_step_scratch, 5, tanh_error_step_args, 1, 0 };
+const plast_kdesc tanh_error_step_desc = { "tanh_error_step", tanh_error_step, tanh_error_step_scratch, 5, tanh_error_step_args, 1, 0, 1 /* w_next may be w */ };
 

@@ -110,6 +110,21 @@ same_as_t1 u1 "PLASTCC_NO_FUSED_DENSE" PLASTCC_NO_FUSED_DENSE=1
 same_as_t1 c1 "the emitted C's fused kernels" -- --backend c
 echo "updates fused with the next step's dense layers, apart, and in the emitted C: identical results"
 
+# The inner loop and the sweep's runs write S_{t+1} over S_t (every update
+# kernel's next_in_place: plan_in_place in runtime/episode.c, and a sweep
+# plan whose runs hold one copy): the same bits as stepping between two
+# copies, and with only two copies of the state for the whole sweep
+OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" --out "$work/ip1" \
+    >"$work/ip1.txt" || fail=1
+grep -q ', updated in place)' "$work/ip1.txt" || { echo "FAIL: the pool's episode did not update in place"; fail=1; }
+PLASTCC_NO_NEXT_IN_PLACE=1 OMP_NUM_THREADS=1 "$PLASTCC" episode "$rules" --experiment pool_random --state "$work/st" \
+    --out "$work/ip0" >"$work/ip0.txt" || fail=1
+grep -q ', updated in place)' "$work/ip0.txt" && { echo "FAIL: PLASTCC_NO_NEXT_IN_PLACE=1 still updated in place"; fail=1; }
+same_as_t1 ip0 "PLASTCC_NO_NEXT_IN_PLACE" PLASTCC_NO_NEXT_IN_PLACE=1
+same_as_t1 ip2 "two copies of the state, in place" -- --sweep-states 2
+same_as_t1 ipc "the emitted C, in place" -- --backend c --sweep-states 3
+echo "the state updated in place, and between two copies: identical results"
+
 # W1's update runs the rule's adjoint without the adjoints of its presynaptic
 # y and z, which are the input x (pool_adj_input, sched_adj_input): the
 # same bits as the whole adjoint with those outputs sent to the junk buffer

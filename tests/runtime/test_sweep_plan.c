@@ -3,7 +3,8 @@
  *
  * Each plan is played out the way runtime/episode.c plays it (the inner
  * loop storing the top level's checkpoints, splits advancing into a slot
- * with a second one for the alternate steps, leaves keeping their states)
+ * with a second one for the alternate steps unless they run in place,
+ * leaves keeping their states)
  * counting the state buffers alive and the forward steps run: the buffers
  * never exceed the plan's slots, and the steps are the plan's count.  Then
  * the plans' costs: known values, more slots never cost more steps, the
@@ -37,9 +38,10 @@ static void sim_range(sim *m, int n, int s)
         m->live -= kept;
         return;
     }
-    hold(m, split > 1 ? 2 : 1);   /* the split's state and the alternate steps' */
+    int two = split > 1 && !m->p->in_place;
+    hold(m, two ? 2 : 1);   /* the split's state and the alternate steps' */
     m->steps += split;
-    if (split > 1) m->live -= 1;
+    if (two) m->live -= 1;
     sim_range(m, n - split, s - 1);
     m->live -= 1;
     sim_range(m, split, s);
@@ -57,9 +59,10 @@ static void sim_episode(sim *m)
         s -= 1;
     }
     CHECK(tail == 0 || tail == -1);
-    if (tail == 0 || k > 0) {   /* the loop's two buffers, and the checkpoints it stores */
-        hold(m, 2 + k);
-        m->live -= 2;
+    if (tail == 0 || k > 0) {   /* the loop's two buffers (one in place), and the checkpoints it stores */
+        int bufs = p->in_place ? 1 : 2;
+        hold(m, bufs + k);
+        m->live -= bufs;
     }
     if (tail == -1) {   /* the last n steps kept as the loop runs them, from the last checkpoint */
         CHECK(!p->leaf_max || p->every || n <= p->leaf_max);
@@ -102,11 +105,12 @@ static void test_plans_play_out(void)
     for (size_t a = 0; a < sizeof Ts / sizeof *Ts; a++)
         for (int extra = 0; extra <= 1; extra++)
             for (int leaf = 0; leaf <= 1; leaf++)
-            for (int lmax = 0; lmax <= 3; lmax += 3) {
+            for (int lmax = 0; lmax <= 3; lmax += 3)
+            for (int in_place = 0; in_place <= 1; in_place++) {
                 long long prev = -1;
                 for (size_t b = 0; b < sizeof Ss / sizeof *Ss; b++) {
-                    sweep_plan p;
-                    if (plast_sweep_plan_make(&p, Ts[a], Ss[b], 0, extra, leaf, lmax) < 0) {
+                    sweep_plan p, q;
+                    if (plast_sweep_plan_make(&p, Ts[a], Ss[b], 0, extra, leaf, lmax, in_place) < 0) {
                         CHECK(Ts[a] > 1 && Ss[b] < 3);   /* only the tightest budgets may fail */
                         continue;
                     }
@@ -114,11 +118,15 @@ static void test_plans_play_out(void)
                     CHECK(steps >= Ts[a]);
                     if (Ss[b] > 0 && prev >= 0) CHECK(steps <= prev);   /* more slots never cost more */
                     if (Ss[b] > 0) prev = steps;
+                    /* stepping in place never costs more steps in the same slots */
+                    if (in_place && Ss[b] > 0 && plast_sweep_plan_make(&q, Ts[a], Ss[b], 0, extra, leaf, lmax, 0) == 0)
+                        CHECK(steps <= q.steps);
+                    if (in_place && Ss[b] > 0) plast_sweep_plan_free(&q);
                     plast_sweep_plan_free(&p);
                 }
                 for (int K = 1; K <= Ts[a] + 1; K += K < 8 ? 1 : 17) {
                     sweep_plan p;
-                    CHECK(plast_sweep_plan_make(&p, Ts[a], 0, K, extra, leaf, lmax) == 0);
+                    CHECK(plast_sweep_plan_make(&p, Ts[a], 0, K, extra, leaf, lmax, in_place) == 0);
                     play(&p);
                     plast_sweep_plan_free(&p);
                 }
@@ -129,16 +137,24 @@ static void test_plans_play_out(void)
 static void test_long(void)
 {
     sweep_plan p;
-    CHECK(plast_sweep_plan_make(&p, 2000, 30, 0, 0, 1, 6) == 0);
+    CHECK(plast_sweep_plan_make(&p, 2000, 30, 0, 0, 1, 6, 0) == 0);
     CHECK(play(&p) > 0);
     CHECK(p.steps <= 3 * 2000);
     plast_sweep_plan_free(&p);
 }
 
+static long long steps_of_in(int T, int S, int extra, int leaf, int in_place)
+{
+    sweep_plan p;
+    long long s = plast_sweep_plan_make(&p, T, S, 0, extra, leaf, 0, in_place) == 0 ? p.steps : -1;
+    plast_sweep_plan_free(&p);
+    return s;
+}
+
 static long long steps_of(int T, int S, int extra, int leaf)
 {
     sweep_plan p;
-    long long s = plast_sweep_plan_make(&p, T, S, 0, extra, leaf, 0) == 0 ? p.steps : -1;
+    long long s = plast_sweep_plan_make(&p, T, S, 0, extra, leaf, 0, 0) == 0 ? p.steps : -1;
     plast_sweep_plan_free(&p);
     return s;
 }
@@ -156,21 +172,34 @@ static void test_costs(void)
     CHECK(steps_of(5, 2, 0, 0) == 5 + 3 + 2 + 3);
     /* the default: the fewest slots for at most 3 T steps */
     sweep_plan p;
-    CHECK(plast_sweep_plan_make(&p, 250, 0, 0, 0, 1, 0) == 0);
+    CHECK(plast_sweep_plan_make(&p, 250, 0, 0, 0, 1, 0, 0) == 0);
     CHECK(p.steps <= 750);
     CHECK(steps_of(250, p.slots - 1, 0, 1) > 750);
     printf("250 steps: %d slots by default, %lld forward steps\n", p.slots, p.steps);
     plast_sweep_plan_free(&p);
     /* leaves of at most 6 steps: the same slots, a few more steps */
-    CHECK(plast_sweep_plan_make(&p, 250, 10, 0, 0, 1, 6) == 0);
+    CHECK(plast_sweep_plan_make(&p, 250, 10, 0, 0, 1, 6, 0) == 0);
     CHECK(p.steps >= steps_of(250, 10, 0, 1) && p.steps <= 750);
     plast_sweep_plan_free(&p);
     /* two levels every 10 steps: 2 T steps, 24 checkpoints and the loop's two, or 24 and a leaf of 9 */
-    CHECK(plast_sweep_plan_make(&p, 250, 0, 10, 0, 1, 0) == 0);
+    CHECK(plast_sweep_plan_make(&p, 250, 0, 10, 0, 1, 0, 0) == 0);
     CHECK(p.steps == 500 && p.slots == 33);
     plast_sweep_plan_free(&p);
     /* too few */
-    CHECK(plast_sweep_plan_make(&p, 250, 1, 0, 0, 1, 0) < 0);
+    CHECK(plast_sweep_plan_make(&p, 250, 1, 0, 0, 1, 0, 0) < 0);
+    plast_sweep_plan_free(&p);
+    /* in place: two slots hold the loop's one buffer and a checkpoint
+     * (steps_of(5, 2, 0, 0) - 2: S_3 stored as the loop passes it, then steps
+     * 3-4 a leaf from it and steps 0-2 a leaf) */
+    CHECK(steps_of_in(5, 2, 0, 0, 1) == 5 + 2 + 3);
+    /* and one slot, which cannot reverse out of place: after the loop, S_2
+     * run into it, step 2 a leaf, then steps 0-1 a leaf keeping S_1 */
+    CHECK(steps_of(3, 1, 0, 0) < 0);
+    CHECK(steps_of_in(3, 1, 0, 0, 1) == 3 + 2 + 1 + 2);
+    /* two levels every 2 steps: 124 checkpoints and the loop's one buffer */
+    CHECK(plast_sweep_plan_make(&p, 250, 0, 2, 0, 1, 0, 0) == 0 && p.slots == 126);
+    plast_sweep_plan_free(&p);
+    CHECK(plast_sweep_plan_make(&p, 250, 0, 2, 0, 1, 0, 1) == 0 && p.slots == 125);
     plast_sweep_plan_free(&p);
 }
 

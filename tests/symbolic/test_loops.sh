@@ -260,18 +260,27 @@ rows() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | grep -c "^  rows: nest [0-9]
 #    level's per-sample loops, which read adj_dw, and no later nest reads
 #    it.  The pool's, HAT's, Oja's; the emitted C then declares neither
 #    array restrict, the IR neither noalias, and the descriptor says so.
-#    (episode.sh: the same bits with every seed copied.)
-inplace() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | awk '/^kernel / { k = $2 } /^  in place: / { print k }' | tr '\n' ' '; }
-[ "$(inplace "$src/rules/pool.rule")" = "pool_adj: " ] || fail "the pool's kernels in place: '$(inplace "$src/rules/pool.rule")'"
-[ "$(inplace "$src/rules/hat.rule")" = "hat_adj: " ] || fail "HAT's kernels in place: '$(inplace "$src/rules/hat.rule")'"
-[ -z "$(inplace "$src/rules/fa.rule")" ] || fail "feedback alignment's SGD (no adjoint of w) is in place: $(inplace "$src/rules/fa.rule")"
+#    (episode.sh: the same bits with every seed copied.)  Likewise a
+#    rule's step whose w_next may be the array of its w (next_in_place;
+#    the episode then updates one copy of the state): every rule's, fa's
+#    too, whose SGD has no adjoint of w and so no seed in place.
+inplace() { "$plastcc" emit-c "$1" --dump=loops 2>&1 | awk -v what="$2" '/^kernel / { k = $2 } $0 ~ "^  in place: " what " " { print k }' | tr '\n' ' '; }
+[ "$(inplace "$src/rules/pool.rule" adj_w)" = "pool_adj: " ] || fail "the pool's kernels with adj_w in place: '$(inplace "$src/rules/pool.rule" adj_w)'"
+[ "$(inplace "$src/rules/hat.rule" adj_w)" = "hat_adj: " ] || fail "HAT's kernels with adj_w in place: '$(inplace "$src/rules/hat.rule" adj_w)'"
+[ -z "$(inplace "$src/rules/fa.rule" adj_w)" ] || fail "feedback alignment's SGD (no adjoint of w) is in place: $(inplace "$src/rules/fa.rule" adj_w)"
+[ "$(inplace "$src/rules/pool.rule" w_next)" = "pool_step: " ] || fail "the pool's kernels with w_next in place: '$(inplace "$src/rules/pool.rule" w_next)'"
+[ "$(inplace "$src/rules/hat.rule" w_next)" = "hat_step: " ] || fail "HAT's kernels with w_next in place: '$(inplace "$src/rules/hat.rule" w_next)'"
+[ "$(inplace "$src/rules/fa.rule" w_next)" = "fa_sgd_step: " ] || fail "fa's kernels with w_next in place: '$(inplace "$src/rules/fa.rule" w_next)'"
 "$plastcc" emit-c --dump=loops "$src/rules/pool.rule" 2>&1 | sed -n '/^kernel pool_adj:/,/^kernel pool_step:/p' |
   awk '/^  level 2, per-synapse/ { n++; last = $0 } END { exit !(n == 3 && last ~ /writes adj_w$/) }' ||
   fail "pool_adj's last level does not end with the nest that writes adj_w"
 "$plastcc" emit-c "$src/rules/pool.rule" >"$tmp.pool.c" 2>&1 || fail "pool.rule: emit-c failed"
 grep -q '^    const real \*in_adj_dw = ' "$tmp.pool.c" && grep -q '^    real \*out_adj_w = ' "$tmp.pool.c" &&
-  grep -q 'pool_adj_args, 10, 1 /\* adj_w may be adj_dw \*/ };' "$tmp.pool.c" ||
+  grep -q 'pool_adj_args, 10, 1 /\* adj_w may be adj_dw \*/, 0 };' "$tmp.pool.c" ||
   fail "the emitted C of pool_adj declares adj_dw or adj_w restrict, or its descriptor does not say in place"
+grep -q '^    const real \*in_w = ' "$tmp.pool.c" && grep -q '^    real \*out_w_next = ' "$tmp.pool.c" &&
+  grep -q 'pool_step_args, 10, 0, 1 /\* w_next may be w \*/ };' "$tmp.pool.c" ||
+  fail "the emitted C of pool_step declares w or w_next restrict, or its descriptor does not say in place"
 grep -q '^    real \*restrict out_dw = ' "$tmp.pool.c" || fail "the emitted C of pool_fwd lost its restrict"
 
 #    For a batch of one, the pool's adjoint runs nests 3-5 (a sum over

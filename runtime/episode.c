@@ -7,7 +7,8 @@
  * the training stream into the DATA buffers and runs the step's calls in
  * order; an update call writes the next version of its STATE buffer
  * (w_next = w + dw in the pass that computes dw; dw is never stored), and
- * the versions swap after the step.  The eval calls then run once on the
+ * the versions swap after the step, or (plan_in_place) the next version is
+ * written over the state where nothing reads the old one.  The eval calls then run once on the
  * query batch with the final state; the meta-loss is the mean of their
  * per-sample loss over the samples that count (mask).
  *

@@ -246,7 +246,7 @@ static void emit_batch_group(const ectx *c, const lower_batch_group *g, int dept
     char arg[160];
     for (int m = 0; m < g->n_sums; m++) {
         indent(c->out, depth);
-        fprintf(c->out, "real t%d = 0;\n", g->sums[m]);
+        fprintf(c->out, "real t%d = -0.0;\n", g->sums[m]);   /* the identity of + (gen_batch_group) */
     }
     indent(c->out, depth);
     fputs("for (int64_t b = 0; b < batch; b++) {\n", c->out);

@@ -148,9 +148,12 @@ LLVMValueRef lg_reduce_step(lfn *f, dag_op op, LLVMValueRef acc, LLVMValueRef x)
     return LLVMBuildFAdd(f->bb, acc, x, "");
 }
 
-/* real tA = 0, tB = 0; for b { block; tA += argA; tB += argB; }: the
+/* real tA = -0.0, tB = -0.0; for b { block; tA += argA; tB += argB; }: the
  * per-synapse sums over the samples of group G in one loop (emit_c's
- * emit_batch_group). */
+ * emit_batch_group).  They start at -0, the identity of IEEE addition
+ * (-0 + x is x for every x, +0 + -0 is +0), so that for a batch of one
+ * the first addition folds away: one vector add per weight less in the
+ * update passes (an empty sum is -0 then, where +0 + x gave +0 for x = -0). */
 static void gen_batch_group(lfn *f, const lower_batch_group *g, int local_bit)
 {
     const lkern *kc = f->kc;
@@ -161,7 +164,7 @@ static void gen_batch_group(lfn *f, const lower_batch_group *g, int local_bit)
         lanes[m] = lg_varies(f, kc->d->node[g->sums[m]].space) ? f->w : 1;
         ty[m] = lg_real_type(f->g, lanes[m]);
         acc[m] = lg_new_alloca(f, ty[m], "bsum");
-        LLVMBuildStore(f->bb, lg_real_const(f->g, ty[m], 0), acc[m]);
+        LLVMBuildStore(f->bb, lg_real_const(f->g, ty[m], -0.0), acc[m]);
     }
     LLVMValueRef *saved = malloc((size_t)(g->n_block + 1) * sizeof *saved), outer_b = f->b;
     for (int q = 0; q < g->n_block; q++) saved[q] = f->val[g->block[q]];

@@ -94,7 +94,7 @@ void hat_fwd(const plast_kargs *a)
     #pragma omp parallel for schedule(dynamic) if (n_post * n_pre * batch >= 4096)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t8 = 0;
+            real t8 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 real c6[1];
                 plast_mlp_outs_d(hat_fwd_mlp0, meta + 0, (const real[]){ in_pre_y[b * n_pre + j], in_w[i * n_pre + j], in_post_y[b * n_post + i] }, c6);
@@ -190,7 +190,7 @@ void hat_adj(const plast_kargs *a)
     #pragma omp parallel for schedule(dynamic) if (n_post * n_pre * batch >= 4096)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t26 = 0;
+            real t26 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t13 = (in_adj_dw[i * n_pre + j] * v12[0]);
                 real c25[3];
@@ -258,7 +258,7 @@ void hat_step(const plast_kargs *a)
     #pragma omp parallel for schedule(dynamic) if (n_post * n_pre * batch >= 4096)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t8 = 0;
+            real t8 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 real c6[1];
                 plast_mlp_outs_d(hat_step_mlp0, meta + 0, (const real[]){ in_pre_y[b * n_pre + j], in_w[i * n_pre + j], in_post_y[b * n_post + i] }, c6);

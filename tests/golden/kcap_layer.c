@@ -169,7 +169,7 @@ void kcap_layer_dense1_adj(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t12 = 0;
+            real t12 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t11 = (in_pre_y[b * n_pre + j] * v8[b * n_post + i]);
                 t12 += t11;
@@ -304,7 +304,7 @@ void kcap_layer_dense2_adj(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t12 = 0;
+            real t12 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t11 = (in_pre_y[b * n_pre + j] * v8[b * n_post + i]);
                 t12 += t11;
@@ -456,7 +456,7 @@ void kcap_layer_error1_adj(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t22 = 0;
+            real t22 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t21 = (in_post_e[b * n_post + i] * v12[b * n_pre + j]);
                 t22 += t21;
@@ -566,7 +566,7 @@ void kcap_layer_error2_adj(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t10 = 0;
+            real t10 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t9 = (in_post_e[b * n_post + i] * in_adj_pre_e[b * n_pre + j]);
                 t10 += t9;

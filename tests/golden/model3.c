@@ -170,7 +170,7 @@ void model3_dense1_adj(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t37 = 0;
+            real t37 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t36 = (in_pre_y[b * n_pre + j] * v27[b * n_post + i]);
                 t37 += t36;
@@ -307,7 +307,7 @@ void model3_dense2_adj(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t37 = 0;
+            real t37 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t36 = (in_pre_y[b * n_pre + j] * v27[b * n_post + i]);
                 t37 += t36;
@@ -545,7 +545,7 @@ void model3_dense3_adj(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t56 = 0;
+            real t56 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t55 = (in_pre_y[b * n_pre + j] * v49[b * n_post + i]);
                 t56 += t55;

@@ -126,7 +126,7 @@ void oja_fwd(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t24 = 0;
+            real t24 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t20 = (in_pre_y[b * n_pre + j] * v19[b * n_post + i]);
                 const real t21 = (v13[b * n_pre + j] * v18[b * n_post + i]);
@@ -282,7 +282,7 @@ void oja_adj(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t59 = 0;
+            real t59 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t58 = (in_post_y[b * n_post + i] * v41[b * n_pre + j]);
                 t59 += t58;
@@ -409,7 +409,7 @@ void oja_step(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t24 = 0;
+            real t24 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t20 = (in_pre_y[b * n_pre + j] * v19[b * n_post + i]);
                 const real t21 = (v13[b * n_pre + j] * v18[b * n_post + i]);

@@ -228,7 +228,7 @@ void pool_fwd(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t82 = 0;
+            real t82 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t20 = (meta[3] * in_w[i * n_pre + j]);
                 const real t74 = (in_pre_y[b * n_pre + j] * v73[b * n_post + i]);
@@ -759,8 +759,8 @@ void pool_adj(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t156 = 0;
-            real t183 = 0;
+            real t156 = -0.0;
+            real t183 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t154 = (in_pre_y[b * n_pre + j] * v147[b * n_post + i]);
                 const real t182 = (in_post_y[b * n_post + i] * v178[b * n_pre + j]);
@@ -1033,7 +1033,7 @@ void pool_step(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t82 = 0;
+            real t82 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t20 = (meta[3] * in_w[i * n_pre + j]);
                 const real t74 = (in_pre_y[b * n_pre + j] * v73[b * n_post + i]);

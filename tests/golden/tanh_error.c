@@ -111,7 +111,7 @@ void tanh_error_fwd(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t12 = 0;
+            real t12 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t9 = (v3[b * n_pre + j] * v8[b * n_post + i]);
                 t12 += t9;
@@ -327,7 +327,7 @@ void tanh_error_step(const plast_kargs *a)
     #pragma omp parallel for schedule(static) if (n_post * n_pre * batch >= 262144)
     for (int64_t i = 0; i < n_post; i++) {
         for (int64_t j = 0; j < n_pre; j++) {
-            real t12 = 0;
+            real t12 = -0.0;
             for (int64_t b = 0; b < batch; b++) {
                 const real t9 = (v3[b * n_pre + j] * v8[b * n_post + i]);
                 t12 += t9;

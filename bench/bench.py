@@ -25,7 +25,10 @@ Workloads (bench/README.md has the table of a full run and the FLOP count):
 Each (workload, threads) runs its implementations alternately, A B C A B C,
 each run a fresh process: plastcc (`plastcc episode`, bench/workloads.rule),
 PyTorch paper form and PyTorch expert form (bench/torch003.py).  Per child:
-wall time, CPU time and peak RSS from wait4(2).
+wall time, CPU time and peak RSS from wait4(2).  With one thread every
+child (plastcc and PyTorch alike) runs pinned to core 0 (`taskset -c 0`,
+where taskset exists): a process the scheduler moves between cores loses
+its private cache, so on a shared machine pinned runs vary less.
 
 plastcc's episode time is the time `plastcc episode` prints for the episode
 itself when it does (newer builds), "fixed" the rest of its wall time
@@ -188,6 +191,13 @@ def peak_gflops(threads):
 
 # --------------------------------------------------------- children ----
 
+def pinned(argv, threads):
+    """argv on core 0 when it runs one thread (module docstring)."""
+    if threads == 1 and shutil.which("taskset"):
+        return ["taskset", "-c", "0"] + argv
+    return argv
+
+
 def run_child(argv, env, out_file):
     """Runs argv to completion; returns (wall s, cpu s, peak RSS MB, stdout)."""
     with open(out_file, "w") as out:
@@ -255,7 +265,7 @@ class Bench:
             argv += ["--precision", "single"]
         if self.repeat > 1:
             argv += ["--repeat", str(self.repeat)]
-        w, c, m, text = run_child(argv, env, out + ".log")
+        w, c, m, text = run_child(pinned(argv, threads), env, out + ".log")
         r = {"wall": w, "cpu": c / self.repeat, "rss": m}
         t = re.search(r"\((\d+) run forward", text)
         if t:                   # the forward steps the sweep ran, the inner loop's included
@@ -279,7 +289,7 @@ class Bench:
                 self.state(rule, steps), "--rule", rule, "--form", form,
                 "--threads", str(threads), "--out", out, "--dtype",
                 "float32" if prec == "fp32" else "float64"]
-        w, c, m, text = run_child(argv, env, out + ".log")
+        w, c, m, text = run_child(pinned(argv, threads), env, out + ".log")
         j = json.loads(text.strip().splitlines()[-1])
         self.blas = j["blas"]
         return {"wall": j["seconds"], "cpu": j["cpu_seconds"], "rss": m,
@@ -296,7 +306,7 @@ class Bench:
                 str(threads), "--terms", "all" if rule == "pool" else "0",
                 "--feedback", "fa", "--ways", "5", "--m-train",
                 str(steps // 5), "--episodes", "3", "--quiet"]
-        w, c, m, text = run_child(argv, env, out + ".log")
+        w, c, m, text = run_child(pinned(argv, threads), env, out + ".log")
         line = [l for l in text.splitlines() if l.startswith("SUMMARY ")][-1]
         j = json.loads(line[len("SUMMARY "):])
         sec = j["sec_per_episode_median"]

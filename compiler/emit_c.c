@@ -5,10 +5,67 @@
 #include "config.h"
 #include "emit_c.h"
 #include "kernel_abi.h"   /* generated from runtime/plast.h: kernel_abi_block */
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* plast_exp and plast_log1p (vmath.h): the operations of the JIT's vector
+ * code (llgen_ops.c, vexp and vlog1p) in the same order, its constants
+ * printed exactly (%a). */
+static void emit_vmath(FILE *out)
+{
+    fputs("\n/* exp and log1p in IEEE double arithmetic, the operations of plastcc's JIT code in\n"
+          " * its order (its compiler/vmath.h), so that both give the same bits */\n"
+          "static inline double plast_exp(double x)\n{\n    static const double c[] = {", out);
+    for (int n = 0; n < VMATH_EXP_TERMS; n++) fprintf(out, "%s%a", n ? ", " : " ", vmath_exp_coef[n]);
+    fprintf(out, " };\n"
+            "    double a = x < %a ? %a : x > %a ? %a : x;\n"
+            "    double kd = a * %a + %a;\n"
+            "    uint64_t kb, b1, b2;\n"
+            "    memcpy(&kb, &kd, sizeof kb);\n"
+            "    kd = kd - %a;\n"
+            "    double r = a - kd * %a;\n"
+            "    r = r - kd * %a;\n"
+            "    double p = c[0];\n"
+            "    for (int n = 1; n < %d; n++) p = p * r + c[n];\n"
+            "    int64_t k = (int64_t)(kb - 0x%llxULL), k1 = k / 2, k2 = k - k1;\n"
+            "    b1 = (uint64_t)(k1 + 1023) << 52;\n"
+            "    b2 = (uint64_t)(k2 + 1023) << 52;\n"
+            "    double s1, s2;\n"
+            "    memcpy(&s1, &b1, sizeof s1);\n"
+            "    memcpy(&s2, &b2, sizeof s2);\n"
+            "    return p * s1 * s2;\n}\n",
+            VMATH_EXP_LO, VMATH_EXP_LO, VMATH_EXP_HI, VMATH_EXP_HI, VMATH_INV_LN2, VMATH_SHIFT, VMATH_SHIFT,
+            VMATH_LN2_HI, VMATH_LN2_LO, VMATH_EXP_TERMS, VMATH_SHIFT_BITS);
+    fputs("static inline double plast_log1p(double x)\n{\n    static const double L[] = {", out);
+    for (int n = 0; n < VMATH_LOG_TERMS; n++) fprintf(out, "%s%a", n ? ", " : " ", vmath_log_coef[n]);
+    fprintf(out, " };\n"
+            "    double u = 1.0 + x, m;\n"
+            "    uint64_t ub, mb;\n"
+            "    memcpy(&ub, &u, sizeof ub);\n"
+            "    uint64_t t = ub + 0x%llxULL;\n"
+            "    int64_t e = (int64_t)(t >> 52) - 1023;\n"
+            "    mb = ((t & 0x000fffff00000000ULL) + 0x%llxULL) | (ub & 0xffffffffULL);\n"
+            "    memcpy(&m, &mb, sizeof m);\n"
+            "    double f = m - 1.0;\n"
+            "    double hfsq = 0.5 * f * f;\n"
+            "    double s = f / (2.0 + f);\n"
+            "    double z = s * s, w = z * z;\n"
+            "    double t1 = w * (L[1] + w * (L[3] + w * L[5]));\n"
+            "    double t2 = z * (L[0] + w * (L[2] + w * (L[4] + w * L[6])));\n"
+            "    double R = t2 + t1;\n"
+            "    double dk = (double)e;\n"
+            "    double lg = s * (hfsq + R) + dk * %a - hfsq + f + dk * %a;\n"
+            "    double d = u - 1.0;\n"
+            "    double y = d == 0.0 ? x : lg * (x / d);\n"
+            "    y = u == 0.0 ? -HUGE_VAL : y;\n"
+            "    y = x < -1.0 ? NAN : y;\n"
+            "    y = x == HUGE_VAL ? x : y;\n"
+            "    return x != x ? x : y;\n}\n",
+            (0x3ff00000ULL - VMATH_SQRT2_HALF_HI) << 32, VMATH_SQRT2_HALF_HI << 32, VMATH_LN2_LO, VMATH_LN2_HI);
+}
 
 void emit_c_prelude(FILE *out, const char *source, lower_precision prec)
 {
@@ -16,12 +73,14 @@ void emit_c_prelude(FILE *out, const char *source, lower_precision prec)
             PACKAGE_VERSION, source, prec == PREC_SINGLE ? "single" : "double");
     fputs("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n", out);
     fputs(kernel_abi_block, out);
+    emit_vmath(out);
     if (prec == PREC_SINGLE)
-        fputs("\ntypedef float real;\n#define R_EXP expf\n#define R_LOG logf\n#define R_SQRT sqrtf\n"
-              "#define R_FABS fabsf\n#define R_TANH tanhf\n#define R_POW powf\n#define R_LOG1P log1pf\n", out);
+        fputs("\ntypedef float real;\n#define R_EXP(x) ((float)plast_exp(x))\n#define R_LOG logf\n#define R_SQRT sqrtf\n"
+              "#define R_FABS fabsf\n#define R_TANH tanhf\n#define R_POW powf\n#define R_LOG1P(x) ((float)plast_log1p(x))\n",
+              out);
     else
-        fputs("\ntypedef double real;\n#define R_EXP exp\n#define R_LOG log\n#define R_SQRT sqrt\n"
-              "#define R_FABS fabs\n#define R_TANH tanh\n#define R_POW pow\n#define R_LOG1P log1p\n", out);
+        fputs("\ntypedef double real;\n#define R_EXP plast_exp\n#define R_LOG log\n#define R_SQRT sqrt\n"
+              "#define R_FABS fabs\n#define R_TANH tanh\n#define R_POW pow\n#define R_LOG1P plast_log1p\n", out);
     fprintf(out, "\n/* A sum over j (sum_pre) adds element j into partial sum j %% PLAST_LANES,\n"
                  " * in increasing j, and the partial sums pairwise: the order of a vector\n"
                  " * unit with %d lanes, fixed so that every back end gives the same bits. */\n"

@@ -97,6 +97,7 @@ typedef struct lfn {                /* one LLVM function being generated */
     LLVMValueRef *ptr;              /* [n_ptr]: the arrays available here, else NULL */
     LLVMValueRef b, i, j;           /* loop indices (i64), NULL outside their loop */
     int w;                          /* lanes of the code being built */
+    int vec_post;                   /* the lanes run along i (a per-neuron nest: vector_nest), not j */
     LLVMValueRef mask;              /* <w x i1>: the lanes within the loop's range; NULL: all */
     LLVMValueRef *val;              /* per node: an inline node's value in this iteration */
     LLVMValueRef *acc;              /* per node: a reduction's register accumulator */

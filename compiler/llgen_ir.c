@@ -332,7 +332,7 @@ int lg_grad_array(const lkern *kc, int id)
 }
 
 /* Whether a SPACE value has lanes in the current code. */
-int lg_varies(const lfn *f, int space) { return f->w > 1 && (space & SP_PRE); }
+int lg_varies(const lfn *f, int space) { return f->w > 1 && (space & (f->vec_post ? SP_POST : SP_PRE)); }
 
 /* The address of element [index(SPACE)] of array P, as a pointer to LANES reals. */
 static LLVMValueRef element(lfn *f, LLVMValueRef p, int space, int lanes)

@@ -723,10 +723,62 @@ void lg_nest_flush(lfn *outer, nest_group *grp)
     grp->fn = NULL;
 }
 
+/* Whether serial nest L runs vectorised in the kernel's own function (not
+ * a cold .nestK): a pointwise nest over one side's neurons (no reduction,
+ * k-cap or meta-MLP) that computes exp or log1p (exp, sigmoid, softplus),
+ * whose vector code (vmath.h) replaces a libm call per neuron, on a target
+ * with vectors.  The same operations element by element: the same bits. */
+static int vector_nest(const lkern *kc, const lower_loop *L)
+{
+    int side = L->space & SP_SYN, math = 0;
+    if (kc->g->lanes < 2 || (side != SP_POST && side != SP_PRE)) return 0;
+    for (int q = 0; q < L->n_nodes; q++) {
+        int op = kc->d->node[L->nodes[q]].op;
+        if (dag_op_is_reduction(op) || op == OP_KCAP || op == OP_MLP_OUT || op == OP_MLP_VJP || op == OP_MLP_GRAD)
+            return 0;
+        math |= op == OP_EXP || op == OP_SIGMOID || op == OP_SOFTPLUS;
+    }
+    return math;
+}
+
+/* Nest L (vector_nest) in F: its neurons LANES at a time, then the rest one
+ * at a time. */
+static void vector_nest_gen(lfn *f, const lower_loop *L)
+{
+    int post = (L->space & SP_POST) != 0, lanes = f->g->lanes;
+    LLVMValueRef n = f->size[post ? SIZE_N_POST : SIZE_N_PRE];
+    lloop Lb, Lv, Lt;
+    lg_forget(f);
+    if (L->space & SP_SAMPLE) f->b = lg_loop_open(f, &Lb, lg_i64c(f->g, 0), f->size[SIZE_BATCH], 1, "b");
+    f->w = lanes;
+    f->vec_post = post;
+    LLVMValueRef v = lg_loop_open(f, &Lv, lg_i64c(f->g, 0), LLVMBuildNSWSub(f->bb, n, lg_i64c(f->g, lanes - 1), ""), lanes,
+                                  post ? "iv" : "jv");
+    if (post) f->i = v; else f->j = v;
+    lg_forget(f);
+    loop_body(f, L, -1);
+    lg_loop_close(f, &Lv);
+    f->w = 1;
+    f->vec_post = 0;
+    v = lg_loop_open(f, &Lt, Lv.idx, n, 1, post ? "i" : "j");
+    if (post) f->i = v; else f->j = v;
+    lg_forget(f);
+    loop_body(f, L, -1);
+    lg_loop_close(f, &Lt);
+    f->i = f->j = NULL;
+    if (L->space & SP_SAMPLE) { lg_loop_close(f, &Lb); f->b = NULL; }
+    lg_forget(f);
+}
+
 void lg_gen_loop(lfn *outer, nest_group *grp, const lower_loop *L)
 {
     int syn = lg_is_syn(L->space);
     int inner = syn ? (L->par == SP_PRE ? SP_POST : SP_PRE) : (L->space & SP_SYN);
+    if (!syn && vector_nest(outer->kc, L)) {
+        lg_nest_flush(outer, grp);   /* the nests before run first */
+        vector_nest_gen(outer, L);
+        return;
+    }
     if (syn) {
         lg_nest_flush(outer, grp);   /* the nests before run first */
         lg_init_reductions(outer, L, inner);

@@ -2,6 +2,7 @@
  * nodes and reductions of one loop iteration (emit_c's compute_nodes). */
 #include "config.h"
 #include "llgen_impl.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -48,6 +49,107 @@ static LLVMValueRef fsel(lfn *f, LLVMRealPredicate p, LLVMValueRef x, LLVMValueR
     return LLVMBuildSelect(f->bb, LLVMBuildFCmp(f->bb, p, x, y, ""), t, e, "");
 }
 
+/* ---- exp and log1p as vector arithmetic (vmath.h; emit_c's plast_exp,
+ * plast_log1p, operation for operation) ---- */
+
+typedef struct vm {
+    lfn *f;
+    LLVMBuilderRef B;
+    int lanes;
+    LLVMTypeRef d, i;   /* double and i64, or vectors of LANES of them */
+} vm;
+
+static LLVMValueRef splat(const vm *v, LLVMValueRef s)
+{
+    if (v->lanes == 1) return s;
+    LLVMValueRef e[64];
+    for (int k = 0; k < v->lanes && k < 64; k++) e[k] = s;
+    return LLVMConstVector(e, (unsigned)v->lanes);
+}
+static LLVMValueRef vd(const vm *v, double x) { return splat(v, LLVMConstReal(LLVMDoubleTypeInContext(v->f->g->ctx), x)); }
+static LLVMValueRef vi(const vm *v, unsigned long long x) { return splat(v, LLVMConstInt(v->f->g->t_i64, x, 0)); }
+static LLVMValueRef vadd(const vm *v, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(v->B, a, b, ""); }
+static LLVMValueRef vsub(const vm *v, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(v->B, a, b, ""); }
+static LLVMValueRef vmul(const vm *v, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(v->B, a, b, ""); }
+static LLVMValueRef vsel(const vm *v, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b, LLVMValueRef t, LLVMValueRef e)
+{
+    return LLVMBuildSelect(v->B, LLVMBuildFCmp(v->B, p, a, b, ""), t, e, "");
+}
+
+/* X (real, any lanes) as double, and a vm for it. */
+static LLVMValueRef vm_open(lfn *f, LLVMValueRef x, vm *v)
+{
+    v->f = f;
+    v->B = f->bb;
+    v->lanes = lg_lanes_of(x);
+    LLVMTypeRef d = LLVMDoubleTypeInContext(f->g->ctx);
+    v->d = v->lanes > 1 ? LLVMVectorType(d, (unsigned)v->lanes) : d;
+    v->i = v->lanes > 1 ? LLVMVectorType(f->g->t_i64, (unsigned)v->lanes) : f->g->t_i64;
+    return f->g->prec == PREC_SINGLE ? LLVMBuildFPExt(v->B, x, v->d, "") : x;
+}
+
+static LLVMValueRef vm_close(const vm *v, LLVMValueRef y, LLVMTypeRef ty)
+{
+    return v->f->g->prec == PREC_SINGLE ? LLVMBuildFPTrunc(v->B, y, ty, "") : y;
+}
+
+static LLVMValueRef vexp(lfn *f, LLVMValueRef x0)
+{
+    vm v;
+    LLVMTypeRef ty = LLVMTypeOf(x0);
+    LLVMValueRef x = vm_open(f, x0, &v);
+    LLVMBuilderRef B = v.B;
+    LLVMValueRef a = vsel(&v, LLVMRealOGT, x, vd(&v, VMATH_EXP_HI), vd(&v, VMATH_EXP_HI), x);
+    a = vsel(&v, LLVMRealOLT, x, vd(&v, VMATH_EXP_LO), vd(&v, VMATH_EXP_LO), a);
+    LLVMValueRef kd = vadd(&v, vmul(&v, a, vd(&v, VMATH_INV_LN2)), vd(&v, VMATH_SHIFT));
+    LLVMValueRef kb = LLVMBuildBitCast(B, kd, v.i, "");
+    kd = vsub(&v, kd, vd(&v, VMATH_SHIFT));
+    LLVMValueRef r = vsub(&v, a, vmul(&v, kd, vd(&v, VMATH_LN2_HI)));
+    r = vsub(&v, r, vmul(&v, kd, vd(&v, VMATH_LN2_LO)));
+    LLVMValueRef p = vd(&v, vmath_exp_coef[0]);
+    for (int n = 1; n < VMATH_EXP_TERMS; n++) p = vadd(&v, vmul(&v, p, r), vd(&v, vmath_exp_coef[n]));
+    LLVMValueRef k = LLVMBuildSub(B, kb, vi(&v, VMATH_SHIFT_BITS), "");
+    LLVMValueRef k1 = LLVMBuildSDiv(B, k, vi(&v, 2), ""), k2 = LLVMBuildSub(B, k, k1, "");
+    LLVMValueRef s1 = LLVMBuildBitCast(B, LLVMBuildShl(B, LLVMBuildAdd(B, k1, vi(&v, 1023), ""), vi(&v, 52), ""), v.d, "");
+    LLVMValueRef s2 = LLVMBuildBitCast(B, LLVMBuildShl(B, LLVMBuildAdd(B, k2, vi(&v, 1023), ""), vi(&v, 52), ""), v.d, "");
+    return vm_close(&v, vmul(&v, vmul(&v, p, s1), s2), ty);
+}
+
+static LLVMValueRef vlog1p(lfn *f, LLVMValueRef x0)
+{
+    vm v;
+    LLVMTypeRef ty = LLVMTypeOf(x0);
+    LLVMValueRef x = vm_open(f, x0, &v);
+    LLVMBuilderRef B = v.B;
+    const double *L = vmath_log_coef;
+    LLVMValueRef u = vadd(&v, vd(&v, 1.0), x);
+    LLVMValueRef ub = LLVMBuildBitCast(B, u, v.i, "");
+    LLVMValueRef t = LLVMBuildAdd(B, ub, vi(&v, (0x3ff00000ULL - VMATH_SQRT2_HALF_HI) << 32), "");
+    LLVMValueRef e = LLVMBuildSub(B, LLVMBuildLShr(B, t, vi(&v, 52), ""), vi(&v, 1023), "");
+    LLVMValueRef mb = LLVMBuildOr(B, LLVMBuildAdd(B, LLVMBuildAnd(B, t, vi(&v, 0x000fffff00000000ULL), ""),
+                                                  vi(&v, VMATH_SQRT2_HALF_HI << 32), ""),
+                                  LLVMBuildAnd(B, ub, vi(&v, 0xffffffffULL), ""), "");
+    LLVMValueRef m = LLVMBuildBitCast(B, mb, v.d, "");
+    LLVMValueRef fm = vsub(&v, m, vd(&v, 1.0));
+    LLVMValueRef hfsq = vmul(&v, vmul(&v, vd(&v, 0.5), fm), fm);
+    LLVMValueRef s = LLVMBuildFDiv(B, fm, vadd(&v, vd(&v, 2.0), fm), "");
+    LLVMValueRef z = vmul(&v, s, s), w = vmul(&v, z, z);
+    LLVMValueRef t1 = vmul(&v, w, vadd(&v, vd(&v, L[1]), vmul(&v, w, vadd(&v, vd(&v, L[3]), vmul(&v, w, vd(&v, L[5]))))));
+    LLVMValueRef t2 = vmul(&v, z, vadd(&v, vd(&v, L[0]), vmul(&v, w, vadd(&v, vd(&v, L[2]),
+                          vmul(&v, w, vadd(&v, vd(&v, L[4]), vmul(&v, w, vd(&v, L[6]))))))));
+    LLVMValueRef R = vadd(&v, t2, t1);
+    LLVMValueRef dk = LLVMBuildSIToFP(B, e, v.d, "");
+    LLVMValueRef lg = vadd(&v, vmul(&v, s, vadd(&v, hfsq, R)), vmul(&v, dk, vd(&v, VMATH_LN2_LO)));
+    lg = vadd(&v, vadd(&v, vsub(&v, lg, hfsq), fm), vmul(&v, dk, vd(&v, VMATH_LN2_HI)));
+    LLVMValueRef d = vsub(&v, u, vd(&v, 1.0));
+    LLVMValueRef y = vsel(&v, LLVMRealOEQ, d, vd(&v, 0.0), x, vmul(&v, lg, LLVMBuildFDiv(B, x, d, "")));
+    y = vsel(&v, LLVMRealOEQ, u, vd(&v, 0.0), vd(&v, -HUGE_VAL), y);
+    y = vsel(&v, LLVMRealOLT, x, vd(&v, -1.0), vd(&v, NAN), y);
+    y = vsel(&v, LLVMRealOEQ, x, vd(&v, HUGE_VAL), x, y);
+    y = vsel(&v, LLVMRealUNE, x, x, x, y);
+    return vm_close(&v, y, ty);
+}
+
 static LLVMValueRef intrinsic1(lfn *f, const char *name, LLVMValueRef x) { return call_intrinsic(f, name, &x, 1); }
 static LLVMValueRef intrinsic2(lfn *f, const char *name, LLVMValueRef x, LLVMValueRef y)
 {
@@ -67,7 +169,8 @@ static LLVMValueRef libm1(lfn *f, const char *name, LLVMValueRef x) { return cal
 #define MUL(p, q) LLVMBuildFMul(B, p, q, "")
 #define DIV(p, q) LLVMBuildFDiv(B, p, q, "")
 #define NEG(p) LLVMBuildFNeg(B, p, "")
-#define EXP(p) intrinsic1(f, "llvm.exp", p)
+#define EXP(p) vexp(f, p)
+#define LOG1P(p) vlog1p(f, p)
 #define LOG(p) intrinsic1(f, "llvm.log", p)
 #define SQRT(p) intrinsic1(f, "llvm.sqrt", p)
 #define FABS(p) intrinsic1(f, "llvm.fabs", p)

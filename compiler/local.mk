@@ -13,6 +13,7 @@ compiler_libplastcc_a_SOURCES = \
   compiler/pipeline.c compiler/pipeline.h compiler/backend.h compiler/backend.c compiler/bind.c compiler/bind.h compiler/schedule.c compiler/schedule.h compiler/learned.c compiler/learned.h \
   compiler/fingerprint.c compiler/fingerprint.h compiler/run_joint.c compiler/run_joint.h compiler/lsq.c compiler/lsq.h \
   compiler/llgen.c compiler/llgen.h compiler/llgen_impl.h compiler/llgen_ir.c compiler/llgen_ops.c compiler/llgen_mlp.c \
+  compiler/vmath.h \
   compiler/llgen_loop.c compiler/llgen_fuse.c compiler/llgen_kernel.c compiler/jit.c compiler/jit.h compiler/jit_cache.c compiler/jit_cache.h
 compiler_libplastcc_a_CFLAGS = $(AM_CFLAGS) $(LLVM_CFLAGS)
 # flex's and bison's output is not ours to warn about

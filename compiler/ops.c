@@ -30,6 +30,7 @@ const dag_opinfo dag_ops[OP_COUNT] = {
 #define DIV(p, q) ((p) / (q))
 #define NEG(p) (-(p))
 #define EXP(p) exp(p)
+#define LOG1P(p) log1p(p)
 #define LOG(p) log(p)
 #define SQRT(p) sqrt(p)
 #define FABS(p) fabs(p)

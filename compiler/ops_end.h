@@ -19,6 +19,7 @@
 #undef DIV
 #undef NEG
 #undef EXP
+#undef LOG1P
 #undef LOG
 #undef SQRT
 #undef FABS

@@ -144,6 +144,9 @@ LLVM_TESTS = tests/backends/rules.sh tests/backends/valid.sh tests/backends/path
   tests/backends/jit-cache.sh
 TESTS += $(LLVM_TESTS)
 EXTRA_DIST += $(LLVM_TESTS)
+# The emitted exp and log1p (compiler/vmath.h) against glibc.
+TESTS += tests/backends/vmath.sh
+EXTRA_DIST += tests/backends/vmath.sh tests/backends/vmath_accuracy.c
 
 # The symbolic core: every adjoint against finite differences (rules/ and the
 # operator coverage rules of tests/gradcheck/, through the C back end), the

@@ -41,14 +41,63 @@ void plast_mlp_vjp_f(const double *shape, const float *theta, const float *x, co
                      float *acc, int part);
 #endif
 
+/* exp and log1p in IEEE double arithmetic, the operations of plastcc's JIT code in
+ * its order (its compiler/vmath.h), so that both give the same bits */
+static inline double plast_exp(double x)
+{
+    static const double c[] = { 0x1.6124613a86d09p-33, 0x1.1eed8eff8d898p-29, 0x1.ae64567f544e4p-26, 0x1.27e4fb7789f5cp-22, 0x1.71de3a556c734p-19, 0x1.a01a01a01a01ap-16, 0x1.a01a01a01a01ap-13, 0x1.6c16c16c16c17p-10, 0x1.1111111111111p-7, 0x1.5555555555555p-5, 0x1.5555555555555p-3, 0x1p-1, 0x1p+0, 0x1p+0 };
+    double a = x < -0x1.749999999999ap+9 ? -0x1.749999999999ap+9 : x > 0x1.62e6666666666p+9 ? 0x1.62e6666666666p+9 : x;
+    double kd = a * 0x1.71547652b82fep+0 + 0x1.8p+52;
+    uint64_t kb, b1, b2;
+    memcpy(&kb, &kd, sizeof kb);
+    kd = kd - 0x1.8p+52;
+    double r = a - kd * 0x1.62e42feep-1;
+    r = r - kd * 0x1.a39ef35793c76p-33;
+    double p = c[0];
+    for (int n = 1; n < 14; n++) p = p * r + c[n];
+    int64_t k = (int64_t)(kb - 0x4338000000000000ULL), k1 = k / 2, k2 = k - k1;
+    b1 = (uint64_t)(k1 + 1023) << 52;
+    b2 = (uint64_t)(k2 + 1023) << 52;
+    double s1, s2;
+    memcpy(&s1, &b1, sizeof s1);
+    memcpy(&s2, &b2, sizeof s2);
+    return p * s1 * s2;
+}
+static inline double plast_log1p(double x)
+{
+    static const double L[] = { 0x1.5555555555593p-1, 0x1.999999997fa04p-2, 0x1.2492494229359p-2, 0x1.c71c51d8e78afp-3, 0x1.7466496cb03dep-3, 0x1.39a09d078c69fp-3, 0x1.2f112df3e5244p-3 };
+    double u = 1.0 + x, m;
+    uint64_t ub, mb;
+    memcpy(&ub, &u, sizeof ub);
+    uint64_t t = ub + 0x95f6200000000ULL;
+    int64_t e = (int64_t)(t >> 52) - 1023;
+    mb = ((t & 0x000fffff00000000ULL) + 0x3fe6a09e00000000ULL) | (ub & 0xffffffffULL);
+    memcpy(&m, &mb, sizeof m);
+    double f = m - 1.0;
+    double hfsq = 0.5 * f * f;
+    double s = f / (2.0 + f);
+    double z = s * s, w = z * z;
+    double t1 = w * (L[1] + w * (L[3] + w * L[5]));
+    double t2 = z * (L[0] + w * (L[2] + w * (L[4] + w * L[6])));
+    double R = t2 + t1;
+    double dk = (double)e;
+    double lg = s * (hfsq + R) + dk * 0x1.a39ef35793c76p-33 - hfsq + f + dk * 0x1.62e42feep-1;
+    double d = u - 1.0;
+    double y = d == 0.0 ? x : lg * (x / d);
+    y = u == 0.0 ? -HUGE_VAL : y;
+    y = x < -1.0 ? NAN : y;
+    y = x == HUGE_VAL ? x : y;
+    return x != x ? x : y;
+}
+
 typedef double real;
-#define R_EXP exp
+#define R_EXP plast_exp
 #define R_LOG log
 #define R_SQRT sqrt
 #define R_FABS fabs
 #define R_TANH tanh
 #define R_POW pow
-#define R_LOG1P log1p
+#define R_LOG1P plast_log1p
 
 /* A sum over j (sum_pre) adds element j into partial sum j % PLAST_LANES,
  * in increasing j, and the partial sums pairwise: the order of a vector

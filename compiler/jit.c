@@ -10,8 +10,10 @@
 #include "llgen.h"
 
 #include <llvm-c/Error.h>
+#include <llvm-c/ExecutionEngine.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
+#include <llvm-c/OrcEE.h>
 #include <malloc.h>
 #include <omp.h>
 #include <stdint.h>
@@ -56,6 +58,30 @@ static void error_message(LLVMErrorRef e, const char *what, char *err, size_t er
     LLVMDisposeErrorMessage(msg);
 }
 
+/* With PLASTCC_PERF set (not 0), the kernels' functions are announced to
+ * perf (jit-PID.dump files for `perf inject --jit`, docs/plastcc.1), through
+ * LLVM's perf listener on an RTDyld linking layer; without it LLJIT keeps its
+ * own default layer. */
+static int perf_wanted(void)
+{
+    const char *e = getenv("PLASTCC_PERF");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
+static LLVMOrcObjectLayerRef perf_object_layer(void *ctx, LLVMOrcExecutionSessionRef es, const char *triple)
+{
+    (void)ctx;
+    (void)triple;
+    LLVMOrcObjectLayerRef layer = LLVMOrcCreateRTDyldObjectLinkingLayerWithSectionMemoryManager(es);
+    LLVMJITEventListenerRef perf = LLVMCreatePerfJITEventListener();
+    static int warned;
+    if (perf)
+        LLVMOrcRTDyldObjectLinkingLayerRegisterJITEventListener(layer, perf);
+    else if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+        fprintf(stderr, "plastcc: warning: PLASTCC_PERF: this LLVM was built without perf support\n");
+    return layer;
+}
+
 /* Steps 3 and 4: the part's LLJIT generating code as TM would (consumed),
  * with the process's symbols, owning module M, or (M NULL) the object OBJ
  * compiled from it (consumed). */
@@ -67,6 +93,7 @@ static int create_jit(jit_part *p, LLVMTargetMachineRef tm, LLVMOrcThreadSafeCon
     LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm);   /* TM is gone */
     LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);   /* owned by BUILDER now */
+    if (perf_wanted()) LLVMOrcLLJITBuilderSetObjectLinkingLayerCreator(builder, perf_object_layer, NULL);
     if ((e = LLVMOrcCreateLLJIT(&p->jit, builder))) {                /* consumes BUILDER, even on error */
         p->jit = NULL;
         error_message(e, "cannot create the JIT", p->err, sizeof p->err);

@@ -39,7 +39,12 @@ AC_DEFUN([PLAST_LLVM], [
   plast_gomp=`$CC -print-file-name=libgomp.so 2>/dev/null`
   plast_gomp_dir=
   AS_CASE([$plast_gomp], [/*], [plast_gomp_dir="-L`dirname "$plast_gomp"`"])
-  LLVM_LIBS="$plast_gomp_dir `$LLVM_CONFIG --ldflags` `$LLVM_CONFIG --libs core orcjit native passes` `$LLVM_CONFIG --system-libs`"
+  dnl perfjitevents, where LLVM has it, names the JIT's functions to perf
+  dnl (PLASTCC_PERF, compiler/jit.c); elsewhere the listener is NULL.
+  plast_llvm_components="core orcjit native passes"
+  AS_CASE([" `$LLVM_CONFIG --components` "], [*" perfjitevents "*],
+          [plast_llvm_components="$plast_llvm_components perfjitevents"])
+  LLVM_LIBS="$plast_gomp_dir `$LLVM_CONFIG --ldflags` `$LLVM_CONFIG --libs $plast_llvm_components` `$LLVM_CONFIG --system-libs`"
   plast_save_CFLAGS=$CFLAGS; plast_save_LIBS=$LIBS
   CFLAGS="$CFLAGS $LLVM_CFLAGS"; LIBS="$LLVM_LIBS $LIBS"
   AC_MSG_CHECKING([whether the ORC LLJIT and LLVMRunPasses C APIs link])
@@ -70,7 +75,7 @@ AC_DEFUN([PLAST_LLVM], [
   PLAST_LLVM_LINK="as a shared library"
   AS_IF([test "x$enable_static_llvm" != xno], [
     AC_MSG_CHECKING([whether plastcc links LLVM's static libraries with gold])
-    plast_static=`$LLVM_CONFIG --link-static --libs core orcjit native passes 2>/dev/null` &&
+    plast_static=`$LLVM_CONFIG --link-static --libs $plast_llvm_components 2>/dev/null` &&
       plast_static_sys=`$LLVM_CONFIG --link-static --system-libs 2>/dev/null` || plast_static=
     plast_static_libs="-fuse-ld=gold $plast_gomp_dir `$LLVM_CONFIG --ldflags` $plast_static $plast_static_sys -lstdc++"
     AS_IF([test -n "$plast_static"], [

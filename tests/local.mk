@@ -141,7 +141,7 @@ tests_backends_kcap_exact_LDADD = compiler/libplastcc.a runtime/libplast.la $(LL
 TESTS += tests/backends/kcap_exact
 LLVM_TESTS = tests/backends/rules.sh tests/backends/valid.sh tests/backends/paths.sh tests/backends/jit-gradcheck.sh \
   tests/backends/jit-vector.sh tests/backends/jit-leaks.sh tests/backends/llvm-cli.sh tests/backends/mlp-paths.sh \
-  tests/backends/jit-cache.sh
+  tests/backends/jit-cache.sh tests/backends/jit-perf.sh
 TESTS += $(LLVM_TESTS)
 EXTRA_DIST += $(LLVM_TESTS)
 # The emitted exp and log1p (compiler/vmath.h) against glibc.

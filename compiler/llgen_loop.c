@@ -723,15 +723,11 @@ void lg_nest_flush(lfn *outer, nest_group *grp)
     grp->fn = NULL;
 }
 
-/* Whether serial nest L runs vectorised in the kernel's own function (not
- * a cold .nestK): a pointwise nest over one side's neurons (no reduction,
- * k-cap or meta-MLP) that computes exp or log1p (exp, sigmoid, softplus),
- * whose vector code (vmath.h) replaces a libm call per neuron, on a target
- * with vectors.  The same operations element by element: the same bits. */
-static int vector_nest(const lkern *kc, const lower_loop *L)
+/* The nests vectorised before (PLASTCC_SCALAR_NESTS, for measuring): pointwise
+ * ones computing exp or log1p (exp, sigmoid, softplus). */
+static int vector_nest_math_only(const lkern *kc, const lower_loop *L)
 {
-    int side = L->space & SP_SYN, math = 0;
-    if (kc->g->lanes < 2 || (side != SP_POST && side != SP_PRE)) return 0;
+    int math = 0;
     for (int q = 0; q < L->n_nodes; q++) {
         int op = kc->d->node[L->nodes[q]].op;
         if (dag_op_is_reduction(op) || op == OP_KCAP || op == OP_MLP_OUT || op == OP_MLP_VJP || op == OP_MLP_GRAD)
@@ -741,31 +737,69 @@ static int vector_nest(const lkern *kc, const lower_loop *L)
     return math;
 }
 
+/* Whether serial nest L runs vectorised in the kernel's own function (not
+ * a cold .nestK): a nest over one side's neurons (no k-cap or meta-MLP)
+ * on a target with vectors, whose sums keep the order of the scalar loop:
+ *   - a sum (or maximum) over the nest's own neurons into a scalar (sum_post
+ *     in a nest over i): each vector's lanes are added in order, lane 0
+ *     first (gen_reduce), then the scalar remainder;
+ *   - a sum over j in a nest over j: lane-split (acc[j mod PLAST_LANES], as
+ *     emit_c writes it), when the vectors have that many lanes;
+ *   - a sum over the samples into a per-neuron array: element by element.
+ * The same operations in the same order: the same bits as the scalar nest
+ * and the emitted C.  Such a nest is scalar code that ran without
+ * optimisation (cold); on vectors it runs 4-8 neurons an operation. */
+static int vector_nest(const lkern *kc, const lower_loop *L)
+{
+    int side = L->space & SP_SYN;
+    if (kc->g->lanes < 2 || (side != SP_POST && side != SP_PRE)) return 0;
+    const char *scalar = getenv("PLASTCC_SCALAR_NESTS");
+    if (scalar && *scalar && strcmp(scalar, "0") != 0) return vector_nest_math_only(kc, L);
+    for (int q = 0; q < L->n_nodes; q++) {
+        int id = L->nodes[q];
+        const dag_node *n = &kc->d->node[id];
+        if (n->op == OP_KCAP || n->op == OP_MLP_OUT || n->op == OP_MLP_VJP || n->op == OP_MLP_GRAD) return 0;
+        if (!dag_op_is_reduction(n->op)) continue;
+        if (lower_is_batch_sum(kc->lk, id)) return 0;
+        int bit = dag_ops[n->op].reduces;
+        if (bit == side) {
+            if (lg_lane_split(n, side) && kc->g->lanes != lower_sum_lanes(kc->g->prec)) return 0;
+        } else if (bit != SP_SAMPLE || !(n->space & side)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Nest L (vector_nest) in F: its neurons LANES at a time, then the rest one
- * at a time. */
+ * at a time, the sums carried from the vectors into the rest. */
 static void vector_nest_gen(lfn *f, const lower_loop *L)
 {
-    int post = (L->space & SP_POST) != 0, lanes = f->g->lanes;
+    int side = L->space & SP_SYN, post = side == SP_POST, lanes = f->g->lanes;
     LLVMValueRef n = f->size[post ? SIZE_N_POST : SIZE_N_PRE];
     lloop Lb, Lv, Lt;
     lg_forget(f);
+    lg_init_reductions(f, L, side);
     if (L->space & SP_SAMPLE) f->b = lg_loop_open(f, &Lb, lg_i64c(f->g, 0), f->size[SIZE_BATCH], 1, "b");
+    accs_open(f, L, side);
     f->w = lanes;
     f->vec_post = post;
     LLVMValueRef v = lg_loop_open(f, &Lv, lg_i64c(f->g, 0), LLVMBuildNSWSub(f->bb, n, lg_i64c(f->g, lanes - 1), ""), lanes,
                                   post ? "iv" : "jv");
     if (post) f->i = v; else f->j = v;
     lg_forget(f);
-    loop_body(f, L, -1);
+    loop_body(f, L, side);
     lg_loop_close(f, &Lv);
     f->w = 1;
     f->vec_post = 0;
     v = lg_loop_open(f, &Lt, Lv.idx, n, 1, post ? "i" : "j");
     if (post) f->i = v; else f->j = v;
     lg_forget(f);
-    loop_body(f, L, -1);
+    loop_body(f, L, side);
     lg_loop_close(f, &Lt);
     f->i = f->j = NULL;
+    lg_forget(f);
+    accs_close(f, L, side);
     if (L->space & SP_SAMPLE) { lg_loop_close(f, &Lb); f->b = NULL; }
     lg_forget(f);
 }

@@ -337,7 +337,10 @@ static void gen_reduce(lfn *f, int id, int local_bit)
     LLVMValueRef x = lg_value_of(f, n->arg[0]);
     if (dag_ops[n->op].reduces != local_bit) {   /* v[idx] op= x, in an array zeroed before the nest */
         LLVMValueRef p = lg_array(f, lg_stored_array(kc, id));
-        if (lg_lanes_of(x) > 1) { lg_fail(f->g, "internal error: %s: a vector into a shared sum", kc->k->name); return; }
+        if (lg_lanes_of(x) > 1 && !lg_varies(f, n->space)) {   /* a vector nest's sum over the samples: per lane */
+            lg_fail(f->g, "internal error: %s: a vector into a shared sum", kc->k->name);
+            return;
+        }
         lg_store_at(f, p, n->space, lg_reduce_step(f, n->op, lg_load_at(f, p, n->space), x), 0);
         return;
     }

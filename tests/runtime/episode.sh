@@ -101,6 +101,11 @@ echo "one-sample passes and the loops as scheduled: identical results"
 same_as_t1 sink0 "PLASTCC_NO_SINK" PLASTCC_NO_SINK=1
 echo "reductions sunk to later passes and at their arguments' levels: identical results"
 
+# the serial per-neuron nests on vectors of neurons, with their sums in the
+# scalar loop's order (llgen_loop.c, vector_nest), against one neuron at a time
+same_as_t1 sn1 "PLASTCC_SCALAR_NESTS" PLASTCC_SCALAR_NESTS=1
+echo "per-neuron nests on vectors and one neuron at a time: identical results"
+
 # Each update call of a step also runs the next step's dense layer over the
 # updated weights in the same pass (RULE_step_M_denseL, for a batch of one;
 # the next step skips its dense calls): the same episode as every call

@@ -73,7 +73,7 @@ static LLVMValueRef vsub(const vm *v, LLVMValueRef a, LLVMValueRef b) { return L
 static LLVMValueRef vmul(const vm *v, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(v->B, a, b, ""); }
 static LLVMValueRef vsel(const vm *v, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b, LLVMValueRef t, LLVMValueRef e)
 {
-    return LLVMBuildSelect(v->B, LLVMBuildFCmp(v->B, p, a, b, ""), t, e, "");
+    return fsel(v->f, p, a, b, t, e);   /* v->B is v->f->bb */
 }
 
 /* X (real, any lanes) as double, and a vm for it. */
